@@ -1,0 +1,194 @@
+// AES block cipher (FIPS 197), 128/192/256-bit keys.
+//
+// Table-driven ("T-table") implementation on big-endian state words: four encryption and four decryption
+// tables of 256 words, generated at start-up from the S-box, which is itself computed from GF(2^8)
+// inversion and the affine map (FIPS 197 5.1.1), so no constant can be mistyped. Decryption uses the
+// equivalent inverse cipher (FIPS 197 5.3.5): InvMixColumns applied to the middle round keys.
+//
+// Caveat: table lookups are indexed by secret data, so timing leaks through the cache. This is the usual
+// trade-off of software AES without hardware support; SECURITY.md says so.
+//
+// Context layout (AES_CTX_SIZE bytes):
+//   +0   u32 rounds (10, 12, 14)
+//   +4   u32 key length in bytes
+//   +16  encryption round keys, 4 * (rounds + 1) words (at most 60)
+//   +256 decryption round keys, same size
+
+import { loadBE32, storeBE32 } from "./bytes";
+
+export const AES_RK: usize = 16;
+export const AES_DK: usize = 256;
+
+const SBOX: usize = memory.data(256, 64);
+const INV_SBOX: usize = memory.data(256, 64);
+// TE0..TE3 are contiguous: TE{n} = TE + 1024 * n. Same for TD.
+const TE: usize = memory.data(4096, 64);
+const TD: usize = memory.data(4096, 64);
+
+@inline function xtime(x: u32): u32 {
+  return ((x << 1) ^ (((x >> 7) & 1) * 0x1b)) & 0xff;
+}
+
+function gfmul(a: u32, b: u32): u32 {
+  let r: u32 = 0;
+  while (b != 0) {
+    if (b & 1) r ^= a;
+    a = xtime(a);
+    b >>= 1;
+  }
+  return r;
+}
+
+@inline function rotl8(x: u32, n: u32): u32 {
+  return ((x << n) | (x >> (8 - n))) & 0xff;
+}
+
+function buildTables(): void {
+  // Powers and logarithms of the generator 3 give inverses: inv(x) = 3^(255 - log3(x)).
+  const exp = memory.data(256);
+  const log = memory.data(256);
+  let p: u32 = 1;
+  for (let i: u32 = 0; i < 255; i++) {
+    store<u8>(exp + i, <u8>p);
+    store<u8>(log + p, <u8>i);
+    p ^= xtime(p); // p *= 3
+  }
+  for (let x: u32 = 0; x < 256; x++) {
+    const inv: u32 = x == 0 ? 0 : <u32>load<u8>(exp + ((255 - <u32>load<u8>(log + x)) % 255));
+    const s = inv ^ rotl8(inv, 1) ^ rotl8(inv, 2) ^ rotl8(inv, 3) ^ rotl8(inv, 4) ^ 0x63;
+    store<u8>(SBOX + x, <u8>s);
+    store<u8>(INV_SBOX + s, <u8>x);
+  }
+  for (let x: u32 = 0; x < 256; x++) {
+    const s = <u32>load<u8>(SBOX + x);
+    const e = (xtime(s) << 24) | (s << 16) | (s << 8) | (xtime(s) ^ s);
+    const si = <u32>load<u8>(INV_SBOX + x);
+    const d = (gfmul(si, 14) << 24) | (gfmul(si, 9) << 16) | (gfmul(si, 13) << 8) | gfmul(si, 11);
+    for (let t: u32 = 0; t < 4; t++) {
+      store<u32>(TE + (t << 10) + (x << 2), rotr<u32>(e, t << 3));
+      store<u32>(TD + (t << 10) + (x << 2), rotr<u32>(d, t << 3));
+    }
+  }
+}
+buildTables();
+
+@inline function sbox(x: u32): u32 {
+  return <u32>load<u8>(SBOX + x);
+}
+
+@inline function subWord(w: u32): u32 {
+  return (sbox(w >>> 24) << 24) | (sbox((w >>> 16) & 0xff) << 16) | (sbox((w >>> 8) & 0xff) << 8) | sbox(w & 0xff);
+}
+
+@inline function te0(x: u32): u32 { return load<u32>(TE + (x << 2)); }
+@inline function te1(x: u32): u32 { return load<u32>(TE + (x << 2), 1024); }
+@inline function te2(x: u32): u32 { return load<u32>(TE + (x << 2), 2048); }
+@inline function te3(x: u32): u32 { return load<u32>(TE + (x << 2), 3072); }
+@inline function td0(x: u32): u32 { return load<u32>(TD + (x << 2)); }
+@inline function td1(x: u32): u32 { return load<u32>(TD + (x << 2), 1024); }
+@inline function td2(x: u32): u32 { return load<u32>(TD + (x << 2), 2048); }
+@inline function td3(x: u32): u32 { return load<u32>(TD + (x << 2), 3072); }
+@inline function isb(x: u32): u32 { return <u32>load<u8>(INV_SBOX + x); }
+
+/**
+ * Expands `keyLen` (16, 24 or 32) key bytes at `key` into the context `ctx`.
+ * With `withDecrypt` false the decryption schedule is skipped (CTR/GCM and outbound-only users).
+ * Returns false for a bad key length.
+ */
+export function aesExpand(ctx: usize, key: usize, keyLen: u32, withDecrypt: bool): bool {
+  if (keyLen != 16 && keyLen != 24 && keyLen != 32) return false;
+  const nk = keyLen >> 2;
+  const rounds = nk + 6;
+  const total = (rounds + 1) << 2;
+  store<u32>(ctx, rounds);
+  store<u32>(ctx, keyLen, 4);
+  const rk = ctx + AES_RK;
+  for (let i: u32 = 0; i < nk; i++) store<u32>(rk + (i << 2), loadBE32(key + (i << 2)));
+  let rcon: u32 = 1;
+  for (let i: u32 = nk; i < total; i++) {
+    let t = load<u32>(rk + ((i - 1) << 2));
+    if (i % nk == 0) {
+      t = subWord(rotl<u32>(t, 8)) ^ (rcon << 24);
+      rcon = xtime(rcon);
+    } else if (nk > 6 && i % nk == 4) {
+      t = subWord(t);
+    }
+    store<u32>(rk + (i << 2), load<u32>(rk + ((i - nk) << 2)) ^ t);
+  }
+  if (withDecrypt) {
+    const dk = ctx + AES_DK;
+    for (let r: u32 = 0; r <= rounds; r++) {
+      for (let j: u32 = 0; j < 4; j++) {
+        let w = load<u32>(rk + (((rounds - r) << 4) + (j << 2)));
+        if (r != 0 && r != rounds) {
+          w = td0(sbox(w >>> 24)) ^ td1(sbox((w >>> 16) & 0xff)) ^ td2(sbox((w >>> 8) & 0xff)) ^ td3(sbox(w & 0xff));
+        }
+        store<u32>(dk + ((r << 4) + (j << 2)), w);
+      }
+    }
+  }
+  return true;
+}
+
+// The block functions below XOR four "whitening" words into the input (CBC chaining, CTR) or output
+// (CBC decryption), so modes keep their chaining value in locals and make one call per block.
+
+/** dst = E_K(src XOR x), where x0..x3 are big-endian words. src and dst may alias. */
+@inline export function aesEncryptBlock(ctx: usize, src: usize, dst: usize, x0: u32, x1: u32, x2: u32, x3: u32): void {
+  let rk = ctx + AES_RK;
+  const rounds = load<u32>(ctx);
+  let s0 = loadBE32(src) ^ x0 ^ load<u32>(rk);
+  let s1 = loadBE32(src + 4) ^ x1 ^ load<u32>(rk, 4);
+  let s2 = loadBE32(src + 8) ^ x2 ^ load<u32>(rk, 8);
+  let s3 = loadBE32(src + 12) ^ x3 ^ load<u32>(rk, 12);
+  for (let r: u32 = 1; r < rounds; r++) {
+    rk += 16;
+    const t0 = te0(s0 >>> 24) ^ te1((s1 >>> 16) & 0xff) ^ te2((s2 >>> 8) & 0xff) ^ te3(s3 & 0xff) ^ load<u32>(rk);
+    const t1 = te0(s1 >>> 24) ^ te1((s2 >>> 16) & 0xff) ^ te2((s3 >>> 8) & 0xff) ^ te3(s0 & 0xff) ^ load<u32>(rk, 4);
+    const t2 = te0(s2 >>> 24) ^ te1((s3 >>> 16) & 0xff) ^ te2((s0 >>> 8) & 0xff) ^ te3(s1 & 0xff) ^ load<u32>(rk, 8);
+    const t3 = te0(s3 >>> 24) ^ te1((s0 >>> 16) & 0xff) ^ te2((s1 >>> 8) & 0xff) ^ te3(s2 & 0xff) ^ load<u32>(rk, 12);
+    s0 = t0; s1 = t1; s2 = t2; s3 = t3;
+  }
+  rk += 16;
+  storeBE32(dst, ((sbox(s0 >>> 24) << 24) | (sbox((s1 >>> 16) & 0xff) << 16) | (sbox((s2 >>> 8) & 0xff) << 8) | sbox(s3 & 0xff)) ^ load<u32>(rk));
+  storeBE32(dst + 4, ((sbox(s1 >>> 24) << 24) | (sbox((s2 >>> 16) & 0xff) << 16) | (sbox((s3 >>> 8) & 0xff) << 8) | sbox(s0 & 0xff)) ^ load<u32>(rk, 4));
+  storeBE32(dst + 8, ((sbox(s2 >>> 24) << 24) | (sbox((s3 >>> 16) & 0xff) << 16) | (sbox((s0 >>> 8) & 0xff) << 8) | sbox(s1 & 0xff)) ^ load<u32>(rk, 8));
+  storeBE32(dst + 12, ((sbox(s3 >>> 24) << 24) | (sbox((s0 >>> 16) & 0xff) << 16) | (sbox((s1 >>> 8) & 0xff) << 8) | sbox(s2 & 0xff)) ^ load<u32>(rk, 12));
+}
+
+/** dst = D_K(src) XOR x, where x0..x3 are big-endian words. src and dst may alias. */
+@inline export function aesDecryptBlock(ctx: usize, src: usize, dst: usize, x0: u32, x1: u32, x2: u32, x3: u32): void {
+  let dk = ctx + AES_DK;
+  const rounds = load<u32>(ctx);
+  let s0 = loadBE32(src) ^ load<u32>(dk);
+  let s1 = loadBE32(src + 4) ^ load<u32>(dk, 4);
+  let s2 = loadBE32(src + 8) ^ load<u32>(dk, 8);
+  let s3 = loadBE32(src + 12) ^ load<u32>(dk, 12);
+  for (let r: u32 = 1; r < rounds; r++) {
+    dk += 16;
+    const t0 = td0(s0 >>> 24) ^ td1((s3 >>> 16) & 0xff) ^ td2((s2 >>> 8) & 0xff) ^ td3(s1 & 0xff) ^ load<u32>(dk);
+    const t1 = td0(s1 >>> 24) ^ td1((s0 >>> 16) & 0xff) ^ td2((s3 >>> 8) & 0xff) ^ td3(s2 & 0xff) ^ load<u32>(dk, 4);
+    const t2 = td0(s2 >>> 24) ^ td1((s1 >>> 16) & 0xff) ^ td2((s0 >>> 8) & 0xff) ^ td3(s3 & 0xff) ^ load<u32>(dk, 8);
+    const t3 = td0(s3 >>> 24) ^ td1((s2 >>> 16) & 0xff) ^ td2((s1 >>> 8) & 0xff) ^ td3(s0 & 0xff) ^ load<u32>(dk, 12);
+    s0 = t0; s1 = t1; s2 = t2; s3 = t3;
+  }
+  dk += 16;
+  storeBE32(dst, (((isb(s0 >>> 24) << 24) | (isb((s3 >>> 16) & 0xff) << 16) | (isb((s2 >>> 8) & 0xff) << 8) | isb(s1 & 0xff)) ^ load<u32>(dk)) ^ x0);
+  storeBE32(dst + 4, (((isb(s1 >>> 24) << 24) | (isb((s0 >>> 16) & 0xff) << 16) | (isb((s3 >>> 8) & 0xff) << 8) | isb(s2 & 0xff)) ^ load<u32>(dk, 4)) ^ x1);
+  storeBE32(dst + 8, (((isb(s2 >>> 24) << 24) | (isb((s1 >>> 16) & 0xff) << 16) | (isb((s0 >>> 8) & 0xff) << 8) | isb(s3 & 0xff)) ^ load<u32>(dk, 8)) ^ x2);
+  storeBE32(dst + 12, (((isb(s3 >>> 24) << 24) | (isb((s2 >>> 16) & 0xff) << 16) | (isb((s1 >>> 8) & 0xff) << 8) | isb(s0 & 0xff)) ^ load<u32>(dk, 12)) ^ x3);
+}
+
+// ---- Exports for the TypeScript block API (one block per call; the modes live in cbc.ts / gcm.ts) ----
+
+export function aes_init(ctx: usize, key: usize, keyLen: u32): bool {
+  return aesExpand(ctx, key, keyLen, true);
+}
+
+export function aes_encrypt_blocks(ctx: usize, src: usize, dst: usize, len: usize): void {
+  for (let off: usize = 0; off + 16 <= len; off += 16) aesEncryptBlock(ctx, src + off, dst + off, 0, 0, 0, 0);
+}
+
+export function aes_decrypt_blocks(ctx: usize, src: usize, dst: usize, len: usize): void {
+  for (let off: usize = 0; off + 16 <= len; off += 16) aesDecryptBlock(ctx, src + off, dst + off, 0, 0, 0, 0);
+}

@@ -1,0 +1,33 @@
+// Byte-order and comparison helpers shared by every algorithm in the core.
+//
+// Network byte order (big-endian) is the wire order of every protocol here (RFC 4303, FIPS 180-4);
+// WASM loads are little-endian, hence the byte swaps.
+
+@inline export function loadBE32(p: usize): u32 {
+  return bswap<u32>(load<u32>(p));
+}
+
+@inline export function storeBE32(p: usize, v: u32): void {
+  store<u32>(p, bswap<u32>(v));
+}
+
+@inline export function loadBE64(p: usize): u64 {
+  return bswap<u64>(load<u64>(p));
+}
+
+@inline export function storeBE64(p: usize, v: u64): void {
+  store<u64>(p, bswap<u64>(v));
+}
+
+/**
+ * Constant-time equality of two byte strings of length `len`: every byte is read, the time depends only
+ * on `len`. Returns 1 when equal, 0 otherwise. Used for every ICV, MAC and tag check in the core.
+ */
+export function ct_equal(a: usize, b: usize, len: usize): i32 {
+  let acc: u32 = 0;
+  for (let i: usize = 0; i < len; i++) {
+    acc |= <u32>load<u8>(a + i) ^ <u32>load<u8>(b + i);
+  }
+  // acc in 0..255: (acc - 1) >> 31 is 1 only when acc == 0, without a data-dependent branch.
+  return <i32>((acc - 1) >> 31);
+}

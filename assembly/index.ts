@@ -1,0 +1,14 @@
+// Entry point of the WASM core: re-exports every function the TypeScript binding (src/internal/wasm.ts)
+// calls. Layering follows the specs: block ciphers (aes, des) -> modes (cbc, gcm) -> hashes and MACs
+// (md5, sha1, sha256, hash, hmac) -> KDF and TS 33.203 Annex I key expansion (kdf, keys).
+
+export { ctx_alloc, ctx_free, io_ptr, param_ptr, live_contexts, live_bytes, wipe } from "./memory";
+export { ct_equal } from "./bytes";
+export { aes_init, aes_encrypt_blocks, aes_decrypt_blocks } from "./aes";
+export { des_init, des3_init, des_ecb, des3_ecb } from "./des";
+export { aes_cbc_encrypt, aes_cbc_decrypt, des3_cbc_encrypt, des3_cbc_decrypt } from "./cbc";
+export { gcm_init, gcm_seal, gcm_open } from "./gcm";
+export { hash_init, hash_update, hash_final, hash_digest } from "./hash";
+export { hmac_init, hmac_compute, hmac_begin, hmac_end } from "./hmac";
+export { kdf_sha256 } from "./kdf";
+export { expand_keys } from "./keys";

@@ -1,0 +1,95 @@
+// Memory layout of the WASM core: fixed I/O windows and the key-context allocator.
+//
+// Design (see DEVELOPERS.md and README "Bindings"): the TypeScript layer builds its Uint8Array views of
+// these windows once. Nothing on a per-packet path allocates, so memory never grows and the views never
+// detach. Memory only grows when a new key context (an SA, an HMAC key, ...) is created and every free
+// slot of its size class is in use.
+//
+// Contexts hold key schedules, so a freed context is zeroed before it goes back on its free list
+// (TS 33.203 gives no rule here; this is our key-hygiene policy, README "Security").
+//
+// The module is built with `--runtime stub`: no garbage collector, `heap.alloc` is a bump allocator
+// that grows memory. This file is the only caller of `heap.alloc`.
+
+import { IO_BUFFER_SIZE, PARAM_BUFFER_SIZE } from "../common/constants";
+
+/** The I/O window: inputs are copied in here and outputs read back from here. */
+export const IO: usize = memory.data(IO_BUFFER_SIZE, 16);
+/** The parameter window: keys, IVs, nonces, tags and other short values. */
+export const PARAM: usize = memory.data(PARAM_BUFFER_SIZE, 16);
+/** Private scratch space for the core (hash states, counter blocks); never exposed. */
+export const SCRATCH: usize = memory.data(1024, 16);
+
+/** Size classes of the context allocator: 64 << c bytes, c = 0..MAX_CLASS. */
+const MAX_CLASS: i32 = 8; // 16 KiB
+const FREE_HEADS: usize = memory.data(4 * (MAX_CLASS + 1), 16);
+
+// Live context count and bytes, for the memory-per-SA figures in bench/.
+let liveContexts: u32 = 0;
+let liveBytes: u32 = 0;
+
+@inline function classOf(size: u32): i32 {
+  if (size <= 64) return 0;
+  // ceil(log2(size)) - 6
+  return <i32>(32 - clz<u32>(size - 1)) - 6;
+}
+
+@inline function classBytes(c: i32): u32 {
+  return <u32>64 << c;
+}
+
+/**
+ * Returns a zeroed, 16-byte aligned block of at least `size` bytes, or 0 if `size` is 0 or above the
+ * largest class. May grow memory (this is the only place that does).
+ */
+export function ctx_alloc(size: u32): usize {
+  if (size == 0) return 0;
+  const c = classOf(size);
+  if (c > MAX_CLASS) return 0;
+  const headPtr = FREE_HEADS + (<usize>c << 2);
+  let p = load<usize>(headPtr);
+  if (p != 0) {
+    store<usize>(headPtr, load<usize>(p));
+    store<usize>(p, 0); // the rest was zeroed by ctx_free
+  } else {
+    p = heap.alloc(classBytes(c));
+    memory.fill(p, 0, classBytes(c));
+  }
+  liveContexts++;
+  liveBytes += classBytes(c);
+  return p;
+}
+
+/** Zeroes a block obtained from `ctx_alloc(size)` and makes it available again. */
+export function ctx_free(p: usize, size: u32): void {
+  if (p == 0 || size == 0) return;
+  const c = classOf(size);
+  if (c > MAX_CLASS) return;
+  memory.fill(p, 0, classBytes(c));
+  const headPtr = FREE_HEADS + (<usize>c << 2);
+  store<usize>(p, load<usize>(headPtr));
+  store<usize>(headPtr, p);
+  liveContexts--;
+  liveBytes -= classBytes(c);
+}
+
+export function io_ptr(): usize {
+  return IO;
+}
+
+export function param_ptr(): usize {
+  return PARAM;
+}
+
+export function live_contexts(): u32 {
+  return liveContexts;
+}
+
+export function live_bytes(): u32 {
+  return liveBytes;
+}
+
+/** Zeroes `len` bytes at `p` (used by the TS layer to wipe the windows after a key passed through). */
+export function wipe(p: usize, len: usize): void {
+  memory.fill(p, 0, len);
+}

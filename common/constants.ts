@@ -1,0 +1,61 @@
+// Constants shared by the AssemblyScript core (assembly/) and the TypeScript layer (src/).
+//
+// This file must stay valid in both languages: plain `export const NAME = <integer literal>` only
+// (AssemblyScript infers i32, TypeScript infers number). Every buffer size, algorithm number and
+// status code that crosses the WASM boundary is defined here and nowhere else.
+
+// ---- Fixed buffers inside WASM memory (see assembly/memory.ts) ----
+/** Bytes in the shared I/O window: the largest input one WASM call can take (an ESP packet fits). */
+export const IO_BUFFER_SIZE = 131072;
+/** Bytes in the parameter window: keys, IVs, nonces, tags, expanded keys. */
+export const PARAM_BUFFER_SIZE = 1024;
+
+// ---- Integrity algorithm numbers (Security-Client `alg`, TS 33.203 Annex H) ----
+export const ALG_NULL = 0;
+export const ALG_HMAC_MD5_96 = 1;
+export const ALG_HMAC_SHA1_96 = 2;
+export const ALG_AES_GMAC = 3;
+
+// ---- Encryption algorithm numbers (Security-Client `ealg`) ----
+export const EALG_NULL = 0;
+export const EALG_DES_EDE3_CBC = 1;
+export const EALG_AES_CBC = 2;
+export const EALG_AES_GCM = 3;
+
+// ---- Hash numbers (assembly/hash.ts, assembly/hmac.ts) ----
+export const HASH_MD5 = 1;
+export const HASH_SHA1 = 2;
+export const HASH_SHA256 = 3;
+
+// ---- Sizes ----
+export const AES_BLOCK = 16;
+export const DES_BLOCK = 8;
+export const GCM_NONCE = 12;
+export const GCM_TAG_MAX = 16;
+export const HASH_BLOCK = 64;
+export const MD5_LEN = 16;
+export const SHA1_LEN = 20;
+export const SHA256_LEN = 32;
+export const CK_LEN = 16;
+export const IK_LEN = 16;
+export const SALT_LEN = 4;
+
+// ---- Context sizes in WASM memory (bytes; each a multiple of 16) ----
+/** AES: u32 rounds, u32 key length, then 60 encryption and 60 decryption round-key words. */
+export const AES_CTX_SIZE = 496;
+/** DES-EDE3: three DES key schedules of 16 rounds x 2 packed words. */
+export const DES3_CTX_SIZE = 384;
+/** Hash state: 8 chaining words, u64 length, 64-byte block buffer, u32 fill, u32 algorithm. */
+export const HASH_CTX_SIZE = 112;
+/** HMAC: u32 algorithm, pad, inner chaining state (32 B), outer chaining state (32 B). */
+export const HMAC_CTX_SIZE = 80;
+/** GCM/GMAC: AES context, then H and its precomputed forms (6 x u64). */
+export const GCM_CTX_SIZE = 560;
+
+// ---- Status codes returned by WASM functions (0 = success) ----
+export const ST_OK = 0;
+export const ST_BAD_LENGTH = 1;
+export const ST_BAD_TAG = 2;
+export const ST_BAD_ALGORITHM = 3;
+export const ST_WEAK_KEY = 4;
+export const ST_NO_MEMORY = 5;
