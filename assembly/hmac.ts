@@ -9,7 +9,7 @@
 //   +16  inner chaining state: H(K xor ipad) after one block (up to 8 words)
 //   +48  outer chaining state: H(K xor opad) after one block
 
-import { HASH_MD5, HASH_SHA256 } from "../common/constants";
+import { HASH_MD5, HASH_SHA256 } from "../src/constants";
 import { hashInit, hashResume, hashUpdate, hashFinal, compress, digestLength } from "./hash";
 
 const INNER: usize = 16;
@@ -64,6 +64,12 @@ export function hmacCompute(ctx: usize, p: usize, len: usize, out: usize): void 
   hmacBegin(ctx, STATE);
   hashUpdate(STATE, p, len);
   hmacEnd(ctx, STATE, out);
+}
+
+/** Zeroes the scratch state after a computation whose intermediate values are secret (the KDF). */
+export function hmacWipeScratch(): void {
+  memory.fill(STATE, 0, 112);
+  memory.fill(DIGEST, 0, 32);
 }
 
 // ---- Exports ----

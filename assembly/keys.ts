@@ -23,7 +23,7 @@ import {
   ALG_NULL, ALG_HMAC_MD5_96, ALG_HMAC_SHA1_96, ALG_AES_GMAC,
   EALG_NULL, EALG_DES_EDE3_CBC, EALG_AES_CBC, EALG_AES_GCM,
   ST_OK, ST_BAD_ALGORITHM, ST_WEAK_KEY,
-} from "../common/constants";
+} from "../src/constants";
 import { kdfSha256 } from "./kdf";
 
 export const OUT_ENC: usize = 16;

@@ -11,7 +11,7 @@
 // The module is built with `--runtime stub`: no garbage collector, `heap.alloc` is a bump allocator
 // that grows memory. This file is the only caller of `heap.alloc`.
 
-import { IO_BUFFER_SIZE, PARAM_BUFFER_SIZE } from "../common/constants";
+import { IO_BUFFER_SIZE, PARAM_BUFFER_SIZE } from "../src/constants";
 
 /** The I/O window: inputs are copied in here and outputs read back from here. */
 export const IO: usize = memory.data(IO_BUFFER_SIZE, 16);

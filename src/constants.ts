@@ -1,4 +1,4 @@
-// Constants shared by the AssemblyScript core (assembly/) and the TypeScript layer (src/).
+// Constants shared by the AssemblyScript core (assembly/ imports this file) and the TypeScript layer.
 //
 // This file must stay valid in both languages: plain `export const NAME = <integer literal>` only
 // (AssemblyScript infers i32, TypeScript infers number). Every buffer size, algorithm number and
@@ -45,6 +45,8 @@ export const SALT_LEN = 4;
 export const AES_CTX_SIZE = 496;
 /** DES-EDE3: three DES key schedules of 16 rounds x 2 packed words. */
 export const DES3_CTX_SIZE = 384;
+/** Single DES: one key schedule. */
+export const DES_CTX_SIZE = 128;
 /** Hash state: 8 chaining words, u64 length, 64-byte block buffer, u32 fill, u32 algorithm. */
 export const HASH_CTX_SIZE = 112;
 /** HMAC: u32 algorithm, pad, inner chaining state (32 B), outer chaining state (32 B). */

@@ -1,0 +1,114 @@
+// DES (FIPS 46-3) and DES-EDE3 (NIST SP 800-67) with CBC as ESP uses it (RFC 2451): 24-byte keys
+// K1 || K2 || K3, 8-byte explicit IV, no cipher padding. In IMS the key is CK1 || CK2 || CK1
+// (TS 33.203 Annex I, see keys.ts). Keys with K1 == K2 or K2 == K3 (parity bits ignored) reduce to single
+// DES and are refused, as RFC 2451 2.4 requires. 3DES is deprecated in later releases of TS 33.203.
+
+import { DES3_CTX_SIZE, DES_BLOCK, DES_CTX_SIZE } from './constants.js';
+import { ErrorCode, Ipsec3gppError } from './errors.js';
+import * as check from './internal/check.js';
+import { WasmKey, withKeyInParam } from './internal/context.js';
+import { runCbc, runEcb } from './internal/modes.js';
+import { wasm } from './internal/wasm.js';
+
+/** Whether two 8-byte DES keys at the given offsets are equal ignoring parity bits. */
+function sameDesKey(k: Uint8Array, a: number, b: number): boolean {
+  let diff = 0;
+  for (let i = 0; i < 8; i++) diff |= (k[a + i]! ^ k[b + i]!) & 0xfe;
+  return diff === 0;
+}
+
+/**
+ * Checks an EDE3 key for the RFC 2451 weak-key rule: throws WEAK_KEY when K1 == K2 or K2 == K3.
+ * (K1 == K3 is allowed: it is the keying option TS 33.203 Annex I uses.)
+ */
+export function checkDes3Key(key: Uint8Array): void {
+  check.length('DES-EDE3 key', key, ErrorCode.KEY_LENGTH, 24);
+  if (sameDesKey(key, 0, 8) || sameDesKey(key, 8, 16)) {
+    throw new Ipsec3gppError(ErrorCode.WEAK_KEY, 'DES-EDE3 key has K1 == K2 or K2 == K3 (RFC 2451 2.4)');
+  }
+}
+
+/** Single DES on whole 8-byte blocks (a building block and for tests; never use single DES to protect data). */
+export class Des extends WasmKey {
+  constructor(key: Uint8Array) {
+    check.length('DES key', key, ErrorCode.KEY_LENGTH, 8);
+    super(DES_CTX_SIZE);
+    const ctx = this.ctx;
+    withKeyInParam(key, (c, k) => c.x.des_init(ctx, k));
+  }
+
+  encryptBlocks(data: Uint8Array, out?: Uint8Array): Uint8Array {
+    return this.#ecb(data, out, 0);
+  }
+
+  decryptBlocks(data: Uint8Array, out?: Uint8Array): Uint8Array {
+    return this.#ecb(data, out, 1);
+  }
+
+  #ecb(data: Uint8Array, out: Uint8Array | undefined, decrypt: number): Uint8Array {
+    check.bytes('data', data);
+    check.aligned('data', data, DES_BLOCK);
+    const o = check.output(out, data.length);
+    const c = wasm();
+    runEcb(c, (ctx, s, d, n) => c.x.des_ecb(ctx, s, d, n, decrypt), this.ctx, data, o);
+    return o;
+  }
+}
+
+/** DES-EDE3 on whole 8-byte blocks: E_K3(D_K2(E_K1(x))). */
+export class Des3 extends WasmKey {
+  constructor(key: Uint8Array) {
+    checkDes3Key(key);
+    super(DES3_CTX_SIZE);
+    const ctx = this.ctx;
+    withKeyInParam(key, (c, k) => c.x.des3_init(ctx, k));
+  }
+
+  encryptBlocks(data: Uint8Array, out?: Uint8Array): Uint8Array {
+    return this.#ecb(data, out, 0);
+  }
+
+  decryptBlocks(data: Uint8Array, out?: Uint8Array): Uint8Array {
+    return this.#ecb(data, out, 1);
+  }
+
+  #ecb(data: Uint8Array, out: Uint8Array | undefined, decrypt: number): Uint8Array {
+    check.bytes('data', data);
+    check.aligned('data', data, DES_BLOCK);
+    const o = check.output(out, data.length);
+    const c = wasm();
+    runEcb(c, (ctx, s, d, n) => c.x.des3_ecb(ctx, s, d, n, decrypt), this.ctx, data, o);
+    return o;
+  }
+}
+
+/**
+ * DES-EDE3-CBC without padding (RFC 2451): input a multiple of 8 bytes, IV per call.
+ *
+ * @example
+ * ```ts
+ * const cbc = new Des3Cbc(expandKeys({ alg: 'hmac-sha-1-96', ealg: 'des-ede3-cbc', ck, ik }).encKey);
+ * const ct = cbc.encrypt(iv8, padded);
+ * ```
+ */
+export class Des3Cbc extends Des3 {
+  encrypt(iv: Uint8Array, data: Uint8Array, out?: Uint8Array): Uint8Array {
+    check.length('IV', iv, ErrorCode.IV_LENGTH, DES_BLOCK);
+    check.bytes('data', data);
+    check.aligned('data', data, DES_BLOCK);
+    const o = check.output(out, data.length);
+    const c = wasm();
+    runCbc(c, c.x.des3_cbc_encrypt, this.ctx, iv, data, o);
+    return o;
+  }
+
+  decrypt(iv: Uint8Array, data: Uint8Array, out?: Uint8Array): Uint8Array {
+    check.length('IV', iv, ErrorCode.IV_LENGTH, DES_BLOCK);
+    check.bytes('data', data);
+    check.aligned('data', data, DES_BLOCK);
+    const o = check.output(out, data.length);
+    const c = wasm();
+    runCbc(c, c.x.des3_cbc_decrypt, this.ctx, iv, data, o);
+    return o;
+  }
+}

@@ -1,0 +1,62 @@
+// The one error class of the library. Every rejection carries a stable `code` that callers can switch
+// on; messages say what was wrong (names, lengths, positions) and never contain key material.
+
+/** Stable error codes. New codes may be added; existing ones keep their meaning. */
+export const ErrorCode = {
+  /** `init()` / `initSync()` has not completed. */
+  NOT_INITIALIZED: 'NOT_INITIALIZED',
+  /** An argument has the wrong type (e.g. not a Uint8Array). */
+  INVALID_ARGUMENT: 'INVALID_ARGUMENT',
+  /** A key has a length the algorithm does not accept. */
+  KEY_LENGTH: 'KEY_LENGTH',
+  /** An IV or nonce has the wrong length. */
+  IV_LENGTH: 'IV_LENGTH',
+  /** A tag length the algorithm does not accept, or a tag of the wrong length. */
+  TAG_LENGTH: 'TAG_LENGTH',
+  /** A DES-EDE3 key with K1 == K2 or K2 == K3 (RFC 2451 2.4), parity bits ignored. */
+  WEAK_KEY: 'WEAK_KEY',
+  /** Input to a block mode without padding is not a multiple of the block size. */
+  NOT_BLOCK_ALIGNED: 'NOT_BLOCK_ALIGNED',
+  /** A caller-provided output buffer is too small. */
+  OUTPUT_TOO_SMALL: 'OUTPUT_TOO_SMALL',
+  /** Input larger than a single-call operation accepts. */
+  INPUT_TOO_LARGE: 'INPUT_TOO_LARGE',
+  /** An authentication tag (GCM/GMAC) did not verify; no plaintext was released. */
+  TAG_MISMATCH: 'TAG_MISMATCH',
+  /** An `alg` or `ealg` identifier this library does not know. */
+  UNKNOWN_ALGORITHM: 'UNKNOWN_ALGORITHM',
+  /** An `alg`/`ealg` pair TS 33.203 does not allow (e.g. aes-gcm with an HMAC). */
+  INVALID_COMBINATION: 'INVALID_COMBINATION',
+  /** A key object was used after `destroy()`. */
+  DESTROYED: 'DESTROYED',
+  /** WASM memory could not grow for a new key context. */
+  OUT_OF_MEMORY: 'OUT_OF_MEMORY',
+} as const;
+
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/**
+ * The error thrown for every invalid input or failed check.
+ *
+ * @example
+ * ```ts
+ * try { gcm.open(nonce, sealed) } catch (e) {
+ *   if (e instanceof Ipsec3gppError && e.code === 'TAG_MISMATCH') dropPacket();
+ * }
+ * ```
+ */
+export class Ipsec3gppError extends Error {
+  /** Stable machine-readable code. */
+  readonly code: ErrorCode;
+
+  constructor(code: ErrorCode, message: string) {
+    super(message);
+    this.name = 'Ipsec3gppError';
+    this.code = code;
+  }
+
+  /** Serialises to `{ name, code, message }`: never more (no stack, no inputs). */
+  toJSON(): { name: string; code: ErrorCode; message: string } {
+    return { name: this.name, code: this.code, message: this.message };
+  }
+}

@@ -1,0 +1,20 @@
+// Public API of ipsec-3gpp. Internals (src/internal/) are not exported.
+//
+// Layering, bottom up: the WASM core binding (init) -> block ciphers and modes (Aes, AesCbc, AesGcm,
+// AesGmac, Des3Cbc) -> hashes and MACs (digest, Hmac) -> TS 33.220 KDF -> TS 33.203 Annex I key expansion
+// (expandKeys) and the algorithm registry.
+
+export { init, initSync, memoryStats } from './internal/wasm.js';
+export { Ipsec3gppError, ErrorCode } from './errors.js';
+export { Aes, AesCbc, AesGcm, AesGmac, type GcmOptions } from './aes.js';
+export { Des, Des3, Des3Cbc, checkDes3Key } from './des.js';
+export { digest, md5, sha1, sha256, type HashName } from './hash.js';
+export { Hmac } from './hmac.js';
+export { kdf } from './kdf.js';
+export { expandKeys, type ExpandKeysInput, type EspKeys } from './keys.js';
+export {
+  INTEGRITY_ALGORITHMS, ENCRYPTION_ALGORITHMS, integrityAlgorithm, encryptionAlgorithm, isValidCombination,
+  allCombinations, type IntegrityAlgorithm, type EncryptionAlgorithm, type AlgorithmInfo, type AlgorithmStatus,
+} from './algorithms.js';
+export { equalBytes } from './ct.js';
+export { WasmKey } from './internal/context.js';

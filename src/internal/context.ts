@@ -1,0 +1,80 @@
+// A key held in WASM memory: allocation, wiping on destroy, and a finaliser as a safety net.
+//
+// Key schedules live in contexts allocated by the core (assembly/memory.ts). `destroy()` zeroes the
+// context at once; if an object is dropped without `destroy()`, the FinalizationRegistry frees (and so
+// zeroes) it when the garbage collector runs, which may be late or never: call `destroy()`.
+
+import { ErrorCode, Ipsec3gppError } from '../errors.js';
+import { allocContext, freeContext, wasm, type Core } from './wasm.js';
+
+interface Held {
+  ptr: number;
+  size: number;
+}
+
+const registry = new FinalizationRegistry<Held>((h) => freeContext(h.ptr, h.size));
+
+/** Context address and size of a key, for the key-hygiene tests only. @internal */
+export function contextOf(key: WasmKey): { ptr: number; size: number } {
+  return key[HELD]();
+}
+
+const HELD = Symbol('held');
+
+export abstract class WasmKey {
+  #held: Held;
+
+  protected constructor(size: number) {
+    this.#held = { ptr: allocContext(size), size };
+    registry.register(this, this.#held, this);
+  }
+
+  /** The context address; throws DESTROYED after `destroy()`. */
+  protected get ctx(): number {
+    const p = this.#held.ptr;
+    if (p === 0) throw new Ipsec3gppError(ErrorCode.DESTROYED, `${this.constructor.name} was destroyed`);
+    return p;
+  }
+
+  /** @internal */
+  [HELD](): { ptr: number; size: number } {
+    return { ...this.#held };
+  }
+
+  /** Whether `destroy()` has been called. */
+  get destroyed(): boolean {
+    return this.#held.ptr === 0;
+  }
+
+  /** Zeroes the key schedule in WASM memory and releases it. Idempotent. */
+  destroy(): void {
+    const { ptr, size } = this.#held;
+    if (ptr === 0) return;
+    registry.unregister(this);
+    freeContext(ptr, size);
+    this.#held = { ptr: 0, size };
+  }
+
+  /** Never reveals key material. */
+  toJSON(): { type: string; destroyed: boolean } {
+    return { type: this.constructor.name, destroyed: this.destroyed };
+  }
+
+  toString(): string {
+    return `[${this.constructor.name}${this.destroyed ? ' (destroyed)' : ''}]`;
+  }
+}
+
+/**
+ * Copies `key` into the parameter window, runs `fn(core, keyPtr)`, and zeroes the window afterwards, so
+ * raw key bytes never stay in WASM memory outside a context.
+ */
+export function withKeyInParam<T>(key: Uint8Array, fn: (c: Core, keyPtr: number) => T): T {
+  const c = wasm();
+  c.param.set(key, 0);
+  try {
+    return fn(c, c.paramPtr);
+  } finally {
+    c.param.fill(0, 0, key.length);
+  }
+}
