@@ -11,25 +11,26 @@ import { aesEncryptBlock, aesDecryptBlock } from "./aes";
 import { des3Block, des3ResultHi, des3ResultLo } from "./des";
 
 export function aesCbcEncrypt(ctx: usize, iv: usize, src: usize, dst: usize, len: usize): void {
-  let c0 = loadBE32(iv), c1 = loadBE32(iv + 4), c2 = loadBE32(iv + 8), c3 = loadBE32(iv + 12);
+  // AES words are little-endian (see aes.ts): plain loads, no byte swaps.
+  let c0 = load<u32>(iv), c1 = load<u32>(iv, 4), c2 = load<u32>(iv, 8), c3 = load<u32>(iv, 12);
   for (let off: usize = 0; off + 16 <= len; off += 16) {
     const out = dst + off;
     aesEncryptBlock(ctx, src + off, out, c0, c1, c2, c3);
-    c0 = loadBE32(out); c1 = loadBE32(out + 4); c2 = loadBE32(out + 8); c3 = loadBE32(out + 12);
+    c0 = load<u32>(out); c1 = load<u32>(out, 4); c2 = load<u32>(out, 8); c3 = load<u32>(out, 12);
   }
-  storeBE32(iv, c0); storeBE32(iv + 4, c1); storeBE32(iv + 8, c2); storeBE32(iv + 12, c3);
+  store<u32>(iv, c0); store<u32>(iv, c1, 4); store<u32>(iv, c2, 8); store<u32>(iv, c3, 12);
 }
 
 export function aesCbcDecrypt(ctx: usize, iv: usize, src: usize, dst: usize, len: usize): void {
-  let c0 = loadBE32(iv), c1 = loadBE32(iv + 4), c2 = loadBE32(iv + 8), c3 = loadBE32(iv + 12);
+  let c0 = load<u32>(iv), c1 = load<u32>(iv, 4), c2 = load<u32>(iv, 8), c3 = load<u32>(iv, 12);
   for (let off: usize = 0; off + 16 <= len; off += 16) {
     const inp = src + off;
     // Keep this ciphertext block before a possibly in-place write.
-    const n0 = loadBE32(inp), n1 = loadBE32(inp + 4), n2 = loadBE32(inp + 8), n3 = loadBE32(inp + 12);
+    const n0 = load<u32>(inp), n1 = load<u32>(inp, 4), n2 = load<u32>(inp, 8), n3 = load<u32>(inp, 12);
     aesDecryptBlock(ctx, inp, dst + off, c0, c1, c2, c3);
     c0 = n0; c1 = n1; c2 = n2; c3 = n3;
   }
-  storeBE32(iv, c0); storeBE32(iv + 4, c1); storeBE32(iv + 8, c2); storeBE32(iv + 12, c3);
+  store<u32>(iv, c0); store<u32>(iv, c1, 4); store<u32>(iv, c2, 8); store<u32>(iv, c3, 12);
 }
 
 export function des3CbcEncrypt(ctx: usize, iv: usize, src: usize, dst: usize, len: usize): void {
