@@ -8,15 +8,16 @@
 //   npm run bench          (about 1 s per case)
 //   npm run bench:quick    (about 0.15 s per case, under a minute)
 
-import { createCipheriv, createDecipheriv, createHmac } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHash, createHmac } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cbc as nobleCbc, gcm as nobleGcm } from '@noble/ciphers/aes.js';
 import { hmac as nobleHmac } from '@noble/hashes/hmac.js';
-import { sha1 as nobleSha1 } from '@noble/hashes/legacy.js';
+import { md5 as nobleMd5, sha1 as nobleSha1 } from '@noble/hashes/legacy.js';
+import { sha256 as nobleSha256 } from '@noble/hashes/sha2.js';
 import b from 'benny';
-import { AesCbc, AesGcm, Des3Cbc, Hmac, expandKeys, initSync } from '../src/index.js';
+import { AesCbc, AesGcm, AesGmac, Des3Cbc, Hmac, expandKeys, initSync, sha256 } from '../src/index.js';
 
 initSync();
 
@@ -61,6 +62,9 @@ function cases(): Case[] {
     const des = new Des3Cbc(key24);
     const gcm = new AesGcm(key16);
     const mac = new Hmac('sha1', ik20);
+    const macMd5 = new Hmac('md5', key16);
+    const gmac = new AesGmac(key16);
+    const sealed = gcm.seal(nonce, d);
     const ct16 = aes.encrypt(iv16, d16);
     const ct8 = des.encrypt(iv8, d8);
     list.push({
@@ -104,6 +108,42 @@ function cases(): Case[] {
         { name: 'ipsec-3gpp', run: () => gcm.seal(nonce, d, undefined, out).subarray(0, d.length + 16) },
         { name: 'node:crypto', run: () => { const c = createCipheriv('aes-128-gcm', key16, nonce); const ct = Buffer.concat([c.update(d), c.final()]); return Buffer.concat([ct, c.getAuthTag()]); } },
         { name: '@noble/ciphers', run: () => nobleGcm(key16, nonce).encrypt(d) },
+      ],
+    });
+    list.push({
+      primitive: 'aes-128-gcm open',
+      size,
+      impls: [
+        { name: 'ipsec-3gpp', run: () => gcm.open(nonce, sealed, undefined, out).subarray(0, d.length) },
+        { name: 'node:crypto', run: () => { const c = createDecipheriv('aes-128-gcm', key16, nonce); c.setAuthTag(sealed.subarray(d.length)); return Buffer.concat([c.update(sealed.subarray(0, d.length)), c.final()]); } },
+        { name: '@noble/ciphers', run: () => nobleGcm(key16, nonce).decrypt(sealed) },
+      ],
+    });
+    list.push({
+      primitive: 'aes-128-gmac tag',
+      size,
+      impls: [
+        { name: 'ipsec-3gpp', run: () => gmac.tag(nonce, d, out).subarray(0, 16) },
+        { name: 'node:crypto', run: () => { const c = createCipheriv('aes-128-gcm', key16, nonce); c.setAAD(d); c.final(); return c.getAuthTag(); } },
+        { name: '@noble/ciphers', run: () => nobleGcm(key16, nonce, d).encrypt(new Uint8Array(0)) },
+      ],
+    });
+    list.push({
+      primitive: 'hmac-md5-96',
+      size,
+      impls: [
+        { name: 'ipsec-3gpp', run: () => macMd5.mac96(d, out).subarray(0, 12) },
+        { name: 'node:crypto', run: () => createHmac('md5', key16).update(d).digest().subarray(0, 12) },
+        { name: '@noble/hashes', run: () => nobleHmac(nobleMd5, key16, d).subarray(0, 12) },
+      ],
+    });
+    list.push({
+      primitive: 'sha-256',
+      size,
+      impls: [
+        { name: 'ipsec-3gpp', run: () => sha256(d, out).subarray(0, 32) },
+        { name: 'node:crypto', run: () => createHash('sha256').update(d).digest() },
+        { name: '@noble/hashes', run: () => nobleSha256(d) },
       ],
     });
     list.push({
