@@ -6,7 +6,7 @@ import { AES_BLOCK, AES_CTX_SIZE, GCM_CTX_SIZE, GCM_NONCE, IO_BUFFER_SIZE } from
 import { ErrorCode, Ipsec3gppError } from './errors.js';
 import * as check from './internal/check.js';
 import { WasmKey, withKeyInParam } from './internal/context.js';
-import { runCbc, runEcb } from './internal/modes.js';
+import { cbc, ecb } from './internal/modes.js';
 import { wasm } from './internal/wasm.js';
 
 const AES_KEY_LENGTHS = [16, 24, 32];
@@ -36,22 +36,12 @@ export class Aes extends WasmKey {
 
   /** Encrypts whole 16-byte blocks independently. */
   encryptBlocks(data: Uint8Array, out?: Uint8Array): Uint8Array {
-    check.bytes('data', data);
-    check.aligned('data', data, AES_BLOCK);
-    const o = check.output(out, data.length);
-    const c = wasm();
-    runEcb(c, c.x.aes_encrypt_blocks, this.ctx, data, o);
-    return o;
+    return ecb((c, ctx, src, dst, n) => c.x.aes_encrypt_blocks(ctx, src, dst, n), this.ctx, AES_BLOCK, data, out);
   }
 
   /** Decrypts whole 16-byte blocks independently. */
   decryptBlocks(data: Uint8Array, out?: Uint8Array): Uint8Array {
-    check.bytes('data', data);
-    check.aligned('data', data, AES_BLOCK);
-    const o = check.output(out, data.length);
-    const c = wasm();
-    runEcb(c, c.x.aes_decrypt_blocks, this.ctx, data, o);
-    return o;
+    return ecb((c, ctx, src, dst, n) => c.x.aes_decrypt_blocks(ctx, src, dst, n), this.ctx, AES_BLOCK, data, out);
   }
 }
 
@@ -69,24 +59,12 @@ export class Aes extends WasmKey {
 export class AesCbc extends Aes {
   /** Encrypts `data` (a multiple of 16 bytes) with `iv`; writes into `out` when given. */
   encrypt(iv: Uint8Array, data: Uint8Array, out?: Uint8Array): Uint8Array {
-    check.length('IV', iv, ErrorCode.IV_LENGTH, AES_BLOCK);
-    check.bytes('data', data);
-    check.aligned('data', data, AES_BLOCK);
-    const o = check.output(out, data.length);
-    const c = wasm();
-    runCbc(c, c.x.aes_cbc_encrypt, this.ctx, iv, data, o);
-    return o;
+    return cbc('aes_cbc_encrypt', this.ctx, AES_BLOCK, iv, data, out);
   }
 
   /** Decrypts `data` (a multiple of 16 bytes) with `iv`; writes into `out` when given. */
   decrypt(iv: Uint8Array, data: Uint8Array, out?: Uint8Array): Uint8Array {
-    check.length('IV', iv, ErrorCode.IV_LENGTH, AES_BLOCK);
-    check.bytes('data', data);
-    check.aligned('data', data, AES_BLOCK);
-    const o = check.output(out, data.length);
-    const c = wasm();
-    runCbc(c, c.x.aes_cbc_decrypt, this.ctx, iv, data, o);
-    return o;
+    return cbc('aes_cbc_decrypt', this.ctx, AES_BLOCK, iv, data, out);
   }
 }
 

@@ -7,8 +7,7 @@ import { DES3_CTX_SIZE, DES_BLOCK, DES_CTX_SIZE } from './constants.js';
 import { ErrorCode, Ipsec3gppError } from './errors.js';
 import * as check from './internal/check.js';
 import { WasmKey, withKeyInParam } from './internal/context.js';
-import { runCbc, runEcb } from './internal/modes.js';
-import { wasm } from './internal/wasm.js';
+import { cbc, ecb } from './internal/modes.js';
 
 /** Whether two 8-byte DES keys at the given offsets are equal ignoring parity bits. */
 function sameDesKey(k: Uint8Array, a: number, b: number): boolean {
@@ -28,57 +27,44 @@ export function checkDes3Key(key: Uint8Array): void {
   }
 }
 
+/** What Des and Des3 share: the ECB block API over one core export. */
+abstract class DesBlocks extends WasmKey {
+  protected abstract readonly ecbExport: 'des_ecb' | 'des3_ecb';
+
+  /** Encrypts whole 8-byte blocks independently. */
+  encryptBlocks(data: Uint8Array, out?: Uint8Array): Uint8Array {
+    const fn = this.ecbExport;
+    return ecb((c, ctx, src, dst, n) => c.x[fn](ctx, src, dst, n, 0), this.ctx, DES_BLOCK, data, out);
+  }
+
+  /** Decrypts whole 8-byte blocks independently. */
+  decryptBlocks(data: Uint8Array, out?: Uint8Array): Uint8Array {
+    const fn = this.ecbExport;
+    return ecb((c, ctx, src, dst, n) => c.x[fn](ctx, src, dst, n, 1), this.ctx, DES_BLOCK, data, out);
+  }
+}
+
 /** Single DES on whole 8-byte blocks (a building block and for tests; never use single DES to protect data). */
-export class Des extends WasmKey {
+export class Des extends DesBlocks {
+  protected readonly ecbExport = 'des_ecb';
+
   constructor(key: Uint8Array) {
     check.length('DES key', key, ErrorCode.KEY_LENGTH, 8);
     super(DES_CTX_SIZE);
     const ctx = this.ctx;
     withKeyInParam(key, (c, k) => c.x.des_init(ctx, k));
   }
-
-  encryptBlocks(data: Uint8Array, out?: Uint8Array): Uint8Array {
-    return this.#ecb(data, out, 0);
-  }
-
-  decryptBlocks(data: Uint8Array, out?: Uint8Array): Uint8Array {
-    return this.#ecb(data, out, 1);
-  }
-
-  #ecb(data: Uint8Array, out: Uint8Array | undefined, decrypt: number): Uint8Array {
-    check.bytes('data', data);
-    check.aligned('data', data, DES_BLOCK);
-    const o = check.output(out, data.length);
-    const c = wasm();
-    runEcb(c, (ctx, s, d, n) => c.x.des_ecb(ctx, s, d, n, decrypt), this.ctx, data, o);
-    return o;
-  }
 }
 
 /** DES-EDE3 on whole 8-byte blocks: E_K3(D_K2(E_K1(x))). */
-export class Des3 extends WasmKey {
+export class Des3 extends DesBlocks {
+  protected readonly ecbExport = 'des3_ecb';
+
   constructor(key: Uint8Array) {
     checkDes3Key(key);
     super(DES3_CTX_SIZE);
     const ctx = this.ctx;
     withKeyInParam(key, (c, k) => c.x.des3_init(ctx, k));
-  }
-
-  encryptBlocks(data: Uint8Array, out?: Uint8Array): Uint8Array {
-    return this.#ecb(data, out, 0);
-  }
-
-  decryptBlocks(data: Uint8Array, out?: Uint8Array): Uint8Array {
-    return this.#ecb(data, out, 1);
-  }
-
-  #ecb(data: Uint8Array, out: Uint8Array | undefined, decrypt: number): Uint8Array {
-    check.bytes('data', data);
-    check.aligned('data', data, DES_BLOCK);
-    const o = check.output(out, data.length);
-    const c = wasm();
-    runEcb(c, (ctx, s, d, n) => c.x.des3_ecb(ctx, s, d, n, decrypt), this.ctx, data, o);
-    return o;
   }
 }
 
@@ -92,23 +78,13 @@ export class Des3 extends WasmKey {
  * ```
  */
 export class Des3Cbc extends Des3 {
+  /** Encrypts `data` (a multiple of 8 bytes) with `iv`; writes into `out` when given. */
   encrypt(iv: Uint8Array, data: Uint8Array, out?: Uint8Array): Uint8Array {
-    check.length('IV', iv, ErrorCode.IV_LENGTH, DES_BLOCK);
-    check.bytes('data', data);
-    check.aligned('data', data, DES_BLOCK);
-    const o = check.output(out, data.length);
-    const c = wasm();
-    runCbc(c, c.x.des3_cbc_encrypt, this.ctx, iv, data, o);
-    return o;
+    return cbc('des3_cbc_encrypt', this.ctx, DES_BLOCK, iv, data, out);
   }
 
+  /** Decrypts `data` (a multiple of 8 bytes) with `iv`; writes into `out` when given. */
   decrypt(iv: Uint8Array, data: Uint8Array, out?: Uint8Array): Uint8Array {
-    check.length('IV', iv, ErrorCode.IV_LENGTH, DES_BLOCK);
-    check.bytes('data', data);
-    check.aligned('data', data, DES_BLOCK);
-    const o = check.output(out, data.length);
-    const c = wasm();
-    runCbc(c, c.x.des3_cbc_decrypt, this.ctx, iv, data, o);
-    return o;
+    return cbc('des3_cbc_decrypt', this.ctx, DES_BLOCK, iv, data, out);
   }
 }
