@@ -19,7 +19,8 @@ const GH: usize = 496;
 
 const CB: usize = memory.data(16, 16); // counter block
 const KS: usize = memory.data(16, 16); // keystream block
-const TAG: usize = memory.data(16, 16); // computed tag
+/** The tag computed by the last gcmComputeTag call (16 bytes). */
+export const TAG: usize = memory.data(16, 16);
 const LENS: usize = memory.data(16, 16); // len(A) || len(C) block
 
 // GHASH accumulator (y1 = first 8 bytes, y0 = last 8 bytes).
@@ -106,7 +107,7 @@ export function gcmInit(ctx: usize, key: usize, keyLen: u32): bool {
 }
 
 /** CTR keystream from J0 + 1 (inc32) over `len` bytes, src -> dst (may alias). */
-function ctr(ctx: usize, nonce: usize, src: usize, dst: usize, len: usize): void {
+export function gcmCtr(ctx: usize, nonce: usize, src: usize, dst: usize, len: usize): void {
   memory.copy(CB, nonce, 12);
   let counter: u32 = 2;
   let off: usize = 0;
@@ -125,7 +126,7 @@ function ctr(ctx: usize, nonce: usize, src: usize, dst: usize, len: usize): void
 }
 
 /** The full 16-byte tag over AAD and ciphertext into TAG. */
-function computeTag(ctx: usize, nonce: usize, aad: usize, aadLen: usize, ct: usize, len: usize): void {
+export function gcmComputeTag(ctx: usize, nonce: usize, aad: usize, aadLen: usize, ct: usize, len: usize): void {
   y0 = 0;
   y1 = 0;
   ghash(ctx, aad, aadLen);
@@ -144,8 +145,8 @@ function computeTag(ctx: usize, nonce: usize, aad: usize, aadLen: usize, ct: usi
 
 /** Encrypts `len` bytes src -> dst and writes a `tagLen`-byte tag at `tag`. */
 export function gcmSeal(ctx: usize, nonce: usize, aad: usize, aadLen: usize, src: usize, dst: usize, len: usize, tag: usize, tagLen: usize): void {
-  ctr(ctx, nonce, src, dst, len);
-  computeTag(ctx, nonce, aad, aadLen, dst, len);
+  gcmCtr(ctx, nonce, src, dst, len);
+  gcmComputeTag(ctx, nonce, aad, aadLen, dst, len);
   memory.copy(tag, TAG, tagLen);
 }
 
@@ -154,9 +155,9 @@ export function gcmSeal(ctx: usize, nonce: usize, aad: usize, aadLen: usize, src
  * match, in which case nothing is written to dst.
  */
 export function gcmOpen(ctx: usize, nonce: usize, aad: usize, aadLen: usize, src: usize, dst: usize, len: usize, tag: usize, tagLen: usize): i32 {
-  computeTag(ctx, nonce, aad, aadLen, src, len);
+  gcmComputeTag(ctx, nonce, aad, aadLen, src, len);
   if (!ct_equal(TAG, tag, tagLen)) return 0;
-  ctr(ctx, nonce, src, dst, len);
+  gcmCtr(ctx, nonce, src, dst, len);
   return 1;
 }
 

@@ -1,6 +1,7 @@
 // Entry point of the WASM core: re-exports every function the TypeScript binding (src/internal/wasm.ts)
 // calls. Layering follows the specs: block ciphers (aes, des) -> modes (cbc, gcm) -> hashes and MACs
-// (md5, sha1, sha256, hash, hmac) -> KDF and TS 33.203 Annex I key expansion (kdf, keys).
+// (md5, sha1, sha256, hash, hmac) -> KDF and TS 33.203 Annex I key expansion (kdf, keys) -> anti-replay
+// (replay) -> ESP security associations (esp).
 
 export { ctx_alloc, ctx_free, io_ptr, param_ptr, live_contexts, live_bytes, wipe } from "./memory";
 export { ct_equal } from "./bytes";
@@ -12,3 +13,6 @@ export { hash_init, hash_update, hash_final, hash_digest } from "./hash";
 export { hmac_init, hmac_compute, hmac_begin, hmac_end } from "./hmac";
 export { kdf_sha256 } from "./kdf";
 export { expand_keys } from "./keys";
+export { iv_pool_ptr, batch_ptr } from "./memory";
+export { replay_size, replay_init, replay_infer, replay_check, replay_commit, replay_accept_batch, replay_highest } from "./replay";
+export { esp_sa_size, esp_sa_init, esp_seal, esp_open, esp_sa_seq, esp_sa_set_seq, esp_seal_batch, esp_open_batch } from "./esp";

@@ -11,17 +11,19 @@
 // The module is built with `--runtime stub`: no garbage collector, `heap.alloc` is a bump allocator
 // that grows memory. This file is the only caller of `heap.alloc`.
 
-import { IO_BUFFER_SIZE, PARAM_BUFFER_SIZE } from "../src/constants";
+import { IO_BUFFER_SIZE, PARAM_BUFFER_SIZE, IV_POOL_SIZE, BATCH_MAX, BATCH_RECORD_SIZE } from "../src/constants";
 
 /** The I/O window: inputs are copied in here and outputs read back from here. */
 export const IO: usize = memory.data(IO_BUFFER_SIZE, 16);
 /** The parameter window: keys, IVs, nonces, tags and other short values. */
 export const PARAM: usize = memory.data(PARAM_BUFFER_SIZE, 16);
-/** Private scratch space for the core (hash states, counter blocks); never exposed. */
-export const SCRATCH: usize = memory.data(1024, 16);
+/** Random bytes for CBC IVs, filled by the TypeScript layer from crypto.getRandomValues. */
+export const IV_POOL: usize = memory.data(IV_POOL_SIZE, 16);
+/** Batch descriptors (assembly/esp.ts, assembly/replay.ts). */
+export const BATCH: usize = memory.data(BATCH_MAX * BATCH_RECORD_SIZE, 16);
 
 /** Size classes of the context allocator: 64 << c bytes, c = 0..MAX_CLASS. */
-const MAX_CLASS: i32 = 8; // 16 KiB
+const MAX_CLASS: i32 = 11; // 128 KiB (an SA with a 262 144-packet replay window)
 const FREE_HEADS: usize = memory.data(4 * (MAX_CLASS + 1), 16);
 
 // Live context count and bytes, for the memory-per-SA figures in bench/.
@@ -79,6 +81,14 @@ export function io_ptr(): usize {
 
 export function param_ptr(): usize {
   return PARAM;
+}
+
+export function iv_pool_ptr(): usize {
+  return IV_POOL;
+}
+
+export function batch_ptr(): usize {
+  return BATCH;
 }
 
 export function live_contexts(): u32 {

@@ -54,6 +54,28 @@ export const HMAC_CTX_SIZE = 80;
 /** GCM/GMAC: AES context, then H and its precomputed forms (6 x u64). */
 export const GCM_CTX_SIZE = 560;
 
+// ---- ESP security associations (assembly/esp.ts) and replay windows (assembly/replay.ts) ----
+/** Replay window header: u64 highest authenticated sequence number, window, ring mask, flags. */
+export const REPLAY_HDR_SIZE = 32;
+/** Fixed part of an SA context; the replay ring (4 bytes per 32 sequence numbers) follows it. */
+export const SA_FIXED_SIZE = 720;
+/** Window sizes accepted (RFC 4303: at least 32; RFC 6479 rings make large ones cheap). */
+export const REPLAY_WINDOW_MIN = 32;
+export const REPLAY_WINDOW_MAX = 262144;
+export const REPLAY_WINDOW_DEFAULT = 64;
+/** SA flags. */
+export const SA_OUTBOUND = 1;
+export const SA_ESN = 2;
+/** Random bytes kept in WASM for CBC IVs, refilled from crypto.getRandomValues (src/internal/random.ts). */
+export const IV_POOL_SIZE = 32768;
+/** Batch descriptors: at most this many packets per batch call, 32 bytes each. */
+export const BATCH_MAX = 2048;
+export const BATCH_RECORD_SIZE = 32;
+/** Largest ESP packet handled (an IPv4 datagram's limit). */
+export const ESP_MAX_PACKET = 65535;
+/** Next Header value of a dummy packet (RFC 4303 2.6), discarded by the receiver. */
+export const NEXT_HEADER_DUMMY = 59;
+
 // ---- Status codes returned by WASM functions (0 = success) ----
 export const ST_OK = 0;
 export const ST_BAD_LENGTH = 1;
@@ -61,3 +83,13 @@ export const ST_BAD_TAG = 2;
 export const ST_BAD_ALGORITHM = 3;
 export const ST_WEAK_KEY = 4;
 export const ST_NO_MEMORY = 5;
+// ESP inbound/outbound results (returned negated by esp_seal / esp_open).
+export const ST_ESP_MALFORMED = 10;
+export const ST_ESP_SPI = 11;
+export const ST_REPLAY_DUPLICATE = 12;
+export const ST_REPLAY_TOO_OLD = 13;
+export const ST_ESP_INTEGRITY = 14;
+export const ST_ESP_PADDING = 15;
+export const ST_ESP_DUMMY = 16;
+export const ST_SEQ_EXHAUSTED = 17;
+export const ST_ESP_DIRECTION = 18;

@@ -31,6 +31,30 @@ export const ErrorCode = {
   DESTROYED: 'DESTROYED',
   /** WASM memory could not grow for a new key context. */
   OUT_OF_MEMORY: 'OUT_OF_MEMORY',
+  /** ESP packet too short, too long, or not aligned as its algorithms require (RFC 4303 3.4). */
+  ESP_MALFORMED: 'ESP_MALFORMED',
+  /** The packet's SPI is not the SA's. */
+  ESP_SPI: 'ESP_SPI',
+  /** Sequence number already received (RFC 4303 3.4.3). */
+  ESP_REPLAY_DUPLICATE: 'ESP_REPLAY_DUPLICATE',
+  /** Sequence number left of the replay window, or 0. */
+  ESP_REPLAY_TOO_OLD: 'ESP_REPLAY_TOO_OLD',
+  /** ICV (HMAC-*-96, GCM/GMAC tag) does not verify. */
+  ESP_INTEGRITY: 'ESP_INTEGRITY',
+  /** Authentic packet with an invalid pad length or padding bytes. */
+  ESP_PADDING: 'ESP_PADDING',
+  /** The sequence number would cycle (RFC 4303 3.3.3): the SA must be replaced. */
+  ESP_SEQ_EXHAUSTED: 'ESP_SEQ_EXHAUSTED',
+  /** seal on an inbound SA, or open on an outbound one. */
+  ESP_DIRECTION: 'ESP_DIRECTION',
+  /** Payload too large for one ESP packet. */
+  ESP_TOO_LARGE: 'ESP_TOO_LARGE',
+  /** A replay window size outside the supported range. */
+  REPLAY_WINDOW_SIZE: 'REPLAY_WINDOW_SIZE',
+  /** Bad SPI, next header or other SA parameter. */
+  ESP_PARAMETER: 'ESP_PARAMETER',
+  /** A UDP-encapsulation or IP framing input that is not well formed. */
+  FRAME_MALFORMED: 'FRAME_MALFORMED',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

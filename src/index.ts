@@ -2,7 +2,7 @@
 //
 // Layering, bottom up: the WASM core binding (init) -> block ciphers and modes (Aes, AesCbc, AesGcm,
 // AesGmac, Des3Cbc) -> hashes and MACs (digest, Hmac) -> TS 33.220 KDF -> TS 33.203 Annex I key expansion
-// (expandKeys) and the algorithm registry.
+// (expandKeys) and the algorithm registry -> anti-replay (ReplayWindow) -> ESP SAs (EspSa, sealBatch, openBatch).
 
 export { init, initSync, memoryStats } from './internal/wasm.js';
 export { Ipsec3gppError, ErrorCode } from './errors.js';
@@ -17,4 +17,6 @@ export {
   allCombinations, type IntegrityAlgorithm, type EncryptionAlgorithm, type AlgorithmInfo, type AlgorithmStatus,
 } from './algorithms.js';
 export { equalBytes } from './ct.js';
+export { EspSa, sealBatch, openBatch, type EspSaOptions, type EspPacket, type EspStats, type SealItem, type OpenItem } from './esp.js';
+export { ReplayWindow, ReplayStatus, type ReplayVerdict, type ReplayWindowOptions } from './replay.js';
 export { WasmKey } from './internal/context.js';

@@ -44,19 +44,39 @@ export interface CoreExports {
   hmac_end(ctx: number, st: number, out: number): void;
   kdf_sha256(key: number, keyLen: number, s: number, sLen: number, out: number): void;
   expand_keys(alg: number, ealg: number, ck: number, ik: number, out: number, parity: number): number;
+  iv_pool_ptr(): number;
+  batch_ptr(): number;
+  replay_size(w: number): number;
+  replay_init(rw: number, w: number, flags: number): void;
+  replay_infer(rw: number, seql: number): bigint;
+  replay_check(rw: number, seq: bigint): number;
+  replay_commit(rw: number, seq: bigint): void;
+  replay_accept_batch(rw: number, seqs: number, n: number, results: number): number;
+  replay_highest(rw: number): bigint;
+  esp_sa_size(w: number): number;
+  esp_sa_init(sa: number, spi: number, flags: number, alg: number, ealg: number, encKey: number, encLen: number, authKey: number, authLen: number, salt: number, window: number): number;
+  esp_seal(sa: number, buf: number, payloadLen: number, nextHeader: number, iv: number): number;
+  esp_open(sa: number, buf: number, len: number, res: number): number;
+  esp_sa_seq(sa: number): bigint;
+  esp_sa_set_seq(sa: number, seq: bigint): void;
+  esp_seal_batch(desc: number, n: number, base: number, ivPool: number): number;
+  esp_open_batch(desc: number, n: number, base: number, res: number): number;
 }
 
 /** The live binding: exports plus views. Fields are replaced, never mutated, when memory grows. */
 export interface Core {
   readonly x: CoreExports;
   /** The whole memory. */
-  mem: Uint8Array;
+  mem: Uint8Array<ArrayBuffer>;
   /** The I/O window and its address. */
-  io: Uint8Array;
+  io: Uint8Array<ArrayBuffer>;
   readonly ioPtr: number;
   /** The parameter window and its address. */
-  param: Uint8Array;
+  param: Uint8Array<ArrayBuffer>;
   readonly paramPtr: number;
+  /** Whole-memory word views (batch descriptors, results). */
+  u32: Uint32Array<ArrayBuffer>;
+  i32: Int32Array<ArrayBuffer>;
 }
 
 let core: Core | undefined;
@@ -81,6 +101,8 @@ function setup(instance: WebAssembly.Instance): void {
     ioPtr,
     param: mem.subarray(paramPtr, paramPtr + PARAM_BUFFER_SIZE),
     paramPtr,
+    u32: new Uint32Array(x.memory.buffer),
+    i32: new Int32Array(x.memory.buffer),
   };
 }
 
@@ -129,6 +151,8 @@ function refreshViews(c: Core): void {
     c.mem = mem;
     c.io = mem.subarray(c.ioPtr, c.ioPtr + IO_BUFFER_SIZE);
     c.param = mem.subarray(c.paramPtr, c.paramPtr + PARAM_BUFFER_SIZE);
+    c.u32 = new Uint32Array(c.x.memory.buffer);
+    c.i32 = new Int32Array(c.x.memory.buffer);
   }
 }
 

@@ -1,0 +1,366 @@
+// ESP (RFC 4303) security associations: packet protection and processing in one WASM call per packet.
+//
+// Outbound (RFC 4303 3.3): payload || padding 1, 2, 3, ... || pad length || next header, padded to the
+// cipher block (CBC) or to 4 octets (null, GCM, GMAC: the ICV starts 4-octet aligned, 2.4); encrypted;
+// sequence number incremented, never cycling (3.3.3); ICV over SPI || Seq || IV || ciphertext
+// (|| Seq-high with ESN, 2.2.1), encrypt-then-MAC.
+//
+// Inbound (RFC 4303 3.4), all inside one call so that a rejected packet changes nothing:
+//   1. length and format; SPI equal to this SA's;
+//   2. replay pre-check on the clear sequence number (ESN high bits inferred, A2.2), before any crypto;
+//   3. ICV in constant time (HMAC-*-96, or the GCM/GMAC tag);
+//   4. decryption, then pad length and padding (1, 2, 3, ...) checks;
+//   5. window commit, only now: after integrity (3.4.3) and also after the padding check, so a packet
+//      rejected for its padding leaves the SA exactly as it was (the commit's position relative to
+//      decryption is not observable: the call is atomic);
+//   6. next header 59 (dummy packet, 2.6) is reported as such and dropped by the caller.
+//
+// Algorithms: HMAC-MD5-96 (RFC 2403), HMAC-SHA-1-96 (RFC 2404), DES-EDE3-CBC (RFC 2451), AES-CBC
+// (RFC 3602), AES-GCM with alg=null (RFC 4106), AES-GMAC with ealg=null (RFC 4543), NULL (RFC 2410).
+//
+// GCM/GMAC IVs (RFC 4106 3.1: never reused under a key). TS 33.203 gives the four SAs of a set the same
+// key and salt, so a per-SA counter alone would repeat nonces across the set. Without ESN the explicit IV
+// is SPI || low 32 bits of the sequence number: the SPIs of a set are distinct and the sequence number
+// never cycles, so IVs are unique under the shared key. With ESN (not used by IMS) the IV is the 64-bit
+// sequence number, which is unique per SA: do not share a key between ESN SAs.
+//
+// CBC IVs come from a pool of CSPRNG bytes that the TypeScript layer fills (crypto.getRandomValues); a
+// CBC IV is never derived from a previous ciphertext block.
+//
+// SA context layout (SA_FIXED_SIZE bytes, then the replay ring):
+//   +0   u32 SPI            +4  u32 flags (SA_OUTBOUND, SA_ESN)
+//   +8   u32 alg            +12 u32 ealg
+//   +16  u64 outbound: last sequence number sent
+//   +24  u32 ICV length     +28 u32 IV length
+//   +32  u32 padding alignment (cipher block, or 4)
+//   +36  4-byte salt (GCM/GMAC)
+//   +40  u32 cipher kind (K_*)
+//   +48  HMAC context (HMAC_CTX_SIZE)
+//   +128 cipher context: AES (CBC), DES-EDE3, or GCM (key schedule and hash key)
+//   +688 replay window (inbound): header, then its ring
+
+import {
+  ALG_HMAC_MD5_96, ALG_HMAC_SHA1_96, ALG_AES_GMAC,
+  EALG_DES_EDE3_CBC, EALG_AES_CBC, EALG_AES_GCM,
+  HASH_MD5, HASH_SHA1, SA_OUTBOUND, SA_ESN, SA_FIXED_SIZE, BATCH_RECORD_SIZE, NEXT_HEADER_DUMMY,
+  ST_OK, ST_BAD_ALGORITHM, ST_BAD_LENGTH, ST_WEAK_KEY, ST_ESP_MALFORMED, ST_ESP_SPI, ST_ESP_INTEGRITY,
+  ST_ESP_PADDING, ST_ESP_DUMMY, ST_SEQ_EXHAUSTED, ST_ESP_DIRECTION,
+} from "../src/constants";
+import { loadBE32, storeBE32, storeBE64, ct_equal } from "./bytes";
+import { aesExpand } from "./aes";
+import { desKeySchedule } from "./des";
+import { aesCbcEncrypt, aesCbcDecrypt, des3CbcEncrypt, des3CbcDecrypt } from "./cbc";
+import { gcmInit, gcmSeal, gcmComputeTag, gcmCtr, TAG } from "./gcm";
+import { hmacInit, hmacBegin, hmacEnd, hmacCompute } from "./hmac";
+import { hashUpdate } from "./hash";
+import { validCombination } from "./keys";
+import { replayInit, replayInfer, replayCheck, replayCommit, ringBlocks } from "./replay";
+
+const SA_SPI: usize = 0;
+const SA_FLAGS: usize = 4;
+const SA_SEQ: usize = 16;
+const SA_ICV: usize = 24;
+const SA_IVLEN: usize = 28;
+const SA_ALIGN: usize = 32;
+const SA_SALT: usize = 36;
+const SA_KIND: usize = 40;
+const SA_HMAC: usize = 48;
+const SA_CIPHER: usize = 128;
+const SA_REPLAY: usize = 688;
+
+const K_NONE: u32 = 0;
+const K_AES_CBC: u32 = 1;
+const K_DES3_CBC: u32 = 2;
+const K_GCM: u32 = 3;
+const K_GMAC: u32 = 4;
+
+const IV_SCRATCH: usize = memory.data(16, 16); // CBC chaining value (the packet's IV field stays intact)
+const NONCE: usize = memory.data(16, 16); // salt || explicit IV
+const AAD: usize = memory.data(16, 16); // SPI || (Seq-high) || Seq for GCM
+const MAC: usize = memory.data(32, 16); // full HMAC output
+const SEQ_HI: usize = memory.data(4, 4); // ESN high word appended to the ICV input
+const HSTATE: usize = memory.data(112, 16); // hash state for ESN ICVs (two-part input)
+// GMAC with ESN: AAD = SPI || Seq-high || Seq-low || IV || payload ..., assembled here (fits a packet).
+const GMAC_AAD: usize = memory.data(65536 + 64, 16);
+
+/** Bytes needed for an SA with replay window `w` (outbound SAs pass w = 0). */
+export function esp_sa_size(w: u32): u32 {
+  return <u32>SA_FIXED_SIZE + (w == 0 ? 0 : ringBlocks(w) << 2);
+}
+
+/**
+ * Initialises an SA. Keys are already expanded (TS 33.203 Annex I, keys.ts). Returns ST_OK,
+ * ST_BAD_ALGORITHM, ST_BAD_LENGTH (key lengths) or ST_WEAK_KEY.
+ */
+export function esp_sa_init(
+  sa: usize, spi: u32, flags: u32, alg: u32, ealg: u32,
+  encKey: usize, encLen: u32, authKey: usize, authLen: u32, salt: usize, window: u32,
+): i32 {
+  if (!validCombination(alg, ealg)) return ST_BAD_ALGORITHM;
+  store<u32>(sa + SA_SPI, spi);
+  store<u32>(sa + SA_FLAGS, flags);
+  store<u32>(sa, alg, 8);
+  store<u32>(sa, ealg, 12);
+  store<u64>(sa + SA_SEQ, 0);
+  let icv: u32 = 0, ivLen: u32 = 0, align: u32 = 4, kind = K_NONE;
+  if (alg == ALG_HMAC_MD5_96 || alg == ALG_HMAC_SHA1_96) {
+    if (authLen != (alg == ALG_HMAC_MD5_96 ? 16 : 20)) return ST_BAD_LENGTH;
+    hmacInit(sa + SA_HMAC, alg == ALG_HMAC_MD5_96 ? HASH_MD5 : HASH_SHA1, authKey, authLen);
+    icv = 12;
+  }
+  if (ealg == EALG_AES_CBC) {
+    if (encLen != 16 && encLen != 24 && encLen != 32) return ST_BAD_LENGTH;
+    aesExpand(sa + SA_CIPHER, encKey, encLen, (flags & SA_OUTBOUND) == 0);
+    ivLen = 16; align = 16; kind = K_AES_CBC;
+  } else if (ealg == EALG_DES_EDE3_CBC) {
+    if (encLen != 24) return ST_BAD_LENGTH;
+    for (let i: usize = 0; i < 8; i++) {
+      // RFC 2451: K1 == K2 or K2 == K3 (parity ignored) is single DES.
+      if (((load<u8>(encKey + i) ^ load<u8>(encKey + 8 + i)) & 0xfe) != 0) break;
+      if (i == 7) return ST_WEAK_KEY;
+    }
+    for (let i: usize = 0; i < 8; i++) {
+      if (((load<u8>(encKey + 8 + i) ^ load<u8>(encKey + 16 + i)) & 0xfe) != 0) break;
+      if (i == 7) return ST_WEAK_KEY;
+    }
+    desKeySchedule(sa + SA_CIPHER, encKey);
+    desKeySchedule(sa + SA_CIPHER + 128, encKey + 8);
+    desKeySchedule(sa + SA_CIPHER + 256, encKey + 16);
+    ivLen = 8; align = 8; kind = K_DES3_CBC;
+  } else if (ealg == EALG_AES_GCM) {
+    if (encLen != 16 && encLen != 24 && encLen != 32) return ST_BAD_LENGTH;
+    gcmInit(sa + SA_CIPHER, encKey, encLen);
+    memory.copy(sa + SA_SALT, salt, 4);
+    ivLen = 8; icv = 16; kind = K_GCM;
+  } else if (alg == ALG_AES_GMAC) {
+    if (authLen != 16 && authLen != 24 && authLen != 32) return ST_BAD_LENGTH;
+    gcmInit(sa + SA_CIPHER, authKey, authLen);
+    memory.copy(sa + SA_SALT, salt, 4);
+    ivLen = 8; icv = 16; kind = K_GMAC;
+  }
+  store<u32>(sa + SA_ICV, icv);
+  store<u32>(sa + SA_IVLEN, ivLen);
+  store<u32>(sa + SA_ALIGN, align);
+  store<u32>(sa + SA_KIND, kind);
+  if ((flags & SA_OUTBOUND) == 0) replayInit(sa + SA_REPLAY, window, flags & SA_ESN);
+  return ST_OK;
+}
+
+/** GCM/GMAC nonce (salt || IV) and, for GCM, the AAD SPI || (Seq-high) || Seq-low. Returns the AAD length. */
+@inline function gcmParams(sa: usize, buf: usize, seq: u64, esn: bool): usize {
+  memory.copy(NONCE, sa + SA_SALT, 4);
+  memory.copy(NONCE + 4, buf + 8, 8);
+  memory.copy(AAD, buf, 4);
+  if (esn) {
+    storeBE32(AAD + 4, <u32>(seq >> 32));
+    memory.copy(AAD + 8, buf + 4, 4);
+    return 12;
+  }
+  memory.copy(AAD + 4, buf + 4, 4);
+  return 8;
+}
+
+/** GMAC with ESN: the AAD with Seq-high inserted, assembled in GMAC_AAD. Returns its length. */
+@inline function gmacEsnAad(buf: usize, authLen: usize, seq: u64): usize {
+  memory.copy(GMAC_AAD, buf, 4);
+  storeBE32(GMAC_AAD + 4, <u32>(seq >> 32));
+  memory.copy(GMAC_AAD + 8, buf + 4, authLen - 4);
+  return authLen + 4;
+}
+
+/** Full HMAC over the first `len` bytes at `buf` (|| Seq-high with ESN) into MAC. */
+@inline function icvHmac(sa: usize, buf: usize, len: usize, seq: u64, esn: bool): void {
+  if (esn) {
+    hmacBegin(sa + SA_HMAC, HSTATE);
+    hashUpdate(HSTATE, buf, len);
+    storeBE32(SEQ_HI, <u32>(seq >> 32));
+    hashUpdate(HSTATE, SEQ_HI, 4);
+    hmacEnd(sa + SA_HMAC, HSTATE, MAC);
+  } else {
+    hmacCompute(sa + SA_HMAC, buf, len, MAC);
+  }
+}
+
+/**
+ * Protects one packet in place. The payload is already at buf + 8 + IV length; `iv` points at IV
+ * length random bytes (CBC). Writes SPI | Seq | IV | ciphertext | ICV from `buf` and returns its length,
+ * or a negated status (ST_SEQ_EXHAUSTED, ST_ESP_DIRECTION).
+ */
+export function esp_seal(sa: usize, buf: usize, payloadLen: u32, nextHeader: u32, iv: usize): i32 {
+  const flags = load<u32>(sa + SA_FLAGS);
+  if ((flags & SA_OUTBOUND) == 0) return -ST_ESP_DIRECTION;
+  const esn = (flags & SA_ESN) != 0;
+  let seq = load<u64>(sa + SA_SEQ);
+  // RFC 4303 3.3.3: the counter must not cycle; 2^32 - 1 (2^64 - 1 with ESN) is the last number.
+  if (esn ? seq == 0xffffffffffffffff : seq >= 0xffffffff) return -ST_SEQ_EXHAUSTED;
+  seq++;
+  store<u64>(sa + SA_SEQ, seq);
+
+  const ivLen = <usize>load<u32>(sa + SA_IVLEN);
+  const align = <usize>load<u32>(sa + SA_ALIGN);
+  const icvLen = <usize>load<u32>(sa + SA_ICV);
+  const kind = load<u32>(sa + SA_KIND);
+  const ct = buf + 8 + ivLen;
+  const plen = <usize>payloadLen;
+  const rem = (plen + 2) % align;
+  const pad: usize = rem == 0 ? 0 : align - rem;
+  for (let i: usize = 0; i < pad; i++) store<u8>(ct + plen + i, <u8>(i + 1));
+  store<u8>(ct + plen + pad, <u8>pad);
+  store<u8>(ct + plen + pad + 1, <u8>nextHeader);
+  const ctLen: usize = plen + pad + 2;
+
+  storeBE32(buf, load<u32>(sa + SA_SPI));
+  storeBE32(buf + 4, <u32>seq);
+  if (kind == K_AES_CBC || kind == K_DES3_CBC) {
+    memory.copy(buf + 8, iv, ivLen);
+    memory.copy(IV_SCRATCH, iv, ivLen);
+    if (kind == K_AES_CBC) aesCbcEncrypt(sa + SA_CIPHER, IV_SCRATCH, ct, ct, ctLen);
+    else des3CbcEncrypt(sa + SA_CIPHER, IV_SCRATCH, ct, ct, ctLen);
+  } else if (kind == K_GCM || kind == K_GMAC) {
+    if (esn) {
+      storeBE64(buf + 8, seq);
+    } else {
+      memory.copy(buf + 8, buf, 4); // SPI
+      storeBE32(buf + 12, <u32>seq);
+    }
+  }
+  const authLen: usize = 8 + ivLen + ctLen;
+  if (kind == K_GCM) {
+    const aadLen = gcmParams(sa, buf, seq, esn);
+    gcmSeal(sa + SA_CIPHER, NONCE, AAD, aadLen, ct, ct, ctLen, ct + ctLen, 16);
+  } else if (kind == K_GMAC) {
+    gcmParams(sa, buf, seq, esn);
+    if (esn) {
+      const aadLen = gmacEsnAad(buf, authLen, seq);
+      gcmSeal(sa + SA_CIPHER, NONCE, GMAC_AAD, aadLen, 0, 0, 0, ct + ctLen, 16);
+    } else {
+      gcmSeal(sa + SA_CIPHER, NONCE, buf, authLen, 0, 0, 0, ct + ctLen, 16);
+    }
+  } else if (icvLen != 0) {
+    icvHmac(sa, buf, authLen, seq, esn);
+    memory.copy(buf + authLen, MAC, icvLen);
+  }
+  return <i32>(authLen + icvLen);
+}
+
+/**
+ * Processes one received packet of `len` bytes at `buf` in place (see the order above). On success
+ * returns the payload length (the payload is at buf + 8 + IV length) and writes the next header (u32)
+ * and the full sequence number (u64) to `res`. Otherwise returns a negated status: ST_ESP_MALFORMED,
+ * ST_ESP_SPI, ST_REPLAY_TOO_OLD, ST_REPLAY_DUPLICATE, ST_ESP_INTEGRITY, ST_ESP_PADDING, ST_ESP_DUMMY
+ * (authentic dummy packet: counted, to be dropped), ST_ESP_DIRECTION.
+ */
+export function esp_open(sa: usize, buf: usize, len: u32, res: usize): i32 {
+  const flags = load<u32>(sa + SA_FLAGS);
+  if ((flags & SA_OUTBOUND) != 0) return -ST_ESP_DIRECTION;
+  const esn = (flags & SA_ESN) != 0;
+  const ivLen = <usize>load<u32>(sa + SA_IVLEN);
+  const align = <usize>load<u32>(sa + SA_ALIGN);
+  const icvLen = <usize>load<u32>(sa + SA_ICV);
+  const kind = load<u32>(sa + SA_KIND);
+  const total = <usize>len;
+
+  // 1. Length and format.
+  if (total < 8 + ivLen + icvLen + 2) return -ST_ESP_MALFORMED;
+  const ctLen: usize = total - 8 - ivLen - icvLen;
+  const authLen: usize = total - icvLen;
+  if (align > 4 ? ctLen % align != 0 : authLen % 4 != 0) return -ST_ESP_MALFORMED;
+  if (loadBE32(buf) != load<u32>(sa + SA_SPI)) return -ST_ESP_SPI;
+
+  // 2. Replay pre-check on the clear sequence number.
+  const rw = sa + SA_REPLAY;
+  const seq = replayInfer(rw, loadBE32(buf + 4));
+  const replay = replayCheck(rw, seq);
+  if (replay != ST_OK) return -replay;
+
+  // 3. Integrity, constant time.
+  const ct = buf + 8 + ivLen;
+  const icv = buf + authLen;
+  if (kind == K_GCM) {
+    const aadLen = gcmParams(sa, buf, seq, esn);
+    gcmComputeTag(sa + SA_CIPHER, NONCE, AAD, aadLen, ct, ctLen);
+    if (!ct_equal(TAG, icv, 16)) return -ST_ESP_INTEGRITY;
+  } else if (kind == K_GMAC) {
+    gcmParams(sa, buf, seq, esn);
+    if (esn) gcmComputeTag(sa + SA_CIPHER, NONCE, GMAC_AAD, gmacEsnAad(buf, authLen, seq), 0, 0);
+    else gcmComputeTag(sa + SA_CIPHER, NONCE, buf, authLen, 0, 0);
+    if (!ct_equal(TAG, icv, 16)) return -ST_ESP_INTEGRITY;
+  } else if (icvLen != 0) {
+    icvHmac(sa, buf, authLen, seq, esn);
+    if (!ct_equal(MAC, icv, icvLen)) return -ST_ESP_INTEGRITY;
+  }
+
+  // 4. Decryption, then the trailer.
+  if (kind == K_AES_CBC) {
+    memory.copy(IV_SCRATCH, buf + 8, 16);
+    aesCbcDecrypt(sa + SA_CIPHER, IV_SCRATCH, ct, ct, ctLen);
+  } else if (kind == K_DES3_CBC) {
+    memory.copy(IV_SCRATCH, buf + 8, 8);
+    des3CbcDecrypt(sa + SA_CIPHER, IV_SCRATCH, ct, ct, ctLen);
+  } else if (kind == K_GCM) {
+    gcmCtr(sa + SA_CIPHER, NONCE, ct, ct, ctLen);
+  }
+  const padLen = <usize>load<u8>(ct + ctLen - 2);
+  const nextHeader = <u32>load<u8>(ct + ctLen - 1);
+  if (padLen > ctLen - 2) return -ST_ESP_PADDING;
+  const payloadLen = ctLen - 2 - padLen;
+  for (let i: usize = 0; i < padLen; i++) {
+    if (<usize>load<u8>(ct + payloadLen + i) != i + 1) return -ST_ESP_PADDING;
+  }
+
+  // 5. Commit, now that the packet is authentic and well formed.
+  replayCommit(rw, seq);
+  store<u32>(res, nextHeader);
+  store<u64>(res, seq, 8);
+  if (nextHeader == NEXT_HEADER_DUMMY) return -ST_ESP_DUMMY;
+  return <i32>payloadLen;
+}
+
+/** Last sequence number sent (outbound) or highest authenticated (inbound). */
+export function esp_sa_seq(sa: usize): u64 {
+  return (load<u32>(sa + SA_FLAGS) & SA_OUTBOUND) != 0 ? load<u64>(sa + SA_SEQ) : load<u64>(sa + SA_REPLAY);
+}
+
+/** Sets the outbound counter (tests of sequence exhaustion, SA migration). */
+export function esp_sa_set_seq(sa: usize, seq: u64): void {
+  store<u64>(sa + SA_SEQ, seq);
+}
+
+// ---- Batch forms: many packets (one SA or many) in one call ----
+//
+// Record layout (BATCH_RECORD_SIZE bytes) at `desc`:
+//   +0  u32 SA context      +4  u32 buffer offset from `base`
+//   +8  u32 length in (payload for seal, packet for open)
+//   +12 u32 next header (seal: in; open: out)
+//   +16 i32 result (seal: packet length; open: payload length) or negated status
+//   +24 u64 sequence number (open: out)
+
+export function esp_seal_batch(desc: usize, n: u32, base: usize, ivPool: usize): u32 {
+  let ok: u32 = 0;
+  let iv = ivPool;
+  for (let i: usize = 0; i < <usize>n; i++) {
+    const r = desc + i * BATCH_RECORD_SIZE;
+    const sa = <usize>load<u32>(r);
+    const res = esp_seal(sa, base + <usize>load<u32>(r, 4), load<u32>(r, 8), load<u32>(r, 12), iv);
+    store<i32>(r, res, 16);
+    if (res > 0) ok++;
+    const kind = load<u32>(sa + SA_KIND);
+    if (kind == K_AES_CBC || kind == K_DES3_CBC) iv += <usize>load<u32>(sa + SA_IVLEN);
+  }
+  return ok;
+}
+
+export function esp_open_batch(desc: usize, n: u32, base: usize, res: usize): u32 {
+  let ok: u32 = 0;
+  for (let i: usize = 0; i < <usize>n; i++) {
+    const r = desc + i * BATCH_RECORD_SIZE;
+    const out = esp_open(<usize>load<u32>(r), base + <usize>load<u32>(r, 4), load<u32>(r, 8), res);
+    store<i32>(r, out, 16);
+    if (out >= 0 || out == -ST_ESP_DUMMY) {
+      store<u32>(r, load<u32>(res), 12);
+      store<u64>(r, load<u64>(res, 8), 24);
+    }
+    if (out >= 0) ok++;
+  }
+  return ok;
+}

@@ -1,0 +1,474 @@
+// ESP security associations (RFC 4303) as IMS uses them (TS 33.203 clause 7 and Annex I): one object per
+// unidirectional SA, its keys and state in WASM memory, one WASM call per packet. The processing order,
+// padding, ICV and IV rules are documented in assembly/esp.ts, which implements them.
+
+import {
+  ESP_MAX_PACKET, IO_BUFFER_SIZE, REPLAY_WINDOW_DEFAULT, SA_ESN, SA_OUTBOUND,
+  ST_BAD_ALGORITHM, ST_BAD_LENGTH, ST_ESP_DIRECTION, ST_ESP_DUMMY, ST_ESP_INTEGRITY, ST_ESP_MALFORMED,
+  ST_ESP_PADDING, ST_ESP_SPI, ST_OK, ST_REPLAY_DUPLICATE, ST_REPLAY_TOO_OLD, ST_SEQ_EXHAUSTED, ST_WEAK_KEY,
+  BATCH_MAX, BATCH_RECORD_SIZE, IV_POOL_SIZE,
+} from './constants.js';
+import {
+  encryptionAlgorithm, integrityAlgorithm, isValidCombination,
+  type AlgorithmInfo, type EncryptionAlgorithm, type IntegrityAlgorithm,
+} from './algorithms.js';
+import { ErrorCode, Ipsec3gppError } from './errors.js';
+import * as check from './internal/check.js';
+import { WasmKey } from './internal/context.js';
+import { takeRandom } from './internal/random.js';
+import { wasm, type Core } from './internal/wasm.js';
+import { expandKeys } from './keys.js';
+import { checkWindowSize } from './replay.js';
+
+/** Options of {@link EspSa.outbound} and {@link EspSa.inbound}. */
+export interface EspSaOptions {
+  /** The SA's SPI (chosen by its receiver): 256..2^32-1 (0 is reserved, 1..255 are IANA's). */
+  spi: number;
+  /** Integrity algorithm (`alg=`). */
+  alg: IntegrityAlgorithm;
+  /** Encryption algorithm (`ealg=`, default `null`). */
+  ealg?: EncryptionAlgorithm;
+  /** CK_IM and IK_IM from IMS AKA, expanded here per TS 33.203 Annex I... */
+  ck?: Uint8Array;
+  ik?: Uint8Array;
+  /** ...or keys already expanded (as {@link expandKeys} returns them). */
+  encKey?: Uint8Array;
+  authKey?: Uint8Array;
+  salt?: Uint8Array;
+  /** Inbound: replay window size, 32..262144 (default 64). */
+  replayWindow?: number;
+  /** Extended sequence numbers (RFC 4303 2.2.1). TS 33.203 does not use them; default false. */
+  esn?: boolean;
+  /**
+   * Outbound: when the sequence number reaches this value, `onSoftLimit` is called (once), so that the
+   * SIP layer can re-register and replace the SA set before the hard limit (2^32 - 1 without ESN).
+   */
+  softLimit?: number;
+  onSoftLimit?: (sa: EspSa) => void;
+}
+
+/** A packet accepted by {@link EspSa.open}. */
+export interface EspPacket {
+  payload: Uint8Array;
+  /** Next Header: 17 UDP, 6 TCP, 4 / 41 for tunnel mode (3GPP UDP-enc-tun). */
+  nextHeader: number;
+  /** The full sequence number (with ESN, the inferred 64-bit value). */
+  seq: number;
+}
+
+/** Per-SA counters, kept in TypeScript at no per-packet WASM cost. */
+export interface EspStats {
+  packets: number;
+  bytes: number;
+  dropped: {
+    malformed: number; spi: number; replay: number; integrity: number; padding: number; dummy: number;
+  };
+}
+
+const RES_AT = 256; // open results in the parameter window: u32 next header, u64 sequence number
+const ESN_LIMIT = Number.MAX_SAFE_INTEGER;
+
+const STATUS: Record<number, [ErrorCode, string, keyof EspStats['dropped'] | undefined]> = {
+  [ST_ESP_MALFORMED]: [ErrorCode.ESP_MALFORMED, 'ESP packet length or alignment is invalid', 'malformed'],
+  [ST_ESP_SPI]: [ErrorCode.ESP_SPI, 'ESP packet SPI does not match the SA', 'spi'],
+  [ST_REPLAY_DUPLICATE]: [ErrorCode.ESP_REPLAY_DUPLICATE, 'ESP sequence number already received', 'replay'],
+  [ST_REPLAY_TOO_OLD]: [ErrorCode.ESP_REPLAY_TOO_OLD, 'ESP sequence number left of the replay window (or 0)', 'replay'],
+  [ST_ESP_INTEGRITY]: [ErrorCode.ESP_INTEGRITY, 'ESP ICV does not verify', 'integrity'],
+  [ST_ESP_PADDING]: [ErrorCode.ESP_PADDING, 'ESP padding or pad length is invalid', 'padding'],
+  [ST_SEQ_EXHAUSTED]: [ErrorCode.ESP_SEQ_EXHAUSTED, 'ESP sequence number would cycle: replace the SA (re-register)', undefined],
+  [ST_ESP_DIRECTION]: [ErrorCode.ESP_DIRECTION, 'operation not valid for this SA direction', undefined],
+};
+
+function statusError(st: number): Ipsec3gppError {
+  const e = STATUS[st];
+  return new Ipsec3gppError(e?.[0] ?? ErrorCode.ESP_MALFORMED, e?.[1] ?? `ESP status ${st}`);
+}
+
+function checkByte(name: string, v: number): number {
+  if (!Number.isInteger(v) || v < 0 || v > 255) throw new Ipsec3gppError(ErrorCode.ESP_PARAMETER, `${name} must be 0..255`);
+  return v;
+}
+
+/**
+ * One unidirectional ESP SA.
+ *
+ * @example
+ * ```ts
+ * await init();
+ * const tx = EspSa.outbound({ spi, ealg: 'aes-cbc', alg: 'hmac-sha-1-96', ck, ik });
+ * const rx = EspSa.inbound({ spi, ealg: 'aes-cbc', alg: 'hmac-sha-1-96', ck, ik, replayWindow: 64 });
+ * const packet = tx.seal(sipMessage, 17);         // SPI | Seq | IV | ciphertext | ICV
+ * const { payload, nextHeader, seq } = rx.open(packet)!;
+ * tx.delete(); rx.delete();                       // keys zeroed in WASM memory
+ * ```
+ */
+export class EspSa extends WasmKey {
+  readonly spi: number;
+  readonly direction: 'outbound' | 'inbound';
+  readonly alg: IntegrityAlgorithm;
+  readonly ealg: EncryptionAlgorithm;
+  readonly esn: boolean;
+  /** Inbound replay window size (0 for outbound SAs). */
+  readonly replayWindow: number;
+  readonly stats: EspStats = { packets: 0, bytes: 0, dropped: { malformed: 0, spi: 0, replay: 0, integrity: 0, padding: 0, dummy: 0 } };
+  /** Bytes of explicit IV per packet. */
+  readonly ivLength: number;
+  /** Bytes of ICV per packet. */
+  readonly icvLength: number;
+  readonly #blockSize: number;
+  readonly #softLimit: number;
+  readonly #onSoftLimit: ((sa: EspSa) => void) | undefined;
+  #softLimitRaised = false;
+
+  /** An SA for packets this side sends. */
+  static outbound(options: EspSaOptions): EspSa {
+    return new EspSa(options, true);
+  }
+
+  /** An SA for packets this side receives. */
+  static inbound(options: EspSaOptions): EspSa {
+    return new EspSa(options, false);
+  }
+
+  private constructor(o: EspSaOptions, outbound: boolean) {
+    if (!Number.isInteger(o.spi) || o.spi < 256 || o.spi > 0xffffffff) {
+      throw new Ipsec3gppError(ErrorCode.ESP_PARAMETER, 'SPI must be an integer 256..4294967295 (RFC 4303 2.1)');
+    }
+    const alg = integrityAlgorithm(o.alg);
+    const ealg = encryptionAlgorithm(o.ealg ?? 'null');
+    if (!isValidCombination(alg.name, ealg.name)) {
+      throw new Ipsec3gppError(ErrorCode.INVALID_COMBINATION, `alg=${alg.name} cannot be combined with ealg=${ealg.name}`);
+    }
+    const esn = o.esn === true;
+    const window = outbound ? 0 : checkWindowSize(o.replayWindow ?? REPLAY_WINDOW_DEFAULT);
+    const keys = o.ck !== undefined || o.ik !== undefined
+      ? expandKeys({ alg: alg.name, ealg: ealg.name, ck: o.ck!, ik: o.ik! })
+      : { encKey: o.encKey ?? new Uint8Array(0), authKey: o.authKey ?? new Uint8Array(0), salt: o.salt };
+    checkKeys(alg, ealg, keys.encKey, keys.authKey, keys.salt);
+
+    const c = wasm();
+    super(c.x.esp_sa_size(window));
+    this.spi = o.spi;
+    this.direction = outbound ? 'outbound' : 'inbound';
+    this.alg = alg.name;
+    this.ealg = ealg.name;
+    this.esn = esn;
+    this.replayWindow = window;
+    this.ivLength = Math.max(alg.ivLength, ealg.ivLength);
+    this.icvLength = alg.icvLength + ealg.icvLength;
+    this.#blockSize = Math.max(4, ealg.blockSize);
+    this.#softLimit = o.softLimit ?? (esn ? ESN_LIMIT : 0xffffffff - 0x10000);
+    this.#onSoftLimit = o.onSoftLimit;
+
+    // Stage keys in the parameter window, initialise, wipe the window.
+    const cc = wasm();
+    const p = cc.param;
+    const encAt = 0, authAt = 64, saltAt = 128;
+    p.set(keys.encKey, encAt);
+    p.set(keys.authKey, authAt);
+    if (keys.salt) p.set(keys.salt, saltAt);
+    try {
+      const st = cc.x.esp_sa_init(
+        this.ctx, o.spi >>> 0, (outbound ? SA_OUTBOUND : 0) | (esn ? SA_ESN : 0), alg.id, ealg.id,
+        cc.paramPtr + encAt, keys.encKey.length, cc.paramPtr + authAt, keys.authKey.length, cc.paramPtr + saltAt, window,
+      );
+      if (st !== ST_OK) {
+        this.destroy();
+        if (st === ST_WEAK_KEY) throw new Ipsec3gppError(ErrorCode.WEAK_KEY, 'DES-EDE3 key has K1 == K2 or K2 == K3 (RFC 2451 2.4)');
+        if (st === ST_BAD_ALGORITHM) throw new Ipsec3gppError(ErrorCode.INVALID_COMBINATION, `alg=${alg.name} cannot be combined with ealg=${ealg.name}`);
+        if (st === ST_BAD_LENGTH) throw new Ipsec3gppError(ErrorCode.KEY_LENGTH, 'key length does not fit the algorithm');
+        throw new Ipsec3gppError(ErrorCode.ESP_PARAMETER, `SA initialisation failed (status ${st})`);
+      }
+    } finally {
+      p.fill(0, 0, 160);
+    }
+  }
+
+  /** Largest payload one packet can carry. */
+  get maxPayload(): number {
+    return ESP_MAX_PACKET - 8 - this.ivLength - this.#blockSize - 1 - this.icvLength;
+  }
+
+  /** Packet length for a payload of `payloadLength` bytes. */
+  packetLength(payloadLength: number): number {
+    const b = this.#blockSize;
+    const padded = Math.ceil((payloadLength + 2) / b) * b;
+    return 8 + this.ivLength + padded + this.icvLength;
+  }
+
+  /**
+   * Protects `payload`: returns SPI | Seq | IV | ciphertext | ICV (in `out` when given, as a subarray).
+   * Throws ESP_SEQ_EXHAUSTED when the sequence number would cycle (the SA is left as it was).
+   */
+  seal(payload: Uint8Array, nextHeader = 17, out?: Uint8Array): Uint8Array {
+    check.bytes('payload', payload);
+    checkByte('nextHeader', nextHeader);
+    if (payload.length > this.maxPayload) throw new Ipsec3gppError(ErrorCode.ESP_TOO_LARGE, `payload of ${payload.length} bytes exceeds ${this.maxPayload}`);
+    const len = this.packetLength(payload.length);
+    const o = check.output(out, len);
+    const c = wasm();
+    const ctx = this.ctx;
+    c.io.set(payload, 8 + this.ivLength);
+    const iv = this.ealg === 'aes-cbc' || this.ealg === 'des-ede3-cbc' ? takeRandom(c, this.ivLength) : 0;
+    const r = c.x.esp_seal(ctx, c.ioPtr, payload.length, nextHeader, iv);
+    if (r < 0) throw statusError(-r);
+    o.set(c.io.subarray(0, r), 0);
+    this.#sent(c, ctx, r);
+    return o.length === r ? o : o.subarray(0, r);
+  }
+
+  #sent(c: Core, ctx: number, bytes: number): void {
+    this.stats.packets++;
+    this.stats.bytes += bytes;
+    if (!this.#softLimitRaised && this.#onSoftLimit !== undefined) {
+      // Without ESN the wire value is the whole sequence number; read it back from the header.
+      const seq = this.esn ? Number(c.x.esp_sa_seq(ctx)) : readBE32(c.io, 4);
+      if (seq >= this.#softLimit) {
+        this.#softLimitRaised = true;
+        this.#onSoftLimit(this);
+      }
+    }
+  }
+
+  /**
+   * Verifies and decrypts `packet` in the RFC 4303 order. Returns the payload (a copy, or in `out`), or
+   * null for an authentic dummy packet (next header 59), which is dropped. Throws ESP_MALFORMED, ESP_SPI,
+   * ESP_REPLAY_DUPLICATE, ESP_REPLAY_TOO_OLD, ESP_INTEGRITY or ESP_PADDING; a rejected packet leaves the
+   * SA (replay window included) exactly as it was.
+   */
+  open(packet: Uint8Array, out?: Uint8Array): EspPacket | null {
+    check.bytes('packet', packet);
+    const c = wasm();
+    const ctx = this.ctx;
+    if (packet.length > ESP_MAX_PACKET) {
+      this.stats.dropped.malformed++;
+      throw statusError(ST_ESP_MALFORMED);
+    }
+    c.io.set(packet, 0);
+    const r = c.x.esp_open(ctx, c.ioPtr, packet.length, c.paramPtr + RES_AT);
+    if (r < 0) {
+      const st = -r;
+      const counter = STATUS[st]?.[2];
+      if (st === ST_ESP_DUMMY) {
+        this.stats.dropped.dummy++;
+        return null;
+      }
+      if (counter !== undefined) this.stats.dropped[counter]++;
+      throw statusError(st);
+    }
+    const at = 8 + this.ivLength;
+    const o = check.output(out, r);
+    o.set(c.io.subarray(at, at + r), 0);
+    this.stats.packets++;
+    this.stats.bytes += packet.length;
+    const res = (c.paramPtr + RES_AT) >>> 2;
+    return { payload: o.length === r ? o : o.subarray(0, r), nextHeader: c.u32[res]!, seq: c.u32[res + 2]! + c.u32[res + 3]! * 0x100000000 };
+  }
+
+  /** Last sequence number sent (outbound) or highest authenticated (inbound). */
+  get seq(): number {
+    return Number(wasm().x.esp_sa_seq(this.ctx));
+  }
+
+  /**
+   * Sets the outbound counter: the next packet carries `seq + 1`. For tests of sequence exhaustion and
+   * for carrying a counter over; never lower it on a live SA.
+   */
+  setOutboundSeq(seq: number): void {
+    if (this.direction !== 'outbound') throw statusError(ST_ESP_DIRECTION);
+    if (!Number.isSafeInteger(seq) || seq < 0) throw new Ipsec3gppError(ErrorCode.INVALID_ARGUMENT, 'sequence number must be a non-negative safe integer');
+    wasm().x.esp_sa_set_seq(this.ctx, BigInt(seq));
+  }
+
+  /** Deletes the SA: its keys and state are zeroed in WASM memory. */
+  delete(): void {
+    this.destroy();
+  }
+
+  override toJSON(): { type: string; destroyed: boolean } & Record<string, unknown> {
+    return { type: 'EspSa', destroyed: this.destroyed, spi: this.spi, direction: this.direction, alg: this.alg, ealg: this.ealg, stats: this.stats };
+  }
+
+  /** @internal the context address, for batch calls. */
+  get _ctx(): number {
+    return this.ctx;
+  }
+
+  /** @internal */
+  _sentBatch(c: Core, bytes: number, seqWire: number): void {
+    this.stats.packets++;
+    this.stats.bytes += bytes;
+    if (!this.#softLimitRaised && this.#onSoftLimit !== undefined) {
+      const seq = this.esn ? Number(c.x.esp_sa_seq(this.ctx)) : seqWire;
+      if (seq >= this.#softLimit) {
+        this.#softLimitRaised = true;
+        this.#onSoftLimit(this);
+      }
+    }
+  }
+
+  /** @internal */
+  _isCbc(): boolean {
+    return this.ealg === 'aes-cbc' || this.ealg === 'des-ede3-cbc';
+  }
+}
+
+function checkKeys(
+  alg: AlgorithmInfo<IntegrityAlgorithm>, ealg: AlgorithmInfo<EncryptionAlgorithm>,
+  encKey: Uint8Array, authKey: Uint8Array, salt: Uint8Array | undefined,
+): void {
+  check.bytes('encKey', encKey);
+  check.bytes('authKey', authKey);
+  const encLengths = ealg.name === 'aes-cbc' || ealg.name === 'aes-gcm' ? [16, 24, 32] : [ealg.keyLength];
+  if (!encLengths.includes(encKey.length)) throw new Ipsec3gppError(ErrorCode.KEY_LENGTH, `encKey for ${ealg.name} must be ${encLengths.join(' or ')} bytes, got ${encKey.length}`);
+  const authLengths = alg.name === 'aes-gmac' ? [16, 24, 32] : [alg.keyLength];
+  if (!authLengths.includes(authKey.length)) throw new Ipsec3gppError(ErrorCode.KEY_LENGTH, `authKey for ${alg.name} must be ${authLengths.join(' or ')} bytes, got ${authKey.length}`);
+  const needSalt = ealg.saltLength + alg.saltLength;
+  if (needSalt > 0) {
+    if (salt === undefined) throw new Ipsec3gppError(ErrorCode.KEY_LENGTH, `${ealg.name === 'aes-gcm' ? 'aes-gcm' : 'aes-gmac'} needs a 4-byte salt`);
+    check.length('salt', salt, ErrorCode.KEY_LENGTH, 4);
+  }
+}
+
+function readBE32(b: Uint8Array, at: number): number {
+  return ((b[at]! << 24) | (b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!) >>> 0;
+}
+
+// ---- Batch forms: many packets, one SA or many, in one WASM call per chunk ----
+
+/** One packet to protect. */
+export interface SealItem {
+  sa: EspSa;
+  payload: Uint8Array;
+  nextHeader?: number;
+}
+
+/** One packet to process. */
+export interface OpenItem {
+  sa: EspSa;
+  packet: Uint8Array;
+}
+
+/**
+ * Protects many packets with as few WASM calls as the I/O window allows (packets of one SA keep their
+ * order). Returns, per item, the packet or the error that item met (errors are values here, not thrown).
+ */
+export function sealBatch(items: readonly SealItem[]): Array<Uint8Array | Ipsec3gppError> {
+  const c = wasm();
+  const out: Array<Uint8Array | Ipsec3gppError> = new Array(items.length);
+  const desc = c.x.batch_ptr();
+  let i = 0;
+  while (i < items.length) {
+    let n = 0;
+    let used = 0;
+    let ivBytes = 0;
+    const first = i;
+    for (; i < items.length && n < BATCH_MAX; i++) {
+      const { sa, payload } = items[i]!;
+      const nh = items[i]!.nextHeader ?? 17;
+      try {
+        check.bytes('payload', payload);
+        checkByte('nextHeader', nh);
+        if (sa.direction !== 'outbound') throw statusError(ST_ESP_DIRECTION);
+        if (payload.length > sa.maxPayload) throw new Ipsec3gppError(ErrorCode.ESP_TOO_LARGE, `payload of ${payload.length} bytes exceeds ${sa.maxPayload}`);
+      } catch (e) {
+        out[i] = e as Ipsec3gppError;
+        continue;
+      }
+      const len = sa.packetLength(payload.length);
+      const iv = sa._isCbc() ? sa.ivLength : 0;
+      if (used + len > IO_BUFFER_SIZE || ivBytes + iv > IV_POOL_SIZE) break;
+      const r = (desc >>> 2) + n * (BATCH_RECORD_SIZE >>> 2);
+      c.u32[r] = sa._ctx;
+      c.u32[r + 1] = used;
+      c.u32[r + 2] = payload.length;
+      c.u32[r + 3] = nh;
+      c.io.set(payload, used + 8 + sa.ivLength);
+      used += (len + 7) & ~7;
+      ivBytes += iv;
+      n++;
+    }
+    if (n === 0) continue;
+    const pool = takeRandom(c, ivBytes);
+    c.x.esp_seal_batch(desc, n, c.ioPtr, pool);
+    let k = 0;
+    for (let j = first; j < i; j++) {
+      if (out[j] !== undefined) continue;
+      const r = (desc >>> 2) + k * (BATCH_RECORD_SIZE >>> 2);
+      const off = c.u32[r + 1]!;
+      const res = c.i32[r + 4]!;
+      const sa = items[j]!.sa;
+      if (res < 0) {
+        out[j] = statusError(-res);
+      } else {
+        out[j] = c.io.slice(off, off + res);
+        sa._sentBatch(c, res, readBE32(c.io, off + 4));
+      }
+      k++;
+    }
+  }
+  return out;
+}
+
+/**
+ * Processes many received packets in as few WASM calls as the I/O window allows. Returns, per item, the
+ * accepted packet, null for a dummy packet, or the error (as a value). Each rejected packet leaves its SA
+ * as it was.
+ */
+export function openBatch(items: readonly OpenItem[]): Array<EspPacket | null | Ipsec3gppError> {
+  const c = wasm();
+  const out: Array<EspPacket | null | Ipsec3gppError> = new Array(items.length);
+  const desc = c.x.batch_ptr();
+  let i = 0;
+  while (i < items.length) {
+    let n = 0;
+    let used = 0;
+    const first = i;
+    for (; i < items.length && n < BATCH_MAX; i++) {
+      const { sa, packet } = items[i]!;
+      try {
+        check.bytes('packet', packet);
+        if (sa.direction !== 'inbound') throw statusError(ST_ESP_DIRECTION);
+        if (packet.length > ESP_MAX_PACKET) throw statusError(ST_ESP_MALFORMED);
+      } catch (e) {
+        out[i] = e as Ipsec3gppError;
+        continue;
+      }
+      if (used + packet.length > IO_BUFFER_SIZE) break;
+      const r = (desc >>> 2) + n * (BATCH_RECORD_SIZE >>> 2);
+      c.u32[r] = sa._ctx;
+      c.u32[r + 1] = used;
+      c.u32[r + 2] = packet.length;
+      c.io.set(packet, used);
+      used += (packet.length + 7) & ~7;
+      n++;
+    }
+    if (n === 0) continue;
+    c.x.esp_open_batch(desc, n, c.ioPtr, c.paramPtr + RES_AT);
+    let k = 0;
+    for (let j = first; j < i; j++) {
+      if (out[j] !== undefined) continue;
+      const r = (desc >>> 2) + k * (BATCH_RECORD_SIZE >>> 2);
+      const off = c.u32[r + 1]!;
+      const res = c.i32[r + 4]!;
+      const sa = items[j]!.sa;
+      if (res === -ST_ESP_DUMMY) {
+        sa.stats.dropped.dummy++;
+        out[j] = null;
+      } else if (res < 0) {
+        const counter = STATUS[-res]?.[2];
+        if (counter !== undefined) sa.stats.dropped[counter]++;
+        out[j] = statusError(-res);
+      } else {
+        const at = off + 8 + sa.ivLength;
+        sa.stats.packets++;
+        sa.stats.bytes += c.u32[r + 2]!;
+        out[j] = { payload: c.io.slice(at, at + res), nextHeader: c.u32[r + 3]!, seq: c.u32[r + 6]! + c.u32[r + 7]! * 0x100000000 };
+      }
+      k++;
+    }
+  }
+  return out;
+}
+
+
