@@ -2,7 +2,7 @@
 //
 // Layering, bottom up: the WASM core binding (init) -> block ciphers and modes (Aes, AesCbc, AesGcm,
 // AesGmac, Des3Cbc) -> hashes and MACs (digest, Hmac) -> TS 33.220 KDF -> TS 33.203 Annex I key expansion
-// (expandKeys) and the algorithm registry -> anti-replay (ReplayWindow) -> ESP SAs (EspSa, sealBatch, openBatch).
+// (expandKeys) and the algorithm registry -> anti-replay (ReplayWindow) -> ESP SAs (EspSa, sealBatch, openBatch) -> framing (ip, udp-encap).
 
 export { init, initSync, memoryStats } from './internal/wasm.js';
 export { Ipsec3gppError, ErrorCode } from './errors.js';
@@ -19,4 +19,12 @@ export {
 export { equalBytes } from './ct.js';
 export { EspSa, sealBatch, openBatch, type EspSaOptions, type EspPacket, type EspStats, type SealItem, type OpenItem } from './esp.js';
 export { ReplayWindow, ReplayStatus, type ReplayVerdict, type ReplayWindowOptions } from './replay.js';
+export {
+  IpProtocol, parseAddress, formatAddress, internetChecksum, buildUdp, parseUdp, buildIp, parseIp,
+  type UdpDatagram, type IpPacket,
+} from './ip.js';
+export {
+  NAT_T_PORT, NAT_KEEPALIVE, classifyUdpPayload, encapsulateEsp, decapsulate, innerPacket, innerNextHeader, parseInnerPacket,
+  type UdpPayloadKind, type Decapsulated, type InnerPacket,
+} from './udp-encap.js';
 export { WasmKey } from './internal/context.js';
