@@ -55,6 +55,22 @@ export const ErrorCode = {
   ESP_PARAMETER: 'ESP_PARAMETER',
   /** A UDP-encapsulation or IP framing input that is not well formed. */
   FRAME_MALFORMED: 'FRAME_MALFORMED',
+  /** Security-Client/-Server/-Verify syntax error (RFC 3329 2.2); `position` says where. */
+  SECAGREE_PARSE: 'SECAGREE_PARSE',
+  /** An ipsec-3gpp mechanism with a bad, missing or out-of-range parameter (TS 33.203 Annex H). */
+  SECAGREE_INVALID: 'SECAGREE_INVALID',
+  /** Security-Server missing, or without a usable ipsec-3gpp entry: the UE abandons (TS 24.229 5.1.1.2). */
+  SECAGREE_MISSING: 'SECAGREE_MISSING',
+  /** No mechanism both sides accept (policy, algorithms, release). */
+  SECAGREE_NO_ACCEPTABLE: 'SECAGREE_NO_ACCEPTABLE',
+  /** Security-Verify differs from the Security-Server sent, or Security-Client from the stored one. */
+  SECAGREE_MISMATCH: 'SECAGREE_MISMATCH',
+  /** An operation not allowed in the registration's or SA set's current state. */
+  SECAGREE_STATE: 'SECAGREE_STATE',
+  /** No SPI left in the configured range, or a port/SPI clash. */
+  SPI_EXHAUSTED: 'SPI_EXHAUSTED',
+  /** An SA database rule violated (duplicate SPI, unknown set, limit reached). */
+  SADB: 'SADB',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -72,15 +88,20 @@ export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 export class Ipsec3gppError extends Error {
   /** Stable machine-readable code. */
   readonly code: ErrorCode;
+  /** For parse errors: the character offset in the input where the problem is. */
+  readonly position: number | undefined;
 
-  constructor(code: ErrorCode, message: string) {
+  constructor(code: ErrorCode, message: string, position?: number) {
     super(message);
     this.name = 'Ipsec3gppError';
     this.code = code;
+    this.position = position;
   }
 
-  /** Serialises to `{ name, code, message }`: never more (no stack, no inputs). */
-  toJSON(): { name: string; code: ErrorCode; message: string } {
-    return { name: this.name, code: this.code, message: this.message };
+  /** Serialises to `{ name, code, message }` (and `position` when set): never more (no stack, no inputs). */
+  toJSON(): { name: string; code: ErrorCode; message: string; position?: number } {
+    const j: { name: string; code: ErrorCode; message: string; position?: number } = { name: this.name, code: this.code, message: this.message };
+    if (this.position !== undefined) j.position = this.position;
+    return j;
   }
 }

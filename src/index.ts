@@ -28,3 +28,11 @@ export {
   type UdpPayloadKind, type Decapsulated, type InnerPacket,
 } from './udp-encap.js';
 export { WasmKey } from './internal/context.js';
+export {
+  parseSecurityHeader, formatSecurityHeader, sameMechanisms, isQvalue, SECAGREE_LIMITS,
+  type SecMechanism, type SecParam,
+} from './secagree/header.js';
+export {
+  IPSEC_3GPP, checkIpsec3gpp, ipsec3gppEntries, requireIpsec3gpp, formatIpsec3gpp,
+  type Ipsec3gppCheck, type Ipsec3gppParams, type SecAgreeIssue, type IpsecMode,
+} from './secagree/ipsec3gpp.js';
