@@ -36,3 +36,8 @@ export {
   IPSEC_3GPP, checkIpsec3gpp, ipsec3gppEntries, requireIpsec3gpp, formatIpsec3gpp,
   type Ipsec3gppCheck, type Ipsec3gppParams, type SecAgreeIssue, type IpsecMode,
 } from './secagree/ipsec3gpp.js';
+export { SpiAllocator, DEFAULT_SPI_RANGE, type SpiRange, type RandomU32 } from './secagree/spi.js';
+export {
+  SaDatabase, SaSet, type SaDatabaseOptions, type SaSetInit, type SaEntry, type SaEvent, type SaName,
+  type SaSetState, type SecEndpoint, type Role,
+} from './secagree/sadb.js';

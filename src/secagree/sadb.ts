@@ -1,0 +1,481 @@
+// The SA database of IMS access security (TS 33.203 clauses 7.1-7.4, TS 24.229 5.1.1 / 5.2.2): one model
+// for the UE and the P-CSCF ("the four SAs are the same whatever the role"), each side holding the
+// two inbound and two outbound SAs of a set from its own point of view.
+//
+//   SA1  UE port_uc -> P-CSCF port_ps   SPI spi_ps   (UE requests)
+//   SA2  P-CSCF port_pc -> UE port_us   SPI spi_us   (P-CSCF requests, e.g. NOTIFY)
+//   SA3  P-CSCF port_ps -> UE port_uc   SPI spi_uc   (responses to UE requests)
+//   SA4  UE port_us -> P-CSCF port_pc   SPI spi_pc   (responses to P-CSCF requests)
+//
+// All four use the same algorithms and keys (Annex I); selectors are the two addresses and ports, UDP and
+// TCP alike. Set states: temporary (created at the 401, lifetime reg-await-auth, default 4 min) ->
+// established (after the 200 OK; lifetime = max(previous set's, registration expiry + 30 s)) -> old
+// (when a newer set is established; deleted once the peer has used the new set and the old set's pending
+// transactions are done, or at expiry). Creation is all or nothing; deletion zeroes the keys in WASM.
+// Expiry runs from a binary heap of deadlines (lazy deletion), so nothing happens per packet.
+
+import { type EncryptionAlgorithm, type IntegrityAlgorithm } from '../algorithms.js';
+import { EspSa } from '../esp.js';
+import { ErrorCode, Ipsec3gppError } from '../errors.js';
+import { SpiAllocator, type RandomU32, type SpiRange } from './spi.js';
+
+export type Role = 'ue' | 'pcscf';
+export type SaSetState = 'temporary' | 'established' | 'old' | 'deleted';
+export type SaName = 'SA1' | 'SA2' | 'SA3' | 'SA4';
+
+/** One side's SPIs and protected ports as carried in Security-Client (UE) or Security-Server (P-CSCF). */
+export interface SecEndpoint {
+  spiC: number;
+  spiS: number;
+  portC: number;
+  portS: number;
+}
+
+export interface SaSetInit {
+  /** The registration the set belongs to (e.g. the IMPI); newer and older sets of it share the key. */
+  key: string;
+  ueAddress: string;
+  pcscfAddress: string;
+  ue: SecEndpoint;
+  pcscf: SecEndpoint;
+  alg: IntegrityAlgorithm;
+  ealg: EncryptionAlgorithm;
+  mode?: 'trans' | 'UDP-enc-tun';
+  /** CK_IM and IK_IM of the AKA run that created the set. */
+  ck: Uint8Array;
+  ik: Uint8Array;
+  replayWindow?: number;
+  /** Temporary lifetime; default the database's reg-await-auth. */
+  lifetimeMs?: number;
+}
+
+/** One of the four SAs, from this side's point of view. */
+export interface SaEntry {
+  readonly name: SaName;
+  readonly direction: 'inbound' | 'outbound';
+  readonly spi: number;
+  readonly srcAddress: string;
+  readonly srcPort: number;
+  readonly dstAddress: string;
+  readonly dstPort: number;
+  readonly esp: EspSa;
+  readonly set: SaSet;
+}
+
+export type SaEvent = 'created' | 'established' | 'old' | 'expired' | 'deleted';
+
+/** A set of four SAs. */
+export class SaSet {
+  readonly id: number;
+  readonly key: string;
+  readonly role: Role;
+  readonly ueAddress: string;
+  readonly pcscfAddress: string;
+  readonly ue: Readonly<SecEndpoint>;
+  readonly pcscf: Readonly<SecEndpoint>;
+  readonly alg: IntegrityAlgorithm;
+  readonly ealg: EncryptionAlgorithm;
+  readonly mode: 'trans' | 'UDP-enc-tun';
+  readonly createdAt: number;
+  /** SA1..SA4 in order. */
+  readonly sas: readonly SaEntry[];
+  state: SaSetState = 'temporary';
+  expiresAt: number;
+  /** Whether the peer has sent on this set (the trigger to retire an older one). */
+  peerUsed = false;
+  /** Transactions still running over the set. */
+  pending = 0;
+  /** Delete as soon as `pending` reaches 0 (old sets, de-registration). */
+  deleteWhenIdle = false;
+  /** @internal bumps when the deadline changes (heap entries with an older generation are stale) */
+  generation = 0;
+
+  /** @internal */
+  constructor(id: number, role: Role, init: SaSetInit, now: number, lifetimeMs: number, sas: (set: SaSet) => SaEntry[]) {
+    this.id = id;
+    this.key = init.key;
+    this.role = role;
+    this.ueAddress = init.ueAddress;
+    this.pcscfAddress = init.pcscfAddress;
+    this.ue = { ...init.ue };
+    this.pcscf = { ...init.pcscf };
+    this.alg = init.alg;
+    this.ealg = init.ealg;
+    this.mode = init.mode ?? 'trans';
+    this.createdAt = now;
+    this.expiresAt = now + lifetimeMs;
+    this.sas = sas(this);
+  }
+
+  /** The SA named `name`. */
+  sa(name: SaName): SaEntry {
+    return this.sas[Number(name[2]) - 1]!;
+  }
+
+  /** This side's outbound SA leaving from local port `port` (port_uc/port_us for the UE, port_ps/port_pc for the P-CSCF). */
+  outboundFrom(port: number): SaEntry | undefined {
+    return this.sas.find((s) => s.direction === 'outbound' && s.srcPort === port);
+  }
+
+  /** Never reveals keys. */
+  toJSON(): Record<string, unknown> {
+    return {
+      id: this.id, key: this.key, role: this.role, state: this.state, alg: this.alg, ealg: this.ealg, mode: this.mode,
+      ueAddress: this.ueAddress, pcscfAddress: this.pcscfAddress, ue: this.ue, pcscf: this.pcscf, expiresAt: this.expiresAt,
+      sas: this.sas.map((s) => ({ name: s.name, direction: s.direction, spi: s.spi, src: `${s.srcAddress}:${s.srcPort}`, dst: `${s.dstAddress}:${s.dstPort}` })),
+    };
+  }
+}
+
+export interface SaDatabaseOptions {
+  role: Role;
+  /** Range for this side's inbound SPIs (db.spis). */
+  spiRange?: Partial<SpiRange>;
+  random?: RandomU32;
+  /** Temporary-set lifetime (TS 24.229 reg-await-auth, table 7.7.1): default 4 minutes. */
+  regAwaitAuthMs?: number;
+  /** Time source in ms; default Date.now. */
+  clock?: () => number;
+  /** Expire sets by a timer (default true). With false, call tick() yourself. */
+  autoExpire?: boolean;
+  /** Most sets one registration key may hold at once (temporary + established + old); default 3. */
+  maxSetsPerKey?: number;
+  /** Most sets overall; default 1 000 000. */
+  maxSets?: number;
+  /** Replay window of the inbound SAs; default 64. */
+  replayWindow?: number;
+}
+
+type Listener = (set: SaSet, event: SaEvent) => void;
+
+const selectorKey = (srcAddress: string, srcPort: number, dstAddress: string, dstPort: number): string => `${srcAddress}|${srcPort}|${dstAddress}|${dstPort}`;
+
+/**
+ * The SA database: sets by key, inbound SAs by SPI, every SA by selector, and expiry.
+ *
+ * @example
+ * ```ts
+ * const db = new SaDatabase({ role: 'pcscf' });
+ * const spiPc = db.spis.allocate(), spiPs = db.spis.allocate([ue.spiC, ue.spiS]);
+ * const set = db.create({ key: impi, ueAddress, pcscfAddress, ue, pcscf: { spiC: spiPc, spiS: spiPs, portC, portS }, alg, ealg, ck, ik });
+ * db.establish(set, 600_000);            // after the 200 OK
+ * const hit = db.bySpi(spi);             // inbound packet -> SA and set
+ * ```
+ */
+export class SaDatabase {
+  readonly role: Role;
+  /** This side's inbound SPIs. */
+  readonly spis: SpiAllocator;
+  readonly regAwaitAuthMs: number;
+  readonly #clock: () => number;
+  readonly #autoExpire: boolean;
+  readonly #maxSetsPerKey: number;
+  readonly #maxSets: number;
+  readonly #replayWindow: number | undefined;
+  readonly #bySpi = new Map<number, SaEntry>();
+  // Old and new sets of a registration share SA2/SA4 selectors (port_us stays): a short list per selector.
+  readonly #bySelector = new Map<string, SaEntry[]>();
+  readonly #byKey = new Map<string, SaSet[]>();
+  readonly #listeners = new Set<Listener>();
+  #heap: Array<{ at: number; set: SaSet; gen: number }> = [];
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #timerAt = Infinity;
+  #nextId = 1;
+  #count = 0;
+
+  constructor(o: SaDatabaseOptions) {
+    if (o.role !== 'ue' && o.role !== 'pcscf') throw new Ipsec3gppError(ErrorCode.INVALID_ARGUMENT, 'role must be "ue" or "pcscf"');
+    this.role = o.role;
+    this.spis = new SpiAllocator(o.spiRange, o.random);
+    this.regAwaitAuthMs = o.regAwaitAuthMs ?? 240_000;
+    this.#clock = o.clock ?? Date.now;
+    this.#autoExpire = o.autoExpire ?? true;
+    this.#maxSetsPerKey = o.maxSetsPerKey ?? 3;
+    this.#maxSets = o.maxSets ?? 1_000_000;
+    this.#replayWindow = o.replayWindow;
+  }
+
+  /** Number of live sets. */
+  get size(): number {
+    return this.#count;
+  }
+
+  /** Subscribes to set events; returns the unsubscribe function. */
+  on(listener: Listener): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  #emit(set: SaSet, event: SaEvent): void {
+    for (const l of this.#listeners) l(set, event);
+  }
+
+  /**
+   * Creates a temporary set (all four SAs, keys expanded per Annex I) or nothing. This side's inbound
+   * SPIs must have been allocated from `spis`; the peer's must differ from them.
+   */
+  create(init: SaSetInit): SaSet {
+    const now = this.#clock();
+    const mine = this.role === 'ue' ? init.ue : init.pcscf;
+    const peer = this.role === 'ue' ? init.pcscf : init.ue;
+    for (const spi of [mine.spiC, mine.spiS]) {
+      if (!this.spis.has(spi)) throw new Ipsec3gppError(ErrorCode.SADB, `inbound SPI ${spi} was not allocated from this database's range`);
+      if (this.#bySpi.has(spi)) throw new Ipsec3gppError(ErrorCode.SADB, `inbound SPI ${spi} is already in use by another SA`);
+    }
+    const all = [init.ue.spiC, init.ue.spiS, init.pcscf.spiC, init.pcscf.spiS];
+    if (new Set(all).size !== 4) throw new Ipsec3gppError(ErrorCode.SADB, 'the four SPIs of a set must be distinct (UE and P-CSCF SPIs included)');
+    for (const spi of [peer.spiC, peer.spiS]) {
+      if (!Number.isInteger(spi) || spi < 256 || spi > 0xffffffff) throw new Ipsec3gppError(ErrorCode.SADB, `peer SPI ${spi} is outside 256..4294967295`);
+    }
+    const sets = this.#byKey.get(init.key) ?? [];
+    if (sets.length >= this.#maxSetsPerKey) throw new Ipsec3gppError(ErrorCode.SADB, `registration already holds ${sets.length} SA sets (limit ${this.#maxSetsPerKey})`);
+    if (this.#count >= this.#maxSets) throw new Ipsec3gppError(ErrorCode.SADB, `SA database full (${this.#maxSets} sets)`);
+
+    const created: EspSa[] = [];
+    let set: SaSet;
+    try {
+      set = new SaSet(this.#nextId++, this.role, init, now, init.lifetimeMs ?? this.regAwaitAuthMs, (s) => this.#buildSas(s, init, created));
+    } catch (e) {
+      for (const sa of created) sa.delete();
+      throw e;
+    }
+    for (const e of set.sas) {
+      if (e.direction === 'inbound') this.#bySpi.set(e.spi, e);
+      const k = selectorKey(e.srcAddress, e.srcPort, e.dstAddress, e.dstPort);
+      const list = this.#bySelector.get(k);
+      if (list) list.push(e);
+      else this.#bySelector.set(k, [e]);
+    }
+    sets.push(set);
+    this.#byKey.set(init.key, sets);
+    this.#count++;
+    this.#schedule(set);
+    this.#emit(set, 'created');
+    return set;
+  }
+
+  #buildSas(set: SaSet, init: SaSetInit, created: EspSa[]): SaEntry[] {
+    const { ue, pcscf, ueAddress: u, pcscfAddress: p } = init;
+    const defs: Array<[SaName, number, string, number, string, number, Role]> = [
+      // name, SPI, src address, src port, dst address, dst port, receiving role
+      ['SA1', pcscf.spiS, u, ue.portC, p, pcscf.portS, 'pcscf'],
+      ['SA2', ue.spiS, p, pcscf.portC, u, ue.portS, 'ue'],
+      ['SA3', ue.spiC, p, pcscf.portS, u, ue.portC, 'ue'],
+      ['SA4', pcscf.spiC, u, ue.portS, p, pcscf.portC, 'pcscf'],
+    ];
+    return defs.map(([name, spi, srcAddress, srcPort, dstAddress, dstPort, receiver]) => {
+      const inbound = receiver === this.role;
+      const opts = { spi, alg: init.alg, ealg: init.ealg, ck: init.ck, ik: init.ik, replayWindow: init.replayWindow ?? this.#replayWindow ?? 64 };
+      const esp = inbound ? EspSa.inbound(opts) : EspSa.outbound(opts);
+      created.push(esp);
+      return { name, direction: inbound ? 'inbound' : 'outbound', spi, srcAddress, srcPort, dstAddress, dstPort, esp, set } as SaEntry;
+    });
+  }
+
+  /**
+   * Temporary -> established after the registration's 200 OK. The lifetime becomes
+   * max(previous established set's, now + registration expiry + 30 s); that previous set becomes old.
+   */
+  establish(set: SaSet, registrationExpiresMs: number): void {
+    this.#live(set);
+    if (set.state !== 'temporary') throw new Ipsec3gppError(ErrorCode.SECAGREE_STATE, `set ${set.id} is ${set.state}, not temporary`);
+    const now = this.#clock();
+    let expires = now + registrationExpiresMs + 30_000;
+    for (const other of this.#byKey.get(set.key) ?? []) {
+      if (other !== set && other.state === 'established') {
+        expires = Math.max(expires, other.expiresAt);
+        other.state = 'old';
+        this.#emit(other, 'old');
+      }
+    }
+    set.state = 'established';
+    set.expiresAt = expires;
+    this.#schedule(set);
+    this.#emit(set, 'established');
+  }
+
+  /** Extends an established set's lifetime (re-registration answered 200 without a challenge). */
+  refresh(set: SaSet, registrationExpiresMs: number): void {
+    this.#live(set);
+    set.expiresAt = Math.max(set.expiresAt, this.#clock() + registrationExpiresMs + 30_000);
+    this.#schedule(set);
+  }
+
+  /**
+   * The peer has used `set` (a packet from it arrived on one of its inbound SAs). Older sets of the same
+   * registration are deleted once their pending transactions are done (TS 24.229 5.1.1.4.1, and the same
+   * rule at the P-CSCF).
+   */
+  peerUsed(set: SaSet): void {
+    if (set.peerUsed || set.state !== 'established') return;
+    set.peerUsed = true;
+    for (const other of this.#byKey.get(set.key) ?? []) {
+      if (other.state === 'old') this.deleteWhenIdle(other);
+    }
+  }
+
+  /** A transaction starts over `set` (keeps an old set alive until it ends). */
+  beginTransaction(set: SaSet): void {
+    this.#live(set);
+    set.pending++;
+  }
+
+  endTransaction(set: SaSet): void {
+    if (set.state === 'deleted') return;
+    if (set.pending > 0) set.pending--;
+    if (set.pending === 0 && set.deleteWhenIdle) this.delete(set);
+  }
+
+  /** Deletes `set` now if it has no pending transaction, else when the last one ends (e.g. de-registration). */
+  deleteWhenIdle(set: SaSet): void {
+    if (set.state === 'deleted') return;
+    set.deleteWhenIdle = true;
+    if (set.pending === 0) this.delete(set);
+  }
+
+  /** Deletes a set: SAs unindexed, keys zeroed in WASM, SPIs returned. Idempotent. */
+  delete(set: SaSet, event: SaEvent = 'deleted'): void {
+    if (set.state === 'deleted') return;
+    for (const e of set.sas) {
+      if (e.direction === 'inbound') {
+        if (this.#bySpi.get(e.spi) === e) this.#bySpi.delete(e.spi);
+        this.spis.release(e.spi);
+      }
+      const k = selectorKey(e.srcAddress, e.srcPort, e.dstAddress, e.dstPort);
+      const list = this.#bySelector.get(k);
+      if (list) {
+        const i = list.indexOf(e);
+        if (i >= 0) list.splice(i, 1);
+        if (list.length === 0) this.#bySelector.delete(k);
+      }
+      e.esp.delete();
+    }
+    const sets = this.#byKey.get(set.key);
+    if (sets) {
+      const i = sets.indexOf(set);
+      if (i >= 0) sets.splice(i, 1);
+      if (sets.length === 0) this.#byKey.delete(set.key);
+    }
+    set.state = 'deleted';
+    set.generation++;
+    this.#count--;
+    this.#emit(set, event);
+  }
+
+  /** The inbound SA with this SPI. */
+  bySpi(spi: number): SaEntry | undefined {
+    return this.#bySpi.get(spi);
+  }
+
+  /**
+   * The SA whose selectors match, for outbound selection: of several sets sharing the selectors (SA2/SA4
+   * across a re-registration), the newest established one, else the newest temporary, else an old one.
+   */
+  bySelector(srcAddress: string, srcPort: number, dstAddress: string, dstPort: number): SaEntry | undefined {
+    const list = this.#bySelector.get(selectorKey(srcAddress, srcPort, dstAddress, dstPort));
+    if (list === undefined) return undefined;
+    let best: SaEntry | undefined;
+    for (const e of list) if (best === undefined || rank(e.set) > rank(best.set) || (rank(e.set) === rank(best.set) && e.set.id > best.set.id)) best = e;
+    return best;
+  }
+
+  /** Every SA (of any live set) with these selectors: for the inbound policy check of an SA found by SPI. */
+  allBySelector(srcAddress: string, srcPort: number, dstAddress: string, dstPort: number): readonly SaEntry[] {
+    return this.#bySelector.get(selectorKey(srcAddress, srcPort, dstAddress, dstPort)) ?? [];
+  }
+
+  /** The live sets of a registration, oldest first. */
+  sets(key: string): readonly SaSet[] {
+    return this.#byKey.get(key) ?? [];
+  }
+
+  /** All live sets. */
+  *all(): IterableIterator<SaSet> {
+    for (const sets of this.#byKey.values()) yield* sets;
+  }
+
+  /** Expires every set whose deadline has passed; returns how many. Called by the timer, or by you. */
+  tick(now = this.#clock()): number {
+    let n = 0;
+    const h = this.#heap;
+    while (h.length > 0 && h[0]!.at <= now) {
+      const top = popHeap(h);
+      if (top.gen === top.set.generation && top.set.state !== 'deleted') {
+        this.delete(top.set, 'expired');
+        n++;
+      }
+    }
+    this.#arm();
+    return n;
+  }
+
+  /** Deletes every set (keys zeroed) and stops the timer. */
+  clear(): void {
+    for (const set of [...this.all()]) this.delete(set);
+    this.#heap = [];
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#timerAt = Infinity;
+  }
+
+  #live(set: SaSet): void {
+    if (set.state === 'deleted') throw new Ipsec3gppError(ErrorCode.SECAGREE_STATE, `set ${set.id} was deleted`);
+  }
+
+  #schedule(set: SaSet): void {
+    set.generation++;
+    pushHeap(this.#heap, { at: set.expiresAt, set, gen: set.generation });
+    this.#arm();
+  }
+
+  #arm(): void {
+    if (!this.#autoExpire) return;
+    const next = this.#heap[0]?.at ?? Infinity;
+    if (next >= this.#timerAt) return;
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timerAt = next;
+    if (next === Infinity) return;
+    const delay = Math.min(Math.max(0, next - this.#clock()), 0x7fffffff);
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      this.#timerAt = Infinity;
+      this.tick();
+    }, delay);
+    (this.#timer as { unref?: () => void }).unref?.();
+  }
+}
+
+const rank = (set: SaSet): number => (set.state === 'established' ? 3 : set.state === 'temporary' ? 2 : 1);
+
+type HeapItem = { at: number; set: SaSet; gen: number };
+
+function pushHeap(h: HeapItem[], item: HeapItem): void {
+  h.push(item);
+  let i = h.length - 1;
+  while (i > 0) {
+    const p = (i - 1) >> 1;
+    if (h[p]!.at <= item.at) break;
+    h[i] = h[p]!;
+    i = p;
+  }
+  h[i] = item;
+}
+
+function popHeap(h: HeapItem[]): HeapItem {
+  const top = h[0]!;
+  const last = h.pop()!;
+  if (h.length > 0) {
+    let i = 0;
+    for (;;) {
+      const l = 2 * i + 1;
+      if (l >= h.length) break;
+      const r = l + 1;
+      const c = r < h.length && h[r]!.at < h[l]!.at ? r : l;
+      if (h[c]!.at >= last.at) break;
+      h[i] = h[c]!;
+      i = c;
+    }
+    h[i] = last;
+  }
+  return top;
+}

@@ -1,0 +1,81 @@
+// SPI allocation for the SAs a side receives on (RFC 4303 2.1: the receiver chooses the SPI; 0 is
+// reserved and 1..255 belong to IANA). TS 33.203 7.1 / TS 24.229: SPIs must be unique among all of the
+// allocating side's inbound SAs, temporary and old sets included, and the P-CSCF's must differ from the
+// UE's of the same set. Allocation is random within a configurable range (OpenSIPS uses 65536..262144)
+// with a linear fallback when the range is nearly full; release returns an SPI to the pool.
+
+import { ErrorCode, Ipsec3gppError } from '../errors.js';
+
+export interface SpiRange {
+  /** Lowest SPI (>= 256). */
+  min: number;
+  /** Highest SPI (<= 2^32 - 1). */
+  max: number;
+}
+
+export const DEFAULT_SPI_RANGE: SpiRange = { min: 0x10000, max: 0xffffffff };
+
+/** A source of random 32-bit integers (crypto-quality by default; tests may inject a seeded one). */
+export type RandomU32 = () => number;
+
+export const cryptoRandomU32: RandomU32 = () => globalThis.crypto.getRandomValues(new Uint32Array(1))[0]!;
+
+export class SpiAllocator {
+  readonly range: SpiRange;
+  readonly #used = new Set<number>();
+  readonly #random: RandomU32;
+  #cursor: number;
+
+  constructor(range: Partial<SpiRange> = {}, random: RandomU32 = cryptoRandomU32) {
+    const min = range.min ?? DEFAULT_SPI_RANGE.min;
+    const max = range.max ?? DEFAULT_SPI_RANGE.max;
+    if (!Number.isInteger(min) || !Number.isInteger(max) || min < 256 || max > 0xffffffff || min > max) {
+      throw new Ipsec3gppError(ErrorCode.INVALID_ARGUMENT, 'SPI range must satisfy 256 <= min <= max <= 4294967295');
+    }
+    this.range = { min, max };
+    this.#random = random;
+    this.#cursor = min;
+  }
+
+  /** SPIs currently allocated. */
+  get size(): number {
+    return this.#used.size;
+  }
+
+  has(spi: number): boolean {
+    return this.#used.has(spi);
+  }
+
+  /** Allocates a fresh SPI, avoiding `exclude` (e.g. the peer's SPIs of the same set). */
+  allocate(exclude?: ReadonlySet<number> | readonly number[]): number {
+    const span = this.range.max - this.range.min + 1;
+    const excluded = (s: number): boolean => (exclude === undefined ? false : Array.isArray(exclude) ? exclude.includes(s) : (exclude as ReadonlySet<number>).has(s));
+    for (let i = 0; i < 32; i++) {
+      const s = this.range.min + (this.#random() % span);
+      if (!this.#used.has(s) && !excluded(s)) return this.#take(s);
+    }
+    for (let i = 0; i < span; i++) {
+      const s = this.#cursor;
+      this.#cursor = s === this.range.max ? this.range.min : s + 1;
+      if (!this.#used.has(s) && !excluded(s)) return this.#take(s);
+    }
+    throw new Ipsec3gppError(ErrorCode.SPI_EXHAUSTED, `no free SPI in ${this.range.min}..${this.range.max}`);
+  }
+
+  /** Marks an SPI chosen elsewhere as in use (throws SPI_EXHAUSTED if taken or out of range). */
+  reserve(spi: number): void {
+    if (!Number.isInteger(spi) || spi < this.range.min || spi > this.range.max || this.#used.has(spi)) {
+      throw new Ipsec3gppError(ErrorCode.SPI_EXHAUSTED, `SPI ${spi} is taken or outside ${this.range.min}..${this.range.max}`);
+    }
+    this.#used.add(spi);
+  }
+
+  release(spi: number): void {
+    this.#used.delete(spi);
+  }
+
+  #take(s: number): number {
+    this.#used.add(s);
+    return s;
+  }
+}
