@@ -71,6 +71,8 @@ export const ErrorCode = {
   SPI_EXHAUSTED: 'SPI_EXHAUSTED',
   /** An SA database rule violated (duplicate SPI, unknown set, limit reached). */
   SADB: 'SADB',
+  /** WWW-Authenticate / Authorization syntax error; `position` says where. */
+  AUTH_PARSE: 'AUTH_PARSE',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

@@ -41,3 +41,14 @@ export {
   SaDatabase, SaSet, type SaDatabaseOptions, type SaSetInit, type SaEntry, type SaEvent, type SaName,
   type SaSetState, type SecEndpoint, type Role,
 } from './secagree/sadb.js';
+export {
+  UeSecAgree, releaseCombinations, type UeSecAgreeOptions, type UeOffer, type UeChallengeResult, type UeRelease, type Combination,
+} from './secagree/ue.js';
+export {
+  PcscfSecAgree, accessType, withIntegrityProtected, withoutIkCk, withoutSecAgreeTag, SECURITY_HEADERS,
+  type PcscfPolicy, type PcscfSecAgreeOptions, type ConfidentialityMode, type InitialDecision,
+} from './secagree/pcscf.js';
+export {
+  parseAuthHeader, formatAuthHeader, authParam, setAuthParam, removeAuthParams, AUTH_HEADER_LIMIT,
+  type AuthHeader, type AuthParam,
+} from './sip/auth-header.js';
