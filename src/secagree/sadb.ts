@@ -148,7 +148,43 @@ export interface SaDatabaseOptions {
 
 type Listener = (set: SaSet, event: SaEvent) => void;
 
-const selectorKey = (srcAddress: string, srcPort: number, dstAddress: string, dstPort: number): string => `${srcAddress}|${srcPort}|${dstAddress}|${dstPort}`;
+/**
+ * Selector index: port pair (a number) -> source address -> destination address -> entries. No string is
+ * built per lookup, which runs per outbound packet.
+ */
+class SelectorIndex {
+  readonly #m = new Map<number, Map<string, Map<string, SaEntry[]>>>();
+
+  get(srcAddress: string, srcPort: number, dstAddress: string, dstPort: number): SaEntry[] | undefined {
+    return this.#m.get(srcPort * 65536 + dstPort)?.get(srcAddress)?.get(dstAddress);
+  }
+
+  add(e: SaEntry): void {
+    const k = e.srcPort * 65536 + e.dstPort;
+    let bySrc = this.#m.get(k);
+    if (!bySrc) this.#m.set(k, (bySrc = new Map()));
+    let byDst = bySrc.get(e.srcAddress);
+    if (!byDst) bySrc.set(e.srcAddress, (byDst = new Map()));
+    const list = byDst.get(e.dstAddress);
+    if (list) list.push(e);
+    else byDst.set(e.dstAddress, [e]);
+  }
+
+  remove(e: SaEntry): void {
+    const k = e.srcPort * 65536 + e.dstPort;
+    const bySrc = this.#m.get(k);
+    const byDst = bySrc?.get(e.srcAddress);
+    const list = byDst?.get(e.dstAddress);
+    if (!list) return;
+    const i = list.indexOf(e);
+    if (i >= 0) list.splice(i, 1);
+    if (list.length === 0) {
+      byDst!.delete(e.dstAddress);
+      if (byDst!.size === 0) bySrc!.delete(e.srcAddress);
+      if (bySrc!.size === 0) this.#m.delete(k);
+    }
+  }
+}
 
 /**
  * The SA database: sets by key, inbound SAs by SPI, every SA by selector, and expiry.
@@ -174,7 +210,7 @@ export class SaDatabase {
   readonly #replayWindow: number | undefined;
   readonly #bySpi = new Map<number, SaEntry>();
   // Old and new sets of a registration share SA2/SA4 selectors (port_us stays): a short list per selector.
-  readonly #bySelector = new Map<string, SaEntry[]>();
+  readonly #bySelector = new SelectorIndex();
   readonly #byKey = new Map<string, SaSet[]>();
   readonly #listeners = new Set<Listener>();
   #heap: Array<{ at: number; set: SaSet; gen: number }> = [];
@@ -241,10 +277,7 @@ export class SaDatabase {
     }
     for (const e of set.sas) {
       if (e.direction === 'inbound') this.#bySpi.set(e.spi, e);
-      const k = selectorKey(e.srcAddress, e.srcPort, e.dstAddress, e.dstPort);
-      const list = this.#bySelector.get(k);
-      if (list) list.push(e);
-      else this.#bySelector.set(k, [e]);
+      this.#bySelector.add(e);
     }
     sets.push(set);
     this.#byKey.set(init.key, sets);
@@ -341,13 +374,7 @@ export class SaDatabase {
         if (this.#bySpi.get(e.spi) === e) this.#bySpi.delete(e.spi);
         this.spis.release(e.spi);
       }
-      const k = selectorKey(e.srcAddress, e.srcPort, e.dstAddress, e.dstPort);
-      const list = this.#bySelector.get(k);
-      if (list) {
-        const i = list.indexOf(e);
-        if (i >= 0) list.splice(i, 1);
-        if (list.length === 0) this.#bySelector.delete(k);
-      }
+      this.#bySelector.remove(e);
       e.esp.delete();
     }
     const sets = this.#byKey.get(set.key);
@@ -372,7 +399,7 @@ export class SaDatabase {
    * across a re-registration), the newest established one, else the newest temporary, else an old one.
    */
   bySelector(srcAddress: string, srcPort: number, dstAddress: string, dstPort: number): SaEntry | undefined {
-    const list = this.#bySelector.get(selectorKey(srcAddress, srcPort, dstAddress, dstPort));
+    const list = this.#bySelector.get(srcAddress, srcPort, dstAddress, dstPort);
     if (list === undefined) return undefined;
     let best: SaEntry | undefined;
     for (const e of list) if (best === undefined || rank(e.set) > rank(best.set) || (rank(e.set) === rank(best.set) && e.set.id > best.set.id)) best = e;
@@ -381,7 +408,7 @@ export class SaDatabase {
 
   /** Every SA (of any live set) with these selectors: for the inbound policy check of an SA found by SPI. */
   allBySelector(srcAddress: string, srcPort: number, dstAddress: string, dstPort: number): readonly SaEntry[] {
-    return this.#bySelector.get(selectorKey(srcAddress, srcPort, dstAddress, dstPort)) ?? [];
+    return this.#bySelector.get(srcAddress, srcPort, dstAddress, dstPort) ?? [];
   }
 
   /** The live sets of a registration, oldest first. */
