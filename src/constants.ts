@@ -53,6 +53,10 @@ export const HASH_CTX_SIZE = 112;
 export const HMAC_CTX_SIZE = 80;
 /** GCM/GMAC: AES context, then H and its precomputed forms (6 x u64). */
 export const GCM_CTX_SIZE = 560;
+/** Milenage: the AES context of K, then OPc (16 bytes). */
+export const MILENAGE_CTX_SIZE = 512;
+/** Bytes written by milenage_run: MAC-A 8, MAC-S 8, RES 8, CK 16, IK 16, AK 6, AK* 6. */
+export const MILENAGE_OUT_SIZE = 68;
 
 // ---- ESP security associations (assembly/esp.ts) and replay windows (assembly/replay.ts) ----
 /** Replay window header: u64 highest authenticated sequence number, window, ring mask, flags. */

@@ -73,6 +73,14 @@ export const ErrorCode = {
   SADB: 'SADB',
   /** WWW-Authenticate / Authorization syntax error; `position` says where. */
   AUTH_PARSE: 'AUTH_PARSE',
+  /** A required Digest parameter is missing, or one has a value outside its allowed set. */
+  AUTH_PARAM: 'AUTH_PARAM',
+  /** The AKA nonce is not valid base64 or shorter than RAND || AUTN (32 bytes). */
+  AKA_NONCE: 'AKA_NONCE',
+  /** AUTS whose MAC-S does not verify (the HSS refuses to resynchronise). */
+  AKA_RESYNC: 'AKA_RESYNC',
+  /** Unknown subscriber or nonce, or an AKA operation out of order. */
+  AKA_STATE: 'AKA_STATE',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

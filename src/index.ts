@@ -52,3 +52,12 @@ export {
   parseAuthHeader, formatAuthHeader, authParam, setAuthParam, removeAuthParams, AUTH_HEADER_LIMIT,
   type AuthHeader, type AuthParam,
 } from './sip/auth-header.js';
+export { Milenage, milenage, type MilenageKeys, type MilenageOutput } from './aka/milenage.js';
+export { SqnGenerator, SqnVerifier, sqnToBytes, sqnFromBytes, SQN_MAX, type SqnOptions } from './aka/sqn.js';
+export { Usim, type AkaResult } from './aka/usim.js';
+export { Hss, type AuthVector, type SubscriberInit } from './aka/hss.js';
+export {
+  AKAV1_MD5, akaNonce, parseAkaNonce, digestResponse, parseAkaChallenge, akaAuthorization, initialAuthorization,
+  AkaDigestServer, toBase64, fromBase64,
+  type AkaChallenge, type AkaCredentialsInput, type AkaVerdict, type AkaServerOptions, type DigestInput, type Qop,
+} from './aka/digest-aka.js';

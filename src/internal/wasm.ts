@@ -61,6 +61,9 @@ export interface CoreExports {
   esp_sa_set_seq(sa: number, seq: bigint): void;
   esp_seal_batch(desc: number, n: number, base: number, ivPool: number): number;
   esp_open_batch(desc: number, n: number, base: number, res: number): number;
+  milenage_init(ctx: number, k: number, op: number, isOpc: number): void;
+  milenage_opc(ctx: number, out: number): void;
+  milenage_run(ctx: number, rand: number, sqn: number, amf: number, out: number): void;
 }
 
 /** The live binding: exports plus views. Fields are replaced, never mutated, when memory grows. */
