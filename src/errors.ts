@@ -81,6 +81,10 @@ export const ErrorCode = {
   AKA_RESYNC: 'AKA_RESYNC',
   /** Unknown subscriber or nonce, or an AKA operation out of order. */
   AKA_STATE: 'AKA_STATE',
+  /** A malformed SIP message (RFC 3261); `position` is the line number when known. */
+  SIP_PARSE: 'SIP_PARSE',
+  /** A SIP transaction timed out (Timer F / B) or was used out of order. */
+  SIP_TRANSACTION: 'SIP_TRANSACTION',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

@@ -61,3 +61,8 @@ export {
   AkaDigestServer, toBase64, fromBase64,
   type AkaChallenge, type AkaCredentialsInput, type AkaVerdict, type AkaServerOptions, type DigestInput, type Qop,
 } from './aka/digest-aka.js';
+export {
+  SipHeaders, parseSipMessage, serializeSipMessage, splitList, headerParam, addressUri, parseVia, parseCSeq, canonicalName, SIP_LIMITS,
+  type SipMessage, type SipRequest, type SipResponse,
+} from './sip/message.js';
+export { TransactionLayer, DEFAULT_TIMERS, type TimerValues, type Incoming, type SendFn } from './sip/transaction.js';
