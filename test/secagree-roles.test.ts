@@ -90,14 +90,20 @@ test('confidentiality modes x UE releases: who gets encryption, integrity only, 
   }
 });
 
-test('policy: encrypting combinations listed before integrity-only ones; deprecated algorithms can be excluded', () => {
+test('policy: strongest first, encrypting combinations before integrity-only ones; deprecated algorithms can be excluded', () => {
   const w = world({ policy: { exclude: ['deprecated'] } });
   const r = register(w);
   const server = parseSecurityHeader(r.securityServer!);
   const pairs = server.map((m) => `${m.params.find((p) => p.name === 'alg')!.value}/${m.params.find((p) => p.name === 'ealg')!.value}`);
-  assert.equal(pairs, ['hmac-sha-1-96/aes-cbc', 'null/aes-gcm', 'hmac-sha-1-96/null', 'aes-gmac/null']);
+  assert.equal(pairs, ['null/aes-gcm', 'hmac-sha-1-96/aes-cbc', 'aes-gmac/null', 'hmac-sha-1-96/null']);
   assert.equal(server.map((m) => m.params.find((p) => p.name === 'q')!.value), ['0.9', '0.8', '0.7', '0.6']);
-  assert.is(`${r.u!.alg}/${r.u!.ealg}`, 'hmac-sha-1-96/aes-cbc');
+  assert.is(`${r.u!.alg}/${r.u!.ealg}`, 'null/aes-gcm');
+  // A Release 6 UE (no GCM) takes AES-CBC, the first encrypting entry it supports.
+  const w6 = world({ release: 6, policy: { exclude: ['deprecated'] } });
+  const r6 = register(w6);
+  assert.is(`${r6.u!.alg}/${r6.u!.ealg}`, 'hmac-sha-1-96/aes-cbc');
+  w6.ueDb.clear();
+  w6.pcDb.clear();
   w.ueDb.clear();
   w.pcDb.clear();
 });

@@ -27,7 +27,7 @@
 // Security-* headers and "sec-agree" option tags are removed from what is forwarded.
 
 import {
-  ENCRYPTION_ALGORITHMS, INTEGRITY_ALGORITHMS, allCombinations, isValidCombination,
+  ENCRYPTION_ALGORITHMS, INTEGRITY_ALGORITHMS, isValidCombination,
   type AlgorithmStatus,
 } from '../algorithms.js';
 import { ErrorCode, Ipsec3gppError } from '../errors.js';
@@ -40,7 +40,7 @@ import { type Combination } from './ue.js';
 export type ConfidentialityMode = 'ipsec' | 'access-network' | 'refuse';
 
 export interface PcscfPolicy {
-  /** Allowed combinations in order of preference. Default: every one, encrypting ones first. */
+  /** Allowed combinations in order of preference. Default: defaultPolicyCombinations() (strongest first). */
   combinations?: Combination[];
   /** Leave out algorithms with these statuses (e.g. ['deprecated'] drops MD5 and 3DES). */
   exclude?: AlgorithmStatus[];
@@ -57,7 +57,9 @@ export interface PcscfSecAgreeOptions {
   /** Protected client and server ports (port_pc, port_ps), shared by all UEs. */
   portC: number;
   portS: number;
-  policy?: PcscfPolicy;
+  policy?: PcscfPolicy | undefined;
+  /** Accept the protected-phase REGISTER in clear (--no-ipsec, for tools without ESP). Default false. */
+  allowClear?: boolean | undefined;
 }
 
 /** SM1's outcome: go on (forward toward the S-CSCF) or answer the UE right away. */
@@ -85,6 +87,23 @@ export function accessType(pani: string | undefined): string | undefined {
 
 const encrypting = (c: Combination): boolean => c.ealg !== 'null';
 
+/**
+ * The default policy list, strongest first: encrypting combinations (AES-GCM, AES-CBC, then the deprecated
+ * 3DES), SHA-1 before MD5, then the integrity-only ones (AES-GMAC, HMAC-SHA-1-96, HMAC-MD5-96).
+ */
+export function defaultPolicyCombinations(): Combination[] {
+  return [
+    { alg: 'null', ealg: 'aes-gcm' },
+    { alg: 'hmac-sha-1-96', ealg: 'aes-cbc' },
+    { alg: 'hmac-md5-96', ealg: 'aes-cbc' },
+    { alg: 'hmac-sha-1-96', ealg: 'des-ede3-cbc' },
+    { alg: 'hmac-md5-96', ealg: 'des-ede3-cbc' },
+    { alg: 'aes-gmac', ealg: 'null' },
+    { alg: 'hmac-sha-1-96', ealg: 'null' },
+    { alg: 'hmac-md5-96', ealg: 'null' },
+  ];
+}
+
 export class PcscfSecAgree {
   readonly #o: PcscfSecAgreeOptions;
   readonly #allowed: Combination[];
@@ -96,7 +115,7 @@ export class PcscfSecAgree {
     if (o.db.role !== 'pcscf') throw new Ipsec3gppError(ErrorCode.INVALID_ARGUMENT, 'the P-CSCF needs an SA database with role "pcscf"');
     this.#o = o;
     const exclude = new Set(o.policy?.exclude ?? []);
-    const list = o.policy?.combinations ?? allCombinations();
+    const list = o.policy?.combinations ?? defaultPolicyCombinations();
     for (const c of list) {
       if (!(c.alg in INTEGRITY_ALGORITHMS) || !(c.ealg in ENCRYPTION_ALGORITHMS) || !isValidCombination(c.alg, c.ealg)) {
         throw new Ipsec3gppError(ErrorCode.INVALID_COMBINATION, `policy lists alg=${c.alg} with ealg=${c.ealg}`);
@@ -212,7 +231,7 @@ export class PcscfSecAgree {
    * Security-Server sent, Security-Client from the stored one, or the request came on another set.
    * Returns the combination the UE chose (the set's algorithms).
    */
-  protectedRegister(key: string, i: { securityVerify: readonly string[] | undefined; securityClient: readonly string[] | undefined; arrivedOn: SaSet }): Combination {
+  protectedRegister(key: string, i: { securityVerify: readonly string[] | undefined; securityClient: readonly string[] | undefined; arrivedOn: SaSet | 'clear' }): Combination {
     const p = this.#pending.get(key);
     if (p?.sent === undefined) throw new Ipsec3gppError(ErrorCode.SECAGREE_STATE, 'no challenge outstanding for this registration');
     const abort = (why: string): never => {
@@ -220,7 +239,8 @@ export class PcscfSecAgree {
       this.#pending.delete(key);
       throw new Ipsec3gppError(ErrorCode.SECAGREE_MISMATCH, `registration aborted: ${why}`);
     };
-    if (i.arrivedOn !== p.sent.set) abort('the protected REGISTER did not arrive on the SA set negotiated for it');
+    // 'clear' is the --no-ipsec mode for tools that cannot do ESP: every header check still applies.
+    if (i.arrivedOn === 'clear' ? !this.#o.allowClear : i.arrivedOn !== p.sent.set) abort('the protected REGISTER did not arrive on the SA set negotiated for it');
     let verify: SecMechanism[];
     let client: SecMechanism[];
     try {
@@ -242,6 +262,22 @@ export class PcscfSecAgree {
     this.#established.set(key, { set: p.sent.set, securityServer: p.sent.securityServer, securityClient: p.securityClient });
     this.#pending.delete(key);
     return p.sent.set;
+  }
+
+  /**
+   * A re-REGISTER over the established set was answered 200 without a challenge: the set is kept and its
+   * lifetime extended; the Security-Client stored for a possible challenge is dropped.
+   */
+  registeredWithoutChallenge(key: string, expiresSec: number): SaSet | undefined {
+    this.#pending.delete(key);
+    const set = this.current(key);
+    if (set) this.#o.db.refresh(set, expiresSec * 1000);
+    return set;
+  }
+
+  /** Whether a challenge is outstanding (a temporary set exists) for `key`. */
+  hasTemporary(key: string): boolean {
+    return this.#pending.get(key)?.sent !== undefined;
   }
 
   /** Authentication failed (403 from the S-CSCF, timeout): the temporary set is deleted. */

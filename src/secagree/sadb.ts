@@ -130,20 +130,20 @@ export class SaSet {
 export interface SaDatabaseOptions {
   role: Role;
   /** Range for this side's inbound SPIs (db.spis). */
-  spiRange?: Partial<SpiRange>;
-  random?: RandomU32;
+  spiRange?: Partial<SpiRange> | undefined;
+  random?: RandomU32 | undefined;
   /** Temporary-set lifetime (TS 24.229 reg-await-auth, table 7.7.1): default 4 minutes. */
-  regAwaitAuthMs?: number;
+  regAwaitAuthMs?: number | undefined;
   /** Time source in ms; default Date.now. */
-  clock?: () => number;
+  clock?: (() => number) | undefined;
   /** Expire sets by a timer (default true). With false, call tick() yourself. */
-  autoExpire?: boolean;
+  autoExpire?: boolean | undefined;
   /** Most sets one registration key may hold at once (temporary + established + old); default 3. */
-  maxSetsPerKey?: number;
+  maxSetsPerKey?: number | undefined;
   /** Most sets overall; default 1 000 000. */
-  maxSets?: number;
+  maxSets?: number | undefined;
   /** Replay window of the inbound SAs; default 64. */
-  replayWindow?: number;
+  replayWindow?: number | undefined;
 }
 
 type Listener = (set: SaSet, event: SaEvent) => void;

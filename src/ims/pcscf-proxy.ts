@@ -1,0 +1,303 @@
+// A P-CSCF (TS 24.229 5.2, TS 33.203 7): a transaction-stateful proxy between UEs and the core that runs
+// the security agreement (secagree/pcscf.ts) and protects the Gm interface with the negotiated ESP SAs.
+//
+// UE side: an unprotected port for the initial REGISTER (and the 401 answering it), and the two protected
+// ports port_pc / port_ps, where SIP arrives and leaves as ESP (protected-port.ts). Core side: one plain
+// UDP socket. Flows:
+//   SM1  REGISTER on the unprotected port: policy decision (or an immediate error response), forwarded
+//        with integrity-protected="no", Path, Security-* and sec-agree removed;
+//   SM5/6 401 from the core: CK/IK taken, temporary SA set created, Security-Server added, ik/ck removed;
+//   SM7  REGISTER on the temporary set: Security-Verify and Security-Client checked (abort: nothing is
+//        forwarded, the set deleted), forwarded with integrity-protected="yes";
+//   SM11/12 200 OK: the set established, the answer sent over SA3 of the new set;
+//   later requests over SA1 of the established set (re-REGISTER, de-REGISTER, PUBLISH, SUBSCRIBE) go to
+//   the core; requests from the core (NOTIFY) go to the UE over SA2, their answers come back over SA4.
+// With `noIpsec` the protected-phase REGISTER is accepted in clear (for tools without ESP), every header
+// check kept.
+
+import { parseAkaChallenge } from '../aka/digest-aka.js';
+import { type DatagramNetwork, type DatagramSocket } from '../net/datagram.js';
+import {
+  PcscfSecAgree, SECURITY_HEADERS, withIntegrityProtected, withoutIkCk, withoutSecAgreeTag, type PcscfPolicy,
+} from '../secagree/pcscf.js';
+import { SaDatabase, type SaEntry, type SaSet } from '../secagree/sadb.js';
+import { authParam, parseAuthHeader } from '../sip/auth-header.js';
+import { addressUri, headerParam, type SipRequest, type SipResponse } from '../sip/message.js';
+import { type TimerValues } from '../sip/transaction.js';
+import { ProtectedPort } from './protected-port.js';
+import { SipNode, makeResponse, newBranch, type Route, type Tracer } from './sip-node.js';
+
+export interface PcscfProxyOptions {
+  net: DatagramNetwork;
+  /** The address UEs reach the P-CSCF at (and the core too). */
+  address: string;
+  /** Unprotected SIP port (0: any free port). */
+  port?: number;
+  /** Protected ports port_pc / port_ps (0: any free port). */
+  protectedPorts?: { client?: number; server?: number };
+  /** Where the core (S-CSCF) listens. */
+  core: { address: string; port: number };
+  policy?: PcscfPolicy;
+  /** Accept the protected-phase REGISTER in clear (for SIP tools without ESP). */
+  noIpsec?: boolean;
+  regAwaitAuthMs?: number;
+  tracer?: Tracer;
+  timers?: Partial<TimerValues>;
+  names?: (address: string, port: number) => string;
+}
+
+export interface PcscfEvents {
+  /** SM1 refused by policy (or malformed): the UE got `status`. */
+  refused?: (r: { key: string; status: number; warning: string }) => void;
+  /** The security agreement chose these algorithms for a registration (at the 401). */
+  challenged?: (r: { key: string; alg: string; ealg: string; mode: string }) => void;
+  /** A registration completed over a new SA set. */
+  registered?: (r: { key: string; set: SaSet }) => void;
+  /** The protected REGISTER failed the Security-Verify / Security-Client check. */
+  aborted?: (r: { key: string; reason: string }) => void;
+  deregistered?: (r: { key: string }) => void;
+}
+
+const rewrite = (req: SipRequest): SipRequest => ({ ...req, headers: req.headers.clone() });
+
+/** The outbound SA answering a request that arrived on inbound SA `inb` (SA1 -> SA3, SA4 -> SA2). */
+function answerSa(inb: SaEntry): SaEntry {
+  const sa = inb.set.sas.find((s) => s.direction === 'outbound' && s.srcPort === inb.dstPort && s.dstPort === inb.srcPort);
+  if (!sa) throw new Error(`no outbound SA answers ${inb.name}`);
+  return sa;
+}
+
+export class PcscfProxy {
+  readonly node: SipNode;
+  readonly db: SaDatabase;
+  readonly sec: PcscfSecAgree;
+  readonly unprotected: DatagramSocket;
+  readonly coreSocket: DatagramSocket;
+  readonly portC: ProtectedPort;
+  readonly portS: ProtectedPort;
+  readonly events: PcscfEvents = {};
+  readonly #o: PcscfProxyOptions;
+
+  private constructor(o: PcscfProxyOptions, un: DatagramSocket, core: DatagramSocket, pc: DatagramSocket, ps: DatagramSocket) {
+    this.#o = o;
+    this.unprotected = un;
+    this.coreSocket = core;
+    this.db = new SaDatabase({ role: 'pcscf', regAwaitAuthMs: o.regAwaitAuthMs });
+    this.portC = new ProtectedPort(pc, this.db);
+    this.portS = new ProtectedPort(ps, this.db);
+    this.sec = new PcscfSecAgree({ db: this.db, address: o.address, portC: pc.port, portS: ps.port, policy: o.policy, allowClear: o.noIpsec });
+    this.node = new SipNode('P-CSCF', { tracer: o.tracer, timers: o.timers, names: o.names });
+    un.onMessage((d) => this.node.receive(d.data, { kind: 'plain', socket: un, address: d.address, port: d.port }));
+    core.onMessage((d) => this.node.receive(d.data, { kind: 'plain', socket: core, address: d.address, port: d.port }));
+    for (const p of [this.portC, this.portS]) {
+      p.onSip((sip, sa) => this.node.receive(sip, { kind: 'protected', port: p, sa: answerSa(sa) }));
+    }
+    this.node.onRequest((i) => void this.#request(i.request, i.route, i.respond).catch(() => { /* a failed forward is answered inside */ }));
+  }
+
+  static async start(o: PcscfProxyOptions): Promise<PcscfProxy> {
+    const un = await o.net.bind(o.address, o.port ?? 0);
+    const core = await o.net.bind(o.address, 0);
+    const pc = await o.net.bind(o.address, o.protectedPorts?.client ?? 0);
+    const ps = await o.net.bind(o.address, o.protectedPorts?.server ?? 0);
+    return new PcscfProxy(o, un, core, pc, ps);
+  }
+
+  get port(): number {
+    return this.unprotected.port;
+  }
+
+  #toCore(): Route {
+    return { kind: 'plain', socket: this.coreSocket, address: this.#o.core.address, port: this.#o.core.port };
+  }
+
+  /** Forwards `req` along `route` with our Via on top; answers downstream with the final response. */
+  async #forward(req: SipRequest, route: Route, respond: (r: SipResponse) => void, edit?: (res: SipResponse) => SipResponse | undefined): Promise<SipResponse | undefined> {
+    const fwd = rewrite(req);
+    const sock = route.kind === 'plain' ? route.socket : route.port.socket;
+    fwd.headers.prepend('Via', `SIP/2.0/UDP ${sock.address}:${sock.port};branch=${newBranch()}`);
+    const mf = Number(fwd.headers.get('max-forwards') ?? 70);
+    if (mf <= 0) {
+      respond(makeResponse(req, 483, 'Too Many Hops'));
+      return undefined;
+    }
+    fwd.headers.set('Max-Forwards', String(mf - 1));
+    let res: SipResponse;
+    try {
+      res = await this.node.request(fwd, route);
+    } catch {
+      respond(makeResponse(req, 408, 'Request Timeout'));
+      return undefined;
+    }
+    const down: SipResponse = { ...res, headers: res.headers.clone() };
+    down.headers.shift('via');
+    const out = edit ? edit(down) : down;
+    if (out) respond(out);
+    return res;
+  }
+
+  #cleanForCore(fwd: SipRequest): void {
+    for (const h of SECURITY_HEADERS) fwd.headers.remove(h);
+    for (const h of ['require', 'proxy-require', 'supported']) {
+      const v = withoutSecAgreeTag(fwd.headers.getAll(h).join(', '));
+      if (v === '') fwd.headers.remove(h);
+      else if (fwd.headers.has(h)) fwd.headers.set(h, v);
+    }
+  }
+
+  async #request(req: SipRequest, route: Route, respond: (r: SipResponse) => void): Promise<void> {
+    // From the core: deliver to the UE over SA2 of its current set.
+    if (route.kind === 'plain' && route.socket === this.coreSocket) return this.#fromCore(req, respond);
+    if (req.method === 'REGISTER') return this.#register(req, route, respond);
+    // Other UE requests must arrive protected on an established set.
+    if (route.kind !== 'protected' || route.sa.set.state !== 'established') {
+      respond(makeResponse(req, 403, 'Forbidden', [['Warning', `399 pcscf "send ${req.method} over the IPsec SAs of a registration"`]]));
+      return;
+    }
+    const fwd = rewrite(req);
+    this.#cleanForCore(fwd);
+    this.db.beginTransaction(route.sa.set);
+    try {
+      await this.#forward(fwd, this.#toCore(), respond);
+    } finally {
+      this.db.endTransaction(route.sa.set);
+    }
+  }
+
+  async #register(req: SipRequest, route: Route, respond: (r: SipResponse) => void): Promise<void> {
+    const authorization = req.headers.get('authorization');
+    if (authorization === undefined) {
+      respond(makeResponse(req, 400, 'Bad Request', [['Warning', '399 pcscf "REGISTER without Authorization"']]));
+      return;
+    }
+    let key: string;
+    try {
+      key = authParam(parseAuthHeader(authorization), 'username') ?? addressUri(req.headers.get('to')!);
+    } catch {
+      respond(makeResponse(req, 400, 'Bad Request', [['Warning', '399 pcscf "malformed Authorization"']]));
+      return;
+    }
+    const inbound = route.kind === 'protected' ? route.sa : undefined;
+    const set = inbound?.set;
+    const clearSm7 = route.kind === 'plain' && this.#o.noIpsec === true && req.headers.has('security-verify') && this.sec.hasTemporary(key);
+
+    // SM7: the protected REGISTER on the temporary set (or in clear with --no-ipsec).
+    if ((set && set.state === 'temporary') || clearSm7) {
+      try {
+        this.sec.protectedRegister(key, { securityVerify: req.headers.getAll('security-verify'), securityClient: req.headers.getAll('security-client'), arrivedOn: set ?? 'clear' });
+      } catch (e) {
+        this.events.aborted?.({ key, reason: (e as Error).message });
+        return; // abort: nothing forwarded, the temporary set is gone
+      }
+      const fwd = rewrite(req);
+      fwd.headers.set('Authorization', withIntegrityProtected(authorization, 'yes'));
+      this.#cleanForCore(fwd);
+      await this.#forward(fwd, this.#toCore(), respond, (res) => {
+        if (res.status >= 200 && res.status < 300) {
+          const expires = Number(headerParam(res.headers.get('contact') ?? '', 'expires') ?? 600);
+          const established = this.sec.registered(key, expires);
+          this.db.peerUsed(established); // the UE already used the new set (SM7)
+          this.events.registered?.({ key, set: established });
+        } else if (res.status >= 300) {
+          this.sec.failed(key);
+        }
+        return res;
+      });
+      return;
+    }
+
+    // A REGISTER over an established set: re-registration or de-registration.
+    if (set && set.state === 'established') {
+      const expires = Number(headerParam(req.headers.get('contact') ?? '', 'expires') ?? req.headers.get('expires') ?? 600);
+      if (expires !== 0) {
+        // Store the new Security-Client in case the core challenges (TS 24.229 5.2.2.4).
+        const d = this.sec.initialRegister({ key, ueAddress: set.ueAddress, securityClient: req.headers.getAll('security-client'), accessNetworkInfo: req.headers.get('p-access-network-info') });
+        if (!d.accept) {
+          respond(makeResponse(req, d.status, d.reason, [['Warning', `399 pcscf "${d.warning}"`]]));
+          this.events.refused?.({ key, status: d.status, warning: d.warning });
+          return;
+        }
+      }
+      const fwd = rewrite(req);
+      fwd.headers.set('Authorization', withIntegrityProtected(authorization, 'yes'));
+      this.#cleanForCore(fwd);
+      this.db.beginTransaction(set);
+      try {
+        await this.#forward(fwd, this.#toCore(), respond, (res) => this.#registerAnswer(key, res, expires));
+      } finally {
+        this.db.endTransaction(set);
+        // De-registration: the set goes once its 200 OK has passed through it (TS 24.229 5.2.2.5).
+        if (expires === 0) {
+          this.db.deleteWhenIdle(set);
+          this.events.deregistered?.({ key });
+        }
+      }
+      return;
+    }
+
+    // SM1: an unprotected (initial) REGISTER.
+    if (route.kind !== 'plain') return;
+    const d = this.sec.initialRegister({ key, ueAddress: route.address, securityClient: req.headers.getAll('security-client'), accessNetworkInfo: req.headers.get('p-access-network-info') });
+    if (!d.accept) {
+      respond(makeResponse(req, d.status, d.reason, [['Warning', `399 pcscf "${d.warning}"`]]));
+      this.events.refused?.({ key, status: d.status, warning: d.warning });
+      return;
+    }
+    const fwd = rewrite(req);
+    fwd.headers.set('Authorization', withIntegrityProtected(authorization, 'no'));
+    fwd.headers.add('Path', `<sip:term@${this.coreSocket.address}:${this.coreSocket.port};lr>`);
+    this.#cleanForCore(fwd);
+    await this.#forward(fwd, this.#toCore(), respond, (res) => this.#registerAnswer(key, res, undefined));
+  }
+
+  /** The core's answer to a REGISTER: a 401 starts the security agreement's challenge step. */
+  #registerAnswer(key: string, res: SipResponse, expires: number | undefined): SipResponse | undefined {
+    if (res.status === 401) {
+      const www = res.headers.get('www-authenticate');
+      if (www === undefined) return res;
+      const c = parseAkaChallenge(www);
+      if (c.ck === undefined || c.ik === undefined) return res;
+      const { securityServer, chosen } = this.sec.challenge(key, { ck: c.ck, ik: c.ik });
+      this.events.challenged?.({ key, alg: chosen.alg, ealg: chosen.ealg, mode: this.sec.pendingMode(key) ?? 'ipsec' });
+      res.headers.set('WWW-Authenticate', withoutIkCk(www));
+      res.headers.add('Security-Server', securityServer);
+      return res;
+    }
+    if (res.status >= 200 && res.status < 300 && expires !== undefined && expires !== 0) {
+      this.sec.registeredWithoutChallenge(key, expires);
+    } else if (res.status >= 300) {
+      this.sec.failed(key);
+    }
+    return res;
+  }
+
+  async #fromCore(req: SipRequest, respond: (r: SipResponse) => void): Promise<void> {
+    // The Request-URI is the UE's registered contact: its address and protected server port (port_us).
+    const m = /^sips?:(?:[^@]*@)?(\[[^\]]+\]|[^:;>]+)(?::(\d+))?/.exec(req.uri);
+    const sa = m ? this.db.bySelector(this.#o.address, this.portC.port, m[1]!.replace(/^\[|\]$/g, ''), Number(m[2] ?? 5060)) : undefined;
+    if (sa === undefined || sa.set.state === 'deleted') {
+      respond(makeResponse(req, 480, 'Temporarily Unavailable', [['Warning', '399 pcscf "no security association with this UE"']]));
+      return;
+    }
+    const fwd = rewrite(req);
+    // Our own Path entry was the Route the core used.
+    const routes = fwd.headers.values('route').filter((r) => !r.includes(`${this.coreSocket.address}:${this.coreSocket.port}`));
+    fwd.headers.remove('route');
+    for (const r of routes) fwd.headers.add('Route', r);
+    this.db.beginTransaction(sa.set);
+    try {
+      await this.#forward(fwd, { kind: 'protected', port: this.portC, sa }, respond);
+    } finally {
+      this.db.endTransaction(sa.set);
+    }
+  }
+
+  close(): void {
+    this.node.close();
+    this.db.clear();
+    for (const s of [this.unprotected, this.coreSocket]) s.close();
+    this.portC.close();
+    this.portS.close();
+  }
+}
+

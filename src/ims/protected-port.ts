@@ -1,0 +1,100 @@
+// A protected port of TS 33.203 (port_uc / port_us at the UE, port_pc / port_ps at the P-CSCF): SIP carried
+// in ESP over UDP. Node has no raw IP sockets, so each ESP packet travels as the payload of a UDP datagram
+// (the RFC 3948 framing, 2.1) between the protected ports of its SA; the ESP payload is the transport-mode
+// UDP segment (next header 17) with the same ports, as the SIP datagram would be without the framing.
+//
+// Inbound checks (RFC 4303 3.4 and the SA selectors of TS 33.203 7.1): the datagram must be ESP (RFC 3948:
+// keep-alives and Non-ESP-Marker packets are dropped), its SPI an inbound SA of this side whose source
+// address and port are the datagram's and whose destination port is this socket's; the ESP checks pass;
+// the inner UDP checksum verifies and its ports equal the SA's. Anything else is dropped and counted by
+// reason. A packet accepted on a set tells the SA database that the peer used it (old-set retirement).
+
+import { ErrorCode, Ipsec3gppError } from '../errors.js';
+import { buildUdp, parseAddress, parseUdp } from '../ip.js';
+import { type SaDatabase, type SaEntry } from '../secagree/sadb.js';
+import { classifyUdpPayload } from '../udp-encap.js';
+import { type DatagramSocket } from '../net/datagram.js';
+
+export interface ProtectedPortStats {
+  sent: number;
+  received: number;
+  bytesSent: number;
+  bytesReceived: number;
+  dropped: Record<string, number>;
+}
+
+export class ProtectedPort {
+  readonly socket: DatagramSocket;
+  readonly #db: SaDatabase;
+  readonly stats: ProtectedPortStats = { sent: 0, received: 0, bytesSent: 0, bytesReceived: 0, dropped: {} };
+  #handler: ((sip: Uint8Array, sa: SaEntry, from: { address: string; port: number }) => void) | undefined;
+
+  constructor(socket: DatagramSocket, db: SaDatabase) {
+    this.socket = socket;
+    this.#db = db;
+    socket.onMessage((d) => this.#receive(d.data, d.address, d.port));
+  }
+
+  get port(): number {
+    return this.socket.port;
+  }
+
+  /** Receives the SIP bytes of every accepted packet, with the SA it arrived on. */
+  onSip(handler: (sip: Uint8Array, sa: SaEntry, from: { address: string; port: number }) => void): void {
+    this.#handler = handler;
+  }
+
+  /** Sends SIP bytes over the outbound SA `sa`, which must leave from this port. */
+  send(sa: SaEntry, sip: Uint8Array): void {
+    if (sa.direction !== 'outbound' || sa.srcPort !== this.socket.port) {
+      throw new Ipsec3gppError(ErrorCode.ESP_DIRECTION, `${sa.name} does not leave from port ${this.socket.port}`);
+    }
+    const inner = buildUdp({ srcPort: sa.srcPort, dstPort: sa.dstPort, payload: sip, src: parseAddress(sa.srcAddress), dst: parseAddress(sa.dstAddress) });
+    const packet = sa.esp.seal(inner, 17);
+    this.stats.sent++;
+    this.stats.bytesSent += packet.length;
+    this.socket.send(packet, sa.dstPort, sa.dstAddress);
+  }
+
+  #drop(reason: string): void {
+    this.stats.dropped[reason] = (this.stats.dropped[reason] ?? 0) + 1;
+  }
+
+  #receive(data: Uint8Array, address: string, port: number): void {
+    let kind;
+    try {
+      kind = classifyUdpPayload(data);
+    } catch {
+      return this.#drop('not-esp');
+    }
+    if (kind === 'nat-keepalive') return this.#drop('keepalive');
+    if (kind === 'non-esp') return this.#drop('non-esp-marker');
+    const spi = ((data[0]! << 24) | (data[1]! << 16) | (data[2]! << 8) | data[3]!) >>> 0;
+    const sa = this.#db.bySpi(spi);
+    if (sa === undefined) return this.#drop('unknown-spi');
+    if (sa.srcAddress !== address || sa.srcPort !== port || sa.dstPort !== this.socket.port) return this.#drop('selector');
+    let opened;
+    try {
+      opened = sa.esp.open(data);
+    } catch (e) {
+      return this.#drop((e as { code?: string }).code ?? 'esp');
+    }
+    if (opened === null) return this.#drop('dummy');
+    let udp;
+    try {
+      if (opened.nextHeader !== 17) throw new Error('not UDP');
+      udp = parseUdp(opened.payload, parseAddress(sa.srcAddress), parseAddress(sa.dstAddress));
+    } catch {
+      return this.#drop('inner-udp');
+    }
+    if (udp.srcPort !== sa.srcPort || udp.dstPort !== sa.dstPort) return this.#drop('inner-ports');
+    this.stats.received++;
+    this.stats.bytesReceived += data.length;
+    this.#db.peerUsed(sa.set);
+    this.#handler?.(udp.payload, sa, { address, port });
+  }
+
+  close(): void {
+    this.socket.close();
+  }
+}

@@ -1,0 +1,202 @@
+// The main job as a reusable scenario: a core (S-CSCF + HSS + presence server), a P-CSCF and two UEs
+// (a presentity and a watcher) on one datagram network (real UDP on 127.0.0.1 for the demo, an in-memory
+// network for browsers and some tests). Runs the TS 33.203 registration of both UEs, a SUBSCRIBE of the
+// watcher to the presentity, and PUBLISHes of location-bearing PIDF documents, each turned into a NOTIFY;
+// everything after the 401s travels protected by ESP. Collects the ladder, the SAs and the figures.
+
+import { Hss } from '../aka/hss.js';
+import { type EncryptionAlgorithm, type IntegrityAlgorithm } from '../algorithms.js';
+import { type DatagramNetwork, type WireRecord } from '../net/datagram.js';
+import { type ConfidentialityMode, type PcscfPolicy } from '../secagree/pcscf.js';
+import { type SaSet } from '../secagree/sadb.js';
+import { type Combination, type UeRelease } from '../secagree/ue.js';
+import { ImsCore } from './core.js';
+import { PcscfProxy } from './pcscf-proxy.js';
+import { buildPidf, pidfLocation } from './pidf.js';
+import { type TraceEvent } from './sip-node.js';
+import { UeClient, type RegistrationResult } from './ue-client.js';
+
+export interface ScenarioUe {
+  /** User part of the identities, e.g. "alice". */
+  user: string;
+  release: UeRelease;
+  /** Restrict the UE's offer (default: everything its release supports). */
+  algorithms?: Combination[];
+  /** Access network the UE attaches over (P-Access-Network-Info access-type). */
+  accessNetwork: string;
+  /** For failure tests: a K that differs from the HSS's. */
+  wrongKey?: boolean;
+}
+
+export interface ScenarioOptions {
+  net: DatagramNetwork;
+  address?: string;
+  realm?: string;
+  /** P-CSCF policy: mode per access network, allowed combinations. */
+  policy?: PcscfPolicy;
+  presentity?: ScenarioUe;
+  watcher?: ScenarioUe;
+  /** Number of PUBLISHes (each yields a NOTIFY to the watcher). */
+  notifies?: number;
+  pcscfPort?: number;
+  timers?: { t1?: number; t2?: number; t4?: number };
+  /** Called with each message as it is sent. */
+  onTrace?: (e: TraceEvent) => void;
+}
+
+export interface UeOutcome {
+  user: string;
+  registration: RegistrationResult;
+  alg?: IntegrityAlgorithm;
+  ealg?: EncryptionAlgorithm;
+  mode: ConfidentialityMode;
+}
+
+export interface ScenarioResult {
+  ues: UeOutcome[];
+  /** Locations the watcher received in NOTIFYs (undefined: a NOTIFY without location). */
+  received: Array<{ lat: number; lon: number } | undefined>;
+  published: Array<{ lat: number; lon: number }>;
+  trace: TraceEvent[];
+  wire: WireRecord[];
+  /** SA sets at the P-CSCF after registration (for key export). */
+  sets: SaSet[];
+  names: Map<string, string>;
+  stats: { datagrams: number; bytes: number; protectedDatagrams: number; protectedBytes: number; dropped: Record<string, number>; retransmissions: number };
+}
+
+const K = 'a0b1c2d3e4f5061728394a5b6c7d8e9f';
+const OP = 'cdc202d5123e20f62b6d676ac72cb318';
+const hexBytes = (h: string): Uint8Array => Uint8Array.from(h.match(/../g)!, (x) => parseInt(x, 16));
+
+/** Places along a walk through Paris, for the location updates. */
+const WALK = [
+  { lat: 48.85837, lon: 2.29448 }, { lat: 48.86061, lon: 2.33764 }, { lat: 48.85296, lon: 2.34990 },
+  { lat: 48.88671, lon: 2.34310 }, { lat: 48.87380, lon: 2.29504 }, { lat: 48.84694, lon: 2.33718 },
+];
+
+/** A running network: the elements, for scenarios that go beyond the default story (tests). */
+export interface ImsNetwork {
+  core: ImsCore;
+  pcscf: PcscfProxy;
+  hss: Hss;
+  realm: string;
+  address: string;
+  trace: TraceEvent[];
+  wire: WireRecord[];
+  names: Map<string, string>;
+  ue(u: ScenarioUe): Promise<UeClient>;
+  close(): void;
+}
+
+/** Starts a core and a P-CSCF; `ue()` adds UEs. */
+export async function startNetwork(o: Omit<ScenarioOptions, 'presentity' | 'watcher' | 'notifies'>): Promise<ImsNetwork> {
+  const address = o.address ?? '127.0.0.1';
+  const realm = o.realm ?? 'ims.mnc001.mcc001.3gppnetwork.org';
+  const trace: TraceEvent[] = [];
+  const wire: WireRecord[] = [];
+  const names = new Map<string, string>();
+  const nameOf = (a: string, p: number): string => names.get(`${a}:${p}`) ?? `${a}:${p}`;
+  const untap = o.net.tap((r) => wire.push(r));
+  const tracer = (e: TraceEvent): void => {
+    trace.push(e);
+    o.onTrace?.(e);
+  };
+  const timers = o.timers ?? {};
+  const hss = new Hss();
+  const core = await ImsCore.start({ net: o.net, address, realm, hss, tracer, timers, names: nameOf });
+  names.set(`${address}:${core.port}`, 'core');
+  const pcscf = await PcscfProxy.start({ net: o.net, address, port: o.pcscfPort ?? 0, core: { address, port: core.port }, policy: o.policy ?? {}, tracer, timers, names: nameOf });
+  names.set(`${address}:${pcscf.port}`, 'P-CSCF');
+  names.set(`${address}:${pcscf.coreSocket.port}`, 'P-CSCF');
+  names.set(`${address}:${pcscf.portC.port}`, 'P-CSCF');
+  names.set(`${address}:${pcscf.portS.port}`, 'P-CSCF');
+  const ues: UeClient[] = [];
+  return {
+    core, pcscf, hss, realm, address, trace, wire, names,
+    async ue(u: ScenarioUe): Promise<UeClient> {
+      const impi = `${u.user}@${realm}`;
+      const impu = `sip:${u.user}@${realm}`;
+      if (!hss.has(impi)) hss.addSubscriber({ impi, k: hexBytes(K), op: hexBytes(OP) });
+      const k = hexBytes(K);
+      if (u.wrongKey) k[0]! ^= 0xff;
+      const opts: Parameters<typeof UeClient.start>[0] = {
+        net: o.net, address, name: `UE ${u.user}`, impi, impu, realm, k, op: hexBytes(OP),
+        pcscf: { address, port: pcscf.port }, release: u.release,
+        accessNetworkInfo: `${u.accessNetwork}; utran-cell-id-3gpp=001010001000019B`,
+        tracer, timers, names: nameOf,
+      };
+      if (u.algorithms) opts.algorithms = u.algorithms;
+      const ue = await UeClient.start(opts);
+      ues.push(ue);
+      // Name every port the UE uses, now and later (port_uc changes per SA set).
+      const label = `UE ${u.user}`;
+      names.set(`${address}:${ue.unprotected.port}`, label);
+      names.set(`${address}:${ue.portS.port}`, label);
+      ue.db.on((set) => names.set(`${address}:${set.ue.portC}`, label));
+      return ue;
+    },
+    close(): void {
+      untap();
+      for (const u of ues) u.close();
+      pcscf.close();
+      core.close();
+    },
+  };
+}
+
+/** Runs the whole story and returns what happened. */
+export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
+  const n = await startNetwork(o);
+  try {
+    const presentitySpec = o.presentity ?? { user: 'alice', release: 6, accessNetwork: '3GPP-E-UTRAN-FDD' };
+    const watcherSpec = o.watcher ?? { user: 'bob', release: 6, accessNetwork: '3GPP-E-UTRAN-FDD' };
+    const outcomes: UeOutcome[] = [];
+    const clients: UeClient[] = [];
+    for (const spec of [presentitySpec, watcherSpec]) {
+      const ue = await n.ue(spec);
+      const registration = await ue.register();
+      const out: UeOutcome = { user: spec.user, registration, mode: n.pcscf.sec.modeFor(`${spec.accessNetwork};`) };
+      if (registration.set) {
+        out.alg = registration.set.alg;
+        out.ealg = registration.set.ealg;
+      }
+      outcomes.push(out);
+      clients.push(ue);
+    }
+    const [presentity, watcher] = clients as [UeClient, UeClient];
+    const received: Array<{ lat: number; lon: number } | undefined> = [];
+    const published: Array<{ lat: number; lon: number }> = [];
+    if (presentity.current && watcher.current) {
+      const impu = `sip:${presentitySpec.user}@${n.realm}`;
+      const first = new Promise<void>((resolve) => { watcher.onNotify = () => resolve(); });
+      await watcher.subscribe(impu);
+      await first; // the initial NOTIFY (no document yet)
+      for (let i = 0; i < (o.notifies ?? 3); i++) {
+        const where = WALK[i % WALK.length]!;
+        const got = new Promise<void>((resolve) => { watcher.onNotify = (x) => { received.push(pidfLocation(x.body)); resolve(); }; });
+        await presentity.publish(buildPidf({ entity: impu, basic: 'open', note: `update ${i + 1}`, location: where }));
+        published.push(where);
+        await got;
+      }
+    }
+    const dropped: Record<string, number> = {};
+    for (const p of [n.pcscf.portC, n.pcscf.portS, ...clients.map((c) => c.portS)]) {
+      for (const [k, v] of Object.entries(p.stats.dropped)) dropped[k] = (dropped[k] ?? 0) + v;
+    }
+    const prot = n.wire.filter((w) => w.data.length >= 8 && n.pcscf.db.bySpi(((w.data[0]! << 24) | (w.data[1]! << 16) | (w.data[2]! << 8) | w.data[3]!) >>> 0) !== undefined
+      || clients.some((c) => c.db.bySpi(((w.data[0]! << 24) | (w.data[1]! << 16) | (w.data[2]! << 8) | w.data[3]!) >>> 0) !== undefined));
+    return {
+      ues: outcomes, received, published, trace: n.trace, wire: n.wire, names: n.names,
+      sets: [...n.pcscf.db.all()],
+      stats: {
+        datagrams: n.wire.length, bytes: n.wire.reduce((s, w) => s + w.data.length, 0),
+        protectedDatagrams: prot.length, protectedBytes: prot.reduce((s, w) => s + w.data.length, 0),
+        dropped, retransmissions: n.core.node.tx.retransmissions + n.pcscf.node.tx.retransmissions + clients.reduce((s, c) => s + c.node.tx.retransmissions, 0),
+      },
+    };
+  } finally {
+    n.close();
+  }
+}
+

@@ -1,0 +1,140 @@
+// What the UE, the P-CSCF and the core share: a SIP element with a transaction layer (RFC 3261 17) over
+// routes that are either plain UDP or protected (an outbound SA on a protected port), a trace of every
+// message for the ladder, and helpers to build requests and responses (RFC 3261 8.1.1, 8.2.6).
+
+import { type DatagramSocket } from '../net/datagram.js';
+import { type SaEntry } from '../secagree/sadb.js';
+import { SipHeaders, parseSipMessage, serializeSipMessage, type SipMessage, type SipRequest, type SipResponse } from '../sip/message.js';
+import { TransactionLayer, type Incoming, type TimerValues } from '../sip/transaction.js';
+import { type ProtectedPort } from './protected-port.js';
+
+/** Where a message goes (or came from). */
+export type Route =
+  | { kind: 'plain'; socket: DatagramSocket; address: string; port: number }
+  | { kind: 'protected'; port: ProtectedPort; sa: SaEntry };
+
+/** One message as the ladder shows it. */
+export interface TraceEvent {
+  time: number;
+  from: string;
+  to: string;
+  message: SipMessage;
+  bytes: number;
+  /** For protected messages: the SA and its algorithms. */
+  sa?: { name: string; spi: number; alg: string; ealg: string };
+}
+
+export type Tracer = (e: TraceEvent) => void;
+
+const hexRandom = (n: number): string => Array.from(globalThis.crypto.getRandomValues(new Uint8Array(n)), (b) => b.toString(16).padStart(2, '0')).join('');
+
+export const newBranch = (): string => `z9hG4bK${hexRandom(8)}`;
+export const newTag = (): string => hexRandom(4);
+export const newCallId = (host: string): string => `${hexRandom(8)}@${host}`;
+
+const enc = new TextEncoder();
+
+/** A response to `req` (Via, From, To, Call-ID and CSeq copied; a To tag added to final responses). */
+export function makeResponse(req: SipRequest, status: number, reason: string, extra: Array<[string, string]> = [], body?: { type: string; data: Uint8Array }): SipResponse {
+  const h = new SipHeaders();
+  for (const v of req.headers.getAll('via')) h.add('Via', v);
+  h.add('From', req.headers.get('from')!);
+  let to = req.headers.get('to')!;
+  if (status >= 200 && !/;\s*tag=/i.test(to)) to = `${to};tag=${newTag()}`;
+  h.add('To', to);
+  h.add('Call-ID', req.headers.get('call-id')!);
+  h.add('CSeq', req.headers.get('cseq')!);
+  for (const [n, v] of extra) h.add(n, v);
+  if (body) h.add('Content-Type', body.type);
+  return { type: 'response', status, reason, headers: h, body: body?.data ?? new Uint8Array(0) };
+}
+
+export interface RequestInit {
+  method: string;
+  uri: string;
+  from: string;
+  to: string;
+  callId: string;
+  cseq: number;
+  via: string;
+  headers?: Array<[string, string]>;
+  body?: { type: string; data: Uint8Array | string };
+}
+
+export function makeRequest(r: RequestInit): SipRequest {
+  const h = new SipHeaders();
+  h.add('Via', r.via);
+  h.add('Max-Forwards', '70');
+  h.add('From', r.from);
+  h.add('To', r.to);
+  h.add('Call-ID', r.callId);
+  h.add('CSeq', `${r.cseq} ${r.method}`);
+  for (const [n, v] of r.headers ?? []) h.add(n, v);
+  let body: Uint8Array = new Uint8Array(0);
+  if (r.body) {
+    h.add('Content-Type', r.body.type);
+    body = typeof r.body.data === 'string' ? enc.encode(r.body.data) : r.body.data;
+  }
+  return { type: 'request', method: r.method, uri: r.uri, headers: h, body };
+}
+
+/** Describes a route for the ladder. */
+function describe(route: Route, names: (address: string, port: number) => string): string {
+  return route.kind === 'plain' ? names(route.address, route.port) : names(route.sa.dstAddress, route.sa.dstPort);
+}
+
+/** A SIP element: transactions, routes, tracing, and a request handler. */
+export class SipNode {
+  readonly name: string;
+  readonly tx: TransactionLayer<Route>;
+  readonly #tracer: Tracer | undefined;
+  readonly #names: (address: string, port: number) => string;
+  #handler: ((i: Extract<Incoming<Route>, { kind: 'request' }>) => void) | undefined;
+  /** Messages that failed to parse. */
+  malformed = 0;
+  #closed = false;
+
+  constructor(name: string, o: { tracer?: Tracer | undefined; timers?: Partial<TimerValues> | undefined; names?: ((address: string, port: number) => string) | undefined } = {}) {
+    this.name = name;
+    this.#tracer = o.tracer;
+    this.#names = o.names ?? ((a, p) => `${a}:${p}`);
+    this.tx = new TransactionLayer<Route>((m, r) => this.#send(m, r), o.timers ?? {});
+  }
+
+  onRequest(handler: (i: Extract<Incoming<Route>, { kind: 'request' }>) => void): void {
+    this.#handler = handler;
+  }
+
+  #send(m: SipMessage, route: Route): void {
+    if (this.#closed) return;
+    const bytes = serializeSipMessage(m);
+    const ev: TraceEvent = { time: Date.now(), from: this.name, to: describe(route, this.#names), message: m, bytes: bytes.length };
+    if (route.kind === 'protected') ev.sa = { name: route.sa.name, spi: route.sa.spi, alg: route.sa.set.alg, ealg: route.sa.set.ealg };
+    this.#tracer?.(ev);
+    if (route.kind === 'plain') route.socket.send(bytes, route.port, route.address);
+    else route.port.send(route.sa, bytes);
+  }
+
+  /** Feeds received bytes that came along `route` (the route answers go back on). */
+  receive(bytes: Uint8Array, route: Route): void {
+    let msg: SipMessage;
+    try {
+      msg = parseSipMessage(bytes);
+    } catch {
+      this.malformed++;
+      return;
+    }
+    const inc = this.tx.receive(msg, route);
+    if (inc.kind === 'request') this.#handler?.(inc);
+  }
+
+  /** Starts a client transaction. */
+  request(req: SipRequest, route: Route): Promise<SipResponse> {
+    return this.tx.request(req, route);
+  }
+
+  close(): void {
+    this.#closed = true;
+    this.tx.close();
+  }
+}

@@ -1,0 +1,34 @@
+// Datagram transport, abstract so that the IMS roles run over real UDP sockets in Node (node-udp.ts), over
+// an in-memory network in tests and browsers (memory.ts), or over WebSockets (browser UE). Every datagram
+// sent can be observed by a tap (the ladder, packet counts, the pcap writer).
+
+export interface Datagram {
+  data: Uint8Array;
+  address: string;
+  port: number;
+}
+
+export interface DatagramSocket {
+  readonly address: string;
+  readonly port: number;
+  send(data: Uint8Array, port: number, address: string): void;
+  onMessage(handler: (d: Datagram) => void): void;
+  close(): void;
+}
+
+/** A datagram as it crossed the wire, for taps. */
+export interface WireRecord {
+  time: number;
+  srcAddress: string;
+  srcPort: number;
+  dstAddress: string;
+  dstPort: number;
+  data: Uint8Array;
+}
+
+export interface DatagramNetwork {
+  /** Binds a socket; port 0 picks a free one. */
+  bind(address: string, port: number): Promise<DatagramSocket>;
+  /** Observes every datagram sent through sockets of this network. */
+  tap(fn: (r: WireRecord) => void): () => void;
+}

@@ -1,0 +1,41 @@
+// Real UDP sockets (node:dgram) for the IMS roles: Node only, never imported by the library entry point.
+
+import { createSocket } from 'node:dgram';
+import { type Datagram, type DatagramNetwork, type DatagramSocket, type WireRecord } from './datagram.js';
+
+export class NodeUdpNetwork implements DatagramNetwork {
+  readonly #taps = new Set<(r: WireRecord) => void>();
+
+  tap(fn: (r: WireRecord) => void): () => void {
+    this.#taps.add(fn);
+    return () => this.#taps.delete(fn);
+  }
+
+  bind(address: string, port: number): Promise<DatagramSocket> {
+    const sock = createSocket({ type: address.includes(':') ? 'udp6' : 'udp4' });
+    const taps = this.#taps;
+    return new Promise((resolve, reject) => {
+      sock.once('error', reject);
+      sock.bind(port, address, () => {
+        sock.off('error', reject);
+        sock.on('error', () => { /* ICMP port unreachable and similar: UDP is best effort */ });
+        const bound = sock.address().port;
+        const s: DatagramSocket = {
+          address,
+          port: bound,
+          send(data: Uint8Array, dstPort: number, dstAddress: string): void {
+            for (const t of taps) t({ time: Date.now(), srcAddress: address, srcPort: bound, dstAddress, dstPort, data });
+            sock.send(data, dstPort, dstAddress);
+          },
+          onMessage(handler: (d: Datagram) => void): void {
+            sock.on('message', (msg, rinfo) => handler({ data: new Uint8Array(msg.buffer, msg.byteOffset, msg.length), address: rinfo.address, port: rinfo.port }));
+          },
+          close(): void {
+            try { sock.close(); } catch { /* already closed */ }
+          },
+        };
+        resolve(s);
+      });
+    });
+  }
+}
