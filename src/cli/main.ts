@@ -1,10 +1,14 @@
 #!/usr/bin/env node
-// The `ipsec-3gpp` command line. Commands arrive issue by issue: `selfcheck` now; the registration demo
-// (`demo`) and the standalone P-CSCF (`pcscf`) follow.
+// The `ipsec-3gpp` command line: `demo` (the main job, what `npm start` runs), `selfcheck`, and (to come)
+// the standalone P-CSCF `pcscf`.
 //
 // CLI parsing uses commander (zero dependencies, maintained, generates --help): see README "Dependencies".
 
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { ENCRYPTION_ALGORITHMS, INTEGRITY_ALGORITHMS, type EncryptionAlgorithm, type IntegrityAlgorithm } from '../algorithms.js';
+import { type ConfidentialityMode } from '../secagree/pcscf.js';
+import { type UeRelease } from '../secagree/ue.js';
+import { DEMO_DEFAULTS, demo } from './demo.js';
 import { selfcheck } from './selfcheck.js';
 
 function positiveInt(value: string): number {
@@ -27,4 +31,32 @@ program
     process.exitCode = failures === 0 ? 0 : 1;
   });
 
-program.parse();
+const release = (v: string): UeRelease => {
+  if (v === '5' || v === '6') return Number(v) as UeRelease;
+  if (v === 'later') return 'later';
+  throw new InvalidArgumentError('expected 5, 6 or later');
+};
+
+program
+  .command('demo', { isDefault: true })
+  .description('a UE and a P-CSCF (with its core) registering and exchanging ESP-protected presence on 127.0.0.1')
+  .addOption(new Option('--mode <mode>', 'P-CSCF confidentiality mode for the UEs\' access network').choices(['ipsec', 'access-network', 'refuse']).default(DEMO_DEFAULTS.mode))
+  .addOption(new Option('--release <release>', 'Release of the presentity UE: 5 (integrity only), 6 (+ 3DES, AES-CBC), later (+ AES-GCM/GMAC)').argParser(release).default(DEMO_DEFAULTS.release))
+  .addOption(new Option('--watcher-release <release>', 'Release of the watcher UE').argParser(release).default(DEMO_DEFAULTS.release))
+  .addOption(new Option('--alg <alg>', 'make the UEs offer only this integrity algorithm').choices(Object.keys(INTEGRITY_ALGORITHMS)))
+  .addOption(new Option('--ealg <ealg>', 'make the UEs offer only this encryption algorithm').choices(Object.keys(ENCRYPTION_ALGORITHMS)))
+  .option('--access <type>', 'access-type the UEs send in P-Access-Network-Info', DEMO_DEFAULTS.access)
+  .option('--notifies <n>', 'number of presence updates (PUBLISH -> NOTIFY)', positiveInt, DEMO_DEFAULTS.notifies)
+  .option('--pcap <file>', 'write all traffic as a pcap, plus FILE.esp_sa (Wireshark) and FILE.keys.json')
+  .option('--port <n>', 'P-CSCF unprotected SIP port (0: any free port)', positiveInt, 0)
+  .option('--no-matrix', 'skip the mode x release policy matrix')
+  .action(async (opts: { mode: ConfidentialityMode; release: UeRelease; watcherRelease: UeRelease; alg?: IntegrityAlgorithm; ealg?: EncryptionAlgorithm; access: string; notifies: number; pcap?: string; port: number; matrix: boolean }) => {
+    const d: Parameters<typeof demo>[0] = { mode: opts.mode, release: opts.release, watcherRelease: opts.watcherRelease, access: opts.access, notifies: opts.notifies, matrix: opts.matrix, port: opts.port, log: (l) => console.log(l) };
+    if (opts.alg) d.alg = opts.alg;
+    if (opts.ealg) d.ealg = opts.ealg;
+    if (opts.pcap) d.pcap = opts.pcap;
+    const problems = await demo(d);
+    process.exitCode = problems === 0 ? 0 : 1;
+  });
+
+await program.parseAsync();

@@ -41,6 +41,8 @@ export interface PcscfProxyOptions {
   /** Accept the protected-phase REGISTER in clear (for SIP tools without ESP). */
   noIpsec?: boolean;
   regAwaitAuthMs?: number;
+  /** Keep expanded keys on SA sets for capture export (--pcap). */
+  keepKeysForExport?: boolean;
   tracer?: Tracer;
   timers?: Partial<TimerValues>;
   names?: (address: string, port: number) => string;
@@ -82,7 +84,7 @@ export class PcscfProxy {
     this.#o = o;
     this.unprotected = un;
     this.coreSocket = core;
-    this.db = new SaDatabase({ role: 'pcscf', regAwaitAuthMs: o.regAwaitAuthMs });
+    this.db = new SaDatabase({ role: 'pcscf', regAwaitAuthMs: o.regAwaitAuthMs, keepKeysForExport: o.keepKeysForExport });
     this.portC = new ProtectedPort(pc, this.db);
     this.portS = new ProtectedPort(ps, this.db);
     this.sec = new PcscfSecAgree({ db: this.db, address: o.address, portC: pc.port, portS: ps.port, policy: o.policy, allowClear: o.noIpsec });

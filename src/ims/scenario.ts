@@ -42,6 +42,8 @@ export interface ScenarioOptions {
   timers?: { t1?: number; t2?: number; t4?: number };
   /** Called with each message as it is sent. */
   onTrace?: (e: TraceEvent) => void;
+  /** Keep SA keys for capture export (the demo's --pcap). */
+  exportKeys?: boolean;
 }
 
 export interface UeOutcome {
@@ -59,7 +61,7 @@ export interface ScenarioResult {
   published: Array<{ lat: number; lon: number }>;
   trace: TraceEvent[];
   wire: WireRecord[];
-  /** SA sets at the P-CSCF after registration (for key export). */
+  /** Every SA set the P-CSCF created (for key export). */
   sets: SaSet[];
   names: Map<string, string>;
   stats: { datagrams: number; bytes: number; protectedDatagrams: number; protectedBytes: number; dropped: Record<string, number>; retransmissions: number };
@@ -85,6 +87,8 @@ export interface ImsNetwork {
   trace: TraceEvent[];
   wire: WireRecord[];
   names: Map<string, string>;
+  /** Every SA set the P-CSCF created (kept after deletion, for key export). */
+  created: SaSet[];
   ue(u: ScenarioUe): Promise<UeClient>;
   close(): void;
 }
@@ -106,14 +110,16 @@ export async function startNetwork(o: Omit<ScenarioOptions, 'presentity' | 'watc
   const hss = new Hss();
   const core = await ImsCore.start({ net: o.net, address, realm, hss, tracer, timers, names: nameOf });
   names.set(`${address}:${core.port}`, 'core');
-  const pcscf = await PcscfProxy.start({ net: o.net, address, port: o.pcscfPort ?? 0, core: { address, port: core.port }, policy: o.policy ?? {}, tracer, timers, names: nameOf });
+  const pcscf = await PcscfProxy.start({ net: o.net, address, port: o.pcscfPort ?? 0, core: { address, port: core.port }, policy: o.policy ?? {}, tracer, timers, names: nameOf, keepKeysForExport: o.exportKeys === true });
   names.set(`${address}:${pcscf.port}`, 'P-CSCF');
   names.set(`${address}:${pcscf.coreSocket.port}`, 'P-CSCF');
   names.set(`${address}:${pcscf.portC.port}`, 'P-CSCF');
   names.set(`${address}:${pcscf.portS.port}`, 'P-CSCF');
   const ues: UeClient[] = [];
+  const created: SaSet[] = [];
+  pcscf.db.on((set, event) => { if (event === 'created') created.push(set); });
   return {
-    core, pcscf, hss, realm, address, trace, wire, names,
+    core, pcscf, hss, realm, address, trace, wire, names, created,
     async ue(u: ScenarioUe): Promise<UeClient> {
       const impi = `${u.user}@${realm}`;
       const impu = `sip:${u.user}@${realm}`;
@@ -188,7 +194,7 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
       || clients.some((c) => c.db.bySpi(((w.data[0]! << 24) | (w.data[1]! << 16) | (w.data[2]! << 8) | w.data[3]!) >>> 0) !== undefined));
     return {
       ues: outcomes, received, published, trace: n.trace, wire: n.wire, names: n.names,
-      sets: [...n.pcscf.db.all()],
+      sets: n.created,
       stats: {
         datagrams: n.wire.length, bytes: n.wire.reduce((s, w) => s + w.data.length, 0),
         protectedDatagrams: prot.length, protectedBytes: prot.reduce((s, w) => s + w.data.length, 0),

@@ -16,6 +16,7 @@
 
 import { type EncryptionAlgorithm, type IntegrityAlgorithm } from '../algorithms.js';
 import { EspSa } from '../esp.js';
+import { expandKeys, type EspKeys } from '../keys.js';
 import { ErrorCode, Ipsec3gppError } from '../errors.js';
 import { SpiAllocator, type RandomU32, type SpiRange } from './spi.js';
 
@@ -89,6 +90,8 @@ export class SaSet {
   deleteWhenIdle = false;
   /** @internal bumps when the deadline changes (heap entries with an older generation are stale) */
   generation = 0;
+  /** The expanded keys, only with SaDatabaseOptions.keepKeysForExport (never in toJSON). */
+  exportKeys: EspKeys | undefined;
 
   /** @internal */
   constructor(id: number, role: Role, init: SaSetInit, now: number, lifetimeMs: number, sas: (set: SaSet) => SaEntry[]) {
@@ -144,6 +147,11 @@ export interface SaDatabaseOptions {
   maxSets?: number | undefined;
   /** Replay window of the inbound SAs; default 64. */
   replayWindow?: number | undefined;
+  /**
+   * Keep each set's expanded keys in JavaScript memory as `set.exportKeys`, for writing capture key files
+   * (the demo's --pcap). Off by default: normally keys exist only inside WASM.
+   */
+  keepKeysForExport?: boolean | undefined;
 }
 
 type Listener = (set: SaSet, event: SaEvent) => void;
@@ -208,6 +216,7 @@ export class SaDatabase {
   readonly #maxSetsPerKey: number;
   readonly #maxSets: number;
   readonly #replayWindow: number | undefined;
+  readonly #keepKeys: boolean;
   readonly #bySpi = new Map<number, SaEntry>();
   // Old and new sets of a registration share SA2/SA4 selectors (port_us stays): a short list per selector.
   readonly #bySelector = new SelectorIndex();
@@ -229,6 +238,7 @@ export class SaDatabase {
     this.#maxSetsPerKey = o.maxSetsPerKey ?? 3;
     this.#maxSets = o.maxSets ?? 1_000_000;
     this.#replayWindow = o.replayWindow;
+    this.#keepKeys = o.keepKeysForExport === true;
   }
 
   /** Number of live sets. */
@@ -279,6 +289,7 @@ export class SaDatabase {
       if (e.direction === 'inbound') this.#bySpi.set(e.spi, e);
       this.#bySelector.add(e);
     }
+    if (this.#keepKeys) set.exportKeys = expandKeys({ alg: init.alg, ealg: init.ealg, ck: init.ck, ik: init.ik });
     sets.push(set);
     this.#byKey.set(init.key, sets);
     this.#count++;

@@ -1,0 +1,193 @@
+// `ipsec-3gpp demo` (and `npm start`): the main job on this machine. A core, a P-CSCF and two UEs on
+// 127.0.0.1 over real UDP sockets: both UEs register (TS 33.203 SM1 ... SM12 with IMS AKA and the ipsec-3gpp
+// security agreement), the watcher subscribes to the presentity's presence, the presentity publishes
+// location-bearing PIDF documents, and each reaches the watcher in a NOTIFY, all over ESP. Prints the
+// ladder, the algorithms chosen and why, packet and byte counts, the Release 5 / 6 policy matrix and a
+// summary; --pcap writes the capture and the keys Wireshark needs to read it.
+
+import { writeFileSync } from 'node:fs';
+import { type EncryptionAlgorithm, type IntegrityAlgorithm } from '../algorithms.js';
+import { capturePcap, espSaLines, keyRecords } from '../ims/capture.js';
+import { runScenario, startNetwork, type ScenarioResult } from '../ims/scenario.js';
+import { type TraceEvent } from '../ims/sip-node.js';
+import { initSync } from '../index.js';
+import { NodeUdpNetwork } from '../net/node-udp.js';
+import { type ConfidentialityMode } from '../secagree/pcscf.js';
+import { releaseCombinations, type Combination, type UeRelease } from '../secagree/ue.js';
+import { authParam, parseAuthHeader } from '../sip/auth-header.js';
+
+export interface DemoOptions {
+  mode: ConfidentialityMode;
+  release: UeRelease;
+  watcherRelease: UeRelease;
+  access: string;
+  alg?: IntegrityAlgorithm;
+  ealg?: EncryptionAlgorithm;
+  notifies: number;
+  pcap?: string;
+  matrix: boolean;
+  port: number;
+  log: (line: string) => void;
+}
+
+const ACCESS_DEFAULT = '3GPP-E-UTRAN-FDD';
+
+/** The TS 33.203 label of a registration message (SM1 ... SM12), with the core playing I- and S-CSCF. */
+function smLabel(e: TraceEvent, seen: Map<string, number>): string {
+  const m = e.message;
+  const cseq = m.headers.get('cseq') ?? '';
+  if (!cseq.endsWith('REGISTER')) return '';
+  const callId = m.headers.get('call-id') ?? '';
+  const key = `${callId}|${e.from}->${e.to}|${m.type === 'request' ? 'req' : (m as { status: number }).status}`;
+  const n = (seen.get(key) ?? 0) + 1;
+  seen.set(key, n);
+  const fromUe = e.from.startsWith('UE');
+  const toUe = e.to.startsWith('UE');
+  if (m.type === 'request') {
+    if (fromUe) return e.sa ? 'SM7' : 'SM1';
+    let ip: string | undefined;
+    try { ip = authParam(parseAuthHeader(m.headers.get('authorization') ?? ''), 'integrity-protected'); } catch { ip = undefined; }
+    return ip === 'yes' ? 'SM8/9' : 'SM2/3';
+  }
+  const status = (m as { status: number }).status;
+  if (status === 401) return toUe ? 'SM6' : 'SM4/5';
+  if (status === 200) return toUe ? 'SM12' : 'SM10/11';
+  return '';
+}
+
+function summary(e: TraceEvent): string {
+  const m = e.message;
+  if (m.type === 'request') {
+    const extra: string[] = [];
+    const sc = m.headers.values('security-client').length;
+    if (sc) extra.push(`Security-Client: ${sc} offer${sc > 1 ? 's' : ''}`);
+    if (m.headers.has('security-verify')) extra.push('Security-Verify');
+    if (m.method === 'PUBLISH' || m.method === 'NOTIFY') {
+      const pos = /<gml:pos>([^<]+)<\/gml:pos>/.exec(new TextDecoder().decode(m.body))?.[1];
+      if (pos) extra.push(`location ${pos}`);
+      else if (m.method === 'NOTIFY') extra.push('no document yet');
+    }
+    try {
+      const ip = authParam(parseAuthHeader(m.headers.get('authorization') ?? ''), 'integrity-protected');
+      if (ip) extra.push(`integrity-protected="${ip}"`);
+    } catch { /* no Authorization */ }
+    return `${m.method}${extra.length ? ` (${extra.join(', ')})` : ''}`;
+  }
+  const extra: string[] = [];
+  const ss = m.headers.values('security-server');
+  if (ss.length) extra.push(`Security-Server: ${ss.map((s) => `${/alg=([^;]+)/.exec(s)?.[1]}/${/ealg=([^;]+)/.exec(s)?.[1]}`).join(', ')}`);
+  const www = m.headers.get('www-authenticate');
+  if (www) extra.push(/ ik=| ck=|,ik=|,ck=/.test(www) ? 'AKA challenge with ik/ck' : 'AKA challenge, ik/ck removed');
+  const warning = m.headers.get('warning');
+  if (warning) extra.push(warning.replace(/^\d+ \S+ /, ''));
+  return `${m.status} ${m.reason}${extra.length ? ` (${extra.join('; ')})` : ''}`;
+}
+
+function protection(e: TraceEvent): string {
+  if (!e.sa) return 'clear';
+  return `ESP ${e.sa.name} spi=0x${e.sa.spi.toString(16).padStart(8, '0')} ${e.sa.ealg === 'null' ? 'no encryption' : e.sa.ealg}+${e.sa.alg}`;
+}
+
+/** Prints the ladder as messages go by. */
+export function ladderPrinter(log: (l: string) => void): (e: TraceEvent) => void {
+  const seen = new Map<string, number>();
+  let t0 = 0;
+  let n = 0;
+  log(`  ${'#'.padStart(3)}  ${'time'.padStart(6)}  ${'from'.padEnd(9)}  ${'to'.padEnd(9)}  ${''.padEnd(7)} message`);
+  return (e) => {
+    if (t0 === 0) t0 = e.time;
+    n++;
+    const label = smLabel(e, seen);
+    log(`  ${String(n).padStart(3)}  ${((e.time - t0) / 1000).toFixed(3).padStart(6)}  ${e.from.padEnd(9)}  ${e.to.padEnd(9)}  ${label.padEnd(7)} ${summary(e)}`);
+    log(`  ${''.padStart(3)}  ${''.padStart(6)}  ${''.padEnd(9)}  ${''.padEnd(9)}  ${''.padEnd(7)}   ${protection(e)}, ${e.bytes} B of SIP`);
+  };
+}
+
+function why(r: ScenarioResult, i: number, o: DemoOptions, release: UeRelease): string {
+  const u = r.ues[i]!;
+  const rel = release === 'later' ? 'a later-release' : `a Release ${release}`;
+  if (!u.alg) return `${u.user}: not registered: ${u.registration.status} ${u.registration.reason}${u.registration.detail ? ` (${u.registration.detail})` : ''}`;
+  const modeText = u.mode === 'ipsec' ? 'the P-CSCF lists encrypting combinations before integrity-only ones'
+    : u.mode === 'access-network' ? 'the P-CSCF trusts the access network\'s encryption and offers integrity only'
+      : 'the P-CSCF refuses service without encryption';
+  return `${u.user}: ${u.ealg === 'null' ? 'no ESP encryption' : `ESP encryption ${u.ealg}`} with ${u.alg}: mode "${u.mode}" on ${o.access} (${modeText}); ${rel} UE takes the first entry it supports`;
+}
+
+/** Runs the demo; returns the number of problems (0 = the story went as expected). */
+export async function demo(o: DemoOptions): Promise<number> {
+  initSync();
+  const log = o.log;
+  const combos: Combination[] | undefined = o.alg || o.ealg ? [{ alg: o.alg ?? 'hmac-sha-1-96', ealg: o.ealg ?? 'null' }] : undefined;
+  const ue = (user: string, release: UeRelease) => ({ user, release, accessNetwork: o.access, ...(combos ? { algorithms: combos } : {}) });
+  log('ipsec-3gpp demo: IMS registration and presence over IPsec ESP (3GPP TS 33.203), on 127.0.0.1 over UDP');
+  log(`P-CSCF confidentiality mode for access network ${o.access}: "${o.mode}"; presentity alice (Release ${o.release}), watcher bob (Release ${o.watcherRelease})\n`);
+  const result = await runScenario({
+    net: new NodeUdpNetwork(), notifies: o.notifies, exportKeys: o.pcap !== undefined, pcscfPort: o.port,
+    policy: { defaultMode: 'ipsec', accessNetworks: { [o.access]: o.mode } },
+    presentity: ue('alice', o.release), watcher: ue('bob', o.watcherRelease),
+    onTrace: ladderPrinter(log),
+  });
+  let problems = 0;
+  log('\nAlgorithms chosen, and why');
+  log(`  ${why(result, 0, o, o.release)}`);
+  log(`  ${why(result, 1, o, o.watcherRelease)}`);
+
+  // Did any location cross the UE <-> P-CSCF hop in clear?
+  const pcscfPorts = new Set([...result.names.entries()].filter(([, n]) => n === 'P-CSCF').map(([k]) => k));
+  const coreAddr = [...result.names.entries()].find(([, n]) => n === 'core')?.[0];
+  const needle = result.published[0] ? result.published[0].lat.toFixed(5) : undefined;
+  let clearOnAir = 0;
+  for (const w of result.wire) {
+    const src = `${w.srcAddress}:${w.srcPort}`;
+    const dst = `${w.dstAddress}:${w.dstPort}`;
+    const onAir = (pcscfPorts.has(src) || pcscfPorts.has(dst)) && src !== coreAddr && dst !== coreAddr && !(pcscfPorts.has(src) && pcscfPorts.has(dst));
+    if (onAir && needle && new TextDecoder('latin1').decode(w.data).includes(needle)) clearOnAir++;
+  }
+  log('\nCounts');
+  const s = result.stats;
+  log(`  ${s.datagrams} datagrams, ${s.bytes} bytes; ${s.protectedDatagrams} of them ESP (${s.protectedBytes} bytes); ${s.retransmissions} retransmissions; drops: ${Object.keys(s.dropped).length ? JSON.stringify(s.dropped) : 'none'}`);
+  log(`  ${result.sets.length} SA sets (${result.sets.length * 4} SAs) negotiated at the P-CSCF`);
+
+  log('\nSummary');
+  const registered = result.ues.filter((u) => u.registration.status === 200).length;
+  log(`  registrations: ${registered} of ${result.ues.length}`);
+  log(`  locations published: ${result.published.length}; received by the watcher in NOTIFY: ${result.received.filter(Boolean).length}`);
+  if (needle) log(`  the location crossed the UE <-> P-CSCF hop in clear: ${clearOnAir === 0 ? 'never' : `${clearOnAir} time(s) (no ESP encryption on that hop)`}`);
+  const expectEncryption = o.mode !== 'access-network' && result.ues.every((u) => u.ealg !== 'null');
+  if (registered === 2 && result.received.filter(Boolean).length !== o.notifies) problems++;
+  if (registered === 2 && expectEncryption && clearOnAir > 0) problems++;
+
+  if (o.pcap) {
+    const keys = keyRecords(result.sets);
+    writeFileSync(o.pcap, capturePcap(result.wire, new Set(keys.map((k) => k.spi))));
+    writeFileSync(`${o.pcap}.esp_sa`, espSaLines(keys));
+    writeFileSync(`${o.pcap}.keys.json`, `${JSON.stringify(keys, null, 2)}\n`);
+    log(`\nCapture: ${o.pcap} (${result.wire.length} packets), keys: ${o.pcap}.esp_sa and ${o.pcap}.keys.json`);
+    log(`  tshark: copy ${o.pcap}.esp_sa to ~/.config/wireshark/esp_sa, then`);
+    log(`  tshark -r ${o.pcap} -o esp.enable_encryption_decode:TRUE -o esp.enable_authentication_check:TRUE`);
+  }
+
+  if (o.matrix) {
+    log('\nRelease 6 confidentiality policy: P-CSCF mode x UE release (registration over real sockets each)');
+    log(`  ${'mode'.padEnd(16)} ${'Release 5 UE'.padEnd(34)} ${'Release 6 UE'.padEnd(34)}`);
+    for (const mode of ['ipsec', 'access-network', 'refuse'] as const) {
+      const cells: string[] = [];
+      for (const release of [5, 6] as const) {
+        const n = await startNetwork({ net: new NodeUdpNetwork(), policy: { defaultMode: mode } });
+        try {
+          const u = await n.ue({ user: `ue${release}`, release, accessNetwork: 'any', algorithms: releaseCombinations(release).filter((c) => c.alg === 'hmac-sha-1-96') });
+          const r = await u.register();
+          cells.push(r.set ? `${r.set.ealg === 'null' ? 'integrity only' : `encrypted (${r.set.ealg})`}` : `refused: ${r.status} ${r.reason}`);
+        } finally {
+          n.close();
+        }
+      }
+      log(`  ${mode.padEnd(16)} ${cells[0]!.padEnd(34)} ${cells[1]!.padEnd(34)}`);
+    }
+    log('  ("refuse" means no presence service without confidentiality; the 403 carries a Warning saying why.)');
+  }
+  log(problems === 0 ? '\nDemo completed as expected.' : `\nDemo finished with ${problems} unexpected outcome(s).`);
+  return problems;
+}
+
+export const DEMO_DEFAULTS = { mode: 'ipsec' as ConfidentialityMode, release: 6 as UeRelease, access: ACCESS_DEFAULT, notifies: 3 };

@@ -1,0 +1,78 @@
+// Capture export for the demo's --pcap: every datagram as an IP packet in a pcap file (IP and UDP headers
+// synthesised: the sockets are real, the headers are not), protected datagrams written as transport-mode
+// ESP (IP protocol 50) so that Wireshark's ESP dissector sees them directly; plus the keys of every SA,
+// as Wireshark / tshark `esp_sa` lines and as JSON. Keys leave WASM only for this explicit export.
+
+import { IpProtocol, buildIp, buildUdp, parseAddress } from '../ip.js';
+import { type WireRecord } from '../net/datagram.js';
+import { writePcap } from '../pcap.js';
+import { type SaSet } from '../secagree/sadb.js';
+
+/** One SA's keys, as written to FILE.keys.json. */
+export interface SaKeyRecord {
+  src: string;
+  dst: string;
+  spi: number;
+  encAlg: string;
+  /** Hex; for aes-gcm the RFC 4106 key material (key || salt). */
+  encKey: string;
+  authAlg: string;
+  /** Hex; for aes-gmac the RFC 4543 key material (key || salt). */
+  authKey: string;
+}
+
+const hex = (b: Uint8Array): string => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
+
+/** Key records for every SA of `sets` (the sets must come from a database with keepKeysForExport). */
+export function keyRecords(sets: readonly SaSet[]): SaKeyRecord[] {
+  const out: SaKeyRecord[] = [];
+  const seen = new Set<number>();
+  for (const set of sets) {
+    const k = set.exportKeys;
+    if (k === undefined) continue;
+    const salt = k.salt ? hex(k.salt) : '';
+    for (const sa of set.sas) {
+      if (seen.has(sa.spi)) continue;
+      seen.add(sa.spi);
+      out.push({
+        src: sa.srcAddress, dst: sa.dstAddress, spi: sa.spi,
+        encAlg: set.ealg, encKey: hex(k.encKey) + (set.ealg === 'aes-gcm' ? salt : ''),
+        authAlg: set.alg, authKey: hex(k.authKey) + (set.alg === 'aes-gmac' ? salt : ''),
+      });
+    }
+  }
+  return out;
+}
+
+const WS_ENC: Record<string, string> = {
+  null: 'NULL', 'des-ede3-cbc': 'TripleDES-CBC [RFC2451]', 'aes-cbc': 'AES-CBC [RFC3602]', 'aes-gcm': 'AES-GCM with 16 octet ICV [RFC4106]',
+};
+const WS_AUTH: Record<string, string> = {
+  null: 'NULL', 'hmac-md5-96': 'HMAC-MD5-96 [RFC2403]', 'hmac-sha-1-96': 'HMAC-SHA-1-96 [RFC2404]',
+  // Wireshark has no RFC 4543 GMAC entry: the payload is in clear, the 16-byte ICV is shown unchecked.
+  'aes-gmac': 'ANY 128 bit authentication [no checking]',
+};
+
+/** The SAs as lines of Wireshark's esp_sa table (protocol, source, destination, SPI, algorithms and keys). */
+export function espSaLines(records: readonly SaKeyRecord[]): string {
+  return records.map((r) => {
+    const family = r.src.includes(':') ? 'IPv6' : 'IPv4';
+    const encKey = r.encAlg === 'null' ? '' : `0x${r.encKey}`;
+    const authKey = r.authAlg === 'null' || r.authAlg === 'aes-gmac' ? '' : `0x${r.authKey}`;
+    return [family, r.src, r.dst, `0x${r.spi.toString(16).padStart(8, '0')}`, WS_ENC[r.encAlg] ?? 'NULL', encKey, WS_AUTH[r.authAlg] ?? 'NULL', authKey].map((f) => `"${f}"`).join(',');
+  }).join('\n') + (records.length ? '\n' : '');
+}
+
+/** The datagrams as a pcap: ESP (protocol 50) for those whose SPI is in `spis`, UDP for the rest. */
+export function capturePcap(wire: readonly WireRecord[], spis: ReadonlySet<number>): Uint8Array {
+  let id = 1;
+  return writePcap(wire.map((w) => {
+    const src = parseAddress(w.srcAddress);
+    const dst = parseAddress(w.dstAddress);
+    const spi = w.data.length >= 8 ? ((w.data[0]! << 24) | (w.data[1]! << 16) | (w.data[2]! << 8) | w.data[3]!) >>> 0 : 0;
+    const packet = spis.has(spi)
+      ? buildIp({ src, dst, protocol: IpProtocol.ESP, payload: w.data, id: id++ })
+      : buildIp({ src, dst, protocol: IpProtocol.UDP, payload: buildUdp({ srcPort: w.srcPort, dstPort: w.dstPort, payload: w.data, src, dst }), id: id++ });
+    return { time: w.time, packet };
+  }));
+}
