@@ -194,17 +194,17 @@ export class PcscfProxy {
       const fwd = rewrite(req);
       fwd.headers.set('Authorization', withIntegrityProtected(authorization, 'yes'));
       this.#cleanForCore(fwd);
-      await this.#forward(fwd, this.#toCore(), respond, (res) => {
+      const final = await this.#forward(fwd, this.#toCore(), respond, (res) => {
         if (res.status >= 200 && res.status < 300) {
           const expires = Number(headerParam(res.headers.get('contact') ?? '', 'expires') ?? 600);
           const established = this.sec.registered(key, expires);
           this.db.peerUsed(established); // the UE already used the new set (SM7)
           this.events.registered?.({ key, set: established });
-        } else if (res.status >= 300) {
-          this.sec.failed(key);
         }
         return res;
       });
+      // A failed authentication (403): the temporary set goes once the answer has left over it.
+      if (final === undefined || final.status >= 300) this.sec.failed(key);
       return;
     }
 

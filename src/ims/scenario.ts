@@ -14,7 +14,7 @@ import { ImsCore } from './core.js';
 import { PcscfProxy } from './pcscf-proxy.js';
 import { buildPidf, pidfLocation } from './pidf.js';
 import { type TraceEvent } from './sip-node.js';
-import { UeClient, type RegistrationResult } from './ue-client.js';
+import { UeClient, type RegistrationResult, type UeFaults } from './ue-client.js';
 
 export interface ScenarioUe {
   /** User part of the identities, e.g. "alice". */
@@ -26,6 +26,7 @@ export interface ScenarioUe {
   accessNetwork: string;
   /** For failure tests: a K that differs from the HSS's. */
   wrongKey?: boolean;
+  faults?: UeFaults;
 }
 
 export interface ScenarioOptions {
@@ -133,6 +134,7 @@ export async function startNetwork(o: Omit<ScenarioOptions, 'presentity' | 'watc
         tracer, timers, names: nameOf,
       };
       if (u.algorithms) opts.algorithms = u.algorithms;
+      if (u.faults) opts.faults = u.faults;
       const ue = await UeClient.start(opts);
       ues.push(ue);
       // Name every port the UE uses, now and later (port_uc changes per SA set).

@@ -92,6 +92,8 @@ export class SipNode {
   #handler: ((i: Extract<Incoming<Route>, { kind: 'request' }>) => void) | undefined;
   /** Messages that failed to parse. */
   malformed = 0;
+  /** Messages that could not be sent (e.g. their SA was deleted meanwhile). */
+  sendFailures = 0;
   #closed = false;
 
   constructor(name: string, o: { tracer?: Tracer | undefined; timers?: Partial<TimerValues> | undefined; names?: ((address: string, port: number) => string) | undefined } = {}) {
@@ -110,9 +112,15 @@ export class SipNode {
     const bytes = serializeSipMessage(m);
     const ev: TraceEvent = { time: Date.now(), from: this.name, to: describe(route, this.#names), message: m, bytes: bytes.length };
     if (route.kind === 'protected') ev.sa = { name: route.sa.name, spi: route.sa.spi, alg: route.sa.set.alg, ealg: route.sa.set.ealg };
+    try {
+      if (route.kind === 'plain') route.socket.send(bytes, route.port, route.address);
+      else route.port.send(route.sa, bytes);
+    } catch {
+      // UDP is best effort: an SA deleted in the meantime means the message is lost, as on a real link.
+      this.sendFailures++;
+      return;
+    }
     this.#tracer?.(ev);
-    if (route.kind === 'plain') route.socket.send(bytes, route.port, route.address);
-    else route.port.send(route.sa, bytes);
   }
 
   /** Feeds received bytes that came along `route` (the route answers go back on). */

@@ -41,6 +41,16 @@ export interface UeClientOptions extends MilenageKeys {
   tracer?: Tracer;
   timers?: Partial<TimerValues>;
   names?: (address: string, port: number) => string;
+  /** Fault injection, for test tools probing a network's error handling. */
+  faults?: UeFaults;
+}
+
+/** Deliberate protocol errors a test UE can commit. */
+export interface UeFaults {
+  /** Answer the AKA challenge with a wrong RES (the network must answer 403). */
+  wrongRes?: boolean;
+  /** Rewrite the Security-Verify values of the protected REGISTER (a bidding-down attempt). */
+  securityVerify?: (values: string[]) => string[];
 }
 
 /** The outcome of a registration attempt. */
@@ -133,6 +143,14 @@ export class UeClient {
 
   get current(): SaSet | undefined {
     return this.sec.current;
+  }
+
+  /**
+   * The UE's protected port with this number (port_us, or a port_uc of a live set), e.g. for a test tool
+   * that sends raw datagrams from it.
+   */
+  protectedPort(port: number): ProtectedPort | undefined {
+    return port === this.portS.port ? this.portS : this.#clientPorts.get(port);
   }
 
   #contact(expires: number): string {
@@ -232,8 +250,10 @@ export class UeClient {
       return { kind: 'done', result: { status: 0, reason: 'registration abandoned', detail: (e as Error).message } };
     }
     this.#consumeClientPort();
-    const authorization = this.#authorization(challenge, r.res, 1);
-    const sm7 = this.#register({ via: this.#clientPorts.get(set.ue.portC)!.socket, expires, securityClient, securityVerify, authorization });
+    const answerRes = this.#o.faults?.wrongRes ? r.res.map((b, i) => (i === 0 ? b ^ 1 : b)) : r.res;
+    const authorization = this.#authorization(challenge, answerRes, 1);
+    const verify = this.#o.faults?.securityVerify ? this.#o.faults.securityVerify(securityVerify) : securityVerify;
+    const sm7 = this.#register({ via: this.#clientPorts.get(set.ue.portC)!.socket, expires, securityClient, securityVerify: verify, authorization });
     let final: SipResponse;
     try {
       final = await this.node.request(sm7, this.#sa1(set));

@@ -5,6 +5,8 @@ import { type Datagram, type DatagramNetwork, type DatagramSocket, type WireReco
 
 export class NodeUdpNetwork implements DatagramNetwork {
   readonly #taps = new Set<(r: WireRecord) => void>();
+  /** Fault injection: return true to drop a datagram before it is sent (taps still see it). */
+  drop: ((r: WireRecord) => boolean) | undefined;
 
   tap(fn: (r: WireRecord) => void): () => void {
     this.#taps.add(fn);
@@ -14,6 +16,7 @@ export class NodeUdpNetwork implements DatagramNetwork {
   bind(address: string, port: number): Promise<DatagramSocket> {
     const sock = createSocket({ type: address.includes(':') ? 'udp6' : 'udp4' });
     const taps = this.#taps;
+    const self = this;
     return new Promise((resolve, reject) => {
       sock.once('error', reject);
       sock.bind(port, address, () => {
@@ -24,7 +27,9 @@ export class NodeUdpNetwork implements DatagramNetwork {
           address,
           port: bound,
           send(data: Uint8Array, dstPort: number, dstAddress: string): void {
-            for (const t of taps) t({ time: Date.now(), srcAddress: address, srcPort: bound, dstAddress, dstPort, data });
+            const r: WireRecord = { time: Date.now(), srcAddress: address, srcPort: bound, dstAddress, dstPort, data: data.slice() };
+            for (const t of taps) t(r);
+            if (self.drop?.(r)) return;
             sock.send(data, dstPort, dstAddress);
           },
           onMessage(handler: (d: Datagram) => void): void {

@@ -144,6 +144,11 @@ export class PcscfSecAgree {
    */
   initialRegister(i: { key: string; ueAddress: string; securityClient: readonly string[] | undefined; accessNetworkInfo?: string | undefined; nat?: boolean | undefined }): InitialDecision {
     const mode = this.modeFor(i.accessNetworkInfo);
+    // A new initial REGISTER supersedes an outstanding challenge (e.g. after a MAC failure at the UE,
+    // TS 24.229 5.2.2.4): its temporary set goes.
+    const previous = this.#pending.get(i.key);
+    if (previous?.sent) this.#o.db.delete(previous.sent.set);
+    this.#pending.delete(i.key);
     const reject = (status: number, reason: string, warning: string): InitialDecision => {
       this.#pending.delete(i.key);
       return { accept: false, mode, status, reason, warning };

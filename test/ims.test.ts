@@ -1,0 +1,260 @@
+// The main job end to end over real UDP sockets on 127.0.0.1 (TS 33.203 registration with IMS AKA and the
+// ipsec-3gpp agreement, then presence over ESP): every alg/ealg combination and every policy, the failure
+// paths (wrong subscriber key, wrong RES, tampered Security-Verify, a replayed ESP packet, re-registration
+// with a challenge, de-registration, a lost datagram), and the pcap export read back (and, when tshark is
+// installed, decrypted by Wireshark's ESP dissector).
+
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { allCombinations, initSync, parseIp, parseUdp, releaseCombinations } from '../src/index.js';
+import { capturePcap, espSaLines, keyRecords } from '../src/ims/capture.js';
+import { runScenario, startNetwork } from '../src/ims/scenario.js';
+import { NodeUdpNetwork } from '../src/net/node-udp.js';
+import { readPcap } from '../src/pcap.js';
+
+initSync();
+
+const FAST = { t1: 25, t2: 100, t4: 200 };
+
+test('every alg/ealg combination: both UEs register, presence flows, every UE <-> P-CSCF message after the 401 is ESP', async () => {
+  for (const combo of allCombinations()) {
+    const r = await runScenario({
+      net: new NodeUdpNetwork(), notifies: 2,
+      presentity: { user: 'alice', release: 'later', accessNetwork: 'lte', algorithms: [combo] },
+      watcher: { user: 'bob', release: 'later', accessNetwork: 'lte', algorithms: [combo] },
+    });
+    const at = `${combo.alg}/${combo.ealg}`;
+    assert.equal(r.ues.map((u) => [u.registration.status, u.alg, u.ealg]), [[200, combo.alg, combo.ealg], [200, combo.alg, combo.ealg]], at);
+    assert.equal(r.received, r.published, at);
+    // After the 401s, nothing between a UE and the P-CSCF travels without ESP.
+    const ueMsgs = r.trace.filter((e) => e.from.startsWith('UE') || e.to.startsWith('UE'));
+    const clear = ueMsgs.filter((e) => !e.sa).map((e) => (e.message.type === 'request' ? e.message.method : e.message.status));
+    assert.equal(clear, ['REGISTER', 401, 'REGISTER', 401], `${at}: only SM1 and SM6 are in clear`);
+    assert.is(r.stats.retransmissions, 0);
+    assert.equal(r.stats.dropped, {});
+  }
+});
+
+test('every policy: mode x UE release gives encryption, integrity only, or a clear refusal', async () => {
+  const expected: Record<string, string> = {
+    'ipsec/5': 'integrity', 'ipsec/6': 'encrypted', 'ipsec/later': 'encrypted',
+    'access-network/5': 'integrity', 'access-network/6': 'integrity', 'access-network/later': 'integrity',
+    'refuse/5': '403', 'refuse/6': 'encrypted', 'refuse/later': 'encrypted',
+  };
+  for (const mode of ['ipsec', 'access-network', 'refuse'] as const) {
+    for (const release of [5, 6, 'later'] as const) {
+      const r = await runScenario({
+        net: new NodeUdpNetwork(), notifies: 1,
+        policy: { defaultMode: 'ipsec', accessNetworks: { 'IEEE-802.11': mode } },
+        presentity: { user: 'alice', release, accessNetwork: 'IEEE-802.11' },
+        watcher: { user: 'bob', release: 6, accessNetwork: '3GPP-E-UTRAN-FDD' },
+      });
+      const u = r.ues[0]!;
+      const got = u.registration.status !== 200 ? String(u.registration.status) : u.ealg === 'null' ? 'integrity' : 'encrypted';
+      assert.is(got, expected[`${mode}/${release}`], `${mode}/${release}`);
+      assert.is(u.mode, mode);
+      if (got === '403') {
+        assert.match(u.registration.detail ?? '', /confidentiality protection required/, 'a clear reason');
+        assert.is(r.received.length, 0, 'no presence service');
+      } else {
+        assert.equal(r.received, r.published);
+      }
+    }
+  }
+});
+
+test('wrong subscriber key: the UE detects the MAC failure, answers with an empty response, gets 403, no SA', async () => {
+  const n = await startNetwork({ net: new NodeUdpNetwork(), timers: FAST });
+  let reason = '';
+  n.core.events.authFailed = (e) => { reason = e.reason; };
+  try {
+    const ue = await n.ue({ user: 'mallory', release: 6, accessNetwork: 'lte', wrongKey: true });
+    const r = await ue.register();
+    assert.is(r.status, 403);
+    assert.match(r.detail ?? '', /MAC failure/);
+    assert.match(reason, /MAC failure/);
+    assert.is(ue.db.size, 0);
+    assert.is(n.pcscf.db.size, 0, 'the P-CSCF deleted its temporary set');
+  } finally {
+    n.close();
+  }
+});
+
+test('wrong RES: the S-CSCF answers 403 to the protected REGISTER; the temporary sets go', async () => {
+  const n = await startNetwork({ net: new NodeUdpNetwork(), timers: FAST });
+  try {
+    const ue = await n.ue({ user: 'alice', release: 6, accessNetwork: 'lte', faults: { wrongRes: true } });
+    const r = await ue.register();
+    assert.is(r.status, 403);
+    assert.match(r.detail ?? '', /wrong-response/);
+    assert.is(ue.db.size, 0);
+    assert.is(n.pcscf.db.size, 0);
+  } finally {
+    n.close();
+  }
+});
+
+test('tampered Security-Verify (bidding down): the P-CSCF aborts, forwards nothing, deletes the set', async () => {
+  const n = await startNetwork({ net: new NodeUdpNetwork(), timers: FAST });
+  const aborted: string[] = [];
+  n.pcscf.events.aborted = (e) => aborted.push(e.reason);
+  try {
+    const weaken = (values: string[]): string[] => values.map((v) => v.replace(/ealg=aes-cbc/g, 'ealg=null'));
+    const ue = await n.ue({ user: 'alice', release: 6, accessNetwork: 'lte', faults: { securityVerify: weaken } });
+    const registersToCore = (): number => n.trace.filter((e) => e.to === 'core' && e.message.type === 'request').length;
+    const r = await ue.register();
+    assert.is(r.status, 408, 'the UE hears nothing back');
+    assert.is(aborted.length, 1);
+    assert.match(aborted[0]!, /Security-Verify differs/);
+    assert.is(registersToCore(), 1, 'only SM2 reached the core');
+    assert.is(n.pcscf.db.size, 0);
+  } finally {
+    n.close();
+  }
+});
+
+test('a replayed ESP packet on the wire is dropped and counted; the genuine traffic goes on', async () => {
+  const n = await startNetwork({ net: new NodeUdpNetwork() });
+  try {
+    const alice = await n.ue({ user: 'alice', release: 6, accessNetwork: 'lte' });
+    assert.is((await alice.register()).status, 200);
+    const set = alice.current!;
+    // Record alice's next protected datagram and send it again from her own port.
+    const before = n.wire.length;
+    assert.is((await alice.publish('<presence/>')).status, 200);
+    const pkt = n.wire.slice(before).find((w) => w.srcPort === set.ue.portC)!;
+    assert.ok(pkt, 'the PUBLISH left port_uc as ESP');
+    const dropsBefore = n.pcscf.portS.stats.dropped['ESP_REPLAY_DUPLICATE'] ?? 0;
+    const receivedBefore = n.pcscf.portS.stats.received;
+    // Resend it from the same address and port, so that the SA's selectors match and only the replay window can refuse it.
+    alice.protectedPort(set.ue.portC)!.socket.send(pkt.data, pkt.dstPort, pkt.dstAddress);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.is(n.pcscf.portS.stats.received, receivedBefore, 'not delivered');
+    assert.is(n.pcscf.portS.stats.dropped['ESP_REPLAY_DUPLICATE'], dropsBefore + 1);
+    assert.is((await alice.publish('<presence/>')).status, 200, 'later traffic still accepted');
+  } finally {
+    n.close();
+  }
+});
+
+test('re-registration with a challenge: a new set; the old one is deleted after the peer first uses the new one', async () => {
+  const n = await startNetwork({ net: new NodeUdpNetwork() });
+  try {
+    const alice = await n.ue({ user: 'alice', release: 6, accessNetwork: 'lte' });
+    const first = await alice.register();
+    const oldUe = first.set!;
+    const oldPc = n.pcscf.sec.current(`alice@${n.realm}`)!;
+    // Without a challenge: the same set.
+    assert.is((await alice.reRegister()).set, oldUe);
+    // With a challenge.
+    n.core.requireReauthentication(`sip:alice@${n.realm}`);
+    const second = await alice.reRegister();
+    assert.is(second.status, 200);
+    assert.is.not(second.set, oldUe);
+    assert.is.not(second.set!.ue.portC, oldUe.ue.portC, 'fresh port_uc');
+    assert.is(second.set!.ue.portS, oldUe.ue.portS, 'port_us kept');
+    // The UE got the 200 on the new set: its old set is gone; the P-CSCF saw SM7 on the new set: same.
+    assert.is(oldUe.state, 'deleted');
+    assert.is(oldPc.state, 'deleted');
+    assert.is((await alice.publish('<presence/>')).status, 200);
+  } finally {
+    n.close();
+  }
+});
+
+test('de-registration: the 200 OK comes back protected, then the SAs are gone on both sides', async () => {
+  const n = await startNetwork({ net: new NodeUdpNetwork() });
+  try {
+    const alice = await n.ue({ user: 'alice', release: 6, accessNetwork: 'lte' });
+    await alice.register();
+    const r = await alice.deregister();
+    assert.is(r.status, 200);
+    const last200 = n.trace.filter((e) => e.to === 'UE alice' && e.message.type === 'response').pop()!;
+    assert.ok(last200.sa, 'the 200 OK to the de-REGISTER was ESP-protected');
+    assert.is(last200.sa!.name, 'SA3');
+    assert.is(alice.db.size, 0);
+    assert.is(n.pcscf.db.size, 0);
+    assert.is(n.core.registrations.size, 0);
+  } finally {
+    n.close();
+  }
+});
+
+test('a lost UDP datagram is retransmitted (Timer E) and the registration completes', async () => {
+  const net = new NodeUdpNetwork();
+  const n = await startNetwork({ net, timers: FAST });
+  try {
+    let dropped = 0;
+    net.drop = (w) => {
+      // Lose the first protected REGISTER (SM7) and the first 200 OK toward the UE.
+      const text = new TextDecoder('latin1').decode(w.data);
+      const esp = w.dstPort === n.pcscf.portS.port;
+      if (dropped === 0 && esp) { dropped++; return true; }
+      if (dropped === 1 && text.startsWith('SIP/2.0 200') && w.srcPort === n.core.port) { dropped++; return true; }
+      return false;
+    };
+    const alice = await n.ue({ user: 'alice', release: 6, accessNetwork: 'lte' });
+    const r = await alice.register();
+    assert.is(r.status, 200);
+    assert.is(dropped, 2);
+    assert.ok(alice.node.tx.retransmissions >= 1, 'the UE retransmitted SM7');
+  } finally {
+    n.close();
+  }
+});
+
+test('pcap export: read back, ESP where protected, checksums right; keys as esp_sa lines and JSON', async () => {
+  const r = await runScenario({ net: new NodeUdpNetwork(), notifies: 1, exportKeys: true });
+  const keys = keyRecords(r.sets);
+  assert.is(keys.length, 8);
+  const spis = new Set(keys.map((k) => k.spi));
+  const records = readPcap(capturePcap(r.wire, spis));
+  assert.is(records.length, r.wire.length);
+  let esp = 0;
+  records.forEach((rec, i) => {
+    const ip = parseIp(rec.packet);
+    const w = r.wire[i]!;
+    if (ip.protocol === 50) {
+      esp++;
+      assert.is(Buffer.from(ip.payload).toString('hex'), Buffer.from(w.data).toString('hex'));
+    } else {
+      const u = parseUdp(ip.payload, ip.src, ip.dst);
+      assert.is(u.srcPort, w.srcPort);
+      assert.is(Buffer.from(u.payload).toString('hex'), Buffer.from(w.data).toString('hex'));
+    }
+  });
+  assert.is(esp, r.stats.protectedDatagrams);
+  const lines = espSaLines(keys).trim().split('\n');
+  assert.is(lines.length, 8);
+  assert.match(lines[0]!, /^"IPv4","127\.0\.0\.1","127\.0\.0\.1","0x[0-9a-f]{8}","AES-CBC \[RFC3602\]","0x[0-9a-f]{32}","HMAC-SHA-1-96 \[RFC2404\]","0x[0-9a-f]{40}"$/);
+  assert.ok(keys.every((k) => k.encAlg === 'aes-cbc' && k.encKey.length === 32 && k.authKey.length === 40));
+
+  // An outside view: Wireshark's ESP dissector decrypts and checks every protected frame.
+  if (spawnSync('tshark', ['--version']).status === 0) {
+    const dir = mkdtempSync(join(tmpdir(), 'ipsec3gpp-'));
+    mkdirSync(join(dir, 'wireshark'), { recursive: true });
+    writeFileSync(join(dir, 'wireshark', 'esp_sa'), espSaLines(keys));
+    writeFileSync(join(dir, 'capture.pcap'), capturePcap(r.wire, spis));
+    const run = (filter: string): number => spawnSync('tshark', ['-r', join(dir, 'capture.pcap'), '-o', 'esp.enable_encryption_decode:TRUE', '-o', 'esp.enable_authentication_check:TRUE', '-Y', filter], { env: { ...process.env, XDG_CONFIG_HOME: dir }, encoding: 'utf8' }).stdout.trim().split('\n').filter(Boolean).length;
+    assert.is(run('esp'), esp);
+    assert.is(run('esp && sip'), esp, 'every ESP frame decrypts to SIP');
+    assert.is(run('esp.icv_good == 1'), esp, 'every ICV verifies in Wireshark');
+  }
+});
+
+test('Release 5 UE (integrity only) next to a Release 6 UE on the same P-CSCF', async () => {
+  const r = await runScenario({
+    net: new NodeUdpNetwork(), notifies: 1,
+    presentity: { user: 'alice', release: 6, accessNetwork: 'lte' },
+    watcher: { user: 'bob', release: 5, accessNetwork: 'lte', algorithms: releaseCombinations(5) },
+  });
+  assert.is(r.ues[0]!.ealg, 'aes-cbc');
+  assert.is(r.ues[1]!.ealg, 'null');
+  assert.equal(r.received, r.published);
+});
+
+test.run();
