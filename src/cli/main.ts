@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// The `ipsec-3gpp` command line: `demo` (the main job, what `npm start` runs), `selfcheck`, and (to come)
-// the standalone P-CSCF `pcscf`.
+// The `ipsec-3gpp` command line: `demo` (the main job, what `npm start` runs), `pcscf` (a standalone
+// P-CSCF with its core, for real UEs and SIP tools) and `selfcheck`.
 //
 // CLI parsing uses commander (zero dependencies, maintained, generates --help): see README "Dependencies".
 
@@ -9,6 +9,7 @@ import { ENCRYPTION_ALGORITHMS, INTEGRITY_ALGORITHMS, type EncryptionAlgorithm, 
 import { type ConfidentialityMode } from '../secagree/pcscf.js';
 import { type UeRelease } from '../secagree/ue.js';
 import { DEMO_DEFAULTS, demo } from './demo.js';
+import { startPcscf } from './pcscf.js';
 import { selfcheck } from './selfcheck.js';
 
 function positiveInt(value: string): number {
@@ -57,6 +58,51 @@ program
     if (opts.pcap) d.pcap = opts.pcap;
     const problems = await demo(d);
     process.exitCode = problems === 0 ? 0 : 1;
+  });
+
+const hexKey = (name: string, bytes: number) => (v: string): Uint8Array => {
+  if (!new RegExp(`^(0x)?[0-9a-fA-F]{${2 * bytes}}$`).test(v)) throw new InvalidArgumentError(`${name} must be ${bytes} bytes of hex`);
+  return Uint8Array.from(v.replace(/^0x/, '').match(/../g)!, (x) => parseInt(x, 16));
+};
+
+const listen = (v: string): { host: string; port: number } => {
+  const m = /^(\[[^\]]+\]|[^:]+):(\d{1,5})$/.exec(v);
+  if (!m || Number(m[2]) > 65535) throw new InvalidArgumentError('expected HOST:PORT');
+  return { host: m[1]!.replace(/^\[|\]$/g, ''), port: Number(m[2]) };
+};
+
+program
+  .command('pcscf')
+  .description('a standalone P-CSCF with its core (S-CSCF, HSS with one subscriber, presence server) for real UEs and SIP tools')
+  .requiredOption('--listen <host:port>', 'address and port for the unprotected REGISTER', listen)
+  .requiredOption('--impi <impi>', 'the subscriber\'s private identity (Digest username)')
+  .requiredOption('--k <hex>', 'subscriber key K (16 bytes of hex)', hexKey('K', 16))
+  .option('--op <hex>', 'operator variant OP (16 bytes of hex)', hexKey('OP', 16))
+  .option('--opc <hex>', 'OPc instead of OP (16 bytes of hex)', hexKey('OPc', 16))
+  .option('--amf <hex>', 'authentication management field, 2 bytes of hex (default: 8000)', hexKey('AMF', 2))
+  .option('--realm <realm>', 'home network realm', 'ims.mnc001.mcc001.3gppnetwork.org')
+  .option('--port-c <n>', 'protected client port port_pc (0: any free port)', positiveInt, 0)
+  .option('--port-s <n>', 'protected server port port_ps (0: any free port)', positiveInt, 0)
+  .addOption(new Option('--mode <mode>', 'confidentiality mode').choices(['ipsec', 'access-network', 'refuse']).default('ipsec'))
+  .option('--no-ipsec', 'accept the protected-phase REGISTER in clear (tools without ESP); headers and digest still checked')
+  .option('--quiet', 'do not print every message')
+  .action(async (opts: { listen: { host: string; port: number }; impi: string; k: Uint8Array; op?: Uint8Array; opc?: Uint8Array; amf?: Uint8Array; realm: string; portC: number; portS: number; mode: ConfidentialityMode; ipsec: boolean; quiet?: boolean }) => {
+    if ((opts.op === undefined) === (opts.opc === undefined)) {
+      console.error('give exactly one of --op and --opc');
+      process.exitCode = 2;
+      return;
+    }
+    const p = await startPcscf({
+      host: opts.listen.host, port: opts.listen.port, clientPort: opts.portC, serverPort: opts.portS,
+      impi: opts.impi, k: opts.k, amf: opts.amf ?? Uint8Array.of(0x80, 0), realm: opts.realm, mode: opts.mode, noIpsec: !opts.ipsec, quiet: opts.quiet === true,
+      log: (l) => console.log(l), ...(opts.op ? { op: opts.op } : {}), ...(opts.opc ? { opc: opts.opc } : {}),
+    });
+    const stop = (): void => {
+      p.close();
+      process.exit(0);
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
   });
 
 await program.parseAsync();

@@ -94,6 +94,10 @@ export class PcscfProxy {
     for (const p of [this.portC, this.portS]) {
       p.onSip((sip, sa) => this.node.receive(sip, { kind: 'protected', port: p, sa: answerSa(sa) }));
     }
+    if (o.noIpsec) {
+      // --no-ipsec: the protected-phase REGISTER may also come in clear on port_ps.
+      this.portS.acceptClear((sip, from) => this.node.receive(sip, { kind: 'plain', socket: ps, address: from.address, port: from.port }));
+    }
     this.node.onRequest((i) => void this.#request(i.request, i.route, i.respond).catch(() => { /* a failed forward is answered inside */ }));
   }
 

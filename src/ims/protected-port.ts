@@ -28,6 +28,7 @@ export class ProtectedPort {
   readonly #db: SaDatabase;
   readonly stats: ProtectedPortStats = { sent: 0, received: 0, bytesSent: 0, bytesReceived: 0, dropped: {} };
   #handler: ((sip: Uint8Array, sa: SaEntry, from: { address: string; port: number }) => void) | undefined;
+  #clear: ((sip: Uint8Array, from: { address: string; port: number }) => void) | undefined;
 
   constructor(socket: DatagramSocket, db: SaDatabase) {
     this.socket = socket;
@@ -42,6 +43,14 @@ export class ProtectedPort {
   /** Receives the SIP bytes of every accepted packet, with the SA it arrived on. */
   onSip(handler: (sip: Uint8Array, sa: SaEntry, from: { address: string; port: number }) => void): void {
     this.#handler = handler;
+  }
+
+  /**
+   * Also accept SIP in clear on this port (the P-CSCF's --no-ipsec mode for tools without ESP): datagrams
+   * that are not ESP of a known SA but start like a SIP message go to `handler`.
+   */
+  acceptClear(handler: (sip: Uint8Array, from: { address: string; port: number }) => void): void {
+    this.#clear = handler;
   }
 
   /** Sends SIP bytes over the outbound SA `sa`, which must leave from this port. */
@@ -71,7 +80,12 @@ export class ProtectedPort {
     if (kind === 'non-esp') return this.#drop('non-esp-marker');
     const spi = ((data[0]! << 24) | (data[1]! << 16) | (data[2]! << 8) | data[3]!) >>> 0;
     const sa = this.#db.bySpi(spi);
-    if (sa === undefined) return this.#drop('unknown-spi');
+    if (sa === undefined) {
+      if (this.#clear && /^(?:[A-Z]+ \S+ SIP\/2\.0|SIP\/2\.0 \d{3} )/.test(new TextDecoder("latin1").decode(data.subarray(0, 256)))) {
+        return this.#clear(data, { address, port });
+      }
+      return this.#drop('unknown-spi');
+    }
     if (sa.srcAddress !== address || sa.srcPort !== port || sa.dstPort !== this.socket.port) return this.#drop('selector');
     let opened;
     try {

@@ -1,0 +1,70 @@
+// `ipsec-3gpp pcscf`: a standalone P-CSCF with its core (S-CSCF registrar, HSS with one subscriber,
+// presence server), for real UEs and SIP test tools. Listens on HOST:PORT for the unprotected REGISTER;
+// the protected ports are printed (and appear in Security-Server). With --no-ipsec the protected-phase
+// REGISTER is accepted in clear (on the listening port or on port-s) for tools that cannot do ESP, such as
+// SIPp with its AKA support, while Security-Client, Security-Verify and the Digest response are still
+// checked.
+
+import { Hss } from '../aka/hss.js';
+import { ImsCore } from '../ims/core.js';
+import { PcscfProxy } from '../ims/pcscf-proxy.js';
+import { type TraceEvent } from '../ims/sip-node.js';
+import { initSync } from '../index.js';
+import { NodeUdpNetwork } from '../net/node-udp.js';
+import { type ConfidentialityMode } from '../secagree/pcscf.js';
+
+export interface PcscfCliOptions {
+  host: string;
+  port: number;
+  clientPort: number;
+  serverPort: number;
+  impi: string;
+  k: Uint8Array;
+  op?: Uint8Array;
+  opc?: Uint8Array;
+  amf: Uint8Array;
+  realm: string;
+  mode: ConfidentialityMode;
+  noIpsec: boolean;
+  quiet: boolean;
+  log: (line: string) => void;
+}
+
+export interface RunningPcscf {
+  pcscf: PcscfProxy;
+  core: ImsCore;
+  close(): void;
+}
+
+/** Starts the P-CSCF and its core; resolves once both listen. */
+export async function startPcscf(o: PcscfCliOptions): Promise<RunningPcscf> {
+  initSync();
+  const net = new NodeUdpNetwork();
+  const hss = new Hss();
+  hss.addSubscriber({ impi: o.impi, k: o.k, amf: o.amf, ...(o.op ? { op: o.op } : { opc: o.opc! }) });
+  const tracer = o.quiet ? undefined : (e: TraceEvent): void => {
+    const m = e.message;
+    const what = m.type === 'request' ? `${m.method} ${m.uri}` : `${m.status} ${m.reason}`;
+    o.log(`${new Date(e.time).toISOString().slice(11, 23)}  ${e.from.padEnd(7)} -> ${e.to.padEnd(21)} ${what}${e.sa ? `  [ESP ${e.sa.name} ${e.sa.ealg}+${e.sa.alg}]` : ''}`);
+  };
+  const core = await ImsCore.start({ net, address: o.host, realm: o.realm, hss, ...(tracer ? { tracer } : {}) });
+  const pcscf = await PcscfProxy.start({
+    net, address: o.host, port: o.port, protectedPorts: { client: o.clientPort, server: o.serverPort },
+    core: { address: o.host, port: core.port }, policy: { defaultMode: o.mode }, noIpsec: o.noIpsec,
+    ...(tracer ? { tracer } : {}),
+  });
+  pcscf.events.aborted = (e) => o.log(`registration of ${e.key} aborted: ${e.reason}`);
+  pcscf.events.refused = (e) => o.log(`registration of ${e.key} refused: ${e.status} (${e.warning})`);
+  pcscf.events.registered = (e) => o.log(`${e.key} registered over ${e.set.ealg === 'null' ? 'integrity-only' : e.set.ealg} + ${e.set.alg} SAs`);
+  core.events.authFailed = (e) => o.log(`authentication of ${e.impi} failed: ${e.reason}`);
+  o.log(`P-CSCF listening on ${o.host}:${pcscf.port} (protected ports: port-c ${pcscf.portC.port}, port-s ${pcscf.portS.port}); core on ${o.host}:${core.port}`);
+  o.log(`realm ${o.realm}, subscriber ${o.impi}, confidentiality mode "${o.mode}"${o.noIpsec ? ', --no-ipsec: protected-phase REGISTER accepted in clear' : ''}`);
+  return {
+    pcscf, core,
+    close(): void {
+      pcscf.close();
+      core.close();
+      hss.remove(o.impi);
+    },
+  };
+}

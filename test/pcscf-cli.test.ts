@@ -1,0 +1,127 @@
+// The standalone P-CSCF with its core (`ipsec-3gpp pcscf`): driven the way a SIP test tool without ESP
+// (SIPp with AKA) drives it in --no-ipsec mode: raw UDP, IMS AKA computed by the tool, the protected-phase
+// REGISTER sent in clear on the ordinary port or on port-s, with Security-Client, Security-Verify and the
+// Digest response still checked; and the command line itself.
+
+import { spawn } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import {
+  Usim, akaAuthorization, initSync, initialAuthorization, parseAkaChallenge, parseSipMessage, serializeSipMessage,
+  type SipResponse,
+} from '../src/index.js';
+import { startPcscf } from '../src/cli/pcscf.js';
+import { makeRequest, newBranch } from '../src/ims/sip-node.js';
+import { NodeUdpNetwork } from '../src/net/node-udp.js';
+import { type DatagramSocket } from '../src/net/datagram.js';
+
+initSync();
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const K = Uint8Array.from(Buffer.from('465b5ce8b199b49faa5f0a2ee238a6bc', 'hex'));
+const OP = Uint8Array.from(Buffer.from('cdc202d5123e20f62b6d676ac72cb318', 'hex'));
+const REALM = 'ims.example.org';
+const IMPI = `tool@${REALM}`;
+
+async function tool(): Promise<{ sock: DatagramSocket; send: (m: ReturnType<typeof makeRequest>, port: number) => Promise<SipResponse | undefined> }> {
+  const sock = await new NodeUdpNetwork().bind('127.0.0.1', 0);
+  const waiting: Array<(r: SipResponse) => void> = [];
+  sock.onMessage((d) => {
+    const m = parseSipMessage(d.data);
+    if (m.type === 'response') waiting.shift()?.(m);
+  });
+  return {
+    sock,
+    send: (m, port) => new Promise((resolve) => {
+      waiting.push(resolve);
+      sock.send(serializeSipMessage(m), port, '127.0.0.1');
+      setTimeout(() => resolve(undefined), 1500);
+    }),
+  };
+}
+
+function register(sock: DatagramSocket, cseq: number, headers: Array<[string, string]>): ReturnType<typeof makeRequest> {
+  return makeRequest({
+    method: 'REGISTER', uri: `sip:${REALM}`, from: `<sip:tool@${REALM}>;tag=t1`, to: `<sip:tool@${REALM}>`, callId: 'tool-call@127.0.0.1', cseq,
+    via: `SIP/2.0/UDP 127.0.0.1:${sock.port};branch=${newBranch()}`,
+    headers: [['Contact', `<sip:tool@127.0.0.1:${sock.port}>;expires=600`], ['Require', 'sec-agree'], ['Proxy-Require', 'sec-agree'], ...headers],
+  });
+}
+
+const SC = 'ipsec-3gpp;alg=hmac-sha-1-96;ealg=aes-cbc;spi-c=11111;spi-s=22222;port-c=40001;port-s=40002';
+
+for (const where of ['the listening port', 'port-s'] as const) {
+  test(`--no-ipsec: a tool without ESP registers with AKA, the protected-phase REGISTER in clear on ${where}`, async () => {
+    const logs: string[] = [];
+    const p = await startPcscf({ host: '127.0.0.1', port: 0, clientPort: 0, serverPort: 0, impi: IMPI, k: K, op: OP, amf: Uint8Array.of(0x80, 0), realm: REALM, mode: 'ipsec', noIpsec: true, quiet: true, log: (l) => logs.push(l) });
+    const t = await tool();
+    try {
+      const r401 = await t.send(register(t.sock, 1, [['Security-Client', SC], ['Authorization', initialAuthorization({ username: IMPI, realm: REALM, uri: `sip:${REALM}` })]]), p.pcscf.port);
+      assert.is(r401?.status, 401);
+      const server = r401!.headers.getAll('security-server');
+      assert.ok(server.length > 0);
+      const www = r401!.headers.get('www-authenticate')!;
+      assert.not.match(www, /ik=|ck=/, 'ik/ck removed before the 401 reached the UE');
+      const c = parseAkaChallenge(www);
+      const usim = new Usim({ k: K, op: OP });
+      const aka = usim.authenticate(c.rand, c.autn);
+      if (aka.result !== 'ok') throw new Error(aka.result);
+      const auth = akaAuthorization({ username: IMPI, uri: `sip:${REALM}`, method: 'REGISTER', challenge: c, outcome: { res: aka.res } });
+      const sm7 = register(t.sock, 2, [['Security-Client', SC], ...server.map((v) => ['Security-Verify', v] as [string, string]), ['Authorization', auth]]);
+      const r200 = await t.send(sm7, where === 'port-s' ? p.pcscf.portS.port : p.pcscf.port);
+      assert.is(r200?.status, 200);
+      assert.ok(logs.some((l) => l.includes('registered')), logs.join('\n'));
+      assert.is(p.core.registrations.size, 1);
+      usim.destroy();
+    } finally {
+      t.sock.close();
+      p.close();
+    }
+  });
+}
+
+test('--no-ipsec still checks the headers: a tampered Security-Verify aborts the registration', async () => {
+  const logs: string[] = [];
+  const p = await startPcscf({ host: '127.0.0.1', port: 0, clientPort: 0, serverPort: 0, impi: IMPI, k: K, op: OP, amf: Uint8Array.of(0x80, 0), realm: REALM, mode: 'ipsec', noIpsec: true, quiet: true, log: (l) => logs.push(l) });
+  const t = await tool();
+  try {
+    const r401 = await t.send(register(t.sock, 1, [['Security-Client', SC], ['Authorization', initialAuthorization({ username: IMPI, realm: REALM, uri: `sip:${REALM}` })]]), p.pcscf.port);
+    const c = parseAkaChallenge(r401!.headers.get('www-authenticate')!);
+    const usim = new Usim({ k: K, op: OP });
+    const aka = usim.authenticate(c.rand, c.autn);
+    if (aka.result !== 'ok') throw new Error(aka.result);
+    const weakened = r401!.headers.getAll('security-server').map((v) => v.replace(/ealg=aes-cbc/g, 'ealg=null'));
+    const auth = akaAuthorization({ username: IMPI, uri: `sip:${REALM}`, method: 'REGISTER', challenge: c, outcome: { res: aka.res } });
+    const res = await t.send(register(t.sock, 2, [['Security-Client', SC], ...weakened.map((v) => ['Security-Verify', v] as [string, string]), ['Authorization', auth]]), p.pcscf.port);
+    assert.is(res, undefined, 'no answer: aborted');
+    assert.ok(logs.some((l) => /aborted: .*Security-Verify differs/.test(l)), logs.join('\n'));
+    assert.is(p.core.registrations.size, 0);
+    usim.destroy();
+  } finally {
+    t.sock.close();
+    p.close();
+  }
+});
+
+test('the command line: pcscf starts, prints its ports, stops on SIGTERM; bad options are refused', async () => {
+  const child = spawn(process.execPath, [join(root, 'dist/cli/main.js'), 'pcscf', '--listen', '127.0.0.1:0', '--impi', IMPI, '--k', Buffer.from(K).toString('hex'), '--op', Buffer.from(OP).toString('hex'), '--quiet'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const out = await new Promise<string>((resolve) => {
+    let text = '';
+    child.stdout.on('data', (d: Buffer) => {
+      text += d.toString();
+      if (text.includes('realm')) resolve(text);
+    });
+    setTimeout(() => resolve(text), 5000);
+  });
+  assert.match(out, /P-CSCF listening on 127\.0\.0\.1:\d+ \(protected ports: port-c \d+, port-s \d+\)/);
+  child.kill('SIGTERM');
+  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+  assert.is(code, 0);
+  const bad = spawn(process.execPath, [join(root, 'dist/cli/main.js'), 'pcscf', '--listen', 'nowhere', '--impi', 'x', '--k', '00'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const badCode = await new Promise<number | null>((resolve) => bad.on('exit', resolve));
+  assert.is.not(badCode, 0);
+});
+
+test.run();
