@@ -5,15 +5,11 @@
 //   node --import tsx bench/milenage.ts [--quick]
 
 import { createCipheriv } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import b from 'benny';
+import { pathToFileURL } from 'node:url';
 import { Hss, Milenage, Usim, initSync } from '../src/index.js';
+import { machine, measure, options, printRows, printTargets, writeResults, type BenchOptions, type Row, type Target } from './lib.js';
 
 initSync();
-const quick = process.argv.includes('--quick');
-const CASE = quick ? { maxTime: 0.3, minSamples: 3 } : { maxTime: 1.5, minSamples: 5 };
 
 const k = Buffer.from('465b5ce8b199b49faa5f0a2ee238a6bc', 'hex');
 const op = Buffer.from('cdc202d5123e20f62b6d676ac72cb318', 'hex');
@@ -42,6 +38,7 @@ function nodeMilenage(): () => Buffer {
   };
 }
 
+export async function runMilenage(o: BenchOptions): Promise<{ rows: Row[]; targets: Target[] }> {
 const m = new Milenage({ k, op });
 const ours = (): Buffer => {
   const o = m.run({ rand, sqn, amf });
@@ -56,16 +53,28 @@ const usim = new Usim({ k, op });
 const avs = Array.from({ length: 1 << 14 }, () => hss.vector('u'));
 let next = 0;
 
-const summary = await b.suite('Milenage (f1..f5*), one complete run',
-  b.add('ipsec-3gpp (WASM)', () => { m.run({ rand, sqn, amf }); }, CASE),
-  b.add('node:crypto AES-ECB', () => { node(); }, CASE),
-  b.add('USIM authenticate (AUTN + SQN + f2..f4)', () => { const av = avs[next++ & ((1 << 14) - 1)]!; usim.authenticate(av.rand, av.autn); }, CASE),
-  b.add('HSS authentication vector', () => { hss.vector('u'); }, CASE),
-  b.cycle());
-const ops = (name: string): number => summary.results.find((r) => r.name.startsWith(name))!.ops;
-const runs = ops('ipsec-3gpp');
-console.log(`\nMilenage runs per second: ${Math.round(runs)} (node:crypto peer: ${Math.round(ops('node:crypto'))}, ratio ${(runs / ops('node:crypto')).toFixed(2)}x)`);
-console.log(`Issue 5 target: >= 200 000 runs/s: ${runs >= 200_000 ? 'met' : 'MISSED'}`);
-const dir = join(dirname(fileURLToPath(import.meta.url)), 'results');
-mkdirSync(dir, { recursive: true });
-writeFileSync(join(dir, 'milenage.json'), JSON.stringify({ date: new Date().toISOString(), node: process.version, results: summary.results.map((r) => ({ name: r.name, ops: r.ops })) }, null, 2));
+const rows: Row[] = [];
+rows.push(...await measure('milenage', 'Milenage f1..f5* (complete run)', 0, [
+  { name: 'ipsec-3gpp', run: () => { m.run({ rand, sqn, amf }); }, check: ours },
+  { name: 'node:crypto', run: node },
+], { ...o, quick: false }));
+rows.push(...await measure('milenage', 'USIM authenticate (AUTN, SQN, f2..f4)', 0, [
+  { name: 'ipsec-3gpp', run: () => { const av = avs[next++ & ((1 << 14) - 1)]!; const r = usim.authenticate(av.rand, av.autn); return r.result === 'ok' ? r.res : new Uint8Array(1); }, check: () => new Uint8Array(0) },
+], o));
+rows.push(...await measure('milenage', 'HSS authentication vector', 0, [
+  { name: 'ipsec-3gpp', run: () => hss.vector('u').autn, check: () => new Uint8Array(0) },
+], o));
+m.destroy();
+usim.destroy();
+hss.remove('u');
+const runs = rows.find((r) => r.name.startsWith('Milenage') && r.impl === 'ipsec-3gpp')!.opsPerSec;
+return { rows, targets: [{ issue: 5, target: 'Milenage complete runs (f1..f5*) per second', value: runs, unit: 'ops/s', min: 200_000 }] };
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1]!).href) {
+  const quick = process.argv.includes('--quick');
+  const r = await runMilenage({ quick, caseOptions: options(quick) });
+  printRows(r.rows);
+  printTargets(r.targets);
+  console.log(`Results: ${writeResults('milenage', { meta: { ...machine(), quick }, rows: r.rows, targets: r.targets }).join(', ')}`);
+}

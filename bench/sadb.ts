@@ -5,14 +5,15 @@
 //   node --import tsx bench/sadb.ts [--quick]      (--quick: 20 000 registrations)
 
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import { SaDatabase, initSync, memoryStats, type SaSet } from '../src/index.js';
+import { machine, printTargets, writeResults, type Row, type Target } from './lib.js';
 
 initSync();
-const quick = process.argv.includes('--quick');
-const N = quick ? 20_000 : 100_000;
+
+export function runSadb(o: { quick: boolean; log?: (l: string) => void }): { rows: Row[]; targets: Target[]; figures: Record<string, number> } {
+const log = o.log ?? (() => {});
+const N = o.quick ? 20_000 : 100_000;
 
 let now = 0;
 const db = new SaDatabase({ role: 'pcscf', clock: () => now, autoExpire: false, maxSets: N + 10 });
@@ -66,14 +67,23 @@ now += 10_000_000;
 const expired = db.tick();
 const tExpire = performance.now() - t1;
 
-console.log(`registrations:            ${N} (${4 * N} SAs)`);
-console.log(`create + establish:       ${(tCreate / 1000).toFixed(2)} s (${((tCreate * 1000) / N).toFixed(1)} us per registration, keys expanded)`);
-console.log(`lookup by SPI:            ${best.toFixed(1)} ns (best of 20 rounds of 65 536; ${hits} hits)`);
-console.log(`lookup by selector:       ${bestSel.toFixed(1)} ns`);
-console.log(`expire all (heap):        ${(tExpire / 1000).toFixed(2)} s, ${expired} sets, ${db.size} left, ${db.spis.size} SPIs left`);
-console.log(`memory per registration:  ${wasmPer} B in WASM (4 SA contexts) + ~${Math.round(heapPer)} B of JS heap${(globalThis as { gc?: unknown }).gc ? '' : ' (run with --expose-gc for a steadier figure)'}`);
-console.log(`\nIssue 4 target: lookup by SPI <= 200 ns: ${best <= 200 ? 'met' : 'MISSED'} (${best.toFixed(1)} ns)`);
+log(`registrations:            ${N} (${4 * N} SAs)`);
+log(`create + establish:       ${(tCreate / 1000).toFixed(2)} s (${((tCreate * 1000) / N).toFixed(1)} us per registration, keys expanded)`);
+log(`lookup by SPI:            ${best.toFixed(1)} ns (best of 20 rounds of 65 536; ${hits} hits)`);
+log(`lookup by selector:       ${bestSel.toFixed(1)} ns`);
+log(`expire all (heap):        ${(tExpire / 1000).toFixed(2)} s, ${expired} sets, ${db.size} left, ${db.spis.size} SPIs left`);
+log(`memory per registration:  ${wasmPer} B in WASM (4 SA contexts) + ~${Math.round(heapPer)} B of JS heap${(globalThis as { gc?: unknown }).gc ? '' : ' (run with --expose-gc for a steadier figure)'}`);
+const row = (name: string, ns: number): Row => ({ suite: 'sadb', name, size: 0, impl: 'ipsec-3gpp', opsPerSec: 1e9 / ns, mbPerSec: 0, ratioToNode: NaN, samples: 20, marginPercent: NaN });
+return {
+  rows: [row('SA database lookup by SPI', best), row('SA database lookup by selector', bestSel), row('create + establish a registration (4 SAs)', (tCreate * 1e6) / N)],
+  targets: [{ issue: 4, target: `SA database lookup by SPI with ${N} registrations (${4 * N} SAs)`, value: best, unit: 'ns', max: 200 }],
+  figures: { registrations: N, createSeconds: tCreate / 1000, spiLookupNs: best, selectorLookupNs: bestSel, expireSeconds: tExpire / 1000, wasmBytesPerRegistration: wasmPer, heapBytesPerRegistration: heapPer },
+};
+}
 
-const dir = join(dirname(fileURLToPath(import.meta.url)), 'results');
-mkdirSync(dir, { recursive: true });
-writeFileSync(join(dir, 'sadb.json'), JSON.stringify({ date: new Date().toISOString(), node: process.version, registrations: N, createSeconds: tCreate / 1000, spiLookupNs: best, selectorLookupNs: bestSel, expireSeconds: tExpire / 1000, wasmBytesPerRegistration: wasmPer, heapBytesPerRegistration: heapPer }, null, 2));
+if (import.meta.url === pathToFileURL(process.argv[1]!).href) {
+  const quick = process.argv.includes('--quick');
+  const r = runSadb({ quick, log: (l) => console.log(l) });
+  printTargets(r.targets);
+  console.log(`Results: ${writeResults('sadb', { meta: { ...machine(), quick }, rows: r.rows, targets: r.targets, extra: { figures: r.figures } }).join(', ')}`);
+}
