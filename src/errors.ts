@@ -85,6 +85,8 @@ export const ErrorCode = {
   SIP_PARSE: 'SIP_PARSE',
   /** A SIP transaction timed out (Timer F / B) or was used out of order. */
   SIP_TRANSACTION: 'SIP_TRANSACTION',
+  /** The WebSocket datagram relay (net/ws-relay.ts): closed connection, bad frame, or a limit reached. */
+  RELAY: 'RELAY',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

@@ -10,11 +10,11 @@ import { type EncryptionAlgorithm, type IntegrityAlgorithm } from '../algorithms
 import { capturePcap, espSaLines, keyRecords } from '../ims/capture.js';
 import { runScenario, startNetwork, type ScenarioResult } from '../ims/scenario.js';
 import { type TraceEvent } from '../ims/sip-node.js';
+import { protection, smLabel, summary } from '../ims/ladder.js';
 import { initSync } from '../index.js';
 import { NodeUdpNetwork } from '../net/node-udp.js';
 import { type ConfidentialityMode } from '../secagree/pcscf.js';
 import { releaseCombinations, type Combination, type UeRelease } from '../secagree/ue.js';
-import { authParam, parseAuthHeader } from '../sip/auth-header.js';
 
 export interface DemoOptions {
   mode: ConfidentialityMode;
@@ -31,62 +31,6 @@ export interface DemoOptions {
 }
 
 const ACCESS_DEFAULT = '3GPP-E-UTRAN-FDD';
-
-/** The TS 33.203 label of a registration message (SM1 ... SM12), with the core playing I- and S-CSCF. */
-function smLabel(e: TraceEvent, seen: Map<string, number>): string {
-  const m = e.message;
-  const cseq = m.headers.get('cseq') ?? '';
-  if (!cseq.endsWith('REGISTER')) return '';
-  const callId = m.headers.get('call-id') ?? '';
-  const key = `${callId}|${e.from}->${e.to}|${m.type === 'request' ? 'req' : (m as { status: number }).status}`;
-  const n = (seen.get(key) ?? 0) + 1;
-  seen.set(key, n);
-  const fromUe = e.from.startsWith('UE');
-  const toUe = e.to.startsWith('UE');
-  if (m.type === 'request') {
-    if (fromUe) return e.sa ? 'SM7' : 'SM1';
-    let ip: string | undefined;
-    try { ip = authParam(parseAuthHeader(m.headers.get('authorization') ?? ''), 'integrity-protected'); } catch { ip = undefined; }
-    return ip === 'yes' ? 'SM8/9' : 'SM2/3';
-  }
-  const status = (m as { status: number }).status;
-  if (status === 401) return toUe ? 'SM6' : 'SM4/5';
-  if (status === 200) return toUe ? 'SM12' : 'SM10/11';
-  return '';
-}
-
-function summary(e: TraceEvent): string {
-  const m = e.message;
-  if (m.type === 'request') {
-    const extra: string[] = [];
-    const sc = m.headers.values('security-client').length;
-    if (sc) extra.push(`Security-Client: ${sc} offer${sc > 1 ? 's' : ''}`);
-    if (m.headers.has('security-verify')) extra.push('Security-Verify');
-    if (m.method === 'PUBLISH' || m.method === 'NOTIFY') {
-      const pos = /<gml:pos>([^<]+)<\/gml:pos>/.exec(new TextDecoder().decode(m.body))?.[1];
-      if (pos) extra.push(`location ${pos}`);
-      else if (m.method === 'NOTIFY') extra.push('no document yet');
-    }
-    try {
-      const ip = authParam(parseAuthHeader(m.headers.get('authorization') ?? ''), 'integrity-protected');
-      if (ip) extra.push(`integrity-protected="${ip}"`);
-    } catch { /* no Authorization */ }
-    return `${m.method}${extra.length ? ` (${extra.join(', ')})` : ''}`;
-  }
-  const extra: string[] = [];
-  const ss = m.headers.values('security-server');
-  if (ss.length) extra.push(`Security-Server: ${ss.map((s) => `${/alg=([^;]+)/.exec(s)?.[1]}/${/ealg=([^;]+)/.exec(s)?.[1]}`).join(', ')}`);
-  const www = m.headers.get('www-authenticate');
-  if (www) extra.push(/ ik=| ck=|,ik=|,ck=/.test(www) ? 'AKA challenge with ik/ck' : 'AKA challenge, ik/ck removed');
-  const warning = m.headers.get('warning');
-  if (warning) extra.push(warning.replace(/^\d+ \S+ /, ''));
-  return `${m.status} ${m.reason}${extra.length ? ` (${extra.join('; ')})` : ''}`;
-}
-
-function protection(e: TraceEvent): string {
-  if (!e.sa) return 'clear';
-  return `ESP ${e.sa.name} spi=0x${e.sa.spi.toString(16).padStart(8, '0')} ${e.sa.ealg === 'null' ? 'no encryption' : e.sa.ealg}+${e.sa.alg}`;
-}
 
 /** Prints the ladder as messages go by. */
 export function ladderPrinter(log: (l: string) => void): (e: TraceEvent) => void {

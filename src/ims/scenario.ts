@@ -68,12 +68,17 @@ export interface ScenarioResult {
   stats: { datagrams: number; bytes: number; protectedDatagrams: number; protectedBytes: number; dropped: Record<string, number>; retransmissions: number };
 }
 
-const K = 'a0b1c2d3e4f5061728394a5b6c7d8e9f';
-const OP = 'cdc202d5123e20f62b6d676ac72cb318';
+/**
+ * The demo subscribers' USIM credentials (hex): test values, the same for every demo UE and published here
+ * on purpose, like a test SIM's. Never use them for anything real.
+ */
+export const DEMO_CREDENTIALS = { k: 'a0b1c2d3e4f5061728394a5b6c7d8e9f', op: 'cdc202d5123e20f62b6d676ac72cb318' } as const;
+const K = DEMO_CREDENTIALS.k;
+const OP = DEMO_CREDENTIALS.op;
 const hexBytes = (h: string): Uint8Array => Uint8Array.from(h.match(/../g)!, (x) => parseInt(x, 16));
 
 /** Places along a walk through Paris, for the location updates. */
-const WALK = [
+export const DEMO_WALK: ReadonlyArray<{ lat: number; lon: number }> = [
   { lat: 48.85837, lon: 2.29448 }, { lat: 48.86061, lon: 2.33764 }, { lat: 48.85296, lon: 2.34990 },
   { lat: 48.88671, lon: 2.34310 }, { lat: 48.87380, lon: 2.29504 }, { lat: 48.84694, lon: 2.33718 },
 ];
@@ -181,7 +186,7 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
       await watcher.subscribe(impu);
       await first; // the initial NOTIFY (no document yet)
       for (let i = 0; i < (o.notifies ?? 3); i++) {
-        const where = WALK[i % WALK.length]!;
+        const where = DEMO_WALK[i % DEMO_WALK.length]!;
         const got = new Promise<void>((resolve) => { watcher.onNotify = (x) => { received.push(pidfLocation(x.body)); resolve(); }; });
         await presentity.publish(buildPidf({ entity: impu, basic: 'open', note: `update ${i + 1}`, location: where }));
         published.push(where);

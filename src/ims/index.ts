@@ -1,0 +1,23 @@
+// Public API of `ipsec-3gpp/ims`: the IMS roles built on the library (TS 33.203 clause 6-7 with TS 24.229
+// procedures): a UE, a P-CSCF, a core (S-CSCF, HSS and presence server) and the datagram networks they run
+// on. Browser-safe: nothing here imports a Node built-in (Node's UDP network is `ipsec-3gpp/node`).
+
+export { UeClient, type UeClientOptions, type UeFaults, type RegistrationResult } from './ue-client.js';
+export { PcscfProxy, type PcscfProxyOptions, type PcscfEvents } from './pcscf-proxy.js';
+export { ImsCore, type CoreOptions, type CoreEvents } from './core.js';
+export { ProtectedPort, type ProtectedPortStats } from './protected-port.js';
+export { SipNode, type TraceEvent, type Tracer, type Route } from './sip-node.js';
+export { type SaSet, type SaEntry } from '../secagree/sadb.js';
+export {
+  runScenario, startNetwork, DEMO_CREDENTIALS, DEMO_WALK,
+  type ScenarioOptions, type ScenarioResult, type ScenarioUe, type UeOutcome, type ImsNetwork,
+} from './scenario.js';
+export { smLabel, summary, protection, serializeTrace, parseTrace, type TraceRecord } from './ladder.js';
+export { PIDF_CONTENT_TYPE, buildPidf, pidfLocation, pidfStatus, stripLocation, type PresenceInfo } from './pidf.js';
+export { capturePcap, espSaLines, keyRecords, type SaKeyRecord } from './capture.js';
+export { type Datagram, type DatagramSocket, type DatagramNetwork, type WireRecord } from '../net/datagram.js';
+export { MemoryNetwork } from '../net/memory.js';
+export {
+  WebSocketNetwork, RelaySession, RELAY_HEADER, RELAY_MAX_SOCKETS, RELAY_MAX_DATAGRAM,
+  type WebSocketLike, type RelayConnection,
+} from '../net/ws-relay.js';
