@@ -92,17 +92,19 @@ program
       process.exitCode = 2;
       return;
     }
-    const p = await startPcscf({
-      host: opts.listen.host, port: opts.listen.port, clientPort: opts.portC, serverPort: opts.portS,
-      impi: opts.impi, k: opts.k, amf: opts.amf ?? Uint8Array.of(0x80, 0), realm: opts.realm, mode: opts.mode, noIpsec: !opts.ipsec, quiet: opts.quiet === true,
-      log: (l) => console.log(l), ...(opts.op ? { op: opts.op } : {}), ...(opts.opc ? { opc: opts.opc } : {}),
-    });
+    // Handlers first: a SIGTERM that arrives while the sockets are being bound still exits cleanly.
+    let p: Awaited<ReturnType<typeof startPcscf>> | undefined;
     const stop = (): void => {
-      p.close();
+      p?.close();
       process.exit(0);
     };
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);
+    p = await startPcscf({
+      host: opts.listen.host, port: opts.listen.port, clientPort: opts.portC, serverPort: opts.portS,
+      impi: opts.impi, k: opts.k, amf: opts.amf ?? Uint8Array.of(0x80, 0), realm: opts.realm, mode: opts.mode, noIpsec: !opts.ipsec, quiet: opts.quiet === true,
+      log: (l) => console.log(l), ...(opts.op ? { op: opts.op } : {}), ...(opts.opc ? { opc: opts.opc } : {}),
+    });
   });
 
 await program.parseAsync();
