@@ -30,7 +30,6 @@ export interface DemoOptions {
   log: (line: string) => void;
 }
 
-const ACCESS_DEFAULT = '3GPP-E-UTRAN-FDD';
 
 /** Prints the ladder as messages go by. */
 export function ladderPrinter(log: (l: string) => void): (e: TraceEvent) => void {
@@ -133,5 +132,3 @@ export async function demo(o: DemoOptions): Promise<number> {
   log(problems === 0 ? '\nDemo completed as expected.' : `\nDemo finished with ${problems} unexpected outcome(s).`);
   return problems;
 }
-
-export const DEMO_DEFAULTS = { mode: 'ipsec' as ConfidentialityMode, release: 6 as UeRelease, access: ACCESS_DEFAULT, notifies: 3 };

@@ -25,6 +25,7 @@ import { authParam, parseAuthHeader } from '../sip/auth-header.js';
 import { addressUri, headerParam, type SipRequest, type SipResponse } from '../sip/message.js';
 import { type TimerValues } from '../sip/transaction.js';
 import { ProtectedPort } from './protected-port.js';
+import { RateLimiter, type RateLimit } from './rate-limit.js';
 import { SipNode, makeResponse, newBranch, type Route, type Tracer } from './sip-node.js';
 
 export interface PcscfProxyOptions {
@@ -43,6 +44,11 @@ export interface PcscfProxyOptions {
   regAwaitAuthMs?: number;
   /** Keep expanded keys on SA sets for capture export (--pcap). */
   keepKeysForExport?: boolean;
+  /**
+   * Unprotected REGISTERs accepted per source address (default 10/s with bursts of 50); over it the
+   * P-CSCF answers 503 with Retry-After. `false` turns the limit off (load generators).
+   */
+  unprotectedRegisterRate?: RateLimit | false;
   tracer?: Tracer;
   timers?: Partial<TimerValues>;
   names?: (address: string, port: number) => string;
@@ -59,6 +65,9 @@ export interface PcscfEvents {
   aborted?: (r: { key: string; reason: string }) => void;
   deregistered?: (r: { key: string }) => void;
 }
+
+/** The default limit on unprotected REGISTERs per source address. */
+export const DEFAULT_REGISTER_RATE: RateLimit = { perSecond: 10, burst: 50 };
 
 const rewrite = (req: SipRequest): SipRequest => ({ ...req, headers: req.headers.clone() });
 
@@ -78,10 +87,14 @@ export class PcscfProxy {
   readonly portC: ProtectedPort;
   readonly portS: ProtectedPort;
   readonly events: PcscfEvents = {};
+  /** Unprotected REGISTERs refused by the per-source rate limit. */
+  rateLimited = 0;
   readonly #o: PcscfProxyOptions;
+  readonly #limiter: RateLimiter | undefined;
 
   private constructor(o: PcscfProxyOptions, un: DatagramSocket, core: DatagramSocket, pc: DatagramSocket, ps: DatagramSocket) {
     this.#o = o;
+    if (o.unprotectedRegisterRate !== false) this.#limiter = new RateLimiter(o.unprotectedRegisterRate ?? DEFAULT_REGISTER_RATE);
     this.unprotected = un;
     this.coreSocket = core;
     this.db = new SaDatabase({ role: 'pcscf', regAwaitAuthMs: o.regAwaitAuthMs, keepKeysForExport: o.keepKeysForExport });
@@ -171,6 +184,12 @@ export class PcscfProxy {
   }
 
   async #register(req: SipRequest, route: Route, respond: (r: SipResponse) => void): Promise<void> {
+    if (route.kind === 'plain' && this.#limiter && !this.#limiter.take(route.address)) {
+      this.rateLimited++;
+      const after = Math.max(1, this.#limiter.retryAfter(route.address));
+      respond(makeResponse(req, 503, 'Service Unavailable', [['Retry-After', String(after)], ['Warning', '399 pcscf "too many unprotected REGISTERs from this address"']]));
+      return;
+    }
     const authorization = req.headers.get('authorization');
     if (authorization === undefined) {
       respond(makeResponse(req, 400, 'Bad Request', [['Warning', '399 pcscf "REGISTER without Authorization"']]));

@@ -144,15 +144,9 @@ export class PcscfSecAgree {
    */
   initialRegister(i: { key: string; ueAddress: string; securityClient: readonly string[] | undefined; accessNetworkInfo?: string | undefined; nat?: boolean | undefined }): InitialDecision {
     const mode = this.modeFor(i.accessNetworkInfo);
-    // A new initial REGISTER supersedes an outstanding challenge (e.g. after a MAC failure at the UE,
-    // TS 24.229 5.2.2.4): its temporary set goes.
-    const previous = this.#pending.get(i.key);
-    if (previous?.sent) this.#o.db.delete(previous.sent.set);
-    this.#pending.delete(i.key);
-    const reject = (status: number, reason: string, warning: string): InitialDecision => {
-      this.#pending.delete(i.key);
-      return { accept: false, mode, status, reason, warning };
-    };
+    // A refused REGISTER changes nothing: an outstanding challenge for the same registration (and its
+    // temporary set) stays, so that a malformed or spoofed request cannot cancel someone's registration.
+    const reject = (status: number, reason: string, warning: string): InitialDecision => ({ accept: false, mode, status, reason, warning });
     if (i.securityClient === undefined || i.securityClient.length === 0) {
       return reject(421, 'Extension Required', 'the REGISTER has no Security-Client: IMS access security (sec-agree, TS 33.203) is required');
     }
@@ -185,6 +179,10 @@ export class PcscfSecAgree {
       }
       return reject(403, 'Forbidden', `no security mechanism acceptable to this P-CSCF (mode ${mode})`);
     }
+    // An accepted initial REGISTER supersedes an outstanding challenge (e.g. after a MAC failure at the
+    // UE, TS 24.229 5.2.2.4): its temporary set goes.
+    const previous = this.#pending.get(i.key);
+    if (previous?.sent) this.#o.db.delete(previous.sent.set);
     this.#pending.set(i.key, { key: i.key, ueAddress: i.ueAddress, mode, securityClientRaw: [...i.securityClient], securityClient: parsed, offer, acceptable, mod });
     return { accept: true, mode, acceptable };
   }

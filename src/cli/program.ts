@@ -1,0 +1,118 @@
+// The `ipsec-3gpp` command line's grammar: commands, options and their validation, separate from what the
+// commands do (main.ts passes the real handlers; the fuzz tests pass recording ones). Option values are
+// checked here, so a handler only ever sees valid ones; anything else is a commander error (a
+// CommanderError with a stable `code` under exitOverride, otherwise a message and exit status 1 or 2).
+//
+// CLI parsing uses commander (zero dependencies, maintained, generates --help): see README "Dependencies".
+
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { ENCRYPTION_ALGORITHMS, INTEGRITY_ALGORITHMS, type EncryptionAlgorithm, type IntegrityAlgorithm } from '../algorithms.js';
+import { type ConfidentialityMode } from '../secagree/pcscf.js';
+import { type UeRelease } from '../secagree/ue.js';
+
+export const DEMO_DEFAULTS = { mode: 'ipsec' as ConfidentialityMode, release: 6 as UeRelease, access: '3GPP-E-UTRAN-FDD', notifies: 3 };
+
+export interface SelfcheckArgs { cases: number; benchMs: number }
+export interface DemoArgs { mode: ConfidentialityMode; release: UeRelease; watcherRelease: UeRelease; alg?: IntegrityAlgorithm; ealg?: EncryptionAlgorithm; access: string; notifies: number; pcap?: string; port: number; matrix: boolean }
+export interface PcscfArgs { listen: { host: string; port: number }; impi: string; k: Uint8Array; op?: Uint8Array; opc?: Uint8Array; amf?: Uint8Array; realm: string; portC: number; portS: number; mode: ConfidentialityMode; ipsec: boolean; quiet?: boolean }
+
+export interface CliHandlers {
+  selfcheck(a: SelfcheckArgs): void | Promise<void>;
+  demo(a: DemoArgs): void | Promise<void>;
+  pcscf(a: PcscfArgs): void | Promise<void>;
+}
+
+export interface ProgramOptions {
+  /** Throw CommanderError instead of exiting (tests, fuzzing). */
+  exitOverride?: boolean;
+  /** Where help and errors go (default: stdout / stderr). */
+  output?: { writeOut(s: string): void; writeErr(s: string): void };
+}
+
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(n)) throw new InvalidArgumentError('expected a non-negative integer');
+  return n;
+}
+
+function port(value: string): number {
+  const n = positiveInt(value);
+  if (n > 65535) throw new InvalidArgumentError('expected a port number, 0..65535');
+  return n;
+}
+
+const release = (v: string): UeRelease => {
+  if (v === '5' || v === '6') return Number(v) as UeRelease;
+  if (v === 'later') return 'later';
+  throw new InvalidArgumentError('expected 5, 6 or later');
+};
+
+const hexKey = (name: string, bytes: number) => (v: string): Uint8Array => {
+  if (!new RegExp(`^(0x)?[0-9a-fA-F]{${2 * bytes}}$`).test(v)) throw new InvalidArgumentError(`${name} must be ${bytes} bytes of hex`);
+  return Uint8Array.from(v.replace(/^0x/, '').match(/../g)!, (x) => parseInt(x, 16));
+};
+
+const listen = (v: string): { host: string; port: number } => {
+  const m = /^(\[[0-9a-fA-F:.]+\]|[^:\s[\]]+):(\d{1,5})$/.exec(v);
+  if (!m || Number(m[2]) > 65535) throw new InvalidArgumentError('expected HOST:PORT');
+  return { host: m[1]!.replace(/^\[|\]$/g, ''), port: Number(m[2]) };
+};
+
+const text = (name: string, max: number) => (v: string): string => {
+  if (v.length === 0 || v.length > max || /[\x00-\x1f\x7f]/.test(v)) throw new InvalidArgumentError(`${name}: 1..${max} printable characters`);
+  return v;
+};
+
+export function buildProgram(handlers: CliHandlers, o: ProgramOptions = {}): Command {
+  const program = new Command()
+    .name('ipsec-3gpp')
+    .description('3GPP IMS access security (TS 33.203) between a UE and its P-CSCF: ESP, key expansion and the crypto core in WebAssembly');
+  // Subcommands inherit these settings when they are created, so set them first.
+  if (o.exitOverride) program.exitOverride();
+  if (o.output) program.configureOutput(o.output);
+
+  program
+    .command('selfcheck')
+    .description('check the WASM core against published vectors and node:crypto, then measure its throughput')
+    .option('--cases <n>', 'random differential cases per algorithm', positiveInt, 200)
+    .option('--bench-ms <ms>', 'milliseconds per throughput measurement (0 to skip)', positiveInt, 400)
+    .action((opts: SelfcheckArgs) => handlers.selfcheck(opts));
+
+  program
+    .command('demo', { isDefault: true })
+    .description('a UE and a P-CSCF (with its core) registering and exchanging ESP-protected presence on 127.0.0.1')
+    .addOption(new Option('--mode <mode>', 'P-CSCF confidentiality mode for the UEs\' access network').choices(['ipsec', 'access-network', 'refuse']).default(DEMO_DEFAULTS.mode))
+    .addOption(new Option('--release <release>', 'Release of the presentity UE: 5 (integrity only), 6 (+ 3DES, AES-CBC), later (+ AES-GCM/GMAC)').argParser(release).default(DEMO_DEFAULTS.release))
+    .addOption(new Option('--watcher-release <release>', 'Release of the watcher UE').argParser(release).default(DEMO_DEFAULTS.release))
+    .addOption(new Option('--alg <alg>', 'make the UEs offer only this integrity algorithm').choices(Object.keys(INTEGRITY_ALGORITHMS)))
+    .addOption(new Option('--ealg <ealg>', 'make the UEs offer only this encryption algorithm').choices(Object.keys(ENCRYPTION_ALGORITHMS)))
+    .option('--access <type>', 'access-type the UEs send in P-Access-Network-Info', text('access', 64), DEMO_DEFAULTS.access)
+    .option('--notifies <n>', 'number of presence updates (PUBLISH -> NOTIFY)', positiveInt, DEMO_DEFAULTS.notifies)
+    .option('--pcap <file>', 'write all traffic as a pcap, plus FILE.esp_sa (Wireshark) and FILE.keys.json', text('pcap file', 4096))
+    .option('--port <n>', 'P-CSCF unprotected SIP port (0: any free port)', port, 0)
+    .option('--no-matrix', 'skip the mode x release policy matrix')
+    .action((opts: DemoArgs) => handlers.demo(opts));
+
+  program
+    .command('pcscf')
+    .description('a standalone P-CSCF with its core (S-CSCF, HSS with one subscriber, presence server) for real UEs and SIP tools')
+    .requiredOption('--listen <host:port>', 'address and port for the unprotected REGISTER', listen)
+    .requiredOption('--impi <impi>', 'the subscriber\'s private identity (Digest username)', text('impi', 255))
+    .requiredOption('--k <hex>', 'subscriber key K (16 bytes of hex)', hexKey('K', 16))
+    .option('--op <hex>', 'operator variant OP (16 bytes of hex)', hexKey('OP', 16))
+    .option('--opc <hex>', 'OPc instead of OP (16 bytes of hex)', hexKey('OPc', 16))
+    .option('--amf <hex>', 'authentication management field, 2 bytes of hex (default: 8000)', hexKey('AMF', 2))
+    .option('--realm <realm>', 'home network realm', text('realm', 255), 'ims.mnc001.mcc001.3gppnetwork.org')
+    .option('--port-c <n>', 'protected client port port_pc (0: any free port)', port, 0)
+    .option('--port-s <n>', 'protected server port port_ps (0: any free port)', port, 0)
+    .addOption(new Option('--mode <mode>', 'confidentiality mode').choices(['ipsec', 'access-network', 'refuse']).default('ipsec'))
+    .option('--no-ipsec', 'accept the protected-phase REGISTER in clear (tools without ESP); headers and digest still checked')
+    .option('--quiet', 'do not print every message')
+    .action(function (this: Command, opts: PcscfArgs) {
+      if ((opts.op === undefined) === (opts.opc === undefined)) {
+        this.error('error: give exactly one of --op and --opc', { exitCode: 2, code: 'ipsec3gpp.opOrOpc' });
+      }
+      return handlers.pcscf(opts);
+    });
+  return program;
+}
