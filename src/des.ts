@@ -4,6 +4,7 @@
 // DES and are refused, as RFC 2451 2.4 requires. 3DES is deprecated in later releases of TS 33.203.
 
 import { DES3_CTX_SIZE, DES_BLOCK, DES_CTX_SIZE } from './constants.js';
+import { equalBytes } from './ct.js';
 import { ErrorCode, Ipsec3gppError } from './errors.js';
 import * as check from './internal/check.js';
 import { WasmKey, withKeyInParam } from './internal/context.js';
@@ -11,9 +12,12 @@ import { cbc, ecb } from './internal/modes.js';
 
 /** Whether two 8-byte DES keys at the given offsets are equal ignoring parity bits. */
 function sameDesKey(k: Uint8Array, a: number, b: number): boolean {
-  let diff = 0;
-  for (let i = 0; i < 8; i++) diff |= (k[a + i]! ^ k[b + i]!) & 0xfe;
-  return diff === 0;
+  const x = k.slice(a, a + 8).map((v) => v & 0xfe);
+  const y = k.slice(b, b + 8).map((v) => v & 0xfe);
+  const same = equalBytes(x, y);
+  x.fill(0);
+  y.fill(0);
+  return same;
 }
 
 /**

@@ -1,0 +1,159 @@
+// Hardening (issue 9): one constant-time comparison helper per language, used for every ICV, MAC, tag,
+// AUTN/AUTS MAC and digest response, and no other way of comparing them; keys gone from WASM memory
+// when SA sets are deleted; no key in JSON, strings or inspection of the objects that hold them; the
+// P-CSCF's per-source limit on unprotected REGISTERs.
+
+import { randomBytes } from 'node:crypto';
+import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { inspect } from 'node:util';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import {
+  AkaDigestServer, EspSa, Hss, Milenage, SaDatabase, Usim, equalBytes, expandKeys, initSync, parseSipMessage, serializeSipMessage,
+} from '../src/index.js';
+import { MemoryNetwork, RateLimiter, startNetwork } from '../src/ims/index.js';
+import { makeRequest } from '../src/ims/sip-node.js';
+import { rawMemory } from '../src/internal/wasm.js';
+
+initSync();
+const root = fileURLToPath(new URL('..', import.meta.url));
+
+function files(dir: string): string[] {
+  return readdirSync(dir).flatMap((f) => {
+    const p = join(dir, f);
+    return statSync(p).isDirectory() ? files(p) : p.endsWith('.ts') && !p.endsWith('.generated.ts') ? [p] : [];
+  });
+}
+const sources = [...files(join(root, 'src')), ...files(join(root, 'assembly'))].map((p) => ({ path: relative(root, p), code: readFileSync(p, 'utf8') }));
+
+/** An initial REGISTER from `address` (no Authorization: the P-CSCF answers 400 when under the limit). */
+const makeRequestForTest = (address: string, i: number) => makeRequest({
+  method: 'REGISTER', uri: 'sip:ims.example', from: '<sip:flood@ims.example>;tag=1', to: '<sip:flood@ims.example>',
+  callId: `flood-${address}-${i}`, cseq: 1, via: `SIP/2.0/UDP ${address}:5060;branch=z9hG4bK${address.replace(/\./g, '')}x${i}`,
+});
+
+function contains(hay: Uint8Array, needle: Uint8Array): boolean {
+  outer: for (let i = 0; i + needle.length <= hay.length; i++) {
+    for (let j = 0; j < needle.length; j++) if (hay[i + j] !== needle[j]) continue outer;
+    return true;
+  }
+  return false;
+}
+
+test('constant time: XOR-accumulating comparisons exist only in the two helpers (src/ct.ts, assembly/bytes.ts)', () => {
+  const loops = sources.filter((s) => /(\bdiff|\bacc)\s*\|=[^;\n]*\^/.test(s.code)).map((s) => s.path).sort();
+  assert.equal(loops, ['assembly/bytes.ts', 'src/ct.ts']);
+  const other = sources.filter((s) => /timingSafeEqual|Buffer\.compare|\.equals\(/.test(s.code)).map((s) => s.path);
+  assert.equal(other, [], 'another comparison primitive is in use');
+});
+
+test('constant time: no ===/!== on ICVs, MACs, tags, RES or digest responses anywhere in src/ or assembly/', () => {
+  // Every comparison between two expressions (literals, lengths and status codes are not secrets).
+  const secret = /\b(?:response|xres|res|macA|macS|xmac|mac|icv|tag|digest|expected|autn|auts)\b/i;
+  const cmp = /([\w.[\]!()]+)\s*(?:===|!==|==|!=)(?!>)\s*([\w.[\]!()'"-]+)/g;
+  const literal = (x: string): boolean => /^['"\d-]|^\(*(?:null|undefined|true|false)\)*$|\.(?:length|status|code|size|byteLength)\)*$/.test(x);
+  const allowed = new Set(['src/cli/selfcheck.ts: const ok = got === k.expected;']); // known-answer results, public
+  const hits: string[] = [];
+  for (const s of sources) {
+    s.code.split('\n').forEach((line) => {
+      if (/^\s*(\/\/|\*)/.test(line)) return;
+      for (const m of line.matchAll(cmp)) {
+        const [, a, b] = m as unknown as [string, string, string];
+        if (literal(a) || literal(b) || !(secret.test(a) || secret.test(b))) continue;
+        const hit = `${s.path}: ${line.trim()}`;
+        if (!allowed.has(hit)) hits.push(hit);
+      }
+    });
+  }
+  assert.equal(hits, []);
+  // And the checks that compare secrets use the helper.
+  const uses = (path: string, helper: string): boolean => sources.find((s) => s.path === path)!.code.includes(helper);
+  for (const p of ['src/aka/usim.ts', 'src/aka/hss.ts', 'src/aka/digest-aka.ts', 'src/des.ts']) assert.ok(uses(p, 'equalBytes('), `${p} does not use equalBytes`);
+  for (const p of ['assembly/esp.ts', 'assembly/gcm.ts']) assert.ok(uses(p, 'ct_equal('), `${p} does not use ct_equal`);
+  assert.ok(uses('src/hmac.ts', 'ct_equal('), 'Hmac.verify does not use ct_equal');
+  assert.ok(equalBytes(Uint8Array.of(1, 2), Uint8Array.of(1, 2)) && !equalBytes(Uint8Array.of(1, 2), Uint8Array.of(1, 3)) && !equalBytes(Uint8Array.of(1), Uint8Array.of(1, 2)));
+});
+
+test('deleting an SA set zeroes its keys: the AES key is findable in WASM memory while live, nowhere after', () => {
+  const db = new SaDatabase({ role: 'pcscf' });
+  const ck = randomBytes(16);
+  const ik = randomBytes(16);
+  const set = db.create({ key: 'k', ueAddress: '10.0.0.2', pcscfAddress: '10.0.0.1', ue: { spiC: 1000, spiS: 1001, portC: 1, portS: 2 }, pcscf: { spiC: db.spis.allocate(), spiS: db.spis.allocate(), portC: 3, portS: 4 }, alg: 'hmac-sha-1-96', ealg: 'aes-cbc', ck, ik });
+  const { encKey } = expandKeys({ alg: 'hmac-sha-1-96', ealg: 'aes-cbc', ck, ik });
+  assert.ok(contains(rawMemory(), encKey), 'round key 0 present while the set lives (so the scan can find keys)');
+  assert.not.ok(contains(rawMemory(), ik), 'IK_IM never stays in WASM memory');
+  db.delete(set);
+  assert.not.ok(contains(rawMemory(), encKey), 'key left in WASM memory after the set was deleted');
+  assert.not.ok(contains(rawMemory(), ck));
+});
+
+test('no key material in JSON, String() or util.inspect of the objects that hold keys', () => {
+  const k = randomBytes(16);
+  const op = randomBytes(16);
+  const ck = randomBytes(16);
+  const ik = randomBytes(16);
+  const hss = new Hss();
+  hss.addSubscriber({ impi: 'u@x', k, op });
+  const server = new AkaDigestServer({ realm: 'x', hss });
+  const c = server.challenge('u@x');
+  const db = new SaDatabase({ role: 'ue' });
+  const set = db.create({ key: 'k', ueAddress: '10.0.0.2', pcscfAddress: '10.0.0.1', ue: { spiC: db.spis.allocate(), spiS: db.spis.allocate(), portC: 1, portS: 2 }, pcscf: { spiC: 7001, spiS: 7002, portC: 3, portS: 4 }, alg: 'hmac-sha-1-96', ealg: 'aes-cbc', ck, ik });
+  const holders: Record<string, unknown> = {
+    hss, server, usim: new Usim({ k, op }), milenage: new Milenage({ k, op }), esp: EspSa.outbound({ spi: 300, alg: 'hmac-md5-96', ealg: 'aes-cbc', ck, ik }), set, db,
+  };
+  const secrets = [k, op, ck, ik, c.av.xres, c.av.ck, c.av.ik];
+  for (const [name, o] of Object.entries(holders)) {
+    const texts = [JSON.stringify(o) ?? '', String(o), inspect(o, { depth: 6, showHidden: true })];
+    for (const t of texts) {
+      for (const s of secrets) {
+        const forms = [Buffer.from(s).toString('hex'), Buffer.from(s).toString('base64').slice(0, 20), Array.from(s.subarray(0, 6)).join(', ')];
+        for (const f of forms) assert.not.ok(t.toLowerCase().includes(f.toLowerCase()), `${name} reveals a key (${f.slice(0, 8)}...)`);
+      }
+    }
+  }
+  db.delete(set);
+});
+
+test('rate limiter: a burst, then the sustained rate; sources are independent; the table is bounded', () => {
+  let now = 0;
+  const rl = new RateLimiter({ perSecond: 2, burst: 5, maxSources: 3 }, () => now);
+  assert.equal(Array.from({ length: 7 }, () => rl.take('a')), [true, true, true, true, true, false, false]);
+  assert.is(rl.retryAfter('a'), 1);
+  assert.ok(rl.take('b'));
+  now += 500;
+  assert.ok(rl.take('a'));
+  assert.not.ok(rl.take('a'));
+  for (const s of ['c', 'd', 'e']) rl.take(s);
+  assert.is(rl.sources, 3);
+});
+
+test('the P-CSCF answers 503 with Retry-After past the limit of unprotected REGISTERs from one address, and only there', async () => {
+  const net = new MemoryNetwork();
+  const n = await startNetwork({ net, address: '10.0.0.1' });
+  try {
+    const sock = await net.bind('10.0.0.66', 5060);
+    const other = await net.bind('10.0.0.67', 5060);
+    const answers: number[] = [];
+    const otherAnswers: number[] = [];
+    let retryAfter: string | undefined;
+    sock.onMessage((d) => {
+      const m = parseSipMessage(d.data);
+      if (m.type === 'response') { answers.push(m.status); if (m.status === 503) retryAfter = m.headers.get('retry-after'); }
+    });
+    other.onMessage((d) => { const m = parseSipMessage(d.data); if (m.type === 'response') otherAnswers.push(m.status); });
+    for (let i = 0; i < 60; i++) sock.send(serializeSipMessage(makeRequestForTest('10.0.0.66', i)), n.pcscf.port, '10.0.0.1');
+    other.send(serializeSipMessage(makeRequestForTest('10.0.0.67', 0)), n.pcscf.port, '10.0.0.1');
+    await new Promise((r) => setTimeout(r, 300));
+    assert.is(answers.filter((s) => s === 503).length, 10);
+    assert.is(answers.length, 60);
+    assert.ok(Number(retryAfter) >= 1);
+    assert.is(n.pcscf.rateLimited, 10);
+    assert.is.not(otherAnswers[0], 503);
+  } finally {
+    n.close();
+  }
+});
+
+test.run();
