@@ -74,7 +74,7 @@ async function sealPeers(alg: IntegrityAlgorithm, ealg: EncryptionAlgorithm): Pr
   peers.push({ name: 'node:crypto', seal: espSeal(ealg === 'null' ? undefined : (iv, d) => nodeCbc(nodeName, k.encKey, iv)(d), nodeHmac(hash, k.authKey), ivLen, block) });
   if (ealg !== 'null') {
     const ecbName = ealg === 'aes-cbc' ? 'aes-128-ecb' : 'des-ede3';
-    peers.push({ name: 'node:crypto (reused)', seal: espSeal((iv, d) => nodeCbcReused(ecbName, k.encKey, iv)(d), nodeHmac(hash, k.authKey), ivLen, block) });
+    peers.push({ name: 'node:crypto (one ECB key, CBC in JS)', seal: espSeal((iv, d) => nodeCbcReused(ecbName, k.encKey, iv)(d), nodeHmac(hash, k.authKey), ivLen, block) });
   }
   if (ealg === 'aes-cbc' && hash === 'sha1') {
     const webMac = await webHmac(k.authKey);
