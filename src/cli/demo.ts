@@ -63,17 +63,34 @@ export async function demo(o: DemoOptions): Promise<number> {
   const combos: Combination[] | undefined = o.alg || o.ealg ? [{ alg: o.alg ?? 'hmac-sha-1-96', ealg: o.ealg ?? 'null' }] : undefined;
   const ue = (user: string, release: UeRelease) => ({ user, release, accessNetwork: o.access, ...(combos ? { algorithms: combos } : {}) });
   log('ipsec-3gpp demo: IMS registration and presence over IPsec ESP (3GPP TS 33.203), on 127.0.0.1 over UDP');
-  log(`P-CSCF confidentiality mode for access network ${o.access}: "${o.mode}"; presentity alice (Release ${o.release}), watcher bob (Release ${o.watcherRelease})\n`);
+  log(`P-CSCF confidentiality mode for access network ${o.access}: "${o.mode}"; presentity alice (Release ${o.release}), watchers bob (Release ${o.watcherRelease}) and carol (Release 5, integrity only)\n`);
   const result = await runScenario({
     net: new NodeUdpNetwork(), notifies: o.notifies, exportKeys: o.pcap !== undefined, pcscfPort: o.port,
     policy: { defaultMode: 'ipsec', accessNetworks: { [o.access]: o.mode } },
-    presentity: ue('alice', o.release), watcher: ue('bob', o.watcherRelease),
+    presentity: ue('alice', o.release), watcher: ue('bob', o.watcherRelease), watcher2: ue('carol', 5),
     onTrace: ladderPrinter(log),
   });
   let problems = 0;
   log('\nAlgorithms chosen, and why');
   log(`  ${why(result, 0, o, o.release)}`);
   log(`  ${why(result, 1, o, o.watcherRelease)}`);
+  log(`  ${why(result, 2, o, 5)}`);
+
+  // Presence privacy: what each watcher was allowed to see, and why.
+  log('\nPresence privacy (the P-CSCF asserts each request\'s confidentiality in P-Gm-Confidentiality; alice\'s rules: location only to watchers with confidentiality)');
+  const wantLocations: Record<string, number> = {};
+  for (const [i, name] of [[1, 'bob'], [2, 'carol']] as const) {
+    const u = result.ues[i];
+    if (!u?.alg) continue;
+    const got = (i === 1 ? result.received : result.received2).filter(Boolean).length;
+    const d = result.decisions.find((x) => x.watcher.startsWith(`sip:${name}@`));
+    const conf = d?.confidentiality ?? 'none';
+    const why2 = conf === 'esp' ? `its SAs encrypt (${u.ealg})` : conf === 'access-network' ? 'integrity only, but the P-CSCF trusts the access network\'s encryption' : 'integrity only, and the access network is not trusted to encrypt';
+    const what = d?.action === 'full' ? 'the full PIDF' : d?.action === 'no-location' ? 'the PIDF without its GEOPRIV location' : 'a neutral document (polite-block)';
+    log(`  ${name}: confidentiality "${conf}" (${why2}) -> ${what}: ${got} of ${result.published.length} locations received`);
+    wantLocations[name] = conf === 'none' ? 0 : result.published.length;
+    if (got !== wantLocations[name]) problems++;
+  }
 
   // Did any location cross the UE <-> P-CSCF hop in clear?
   const pcscfPorts = new Set([...result.names.entries()].filter(([, n]) => n === 'P-CSCF').map(([k]) => k));
@@ -94,11 +111,13 @@ export async function demo(o: DemoOptions): Promise<number> {
   log('\nSummary');
   const registered = result.ues.filter((u) => u.registration.status === 200).length;
   log(`  registrations: ${registered} of ${result.ues.length}`);
-  log(`  locations published: ${result.published.length}; received by the watcher in NOTIFY: ${result.received.filter(Boolean).length}`);
+  log(`  locations published: ${result.published.length}; received in NOTIFY by bob: ${result.received.filter(Boolean).length}, by carol: ${result.received2.filter(Boolean).length}`);
   if (needle) log(`  the location crossed the UE <-> P-CSCF hop in clear: ${clearOnAir === 0 ? 'never' : `${clearOnAir} time(s) (no ESP encryption on that hop)`}`);
-  const expectEncryption = o.mode !== 'access-network' && result.ues.every((u) => u.ealg !== 'null');
-  if (registered === 2 && result.received.filter(Boolean).length !== o.notifies) problems++;
-  if (registered === 2 && expectEncryption && clearOnAir > 0) problems++;
+  // The location may cross in clear only where the policy trusts the access network, or where alice
+  // herself publishes without encryption; watchers without confidentiality never receive it.
+  const clearAllowed = o.mode === 'access-network' || result.ues[0]?.ealg === 'null';
+  if (registered === 3 && !clearAllowed && clearOnAir > 0) problems++;
+  if (registered !== 3 && o.mode !== 'refuse') problems++;
 
   if (o.pcap) {
     const keys = keyRecords(result.sets);

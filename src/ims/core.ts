@@ -1,7 +1,10 @@
 // The IMS core behind the P-CSCF, in one SIP element: an S-CSCF acting as registrar with IMS AKA (TS 24.229
 // 5.4.1, RFC 3310) on an HSS of its own, and a presence server (RFC 3856 SUBSCRIBE/NOTIFY, RFC 3903
 // PUBLISH, PIDF bodies). It trusts the P-CSCF's integrity-protected indication on REGISTER (TS 24.229
-// 7.2A.2) and reaches UEs through the Path the P-CSCF inserted.
+// 7.2A.2) and its P-Gm-Confidentiality assertion on every request (confidentiality.ts), and reaches UEs
+// through the Path the P-CSCF inserted. The presence server keeps each watcher's confidentiality with its
+// subscription (refreshed when the watcher re-registers) and applies the presentity's rules
+// (presence-rules.ts) to every NOTIFY: full document, no location, or polite-block.
 
 import { AkaDigestServer } from '../aka/digest-aka.js';
 import { type Hss } from '../aka/hss.js';
@@ -9,7 +12,9 @@ import { type DatagramNetwork, type DatagramSocket } from '../net/datagram.js';
 import { authParam, parseAuthHeader } from '../sip/auth-header.js';
 import { addressUri, headerParam, type SipRequest } from '../sip/message.js';
 import { type TimerValues } from '../sip/transaction.js';
+import { CONFIDENTIALITY_HEADER, parseConfidentiality, type Confidentiality } from './confidentiality.js';
 import { PIDF_CONTENT_TYPE } from './pidf.js';
+import { DEFAULT_PRESENCE_RULES, applyAction, checkRules, decide, type PresenceAction, type PresenceRule } from './presence-rules.js';
 import { SipNode, makeRequest, makeResponse, newBranch, newTag, type Route, type Tracer } from './sip-node.js';
 
 export interface CoreOptions {
@@ -31,6 +36,8 @@ interface Registration {
   via: { address: string; port: number };
   path: string;
   expiresAt: number;
+  /** As the P-CSCF asserted it on the latest REGISTER. */
+  confidentiality: Confidentiality;
 }
 
 interface Subscription {
@@ -45,13 +52,16 @@ interface Subscription {
   via: { address: string; port: number };
   path: string;
   expiresAt: number;
+  /** The watcher's confidentiality: from its SUBSCRIBE, then from each re-registration. */
+  confidentiality: Confidentiality;
 }
 
 export interface CoreEvents {
   registered?: (r: { impu: string; impi: string; protectedRegister: string | undefined }) => void;
   deregistered?: (impu: string) => void;
   authFailed?: (r: { impi: string; reason: string }) => void;
-  notify?: (r: { watcher: string; presentity: string; status: number }) => void;
+  /** A NOTIFY went out: what the presentity's rules let this watcher see, and why. */
+  notify?: (r: { watcher: string; presentity: string; status: number; action: PresenceAction; confidentiality: Confidentiality; rule: number }) => void;
 }
 
 /** The S-CSCF, HSS front and presence server. */
@@ -64,6 +74,8 @@ export class ImsCore {
   readonly presence = new Map<string, { doc: Uint8Array; etag: string }>();
   readonly subscriptions = new Map<string, Subscription>();
   readonly events: CoreEvents = {};
+  /** Each presentity's rules (absent: DEFAULT_PRESENCE_RULES). */
+  readonly presenceRules = new Map<string, PresenceRule[]>();
   readonly #hss: Hss;
   readonly #reauth = new Set<string>();
   #etag = 1;
@@ -95,6 +107,16 @@ export class ImsCore {
     } catch (e) {
       respond(makeResponse(req, 400, 'Bad Request', [['Warning', `399 core "${(e as Error).message.replace(/"/g, "'")}"`]]));
     }
+  }
+
+  /**
+   * Sets a presentity's authorization rules (or, with undefined, goes back to the defaults) and notifies
+   * its watchers at once under the new rules (RFC 5025: a change of authorization is a change of state).
+   */
+  setPresenceRules(presentity: string, rules: readonly PresenceRule[] | undefined): void {
+    if (rules === undefined) this.presenceRules.delete(presentity);
+    else this.presenceRules.set(presentity, checkRules(rules));
+    for (const s of this.subscriptions.values()) if (s.presentity === presentity) void this.#notify(s);
   }
 
   /** The next REGISTER of `impu` is challenged even if its credentials still verify (re-authentication). */
@@ -137,7 +159,10 @@ export class ImsCore {
     const contact = addressUri(contactHeader);
     const path = req.headers.values('path')[0] ?? '';
     const via = route.kind === 'plain' ? { address: route.address, port: route.port } : { address: route.sa.dstAddress, port: route.sa.dstPort };
-    this.registrations.set(impu, { impi, impu, contact, via, path, expiresAt: Date.now() + expires * 1000 });
+    const confidentiality = parseConfidentiality(req.headers.get(CONFIDENTIALITY_HEADER));
+    this.registrations.set(impu, { impi, impu, contact, via, path, expiresAt: Date.now() + expires * 1000, confidentiality });
+    // The watcher may have moved (another access network, another SA set): its subscriptions follow.
+    for (const sub of this.subscriptions.values()) if (sub.watcher === impu) sub.confidentiality = confidentiality;
     this.events.registered?.({ impu, impi, protectedRegister: authParam(auth, 'integrity-protected') });
     respond(makeResponse(req, 200, 'OK', [
       ['Contact', `<${contact}>;expires=${expires}`],
@@ -167,7 +192,8 @@ export class ImsCore {
     const localTag = newTag();
     const id = `${req.headers.get('call-id')}|${remoteTag}`;
     const via = route.kind === 'plain' ? { address: route.address, port: route.port } : { address: route.sa.dstAddress, port: route.sa.dstPort };
-    const sub: Subscription = { id, presentity, watcher, contact, callId: req.headers.get('call-id')!, localTag, remoteTag, cseq: 1, via, path: reg.path, expiresAt: Date.now() + expires * 1000 };
+    const confidentiality = parseConfidentiality(req.headers.get(CONFIDENTIALITY_HEADER));
+    const sub: Subscription = { id, presentity, watcher, contact, callId: req.headers.get('call-id')!, localTag, remoteTag, cseq: 1, via, path: reg.path, expiresAt: Date.now() + expires * 1000, confidentiality };
     const r = makeResponse(req, 200, 'OK', [['Expires', String(expires)], ['Contact', `<sip:presence@${this.socket.address}:${this.socket.port}>`]]);
     r.headers.set('To', `${req.headers.get('to')};tag=${localTag}`);
     respond(r);
@@ -180,7 +206,9 @@ export class ImsCore {
   }
 
   async #notify(s: Subscription): Promise<void> {
-    const doc = this.presence.get(s.presentity);
+    const stored = this.presence.get(s.presentity);
+    const { action, rule } = decide(this.presenceRules.get(s.presentity) ?? DEFAULT_PRESENCE_RULES, s.watcher, s.confidentiality);
+    const doc = stored ? { doc: new TextEncoder().encode(applyAction(action, new TextDecoder().decode(stored.doc), s.presentity)) } : undefined;
     const req = makeRequest({
       method: 'NOTIFY', uri: s.contact,
       from: `<${s.presentity}>;tag=${s.localTag}`, to: `<${s.watcher}>;tag=${s.remoteTag}`,
@@ -196,9 +224,9 @@ export class ImsCore {
     });
     try {
       const res = await this.node.request(req, { kind: 'plain', socket: this.socket, address: s.via.address, port: s.via.port });
-      this.events.notify?.({ watcher: s.watcher, presentity: s.presentity, status: res.status });
+      this.events.notify?.({ watcher: s.watcher, presentity: s.presentity, status: res.status, action, confidentiality: s.confidentiality, rule });
     } catch {
-      this.events.notify?.({ watcher: s.watcher, presentity: s.presentity, status: 408 });
+      this.events.notify?.({ watcher: s.watcher, presentity: s.presentity, status: 408, action, confidentiality: s.confidentiality, rule });
     }
   }
 

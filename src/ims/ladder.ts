@@ -37,10 +37,18 @@ export function summary(e: TraceEvent): string {
     const sc = m.headers.values('security-client').length;
     if (sc) extra.push(`Security-Client: ${sc} offer${sc > 1 ? 's' : ''}`);
     if (m.headers.has('security-verify')) extra.push('Security-Verify');
+    const conf = m.headers.get('p-gm-confidentiality');
+    if (conf) extra.push(`confidentiality ${conf.split(';')[0]}`);
+    if (m.method === 'NOTIFY') {
+      const user = /sips?:([^@;>]+)@/.exec(m.headers.get('to') ?? '')?.[1];
+      if (user) extra.push(`for ${user}`);
+    }
     if (m.method === 'PUBLISH' || m.method === 'NOTIFY') {
       const pos = /<gml:pos>([^<]+)<\/gml:pos>/.exec(new TextDecoder().decode(m.body))?.[1];
       if (pos) extra.push(`location ${pos}`);
-      else if (m.method === 'NOTIFY') extra.push('no document yet');
+      else if (m.method === 'NOTIFY' && m.body.length === 0) extra.push('no document yet');
+      else if (m.method === 'NOTIFY' && /<basic>closed<\/basic>/.test(new TextDecoder().decode(m.body)) && !/<note>/.test(new TextDecoder().decode(m.body))) extra.push('neutral document (polite-block)');
+      else if (m.method === 'NOTIFY') extra.push('no location');
     }
     try {
       const ip = authParam(parseAuthHeader(m.headers.get('authorization') ?? ''), 'integrity-protected');

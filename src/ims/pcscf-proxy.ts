@@ -18,7 +18,7 @@
 import { parseAkaChallenge } from '../aka/digest-aka.js';
 import { type DatagramNetwork, type DatagramSocket } from '../net/datagram.js';
 import {
-  PcscfSecAgree, SECURITY_HEADERS, withIntegrityProtected, withoutIkCk, withoutSecAgreeTag, type PcscfPolicy,
+  PcscfSecAgree, SECURITY_HEADERS, accessType, withIntegrityProtected, withoutIkCk, withoutSecAgreeTag, type PcscfPolicy,
 } from '../secagree/pcscf.js';
 import { SaDatabase, type SaEntry, type SaSet } from '../secagree/sadb.js';
 import { authParam, parseAuthHeader } from '../sip/auth-header.js';
@@ -26,6 +26,7 @@ import { addressUri, headerParam, type SipRequest, type SipResponse } from '../s
 import { type TimerValues } from '../sip/transaction.js';
 import { ProtectedPort } from './protected-port.js';
 import { RateLimiter, type RateLimit } from './rate-limit.js';
+import { CONFIDENTIALITY_HEADER, formatConfidentiality } from './confidentiality.js';
 import { SipNode, makeResponse, newBranch, type Route, type Tracer } from './sip-node.js';
 
 export interface PcscfProxyOptions {
@@ -91,6 +92,8 @@ export class PcscfProxy {
   rateLimited = 0;
   readonly #o: PcscfProxyOptions;
   readonly #limiter: RateLimiter | undefined;
+  /** P-Access-Network-Info of each registration's latest REGISTER (for the confidentiality assertion). */
+  readonly #pani = new Map<string, string | undefined>();
 
   private constructor(o: PcscfProxyOptions, un: DatagramSocket, core: DatagramSocket, pc: DatagramSocket, ps: DatagramSocket) {
     this.#o = o;
@@ -155,7 +158,19 @@ export class PcscfProxy {
     return res;
   }
 
+  /**
+   * What this P-CSCF asserts to the core about a request's confidentiality on the Gm hop
+   * (confidentiality.ts): ESP encryption on its SA, else the policy's trust in the access network.
+   */
+  #confidentiality(set: SaSet | undefined, pani: string | undefined): string {
+    if (set && set.ealg !== 'null') return formatConfidentiality('esp', { ealg: set.ealg });
+    if (set && this.sec.modeFor(pani) === 'access-network') return formatConfidentiality('access-network', { accessType: accessType(pani) ?? '' });
+    return formatConfidentiality('none');
+  }
+
+  /** Removes what only the UE <-> P-CSCF hop may see, and any confidentiality claim a UE made. */
   #cleanForCore(fwd: SipRequest): void {
+    fwd.headers.remove(CONFIDENTIALITY_HEADER);
     for (const h of SECURITY_HEADERS) fwd.headers.remove(h);
     for (const h of ['require', 'proxy-require', 'supported']) {
       const v = withoutSecAgreeTag(fwd.headers.getAll(h).join(', '));
@@ -175,6 +190,7 @@ export class PcscfProxy {
     }
     const fwd = rewrite(req);
     this.#cleanForCore(fwd);
+    fwd.headers.set(CONFIDENTIALITY_HEADER, this.#confidentiality(route.sa.set, this.#pani.get(route.sa.set.key)));
     this.db.beginTransaction(route.sa.set);
     try {
       await this.#forward(fwd, this.#toCore(), respond);
@@ -217,6 +233,8 @@ export class PcscfProxy {
       const fwd = rewrite(req);
       fwd.headers.set('Authorization', withIntegrityProtected(authorization, 'yes'));
       this.#cleanForCore(fwd);
+      this.#pani.set(key, req.headers.get('p-access-network-info'));
+      fwd.headers.set(CONFIDENTIALITY_HEADER, this.#confidentiality(set, req.headers.get('p-access-network-info')));
       const final = await this.#forward(fwd, this.#toCore(), respond, (res) => {
         if (res.status >= 200 && res.status < 300) {
           const expires = Number(headerParam(res.headers.get('contact') ?? '', 'expires') ?? 600);
@@ -246,6 +264,9 @@ export class PcscfProxy {
       const fwd = rewrite(req);
       fwd.headers.set('Authorization', withIntegrityProtected(authorization, 'yes'));
       this.#cleanForCore(fwd);
+      if (expires !== 0) this.#pani.set(key, req.headers.get('p-access-network-info'));
+      else this.#pani.delete(key);
+      fwd.headers.set(CONFIDENTIALITY_HEADER, this.#confidentiality(set, req.headers.get('p-access-network-info')));
       this.db.beginTransaction(set);
       try {
         await this.#forward(fwd, this.#toCore(), respond, (res) => this.#registerAnswer(key, res, expires));
@@ -272,6 +293,7 @@ export class PcscfProxy {
     fwd.headers.set('Authorization', withIntegrityProtected(authorization, 'no'));
     fwd.headers.add('Path', `<sip:term@${this.coreSocket.address}:${this.coreSocket.port};lr>`);
     this.#cleanForCore(fwd);
+    fwd.headers.set(CONFIDENTIALITY_HEADER, this.#confidentiality(undefined, undefined));
     await this.#forward(fwd, this.#toCore(), respond, (res) => this.#registerAnswer(key, res, undefined));
   }
 

@@ -13,6 +13,8 @@ import { type Combination, type UeRelease } from '../secagree/ue.js';
 import { ImsCore } from './core.js';
 import { PcscfProxy } from './pcscf-proxy.js';
 import { buildPidf, pidfLocation } from './pidf.js';
+import { type Confidentiality } from './confidentiality.js';
+import { type PresenceAction, type PresenceRule } from './presence-rules.js';
 import { type TraceEvent } from './sip-node.js';
 import { UeClient, type RegistrationResult, type UeFaults } from './ue-client.js';
 
@@ -37,6 +39,10 @@ export interface ScenarioOptions {
   policy?: PcscfPolicy;
   presentity?: ScenarioUe;
   watcher?: ScenarioUe;
+  /** A second watcher of the same presentity (e.g. one without confidentiality, to show the presence rules). */
+  watcher2?: ScenarioUe;
+  /** The presentity's presence rules (default: DEFAULT_PRESENCE_RULES). */
+  presenceRules?: PresenceRule[];
   /** Number of PUBLISHes (each yields a NOTIFY to the watcher). */
   notifies?: number;
   pcscfPort?: number;
@@ -59,6 +65,10 @@ export interface ScenarioResult {
   ues: UeOutcome[];
   /** Locations the watcher received in NOTIFYs (undefined: a NOTIFY without location). */
   received: Array<{ lat: number; lon: number } | undefined>;
+  /** The same for the second watcher, if any. */
+  received2: Array<{ lat: number; lon: number } | undefined>;
+  /** Each NOTIFY the presence server sent with a document: to whom, with what confidentiality, and what the rules let through. */
+  decisions: Array<{ watcher: string; confidentiality: Confidentiality; action: PresenceAction; rule: number }>;
   published: Array<{ lat: number; lon: number }>;
   trace: TraceEvent[];
   wire: WireRecord[];
@@ -164,9 +174,10 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
   try {
     const presentitySpec = o.presentity ?? { user: 'alice', release: 6, accessNetwork: '3GPP-E-UTRAN-FDD' };
     const watcherSpec = o.watcher ?? { user: 'bob', release: 6, accessNetwork: '3GPP-E-UTRAN-FDD' };
+    const specs = [presentitySpec, watcherSpec, ...(o.watcher2 ? [o.watcher2] : [])];
     const outcomes: UeOutcome[] = [];
     const clients: UeClient[] = [];
-    for (const spec of [presentitySpec, watcherSpec]) {
+    for (const spec of specs) {
       const ue = await n.ue(spec);
       const registration = await ue.register();
       const out: UeOutcome = { user: spec.user, registration, mode: n.pcscf.sec.modeFor(`${spec.accessNetwork};`) };
@@ -177,20 +188,30 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
       outcomes.push(out);
       clients.push(ue);
     }
-    const [presentity, watcher] = clients as [UeClient, UeClient];
+    const [presentity, ...watchers] = clients as [UeClient, ...UeClient[]];
     const received: Array<{ lat: number; lon: number } | undefined> = [];
+    const received2: Array<{ lat: number; lon: number } | undefined> = [];
     const published: Array<{ lat: number; lon: number }> = [];
-    if (presentity.current && watcher.current) {
-      const impu = `sip:${presentitySpec.user}@${n.realm}`;
-      const first = new Promise<void>((resolve) => { watcher.onNotify = () => resolve(); });
-      await watcher.subscribe(impu);
-      await first; // the initial NOTIFY (no document yet)
+    const decisions: ScenarioResult['decisions'] = [];
+    n.core.events.notify = (e) => { if (n.core.presence.has(e.presentity)) decisions.push({ watcher: e.watcher, confidentiality: e.confidentiality, action: e.action, rule: e.rule }); };
+    const impu = `sip:${presentitySpec.user}@${n.realm}`;
+    if (o.presenceRules) n.core.setPresenceRules(impu, o.presenceRules);
+    const active = watchers.filter((w) => w.current);
+    if (presentity.current && active.length > 0) {
+      const sinks = [received, received2];
+      for (const w of active) {
+        const first = new Promise<void>((resolve) => { w.onNotify = () => resolve(); });
+        await w.subscribe(impu);
+        await first; // the initial NOTIFY (no document yet)
+      }
       for (let i = 0; i < (o.notifies ?? 3); i++) {
         const where = DEMO_WALK[i % DEMO_WALK.length]!;
-        const got = new Promise<void>((resolve) => { watcher.onNotify = (x) => { received.push(pidfLocation(x.body)); resolve(); }; });
+        const got = active.map((w) => new Promise<void>((resolve) => {
+          w.onNotify = (x) => { sinks[watchers.indexOf(w)]!.push(pidfLocation(x.body)); resolve(); };
+        }));
         await presentity.publish(buildPidf({ entity: impu, basic: 'open', note: `update ${i + 1}`, location: where }));
         published.push(where);
-        await got;
+        await Promise.all(got);
       }
     }
     const dropped: Record<string, number> = {};
@@ -200,7 +221,7 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
     const prot = n.wire.filter((w) => w.data.length >= 8 && n.pcscf.db.bySpi(((w.data[0]! << 24) | (w.data[1]! << 16) | (w.data[2]! << 8) | w.data[3]!) >>> 0) !== undefined
       || clients.some((c) => c.db.bySpi(((w.data[0]! << 24) | (w.data[1]! << 16) | (w.data[2]! << 8) | w.data[3]!) >>> 0) !== undefined));
     return {
-      ues: outcomes, received, published, trace: n.trace, wire: n.wire, names: n.names,
+      ues: outcomes, received, received2, decisions, published, trace: n.trace, wire: n.wire, names: n.names,
       sets: n.created,
       stats: {
         datagrams: n.wire.length, bytes: n.wire.reduce((s, w) => s + w.data.length, 0),

@@ -51,6 +51,8 @@ export interface UeFaults {
   wrongRes?: boolean;
   /** Rewrite the Security-Verify values of the protected REGISTER (a bidding-down attempt). */
   securityVerify?: (values: string[]) => string[];
+  /** Headers added to every request (e.g. a forged P-Gm-Confidentiality the P-CSCF must strip). */
+  extraHeaders?: Array<[string, string]>;
 }
 
 /** The outcome of a registration attempt. */
@@ -73,6 +75,8 @@ export class UeClient {
   /** Received presence documents (NOTIFY bodies), newest last. */
   readonly notifications: Array<{ from: string; body: string; state: string | undefined }> = [];
   onNotify: ((n: { from: string; body: string }) => void) | undefined;
+  /** P-Access-Network-Info for the next REGISTER: change it when the UE moves to another access network. */
+  accessNetworkInfo: string | undefined;
   readonly #o: UeClientOptions;
   readonly #clientPorts = new Map<number, ProtectedPort>();
   #nextClient: ProtectedPort | undefined;
@@ -83,6 +87,7 @@ export class UeClient {
 
   private constructor(o: UeClientOptions, un: DatagramSocket, us: DatagramSocket) {
     this.#o = o;
+    this.accessNetworkInfo = o.accessNetworkInfo;
     this.name = o.name ?? `UE ${o.impu}`;
     this.unprotected = un;
     this.db = new SaDatabase({ role: 'ue' });
@@ -168,7 +173,8 @@ export class UeClient {
     ];
     if (o.securityClient) headers.push(['Security-Client', o.securityClient]);
     for (const v of o.securityVerify ?? []) headers.push(['Security-Verify', v]);
-    if (this.#o.accessNetworkInfo) headers.push(['P-Access-Network-Info', this.#o.accessNetworkInfo]);
+    if (this.accessNetworkInfo) headers.push(['P-Access-Network-Info', this.accessNetworkInfo]);
+    headers.push(...(this.#o.faults?.extraHeaders ?? []));
     headers.push(['Expires', String(o.expires)]);
     return makeRequest({
       method: 'REGISTER', uri: `sip:${this.#o.realm}`,
@@ -326,7 +332,7 @@ export class UeClient {
       method, uri, from: `<${this.#o.impu}>;tag=${newTag()}`, to: `<${to}>`,
       callId: newCallId(this.#o.address), cseq: 1,
       via: `SIP/2.0/UDP ${this.#o.address}:${set.ue.portC};branch=${newBranch()}`,
-      headers: [...headers, ['Security-Verify', this.sec.securityVerify().join(', ')], ['Require', 'sec-agree'], ['Proxy-Require', 'sec-agree']],
+      headers: [...headers, ['Security-Verify', this.sec.securityVerify().join(', ')], ['Require', 'sec-agree'], ['Proxy-Require', 'sec-agree'], ...(this.#o.faults?.extraHeaders ?? [])],
       ...(body ? { body } : {}),
     });
     return this.node.request(req, this.#sa1(set));
