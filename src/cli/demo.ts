@@ -34,14 +34,28 @@ export interface DemoOptions {
 /** Prints the ladder as messages go by. */
 export function ladderPrinter(log: (l: string) => void): (e: TraceEvent) => void {
   const seen = new Map<string, number>();
+  // What the P-CSCF asserted for each user (from its requests to the core), to say why a NOTIFY has a location or not.
+  const asserted = new Map<string, string>();
   let t0 = 0;
   let n = 0;
   log(`  ${'#'.padStart(3)}  ${'time'.padStart(6)}  ${'from'.padEnd(9)}  ${'to'.padEnd(9)}  ${''.padEnd(7)} message`);
   return (e) => {
     if (t0 === 0) t0 = e.time;
     n++;
+    const m = e.message;
+    const user = (h: string): string | undefined => /sips?:([^@;>]+)@/.exec(m.headers.get(h) ?? '')?.[1];
+    const conf = m.headers.get('p-gm-confidentiality');
+    if (m.type === 'request' && conf && user('from')) asserted.set(user('from')!, conf.split(';')[0]!);
+    let because = '';
+    if (m.type === 'request' && m.method === 'NOTIFY' && m.body.length > 0 && e.to.startsWith('UE')) {
+      const who = user('to') ?? '';
+      const c = asserted.get(who) ?? 'none';
+      because = /<gml:pos>/.test(new TextDecoder().decode(m.body))
+        ? ` [${who}'s confidentiality: ${c}: alice's rules allow the location]`
+        : ` [${who}'s confidentiality: ${c}: alice's rules withhold the location]`;
+    }
     const label = smLabel(e, seen);
-    log(`  ${String(n).padStart(3)}  ${((e.time - t0) / 1000).toFixed(3).padStart(6)}  ${e.from.padEnd(9)}  ${e.to.padEnd(9)}  ${label.padEnd(7)} ${summary(e)}`);
+    log(`  ${String(n).padStart(3)}  ${((e.time - t0) / 1000).toFixed(3).padStart(6)}  ${e.from.padEnd(9)}  ${e.to.padEnd(9)}  ${label.padEnd(7)} ${summary(e)}${because}`);
     log(`  ${''.padStart(3)}  ${''.padStart(6)}  ${''.padEnd(9)}  ${''.padEnd(9)}  ${''.padEnd(7)}   ${protection(e)}, ${e.bytes} B of SIP`);
   };
 }
