@@ -156,4 +156,28 @@ test('the P-CSCF answers 503 with Retry-After past the limit of unprotected REGI
   }
 });
 
+
+test('limits: each bound refuses with its typed error just past it, and accepts at it', async () => {
+  const { parseSecurityHeader, parseAuthHeader, SECAGREE_LIMITS, SIP_LIMITS, AUTH_HEADER_LIMIT } = await import('../src/index.js');
+  const code = (fn: () => unknown): string | undefined => { try { fn(); return undefined; } catch (e) { return (e as { code?: string }).code; } };
+  const mech = 'ipsec-3gpp;alg=hmac-sha-1-96;spi-c=1000;spi-s=1001;port-c=5062;port-s=5064';
+  assert.is(parseSecurityHeader(Array(SECAGREE_LIMITS.mechanisms).fill('digest').join(', ')).length, SECAGREE_LIMITS.mechanisms);
+  assert.is(code(() => parseSecurityHeader(Array(SECAGREE_LIMITS.mechanisms + 1).fill('digest').join(', '))), 'SECAGREE_PARSE');
+  assert.is(code(() => parseSecurityHeader(`${mech}${';x=1'.repeat(SECAGREE_LIMITS.params)}`)), 'SECAGREE_PARSE');
+  assert.is(code(() => parseSecurityHeader(`${mech};x="${'a'.repeat(SECAGREE_LIMITS.headerLength)}"`)), 'SECAGREE_PARSE');
+  assert.is(code(() => parseAuthHeader(`Digest username="${'a'.repeat(AUTH_HEADER_LIMIT)}"`)), 'AUTH_PARSE');
+  const sip = (extra: string): Uint8Array => new TextEncoder().encode(`OPTIONS sip:x SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\nCall-ID: c\r\nCSeq: 1 OPTIONS\r\nFrom: <sip:a@x>;tag=1\r\nTo: <sip:b@x>\r\n${extra}\r\n`);
+  assert.is(parseSipMessage(sip('')).type, 'request');
+  assert.is(code(() => parseSipMessage(sip(`X-A: 1\r\n`.repeat(SIP_LIMITS.headers)))), 'SIP_PARSE');
+  assert.is(code(() => parseSipMessage(sip(`X-A: ${'a'.repeat(SIP_LIMITS.lineLength)}\r\n`))), 'SIP_PARSE');
+  assert.is(code(() => parseSipMessage(new Uint8Array(SIP_LIMITS.messageBytes + 1).fill(0x41))), 'SIP_PARSE');
+  const tx = EspSa.outbound({ spi: 300, alg: 'hmac-sha-1-96', ealg: 'aes-cbc', ck: randomBytes(16), ik: randomBytes(16) });
+  const rx = EspSa.inbound({ spi: 300, alg: 'hmac-sha-1-96', ealg: 'aes-cbc', ck: randomBytes(16), ik: randomBytes(16) });
+  assert.ok(tx.seal(new Uint8Array(tx.maxPayload)).length <= 65535);
+  assert.is(code(() => tx.seal(new Uint8Array(tx.maxPayload + 16))), 'ESP_TOO_LARGE');
+  assert.ok(['ESP_TOO_LARGE', 'ESP_MALFORMED'].includes(code(() => rx.open(new Uint8Array(65536)))!));
+  tx.delete();
+  rx.delete();
+});
+
 test.run();

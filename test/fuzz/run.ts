@@ -3,7 +3,7 @@
 // test/fuzz.test.ts. A failure prints the target, the seed and path to replay, and the shrunk input.
 
 import fc from 'fast-check';
-import { initSync } from '../../src/index.js';
+import { initSync, memoryStats } from '../../src/index.js';
 import { mutation, type Mutation } from './mutate.js';
 import { targets, type Target } from './targets.js';
 
@@ -18,6 +18,7 @@ export interface FuzzReport {
 export async function fuzz(t: Target, runs: number, seed: number, progress?: (done: number) => void): Promise<FuzzReport> {
   initSync();
   const ctx = await t.setup();
+  const memoryBefore = memoryStats().memoryBytes; // setup may grow memory once; the inputs may not
   const outcomes: Record<string, number> = {};
   let done = 0;
   const t0 = performance.now();
@@ -27,7 +28,9 @@ export async function fuzz(t: Target, runs: number, seed: number, progress?: (do
     if (++done % 1000 === 0) progress?.(done);
   }), { numRuns: runs, seed });
   let closeError: string | undefined;
-  try { ctx.close(); } catch (e) { closeError = e instanceof Error ? e.message : String(e); }
+  const memoryAfter = memoryStats().memoryBytes;
+  if (memoryAfter !== memoryBefore) closeError = `WASM memory grew from ${memoryBefore} to ${memoryAfter} bytes during the run`;
+  try { ctx.close(); } catch (e) { closeError ??= e instanceof Error ? e.message : String(e); }
   const report: FuzzReport = { target: t.name, runs: done, ms: performance.now() - t0, outcomes };
   if (result.failed) {
     const err = result.errorInstance instanceof Error ? `${result.errorInstance.name}: ${result.errorInstance.message}` : String(result.errorInstance);
