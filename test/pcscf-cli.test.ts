@@ -4,6 +4,8 @@
 // Digest response still checked; and the command line itself.
 
 import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { test } from 'uvu';
@@ -55,7 +57,7 @@ const SC = 'ipsec-3gpp;alg=hmac-sha-1-96;ealg=aes-cbc;spi-c=11111;spi-s=22222;po
 for (const where of ['the listening port', 'port-s'] as const) {
   test(`--no-ipsec: a tool without ESP registers with AKA, the protected-phase REGISTER in clear on ${where}`, async () => {
     const logs: string[] = [];
-    const p = await startPcscf({ host: '127.0.0.1', port: 0, clientPort: 0, serverPort: 0, impi: IMPI, k: K, op: OP, amf: Uint8Array.of(0x80, 0), realm: REALM, mode: 'ipsec', noIpsec: true, quiet: true, log: (l) => logs.push(l) });
+    const p = await startPcscf({ host: '127.0.0.1', port: 0, clientPort: 0, serverPort: 0, subscribers: [{ impi: IMPI, k: K, op: OP, amf: Uint8Array.of(0x80, 0) }], realm: REALM, mode: 'ipsec', noIpsec: true, quiet: true, log: (l) => logs.push(l) });
     const t = await tool();
     try {
       const r401 = await t.send(register(t.sock, 1, [['Security-Client', SC], ['Authorization', initialAuthorization({ username: IMPI, realm: REALM, uri: `sip:${REALM}` })]]), p.pcscf.port);
@@ -84,7 +86,7 @@ for (const where of ['the listening port', 'port-s'] as const) {
 
 test('--no-ipsec still checks the headers: a tampered Security-Verify aborts the registration', async () => {
   const logs: string[] = [];
-  const p = await startPcscf({ host: '127.0.0.1', port: 0, clientPort: 0, serverPort: 0, impi: IMPI, k: K, op: OP, amf: Uint8Array.of(0x80, 0), realm: REALM, mode: 'ipsec', noIpsec: true, quiet: true, log: (l) => logs.push(l) });
+  const p = await startPcscf({ host: '127.0.0.1', port: 0, clientPort: 0, serverPort: 0, subscribers: [{ impi: IMPI, k: K, op: OP, amf: Uint8Array.of(0x80, 0) }], realm: REALM, mode: 'ipsec', noIpsec: true, quiet: true, log: (l) => logs.push(l) });
   const t = await tool();
   try {
     const r401 = await t.send(register(t.sock, 1, [['Security-Client', SC], ['Authorization', initialAuthorization({ username: IMPI, realm: REALM, uri: `sip:${REALM}` })]]), p.pcscf.port);
@@ -122,6 +124,31 @@ test('the command line: pcscf starts, prints its ports, stops on SIGTERM; bad op
   const bad = spawn(process.execPath, [join(root, 'dist/cli/main.js'), 'pcscf', '--listen', 'nowhere', '--impi', 'x', '--k', '00'], { stdio: ['ignore', 'pipe', 'pipe'] });
   const badCode = await new Promise<number | null>((resolve) => bad.on('exit', resolve));
   assert.is.not(badCode, 0);
+});
+
+test('the command line: --subscribers FILE loads many subscribers; a bad file is refused with the entry and field, not the value', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ipsec3gpp-'));
+  const good = join(dir, 'subs.json');
+  writeFileSync(good, JSON.stringify([{ impi: IMPI, k: Buffer.from(K).toString('hex'), op: Buffer.from(OP).toString('hex') }, { impi: `x${IMPI}`, k: Buffer.from(K).toString('hex'), opc: Buffer.from(OP).toString('hex'), amf: '8000' }]));
+  const child = spawn(process.execPath, [join(root, 'dist/cli/main.js'), 'pcscf', '--listen', '127.0.0.1:0', '--subscribers', good, '--quiet'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const out = await new Promise<string>((resolve) => {
+    let text = '';
+    child.stdout.on('data', (d: Buffer) => { text += d.toString(); if (text.includes('realm')) resolve(text); });
+    setTimeout(() => resolve(text), 5000);
+  });
+  assert.match(out, /realm \S+, 2 subscribers,/);
+  child.kill('SIGTERM');
+  assert.is(await new Promise<number | null>((resolve) => child.on('exit', resolve)), 0);
+  const bad = join(dir, 'bad.json');
+  const secretish = 'deadbeefdeadbeefdeadbeefdeadbe';
+  writeFileSync(bad, JSON.stringify([{ impi: IMPI, k: secretish, op: Buffer.from(OP).toString('hex') }]));
+  const b = spawn(process.execPath, [join(root, 'dist/cli/main.js'), 'pcscf', '--listen', '127.0.0.1:0', '--subscribers', bad], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let err = '';
+  b.stderr.on('data', (d: Buffer) => { err += d.toString(); });
+  assert.is(await new Promise<number | null>((resolve) => b.on('exit', resolve)), 2);
+  assert.match(err, /subscribers file: entry 0\.k: must be 16 bytes of hex/);
+  assert.not.match(err, new RegExp(secretish));
+  rmSync(dir, { recursive: true, force: true });
 });
 
 test.run();

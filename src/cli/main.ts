@@ -3,7 +3,11 @@
 // P-CSCF with its core, for real UEs and SIP tools) and `selfcheck`. The grammar and option checks are in
 // program.ts; this file runs the commands.
 
+import { readFileSync } from 'node:fs';
+import { type SubscriberInit } from '../aka/hss.js';
+import { Ipsec3gppError } from '../errors.js';
 import { demo } from './demo.js';
+import { parseSubscribers } from './subscribers.js';
 import { buildProgram } from './program.js';
 import { startPcscf } from './pcscf.js';
 import { selfcheck } from './selfcheck.js';
@@ -22,6 +26,18 @@ const program = buildProgram({
     process.exitCode = problems === 0 ? 0 : 1;
   },
   async pcscf(opts) {
+    let subscribers: SubscriberInit[];
+    if (opts.subscribers !== undefined) {
+      try {
+        subscribers = parseSubscribers(readFileSync(opts.subscribers, 'utf8'));
+      } catch (e) {
+        console.error(e instanceof Ipsec3gppError ? `error: ${e.message}` : `error: cannot read ${opts.subscribers}: ${(e as NodeJS.ErrnoException).code ?? 'unknown error'}`);
+        process.exitCode = 2;
+        return;
+      }
+    } else {
+      subscribers = [{ impi: opts.impi!, k: opts.k!, amf: opts.amf ?? Uint8Array.of(0x80, 0), ...(opts.op ? { op: opts.op } : { opc: opts.opc! }) }];
+    }
     // Handlers first: a SIGTERM that arrives while the sockets are being bound still exits cleanly.
     let p: Awaited<ReturnType<typeof startPcscf>> | undefined;
     const stop = (): void => {
@@ -32,8 +48,8 @@ const program = buildProgram({
     process.on('SIGTERM', stop);
     p = await startPcscf({
       host: opts.listen.host, port: opts.listen.port, clientPort: opts.portC, serverPort: opts.portS,
-      impi: opts.impi, k: opts.k, amf: opts.amf ?? Uint8Array.of(0x80, 0), realm: opts.realm, mode: opts.mode, noIpsec: !opts.ipsec, quiet: opts.quiet === true,
-      log: (l) => console.log(l), ...(opts.op ? { op: opts.op } : {}), ...(opts.opc ? { opc: opts.opc } : {}),
+      subscribers, realm: opts.realm, mode: opts.mode, noIpsec: !opts.ipsec, quiet: opts.quiet === true,
+      log: (l) => console.log(l),
     });
   },
 });

@@ -1,11 +1,11 @@
-// `ipsec-3gpp pcscf`: a standalone P-CSCF with its core (S-CSCF registrar, HSS with one subscriber,
-// presence server), for real UEs and SIP test tools. Listens on HOST:PORT for the unprotected REGISTER;
+// `ipsec-3gpp pcscf`: a standalone P-CSCF with its core (S-CSCF registrar, HSS with one subscriber or a
+// file of them, presence server), for real UEs and SIP test tools. Listens on HOST:PORT for the unprotected REGISTER;
 // the protected ports are printed (and appear in Security-Server). With --no-ipsec the protected-phase
 // REGISTER is accepted in clear (on the listening port or on port-s) for tools that cannot do ESP, such as
 // SIPp with its AKA support, while Security-Client, Security-Verify and the Digest response are still
 // checked.
 
-import { Hss } from '../aka/hss.js';
+import { Hss, type SubscriberInit } from '../aka/hss.js';
 import { ImsCore } from '../ims/core.js';
 import { PcscfProxy } from '../ims/pcscf-proxy.js';
 import { type TraceEvent } from '../ims/sip-node.js';
@@ -18,11 +18,8 @@ export interface PcscfCliOptions {
   port: number;
   clientPort: number;
   serverPort: number;
-  impi: string;
-  k: Uint8Array;
-  op?: Uint8Array;
-  opc?: Uint8Array;
-  amf: Uint8Array;
+  /** The HSS's subscribers (one from --impi/--k/--op, or a --subscribers file). */
+  subscribers: SubscriberInit[];
   realm: string;
   mode: ConfidentialityMode;
   noIpsec: boolean;
@@ -41,7 +38,7 @@ export async function startPcscf(o: PcscfCliOptions): Promise<RunningPcscf> {
   initSync();
   const net = new NodeUdpNetwork();
   const hss = new Hss();
-  hss.addSubscriber({ impi: o.impi, k: o.k, amf: o.amf, ...(o.op ? { op: o.op } : { opc: o.opc! }) });
+  for (const sub of o.subscribers) hss.addSubscriber(sub);
   const tracer = o.quiet ? undefined : (e: TraceEvent): void => {
     const m = e.message;
     const what = m.type === 'request' ? `${m.method} ${m.uri}` : `${m.status} ${m.reason}`;
@@ -58,13 +55,14 @@ export async function startPcscf(o: PcscfCliOptions): Promise<RunningPcscf> {
   pcscf.events.registered = (e) => o.log(`${e.key} registered over ${e.set.ealg === 'null' ? 'integrity-only' : e.set.ealg} + ${e.set.alg} SAs`);
   core.events.authFailed = (e) => o.log(`authentication of ${e.impi} failed: ${e.reason}`);
   o.log(`P-CSCF listening on ${o.host}:${pcscf.port} (protected ports: port-c ${pcscf.portC.port}, port-s ${pcscf.portS.port}); core on ${o.host}:${core.port}`);
-  o.log(`realm ${o.realm}, subscriber ${o.impi}, confidentiality mode "${o.mode}"${o.noIpsec ? ', --no-ipsec: protected-phase REGISTER accepted in clear' : ''}`);
+  const who = o.subscribers.length === 1 ? `subscriber ${o.subscribers[0]!.impi}` : `${o.subscribers.length} subscribers`;
+  o.log(`realm ${o.realm}, ${who}, confidentiality mode "${o.mode}"${o.noIpsec ? ', --no-ipsec: protected-phase REGISTER accepted in clear' : ''}`);
   return {
     pcscf, core,
     close(): void {
       pcscf.close();
       core.close();
-      hss.remove(o.impi);
+      for (const sub of o.subscribers) hss.remove(sub.impi);
     },
   };
 }

@@ -14,7 +14,7 @@ export const DEMO_DEFAULTS = { mode: 'ipsec' as ConfidentialityMode, release: 6 
 
 export interface SelfcheckArgs { cases: number; benchMs: number }
 export interface DemoArgs { mode: ConfidentialityMode; release: UeRelease; watcherRelease: UeRelease; alg?: IntegrityAlgorithm; ealg?: EncryptionAlgorithm; access: string; notifies: number; pcap?: string; port: number; matrix: boolean }
-export interface PcscfArgs { listen: { host: string; port: number }; impi: string; k: Uint8Array; op?: Uint8Array; opc?: Uint8Array; amf?: Uint8Array; realm: string; portC: number; portS: number; mode: ConfidentialityMode; ipsec: boolean; quiet?: boolean }
+export interface PcscfArgs { listen: { host: string; port: number }; subscribers?: string; impi?: string; k?: Uint8Array; op?: Uint8Array; opc?: Uint8Array; amf?: Uint8Array; realm: string; portC: number; portS: number; mode: ConfidentialityMode; ipsec: boolean; quiet?: boolean }
 
 export interface CliHandlers {
   selfcheck(a: SelfcheckArgs): void | Promise<void>;
@@ -97,8 +97,9 @@ export function buildProgram(handlers: CliHandlers, o: ProgramOptions = {}): Com
     .command('pcscf')
     .description('a standalone P-CSCF with its core (S-CSCF, HSS with one subscriber, presence server) for real UEs and SIP tools')
     .requiredOption('--listen <host:port>', 'address and port for the unprotected REGISTER', listen)
-    .requiredOption('--impi <impi>', 'the subscriber\'s private identity (Digest username)', text('impi', 255))
-    .requiredOption('--k <hex>', 'subscriber key K (16 bytes of hex)', hexKey('K', 16))
+    .option('--impi <impi>', 'the subscriber\'s private identity (Digest username)', text('impi', 255))
+    .option('--k <hex>', 'subscriber key K (16 bytes of hex)', hexKey('K', 16))
+    .option('--subscribers <file>', 'JSON array of subscribers [{"impi","k","op"|"opc","amf"?}] instead of --impi/--k/--op', text('subscribers file', 4096))
     .option('--op <hex>', 'operator variant OP (16 bytes of hex)', hexKey('OP', 16))
     .option('--opc <hex>', 'OPc instead of OP (16 bytes of hex)', hexKey('OPc', 16))
     .option('--amf <hex>', 'authentication management field, 2 bytes of hex (default: 8000)', hexKey('AMF', 2))
@@ -109,8 +110,15 @@ export function buildProgram(handlers: CliHandlers, o: ProgramOptions = {}): Com
     .option('--no-ipsec', 'accept the protected-phase REGISTER in clear (tools without ESP); headers and digest still checked')
     .option('--quiet', 'do not print every message')
     .action(function (this: Command, opts: PcscfArgs) {
-      if ((opts.op === undefined) === (opts.opc === undefined)) {
-        this.error('error: give exactly one of --op and --opc', { exitCode: 2, code: 'ipsec3gpp.opOrOpc' });
+      if (opts.subscribers !== undefined) {
+        if (opts.impi !== undefined || opts.k !== undefined || opts.op !== undefined || opts.opc !== undefined || opts.amf !== undefined) {
+          this.error('error: --subscribers replaces --impi, --k, --op, --opc and --amf', { exitCode: 2, code: 'ipsec3gpp.subscribersOrKeys' });
+        }
+      } else {
+        if (opts.impi === undefined || opts.k === undefined) this.error('error: give --impi and --k (or --subscribers FILE)', { exitCode: 2, code: 'ipsec3gpp.subscriber' });
+        if ((opts.op === undefined) === (opts.opc === undefined)) {
+          this.error('error: give exactly one of --op and --opc', { exitCode: 2, code: 'ipsec3gpp.opOrOpc' });
+        }
       }
       return handlers.pcscf(opts);
     });

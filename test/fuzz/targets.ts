@@ -14,6 +14,7 @@ import {
 } from '../../src/index.js';
 import { MemoryNetwork, RelaySession, runScenario } from '../../src/ims/index.js';
 import { buildProgram, type CliHandlers } from '../../src/cli/program.js';
+import { parseSubscribers } from '../../src/cli/subscribers.js';
 import { readPcap, writePcap } from '../../src/pcap.js';
 import { contextOf } from '../../src/internal/context.js';
 import { rawMemory } from '../../src/internal/wasm.js';
@@ -297,6 +298,34 @@ export const targets: Target[] = [
     },
   },
   {
+    name: 'the pcscf --subscribers file (JSON)',
+    codes: ['INVALID_ARGUMENT'],
+    async setup() {
+      const keys = ['465b5ce8b199b49faa5f0a2ee238a6bc', 'cdc202d5123e20f62b6d676ac72cb318', 'cd63cb71954a9f4e48a5994e37a02baf'];
+      const seeds = [
+        JSON.stringify([{ impi: IMPI, k: keys[0], op: keys[1], amf: '8000' }, { impi: `2${IMPI}`, k: keys[0], opc: keys[2] }], null, 2),
+        JSON.stringify([{ impi: 'a@b', k: `0x${keys[2]}`, op: keys[1] }]),
+      ];
+      return {
+        check(m) {
+          const text = applyText(m, seeds);
+          try {
+            const subs = parseSubscribers(text);
+            for (const s of subs) {
+              if (s.k.length !== 16 || (s.op ?? s.opc)!.length !== 16 || s.amf!.length !== 2 || !s.impi) throw new Error('an invalid subscriber was accepted');
+            }
+            return 'accepted';
+          } catch (e) {
+            if (!(e instanceof Ipsec3gppError && e.code === 'INVALID_ARGUMENT')) throw e;
+            if (/[0-9a-f]{16}/i.test(e.message)) throw new Error(`an error message echoes key material: ${e.message}`);
+            return e.code;
+          }
+        },
+        close: () => {},
+      };
+    },
+  },
+  {
     name: 'command-line options (ipsec-3gpp demo / pcscf / selfcheck)',
     codes: [],
     async setup() {
@@ -305,6 +334,7 @@ export const targets: Target[] = [
         ['demo', '--mode', 'access-network', '--release', 'later', '--watcher-release', '5', '--alg', 'hmac-md5-96', '--ealg', 'des-ede3-cbc', '--notifies', '4', '--port', '5070', '--pcap', '/tmp/x.pcap', '--no-matrix'],
         ['selfcheck', '--cases', '10', '--bench-ms', '0'],
         ['pcscf', '--listen', '[::1]:5060', '--impi', 'a@b', '--k', '0x00112233445566778899aabbccddeeff', '--opc', '00112233445566778899aabbccddeeff'],
+        ['pcscf', '--listen', '127.0.0.1:5060', '--subscribers', '/tmp/subscribers.json', '--mode', 'access-network'],
       ];
       const seeds = argvs.map((a) => enc.encode(a.join('\0')));
       const valid = (a: any): void => { // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -316,7 +346,8 @@ export const targets: Target[] = [
         if (a.mode !== undefined && !['ipsec', 'access-network', 'refuse'].includes(a.mode)) bad('mode');
         for (const k of ['release', 'watcherRelease']) if (a[k] !== undefined && ![5, 6, 'later'].includes(a[k])) bad(k);
         for (const k of ['notifies', 'cases', 'benchMs']) if (a[k] !== undefined && !Number.isSafeInteger(a[k])) bad(k);
-        if (a.listen && (a.op === undefined) === (a.opc === undefined)) bad('op/opc pair');
+        if (a.listen && a.subscribers !== undefined && [a.impi, a.k, a.op, a.opc, a.amf].some((x) => x !== undefined)) bad('mix of --subscribers and keys');
+        if (a.listen && a.subscribers === undefined && (a.impi === undefined || a.k === undefined || (a.op === undefined) === (a.opc === undefined))) bad('subscriber');
       };
       const handlers: CliHandlers = { selfcheck: valid, demo: valid, pcscf: valid };
       const quiet = { writeOut: () => {}, writeErr: () => {} };

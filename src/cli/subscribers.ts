@@ -1,0 +1,44 @@
+// The `pcscf --subscribers FILE` format: the HSS's subscribers for a SIP test tool driving many UEs. A JSON
+// array of { "impi": "...", "k": "<32 hex>", "op": "<32 hex>" | "opc": "<32 hex>", "amf": "<4 hex>" }
+// (TS 35.206 Milenage inputs; amf defaults to 8000). The file is input from outside: it is bounded, every
+// field is checked, and anything wrong is an Ipsec3gppError INVALID_ARGUMENT naming the entry and field,
+// never echoing a key.
+
+import { type SubscriberInit } from '../aka/hss.js';
+import { ErrorCode, Ipsec3gppError } from '../errors.js';
+
+/** At most this many bytes of file and this many subscribers. */
+export const SUBSCRIBERS_LIMITS = { fileBytes: 1 << 20, subscribers: 100_000 } as const;
+
+const bad = (where: string, what: string): never => { throw new Ipsec3gppError(ErrorCode.INVALID_ARGUMENT, `subscribers file: ${where}: ${what}`); };
+
+function hex(v: unknown, bytes: number, where: string): Uint8Array {
+  if (typeof v !== 'string' || !new RegExp(`^(0x)?[0-9a-fA-F]{${2 * bytes}}$`).test(v)) return bad(where, `must be ${bytes} bytes of hex`);
+  return Uint8Array.from(v.replace(/^0x/, '').match(/../g)!, (x) => parseInt(x, 16));
+}
+
+/** Parses and checks a subscribers file's text. */
+export function parseSubscribers(text: string): SubscriberInit[] {
+  if (typeof text !== 'string') return bad('file', 'not text');
+  if (text.length > SUBSCRIBERS_LIMITS.fileBytes) return bad('file', `larger than ${SUBSCRIBERS_LIMITS.fileBytes} bytes`);
+  let doc: unknown;
+  try { doc = JSON.parse(text); } catch { return bad('file', 'not valid JSON'); }
+  if (!Array.isArray(doc) || doc.length === 0) return bad('file', 'must be a non-empty JSON array of subscribers');
+  if (doc.length > SUBSCRIBERS_LIMITS.subscribers) return bad('file', `more than ${SUBSCRIBERS_LIMITS.subscribers} subscribers`);
+  const seen = new Set<string>();
+  return doc.map((e: unknown, i): SubscriberInit => {
+    const at = `entry ${i}`;
+    if (e === null || typeof e !== 'object' || Array.isArray(e)) return bad(at, 'must be an object');
+    const o = e as Record<string, unknown>;
+    for (const key of Object.keys(o)) if (!['impi', 'k', 'op', 'opc', 'amf'].includes(key)) bad(at, 'unknown field (allowed: impi, k, op, opc, amf)');
+    const impi = o['impi'];
+    if (typeof impi !== 'string' || impi.length === 0 || impi.length > 255 || /[\x00-\x20"\x7f]/.test(impi)) return bad(`${at}.impi`, '1..255 printable characters without spaces or quotes');
+    if (seen.has(impi.toLowerCase())) bad(`${at}.impi`, 'listed twice');
+    seen.add(impi.toLowerCase());
+    if ((o['op'] === undefined) === (o['opc'] === undefined)) bad(at, 'give exactly one of "op" and "opc"');
+    const s: SubscriberInit = { impi, k: hex(o['k'], 16, `${at}.k`), amf: o['amf'] === undefined ? Uint8Array.of(0x80, 0) : hex(o['amf'], 2, `${at}.amf`) };
+    if (o['op'] !== undefined) s.op = hex(o['op'], 16, `${at}.op`);
+    else s.opc = hex(o['opc'], 16, `${at}.opc`);
+    return s;
+  });
+}
