@@ -129,4 +129,15 @@ test('demo page: a browser UE registers over the WebSocket relay with the Node P
   await page.close();
 });
 
+test('demo page as a Release 5 UE (integrity only): registered without encryption, alice\'s location withheld', async () => {
+  const { page, failures } = await open('/?release=5');
+  await page.waitForFunction(() => ((globalThis as unknown as { __demo?: { updates: number } }).__demo?.updates ?? 0) >= 3, null, { timeout: 60_000 });
+  const state = await page.evaluate(() => (globalThis as unknown as { __demo: Record<string, unknown> }).__demo);
+  assert.equal([state['registered'], state['ealg'], state['located']], [true, 'null', 0]);
+  const updates = await page.locator('#updates li').allTextContents();
+  assert.ok(updates.filter((u) => u.includes('location withheld')).length >= 2, updates.join('\n'));
+  assert.equal(failures, []);
+  await page.close();
+});
+
 test.run();

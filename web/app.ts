@@ -143,9 +143,12 @@ async function main(): Promise<void> {
     if (where) state.located++;
     const set = ue.current;
     const how = set ? `over ESP ${set.ealg === 'null' ? '(integrity only)' : set.ealg} + ${set.alg}` : 'in clear';
+    const when = new Date().toLocaleTimeString();
     const text = where
-      ? `${new Date().toLocaleTimeString()}: ${st.basic ?? ''} "${st.note ?? ''}" at ${where.lat.toFixed(5)}, ${where.lon.toFixed(5)} (${how})`
-      : `${new Date().toLocaleTimeString()}: ${st.basic ?? 'no document yet'} (${how})`;
+      ? `${when}: ${st.basic ?? ''} "${st.note ?? ''}" at ${where.lat.toFixed(5)}, ${where.lon.toFixed(5)} (${how})`
+      : n.body.length === 0 ? `${when}: no document yet (${how})`
+        : st.note ? `${when}: ${st.basic ?? ''} "${st.note}", location withheld: this UE's access has no confidentiality (${how})`
+          : `${when}: ${st.basic ?? ''} (a neutral document: alice's rules block this watcher) (${how})`;
     $('updates').prepend(el('li', text));
   };
   state.phase = 'subscribing';
