@@ -285,15 +285,7 @@ export class UeClient {
     await this.#prepareClientPort();
     const expires = this.#o.expires ?? 600;
     const offer = this.sec.offer();
-    this.#auth.nc++;
-    const req = this.#register({ via: this.#clientPorts.get(set.ue.portC)!.socket, expires, securityClient: offer.securityClient, securityVerify: this.sec.securityVerify(), authorization: this.#authorization(this.#auth.challenge, this.#auth.res, this.#auth.nc) });
-    this.db.beginTransaction(set);
-    let res: SipResponse;
-    try {
-      res = await this.node.request(req, this.#sa1(set));
-    } finally {
-      this.db.endTransaction(set);
-    }
+    const res = await this.#registerOverSet(set, expires, offer.securityClient);
     if (res.status >= 200 && res.status < 300) {
       this.sec.registeredWithoutChallenge(Number(headerParam(res.headers.get('contact') ?? '', 'expires') ?? expires));
       this.#dropUnusedClientPort();
@@ -312,17 +304,26 @@ export class UeClient {
   async deregister(): Promise<RegistrationResult> {
     const set = this.sec.current;
     if (!set || !this.#auth) throw new Error('not registered');
-    this.#auth.nc++;
-    const req = this.#register({ via: this.#clientPorts.get(set.ue.portC)!.socket, expires: 0, securityVerify: this.sec.securityVerify(), authorization: this.#authorization(this.#auth.challenge, this.#auth.res, this.#auth.nc) });
-    this.db.beginTransaction(set);
     let res: SipResponse;
     try {
-      res = await this.node.request(req, this.#sa1(set));
+      res = await this.#registerOverSet(set, 0);
     } finally {
-      this.db.endTransaction(set);
       this.db.deleteWhenIdle(set);
     }
     return { status: res.status, reason: res.reason };
+  }
+
+  /** A REGISTER over SA1 of the established set (re- or de-registration), counted as a transaction on it. */
+  async #registerOverSet(set: SaSet, expires: number, securityClient?: string): Promise<SipResponse> {
+    const auth = this.#auth!;
+    auth.nc++;
+    const req = this.#register({ via: this.#clientPorts.get(set.ue.portC)!.socket, expires, securityClient, securityVerify: this.sec.securityVerify(), authorization: this.#authorization(auth.challenge, auth.res, auth.nc) });
+    this.db.beginTransaction(set);
+    try {
+      return await this.node.request(req, this.#sa1(set));
+    } finally {
+      this.db.endTransaction(set);
+    }
   }
 
   #protectedRequest(method: string, uri: string, to: string, headers: Array<[string, string]>, body?: { type: string; data: string }): Promise<SipResponse> {
