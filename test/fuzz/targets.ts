@@ -196,8 +196,9 @@ export const targets: Target[] = [
           rx.open(tx.seal(new Uint8Array(4)));
           tx.setOutboundSeq(2 ** 32 - 21);
         }
-        const packets = Array.from({ length: 40 }, (_, j) => tx.seal(crypto.getRandomValues(new Uint8Array(j * 7 % 90)), 17));
-        // Open 30 of them out of order; 10 stay fresh (a mutation that leaves one intact is accepted once).
+        const packets = Array.from({ length: 50 }, (_, j) => tx.seal(crypto.getRandomValues(new Uint8Array(j * 7 % 90)), 17));
+        // Open 30 of them out of order; 30..39 stay fresh for free mutation (one left intact is accepted
+        // once); 40..49 are only ever sent with bits changed, so they stay ahead of the window and reach the ICV.
         const order = [...packets.keys()].slice(0, 30).sort((a, b) => ((a * 7919) % 31) - ((b * 7919) % 31));
         const accepted = new Set<number>();
         for (const j of order) { rx.open(packets[j]!); accepted.add(j); }
@@ -207,7 +208,17 @@ export const targets: Target[] = [
       return {
         check(m) {
           const s = sas[m.seed % sas.length]!;
-          const input = apply({ ...m, seed: Math.floor(m.seed / sas.length) }, s.packets);
+          // Half the inputs are fresh packets (never opened) with at least one bit changed and their length
+          // kept, so they pass the format and replay checks and reach the ICV; the other half mutate any
+          // packet freely (lengths, truncations, replays).
+          const k = Math.floor(m.seed / sas.length);
+          let input: Uint8Array;
+          if (k % 2 === 0) {
+            const edits: Mutation['edits'] = [...m.edits.filter((e) => e.op === 'flip' || e.op === 'set'), { op: 'flip', at: k >>> 1, bit: k % 8 }];
+            input = apply({ seed: 40 + ((k >>> 1) % 10), edits }, s.packets);
+          } else {
+            input = apply({ ...m, seed: k >>> 1 }, s.packets.slice(0, 40));
+          }
           const { ptr, size } = contextOf(s.rx);
           const before = rawMemory().slice(ptr, ptr + size);
           const seq = s.rx.seq;
