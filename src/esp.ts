@@ -116,6 +116,8 @@ export class EspSa extends WasmKey {
   /** Bytes of ICV per packet. */
   readonly icvLength: number;
   readonly #blockSize: number;
+  /** Whether the cipher takes a random explicit IV (CBC), fixed per SA. */
+  readonly #cbc: boolean;
   readonly #softLimit: number;
   readonly #onSoftLimit: ((sa: EspSa) => void) | undefined;
   #softLimitRaised = false;
@@ -157,20 +159,21 @@ export class EspSa extends WasmKey {
     this.ivLength = Math.max(alg.ivLength, ealg.ivLength);
     this.icvLength = alg.icvLength + ealg.icvLength;
     this.#blockSize = Math.max(4, ealg.blockSize);
+    this.#cbc = ealg.name === 'aes-cbc' || ealg.name === 'des-ede3-cbc';
     this.#softLimit = o.softLimit ?? (esn ? ESN_LIMIT : 0xffffffff - 0x10000);
     this.#onSoftLimit = o.onSoftLimit;
 
-    // Stage keys in the parameter window, initialise, wipe the window.
-    const cc = wasm();
-    const p = cc.param;
+    // Stage keys in the parameter window, initialise, wipe the window (views are current: `c` is the
+    // one core object, refreshed in place by the allocation above).
+    const p = c.param;
     const encAt = 0, authAt = 64, saltAt = 128;
     p.set(keys.encKey, encAt);
     p.set(keys.authKey, authAt);
     if (keys.salt) p.set(keys.salt, saltAt);
     try {
-      const st = cc.x.esp_sa_init(
+      const st = c.x.esp_sa_init(
         this.ctx, o.spi >>> 0, (outbound ? SA_OUTBOUND : 0) | (esn ? SA_ESN : 0), alg.id, ealg.id,
-        cc.paramPtr + encAt, keys.encKey.length, cc.paramPtr + authAt, keys.authKey.length, cc.paramPtr + saltAt, window,
+        c.paramPtr + encAt, keys.encKey.length, c.paramPtr + authAt, keys.authKey.length, c.paramPtr + saltAt, window,
       );
       if (st !== ST_OK) {
         this.destroy();
@@ -209,25 +212,12 @@ export class EspSa extends WasmKey {
     const c = wasm();
     const ctx = this.ctx;
     c.io.set(payload, 8 + this.ivLength);
-    const iv = this.ealg === 'aes-cbc' || this.ealg === 'des-ede3-cbc' ? takeRandom(c, this.ivLength) : 0;
+    const iv = this.#cbc ? takeRandom(c, this.ivLength) : 0;
     const r = c.x.esp_seal(ctx, c.ioPtr, payload.length, nextHeader, iv);
     if (r < 0) throw statusError(-r);
     o.set(c.io.subarray(0, r), 0);
-    this.#sent(c, ctx, r);
+    this._sent(c, r, 0);
     return o.length === r ? o : o.subarray(0, r);
-  }
-
-  #sent(c: Core, ctx: number, bytes: number): void {
-    this.stats.packets++;
-    this.stats.bytes += bytes;
-    if (!this.#softLimitRaised && this.#onSoftLimit !== undefined) {
-      // Without ESN the wire value is the whole sequence number; read it back from the header.
-      const seq = this.esn ? Number(c.x.esp_sa_seq(ctx)) : readBE32(c.io, 4);
-      if (seq >= this.#softLimit) {
-        this.#softLimitRaised = true;
-        this.#onSoftLimit(this);
-      }
-    }
   }
 
   /**
@@ -294,12 +284,15 @@ export class EspSa extends WasmKey {
     return this.ctx;
   }
 
-  /** @internal */
-  _sentBatch(c: Core, bytes: number, seqWire: number): void {
+  /**
+   * @internal Counts a packet just sealed at offset `at` of the I/O window and raises the soft limit once.
+   * Without ESN the wire value is the whole sequence number, read back from the header only when needed.
+   */
+  _sent(c: Core, bytes: number, at: number): void {
     this.stats.packets++;
     this.stats.bytes += bytes;
     if (!this.#softLimitRaised && this.#onSoftLimit !== undefined) {
-      const seq = this.esn ? Number(c.x.esp_sa_seq(this.ctx)) : seqWire;
+      const seq = this.esn ? Number(c.x.esp_sa_seq(this.ctx)) : readBE32(c.io, at + 4);
       if (seq >= this.#softLimit) {
         this.#softLimitRaised = true;
         this.#onSoftLimit(this);
@@ -309,7 +302,7 @@ export class EspSa extends WasmKey {
 
   /** @internal */
   _isCbc(): boolean {
-    return this.ealg === 'aes-cbc' || this.ealg === 'des-ede3-cbc';
+    return this.#cbc;
   }
 }
 
@@ -402,7 +395,7 @@ export function sealBatch(items: readonly SealItem[]): Array<Uint8Array | Ipsec3
         out[j] = statusError(-res);
       } else {
         out[j] = c.io.slice(off, off + res);
-        sa._sentBatch(c, res, readBE32(c.io, off + 4));
+        sa._sent(c, res, off);
       }
       k++;
     }
