@@ -114,6 +114,10 @@ export class PcscfProxy {
       // --no-ipsec: the protected-phase REGISTER may also come in clear on port_ps.
       this.portS.acceptClear((sip, from) => this.node.receive(sip, { kind: 'plain', socket: ps, address: from.address, port: from.port }));
     }
+    // A registration whose last set is gone (expired, replaced, aborted) needs no access-network record.
+    this.db.on((set, event) => {
+      if ((event === 'deleted' || event === 'expired') && this.db.sets(set.key).length === 0) this.#pani.delete(set.key);
+    });
     this.node.onRequest((i) => void this.#request(i.request, i.route, i.respond).catch(() => { /* a failed forward is answered inside */ }));
   }
 
@@ -168,15 +172,32 @@ export class PcscfProxy {
     return formatConfidentiality('none');
   }
 
-  /** Removes what only the UE <-> P-CSCF hop may see, and any confidentiality claim a UE made. */
-  #cleanForCore(fwd: SipRequest): void {
-    fwd.headers.remove(CONFIDENTIALITY_HEADER);
+  /**
+   * A UE's request as it goes to the core: without what only the UE <-> P-CSCF hop may see, and with this
+   * P-CSCF's confidentiality assertion in place of any claim the UE made.
+   */
+  #towardCore(req: SipRequest, set: SaSet | undefined, pani: string | undefined): SipRequest {
+    const fwd = rewrite(req);
     for (const h of SECURITY_HEADERS) fwd.headers.remove(h);
     for (const h of ['require', 'proxy-require', 'supported']) {
       const v = withoutSecAgreeTag(fwd.headers.getAll(h).join(', '));
       if (v === '') fwd.headers.remove(h);
       else if (fwd.headers.has(h)) fwd.headers.set(h, v);
     }
+    fwd.headers.set(CONFIDENTIALITY_HEADER, this.#confidentiality(set, pani));
+    return fwd;
+  }
+
+  /**
+   * Stores a REGISTER's Security-Client for the coming challenge (SM1, or a re-registration the core may
+   * challenge, TS 24.229 5.2.2.4); false when the offer is refused, after answering the UE.
+   */
+  #storeOffer(req: SipRequest, key: string, ueAddress: string, pani: string | undefined, respond: (r: SipResponse) => void): boolean {
+    const d = this.sec.initialRegister({ key, ueAddress, securityClient: req.headers.getAll('security-client'), accessNetworkInfo: pani });
+    if (d.accept) return true;
+    respond(makeResponse(req, d.status, d.reason, [['Warning', `399 pcscf "${d.warning}"`]]));
+    this.events.refused?.({ key, status: d.status, warning: d.warning });
+    return false;
   }
 
   async #request(req: SipRequest, route: Route, respond: (r: SipResponse) => void): Promise<void> {
@@ -188,9 +209,7 @@ export class PcscfProxy {
       respond(makeResponse(req, 403, 'Forbidden', [['Warning', `399 pcscf "send ${req.method} over the IPsec SAs of a registration"`]]));
       return;
     }
-    const fwd = rewrite(req);
-    this.#cleanForCore(fwd);
-    fwd.headers.set(CONFIDENTIALITY_HEADER, this.#confidentiality(route.sa.set, this.#pani.get(route.sa.set.key)));
+    const fwd = this.#towardCore(req, route.sa.set, this.#pani.get(route.sa.set.key));
     this.db.beginTransaction(route.sa.set);
     try {
       await this.#forward(fwd, this.#toCore(), respond);
@@ -218,6 +237,7 @@ export class PcscfProxy {
       respond(makeResponse(req, 400, 'Bad Request', [['Warning', '399 pcscf "malformed Authorization"']]));
       return;
     }
+    const pani = req.headers.get('p-access-network-info');
     const inbound = route.kind === 'protected' ? route.sa : undefined;
     const set = inbound?.set;
     const clearSm7 = route.kind === 'plain' && this.#o.noIpsec === true && req.headers.has('security-verify') && this.sec.hasTemporary(key);
@@ -230,11 +250,9 @@ export class PcscfProxy {
         this.events.aborted?.({ key, reason: (e as Error).message });
         return; // abort: nothing forwarded, the temporary set is gone
       }
-      const fwd = rewrite(req);
+      const fwd = this.#towardCore(req, set, pani);
       fwd.headers.set('Authorization', withIntegrityProtected(authorization, 'yes'));
-      this.#cleanForCore(fwd);
-      this.#pani.set(key, req.headers.get('p-access-network-info'));
-      fwd.headers.set(CONFIDENTIALITY_HEADER, this.#confidentiality(set, req.headers.get('p-access-network-info')));
+      this.#pani.set(key, pani);
       const final = await this.#forward(fwd, this.#toCore(), respond, (res) => {
         if (res.status >= 200 && res.status < 300) {
           const expires = Number(headerParam(res.headers.get('contact') ?? '', 'expires') ?? 600);
@@ -252,21 +270,11 @@ export class PcscfProxy {
     // A REGISTER over an established set: re-registration or de-registration.
     if (set && set.state === 'established') {
       const expires = Number(headerParam(req.headers.get('contact') ?? '', 'expires') ?? req.headers.get('expires') ?? 600);
-      if (expires !== 0) {
-        // Store the new Security-Client in case the core challenges (TS 24.229 5.2.2.4).
-        const d = this.sec.initialRegister({ key, ueAddress: set.ueAddress, securityClient: req.headers.getAll('security-client'), accessNetworkInfo: req.headers.get('p-access-network-info') });
-        if (!d.accept) {
-          respond(makeResponse(req, d.status, d.reason, [['Warning', `399 pcscf "${d.warning}"`]]));
-          this.events.refused?.({ key, status: d.status, warning: d.warning });
-          return;
-        }
-      }
-      const fwd = rewrite(req);
+      if (expires !== 0 && !this.#storeOffer(req, key, set.ueAddress, pani, respond)) return;
+      const fwd = this.#towardCore(req, set, pani);
       fwd.headers.set('Authorization', withIntegrityProtected(authorization, 'yes'));
-      this.#cleanForCore(fwd);
-      if (expires !== 0) this.#pani.set(key, req.headers.get('p-access-network-info'));
+      if (expires !== 0) this.#pani.set(key, pani);
       else this.#pani.delete(key);
-      fwd.headers.set(CONFIDENTIALITY_HEADER, this.#confidentiality(set, req.headers.get('p-access-network-info')));
       this.db.beginTransaction(set);
       try {
         await this.#forward(fwd, this.#toCore(), respond, (res) => this.#registerAnswer(key, res, expires));
@@ -283,17 +291,10 @@ export class PcscfProxy {
 
     // SM1: an unprotected (initial) REGISTER.
     if (route.kind !== 'plain') return;
-    const d = this.sec.initialRegister({ key, ueAddress: route.address, securityClient: req.headers.getAll('security-client'), accessNetworkInfo: req.headers.get('p-access-network-info') });
-    if (!d.accept) {
-      respond(makeResponse(req, d.status, d.reason, [['Warning', `399 pcscf "${d.warning}"`]]));
-      this.events.refused?.({ key, status: d.status, warning: d.warning });
-      return;
-    }
-    const fwd = rewrite(req);
+    if (!this.#storeOffer(req, key, route.address, pani, respond)) return;
+    const fwd = this.#towardCore(req, undefined, undefined);
     fwd.headers.set('Authorization', withIntegrityProtected(authorization, 'no'));
     fwd.headers.add('Path', `<sip:term@${this.coreSocket.address}:${this.coreSocket.port};lr>`);
-    this.#cleanForCore(fwd);
-    fwd.headers.set(CONFIDENTIALITY_HEADER, this.#confidentiality(undefined, undefined));
     await this.#forward(fwd, this.#toCore(), respond, (res) => this.#registerAnswer(key, res, undefined));
   }
 
