@@ -5,7 +5,7 @@
 
 import { init } from 'ipsec-3gpp';
 import {
-  DEMO_CREDENTIALS, UeClient, WebSocketNetwork, parseTrace, pidfLocation, pidfStatus, protection, smLabel, summary,
+  UeClient, demoKeys, WebSocketNetwork, parseTrace, pidfLocation, pidfStatus, protection, smLabel, summary,
   type SaSet, type TraceEvent, type TraceRecord,
 } from 'ipsec-3gpp/ims';
 
@@ -20,7 +20,6 @@ const state: DemoState = { phase: 'loading', registered: false, updates: 0, loca
 (globalThis as unknown as { __demo: DemoState }).__demo = state;
 
 const $ = (id: string): HTMLElement => document.getElementById(id)!;
-const hexBytes = (h: string): Uint8Array => Uint8Array.from(h.match(/../g)!, (x) => parseInt(x, 16));
 const hex32 = (n: number): string => `0x${n.toString(16).padStart(8, '0')}`;
 
 function el(tag: string, text: string, cls?: string): HTMLElement {
@@ -114,7 +113,7 @@ async function main(): Promise<void> {
   const pcscfPorts = new Set(hello.pcscfPorts);
   const ue = await UeClient.start({
     net, address: '127.0.0.1', name: `UE ${hello.user}`, impi: hello.impi, impu: hello.impu, realm: hello.realm,
-    k: hexBytes(DEMO_CREDENTIALS.k), op: hexBytes(DEMO_CREDENTIALS.op), pcscf: hello.pcscf, release,
+    ...demoKeys(), pcscf: hello.pcscf, release,
     accessNetworkInfo: `${hello.accessNetwork}; utran-cell-id-3gpp=001010001000019B`,
     tracer: (e) => { if (e.sa) sentEsp++; addLadder(e); },
     names: (a, p) => (a === hello.pcscf.address && pcscfPorts.has(p) ? 'P-CSCF' : `${a}:${p}`),

@@ -11,7 +11,7 @@ import { Command } from 'commander';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { initSync } from '../src/index.js';
 import {
-  DEMO_CREDENTIALS, DEMO_WALK, RelaySession, buildPidf, startNetwork, serializeTrace,
+  DEMO_WALK, RelaySession, demoKeys, buildPidf, startNetwork, serializeTrace,
   type DatagramNetwork, type ImsNetwork, type TraceEvent, type UeClient,
 } from '../src/ims/index.js';
 import { NodeUdpNetwork } from '../src/node.js';
@@ -41,7 +41,6 @@ export interface WebDemo {
   close(): Promise<void>;
 }
 
-const hexBytes = (h: string): Uint8Array => Uint8Array.from(h.match(/../g)!, (x) => parseInt(x, 16));
 export const WEB_ACCESS_NETWORK = '3GPP-E-UTRAN-FDD';
 
 export async function startWebDemo(o: WebDemoOptions): Promise<WebDemo> {
@@ -91,7 +90,7 @@ export async function startWebDemo(o: WebDemoOptions): Promise<WebDemo> {
     const user = `web${++counter}`;
     const label = `UE ${user}`;
     const impi = `${user}@${network.realm}`;
-    network.hss.addSubscriber({ impi, k: hexBytes(DEMO_CREDENTIALS.k), op: hexBytes(DEMO_CREDENTIALS.op) });
+    network.hss.addSubscriber({ impi, ...demoKeys() });
     // Name the browser's relayed ports, so the ladder says who is who.
     const named: DatagramNetwork = {
       tap: (fn) => udp.tap(fn),

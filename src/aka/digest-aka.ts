@@ -12,6 +12,7 @@
 // treats unknown or expired nonces as stale. Parsing is strict: bad base64, a short nonce, a missing or
 // unexpected parameter each give a typed error (AKA_NONCE, AUTH_PARAM, AUTH_PARSE).
 
+import { parseHex, toHex } from '../hex.js';
 import { equalBytes } from '../ct.js';
 import { ErrorCode, Ipsec3gppError } from '../errors.js';
 import { md5 } from '../hash.js';
@@ -21,7 +22,6 @@ import { type AuthVector, type Hss } from './hss.js';
 export const AKAV1_MD5 = 'AKAv1-MD5';
 
 const enc = new TextEncoder();
-const hex = (b: Uint8Array): string => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
 
 function concat(...parts: Array<Uint8Array | string>): Uint8Array {
   const bufs = parts.map((p) => (typeof p === 'string' ? enc.encode(p) : p));
@@ -87,13 +87,13 @@ export interface DigestInput {
 
 /** The Digest response (32 lower-case hex digits). */
 export function digestResponse(d: DigestInput): string {
-  const ha1 = hex(md5(concat(d.username, ':', d.realm, ':', d.password)));
+  const ha1 = toHex(md5(concat(d.username, ':', d.realm, ':', d.password)));
   const ha2 = d.qop === 'auth-int'
-    ? hex(md5(concat(d.method, ':', d.uri, ':', hex(md5(d.body ?? new Uint8Array(0))))))
-    : hex(md5(concat(d.method, ':', d.uri)));
-  if (d.qop === undefined) return hex(md5(concat(ha1, ':', d.nonce, ':', ha2)));
+    ? toHex(md5(concat(d.method, ':', d.uri, ':', toHex(md5(d.body ?? new Uint8Array(0))))))
+    : toHex(md5(concat(d.method, ':', d.uri)));
+  if (d.qop === undefined) return toHex(md5(concat(ha1, ':', d.nonce, ':', ha2)));
   if (d.nc === undefined || d.cnonce === undefined) throw new Ipsec3gppError(ErrorCode.AUTH_PARAM, 'qop requires nc and cnonce');
-  return hex(md5(concat(ha1, ':', d.nonce, ':', d.nc, ':', d.cnonce, ':', d.qop, ':', ha2)));
+  return toHex(md5(concat(ha1, ':', d.nonce, ':', d.nc, ':', d.cnonce, ':', d.qop, ':', ha2)));
 }
 
 // ---- the UE side ----
@@ -120,8 +120,9 @@ function required(h: AuthHeader, name: string): string {
 }
 
 function hexKey(v: string, name: string): Uint8Array {
-  if (!/^[0-9a-fA-F]{32}$/.test(v)) throw new Ipsec3gppError(ErrorCode.AUTH_PARAM, `${name} must be 32 hex digits`);
-  return Uint8Array.from(v.match(/../g)!, (x) => parseInt(x, 16));
+  const b = parseHex(v, 16);
+  if (b === undefined) throw new Ipsec3gppError(ErrorCode.AUTH_PARAM, `${name} must be 32 hex digits`);
+  return b;
 }
 
 /**
@@ -174,7 +175,7 @@ export function akaAuthorization(i: AkaCredentialsInput): string {
   const want = i.qop ?? 'auth';
   const qop: Qop | undefined = c.qop.length === 0 ? undefined : c.qop.includes(want) ? want : c.qop[0];
   const nc = qop ? (i.nc ?? 1).toString(16).padStart(8, '0') : undefined;
-  const cnonce = qop ? (i.cnonce ?? hex(globalThis.crypto.getRandomValues(new Uint8Array(8)))) : undefined;
+  const cnonce = qop ? (i.cnonce ?? toHex(globalThis.crypto.getRandomValues(new Uint8Array(8)))) : undefined;
   const params: AuthParam[] = [
     { name: 'username', value: i.username, quoted: true },
     { name: 'realm', value: c.realm, quoted: true },
@@ -280,8 +281,8 @@ export class AkaDigestServer {
       { name: 'nonce', value: nonce, quoted: true },
       { name: 'algorithm', value: AKAV1_MD5, quoted: false },
       { name: 'qop', value: (o.qop ?? ['auth']).join(','), quoted: true },
-      { name: 'ik', value: hex(av.ik), quoted: true },
-      { name: 'ck', value: hex(av.ck), quoted: true },
+      { name: 'ik', value: toHex(av.ik), quoted: true },
+      { name: 'ck', value: toHex(av.ck), quoted: true },
     ];
     if (o.stale) params.push({ name: 'stale', value: 'TRUE', quoted: false });
     return { wwwAuthenticate: formatAuthHeader({ scheme: 'Digest', params }), av, nonce };

@@ -6,6 +6,7 @@
 // CLI parsing uses commander (zero dependencies, maintained, generates --help): see README "Dependencies".
 
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { parseHex } from '../hex.js';
 import { ENCRYPTION_ALGORITHMS, INTEGRITY_ALGORITHMS, type EncryptionAlgorithm, type IntegrityAlgorithm } from '../algorithms.js';
 import { type ConfidentialityMode } from '../secagree/pcscf.js';
 import { type UeRelease } from '../secagree/ue.js';
@@ -48,8 +49,9 @@ const release = (v: string): UeRelease => {
 };
 
 const hexKey = (name: string, bytes: number) => (v: string): Uint8Array => {
-  if (!new RegExp(`^(0x)?[0-9a-fA-F]{${2 * bytes}}$`).test(v)) throw new InvalidArgumentError(`${name} must be ${bytes} bytes of hex`);
-  return Uint8Array.from(v.replace(/^0x/, '').match(/../g)!, (x) => parseInt(x, 16));
+  const b = parseHex(v, bytes, true);
+  if (b === undefined) throw new InvalidArgumentError(`${name} must be ${bytes} bytes of hex`);
+  return b;
 };
 
 const listen = (v: string): { host: string; port: number } => {

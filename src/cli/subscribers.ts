@@ -6,6 +6,7 @@
 
 import { type SubscriberInit } from '../aka/hss.js';
 import { ErrorCode, Ipsec3gppError } from '../errors.js';
+import { parseHex } from '../hex.js';
 
 /** At most this many bytes of file and this many subscribers. */
 export const SUBSCRIBERS_LIMITS = { fileBytes: 1 << 20, subscribers: 100_000 } as const;
@@ -13,8 +14,7 @@ export const SUBSCRIBERS_LIMITS = { fileBytes: 1 << 20, subscribers: 100_000 } a
 const bad = (where: string, what: string): never => { throw new Ipsec3gppError(ErrorCode.INVALID_ARGUMENT, `subscribers file: ${where}: ${what}`); };
 
 function hex(v: unknown, bytes: number, where: string): Uint8Array {
-  if (typeof v !== 'string' || !new RegExp(`^(0x)?[0-9a-fA-F]{${2 * bytes}}$`).test(v)) return bad(where, `must be ${bytes} bytes of hex`);
-  return Uint8Array.from(v.replace(/^0x/, '').match(/../g)!, (x) => parseInt(x, 16));
+  return parseHex(v, bytes, true) ?? bad(where, `must be ${bytes} bytes of hex`);
 }
 
 /** Parses and checks a subscribers file's text. */

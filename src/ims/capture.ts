@@ -3,6 +3,7 @@
 // ESP (IP protocol 50) so that Wireshark's ESP dissector sees them directly; plus the keys of every SA,
 // as Wireshark / tshark `esp_sa` lines and as JSON. Keys leave WASM only for this explicit export.
 
+import { toHex } from '../hex.js';
 import { IpProtocol, buildIp, buildUdp, parseAddress } from '../ip.js';
 import { type WireRecord } from '../net/datagram.js';
 import { writePcap } from '../pcap.js';
@@ -21,7 +22,6 @@ export interface SaKeyRecord {
   authKey: string;
 }
 
-const hex = (b: Uint8Array): string => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
 
 /** Key records for every SA of `sets` (the sets must come from a database with keepKeysForExport). */
 export function keyRecords(sets: readonly SaSet[]): SaKeyRecord[] {
@@ -30,14 +30,14 @@ export function keyRecords(sets: readonly SaSet[]): SaKeyRecord[] {
   for (const set of sets) {
     const k = set.exportKeys;
     if (k === undefined) continue;
-    const salt = k.salt ? hex(k.salt) : '';
+    const salt = k.salt ? toHex(k.salt) : '';
     for (const sa of set.sas) {
       if (seen.has(sa.spi)) continue;
       seen.add(sa.spi);
       out.push({
         src: sa.srcAddress, dst: sa.dstAddress, spi: sa.spi,
-        encAlg: set.ealg, encKey: hex(k.encKey) + (set.ealg === 'aes-gcm' ? salt : ''),
-        authAlg: set.alg, authKey: hex(k.authKey) + (set.alg === 'aes-gmac' ? salt : ''),
+        encAlg: set.ealg, encKey: toHex(k.encKey) + (set.ealg === 'aes-gcm' ? salt : ''),
+        authAlg: set.alg, authKey: toHex(k.authKey) + (set.alg === 'aes-gmac' ? salt : ''),
       });
     }
   }

@@ -10,7 +10,7 @@ export { ProtectedPort, type ProtectedPortStats } from './protected-port.js';
 export { SipNode, type TraceEvent, type Tracer, type Route } from './sip-node.js';
 export { type SaSet, type SaEntry } from '../secagree/sadb.js';
 export {
-  runScenario, startNetwork, DEMO_CREDENTIALS, DEMO_WALK,
+  runScenario, startNetwork, DEMO_CREDENTIALS, DEMO_WALK, demoKeys,
   type ScenarioOptions, type ScenarioResult, type ScenarioUe, type UeOutcome, type ImsNetwork,
 } from './scenario.js';
 export { smLabel, summary, protection, serializeTrace, parseTrace, type TraceRecord } from './ladder.js';

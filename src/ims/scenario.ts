@@ -5,6 +5,7 @@
 // everything after the 401s travels protected by ESP. Collects the ladder, the SAs and the figures.
 
 import { Hss } from '../aka/hss.js';
+import { parseHex } from '../hex.js';
 import { type EncryptionAlgorithm, type IntegrityAlgorithm } from '../algorithms.js';
 import { type DatagramNetwork, type WireRecord } from '../net/datagram.js';
 import { type ConfidentialityMode, type PcscfPolicy } from '../secagree/pcscf.js';
@@ -83,9 +84,10 @@ export interface ScenarioResult {
  * on purpose, like a test SIM's. Never use them for anything real.
  */
 export const DEMO_CREDENTIALS = { k: 'a0b1c2d3e4f5061728394a5b6c7d8e9f', op: 'cdc202d5123e20f62b6d676ac72cb318' } as const;
-const K = DEMO_CREDENTIALS.k;
-const OP = DEMO_CREDENTIALS.op;
-const hexBytes = (h: string): Uint8Array => Uint8Array.from(h.match(/../g)!, (x) => parseInt(x, 16));
+/** The demo credentials as bytes (a fresh copy each call: callers may wipe or alter theirs). */
+export function demoKeys(): { k: Uint8Array; op: Uint8Array } {
+  return { k: parseHex(DEMO_CREDENTIALS.k, 16)!, op: parseHex(DEMO_CREDENTIALS.op, 16)! };
+}
 
 /** Places along a walk through Paris, for the location updates. */
 export const DEMO_WALK: ReadonlyArray<{ lat: number; lon: number }> = [
@@ -139,11 +141,11 @@ export async function startNetwork(o: Omit<ScenarioOptions, 'presentity' | 'watc
     async ue(u: ScenarioUe): Promise<UeClient> {
       const impi = `${u.user}@${realm}`;
       const impu = `sip:${u.user}@${realm}`;
-      if (!hss.has(impi)) hss.addSubscriber({ impi, k: hexBytes(K), op: hexBytes(OP) });
-      const k = hexBytes(K);
+      if (!hss.has(impi)) hss.addSubscriber({ impi, ...demoKeys() });
+      const { k, op } = demoKeys();
       if (u.wrongKey) k[0]! ^= 0xff;
       const opts: Parameters<typeof UeClient.start>[0] = {
-        net: o.net, address, name: `UE ${u.user}`, impi, impu, realm, k, op: hexBytes(OP),
+        net: o.net, address, name: `UE ${u.user}`, impi, impu, realm, k, op,
         pcscf: { address, port: pcscf.port }, release: u.release,
         accessNetworkInfo: `${u.accessNetwork}; utran-cell-id-3gpp=001010001000019B`,
         tracer, timers, names: nameOf,

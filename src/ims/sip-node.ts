@@ -2,6 +2,7 @@
 // routes that are either plain UDP or protected (an outbound SA on a protected port), a trace of every
 // message for the ladder, and helpers to build requests and responses (RFC 3261 8.1.1, 8.2.6).
 
+import { toHex } from '../hex.js';
 import { type DatagramSocket } from '../net/datagram.js';
 import { type SaEntry } from '../secagree/sadb.js';
 import { SipHeaders, parseSipMessage, serializeSipMessage, type SipMessage, type SipRequest, type SipResponse } from '../sip/message.js';
@@ -26,7 +27,7 @@ export interface TraceEvent {
 
 export type Tracer = (e: TraceEvent) => void;
 
-const hexRandom = (n: number): string => Array.from(globalThis.crypto.getRandomValues(new Uint8Array(n)), (b) => b.toString(16).padStart(2, '0')).join('');
+const hexRandom = (n: number): string => toHex(globalThis.crypto.getRandomValues(new Uint8Array(n)));
 
 export const newBranch = (): string => `z9hG4bK${hexRandom(8)}`;
 export const newTag = (): string => hexRandom(4);
