@@ -12,18 +12,9 @@ import {
 } from '../src/index.js';
 import { contextOf } from '../src/internal/context.js';
 import { rawMemory } from '../src/internal/wasm.js';
-import { hex } from './helpers.js';
+import { contains, hex } from './helpers.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-
-function contains(haystack: Uint8Array, needle: Uint8Array): boolean {
-  const first = needle[0];
-  outer: for (let i = haystack.indexOf(first!); i !== -1 && i <= haystack.length - needle.length; i = haystack.indexOf(first!, i + 1)) {
-    for (let j = 1; j < needle.length; j++) if (haystack[i + j] !== needle[j]) continue outer;
-    return true;
-  }
-  return false;
-}
 
 test('before init, every operation throws NOT_INITIALIZED (fresh process)', () => {
   const script = `import('./src/index.ts').then((m) => { try { m.sha1(new Uint8Array(1)); console.log('no error'); } catch (e) { console.log(e.name, e.code); } })`;

@@ -16,6 +16,7 @@ import {
 import { MemoryNetwork, RateLimiter, startNetwork } from '../src/ims/index.js';
 import { makeRequest } from '../src/ims/sip-node.js';
 import { rawMemory } from '../src/internal/wasm.js';
+import { contains } from './helpers.js';
 
 initSync();
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -33,14 +34,6 @@ const makeRequestForTest = (address: string, i: number) => makeRequest({
   method: 'REGISTER', uri: 'sip:ims.example', from: '<sip:flood@ims.example>;tag=1', to: '<sip:flood@ims.example>',
   callId: `flood-${address}-${i}`, cseq: 1, via: `SIP/2.0/UDP ${address}:5060;branch=z9hG4bK${address.replace(/\./g, '')}x${i}`,
 });
-
-function contains(hay: Uint8Array, needle: Uint8Array): boolean {
-  outer: for (let i = 0; i + needle.length <= hay.length; i++) {
-    for (let j = 0; j < needle.length; j++) if (hay[i + j] !== needle[j]) continue outer;
-    return true;
-  }
-  return false;
-}
 
 test('constant time: XOR-accumulating comparisons exist only in the two helpers (src/ct.ts, assembly/bytes.ts)', () => {
   const loops = sources.filter((s) => /(\bdiff|\bacc)\s*\|=[^;\n]*\^/.test(s.code)).map((s) => s.path).sort();

@@ -100,3 +100,13 @@ export function throwsCode(fn: () => unknown, code: string): void {
   }
   throw new Error(`expected Ipsec3gppError ${code}, nothing was thrown`);
 }
+
+/** Whether `needle` occurs anywhere in `haystack` (for scans of WASM memory for key bytes). */
+export function contains(haystack: Uint8Array, needle: Uint8Array): boolean {
+  const first = needle[0];
+  outer: for (let i = haystack.indexOf(first!); i !== -1 && i <= haystack.length - needle.length; i = haystack.indexOf(first!, i + 1)) {
+    for (let j = 1; j < needle.length; j++) if (haystack[i + j] !== needle[j]) continue outer;
+    return true;
+  }
+  return false;
+}
