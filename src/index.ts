@@ -24,7 +24,7 @@ export {
   type UdpDatagram, type IpPacket,
 } from './ip.js';
 export {
-  NAT_T_PORT, NAT_KEEPALIVE, classifyUdpPayload, encapsulateEsp, decapsulate, innerPacket, innerNextHeader, parseInnerPacket,
+  NAT_T_PORT, NAT_KEEPALIVE, classifyUdpPayload, espSpi, encapsulateEsp, decapsulate, innerPacket, innerNextHeader, parseInnerPacket,
   type UdpPayloadKind, type Decapsulated, type InnerPacket,
 } from './udp-encap.js';
 export { WasmKey } from './internal/context.js';

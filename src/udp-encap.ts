@@ -35,6 +35,12 @@ export function classifyUdpPayload(payload: Uint8Array): UdpPayloadKind {
   return 'esp';
 }
 
+/** The SPI of an ESP packet (its first four bytes, RFC 4303 2.1); 0, never a valid SPI, when it is shorter than an ESP header. */
+export function espSpi(packet: Uint8Array): number {
+  if (packet.length < 8) return 0;
+  return ((packet[0]! << 24) | (packet[1]! << 16) | (packet[2]! << 8) | packet[3]!) >>> 0;
+}
+
 /**
  * Wraps an ESP packet in a UDP header (RFC 3948 2.1). The checksum is 0 unless the outer addresses are
  * given (a receiver must accept both).

@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
-  EspSa, NAT_KEEPALIVE, buildIp, buildUdp, classifyUdpPayload, decapsulate, encapsulateEsp, formatAddress,
+  EspSa, NAT_KEEPALIVE, buildIp, buildUdp, classifyUdpPayload, decapsulate, encapsulateEsp, espSpi, formatAddress,
   initSync, innerNextHeader, innerPacket, internetChecksum, parseAddress, parseInnerPacket, parseIp, parseUdp,
 } from '../src/index.js';
 import { cases, hex, loadVectors, throwsCode, unhex } from './helpers.js';
@@ -34,6 +34,8 @@ test('esp-packets.json: UDP-encapsulated ESP (RFC 3948 2.1), NAT-keepalive (2.3)
   const d = decapsulate(unhex(v.udp_datagram!));
   assert.is(d.kind, 'esp');
   assert.is(hex(d.payload), v.esp_packet);
+  assert.is(espSpi(d.payload), parseInt(v.esp_packet!.slice(0, 8), 16), 'the SPI as the packet carries it');
+  assert.is(espSpi(d.payload.subarray(0, 7)), 0, 'shorter than an ESP header: no SPI');
   assert.is(d.srcPort, 4500);
   const ka = byId('nat-keepalive');
   assert.is(hex(NAT_KEEPALIVE), ka.udp_payload);

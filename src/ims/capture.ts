@@ -7,6 +7,7 @@ import { toHex } from '../hex.js';
 import { IpProtocol, buildIp, buildUdp, parseAddress } from '../ip.js';
 import { type WireRecord } from '../net/datagram.js';
 import { writePcap } from '../pcap.js';
+import { espSpi } from '../udp-encap.js';
 import { type SaSet } from '../secagree/sadb.js';
 
 /** One SA's keys, as written to FILE.keys.json. */
@@ -69,8 +70,7 @@ export function capturePcap(wire: readonly WireRecord[], spis: ReadonlySet<numbe
   return writePcap(wire.map((w) => {
     const src = parseAddress(w.srcAddress);
     const dst = parseAddress(w.dstAddress);
-    const spi = w.data.length >= 8 ? ((w.data[0]! << 24) | (w.data[1]! << 16) | (w.data[2]! << 8) | w.data[3]!) >>> 0 : 0;
-    const packet = spis.has(spi)
+    const packet = spis.has(espSpi(w.data))
       ? buildIp({ src, dst, protocol: IpProtocol.ESP, payload: w.data, id: id++ })
       : buildIp({ src, dst, protocol: IpProtocol.UDP, payload: buildUdp({ srcPort: w.srcPort, dstPort: w.dstPort, payload: w.data, src, dst }), id: id++ });
     return { time: w.time, packet };

@@ -12,7 +12,7 @@
 import { ErrorCode, Ipsec3gppError } from '../errors.js';
 import { buildUdp, parseAddress, parseUdp } from '../ip.js';
 import { type SaDatabase, type SaEntry } from '../secagree/sadb.js';
-import { classifyUdpPayload } from '../udp-encap.js';
+import { classifyUdpPayload, espSpi } from '../udp-encap.js';
 import { type DatagramSocket } from '../net/datagram.js';
 
 export interface ProtectedPortStats {
@@ -78,7 +78,7 @@ export class ProtectedPort {
     }
     if (kind === 'nat-keepalive') return this.#drop('keepalive');
     if (kind === 'non-esp') return this.#drop('non-esp-marker');
-    const spi = ((data[0]! << 24) | (data[1]! << 16) | (data[2]! << 8) | data[3]!) >>> 0;
+    const spi = espSpi(data);
     const sa = this.#db.bySpi(spi);
     if (sa === undefined) {
       if (this.#clear && /^(?:[A-Z]+ \S+ SIP\/2\.0|SIP\/2\.0 \d{3} )/.test(new TextDecoder("latin1").decode(data.subarray(0, 256)))) {

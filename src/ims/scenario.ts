@@ -6,6 +6,7 @@
 
 import { Hss } from '../aka/hss.js';
 import { parseHex } from '../hex.js';
+import { espSpi } from '../udp-encap.js';
 import { type EncryptionAlgorithm, type IntegrityAlgorithm } from '../algorithms.js';
 import { type DatagramNetwork, type WireRecord } from '../net/datagram.js';
 import { type ConfidentialityMode, type PcscfPolicy } from '../secagree/pcscf.js';
@@ -220,8 +221,8 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
     for (const p of [n.pcscf.portC, n.pcscf.portS, ...clients.map((c) => c.portS)]) {
       for (const [k, v] of Object.entries(p.stats.dropped)) dropped[k] = (dropped[k] ?? 0) + v;
     }
-    const prot = n.wire.filter((w) => w.data.length >= 8 && n.pcscf.db.bySpi(((w.data[0]! << 24) | (w.data[1]! << 16) | (w.data[2]! << 8) | w.data[3]!) >>> 0) !== undefined
-      || clients.some((c) => c.db.bySpi(((w.data[0]! << 24) | (w.data[1]! << 16) | (w.data[2]! << 8) | w.data[3]!) >>> 0) !== undefined));
+    const dbs = [n.pcscf.db, ...clients.map((c) => c.db)];
+    const prot = n.wire.filter((w) => { const spi = espSpi(w.data); return dbs.some((db) => db.bySpi(spi) !== undefined); });
     return {
       ues: outcomes, received, received2, decisions, published, trace: n.trace, wire: n.wire, names: n.names,
       sets: n.created,
