@@ -82,6 +82,12 @@ test('limits: at most RELAY_MAX_SOCKETS sockets per connection; datagrams over 6
   try { await browser.bind('0.0.0.0', 0); } catch (e) { err = e; }
   assert.is((err as { code?: string }).code, 'RELAY');
   throwsCode(() => socks[0]!.send(new Uint8Array(65508), 5060, '10.0.0.1'), 'RELAY');
+  // Binds sent at once count against the limit before any of them completes.
+  const { ws: ws2 } = pair(net);
+  const burst = new WebSocketNetwork(ws2);
+  const results = await Promise.allSettled(Array.from({ length: RELAY_MAX_SOCKETS + 4 }, () => burst.bind('0.0.0.0', 0)));
+  assert.is(results.filter((r) => r.status === 'fulfilled').length, RELAY_MAX_SOCKETS);
+  assert.is(results.filter((r) => r.status === 'rejected').length, 4);
   throwsCode(() => socks[0]!.send(new Uint8Array(8), 5060, '2001:db8::1'), 'RELAY');
 });
 

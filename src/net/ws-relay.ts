@@ -153,6 +153,8 @@ export class RelaySession {
   readonly #address: string;
   readonly #sockets = new Map<number, DatagramSocket>();
   #nextSock = 1;
+  /** Binds under way: they count against the limit before their sockets exist. */
+  #binding = 0;
   #closed = false;
   /** Frames refused (malformed, unknown socket, over limits). */
   refused = 0;
@@ -190,13 +192,14 @@ export class RelaySession {
   }
 
   async #bind(id: number, port: number): Promise<void> {
-    if (this.#sockets.size >= RELAY_MAX_SOCKETS || this.#nextSock > 255) {
+    if (this.#sockets.size + this.#binding >= RELAY_MAX_SOCKETS || this.#nextSock > 255) {
       this.#conn.send(JSON.stringify({ t: 'error', id, code: ErrorCode.RELAY, message: `at most ${RELAY_MAX_SOCKETS} sockets per connection` }));
       return;
     }
     const sock = this.#nextSock++;
+    this.#binding++;
     try {
-      const s = await this.#net.bind(this.#address, Number.isInteger(port) && port >= 0 && port <= 65535 ? port : 0);
+      const s = await this.#net.bind(this.#address, Number.isInteger(port) && port >= 0 && port <= 65535 ? port : 0).finally(() => { this.#binding--; });
       if (this.#closed) { s.close(); return; }
       this.#sockets.set(sock, s);
       s.onMessage((d) => {
