@@ -188,7 +188,7 @@ export class RelaySession {
     try { f = unframe(data); } catch { this.refused++; return; }
     const s = this.#sockets.get(f.sock);
     if (!s) { this.refused++; return; }
-    s.send(f.data.slice(), f.port, f.address);
+    s.send(f.data, f.port, f.address); // each WebSocket message arrives in a buffer of its own
   }
 
   async #bind(id: number, port: number): Promise<void> {
