@@ -71,7 +71,8 @@ export class ImsCore {
   readonly realm: string;
   readonly scscf: AkaDigestServer;
   readonly registrations = new Map<string, Registration>();
-  readonly presence = new Map<string, { doc: Uint8Array; etag: string }>();
+  /** Each presentity's latest PIDF document (as text: the rules edit it per watcher). */
+  readonly presence = new Map<string, { doc: string; etag: string }>();
   readonly subscriptions = new Map<string, Subscription>();
   readonly events: CoreEvents = {};
   /** Each presentity's rules (absent: DEFAULT_PRESENCE_RULES). */
@@ -175,7 +176,7 @@ export class ImsCore {
     const presentity = addressUri(req.headers.get('to')!);
     if (!this.registrations.has(presentity)) return respond(makeResponse(req, 403, 'Forbidden', [['Warning', '399 core "presentity not registered"']]));
     const etag = `e${this.#etag++}`;
-    this.presence.set(presentity, { doc: req.body, etag });
+    this.presence.set(presentity, { doc: new TextDecoder().decode(req.body), etag });
     respond(makeResponse(req, 200, 'OK', [['SIP-ETag', etag], ['Expires', '3600']]));
     for (const s of this.subscriptions.values()) if (s.presentity === presentity) void this.#notify(s);
   }
@@ -208,7 +209,6 @@ export class ImsCore {
   async #notify(s: Subscription): Promise<void> {
     const stored = this.presence.get(s.presentity);
     const { action, rule } = decide(this.presenceRules.get(s.presentity) ?? DEFAULT_PRESENCE_RULES, s.watcher, s.confidentiality);
-    const doc = stored ? { doc: new TextEncoder().encode(applyAction(action, new TextDecoder().decode(stored.doc), s.presentity)) } : undefined;
     const req = makeRequest({
       method: 'NOTIFY', uri: s.contact,
       from: `<${s.presentity}>;tag=${s.localTag}`, to: `<${s.watcher}>;tag=${s.remoteTag}`,
@@ -220,7 +220,7 @@ export class ImsCore {
         ['Subscription-State', `active;expires=${Math.max(0, Math.round((s.expiresAt - Date.now()) / 1000))}`],
         ['Contact', `<sip:presence@${this.socket.address}:${this.socket.port}>`],
       ],
-      ...(doc ? { body: { type: PIDF_CONTENT_TYPE, data: doc.doc } } : {}),
+      ...(stored ? { body: { type: PIDF_CONTENT_TYPE, data: applyAction(action, stored.doc, s.presentity) } } : {}),
     });
     try {
       const res = await this.node.request(req, { kind: 'plain', socket: this.socket, address: s.via.address, port: s.via.port });
