@@ -11,6 +11,7 @@ import { capturePcap, espSaLines, keyRecords } from '../ims/capture.js';
 import { runScenario, startNetwork, type ScenarioResult } from '../ims/scenario.js';
 import { type TraceEvent } from '../ims/sip-node.js';
 import { protection, smLabel, summary } from '../ims/ladder.js';
+import { pidfLocation } from '../ims/pidf.js';
 import { initSync } from '../index.js';
 import { NodeUdpNetwork } from '../net/node-udp.js';
 import { type ConfidentialityMode } from '../secagree/pcscf.js';
@@ -50,7 +51,7 @@ export function ladderPrinter(log: (l: string) => void): (e: TraceEvent) => void
     if (m.type === 'request' && m.method === 'NOTIFY' && m.body.length > 0 && e.to.startsWith('UE')) {
       const who = user('to') ?? '';
       const c = asserted.get(who) ?? 'none';
-      because = /<gml:pos>/.test(new TextDecoder().decode(m.body))
+      because = pidfLocation(new TextDecoder().decode(m.body)) !== undefined
         ? ` [${who}'s confidentiality: ${c}: alice's rules allow the location]`
         : ` [${who}'s confidentiality: ${c}: alice's rules withhold the location]`;
     }

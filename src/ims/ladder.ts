@@ -5,6 +5,7 @@
 
 import { authParam, parseAuthHeader } from '../sip/auth-header.js';
 import { parseSipMessage, serializeSipMessage } from '../sip/message.js';
+import { pidfStatus } from './pidf.js';
 import { type TraceEvent } from './sip-node.js';
 
 /** The TS 33.203 label of a registration message (SM1 ... SM12), with the core playing I- and S-CSCF. */
@@ -44,11 +45,14 @@ export function summary(e: TraceEvent): string {
       if (user) extra.push(`for ${user}`);
     }
     if (m.method === 'PUBLISH' || m.method === 'NOTIFY') {
-      const pos = /<gml:pos>([^<]+)<\/gml:pos>/.exec(new TextDecoder().decode(m.body))?.[1];
+      const doc = new TextDecoder().decode(m.body);
+      const pos = /<gml:pos>([^<]+)<\/gml:pos>/.exec(doc)?.[1];
       if (pos) extra.push(`location ${pos}`);
       else if (m.method === 'NOTIFY' && m.body.length === 0) extra.push('no document yet');
-      else if (m.method === 'NOTIFY' && /<basic>closed<\/basic>/.test(new TextDecoder().decode(m.body)) && !/<note>/.test(new TextDecoder().decode(m.body))) extra.push('neutral document (polite-block)');
-      else if (m.method === 'NOTIFY') extra.push('no location');
+      else if (m.method === 'NOTIFY') {
+        const st = pidfStatus(doc);
+        extra.push(st.basic === 'closed' && st.note === undefined ? 'neutral document (polite-block)' : 'no location');
+      }
     }
     try {
       const ip = authParam(parseAuthHeader(m.headers.get('authorization') ?? ''), 'integrity-protected');
