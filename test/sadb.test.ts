@@ -228,4 +228,22 @@ test('automatic expiry by timer (no tick calls)', async () => {
   assert.is(db.size, 0);
 });
 
+test('binary addresses are parsed once per set; a set with an unparsable address is refused and nothing is created', () => {
+  const { u, pc, init } = both();
+  for (const e of u.sas) {
+    assert.equal(Array.from(e.srcIp), e.srcAddress.split('.').map(Number));
+    assert.equal(Array.from(e.dstIp), e.dstAddress.split('.').map(Number));
+  }
+  const before = [pc.size, memoryStats().liveContexts];
+  const spis = [pc.spis.allocate(), pc.spis.allocate()];
+  try {
+    pc.create({ ...init, key: 'bob@ims.example', ueAddress: 'not-an-address', pcscf: { ...init.pcscf, spiC: spis[0]!, spiS: spis[1]! } });
+    assert.unreachable('accepted');
+  } catch (e) {
+    assert.is((e as { code?: string }).code, 'INVALID_ARGUMENT');
+  }
+  assert.equal([pc.size, memoryStats().liveContexts], before);
+  assert.is(pc.bySpi(spis[0]!), undefined);
+});
+
 test.run();

@@ -10,7 +10,7 @@
 // reason. A packet accepted on a set tells the SA database that the peer used it (old-set retirement).
 
 import { ErrorCode, Ipsec3gppError } from '../errors.js';
-import { buildUdp, parseAddress, parseUdp } from '../ip.js';
+import { buildUdp, parseUdp } from '../ip.js';
 import { type SaDatabase, type SaEntry } from '../secagree/sadb.js';
 import { classifyUdpPayload, espSpi } from '../udp-encap.js';
 import { type DatagramSocket } from '../net/datagram.js';
@@ -58,7 +58,7 @@ export class ProtectedPort {
     if (sa.direction !== 'outbound' || sa.srcPort !== this.socket.port) {
       throw new Ipsec3gppError(ErrorCode.ESP_DIRECTION, `${sa.name} does not leave from port ${this.socket.port}`);
     }
-    const inner = buildUdp({ srcPort: sa.srcPort, dstPort: sa.dstPort, payload: sip, src: parseAddress(sa.srcAddress), dst: parseAddress(sa.dstAddress) });
+    const inner = buildUdp({ srcPort: sa.srcPort, dstPort: sa.dstPort, payload: sip, src: sa.srcIp, dst: sa.dstIp });
     const packet = sa.esp.seal(inner, 17);
     this.stats.sent++;
     this.stats.bytesSent += packet.length;
@@ -97,7 +97,7 @@ export class ProtectedPort {
     let udp;
     try {
       if (opened.nextHeader !== 17) throw new Error('not UDP');
-      udp = parseUdp(opened.payload, parseAddress(sa.srcAddress), parseAddress(sa.dstAddress));
+      udp = parseUdp(opened.payload, sa.srcIp, sa.dstIp);
     } catch {
       return this.#drop('inner-udp');
     }

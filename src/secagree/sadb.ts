@@ -16,6 +16,7 @@
 
 import { type EncryptionAlgorithm, type IntegrityAlgorithm } from '../algorithms.js';
 import { EspSa } from '../esp.js';
+import { parseAddress } from '../ip.js';
 import { expandKeys, type EspKeys } from '../keys.js';
 import { ErrorCode, Ipsec3gppError } from '../errors.js';
 import { SpiAllocator, type RandomU32, type SpiRange } from './spi.js';
@@ -59,6 +60,9 @@ export interface SaEntry {
   readonly srcPort: number;
   readonly dstAddress: string;
   readonly dstPort: number;
+  /** The addresses in binary (parsed once per set), for the inner UDP checksum of every packet. */
+  readonly srcIp: Uint8Array;
+  readonly dstIp: Uint8Array;
   readonly esp: EspSa;
   readonly set: SaSet;
 }
@@ -300,6 +304,7 @@ export class SaDatabase {
 
   #buildSas(set: SaSet, init: SaSetInit, created: EspSa[]): SaEntry[] {
     const { ue, pcscf, ueAddress: u, pcscfAddress: p } = init;
+    const ip = new Map([[u, parseAddress(u)], [p, parseAddress(p)]]);
     const defs: Array<[SaName, number, string, number, string, number, Role]> = [
       // name, SPI, src address, src port, dst address, dst port, receiving role
       ['SA1', pcscf.spiS, u, ue.portC, p, pcscf.portS, 'pcscf'],
@@ -312,7 +317,7 @@ export class SaDatabase {
       const opts = { spi, alg: init.alg, ealg: init.ealg, ck: init.ck, ik: init.ik, replayWindow: init.replayWindow ?? this.#replayWindow ?? 64 };
       const esp = inbound ? EspSa.inbound(opts) : EspSa.outbound(opts);
       created.push(esp);
-      return { name, direction: inbound ? 'inbound' : 'outbound', spi, srcAddress, srcPort, dstAddress, dstPort, esp, set } as SaEntry;
+      return { name, direction: inbound ? 'inbound' : 'outbound', spi, srcAddress, srcPort, dstAddress, dstPort, srcIp: ip.get(srcAddress)!, dstIp: ip.get(dstAddress)!, esp, set } as SaEntry;
     });
   }
 
