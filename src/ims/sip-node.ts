@@ -111,8 +111,7 @@ export class SipNode {
   #send(m: SipMessage, route: Route): void {
     if (this.#closed) return;
     const bytes = serializeSipMessage(m);
-    const ev: TraceEvent = { time: Date.now(), from: this.name, to: describe(route, this.#names), message: m, bytes: bytes.length };
-    if (route.kind === 'protected') ev.sa = { name: route.sa.name, spi: route.sa.spi, alg: route.sa.set.alg, ealg: route.sa.set.ealg };
+    const time = Date.now();
     try {
       if (route.kind === 'plain') route.socket.send(bytes, route.port, route.address);
       else route.port.send(route.sa, bytes);
@@ -121,7 +120,10 @@ export class SipNode {
       this.sendFailures++;
       return;
     }
-    this.#tracer?.(ev);
+    if (this.#tracer === undefined) return;
+    const ev: TraceEvent = { time, from: this.name, to: describe(route, this.#names), message: m, bytes: bytes.length };
+    if (route.kind === 'protected') ev.sa = { name: route.sa.name, spi: route.sa.spi, alg: route.sa.set.alg, ealg: route.sa.set.ealg };
+    this.#tracer(ev);
   }
 
   /** Feeds received bytes that came along `route` (the route answers go back on). */

@@ -27,9 +27,12 @@ export class NodeUdpNetwork implements DatagramNetwork {
           address,
           port: bound,
           send(data: Uint8Array, dstPort: number, dstAddress: string): void {
-            const r: WireRecord = { time: Date.now(), srcAddress: address, srcPort: bound, dstAddress, dstPort, data: data.slice() };
-            for (const t of taps) t(r);
-            if (self.drop?.(r)) return;
+            // The record (a copy of the datagram) only when someone observes or filters the traffic.
+            if (taps.size > 0 || self.drop !== undefined) {
+              const r: WireRecord = { time: Date.now(), srcAddress: address, srcPort: bound, dstAddress, dstPort, data: data.slice() };
+              for (const t of taps) t(r);
+              if (self.drop?.(r)) return;
+            }
             sock.send(data, dstPort, dstAddress);
           },
           onMessage(handler: (d: Datagram) => void): void {
