@@ -107,20 +107,31 @@ test('--no-ipsec still checks the headers: a tampered Security-Verify aborts the
   }
 });
 
-test('the command line: pcscf starts, prints its ports, stops on SIGTERM; bad options are refused', async () => {
-  const child = spawn(process.execPath, [join(root, 'dist/cli/main.js'), 'pcscf', '--listen', '127.0.0.1:0', '--impi', IMPI, '--k', Buffer.from(K).toString('hex'), '--op', Buffer.from(OP).toString('hex'), '--quiet'], { stdio: ['ignore', 'pipe', 'pipe'] });
+/** Runs `ipsec-3gpp pcscf ARGS`; resolves with what it printed once it reports its realm (or after 5 s). */
+async function runPcscf(args: string[]): Promise<{ child: ReturnType<typeof spawn>; out: string }> {
+  const child = spawn(process.execPath, [join(root, 'dist/cli/main.js'), 'pcscf', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   const out = await new Promise<string>((resolve) => {
     let text = '';
-    child.stdout.on('data', (d: Buffer) => {
+    child.stdout!.on('data', (d: Buffer) => {
       text += d.toString();
       if (text.includes('realm')) resolve(text);
     });
     setTimeout(() => resolve(text), 5000);
   });
-  assert.match(out, /P-CSCF listening on 127\.0\.0\.1:\d+ \(protected ports: port-c \d+, port-s \d+\)/);
+  return { child, out };
+}
+
+/** Stops a child with SIGTERM; resolves with its exit code. */
+function stop(child: ReturnType<typeof spawn>): Promise<number | null> {
+  const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
   child.kill('SIGTERM');
-  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
-  assert.is(code, 0);
+  return exited;
+}
+
+test('the command line: pcscf starts, prints its ports, stops on SIGTERM; bad options are refused', async () => {
+  const { child, out } = await runPcscf(['--listen', '127.0.0.1:0', '--impi', IMPI, '--k', Buffer.from(K).toString('hex'), '--op', Buffer.from(OP).toString('hex'), '--quiet']);
+  assert.match(out, /P-CSCF listening on 127\.0\.0\.1:\d+ \(protected ports: port-c \d+, port-s \d+\)/);
+  assert.is(await stop(child), 0);
   const bad = spawn(process.execPath, [join(root, 'dist/cli/main.js'), 'pcscf', '--listen', 'nowhere', '--impi', 'x', '--k', '00'], { stdio: ['ignore', 'pipe', 'pipe'] });
   const badCode = await new Promise<number | null>((resolve) => bad.on('exit', resolve));
   assert.is.not(badCode, 0);
@@ -130,15 +141,9 @@ test('the command line: --subscribers FILE loads many subscribers; a bad file is
   const dir = mkdtempSync(join(tmpdir(), 'ipsec3gpp-'));
   const good = join(dir, 'subs.json');
   writeFileSync(good, JSON.stringify([{ impi: IMPI, k: Buffer.from(K).toString('hex'), op: Buffer.from(OP).toString('hex') }, { impi: `x${IMPI}`, k: Buffer.from(K).toString('hex'), opc: Buffer.from(OP).toString('hex'), amf: '8000' }]));
-  const child = spawn(process.execPath, [join(root, 'dist/cli/main.js'), 'pcscf', '--listen', '127.0.0.1:0', '--subscribers', good, '--quiet'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  const out = await new Promise<string>((resolve) => {
-    let text = '';
-    child.stdout.on('data', (d: Buffer) => { text += d.toString(); if (text.includes('realm')) resolve(text); });
-    setTimeout(() => resolve(text), 5000);
-  });
+  const { child, out } = await runPcscf(['--listen', '127.0.0.1:0', '--subscribers', good, '--quiet']);
   assert.match(out, /realm \S+, 2 subscribers,/);
-  child.kill('SIGTERM');
-  assert.is(await new Promise<number | null>((resolve) => child.on('exit', resolve)), 0);
+  assert.is(await stop(child), 0);
   const bad = join(dir, 'bad.json');
   const secretish = 'deadbeefdeadbeefdeadbeefdeadbe';
   writeFileSync(bad, JSON.stringify([{ impi: IMPI, k: secretish, op: Buffer.from(OP).toString('hex') }]));
