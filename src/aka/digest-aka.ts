@@ -242,6 +242,11 @@ export interface AkaServerOptions {
   clock?: () => number;
   /** Most outstanding nonces kept (oldest dropped first; default 100 000). */
   maxNonces?: number;
+  /**
+   * Most outstanding nonces per IMPI (default 8; the oldest of that IMPI goes first), so that one known
+   * IMPI cannot fill the table and push out other subscribers' nonces.
+   */
+  maxNoncesPerImpi?: number;
 }
 
 /**
@@ -260,7 +265,11 @@ export class AkaDigestServer {
   readonly #life: number;
   readonly #clock: () => number;
   readonly #max: number;
+  readonly #maxPerImpi: number;
+  /** Outstanding nonces in the order they were issued (so expired ones are at the front). */
   readonly #nonces = new Map<string, NonceState>();
+  /** Each IMPI's outstanding nonces, oldest first. */
+  readonly #byImpi = new Map<string, string[]>();
 
   constructor(o: AkaServerOptions) {
     this.realm = o.realm;
@@ -268,14 +277,47 @@ export class AkaDigestServer {
     this.#life = o.nonceLifetimeMs ?? 300_000;
     this.#clock = o.clock ?? Date.now;
     this.#max = o.maxNonces ?? 100_000;
+    this.#maxPerImpi = o.maxNoncesPerImpi ?? 8;
+    if (!Number.isInteger(this.#maxPerImpi) || this.#maxPerImpi < 1) throw new Ipsec3gppError(ErrorCode.INVALID_ARGUMENT, 'maxNoncesPerImpi must be an integer >= 1');
+  }
+
+  /** Outstanding nonces (for all IMPIs, or for one). */
+  outstanding(impi?: string): number {
+    return impi === undefined ? this.#nonces.size : (this.#byImpi.get(impi)?.length ?? 0);
+  }
+
+  #drop(nonce: string): void {
+    const st = this.#nonces.get(nonce);
+    if (st === undefined) return;
+    this.#nonces.delete(nonce);
+    const list = this.#byImpi.get(st.impi);
+    if (list === undefined) return;
+    const i = list.indexOf(nonce);
+    if (i >= 0) list.splice(i, 1);
+    if (list.length === 0) this.#byImpi.delete(st.impi);
+  }
+
+  /** Drops expired nonces (from the front: the table is in issue order), then makes room for one of `impi`. */
+  #makeRoom(impi: string): void {
+    const now = this.#clock();
+    for (const [n, st] of this.#nonces) {
+      if (now - st.created <= this.#life) break;
+      this.#drop(n);
+    }
+    const mine = this.#byImpi.get(impi);
+    while (mine !== undefined && mine.length >= this.#maxPerImpi) this.#drop(mine[0]!);
+    while (this.#nonces.size >= this.#max) this.#drop(this.#nonces.keys().next().value!);
   }
 
   /** A 401 challenge for `impi`: WWW-Authenticate with ik/ck (TS 24.229 5.4.1.2.1), and the vector. */
   challenge(impi: string, o: { stale?: boolean; qop?: Qop[] } = {}): { wwwAuthenticate: string; av: AuthVector; nonce: string } {
     const av = this.#hss.vector(impi);
     const nonce = akaNonce(av.rand, av.autn);
-    if (this.#nonces.size >= this.#max) this.#nonces.delete(this.#nonces.keys().next().value!);
+    this.#makeRoom(impi);
     this.#nonces.set(nonce, { impi, av, created: this.#clock(), lastNc: 0 });
+    const list = this.#byImpi.get(impi);
+    if (list) list.push(nonce);
+    else this.#byImpi.set(impi, [nonce]);
     const params: AuthParam[] = [
       { name: 'realm', value: this.realm, quoted: true },
       { name: 'nonce', value: nonce, quoted: true },
@@ -319,7 +361,7 @@ export class AkaDigestServer {
 
     const st = this.#nonces.get(nonce);
     if (st === undefined || this.#clock() - st.created > this.#life) {
-      if (st) this.#nonces.delete(nonce);
+      if (st) this.#drop(nonce);
       return { result: 'stale' };
     }
     if (realm !== this.realm) return { result: 'fail', reason: 'wrong-realm', impi: st.impi };
@@ -328,11 +370,11 @@ export class AkaDigestServer {
       const auts = fromBase64(autsRaw, 'auts');
       if (auts.length !== 14) throw new Ipsec3gppError(ErrorCode.AUTH_PARAM, 'auts must decode to 14 bytes');
       const sqnMs = this.#hss.resync(st.impi, st.av.rand, auts);
-      this.#nonces.delete(nonce);
+      this.#drop(nonce);
       return { result: 'resynchronised', impi: st.impi, sqnMs };
     }
     if (response === '') {
-      this.#nonces.delete(nonce);
+      this.#drop(nonce);
       return { result: 'mac-failure', impi: st.impi };
     }
     if (nc !== undefined) {
@@ -348,6 +390,6 @@ export class AkaDigestServer {
 
   /** Forgets a nonce (e.g. after the registration it authenticated ended). */
   forget(nonce: string): void {
-    this.#nonces.delete(nonce);
+    this.#drop(nonce);
   }
 }

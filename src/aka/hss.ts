@@ -24,6 +24,7 @@ interface Subscriber {
   m: Milenage;
   amf: Uint8Array;
   sqn: SqnGenerator;
+  impus: string[];
 }
 
 export interface SubscriberInit extends MilenageKeys {
@@ -34,6 +35,11 @@ export interface SubscriberInit extends MilenageKeys {
   /** SEQ_HE to start from (default 0) and the SEQ/IND layout. */
   seq?: number;
   sqn?: SqnOptions;
+  /**
+   * The public user identities (IMPUs) of this IMPI's implicit registration set, the default one first
+   * (TS 23.228 4.3.3.4). Default: `sip:<impi>`.
+   */
+  impus?: string[];
 }
 
 /**
@@ -52,6 +58,10 @@ export class Hss {
 
   addSubscriber(s: SubscriberInit): void {
     if (typeof s.impi !== 'string' || s.impi === '') throw new Ipsec3gppError(ErrorCode.INVALID_ARGUMENT, 'impi must be a non-empty string');
+    const impus = s.impus ?? [`sip:${s.impi}`];
+    if (!Array.isArray(impus) || impus.length === 0 || impus.length > 100 || impus.some((u) => typeof u !== 'string' || !/^(sips?|tel):[^\s<>]+$/i.test(u))) {
+      throw new Ipsec3gppError(ErrorCode.INVALID_ARGUMENT, 'impus must be a list of 1..100 sip:, sips: or tel: URIs');
+    }
     const amf = s.amf ?? Uint8Array.of(0x80, 0);
     check.length('AMF', amf, ErrorCode.INVALID_ARGUMENT, 2);
     const keys: MilenageKeys = { k: s.k };
@@ -61,7 +71,12 @@ export class Hss {
     this.#subs.get(s.impi)?.m.destroy();
     const gen: SqnOptions & { seq?: number } = { ...s.sqn };
     if (s.seq !== undefined) gen.seq = s.seq;
-    this.#subs.set(s.impi, { m, amf: amf.slice(), sqn: new SqnGenerator(gen) });
+    this.#subs.set(s.impi, { m, amf: amf.slice(), sqn: new SqnGenerator(gen), impus: [...impus] });
+  }
+
+  /** The public user identities of an IMPI (its implicit registration set), default first; undefined if unknown. */
+  publicIdentities(impi: string): readonly string[] | undefined {
+    return this.#subs.get(impi)?.impus;
   }
 
   has(impi: string): boolean {

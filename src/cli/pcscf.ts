@@ -50,6 +50,7 @@ export async function startPcscf(o: PcscfCliOptions): Promise<RunningPcscf> {
     core: { address: o.host, port: core.port }, policy: { defaultMode: o.mode }, noIpsec: o.noIpsec,
     ...(tracer ? { tracer } : {}),
   });
+  core.trustProxy(pcscf.coreSocket.address, pcscf.coreSocket.port);
   pcscf.events.aborted = (e) => o.log(`registration of ${e.key} aborted: ${e.reason}`);
   pcscf.events.refused = (e) => o.log(`registration of ${e.key} refused: ${e.status} (${e.warning})`);
   pcscf.events.registered = (e) => o.log(`${e.key} registered over ${e.set.ealg === 'null' ? 'integrity-only' : e.set.ealg} + ${e.set.alg} SAs`);

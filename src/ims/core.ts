@@ -5,6 +5,12 @@
 // through the Path the P-CSCF inserted. The presence server keeps each watcher's confidentiality with its
 // subscription (refreshed when the watcher re-registers) and applies the presentity's rules
 // (presence-rules.ts) to every NOTIFY: full document, no location, or polite-block.
+//
+// Identities (TS 24.229 5.4.1.2, 5.4.3.2; RFC 3325): a REGISTER's public identity must belong to its
+// private identity's implicit registration set at the HSS, and the whole set is registered together and
+// listed in P-Associated-URI. PUBLISH and SUBSCRIBE are authorised by P-Asserted-Identity, honoured only
+// from a P-CSCF of the trust domain (trustProxy): a presentity publishes only its own presence, and a
+// watcher is whom the P-CSCF asserted, never what From says.
 
 import { AkaDigestServer } from '../aka/digest-aka.js';
 import { type Hss } from '../aka/hss.js';
@@ -13,6 +19,7 @@ import { authParam, parseAuthHeader } from '../sip/auth-header.js';
 import { addressUri, headerParam, type SipRequest } from '../sip/message.js';
 import { type TimerValues } from '../sip/transaction.js';
 import { CONFIDENTIALITY_HEADER, parseConfidentiality, type Confidentiality } from './confidentiality.js';
+import { addressList, identityKey } from './identity.js';
 import { PIDF_CONTENT_TYPE } from './pidf.js';
 import { DEFAULT_PRESENCE_RULES, applyAction, checkRules, decide, type PresenceAction, type PresenceRule } from './presence-rules.js';
 import { SipNode, makeRequest, makeResponse, newBranch, newTag, type Route, type Tracer } from './sip-node.js';
@@ -23,6 +30,8 @@ export interface CoreOptions {
   port?: number;
   realm: string;
   hss: Hss;
+  /** P-CSCFs whose P-Asserted-Identity is trusted (more can be added with trustProxy()). */
+  trustedProxies?: Array<{ address: string; port: number }>;
   tracer?: Tracer;
   timers?: Partial<TimerValues>;
   names?: (address: string, port: number) => string;
@@ -79,6 +88,8 @@ export class ImsCore {
   readonly presenceRules = new Map<string, PresenceRule[]>();
   readonly #hss: Hss;
   readonly #reauth = new Set<string>();
+  /** `address port` of each trusted P-CSCF. */
+  readonly #trusted = new Set<string>();
   #etag = 1;
 
   private constructor(socket: DatagramSocket, o: CoreOptions) {
@@ -87,6 +98,7 @@ export class ImsCore {
     this.#hss = o.hss;
     this.scscf = new AkaDigestServer({ realm: o.realm, hss: o.hss });
     this.node = new SipNode('core', { tracer: o.tracer, timers: o.timers, names: o.names });
+    for (const t of o.trustedProxies ?? []) this.trustProxy(t.address, t.port);
     socket.onMessage((d) => this.node.receive(d.data, { kind: 'plain', socket, address: d.address, port: d.port }));
     this.node.onRequest((i) => this.#handle(i.request, i.route, i.respond));
   }
@@ -102,7 +114,7 @@ export class ImsCore {
   #handle(req: SipRequest, route: Route, respond: (r: ReturnType<typeof makeResponse>) => void): void {
     try {
       if (req.method === 'REGISTER') return this.#register(req, route, respond);
-      if (req.method === 'PUBLISH') return this.#publish(req, respond);
+      if (req.method === 'PUBLISH') return this.#publish(req, route, respond);
       if (req.method === 'SUBSCRIBE') return this.#subscribe(req, route, respond);
       respond(makeResponse(req, 405, 'Method Not Allowed', [['Allow', 'REGISTER, PUBLISH, SUBSCRIBE, NOTIFY']]));
     } catch (e) {
@@ -114,15 +126,32 @@ export class ImsCore {
    * Sets a presentity's authorization rules (or, with undefined, goes back to the defaults) and notifies
    * its watchers at once under the new rules (RFC 5025: a change of authorization is a change of state).
    */
-  setPresenceRules(presentity: string, rules: readonly PresenceRule[] | undefined): void {
+  setPresenceRules(presentityUri: string, rules: readonly PresenceRule[] | undefined): void {
+    const presentity = identityKey(presentityUri);
     if (rules === undefined) this.presenceRules.delete(presentity);
     else this.presenceRules.set(presentity, checkRules(rules));
     for (const s of this.subscriptions.values()) if (s.presentity === presentity) void this.#notify(s);
   }
 
+  /**
+   * Trusts the P-CSCF sending from `address`:`port`: its P-Asserted-Identity is taken as the requester's
+   * identity (TS 24.229 4.4 trust domain). Requests from elsewhere have no asserted identity.
+   */
+  trustProxy(address: string, port: number): void {
+    this.#trusted.add(`${address} ${port}`);
+  }
+
+  /** The identity a trusted P-CSCF asserted for `req` (canonical form), if any. */
+  #asserted(req: SipRequest, route: Route): string | undefined {
+    if (route.kind !== 'plain' || !this.#trusted.has(`${route.address} ${route.port}`)) return undefined;
+    const uris = addressList(req.headers.getAll('p-asserted-identity'));
+    const sip = uris.find((u) => /^sips?:/i.test(u)) ?? uris[0];
+    return sip === undefined ? undefined : identityKey(sip);
+  }
+
   /** The next REGISTER of `impu` is challenged even if its credentials still verify (re-authentication). */
   requireReauthentication(impu: string): void {
-    this.#reauth.add(impu);
+    this.#reauth.add(identityKey(impu));
   }
 
   #register(req: SipRequest, route: Route, respond: (r: ReturnType<typeof makeResponse>) => void): void {
@@ -130,12 +159,15 @@ export class ImsCore {
     if (authorization === undefined) return respond(makeResponse(req, 400, 'Bad Request', [['Warning', '399 core "REGISTER without Authorization"']]));
     const auth = parseAuthHeader(authorization);
     const impi = authParam(auth, 'username') ?? '';
-    const impu = addressUri(req.headers.get('to')!);
+    const impu = identityKey(addressUri(req.headers.get('to')!));
     const challenge = (stale = false): void => {
       const { wwwAuthenticate } = this.scscf.challenge(impi, { stale });
       respond(makeResponse(req, 401, 'Unauthorized', [['WWW-Authenticate', wwwAuthenticate]]));
     };
     if (!this.#hss.has(impi)) return respond(makeResponse(req, 403, 'Forbidden', [['Warning', '399 core "unknown subscriber"']]));
+    // The public identity must be one of this private identity's (TS 24.229 5.4.1.2.1).
+    const implicit = (this.#hss.publicIdentities(impi) ?? []).map(identityKey);
+    if (!implicit.includes(impu)) return respond(makeResponse(req, 403, 'Forbidden', [['Warning', '399 core "the public user identity does not belong to this private user identity"']]));
     // Initial REGISTER (empty nonce, TS 24.229 5.1.1.2.1) or a forced re-authentication: challenge.
     if ((authParam(auth, 'nonce') ?? '') === '') return challenge();
     if (this.#reauth.delete(impu)) return challenge();
@@ -152,8 +184,12 @@ export class ImsCore {
     const contactHeader = req.headers.get('contact') ?? '';
     const expires = Number(headerParam(contactHeader, 'expires') ?? req.headers.get('expires') ?? 600);
     if (expires === 0) {
-      this.registrations.delete(impu);
-      for (const [id, sub] of this.subscriptions) if (sub.watcher === impu) this.subscriptions.delete(id);
+      // The implicit registration set goes as a whole (TS 24.229 5.4.1.4).
+      for (const u of implicit) {
+        if (this.registrations.get(u)?.impi !== impi) continue;
+        this.registrations.delete(u);
+        for (const [id, sub] of this.subscriptions) if (sub.watcher === u) this.subscriptions.delete(id);
+      }
       this.events.deregistered?.(impu);
       return respond(makeResponse(req, 200, 'OK', [['Contact', `<${addressUri(contactHeader || `<${impu}>`)}>;expires=0`]]));
     }
@@ -161,19 +197,27 @@ export class ImsCore {
     const path = req.headers.values('path')[0] ?? '';
     const via = route.kind === 'plain' ? { address: route.address, port: route.port } : { address: route.sa.dstAddress, port: route.sa.dstPort };
     const confidentiality = parseConfidentiality(req.headers.get(CONFIDENTIALITY_HEADER));
-    this.registrations.set(impu, { impi, impu, contact, via, path, expiresAt: Date.now() + expires * 1000, confidentiality });
-    // The watcher may have moved (another access network, another SA set): its subscriptions follow.
-    for (const sub of this.subscriptions.values()) if (sub.watcher === impu) sub.confidentiality = confidentiality;
+    // The whole implicit registration set is registered (TS 24.229 5.4.1.2.2), the To identity first.
+    for (const u of implicit) {
+      this.registrations.set(u, { impi, impu: u, contact, via, path, expiresAt: Date.now() + expires * 1000, confidentiality });
+      // The watcher may have moved (another access network, another SA set): its subscriptions follow.
+      for (const sub of this.subscriptions.values()) if (sub.watcher === u) sub.confidentiality = confidentiality;
+    }
     this.events.registered?.({ impu, impi, protectedRegister: authParam(auth, 'integrity-protected') });
+    const associated = this.#hss.publicIdentities(impi) ?? [];
     respond(makeResponse(req, 200, 'OK', [
       ['Contact', `<${contact}>;expires=${expires}`],
-      ['P-Associated-URI', `<${impu}>`],
+      ['P-Associated-URI', associated.map((u) => `<${u}>`).join(', ')],
     ]));
   }
 
-  #publish(req: SipRequest, respond: (r: ReturnType<typeof makeResponse>) => void): void {
+  #publish(req: SipRequest, route: Route, respond: (r: ReturnType<typeof makeResponse>) => void): void {
     if ((req.headers.get('event') ?? '').toLowerCase() !== 'presence') return respond(makeResponse(req, 489, 'Bad Event'));
-    const presentity = addressUri(req.headers.get('to')!);
+    const presentity = identityKey(addressUri(req.headers.get('to')!));
+    // Only the presentity itself publishes its presence: by the identity its P-CSCF asserted.
+    const publisher = this.#asserted(req, route);
+    if (publisher === undefined) return respond(makeResponse(req, 403, 'Forbidden', [['Warning', '399 core "no P-Asserted-Identity from a trusted P-CSCF"']]));
+    if (publisher !== presentity) return respond(makeResponse(req, 403, 'Forbidden', [['Warning', '399 core "a presentity publishes only its own presence"']]));
     if (!this.registrations.has(presentity)) return respond(makeResponse(req, 403, 'Forbidden', [['Warning', '399 core "presentity not registered"']]));
     const etag = `e${this.#etag++}`;
     this.presence.set(presentity, { doc: new TextDecoder().decode(req.body), etag });
@@ -183,8 +227,10 @@ export class ImsCore {
 
   #subscribe(req: SipRequest, route: Route, respond: (r: ReturnType<typeof makeResponse>) => void): void {
     if ((req.headers.get('event') ?? '').toLowerCase() !== 'presence') return respond(makeResponse(req, 489, 'Bad Event'));
-    const presentity = addressUri(req.headers.get('to')!);
-    const watcher = addressUri(req.headers.get('from')!);
+    const presentity = identityKey(addressUri(req.headers.get('to')!));
+    // The watcher is whom the P-CSCF asserted, not what From says.
+    const watcher = this.#asserted(req, route);
+    if (watcher === undefined) return respond(makeResponse(req, 403, 'Forbidden', [['Warning', '399 core "no P-Asserted-Identity from a trusted P-CSCF"']]));
     const remoteTag = headerParam(req.headers.get('from')!, 'tag') ?? '';
     const expires = Number(req.headers.get('expires') ?? 3600);
     const contact = addressUri(req.headers.get('contact') ?? `<${watcher}>`);

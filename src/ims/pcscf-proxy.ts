@@ -9,21 +9,29 @@
 //   SM5/6 401 from the core: CK/IK taken, temporary SA set created, Security-Server added, ik/ck removed;
 //   SM7  REGISTER on the temporary set: Security-Verify and Security-Client checked (abort: nothing is
 //        forwarded, the set deleted), forwarded with integrity-protected="yes";
-//   SM11/12 200 OK: the set established, the answer sent over SA3 of the new set;
+//   SM11/12 200 OK: the set established, the answer sent over SA3 of the new set; the IMPUs of its
+//        P-Associated-URI bound to the registration (identity.ts);
 //   later requests over SA1 of the established set (re-REGISTER, de-REGISTER, PUBLISH, SUBSCRIBE) go to
-//   the core; requests from the core (NOTIFY) go to the UE over SA2, their answers come back over SA4.
+//   the core, a REGISTER only for the IMPI registered over that set, any other request with the
+//   P-Asserted-Identity this P-CSCF asserts (TS 24.229 5.2.6.3); requests from the core (NOTIFY) go to
+//   the UE over SA2, their answers come back over SA4.
+// Several registration attempts of one IMPI may be under way at once (a spoofed SM1 must not cancel the
+// real UE's): each SM1 starts its own attempt (secagree/pcscf.ts), bounded per IMPI, and unprotected
+// REGISTERs are rate-limited per source address and per IMPI.
 // With `noIpsec` the protected-phase REGISTER is accepted in clear (for tools without ESP), every header
 // check kept.
 
 import { parseAkaChallenge } from '../aka/digest-aka.js';
 import { type DatagramNetwork, type DatagramSocket } from '../net/datagram.js';
 import {
-  PcscfSecAgree, SECURITY_HEADERS, accessType, withIntegrityProtected, withoutIkCk, withoutSecAgreeTag, type PcscfPolicy,
+  DEFAULT_MAX_ATTEMPTS_PER_KEY, PcscfSecAgree, SECURITY_HEADERS, accessType, withIntegrityProtected, withoutIkCk, withoutSecAgreeTag,
+  type PcscfPolicy, type RegistrationAttempt,
 } from '../secagree/pcscf.js';
 import { SaDatabase, type SaEntry, type SaSet } from '../secagree/sadb.js';
 import { authParam, parseAuthHeader } from '../sip/auth-header.js';
 import { addressUri, headerParam, type SipRequest, type SipResponse } from '../sip/message.js';
 import { type TimerValues } from '../sip/transaction.js';
+import { RegisteredIdentities, addressList } from './identity.js';
 import { ProtectedPort } from './protected-port.js';
 import { RateLimiter, type RateLimit } from './rate-limit.js';
 import { CONFIDENTIALITY_HEADER, formatConfidentiality } from './confidentiality.js';
@@ -50,6 +58,13 @@ export interface PcscfProxyOptions {
    * P-CSCF answers 503 with Retry-After. `false` turns the limit off (load generators).
    */
   unprotectedRegisterRate?: RateLimit | false;
+  /**
+   * Unprotected REGISTERs accepted per IMPI (Digest username), whatever their source (default 2/s with
+   * bursts of 10), so that many addresses cannot flood one identity's challenges. `false`: no limit.
+   */
+  unprotectedRegisterRatePerImpi?: RateLimit | false;
+  /** Registration attempts one IMPI may have outstanding at once (default 4; see PcscfSecAgreeOptions). */
+  maxAttemptsPerImpi?: number;
   tracer?: Tracer;
   timers?: Partial<TimerValues>;
   names?: (address: string, port: number) => string;
@@ -69,6 +84,14 @@ export interface PcscfEvents {
 
 /** The default limit on unprotected REGISTERs per source address. */
 export const DEFAULT_REGISTER_RATE: RateLimit = { perSecond: 10, burst: 50 };
+/** The default limit on unprotected REGISTERs per IMPI. */
+export const DEFAULT_REGISTER_RATE_PER_IMPI: RateLimit = { perSecond: 2, burst: 10 };
+
+/** Headers a UE may not set toward the core: the P-CSCF asserts the identity itself (RFC 3325). */
+const IDENTITY_HEADERS = ['p-asserted-identity', 'p-preferred-identity'] as const;
+
+/** Max-Forwards = 1*DIGIT (RFC 3261 25.1), 0..255 (20.22). */
+const MAX_FORWARDS = /^\d{1,3}$/;
 
 const rewrite = (req: SipRequest): SipRequest => ({ ...req, headers: req.headers.clone() });
 
@@ -88,22 +111,28 @@ export class PcscfProxy {
   readonly portC: ProtectedPort;
   readonly portS: ProtectedPort;
   readonly events: PcscfEvents = {};
-  /** Unprotected REGISTERs refused by the per-source rate limit. */
+  /** Unprotected REGISTERs refused by the per-source or per-IMPI rate limit. */
   rateLimited = 0;
   readonly #o: PcscfProxyOptions;
   readonly #limiter: RateLimiter | undefined;
+  readonly #impiLimiter: RateLimiter | undefined;
+  /** The public user identities registered for each IMPI (identity.ts). */
+  readonly #identities = new Map<string, RegisteredIdentities>();
   /** P-Access-Network-Info of each registration's latest REGISTER (for the confidentiality assertion). */
   readonly #pani = new Map<string, string | undefined>();
 
   private constructor(o: PcscfProxyOptions, un: DatagramSocket, core: DatagramSocket, pc: DatagramSocket, ps: DatagramSocket) {
     this.#o = o;
     if (o.unprotectedRegisterRate !== false) this.#limiter = new RateLimiter(o.unprotectedRegisterRate ?? DEFAULT_REGISTER_RATE);
+    if (o.unprotectedRegisterRatePerImpi !== false) this.#impiLimiter = new RateLimiter(o.unprotectedRegisterRatePerImpi ?? DEFAULT_REGISTER_RATE_PER_IMPI);
     this.unprotected = un;
     this.coreSocket = core;
-    this.db = new SaDatabase({ role: 'pcscf', regAwaitAuthMs: o.regAwaitAuthMs, keepKeysForExport: o.keepKeysForExport });
+    const attempts = o.maxAttemptsPerImpi ?? DEFAULT_MAX_ATTEMPTS_PER_KEY;
+    // Per IMPI: the established set, an old one, and one temporary set per attempt.
+    this.db = new SaDatabase({ role: 'pcscf', regAwaitAuthMs: o.regAwaitAuthMs, keepKeysForExport: o.keepKeysForExport, maxSetsPerKey: 2 + attempts });
     this.portC = new ProtectedPort(pc, this.db);
     this.portS = new ProtectedPort(ps, this.db);
-    this.sec = new PcscfSecAgree({ db: this.db, address: o.address, portC: pc.port, portS: ps.port, policy: o.policy, allowClear: o.noIpsec });
+    this.sec = new PcscfSecAgree({ db: this.db, address: o.address, portC: pc.port, portS: ps.port, policy: o.policy, allowClear: o.noIpsec, maxAttemptsPerKey: attempts });
     this.node = new SipNode('P-CSCF', { tracer: o.tracer, timers: o.timers, names: o.names });
     un.onMessage((d) => this.node.receive(d.data, { kind: 'plain', socket: un, address: d.address, port: d.port }));
     core.onMessage((d) => this.node.receive(d.data, { kind: 'plain', socket: core, address: d.address, port: d.port }));
@@ -116,7 +145,10 @@ export class PcscfProxy {
     }
     // A registration whose last set is gone (expired, replaced, aborted) needs no access-network record.
     this.db.on((set, event) => {
-      if ((event === 'deleted' || event === 'expired') && this.db.sets(set.key).length === 0) this.#pani.delete(set.key);
+      if ((event === 'deleted' || event === 'expired') && !this.db.sets(set.key).some((s) => s.state === 'established' || s.state === 'old')) {
+        this.#pani.delete(set.key);
+        this.#identities.delete(set.key);
+      }
     });
     this.node.onRequest((i) => void this.#request(i.request, i.route, i.respond).catch(() => { /* a failed forward is answered inside */ }));
   }
@@ -142,7 +174,7 @@ export class PcscfProxy {
     const fwd = rewrite(req);
     const sock = route.kind === 'plain' ? route.socket : route.port.socket;
     fwd.headers.prepend('Via', `SIP/2.0/UDP ${sock.address}:${sock.port};branch=${newBranch()}`);
-    const mf = Number(fwd.headers.get('max-forwards') ?? 70);
+    const mf = Number(fwd.headers.get('max-forwards')?.trim() ?? 70); // syntax checked in #request
     if (mf <= 0) {
       respond(makeResponse(req, 483, 'Too Many Hops'));
       return undefined;
@@ -179,6 +211,7 @@ export class PcscfProxy {
   #towardCore(req: SipRequest, set: SaSet | undefined, pani: string | undefined): SipRequest {
     const fwd = rewrite(req);
     for (const h of SECURITY_HEADERS) fwd.headers.remove(h);
+    for (const h of IDENTITY_HEADERS) fwd.headers.remove(h);
     for (const h of ['require', 'proxy-require', 'supported']) {
       const v = withoutSecAgreeTag(fwd.headers.getAll(h).join(', '));
       if (v === '') fwd.headers.remove(h);
@@ -192,24 +225,55 @@ export class PcscfProxy {
    * Stores a REGISTER's Security-Client for the coming challenge (SM1, or a re-registration the core may
    * challenge, TS 24.229 5.2.2.4); false when the offer is refused, after answering the UE.
    */
-  #storeOffer(req: SipRequest, key: string, ueAddress: string, pani: string | undefined, respond: (r: SipResponse) => void): boolean {
+  #storeOffer(req: SipRequest, key: string, ueAddress: string, pani: string | undefined, respond: (r: SipResponse) => void): RegistrationAttempt | undefined {
     const d = this.sec.initialRegister({ key, ueAddress, securityClient: req.headers.getAll('security-client'), accessNetworkInfo: pani });
-    if (d.accept) return true;
-    respond(makeResponse(req, d.status, d.reason, [['Warning', `399 pcscf "${d.warning}"`]]));
+    if (d.accept) return d.attempt;
+    const extra: Array<[string, string]> = [['Warning', `399 pcscf "${d.warning}"`]];
+    if (d.retryAfter !== undefined) extra.unshift(['Retry-After', String(d.retryAfter)]);
+    respond(makeResponse(req, d.status, d.reason, extra));
     this.events.refused?.({ key, status: d.status, warning: d.warning });
-    return false;
+    return undefined;
+  }
+
+  /** Answers 403 with a Warning saying why (nothing forwarded, nothing changed). */
+  #forbid(req: SipRequest, respond: (r: SipResponse) => void, why: string): void {
+    respond(makeResponse(req, 403, 'Forbidden', [['Warning', `399 pcscf "${why}"`]]));
   }
 
   async #request(req: SipRequest, route: Route, respond: (r: SipResponse) => void): Promise<void> {
+    // Checked before anything else, so that a malformed value changes no state (RFC 3261 20.22).
+    const mf = req.headers.get('max-forwards');
+    if (mf !== undefined && (!MAX_FORWARDS.test(mf.trim()) || Number(mf) > 255)) {
+      respond(makeResponse(req, 400, 'Bad Request', [['Warning', '399 pcscf "Max-Forwards must be an integer 0..255"']]));
+      return;
+    }
     // From the core: deliver to the UE over SA2 of its current set.
     if (route.kind === 'plain' && route.socket === this.coreSocket) return this.#fromCore(req, respond);
     if (req.method === 'REGISTER') return this.#register(req, route, respond);
     // Other UE requests must arrive protected on an established set.
     if (route.kind !== 'protected' || route.sa.set.state !== 'established') {
-      respond(makeResponse(req, 403, 'Forbidden', [['Warning', `399 pcscf "send ${req.method} over the IPsec SAs of a registration"`]]));
+      this.#forbid(req, respond, `send ${req.method} over the IPsec SAs of a registration`);
+      return;
+    }
+    // TS 24.229 5.2.6.3: the identity is asserted by this P-CSCF from what was registered over the set.
+    const ids = this.#identities.get(route.sa.set.key);
+    if (ids === undefined) {
+      this.#forbid(req, respond, 'no public user identity registered over this security association');
+      return;
+    }
+    let asserted: ReturnType<RegisteredIdentities['assert']>;
+    try {
+      asserted = ids.assert(addressList(req.headers.getAll('p-preferred-identity')), req.headers.has('from') ? addressUri(req.headers.get('from')!) : undefined);
+    } catch {
+      respond(makeResponse(req, 400, 'Bad Request', [['Warning', '399 pcscf "malformed From or P-Preferred-Identity"']]));
+      return;
+    }
+    if (!asserted.ok) {
+      this.#forbid(req, respond, asserted.warning);
       return;
     }
     const fwd = this.#towardCore(req, route.sa.set, this.#pani.get(route.sa.set.key));
+    fwd.headers.add('P-Asserted-Identity', `<${asserted.identity}>`);
     this.db.beginTransaction(route.sa.set);
     try {
       await this.#forward(fwd, this.#toCore(), respond);
@@ -220,9 +284,7 @@ export class PcscfProxy {
 
   async #register(req: SipRequest, route: Route, respond: (r: SipResponse) => void): Promise<void> {
     if (route.kind === 'plain' && this.#limiter && !this.#limiter.take(route.address)) {
-      this.rateLimited++;
-      const after = Math.max(1, this.#limiter.retryAfter(route.address));
-      respond(makeResponse(req, 503, 'Service Unavailable', [['Retry-After', String(after)], ['Warning', '399 pcscf "too many unprotected REGISTERs from this address"']]));
+      this.#rateLimited(req, respond, this.#limiter.retryAfter(route.address), 'too many unprotected REGISTERs from this address');
       return;
     }
     const authorization = req.headers.get('authorization');
@@ -240,48 +302,70 @@ export class PcscfProxy {
     const pani = req.headers.get('p-access-network-info');
     const inbound = route.kind === 'protected' ? route.sa : undefined;
     const set = inbound?.set;
+    // A REGISTER over an SA set is for the IMPI that set was negotiated for, and no other (TS 33.203 7.4:
+    // the SAs authenticate the UE that holds them, not the identity it names).
+    if (set && set.key !== key) {
+      this.#forbid(req, respond, 'the private identity of this REGISTER is not the one registered over this security association');
+      return;
+    }
     const clearSm7 = route.kind === 'plain' && this.#o.noIpsec === true && req.headers.has('security-verify') && this.sec.hasTemporary(key);
+    if (route.kind === 'plain' && !clearSm7 && this.#impiLimiter && !this.#impiLimiter.take(key)) {
+      this.#rateLimited(req, respond, this.#impiLimiter.retryAfter(key), 'too many unprotected REGISTERs for this identity');
+      return;
+    }
 
     // SM7: the protected REGISTER on the temporary set (or in clear with --no-ipsec).
     if ((set && set.state === 'temporary') || clearSm7) {
+      const attempt = this.sec.attemptFor(key, set ?? 'clear', req.headers.getAll('security-verify'));
       try {
-        this.sec.protectedRegister(key, { securityVerify: req.headers.getAll('security-verify'), securityClient: req.headers.getAll('security-client'), arrivedOn: set ?? 'clear' });
+        this.sec.protectedRegister(attempt ?? key, { securityVerify: req.headers.getAll('security-verify'), securityClient: req.headers.getAll('security-client'), arrivedOn: set ?? 'clear' });
       } catch (e) {
         this.events.aborted?.({ key, reason: (e as Error).message });
         return; // abort: nothing forwarded, the temporary set is gone
       }
       const fwd = this.#towardCore(req, set, pani);
-      fwd.headers.set('Authorization', withIntegrityProtected(authorization, 'yes'));
+      // integrity-protected="yes" only for what arrived over the SAs (TS 24.229 5.2.2.1); with --no-ipsec a
+      // REGISTER in clear is not integrity protected, whatever its headers say.
+      fwd.headers.set('Authorization', withIntegrityProtected(authorization, set ? 'yes' : 'no'));
       this.#pani.set(key, pani);
       const final = await this.#forward(fwd, this.#toCore(), respond, (res) => {
         if (res.status >= 200 && res.status < 300) {
           const expires = Number(headerParam(res.headers.get('contact') ?? '', 'expires') ?? 600);
-          const established = this.sec.registered(key, expires);
+          const established = this.sec.registered(attempt ?? key, expires);
           this.db.peerUsed(established); // the UE already used the new set (SM7)
+          this.#bindIdentities(key, req, res);
           this.events.registered?.({ key, set: established });
         }
         return res;
       });
       // A failed authentication (403): the temporary set goes once the answer has left over it.
-      if (final === undefined || final.status >= 300) this.sec.failed(key);
+      if (final === undefined || final.status >= 300) this.sec.failed(attempt ?? key);
       return;
     }
 
     // A REGISTER over an established set: re-registration or de-registration.
     if (set && set.state === 'established') {
       const expires = Number(headerParam(req.headers.get('contact') ?? '', 'expires') ?? req.headers.get('expires') ?? 600);
-      if (expires !== 0 && !this.#storeOffer(req, key, set.ueAddress, pani, respond)) return;
+      let attempt: RegistrationAttempt | undefined;
+      if (expires !== 0) {
+        attempt = this.#storeOffer(req, key, set.ueAddress, pani, respond);
+        if (attempt === undefined) return;
+      }
       const fwd = this.#towardCore(req, set, pani);
       fwd.headers.set('Authorization', withIntegrityProtected(authorization, 'yes'));
       if (expires !== 0) this.#pani.set(key, pani);
-      else this.#pani.delete(key);
       this.db.beginTransaction(set);
       try {
-        await this.#forward(fwd, this.#toCore(), respond, (res) => this.#registerAnswer(key, res, expires));
+        const final = await this.#forward(fwd, this.#toCore(), respond, (res) => {
+          if (res.status >= 200 && res.status < 300 && expires !== 0) this.#bindIdentities(key, req, res);
+          return this.#registerAnswer(attempt, res, expires);
+        });
+        if (attempt && (final === undefined || (final.status !== 401 && !attempt.challenged))) this.sec.failed(attempt);
       } finally {
         this.db.endTransaction(set);
         // De-registration: the set goes once its 200 OK has passed through it (TS 24.229 5.2.2.5).
         if (expires === 0) {
+          this.#pani.delete(key);
           this.db.deleteWhenIdle(set);
           this.events.deregistered?.({ key });
         }
@@ -291,30 +375,79 @@ export class PcscfProxy {
 
     // SM1: an unprotected (initial) REGISTER.
     if (route.kind !== 'plain') return;
-    if (!this.#storeOffer(req, key, route.address, pani, respond)) return;
+    const attempt = this.#storeOffer(req, key, route.address, pani, respond);
+    if (attempt === undefined) return;
     const fwd = this.#towardCore(req, undefined, undefined);
     fwd.headers.set('Authorization', withIntegrityProtected(authorization, 'no'));
     fwd.headers.add('Path', `<sip:term@${this.coreSocket.address}:${this.coreSocket.port};lr>`);
-    await this.#forward(fwd, this.#toCore(), respond, (res) => this.#registerAnswer(key, res, undefined));
+    const final = await this.#forward(fwd, this.#toCore(), respond, (res) => this.#registerAnswer(attempt, res, undefined));
+    // No challenge came (timeout, an error, a 200): the attempt is over.
+    if (final === undefined || !attempt.challenged) this.sec.failed(attempt);
+    // A final answer to a REGISTER that answered an earlier challenge (a MAC failure report): the S-CSCF
+    // has closed that AKA run, so the attempt it belonged to is over too.
+    if (final !== undefined && final.status >= 300) {
+      try {
+        this.sec.challengeClosed(key, authParam(parseAuthHeader(authorization), 'nonce') ?? '');
+      } catch { /* parsed above */ }
+    }
+  }
+
+  #rateLimited(req: SipRequest, respond: (r: SipResponse) => void, retryAfter: number, why: string): void {
+    this.rateLimited++;
+    respond(makeResponse(req, 503, 'Service Unavailable', [['Retry-After', String(Math.max(1, retryAfter))], ['Warning', `399 pcscf "${why}"`]]));
+  }
+
+  /**
+   * The 200 to a REGISTER: the public user identities the S-CSCF associated with the registration
+   * (P-Associated-URI, TS 24.229 5.2.2.1; the To URI when it sent none) are bound to this IMPI.
+   */
+  #bindIdentities(key: string, req: SipRequest, res: SipResponse): void {
+    let uris: string[];
+    try {
+      uris = addressList(res.headers.getAll('p-associated-uri'));
+      if (uris.length === 0) uris = [addressUri(req.headers.get('to')!)];
+    } catch {
+      return;
+    }
+    const ids = this.#identities.get(key);
+    if (ids) ids.add(uris);
+    else this.#identities.set(key, new RegisteredIdentities(key, uris));
+  }
+
+  /** The public user identities registered for an IMPI (empty when none). */
+  identities(impi: string): readonly string[] {
+    return this.#identities.get(impi)?.all ?? [];
   }
 
   /** The core's answer to a REGISTER: a 401 starts the security agreement's challenge step. */
-  #registerAnswer(key: string, res: SipResponse, expires: number | undefined): SipResponse | undefined {
+  #registerAnswer(attempt: RegistrationAttempt | undefined, res: SipResponse, expires: number | undefined): SipResponse | undefined {
     if (res.status === 401) {
       const www = res.headers.get('www-authenticate');
-      if (www === undefined) return res;
+      if (www === undefined || attempt === undefined) return res;
       const c = parseAkaChallenge(www);
       if (c.ck === undefined || c.ik === undefined) return res;
-      const { securityServer, chosen } = this.sec.challenge(key, { ck: c.ck, ik: c.ik });
-      this.events.challenged?.({ key, alg: chosen.alg, ealg: chosen.ealg, mode: this.sec.pendingMode(key) ?? 'ipsec' });
+      let step: ReturnType<PcscfSecAgree['challenge']>;
+      try {
+        step = this.sec.challenge(attempt, { ck: c.ck, ik: c.ik, nonce: c.nonce });
+      } catch (e) {
+        // No SPI left, the SA database full: the UE is told to come back later; the attempt ends.
+        this.sec.failed(attempt);
+        const out: SipResponse = { ...res, status: 503, reason: 'Service Unavailable', headers: res.headers.clone(), body: new Uint8Array(0) };
+        out.headers.remove('www-authenticate');
+        out.headers.remove('content-type');
+        out.headers.set('Retry-After', '30');
+        out.headers.set('Warning', `399 pcscf "${(e as Error).message.replace(/"/g, "'")}"`);
+        return out;
+      }
+      this.events.challenged?.({ key: attempt.key, alg: step.chosen.alg, ealg: step.chosen.ealg, mode: this.sec.pendingMode(attempt) ?? 'ipsec' });
       res.headers.set('WWW-Authenticate', withoutIkCk(www));
-      res.headers.add('Security-Server', securityServer);
+      res.headers.add('Security-Server', step.securityServer);
       return res;
     }
-    if (res.status >= 200 && res.status < 300 && expires !== undefined && expires !== 0) {
-      this.sec.registeredWithoutChallenge(key, expires);
-    } else if (res.status >= 300) {
-      this.sec.failed(key);
+    if (res.status >= 200 && res.status < 300 && expires !== undefined && expires !== 0 && attempt) {
+      this.sec.registeredWithoutChallenge(attempt, expires);
+    } else if (res.status >= 300 && attempt) {
+      this.sec.failed(attempt);
     }
     return res;
   }

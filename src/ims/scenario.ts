@@ -130,6 +130,7 @@ export async function startNetwork(o: Omit<ScenarioOptions, 'presentity' | 'watc
   const core = await ImsCore.start({ net: o.net, address, realm, hss, tracer, timers, names: nameOf });
   names.set(`${address}:${core.port}`, 'core');
   const pcscf = await PcscfProxy.start({ net: o.net, address, port: o.pcscfPort ?? 0, core: { address, port: core.port }, policy: o.policy ?? {}, tracer, timers, names: nameOf, keepKeysForExport: o.exportKeys === true });
+  core.trustProxy(pcscf.coreSocket.address, pcscf.coreSocket.port);
   names.set(`${address}:${pcscf.port}`, 'P-CSCF');
   names.set(`${address}:${pcscf.coreSocket.port}`, 'P-CSCF');
   names.set(`${address}:${pcscf.portC.port}`, 'P-CSCF');

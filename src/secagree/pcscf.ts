@@ -60,14 +60,40 @@ export interface PcscfSecAgreeOptions {
   policy?: PcscfPolicy | undefined;
   /** Accept the protected-phase REGISTER in clear (--no-ipsec, for tools without ESP). Default false. */
   allowClear?: boolean | undefined;
+  /**
+   * Registration attempts one IMPI may have outstanding at once (default 4). Each accepted initial REGISTER
+   * starts one; an attempt ends when it is authenticated (200), fails, or its temporary set expires. Past
+   * the bound a new initial REGISTER is answered 503: it never displaces an attempt already under way.
+   */
+  maxAttemptsPerKey?: number | undefined;
+}
+
+/** The default bound on outstanding registration attempts per IMPI. */
+export const DEFAULT_MAX_ATTEMPTS_PER_KEY = 4;
+
+/**
+ * One registration attempt of an IMPI, from an accepted (initial or re-) REGISTER to its end. Several may
+ * coexist for one IMPI (a spoofed initial REGISTER must not cancel the real UE's attempt in progress); the
+ * one that authenticates first wins and the others go. Opaque: pass it back to the methods that take it.
+ */
+export class RegistrationAttempt {
+  /** @internal */
+  constructor(readonly id: number, readonly key: string, /** @internal */ readonly p: Pending) {}
+  /** Whether the challenge step ran (a temporary SA set exists for this attempt). */
+  get challenged(): boolean {
+    return this.p.sent !== undefined;
+  }
 }
 
 /** SM1's outcome: go on (forward toward the S-CSCF) or answer the UE right away. */
 export type InitialDecision =
-  | { accept: true; mode: ConfidentialityMode; acceptable: Combination[] }
-  | { accept: false; mode: ConfidentialityMode; status: number; reason: string; warning: string };
+  | { accept: true; mode: ConfidentialityMode; acceptable: Combination[]; attempt: RegistrationAttempt }
+  | { accept: false; mode: ConfidentialityMode; status: number; reason: string; warning: string; retryAfter?: number };
 
 interface Pending {
+  ended?: boolean;
+  /** The nonce of the challenge this attempt was given (its AKA run at the S-CSCF). */
+  nonce?: string | undefined;
   key: string;
   ueAddress: string;
   mode: ConfidentialityMode;
@@ -76,7 +102,7 @@ interface Pending {
   offer: Ipsec3gppParams[];
   acceptable: Combination[];
   mod: 'trans' | 'UDP-enc-tun';
-  sent?: { securityServer: string; parsed: SecMechanism[]; set: SaSet };
+  sent?: { securityServer: string; parsed: SecMechanism[]; set: SaSet } | undefined;
 }
 
 /** The access-type of a P-Access-Network-Info value (its first token), lower-cased. */
@@ -108,7 +134,10 @@ export class PcscfSecAgree {
   readonly #o: PcscfSecAgreeOptions;
   readonly #allowed: Combination[];
   readonly #modes: Map<string, ConfidentialityMode>;
-  readonly #pending = new Map<string, Pending>();
+  /** Outstanding attempts per IMPI, oldest first. */
+  readonly #attempts = new Map<string, RegistrationAttempt[]>();
+  readonly #maxAttempts: number;
+  #nextAttempt = 1;
   readonly #established = new Map<string, { set: SaSet; securityServer: string; securityClient: SecMechanism[] }>();
 
   constructor(o: PcscfSecAgreeOptions) {
@@ -123,6 +152,43 @@ export class PcscfSecAgree {
     }
     this.#allowed = list.filter((c) => !exclude.has(INTEGRITY_ALGORITHMS[c.alg].status) && !exclude.has(ENCRYPTION_ALGORITHMS[c.ealg].status));
     this.#modes = new Map(Object.entries(o.policy?.accessNetworks ?? {}).map(([k, v]) => [k.toLowerCase(), v]));
+    this.#maxAttempts = o.maxAttemptsPerKey ?? DEFAULT_MAX_ATTEMPTS_PER_KEY;
+    if (!Number.isInteger(this.#maxAttempts) || this.#maxAttempts < 1) throw new Ipsec3gppError(ErrorCode.INVALID_ARGUMENT, 'maxAttemptsPerKey must be an integer >= 1');
+    // An attempt whose temporary set goes (expiry after reg-await-auth, deletion) is over.
+    o.db.on((set, event) => {
+      if (event !== 'deleted' && event !== 'expired') return;
+      for (const a of this.#attempts.get(set.key) ?? []) if (a.p.sent?.set === set) this.#end(a);
+    });
+  }
+
+  /** The attempts outstanding for `key`, oldest first. */
+  attempts(key: string): readonly RegistrationAttempt[] {
+    return this.#attempts.get(key) ?? [];
+  }
+
+  #end(a: RegistrationAttempt): void {
+    if (a.p.ended) return;
+    a.p.ended = true;
+    const list = this.#attempts.get(a.key);
+    if (!list) return;
+    const i = list.indexOf(a);
+    if (i >= 0) list.splice(i, 1);
+    if (list.length === 0) this.#attempts.delete(a.key);
+    if (a.p.sent && a.p.sent.set.state !== 'deleted') this.#o.db.delete(a.p.sent.set);
+  }
+
+  /**
+   * The attempt a call means: the handle itself, or for a key the newest attempt (for `challenged`:
+   * the newest one in that step).
+   */
+  #resolve(k: string | RegistrationAttempt, challenged?: boolean): RegistrationAttempt | undefined {
+    if (typeof k !== 'string') return k.p.ended ? undefined : k;
+    const list = this.#attempts.get(k) ?? [];
+    for (let i = list.length - 1; i >= 0; i--) {
+      const a = list[i]!;
+      if (challenged === undefined || a.challenged === challenged) return a;
+    }
+    return challenged === false ? list[list.length - 1] : undefined;
   }
 
   /** The confidentiality mode for a P-Access-Network-Info value. */
@@ -146,7 +212,7 @@ export class PcscfSecAgree {
     const mode = this.modeFor(i.accessNetworkInfo);
     // A refused REGISTER changes nothing: an outstanding challenge for the same registration (and its
     // temporary set) stays, so that a malformed or spoofed request cannot cancel someone's registration.
-    const reject = (status: number, reason: string, warning: string): InitialDecision => ({ accept: false, mode, status, reason, warning });
+    const reject = (status: number, reason: string, warning: string): Extract<InitialDecision, { accept: false }> => ({ accept: false, mode, status, reason, warning });
     if (i.securityClient === undefined || i.securityClient.length === 0) {
       return reject(421, 'Extension Required', 'the REGISTER has no Security-Client: IMS access security (sec-agree, TS 33.203) is required');
     }
@@ -179,22 +245,33 @@ export class PcscfSecAgree {
       }
       return reject(403, 'Forbidden', `no security mechanism acceptable to this P-CSCF (mode ${mode})`);
     }
-    // An accepted initial REGISTER supersedes an outstanding challenge (e.g. after a MAC failure at the
-    // UE, TS 24.229 5.2.2.4): its temporary set goes.
-    const previous = this.#pending.get(i.key);
-    if (previous?.sent) this.#o.db.delete(previous.sent.set);
-    this.#pending.set(i.key, { key: i.key, ueAddress: i.ueAddress, mode, securityClientRaw: [...i.securityClient], securityClient: parsed, offer, acceptable, mod });
-    return { accept: true, mode, acceptable };
+    // Attempts already under way stay: a new initial REGISTER (which anyone can send for a known IMPI) must
+    // not destroy another attempt's state before it has itself authenticated. They are bounded per IMPI.
+    const list = this.#attempts.get(i.key) ?? [];
+    if (list.length >= this.#maxAttempts) {
+      return { ...reject(503, 'Service Unavailable', `${list.length} registration attempts of this identity are already in progress`), retryAfter: 5 };
+    }
+    const attempt = new RegistrationAttempt(this.#nextAttempt++, i.key, { key: i.key, ueAddress: i.ueAddress, mode, securityClientRaw: [...i.securityClient], securityClient: parsed, offer, acceptable, mod });
+    list.push(attempt);
+    this.#attempts.set(i.key, list);
+    return { accept: true, mode, acceptable, attempt };
   }
 
   /**
    * SM4-SM6: the S-CSCF's 401 with CK/IK. Allocates this side's SPIs, creates the temporary set with
    * the most preferred acceptable combination, and returns the Security-Server for the 401.
    */
-  challenge(key: string, k: { ck: Uint8Array; ik: Uint8Array }): { securityServer: string; set: SaSet; chosen: Combination } {
-    const p = this.#pending.get(key);
-    if (p === undefined) throw new Ipsec3gppError(ErrorCode.SECAGREE_STATE, 'no stored Security-Client for this registration (initialRegister first)');
-    if (p.sent) this.#o.db.delete(p.sent.set); // a fresh challenge replaces the previous temporary set
+  challenge(attempt: string | RegistrationAttempt, k: { ck: Uint8Array; ik: Uint8Array; nonce?: string | undefined }): { securityServer: string; set: SaSet; chosen: Combination } {
+    const a = this.#resolve(attempt, false);
+    if (a === undefined) throw new Ipsec3gppError(ErrorCode.SECAGREE_STATE, 'no stored Security-Client for this registration (initialRegister first)');
+    const p = a.p;
+    const key = a.key;
+    if (p.sent) {
+      // A fresh challenge to the same attempt replaces its temporary set.
+      const old = p.sent.set;
+      p.sent = undefined;
+      this.#o.db.delete(old);
+    }
     const db = this.#o.db;
     const ueSpis = [p.offer[0]!.spiC, p.offer[0]!.spiS];
     const spiC = db.spis.allocate(ueSpis);
@@ -225,6 +302,7 @@ export class PcscfSecAgree {
       .map((c, i) => formatIpsec3gpp({ alg: c.alg, ealg: c.ealg, spiC, spiS, portC: this.#o.portC, portS: this.#o.portS, q: Math.max(0.1, Math.round((0.9 - 0.1 * i) * 10) / 10), mod: p.mod }))
       .join(', ');
     p.sent = { securityServer, parsed: parseSecurityHeader(securityServer), set };
+    p.nonce = k.nonce;
     return { securityServer, set, chosen };
   }
 
@@ -234,12 +312,13 @@ export class PcscfSecAgree {
    * Security-Server sent, Security-Client from the stored one, or the request came on another set.
    * Returns the combination the UE chose (the set's algorithms).
    */
-  protectedRegister(key: string, i: { securityVerify: readonly string[] | undefined; securityClient: readonly string[] | undefined; arrivedOn: SaSet | 'clear' }): Combination {
-    const p = this.#pending.get(key);
-    if (p?.sent === undefined) throw new Ipsec3gppError(ErrorCode.SECAGREE_STATE, 'no challenge outstanding for this registration');
+  protectedRegister(attempt: string | RegistrationAttempt, i: { securityVerify: readonly string[] | undefined; securityClient: readonly string[] | undefined; arrivedOn: SaSet | 'clear' }): Combination {
+    const a = this.attemptFor(attempt, i.arrivedOn, i.securityVerify);
+    if (a === undefined) throw new Ipsec3gppError(ErrorCode.SECAGREE_STATE, 'no challenge outstanding for this registration');
+    const p = a.p;
+    if (p.sent === undefined) throw new Ipsec3gppError(ErrorCode.SECAGREE_STATE, 'no challenge outstanding for this registration');
     const abort = (why: string): never => {
-      this.#o.db.delete(p.sent!.set);
-      this.#pending.delete(key);
+      this.#end(a);
       throw new Ipsec3gppError(ErrorCode.SECAGREE_MISMATCH, `registration aborted: ${why}`);
     };
     // 'clear' is the --no-ipsec mode for tools that cannot do ESP: every header check still applies.
@@ -257,37 +336,80 @@ export class PcscfSecAgree {
     return { alg: p.sent.set.alg, ealg: p.sent.set.ealg };
   }
 
-  /** SM10/SM11: the 200 OK to the protected REGISTER. */
-  registered(key: string, expiresSec: number): SaSet {
-    const p = this.#pending.get(key);
-    if (p?.sent === undefined) throw new Ipsec3gppError(ErrorCode.SECAGREE_STATE, 'no temporary SA set for this registration');
-    this.#o.db.establish(p.sent.set, expiresSec * 1000);
-    this.#established.set(key, { set: p.sent.set, securityServer: p.sent.securityServer, securityClient: p.securityClient });
-    this.#pending.delete(key);
-    return p.sent.set;
+  /**
+   * The challenged attempt a protected REGISTER belongs to: the one whose temporary set it arrived on (in
+   * clear, with --no-ipsec: the one whose Security-Server its Security-Verify repeats, else the newest).
+   * A handle is returned as it is.
+   */
+  attemptFor(k: string | RegistrationAttempt, arrivedOn: SaSet | 'clear', securityVerify?: readonly string[]): RegistrationAttempt | undefined {
+    if (typeof k !== 'string') return this.#resolve(k);
+    const list = this.#attempts.get(k) ?? [];
+    if (arrivedOn !== 'clear') return list.find((a) => a.p.sent?.set === arrivedOn) ?? this.#resolve(k, true);
+    if (securityVerify !== undefined) {
+      let verify: SecMechanism[] | undefined;
+      try {
+        verify = parseSecurityHeader(securityVerify);
+      } catch {
+        verify = undefined;
+      }
+      const match = verify && list.find((a) => a.p.sent && sameMechanisms(verify!, a.p.sent.parsed));
+      if (match) return match;
+    }
+    return this.#resolve(k, true);
+  }
+
+  /**
+   * SM10/SM11: the 200 OK to the protected REGISTER. The attempt has authenticated: its set is established,
+   * and the IMPI's other attempts (and their temporary sets) go.
+   */
+  registered(attempt: string | RegistrationAttempt, expiresSec: number): SaSet {
+    const a = this.#resolve(attempt, true);
+    const p = a?.p;
+    if (a === undefined || p?.sent === undefined) throw new Ipsec3gppError(ErrorCode.SECAGREE_STATE, 'no temporary SA set for this registration');
+    const set = p.sent.set;
+    this.#o.db.establish(set, expiresSec * 1000);
+    this.#established.set(a.key, { set, securityServer: p.sent.securityServer, securityClient: p.securityClient });
+    p.sent = undefined; // the set now belongs to the registration, not to the attempt
+    this.#end(a);
+    for (const other of [...this.attempts(a.key)]) this.#end(other);
+    return set;
   }
 
   /**
    * A re-REGISTER over the established set was answered 200 without a challenge: the set is kept and its
-   * lifetime extended; the Security-Client stored for a possible challenge is dropped.
+   * lifetime extended; the Security-Client stored for a possible challenge (the attempt) is dropped.
    */
-  registeredWithoutChallenge(key: string, expiresSec: number): SaSet | undefined {
-    this.#pending.delete(key);
+  registeredWithoutChallenge(attempt: string | RegistrationAttempt, expiresSec: number): SaSet | undefined {
+    const key = typeof attempt === 'string' ? attempt : attempt.key;
+    const a = this.#resolve(attempt, false);
+    if (a) this.#end(a);
     const set = this.current(key);
     if (set) this.#o.db.refresh(set, expiresSec * 1000);
     return set;
   }
 
-  /** Whether a challenge is outstanding (a temporary set exists) for `key`. */
-  hasTemporary(key: string): boolean {
-    return this.#pending.get(key)?.sent !== undefined;
+  /**
+   * The S-CSCF has closed the AKA run with this nonce (e.g. it answered the UE's report of a MAC failure,
+   * TS 24.229 5.2.2.4): the attempt that was given that challenge is over, and its temporary set goes.
+   * Other attempts of the IMPI are untouched.
+   */
+  challengeClosed(key: string, nonce: string): void {
+    if (nonce === '') return;
+    for (const a of [...this.attempts(key)]) if (a.p.nonce === nonce) this.#end(a);
   }
 
-  /** Authentication failed (403 from the S-CSCF, timeout): the temporary set is deleted. */
-  failed(key: string): void {
-    const p = this.#pending.get(key);
-    if (p?.sent) this.#o.db.delete(p.sent.set);
-    this.#pending.delete(key);
+  /** Whether a challenge is outstanding (a temporary set exists) for `key`. */
+  hasTemporary(key: string): boolean {
+    return this.attempts(key).some((a) => a.challenged);
+  }
+
+  /**
+   * The attempt failed (403 from the S-CSCF, timeout, no challenge): its temporary set, if any, is deleted.
+   * With a key, the newest attempt of that key.
+   */
+  failed(attempt: string | RegistrationAttempt): void {
+    const a = this.#resolve(attempt);
+    if (a) this.#end(a);
   }
 
   /** The established set of a registration. */
@@ -296,9 +418,9 @@ export class PcscfSecAgree {
     return e && e.set.state !== 'deleted' ? e.set : undefined;
   }
 
-  /** The confidentiality mode negotiated for a pending registration. */
-  pendingMode(key: string): ConfidentialityMode | undefined {
-    return this.#pending.get(key)?.mode;
+  /** The confidentiality mode negotiated for a pending registration (an attempt, or a key's newest). */
+  pendingMode(attempt: string | RegistrationAttempt): ConfidentialityMode | undefined {
+    return this.#resolve(attempt)?.p.mode;
   }
 }
 
