@@ -45,7 +45,7 @@ export {
   UeSecAgree, releaseCombinations, type UeSecAgreeOptions, type UeOffer, type UeChallengeResult, type UeRelease, type Combination,
 } from './secagree/ue.js';
 export {
-  PcscfSecAgree, accessType, defaultPolicyCombinations, withIntegrityProtected, withoutIkCk, withoutSecAgreeTag, SECURITY_HEADERS,
+  PcscfSecAgree, RegistrationAttempt, DEFAULT_MAX_ATTEMPTS_PER_KEY, accessType, defaultPolicyCombinations, withIntegrityProtected, withoutIkCk, withoutSecAgreeTag, SECURITY_HEADERS,
   type PcscfPolicy, type PcscfSecAgreeOptions, type ConfidentialityMode, type InitialDecision,
 } from './secagree/pcscf.js';
 export {

@@ -3,7 +3,8 @@
 // on. Browser-safe: nothing here imports a Node built-in (Node's UDP network is `ipsec-3gpp/node`).
 
 export { UeClient, type UeClientOptions, type UeFaults, type RegistrationResult } from './ue-client.js';
-export { PcscfProxy, DEFAULT_REGISTER_RATE, type PcscfProxyOptions, type PcscfEvents } from './pcscf-proxy.js';
+export { PcscfProxy, DEFAULT_REGISTER_RATE, DEFAULT_REGISTER_RATE_PER_IMPI, type PcscfProxyOptions, type PcscfEvents } from './pcscf-proxy.js';
+export { RegisteredIdentities, identityKey, addressList } from './identity.js';
 export { RateLimiter, type RateLimit } from './rate-limit.js';
 export { ImsCore, type CoreOptions, type CoreEvents } from './core.js';
 export { ProtectedPort, type ProtectedPortStats } from './protected-port.js';
