@@ -67,6 +67,8 @@ export const ErrorCode = {
   SECAGREE_MISMATCH: 'SECAGREE_MISMATCH',
   /** An operation not allowed in the registration's or SA set's current state. */
   SECAGREE_STATE: 'SECAGREE_STATE',
+  /** A UE operation that needs a registration (PUBLISH, SUBSCRIBE, re-/de-registration) while not registered. */
+  NOT_REGISTERED: 'NOT_REGISTERED',
   /** No SPI left in the configured range, or a port/SPI clash. */
   SPI_EXHAUSTED: 'SPI_EXHAUSTED',
   /** An SA database rule violated (duplicate SPI, unknown set, limit reached). */

@@ -30,7 +30,7 @@ import {
 import { SaDatabase, type SaEntry, type SaSet } from '../secagree/sadb.js';
 import { authParam, parseAuthHeader } from '../sip/auth-header.js';
 import { addressUri, headerParam, type SipRequest, type SipResponse } from '../sip/message.js';
-import { type TimerValues } from '../sip/transaction.js';
+import { DEFAULT_TIMERS, type TimerValues } from '../sip/transaction.js';
 import { RegisteredIdentities, addressList } from './identity.js';
 import { ProtectedPort } from './protected-port.js';
 import { RateLimiter, type RateLimit } from './rate-limit.js';
@@ -90,6 +90,11 @@ export const DEFAULT_REGISTER_RATE_PER_IMPI: RateLimit = { perSecond: 2, burst: 
 /** Headers a UE may not set toward the core: the P-CSCF asserts the identity itself (RFC 3325). */
 const IDENTITY_HEADERS = ['p-asserted-identity', 'p-preferred-identity'] as const;
 
+/** The expiry a REGISTER asks for: its Contact's expires parameter, else Expires, else 600 s. */
+function registerExpires(req: SipRequest): number {
+  return Number(headerParam(req.headers.get('contact') ?? '', 'expires') ?? req.headers.get('expires') ?? 600);
+}
+
 /** Max-Forwards = 1*DIGIT (RFC 3261 25.1), 0..255 (20.22). */
 const MAX_FORWARDS = /^\d{1,3}$/;
 
@@ -118,6 +123,9 @@ export class PcscfProxy {
   readonly #impiLimiter: RateLimiter | undefined;
   /** The public user identities registered for each IMPI (identity.ts). */
   readonly #identities = new Map<string, RegisteredIdentities>();
+  /** Sets of ended registrations, kept until the UE can no longer retransmit its de-REGISTER. */
+  readonly #closing = new Set<SaSet>();
+  readonly #graceTimers = new Set<ReturnType<typeof setTimeout>>();
   /** P-Access-Network-Info of each registration's latest REGISTER (for the confidentiality assertion). */
   readonly #pani = new Map<string, string | undefined>();
 
@@ -128,8 +136,9 @@ export class PcscfProxy {
     this.unprotected = un;
     this.coreSocket = core;
     const attempts = o.maxAttemptsPerImpi ?? DEFAULT_MAX_ATTEMPTS_PER_KEY;
-    // Per IMPI: the established set, an old one, and one temporary set per attempt.
-    this.db = new SaDatabase({ role: 'pcscf', regAwaitAuthMs: o.regAwaitAuthMs, keepKeysForExport: o.keepKeysForExport, maxSetsPerKey: 2 + attempts });
+    // Per IMPI: the established set and an old one, the same for an ended registration in its grace time,
+    // and one temporary set per attempt.
+    this.db = new SaDatabase({ role: 'pcscf', regAwaitAuthMs: o.regAwaitAuthMs, keepKeysForExport: o.keepKeysForExport, maxSetsPerKey: 4 + attempts });
     this.portC = new ProtectedPort(pc, this.db);
     this.portS = new ProtectedPort(ps, this.db);
     this.sec = new PcscfSecAgree({ db: this.db, address: o.address, portC: pc.port, portS: ps.port, policy: o.policy, allowClear: o.noIpsec, maxAttemptsPerKey: attempts });
@@ -251,7 +260,7 @@ export class PcscfProxy {
     if (route.kind === 'plain' && route.socket === this.coreSocket) return this.#fromCore(req, respond);
     if (req.method === 'REGISTER') return this.#register(req, route, respond);
     // Other UE requests must arrive protected on an established set.
-    if (route.kind !== 'protected' || route.sa.set.state !== 'established') {
+    if (route.kind !== 'protected' || route.sa.set.state !== 'established' || this.#closing.has(route.sa.set)) {
       this.#forbid(req, respond, `send ${req.method} over the IPsec SAs of a registration`);
       return;
     }
@@ -308,6 +317,10 @@ export class PcscfProxy {
       this.#forbid(req, respond, 'the private identity of this REGISTER is not the one registered over this security association');
       return;
     }
+    if (set && this.#closing.has(set)) {
+      this.#forbid(req, respond, 'this registration has ended: register again');
+      return;
+    }
     const clearSm7 = route.kind === 'plain' && this.#o.noIpsec === true && req.headers.has('security-verify') && this.sec.hasTemporary(key);
     if (route.kind === 'plain' && !clearSm7 && this.#impiLimiter && !this.#impiLimiter.take(key)) {
       this.#rateLimited(req, respond, this.#impiLimiter.retryAfter(key), 'too many unprotected REGISTERs for this identity');
@@ -328,11 +341,20 @@ export class PcscfProxy {
       // REGISTER in clear is not integrity protected, whatever its headers say.
       fwd.headers.set('Authorization', withIntegrityProtected(authorization, set ? 'yes' : 'no'));
       this.#pani.set(key, pani);
+      const requested = registerExpires(req);
       const final = await this.#forward(fwd, this.#toCore(), respond, (res) => {
+        if (res.status >= 200 && res.status < 300 && requested === 0) {
+          // A challenged de-registration, authenticated over its new temporary set (TS 24.229 5.2.2.6).
+          this.#closeRegistration(key);
+          this.events.deregistered?.({ key });
+          return res;
+        }
         if (res.status >= 200 && res.status < 300) {
           const expires = Number(headerParam(res.headers.get('contact') ?? '', 'expires') ?? 600);
           const established = this.sec.registered(attempt ?? key, expires);
           this.db.peerUsed(established); // the UE already used the new set (SM7)
+          // A new registration authenticated: the UE is done with the ended one's sets.
+          for (const old of this.db.sets(key)) if (this.#closing.has(old)) { this.#closing.delete(old); this.db.deleteWhenIdle(old); }
           this.#bindIdentities(key, req, res);
           this.events.registered?.({ key, set: established });
         }
@@ -340,14 +362,17 @@ export class PcscfProxy {
       });
       // A failed authentication (403): the temporary set goes once the answer has left over it.
       if (final === undefined || final.status >= 300) this.sec.failed(attempt ?? key);
+      if (final !== undefined) this.#runClosed(key, authorization, final);
       return;
     }
 
     // A REGISTER over an established set: re-registration or de-registration.
     if (set && set.state === 'established') {
-      const expires = Number(headerParam(req.headers.get('contact') ?? '', 'expires') ?? req.headers.get('expires') ?? 600);
+      const expires = registerExpires(req);
       let attempt: RegistrationAttempt | undefined;
-      if (expires !== 0) {
+      // A re-registration must offer a Security-Client (it may be challenged); a de-registration may, so
+      // that a challenge to it can be answered over a new set (TS 24.229 5.1.1.6).
+      if (expires !== 0 || req.headers.has('security-client')) {
         attempt = this.#storeOffer(req, key, set.ueAddress, pani, respond);
         if (attempt === undefined) return;
       }
@@ -355,21 +380,23 @@ export class PcscfProxy {
       fwd.headers.set('Authorization', withIntegrityProtected(authorization, 'yes'));
       if (expires !== 0) this.#pani.set(key, pani);
       this.db.beginTransaction(set);
+      let final: SipResponse | undefined;
       try {
-        const final = await this.#forward(fwd, this.#toCore(), respond, (res) => {
+        final = await this.#forward(fwd, this.#toCore(), respond, (res) => {
           if (res.status >= 200 && res.status < 300 && expires !== 0) this.#bindIdentities(key, req, res);
+          if (res.status >= 200 && res.status < 300 && expires === 0) {
+            // De-registration (TS 24.229 5.2.2.5): the registration ends; its sets stay for the UE's
+            // retransmissions of the de-REGISTER (which the transaction layer answers) and then go.
+            this.#closeRegistration(key);
+            this.events.deregistered?.({ key });
+          }
           return this.#registerAnswer(attempt, res, expires);
         });
         if (attempt && (final === undefined || (final.status !== 401 && !attempt.challenged))) this.sec.failed(attempt);
       } finally {
         this.db.endTransaction(set);
-        // De-registration: the set goes once its 200 OK has passed through it (TS 24.229 5.2.2.5).
-        if (expires === 0) {
-          this.#pani.delete(key);
-          this.db.deleteWhenIdle(set);
-          this.events.deregistered?.({ key });
-        }
       }
+      if (final !== undefined) this.#runClosed(key, authorization, final);
       return;
     }
 
@@ -383,13 +410,45 @@ export class PcscfProxy {
     const final = await this.#forward(fwd, this.#toCore(), respond, (res) => this.#registerAnswer(attempt, res, undefined));
     // No challenge came (timeout, an error, a 200): the attempt is over.
     if (final === undefined || !attempt.challenged) this.sec.failed(attempt);
-    // A final answer to a REGISTER that answered an earlier challenge (a MAC failure report): the S-CSCF
-    // has closed that AKA run, so the attempt it belonged to is over too.
-    if (final !== undefined && final.status >= 300) {
-      try {
-        this.sec.challengeClosed(key, authParam(parseAuthHeader(authorization), 'nonce') ?? '');
-      } catch { /* parsed above */ }
-    }
+    if (final !== undefined) this.#runClosed(key, authorization, final);
+  }
+
+  /**
+   * A REGISTER that reported a MAC failure (empty response) or a synchronisation failure (auts) for an
+   * earlier challenge, answered by the S-CSCF: that AKA run is closed, so the attempt it belonged to is over
+   * (its temporary set goes now, not at reg-await-auth expiry). Nothing else ends another attempt.
+   */
+  #runClosed(key: string, authorization: string, final: SipResponse): void {
+    if (final.status < 300) return;
+    try {
+      const a = parseAuthHeader(authorization);
+      if (authParam(a, 'response') !== '' && authParam(a, 'auts') === undefined) return;
+      this.sec.challengeClosed(key, authParam(a, 'nonce') ?? '');
+    } catch { /* parsed before it was forwarded */ }
+  }
+
+  /**
+   * The registration of `key` ended (de-registration answered 200): no identity is asserted for it any more,
+   * no request is accepted over its sets, and the sets (with any attempt under way) go once the UE can no
+   * longer retransmit the de-REGISTER (RFC 3261 Timer J, 64*T1), so a retransmission after a lost 200 still
+   * finds them and gets the 200 again.
+   */
+  #closeRegistration(key: string): void {
+    this.#identities.delete(key);
+    this.#pani.delete(key);
+    const sets = [...this.db.sets(key)];
+    const attempts = [...this.sec.attempts(key)];
+    for (const s of sets) this.#closing.add(s);
+    const t = setTimeout(() => {
+      this.#graceTimers.delete(t);
+      for (const a of attempts) this.sec.failed(a);
+      for (const s of sets) {
+        this.#closing.delete(s);
+        this.db.deleteWhenIdle(s);
+      }
+    }, 64 * (this.#o.timers?.t1 ?? DEFAULT_TIMERS.t1));
+    (t as { unref?: () => void }).unref?.();
+    this.#graceTimers.add(t);
   }
 
   #rateLimited(req: SipRequest, respond: (r: SipResponse) => void, retryAfter: number, why: string): void {
@@ -423,9 +482,18 @@ export class PcscfProxy {
   #registerAnswer(attempt: RegistrationAttempt | undefined, res: SipResponse, expires: number | undefined): SipResponse | undefined {
     if (res.status === 401) {
       const www = res.headers.get('www-authenticate');
-      if (www === undefined || attempt === undefined) return res;
-      const c = parseAkaChallenge(www);
-      if (c.ck === undefined || c.ik === undefined) return res;
+      if (www === undefined) return res;
+      let c: ReturnType<typeof parseAkaChallenge>;
+      try {
+        c = parseAkaChallenge(www);
+      } catch {
+        // Not an AKA challenge this P-CSCF can read: the UE gets it without any ik/ck the core put there.
+        res.headers.remove('www-authenticate');
+        return res;
+      }
+      // CK and IK never go further than this P-CSCF (TS 33.203 7.1), whatever happens to the challenge.
+      res.headers.set('WWW-Authenticate', withoutIkCk(www));
+      if (attempt === undefined || c.ck === undefined || c.ik === undefined) return res;
       let step: ReturnType<PcscfSecAgree['challenge']>;
       try {
         step = this.sec.challenge(attempt, { ck: c.ck, ik: c.ik, nonce: c.nonce });
@@ -474,6 +542,9 @@ export class PcscfProxy {
   }
 
   close(): void {
+    for (const t of this.#graceTimers) clearTimeout(t);
+    this.#graceTimers.clear();
+    this.#closing.clear();
     this.node.close();
     this.db.clear();
     for (const s of [this.unprotected, this.coreSocket]) s.close();

@@ -13,7 +13,7 @@ import { type ConfidentialityMode, type PcscfPolicy } from '../secagree/pcscf.js
 import { type SaSet } from '../secagree/sadb.js';
 import { type Combination, type UeRelease } from '../secagree/ue.js';
 import { ImsCore } from './core.js';
-import { PcscfProxy } from './pcscf-proxy.js';
+import { PcscfProxy, type PcscfProxyOptions } from './pcscf-proxy.js';
 import { buildPidf, pidfLocation } from './pidf.js';
 import { type Confidentiality } from './confidentiality.js';
 import { type PresenceAction, type PresenceRule } from './presence-rules.js';
@@ -53,6 +53,12 @@ export interface ScenarioOptions {
   onTrace?: (e: TraceEvent) => void;
   /** Keep SA keys for capture export (the demo's --pcap). */
   exportKeys?: boolean;
+  /**
+   * The P-CSCF's limits on unprotected REGISTERs and registration attempts (defaults: 10/s bursts of 50
+   * per address, 2/s bursts of 10 per IMPI, 4 attempts per IMPI). All UEs of a network share its one
+   * address, so load tests raise or turn off (`false`) the per-address limit.
+   */
+  pcscfLimits?: Pick<PcscfProxyOptions, 'unprotectedRegisterRate' | 'unprotectedRegisterRatePerImpi' | 'maxAttemptsPerImpi'>;
 }
 
 export interface UeOutcome {
@@ -129,7 +135,7 @@ export async function startNetwork(o: Omit<ScenarioOptions, 'presentity' | 'watc
   const hss = new Hss();
   const core = await ImsCore.start({ net: o.net, address, realm, hss, tracer, timers, names: nameOf });
   names.set(`${address}:${core.port}`, 'core');
-  const pcscf = await PcscfProxy.start({ net: o.net, address, port: o.pcscfPort ?? 0, core: { address, port: core.port }, policy: o.policy ?? {}, tracer, timers, names: nameOf, keepKeysForExport: o.exportKeys === true });
+  const pcscf = await PcscfProxy.start({ net: o.net, address, port: o.pcscfPort ?? 0, core: { address, port: core.port }, policy: o.policy ?? {}, tracer, timers, names: nameOf, keepKeysForExport: o.exportKeys === true, ...o.pcscfLimits });
   core.trustProxy(pcscf.coreSocket.address, pcscf.coreSocket.port);
   names.set(`${address}:${pcscf.port}`, 'P-CSCF');
   names.set(`${address}:${pcscf.coreSocket.port}`, 'P-CSCF');

@@ -7,12 +7,17 @@
 // reported with an empty response and no new SAs; a synchronisation failure with auts, then a new
 // challenge); the temporary set is created from Security-Server; SM7 goes over SA1 of that set with
 // Security-Verify; the 200 OK (over SA3) establishes it. Re-registration runs over the established set
-// with a fresh Security-Client: a 200 keeps the set, a 401 builds a new one. De-registration deletes the
-// set after its 200 OK.
+// with a fresh Security-Client: a 200 keeps the set, a 401 builds a new one (TS 24.229 5.1.1.5.1), and a
+// synchronisation failure is reported with AUTS over the same set (5.1.1.5.3). De-registration carries
+// a Security-Client too, so that a challenge to it is answered over a new temporary set (5.1.1.6); once
+// it is answered (or times out) the UE is not registered, its sets are deleted and each port_uc is closed
+// with the last set that used it. Every operation that needs a registration fails at once with
+// NOT_REGISTERED when there is none.
 
 import { akaAuthorization, initialAuthorization, parseAkaChallenge, type AkaChallenge } from '../aka/digest-aka.js';
 import { type MilenageKeys } from '../aka/milenage.js';
 import { Usim } from '../aka/usim.js';
+import { ErrorCode, Ipsec3gppError } from '../errors.js';
 import { type DatagramNetwork, type DatagramSocket } from '../net/datagram.js';
 import { SaDatabase, type SaSet } from '../secagree/sadb.js';
 import { UeSecAgree, type Combination, type UeRelease } from '../secagree/ue.js';
@@ -111,6 +116,16 @@ export class UeClient {
     un.onMessage((d) => this.node.receive(d.data, { kind: 'plain', socket: un, address: d.address, port: d.port }));
     this.#listen(this.portS);
     this.node.onRequest((i) => this.#incoming(i.request, i.respond));
+    // A port_uc lives as long as a set that uses it (or the offer it was bound for).
+    this.db.on((set, event) => {
+      if (event !== 'deleted' && event !== 'expired') return;
+      const port = set.ue.portC;
+      const p = this.#clientPorts.get(port);
+      if (p === undefined || p === this.#nextClient) return;
+      if (this.db.sets(set.key).some((x) => x.ue.portC === port)) return;
+      this.#clientPorts.delete(port);
+      p.close();
+    });
   }
 
   static async start(o: UeClientOptions): Promise<UeClient> {
@@ -146,8 +161,34 @@ export class UeClient {
     }
   }
 
+  /** The established SA set, or undefined when not registered. */
   get current(): SaSet | undefined {
-    return this.sec.current;
+    return this.#auth === undefined ? undefined : this.sec.current;
+  }
+
+  /** Whether the UE is registered (an established set and the credentials to use it). */
+  get registered(): boolean {
+    return this.current !== undefined;
+  }
+
+  /** Open protected client ports (port_uc), for tests that check nothing leaks. */
+  get clientPorts(): number {
+    return this.#clientPorts.size;
+  }
+
+  /** The established set; throws NOT_REGISTERED when there is none. */
+  #registeredSet(what: string): SaSet {
+    const set = this.current;
+    if (set === undefined) throw new Ipsec3gppError(ErrorCode.NOT_REGISTERED, `${what}: not registered`);
+    return set;
+  }
+
+  /** The registration is over: no established or temporary set, no credentials; every set goes. */
+  #endRegistration(): void {
+    this.sec.deregistered();
+    this.#auth = undefined;
+    for (const set of [...this.db.sets(this.#o.impi)]) this.db.deleteWhenIdle(set);
+    this.#dropUnusedClientPort();
   }
 
   /**
@@ -267,6 +308,11 @@ export class UeClient {
       this.sec.failed();
       return { kind: 'done', result: { status: 408, reason: 'Request Timeout', detail: `no answer to the protected REGISTER (${(e as Error).message})` } };
     }
+    if (final.status >= 200 && final.status < 300 && expires === 0) {
+      // A challenged de-registration, answered over the new temporary set: the registration is over.
+      this.#endRegistration();
+      return { kind: 'done', result: { status: final.status, reason: final.reason } };
+    }
     if (final.status >= 200 && final.status < 300) {
       const granted = Number(headerParam(final.headers.get('contact') ?? '', 'expires') ?? expires);
       const established = this.sec.registered(granted);
@@ -278,46 +324,75 @@ export class UeClient {
     return { kind: 'done', result: { status: final.status, reason: final.reason, detail: final.headers.get('warning') ?? final.reason } };
   }
 
-  /** Re-registration over the established set (a 200 keeps it; a 401 builds a new set). */
+  /**
+   * Re-registration over the established set (a 200 keeps it; a 401 builds a new set; a synchronisation
+   * failure is reported over the same set and answered by a fresh challenge). Throws NOT_REGISTERED when
+   * not registered.
+   */
   async reRegister(): Promise<RegistrationResult> {
-    const set = this.sec.current;
-    if (!set || !this.#auth) throw new Error('not registered');
-    await this.#prepareClientPort();
-    const expires = this.#o.expires ?? 600;
-    const offer = this.sec.offer();
-    const res = await this.#registerOverSet(set, expires, offer.securityClient);
-    if (res.status >= 200 && res.status < 300) {
-      this.sec.registeredWithoutChallenge(Number(headerParam(res.headers.get('contact') ?? '', 'expires') ?? expires));
-      this.#dropUnusedClientPort();
-      return { status: res.status, reason: res.reason, set };
-    }
-    if (res.status !== 401) {
-      this.sec.failed();
-      this.#dropUnusedClientPort();
-      return { status: res.status, reason: res.reason, detail: res.headers.get('warning') ?? res.reason };
-    }
-    const step = await this.#answerChallenge(res, () => this.#sa1(set), this.#clientPorts.get(set.ue.portC)!.socket, expires, offer.securityClient);
-    return step.kind === 'done' ? step.result : { status: 0, reason: 'resynchronisation during re-registration is not supported' };
+    const set = this.#registeredSet('re-registration');
+    return this.#overSet(set, this.#o.expires ?? 600);
   }
 
-  /** De-registration (Expires: 0) over the established set; the set is deleted after its 200 OK. */
+  /**
+   * De-registration (expires 0) over the established set. A challenge to it is answered over a new
+   * temporary set. Once answered (or timed out) the UE is not registered and its sets are gone; a refusal
+   * (4xx other than 401, 5xx, 6xx) leaves the registration as it was. Throws NOT_REGISTERED when not
+   * registered.
+   */
   async deregister(): Promise<RegistrationResult> {
-    const set = this.sec.current;
-    if (!set || !this.#auth) throw new Error('not registered');
-    let res: SipResponse;
-    try {
-      res = await this.#registerOverSet(set, 0);
-    } finally {
-      this.db.deleteWhenIdle(set);
+    const set = this.#registeredSet('de-registration');
+    return this.#overSet(set, 0);
+  }
+
+  /** A REGISTER over the established set with a fresh Security-Client, and what follows from its answer. */
+  async #overSet(set: SaSet, expires: number): Promise<RegistrationResult> {
+    await this.#prepareClientPort();
+    let offer = this.sec.offer();
+    let authorization: string | undefined;
+    for (let round = 0; round < 3; round++) {
+      let res: SipResponse;
+      try {
+        res = await this.#registerOverSet(set, expires, offer.securityClient, authorization);
+      } catch (e) {
+        this.sec.failed();
+        this.#dropUnusedClientPort();
+        // TS 24.229 5.1.1.6: a de-registration that gets no answer still ends the registration at the UE.
+        if (expires === 0) this.#endRegistration();
+        return { status: 408, reason: 'Request Timeout', detail: (e as Error).message };
+      }
+      if (res.status >= 200 && res.status < 300) {
+        if (expires === 0) {
+          this.#endRegistration();
+          return { status: res.status, reason: res.reason };
+        }
+        this.sec.registeredWithoutChallenge(Number(headerParam(res.headers.get('contact') ?? '', 'expires') ?? expires));
+        this.#dropUnusedClientPort();
+        return { status: res.status, reason: res.reason, set };
+      }
+      if (res.status !== 401) {
+        this.sec.failed();
+        this.#dropUnusedClientPort();
+        return { status: res.status, reason: res.reason, detail: res.headers.get('warning') ?? res.reason };
+      }
+      const step = await this.#answerChallenge(res, () => this.#sa1(set), this.#clientPorts.get(set.ue.portC)!.socket, expires, offer.securityClient);
+      if (step.kind === 'done') return step.result;
+      // Resynchronisation (TS 24.229 5.1.1.5.3): AUTS over the same set, with a new Security-Client.
+      if (set.state === 'deleted') return { status: 0, reason: 'registration lost', detail: 'the SA set went during resynchronisation' };
+      await this.#prepareClientPort();
+      offer = this.sec.offer();
+      authorization = step.authorization;
     }
-    return { status: res.status, reason: res.reason };
+    this.sec.failed();
+    this.#dropUnusedClientPort();
+    return { status: 0, reason: 'registration abandoned', detail: 'too many challenges' };
   }
 
   /** A REGISTER over SA1 of the established set (re- or de-registration), counted as a transaction on it. */
-  async #registerOverSet(set: SaSet, expires: number, securityClient?: string): Promise<SipResponse> {
+  async #registerOverSet(set: SaSet, expires: number, securityClient: string | undefined, authorization?: string): Promise<SipResponse> {
     const auth = this.#auth!;
     auth.nc++;
-    const req = this.#register({ via: this.#clientPorts.get(set.ue.portC)!.socket, expires, securityClient, securityVerify: this.sec.securityVerify(), authorization: this.#authorization(auth.challenge, auth.res, auth.nc) });
+    const req = this.#register({ via: this.#clientPorts.get(set.ue.portC)!.socket, expires, securityClient, securityVerify: this.sec.securityVerify(), authorization: authorization ?? this.#authorization(auth.challenge, auth.res, auth.nc) });
     this.db.beginTransaction(set);
     try {
       return await this.node.request(req, this.#sa1(set));
@@ -327,8 +402,8 @@ export class UeClient {
   }
 
   #protectedRequest(method: string, uri: string, to: string, headers: Array<[string, string]>, body?: { type: string; data: string }): Promise<SipResponse> {
-    const set = this.sec.current;
-    if (!set) return Promise.reject(new Error('not registered'));
+    const set = this.current;
+    if (!set) return Promise.reject(new Ipsec3gppError(ErrorCode.NOT_REGISTERED, `${method}: not registered`));
     const req = makeRequest({
       method, uri, from: `<${this.#o.impu}>;tag=${newTag()}`, to: `<${to}>`,
       callId: newCallId(this.#o.address), cseq: 1,

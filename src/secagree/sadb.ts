@@ -402,6 +402,7 @@ export class SaDatabase {
     set.state = 'deleted';
     set.generation++;
     this.#count--;
+    this.#compact();
     this.#emit(set, event);
   }
 
@@ -468,7 +469,20 @@ export class SaDatabase {
   #schedule(set: SaSet): void {
     set.generation++;
     pushHeap(this.#heap, { at: set.expiresAt, set, gen: set.generation });
+    this.#compact();
     this.#arm();
+  }
+
+  /**
+   * Deadlines are deleted lazily; once stale entries (deleted or rescheduled sets) outnumber the live
+   * ones, the heap is rebuilt from the live entries, so deleted sets are not kept reachable until their
+   * old deadline (amortised O(1) per operation).
+   */
+  #compact(): void {
+    if (this.#heap.length <= 2 * this.#count + 64) return;
+    const live = this.#heap.filter((e) => e.gen === e.set.generation && e.set.state !== 'deleted');
+    this.#heap = [];
+    for (const e of live) pushHeap(this.#heap, e);
   }
 
   #arm(): void {

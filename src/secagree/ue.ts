@@ -96,9 +96,22 @@ export class UeSecAgree {
     this.combinations = combos;
   }
 
-  /** The established set (after a successful registration). */
+  /** The established set (after a successful registration; undefined once it is deleted or de-registered). */
   get current(): SaSet | undefined {
+    const e = this.#established;
+    if (e !== undefined && e.set.state === 'deleted') this.#established = undefined;
     return this.#established?.set;
+  }
+
+  /**
+   * The registration ended (de-registration answered, or the network ended it): nothing established,
+   * nothing temporary, no offer. The sets themselves are deleted by their owner (`deleteWhenIdle`).
+   */
+  deregistered(): void {
+    this.#releaseOffer();
+    if (this.#temporary) this.#o.db.delete(this.#temporary.set);
+    this.#temporary = undefined;
+    this.#established = undefined;
   }
 
   /** The temporary set (between the 401 and the 200 OK). */
@@ -196,14 +209,14 @@ export class UeSecAgree {
 
   /** Security-Verify for requests over the established set: the Security-Server of the last successful authentication. */
   securityVerify(): string[] {
-    const e = this.#established;
+    const e = this.current === undefined ? undefined : this.#established;
     if (e === undefined) throw new Ipsec3gppError(ErrorCode.SECAGREE_STATE, 'not registered');
     return [...e.securityVerify];
   }
 
   /** The Security-Client of the last successful authentication (repeated in later protected requests). */
   securityClient(): string {
-    const e = this.#established;
+    const e = this.current === undefined ? undefined : this.#established;
     if (e === undefined) throw new Ipsec3gppError(ErrorCode.SECAGREE_STATE, 'not registered');
     return e.offer.securityClient;
   }
