@@ -22,7 +22,11 @@ import { checkWindowSize } from './replay.js';
 
 /** Options of {@link EspSa.outbound} and {@link EspSa.inbound}. */
 export interface EspSaOptions {
-  /** The SA's SPI (chosen by its receiver): 256..2^32-1 (0 is reserved, 1..255 are IANA's). */
+  /**
+   * The SA's SPI (chosen by its receiver): 1..2^32-1. 0 is reserved (RFC 4303 2.1); 1..255 are IANA's, but
+   * peers do allocate them (Kamailio's P-CSCF hands out 100..255), so they are accepted; this library's
+   * own allocator (SpiAllocator) starts at 256.
+   */
   spi: number;
   /** Integrity algorithm (`alg=`). */
   alg: IntegrityAlgorithm;
@@ -133,8 +137,8 @@ export class EspSa extends WasmKey {
   }
 
   private constructor(o: EspSaOptions, outbound: boolean) {
-    if (!Number.isInteger(o.spi) || o.spi < 256 || o.spi > 0xffffffff) {
-      throw new Ipsec3gppError(ErrorCode.ESP_PARAMETER, 'SPI must be an integer 256..4294967295 (RFC 4303 2.1)');
+    if (!Number.isInteger(o.spi) || o.spi < 1 || o.spi > 0xffffffff) {
+      throw new Ipsec3gppError(ErrorCode.ESP_PARAMETER, 'SPI must be an integer 1..4294967295 (RFC 4303 2.1: 0 is reserved)');
     }
     const alg = integrityAlgorithm(o.alg);
     const ealg = encryptionAlgorithm(o.ealg ?? 'null');

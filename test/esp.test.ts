@@ -371,7 +371,11 @@ test('100 000 inbound SAs coexist at window 64, each within 1 KiB; deleted SAs a
 test('negative: SPI range, direction, keys, window size, next header, payload size', () => {
   const ck = randomBytes(16);
   const ik = randomBytes(16);
-  throwsCode(() => EspSa.outbound({ spi: 255, alg: 'hmac-sha-1-96', ck, ik }), 'ESP_PARAMETER');
+  throwsCode(() => EspSa.outbound({ spi: 0, alg: 'hmac-sha-1-96', ck, ik }), 'ESP_PARAMETER');
+  // 1..255 are IANA-reserved but allocated by real peers (Kamailio: 100..255): accepted for the peer's SAs.
+  const low = EspSa.outbound({ spi: 100, alg: 'hmac-sha-1-96', ck, ik });
+  assert.is(new DataView(low.seal(new Uint8Array(8), 17).buffer).getUint32(0), 100);
+  low.delete();
   throwsCode(() => EspSa.outbound({ spi: 2 ** 32, alg: 'hmac-sha-1-96', ck, ik }), 'ESP_PARAMETER');
   throwsCode(() => EspSa.outbound({ spi: 300, alg: 'hmac-sha-1-96', ealg: 'aes-gcm', ck, ik }), 'INVALID_COMBINATION');
   throwsCode(() => EspSa.outbound({ spi: 300, alg: 'hmac-sha-1-96', authKey: new Uint8Array(16) }), 'KEY_LENGTH');

@@ -168,7 +168,7 @@ test('creation is all or nothing; SPI rules', () => {
   throwsCode(() => pc.create({ ...init, key: 'bob', ue: { ...init.ue, spiC: 5000, spiS: 5001 }, pcscf: { ...init.pcscf, spiC: 123456, spiS } }), 'SADB');
   throwsCode(() => pc.create({ ...init, key: 'bob', ue: { ...init.ue, spiC: 5000, spiS: 5001 } }), 'SADB');
   throwsCode(() => pc.create({ ...init, key: 'bob', ue: { ...init.ue, spiC, spiS: 5001 }, pcscf: { ...init.pcscf, spiC, spiS } }), 'SADB');
-  throwsCode(() => pc.create({ ...init, key: 'bob', ue: { ...init.ue, spiC: 100, spiS: 5001 }, pcscf: { ...init.pcscf, spiC, spiS } }), 'SADB');
+  throwsCode(() => pc.create({ ...init, key: 'bob', ue: { ...init.ue, spiC: 0, spiS: 5001 }, pcscf: { ...init.pcscf, spiC, spiS } }), 'SADB'); // peer SPI 0 (reserved); 1..255 are accepted from peers
   // At most maxSetsPerKey sets per registration.
   const small = new SaDatabase({ role: 'pcscf', autoExpire: false, maxSetsPerKey: 1 });
   const a = small.spis.allocate();

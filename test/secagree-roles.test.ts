@@ -118,6 +118,33 @@ test('UE selection: highest q, then list order, among entries it supports', () =
   w.ueDb.clear();
 });
 
+test('peer SPIs: a Kamailio-style Security-Server with SPIs in 100..255 is accepted; a UE offering SPI 1 is too; SPI 0 is not', () => {
+  // ims_ipsec_pcscf's layout (q first, spi-s before spi-c, port-s before port-c) and its default SPI range.
+  const w = world({ release: 6 });
+  const offer = w.ue.offer();
+  const kamailio = 'ipsec-3gpp;q=0.1;prot=esp;mod=trans;spi-s=101;spi-c=100;port-s=5101;port-c=5100;alg=hmac-sha-1-96;ealg=aes-cbc';
+  const ck = randomBytes(16);
+  const ik = randomBytes(16);
+  const r = w.ue.challenge({ securityServer: [kamailio], ck, ik, pcscfAddress: PC_ADDR });
+  assert.equal([r.set.pcscf.spiC, r.set.pcscf.spiS], [100, 101]);
+  assert.is(r.set.sa('SA1').spi, 101, 'the UE sends its requests to the P-CSCF\'s spi-s');
+  assert.ok(offer.spiC >= 256 && offer.spiS >= 256, 'the UE allocates its own SPIs from 256 up');
+  // Traffic on SA1 carries SPI 101 on the wire.
+  const pkt = r.set.sa('SA1').esp.seal(new Uint8Array(20), 17);
+  assert.is(new DataView(pkt.buffer, pkt.byteOffset).getUint32(0), 101);
+  w.ueDb.clear();
+  // The P-CSCF accepts a UE's SPIs below 256, refuses 0.
+  const pc = world();
+  const low = 'ipsec-3gpp;alg=hmac-sha-1-96;ealg=aes-cbc;spi-c=1;spi-s=2;port-c=5100;port-s=5101';
+  assert.ok(pc.pc.initialRegister({ key: KEY, ueAddress: UE_ADDR, securityClient: [low] }).accept);
+  const set = pc.pc.challenge(KEY, { ck, ik }).set;
+  assert.equal([set.ue.spiC, set.ue.spiS], [1, 2]);
+  assert.ok(set.pcscf.spiC >= 256 && set.pcscf.spiS >= 256);
+  const zero = pc.pc.initialRegister({ key: 'other', ueAddress: UE_ADDR, securityClient: ['ipsec-3gpp;alg=hmac-sha-1-96;spi-c=0;spi-s=2;port-c=5100;port-s=5101'] });
+  assert.is(zero.accept, false);
+  pc.pcDb.clear();
+});
+
 test('UE abandons when Security-Server is missing, incomplete or unusable; its offer is released', () => {
   for (const [server, code] of [
     [undefined, 'SECAGREE_MISSING'],

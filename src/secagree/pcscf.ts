@@ -233,8 +233,10 @@ export class PcscfSecAgree {
     if (offer.some((o) => o.spiC !== first.spiC || o.spiS !== first.spiS || o.portC !== first.portC || o.portS !== first.portS)) {
       return reject(400, 'Bad Request', 'Security-Client entries carry different SPIs or ports');
     }
-    if (first.spiC === first.spiS || first.spiC < 256 || first.spiS < 256) {
-      return reject(400, 'Bad Request', 'Security-Client SPIs must be distinct and at least 256');
+    // The receiver chooses its SPIs (RFC 4303 2.1): any non-zero value a UE allocated is accepted (real UEs
+    // and Kamailio's P-CSCF use 1..255 too); this P-CSCF allocates its own from 256 up.
+    if (first.spiC === first.spiS || first.spiC < 1 || first.spiS < 1) {
+      return reject(400, 'Bad Request', 'Security-Client SPIs must be distinct and non-zero');
     }
     const mod: 'trans' | 'UDP-enc-tun' = i.nat && offer.some((o) => o.mod === 'UDP-enc-tun') ? 'UDP-enc-tun' : 'trans';
     const offered = (c: Combination): boolean => offer.some((o) => o.alg === c.alg && o.ealg === c.ealg && o.mod === mod && o.prot === 'esp');

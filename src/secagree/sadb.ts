@@ -275,7 +275,8 @@ export class SaDatabase {
     const all = [init.ue.spiC, init.ue.spiS, init.pcscf.spiC, init.pcscf.spiS];
     if (new Set(all).size !== 4) throw new Ipsec3gppError(ErrorCode.SADB, 'the four SPIs of a set must be distinct (UE and P-CSCF SPIs included)');
     for (const spi of [peer.spiC, peer.spiS]) {
-      if (!Number.isInteger(spi) || spi < 256 || spi > 0xffffffff) throw new Ipsec3gppError(ErrorCode.SADB, `peer SPI ${spi} is outside 256..4294967295`);
+      // The peer chose it (RFC 4303 2.1): any non-zero value; only our own allocations start at 256.
+      if (!Number.isInteger(spi) || spi < 1 || spi > 0xffffffff) throw new Ipsec3gppError(ErrorCode.SADB, `peer SPI ${spi} is outside 1..4294967295`);
     }
     const sets = this.#byKey.get(init.key) ?? [];
     if (sets.length >= this.#maxSetsPerKey) throw new Ipsec3gppError(ErrorCode.SADB, `registration already holds ${sets.length} SA sets (limit ${this.#maxSetsPerKey})`);
