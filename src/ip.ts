@@ -95,6 +95,27 @@ export function formatAddress(bytes: Uint8Array): string {
   return best < 0 ? hex(g) : `${hex(g.slice(0, best))}::${hex(g.slice(best + bestLen))}`;
 }
 
+/**
+ * An address in its one canonical text form (IPv4 dotted, IPv6 RFC 5952; brackets and an IPv6 zone are
+ * not part of it), so that "0:0:0:0:0:0:0:1", "[::1]" and "::1" compare equal. Throws INVALID_ARGUMENT for
+ * text that is not an IP address.
+ */
+export function normalizeAddress(text: string): string {
+  const t = text.trim().replace(/^\[(.*)\]$/, '$1');
+  return formatAddress(parseAddress(t));
+}
+
+/** Whether `text` is an IPv6 address (possibly bracketed). */
+export function isIpv6(text: string): boolean {
+  return text.includes(':');
+}
+
+/** `host:port` as SIP and URLs write it: IPv6 in brackets (RFC 3261 25.1 IPv6reference, RFC 5118). */
+export function hostPort(address: string, port: number): string {
+  const a = address.replace(/^\[(.*)\]$/, '$1');
+  return isIpv6(a) ? `[${a}]:${port}` : `${a}:${port}`;
+}
+
 // ---- Checksums ----
 
 /** One's-complement sum of 16-bit words (RFC 1071), not yet complemented. */

@@ -20,6 +20,7 @@ import { addressUri, headerParam, type SipRequest } from '../sip/message.js';
 import { type TimerValues } from '../sip/transaction.js';
 import { CONFIDENTIALITY_HEADER, parseConfidentiality, type Confidentiality } from './confidentiality.js';
 import { addressList, identityKey } from './identity.js';
+import { hostPort, normalizeAddress } from '../ip.js';
 import { PIDF_CONTENT_TYPE } from './pidf.js';
 import { DEFAULT_PRESENCE_RULES, applyAction, checkRules, decide, type PresenceAction, type PresenceRule } from './presence-rules.js';
 import { SipNode, makeRequest, makeResponse, newBranch, newTag, type Route, type Tracer } from './sip-node.js';
@@ -37,13 +38,29 @@ export interface CoreOptions {
   names?: (address: string, port: number) => string;
 }
 
+/** One contact bound to a public identity (RFC 3261 10.3). */
+interface Binding {
+  contact: string;
+  /** The private identity that registered it (an IMPU may be shared by several, TS 23.228 4.3.3.4). */
+  impi: string;
+  /** The UE's +sip.instance and reg-id (RFC 5626 4.2), when given: a new contact of the same flow replaces the old. */
+  instance?: string | undefined;
+  /** Path of the REGISTER that made it (RFC 3327), top first. */
+  path: string[];
+  /** The P-CSCF the REGISTER came from. */
+  via: { address: string; port: number };
+  expiresAt: number;
+}
+
 interface Registration {
   impi: string;
   impu: string;
+  /** Contacts by URI (comparison form), each with its own expiry. */
+  bindings: Map<string, Binding>;
+  /** The newest binding's contact, path and P-CSCF (what requests to the UE use). */
   contact: string;
-  /** The P-CSCF to reach the UE through (from Path / the request's source). */
   via: { address: string; port: number };
-  path: string;
+  path: string[];
   expiresAt: number;
   /** As the P-CSCF asserted it on the latest REGISTER. */
   confidentiality: Confidentiality;
@@ -59,7 +76,8 @@ interface Subscription {
   remoteTag: string;
   cseq: number;
   via: { address: string; port: number };
-  path: string;
+  /** The dialog's route set (RFC 3261 12.1.1: the SUBSCRIBE's Record-Route), else the watcher's Path. */
+  routeSet: string[];
   expiresAt: number;
   /** The watcher's confidentiality: from its SUBSCRIBE, then from each re-registration. */
   confidentiality: Confidentiality;
@@ -71,6 +89,18 @@ export interface CoreEvents {
   authFailed?: (r: { impi: string; reason: string }) => void;
   /** A NOTIFY went out: what the presentity's rules let this watcher see, and why. */
   notify?: (r: { watcher: string; presentity: string; status: number; action: PresenceAction; confidentiality: Confidentiality; rule: number }) => void;
+}
+
+/** The host and port of a loose-routing Route entry with an IP address (RFC 3261 16.12), if it is one. */
+function nextHop(entry: string | undefined): { address: string; port: number } | undefined {
+  if (entry === undefined) return undefined;
+  const m = /^<sips?:(?:[^@>]*@)?(\[[^\]]+\]|[^:;>]+)(?::(\d+))?[^>]*;lr[;>=]/i.exec(entry.trim());
+  if (!m) return undefined;
+  try {
+    return { address: normalizeAddress(m[1]!), port: Number(m[2] ?? 5060) };
+  } catch {
+    return undefined;
+  }
 }
 
 /** The S-CSCF, HSS front and presence server. */
@@ -181,34 +211,63 @@ export class ImsCore {
       this.events.authFailed?.({ impi, reason: v.reason });
       return respond(makeResponse(req, 403, 'Forbidden', [['Warning', `399 core "authentication failed: ${v.reason}"`]]));
     }
-    const contactHeader = req.headers.get('contact') ?? '';
-    const expires = Number(headerParam(contactHeader, 'expires') ?? req.headers.get('expires') ?? 600);
-    if (expires === 0) {
-      // The implicit registration set goes as a whole (TS 24.229 5.4.1.4).
+    const via = route.kind === 'plain' ? { address: route.address, port: route.port } : { address: route.sa.dstAddress, port: route.sa.dstPort };
+    const path = req.headers.values('path');
+    const confidentiality = parseConfidentiality(req.headers.get(CONFIDENTIALITY_HEADER));
+    const defaultExpires = req.headers.get('expires');
+    const now = Date.now();
+    // RFC 3261 10.3: each Contact adds, refreshes or (expires=0) removes its binding; "*" with Expires: 0
+    // removes them all. The bindings are shared by the whole implicit registration set.
+    const contacts = req.headers.values('contact');
+    const existing = this.registrations.get(impu);
+    const bindings = new Map(existing?.bindings ?? []);
+    if (contacts.length === 1 && contacts[0]!.trim() === '*') {
+      if (Number(defaultExpires ?? -1) !== 0) return respond(makeResponse(req, 400, 'Bad Request', [['Warning', '399 core "Contact: * needs Expires: 0"']]));
+      for (const [k, b] of bindings) if (b.impi === impi) bindings.delete(k);
+    }
+    for (const c of contacts) {
+      if (c.trim() === '*') continue;
+      const uri = addressUri(c);
+      const e = Number(headerParam(c, 'expires') ?? defaultExpires ?? 600);
+      if (!Number.isInteger(e) || e < 0) return respond(makeResponse(req, 400, 'Bad Request', [['Warning', '399 core "bad expires"']]));
+      const instance = headerParam(c, '+sip.instance');
+      const regId = headerParam(c, 'reg-id');
+      const flow = instance !== undefined ? `${instance} ${regId ?? ''}` : undefined;
+      const k = identityKey(uri);
+      // RFC 5626 6: a contact of the same instance and reg-id replaces the previous one.
+      if (flow !== undefined) for (const [bk, b] of bindings) if (b.instance === flow && bk !== k) bindings.delete(bk);
+      if (e === 0) bindings.delete(k);
+      else bindings.set(k, { contact: uri, impi, instance: flow, path, via, expiresAt: now + Math.min(e, 3600 * 24) * 1000 });
+    }
+    for (const [k, b] of bindings) if (b.expiresAt <= now) bindings.delete(k);
+    const listed = [...bindings.values()].map((b) => `<${b.contact}>;expires=${Math.max(0, Math.round((b.expiresAt - now) / 1000))}`);
+    if (bindings.size === 0) {
+      // The last contact went: the implicit registration set is de-registered as a whole (TS 24.229 5.4.1.4).
       for (const u of implicit) {
-        if (this.registrations.get(u)?.impi !== impi) continue;
+        if (this.registrations.get(u) === undefined) continue;
         this.registrations.delete(u);
         for (const [id, sub] of this.subscriptions) if (sub.watcher === u) this.subscriptions.delete(id);
       }
       this.events.deregistered?.(impu);
-      return respond(makeResponse(req, 200, 'OK', [['Contact', `<${addressUri(contactHeader || `<${impu}>`)}>;expires=0`]]));
+      const gone = contacts.filter((c) => c.trim() !== '*').map((c) => `<${addressUri(c)}>;expires=0`);
+      return respond(makeResponse(req, 200, 'OK', gone.length > 0 ? [['Contact', gone.join(', ')]] : []));
     }
-    const contact = addressUri(contactHeader);
-    const path = req.headers.values('path')[0] ?? '';
-    const via = route.kind === 'plain' ? { address: route.address, port: route.port } : { address: route.sa.dstAddress, port: route.sa.dstPort };
-    const confidentiality = parseConfidentiality(req.headers.get(CONFIDENTIALITY_HEADER));
-    // The whole implicit registration set is registered (TS 24.229 5.4.1.2.2), the To identity first.
+    const newest = [...bindings.values()].reduce((a, b) => (b.expiresAt > a.expiresAt ? b : a));
+    // The whole implicit registration set is registered (TS 24.229 5.4.1.2.2).
     for (const u of implicit) {
-      this.registrations.set(u, { impi, impu: u, contact, via, path, expiresAt: Date.now() + expires * 1000, confidentiality });
+      this.registrations.set(u, { impi: newest.impi, impu: u, bindings, contact: newest.contact, via: newest.via, path: newest.path, expiresAt: newest.expiresAt, confidentiality });
       // The watcher may have moved (another access network, another SA set): its subscriptions follow.
       for (const sub of this.subscriptions.values()) if (sub.watcher === u) sub.confidentiality = confidentiality;
     }
     this.events.registered?.({ impu, impi, protectedRegister: authParam(auth, 'integrity-protected') });
     const associated = this.#hss.publicIdentities(impi) ?? [];
-    respond(makeResponse(req, 200, 'OK', [
-      ['Contact', `<${contact}>;expires=${expires}`],
-      ['P-Associated-URI', associated.map((u) => `<${u}>`).join(', ')],
-    ]));
+    const headers: Array<[string, string]> = [['Contact', listed.join(', ')]];
+    // RFC 3327 5.3: the Path is echoed; RFC 3608: the route to this S-CSCF for the UE's requests.
+    for (const p of path) headers.push(['Path', p]);
+    headers.push(['Service-Route', `<sip:orig@${hostPort(this.socket.address, this.socket.port)};lr>`]);
+    headers.push(['P-Associated-URI', associated.map((u) => `<${u}>`).join(', ')]);
+    if (req.headers.values('supported').some((t) => t.toLowerCase() === 'path') || path.length > 0) headers.push(['Supported', 'path']);
+    respond(makeResponse(req, 200, 'OK', headers));
   }
 
   #publish(req: SipRequest, route: Route, respond: (r: ReturnType<typeof makeResponse>) => void): void {
@@ -240,8 +299,13 @@ export class ImsCore {
     const id = `${req.headers.get('call-id')}|${remoteTag}`;
     const via = route.kind === 'plain' ? { address: route.address, port: route.port } : { address: route.sa.dstAddress, port: route.sa.dstPort };
     const confidentiality = parseConfidentiality(req.headers.get(CONFIDENTIALITY_HEADER));
-    const sub: Subscription = { id, presentity, watcher, contact, callId: req.headers.get('call-id')!, localTag, remoteTag, cseq: 1, via, path: reg.path, expiresAt: Date.now() + expires * 1000, confidentiality };
-    const r = makeResponse(req, 200, 'OK', [['Expires', String(expires)], ['Contact', `<sip:presence@${this.socket.address}:${this.socket.port}>`]]);
+    // The dialog's route set: the SUBSCRIBE's Record-Route as received (RFC 3261 12.1.1), else the Path.
+    const recordRoute = req.headers.values('record-route');
+    const routeSet = recordRoute.length > 0 ? recordRoute : reg.path;
+    const sub: Subscription = { id, presentity, watcher, contact, callId: req.headers.get('call-id')!, localTag, remoteTag, cseq: 1, via, routeSet, expiresAt: Date.now() + expires * 1000, confidentiality };
+    const extra: Array<[string, string]> = [['Expires', String(expires)], ['Contact', `<sip:presence@${hostPort(this.socket.address, this.socket.port)}>`]];
+    for (const rr of req.headers.getAll('record-route')) extra.push(['Record-Route', rr]);
+    const r = makeResponse(req, 200, 'OK', extra);
     r.headers.set('To', `${req.headers.get('to')};tag=${localTag}`);
     respond(r);
     if (expires === 0) {
@@ -259,17 +323,18 @@ export class ImsCore {
       method: 'NOTIFY', uri: s.contact,
       from: `<${s.presentity}>;tag=${s.localTag}`, to: `<${s.watcher}>;tag=${s.remoteTag}`,
       callId: s.callId, cseq: s.cseq++,
-      via: `SIP/2.0/UDP ${this.socket.address}:${this.socket.port};branch=${newBranch()}`,
+      via: `SIP/2.0/UDP ${hostPort(this.socket.address, this.socket.port)};branch=${newBranch()}`,
       headers: [
-        ['Route', s.path || `<sip:${s.via.address}:${s.via.port};lr>`],
+        ...(s.routeSet.length > 0 ? s.routeSet : [`<sip:${hostPort(s.via.address, s.via.port)};lr>`]).map((r) => ['Route', r] as [string, string]),
         ['Event', 'presence'],
         ['Subscription-State', `active;expires=${Math.max(0, Math.round((s.expiresAt - Date.now()) / 1000))}`],
-        ['Contact', `<sip:presence@${this.socket.address}:${this.socket.port}>`],
+        ['Contact', `<sip:presence@${hostPort(this.socket.address, this.socket.port)}>`],
       ],
       ...(stored ? { body: { type: PIDF_CONTENT_TYPE, data: applyAction(action, stored.doc, s.presentity) } } : {}),
     });
     try {
-      const res = await this.node.request(req, { kind: 'plain', socket: this.socket, address: s.via.address, port: s.via.port });
+      const hop = nextHop(s.routeSet[0]) ?? s.via;
+      const res = await this.node.request(req, { kind: 'plain', socket: this.socket, address: hop.address, port: hop.port });
       this.events.notify?.({ watcher: s.watcher, presentity: s.presentity, status: res.status, action, confidentiality: s.confidentiality, rule });
     } catch {
       this.events.notify?.({ watcher: s.watcher, presentity: s.presentity, status: 408, action, confidentiality: s.confidentiality, rule });

@@ -29,7 +29,8 @@ import {
 } from '../secagree/pcscf.js';
 import { SaDatabase, type SaEntry, type SaSet } from '../secagree/sadb.js';
 import { authParam, parseAuthHeader } from '../sip/auth-header.js';
-import { addressUri, headerParam, type SipRequest, type SipResponse } from '../sip/message.js';
+import { addressUri, headerParam, parseVia, splitList, type SipRequest, type SipResponse } from '../sip/message.js';
+import { hostPort, normalizeAddress } from '../ip.js';
 import { DEFAULT_TIMERS, type TimerValues } from '../sip/transaction.js';
 import { RegisteredIdentities, addressList } from './identity.js';
 import { ProtectedPort } from './protected-port.js';
@@ -95,6 +96,48 @@ function registerExpires(req: SipRequest): number {
   return Number(headerParam(req.headers.get('contact') ?? '', 'expires') ?? req.headers.get('expires') ?? 600);
 }
 
+/** Requests that create a dialog (RFC 3261 12, RFC 6665): the P-CSCF Record-Routes them. */
+const DIALOG_FORMING = new Set(['INVITE', 'SUBSCRIBE', 'REFER']);
+
+/**
+ * Adds `received` (when the sent-by host is not the source address, RFC 3261 18.2.1) and fills an empty
+ * `rport` (RFC 3581 4) in the request's top Via, in place.
+ */
+function markReceived(req: SipRequest, address: string, port: number): void {
+  const all = req.headers.getAll('via');
+  if (all.length === 0) return;
+  const list = splitList(all[0]!);
+  const top = list[0];
+  if (top === undefined) return;
+  let via: ReturnType<typeof parseVia>;
+  try {
+    via = parseVia(top);
+  } catch {
+    return;
+  }
+  let host: string;
+  try {
+    host = normalizeAddress(via.host);
+  } catch {
+    host = via.host.toLowerCase(); // a host name: never the source address
+  }
+  let out = top;
+  if (host !== normalizeAddress(address)) out = setViaParam(out, 'received', normalizeAddress(address));
+  if (headerParam(top, 'rport') === '') out = setViaParam(out, 'rport', String(port));
+  if (out === top) return;
+  list[0] = out;
+  const rest = all.slice(1);
+  req.headers.remove('via');
+  req.headers.add('Via', list.join(', '));
+  for (const v of rest) req.headers.add('Via', v);
+}
+
+/** A Via value with parameter `name` set to `value` (replacing a valueless or old one). */
+function setViaParam(via: string, name: string, value: string): string {
+  const re = new RegExp(`;\\s*${name}(?:\\s*=\\s*[^;,\\s]*)?(?=;|$)`, 'i');
+  return re.test(via) ? via.replace(re, `;${name}=${value}`) : `${via};${name}=${value}`;
+}
+
 /** Max-Forwards = 1*DIGIT (RFC 3261 25.1), 0..255 (20.22). */
 const MAX_FORWARDS = /^\d{1,3}$/;
 
@@ -123,6 +166,8 @@ export class PcscfProxy {
   readonly #impiLimiter: RateLimiter | undefined;
   /** The public user identities registered for each IMPI (identity.ts). */
   readonly #identities = new Map<string, RegisteredIdentities>();
+  /** The Service-Route of each registration (RFC 3608), enforced on the UE's requests. */
+  readonly #serviceRoutes = new Map<string, string[]>();
   /** Sets of ended registrations, kept until the UE can no longer retransmit its de-REGISTER. */
   readonly #closing = new Set<SaSet>();
   readonly #graceTimers = new Set<ReturnType<typeof setTimeout>>();
@@ -157,6 +202,7 @@ export class PcscfProxy {
       if ((event === 'deleted' || event === 'expired') && !this.db.sets(set.key).some((s) => s.state === 'established' || s.state === 'old')) {
         this.#pani.delete(set.key);
         this.#identities.delete(set.key);
+        this.#serviceRoutes.delete(set.key);
       }
     });
     this.node.onRequest((i) => void this.#request(i.request, i.route, i.respond).catch(() => { /* a failed forward is answered inside */ }));
@@ -182,7 +228,10 @@ export class PcscfProxy {
   async #forward(req: SipRequest, route: Route, respond: (r: SipResponse) => void, edit?: (res: SipResponse) => SipResponse | undefined): Promise<SipResponse | undefined> {
     const fwd = rewrite(req);
     const sock = route.kind === 'plain' ? route.socket : route.port.socket;
-    fwd.headers.prepend('Via', `SIP/2.0/UDP ${sock.address}:${sock.port};branch=${newBranch()}`);
+    // Toward a UE the Via names the protected server port (port_ps, TS 34.229-1 A.1.1); the UE answers
+    // over SA4 to port_pc whatever it says (TS 33.203 7.1).
+    const viaPort = route.kind === 'protected' ? this.portS.port : sock.port;
+    fwd.headers.prepend('Via', `SIP/2.0/UDP ${hostPort(sock.address, viaPort)};branch=${newBranch()}`);
     const mf = Number(fwd.headers.get('max-forwards')?.trim() ?? 70); // syntax checked in #request
     if (mf <= 0) {
       respond(makeResponse(req, 483, 'Too Many Hops'));
@@ -231,6 +280,38 @@ export class PcscfProxy {
   }
 
   /**
+   * Every REGISTER this P-CSCF relays gets its Path entry (RFC 3327, TS 24.229 5.2.2.1), so that the
+   * S-CSCF routes requests for the UE through it, and Require: path.
+   */
+  #withPath(fwd: SipRequest): SipRequest {
+    fwd.headers.prepend('Path', `<sip:term@${hostPort(this.coreSocket.address, this.coreSocket.port)};lr>`);
+    const req = fwd.headers.getAll('require').join(', ');
+    if (!req.split(',').map((t) => t.trim().toLowerCase()).includes('path')) fwd.headers.set('Require', req === '' ? 'path' : `${req}, path`);
+    return fwd;
+  }
+
+  /** Whether a Route / Record-Route entry names this P-CSCF (any of its ports). */
+  #isMine(entry: string): boolean {
+    let uri: string;
+    try {
+      uri = addressUri(entry);
+    } catch {
+      return false;
+    }
+    const m = /^sips?:(?:[^@]*@)?(\[[^\]]+\]|[^:;>?]+)(?::(\d+))?/i.exec(uri);
+    if (!m) return false;
+    let host: string;
+    try {
+      host = normalizeAddress(m[1]!);
+    } catch {
+      return false;
+    }
+    const port = Number(m[2] ?? 5060);
+    const mine = [this.unprotected, this.coreSocket, this.portC.socket, this.portS.socket];
+    return mine.some((s) => normalizeAddress(s.address) === host && s.port === port);
+  }
+
+  /**
    * Stores a REGISTER's Security-Client for the coming challenge (SM1, or a re-registration the core may
    * challenge, TS 24.229 5.2.2.4); false when the offer is refused, after answering the UE.
    */
@@ -258,6 +339,9 @@ export class PcscfProxy {
     }
     // From the core: deliver to the UE over SA2 of its current set.
     if (route.kind === 'plain' && route.socket === this.coreSocket) return this.#fromCore(req, respond);
+    // In clear from a UE: where it really came from goes into its Via (RFC 3261 18.2.1, RFC 3581), so the
+    // answers go back there (and the core sees a NAT, TS 24.229 F.2.2).
+    if (route.kind === 'plain') markReceived(req, route.address, route.port);
     if (req.method === 'REGISTER') return this.#register(req, route, respond);
     // Other UE requests must arrive protected on an established set.
     if (route.kind !== 'protected' || route.sa.set.state !== 'established' || this.#closing.has(route.sa.set)) {
@@ -283,6 +367,18 @@ export class PcscfProxy {
     }
     const fwd = this.#towardCore(req, route.sa.set, this.#pani.get(route.sa.set.key));
     fwd.headers.add('P-Asserted-Identity', `<${asserted.identity}>`);
+    // The preloaded route: this P-CSCF's own entries go, the rest is the registration's Service-Route
+    // (TS 24.229 5.2.6.3.2: the P-CSCF may replace a UE's preloaded route with it).
+    const routes = fwd.headers.values('route').filter((r) => !this.#isMine(r));
+    const service = this.#serviceRoutes.get(route.sa.set.key);
+    fwd.headers.remove('route');
+    for (const r of service ?? routes) fwd.headers.add('Route', r);
+    // Dialog-forming requests: this P-CSCF stays on the route, with one entry per side (RFC 5658): the
+    // core's side first, then its protected server port toward the UE (TS 24.229 5.2.6.3.3).
+    if (DIALOG_FORMING.has(req.method) && headerParam(req.headers.get('to') ?? '', 'tag') === undefined) {
+      fwd.headers.prepend('Record-Route', `<sip:${hostPort(this.#o.address, this.portS.port)};lr>`);
+      fwd.headers.prepend('Record-Route', `<sip:${hostPort(this.coreSocket.address, this.coreSocket.port)};lr>`);
+    }
     this.db.beginTransaction(route.sa.set);
     try {
       await this.#forward(fwd, this.#toCore(), respond);
@@ -336,7 +432,7 @@ export class PcscfProxy {
         this.events.aborted?.({ key, reason: (e as Error).message });
         return; // abort: nothing forwarded, the temporary set is gone
       }
-      const fwd = this.#towardCore(req, set, pani);
+      const fwd = this.#withPath(this.#towardCore(req, set, pani));
       // integrity-protected="yes" only for what arrived over the SAs (TS 24.229 5.2.2.1); with --no-ipsec a
       // REGISTER in clear is not integrity protected, whatever its headers say.
       fwd.headers.set('Authorization', withIntegrityProtected(authorization, set ? 'yes' : 'no'));
@@ -353,6 +449,7 @@ export class PcscfProxy {
           const expires = Number(headerParam(res.headers.get('contact') ?? '', 'expires') ?? 600);
           const established = this.sec.registered(attempt ?? key, expires);
           this.db.peerUsed(established); // the UE already used the new set (SM7)
+          this.#serviceRoutes.set(key, res.headers.values('service-route'));
           // A new registration authenticated: the UE is done with the ended one's sets.
           for (const old of this.db.sets(key)) if (this.#closing.has(old)) { this.#closing.delete(old); this.db.deleteWhenIdle(old); }
           this.#bindIdentities(key, req, res);
@@ -376,14 +473,17 @@ export class PcscfProxy {
         attempt = this.#storeOffer(req, key, set.ueAddress, pani, respond);
         if (attempt === undefined) return;
       }
-      const fwd = this.#towardCore(req, set, pani);
+      const fwd = this.#withPath(this.#towardCore(req, set, pani));
       fwd.headers.set('Authorization', withIntegrityProtected(authorization, 'yes'));
       if (expires !== 0) this.#pani.set(key, pani);
       this.db.beginTransaction(set);
       let final: SipResponse | undefined;
       try {
         final = await this.#forward(fwd, this.#toCore(), respond, (res) => {
-          if (res.status >= 200 && res.status < 300 && expires !== 0) this.#bindIdentities(key, req, res);
+          if (res.status >= 200 && res.status < 300 && expires !== 0) {
+            this.#bindIdentities(key, req, res);
+            this.#serviceRoutes.set(key, res.headers.values('service-route'));
+          }
           if (res.status >= 200 && res.status < 300 && expires === 0) {
             // De-registration (TS 24.229 5.2.2.5): the registration ends; its sets stay for the UE's
             // retransmissions of the de-REGISTER (which the transaction layer answers) and then go.
@@ -404,9 +504,8 @@ export class PcscfProxy {
     if (route.kind !== 'plain') return;
     const attempt = this.#storeOffer(req, key, route.address, pani, respond);
     if (attempt === undefined) return;
-    const fwd = this.#towardCore(req, undefined, undefined);
+    const fwd = this.#withPath(this.#towardCore(req, undefined, undefined));
     fwd.headers.set('Authorization', withIntegrityProtected(authorization, 'no'));
-    fwd.headers.add('Path', `<sip:term@${this.coreSocket.address}:${this.coreSocket.port};lr>`);
     const final = await this.#forward(fwd, this.#toCore(), respond, (res) => this.#registerAnswer(attempt, res, undefined));
     // No challenge came (timeout, an error, a 200): the attempt is over.
     if (final === undefined || !attempt.challenged) this.sec.failed(attempt);
@@ -435,6 +534,7 @@ export class PcscfProxy {
    */
   #closeRegistration(key: string): void {
     this.#identities.delete(key);
+    this.#serviceRoutes.delete(key);
     this.#pani.delete(key);
     const sets = [...this.db.sets(key)];
     const attempts = [...this.sec.attempts(key)];
@@ -529,8 +629,8 @@ export class PcscfProxy {
       return;
     }
     const fwd = rewrite(req);
-    // Our own Path entry was the Route the core used.
-    const routes = fwd.headers.values('route').filter((r) => !r.includes(`${this.coreSocket.address}:${this.coreSocket.port}`));
+    // Our own entries (the Path the core used, or both Record-Route entries of a dialog's route set).
+    const routes = fwd.headers.values('route').filter((r) => !this.#isMine(r));
     fwd.headers.remove('route');
     for (const r of routes) fwd.headers.add('Route', r);
     this.db.beginTransaction(sa.set);

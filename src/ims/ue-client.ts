@@ -21,7 +21,9 @@ import { ErrorCode, Ipsec3gppError } from '../errors.js';
 import { type DatagramNetwork, type DatagramSocket } from '../net/datagram.js';
 import { SaDatabase, type SaSet } from '../secagree/sadb.js';
 import { UeSecAgree, type Combination, type UeRelease } from '../secagree/ue.js';
-import { headerParam, type SipRequest, type SipResponse } from '../sip/message.js';
+import { addressUri, headerParam, type SipRequest, type SipResponse } from '../sip/message.js';
+import { hostPort } from '../ip.js';
+import { identityKey } from './identity.js';
 import { type TimerValues } from '../sip/transaction.js';
 import { PIDF_CONTENT_TYPE } from './pidf.js';
 import { ProtectedPort } from './protected-port.js';
@@ -48,6 +50,11 @@ export interface UeClientOptions extends MilenageKeys {
   names?: (address: string, port: number) => string;
   /** Fault injection, for test tools probing a network's error handling. */
   faults?: UeFaults;
+  /**
+   * The instance ID in the Contact's +sip.instance (RFC 5626 4.1; a 3GPP UE uses its IMEI URN,
+   * TS 24.229 5.1.1.2.1). Default: a random urn:uuid per client.
+   */
+  instanceId?: string;
 }
 
 /** Deliberate protocol errors a test UE can commit. */
@@ -85,8 +92,11 @@ export class UeClient {
   readonly #o: UeClientOptions;
   readonly #clientPorts = new Map<number, ProtectedPort>();
   #nextClient: ProtectedPort | undefined;
-  readonly #callId: string;
+  #callId: string;
   readonly #tag = newTag();
+  readonly #instance: string;
+  /** Service-Route of the last 200 to a REGISTER (RFC 3608), used as preloaded route (TS 24.229 5.1.2A.1). */
+  #serviceRoute: string[] = [];
   #cseq = 1;
   #auth: { challenge: AkaChallenge; res: Uint8Array; nc: number } | undefined;
 
@@ -113,6 +123,7 @@ export class UeClient {
     this.sec = new UeSecAgree(secOpts);
     this.node = new SipNode(this.name, { tracer: o.tracer, timers: o.timers, names: o.names });
     this.#callId = newCallId(o.address);
+    this.#instance = o.instanceId ?? `urn:uuid:${globalThis.crypto.randomUUID()}`;
     un.onMessage((d) => this.node.receive(d.data, { kind: 'plain', socket: un, address: d.address, port: d.port }));
     this.#listen(this.portS);
     this.node.onRequest((i) => this.#incoming(i.request, i.respond));
@@ -199,9 +210,51 @@ export class UeClient {
     return port === this.portS.port ? this.portS : this.#clientPorts.get(port);
   }
 
-  #contact(expires: number): string {
+  /** The contact URI: the UE's address and protected server port (port_us). */
+  #contactUri(): string {
     const user = this.#o.impu.replace(/^sips?:/, '').split('@')[0];
-    return `<sip:${user}@${this.#o.address}:${this.portS.port}>;expires=${expires}`;
+    return `sip:${user}@${hostPort(this.#o.address, this.portS.port)}`;
+  }
+
+  #contact(expires: number): string {
+    return `<${this.#contactUri()}>;expires=${expires};+sip.instance="<${this.#instance}>";reg-id=1`;
+  }
+
+  /**
+   * The expiry the registrar granted to this UE's contact: its own Contact entry in the 200 (RFC 3261
+   * 10.2.4; the 200 lists every contact of the IMPU), else the Expires header, else what was asked.
+   */
+  #granted(res: SipResponse, asked: number): number {
+    const mine = identityKey(this.#contactUri());
+    for (const c of res.headers.values('contact')) {
+      let uri: string;
+      try {
+        uri = addressUri(c);
+      } catch {
+        continue;
+      }
+      if (identityKey(uri) !== mine) continue;
+      const e = headerParam(c, 'expires');
+      if (e !== undefined && /^\d{1,10}$/.test(e)) return Number(e);
+    }
+    const h = res.headers.get('expires');
+    if (h !== undefined && /^\d{1,10}$/.test(h.trim())) return Number(h);
+    return asked;
+  }
+
+  /** The Service-Route of a 200 to a REGISTER becomes the preloaded route of later requests. */
+  #storeServiceRoute(res: SipResponse): void {
+    this.#serviceRoute = res.headers.values('service-route');
+  }
+
+  /** The preloaded Route of a request over `set` (TS 24.229 5.1.2A.1.1): the P-CSCF's protected server port, then the Service-Route. */
+  #preloadedRoute(set: SaSet): Array<[string, string]> {
+    return [`<sip:${hostPort(this.#o.pcscf.address, set.pcscf.portS)};lr>`, ...this.#serviceRoute].map((r) => ['Route', r] as [string, string]);
+  }
+
+  /** The Service-Route stored from the last registration (empty when none). */
+  get serviceRoute(): readonly string[] {
+    return this.#serviceRoute;
   }
 
   #register(o: { via: DatagramSocket; expires: number; securityClient?: string | undefined; securityVerify?: string[] | undefined; authorization: string }): SipRequest {
@@ -210,7 +263,7 @@ export class UeClient {
       ['Authorization', o.authorization],
       ['Require', 'sec-agree'],
       ['Proxy-Require', 'sec-agree'],
-      ['Supported', 'path, sec-agree'],
+      ['Supported', 'path, sec-agree, outbound'],
     ];
     if (o.securityClient) headers.push(['Security-Client', o.securityClient]);
     for (const v of o.securityVerify ?? []) headers.push(['Security-Verify', v]);
@@ -221,7 +274,9 @@ export class UeClient {
       method: 'REGISTER', uri: `sip:${this.#o.realm}`,
       from: `<${this.#o.impu}>;tag=${this.#tag}`, to: `<${this.#o.impu}>`,
       callId: this.#callId, cseq: this.#cseq++,
-      via: `SIP/2.0/UDP ${o.via.address}:${o.via.port};branch=${newBranch()}`,
+      // Over the SAs the sent-by port is the protected server port port_us (TS 34.229-1 A.1.1), where
+      // requests to this UE arrive; in clear, the unprotected port.
+      via: `SIP/2.0/UDP ${hostPort(o.via.address, o.via === this.unprotected ? o.via.port : this.portS.port)};rport;branch=${newBranch()}`,
       headers,
     });
   }
@@ -256,7 +311,11 @@ export class UeClient {
         return { status: res.status, reason: res.reason, detail: res.headers.get('warning') ?? res.reason };
       }
       const step = await this.#answerChallenge(res, () => this.#plainToPcscf(), this.unprotected, expires, offer.securityClient);
-      if (step.kind === 'done') return step.result;
+      if (step.kind === 'done') {
+        // An abandoned registration (no usable Security-Server) starts over with a new Call-ID next time.
+        if (step.result.status === 0) this.#newCallId();
+        return step.result;
+      }
       if (step.kind === 'retry') {
         await this.#prepareClientPort();
         offer = this.sec.offer();
@@ -264,6 +323,11 @@ export class UeClient {
       }
     }
     return { status: 0, reason: 'registration abandoned', detail: 'too many challenges' };
+  }
+
+  #newCallId(): void {
+    this.#callId = newCallId(this.#o.address);
+    this.#cseq = 1;
   }
 
   /** Handles a 401: USIM, security agreement, and the protected REGISTER over the new temporary set. */
@@ -314,7 +378,8 @@ export class UeClient {
       return { kind: 'done', result: { status: final.status, reason: final.reason } };
     }
     if (final.status >= 200 && final.status < 300) {
-      const granted = Number(headerParam(final.headers.get('contact') ?? '', 'expires') ?? expires);
+      const granted = this.#granted(final, expires);
+      this.#storeServiceRoute(final);
       const established = this.sec.registered(granted);
       this.db.peerUsed(established); // the 200 OK came over the new set
       this.#auth = { challenge, res: r.res, nc: 1 };
@@ -366,7 +431,8 @@ export class UeClient {
           this.#endRegistration();
           return { status: res.status, reason: res.reason };
         }
-        this.sec.registeredWithoutChallenge(Number(headerParam(res.headers.get('contact') ?? '', 'expires') ?? expires));
+        this.#storeServiceRoute(res);
+        this.sec.registeredWithoutChallenge(this.#granted(res, expires));
         this.#dropUnusedClientPort();
         return { status: res.status, reason: res.reason, set };
       }
@@ -407,8 +473,8 @@ export class UeClient {
     const req = makeRequest({
       method, uri, from: `<${this.#o.impu}>;tag=${newTag()}`, to: `<${to}>`,
       callId: newCallId(this.#o.address), cseq: 1,
-      via: `SIP/2.0/UDP ${this.#o.address}:${set.ue.portC};branch=${newBranch()}`,
-      headers: [...headers, ['Security-Verify', this.sec.securityVerify().join(', ')], ['Require', 'sec-agree'], ['Proxy-Require', 'sec-agree'], ...(this.#o.faults?.extraHeaders ?? [])],
+      via: `SIP/2.0/UDP ${hostPort(this.#o.address, this.portS.port)};rport;branch=${newBranch()}`,
+      headers: [...this.#preloadedRoute(set), ...headers, ['Security-Verify', this.sec.securityVerify().join(', ')], ['Require', 'sec-agree'], ['Proxy-Require', 'sec-agree'], ...(this.#o.faults?.extraHeaders ?? [])],
       ...(body ? { body } : {}),
     });
     return this.node.request(req, this.#sa1(set));
@@ -423,7 +489,7 @@ export class UeClient {
   subscribe(presentity: string, expires = 600): Promise<SipResponse> {
     return this.#protectedRequest('SUBSCRIBE', presentity, presentity, [
       ['Event', 'presence'], ['Accept', PIDF_CONTENT_TYPE], ['Expires', String(expires)],
-      ['Contact', `<sip:${this.#o.impu.replace(/^sips?:/, '').split('@')[0]}@${this.#o.address}:${this.portS.port}>`],
+      ['Contact', `<${this.#contactUri()}>`],
     ]);
   }
 
