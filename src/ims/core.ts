@@ -230,9 +230,12 @@ export class ImsCore {
     }
   }
 
+  /** Closes the socket and zeroes the keys it held: the S-CSCF's vectors and the HSS's K and OPc. */
   close(): void {
     this.node.close();
     this.socket.close();
+    this.scscf.destroy();
+    this.#hss.destroy();
   }
 }
 

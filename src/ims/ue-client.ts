@@ -368,6 +368,9 @@ export class UeClient {
     this.node.close();
     this.db.clear();
     this.usim.destroy();
+    // RES, kept for the digest responses of re-registrations.
+    this.#auth?.res.fill(0);
+    this.#auth = undefined;
     this.unprotected.close();
     this.portS.close();
     for (const p of this.#clientPorts.values()) p.close();
