@@ -50,7 +50,7 @@ import { loadBE32, storeBE32, storeBE64, ct_equal } from "./bytes";
 import { aesExpand } from "./aes";
 import { desKeySchedule } from "./des";
 import { aesCbcEncrypt, aesCbcDecrypt, des3CbcEncrypt, des3CbcDecrypt } from "./cbc";
-import { gcmInit, gcmSeal, gcmComputeTag, gcmCtr, TAG } from "./gcm";
+import { gcmInit, gcmSeal, gcmComputeTag, gcmCtr, gcmWipeTag, TAG } from "./gcm";
 import { hmacInit, hmacBegin, hmacEnd, hmacCompute } from "./hmac";
 import { hashUpdate } from "./hash";
 import { validCombination } from "./keys";
@@ -82,6 +82,21 @@ const SEQ_HI: usize = memory.data(4, 4); // ESN high word appended to the ICV in
 const HSTATE: usize = memory.data(112, 16); // hash state for ESN ICVs (two-part input)
 // GMAC with ESN: AAD = SPI || Seq-high || Seq-low || IV || payload ..., assembled here (fits a packet).
 const GMAC_AAD: usize = memory.data(65536 + 64, 16);
+
+/**
+ * Zeroes the per-packet scratch after every exported call: the GCM/GMAC nonce (its salt derives from
+ * CK/IK and outlives no SA), the full HMAC output and the ESN hash state (both derive from the key), the
+ * CBC chaining value and the computed tag. GMAC_AAD holds only packet bytes (integrity-only: in clear on
+ * the wire) and is left.
+ */
+function wipeScratch(): void {
+  memory.fill(NONCE, 0, 16);
+  memory.fill(AAD, 0, 16);
+  memory.fill(MAC, 0, 32);
+  memory.fill(HSTATE, 0, 112);
+  memory.fill(IV_SCRATCH, 0, 16);
+  gcmWipeTag();
+}
 
 /** Bytes needed for an SA with replay window `w` (outbound SAs pass w = 0). */
 export function esp_sa_size(w: u32): u32 {
@@ -187,6 +202,12 @@ export function esp_sa_init(
  * or a negated status (ST_SEQ_EXHAUSTED, ST_ESP_DIRECTION).
  */
 export function esp_seal(sa: usize, buf: usize, payloadLen: u32, nextHeader: u32, iv: usize): i32 {
+  const r = seal(sa, buf, payloadLen, nextHeader, iv);
+  wipeScratch();
+  return r;
+}
+
+function seal(sa: usize, buf: usize, payloadLen: u32, nextHeader: u32, iv: usize): i32 {
   const flags = load<u32>(sa + SA_FLAGS);
   if ((flags & SA_OUTBOUND) == 0) return -ST_ESP_DIRECTION;
   const esn = (flags & SA_ESN) != 0;
@@ -251,6 +272,12 @@ export function esp_seal(sa: usize, buf: usize, payloadLen: u32, nextHeader: u32
  * (authentic dummy packet: counted, to be dropped), ST_ESP_DIRECTION.
  */
 export function esp_open(sa: usize, buf: usize, len: u32, res: usize): i32 {
+  const r = open(sa, buf, len, res);
+  wipeScratch();
+  return r;
+}
+
+function open(sa: usize, buf: usize, len: u32, res: usize): i32 {
   const flags = load<u32>(sa + SA_FLAGS);
   if ((flags & SA_OUTBOUND) != 0) return -ST_ESP_DIRECTION;
   const esn = (flags & SA_ESN) != 0;
@@ -341,12 +368,13 @@ export function esp_seal_batch(desc: usize, n: u32, base: usize, ivPool: usize):
   for (let i: usize = 0; i < <usize>n; i++) {
     const r = desc + i * BATCH_RECORD_SIZE;
     const sa = <usize>load<u32>(r);
-    const res = esp_seal(sa, base + <usize>load<u32>(r, 4), load<u32>(r, 8), load<u32>(r, 12), iv);
+    const res = seal(sa, base + <usize>load<u32>(r, 4), load<u32>(r, 8), load<u32>(r, 12), iv);
     store<i32>(r, res, 16);
     if (res > 0) ok++;
     const kind = load<u32>(sa + SA_KIND);
     if (kind == K_AES_CBC || kind == K_DES3_CBC) iv += <usize>load<u32>(sa + SA_IVLEN);
   }
+  wipeScratch();
   return ok;
 }
 
@@ -354,7 +382,7 @@ export function esp_open_batch(desc: usize, n: u32, base: usize, res: usize): u3
   let ok: u32 = 0;
   for (let i: usize = 0; i < <usize>n; i++) {
     const r = desc + i * BATCH_RECORD_SIZE;
-    const out = esp_open(<usize>load<u32>(r), base + <usize>load<u32>(r, 4), load<u32>(r, 8), res);
+    const out = open(<usize>load<u32>(r), base + <usize>load<u32>(r, 4), load<u32>(r, 8), res);
     store<i32>(r, out, 16);
     if (out >= 0 || out == -ST_ESP_DUMMY) {
       store<u32>(r, load<u32>(res), 12);
@@ -362,5 +390,6 @@ export function esp_open_batch(desc: usize, n: u32, base: usize, res: usize): u3
     }
     if (out >= 0) ok++;
   }
+  wipeScratch();
   return ok;
 }

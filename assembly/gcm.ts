@@ -11,6 +11,10 @@
 //
 // Context layout (GCM_CTX_SIZE bytes): AES context (encryption schedule only) at +0, then at +496 the
 // hash key H as h0 (low 64 bits), h1 (high), their bit-reversals and the Karatsuba sums.
+//
+// Scratch: the counter block holds the nonce (in ESP, the salt derived from CK/IK, then the IV) and the
+// keystream block a block of E_K output; both are zeroed before each function returns, and the tag
+// buffer once its tag has been copied or compared, so nothing derived from a key outlives the call.
 
 import { loadBE32, loadBE64, storeBE32, storeBE64, ct_equal } from "./bytes";
 import { aesExpand, aesEncryptBlock } from "./aes";
@@ -123,6 +127,8 @@ export function gcmCtr(ctx: usize, nonce: usize, src: usize, dst: usize, len: us
     aesEncryptBlock(ctx, CB, KS, 0, 0, 0, 0);
     for (let i: usize = 0; off + i < len; i++) store<u8>(dst + off + i, load<u8>(src + off + i) ^ load<u8>(KS + i));
   }
+  memory.fill(CB, 0, 16);
+  memory.fill(KS, 0, 16);
 }
 
 /** The full 16-byte tag over AAD and ciphertext into TAG. */
@@ -141,6 +147,13 @@ export function gcmComputeTag(ctx: usize, nonce: usize, aad: usize, aadLen: usiz
   storeBE64(TAG + 8, loadBE64(TAG + 8) ^ y0);
   y0 = 0;
   y1 = 0;
+  memory.fill(CB, 0, 16);
+  memory.fill(KS, 0, 16);
+}
+
+/** Zeroes the tag buffer (after its tag was copied out or compared). */
+export function gcmWipeTag(): void {
+  memory.fill(TAG, 0, 16);
 }
 
 /** Encrypts `len` bytes src -> dst and writes a `tagLen`-byte tag at `tag`. */
@@ -148,6 +161,7 @@ export function gcmSeal(ctx: usize, nonce: usize, aad: usize, aadLen: usize, src
   gcmCtr(ctx, nonce, src, dst, len);
   gcmComputeTag(ctx, nonce, aad, aadLen, dst, len);
   memory.copy(tag, TAG, tagLen);
+  gcmWipeTag();
 }
 
 /**
@@ -156,7 +170,9 @@ export function gcmSeal(ctx: usize, nonce: usize, aad: usize, aadLen: usize, src
  */
 export function gcmOpen(ctx: usize, nonce: usize, aad: usize, aadLen: usize, src: usize, dst: usize, len: usize, tag: usize, tagLen: usize): i32 {
   gcmComputeTag(ctx, nonce, aad, aadLen, src, len);
-  if (!ct_equal(TAG, tag, tagLen)) return 0;
+  const ok = ct_equal(TAG, tag, tagLen);
+  gcmWipeTag();
+  if (!ok) return 0;
   gcmCtr(ctx, nonce, src, dst, len);
   return 1;
 }

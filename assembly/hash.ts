@@ -126,5 +126,7 @@ export function hash_digest(alg: u32, p: usize, len: usize, out: usize): u32 {
   if (!hashInit(ONESHOT, alg)) return 0;
   hashUpdate(ONESHOT, p, len);
   hashFinal(ONESHOT, out);
+  // The input may be secret (Digest AKA hashes RES as its password): leave no state of it.
+  memory.fill(ONESHOT, 0, 112);
   return digestLength(alg);
 }

@@ -57,13 +57,15 @@ export function hmacEnd(ctx: usize, st: usize, out: usize): void {
   hashResume(st, alg, ctx + OUTER);
   hashUpdate(st, DIGEST, digestLength(alg));
   hashFinal(st, out);
+  memory.fill(DIGEST, 0, 32); // the inner hash
 }
 
-/** One-shot MAC of `len` bytes at `p`: full-length tag to `out`. */
+/** One-shot MAC of `len` bytes at `p`: full-length tag to `out`; the scratch state is zeroed after. */
 export function hmacCompute(ctx: usize, p: usize, len: usize, out: usize): void {
   hmacBegin(ctx, STATE);
   hashUpdate(STATE, p, len);
   hmacEnd(ctx, STATE, out);
+  memory.fill(STATE, 0, 112);
 }
 
 /** Zeroes the scratch state after a computation whose intermediate values are secret (the KDF). */

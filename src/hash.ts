@@ -54,6 +54,9 @@ export function digest(hash: HashName, data: Uint8Array, out?: Uint8Array): Uint
     c.x.hash_final(st, c.paramPtr);
   }
   o.set(c.param.subarray(0, h.length), 0);
+  // The input may be secret (Digest AKA's A1 holds RES, its password), and so may the digest (H(A1)).
+  c.io.fill(0, 0, Math.min(data.length, IO_BUFFER_SIZE));
+  c.param.fill(0, 0, h.length);
   return o;
 }
 

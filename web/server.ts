@@ -53,6 +53,7 @@ export async function startWebDemo(o: WebDemoOptions): Promise<WebDemo> {
     net: udp, address,
     policy: { defaultMode: 'ipsec', accessNetworks: { [WEB_ACCESS_NETWORK]: o.mode ?? 'ipsec' } },
     onTrace: (e) => { for (const w of watchers.values()) w(e); },
+    record: 0, // streamed to the pages (secrets redacted), not kept: the server runs for long
   });
 
   // alice, the presentity: registers like any UE, then publishes a location every few seconds.

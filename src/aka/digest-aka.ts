@@ -392,4 +392,10 @@ export class AkaDigestServer {
   forget(nonce: string): void {
     this.#drop(nonce);
   }
+
+  /** Forgets every nonce and zeroes the XRES, CK and IK of their vectors (ImsCore.close() calls it). */
+  destroy(): void {
+    for (const st of this.#nonces.values()) for (const b of [st.av.xres, st.av.ck, st.av.ik]) b.fill(0);
+    this.#nonces.clear();
+  }
 }

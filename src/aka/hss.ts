@@ -83,6 +83,15 @@ export class Hss {
     return this.#subs.has(impi);
   }
 
+  /**
+   * Removes every subscriber and zeroes their K and OPc in WASM memory (ImsCore.close() calls it).
+   * Idempotent; the HSS stays usable, empty.
+   */
+  destroy(): void {
+    for (const s of this.#subs.values()) s.m.destroy();
+    this.#subs.clear();
+  }
+
   #sub(impi: string): Subscriber {
     const s = this.#subs.get(impi);
     if (s === undefined) throw new Ipsec3gppError(ErrorCode.AKA_STATE, 'unknown subscriber');

@@ -1,5 +1,7 @@
 // Milenage (3GPP TS 35.206), computed in the WASM core (assembly/milenage.ts): f1 (MAC-A), f1* (MAC-S),
 // f2 (RES), f3 (CK), f4 (IK), f5 (AK), f5* (AK*). Takes OP or OPc; OPc is computed once per key.
+// K and OP pass through the parameter window only for the one call that sets the context up, and every
+// run's inputs and outputs are zeroed there before it returns; `destroy()` zeroes K's schedule and OPc.
 
 import { MILENAGE_CTX_SIZE, MILENAGE_OUT_SIZE } from '../constants.js';
 import { ErrorCode, Ipsec3gppError } from '../errors.js';
@@ -92,7 +94,8 @@ export class Milenage extends WasmKey {
       macA: p.slice(o, o + 8), macS: p.slice(o + 8, o + 16), res: p.slice(o + 16, o + 24),
       ck: p.slice(o + 24, o + 40), ik: p.slice(o + 40, o + 56), ak: p.slice(o + 56, o + 62), akStar: p.slice(o + 62, o + 68),
     };
-    p.fill(0, OUT_AT, OUT_AT + MILENAGE_OUT_SIZE);
+    // RAND, SQN (which AUTN conceals with AK) and every output: nothing stays in the parameter window.
+    p.fill(0, RAND_AT, OUT_AT + MILENAGE_OUT_SIZE);
     return out;
   }
 }

@@ -19,6 +19,8 @@ export type AkaResult =
 
 const AMF_RESYNC = new Uint8Array(2);
 
+const wipe = (...arrays: Uint8Array[]): void => { for (const a of arrays) a.fill(0); };
+
 /**
  * A USIM: K, OP/OPc and the SQN array.
  *
@@ -44,25 +46,37 @@ export class Usim {
     check.length('AUTN', autn, ErrorCode.INVALID_ARGUMENT, 16);
     const amf = autn.subarray(6, 8);
     // AK depends on RAND only: a first run yields it, whatever SQN it is given.
-    const { ak, akStar } = this.#m.run({ rand, sqn: new Uint8Array(6), amf });
+    const first = this.#m.run({ rand, sqn: new Uint8Array(6), amf });
+    const { ak, akStar } = first;
     const sqnBytes = autn.slice(0, 6).map((b, i) => b ^ ak[i]!);
     const out = this.#m.run({ rand, sqn: sqnBytes, amf });
-    if (!equalBytes(out.macA, autn.subarray(8, 16))) return { result: 'mac-failure' };
-    const sqn = sqnFromBytes(sqnBytes);
-    if (!this.sqn.isFresh(sqn)) {
-      const sqnMs = this.sqn.sqnMs;
-      const ms = sqnToBytes(sqnMs);
-      const { macS } = this.#m.run({ rand, sqn: ms, amf: AMF_RESYNC });
-      const auts = new Uint8Array(14);
-      auts.set(ms.map((b, i) => b ^ akStar[i]!), 0);
-      auts.set(macS, 6);
-      return { result: 'sync-failure', auts, sqnMs };
+    // Outputs nobody receives are zeroed at once (JavaScript frees, it does not wipe).
+    wipe(first.res, first.ck, first.ik, first.macA, first.macS, ak, out.macS, out.ak, out.akStar);
+    try {
+      if (!equalBytes(out.macA, autn.subarray(8, 16))) {
+        wipe(out.res, out.ck, out.ik);
+        return { result: 'mac-failure' };
+      }
+      const sqn = sqnFromBytes(sqnBytes);
+      if (!this.sqn.isFresh(sqn)) {
+        wipe(out.res, out.ck, out.ik);
+        const sqnMs = this.sqn.sqnMs;
+        const ms = sqnToBytes(sqnMs);
+        const resync = this.#m.run({ rand, sqn: ms, amf: AMF_RESYNC });
+        const auts = new Uint8Array(14);
+        auts.set(ms.map((b, i) => b ^ akStar[i]!), 0);
+        auts.set(resync.macS, 6);
+        wipe(resync.macA, resync.macS, resync.res, resync.ck, resync.ik, resync.ak, resync.akStar);
+        return { result: 'sync-failure', auts, sqnMs };
+      }
+      this.sqn.accept(sqn);
+      return { result: 'ok', res: out.res, ck: out.ck, ik: out.ik, sqn };
+    } finally {
+      wipe(akStar, out.macA, sqnBytes);
     }
-    this.sqn.accept(sqn);
-    return { result: 'ok', res: out.res, ck: out.ck, ik: out.ik, sqn };
   }
 
-  /** Zeroes K and OPc in WASM memory. */
+  /** Zeroes K and OPc in WASM memory (UeClient.close() calls it). Idempotent. */
   destroy(): void {
     this.#m.destroy();
   }

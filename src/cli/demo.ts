@@ -3,7 +3,8 @@
 // security agreement), the watcher subscribes to the presentity's presence, the presentity publishes
 // location-bearing PIDF documents, and each reaches the watcher in a NOTIFY, all over ESP. Prints the
 // ladder, the algorithms chosen and why, packet and byte counts, the Release 5 / 6 policy matrix and a
-// summary; --pcap writes the capture and the keys Wireshark needs to read it.
+// summary; --pcap writes the capture and the ESP keys Wireshark needs to read it. The ladder and the
+// capture show no AKA secrets: ck/ik (the core's 401) and auts are redacted (src/ims/redact.ts).
 
 import { writeFileSync } from 'node:fs';
 import { type EncryptionAlgorithm, type IntegrityAlgorithm } from '../algorithms.js';
@@ -139,7 +140,7 @@ export async function demo(o: DemoOptions): Promise<number> {
     writeFileSync(o.pcap, capturePcap(result.wire, new Set(keys.map((k) => k.spi))));
     writeFileSync(`${o.pcap}.esp_sa`, espSaLines(keys));
     writeFileSync(`${o.pcap}.keys.json`, `${JSON.stringify(keys, null, 2)}\n`);
-    log(`\nCapture: ${o.pcap} (${result.wire.length} packets), keys: ${o.pcap}.esp_sa and ${o.pcap}.keys.json`);
+    log(`\nCapture: ${o.pcap} (${result.wire.length} packets; ck/ik in the clear SIP redacted), ESP keys: ${o.pcap}.esp_sa and ${o.pcap}.keys.json`);
     log(`  tshark: copy ${o.pcap}.esp_sa to ~/.config/wireshark/esp_sa, then`);
     log(`  tshark -r ${o.pcap} -o esp.enable_encryption_decode:TRUE -o esp.enable_authentication_check:TRUE`);
   }
@@ -150,7 +151,7 @@ export async function demo(o: DemoOptions): Promise<number> {
     for (const mode of ['ipsec', 'access-network', 'refuse'] as const) {
       const cells: string[] = [];
       for (const release of [5, 6] as const) {
-        const n = await startNetwork({ net: new NodeUdpNetwork(), policy: { defaultMode: mode } });
+        const n = await startNetwork({ net: new NodeUdpNetwork(), policy: { defaultMode: mode }, record: 0 });
         try {
           const u = await n.ue({ user: `ue${release}`, release, accessNetwork: 'any', algorithms: releaseCombinations(release).filter((c) => c.alg === 'hmac-sha-1-96') });
           const r = await u.register();

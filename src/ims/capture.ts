@@ -2,6 +2,11 @@
 // synthesised: the sockets are real, the headers are not), protected datagrams written as transport-mode
 // ESP (IP protocol 50) so that Wireshark's ESP dissector sees them directly; plus the keys of every SA,
 // as Wireshark / tshark `esp_sa` lines and as JSON. Keys leave WASM only for this explicit export.
+//
+// The capture itself holds no AKA secrets unless asked: the clear SIP of the unprotected phase includes
+// the core's 401 to the P-CSCF, whose WWW-Authenticate carries CK and IK (TS 33.203 7.1), and a UE's
+// resynchronising REGISTER carries AUTS; their values are redacted (src/ims/redact.ts) unless the caller
+// passes `keys: true`. Wireshark needs only the ESP keys (espSaLines) to read the protected frames.
 
 import { toHex } from '../hex.js';
 import { IpProtocol, buildIp, buildUdp, parseAddress } from '../ip.js';
@@ -9,6 +14,7 @@ import { type WireRecord } from '../net/datagram.js';
 import { writePcap } from '../pcap.js';
 import { espSpi } from '../udp-encap.js';
 import { type SaSet } from '../secagree/sadb.js';
+import { redactDatagram } from './redact.js';
 
 /** One SA's keys, as written to FILE.keys.json. */
 export interface SaKeyRecord {
@@ -64,15 +70,26 @@ export function espSaLines(records: readonly SaKeyRecord[]): string {
   }).join('\n') + (records.length ? '\n' : '');
 }
 
-/** The datagrams as a pcap: ESP (protocol 50) for those whose SPI is in `spis`, UDP for the rest. */
-export function capturePcap(wire: readonly WireRecord[], spis: ReadonlySet<number>): Uint8Array {
+/** Options of {@link capturePcap}. */
+export interface CaptureOptions {
+  /** Keep the AKA secrets (ck, ik, auts) of the clear SIP messages as they were sent (default false: redacted). */
+  keys?: boolean;
+}
+
+/**
+ * The datagrams as a pcap: ESP (protocol 50) for those whose SPI is in `spis`, UDP for the rest, the
+ * clear SIP messages with their AKA secrets redacted unless `options.keys`.
+ */
+export function capturePcap(wire: readonly WireRecord[], spis: ReadonlySet<number>, options: CaptureOptions = {}): Uint8Array {
   let id = 1;
   return writePcap(wire.map((w) => {
     const src = parseAddress(w.srcAddress);
     const dst = parseAddress(w.dstAddress);
-    const packet = spis.has(espSpi(w.data))
-      ? buildIp({ src, dst, protocol: IpProtocol.ESP, payload: w.data, id: id++ })
-      : buildIp({ src, dst, protocol: IpProtocol.UDP, payload: buildUdp({ srcPort: w.srcPort, dstPort: w.dstPort, payload: w.data, src, dst }), id: id++ });
+    const esp = spis.has(espSpi(w.data));
+    const payload = esp || options.keys === true ? w.data : redactDatagram(w.data);
+    const packet = esp
+      ? buildIp({ src, dst, protocol: IpProtocol.ESP, payload, id: id++ })
+      : buildIp({ src, dst, protocol: IpProtocol.UDP, payload: buildUdp({ srcPort: w.srcPort, dstPort: w.dstPort, payload, src, dst }), id: id++ });
     return { time: w.time, packet };
   }));
 }

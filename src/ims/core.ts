@@ -133,7 +133,8 @@ export class ImsCore {
     this.node.onRequest((i) => this.#handle(i.request, i.route, i.respond));
   }
 
-  static async start(o: CoreOptions): Promise<ImsCore> {
+  static async start(options: CoreOptions): Promise<ImsCore> {
+    const o: CoreOptions = { ...options, address: normalizeAddress(options.address) };
     return new ImsCore(await o.net.bind(o.address, o.port ?? 0), o);
   }
 
@@ -168,12 +169,12 @@ export class ImsCore {
    * identity (TS 24.229 4.4 trust domain). Requests from elsewhere have no asserted identity.
    */
   trustProxy(address: string, port: number): void {
-    this.#trusted.add(`${address} ${port}`);
+    this.#trusted.add(`${normalizeAddress(address)} ${port}`);
   }
 
   /** The identity a trusted P-CSCF asserted for `req` (canonical form), if any. */
   #asserted(req: SipRequest, route: Route): string | undefined {
-    if (route.kind !== 'plain' || !this.#trusted.has(`${route.address} ${route.port}`)) return undefined;
+    if (route.kind !== 'plain' || !this.#trusted.has(`${normalizeAddress(route.address)} ${route.port}`)) return undefined;
     const uris = addressList(req.headers.getAll('p-asserted-identity'));
     const sip = uris.find((u) => /^sips?:/i.test(u)) ?? uris[0];
     return sip === undefined ? undefined : identityKey(sip);
@@ -341,9 +342,12 @@ export class ImsCore {
     }
   }
 
+  /** Closes the socket and zeroes the keys it held: the S-CSCF's vectors and the HSS's K and OPc. */
   close(): void {
     this.node.close();
     this.socket.close();
+    this.scscf.destroy();
+    this.#hss.destroy();
   }
 }
 

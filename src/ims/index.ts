@@ -11,12 +11,13 @@ export { ProtectedPort, type ProtectedPortStats } from './protected-port.js';
 export { SipNode, type TraceEvent, type Tracer, type Route } from './sip-node.js';
 export { type SaSet, type SaEntry } from '../secagree/sadb.js';
 export {
-  runScenario, startNetwork, DEMO_CREDENTIALS, DEMO_WALK, demoKeys,
+  runScenario, startNetwork, DEMO_CREDENTIALS, DEMO_WALK, DEFAULT_RECORD, demoKeys,
   type ScenarioOptions, type ScenarioResult, type ScenarioUe, type UeOutcome, type ImsNetwork,
 } from './scenario.js';
 export { smLabel, summary, protection, serializeTrace, parseTrace, type TraceRecord } from './ladder.js';
 export { PIDF_CONTENT_TYPE, buildPidf, pidfLocation, pidfStatus, stripLocation, type PresenceInfo } from './pidf.js';
-export { capturePcap, espSaLines, keyRecords, type SaKeyRecord } from './capture.js';
+export { capturePcap, espSaLines, keyRecords, type SaKeyRecord, type CaptureOptions } from './capture.js';
+export { REDACTED, redactAuthValue, redactMessage, redactDatagram } from './redact.js';
 export { type Datagram, type DatagramSocket, type DatagramNetwork, type WireRecord } from '../net/datagram.js';
 export { MemoryNetwork } from '../net/memory.js';
 export {

@@ -1,11 +1,13 @@
 // The message ladder of a registration and presence exchange, as the demos print and draw it: the TS 33.203
 // clause 6.1 label of each registration message (SM1 ... SM12, with the core playing I- and S-CSCF), a
 // one-line summary of what matters for security (offers, Security-Verify, challenges, location), and the
-// protection it crossed the wire with. Browser-safe.
+// protection it crossed the wire with. Browser-safe. Shows no AKA secrets: SipNode traces redacted copies,
+// and serializeTrace redacts again whatever it is given (src/ims/redact.ts).
 
 import { authParam, parseAuthHeader } from '../sip/auth-header.js';
 import { parseSipMessage, serializeSipMessage } from '../sip/message.js';
 import { pidfStatus } from './pidf.js';
+import { redactMessage } from './redact.js';
 import { type TraceEvent } from './sip-node.js';
 
 /** The TS 33.203 label of a registration message (SM1 ... SM12), with the core playing I- and S-CSCF. */
@@ -76,7 +78,10 @@ export function protection(e: TraceEvent): string {
 }
 
 
-/** A trace event as JSON-safe data (the SIP message as text), e.g. for a WebSocket. Carries no keys. */
+/**
+ * A trace event as JSON-safe data (the SIP message as text), e.g. for a WebSocket. Carries no keys: the
+ * message's ck, ik and auts are redacted here too, whoever built the event.
+ */
 export interface TraceRecord {
   time: number;
   from: string;
@@ -87,7 +92,7 @@ export interface TraceRecord {
 }
 
 export function serializeTrace(e: TraceEvent): TraceRecord {
-  const r: TraceRecord = { time: e.time, from: e.from, to: e.to, bytes: e.bytes, sip: new TextDecoder().decode(serializeSipMessage(e.message)) };
+  const r: TraceRecord = { time: e.time, from: e.from, to: e.to, bytes: e.bytes, sip: new TextDecoder().decode(serializeSipMessage(redactMessage(e.message))) };
   if (e.sa) r.sa = { name: e.sa.name, spi: e.sa.spi, alg: e.sa.alg, ealg: e.sa.ealg };
   return r;
 }

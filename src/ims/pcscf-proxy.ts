@@ -208,7 +208,9 @@ export class PcscfProxy {
     this.node.onRequest((i) => void this.#request(i.request, i.route, i.respond).catch(() => { /* a failed forward is answered inside */ }));
   }
 
-  static async start(o: PcscfProxyOptions): Promise<PcscfProxy> {
+  static async start(options: PcscfProxyOptions): Promise<PcscfProxy> {
+    // Addresses in one text form from here on (IPv6 canonical, RFC 5952): SAs and SIP compare them by value.
+    const o: PcscfProxyOptions = { ...options, address: normalizeAddress(options.address), core: { ...options.core, address: normalizeAddress(options.core.address) } };
     const un = await o.net.bind(o.address, o.port ?? 0);
     const core = await o.net.bind(o.address, 0);
     const pc = await o.net.bind(o.address, o.protectedPorts?.client ?? 0);

@@ -3,6 +3,11 @@
 // network for browsers and some tests). Runs the TS 33.203 registration of both UEs, a SUBSCRIBE of the
 // watcher to the presentity, and PUBLISHes of location-bearing PIDF documents, each turned into a NOTIFY;
 // everything after the 401s travels protected by ESP. Collects the ladder, the SAs and the figures.
+//
+// What the network keeps of its traffic is bounded and free of AKA secrets: the last `record` SIP messages
+// (`trace`) and datagrams (`wire`), oldest dropped first, each with ck/ik/auts redacted (src/ims/redact.ts);
+// `record: 0` keeps nothing and leaves the sockets unobserved. close() releases both, destroys the
+// subscribers' keys in WASM memory (the HSS, the USIMs) and zeroes the K and OP copies the network held.
 
 import { Hss } from '../aka/hss.js';
 import { parseHex } from '../hex.js';
@@ -13,6 +18,8 @@ import { type ConfidentialityMode, type PcscfPolicy } from '../secagree/pcscf.js
 import { type SaSet } from '../secagree/sadb.js';
 import { type Combination, type UeRelease } from '../secagree/ue.js';
 import { ImsCore } from './core.js';
+import { normalizeAddress } from '../ip.js';
+import { redactDatagram } from './redact.js';
 import { PcscfProxy, type PcscfProxyOptions } from './pcscf-proxy.js';
 import { buildPidf, pidfLocation } from './pidf.js';
 import { type Confidentiality } from './confidentiality.js';
@@ -49,8 +56,14 @@ export interface ScenarioOptions {
   notifies?: number;
   pcscfPort?: number;
   timers?: { t1?: number; t2?: number; t4?: number };
-  /** Called with each message as it is sent. */
+  /** Called with each message as it is sent (AKA secrets redacted). */
   onTrace?: (e: TraceEvent) => void;
+  /**
+   * How many SIP messages (`trace`) and datagrams (`wire`) to keep, newest last, oldest dropped first
+   * (default 1000 for startNetwork, everything for runScenario; 0 keeps nothing and taps nothing). Kept
+   * records have their AKA secrets redacted; close() releases them.
+   */
+  record?: number;
   /** Keep SA keys for capture export (the demo's --pcap). */
   exportKeys?: boolean;
   /**
@@ -59,6 +72,11 @@ export interface ScenarioOptions {
    * address, so load tests raise or turn off (`false`) the per-address limit.
    */
   pcscfLimits?: Pick<PcscfProxyOptions, 'unprotectedRegisterRate' | 'unprotectedRegisterRatePerImpi' | 'maxAttemptsPerImpi'>;
+  /**
+   * The subscribers' K and OP, as fresh copies on every call (default {@link demoKeys}). The network owns
+   * what it is given: it zeroes the arrays once the HSS and the USIM hold the keys in WASM memory.
+   */
+  credentials?: () => { k: Uint8Array; op: Uint8Array };
 }
 
 export interface UeOutcome {
@@ -78,11 +96,14 @@ export interface ScenarioResult {
   /** Each NOTIFY the presence server sent with a document: to whom, with what confidentiality, and what the rules let through. */
   decisions: Array<{ watcher: string; confidentiality: Confidentiality; action: PresenceAction; rule: number }>;
   published: Array<{ lat: number; lon: number }>;
+  /** The messages sent (the last `record`), AKA secrets redacted. */
   trace: TraceEvent[];
+  /** The datagrams (the last `record`), AKA secrets redacted. */
   wire: WireRecord[];
   /** Every SA set the P-CSCF created (for key export). */
   sets: SaSet[];
   names: Map<string, string>;
+  /** Every datagram sent and its bytes as sent; of the kept `wire`, those that are ESP. */
   stats: { datagrams: number; bytes: number; protectedDatagrams: number; protectedBytes: number; dropped: Record<string, number>; retransmissions: number };
 }
 
@@ -109,33 +130,61 @@ export interface ImsNetwork {
   hss: Hss;
   realm: string;
   address: string;
-  trace: TraceEvent[];
-  wire: WireRecord[];
+  /** The last `record` messages sent, secrets redacted (empty after close()). */
+  readonly trace: TraceEvent[];
+  /** The last `record` datagrams, secrets redacted (empty after close()). */
+  readonly wire: WireRecord[];
+  /** Every datagram seen while `record` > 0, as sent (before redaction, not bounded by `record`). */
+  readonly traffic: { datagrams: number; bytes: number };
   names: Map<string, string>;
-  /** Every SA set the P-CSCF created (kept after deletion, for key export). */
-  created: SaSet[];
+  /** Every SA set the P-CSCF created (kept after deletion, for key export; released by close()). */
+  readonly created: SaSet[];
   ue(u: ScenarioUe): Promise<UeClient>;
+  /** Closes every element, releases trace, wire and created, and zeroes the subscribers' keys. */
   close(): void;
+}
+
+/** Default of {@link ScenarioOptions.record} for startNetwork. */
+export const DEFAULT_RECORD = 1000;
+
+/** Appends `item`, dropping the oldest beyond `limit`: the bounded trace and wire. */
+function keep<T>(list: T[], item: T, limit: number): void {
+  list.push(item);
+  if (list.length > limit) list.shift();
 }
 
 /** Starts a core and a P-CSCF; `ue()` adds UEs. */
 export async function startNetwork(o: Omit<ScenarioOptions, 'presentity' | 'watcher' | 'notifies'>): Promise<ImsNetwork> {
-  const address = o.address ?? '127.0.0.1';
+  // One text form per address from here on (IPv6 canonical, RFC 5952), so comparisons are by value.
+  const address = normalizeAddress(o.address ?? '127.0.0.1');
   const realm = o.realm ?? 'ims.mnc001.mcc001.3gppnetwork.org';
   const trace: TraceEvent[] = [];
   const wire: WireRecord[] = [];
+  const record = Math.max(0, o.record ?? DEFAULT_RECORD);
   const names = new Map<string, string>();
   const nameOf = (a: string, p: number): string => names.get(`${a}:${p}`) ?? `${a}:${p}`;
-  const untap = o.net.tap((r) => wire.push(r));
-  const tracer = (e: TraceEvent): void => {
-    trace.push(e);
-    o.onTrace?.(e);
-  };
+  // A datagram record is the network's copy: only the copy with its secrets redacted is kept.
+  const traffic = { datagrams: 0, bytes: 0 };
+  const untap = record > 0
+    ? o.net.tap((r) => {
+      traffic.datagrams++;
+      traffic.bytes += r.data.length;
+      keep(wire, { ...r, data: redactDatagram(r.data) }, record);
+    })
+    : () => true;
+  const onTrace = o.onTrace;
+  // SipNode builds trace events only when it has a tracer: none when nothing would use them.
+  const tracer = record > 0 || onTrace
+    ? (e: TraceEvent): void => {
+      if (record > 0) keep(trace, e, record);
+      onTrace?.(e);
+    }
+    : undefined;
   const timers = o.timers ?? {};
   const hss = new Hss();
-  const core = await ImsCore.start({ net: o.net, address, realm, hss, tracer, timers, names: nameOf });
+  const core = await ImsCore.start({ net: o.net, address, realm, hss, timers, names: nameOf, ...(tracer ? { tracer } : {}) });
   names.set(`${address}:${core.port}`, 'core');
-  const pcscf = await PcscfProxy.start({ net: o.net, address, port: o.pcscfPort ?? 0, core: { address, port: core.port }, policy: o.policy ?? {}, tracer, timers, names: nameOf, keepKeysForExport: o.exportKeys === true, ...o.pcscfLimits });
+  const pcscf = await PcscfProxy.start({ net: o.net, address, port: o.pcscfPort ?? 0, core: { address, port: core.port }, policy: o.policy ?? {}, timers, names: nameOf, keepKeysForExport: o.exportKeys === true, ...(tracer ? { tracer } : {}), ...o.pcscfLimits });
   core.trustProxy(pcscf.coreSocket.address, pcscf.coreSocket.port);
   names.set(`${address}:${pcscf.port}`, 'P-CSCF');
   names.set(`${address}:${pcscf.coreSocket.port}`, 'P-CSCF');
@@ -143,24 +192,44 @@ export async function startNetwork(o: Omit<ScenarioOptions, 'presentity' | 'watc
   names.set(`${address}:${pcscf.portS.port}`, 'P-CSCF');
   const ues: UeClient[] = [];
   const created: SaSet[] = [];
-  pcscf.db.on((set, event) => { if (event === 'created') created.push(set); });
+  // For key export (exportKeys) every set; otherwise the last `record`, like the trace.
+  pcscf.db.on((set, event) => {
+    if (event !== 'created') return;
+    if (o.exportKeys === true) created.push(set);
+    else if (record > 0) keep(created, set, record);
+  });
+  let closed = false;
   return {
-    core, pcscf, hss, realm, address, trace, wire, names, created,
+    core, pcscf, hss, realm, address, trace, wire, traffic, names, created,
     async ue(u: ScenarioUe): Promise<UeClient> {
       const impi = `${u.user}@${realm}`;
       const impu = `sip:${u.user}@${realm}`;
-      if (!hss.has(impi)) hss.addSubscriber({ impi, ...demoKeys() });
-      const { k, op } = demoKeys();
+      const credentials = o.credentials ?? demoKeys;
+      if (!hss.has(impi)) {
+        const sub = credentials();
+        hss.addSubscriber({ impi, ...sub });
+        sub.k.fill(0);
+        sub.op.fill(0);
+      }
+      const { k, op } = credentials();
       if (u.wrongKey) k[0]! ^= 0xff;
       const opts: Parameters<typeof UeClient.start>[0] = {
         net: o.net, address, name: `UE ${u.user}`, impi, impu, realm, k, op,
         pcscf: { address, port: pcscf.port }, release: u.release,
         accessNetworkInfo: `${u.accessNetwork}; utran-cell-id-3gpp=001010001000019B`,
-        tracer, timers, names: nameOf,
+        timers, names: nameOf,
       };
+      if (tracer) opts.tracer = tracer;
       if (u.algorithms) opts.algorithms = u.algorithms;
       if (u.faults) opts.faults = u.faults;
-      const ue = await UeClient.start(opts);
+      let ue: UeClient;
+      try {
+        ue = await UeClient.start(opts);
+      } finally {
+        // The USIM holds K and OPc in WASM memory now; the JavaScript copies were ours.
+        k.fill(0);
+        op.fill(0);
+      }
       ues.push(ue);
       // Name every port the UE uses, now and later (port_uc changes per SA set).
       const label = `UE ${u.user}`;
@@ -170,17 +239,24 @@ export async function startNetwork(o: Omit<ScenarioOptions, 'presentity' | 'watc
       return ue;
     },
     close(): void {
+      if (closed) return;
+      closed = true;
       untap();
       for (const u of ues) u.close();
       pcscf.close();
       core.close();
+      hss.destroy(); // the core's close() does it too; the network created the HSS
+      ues.length = 0;
+      trace.length = 0;
+      wire.length = 0;
+      created.length = 0;
     },
   };
 }
 
 /** Runs the whole story and returns what happened. */
 export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
-  const n = await startNetwork(o);
+  const n = await startNetwork({ ...o, record: o.record ?? Number.POSITIVE_INFINITY });
   try {
     const presentitySpec = o.presentity ?? { user: 'alice', release: 6, accessNetwork: '3GPP-E-UTRAN-FDD' };
     const watcherSpec = o.watcher ?? { user: 'bob', release: 6, accessNetwork: '3GPP-E-UTRAN-FDD' };
@@ -231,10 +307,11 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
     const dbs = [n.pcscf.db, ...clients.map((c) => c.db)];
     const prot = n.wire.filter((w) => { const spi = espSpi(w.data); return dbs.some((db) => db.bySpi(spi) !== undefined); });
     return {
-      ues: outcomes, received, received2, decisions, published, trace: n.trace, wire: n.wire, names: n.names,
-      sets: n.created,
+      // Copies: close() below releases the network's own.
+      ues: outcomes, received, received2, decisions, published, trace: n.trace.slice(), wire: n.wire.slice(), names: n.names,
+      sets: n.created.slice(),
       stats: {
-        datagrams: n.wire.length, bytes: n.wire.reduce((s, w) => s + w.data.length, 0),
+        datagrams: n.traffic.datagrams, bytes: n.traffic.bytes,
         protectedDatagrams: prot.length, protectedBytes: prot.reduce((s, w) => s + w.data.length, 0),
         dropped, retransmissions: n.core.node.tx.retransmissions + n.pcscf.node.tx.retransmissions + clients.reduce((s, c) => s + c.node.tx.retransmissions, 0),
       },

@@ -1,6 +1,6 @@
 // What the UE, the P-CSCF and the core share: a SIP element with a transaction layer (RFC 3261 17) over
 // routes that are either plain UDP or protected (an outbound SA on a protected port), a trace of every
-// message for the ladder, and helpers to build requests and responses (RFC 3261 8.1.1, 8.2.6).
+// message for the ladder (AKA secrets redacted), and helpers to build requests and responses (RFC 3261 8.1.1, 8.2.6).
 
 import { toHex } from '../hex.js';
 import { type DatagramSocket } from '../net/datagram.js';
@@ -8,6 +8,7 @@ import { type SaEntry } from '../secagree/sadb.js';
 import { SipHeaders, parseSipMessage, serializeSipMessage, type SipMessage, type SipRequest, type SipResponse } from '../sip/message.js';
 import { TransactionLayer, type Incoming, type TimerValues } from '../sip/transaction.js';
 import { type ProtectedPort } from './protected-port.js';
+import { redactMessage } from './redact.js';
 
 /** Where a message goes (or came from). */
 export type Route =
@@ -19,6 +20,7 @@ export interface TraceEvent {
   time: number;
   from: string;
   to: string;
+  /** The message as sent, with its AKA secrets (ck, ik, auts) redacted (src/ims/redact.ts). */
   message: SipMessage;
   bytes: number;
   /** For protected messages: the SA and its algorithms. */
@@ -121,7 +123,8 @@ export class SipNode {
       return;
     }
     if (this.#tracer === undefined) return;
-    const ev: TraceEvent = { time, from: this.name, to: describe(route, this.#names), message: m, bytes: bytes.length };
+    // A copy without ck/ik/auts: a trace outlives the message, and the core's 401 carries CK and IK.
+    const ev: TraceEvent = { time, from: this.name, to: describe(route, this.#names), message: redactMessage(m), bytes: bytes.length };
     if (route.kind === 'protected') ev.sa = { name: route.sa.name, spi: route.sa.spi, alg: route.sa.set.alg, ealg: route.sa.set.ealg };
     this.#tracer(ev);
   }

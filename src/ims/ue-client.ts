@@ -22,7 +22,7 @@ import { type DatagramNetwork, type DatagramSocket } from '../net/datagram.js';
 import { SaDatabase, type SaSet } from '../secagree/sadb.js';
 import { UeSecAgree, type Combination, type UeRelease } from '../secagree/ue.js';
 import { addressUri, headerParam, type SipRequest, type SipResponse } from '../sip/message.js';
-import { hostPort } from '../ip.js';
+import { hostPort, normalizeAddress } from '../ip.js';
 import { identityKey } from './identity.js';
 import { type TimerValues } from '../sip/transaction.js';
 import { PIDF_CONTENT_TYPE } from './pidf.js';
@@ -139,7 +139,9 @@ export class UeClient {
     });
   }
 
-  static async start(o: UeClientOptions): Promise<UeClient> {
+  static async start(options: UeClientOptions): Promise<UeClient> {
+    // Addresses in one text form from here on (IPv6 canonical, RFC 5952): SAs and SIP compare them by value.
+    const o: UeClientOptions = { ...options, address: normalizeAddress(options.address), pcscf: { ...options.pcscf, address: normalizeAddress(options.pcscf.address) } };
     return new UeClient(o, await o.net.bind(o.address, 0), await o.net.bind(o.address, 0));
   }
 
@@ -509,6 +511,9 @@ export class UeClient {
     this.node.close();
     this.db.clear();
     this.usim.destroy();
+    // RES, kept for the digest responses of re-registrations.
+    this.#auth?.res.fill(0);
+    this.#auth = undefined;
     this.unprotected.close();
     this.portS.close();
     for (const p of this.#clientPorts.values()) p.close();

@@ -176,6 +176,8 @@ export class TransactionLayer<R> {
       }
     }
     this.#clients.clear();
+    // A pending Timer J still holds its transaction: drop the response it kept (the core's 401 carries CK and IK).
+    for (const tx of this.#servers.values()) delete tx.last;
     this.#servers.clear();
   }
 }
