@@ -29,6 +29,8 @@ export interface DemoOptions {
   pcap?: string;
   matrix: boolean;
   port: number;
+  /** Run on ::1 instead of 127.0.0.1. */
+  ipv6?: boolean;
   log: (line: string) => void;
 }
 
@@ -78,10 +80,11 @@ export async function demo(o: DemoOptions): Promise<number> {
   const log = o.log;
   const combos: Combination[] | undefined = o.alg || o.ealg ? [{ alg: o.alg ?? 'hmac-sha-1-96', ealg: o.ealg ?? 'null' }] : undefined;
   const ue = (user: string, release: UeRelease) => ({ user, release, accessNetwork: o.access, ...(combos ? { algorithms: combos } : {}) });
-  log('ipsec-3gpp demo: IMS registration and presence over IPsec ESP (3GPP TS 33.203), on 127.0.0.1 over UDP');
+  const address = o.ipv6 ? '::1' : '127.0.0.1';
+  log(`ipsec-3gpp demo: IMS registration and presence over IPsec ESP (3GPP TS 33.203), on ${address} over UDP${o.ipv6 ? ' (IPv6)' : ''}`);
   log(`P-CSCF confidentiality mode for access network ${o.access}: "${o.mode}"; presentity alice (Release ${o.release}), watchers bob (Release ${o.watcherRelease}) and carol (Release 5, integrity only)\n`);
   const result = await runScenario({
-    net: new NodeUdpNetwork(), notifies: o.notifies, exportKeys: o.pcap !== undefined, pcscfPort: o.port,
+    net: new NodeUdpNetwork(), address, notifies: o.notifies, exportKeys: o.pcap !== undefined, pcscfPort: o.port,
     policy: { defaultMode: 'ipsec', accessNetworks: { [o.access]: o.mode } },
     presentity: ue('alice', o.release), watcher: ue('bob', o.watcherRelease), watcher2: ue('carol', 5),
     onTrace: ladderPrinter(log),

@@ -14,7 +14,7 @@ import { type UeRelease } from '../secagree/ue.js';
 export const DEMO_DEFAULTS = { mode: 'ipsec' as ConfidentialityMode, release: 6 as UeRelease, access: '3GPP-E-UTRAN-FDD', notifies: 3 };
 
 export interface SelfcheckArgs { cases: number; benchMs: number }
-export interface DemoArgs { mode: ConfidentialityMode; release: UeRelease; watcherRelease: UeRelease; alg?: IntegrityAlgorithm; ealg?: EncryptionAlgorithm; access: string; notifies: number; pcap?: string; port: number; matrix: boolean }
+export interface DemoArgs { mode: ConfidentialityMode; release: UeRelease; watcherRelease: UeRelease; alg?: IntegrityAlgorithm; ealg?: EncryptionAlgorithm; access: string; notifies: number; pcap?: string; port: number; matrix: boolean; ipv6?: boolean }
 export interface PcscfArgs { listen: { host: string; port: number }; subscribers?: string; impi?: string; k?: Uint8Array; op?: Uint8Array; opc?: Uint8Array; amf?: Uint8Array; realm: string; portC: number; portS: number; mode: ConfidentialityMode; ipsec: boolean; quiet?: boolean }
 
 export interface CliHandlers {
@@ -93,6 +93,7 @@ export function buildProgram(handlers: CliHandlers, o: ProgramOptions = {}): Com
     .option('--pcap <file>', 'write all traffic as a pcap, plus FILE.esp_sa (Wireshark) and FILE.keys.json', text('pcap file', 4096))
     .option('--port <n>', 'P-CSCF unprotected SIP port (0: any free port)', port, 0)
     .option('--no-matrix', 'skip the mode x release policy matrix')
+    .option('--ipv6', 'run on ::1 (IPv6) instead of 127.0.0.1')
     .action((opts: DemoArgs) => handlers.demo(opts));
 
   program

@@ -242,6 +242,11 @@ export class ImsCore {
     }
     for (const [k, b] of bindings) if (b.expiresAt <= now) bindings.delete(k);
     const listed = [...bindings.values()].map((b) => `<${b.contact}>;expires=${Math.max(0, Math.round((b.expiresAt - now) / 1000))}`);
+    // A de-registration ends this AKA run: its vector (XRES, CK, IK) is not kept until the nonce expires.
+    if (contacts.some((c) => c.trim() === '*' || Number(headerParam(c, 'expires') ?? defaultExpires ?? 600) === 0)) {
+      const nonce = authParam(auth, 'nonce');
+      if (nonce) this.scscf.forget(nonce);
+    }
     if (bindings.size === 0) {
       // The last contact went: the implicit registration set is de-registered as a whole (TS 24.229 5.4.1.4).
       for (const u of implicit) {

@@ -101,7 +101,9 @@ export class UeClient {
   #auth: { challenge: AkaChallenge; res: Uint8Array; nc: number } | undefined;
 
   private constructor(o: UeClientOptions, un: DatagramSocket, us: DatagramSocket) {
-    this.#o = o;
+    // The USIM keeps K and OP/OPc (in WASM memory); the client keeps no reference to the caller's arrays.
+    const { op: _op, opc: _opc, ...rest } = o;
+    this.#o = { ...rest, k: new Uint8Array(0) };
     this.accessNetworkInfo = o.accessNetworkInfo;
     this.name = o.name ?? `UE ${o.impu}`;
     this.unprotected = un;
