@@ -99,7 +99,7 @@ test('wrong RES: the S-CSCF answers 403 to the protected REGISTER; the temporary
   }
 });
 
-test('tampered Security-Verify (bidding down): the P-CSCF aborts, forwards nothing, deletes the set', async () => {
+test('tampered Security-Verify (bidding down): the P-CSCF aborts with 494, forwards nothing, deletes the set', async () => {
   const n = await startNetwork({ net: new NodeUdpNetwork(), timers: FAST });
   const aborted: string[] = [];
   n.pcscf.events.aborted = (e) => aborted.push(e.reason);
@@ -108,11 +108,17 @@ test('tampered Security-Verify (bidding down): the P-CSCF aborts, forwards nothi
     const ue = await n.ue({ user: 'alice', release: 6, accessNetwork: 'lte', faults: { securityVerify: weaken } });
     const registersToCore = (): number => n.trace.filter((e) => e.to === 'core' && e.message.type === 'request').length;
     const r = await ue.register();
-    assert.is(r.status, 408, 'the UE hears nothing back');
+    assert.is(r.status, 494, 'the UE is told at once (RFC 3329 2.3.1), not left to time out');
+    assert.match(r.detail ?? '', /Security-Verify differs/);
+    const answer = n.trace.filter((e) => e.from === 'P-CSCF' && e.to === 'UE alice' && e.message.type === 'response').pop()!;
+    assert.ok(answer.sa, 'the 494 went over the temporary set, before it was deleted');
+    assert.equal(answer.message.headers.values('require'), ['sec-agree']);
     assert.is(aborted.length, 1);
     assert.match(aborted[0]!, /Security-Verify differs/);
     assert.is(registersToCore(), 1, 'only SM2 reached the core');
     assert.is(n.pcscf.db.size, 0);
+    assert.is(ue.db.size, 0);
+    assert.is(ue.node.tx.retransmissions, 0, 'the protected REGISTER was answered at the first try');
   } finally {
     n.close();
   }

@@ -346,6 +346,11 @@ export class PcscfProxy {
     if (route.kind === 'plain') markReceived(req, route.address, route.port);
     if (req.method === 'REGISTER') return this.#register(req, route, respond);
     // Other UE requests must arrive protected on an established set.
+    if (route.kind !== 'protected' && [...req.headers.values('require'), ...req.headers.values('proxy-require')].some((t) => t.toLowerCase() === 'sec-agree')) {
+      // RFC 3329 2.3.1: an unprotected request that requires sec-agree is answered 494.
+      respond(makeResponse(req, 494, 'Security Agreement Required', [['Require', 'sec-agree'], ['Warning', `399 pcscf "send ${req.method} over the IPsec SAs of a registration"`]]));
+      return;
+    }
     if (route.kind !== 'protected' || route.sa.set.state !== 'established' || this.#closing.has(route.sa.set)) {
       this.#forbid(req, respond, `send ${req.method} over the IPsec SAs of a registration`);
       return;
@@ -428,12 +433,19 @@ export class PcscfProxy {
     // SM7: the protected REGISTER on the temporary set (or in clear with --no-ipsec).
     if ((set && set.state === 'temporary') || clearSm7) {
       const attempt = this.sec.attemptFor(key, set ?? 'clear', req.headers.getAll('security-verify'));
+      if (set) this.db.beginTransaction(set); // the set outlives an abort until its answer has left
       try {
         this.sec.protectedRegister(attempt ?? key, { securityVerify: req.headers.getAll('security-verify'), securityClient: req.headers.getAll('security-client'), arrivedOn: set ?? 'clear' });
       } catch (e) {
-        this.events.aborted?.({ key, reason: (e as Error).message });
-        return; // abort: nothing forwarded, the temporary set is gone
+        // Abort (bidding down, RFC 3329 2.3.1 / TS 24.229 5.2.2.4): nothing is forwarded, the UE is told at
+        // once (494 with Require: sec-agree, so it starts a new agreement) and the temporary set goes.
+        const why = (e as Error).message;
+        this.events.aborted?.({ key, reason: why });
+        respond(makeResponse(req, 494, 'Security Agreement Required', [['Require', 'sec-agree'], ['Warning', `399 pcscf "${why.replace(/"/g, "'")}"`]]));
+        if (set) this.db.endTransaction(set);
+        return;
       }
+      if (set) this.db.endTransaction(set);
       const fwd = this.#withPath(this.#towardCore(req, set, pani));
       // integrity-protected="yes" only for what arrived over the SAs (TS 24.229 5.2.2.1); with --no-ipsec a
       // REGISTER in clear is not integrity protected, whatever its headers say.
@@ -502,8 +514,12 @@ export class PcscfProxy {
       return;
     }
 
-    // SM1: an unprotected (initial) REGISTER.
-    if (route.kind !== 'plain') return;
+    // SM1: an unprotected (initial) REGISTER. Over a set that is neither temporary nor established (an
+    // old one), or over a protected port without a set, there is nothing to do but say so.
+    if (route.kind !== 'plain') {
+      this.#forbid(req, respond, 'REGISTER over an SA set that is no longer in use: use the current one or register again');
+      return;
+    }
     const attempt = this.#storeOffer(req, key, route.address, pani, respond);
     if (attempt === undefined) return;
     const fwd = this.#withPath(this.#towardCore(req, undefined, undefined));

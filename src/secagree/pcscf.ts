@@ -174,7 +174,8 @@ export class PcscfSecAgree {
     const i = list.indexOf(a);
     if (i >= 0) list.splice(i, 1);
     if (list.length === 0) this.#attempts.delete(a.key);
-    if (a.p.sent && a.p.sent.set.state !== 'deleted') this.#o.db.delete(a.p.sent.set);
+    // When idle: an answer still being sent over the set (e.g. the 494 to an aborted SM7) leaves first.
+    if (a.p.sent && a.p.sent.set.state !== 'deleted') this.#o.db.deleteWhenIdle(a.p.sent.set);
   }
 
   /**
