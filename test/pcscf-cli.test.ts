@@ -97,13 +97,47 @@ test('--no-ipsec still checks the headers: a tampered Security-Verify aborts the
     const weakened = r401!.headers.getAll('security-server').map((v) => v.replace(/ealg=aes-cbc/g, 'ealg=null'));
     const auth = akaAuthorization({ username: IMPI, uri: `sip:${REALM}`, method: 'REGISTER', challenge: c, outcome: { res: aka.res } });
     const res = await t.send(register(t.sock, 2, [['Security-Client', SC], ...weakened.map((v) => ['Security-Verify', v] as [string, string]), ['Authorization', auth]]), p.pcscf.port);
-    assert.is(res, undefined, 'no answer: aborted');
+    assert.is(res?.status, 494, 'aborted, and told so at once (RFC 3329 2.3.1)');
+    assert.equal(res!.headers.values('require'), ['sec-agree']);
     assert.ok(logs.some((l) => /aborted: .*Security-Verify differs/.test(l)), logs.join('\n'));
     assert.is(p.core.registrations.size, 0);
     usim.destroy();
   } finally {
     t.sock.close();
     p.close();
+  }
+});
+
+test('--register-rate / --register-rate-per-impi: parsed as RATE[/BURST] or off, and applied', async () => {
+  const { buildProgram } = await import('../src/cli/program.js');
+  const seen: Array<Record<string, unknown>> = [];
+  const prog = (): ReturnType<typeof buildProgram> => buildProgram({ selfcheck() {}, demo() {}, pcscf(a) { seen.push(a as unknown as Record<string, unknown>); } }, { exitOverride: true, output: { writeOut() {}, writeErr() {} } });
+  const base = ['node', 'x', 'pcscf', '--listen', '127.0.0.1:0', '--impi', IMPI, '--k', '465b5ce8b199b49faa5f0a2ee238a6bc', '--op', 'cdc202d5123e20f62b6d676ac72cb318'];
+  await prog().parseAsync([...base, '--register-rate', '100/400', '--register-rate-per-impi', 'off']);
+  assert.equal(seen.pop()!['registerRate'], { perSecond: 100, burst: 400 });
+  await prog().parseAsync([...base, '--register-rate', '3']);
+  assert.equal(seen.pop()!['registerRate'], { perSecond: 3, burst: 15 });
+  for (const bad of ['0', 'fast', '10/0', '-1']) {
+    let code: string | undefined;
+    try { await prog().parseAsync([...base, '--register-rate', bad]); } catch (e) { code = (e as { code?: string }).code; }
+    assert.is(code, 'commander.invalidArgument', bad);
+  }
+  // Applied: with 1/s bursts of 2 from one address the third SM1 gets 503; with "off" none does (the
+  // per-IMPI attempt bound still answers 503 past 4 attempts, with its own Warning).
+  for (const [limit, want503] of [[{ perSecond: 1, burst: 2 }, 3], [false, 0]] as const) {
+    const p = await startPcscf({ host: '127.0.0.1', port: 0, clientPort: 0, serverPort: 0, subscribers: [{ impi: IMPI, k: K, op: OP }], realm: REALM, mode: 'ipsec', noIpsec: false, quiet: true, log: () => {}, registerRate: limit, registerRatePerImpi: false });
+    const t = await tool();
+    try {
+      const limited: number[] = [];
+      for (let i = 0; i < 5; i++) {
+        const r = await t.send(register(t.sock, i + 1, [['Security-Client', SC.replace('spi-c=11111', `spi-c=${11111 + 2 * i}`).replace('spi-s=22222', `spi-s=${22222 + 2 * i}`)], ['Authorization', initialAuthorization({ username: IMPI, realm: REALM, uri: `sip:${REALM}` })]]), p.pcscf.port);
+        if (r?.status === 503 && /from this address/.test(r.headers.get('warning') ?? '')) limited.push(i);
+      }
+      assert.is(limited.length, want503, JSON.stringify(limited));
+    } finally {
+      t.sock.close();
+      p.close();
+    }
   }
 });
 

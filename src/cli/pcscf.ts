@@ -8,6 +8,7 @@
 import { Hss, type SubscriberInit } from '../aka/hss.js';
 import { ImsCore } from '../ims/core.js';
 import { PcscfProxy } from '../ims/pcscf-proxy.js';
+import { type RateLimit } from '../ims/rate-limit.js';
 import { type TraceEvent } from '../ims/sip-node.js';
 import { initSync } from '../index.js';
 import { NodeUdpNetwork } from '../net/node-udp.js';
@@ -24,6 +25,9 @@ export interface PcscfCliOptions {
   mode: ConfidentialityMode;
   noIpsec: boolean;
   quiet: boolean;
+  /** Limits on unprotected REGISTERs (PcscfProxyOptions): per source address and per IMPI. */
+  registerRate?: RateLimit | false | undefined;
+  registerRatePerImpi?: RateLimit | false | undefined;
   log: (line: string) => void;
 }
 
@@ -48,6 +52,8 @@ export async function startPcscf(o: PcscfCliOptions): Promise<RunningPcscf> {
   const pcscf = await PcscfProxy.start({
     net, address: o.host, port: o.port, protectedPorts: { client: o.clientPort, server: o.serverPort },
     core: { address: o.host, port: core.port }, policy: { defaultMode: o.mode }, noIpsec: o.noIpsec,
+    ...(o.registerRate !== undefined ? { unprotectedRegisterRate: o.registerRate } : {}),
+    ...(o.registerRatePerImpi !== undefined ? { unprotectedRegisterRatePerImpi: o.registerRatePerImpi } : {}),
     ...(tracer ? { tracer } : {}),
   });
   core.trustProxy(pcscf.coreSocket.address, pcscf.coreSocket.port);

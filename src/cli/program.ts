@@ -15,7 +15,9 @@ export const DEMO_DEFAULTS = { mode: 'ipsec' as ConfidentialityMode, release: 6 
 
 export interface SelfcheckArgs { cases: number; benchMs: number }
 export interface DemoArgs { mode: ConfidentialityMode; release: UeRelease; watcherRelease: UeRelease; alg?: IntegrityAlgorithm; ealg?: EncryptionAlgorithm; access: string; notifies: number; pcap?: string; port: number; matrix: boolean; ipv6?: boolean }
-export interface PcscfArgs { listen: { host: string; port: number }; subscribers?: string; impi?: string; k?: Uint8Array; op?: Uint8Array; opc?: Uint8Array; amf?: Uint8Array; realm: string; portC: number; portS: number; mode: ConfidentialityMode; ipsec: boolean; quiet?: boolean }
+export interface PcscfArgs { listen: { host: string; port: number }; subscribers?: string; impi?: string; k?: Uint8Array; op?: Uint8Array; opc?: Uint8Array; amf?: Uint8Array; realm: string; portC: number; portS: number; mode: ConfidentialityMode; ipsec: boolean; quiet?: boolean; registerRate?: RateArg; registerRatePerImpi?: RateArg }
+/** A rate limit from the command line: requests per second with a burst, or off. */
+export type RateArg = { perSecond: number; burst: number } | false;
 
 export interface CliHandlers {
   selfcheck(a: SelfcheckArgs): void | Promise<void>;
@@ -41,6 +43,17 @@ function port(value: string): number {
   if (n > 65535) throw new InvalidArgumentError('expected a port number, 0..65535');
   return n;
 }
+
+/** RATE[/BURST] (per second; burst defaults to 5 x rate) or "off". */
+const rate = (v: string): RateArg => {
+  if (v === 'off') return false;
+  const m = /^(\d{1,7}(?:\.\d{1,3})?)(?:\/(\d{1,7}))?$/.exec(v);
+  const perSecond = m ? Number(m[1]) : NaN;
+  if (!m || !(perSecond > 0)) throw new InvalidArgumentError('expected RATE[/BURST] (requests per second, e.g. 10/50) or off');
+  const burst = m[2] !== undefined ? Number(m[2]) : Math.max(1, Math.ceil(perSecond * 5));
+  if (burst < 1) throw new InvalidArgumentError('the burst must be at least 1');
+  return { perSecond, burst };
+};
 
 const release = (v: string): UeRelease => {
   if (v === '5' || v === '6') return Number(v) as UeRelease;
@@ -111,6 +124,8 @@ export function buildProgram(handlers: CliHandlers, o: ProgramOptions = {}): Com
     .option('--port-s <n>', 'protected server port port_ps (0: any free port)', port, 0)
     .addOption(new Option('--mode <mode>', 'confidentiality mode').choices(['ipsec', 'access-network', 'refuse']).default('ipsec'))
     .option('--no-ipsec', 'accept the protected-phase REGISTER in clear (tools without ESP); headers and digest still checked')
+    .option('--register-rate <rate>', 'unprotected REGISTERs per source address: RATE[/BURST] per second, or off (default 10/50)', rate)
+    .option('--register-rate-per-impi <rate>', 'unprotected REGISTERs per IMPI: RATE[/BURST] per second, or off (default 2/10)', rate)
     .option('--quiet', 'do not print every message')
     .action(function (this: Command, opts: PcscfArgs) {
       if (opts.subscribers !== undefined) {
