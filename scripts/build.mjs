@@ -4,11 +4,13 @@
 //      src/constants.ts is newer than the module;
 //   2. embeds the module as base64 in src/wasm/core.generated.ts (so Node and browsers load it without
 //      file paths or fetch), when the bytes changed;
-//   3. TypeScript -> dist/ (ESM + .d.ts), incrementally.
+//   3. TypeScript -> dist/ (ESM + .d.ts), incrementally;
+//   4. bundles the XML parser (saxes + xmlchars) with esbuild into dist/vendor/saxes.js, replacing tsc's
+//      re-export of the package there (src/vendor/saxes.ts), so dist/ imports no package.
 // Flags: --debug (debug WASM target with assertions and names), --quiet, --force.
 
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -64,4 +66,22 @@ if (!existsSync(generated) || readFileSync(generated, 'utf8') !== text) {
 // 3. TypeScript
 log('tsc');
 run(bin('tsc'), ['-p', 'tsconfig.json']);
+
+// 4. Vendored XML parser
+const vendored = join(root, 'dist', 'vendor', 'saxes.js');
+const pkg = (name) => JSON.parse(readFileSync(join(root, 'node_modules', name, 'package.json'), 'utf8'));
+const [saxes, xmlchars] = [pkg('saxes'), pkg('xmlchars')];
+const banner = `// Bundled by scripts/build.mjs from saxes ${saxes.version} (${saxes.license}, ${saxes.author}) and xmlchars `
+  + `${xmlchars.version} (${xmlchars.license}, ${xmlchars.author}). Do not edit.`;
+if (!existsSync(vendored) || !readFileSync(vendored, 'utf8').startsWith(banner)) {
+  const { buildSync } = await import('esbuild');
+  const r = buildSync({
+    stdin: { contents: "export { SaxesParser } from 'saxes';", resolveDir: root, sourcefile: 'vendor-saxes.js' },
+    bundle: true, format: 'esm', platform: 'browser', target: 'es2022', write: false, legalComments: 'eof',
+    banner: { js: banner }, logLevel: 'error',
+  });
+  writeFileSync(vendored, r.outputFiles[0].text);
+  rmSync(`${vendored}.map`, { force: true }); // tsc's map of the re-export, which no longer applies
+  log(`bundled saxes ${saxes.version} into dist/vendor/saxes.js (${r.outputFiles[0].contents.length} bytes)`);
+}
 log('done');

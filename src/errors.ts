@@ -87,6 +87,10 @@ export const ErrorCode = {
   SIP_PARSE: 'SIP_PARSE',
   /** A SIP transaction timed out (Timer F / B) or was used out of order. */
   SIP_TRANSACTION: 'SIP_TRANSACTION',
+  /** An XML document that is not well-formed, has a DOCTYPE, is not UTF-8 XML 1.0, or exceeds the bounds (ims/xml.ts). */
+  XML_MALFORMED: 'XML_MALFORMED',
+  /** Well-formed XML that is not a PIDF document (RFC 3863): wrong root, or an element PIDF does not define. */
+  PIDF_INVALID: 'PIDF_INVALID',
   /** The WebSocket datagram relay (net/ws-relay.ts): closed connection, bad frame, or a limit reached. */
   RELAY: 'RELAY',
 } as const;

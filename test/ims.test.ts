@@ -12,6 +12,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { allCombinations, initSync, parseIp, parseUdp, releaseCombinations } from '../src/index.js';
 import { capturePcap, espSaLines, keyRecords } from '../src/ims/capture.js';
+import { buildPidf } from '../src/ims/pidf.js';
 import { runScenario, startNetwork } from '../src/ims/scenario.js';
 import { NodeUdpNetwork } from '../src/net/node-udp.js';
 import { readPcap } from '../src/pcap.js';
@@ -132,7 +133,7 @@ test('a replayed ESP packet on the wire is dropped and counted; the genuine traf
     const set = alice.current!;
     // Record alice's next protected datagram and send it again from her own port.
     const before = n.wire.length;
-    assert.is((await alice.publish('<presence/>')).status, 200);
+    assert.is((await alice.publish(buildPidf({ entity: `sip:alice@${n.realm}`, basic: 'open' }))).status, 200);
     const pkt = n.wire.slice(before).find((w) => w.srcPort === set.ue.portC)!;
     assert.ok(pkt, 'the PUBLISH left port_uc as ESP');
     const dropsBefore = n.pcscf.portS.stats.dropped['ESP_REPLAY_DUPLICATE'] ?? 0;
@@ -142,7 +143,7 @@ test('a replayed ESP packet on the wire is dropped and counted; the genuine traf
     await new Promise((resolve) => setTimeout(resolve, 50));
     assert.is(n.pcscf.portS.stats.received, receivedBefore, 'not delivered');
     assert.is(n.pcscf.portS.stats.dropped['ESP_REPLAY_DUPLICATE'], dropsBefore + 1);
-    assert.is((await alice.publish('<presence/>')).status, 200, 'later traffic still accepted');
+    assert.is((await alice.publish(buildPidf({ entity: `sip:alice@${n.realm}`, basic: 'open' }))).status, 200, 'later traffic still accepted');
   } finally {
     n.close();
   }
@@ -167,7 +168,7 @@ test('re-registration with a challenge: a new set; the old one is deleted after 
     // The UE got the 200 on the new set: its old set is gone; the P-CSCF saw SM7 on the new set: same.
     assert.is(oldUe.state, 'deleted');
     assert.is(oldPc.state, 'deleted');
-    assert.is((await alice.publish('<presence/>')).status, 200);
+    assert.is((await alice.publish(buildPidf({ entity: `sip:alice@${n.realm}`, basic: 'open' }))).status, 200);
   } finally {
     n.close();
   }

@@ -21,7 +21,8 @@ import { type TimerValues } from '../sip/transaction.js';
 import { CONFIDENTIALITY_HEADER, parseConfidentiality, type Confidentiality } from './confidentiality.js';
 import { addressList, identityKey } from './identity.js';
 import { hostPort, normalizeAddress } from '../ip.js';
-import { PIDF_CONTENT_TYPE } from './pidf.js';
+import { Ipsec3gppError } from '../errors.js';
+import { PIDF_CONTENT_TYPE, checkPidf, isPidfMediaType } from './pidf.js';
 import { DEFAULT_PRESENCE_RULES, applyAction, checkRules, decide, type PresenceAction, type PresenceRule } from './presence-rules.js';
 import { SipNode, makeRequest, makeResponse, newBranch, newTag, type Route, type Tracer } from './sip-node.js';
 
@@ -284,8 +285,21 @@ export class ImsCore {
     if (publisher === undefined) return respond(makeResponse(req, 403, 'Forbidden', [['Warning', '399 core "no P-Asserted-Identity from a trusted P-CSCF"']]));
     if (publisher !== presentity) return respond(makeResponse(req, 403, 'Forbidden', [['Warning', '399 core "a presentity publishes only its own presence"']]));
     if (!this.registrations.has(presentity)) return respond(makeResponse(req, 403, 'Forbidden', [['Warning', '399 core "presentity not registered"']]));
+    // Only a document the location filter can read is kept: 415 for another type (RFC 3903 6), 400 for a
+    // body that is not bounded, well-formed PIDF (RFC 3261 21.4.1); either way nothing changes.
+    if (!isPidfMediaType(req.headers.get('content-type'), req.headers.get('content-encoding'))) {
+      return respond(makeResponse(req, 415, 'Unsupported Media Type', [['Accept', PIDF_CONTENT_TYPE], ['Accept-Encoding', 'identity']]));
+    }
+    let doc: string;
+    try {
+      doc = checkPidf(req.body);
+    } catch (e) {
+      if (!(e instanceof Ipsec3gppError)) throw e;
+      const why = `${e.code}: ${e.message}`.replace(/[^\x20-\x7e]|["\\]/g, "'").slice(0, 200);
+      return respond(makeResponse(req, 400, 'Bad Request', [['Warning', `399 core "${why}"`]]));
+    }
     const etag = `e${this.#etag++}`;
-    this.presence.set(presentity, { doc: new TextDecoder().decode(req.body), etag });
+    this.presence.set(presentity, { doc, etag });
     respond(makeResponse(req, 200, 'OK', [['SIP-ETag', etag], ['Expires', '3600']]));
     for (const s of this.subscriptions.values()) if (s.presentity === presentity) void this.#notify(s);
   }

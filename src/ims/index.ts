@@ -15,7 +15,7 @@ export {
   type ScenarioOptions, type ScenarioResult, type ScenarioUe, type UeOutcome, type ImsNetwork,
 } from './scenario.js';
 export { smLabel, summary, protection, serializeTrace, parseTrace, type TraceRecord } from './ladder.js';
-export { PIDF_CONTENT_TYPE, buildPidf, pidfLocation, pidfStatus, stripLocation, type PresenceInfo } from './pidf.js';
+export { PIDF_CONTENT_TYPE, buildPidf, checkPidf, pidfLocation, pidfStatus, stripLocation, type PresenceInfo } from './pidf.js';
 export { capturePcap, espSaLines, keyRecords, type SaKeyRecord, type CaptureOptions } from './capture.js';
 export { REDACTED, redactAuthValue, redactMessage, redactDatagram } from './redact.js';
 export { type Datagram, type DatagramSocket, type DatagramNetwork, type WireRecord } from '../net/datagram.js';

@@ -4,7 +4,8 @@
 // confidentiality condition; the first rule that matches decides:
 //
 //   full          the whole PIDF document
-//   no-location   the document without its GEOPRIV location elements (RFC 4119)
+//   no-location   the document without its location: every GEOPRIV element (RFC 4119) and the other
+//                 location vocabularies, by namespace (pidf.ts stripLocation)
 //   polite-block  a neutral document (basic "closed", nothing else), RFC 5025 3.2.1 "polite-block": the
 //                 watcher cannot tell that it is blocked
 //
@@ -44,10 +45,19 @@ export function decide(rules: readonly PresenceRule[], watcher: string, c: Confi
   return { action: 'polite-block', rule: -1 };
 }
 
-/** The document a watcher gets under `action`. */
+/**
+ * The document a watcher gets under `action`. A stored document the filter cannot read (the presence
+ * server refuses such a PUBLISH, so only a document put there by other means) fails closed: polite-block.
+ */
 export function applyAction(action: PresenceAction, doc: string, entity: string): string {
   if (action === 'full') return doc;
-  if (action === 'no-location') return stripLocation(doc);
+  if (action === 'no-location') {
+    try {
+      return stripLocation(doc);
+    } catch {
+      // fall through to the neutral document
+    }
+  }
   return buildPidf({ entity, basic: 'closed' });
 }
 

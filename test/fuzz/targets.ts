@@ -20,6 +20,7 @@ import { contextOf } from '../../src/internal/context.js';
 import { rawMemory } from '../../src/internal/wasm.js';
 import { apply, applyText, type Mutation } from './mutate.js';
 import { redactTarget } from './redact-target.js';
+import { pidfFilterTarget } from './pidf-filter.js';
 
 export type Outcome = 'accepted' | string;
 
@@ -379,4 +380,5 @@ export const targets: Target[] = [
     },
   },
   redactTarget,
+  pidfFilterTarget,
 ];
