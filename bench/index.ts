@@ -1,5 +1,5 @@
 // `npm run bench` (full) and `npm run bench:quick` (under a minute): every suite (primitives, ESP, anti-replay
-// and memory, SA database, Milenage, multi-core), one summary of the targets of issues 2-5 with their
+// and memory, SA database, Milenage, SIP parse/serialise, multi-core), one summary of the targets of issues 2-5 with their
 // measured values, and the results as JSON, CSV and a self-contained HTML report in bench/results/.
 
 import { availableParallelism, cpus } from 'node:os';
@@ -13,6 +13,7 @@ import { PRIMITIVE_CASES, QUICK_SIZES, SIZES, runPrimitives } from './primitives
 import { runReplay } from './replay.js';
 import { renderReport } from './report.js';
 import { runSadb } from './sadb.js';
+import { runSip } from './sip.js';
 
 const quick = process.argv.includes('--quick');
 const started = Date.now();
@@ -32,6 +33,7 @@ add(replay);
 const sadb = runSadb({ quick });
 add(sadb);
 add(await runMilenage(o));
+add(await runSip({ quick }));
 progress.stop();
 console.log('\nMulti-core');
 const multicore = await runMulticore({ quick, log: (l) => console.log(l) });

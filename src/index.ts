@@ -63,6 +63,7 @@ export {
 } from './aka/digest-aka.js';
 export {
   SipHeaders, parseSipMessage, serializeSipMessage, splitList, headerParam, addressUri, parseVia, parseCSeq, canonicalName, SIP_LIMITS,
-  type SipMessage, type SipRequest, type SipResponse,
+  SipParseError, SIP_METHODS, parseSipUri, parseNameAddr,
+  type SipMessage, type SipRequest, type SipResponse, type SipUri, type SipRefusalStatus,
 } from './sip/message.js';
 export { TransactionLayer, DEFAULT_TIMERS, type TimerValues, type Incoming, type SendFn } from './sip/transaction.js';

@@ -4,10 +4,12 @@
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import * as lib from '../src/index.js';
 import {
   SipHeaders, TransactionLayer, addressUri, headerParam, parseSipMessage, parseVia, serializeSipMessage, splitList,
   type SipMessage, type SipRequest, type SipResponse,
 } from '../src/index.js';
+import { SipNode, type DatagramSocket, type Route } from '../src/ims/index.js';
 import { throwsCode } from './helpers.js';
 
 const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
@@ -78,7 +80,7 @@ test('headers: set, prepend, shift, remove keep order', () => {
 test('strict errors: SIP_PARSE with the line', () => {
   const bad: Array<[string, string]> = [
     ['REGISTER sip:x SIP/2.0\r\nVia: x\r\n', 'no empty line'],
-    ['REGISTER sip:x SIP/1.0\r\n\r\n', 'bad request line'],
+    ['REGISTER sip:x SIP/1.0\r\n\r\n', 'SIP version SIP/1.0 is not supported'],
     ['SIP/2.0 99 X\r\n\r\n', 'bad status line'],
     [REGISTER.replace('Max-Forwards: 70', 'Max Forwards: 70'), 'bad header name'],
     [REGISTER.replace('Max-Forwards: 70', 'Max-Forwards 70'), 'header line without'],
@@ -159,6 +161,135 @@ test('transactions: Timer F fails the transaction; provisional responses are pas
   assert.is(layer.receive(reply(req2, 202, 'Accepted'), null).kind, 'absorbed');
   assert.is(layer.receive(reply(request('z9hG4bK-zz'), 200, 'OK'), null).kind, 'stray');
   await assert.not.throws(() => layer.close());
+});
+
+test('quoted strings: escapes do not end them (headerParam, addressUri), quoted values are unescaped', () => {
+  // RFC 4475 3.1.1.1: `"J Rosenberg \\\""` is one quoted-string; the tag after it is the header's.
+  assert.is(headerParam('"J Rosenberg \\\\\\"" <sip:j@x> ;tag = 98asjd8', 'tag'), '98asjd8');
+  assert.is(headerParam('"a\\";tag=fake" <sip:j@x>;tag=real', 'tag'), 'real');
+  assert.is(headerParam('<sip:x>;p="a\\"b;c"', 'p'), 'a"b;c');
+  assert.is(headerParam('<sip:x;tag=inside>', 'tag'), undefined);
+  assert.is(addressUri('"Bob <sip:fake@x>" <sip:real@x>;tag=1'), 'sip:real@x');
+  assert.equal(lib.parseNameAddr('"Quoted \\"\\"" <sip:a@b>;q=1'), { displayName: 'Quoted ""', uri: 'sip:a@b' });
+  assert.equal(lib.parseNameAddr('Bob Smith<sip:a@b>'), { displayName: 'Bob Smith', uri: 'sip:a@b' });
+  assert.equal(lib.parseNameAddr('sip:a@b;tag=1'), { displayName: undefined, uri: 'sip:a@b' });
+  for (const bad of ['"unterminated <sip:a@b>', 'Bell, Alexander <sip:a@b>', '< sip:a@b >', 'sip:a@b;;tag=1', 'sip:a@b?x=y', '<sip:a@b', '<sip:a@2001:db8::1>']) {
+    throwsCode(() => lib.parseNameAddr(bad), 'SIP_PARSE');
+  }
+});
+
+test('SIP URIs: bracketed IPv6 hosts and ports (RFC 5118), user parts with ; ? @-escapes, headers', () => {
+  assert.equal(lib.parseSipUri('sip:[2001:db8::10]:5070;lr'), { scheme: 'sip', user: undefined, host: '[2001:db8::10]', port: 5070, params: ';lr', headers: undefined });
+  assert.equal(lib.parseSipUri('SIPS:alice;p=u%40x@[::1]?Route=%3Csip:y%3E'), { scheme: 'sips', user: 'alice;p=u%40x', host: '[::1]', port: undefined, params: '', headers: 'Route=%3Csip:y%3E' });
+  assert.equal(lib.parseSipUri('sip:10.0.0.1:5064').port, 5064);
+  for (const bad of ['sip:2001:db8::10', 'sip:[2001:db8::10', 'sip:host:99999', 'sip:@host', 'sip:', 'tel:+1', 'sip:[zz::1]', 'sip:host:5060x']) {
+    throwsCode(() => lib.parseSipUri(bad), 'SIP_PARSE');
+  }
+});
+
+const OPTIONS = (lines: string[]): Uint8Array => enc(`${[
+  'OPTIONS sip:bob@example.org SIP/2.0', 'Via: SIP/2.0/UDP 192.0.2.1;branch=z9hG4bKabc', 'From: <sip:a@example.org>;tag=1', 'To: <sip:bob@example.org>',
+  'Call-ID: opt1', 'CSeq: 1 OPTIONS', ...lines,
+].join('\r\n')}\r\n\r\n`);
+
+test('refusals carry the status to answer with (400, 501, 505) and the request as framed; responses carry none', () => {
+  const refusal = (bytes: Uint8Array): lib.SipParseError => {
+    try {
+      parseSipMessage(bytes);
+    } catch (e) {
+      assert.instance(e, lib.SipParseError);
+      assert.is((e as lib.SipParseError).code, 'SIP_PARSE');
+      return e as lib.SipParseError;
+    }
+    throw new Error('parsed');
+  };
+  const cases: Array<[string[], RegExp]> = [
+    [['Content-Type: multipart/mixed', 'Content-Length: 0'], /boundary/],
+    [['Content-Type: multipart/mixed; charset=x'], /boundary/],
+    [['Via: SIP/2.0/UDP 2001:db8::1;branch=z9hG4bKx'], /IPv6/],
+    [['Via: SIP/2.0/UDP host;branch=z9hG4bKx;'], /empty parameter/],
+    [['Via: SIP/2.0/UDP host;branch=z9hG4bKx,'], /empty Via/],
+    [['Via: SIP/2.0/UDP'], /Via/],
+    [['Contact: <sip:a@[::1]>;;expires=1'], /empty parameter/],
+    [['Contact: <sip:a@b>,,<sip:c@d>'], /empty address/],
+    [['From: <sip:b@example.org>;tag=2'], /From repeated/],
+    [['Max-Forwards: 70', 'Max-Forwards: 69'], /Max-Forwards repeated/],
+  ];
+  for (const [extra, why] of cases) {
+    const e = refusal(OPTIONS(extra));
+    assert.is(e.status, 400, extra.join());
+    assert.match(e.message, why);
+    assert.is(e.request?.method, 'OPTIONS');
+    assert.is(e.request?.headers.get('call-id'), 'opt1');
+  }
+  // What these rules must still accept.
+  for (const ok of [['Via: SIP/2.0/UDP [2001:db8::1]:5060;branch=z9hG4bKx;received=[2001:db8::2];rport'], ['Content-Type: multipart/mixed;boundary="a b"'],
+    ['Contact: *'], ['Contact: <sip:a@b>;expires=600, "x, y" <sip:c@d>;q=0.5'], ['X-Junk: ;;,,"'], ['Accept: application/sdp,,']]) {
+    assert.is(parseSipMessage(OPTIONS(ok)).type, 'request', ok.join());
+  }
+  const v6 = parseVia('SIP/2.0/UDP [2001:db8::1] : 5062;branch=z9hG4bKx');
+  assert.equal([v6.host, v6.port], ['[2001:db8::1]', 5062]);
+  assert.is(refusal(enc('OPTIONS sip:b@x SIP/3.0\r\nVia: SIP/3.0/UDP h\r\n\r\n')).status, 505);
+  assert.is(refusal(enc('FOO sip:b@x SIP/2.0\r\nVia: SIP/2.0/UDP h\r\nFrom: <sip:a@x>;tag=1\r\nTo: <sip:b@x>\r\nCall-ID: c\r\nCSeq: 1 BAR\r\n\r\n')).status, 501);
+  const res = refusal(enc('SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP h;;\r\nFrom: <sip:a@x>;tag=1\r\nTo: <sip:b@x>\r\nCall-ID: c\r\nCSeq: 1 OPTIONS\r\n\r\n'));
+  assert.is(res.request, undefined);
+  assert.equal(JSON.parse(JSON.stringify(res)), { name: 'Ipsec3gppError', code: 'SIP_PARSE', message: res.message, position: res.position });
+  // A header named like an Object.prototype member is just a header.
+  const proto = parseSipMessage(OPTIONS(['constructor: 1', '__proto__: 2']));
+  assert.equal([proto.headers.get('constructor'), proto.headers.get('__proto__')], ['1', '2']);
+});
+
+function node(o: { supported?: Parameters<SipNode['supported']>[0] } = {}): { n: SipNode; sent: Uint8Array[]; seen: SipRequest[]; feed: (b: Uint8Array) => void } {
+  const sent: Uint8Array[] = [];
+  const socket: DatagramSocket = { address: '192.0.2.100', port: 5060, send: (d) => sent.push(d), onMessage: () => {}, close: () => {} };
+  const n = new SipNode('P-CSCF test');
+  if (o.supported) n.supported(o.supported);
+  const seen: SipRequest[] = [];
+  n.onRequest((i) => seen.push(i.request));
+  const route: Route = { kind: 'plain', socket, address: '198.51.100.7', port: 5060 };
+  return { n, sent, seen, feed: (b) => n.receive(b, route) };
+}
+
+test('SipNode answers what it refuses (400 with a Warning naming the fault, 405, 416, 420), drops malformed responses and ACKs, counts both', () => {
+  const t = node({ supported: { methods: ['REGISTER', 'OPTIONS'], require: ['sec-agree'] } });
+  t.feed(OPTIONS(['Via: SIP/2.0/UDP 2001:db8::1;branch=z9hG4bKx']));
+  assert.is(t.sent.length, 1);
+  const r400 = new TextDecoder().decode(t.sent[0]);
+  assert.match(r400, /^SIP\/2\.0 400 Bad Request\r\n/);
+  assert.match(r400, /\r\nWarning: 399 P-CSCF-test "bad Via header: bad port \(an IPv6 address must be enclosed in \[\.\.\.\], RFC 5118 4\.2\) \(line 7\)"\r\n/);
+  assert.match(r400, /\r\nCall-ID: opt1\r\n/);
+  assert.match(r400, /\r\nTo: <sip:bob@example\.org>;tag=[0-9a-f]{8}\r\n/);
+  assert.is(r400.match(/\r\nVia: /g)?.length, 2, 'both Via values copied');
+  assert.equal([t.n.malformed, t.n.refused, t.seen.length], [1, 1, 0]);
+  // A malformed response, and a malformed ACK: never answered (RFC 3261 18.1.2, 17.1.1.3), counted.
+  t.feed(enc('SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP h;;\r\nFrom: <sip:a@x>;tag=1\r\nTo: <sip:b@x>\r\nCall-ID: c\r\nCSeq: 1 OPTIONS\r\n\r\n'));
+  t.feed(enc('ACK sip:b@x SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bKa;;\r\nFrom: <sip:a@x>;tag=1\r\nTo: <sip:b@x>\r\nCall-ID: c\r\nCSeq: 1 ACK\r\n\r\n'));
+  assert.equal([t.sent.length, t.n.malformed, t.n.refused], [1, 3, 1]);
+  // Well formed, but not for this element: 405 with Allow, 416, 420 with Unsupported; then a request it takes.
+  const status = (b: Uint8Array): string => new TextDecoder().decode(b).split('\r\n').filter((l) => /^(SIP\/2\.0|Allow|Unsupported):? /.test(l)).join(' | ');
+  const variant = (lines: string[], from: string | RegExp, to: string): Uint8Array => enc(new TextDecoder().decode(OPTIONS(lines)).replace(from, to));
+  t.feed(variant([], /OPTIONS/g, 'SUBSCRIBE'));
+  t.feed(variant([], 'OPTIONS sip:bob@example.org', 'OPTIONS im:bob@example.org'));
+  t.feed(variant(['Require: sec-agree, 100rel', 'Proxy-Require: whatever'], 'z9hG4bKabc', 'z9hG4bK420'));
+  t.feed(variant(['Require: Sec-Agree'], 'z9hG4bKabc', 'z9hG4bKok'));
+  assert.equal(t.sent.slice(1).map(status), [
+    'SIP/2.0 405 Method Not Allowed | Allow: REGISTER, OPTIONS',
+    'SIP/2.0 416 Unsupported URI Scheme',
+    'SIP/2.0 420 Bad Extension | Unsupported: 100rel',
+  ]);
+  assert.equal([t.seen.length, t.n.refused], [1, 4]);
+  t.n.close();
+});
+
+test('server transactions match on branch, sent-by and method (RFC 3261 17.2.3): another sender reusing a branch is a new request', () => {
+  const t = node();
+  const from = (host: string): Uint8Array => enc(new TextDecoder().decode(OPTIONS([])).replace('192.0.2.1;', `${host};`));
+  t.feed(from('192.0.2.1'));
+  t.feed(from('192.0.2.1')); // a retransmission
+  t.feed(from('192.0.2.66')); // same branch and method, another sent-by
+  t.feed(from('192.0.2.1:5062'));
+  assert.equal(t.seen.map((r) => parseVia(r.headers.values('via')[0]!).host + (parseVia(r.headers.values('via')[0]!).port ?? '')), ['192.0.2.1', '192.0.2.66', '192.0.2.15062']);
+  t.n.close();
 });
 
 test.run();

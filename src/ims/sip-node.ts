@@ -5,7 +5,7 @@
 import { toHex } from '../hex.js';
 import { type DatagramSocket } from '../net/datagram.js';
 import { type SaEntry } from '../secagree/sadb.js';
-import { SipHeaders, parseSipMessage, serializeSipMessage, type SipMessage, type SipRequest, type SipResponse } from '../sip/message.js';
+import { SIP_METHODS, SipHeaders, SipParseError, parseSipMessage, serializeSipMessage, type SipMessage, type SipRequest, type SipResponse } from '../sip/message.js';
 import { TransactionLayer, type Incoming, type TimerValues } from '../sip/transaction.js';
 import { type ProtectedPort } from './protected-port.js';
 import { redactMessage } from './redact.js';
@@ -81,6 +81,16 @@ export function makeRequest(r: RequestInit): SipRequest {
   return { type: 'request', method: r.method, uri: r.uri, headers: h, body };
 }
 
+/** Request-URI schemes every element here handles (RFC 3261 19.1, RFC 3966); others get 416. */
+const URI_SCHEMES = new Set(['sip', 'sips', 'tel']);
+
+/** A Warning value (RFC 3261 20.43): code 399, the element's name as a token, the text as a quoted-string. */
+function warning(agent: string, text: string): string {
+  const name = agent.replace(/[^A-Za-z0-9.!%*_+`'~-]+/g, '-') || 'sip';
+  const quoted = text.replace(/[\\"]/g, "'").replace(/[\x00-\x1f\x7f]/g, ' ').slice(0, 200);
+  return `399 ${name} "${quoted}"`;
+}
+
 /** Describes a route for the ladder. */
 function describe(route: Route, names: (address: string, port: number) => string): string {
   return route.kind === 'plain' ? names(route.address, route.port) : names(route.sa.dstAddress, route.sa.dstPort);
@@ -93,8 +103,11 @@ export class SipNode {
   readonly #tracer: Tracer | undefined;
   readonly #names: (address: string, port: number) => string;
   #handler: ((i: Extract<Incoming<Route>, { kind: 'request' }>) => void) | undefined;
-  /** Messages that failed to parse. */
+  /** Messages that failed to parse (requests among them may have been answered, see `refused`). */
   malformed = 0;
+  /** Requests this node answered itself with an error (400, 405, 416, 420, 501, 505) instead of passing them on. */
+  refused = 0;
+  #supported: { methods: Set<string> | undefined; require: Set<string> | undefined; proxyRequire: Set<string> | undefined } | undefined;
   /** Messages that could not be sent (e.g. their SA was deleted meanwhile). */
   sendFailures = 0;
   #closed = false;
@@ -129,17 +142,75 @@ export class SipNode {
     this.#tracer(ev);
   }
 
-  /** Feeds received bytes that came along `route` (the route answers go back on). */
+  /**
+   * Declares what the element's role implements, so that other requests are answered here instead of
+   * reaching the handler: a method outside `methods` gets 405 with Allow (one of {@link SIP_METHODS}) or
+   * 501 (RFC 3261 8.2.1); option tags outside `require` (checked in Require, as a UAS does, 8.2.2.3) or
+   * `proxyRequire` (checked in Proxy-Require, as a proxy does, 16.3 step 5) get 420 Bad Extension with an
+   * Unsupported header. A set left undefined is not checked. ACK is never answered, CANCEL never gets 420.
+   */
+  supported(o: { methods?: Iterable<string> | undefined; require?: Iterable<string> | undefined; proxyRequire?: Iterable<string> | undefined }): void {
+    const set = (v: Iterable<string> | undefined, f: (x: string) => string): Set<string> | undefined => (v === undefined ? undefined : new Set([...v].map(f)));
+    this.#supported = { methods: set(o.methods, (m) => m), require: set(o.require, (t) => t.toLowerCase()), proxyRequire: set(o.proxyRequire, (t) => t.toLowerCase()) };
+  }
+
+  /**
+   * Feeds received bytes that came along `route` (the route answers go back on). A request the parser
+   * refuses is answered statelessly (400, 505 or 501 with a Warning naming the fault, RFC 3261 8.2, 21.4)
+   * when its Via, From, To, Call-ID and CSeq could be read; otherwise, and for any malformed response, the
+   * datagram is dropped (RFC 3261 18.1.2, 18.3) and counted in `malformed`.
+   */
   receive(bytes: Uint8Array, route: Route): void {
     let msg: SipMessage;
     try {
       msg = parseSipMessage(bytes);
-    } catch {
+    } catch (e) {
       this.malformed++;
+      if (e instanceof SipParseError && e.request !== undefined) this.#refuseMalformed(e, e.request, route);
       return;
     }
     const inc = this.tx.receive(msg, route);
-    if (inc.kind === 'request') this.#handler?.(inc);
+    if (inc.kind !== 'request') return;
+    const refusal = this.#refusal(inc.request);
+    if (refusal === undefined) {
+      this.#handler?.(inc);
+      return;
+    }
+    this.refused++;
+    inc.respond(refusal);
+  }
+
+  /** A stateless answer to a request that did not parse, if it carries what a response copies (RFC 3261 8.2.6.2). */
+  #refuseMalformed(e: SipParseError, req: SipRequest, route: Route): void {
+    if (req.method === 'ACK') return; // never answered (RFC 3261 17.1.1.3)
+    for (const h of ['via', 'from', 'to', 'call-id', 'cseq']) if (!req.headers.get(h)) return;
+    this.refused++;
+    this.#send(makeResponse(req, e.status, e.reason, [['Warning', warning(this.name, e.message)]]), route);
+  }
+
+  /** Checks of a well-formed request before the application sees it: URI scheme (416), then {@link supported}. */
+  #refusal(req: SipRequest): SipResponse | undefined {
+    if (req.method === 'ACK') return undefined;
+    const scheme = req.uri.slice(0, req.uri.indexOf(':')).toLowerCase();
+    if (!URI_SCHEMES.has(scheme)) {
+      // RFC 3261 8.2.2.1 (UAS) and 16.3 step 2 (proxy); RFC 4475 3.3.2 / 3.3.3.
+      return makeResponse(req, 416, 'Unsupported URI Scheme', [['Warning', warning(this.name, `Request-URI scheme ${scheme} is not supported`)]]);
+    }
+    const sup = this.#supported;
+    if (sup === undefined) return undefined;
+    if (sup.methods !== undefined && !sup.methods.has(req.method)) {
+      return SIP_METHODS.has(req.method)
+        ? makeResponse(req, 405, 'Method Not Allowed', [['Allow', [...sup.methods].join(', ')]])
+        : makeResponse(req, 501, 'Not Implemented', [['Warning', warning(this.name, `method ${req.method} is not implemented`)]]);
+    }
+    if (req.method === 'CANCEL') return undefined;
+    const unsupported = new Set<string>();
+    for (const [name, known] of [['require', sup.require], ['proxy-require', sup.proxyRequire]] as const) {
+      if (known === undefined) continue;
+      for (const tag of req.headers.values(name)) if (!known.has(tag.toLowerCase())) unsupported.add(tag);
+    }
+    if (unsupported.size === 0) return undefined;
+    return makeResponse(req, 420, 'Bad Extension', [['Unsupported', [...unsupported].join(', ')]]);
   }
 
   /** Starts a client transaction. */

@@ -1,7 +1,10 @@
 // SIP messages (RFC 3261 section 7 and 20, ABNF of 25): parsing and serialisation of requests and
 // responses, with compact header forms (7.3.3), repeated and comma-joined header values (7.3.1), folded
-// lines, Content-Length and bodies. Strict: a malformed start line, header or length is a typed SIP_PARSE
-// error naming the line; limits keep hostile input cheap.
+// lines, Content-Length and bodies. Strict, as RFC 4475 and RFC 5118 test it: a malformed start line,
+// header, length, Via, From, To, Contact or Content-Type (grammar.ts), a missing or repeated required
+// header, or a CSeq that does not match the method is a SipParseError (code SIP_PARSE) naming the line,
+// with the status to answer a refused request with (400, 501, 505) and the request as far as it was
+// framed, so that an element can answer instead of dropping it. Limits keep hostile input cheap.
 //
 // Headers keep their order and the form they were received in; names compare case-insensitively, compact
 // forms included. Header values that are comma-separated lists (Via, Route, Require, Security-Client, ...)
@@ -9,16 +12,22 @@
 // never split (their commas are inside one value).
 
 import { ErrorCode, Ipsec3gppError } from '../errors.js';
+import { addressFault, headerFault, headerParam, isToken, requestUriFault, scanQuoted, skipWs, unquote } from './grammar.js';
+
+export { headerParam, parseSipUri, type SipUri } from './grammar.js';
+
+/** A lookup table without a prototype, so that a header named "constructor" or "__proto__" is just a name. */
+const dict = (o: Record<string, string>): Record<string, string> => Object.assign(Object.create(null) as Record<string, string>, o);
 
 /** Compact forms (RFC 3261 7.3.3 and later RFCs) -> full lower-case names. */
-const COMPACT: Record<string, string> = {
+const COMPACT: Record<string, string> = dict({
   i: 'call-id', m: 'contact', e: 'content-encoding', l: 'content-length', c: 'content-type', f: 'from', s: 'subject',
   k: 'supported', t: 'to', v: 'via', o: 'event', u: 'allow-events', r: 'refer-to', b: 'referred-by', x: 'session-expires',
   a: 'accept-contact', j: 'reject-contact', d: 'request-disposition', y: 'identity', n: 'identity-info',
-};
+});
 
 /** How headers are written out. */
-const CANONICAL: Record<string, string> = {
+const CANONICAL: Record<string, string> = dict({
   'call-id': 'Call-ID', cseq: 'CSeq', via: 'Via', from: 'From', to: 'To', contact: 'Contact', 'content-length': 'Content-Length',
   'content-type': 'Content-Type', 'max-forwards': 'Max-Forwards', route: 'Route', 'record-route': 'Record-Route', path: 'Path',
   'service-route': 'Service-Route', require: 'Require', 'proxy-require': 'Proxy-Require', supported: 'Supported', expires: 'Expires',
@@ -27,7 +36,7 @@ const CANONICAL: Record<string, string> = {
   'p-access-network-info': 'P-Access-Network-Info', 'p-associated-uri': 'P-Associated-URI', 'user-agent': 'User-Agent', server: 'Server',
   warning: 'Warning', allow: 'Allow', 'allow-events': 'Allow-Events', 'sip-if-match': 'SIP-If-Match', 'sip-etag': 'SIP-ETag',
   'min-expires': 'Min-Expires', accept: 'Accept', 'p-asserted-identity': 'P-Asserted-Identity',
-};
+});
 
 /** Headers whose value is a comma-separated list (RFC 3261 7.3.1). */
 const LIST_HEADERS = new Set([
@@ -37,13 +46,24 @@ const LIST_HEADERS = new Set([
 
 export const SIP_LIMITS = { messageBytes: 65535, headers: 200, lineLength: 8192 } as const;
 
-export function canonicalName(name: string): string {
-  const lower = name.toLowerCase();
-  return COMPACT[lower] ?? lower;
+/** Name as written -> [canonical key, name as written out]; bounded, so hostile names cannot grow it. */
+const NAMES = new Map<string, readonly [string, string]>();
+const NAMES_MAX = 1024;
+
+function names(asWritten: string): readonly [string, string] {
+  let n = NAMES.get(asWritten);
+  if (n === undefined) {
+    const lower = asWritten.toLowerCase();
+    const key = COMPACT[lower] ?? lower;
+    n = [key, CANONICAL[key] ?? (asWritten.length === 1 ? key : asWritten)];
+    if (NAMES.size < NAMES_MAX) NAMES.set(asWritten, n);
+  }
+  return n;
 }
 
-function displayName(lowerFull: string, asWritten: string): string {
-  return CANONICAL[lowerFull] ?? (asWritten.length === 1 ? lowerFull : asWritten);
+/** The canonical (lower-case, full-form) key of a header name: `v` and `VIA` are both `via`. */
+export function canonicalName(name: string): string {
+  return names(name)[0];
 }
 
 /** Splits a list value at top-level commas (not inside quotes or <...>). */
@@ -69,18 +89,38 @@ export function splitList(value: string): string[] {
   return out.filter((v) => v !== '');
 }
 
+/** One header line: canonical key, name as written out, value. */
+interface HeaderEntry {
+  key: string;
+  name: string;
+  value: string;
+}
+
 /** An ordered, case-insensitive header list. */
 export class SipHeaders {
-  #list: Array<{ key: string; name: string; value: string }> = [];
+  #list: HeaderEntry[] = [];
 
   constructor(init?: Iterable<[string, string]>) {
     if (init) for (const [n, v] of init) this.add(n, v);
   }
 
+  /** @internal The parser's list, adopted as it is filled (keys already canonical). */
+  static fromEntries(list: HeaderEntry[]): SipHeaders {
+    const h = new SipHeaders();
+    h.#list = list;
+    return h;
+  }
+
   /** The first value of `name`. */
   get(name: string): string | undefined {
     const k = canonicalName(name);
-    return this.#list.find((h) => h.key === k)?.value;
+    for (const h of this.#list) if (h.key === k) return h.value;
+    return undefined;
+  }
+
+  /** @internal Appends `Name: value` lines (Content-Length left out) for serialisation. */
+  writeLines(out: string[]): void {
+    for (const h of this.#list) if (h.key !== 'content-length') out.push(`${h.name}: ${h.value}`);
   }
 
   /** Every header line's value for `name`, in order (not split). */
@@ -101,15 +141,15 @@ export class SipHeaders {
   }
 
   add(name: string, value: string): this {
-    const key = canonicalName(name);
-    this.#list.push({ key, name: displayName(key, name), value });
+    const [key, written] = names(name);
+    this.#list.push({ key, name: written, value });
     return this;
   }
 
   /** Inserts before the first line of the same header (e.g. a proxy's Via), or at the top. */
   prepend(name: string, value: string): this {
-    const key = canonicalName(name);
-    const entry = { key, name: displayName(key, name), value };
+    const [key, written] = names(name);
+    const entry = { key, name: written, value };
     const i = this.#list.findIndex((h) => h.key === key);
     if (i < 0) this.#list.unshift(entry);
     else this.#list.splice(i, 0, entry);
@@ -118,10 +158,10 @@ export class SipHeaders {
 
   /** Replaces every line of `name` with one line. */
   set(name: string, value: string): this {
-    const key = canonicalName(name);
+    const [key, written] = names(name);
     const i = this.#list.findIndex((h) => h.key === key);
     this.remove(name);
-    const entry = { key, name: displayName(key, name), value };
+    const entry = { key, name: written, value };
     if (i < 0) this.#list.push(entry);
     else this.#list.splice(Math.min(i, this.#list.length), 0, entry);
     return this;
@@ -175,72 +215,181 @@ export interface SipResponse {
 
 export type SipMessage = SipRequest | SipResponse;
 
-function fail(message: string, line?: number): never {
-  throw new Ipsec3gppError(ErrorCode.SIP_PARSE, line === undefined ? message : `${message} (line ${line})`, line);
+const REASONS = { 400: 'Bad Request', 501: 'Not Implemented', 505: 'Version Not Supported' } as const;
+
+/** The statuses {@link SipParseError} names for a refused request. */
+export type SipRefusalStatus = keyof typeof REASONS;
+
+/**
+ * A SIP message {@link parseSipMessage} refused (code SIP_PARSE), with what an element needs to answer a
+ * refused request instead of dropping it: the status RFC 3261 names for the fault (400 for a malformed
+ * request, 8.2.2 / 21.4.1; 505 for another SIP version, 8.2.4 / 21.5.7; 501 for an unknown method whose
+ * CSeq does not match, RFC 4475 3.1.2.18) and the request as far as it could be framed (start line and
+ * header lines). `request` is undefined for responses (a malformed response is dropped, never answered,
+ * RFC 3261 18.1.2 / 18.3) and for input that is not recognisably a request.
+ */
+export class SipParseError extends Ipsec3gppError {
+  /** The response status for a request refused this way. */
+  readonly status: SipRefusalStatus;
+  /** Its reason phrase ("Bad Request", ...). */
+  readonly reason: string;
+  /** The refused request as framed so far (headers may be incomplete); undefined for responses. */
+  readonly request: SipRequest | undefined;
+
+  constructor(message: string, line: number | undefined, status: SipRefusalStatus, request: SipRequest | undefined) {
+    super(ErrorCode.SIP_PARSE, line === undefined ? message : `${message} (line ${line})`, line);
+    this.status = status;
+    this.reason = REASONS[status];
+    this.request = request;
+  }
 }
 
-const TOKEN = /^[A-Za-z0-9\-.!%*_+`'~]+$/;
+/**
+ * The methods of RFC 3261 and of the extensions IMS uses (RFC 3262, 3311, 3428, 3515, 3903, 6086, 6665):
+ * an element that does not implement one of these answers 405, any other method 501 (RFC 3261 8.2.1).
+ */
+export const SIP_METHODS: ReadonlySet<string> = new Set(['INVITE', 'ACK', 'BYE', 'CANCEL', 'OPTIONS', 'REGISTER', 'PRACK', 'SUBSCRIBE', 'NOTIFY', 'PUBLISH', 'MESSAGE', 'INFO', 'UPDATE', 'REFER']);
+/** Headers that may appear once (RFC 3261 7.3.1: only comma-list headers may repeat; RFC 4475 3.3.8, 3.3.9), as bits. */
+const SINGLE = new Map([['from', 1], ['to', 2], ['call-id', 4], ['cseq', 8], ['max-forwards', 16], ['content-length', 32], ['content-type', 64]]);
+const CONTENT_LENGTH_BIT = 32;
+const REQUIRED = ['via', 'from', 'to', 'call-id', 'cseq'] as const;
+
+/** Refusal of input that cannot be answered (a response, oversized or not a request at all). */
+function fail(message: string, line?: number): never {
+  throw new SipParseError(message, line, 400, undefined);
+}
+
 const dec = new TextDecoder('utf-8', { fatal: false });
 const enc = new TextEncoder();
+const EMPTY = new Uint8Array(0);
 
-/** Parses one SIP message from a datagram (or stream frame). Throws SIP_PARSE. */
+/** Thrown for a request that is answerable (400), or a response (dropped). */
+function refuse(message: string, request: SipRequest | undefined, line?: number): never {
+  throw new SipParseError(message, line, 400, request);
+}
+
+/** Index of the first CRLF CRLF, or -1. */
+function headerEnd(data: Uint8Array): number {
+  for (let i = data.indexOf(13); i >= 0 && i + 3 < data.length; i = data.indexOf(13, i + 1)) {
+    if (data[i + 1] === 10 && data[i + 2] === 13 && data[i + 3] === 10) return i;
+  }
+  return -1;
+}
+
+/**
+ * Parses one SIP message from a datagram (or stream frame). Throws {@link SipParseError} (code SIP_PARSE)
+ * on anything RFC 3261 (with RFC 4475 and RFC 5118) calls malformed: start line, header syntax, framing
+ * (Content-Length), a missing or repeated required header, a CSeq that does not match the method, a Via,
+ * From, To or Contact that does not follow its grammar (unbalanced quotes, empty parameters, unbracketed
+ * IPv6 hosts), a multipart Content-Type without a boundary. Over UDP a body runs to the end of the datagram
+ * when Content-Length is absent; bytes after Content-Length are ignored (RFC 3261 18.3).
+ */
 export function parseSipMessage(data: Uint8Array): SipMessage {
   if (!(data instanceof Uint8Array)) throw new Ipsec3gppError(ErrorCode.INVALID_ARGUMENT, 'data must be a Uint8Array');
   if (data.length > SIP_LIMITS.messageBytes) fail(`message larger than ${SIP_LIMITS.messageBytes} bytes`);
-  // Header section ends at the first CRLF CRLF.
-  let end = -1;
-  for (let i = 0; i + 3 < data.length; i++) {
-    if (data[i] === 13 && data[i + 1] === 10 && data[i + 2] === 13 && data[i + 3] === 10) { end = i; break; }
-  }
-  if (end < 0) fail('no empty line after the headers (CRLF CRLF)');
-  const head = dec.decode(data.subarray(0, end));
-  const rawLines = head.split('\r\n');
-  // Unfold continuation lines (RFC 3261 7.3.1).
-  const lines: Array<{ text: string; no: number }> = [];
-  rawLines.forEach((text, i) => {
-    if (text.length > SIP_LIMITS.lineLength) fail(`line longer than ${SIP_LIMITS.lineLength} characters`, i + 1);
-    if (/[\r\n]/.test(text)) fail('bare CR or LF', i + 1);
-    if ((text.startsWith(' ') || text.startsWith('\t')) && lines.length > 1) lines[lines.length - 1]!.text += ` ${text.trim()}`;
-    else lines.push({ text, no: i + 1 });
-  });
-  const start = lines[0]!.text;
+  const end = headerEnd(data);
+  // Without the empty line the message is refused; its header lines are still read so that the refusal can be answered.
+  const head = dec.decode(end < 0 ? data : data.subarray(0, end));
+  const raw = head.split('\r\n');
+  if (end < 0 && raw.length > 1 && raw[raw.length - 1] === '') raw.pop();
+  const start = raw[0]!;
+  const list: HeaderEntry[] = [];
+  const headers = SipHeaders.fromEntries(list);
+  let request: SipRequest | undefined;
   let msg: SipMessage;
-  const headers = new SipHeaders();
+  /** The first fault: [message, line, status]. */
+  let fault: [string, number | undefined, SipRefusalStatus] | undefined;
   if (start.startsWith('SIP/')) {
     const m = /^SIP\/2\.0 ([1-6]\d\d) (.*)$/.exec(start);
     if (!m) fail(`bad status line ${JSON.stringify(start.slice(0, 80))}`, 1);
-    msg = { type: 'response', status: Number(m[1]), reason: m[2]!, headers, body: new Uint8Array(0) };
+    msg = { type: 'response', status: Number(m[1]), reason: m[2]!, headers, body: EMPTY };
   } else {
-    const m = /^([^ ]+) ([^ ]+) SIP\/2\.0$/.exec(start);
-    if (!m || !TOKEN.test(m[1]!)) fail(`bad request line ${JSON.stringify(start.slice(0, 80))}`, 1);
-    if (!/^(sips?|tel):/i.test(m[2]!) && !/^[a-z][a-z0-9+.-]*:/i.test(m[2]!)) fail(`bad Request-URI ${JSON.stringify(m[2]!.slice(0, 80))}`, 1);
-    msg = { type: 'request', method: m[1]!, uri: m[2]!, headers, body: new Uint8Array(0) };
+    const sp = start.indexOf(' ');
+    const method = sp < 0 ? start : start.slice(0, sp);
+    if (!isToken(method)) fail(`bad request line ${JSON.stringify(start.slice(0, 80))}`, 1);
+    const parts = start.split(' ');
+    request = msg = { type: 'request', method, uri: parts[1] ?? '', headers, body: EMPTY };
+    const version = parts[2] ?? '';
+    if (parts.length !== 3) fault = [`bad request line ${JSON.stringify(start.slice(0, 80))}`, 1, 400];
+    else if (version !== 'SIP/2.0') fault = /^SIP\/\d{1,3}\.\d{1,3}$/.test(version) ? [`SIP version ${version} is not supported`, 1, 505] : [`bad request line ${JSON.stringify(start.slice(0, 80))}`, 1, 400];
+    else {
+      const f = requestUriFault(parts[1]!);
+      if (f !== undefined) fault = [f, 1, 400];
+    }
   }
-  if (lines.length - 1 > SIP_LIMITS.headers) fail(`more than ${SIP_LIMITS.headers} header lines`);
-  for (const { text, no } of lines.slice(1)) {
+  if (end < 0) fault ??= ['no empty line after the headers (CRLF CRLF)', undefined, 400];
+  // Header lines, unfolded (RFC 3261 7.3.1); every fault is noted and reading goes on, for an answer.
+  let semantic: [string, number] | undefined;
+  let seen = 0;
+  let repeated = 0;
+  for (let i = 1; i < raw.length;) {
+    const text = raw[i]!;
+    const no = ++i;
+    if (text.length > SIP_LIMITS.lineLength) fail(`line longer than ${SIP_LIMITS.lineLength} characters`, no);
+    if (text.indexOf('\r') >= 0 || text.indexOf('\n') >= 0) {
+      fault ??= ['bare CR or LF', no, 400];
+      continue;
+    }
+    const c0 = text.charCodeAt(0);
+    if (c0 === 32 || c0 === 9) {
+      fault ??= ['continuation line without a header', no, 400];
+      continue;
+    }
     const colon = text.indexOf(':');
-    if (colon <= 0) fail(`header line without a name and colon: ${JSON.stringify(text.slice(0, 80))}`, no);
-    const name = text.slice(0, colon).trim();
-    if (!TOKEN.test(name)) fail(`bad header name ${JSON.stringify(name.slice(0, 40))}`, no);
-    headers.add(name, text.slice(colon + 1).trim());
+    let value = text.slice(colon + 1).trim();
+    for (; i < raw.length; i++) {
+      const more = raw[i]!;
+      const c = more.charCodeAt(0);
+      if (c !== 32 && c !== 9) break;
+      if (more.length > SIP_LIMITS.lineLength) fail(`line longer than ${SIP_LIMITS.lineLength} characters`, i + 1);
+      if (more.indexOf('\r') >= 0 || more.indexOf('\n') >= 0) fault ??= ['bare CR or LF', i + 1, 400];
+      const t = more.trim();
+      value = value === '' ? t : `${value} ${t}`;
+    }
+    const name = colon <= 0 ? '' : text.slice(0, colon).trim();
+    if (colon <= 0) {
+      fault ??= [`header line without a name and colon: ${JSON.stringify(text.slice(0, 80))}`, no, 400];
+      continue;
+    }
+    if (!isToken(name)) {
+      fault ??= [`bad header name ${JSON.stringify(name.slice(0, 40))}`, no, 400];
+      continue;
+    }
+    const [key, written] = names(name);
+    if (list.push({ key, name: written, value }) > SIP_LIMITS.headers) fail(`more than ${SIP_LIMITS.headers} header lines`);
+    if (semantic !== undefined) continue;
+    const why = headerFault(key, value);
+    if (why !== undefined) semantic = [`bad ${written} header: ${why}`, no];
+    const bit = SINGLE.get(key);
+    if (bit !== undefined) {
+      if (seen & bit) {
+        repeated |= bit;
+        semantic ??= [`${written} repeated`, no];
+      }
+      seen |= bit;
+    }
   }
+  if (fault) throw new SipParseError(fault[0], fault[1], fault[2], request);
   // Content-Length (required over TCP; over UDP the body ends with the datagram when it is absent).
   const bodyStart = end + 4;
-  const clAll = headers.getAll('content-length');
-  if (clAll.length > 1) fail('Content-Length repeated');
-  if (clAll.length === 1) {
-    if (!/^\d{1,6}$/.test(clAll[0]!)) fail(`bad Content-Length ${JSON.stringify(clAll[0])}`);
-    const cl = Number(clAll[0]);
-    if (bodyStart + cl > data.length) fail(`Content-Length ${cl} exceeds the ${data.length - bodyStart} bytes received`);
-    msg.body = data.slice(bodyStart, bodyStart + cl);
+  const cl = headers.get('content-length');
+  if (cl !== undefined) {
+    if (repeated & CONTENT_LENGTH_BIT) refuse('Content-Length repeated', request);
+    if (!/^\d{1,6}$/.test(cl)) refuse(`bad Content-Length ${JSON.stringify(cl)}`, request);
+    const n = Number(cl);
+    if (bodyStart + n > data.length) refuse(`Content-Length ${n} exceeds the ${data.length - bodyStart} bytes received`, request);
+    msg.body = data.slice(bodyStart, bodyStart + n);
   } else {
     msg.body = data.slice(bodyStart);
   }
   // The headers every request and response needs (RFC 3261 8.1.1, 8.2.6).
-  for (const h of ['via', 'from', 'to', 'call-id', 'cseq']) if (!headers.has(h)) fail(`missing ${CANONICAL[h] ?? h} header`);
+  for (const h of REQUIRED) if (!headers.get(h)) refuse(`missing ${CANONICAL[h] ?? h} header`, request);
+  if (semantic) refuse(semantic[0], request, semantic[1]);
   const cseq = /^(\d{1,10})\s+([^\s]+)$/.exec(headers.get('cseq')!);
-  if (!cseq || Number(cseq[1]) > 2 ** 31 - 1) fail(`bad CSeq ${JSON.stringify(headers.get('cseq'))}`);
-  if (msg.type === 'request' && cseq[2] !== msg.method) fail(`CSeq method ${cseq[2]} does not match ${msg.method}`);
+  if (!cseq || Number(cseq[1]) > 2 ** 31 - 1) refuse(`bad CSeq ${JSON.stringify(headers.get('cseq'))}`, request);
+  if (request && cseq[2] !== request.method) {
+    throw new SipParseError(`CSeq method ${cseq[2]} does not match ${request.method}`, undefined, SIP_METHODS.has(request.method) ? 400 : 501, request);
+  }
   return msg;
 }
 
@@ -248,7 +397,7 @@ export function parseSipMessage(data: Uint8Array): SipMessage {
 export function serializeSipMessage(msg: SipMessage): Uint8Array {
   const start = msg.type === 'request' ? `${msg.method} ${msg.uri} SIP/2.0` : `SIP/2.0 ${msg.status} ${msg.reason}`;
   const lines = [start];
-  for (const [n, v] of msg.headers) if (canonicalName(n) !== 'content-length') lines.push(`${n}: ${v}`);
+  msg.headers.writeLines(lines);
   lines.push(`Content-Length: ${msg.body.length}`);
   const head = enc.encode(`${lines.join('\r\n')}\r\n\r\n`);
   const out = new Uint8Array(head.length + msg.body.length);
@@ -259,43 +408,18 @@ export function serializeSipMessage(msg: SipMessage): Uint8Array {
 
 // ---- small helpers over header values ----
 
-/** A parameter (`;name=value`) of a header value, outside quotes and <...>; '' for a flag; undefined if absent. */
-export function headerParam(value: string, name: string): string | undefined {
-  let depth = 0;
-  let quoted = false;
-  const params: string[] = [];
-  let cur = '';
-  let inParams = false;
-  for (let i = 0; i < value.length; i++) {
-    const ch = value[i]!;
-    if (quoted) {
-      if (ch === '"') quoted = false;
-      if (inParams) cur += ch;
-      continue;
-    }
-    if (ch === '"') { quoted = true; if (inParams) cur += ch; continue; }
-    if (ch === '<') depth++;
-    if (ch === '>') depth--;
-    if (ch === ';' && depth === 0) {
-      if (inParams) params.push(cur);
-      inParams = true;
-      cur = '';
-      continue;
-    }
-    if (inParams) cur += ch;
-  }
-  if (inParams) params.push(cur);
-  for (const p of params) {
-    const eq = p.indexOf('=');
-    const n = (eq < 0 ? p : p.slice(0, eq)).trim().toLowerCase();
-    if (n === name.toLowerCase()) return eq < 0 ? '' : p.slice(eq + 1).trim().replace(/^"(.*)"$/, '$1');
-  }
-  return undefined;
+/** Where the search for "<" may start: after a leading quoted display name (which may itself hold "<"). */
+function afterDisplayName(value: string): number {
+  const i = skipWs(value, 0);
+  if (value.charCodeAt(i) !== 34) return 0;
+  const j = scanQuoted(value, i);
+  if (j < 0) throw new Ipsec3gppError(ErrorCode.SIP_PARSE, 'unterminated quoted string in a display name');
+  return j;
 }
 
 /** The URI inside a name-addr or addr-spec (`"Bob" <sip:bob@x>;tag=1` -> `sip:bob@x`). */
 export function addressUri(value: string): string {
-  const lt = value.indexOf('<');
+  const lt = value.indexOf('<', afterDisplayName(value));
   if (lt >= 0) {
     const gt = value.indexOf('>', lt);
     if (gt < 0) throw new Ipsec3gppError(ErrorCode.SIP_PARSE, 'unterminated <...> in an address');
@@ -304,9 +428,25 @@ export function addressUri(value: string): string {
   return value.split(';')[0]!.trim();
 }
 
-/** Via sent-by and parameters: `SIP/2.0/UDP host:port;branch=...`. */
+/**
+ * A From, To or Contact value checked against its grammar (RFC 3261 20.10, 20.20, 20.39) and split into
+ * display name (unquoted, quoted-pairs resolved; undefined if none), URI and header parameters (read them
+ * with {@link headerParam}). Throws SIP_PARSE.
+ */
+export function parseNameAddr(value: string): { displayName: string | undefined; uri: string } {
+  const why = addressFault(value);
+  if (why !== undefined) throw new Ipsec3gppError(ErrorCode.SIP_PARSE, `bad address ${JSON.stringify(value.slice(0, 80))}: ${why}`);
+  const i = skipWs(value, 0);
+  const uri = addressUri(value);
+  if (value.charCodeAt(i) === 34) return { displayName: unquote(value.slice(i, scanQuoted(value, i))), uri };
+  const lt = value.indexOf('<');
+  const name = lt < 0 ? '' : value.slice(0, lt).trim();
+  return { displayName: name === '' ? undefined : name, uri };
+}
+
+/** Via sent-by and parameters: `SIP/2.0/UDP host:port;branch=...` (host may be an IPv6 reference, `[::1]`). */
 export function parseVia(value: string): { transport: string; host: string; port: number | undefined; branch: string | undefined } {
-  const m = /^SIP\s*\/\s*2\.0\s*\/\s*([A-Za-z]+)\s+(\[[^\]]+\]|[^\s;:]+)(?::(\d+))?/.exec(value);
+  const m = /^SIP\s*\/\s*2\.0\s*\/\s*([A-Za-z0-9.!%*_+`'~-]+)\s+(\[[^\]]+\]|[^\s;:,]+)(?:\s*:\s*(\d+))?/.exec(value);
   if (!m) throw new Ipsec3gppError(ErrorCode.SIP_PARSE, `bad Via ${JSON.stringify(value.slice(0, 80))}`);
   return { transport: m[1]!.toUpperCase(), host: m[2]!, port: m[3] === undefined ? undefined : Number(m[3]), branch: headerParam(value, 'branch') };
 }

@@ -8,11 +8,15 @@
 //           again (or nothing while none was sent); after the final response the transaction absorbs
 //           retransmissions for 64*T1 (Timer J).
 //
-// Matching uses the top Via's branch (RFC 3261 17.1.3 / 17.2.3) plus the CSeq method. The transport is
-// abstract: each transaction remembers where (and over which path) it sends, as an opaque `route`.
+// Matching (RFC 3261 17.1.3 / 17.2.3): a response matches a client transaction by the top Via's branch and
+// the CSeq method. A request matches a server transaction by branch, top Via sent-by and method when its
+// branch carries the RFC 3261 magic cookie `z9hG4bK` and something after it; otherwise (RFC 2543 peers, and
+// a bare cookie, RFC 4475 3.2.1) by Request-URI, To tag, From tag, Call-ID, CSeq and the whole top Via.
+// The transport is abstract: each transaction remembers where (and over which path) it sends, as an
+// opaque `route`.
 
 import { ErrorCode, Ipsec3gppError } from '../errors.js';
-import { parseCSeq, parseVia, type SipMessage, type SipRequest, type SipResponse } from './message.js';
+import { headerParam, parseCSeq, parseVia, type SipMessage, type SipRequest, type SipResponse } from './message.js';
 
 export interface TimerValues {
   /** RTT estimate (default 500 ms). */
@@ -59,14 +63,39 @@ function unref(t: ReturnType<typeof setTimeout>): void {
   (t as unknown as { unref?: () => void }).unref?.();
 }
 
-const key = (branch: string, method: string): string => `${branch}|${method === 'ACK' ? 'INVITE' : method}`;
+const MAGIC_COOKIE = 'z9hG4bK';
+const txMethod = (method: string): string => (method === 'ACK' ? 'INVITE' : method);
+const key = (branch: string, method: string): string => `${branch}|${txMethod(method)}`;
 
-function branchOf(m: SipMessage): string {
+function topVia(m: SipMessage): string {
   const via = m.headers.values('via')[0];
   if (via === undefined) throw new Ipsec3gppError(ErrorCode.SIP_PARSE, 'message without Via');
-  const b = parseVia(via).branch;
-  if (b === undefined || !b.startsWith('z9hG4bK')) throw new Ipsec3gppError(ErrorCode.SIP_PARSE, 'top Via has no RFC 3261 branch (z9hG4bK...)');
+  return via;
+}
+
+function branchOf(m: SipMessage): string {
+  const b = parseVia(topVia(m)).branch;
+  if (b === undefined || !b.startsWith(MAGIC_COOKIE)) throw new Ipsec3gppError(ErrorCode.SIP_PARSE, 'top Via has no RFC 3261 branch (z9hG4bK...)');
   return b;
+}
+
+/**
+ * The server transaction a request belongs to (RFC 3261 17.2.3). With an RFC 3261 branch: branch, sent-by
+ * (host and port as written, host case-insensitive) and method (ACK as INVITE). Without one: Request-URI,
+ * To tag, From tag, Call-ID, CSeq (number and method; ACK as INVITE, and its To tag is the one the server
+ * added, so it is left out) and the top Via, compared without whitespace.
+ */
+function serverKey(req: SipRequest): string {
+  const via = topVia(req);
+  const v = parseVia(via);
+  const sentBy = `${v.host.toLowerCase()}:${v.port ?? ''}`;
+  if (v.branch !== undefined && v.branch.length > MAGIC_COOKIE.length && v.branch.startsWith(MAGIC_COOKIE)) {
+    return `3261|${v.branch}|${sentBy}|${txMethod(req.method)}`;
+  }
+  const cseq = parseCSeq(req.headers.get('cseq')!);
+  const toTag = req.method === 'ACK' ? '' : headerParam(req.headers.get('to')!, 'tag') ?? '';
+  const fromTag = headerParam(req.headers.get('from')!, 'tag') ?? '';
+  return ['2543', req.uri, toTag, fromTag, req.headers.get('call-id')!, cseq.seq, txMethod(cseq.method), via.replace(/\s+/g, '')].join('|');
 }
 
 /** The transaction layer of one SIP element. */
@@ -124,13 +153,13 @@ export class TransactionLayer<R> {
 
   /** Feeds an incoming message (already parsed) that arrived along `route`. */
   receive(msg: SipMessage, route: R): Incoming<R> {
-    let branch: string;
-    try {
-      branch = branchOf(msg);
-    } catch {
-      return { kind: 'stray', message: msg };
-    }
     if (msg.type === 'response') {
+      let branch: string;
+      try {
+        branch = branchOf(msg);
+      } catch {
+        return { kind: 'stray', message: msg };
+      }
       const k = key(branch, parseCSeq(msg.headers.get('cseq')!).method);
       const tx = this.#clients.get(k);
       if (tx === undefined) return { kind: 'stray', message: msg };
@@ -143,7 +172,12 @@ export class TransactionLayer<R> {
       tx.resolve(msg);
       return { kind: 'response', response: msg };
     }
-    const k = key(branch, msg.method);
+    let k: string;
+    try {
+      k = serverKey(msg);
+    } catch {
+      return { kind: 'stray', message: msg };
+    }
     const existing = this.#servers.get(k);
     if (existing) {
       if (existing.last) this.#send(existing.last, existing.route);

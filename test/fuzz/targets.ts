@@ -4,7 +4,7 @@
 // replay it) on anything else: an untyped exception, a WASM trap, an unexpected code, a rejection that
 // changed state (replay window, sequence counters, SA database, nonce state), or memory growth.
 
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { CommanderError } from 'commander';
 import {
   AkaDigestServer, EspSa, Hss, Ipsec3gppError, PcscfSecAgree, SaDatabase, allCombinations, checkIpsec3gpp, classifyUdpPayload,
@@ -120,7 +120,9 @@ export const targets: Target[] = [
     name: 'SIP messages (RFC 3261)',
     codes: ['SIP_PARSE'],
     async setup() {
-      const seeds = await sipSeeds();
+      // The registration traffic, and the RFC 4475 torture messages (valid and invalid alike).
+      const torture = new URL('../vectors/sip-torture/rfc4475/', import.meta.url);
+      const seeds = [...await sipSeeds(), ...readdirSync(torture).sort().map((f) => new Uint8Array(readFileSync(new URL(f, torture))))];
       return {
         check(m) {
           const bytes = apply(m, seeds);

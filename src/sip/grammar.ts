@@ -1,0 +1,380 @@
+// SIP header-value grammar (RFC 3261 25.1 and 7.3.1; RFC 5118 for IPv6 references; RFC 2046 5.1.1): the
+// character classes, and the checks the parser applies to every message: the Request-URI (scheme, a sip/
+// sips host, no headers, 19.1.1), Via (sent-protocol, sent-by, parameters, 20.42), From/To/Contact
+// (name-addr / addr-spec with parameters, 20.10, 20.20, 20.39) and Content-Type (a multipart boundary).
+// Each check scans the value once over lookup tables (no backtracking), so its cost grows linearly with the
+// value's length. Quoted strings are read with their quoted-pairs (`\"` does not end one). Internal to the
+// SIP layer; parseSipUri and headerParam are public through message.ts.
+
+import { ErrorCode, Ipsec3gppError } from '../errors.js';
+
+// Character classes (RFC 3261 25.1), as lookup tables: the validators below run on every message.
+const table = (chars: string, base?: Uint8Array): Uint8Array => {
+  const t = new Uint8Array(128);
+  if (base) t.set(base);
+  for (let i = 0; i < chars.length; i++) t[chars.charCodeAt(i)] = 1;
+  return t;
+};
+const ALNUM = table('ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789');
+const T_TOKEN = table("-.!%*_+`'~", ALNUM);
+/** gen-value = token / host / quoted-string: token characters plus those of an IPv6 reference. */
+const T_PVALUE = table(':[]', T_TOKEN);
+/** hostname / IPv4address (underscore tolerated, as deployed DNS names carry it). */
+const T_HOST = table('-._', ALNUM);
+const T_HEX6 = table('0123456789abcdefABCDEF:.');
+export const isToken = (s: string): boolean => {
+  if (s.length === 0) return false;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c > 127 || T_TOKEN[c] === 0) return false;
+  }
+  return true;
+};
+const SCHEME = /^[A-Za-z][A-Za-z0-9+.-]*:/;
+
+/** A syntax fault found by a validator; returned as text by the exported checks. */
+class Bad {
+  constructor(readonly why: string) {}
+}
+const bad = (why: string): never => {
+  throw new Bad(why);
+};
+
+export const skipWs = (s: string, i: number): number => {
+  while (i < s.length) {
+    const c = s.charCodeAt(i);
+    if (c !== 32 && c !== 9) break;
+    i++;
+  }
+  return i;
+};
+
+/** End of the quoted-string starting at `i` (after its closing quote; quoted-pairs skipped), or -1. */
+export function scanQuoted(s: string, i: number): number {
+  for (let j = i + 1; j < s.length; j++) {
+    const c = s.charCodeAt(j);
+    if (c === 92) j++;
+    else if (c === 34) return j + 1;
+  }
+  return -1;
+}
+
+function scanToken(s: string, i: number, what: string): number {
+  const i0 = i;
+  while (i < s.length) {
+    const c = s.charCodeAt(i);
+    if (c > 127 || T_TOKEN[c] === 0) break;
+    i++;
+  }
+  if (i === i0) bad(`${what} expected`);
+  return i;
+}
+
+/** `*( SEMI generic-param )` from `i`; stops at the end or, in a list, at a top-level comma. */
+function scanParams(s: string, i: number, list: boolean): number {
+  for (;;) {
+    i = skipWs(s, i);
+    if (i >= s.length) return i;
+    const c = s.charCodeAt(i);
+    if (c === 44 && list) return i;
+    if (c !== 59) bad(`unexpected ${JSON.stringify(s[i])} where a ;parameter or the end was expected`);
+    i = skipWs(s, i + 1);
+    if (i >= s.length || s.charCodeAt(i) === 59 || s.charCodeAt(i) === 44) bad('empty parameter (";;" or a trailing ";")');
+    i = scanToken(s, i, 'parameter name');
+    i = skipWs(s, i);
+    if (s.charCodeAt(i) !== 61) continue;
+    i = skipWs(s, i + 1);
+    if (s.charCodeAt(i) === 34) {
+      const j = scanQuoted(s, i);
+      if (j < 0) bad('unterminated quoted string in a parameter');
+      i = j;
+      continue;
+    }
+    const v0 = i;
+    while (i < s.length) {
+      const d = s.charCodeAt(i);
+      if (d > 127 || T_PVALUE[d] === 0) break;
+      i++;
+    }
+    if (i === v0) bad('parameter without a value after "="');
+  }
+}
+
+/** A URI in an address: a scheme, and for sip/sips a host as RFC 3261 25.1 (and RFC 5118) allow. */
+function checkUri(uri: string): void {
+  if (!SCHEME.test(uri)) bad(`URI without a scheme ${JSON.stringify(uri.slice(0, 40))}`);
+  const c0 = uri.charCodeAt(0) | 32;
+  if (c0 === 115 && /^sips?:/i.test(uri)) sipUri(uri);
+}
+
+/**
+ * One `(name-addr / addr-spec) *(SEMI param)` from `i` (RFC 3261 20.10, 20.20, 20.39): a quoted or token
+ * display name, no whitespace inside <...>, an addr-spec without "?" or "," (those need <...>), balanced
+ * quotes, no empty parameters. Returns where it ends (the end, or a comma in a list).
+ */
+function scanAddress(s: string, i: number, list: boolean): number {
+  i = skipWs(s, i);
+  if (i >= s.length || s.charCodeAt(i) === 44) bad('empty address');
+  if (s.charCodeAt(i) === 34) {
+    const j = scanQuoted(s, i);
+    if (j < 0) bad('unterminated quoted string in a display name');
+    i = skipWs(s, j);
+    if (s.charCodeAt(i) !== 60) bad('quoted display name not followed by <URI>');
+  } else {
+    // *(token LWS) before "<", or the scheme of an addr-spec before ":".
+    let j = i;
+    let ws = false;
+    while (j < s.length) {
+      const c = s.charCodeAt(j);
+      if (c === 32 || c === 9) ws = true;
+      else if (c > 127 || T_TOKEN[c] === 0) break;
+      j++;
+    }
+    if (s.charCodeAt(j) === 58 && !ws && j > i) {
+      let k = j;
+      while (k < s.length) {
+        const c = s.charCodeAt(k);
+        if (c === 32 || c === 9 || c === 59 || c === 44) break;
+        if (c === 60 || c === 62 || c === 34 || c === 63) bad('an addr-spec with "?", "<", ">" or a quote must be enclosed in <...> (RFC 3261 20.10)');
+        k++;
+      }
+      checkUri(s.slice(i, k));
+      return scanParams(s, k, list);
+    }
+    if (s.charCodeAt(j) !== 60) bad(`malformed display name or address at ${JSON.stringify(s.slice(j, j + 20))} (quote a display name with non-token characters)`);
+    i = j;
+  }
+  // s[i] === "<"
+  let k = i + 1;
+  for (; k < s.length; k++) {
+    const c = s.charCodeAt(k);
+    if (c === 62) break;
+    if (c === 32 || c === 9 || c === 60 || c === 34) bad('whitespace, a quote or "<" inside <...>');
+  }
+  if (k >= s.length) bad('unterminated <...>');
+  checkUri(s.slice(i + 1, k));
+  return scanParams(s, k + 1, list);
+}
+
+function checkAddress(s: string): void {
+  if (scanAddress(s, 0, false) !== s.length) bad('more than one address');
+}
+
+/** The grammar fault of one `(name-addr / addr-spec) *(SEMI param)`, or undefined. */
+export function addressFault(s: string): string | undefined {
+  try {
+    checkAddress(s);
+  } catch (e) {
+    if (e instanceof Bad) return e.why;
+    throw e;
+  }
+  return undefined;
+}
+
+/** Contact: "*" or a comma list of addresses, with no empty elements. */
+function checkContact(s: string): void {
+  if (s === '*') return;
+  let i = scanAddress(s, 0, true);
+  while (i < s.length) i = scanAddress(s, i + 1, true);
+}
+
+/** Via: `sent-protocol LWS sent-by *( SEMI via-params )` per element (RFC 3261 20.42, 25.1; RFC 5118 4.5). */
+function checkVia(s: string): void {
+  let i = 0;
+  for (;;) {
+    i = skipWs(s, i);
+    if (i >= s.length || s.charCodeAt(i) === 44) bad('empty Via element');
+    i = skipWs(s, scanToken(s, i, 'Via protocol name'));
+    if (s.charCodeAt(i) !== 47) bad('"/" expected in the Via sent-protocol');
+    i = skipWs(s, scanToken(s, skipWs(s, i + 1), 'Via protocol version'));
+    if (s.charCodeAt(i) !== 47) bad('"/" expected in the Via sent-protocol');
+    i = scanToken(s, skipWs(s, i + 1), 'Via transport');
+    const h = skipWs(s, i);
+    if (h === i) bad('whitespace expected before the Via sent-by');
+    i = scanHost(s, h, 'Via sent-by');
+    const p = skipWs(s, i);
+    if (s.charCodeAt(p) === 58) i = scanPort(s, skipWs(s, p + 1));
+    i = scanParams(s, i, true);
+    if (i >= s.length) return;
+    i++;
+  }
+}
+
+/** host = hostname / IPv4address / IPv6reference ("[" hex and colons "]"; RFC 5118 4.10's extra colon tolerated). */
+function scanHost(s: string, i: number, what: string): number {
+  if (s.charCodeAt(i) === 91) {
+    const j = s.indexOf(']', i);
+    if (j < 0) bad(`unterminated IPv6 reference in the ${what}`);
+    let colon = false;
+    for (let k = i + 1; k < j; k++) {
+      const c = s.charCodeAt(k);
+      if (c > 127 || T_HEX6[c] === 0) bad(`bad IPv6 reference in the ${what}`);
+      if (c === 58) colon = true;
+    }
+    if (!colon) bad(`bad IPv6 reference in the ${what}`);
+    return j + 1;
+  }
+  const i0 = i;
+  while (i < s.length) {
+    const c = s.charCodeAt(i);
+    if (c > 127 || T_HOST[c] === 0) break;
+    i++;
+  }
+  if (i === i0) bad(`no host in the ${what}`);
+  return i;
+}
+
+function scanPort(s: string, i: number): number {
+  const i0 = i;
+  while (i < s.length && s.charCodeAt(i) >= 48 && s.charCodeAt(i) <= 57) i++;
+  if (i === i0 || i - i0 > 5 || Number(s.slice(i0, i)) > 65535) bad('bad port (an IPv6 address must be enclosed in [...], RFC 5118 4.2)');
+  return i;
+}
+
+/** Content-Type: `type "/" subtype *(;param)`; a multipart body needs its boundary (RFC 2046 5.1.1). */
+function checkContentType(s: string): void {
+  const t = scanToken(s, skipWs(s, 0), 'media type');
+  let i = skipWs(s, t);
+  if (s.charCodeAt(i) !== 47) bad('"/" expected in Content-Type');
+  i = scanToken(s, skipWs(s, i + 1), 'media subtype');
+  if (scanParams(s, i, false) !== s.length) bad('malformed Content-Type');
+  if (s.slice(skipWs(s, 0), t).toLowerCase() === 'multipart') {
+    const b = headerParam(s, 'boundary');
+    if (!b || b.length > 70) bad('multipart body without a boundary parameter (RFC 2046 5.1.1)');
+  }
+}
+
+/** Why a Request-URI is malformed (RFC 3261 25.1, 19.1.1; RFC 4475 3.1.2.7, 3.1.2.11; RFC 5118 4.2), or undefined. */
+export function requestUriFault(uri: string): string | undefined {
+  if (!SCHEME.test(uri)) return `bad Request-URI ${JSON.stringify(uri.slice(0, 80))}`;
+  for (let i = 0; i < uri.length; i++) {
+    const c = uri.charCodeAt(i);
+    if (c <= 32 || c === 127 || c === 60 || c === 62 || c === 34) return 'control character, space, "<", ">" or a quote in the Request-URI';
+  }
+  if (!/^sips?:/i.test(uri)) return undefined;
+  try {
+    if (sipUri(uri).headers !== undefined) return 'headers ("?...") are not allowed in a Request-URI (RFC 3261 19.1.1)';
+  } catch (e) {
+    if (e instanceof Bad) return `bad Request-URI: ${e.why}`;
+    throw e;
+  }
+  return undefined;
+}
+
+/** A SIP or SIPS URI split into its parts (RFC 3261 19.1.1, 25.1), without unescaping. */
+export interface SipUri {
+  scheme: 'sip' | 'sips';
+  /** The userinfo before "@" (user, ";" user parameters, ":" password), as written; undefined without "@". */
+  user: string | undefined;
+  /** hostname, IPv4 address, or IPv6 reference with its brackets (`[2001:db8::10]`). */
+  host: string;
+  port: number | undefined;
+  /** The uri-parameters after the host (`;lr;transport=udp`), '' if none. */
+  params: string;
+  /** The headers after "?", undefined if none. */
+  headers: string | undefined;
+}
+
+function sipUri(uri: string): SipUri {
+  const colon = uri.indexOf(':');
+  const scheme = uri.slice(0, colon).toLowerCase();
+  if (scheme !== 'sip' && scheme !== 'sips') bad('not a sip or sips URI');
+  // The user part may hold "?", ";" and ":" (user-unreserved), never an unescaped "@": the host starts after the last "@".
+  const at = uri.lastIndexOf('@');
+  if (at === colon + 1) bad('empty user part before "@"');
+  const h = at > colon ? at + 1 : colon + 1;
+  let i = scanHost(uri, h, 'URI');
+  const host = uri.slice(h, i);
+  let port: number | undefined;
+  if (uri.charCodeAt(i) === 58) {
+    const p = i + 1;
+    i = scanPort(uri, p);
+    port = Number(uri.slice(p, i));
+  }
+  const c = uri.charCodeAt(i);
+  if (i < uri.length && c !== 59 && c !== 63) bad(`unexpected ${JSON.stringify(uri[i])} after the host of a SIP URI`);
+  const q = uri.indexOf('?', i);
+  return {
+    scheme: scheme as 'sip' | 'sips', user: at > colon ? uri.slice(colon + 1, at) : undefined, host, port,
+    params: uri.slice(i, q < 0 ? uri.length : q), headers: q < 0 ? undefined : uri.slice(q + 1),
+  };
+}
+
+/** Parses a sip: or sips: URI (RFC 3261 19.1.1; bracketed IPv6 hosts, RFC 5118). Throws SIP_PARSE. */
+export function parseSipUri(uri: string): SipUri {
+  try {
+    return sipUri(uri);
+  } catch (e) {
+    if (e instanceof Bad) throw new Ipsec3gppError(ErrorCode.SIP_PARSE, `bad SIP URI ${JSON.stringify(uri.slice(0, 80))}: ${e.why}`);
+    throw e;
+  }
+}
+
+/** The grammar fault of a Via, From, To, Contact or Content-Type value, or undefined (other headers are not checked). */
+export function headerFault(key: string, value: string): string | undefined {
+  try {
+    switch (key) {
+      case 'via': checkVia(value); break;
+      case 'from': case 'to': checkAddress(value); break;
+      case 'contact': checkContact(value); break;
+      case 'content-type': checkContentType(value); break;
+      default: break;
+    }
+  } catch (e) {
+    if (e instanceof Bad) return e.why;
+    throw e;
+  }
+  return undefined;
+}
+
+/** A quoted-string's content with its quoted-pairs resolved (`"a \\"b\\""` -> `a "b"`). */
+export function unquote(q: string): string {
+  const inner = q.slice(1, -1);
+  return inner.indexOf('\\') < 0 ? inner : inner.replace(/\\([\s\S])/g, '$1');
+}
+
+/**
+ * A parameter (`;name=value`) of a header value, outside quotes and <...>; '' for a flag; undefined if absent.
+ * Quoted values come back without their quotes and with quoted-pairs (`\\"`) resolved (RFC 3261 25.1).
+ */
+export function headerParam(value: string, name: string): string | undefined {
+  let depth = 0;
+  let quoted = false;
+  const params: string[] = [];
+  let cur = '';
+  let inParams = false;
+  for (let i = 0; i < value.length; i++) {
+    const ch = value[i]!;
+    if (quoted) {
+      if (ch === '\\') {
+        if (inParams) cur += value.slice(i, i + 2);
+        i++;
+        continue;
+      }
+      if (ch === '"') quoted = false;
+      if (inParams) cur += ch;
+      continue;
+    }
+    if (ch === '"') { quoted = true; if (inParams) cur += ch; continue; }
+    if (ch === '<') depth++;
+    if (ch === '>') depth--;
+    if (ch === ';' && depth === 0) {
+      if (inParams) params.push(cur);
+      inParams = true;
+      cur = '';
+      continue;
+    }
+    if (inParams) cur += ch;
+  }
+  if (inParams) params.push(cur);
+  const wanted = name.toLowerCase();
+  for (const p of params) {
+    const eq = p.indexOf('=');
+    const n = (eq < 0 ? p : p.slice(0, eq)).trim().toLowerCase();
+    if (n !== wanted) continue;
+    if (eq < 0) return '';
+    const v = p.slice(eq + 1).trim();
+    return v.length >= 2 && v.startsWith('"') && v.endsWith('"') ? unquote(v) : v;
+  }
+  return undefined;
+}
