@@ -174,4 +174,25 @@ test('a 401 without Security-Server: the UE abandons, and its next registration 
   }
 });
 
+test('extensions and methods: the P-CSCF answers 420 to an unknown Proxy-Require, the core 405 to a method it does not implement', async () => {
+  const w = await world();
+  try {
+    const set = w.alice.current!;
+    const sa = set.sa('SA1');
+    const send = (method: string, extra: Array<[string, string]>) => w.alice.node.request(makeRequest({
+      method, uri: `sip:alice@${w.n.realm}`, from: `<sip:alice@${w.n.realm}>;tag=x1`, to: `<sip:alice@${w.n.realm}>`, callId: `${method}@ext`, cseq: 1,
+      via: `SIP/2.0/UDP 127.0.0.1:${w.alice.portS.port};branch=${newBranch()}`,
+      headers: [['Security-Verify', w.alice.sec.securityVerify().join(', ')], ['Require', 'sec-agree'], ...extra],
+    }), { kind: 'protected', port: w.alice.protectedPort(sa.srcPort)!, sa });
+    const r420 = await send('OPTIONS', [['Proxy-Require', 'sec-agree, x-teleport']]);
+    assert.is(r420.status, 420);
+    assert.equal(r420.headers.values('unsupported'), ['x-teleport']);
+    const r405 = await send('OPTIONS', [['Proxy-Require', 'sec-agree']]);
+    assert.is(r405.status, 405, 'the core implements REGISTER, PUBLISH and SUBSCRIBE');
+    assert.match(r405.headers.get('allow') ?? '', /PUBLISH/);
+  } finally {
+    w.n.close();
+  }
+});
+
 test.run();

@@ -130,6 +130,9 @@ export class ImsCore {
     this.scscf = new AkaDigestServer({ realm: o.realm, hss: o.hss });
     this.node = new SipNode('core', { tracer: o.tracer, timers: o.timers, names: o.names });
     for (const t of o.trustedProxies ?? []) this.trustProxy(t.address, t.port);
+    // As registrar and presence server (a UAS): the methods it implements, and the one extension a P-CSCF
+    // requires of it (path, RFC 3327); anything else is answered 405 / 420 before it gets here.
+    this.node.supported({ methods: ['REGISTER', 'PUBLISH', 'SUBSCRIBE'], require: ['path'] });
     socket.onMessage((d) => this.node.receive(d.data, { kind: 'plain', socket, address: d.address, port: d.port }));
     this.node.onRequest((i) => this.#handle(i.request, i.route, i.respond));
   }

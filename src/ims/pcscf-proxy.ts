@@ -188,6 +188,8 @@ export class PcscfProxy {
     this.portS = new ProtectedPort(ps, this.db);
     this.sec = new PcscfSecAgree({ db: this.db, address: o.address, portC: pc.port, portS: ps.port, policy: o.policy, allowClear: o.noIpsec, maxAttemptsPerKey: attempts });
     this.node = new SipNode('P-CSCF', { tracer: o.tracer, timers: o.timers, names: o.names });
+    // As a proxy it checks Proxy-Require only (RFC 3261 16.3 step 4): sec-agree is the one it implements.
+    this.node.supported({ proxyRequire: ['sec-agree'] });
     un.onMessage((d) => this.node.receive(d.data, { kind: 'plain', socket: un, address: d.address, port: d.port }));
     core.onMessage((d) => this.node.receive(d.data, { kind: 'plain', socket: core, address: d.address, port: d.port }));
     for (const p of [this.portC, this.portS]) {

@@ -124,6 +124,8 @@ export class UeClient {
     if (o.algorithms !== undefined) secOpts.algorithms = o.algorithms;
     this.sec = new UeSecAgree(secOpts);
     this.node = new SipNode(this.name, { tracer: o.tracer, timers: o.timers, names: o.names });
+    // What this UE answers as a UAS (RFC 3261 8.2.2): NOTIFY; no Require extension.
+    this.node.supported({ methods: ['NOTIFY'], require: [] });
     this.#callId = newCallId(o.address);
     this.#instance = o.instanceId ?? `urn:uuid:${globalThis.crypto.randomUUID()}`;
     un.onMessage((d) => this.node.receive(d.data, { kind: 'plain', socket: un, address: d.address, port: d.port }));
