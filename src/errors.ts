@@ -69,6 +69,8 @@ export const ErrorCode = {
   SECAGREE_STATE: 'SECAGREE_STATE',
   /** A UE operation that needs a registration (PUBLISH, SUBSCRIBE, re-/de-registration) while not registered. */
   NOT_REGISTERED: 'NOT_REGISTERED',
+  /** A reginfo document (RFC 3680) that is well-formed XML but not a valid registration state. */
+  REGINFO_INVALID: 'REGINFO_INVALID',
   /** No SPI left in the configured range, or a port/SPI clash. */
   SPI_EXHAUSTED: 'SPI_EXHAUSTED',
   /** An SA database rule violated (duplicate SPI, unknown set, limit reached). */

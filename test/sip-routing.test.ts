@@ -56,18 +56,19 @@ test('preloaded route and Record-Route: PUBLISH/SUBSCRIBE carry the P-CSCF and t
     const first = new Promise<void>((r) => { w.bob.onNotify = () => r(); });
     assert.is((await w.bob.subscribe(`sip:alice@${w.n.realm}`)).status, 200);
     await first;
-    const sub = w.between('UE bob', 'P-CSCF', 'SUBSCRIBE')[0]!.message as SipRequest;
+    const presence = (e: TraceEvent): boolean => e.message.headers.get('event') === 'presence';
+    const sub = w.between('UE bob', 'P-CSCF', 'SUBSCRIBE').filter(presence)[0]!.message as SipRequest;
     const set = w.bob.current!;
     assert.equal(sub.headers.values('route'), [`<sip:127.0.0.1:${set.pcscf.portS};lr>`, `<sip:orig@127.0.0.1:${w.n.core.port};lr>`]);
-    const fwd = w.between('P-CSCF', 'core', 'SUBSCRIBE')[0]!.message as SipRequest;
+    const fwd = w.between('P-CSCF', 'core', 'SUBSCRIBE').filter(presence)[0]!.message as SipRequest;
     assert.equal(fwd.headers.values('route'), [`<sip:orig@127.0.0.1:${w.n.core.port};lr>`], 'own entry removed, the Service-Route kept');
     const rr = [`<sip:127.0.0.1:${w.n.pcscf.coreSocket.port};lr>`, `<sip:127.0.0.1:${w.n.pcscf.portS.port};lr>`];
     assert.equal(fwd.headers.values('record-route'), rr);
-    const ok = w.between('P-CSCF', 'UE bob').map((e) => e.message).find((m) => m.type === 'response' && m.headers.get('cseq')?.endsWith('SUBSCRIBE'))!;
+    const ok = w.between('P-CSCF', 'UE bob').map((e) => e.message).find((m) => m.type === 'response' && m.headers.get('cseq')?.endsWith('SUBSCRIBE') && m.headers.get('call-id') === sub.headers.get('call-id'))!;
     assert.equal(ok.headers.values('record-route'), rr, 'the 200 carries the route set back to the UE');
-    const notifyCore = w.between('core', 'P-CSCF', 'NOTIFY')[0]!.message as SipRequest;
+    const notifyCore = w.between('core', 'P-CSCF', 'NOTIFY').filter(presence)[0]!.message as SipRequest;
     assert.equal(notifyCore.headers.values('route'), rr, 'the core routes the NOTIFY by the dialog\'s route set');
-    const notifyUe = w.between('P-CSCF', 'UE bob', 'NOTIFY')[0]!.message as SipRequest;
+    const notifyUe = w.between('P-CSCF', 'UE bob', 'NOTIFY').filter(presence)[0]!.message as SipRequest;
     assert.equal(notifyUe.headers.values('route'), [], 'the P-CSCF removed its own entries');
     // The P-CSCF's Via toward the UE names its protected server port.
     assert.is(parseVia(notifyUe.headers.values('via')[0]!).port, w.n.pcscf.portS.port);

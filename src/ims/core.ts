@@ -20,6 +20,7 @@ import { addressUri, headerParam, type SipRequest } from '../sip/message.js';
 import { type TimerValues } from '../sip/transaction.js';
 import { CONFIDENTIALITY_HEADER, parseConfidentiality, type Confidentiality } from './confidentiality.js';
 import { addressList, identityKey } from './identity.js';
+import { RegEventServer } from './reg-event.js';
 import { hostPort, normalizeAddress } from '../ip.js';
 import { Ipsec3gppError } from '../errors.js';
 import { PIDF_CONTENT_TYPE, checkPidf, isPidfMediaType } from './pidf.js';
@@ -104,6 +105,20 @@ function nextHop(entry: string | undefined): { address: string; port: number } |
   }
 }
 
+/**
+ * Whether an asserted identity names a network element at the request's source: a URI whose host and
+ * port are the (trusted) address it came from, as a P-CSCF asserts itself (`sip:pcscf@host:port`).
+ */
+function isNetworkElement(identity: string, address: string, port: number): boolean {
+  const m = /^sips?:(?:[^@]*@)?(\[[^\]]+\]|[^:;>?]+)(?::(\d+))?$/i.exec(identity);
+  if (!m) return false;
+  try {
+    return normalizeAddress(m[1]!) === normalizeAddress(address) && Number(m[2] ?? 5060) === port;
+  } catch {
+    return false;
+  }
+}
+
 /** The S-CSCF, HSS front and presence server. */
 export class ImsCore {
   readonly node: SipNode;
@@ -117,6 +132,8 @@ export class ImsCore {
   readonly events: CoreEvents = {};
   /** Each presentity's rules (absent: DEFAULT_PRESENCE_RULES). */
   readonly presenceRules = new Map<string, PresenceRule[]>();
+  /** Subscriptions to registration state (RFC 3680), from UEs and P-CSCFs. */
+  readonly reg: RegEventServer;
   readonly #hss: Hss;
   readonly #reauth = new Set<string>();
   /** `address port` of each trusted P-CSCF. */
@@ -133,6 +150,12 @@ export class ImsCore {
     // As registrar and presence server (a UAS): the methods it implements, and the one extension a P-CSCF
     // requires of it (path, RFC 3327); anything else is answered 405 / 420 before it gets here.
     this.node.supported({ methods: ['REGISTER', 'PUBLISH', 'SUBSCRIBE'], require: ['path'] });
+    this.reg = new RegEventServer({
+      address: socket.address, port: socket.port,
+      contacts: (aor) => [...(this.registrations.get(aor)?.bindings.values() ?? [])].map((b) => ({ uri: b.contact, expiresAt: b.expiresAt })),
+      send: (req, hop) => this.node.request(req, { kind: 'plain', socket, address: hop.address, port: hop.port }),
+      nextHop,
+    });
     socket.onMessage((d) => this.node.receive(d.data, { kind: 'plain', socket, address: d.address, port: d.port }));
     this.node.onRequest((i) => this.#handle(i.request, i.route, i.respond));
   }
@@ -150,6 +173,7 @@ export class ImsCore {
     try {
       if (req.method === 'REGISTER') return this.#register(req, route, respond);
       if (req.method === 'PUBLISH') return this.#publish(req, route, respond);
+      if (req.method === 'SUBSCRIBE' && (req.headers.get('event') ?? '').toLowerCase().split(';')[0]!.trim() === 'reg') return this.#subscribeReg(req, route, respond);
       if (req.method === 'SUBSCRIBE') return this.#subscribe(req, route, respond);
       respond(makeResponse(req, 405, 'Method Not Allowed', [['Allow', 'REGISTER, PUBLISH, SUBSCRIBE, NOTIFY']]));
     } catch (e) {
@@ -182,6 +206,59 @@ export class ImsCore {
     const uris = addressList(req.headers.getAll('p-asserted-identity'));
     const sip = uris.find((u) => /^sips?:/i.test(u)) ?? uris[0];
     return sip === undefined ? undefined : identityKey(sip);
+  }
+
+  /**
+   * A SUBSCRIBE to the reg event (TS 24.229 5.4.2.1.1): from the UE, for an address-of-record of its own
+   * implicit registration set, or from a P-CSCF of the trust domain (asserting its own URI).
+   */
+  #subscribeReg(req: SipRequest, route: Route, respond: (r: ReturnType<typeof makeResponse>) => void): void {
+    const aor = identityKey(addressUri(req.headers.get('to')!));
+    const watcher = this.#asserted(req, route);
+    if (watcher === undefined) return respond(makeResponse(req, 403, 'Forbidden', [['Warning', '399 core "no P-Asserted-Identity from a trusted P-CSCF"']]));
+    const reg = this.registrations.get(aor);
+    if (reg === undefined) return respond(makeResponse(req, 403, 'Forbidden', [['Warning', '399 core "address-of-record not registered"']]));
+    const own = (this.#hss.publicIdentities(reg.impi) ?? []).map(identityKey).includes(watcher);
+    const network = route.kind === 'plain' && isNetworkElement(watcher, route.address, route.port);
+    if (!own && !network) return respond(makeResponse(req, 403, 'Forbidden', [['Warning', '399 core "only the user or its P-CSCF may watch this registration"']]));
+    const via = route.kind === 'plain' ? { address: route.address, port: route.port } : { address: route.sa.dstAddress, port: route.sa.dstPort };
+    this.reg.subscribe(req, watcher, via, respond);
+  }
+
+  /**
+   * Network-initiated de-registration (TS 24.229 5.4.1.5): every contact of `impu`'s implicit registration
+   * set is terminated with `event` ("deactivated": the UE may register again at once; "rejected": it should
+   * not), its watchers are told, and the registration, its presence subscriptions and reg subscriptions go.
+   */
+  deregisterByNetwork(impu: string, event: 'deactivated' | 'rejected' = 'deactivated'): void {
+    const aor = identityKey(impu);
+    const reg = this.registrations.get(aor);
+    if (reg === undefined) return;
+    const implicit = (this.#hss.publicIdentities(reg.impi) ?? [reg.impu]).map(identityKey);
+    for (const u of implicit) {
+      const r = this.registrations.get(u);
+      if (r === undefined) continue;
+      const removed = [...r.bindings.values()].map((b) => ({ uri: b.contact, expiresAt: b.expiresAt }));
+      r.bindings.clear();
+      this.registrations.delete(u);
+      for (const [id, sub] of this.subscriptions) if (sub.watcher === u) this.subscriptions.delete(id);
+      this.reg.changed(u, event, removed);
+    }
+    this.events.deregistered?.(aor);
+  }
+
+  /**
+   * Network-initiated re-authentication (TS 24.229 5.4.1.6): the contacts of `impu` are shortened to
+   * `seconds` and its watchers told ("shortened"); the UE's next REGISTER is challenged.
+   */
+  reauthenticate(impu: string, seconds = 60): void {
+    const aor = identityKey(impu);
+    const reg = this.registrations.get(aor);
+    if (reg === undefined) return;
+    this.requireReauthentication(aor);
+    const until = Date.now() + seconds * 1000;
+    for (const b of reg.bindings.values()) b.expiresAt = Math.min(b.expiresAt, until);
+    this.reg.changed(aor, 'shortened');
   }
 
   /** The next REGISTER of `impu` is challenged even if its credentials still verify (re-authentication). */
@@ -244,7 +321,9 @@ export class ImsCore {
       if (e === 0) bindings.delete(k);
       else bindings.set(k, { contact: uri, impi, instance: flow, path, via, expiresAt: now + Math.min(e, 3600 * 24) * 1000 });
     }
-    for (const [k, b] of bindings) if (b.expiresAt <= now) bindings.delete(k);
+    const removed: Array<{ uri: string; expiresAt: number }> = [];
+    for (const [k, b] of existing?.bindings ?? []) if (!bindings.has(k)) removed.push({ uri: b.contact, expiresAt: b.expiresAt });
+    for (const [k, b] of bindings) if (b.expiresAt <= now) { bindings.delete(k); removed.push({ uri: b.contact, expiresAt: b.expiresAt }); }
     const listed = [...bindings.values()].map((b) => `<${b.contact}>;expires=${Math.max(0, Math.round((b.expiresAt - now) / 1000))}`);
     // A de-registration ends this AKA run: its vector (XRES, CK, IK) is not kept until the nonce expires.
     if (contacts.some((c) => c.trim() === '*' || Number(headerParam(c, 'expires') ?? defaultExpires ?? 600) === 0)) {
@@ -254,13 +333,17 @@ export class ImsCore {
     if (bindings.size === 0) {
       // The last contact went: the implicit registration set is de-registered as a whole (TS 24.229 5.4.1.4).
       for (const u of implicit) {
-        if (this.registrations.get(u) === undefined) continue;
+        const r = this.registrations.get(u);
+        if (r === undefined) continue;
+        r.bindings.clear();
         this.registrations.delete(u);
         for (const [id, sub] of this.subscriptions) if (sub.watcher === u) this.subscriptions.delete(id);
       }
       this.events.deregistered?.(impu);
       const gone = contacts.filter((c) => c.trim() !== '*').map((c) => `<${addressUri(c)}>;expires=0`);
-      return respond(makeResponse(req, 200, 'OK', gone.length > 0 ? [['Contact', gone.join(', ')]] : []));
+      respond(makeResponse(req, 200, 'OK', gone.length > 0 ? [['Contact', gone.join(', ')]] : []));
+      for (const u of implicit) this.reg.changed(u, 'unregistered', removed);
+      return;
     }
     const newest = [...bindings.values()].reduce((a, b) => (b.expiresAt > a.expiresAt ? b : a));
     // The whole implicit registration set is registered (TS 24.229 5.4.1.2.2).
@@ -278,6 +361,8 @@ export class ImsCore {
     headers.push(['P-Associated-URI', associated.map((u) => `<${u}>`).join(', ')]);
     if (req.headers.values('supported').some((t) => t.toLowerCase() === 'path') || path.length > 0) headers.push(['Supported', 'path']);
     respond(makeResponse(req, 200, 'OK', headers));
+    // Watchers hear of it after the UE has its 200 (the NOTIFY then travels over the new SAs).
+    for (const u of implicit) this.reg.changed(u, existing ? 'refreshed' : 'registered', removed);
   }
 
   #publish(req: SipRequest, route: Route, respond: (r: ReturnType<typeof makeResponse>) => void): void {
@@ -318,8 +403,19 @@ export class ImsCore {
     const contact = addressUri(req.headers.get('contact') ?? `<${watcher}>`);
     const reg = this.registrations.get(watcher);
     if (!reg) return respond(makeResponse(req, 403, 'Forbidden', [['Warning', '399 core "watcher not registered"']]));
-    const localTag = newTag();
     const id = `${req.headers.get('call-id')}|${remoteTag}`;
+    // A refresh inside the dialog (RFC 6665 4.1.2.1 / 4.2.1.1): the same subscription, a new expiry.
+    const toTag = headerParam(req.headers.get('to')!, 'tag');
+    if (toTag !== undefined) {
+      const known = this.subscriptions.get(id);
+      if (known === undefined || known.localTag !== toTag || known.watcher !== watcher) return respond(makeResponse(req, 481, 'Subscription Does Not Exist'));
+      known.expiresAt = Date.now() + expires * 1000;
+      respond(makeResponse(req, 200, 'OK', [['Expires', String(expires)], ['Contact', `<sip:presence@${hostPort(this.socket.address, this.socket.port)}>`]]));
+      if (expires === 0) this.subscriptions.delete(id);
+      void this.#notify(known);
+      return;
+    }
+    const localTag = newTag();
     const via = route.kind === 'plain' ? { address: route.address, port: route.port } : { address: route.sa.dstAddress, port: route.sa.dstPort };
     const confidentiality = parseConfidentiality(req.headers.get(CONFIDENTIALITY_HEADER));
     // The dialog's route set: the SUBSCRIBE's Record-Route as received (RFC 3261 12.1.1), else the Path.
@@ -366,6 +462,7 @@ export class ImsCore {
 
   /** Closes the socket and zeroes the keys it held: the S-CSCF's vectors and the HSS's K and OPc. */
   close(): void {
+    this.reg.clear();
     this.node.close();
     this.socket.close();
     this.scscf.destroy();

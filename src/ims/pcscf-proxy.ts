@@ -33,10 +33,11 @@ import { addressUri, headerParam, parseVia, splitList, type SipRequest, type Sip
 import { hostPort, normalizeAddress } from '../ip.js';
 import { DEFAULT_TIMERS, type TimerValues } from '../sip/transaction.js';
 import { RegisteredIdentities, addressList } from './identity.js';
+import { REGINFO_CONTENT_TYPE, parseReginfo, type RegInfo } from './reginfo.js';
 import { ProtectedPort } from './protected-port.js';
 import { RateLimiter, type RateLimit } from './rate-limit.js';
 import { CONFIDENTIALITY_HEADER, formatConfidentiality } from './confidentiality.js';
-import { SipNode, makeResponse, newBranch, type Route, type Tracer } from './sip-node.js';
+import { SipNode, makeRequest, makeResponse, newBranch, newTag, type Route, type Tracer } from './sip-node.js';
 
 export interface PcscfProxyOptions {
   net: DatagramNetwork;
@@ -168,6 +169,8 @@ export class PcscfProxy {
   readonly #identities = new Map<string, RegisteredIdentities>();
   /** The Service-Route of each registration (RFC 3608), enforced on the UE's requests. */
   readonly #serviceRoutes = new Map<string, string[]>();
+  /** Registrations whose reg event this P-CSCF has subscribed to. */
+  readonly #regSubscribed = new Set<string>();
   /** Sets of ended registrations, kept until the UE can no longer retransmit its de-REGISTER. */
   readonly #closing = new Set<SaSet>();
   readonly #graceTimers = new Set<ReturnType<typeof setTimeout>>();
@@ -205,6 +208,7 @@ export class PcscfProxy {
         this.#pani.delete(set.key);
         this.#identities.delete(set.key);
         this.#serviceRoutes.delete(set.key);
+        this.#regSubscribed.delete(set.key);
       }
     });
     this.node.onRequest((i) => void this.#request(i.request, i.route, i.respond).catch(() => { /* a failed forward is answered inside */ }));
@@ -379,7 +383,8 @@ export class PcscfProxy {
     // The preloaded route: this P-CSCF's own entries go, the rest is the registration's Service-Route
     // (TS 24.229 5.2.6.3.2: the P-CSCF may replace a UE's preloaded route with it).
     const routes = fwd.headers.values('route').filter((r) => !this.#isMine(r));
-    const service = this.#serviceRoutes.get(route.sa.set.key);
+    const inDialog = headerParam(req.headers.get('to') ?? '', 'tag') !== undefined;
+    const service = inDialog ? undefined : this.#serviceRoutes.get(route.sa.set.key);
     fwd.headers.remove('route');
     for (const r of service ?? routes) fwd.headers.add('Route', r);
     // Dialog-forming requests: this P-CSCF stays on the route, with one entry per side (RFC 5658): the
@@ -466,9 +471,11 @@ export class PcscfProxy {
           const established = this.sec.registered(attempt ?? key, expires);
           this.db.peerUsed(established); // the UE already used the new set (SM7)
           this.#serviceRoutes.set(key, res.headers.values('service-route'));
-          // A new registration authenticated: the UE is done with the ended one's sets.
-          for (const old of this.db.sets(key)) if (this.#closing.has(old)) { this.#closing.delete(old); this.db.deleteWhenIdle(old); }
+          // A new registration authenticated: the UE is done with the ended one's sets, and with anything
+          // still in flight over them (e.g. a NOTIFY it will never answer).
+          for (const old of [...this.db.sets(key)]) if (this.#closing.has(old)) { this.#closing.delete(old); this.db.delete(old); }
           this.#bindIdentities(key, req, res);
+          queueMicrotask(() => void this.#subscribeReg(key)); // after the 200 has left for the UE
           this.events.registered?.({ key, set: established });
         }
         return res;
@@ -593,6 +600,61 @@ export class PcscfProxy {
     else this.#identities.set(key, new RegisteredIdentities(key, uris));
   }
 
+  /** This P-CSCF's own URI toward the core (reg-event subscriber, TS 24.229 5.2.3). */
+  get #selfUri(): string {
+    return `sip:pcscf@${hostPort(this.coreSocket.address, this.coreSocket.port)}`;
+  }
+
+  /**
+   * SUBSCRIBE to the registration state of a registration's default identity on behalf of its UE
+   * (TS 24.229 5.2.3), once per registration: network-initiated de-registration then reaches this P-CSCF too.
+   */
+  async #subscribeReg(key: string): Promise<void> {
+    const impu = this.#identities.get(key)?.default;
+    if (impu === undefined || this.#regSubscribed.has(key)) return;
+    this.#regSubscribed.add(key);
+    const self = this.#selfUri;
+    const req = makeRequest({
+      method: 'SUBSCRIBE', uri: impu, from: `<${self}>;tag=${newTag()}`, to: `<${impu}>`, callId: `reg-${newTag()}${newTag()}@${hostPort(this.coreSocket.address, this.coreSocket.port)}`, cseq: 1,
+      via: `SIP/2.0/UDP ${hostPort(this.coreSocket.address, this.coreSocket.port)};branch=${newBranch()}`,
+      headers: [['Event', 'reg'], ['Expires', '600000'], ['Accept', REGINFO_CONTENT_TYPE], ['Contact', `<${self}>`], ['P-Asserted-Identity', `<${self}>`]],
+    });
+    try {
+      const res = await this.node.request(req, this.#toCore());
+      if (res.status >= 300) this.#regSubscribed.delete(key);
+    } catch {
+      this.#regSubscribed.delete(key);
+    }
+  }
+
+  /**
+   * A reg-event NOTIFY addressed to this P-CSCF: a registration the network ended (TS 24.229 5.2.3,
+   * 5.4.1.5) is closed here too, its SAs going after the usual grace time.
+   */
+  #ownNotify(req: SipRequest, respond: (r: SipResponse) => void): void {
+    let info: RegInfo;
+    try {
+      info = parseReginfo(req.body);
+    } catch {
+      respond(makeResponse(req, 400, 'Bad Request', [['Warning', '399 pcscf "not a reginfo document"']]));
+      return;
+    }
+    respond(makeResponse(req, 200, 'OK'));
+    for (const reg of info.registrations) {
+      const ended = reg.state === 'terminated' || (reg.contacts.length > 0 && reg.contacts.every((c) => c.state === 'terminated'));
+      if (!ended) continue;
+      for (const [key, ids] of [...this.#identities]) {
+        if (!ids.has(reg.aor)) continue;
+        this.#regSubscribed.delete(key);
+        this.#closeRegistration(key);
+        this.events.deregistered?.({ key });
+      }
+    }
+    if ((req.headers.get('subscription-state') ?? '').toLowerCase().startsWith('terminated')) {
+      for (const reg of info.registrations) for (const [key, ids] of this.#identities) if (ids.has(reg.aor)) this.#regSubscribed.delete(key);
+    }
+  }
+
   /** The public user identities registered for an IMPI (empty when none). */
   identities(impi: string): readonly string[] {
     return this.#identities.get(impi)?.all ?? [];
@@ -641,11 +703,17 @@ export class PcscfProxy {
   }
 
   async #fromCore(req: SipRequest, respond: (r: SipResponse) => void): Promise<void> {
+    if (req.method === 'NOTIFY' && this.#isMine(`<${req.uri}>`)) return this.#ownNotify(req, respond);
     // The Request-URI is the UE's registered contact: its address and protected server port (port_us).
     const m = /^sips?:(?:[^@]*@)?(\[[^\]]+\]|[^:;>]+)(?::(\d+))?/.exec(req.uri);
     const sa = m ? this.db.bySelector(this.#o.address, this.portC.port, m[1]!.replace(/^\[|\]$/g, ''), Number(m[2] ?? 5060)) : undefined;
     if (sa === undefined || sa.set.state === 'deleted') {
       respond(makeResponse(req, 480, 'Temporarily Unavailable', [['Warning', '399 pcscf "no security association with this UE"']]));
+      return;
+    }
+    if (this.#closing.has(sa.set)) {
+      // The UE ended this registration (its SAs are gone at its end): nothing more reaches it over them.
+      respond(makeResponse(req, 480, 'Temporarily Unavailable', [['Warning', '399 pcscf "the registration of this UE has ended"']]));
       return;
     }
     const fwd = rewrite(req);

@@ -38,6 +38,8 @@ export interface ScenarioUe {
   /** For failure tests: a K that differs from the HSS's. */
   wrongKey?: boolean;
   faults?: UeFaults;
+  /** UeClientOptions.autoRefresh for this UE (default: the network's `autoRefresh`, else true). */
+  autoRefresh?: boolean;
 }
 
 export interface ScenarioOptions {
@@ -66,6 +68,11 @@ export interface ScenarioOptions {
   record?: number;
   /** Keep SA keys for capture export (the demo's --pcap). */
   exportKeys?: boolean;
+  /**
+   * Whether the UEs keep their registrations up by themselves (UeClientOptions.autoRefresh: refresh,
+   * reg-event subscription, recovery). Default true; tests that count messages turn it off.
+   */
+  autoRefresh?: boolean;
   /**
    * The P-CSCF's limits on unprotected REGISTERs and registration attempts (defaults: 10/s bursts of 50
    * per address, 2/s bursts of 10 per IMPI, 4 attempts per IMPI). All UEs of a network share its one
@@ -222,6 +229,7 @@ export async function startNetwork(o: Omit<ScenarioOptions, 'presentity' | 'watc
       if (tracer) opts.tracer = tracer;
       if (u.algorithms) opts.algorithms = u.algorithms;
       if (u.faults) opts.faults = u.faults;
+      opts.autoRefresh = u.autoRefresh ?? o.autoRefresh ?? true;
       let ue: UeClient;
       try {
         ue = await UeClient.start(opts);

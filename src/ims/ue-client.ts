@@ -26,6 +26,7 @@ import { hostPort, normalizeAddress } from '../ip.js';
 import { identityKey } from './identity.js';
 import { type TimerValues } from '../sip/transaction.js';
 import { PIDF_CONTENT_TYPE } from './pidf.js';
+import { REGINFO_CONTENT_TYPE, parseReginfo, type RegInfo } from './reginfo.js';
 import { ProtectedPort } from './protected-port.js';
 import { SipNode, makeRequest, makeResponse, newBranch, newCallId, newTag, type Route, type Tracer } from './sip-node.js';
 
@@ -51,6 +52,22 @@ export interface UeClientOptions extends MilenageKeys {
   /** Fault injection, for test tools probing a network's error handling. */
   faults?: UeFaults;
   /**
+   * Keep the registration up by itself (default true): re-register before it expires (TS 24.229
+   * 5.1.1.4.1: 600 s before when it is longer than 1200 s, else at half time), refresh subscriptions
+   * before they expire, subscribe to its own reg event (5.1.1.3) and follow what the network says there
+   * (network-initiated de-registration 5.1.1.7, re-authentication 5.1.1.6), register anew when an SA
+   * reaches its soft limit, and register again when the P-CSCF is lost. Timers are unref'd.
+   */
+  autoRefresh?: boolean;
+  /**
+   * Every this many ms, an OPTIONS over the SAs checks that the P-CSCF still holds them (default 0: off).
+   * No answer within `keepAliveTimeoutMs` (default 2000) counts as a lost P-CSCF.
+   */
+  keepAliveMs?: number;
+  keepAliveTimeoutMs?: number;
+  /** Outbound ESP sequence number at which a new registration (new keys) starts (default: near 2^32). */
+  softLimit?: number;
+  /**
    * The instance ID in the Contact's +sip.instance (RFC 5626 4.1; a 3GPP UE uses its IMEI URN,
    * TS 24.229 5.1.1.2.1). Default: a random urn:uuid per client.
    */
@@ -65,6 +82,43 @@ export interface UeFaults {
   securityVerify?: (values: string[]) => string[];
   /** Headers added to every request (e.g. a forged P-Gm-Confidentiality the P-CSCF must strip). */
   extraHeaders?: Array<[string, string]>;
+}
+
+/** What happens to a UE's registration, as it happens. */
+export interface UeEvents {
+  /** Registered (initially, or again after a loss), over `set`. */
+  registered?: (set: SaSet) => void;
+  /** The registration ended: the UE de-registered, the network did (reg event), or the P-CSCF was lost. */
+  deregistered?: (r: { by: 'ue' | 'network' | 'lost'; reason: string }) => void;
+  /** An automatic refresh (re-registration, re-subscription, new registration) failed. */
+  refreshFailed?: (r: { what: string; detail: string }) => void;
+}
+
+/** A SUBSCRIBE dialog of the UE (RFC 6665), refreshed before it expires. */
+interface UeSubscription {
+  event: 'presence' | 'reg';
+  target: string;
+  callId: string;
+  localTag: string;
+  remoteTag: string;
+  remoteTarget: string;
+  routeSet: string[];
+  cseq: number;
+  expires: number;
+  timer?: ReturnType<typeof setTimeout> | undefined;
+}
+
+/** Received NOTIFY bodies kept in `notifications` (oldest dropped first). */
+export const UE_NOTIFICATIONS_KEPT = 100;
+
+const unrefTimer = (t: ReturnType<typeof setTimeout>): ReturnType<typeof setTimeout> => {
+  (t as { unref?: () => void }).unref?.();
+  return t;
+};
+
+/** TS 24.229 5.1.1.4.1: when to refresh something that lasts `seconds`. */
+export function refreshDelaySeconds(seconds: number): number {
+  return seconds > 1200 ? seconds - 600 : seconds / 2;
 }
 
 /** The outcome of a registration attempt. */
@@ -87,6 +141,13 @@ export class UeClient {
   /** Received presence documents (NOTIFY bodies), newest last. */
   readonly notifications: Array<{ from: string; body: string; state: string | undefined }> = [];
   onNotify: ((n: { from: string; body: string }) => void) | undefined;
+  /** Registration changes (see UeEvents). */
+  readonly events: UeEvents = {};
+  readonly #subscriptions = new Map<string, UeSubscription>();
+  #refreshTimer: ReturnType<typeof setTimeout> | undefined;
+  #keepAliveTimer: ReturnType<typeof setInterval> | undefined;
+  #recovering = false;
+  #closed = false;
   /** P-Access-Network-Info for the next REGISTER: change it when the UE moves to another access network. */
   accessNetworkInfo: string | undefined;
   readonly #o: UeClientOptions;
@@ -107,7 +168,12 @@ export class UeClient {
     this.accessNetworkInfo = o.accessNetworkInfo;
     this.name = o.name ?? `UE ${o.impu}`;
     this.unprotected = un;
-    this.db = new SaDatabase({ role: 'ue' });
+    this.db = new SaDatabase({
+      role: 'ue', softLimit: o.softLimit,
+      // New keys before a sequence number could cycle (RFC 4303 3.3.3): a new registration, after the
+      // packet that reached the limit has gone (not inside the seal).
+      onSoftLimit: () => { if (this.#auto) setTimeout(() => void this.#renew('soft limit'), 0); },
+    });
     this.portS = new ProtectedPort(us, this.db);
     const keys: MilenageKeys = { k: o.k };
     if (o.op) keys.op = o.op;
@@ -193,6 +259,170 @@ export class UeClient {
     return this.#clientPorts.size;
   }
 
+  get #auto(): boolean {
+    return this.#o.autoRefresh !== false && !this.#closed;
+  }
+
+  /** After a successful (re-)registration: the next refresh, the reg subscription, the keep-alive. */
+  #registeredFor(seconds: number, initial: boolean): void {
+    if (!this.#auto) return;
+    if (this.#refreshTimer) clearTimeout(this.#refreshTimer);
+    this.#refreshTimer = unrefTimer(setTimeout(() => void this.#refresh(), refreshDelaySeconds(seconds) * 1000));
+    if (initial && ![...this.#subscriptions.values()].some((x) => x.event === 'reg')) void this.#subscribeReg();
+    const every = this.#o.keepAliveMs ?? 0;
+    if (every > 0 && this.#keepAliveTimer === undefined) {
+      this.#keepAliveTimer = setInterval(() => void this.#keepAlive(), every);
+      (this.#keepAliveTimer as { unref?: () => void }).unref?.();
+    }
+  }
+
+  async #refresh(): Promise<void> {
+    this.#refreshTimer = undefined;
+    if (!this.#auto || this.current === undefined) return;
+    const r = await this.reRegister().catch((e: Error) => ({ status: 0, reason: e.message, detail: e.message }) as RegistrationResult);
+    if (r.status >= 200 && r.status < 300) return;
+    this.events.refreshFailed?.({ what: 're-registration', detail: r.detail ?? r.reason });
+    await this.#renew(`re-registration failed (${r.status})`);
+  }
+
+  /** A new initial registration (new AKA, new SAs), then the subscriptions again. */
+  async #renew(why: string): Promise<void> {
+    if (!this.#auto || this.#recovering) return;
+    this.#recovering = true;
+    try {
+      const r = await this.register();
+      if (r.status < 200 || r.status >= 300) {
+        this.events.refreshFailed?.({ what: `registration (${why})`, detail: r.detail ?? r.reason });
+        return;
+      }
+      for (const sub of [...this.#subscriptions.values()]) {
+        if (sub.event !== 'presence') continue;
+        this.#subscriptions.delete(sub.callId);
+        if (sub.timer) clearTimeout(sub.timer);
+        await this.subscribe(sub.target, sub.expires).catch((e: Error) => this.events.refreshFailed?.({ what: 'subscription', detail: e.message }));
+      }
+    } finally {
+      this.#recovering = false;
+    }
+  }
+
+  /** The P-CSCF no longer answers over the SAs (restarted, or gone): the registration is lost. */
+  #lost(why: string): void {
+    if (this.current === undefined) return;
+    this.#endRegistration();
+    this.events.deregistered?.({ by: 'lost', reason: why });
+    if (this.#auto) setTimeout(() => void this.#renew(why), 0);
+  }
+
+  async #keepAlive(): Promise<void> {
+    const set = this.current;
+    if (set === undefined || this.#recovering) return;
+    const timeout = this.#o.keepAliveTimeoutMs ?? 2000;
+    const req = makeRequest({
+      method: 'OPTIONS', uri: `sip:${this.#o.realm}`, from: `<${this.#o.impu}>;tag=${newTag()}`, to: `<sip:${this.#o.realm}>`,
+      callId: newCallId(this.#o.address), cseq: 1, via: `SIP/2.0/UDP ${hostPort(this.#o.address, this.portS.port)};rport;branch=${newBranch()}`,
+      headers: [...this.#preloadedRoute(set), ['Security-Verify', this.sec.securityVerify().join(', ')], ['Require', 'sec-agree'], ['Proxy-Require', 'sec-agree']],
+    });
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const answered = await Promise.race([
+      this.node.request(req, this.#sa1(set)).then(() => true, () => false),
+      new Promise<boolean>((resolve) => { timer = unrefTimer(setTimeout(() => resolve(false), timeout)); }),
+    ]);
+    if (timer) clearTimeout(timer);
+    if (!answered && this.current === set) this.#lost(`no answer over the SAs within ${timeout} ms`);
+  }
+
+  /** SUBSCRIBE to this UE's own registration state (TS 24.229 5.1.1.3). */
+  async #subscribeReg(): Promise<void> {
+    try {
+      const res = await this.#subscribeDialog('reg', this.#o.impu, 600_000, [['Accept', REGINFO_CONTENT_TYPE]]);
+      if (res.status >= 300) this.events.refreshFailed?.({ what: 'reg subscription', detail: `${res.status} ${res.reason}` });
+    } catch (e) {
+      this.events.refreshFailed?.({ what: 'reg subscription', detail: (e as Error).message });
+    }
+  }
+
+  /**
+   * A new SUBSCRIBE dialog (or, for `existing`, its refresh in the dialog: same Call-ID and tags, the
+   * route set, CSeq + 1), scheduled for refresh before it expires.
+   */
+  async #subscribeDialog(event: 'presence' | 'reg', target: string, expires: number, headers: Array<[string, string]>, existing?: UeSubscription): Promise<SipResponse> {
+    const set = this.current;
+    if (!set) throw new Ipsec3gppError(ErrorCode.NOT_REGISTERED, 'SUBSCRIBE: not registered');
+    const d = existing;
+    const req = makeRequest({
+      method: 'SUBSCRIBE', uri: d?.remoteTarget ?? target,
+      from: `<${this.#o.impu}>;tag=${d?.localTag ?? newTag()}`, to: d ? `<${target}>;tag=${d.remoteTag}` : `<${target}>`,
+      callId: d?.callId ?? newCallId(this.#o.address), cseq: d ? ++d.cseq : 1,
+      via: `SIP/2.0/UDP ${hostPort(this.#o.address, this.portS.port)};rport;branch=${newBranch()}`,
+      headers: [
+        ...(d ? d.routeSet.map((r) => ['Route', r] as [string, string]) : this.#preloadedRoute(set)),
+        ['Event', event], ['Expires', String(expires)], ['Contact', `<${this.#contactUri()}>`], ...headers,
+        ['Security-Verify', this.sec.securityVerify().join(', ')], ['Require', 'sec-agree'], ['Proxy-Require', 'sec-agree'], ...(this.#o.faults?.extraHeaders ?? []),
+      ],
+    });
+    let res: SipResponse;
+    try {
+      res = await this.node.request(req, this.#sa1(set));
+    } catch (e) {
+      this.#lost(`no answer to SUBSCRIBE over the SAs (${(e as Error).message})`);
+      throw e;
+    }
+    const callId = req.headers.get('call-id')!;
+    if (res.status >= 200 && res.status < 300 && expires > 0) {
+      const granted = Number(res.headers.get('expires') ?? expires);
+      const sub: UeSubscription = d ?? {
+        event, target, callId, localTag: headerParam(req.headers.get('from')!, 'tag')!, remoteTag: headerParam(res.headers.get('to') ?? '', 'tag') ?? '',
+        remoteTarget: (() => { try { return addressUri(res.headers.get('contact') ?? `<${target}>`); } catch { return target; } })(),
+        // The UAC's route set: the Record-Route of the 2xx, reversed (RFC 3261 12.1.2).
+        routeSet: res.headers.values('record-route').reverse(), cseq: 1, expires: granted,
+      };
+      sub.expires = granted;
+      if (sub.timer) clearTimeout(sub.timer);
+      if (this.#auto && granted > 0) {
+        sub.timer = unrefTimer(setTimeout(() => {
+          sub.timer = undefined;
+          if (this.current === undefined || this.#subscriptions.get(callId) !== sub) return;
+          this.#subscribeDialog(sub.event, sub.target, sub.expires, headers, sub).then((r) => {
+            if (r.status >= 300) {
+              this.#subscriptions.delete(callId);
+              this.events.refreshFailed?.({ what: `${sub.event} re-subscription`, detail: `${r.status} ${r.reason}` });
+            }
+          }, () => { /* #lost took over */ });
+        }, refreshDelaySeconds(granted) * 1000));
+      }
+      this.#subscriptions.set(callId, sub);
+    } else if (d && (res.status >= 300 || expires === 0)) {
+      this.#subscriptions.delete(callId);
+    }
+    return res;
+  }
+
+  /**
+   * A reg-event NOTIFY (RFC 3680): the network ended this UE's registration (TS 24.229 5.1.1.7) or asks it
+   * to re-authenticate (contact "shortened", 5.1.1.6).
+   */
+  #regState(info: RegInfo): void {
+    const me = identityKey(this.#contactUri());
+    const aor = identityKey(this.#o.impu);
+    for (const reg of info.registrations) {
+      if (identityKey(reg.aor) !== aor) continue;
+      const mine = reg.contacts.find((c) => identityKey(c.uri) === me);
+      const ended = reg.state === 'terminated' || mine?.state === 'terminated';
+      if (ended && this.current !== undefined) {
+        const event = mine?.event ?? 'deactivated';
+        this.#endRegistration();
+        this.events.deregistered?.({ by: 'network', reason: event });
+        // "deactivated": register again at once; "rejected": do not (TS 24.229 5.1.1.7).
+        if (event === 'deactivated' && this.#auto) setTimeout(() => void this.#renew('network-initiated de-registration'), 0);
+      } else if (mine?.state === 'active' && mine.event === 'shortened' && this.#auto) {
+        setTimeout(() => void this.reRegister().then((r) => {
+          if (r.status < 200 || r.status >= 300) void this.#renew('re-authentication failed');
+        }, () => void this.#renew('re-authentication failed')), 0);
+      }
+    }
+  }
+
   /** The established set; throws NOT_REGISTERED when there is none. */
   #registeredSet(what: string): SaSet {
     const set = this.current;
@@ -204,6 +434,14 @@ export class UeClient {
   #endRegistration(): void {
     this.sec.deregistered();
     this.#auth = undefined;
+    if (this.#refreshTimer) clearTimeout(this.#refreshTimer);
+    this.#refreshTimer = undefined;
+    // Dialogs end with the registration; presence subscriptions are remembered for a re-registration.
+    for (const [id, sub] of this.#subscriptions) {
+      if (sub.timer) clearTimeout(sub.timer);
+      sub.timer = undefined;
+      if (sub.event === 'reg' || !this.#auto) this.#subscriptions.delete(id);
+    }
     for (const set of [...this.db.sets(this.#o.impi)]) this.db.deleteWhenIdle(set);
     this.#dropUnusedClientPort();
   }
@@ -320,6 +558,10 @@ export class UeClient {
       if (step.kind === 'done') {
         // An abandoned registration (no usable Security-Server) starts over with a new Call-ID next time.
         if (step.result.status === 0) this.#newCallId();
+        if (step.result.set) {
+          this.#registeredFor((step.result.set.expiresAt - Date.now()) / 1000 - 30, true);
+          this.events.registered?.(step.result.set);
+        }
         return step.result;
       }
       if (step.kind === 'retry') {
@@ -428,18 +670,23 @@ export class UeClient {
       } catch (e) {
         this.sec.failed();
         this.#dropUnusedClientPort();
-        // TS 24.229 5.1.1.6: a de-registration that gets no answer still ends the registration at the UE.
+        // TS 24.229 5.1.1.6: a de-registration that gets no answer still ends the registration at the UE;
+        // a re-registration without an answer means the P-CSCF lost the SAs.
         if (expires === 0) this.#endRegistration();
+        else this.#lost(`no answer to the re-REGISTER over the SAs (${(e as Error).message})`);
         return { status: 408, reason: 'Request Timeout', detail: (e as Error).message };
       }
       if (res.status >= 200 && res.status < 300) {
         if (expires === 0) {
           this.#endRegistration();
+          this.events.deregistered?.({ by: 'ue', reason: 'de-registered' });
           return { status: res.status, reason: res.reason };
         }
         this.#storeServiceRoute(res);
-        this.sec.registeredWithoutChallenge(this.#granted(res, expires));
+        const granted = this.#granted(res, expires);
+        this.sec.registeredWithoutChallenge(granted);
         this.#dropUnusedClientPort();
+        this.#registeredFor(granted, false);
         return { status: res.status, reason: res.reason, set };
       }
       if (res.status !== 401) {
@@ -448,7 +695,10 @@ export class UeClient {
         return { status: res.status, reason: res.reason, detail: res.headers.get('warning') ?? res.reason };
       }
       const step = await this.#answerChallenge(res, () => this.#sa1(set), this.#clientPorts.get(set.ue.portC)!.socket, expires, offer.securityClient);
-      if (step.kind === 'done') return step.result;
+      if (step.kind === 'done') {
+        if (step.result.set) this.#registeredFor((step.result.set.expiresAt - Date.now()) / 1000 - 30, false);
+        return step.result;
+      }
       // Resynchronisation (TS 24.229 5.1.1.5.3): AUTS over the same set, with a new Security-Client.
       if (set.state === 'deleted') return { status: 0, reason: 'registration lost', detail: 'the SA set went during resynchronisation' };
       await this.#prepareClientPort();
@@ -493,17 +743,42 @@ export class UeClient {
 
   /** SUBSCRIBE to a presentity's presence (RFC 3856). */
   subscribe(presentity: string, expires = 600): Promise<SipResponse> {
-    return this.#protectedRequest('SUBSCRIBE', presentity, presentity, [
-      ['Event', 'presence'], ['Accept', PIDF_CONTENT_TYPE], ['Expires', String(expires)],
-      ['Contact', `<${this.#contactUri()}>`],
-    ]);
+    if (this.current === undefined) return Promise.reject(new Ipsec3gppError(ErrorCode.NOT_REGISTERED, 'SUBSCRIBE: not registered'));
+    // A dialog the UE refreshes before it expires (and renews after a re-registration): RFC 6665 4.1.2.1.
+    return this.#subscribeDialog('presence', presentity, expires, [['Accept', PIDF_CONTENT_TYPE]]);
+  }
+
+  /** The SUBSCRIBE dialogs in force (presence and reg), for tests and tools. */
+  get subscriptions(): Array<{ event: string; target: string; expires: number }> {
+    return [...this.#subscriptions.values()].map((x) => ({ event: x.event, target: x.target, expires: x.expires }));
   }
 
   #incoming(req: SipRequest, respond: (r: SipResponse) => void): void {
     if (req.method === 'NOTIFY') {
+      const event = (req.headers.get('event') ?? '').toLowerCase().split(';')[0]!.trim();
+      const state = req.headers.get('subscription-state');
+      const callId = req.headers.get('call-id') ?? '';
+      if (state?.toLowerCase().startsWith('terminated')) {
+        const sub = this.#subscriptions.get(callId);
+        if (sub?.timer) clearTimeout(sub.timer);
+        this.#subscriptions.delete(callId);
+      }
+      if (event === 'reg') {
+        let info: RegInfo | undefined;
+        try {
+          info = parseReginfo(req.body);
+        } catch {
+          info = undefined;
+        }
+        // The answer leaves over the SA first; acting on the state may delete the set.
+        respond(info ? makeResponse(req, 200, 'OK') : makeResponse(req, 400, 'Bad Request', [['Warning', '399 ue "not a reginfo document"']]));
+        if (info) this.#regState(info);
+        return;
+      }
       const body = new TextDecoder().decode(req.body);
-      const n = { from: req.headers.get('from') ?? '', body, state: req.headers.get('subscription-state') };
+      const n = { from: req.headers.get('from') ?? '', body, state };
       this.notifications.push(n);
+      if (this.notifications.length > UE_NOTIFICATIONS_KEPT) this.notifications.shift();
       respond(makeResponse(req, 200, 'OK'));
       this.onNotify?.(n);
       return;
@@ -512,6 +787,11 @@ export class UeClient {
   }
 
   close(): void {
+    this.#closed = true;
+    if (this.#refreshTimer) clearTimeout(this.#refreshTimer);
+    if (this.#keepAliveTimer) clearInterval(this.#keepAliveTimer);
+    for (const sub of this.#subscriptions.values()) if (sub.timer) clearTimeout(sub.timer);
+    this.#subscriptions.clear();
     this.node.close();
     this.db.clear();
     this.usim.destroy();

@@ -151,6 +151,10 @@ export interface SaDatabaseOptions {
   maxSets?: number | undefined;
   /** Replay window of the inbound SAs; default 64. */
   replayWindow?: number | undefined;
+  /** Outbound sequence number at which `onSoftLimit` is called (EspSa softLimit; default near the end). */
+  softLimit?: number | undefined;
+  /** Called once per outbound SA that reaches the soft limit: time to build a new set (new keys). */
+  onSoftLimit?: ((set: SaSet, sa: SaEntry) => void) | undefined;
   /**
    * Keep each set's expanded keys in JavaScript memory as `set.exportKeys`, for writing capture key files
    * (the demo's --pcap). Off by default: normally keys exist only inside WASM.
@@ -220,6 +224,8 @@ export class SaDatabase {
   readonly #maxSetsPerKey: number;
   readonly #maxSets: number;
   readonly #replayWindow: number | undefined;
+  readonly #softLimit: number | undefined;
+  readonly #onSoftLimit: ((set: SaSet, sa: SaEntry) => void) | undefined;
   readonly #keepKeys: boolean;
   readonly #bySpi = new Map<number, SaEntry>();
   // Old and new sets of a registration share SA2/SA4 selectors (port_us stays): a short list per selector.
@@ -242,6 +248,8 @@ export class SaDatabase {
     this.#maxSetsPerKey = o.maxSetsPerKey ?? 3;
     this.#maxSets = o.maxSets ?? 1_000_000;
     this.#replayWindow = o.replayWindow;
+    this.#softLimit = o.softLimit;
+    this.#onSoftLimit = o.onSoftLimit;
     this.#keepKeys = o.keepKeysForExport === true;
   }
 
@@ -316,9 +324,14 @@ export class SaDatabase {
     return defs.map(([name, spi, srcAddress, srcPort, dstAddress, dstPort, receiver]) => {
       const inbound = receiver === this.role;
       const opts = { spi, alg: init.alg, ealg: init.ealg, ck: init.ck, ik: init.ik, replayWindow: init.replayWindow ?? this.#replayWindow ?? 64 };
-      const esp = inbound ? EspSa.inbound(opts) : EspSa.outbound(opts);
+      const entry = { name, direction: inbound ? 'inbound' : 'outbound', spi, srcAddress, srcPort, dstAddress, dstPort, srcIp: ip.get(srcAddress)!, dstIp: ip.get(dstAddress)!, set } as Omit<SaEntry, 'esp'> as SaEntry;
+      const onSoft = this.#onSoftLimit;
+      const esp = inbound
+        ? EspSa.inbound(opts)
+        : EspSa.outbound({ ...opts, ...(this.#softLimit !== undefined ? { softLimit: this.#softLimit } : {}), ...(onSoft ? { onSoftLimit: softLimitCallback(onSoft, set, entry) } : {}) });
       created.push(esp);
-      return { name, direction: inbound ? 'inbound' : 'outbound', spi, srcAddress, srcPort, dstAddress, dstPort, srcIp: ip.get(srcAddress)!, dstIp: ip.get(dstAddress)!, esp, set } as SaEntry;
+      (entry as { esp: EspSa }).esp = esp;
+      return entry;
     });
   }
 
@@ -501,6 +514,15 @@ export class SaDatabase {
     }, delay);
     (this.#timer as { unref?: () => void }).unref?.();
   }
+}
+
+/**
+ * The soft-limit callback of an outbound SA, made outside #buildSas so that its closure holds the set and
+ * the entry only: a closure made in there would keep #buildSas's scope, and with it the CK and IK of the
+ * set's init, reachable for as long as the SA.
+ */
+function softLimitCallback(fn: (set: SaSet, sa: SaEntry) => void, set: SaSet, entry: SaEntry): () => void {
+  return () => fn(set, entry);
 }
 
 const rank = (set: SaSet): number => (set.state === 'established' ? 3 : set.state === 'temporary' ? 2 : 1);

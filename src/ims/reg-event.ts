@@ -1,0 +1,167 @@
+// The S-CSCF's side of the registration event package (RFC 3680; TS 24.229 5.4.2): subscriptions to the
+// registration state of an address-of-record, from the UE itself (5.1.1.3) and from its P-CSCF (5.2.3),
+// and the NOTIFYs that carry that state (reginfo.ts): the full state at once, then every change, among them
+// the two the network starts: de-registration (5.4.1.5: contacts terminated, event "deactivated" or
+// "rejected", the subscriptions terminated with them) and re-authentication (5.4.1.6: contacts "shortened"
+// to a short expiry, after which the UE re-registers and is challenged).
+
+import { hostPort } from '../ip.js';
+import { addressUri, headerParam, type SipRequest, type SipResponse } from '../sip/message.js';
+import { identityKey } from './identity.js';
+import { REGINFO_CONTENT_TYPE, buildReginfo, type RegContactEvent, type RegInfoContact } from './reginfo.js';
+import { makeRequest, makeResponse, newBranch, newTag } from './sip-node.js';
+
+interface RegSubscription {
+  id: string;
+  /** The address-of-record watched (canonical form). */
+  aor: string;
+  /** Who subscribed: the UE's asserted identity, or a P-CSCF. */
+  watcher: string;
+  contact: string;
+  callId: string;
+  localTag: string;
+  remoteTag: string;
+  cseq: number;
+  routeSet: string[];
+  via: { address: string; port: number };
+  expiresAt: number;
+  version: number;
+}
+
+/** A contact of an address-of-record as the registrar holds it. */
+export interface RegContact {
+  uri: string;
+  expiresAt: number;
+}
+
+export interface RegEventHost {
+  /** The registrar's socket address (NOTIFY Via and Contact). */
+  address: string;
+  port: number;
+  /** The current contacts of an AOR (empty when not registered). */
+  contacts(aor: string): RegContact[];
+  /** Sends a request toward `hop`; resolves with the final response. */
+  send(req: SipRequest, hop: { address: string; port: number }): Promise<SipResponse>;
+  /** The next hop of a route set's first entry, if it names one. */
+  nextHop(entry: string | undefined): { address: string; port: number } | undefined;
+}
+
+/** Most reg-event subscriptions kept (per server). */
+export const MAX_REG_SUBSCRIPTIONS = 100_000;
+
+export class RegEventServer {
+  readonly #h: RegEventHost;
+  readonly #subs = new Map<string, RegSubscription>();
+
+  constructor(host: RegEventHost) {
+    this.#h = host;
+  }
+
+  /** Subscriptions in force (for tests and statistics). */
+  get size(): number {
+    return this.#subs.size;
+  }
+
+  /** Subscriptions to `aor` (canonical form). */
+  watchers(aor: string): string[] {
+    return [...this.#subs.values()].filter((s) => s.aor === aor).map((s) => s.watcher);
+  }
+
+  /**
+   * A SUBSCRIBE for Event: reg, already authorised by the caller (the watcher is the UE of the AOR or a
+   * trusted P-CSCF). Answers it and sends the full state (RFC 3680 5.2: a NOTIFY at once).
+   */
+  subscribe(req: SipRequest, watcher: string, via: { address: string; port: number }, respond: (r: SipResponse) => void): void {
+    const aor = identityKey(addressUri(req.headers.get('to')!));
+    const remoteTag = headerParam(req.headers.get('from')!, 'tag') ?? '';
+    const toTag = headerParam(req.headers.get('to')!, 'tag');
+    const requested = Number(req.headers.get('expires') ?? 3600);
+    const expires = Number.isFinite(requested) && requested >= 0 ? Math.min(requested, 600_000) : 3600;
+    const id = `${req.headers.get('call-id')}|${remoteTag}`;
+    const existing = this.#subs.get(id);
+    if (toTag !== undefined && (existing === undefined || existing.localTag !== toTag)) {
+      respond(makeResponse(req, 481, 'Subscription Does Not Exist'));
+      return;
+    }
+    if (existing === undefined && this.#subs.size >= MAX_REG_SUBSCRIPTIONS) {
+      respond(makeResponse(req, 503, 'Service Unavailable', [['Retry-After', '60']]));
+      return;
+    }
+    const recordRoute = req.headers.values('record-route');
+    const sub: RegSubscription = existing ?? {
+      id, aor, watcher, contact: addressUri(req.headers.get('contact') ?? `<${watcher}>`), callId: req.headers.get('call-id')!,
+      localTag: newTag(), remoteTag, cseq: 1, routeSet: recordRoute, via, expiresAt: 0, version: 0,
+    };
+    sub.expiresAt = Date.now() + expires * 1000;
+    const extra: Array<[string, string]> = [['Expires', String(expires)], ['Contact', `<sip:scscf@${hostPort(this.#h.address, this.#h.port)}>`]];
+    for (const rr of req.headers.getAll('record-route')) extra.push(['Record-Route', rr]);
+    const r = makeResponse(req, 200, 'OK', extra);
+    if (toTag === undefined) r.headers.set('To', `${req.headers.get('to')};tag=${sub.localTag}`);
+    respond(r);
+    if (expires === 0) {
+      this.#subs.delete(id);
+      void this.#notify(sub, 'terminated', this.#contacts(aor, 'registered'));
+      return;
+    }
+    this.#subs.set(id, sub);
+    void this.#notify(sub, 'active', this.#contacts(aor, 'registered'));
+  }
+
+  /** The registration state of `aor` changed (a contact registered, refreshed, shortened or removed). */
+  changed(aor: string, event: RegContactEvent, removed: RegContact[] = []): void {
+    const k = identityKey(aor);
+    const contacts = [...this.#contacts(k, event), ...removed.map((c) => ({ id: contactId(c.uri), uri: c.uri, state: 'terminated' as const, event }))];
+    const over = this.#h.contacts(k).length === 0;
+    for (const s of [...this.#subs.values()]) {
+      if (s.aor !== k) continue;
+      // With the registration gone, every subscription to it ends too (RFC 3680 4.4.1).
+      if (over) this.#subs.delete(s.id);
+      void this.#notify(s, over ? 'terminated' : 'active', contacts);
+    }
+  }
+
+  #contacts(aor: string, event: RegContactEvent): RegInfoContact[] {
+    const now = Date.now();
+    return this.#h.contacts(aor).map((c) => ({ id: contactId(c.uri), uri: c.uri, state: 'active' as const, event, expires: Math.max(0, Math.round((c.expiresAt - now) / 1000)) }));
+  }
+
+  async #notify(s: RegSubscription, state: 'active' | 'terminated', contacts: RegInfoContact[]): Promise<void> {
+    const regState = contacts.some((c) => c.state === 'active') ? 'active' : 'terminated';
+    const body = buildReginfo({ version: s.version++, state: 'full', registrations: [{ aor: s.aor, id: contactId(s.aor), state: regState, contacts }] });
+    const left = Math.max(0, Math.round((s.expiresAt - Date.now()) / 1000));
+    const req = makeRequest({
+      method: 'NOTIFY', uri: s.contact,
+      from: `<${s.aor}>;tag=${s.localTag}`, to: `<${s.watcher}>;tag=${s.remoteTag}`,
+      callId: s.callId, cseq: s.cseq++,
+      via: `SIP/2.0/UDP ${hostPort(this.#h.address, this.#h.port)};branch=${newBranch()}`,
+      headers: [
+        ...(s.routeSet.length > 0 ? s.routeSet : [`<sip:${hostPort(s.via.address, s.via.port)};lr>`]).map((r) => ['Route', r] as [string, string]),
+        ['Event', 'reg'],
+        ['Subscription-State', state === 'active' ? `active;expires=${left}` : 'terminated;reason=noresource'],
+        ['Contact', `<sip:scscf@${hostPort(this.#h.address, this.#h.port)}>`],
+      ],
+      body: { type: REGINFO_CONTENT_TYPE, data: body },
+    });
+    try {
+      await this.#h.send(req, this.#h.nextHop(s.routeSet[0]) ?? s.via);
+    } catch {
+      // A watcher that cannot be reached: the subscription stays until it expires (RFC 6665 4.2.2).
+    }
+  }
+
+  /** Drops expired subscriptions (called by the registrar now and then). */
+  prune(now = Date.now()): void {
+    for (const [id, s] of this.#subs) if (s.expiresAt <= now) this.#subs.delete(id);
+  }
+
+  clear(): void {
+    this.#subs.clear();
+  }
+}
+
+/** A stable id for a contact or AOR in reginfo (RFC 3680 5.3 asks for one that does not reveal anything). */
+function contactId(uri: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < uri.length; i++) h = Math.imul(h ^ uri.charCodeAt(i), 0x01000193) >>> 0;
+  return `c${h.toString(16)}`;
+}
