@@ -19,6 +19,7 @@ import { readPcap, writePcap } from '../../src/pcap.js';
 import { contextOf } from '../../src/internal/context.js';
 import { rawMemory } from '../../src/internal/wasm.js';
 import { apply, applyText, type Mutation } from './mutate.js';
+import { relayUdpTarget } from './relay-udp.js';
 
 export type Outcome = 'accepted' | string;
 
@@ -308,6 +309,7 @@ export const targets: Target[] = [
       };
     },
   },
+  relayUdpTarget,
   {
     name: 'the pcscf --subscribers file (JSON)',
     codes: ['INVALID_ARGUMENT'],
