@@ -1,11 +1,13 @@
 // The demo's WebSocket relay (web/server.ts over src/net/ws-relay.ts) as a hostile page meets it: real `ws`
 // connections to the real server on 127.0.0.1, real UDP sockets behind it. Frames that used to kill the
-// server process (a datagram to port 0, a JSON `null`, an invalid UTF-8 text frame), upgrades from foreign
+// server process (a datagram to port 0, a JSON `null`, an invalid UTF-8 text frame, request targets such as
+// "//" or a bad %-escape), upgrades from foreign
 // or missing origins, connections over the cap, datagrams to anything but the P-CSCF, privileged binds, and
 // what a connection leaves behind when it goes (UDP sockets, the HSS subscriber and its WASM keys, ladder
 // names).
 
 import { spawn } from 'node:child_process';
+import { createConnection } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { test } from 'uvu';
@@ -29,7 +31,20 @@ test.after(async () => { await demo.close(); });
 const open = (d: WebDemo = demo): Promise<RelayClient> => connect(d.url, d.url);
 const isError = (reason: string) => (m: Control): boolean => m['t'] === 'error' && m['reason'] === reason;
 
-test('the server process survives a datagram to port 0, a JSON null and an invalid UTF-8 text frame, and serves the next page', async () => {
+/** Sends `request` on a raw TCP connection and resolves with the status line of the answer ('' if none). */
+function rawHttp(url: string, request: string): Promise<string> {
+  const { hostname, port } = new URL(url);
+  return new Promise((ok) => {
+    let got = '';
+    const sock = createConnection({ host: hostname, port: Number(port) }, () => sock.write(request));
+    sock.on('data', (d: Buffer) => { got += d.toString('latin1'); });
+    sock.on('error', () => {});
+    sock.on('close', () => ok(got.split('\r\n')[0]!));
+    sock.setTimeout(3000, () => sock.destroy());
+  });
+}
+
+test('the server process survives a datagram to port 0, a JSON null, an invalid UTF-8 text frame and unparsable request targets, and serves the next page', async () => {
   const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'web', 'server.ts'), '--port', '0'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
@@ -55,7 +70,13 @@ test('the server process survives a datagram to port 0, a JSON null and an inval
     c.ws.send(Buffer.from([0x7b, 0xff, 0xfe, 0x7d]), { binary: false }); // ws emits 'error' on the server's socket
     assert.is(await c.closed, 1007, 'invalid UTF-8 closes that connection with 1007');
     const d = await alive('an invalid UTF-8 text frame');
-    for (const x of [a, b, d]) await x.close();
+    // Request targets that new URL() or decodeURIComponent() throw on, in the request and upgrade handlers.
+    const upgrade = `Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nOrigin: ${url}\r\n`;
+    assert.is(await rawHttp(url, 'GET // HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'), 'HTTP/1.1 400 Bad Request');
+    assert.is(await rawHttp(url, 'GET /dist/%E0%A4%A HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'), 'HTTP/1.1 404 Not Found');
+    assert.is(await rawHttp(url, `GET //[ HTTP/1.1\r\nHost: x\r\n${upgrade}\r\n`), 'HTTP/1.1 404 Not Found');
+    const e = await alive('unparsable request targets');
+    for (const x of [a, b, d, e]) await x.close();
   } finally {
     child.kill('SIGTERM');
     await exited;

@@ -26,7 +26,7 @@ import {
 import { NodeUdpNetwork } from '../src/node.js';
 import { relayDropCounters, type RelayDropReason } from '../src/net/ws-relay.js';
 import { type ConfidentialityMode } from '../src/secagree/pcscf.js';
-import { startHttp, type HttpServer } from './http.js';
+import { requestUrl, startHttp, type HttpServer } from './http.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
@@ -142,7 +142,7 @@ export async function startWebDemo(o: WebDemoOptions): Promise<WebDemo> {
   };
   http.server.on('upgrade', (req, socket, head) => {
     socket.on('error', () => { /* a reset during the handshake concerns that client only */ });
-    if (new URL(req.url ?? '/', 'http://x').pathname !== '/relay') { refuse(socket, 404, 'path'); return; }
+    if (requestUrl(req.url)?.pathname !== '/relay') { refuse(socket, 404, 'path'); return; }
     const origin = req.headers.origin;
     if (origin === undefined || !origins.has(origin.toLowerCase())) { refuse(socket, 403, 'origin'); return; }
     if (live.size >= maxConnections) { refuse(socket, 503, 'capacity'); return; }

@@ -28,7 +28,10 @@ export const relayUdpTarget: Target = {
   async setup(): Promise<FuzzContext> {
     const demo = await startWebDemo({ port: 0, publishEveryMs: 3_600_000 });
     const uncaught: unknown[] = [];
-    const onUncaught = (e: unknown): void => { uncaught.push(e); };
+    /** Ends the wait for a pong at once when an exception escapes (the server's socket is then wedged). */
+    let wake: (() => void) | undefined;
+    const onUncaught = (e: unknown): void => { uncaught.push(e); wake?.(); };
+    const finding = (): Error => uncaught[0] instanceof Error ? uncaught[0] : new Error(String(uncaught[0]));
     process.on('uncaughtException', onUncaught);
     const idle = udpHandles();
     const pcscf = demo.network.pcscf;
@@ -64,9 +67,10 @@ export const relayUdpTarget: Target = {
     const pong = (): Promise<boolean> => new Promise((ok, fail) => {
       const t = setTimeout(() => fail(new Error('the server stopped answering pings')), 5000);
       const ws = c.ws;
-      const done = (v: boolean) => (): void => { clearTimeout(t); ws.off('pong', yes); ws.off('close', no); ok(v); };
+      const done = (v: boolean) => (): void => { clearTimeout(t); wake = undefined; ws.off('pong', yes); ws.off('close', no); ok(v); };
       const yes = done(true);
       const no = done(false);
+      wake = no;
       ws.on('pong', yes);
       ws.on('close', no);
       if (ws.readyState === ws.OPEN) ws.ping(); else no();
@@ -86,6 +90,7 @@ export const relayUdpTarget: Target = {
 
     return {
       async check(m: Mutation): Promise<Outcome> {
+        if (uncaught.length > 0) throw finding(); // while fast-check shrinks: the server is wedged, the first finding stands
         if (++inputs % CYCLE === 0) await cycle();
         const seed = seeds[m.seed % seeds.length]!;
         const bytes = apply(m, seeds.map((s) => s.bytes));
@@ -95,7 +100,9 @@ export const relayUdpTarget: Target = {
         else if (kind === 'text') c.ws.send(new TextDecoder().decode(bytes));
         else c.ws.send(Buffer.from(bytes), { binary: false });
         let outcome: Outcome = 'accepted';
-        if (!(await pong())) {
+        const answered = await pong();
+        if (uncaught.length > 0) throw finding();
+        if (!answered) {
           outcome = `closed ${await c.closed}`;
           await open();
         } else {
@@ -103,7 +110,7 @@ export const relayUdpTarget: Target = {
           const reason = Object.keys(after).find((r) => after[r]! > before[r]!);
           if (reason) outcome = reason;
         }
-        if (uncaught.length > 0) throw uncaught[0] instanceof Error ? uncaught[0] : new Error(String(uncaught[0]));
+        if (uncaught.length > 0) throw finding();
         const stats = demo.relayStats();
         if (stats.sockets > RELAY_MAX_SOCKETS * stats.connections) throw new Error(`${stats.sockets} relay sockets for ${stats.connections} connection(s)`);
         if (udpHandles() > idle + RELAY_MAX_SOCKETS * 2) throw new Error(`${udpHandles()} UDP sockets open (${idle} without a page)`);
@@ -117,7 +124,7 @@ export const relayUdpTarget: Target = {
           process.off('uncaughtException', onUncaught);
           if (uncaught.length > 0) throw uncaught[0];
         });
-        if (uncaught.length > 0) throw uncaught[0] instanceof Error ? uncaught[0] : new Error(String(uncaught[0]));
+        if (uncaught.length > 0) throw finding();
       },
     };
   },
