@@ -1,5 +1,6 @@
 // The WebSocket datagram relay (src/net/ws-relay.ts) without a browser: a WebSocketNetwork and a
-// RelaySession joined by an in-memory "WebSocket", the relay's sockets on a MemoryNetwork. Round trips both
+// RelaySession joined by an in-memory "WebSocket", the relay's sockets on a MemoryNetwork, its one allowed
+// peer 10.0.0.1:5060 (test/ws-relay-hardening.test.ts has the real server over real UDP). Round trips both
 // ways with addresses and ports intact, and refusals (malformed frames, unknown sockets, too many binds,
 // oversized datagrams) that are counted and change nothing.
 
@@ -14,7 +15,7 @@ import { throwsCode } from './helpers.js';
 function pair(net: MemoryNetwork): { ws: WebSocketLike & { toBrowser(d: unknown): void }; relay: RelaySession } {
   const listeners: Record<string, Array<(ev: { data: unknown }) => void>> = { message: [], close: [] };
   const toBrowser = (d: unknown): void => { queueMicrotask(() => { for (const l of listeners['message']!) l({ data: d }); }); };
-  const relay = new RelaySession(net, { send: (d) => toBrowser(typeof d === 'string' ? d : d.slice().buffer) }, '10.0.0.9');
+  const relay = new RelaySession(net, { send: (d) => toBrowser(typeof d === 'string' ? d : d.slice().buffer) }, '10.0.0.9', { peers: [{ address: '10.0.0.1', port: 5060 }] });
   const ws = {
     binaryType: 'blob', readyState: 1,
     send: (d: string | Uint8Array) => { queueMicrotask(() => relay.receive(typeof d === 'string' ? d : d.slice())); },
@@ -89,6 +90,31 @@ test('limits: at most RELAY_MAX_SOCKETS sockets per connection; datagrams over 6
   assert.is(results.filter((r) => r.status === 'fulfilled').length, RELAY_MAX_SOCKETS);
   assert.is(results.filter((r) => r.status === 'rejected').length, 4);
   throwsCode(() => socks[0]!.send(new Uint8Array(8), 5060, '2001:db8::1'), 'RELAY');
+});
+
+test('destinations outside the policy are refused with an error frame the page counts; non-object JSON is malformed on both sides', async () => {
+  const net = new MemoryNetwork();
+  const { ws, relay } = pair(net);
+  const browser = new WebSocketNetwork(ws);
+  const other = await net.bind('10.0.0.1', 5061);
+  let delivered = 0;
+  other.onMessage(() => delivered++);
+  const s = await browser.bind('0.0.0.0', 0);
+  const told: Array<Record<string, unknown>> = [];
+  browser.onControl = (m) => told.push(m);
+  s.send(Uint8Array.of(1), 5061, '10.0.0.1');
+  s.send(Uint8Array.of(1), 5060, '10.0.0.2');
+  await next();
+  assert.is(delivered, 0);
+  assert.equal([relay.drops.destination, browser.relayErrors, browser.malformed], [2, 2, 0]);
+  assert.equal(told.map((m) => [m['t'], m['reason'], m['sock']]), [['error', 'destination', 1], ['error', 'destination', 1]]);
+  relay.receive('null');
+  relay.receive('[1]');
+  assert.is(relay.drops.malformed, 2);
+  ws.toBrowser('null');
+  ws.toBrowser('[]');
+  await next();
+  assert.is(browser.malformed, 2);
 });
 
 test.run();

@@ -157,7 +157,7 @@ async function main(): Promise<void> {
   else setStatus(`SUBSCRIBE refused: ${sub.status} ${sub.reason}`, 'bad');
   const refresh = (): void => {
     showSas(ue.current ? [ue.current] : []);
-    $('relay').textContent = `relay: ${sent} datagrams sent by this page (${sentEsp} SIP messages over ESP), ${net.malformed} malformed frames; ${ue.db.size} SA set(s) in the UE's database`;
+    $('relay').textContent = `relay: ${sent} datagrams sent by this page (${sentEsp} SIP messages over ESP), ${net.malformed} malformed frames, ${net.relayErrors} refused by the relay; ${ue.db.size} SA set(s) in the UE's database`;
   };
   refresh();
   onLadder = refresh;

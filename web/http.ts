@@ -44,6 +44,15 @@ export function contentSecurityPolicy(html: string, wasm = true): string {
   ].join('; ');
 }
 
+/** The URL of a request line (path and query), or undefined when it does not parse (e.g. "//", "//["). */
+export function requestUrl(target: string | undefined): URL | undefined {
+  try {
+    return new URL(target ?? '/', 'http://localhost');
+  } catch {
+    return undefined;
+  }
+}
+
 export async function startHttp(o: HttpOptions): Promise<HttpServer> {
   const bundles = new Map<string, string>();
   for (const [path, entry] of Object.entries(o.bundles)) {
@@ -54,11 +63,12 @@ export async function startHttp(o: HttpOptions): Promise<HttpServer> {
     bundles.set(path, r.outputFiles[0]!.text);
   }
   const server = createServer((req, res) => {
-    const url = new URL(req.url ?? '/', 'http://localhost');
     const send = (status: number, type: string, body: string | Uint8Array, headers: Record<string, string> = {}): void => {
       res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store', 'x-content-type-options': 'nosniff', ...headers });
       res.end(body);
     };
+    const url = requestUrl(req.url);
+    if (url === undefined) { send(400, 'text/plain', 'bad request target'); return; }
     const page = o.pages[url.pathname];
     if (page) {
       const html = readFileSync(page, 'utf8');
@@ -70,9 +80,9 @@ export async function startHttp(o: HttpOptions): Promise<HttpServer> {
     for (const [prefix, dir] of Object.entries(o.folders)) {
       if (!url.pathname.startsWith(prefix)) continue;
       const root = resolve(dir);
-      const file = resolve(root, decodeURIComponent(url.pathname.slice(prefix.length)));
-      if (!file.startsWith(root + sep)) break;
       try {
+        const file = resolve(root, decodeURIComponent(url.pathname.slice(prefix.length))); // URIError on a bad escape
+        if (!file.startsWith(root + sep)) break;
         if (!statSync(file).isFile()) break;
         send(200, TYPES[extname(file)] ?? 'application/octet-stream', readFileSync(file));
       } catch { break; }

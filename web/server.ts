@@ -4,7 +4,16 @@
 // UE binds its own UDP ports here. The browser does TS 33.203 itself: IMS AKA, the ipsec-3gpp security
 // agreement, ESP in WebAssembly; the relay only carries its datagrams. The server also streams to each page
 // the messages its network elements send about that UE, for the ladder.
+//
+// The relay is reachable by any page the browser loads, so the upgrade is refused (HTTP 403) unless its
+// Origin is this server's own (or one the operator lists: DNS rebinding cannot forge Origin), connections
+// are capped (HTTP 503 beyond), each connection's datagrams may go only to the P-CSCF's three ports, and
+// everything a connection created (its UDP sockets, its HSS subscriber, its names in the ladder) goes when
+// it closes. Protocol errors of the WebSocket itself (invalid UTF-8, oversized frames) close that
+// connection and nothing else.
 
+import { STATUS_CODES } from 'node:http';
+import { type Duplex } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 import { Command } from 'commander';
@@ -15,8 +24,9 @@ import {
   type DatagramNetwork, type ImsNetwork, type TraceEvent, type UeClient,
 } from '../src/ims/index.js';
 import { NodeUdpNetwork } from '../src/node.js';
+import { relayDropCounters, type RelayDropReason } from '../src/net/ws-relay.js';
 import { type ConfidentialityMode } from '../src/secagree/pcscf.js';
-import { startHttp, type HttpServer } from './http.js';
+import { requestUrl, startHttp, type HttpServer } from './http.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
@@ -30,7 +40,35 @@ export interface WebDemoOptions {
   publishEveryMs?: number;
   /** Also serve the browser test suite (test/browser) and the vectors. */
   testPages?: boolean;
+  /**
+   * Origins (e.g. "http://demo.example:8080") allowed to open the relay besides this server's own URL
+   * (and http://localhost:port when listening on 127.0.0.1).
+   */
+  allowedOrigins?: readonly string[];
+  /** Relay connections open at once (default {@link DEFAULT_MAX_CONNECTIONS}); more are refused with 503. */
+  maxConnections?: number;
   log?: (line: string) => void;
+}
+
+/** Concurrent relay connections by default. */
+export const DEFAULT_MAX_CONNECTIONS = 32;
+/** A connection whose outgoing buffer is over this loses frames (UDP semantics) instead of growing it. */
+const MAX_BUFFERED = 1 << 20;
+
+/** What the relay has done so far, for tests and the operator. */
+export interface RelayStats {
+  /** Relay connections open now. */
+  connections: number;
+  /** UDP sockets bound for browsers now (and binds under way). */
+  sockets: number;
+  /** Frames dropped and requests refused, by reason, over all connections so far. */
+  drops: Record<RelayDropReason, number>;
+  /** Upgrades refused, by reason. */
+  refusedUpgrades: { path: number; origin: number; capacity: number };
+  /** Connections closed by a WebSocket protocol error (invalid UTF-8, oversized or malformed frames). */
+  protocolErrors: number;
+  /** Frames not sent to a page because its connection's buffer was full. */
+  backpressure: number;
 }
 
 export interface WebDemo {
@@ -38,6 +76,7 @@ export interface WebDemo {
   network: ImsNetwork;
   /** Browser UEs connected now. */
   readonly sessions: number;
+  relayStats(): RelayStats;
   close(): Promise<void>;
 }
 
@@ -80,47 +119,90 @@ export async function startWebDemo(o: WebDemoOptions): Promise<WebDemo> {
   }
   const http: HttpServer = await startHttp({ port: o.port, host: o.host ?? '127.0.0.1', pages, bundles, folders });
 
+  const port = new URL(http.url).port;
+  const origins = new Set([http.url, ...(o.host ?? '127.0.0.1') === '127.0.0.1' ? [`http://localhost:${port}`] : []]);
+  for (const a of o.allowedOrigins ?? []) origins.add(new URL(a).origin);
+  const maxConnections = o.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
+  if (!Number.isInteger(maxConnections) || maxConnections < 1) throw new Error(`maxConnections must be a positive integer, not ${maxConnections}`);
+  // The only destinations (and sources) of relayed datagrams: the P-CSCF's unprotected port, port_pc, port_ps.
+  const pcscfPorts = [network.pcscf.port, network.pcscf.portC.port, network.pcscf.portS.port];
+  const peers = pcscfPorts.map((p) => ({ address, port: p }));
+
+  const live = new Set<{ relay: RelaySession }>();
+  const closedDrops = relayDropCounters();
+  const refusedUpgrades = { path: 0, origin: 0, capacity: 0 };
+  let protocolErrors = 0;
+  let backpressure = 0;
   let counter = 0;
   const wss = new WebSocketServer({ noServer: true, maxPayload: 70_000 });
+  const refuse = (socket: Duplex, status: number, why: keyof typeof refusedUpgrades): void => {
+    refusedUpgrades[why]++;
+    const body = `${STATUS_CODES[status]}\n`;
+    socket.once('finish', () => socket.destroy());
+    socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${body.length}\r\n\r\n${body}`);
+  };
   http.server.on('upgrade', (req, socket, head) => {
-    if (new URL(req.url ?? '/', 'http://x').pathname !== '/relay') { socket.destroy(); return; }
+    socket.on('error', () => { /* a reset during the handshake concerns that client only */ });
+    if (requestUrl(req.url)?.pathname !== '/relay') { refuse(socket, 404, 'path'); return; }
+    const origin = req.headers.origin;
+    if (origin === undefined || !origins.has(origin.toLowerCase())) { refuse(socket, 403, 'origin'); return; }
+    if (live.size >= maxConnections) { refuse(socket, 503, 'capacity'); return; }
     wss.handleUpgrade(req, socket, head, (ws) => session(ws));
   });
 
   function session(ws: WebSocket): void {
+    ws.on('error', () => { protocolErrors++; }); // ws closes the connection itself; unhandled, it would throw
+    if (live.size >= maxConnections) { ws.close(1013, 'too many connections'); return; }
     const user = `web${++counter}`;
     const label = `UE ${user}`;
     const impi = `${user}@${network.realm}`;
     network.hss.addSubscriber({ impi, ...demoKeys() });
-    // Name the browser's relayed ports, so the ladder says who is who.
+    // Name the browser's relayed ports, so the ladder says who is who (until they close).
     const named: DatagramNetwork = {
       tap: (fn) => udp.tap(fn),
       bind: async (a, p) => {
         const s = await udp.bind(a, p);
-        network.names.set(`${s.address}:${s.port}`, label);
-        return s;
+        const key = `${s.address}:${s.port}`;
+        network.names.set(key, label);
+        return {
+          address: s.address, port: s.port,
+          send: (d, dp, da) => s.send(d, dp, da),
+          onMessage: (h) => s.onMessage(h),
+          close: () => { network.names.delete(key); s.close(); },
+        };
       },
     };
-    const conn = { send: (d: Uint8Array | string): void => { if (ws.readyState === ws.OPEN) ws.send(d); } };
-    const relay = new RelaySession(named, conn, address);
+    const conn = {
+      send: (d: Uint8Array | string): void => {
+        if (ws.readyState !== ws.OPEN) return;
+        if (ws.bufferedAmount > MAX_BUFFERED) { backpressure++; return; }
+        ws.send(d);
+      },
+    };
+    const relay = new RelaySession(named, conn, address, { peers });
+    const entry = { relay };
+    live.add(entry);
     const mine = new RegExp(`sip:${user}@`);
     watchers.set(user, (e) => {
       if (e.to !== label && !mine.test(e.message.headers.get('from') ?? '') && !mine.test(e.message.headers.get('to') ?? '')) return;
       conn.send(JSON.stringify({ t: 'trace', ...serializeTrace(e) }));
     });
     ws.on('message', (data, isBinary) => {
-      if (isBinary) relay.receive(new Uint8Array(data as Buffer));
-      else relay.receive(String(data));
+      const b = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
+      if (isBinary) relay.receive(new Uint8Array(b.buffer, b.byteOffset, b.length));
+      else relay.receive(b.toString('utf8'));
     });
     ws.on('close', () => {
+      live.delete(entry);
       watchers.delete(user);
       relay.close();
+      for (const [r, n] of Object.entries(relay.drops)) closedDrops[r as RelayDropReason] += n;
+      network.hss.removeSubscriber(impi);
       log(`${label} disconnected`);
     });
     conn.send(JSON.stringify({
       t: 'hello', user, impi, impu: `sip:${impi}`, realm: network.realm, pcscf: { address, port: network.pcscf.port },
-      pcscfPorts: [network.pcscf.port, network.pcscf.portC.port, network.pcscf.portS.port],
-      accessNetwork: WEB_ACCESS_NETWORK, mode: o.mode ?? 'ipsec', presentity: aliceUri,
+      pcscfPorts, accessNetwork: WEB_ACCESS_NETWORK, mode: o.mode ?? 'ipsec', presentity: aliceUri,
     }));
     log(`${label} connected`);
   }
@@ -128,7 +210,16 @@ export async function startWebDemo(o: WebDemoOptions): Promise<WebDemo> {
   return {
     url: http.url,
     network,
-    get sessions() { return watchers.size; },
+    get sessions() { return live.size; },
+    relayStats() {
+      const drops = { ...closedDrops };
+      let sockets = 0;
+      for (const { relay } of live) {
+        sockets += relay.sockets;
+        for (const [r, n] of Object.entries(relay.drops)) drops[r as RelayDropReason] += n;
+      }
+      return { connections: live.size, sockets, drops, refusedUpgrades: { ...refusedUpgrades }, protocolErrors, backpressure };
+    },
     async close() {
       clearInterval(timer);
       for (const c of wss.clients) c.terminate();
@@ -145,9 +236,14 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
     .option('--port <n>', 'HTTP and WebSocket port', '8080')
     .option('--host <address>', 'address to listen on', '127.0.0.1')
     .option('--mode <mode>', 'P-CSCF confidentiality mode for the browser: ipsec | access-network | refuse', 'ipsec')
+    .option('--allow-origin <origin...>', 'origins allowed to open the relay besides this server\'s own URL')
+    .option('--max-connections <n>', 'relay connections open at once', String(DEFAULT_MAX_CONNECTIONS))
     .parse();
-  const opts = cmd.opts<{ port: string; host: string; mode: ConfidentialityMode }>();
-  const demo = await startWebDemo({ port: Number(opts.port), host: opts.host, mode: opts.mode, testPages: true, log: (l) => console.log(l) });
+  const opts = cmd.opts<{ port: string; host: string; mode: ConfidentialityMode; allowOrigin?: string[]; maxConnections: string }>();
+  const demo = await startWebDemo({
+    port: Number(opts.port), host: opts.host, mode: opts.mode, testPages: true, log: (l) => console.log(l),
+    allowedOrigins: opts.allowOrigin ?? [], maxConnections: Number(opts.maxConnections),
+  });
   console.log(`ipsec-3gpp browser UE demo: open ${demo.url}/ (P-CSCF on udp 127.0.0.1:${demo.network.pcscf.port}; browser tests at ${demo.url}/test/)`);
   const stop = (): void => { void demo.close().then(() => process.exit(0)); };
   process.on('SIGINT', stop);

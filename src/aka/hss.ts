@@ -135,4 +135,16 @@ export class Hss {
     this.#subs.get(impi)?.m.destroy();
     this.#subs.delete(impi);
   }
+
+  /**
+   * Removes a subscriber and zeroes its Milenage context (K's key schedule and OPc) in WASM memory; later
+   * vectors for `impi` throw AKA_STATE. Returns whether there was one.
+   */
+  removeSubscriber(impi: string): boolean {
+    const s = this.#subs.get(impi);
+    if (s === undefined) return false;
+    this.#subs.delete(impi);
+    s.m.destroy();
+    return true;
+  }
 }

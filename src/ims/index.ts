@@ -2,7 +2,7 @@
 // procedures): a UE, a P-CSCF, a core (S-CSCF, HSS and presence server) and the datagram networks they run
 // on. Browser-safe: nothing here imports a Node built-in (Node's UDP network is `ipsec-3gpp/node`).
 
-export { UeClient, type UeClientOptions, type UeFaults, type RegistrationResult } from './ue-client.js';
+export { UeClient, refreshDelaySeconds, UE_NOTIFICATIONS_KEPT, type UeClientOptions, type UeFaults, type UeEvents, type RegistrationResult } from './ue-client.js';
 export { PcscfProxy, DEFAULT_REGISTER_RATE, DEFAULT_REGISTER_RATE_PER_IMPI, type PcscfProxyOptions, type PcscfEvents } from './pcscf-proxy.js';
 export { RegisteredIdentities, identityKey, addressList } from './identity.js';
 export { RateLimiter, type RateLimit } from './rate-limit.js';
@@ -21,6 +21,8 @@ export { REDACTED, redactAuthValue, redactMessage, redactDatagram } from './reda
 export { type Datagram, type DatagramSocket, type DatagramNetwork, type WireRecord } from '../net/datagram.js';
 export { MemoryNetwork } from '../net/memory.js';
 export {
-  WebSocketNetwork, RelaySession, RELAY_HEADER, RELAY_MAX_SOCKETS, RELAY_MAX_DATAGRAM,
-  type WebSocketLike, type RelayConnection,
+  WebSocketNetwork, RelaySession, RELAY_HEADER, RELAY_MAX_SOCKETS, RELAY_MAX_DATAGRAM, RELAY_MIN_PORT, relayDropCounters,
+  type WebSocketLike, type RelayConnection, type RelayPolicy, type RelayDropReason,
 } from '../net/ws-relay.js';
+export { REGINFO_CONTENT_TYPE, REGINFO_NAMESPACE, buildReginfo, parseReginfo, type RegInfo, type RegInfoContact, type RegInfoRegistration, type RegContactEvent } from './reginfo.js';
+export { RegEventServer } from './reg-event.js';

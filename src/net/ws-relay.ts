@@ -6,9 +6,15 @@
 //
 // Binary frame (both directions): u8 socket id, u16 port, 4 bytes IPv4 address, then the datagram. From the
 // browser the port/address are the destination; from the relay, the source.
-// Text frame: JSON control. Browser -> relay: {t:'bind', id, address, port}, {t:'close', sock}.
-// Relay -> browser: {t:'bound', id, sock, address, port}, {t:'error', id, code, message}, and anything the
-// server adds (e.g. {t:'trace', ...} events of the demo), passed to `onControl`.
+// Text frame: JSON control. Browser -> relay: {t:'bind', id, port}, {t:'close', sock}.
+// Relay -> browser: {t:'bound', id, sock, address, port}, {t:'error', id?, sock?, code, reason, message}, and
+// anything the server adds (e.g. {t:'trace', ...} events of the demo), passed to `onControl`.
+//
+// The server side is what a web page reaches from the network, so it is a closed relay: datagrams go only to
+// the peers its host names (the demo: the P-CSCF's unprotected port, port_pc and port_ps) and only theirs come
+// back; sockets are bound on the relay's own address, on ephemeral or unprivileged ports (>= 1024); and no
+// frame, however malformed, throws out of `receive`: every refusal is counted by reason and answered with an
+// error frame.
 
 import { ErrorCode, Ipsec3gppError } from '../errors.js';
 import { formatAddress, parseAddress } from '../ip.js';
@@ -20,6 +26,8 @@ export const RELAY_HEADER = 7;
 export const RELAY_MAX_SOCKETS = 16;
 /** The largest datagram the relay carries (a UDP payload over IPv4). */
 export const RELAY_MAX_DATAGRAM = 65507;
+/** The lowest port a browser may ask the relay to bind explicitly (0 asks for an ephemeral port). */
+export const RELAY_MIN_PORT = 1024;
 
 /** The subset of the WHATWG WebSocket the browser side needs (a browser's WebSocket, or Node 22's). */
 export interface WebSocketLike {
@@ -44,6 +52,13 @@ function frame(sock: number, port: number, address: string, data: Uint8Array): U
   return f;
 }
 
+/** A text frame's JSON object, or undefined (bad JSON, or JSON that is not an object). */
+function controlMessage(text: string): Record<string, unknown> | undefined {
+  let v: unknown;
+  try { v = JSON.parse(text); } catch { return undefined; }
+  return typeof v === 'object' && v !== null && !Array.isArray(v) ? v as Record<string, unknown> : undefined;
+}
+
 function unframe(f: Uint8Array): { sock: number; port: number; address: string; data: Uint8Array } {
   if (f.length < RELAY_HEADER) throw new Ipsec3gppError(ErrorCode.RELAY, 'relay frame shorter than its header');
   return { sock: f[0]!, port: (f[1]! << 8) | f[2]!, address: formatAddress(f.subarray(3, 7)), data: f.subarray(RELAY_HEADER) };
@@ -63,6 +78,8 @@ export class WebSocketNetwork implements DatagramNetwork {
   onControl: ((msg: Record<string, unknown>) => void) | undefined;
   /** Frames that could not be decoded or were for an unknown socket. */
   malformed = 0;
+  /** Error frames from the relay about something other than a bind (e.g. a refused destination). */
+  relayErrors = 0;
 
   constructor(ws: WebSocketLike) {
     this.#ws = ws;
@@ -94,8 +111,13 @@ export class WebSocketNetwork implements DatagramNetwork {
 
   #onMessage(data: unknown): void {
     if (typeof data === 'string') {
-      let msg: Record<string, unknown>;
-      try { msg = JSON.parse(data) as Record<string, unknown>; } catch { this.malformed++; return; }
+      const msg = controlMessage(data);
+      if (msg === undefined) { this.malformed++; return; }
+      if (msg['t'] === 'error' && msg['id'] === undefined) {
+        this.relayErrors++;
+        this.onControl?.(msg);
+        return;
+      }
       if (msg['t'] === 'bound' || msg['t'] === 'error') {
         const p = this.#pending.get(Number(msg['id']));
         if (!p) { this.malformed++; return; }
@@ -142,29 +164,96 @@ export interface RelayConnection {
   send(data: Uint8Array | string): void;
 }
 
+/** What a {@link RelaySession} may do on its host's behalf. */
+export interface RelayPolicy {
+  /**
+   * The only destinations datagrams may go to, and the only sources whose datagrams are passed back (the
+   * demo: the P-CSCF's address with its unprotected port, port_pc and port_ps). Empty or absent: nothing
+   * is relayed.
+   */
+  peers?: ReadonlyArray<{ address: string; port: number }>;
+}
+
+/** Why a {@link RelaySession} dropped a frame or refused a request. */
+export type RelayDropReason =
+  /** A binary frame shorter than its header, or a text frame that is not a JSON object. */
+  | 'malformed'
+  /** A binary frame for a socket this connection does not hold. */
+  | 'unknown-socket'
+  /** A datagram to an address and port that is not one of the policy's peers (port 0 included). */
+  | 'destination'
+  /** A datagram longer than {@link RELAY_MAX_DATAGRAM}. */
+  | 'too-large'
+  /** The network threw while sending (closed socket, bad argument). */
+  | 'send-error'
+  /** A datagram that arrived on a relayed socket from a source other than the peers: not passed on. */
+  | 'source'
+  /** A bind whose port is not an integer 0...65535. */
+  | 'bad-port'
+  /** A bind below {@link RELAY_MIN_PORT} (explicit, or an ephemeral port the network gave that low). */
+  | 'privileged-port'
+  /** A bind beyond {@link RELAY_MAX_SOCKETS} sockets, or after 255 binds on one connection. */
+  | 'socket-limit'
+  /** The network refused the bind (port in use). */
+  | 'bind-error'
+  /** A control message the relay's host threw on. */
+  | 'control-error';
+
+const DROP_REASONS: readonly RelayDropReason[] = [
+  'malformed', 'unknown-socket', 'destination', 'too-large', 'send-error', 'source', 'bad-port', 'privileged-port',
+  'socket-limit', 'bind-error', 'control-error',
+];
+
+/** Zeroed counters for every {@link RelayDropReason}. */
+export function relayDropCounters(): Record<RelayDropReason, number> {
+  return Object.fromEntries(DROP_REASONS.map((r) => [r, 0])) as Record<RelayDropReason, number>;
+}
+
 /**
  * Serves one browser on the relay: binds its sockets on `net` (at most {@link RELAY_MAX_SOCKETS}, on
- * `address` only, whatever the browser asked for) and moves datagrams both ways. Feed it every frame the
- * connection receives with `receive`; call `close` when the connection ends.
+ * `address` only, whatever the browser asked for, on port 0 or >= {@link RELAY_MIN_PORT}) and moves
+ * datagrams both ways between them and the policy's peers, nowhere else. Feed it every frame the connection
+ * receives with `receive` (which never throws); call `close` when the connection ends.
+ *
+ * @example
+ * ```ts
+ * const relay = new RelaySession(udp, { send: (d) => ws.send(d) }, '127.0.0.1', { peers: [{ address: '127.0.0.1', port: 5060 }] });
+ * ws.on('message', (d, binary) => relay.receive(binary ? new Uint8Array(d) : String(d)));
+ * ws.on('close', () => relay.close());
+ * ```
  */
 export class RelaySession {
   readonly #net: DatagramNetwork;
   readonly #conn: RelayConnection;
   readonly #address: string;
+  /** Allowed peers as "a.b.c.d:port" (IPv4, as frames carry it). */
+  readonly #peers = new Set<string>();
   readonly #sockets = new Map<number, DatagramSocket>();
   #nextSock = 1;
   /** Binds under way: they count against the limit before their sockets exist. */
   #binding = 0;
   #closed = false;
-  /** Frames refused (malformed, unknown socket, over limits). */
-  refused = 0;
+  /** Refusals by reason (frames dropped, binds refused, inbound datagrams not passed on). */
+  readonly drops: Record<RelayDropReason, number> = relayDropCounters();
   /** Called for control messages the relay does not handle itself. */
   onControl: ((msg: Record<string, unknown>) => void) | undefined;
 
-  constructor(net: DatagramNetwork, conn: RelayConnection, address: string) {
+  constructor(net: DatagramNetwork, conn: RelayConnection, address: string, policy: RelayPolicy = {}) {
     this.#net = net;
     this.#conn = conn;
     this.#address = address;
+    for (const p of policy.peers ?? []) {
+      if (!Number.isInteger(p.port) || p.port < 1 || p.port > 65535) throw new Ipsec3gppError(ErrorCode.INVALID_ARGUMENT, `relay peer port must be 1...65535, not ${p.port}`);
+      const a = parseAddress(p.address);
+      if (a.length === 4) this.#peers.add(`${formatAddress(a)}:${p.port}`); // the relay carries IPv4 only
+    }
+  }
+
+  /** Frames and requests refused, all reasons together. */
+  get refused(): number {
+    let n = 0;
+    for (const r of DROP_REASONS) n += this.drops[r];
+    return n;
   }
 
   /** The sockets bound for this browser, by the port they have on the server. */
@@ -172,48 +261,111 @@ export class RelaySession {
     return [...this.#sockets.values()].map((s) => s.port);
   }
 
-  receive(data: Uint8Array | string): void {
-    if (this.#closed) return;
-    if (typeof data === 'string') {
-      let msg: Record<string, unknown>;
-      try { msg = JSON.parse(data) as Record<string, unknown>; } catch { this.refused++; return; }
-      if (msg['t'] === 'bind') void this.#bind(Number(msg['id']), Number(msg['port']));
-      else if (msg['t'] === 'close') {
-        const s = this.#sockets.get(Number(msg['sock']));
-        if (s) { s.close(); this.#sockets.delete(Number(msg['sock'])); }
-      } else this.onControl?.(msg);
-      return;
-    }
-    let f;
-    try { f = unframe(data); } catch { this.refused++; return; }
-    const s = this.#sockets.get(f.sock);
-    if (!s) { this.refused++; return; }
-    s.send(f.data, f.port, f.address); // each WebSocket message arrives in a buffer of its own
+  /** Sockets this connection holds now, and binds under way. */
+  get sockets(): number {
+    return this.#sockets.size + this.#binding;
   }
 
-  async #bind(id: number, port: number): Promise<void> {
+  /** One frame from the browser. Never throws: a frame that cannot be carried out is counted and answered. */
+  receive(data: Uint8Array | string): void {
+    if (this.#closed) return;
+    if (typeof data === 'string') this.#control(data);
+    else this.#datagram(data);
+  }
+
+  #drop(reason: RelayDropReason, message: string, about: { id?: number; sock?: number } = {}): void {
+    this.drops[reason]++;
+    this.#tell({ t: 'error', ...about, code: ErrorCode.RELAY, reason, message });
+  }
+
+  /** Sends a control message; a host whose send throws loses it (the connection is going away). */
+  #tell(msg: Record<string, unknown>): void {
+    try { this.#conn.send(JSON.stringify(msg)); } catch { /* nothing to tell it with */ }
+  }
+
+  #control(text: string): void {
+    const msg = controlMessage(text);
+    if (msg === undefined) { this.#drop('malformed', 'a text frame must be a JSON object'); return; }
+    if (msg['t'] === 'bind') this.#bind(msg);
+    else if (msg['t'] === 'close') {
+      const sock = Number(msg['sock']);
+      const s = this.#sockets.get(sock);
+      if (!s) { this.#drop('unknown-socket', 'close: no such socket', { sock }); return; }
+      this.#sockets.delete(sock);
+      s.close();
+    } else {
+      try { this.onControl?.(msg); } catch { this.#drop('control-error', 'control message refused'); }
+    }
+  }
+
+  #datagram(f: Uint8Array): void {
+    if (f.length < RELAY_HEADER) { this.#drop('malformed', 'binary frame shorter than its header'); return; }
+    const sock = f[0]!;
+    const s = this.#sockets.get(sock);
+    if (!s) { this.#drop('unknown-socket', 'no such socket', { sock }); return; }
+    const { port, address, data } = unframe(f);
+    if (!this.#peers.has(`${address}:${port}`)) { this.#drop('destination', `destination ${address}:${port} not allowed`, { sock }); return; }
+    if (data.length > RELAY_MAX_DATAGRAM) { this.#drop('too-large', `datagram longer than ${RELAY_MAX_DATAGRAM} bytes`, { sock }); return; }
+    try {
+      s.send(data, port, address); // each WebSocket message arrives in a buffer of its own
+    } catch {
+      this.#drop('send-error', 'send failed', { sock });
+    }
+  }
+
+  #bind(msg: Record<string, unknown>): void {
+    const id = Number(msg['id']);
+    const port = msg['port'] === undefined ? 0 : msg['port'];
+    if (typeof port !== 'number' || !Number.isInteger(port) || port < 0 || port > 65535) {
+      this.#drop('bad-port', 'port must be an integer 0...65535', { id });
+      return;
+    }
+    if (port !== 0 && port < RELAY_MIN_PORT) {
+      this.#drop('privileged-port', `ports below ${RELAY_MIN_PORT} are not bound (0 picks an ephemeral port)`, { id });
+      return;
+    }
     if (this.#sockets.size + this.#binding >= RELAY_MAX_SOCKETS || this.#nextSock > 255) {
-      this.#conn.send(JSON.stringify({ t: 'error', id, code: ErrorCode.RELAY, message: `at most ${RELAY_MAX_SOCKETS} sockets per connection` }));
+      this.#drop('socket-limit', `at most ${RELAY_MAX_SOCKETS} sockets per connection`, { id });
       return;
     }
     const sock = this.#nextSock++;
     this.#binding++;
+    let pending: Promise<DatagramSocket>;
     try {
-      const s = await this.#net.bind(this.#address, Number.isInteger(port) && port >= 0 && port <= 65535 ? port : 0).finally(() => { this.#binding--; });
-      if (this.#closed) { s.close(); return; }
-      this.#sockets.set(sock, s);
-      s.onMessage((d) => {
-        if (!this.#closed) this.#conn.send(frame(sock, d.port, d.address, d.data));
-      });
-      this.#conn.send(JSON.stringify({ t: 'bound', id, sock, address: s.address, port: s.port }));
+      pending = this.#net.bind(this.#address, port);
     } catch (e) {
-      this.#conn.send(JSON.stringify({ t: 'error', id, code: ErrorCode.RELAY, message: e instanceof Error ? e.message : 'bind failed' }));
+      pending = Promise.reject(e);
     }
+    pending.then((s) => {
+      this.#binding--;
+      if (this.#closed) { s.close(); return; }
+      if (s.port < RELAY_MIN_PORT) {
+        s.close();
+        this.#drop('privileged-port', `the network gave port ${s.port}`, { id });
+        return;
+      }
+      this.#sockets.set(sock, s);
+      s.onMessage((d) => this.#inbound(sock, d));
+      this.#tell({ t: 'bound', id, sock, address: s.address, port: s.port });
+    }, (e: unknown) => {
+      this.#binding--;
+      if (!this.#closed) this.#drop('bind-error', e instanceof Error ? e.message : 'bind failed', { id });
+    });
   }
 
+  /** A datagram for the browser, from one of the peers only. Runs in the network's receive event: never throws. */
+  #inbound(sock: number, d: Datagram): void {
+    if (this.#closed) return;
+    if (!this.#peers.has(`${d.address}:${d.port}`)) { this.drops.source++; return; }
+    try { this.#conn.send(frame(sock, d.port, d.address, d.data)); } catch { this.drops['send-error']++; }
+  }
+
+  /** Closes every socket of this connection; later frames are ignored. Idempotent. */
   close(): void {
     this.#closed = true;
-    for (const s of this.#sockets.values()) s.close();
+    for (const s of this.#sockets.values()) {
+      try { s.close(); } catch { /* already closed */ }
+    }
     this.#sockets.clear();
   }
 }

@@ -21,6 +21,7 @@ import { rawMemory } from '../../src/internal/wasm.js';
 import { apply, applyText, type Mutation } from './mutate.js';
 import { redactTarget } from './redact-target.js';
 import { pidfFilterTarget } from './pidf-filter.js';
+import { relayUdpTarget } from './relay-udp.js';
 
 export type Outcome = 'accepted' | string;
 
@@ -312,6 +313,7 @@ export const targets: Target[] = [
       };
     },
   },
+  relayUdpTarget,
   {
     name: 'the pcscf --subscribers file (JSON)',
     codes: ['INVALID_ARGUMENT'],
