@@ -171,8 +171,12 @@ export class PcscfProxy {
   readonly #serviceRoutes = new Map<string, string[]>();
   /** Registrations whose reg event this P-CSCF has subscribed to. */
   readonly #regSubscribed = new Set<string>();
-  /** Sets of ended registrations, kept until the UE can no longer retransmit its de-REGISTER. */
-  readonly #closing = new Set<SaSet>();
+  /**
+   * Sets of ended registrations, kept until the UE can no longer retransmit its de-REGISTER, and who
+   * ended them: after the UE's own de-registration its SAs are gone at its end, so nothing more is sent
+   * over them; after the network's, the NOTIFY that tells the UE still has to reach it.
+   */
+  readonly #closing = new Map<SaSet, 'ue' | 'network'>();
   readonly #graceTimers = new Set<ReturnType<typeof setTimeout>>();
   /** P-Access-Network-Info of each registration's latest REGISTER (for the confidentiality assertion). */
   readonly #pani = new Map<string, string | undefined>();
@@ -357,7 +361,10 @@ export class PcscfProxy {
       respond(makeResponse(req, 494, 'Security Agreement Required', [['Require', 'sec-agree'], ['Warning', `399 pcscf "send ${req.method} over the IPsec SAs of a registration"`]]));
       return;
     }
-    if (route.kind !== 'protected' || route.sa.set.state !== 'established' || this.#closing.has(route.sa.set)) {
+    // An old set (replaced by a re-registration, TS 33.203 7.4) still carries what the UE sent before it
+    // switched: it is accepted until the set goes.
+    const usable = route.kind === 'protected' && (route.sa.set.state === 'established' || route.sa.set.state === 'old');
+    if (route.kind !== 'protected' || !usable || this.#closing.has(route.sa.set)) {
       this.#forbid(req, respond, `send ${req.method} over the IPsec SAs of a registration`);
       return;
     }
@@ -469,7 +476,9 @@ export class PcscfProxy {
         if (res.status >= 200 && res.status < 300) {
           const expires = Number(headerParam(res.headers.get('contact') ?? '', 'expires') ?? 600);
           const established = this.sec.registered(attempt ?? key, expires);
-          this.db.peerUsed(established); // the UE already used the new set (SM7)
+          // The old set (of a re-registration) goes once the UE sends over the new one after this 200
+          // (TS 33.203 7.4); the protected REGISTER itself does not count: a request the UE sent over
+          // the old set before it had the 200 may still be on its way.
           this.#serviceRoutes.set(key, res.headers.values('service-route'));
           // A new registration authenticated: the UE is done with the ended one's sets, and with anything
           // still in flight over them (e.g. a NOTIFY it will never answer).
@@ -559,13 +568,13 @@ export class PcscfProxy {
    * longer retransmit the de-REGISTER (RFC 3261 Timer J, 64*T1), so a retransmission after a lost 200 still
    * finds them and gets the 200 again.
    */
-  #closeRegistration(key: string): void {
+  #closeRegistration(key: string, by: 'ue' | 'network' = 'ue'): void {
     this.#identities.delete(key);
     this.#serviceRoutes.delete(key);
     this.#pani.delete(key);
     const sets = [...this.db.sets(key)];
     const attempts = [...this.sec.attempts(key)];
-    for (const s of sets) this.#closing.add(s);
+    for (const s of sets) if (!this.#closing.has(s)) this.#closing.set(s, by);
     const t = setTimeout(() => {
       this.#graceTimers.delete(t);
       for (const a of attempts) this.sec.failed(a);
@@ -646,7 +655,7 @@ export class PcscfProxy {
       for (const [key, ids] of [...this.#identities]) {
         if (!ids.has(reg.aor)) continue;
         this.#regSubscribed.delete(key);
-        this.#closeRegistration(key);
+        this.#closeRegistration(key, 'network');
         this.events.deregistered?.({ key });
       }
     }
@@ -711,7 +720,7 @@ export class PcscfProxy {
       respond(makeResponse(req, 480, 'Temporarily Unavailable', [['Warning', '399 pcscf "no security association with this UE"']]));
       return;
     }
-    if (this.#closing.has(sa.set)) {
+    if (this.#closing.get(sa.set) === 'ue') {
       // The UE ended this registration (its SAs are gone at its end): nothing more reaches it over them.
       respond(makeResponse(req, 480, 'Temporarily Unavailable', [['Warning', '399 pcscf "the registration of this UE has ended"']]));
       return;

@@ -362,11 +362,14 @@ export class UeClient {
       ],
     });
     let res: SipResponse;
+    this.db.beginTransaction(set); // the set stays until the answer is in, even if a newer one takes over
     try {
       res = await this.node.request(req, this.#sa1(set));
     } catch (e) {
       this.#lost(`no answer to SUBSCRIBE over the SAs (${(e as Error).message})`);
       throw e;
+    } finally {
+      this.db.endTransaction(set);
     }
     const callId = req.headers.get('call-id')!;
     if (res.status >= 200 && res.status < 300 && expires > 0) {
@@ -733,7 +736,17 @@ export class UeClient {
       headers: [...this.#preloadedRoute(set), ...headers, ['Security-Verify', this.sec.securityVerify().join(', ')], ['Require', 'sec-agree'], ['Proxy-Require', 'sec-agree'], ...(this.#o.faults?.extraHeaders ?? [])],
       ...(body ? { body } : {}),
     });
-    return this.node.request(req, this.#sa1(set));
+    // The set stays until the answer is in, even if a newer one takes over meanwhile (TS 24.229 5.1.1.4.1).
+    this.db.beginTransaction(set);
+    return this.node.request(req, this.#sa1(set)).then((res) => {
+      this.db.endTransaction(set);
+      return res;
+    }, (e: unknown) => {
+      this.db.endTransaction(set);
+      // No answer over the SAs: the P-CSCF lost them (restart) or is gone.
+      this.#lost(`no answer to ${method} over the SAs (${(e as Error).message})`);
+      throw e;
+    });
   }
 
   /** PUBLISH a presence document (RFC 3903) for this UE's IMPU. */
