@@ -138,6 +138,8 @@ export class ImsCore {
   readonly #reauth = new Set<string>();
   /** `address port` of each trusted P-CSCF. */
   readonly #trusted = new Set<string>();
+  /** Expires bindings and subscriptions (RFC 3261 10.3: a binding lives as long as its expires). */
+  readonly #pruneTimer: ReturnType<typeof setInterval>;
   #etag = 1;
 
   private constructor(socket: DatagramSocket, o: CoreOptions) {
@@ -147,6 +149,8 @@ export class ImsCore {
     this.scscf = new AkaDigestServer({ realm: o.realm, hss: o.hss });
     this.node = new SipNode('core', { tracer: o.tracer, timers: o.timers, names: o.names });
     for (const t of o.trustedProxies ?? []) this.trustProxy(t.address, t.port);
+    this.#pruneTimer = setInterval(() => this.prune(), 2000);
+    (this.#pruneTimer as { unref?: () => void }).unref?.();
     // As registrar and presence server (a UAS): the methods it implements, and the one extension a P-CSCF
     // requires of it (path, RFC 3327); anything else is answered 405 / 420 before it gets here.
     this.node.supported({ methods: ['REGISTER', 'PUBLISH', 'SUBSCRIBE'], require: ['path'] });
@@ -259,6 +263,25 @@ export class ImsCore {
     const until = Date.now() + seconds * 1000;
     for (const b of reg.bindings.values()) b.expiresAt = Math.min(b.expiresAt, until);
     this.reg.changed(aor, 'shortened');
+  }
+
+  /**
+   * Drops what has expired: contacts past their expiry (the registration goes with its last one, and its
+   * watchers hear "expired", RFC 3680), presence and reg subscriptions past theirs. Runs every 2 s.
+   */
+  prune(now = Date.now()): void {
+    for (const [u, r] of [...this.registrations]) {
+      const removed: Array<{ uri: string; expiresAt: number }> = [];
+      for (const [k, b] of r.bindings) if (b.expiresAt <= now) { r.bindings.delete(k); removed.push({ uri: b.contact, expiresAt: b.expiresAt }); }
+      if (removed.length === 0) continue;
+      if (r.bindings.size === 0) {
+        this.registrations.delete(u);
+        for (const [id, sub] of this.subscriptions) if (sub.watcher === u) this.subscriptions.delete(id);
+      }
+      this.reg.changed(u, 'expired', removed);
+    }
+    for (const [id, sub] of this.subscriptions) if (sub.expiresAt <= now) this.subscriptions.delete(id);
+    this.reg.prune(now);
   }
 
   /** The next REGISTER of `impu` is challenged even if its credentials still verify (re-authentication). */
@@ -462,6 +485,7 @@ export class ImsCore {
 
   /** Closes the socket and zeroes the keys it held: the S-CSCF's vectors and the HSS's K and OPc. */
   close(): void {
+    clearInterval(this.#pruneTimer);
     this.reg.clear();
     this.node.close();
     this.socket.close();

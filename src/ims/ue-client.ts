@@ -144,6 +144,8 @@ export class UeClient {
   /** Registration changes (see UeEvents). */
   readonly events: UeEvents = {};
   readonly #subscriptions = new Map<string, UeSubscription>();
+  /** Call-IDs of this registration's reg-event subscriptions (a NOTIFY may come before the 200). */
+  readonly #regDialogs = new Set<string>();
   #refreshTimer: ReturnType<typeof setTimeout> | undefined;
   #keepAliveTimer: ReturnType<typeof setInterval> | undefined;
   #recovering = false;
@@ -259,8 +261,24 @@ export class UeClient {
     return this.#clientPorts.size;
   }
 
+  #autoOn: boolean | undefined;
+
   get #auto(): boolean {
-    return this.#o.autoRefresh !== false && !this.#closed;
+    return (this.#autoOn ?? this.#o.autoRefresh !== false) && !this.#closed;
+  }
+
+  /**
+   * Turns the automatic behaviour (UeClientOptions.autoRefresh) on or off from now on; off also stops the
+   * refresh and keep-alive timers (an application about to de-register for good, a test tool).
+   */
+  setAutoRefresh(on: boolean): void {
+    this.#autoOn = on;
+    if (on) return;
+    if (this.#refreshTimer) clearTimeout(this.#refreshTimer);
+    this.#refreshTimer = undefined;
+    if (this.#keepAliveTimer) clearInterval(this.#keepAliveTimer);
+    this.#keepAliveTimer = undefined;
+    for (const sub of this.#subscriptions.values()) if (sub.timer) { clearTimeout(sub.timer); sub.timer = undefined; }
   }
 
   /** After a successful (re-)registration: the next refresh, the reg subscription, the keep-alive. */
@@ -361,6 +379,7 @@ export class UeClient {
         ['Security-Verify', this.sec.securityVerify().join(', ')], ['Require', 'sec-agree'], ['Proxy-Require', 'sec-agree'], ...(this.#o.faults?.extraHeaders ?? []),
       ],
     });
+    if (event === 'reg') this.#regDialogs.add(req.headers.get('call-id')!);
     let res: SipResponse;
     this.db.beginTransaction(set); // the set stays until the answer is in, even if a newer one takes over
     try {
@@ -439,6 +458,7 @@ export class UeClient {
     this.#auth = undefined;
     if (this.#refreshTimer) clearTimeout(this.#refreshTimer);
     this.#refreshTimer = undefined;
+    this.#regDialogs.clear();
     // Dialogs end with the registration; presence subscriptions are remembered for a re-registration.
     for (const [id, sub] of this.#subscriptions) {
       if (sub.timer) clearTimeout(sub.timer);
@@ -777,6 +797,12 @@ export class UeClient {
         this.#subscriptions.delete(callId);
       }
       if (event === 'reg') {
+        // Only this registration's own subscription speaks for it: a NOTIFY of an earlier one (e.g. the
+        // "terminated" that follows a de-registration, arriving after a new registration) is not about it.
+        if (!this.#regDialogs.has(callId)) {
+          respond(makeResponse(req, 481, 'Subscription Does Not Exist'));
+          return;
+        }
         let info: RegInfo | undefined;
         try {
           info = parseReginfo(req.body);

@@ -161,6 +161,13 @@ export class PcscfSecAgree {
     });
   }
 
+  /** Registration attempts outstanding, over all IMPIs. */
+  get attemptCount(): number {
+    let n = 0;
+    for (const list of this.#attempts.values()) n += list.length;
+    return n;
+  }
+
   /** The attempts outstanding for `key`, oldest first. */
   attempts(key: string): readonly RegistrationAttempt[] {
     return this.#attempts.get(key) ?? [];
