@@ -7,35 +7,12 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { initSync } from '../src/index.js';
-import { DEMO_WALK, buildPidf, pidfLocation, pidfStatus, startNetwork, type ImsNetwork, type UeClient } from '../src/ims/index.js';
-import { NodeUdpNetwork } from '../src/node.js';
+import { DEMO_WALK, buildPidf, pidfLocation, pidfStatus } from '../src/ims/index.js';
+import { WLAN, nextNotify, presenceWorld } from './presence-world.js';
 
 initSync();
 
-const policy = { defaultMode: 'ipsec' as const, accessNetworks: { '3GPP-E-UTRAN-FDD': 'access-network' as const } };
-const WLAN = 'IEEE-802.11';
-
-/** alice (presentity, Release 6), bob (Release 6: ESP encryption) and carol (Release 5: integrity only) on Wi-Fi. */
-async function world(carolFaults?: Parameters<ImsNetwork['ue']>[0]['faults']): Promise<{ n: ImsNetwork; alice: UeClient; bob: UeClient; carol: UeClient; aliceUri: string }> {
-  const n = await startNetwork({ net: new NodeUdpNetwork(), policy });
-  const alice = await n.ue({ user: 'alice', release: 6, accessNetwork: WLAN });
-  const bob = await n.ue({ user: 'bob', release: 6, accessNetwork: WLAN });
-  const carol = await n.ue({ user: 'carol', release: 5, accessNetwork: WLAN, ...(carolFaults ? { faults: carolFaults } : {}) });
-  for (const u of [alice, bob, carol]) assert.is((await u.register()).status, 200);
-  assert.is(bob.current!.ealg, 'aes-cbc');
-  assert.is(carol.current!.ealg, 'null');
-  const aliceUri = `sip:alice@${n.realm}`;
-  for (const w of [bob, carol]) {
-    const first = nextNotify(w);
-    assert.is((await w.subscribe(aliceUri)).status, 200);
-    await first;
-  }
-  return { n, alice, bob, carol, aliceUri };
-}
-
-function nextNotify(ue: UeClient): Promise<string> {
-  return new Promise((resolve) => { ue.onNotify = (x) => resolve(x.body); });
-}
+const world = presenceWorld;
 
 async function publish(w: Awaited<ReturnType<typeof world>>, i: number): Promise<[string, string]> {
   const got = Promise.all([nextNotify(w.bob), nextNotify(w.carol)]);

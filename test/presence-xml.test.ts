@@ -14,11 +14,12 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { initSync } from '../src/index.js';
-import { buildPidf, checkPidf, pidfLocation, pidfStatus, startNetwork, stripLocation, type ImsNetwork, type UeClient } from '../src/ims/index.js';
+import { buildPidf, checkPidf, pidfLocation, pidfStatus, stripLocation } from '../src/ims/index.js';
 import { applyAction } from '../src/ims/presence-rules.js';
 import { makeRequest, newBranch, SipNode } from '../src/ims/sip-node.js';
 import { XML_LIMITS } from '../src/ims/xml.js';
 import { NodeUdpNetwork } from '../src/node.js';
+import { nextNotify, presenceWorld } from './presence-world.js';
 import { domParse, kept, leaks } from './fuzz/pidf-filter.js';
 
 initSync();
@@ -261,29 +262,7 @@ test('a stored document the filter cannot read fails closed: polite-block, never
 
 // ---- End to end over UDP ----
 
-const policy = { defaultMode: 'ipsec' as const, accessNetworks: { '3GPP-E-UTRAN-FDD': 'access-network' as const } };
-const WLAN = 'IEEE-802.11';
-
-async function world(): Promise<{ n: ImsNetwork; alice: UeClient; bob: UeClient; carol: UeClient; aliceUri: string }> {
-  const n = await startNetwork({ net: new NodeUdpNetwork(), policy });
-  const alice = await n.ue({ user: 'alice', release: 6, accessNetwork: WLAN });
-  const bob = await n.ue({ user: 'bob', release: 6, accessNetwork: WLAN });
-  const carol = await n.ue({ user: 'carol', release: 5, accessNetwork: WLAN });
-  for (const u of [alice, bob, carol]) assert.is((await u.register()).status, 200);
-  assert.is(bob.current!.ealg, 'aes-cbc');
-  assert.is(carol.current!.ealg, 'null');
-  const aliceUri = `sip:alice@${n.realm}`;
-  for (const w of [bob, carol]) {
-    const first = nextNotify(w);
-    assert.is((await w.subscribe(aliceUri)).status, 200);
-    await first;
-  }
-  return { n, alice, bob, carol, aliceUri };
-}
-
-function nextNotify(ue: UeClient): Promise<string> {
-  return new Promise((resolve) => { ue.onNotify = (x) => resolve(x.body); });
-}
+const world = presenceWorld;
 
 test('UDP: a PUBLISH with the GEOPRIV namespace under "geo:" no longer gives carol (integrity only) the location', async () => {
   const w = await world();

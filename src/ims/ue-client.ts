@@ -308,7 +308,7 @@ export class UeClient {
     if (!this.#auto || this.#recovering) return;
     this.#recovering = true;
     try {
-      const r = await this.register();
+      const r = await this.register().catch((e: Error): RegistrationResult => ({ status: 0, reason: 'registration failed', detail: e.message }));
       if (r.status < 200 || r.status >= 300) {
         this.events.refreshFailed?.({ what: `registration (${why})`, detail: r.detail ?? r.reason });
         return;
@@ -572,7 +572,15 @@ export class UeClient {
     let offer = this.sec.offer();
     let authorization = initialAuthorization({ username: this.#o.impi, realm: this.#o.realm, uri: `sip:${this.#o.realm}` });
     for (let round = 0; round < 3; round++) {
-      const res = await this.node.request(this.#register({ via: this.unprotected, expires, securityClient: offer.securityClient, authorization }), this.#plainToPcscf());
+      let res: SipResponse;
+      try {
+        res = await this.node.request(this.#register({ via: this.unprotected, expires, securityClient: offer.securityClient, authorization }), this.#plainToPcscf());
+      } catch (e) {
+        // No answer at all (Timer F): an outcome like any other, not an exception.
+        this.sec.failed();
+        this.#dropUnusedClientPort();
+        return { status: 408, reason: 'Request Timeout', detail: (e as Error).message };
+      }
       if (res.status !== 401) {
         this.sec.failed();
         return { status: res.status, reason: res.reason, detail: res.headers.get('warning') ?? res.reason };

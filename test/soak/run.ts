@@ -76,7 +76,7 @@ for (let i = 0; i < UES; i++) {
   const ue = await UeClient.start({
     net, address, impi: `${user}@${realm}`, impu: `sip:${user}@${realm}`, realm, ...demoKeys(), release: 6,
     pcscf: { address: '127.0.0.1', port: ports.port }, timers, expires: Math.max(20, Math.round(SECONDS / 5)),
-    keepAliveMs: Math.max(4000, 30 * T1), keepAliveTimeoutMs: 16 * T1,
+    keepAliveMs: Math.max(4000, 60 * T1), keepAliveTimeoutMs: 16 * T1,
   });
   ue.events.deregistered = (r) => { if (r.by === 'lost') stats.lostEvents++; if (r.by === 'network') stats.networkEvents++; };
   ue.events.refreshFailed = () => { stats.refreshFailures++; };
@@ -130,7 +130,7 @@ async function life(i: number): Promise<void> {
         if (d?.status === 408) deregTimedOut(i);
       }
     }
-    await sleep(1000 + rand() * 4000);
+    await sleep(3000 + rand() * 12_000);
   }
 }
 
