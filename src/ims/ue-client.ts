@@ -144,6 +144,7 @@ export class UeClient {
   /** Registration changes (see UeEvents). */
   readonly events: UeEvents = {};
   readonly #subscriptions = new Map<string, UeSubscription>();
+  #regChain: Promise<void> = Promise.resolve();
   /** Call-IDs of this registration's reg-event subscriptions (a NOTIFY may come before the 200). */
   readonly #regDialogs = new Set<string>();
   #refreshTimer: ReturnType<typeof setTimeout> | undefined;
@@ -566,7 +567,21 @@ export class UeClient {
    * The initial registration (SM1 ... SM12). Resolves with the final status; never throws for protocol
    * outcomes (403, abandon, MAC failure): they come back as a result with a reason.
    */
-  async register(): Promise<RegistrationResult> {
+  register(): Promise<RegistrationResult> {
+    return this.#serial(() => this.#registerNow());
+  }
+
+  /**
+   * One REGISTER procedure at a time (TS 24.229 5.1.1: a UE has one registration with one Security-Client
+   * offer in play): an application's call and an automatic refresh that meet wait for each other.
+   */
+  #serial<T>(f: () => Promise<T>): Promise<T> {
+    const run = this.#regChain.then(f, f);
+    this.#regChain = run.then(() => undefined, () => undefined);
+    return run;
+  }
+
+  async #registerNow(): Promise<RegistrationResult> {
     await this.#prepareClientPort();
     const expires = this.#o.expires ?? 600;
     let offer = this.sec.offer();
@@ -674,8 +689,8 @@ export class UeClient {
    * not registered.
    */
   async reRegister(): Promise<RegistrationResult> {
-    const set = this.#registeredSet('re-registration');
-    return this.#overSet(set, this.#o.expires ?? 600);
+    this.#registeredSet('re-registration');
+    return this.#serial(async () => this.#overSet(this.#registeredSet('re-registration'), this.#o.expires ?? 600));
   }
 
   /**
@@ -685,8 +700,8 @@ export class UeClient {
    * registered.
    */
   async deregister(): Promise<RegistrationResult> {
-    const set = this.#registeredSet('de-registration');
-    return this.#overSet(set, 0);
+    this.#registeredSet('de-registration');
+    return this.#serial(async () => this.#overSet(this.#registeredSet('de-registration'), 0));
   }
 
   /** A REGISTER over the established set with a fresh Security-Client, and what follows from its answer. */
