@@ -140,7 +140,8 @@ export class WireProcessor {
   readonly #observers = new Set<(p: AcceptedPacket) => void>();
   readonly #scratch = new Uint8Array(SCRATCH);
   #raw: RawEspSink | undefined;
-  #encap: EncapSink | undefined;
+  #encap4: EncapSink | undefined;
+  #encap6: EncapSink | undefined;
   #stack: StackSink | undefined;
 
   constructor(o: WireProcessorOptions) {
@@ -161,9 +162,13 @@ export class WireProcessor {
     this.#raw = sink;
   }
 
-  /** Attaches the UDP-enc-tun output (an encapsulation socket). */
-  attachEncap(sink: EncapSink | undefined): void {
-    this.#encap = sink;
+  /**
+   * Attaches the UDP-enc-tun output (an encapsulation socket) for the sets of one address family, or of
+   * both (`family` omitted: a dual-stack socket).
+   */
+  attachEncap(sink: EncapSink | undefined, family?: 4 | 6): void {
+    if (family !== 6) this.#encap4 = sink;
+    if (family !== 4) this.#encap6 = sink;
   }
 
   /** Attaches the kernel stack (a TUN device) for inbound packets no in-process port takes. */
@@ -231,7 +236,7 @@ export class WireProcessor {
     this.policy.close();
     this.#ports.clear();
     this.#observers.clear();
-    this.#raw = this.#encap = this.#stack = undefined;
+    this.#raw = this.#encap4 = this.#encap6 = this.#stack = undefined;
   }
 
   // ---------------------------------------------------------------- outbound
@@ -249,8 +254,8 @@ export class WireProcessor {
       const esp = sa.esp.seal(udp, 17, raw.synchronous ? this.#scratch.subarray(udp.length) : undefined);
       this.#emitRaw(raw, esp, sa);
     } else {
-      const encap = this.#encap;
-      if (encap === undefined) throw new Ipsec3gppError(ErrorCode.WIRE_UNAVAILABLE, 'UDP-enc-tun needs a UDP encapsulation link (UdpEncapLink)');
+      const encap = sa.dstIp.length === 4 ? this.#encap4 : this.#encap6;
+      if (encap === undefined) throw new Ipsec3gppError(ErrorCode.WIRE_UNAVAILABLE, `UDP-enc-tun needs a UDP encapsulation link (UdpEncapLink) for IPv${sa.dstIp.length === 4 ? 4 : 6}`);
       const st = this.#state.get(sa.set);
       const src = (fromUe(sa) ? st?.innerUe : st?.innerPcscf) ?? sa.srcIp;
       const dst = (fromUe(sa) ? st?.innerPcscf : st?.innerUe) ?? sa.dstIp;
@@ -279,7 +284,7 @@ export class WireProcessor {
         if (raw === undefined) return this.#drop('send-failed');
         this.#emitRaw(raw, sa.esp.seal(ports.segment, ip.protocol, raw.synchronous ? this.#scratch : undefined), sa);
       } else {
-        const encap = this.#encap;
+        const encap = sa.dstIp.length === 4 ? this.#encap4 : this.#encap6;
         if (encap === undefined) return this.#drop('send-failed');
         const whole = packet.subarray(0, ip.payload.byteOffset - packet.byteOffset + ip.payload.length);
         this.#emitEncap(encap, sa.esp.seal(whole, ip.version === 4 ? 4 : 41, encap.synchronous ? this.#scratch : undefined), sa);

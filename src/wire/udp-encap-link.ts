@@ -19,6 +19,11 @@ export interface UdpEncapLinkOptions {
   keepAliveMs?: number;
   /** Time source in ms; default Date.now. */
   clock?: () => number;
+  /**
+   * The address family whose sets this socket serves; default from the socket's address (IPv6 when it
+   * contains ':'). Both: a dual-stack socket.
+   */
+  family?: 4 | 6 | 'both';
 }
 
 /** A datagram socket serving a WireProcessor's UDP-enc-tun sets. */
@@ -32,6 +37,7 @@ export class UdpEncapLink {
   readonly #lastSent = new Map<string, number>();
   #timer: ReturnType<typeof setInterval> | undefined;
   #closed = false;
+  readonly #family: 4 | 6 | undefined;
 
   /** Attaches `socket` (bound to the local encapsulation port) to `processor`. */
   constructor(processor: WireProcessor, socket: DatagramSocket, o: UdpEncapLinkOptions = {}) {
@@ -41,6 +47,8 @@ export class UdpEncapLink {
     this.socket = socket;
     this.#keepAliveMs = ka;
     this.#clock = o.clock ?? Date.now;
+    const family = o.family ?? (socket.address.includes(':') ? 6 : 4);
+    this.#family = family === 'both' ? undefined : family;
     processor.attachEncap({
       synchronous: false,
       send: (esp, address, port) => {
@@ -53,7 +61,7 @@ export class UdpEncapLink {
         this.#lastSent.set(`${address}|${port}`, this.#clock());
         return true;
       },
-    });
+    }, this.#family);
     socket.onMessage((d) => processor.fromEncap(d.data, { address: d.address, port: d.port }));
     if (ka > 0) {
       this.#timer = setInterval(() => this.sendKeepAlives(), Math.max(250, Math.floor(ka / 4)));
@@ -76,6 +84,7 @@ export class UdpEncapLink {
     let n = 0;
     for (const set of this.processor.db.all()) {
       if (set.mode !== 'UDP-enc-tun') continue;
+      if (this.#family !== undefined && (set.sas[0]!.dstIp.length === 4 ? 4 : 6) !== this.#family) continue;
       const peer = this.processor.encapPeer(set);
       const key = `${peer.address}|${peer.port}`;
       if (done.has(key)) continue;
@@ -98,7 +107,7 @@ export class UdpEncapLink {
     if (this.#closed) return;
     this.#closed = true;
     if (this.#timer !== undefined) clearInterval(this.#timer);
-    this.processor.attachEncap(undefined);
+    this.processor.attachEncap(undefined, this.#family);
     this.socket.close();
   }
 }
