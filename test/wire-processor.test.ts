@@ -15,6 +15,7 @@ import * as assert from 'uvu/assert';
 import { buildIp, buildUdp, initSync, parseAddress, parseIp, parseUdp, type SaEntry } from '../src/index.js';
 import { NodeUdpNetwork } from '../src/node.js';
 import { UdpEncapLink, WIRE_DROP_REASONS, WireProcessor, nonZeroDrops, type WireDropReason } from '../src/wire/index.js';
+import { Reassembler } from '../src/wire/reassembly.js';
 import { addonPath } from '../src/wire/native.js';
 import { refOpen, type RefSa } from './esp-reference.js';
 import { annexI, annexISelfCheck } from './wire/annex-i.js';
@@ -286,13 +287,11 @@ test('UDP-enc-tun receive path: RFC 3948 demux and the inner packet checks, each
     const sa = w.u.sa('SA1');
     const from = { address: w.init.ueAddress, port: 4500 };
     const nhIp = family === 4 ? 4 : 41;
-    const inner = (o: { src?: Uint8Array; sport?: number; protocol?: number; bad?: boolean; frag?: boolean } = {}): Uint8Array => {
+    const inner = (o: { src?: Uint8Array; sport?: number; protocol?: number; bad?: boolean } = {}): Uint8Array => {
       const src = o.src ?? sa.srcIp;
       const d = buildUdp({ srcPort: o.sport ?? sa.srcPort, dstPort: sa.dstPort, payload: enc.encode('y'), src, dst: sa.dstIp });
       if (o.bad) d[7] = d[7]! ^ 1;
-      const p = buildIp({ src, dst: sa.dstIp, protocol: o.protocol ?? 17, payload: d });
-      if (o.frag && family === 4) { p[6] = 0x20; setIpv4Checksum(p); }
-      return p;
+      return buildIp({ src, dst: sa.dstIp, protocol: o.protocol ?? 17, payload: d });
     };
     const good = (): void => { const b = accepted; w.wp.fromEncap(sa.esp.seal(inner(), nhIp), from); assert.is(accepted, b + 1); };
     const cases: Array<[WireDropReason, () => [Uint8Array, { address: string; port: number }?]]> = [
@@ -311,7 +310,6 @@ test('UDP-enc-tun receive path: RFC 3948 demux and the inner packet checks, each
       ['inner-selector', () => [sa.esp.seal(inner({ sport: sa.srcPort + 1 }), nhIp)]],
       ['esp-dummy', () => [sa.esp.seal(new Uint8Array(0), 59)]],
     ];
-    if (family === 4) cases.push(['inner-fragment', () => [sa.esp.seal(inner({ frag: true }), nhIp)]]);
     for (const [reason, make] of cases) {
       const [payload, f] = make();
       dropsOnce(w.wp, reason, () => w.wp.fromEncap(payload, f ?? from));
@@ -319,6 +317,92 @@ test('UDP-enc-tun receive path: RFC 3948 demux and the inner packet checks, each
     }
     assert.is(w.wp.encapPeer(w.p).port, 4500, 'no rejected packet moved the encapsulation port');
   }
+});
+
+/** Splits an inner IP packet into fragments of `size` octets of data (8-aligned): IPv4 (RFC 791) or IPv6 (RFC 8200 4.5). */
+function fragments(packet: Uint8Array, size: number, id: number): Uint8Array[] {
+  const v4 = packet[0]! >> 4 === 4;
+  const hl = v4 ? 20 : 40;
+  const data = packet.subarray(hl);
+  const out: Uint8Array[] = [];
+  for (let off = 0; off < data.length; off += size) {
+    const chunk = data.subarray(off, Math.min(data.length, off + size));
+    const more = off + size < data.length;
+    if (v4) {
+      const f = new Uint8Array(20 + chunk.length);
+      f.set(packet.subarray(0, 20));
+      f[2] = f.length >> 8; f[3] = f.length & 0xff;
+      f[4] = id >> 8; f[5] = id & 0xff;
+      const ff = (more ? 0x2000 : 0) | (off / 8);
+      f[6] = ff >> 8; f[7] = ff & 0xff;
+      f.set(chunk, 20);
+      out.push(setIpv4Checksum(f));
+    } else {
+      const f = new Uint8Array(48 + chunk.length);
+      f.set(packet.subarray(0, 40));
+      f[4] = (8 + chunk.length) >> 8; f[5] = (8 + chunk.length) & 0xff;
+      f[6] = 44;
+      f[40] = packet[6]!;
+      const fo = off | (more ? 1 : 0);
+      f[42] = fo >> 8; f[43] = fo & 0xff;
+      f[44] = id >>> 24; f[45] = (id >> 16) & 0xff; f[46] = (id >> 8) & 0xff; f[47] = id & 0xff;
+      f.set(chunk, 48);
+      out.push(f);
+    }
+  }
+  return out;
+}
+
+test('UDP-enc-tun: authentic inner fragments (as Linux sends large IPv6 datagrams) are reassembled; overlaps refused', () => {
+  for (const family of [4, 6] as const) {
+    const w = wired({ family, mode: 'UDP-enc-tun' });
+    w.deliver = false;
+    const got: string[] = [];
+    w.wp.bindPort(w.init.pcscf.portS).onMessage((p, sa) => got.push(`${sa.name} ${p.length} ${p[0]}..${p[p.length - 1]}`));
+    const sa = w.u.sa('SA1');
+    const nh = family === 4 ? 4 : 41;
+    const from = { address: w.init.ueAddress, port: 4500 };
+    const big = new Uint8Array(3000).map((_, i) => i & 0xff);
+    const inner = buildIp({ src: sa.srcIp, dst: sa.dstIp, protocol: 17, payload: buildUdp({ srcPort: sa.srcPort, dstPort: sa.dstPort, payload: big, src: sa.srcIp, dst: sa.dstIp }) });
+    const frags = fragments(inner, 1232, 0x1234abcd & (family === 4 ? 0xffff : 0xffffffff));
+    assert.is(frags.length, 3);
+    for (const f of [frags[2]!, frags[0]!, frags[1]!]) w.wp.fromEncap(sa.esp.seal(f, nh), from);
+    assert.equal(got, [`SA1 3000 0..${(2999 & 0xff)}`], `v${family}: one datagram, whole`);
+    assert.equal([w.wp.counters.reassembled, w.wp.counters.received], [1, 3]);
+    // overlapping fragments (RFC 5722) discard the datagram
+    const again = fragments(inner, 1232, 77);
+    const overlap = again[1]!.slice();
+    const at = family === 4 ? 7 : 43; // offset field: one 8-octet unit earlier
+    overlap[at] = overlap[at]! - (family === 4 ? 1 : 8);
+    if (family === 4) setIpv4Checksum(overlap);
+    w.wp.fromEncap(sa.esp.seal(again[0]!, nh), from);
+    dropsOnce(w.wp, 'inner-fragment', () => w.wp.fromEncap(sa.esp.seal(overlap, nh), from));
+    w.wp.fromEncap(sa.esp.seal(again[2]!, nh), from);
+    assert.is(got.length, 1, 'nothing delivered from the refused datagram');
+    // a fragment with an address other than the SA's is refused before it is kept
+    const bad = fragments(buildIp({ src: addr(ADDR[family].other), dst: sa.dstIp, protocol: 17, payload: new Uint8Array(2000) }), 1232, 5)[0]!;
+    dropsOnce(w.wp, 'inner-selector', () => w.wp.fromEncap(sa.esp.seal(bad, nh), from));
+  }
+});
+
+test('Reassembler bounds: timeout and eviction discard incomplete datagrams', () => {
+  let now = 0;
+  const r = new Reassembler({ maxDatagrams: 2, timeoutMs: 1000, clock: () => now });
+  const base = buildIp({ src: addr('192.0.2.1'), dst: addr('192.0.2.2'), protocol: 17, payload: new Uint8Array(100) });
+  const [a] = fragments(base, 48, 1);
+  assert.is(r.add(1, a!), undefined);
+  now = 1001;
+  const [b] = fragments(base, 48, 2);
+  assert.is(r.add(1, b!), undefined);
+  assert.equal([r.pending, r.discarded], [1, 1], 'the first timed out');
+  assert.is(r.add(1, fragments(base, 48, 3)[0]!), undefined);
+  assert.is(r.add(1, fragments(base, 48, 4)[0]!), undefined);
+  assert.equal([r.pending, r.discarded], [2, 2], 'the oldest evicted');
+  const all = fragments(base, 48, 9);
+  assert.is(r.add(2, all[0]!), undefined);
+  assert.is(r.add(1, all[1]!), undefined, 'another SA set cannot complete it');
+  assert.ok(r.add(2, all[1]!) === undefined && r.add(2, all[2]!) instanceof Uint8Array);
+  assert.equal([...parseIp(r.add(3, fragments(base, 200, 10)[0]!) as Uint8Array).payload], [...new Uint8Array(100)], 'a lone unfragmented piece (MF=0, offset 0) completes at once');
 });
 
 test('stack path: malformed, fragments, ICMP, other protocols, no policy and an exhausted SA are dropped', () => {

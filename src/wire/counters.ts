@@ -26,7 +26,7 @@ export const WIRE_DROP_REASONS = [
   // the inner packet after ESP
   'next-header', // not UDP/TCP (transport mode) or not IPv4/IPv6 (tunnel mode)
   'inner-malformed', // inner IP / UDP / TCP header or UDP checksum does not verify
-  'inner-fragment',
+  'inner-fragment', // transport mode: any; tunnel mode: one that cannot be reassembled (overlap, limits)
   'inner-protocol', // tunnel mode: inner packet is not UDP/TCP
   'inner-selector', // inner addresses or ports are not the SA's (RFC 4301 5.2 step 4)
   'no-listener', // authentic, but no port is bound here and no kernel path exists
@@ -50,6 +50,8 @@ export interface WireCounters {
   sent: number;
   /** Inner packets handed to a bound port or to the kernel stack. */
   delivered: number;
+  /** Tunnel mode: inner datagrams reassembled from fragments (each fragment also counts as received). */
+  reassembled: number;
   /** Packets dropped, by reason (every reason present, 0 when none). */
   dropped: Record<WireDropReason, number>;
 }
@@ -58,7 +60,7 @@ export interface WireCounters {
 export function newCounters(): WireCounters {
   const dropped = {} as Record<WireDropReason, number>;
   for (const r of WIRE_DROP_REASONS) dropped[r] = 0;
-  return { received: 0, sent: 0, delivered: 0, dropped };
+  return { received: 0, sent: 0, delivered: 0, reassembled: 0, dropped };
 }
 
 /** The reasons with a non-zero count, for logs and reports. */

@@ -36,6 +36,7 @@ import { NAT_T_PORT } from '../udp-encap.js';
 import { newCounters, type WireCounters, type WireDropReason } from './counters.js';
 import { inspectIp, inspectTcp, inspectUdp, sameBytes, type PortsView } from './inspect.js';
 import { WirePolicy } from './policy.js';
+import { Reassembler } from './reassembly.js';
 
 /** An address and port as text (what sockets and SIP use). */
 export interface Endpoint {
@@ -139,6 +140,7 @@ export class WireProcessor {
   readonly #ports = new Map<number, (payload: Uint8Array, sa: SaEntry, from: Endpoint) => void>();
   readonly #observers = new Set<(p: AcceptedPacket) => void>();
   readonly #scratch = new Uint8Array(SCRATCH);
+  readonly #reassembler = new Reassembler();
   #raw: RawEspSink | undefined;
   #encap4: EncapSink | undefined;
   #encap6: EncapSink | undefined;
@@ -354,25 +356,48 @@ export class WireProcessor {
     if (opened === undefined) return;
     const nh = opened.nextHeader;
     if (nh !== 4 && nh !== 41) return this.#drop('next-header');
-    const inner = inspectIp(opened.payload);
-    if (typeof inner === 'string') return this.#drop(inner === 'fragment' ? 'inner-fragment' : 'inner-malformed');
+    const st = this.#state.get(sa.set);
+    const wantSrc = (fromUe(sa) ? st?.innerUe : st?.innerPcscf) ?? sa.srcIp;
+    const wantDst = (fromUe(sa) ? st?.innerPcscf : st?.innerUe) ?? sa.dstIp;
+    let packet = opened.payload;
+    let inner = inspectIp(packet);
+    if (inner === 'fragment') {
+      // An authentic inner fragment (RFC 4301 7; Linux fragments inner IPv6 packets in tunnel mode): its
+      // addresses are checked now, its ports once it is whole.
+      const v6 = (packet[0]! >> 4) === 6;
+      if ((nh === 4) === v6) return this.#drop('inner-malformed');
+      const a = v6 ? 8 : 12;
+      const l = v6 ? 16 : 4;
+      if (!sameBytes(packet.subarray(a, a + l), wantSrc) || !sameBytes(packet.subarray(a + l, a + 2 * l), wantDst)) return this.#drop('inner-selector');
+      const whole = this.#reassembler.add(sa.set.id, packet);
+      if (whole === 'malformed') return this.#drop('inner-fragment');
+      this.#learnPeer(sa, from);
+      this.counters.received++;
+      if (whole === undefined) return;
+      this.counters.reassembled++;
+      this.counters.received--; // counted again below, as the packet that completed the datagram
+      packet = whole;
+      inner = inspectIp(packet);
+    }
+    if (typeof inner === 'string') return this.#drop('inner-malformed');
     if ((nh === 4) !== (inner.version === 4) || inner.extensionHeaders) return this.#drop('inner-malformed');
     let ports: PortsView | 'malformed';
     if (inner.protocol === 17) ports = inspectUdp(inner.payload, inner.src, inner.dst, true);
     else if (inner.protocol === 6) ports = inspectTcp(inner.payload);
     else return this.#drop('inner-protocol');
     if (ports === 'malformed') return this.#drop('inner-malformed');
-    const st = this.#state.get(sa.set);
-    const wantSrc = (fromUe(sa) ? st?.innerUe : st?.innerPcscf) ?? sa.srcIp;
-    const wantDst = (fromUe(sa) ? st?.innerPcscf : st?.innerUe) ?? sa.dstIp;
     if (ports.srcPort !== sa.srcPort || ports.dstPort !== sa.dstPort || !sameBytes(inner.src, wantSrc) || !sameBytes(inner.dst, wantDst)) {
       return this.#drop('inner-selector');
     }
-    // Authentic and fresh: follow the peer's encapsulation port (port_Uenc as the NAT maps it).
-    if (this.encapPeer(sa.set).port !== from.port) this.#st(sa.set).peerPort = from.port;
+    this.#learnPeer(sa, from);
     this.counters.received++;
-    const whole = opened.payload.subarray(0, inner.payload.byteOffset - opened.payload.byteOffset + inner.payload.length);
+    const whole = packet.subarray(0, inner.payload.byteOffset - packet.byteOffset + inner.payload.length);
     this.#deliver(sa, inner.protocol, ports, { address: sa.srcAddress, port: ports.srcPort }, () => whole, from);
+  }
+
+  /** Authentic and fresh: follow the peer's encapsulation port (port_Uenc as the NAT maps it). */
+  #learnPeer(sa: SaEntry, from: Endpoint): void {
+    if (this.encapPeer(sa.set).port !== from.port) this.#st(sa.set).peerPort = from.port;
   }
 
   #open(sa: SaEntry, esp: Uint8Array, out: Uint8Array): { payload: Uint8Array; nextHeader: number } | undefined {
