@@ -22,6 +22,7 @@ import { ErrorCode, Ipsec3gppError } from '../errors.js';
 import { formatAddress, parseAddress } from '../ip.js';
 import { type SaSet } from '../secagree/sadb.js';
 import { errnoName, loadNative, osError, requireCapabilities, type NativeWire } from './native.js';
+import { sameBytes } from './inspect.js';
 import { type WireProcessor } from './processor.js';
 
 /** Options of the kernel path (TUN device and policy routing). */
@@ -135,12 +136,15 @@ export class TransportWire {
       }
       if (tunName !== undefined) wire.#setUpTun(tunFd, tunName, o.tun!, batch);
       const w = wire;
+      const raws = w.#raws;
       o.processor.attachRaw({
         synchronous: true,
         send: (esp, src, dst) => {
-          const raw = w.#byAddress.get(keyOf(src));
-          if (raw === undefined) return false;
-          return n.sendTo(raw.fd, raw.family, dst, esp) >= 0;
+          // a linear scan of one or two sockets is cheaper than formatting the address per packet
+          for (const raw of raws) {
+            if (raw.address.length === src.length && sameBytes(raw.address, src)) return n.sendTo(raw.fd, raw.family, dst, esp) >= 0;
+          }
+          return false;
         },
       });
       process.once('exit', wire.#onExit);

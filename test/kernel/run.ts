@@ -164,6 +164,20 @@ async function inside(): Promise<void> {
     }
     agent.close();
   }
+  // Controls: the checks above must be able to fail.
+  for (const [name, fn] of [['CONTROL wrong kernel key (IK differs): every packet refused both ways', controlWrongKey], ['CONTROL the old framing (ESP as the payload of UDP between the protected ports, src/ims/protected-port.ts) is refused by the kernel', controlOldFraming]] as const) {
+    if (opt('--only') && !name.includes(opt('--only')!)) continue;
+    const t = Date.now();
+    let problems: string[];
+    try {
+      problems = await fn(guest);
+    } catch (e) {
+      problems = [`exception: ${(e as Error).stack?.split('\n').slice(0, 3).join(' ')}`];
+    }
+    if (problems.length === 0) passed++;
+    else failed++;
+    console.log(`${problems.length ? 'FAIL' : 'PASS'} ${name} ${((Date.now() - t) / 1000).toFixed(2)} s${problems.length ? `  ${problems.join('; ')}` : ''}`);
+  }
   await guest.cmd('quit').catch(() => []);
   guest.close();
   const code = await Promise.race([qemuExit, new Promise<null>((r) => setTimeout(() => r(null), 20_000))]);
@@ -171,6 +185,71 @@ async function inside(): Promise<void> {
   console.log(`${all.length} cases in ${((Date.now() - T0) / 1000).toFixed(1)} s (guest boot ${((upAt - tBoot) / 1000).toFixed(1)} s)`);
   console.log(`kernel interop: ${passed} passed, ${failed} failed`);
   process.exit(failed === 0 && passed > 0 ? 0 : 1);
+}
+
+/** The kernel is given another IK than the project: its ICVs never match ours. */
+async function controlWrongKey(guest: GuestControl): Promise<string[]> {
+  const problems: string[] = [];
+  const agent = await Agent.start({ role: 'ue', raw: [HOST[4]], tun: false });
+  try {
+    const p = setParams({ family: 4, alg: 'hmac-sha-1-96', ealg: 'aes-cbc', mode: 'trans', replayWindow: 64, ports: 'direct', addresses: { ue: HOST[4], pcscf: GUEST[4] } });
+    agent.newSet(p);
+    const wrong = { ...p, ik: Buffer.from(Buffer.from(p.ik, 'hex').map((b) => b ^ 0x01)).toString('hex') };
+    const [rc, out] = await guest.sh(kernelSetUp(wrong, 'pcscf'));
+    if (rc !== 0) return [`ip xfrm: ${out.join(' | ')}`];
+    await guest.ok('unbind');
+    for (const port of [p.pcscf.portC, p.pcscf.portS]) await guest.ok(`bind ${port}`);
+    const st0 = await guest.stat();
+    const sas = sasOf(p);
+    agent.sendPort('SA1', hexSizes(3));
+    const atKernel = await guest.recv(1, 1500);
+    if (atKernel.length) problems.push(`the kernel delivered ${atKernel.length} packets sealed with another key`);
+    const sa3 = sas.find((s) => s.name === 'SA3')!;
+    for (const h of hexSizes(3)) await guest.ok(`send ${sa3.sport} ${sa3.dst} ${sa3.dport} ${h || '-'}`);
+    const atProject = await agent.take(1, 1500);
+    if (atProject.length) problems.push(`the project accepted ${atProject.length} packets sealed with another key`);
+    const d = XFRM_ERRORS(await guest.stat(), st0);
+    if (d.XfrmInStateProtoError !== 3) problems.push(`kernel xfrm_stat ${JSON.stringify(d)} (expected XfrmInStateProtoError +3)`);
+    if (agent.processor.counters.dropped['esp-integrity'] !== 3) problems.push(`project drops ${JSON.stringify(agent.counters().dropped)} (expected esp-integrity 3)`);
+  } finally {
+    agent.close();
+  }
+  return problems;
+}
+
+/** What the IMS roles sent before this wire: each ESP packet as the payload of a UDP datagram. */
+async function controlOldFraming(guest: GuestControl): Promise<string[]> {
+  const { ProtectedPort } = await import('../../src/ims/protected-port.js');
+  const { NodeUdpNetwork } = await import('../../src/node.js');
+  const { SaDatabase } = await import('../../src/index.js');
+  const problems: string[] = [];
+  const p = setParams({ family: 4, alg: 'hmac-sha-1-96', ealg: 'aes-cbc', mode: 'trans', replayWindow: 64, ports: 'direct', addresses: { ue: HOST[4], pcscf: GUEST[4] } });
+  const db = new SaDatabase({ role: 'ue', autoExpire: false, spiRange: { min: 0x1000, max: 0x0fffffff } });
+  for (const spi of [p.ue.spiC, p.ue.spiS]) db.spis.reserve(spi);
+  const set = db.create({ key: 'old', ueAddress: p.ueAddress, pcscfAddress: p.pcscfAddress, ue: p.ue, pcscf: p.pcscf, alg: p.alg, ealg: p.ealg, ck: Buffer.from(p.ck, 'hex'), ik: Buffer.from(p.ik, 'hex') });
+  const port = new ProtectedPort(await new NodeUdpNetwork().bind(HOST[4], p.ue.portC), db);
+  let oldReceived = 0;
+  port.onSip(() => oldReceived++);
+  try {
+    const [rc, out] = await guest.sh(kernelSetUp(p, 'pcscf'));
+    if (rc !== 0) return [`ip xfrm: ${out.join(' | ')}`];
+    await guest.ok('unbind');
+    for (const pt of [p.pcscf.portC, p.pcscf.portS]) await guest.ok(`bind ${pt}`);
+    const st0 = await guest.stat();
+    for (let i = 0; i < 3; i++) port.send(set.sa('SA1'), new TextEncoder().encode(`REGISTER ${i}`));
+    const atKernel = await guest.recv(1, 1500);
+    if (atKernel.length) problems.push(`the kernel delivered ${atKernel.length} datagrams of the old framing: ${atKernel.map((g) => g.payload.slice(0, 24)).join(',')}`);
+    const sa3 = sasOf(p).find((s) => s.name === 'SA3')!;
+    await guest.ok(`send ${sa3.sport} ${sa3.dst} ${sa3.dport} ${Buffer.from('SIP/2.0 200 OK').toString('hex')}`);
+    await new Promise((r) => setTimeout(r, 1000));
+    if (oldReceived) problems.push(`the old port accepted ${oldReceived} kernel packets`);
+    const d = XFRM_ERRORS(await guest.stat(), st0);
+    if (!(d.XfrmInTmplMismatch === 3 || d.XfrmInNoPols === 3)) problems.push(`kernel xfrm_stat ${JSON.stringify(d)} (expected the 3 datagrams refused by the inbound policy)`);
+  } finally {
+    port.close();
+    db.clear();
+  }
+  return problems;
 }
 
 const XFRM_ERRORS = (s: Record<string, number>, s0: Record<string, number>): Record<string, number> => {

@@ -57,6 +57,8 @@ export class Agent {
   readonly #sockets = new Map<number, Socket>();
   #inbox: Received[] = [];
   #waiters: Array<() => void> = [];
+  /** Count mode (throughput runs): received datagrams are counted, not kept. */
+  #count: { n: number; first: number; last: number } | undefined;
 
   private constructor(db: SaDatabase, processor: WireProcessor, transport: TransportWire | undefined, encap: UdpEncapLink[]) {
     this.db = db;
@@ -90,7 +92,7 @@ export class Agent {
     if (p.ports === 'direct') {
       for (const port of [mine.portC, mine.portS]) {
         const wp = this.processor.bindPort(port);
-        wp.onMessage((payload, sa, from) => this.#push({ via: 'port', localPort: port, from, payload: hexOf(payload), sa: sa.name }));
+        wp.onMessage((payload, sa, from) => this.#push(() => ({ via: 'port', localPort: port, from, payload: hexOf(payload), sa: sa.name })));
         this.#ports.set(port, wp);
       }
     }
@@ -117,7 +119,7 @@ export class Agent {
     const s = createSocket({ type: address.includes(':') ? 'udp6' : 'udp4' });
     await new Promise<void>((resolve, reject) => { s.once('error', reject); s.bind(port, address, () => { s.off('error', reject); resolve(); }); });
     s.on('error', () => {});
-    s.on('message', (m, r) => this.#push({ via: 'kernel', localPort: port, from: { address: r.address, port: r.port }, payload: m.toString('hex') }));
+    s.on('message', (m, r) => this.#push(() => ({ via: 'kernel', localPort: port, from: { address: r.address, port: r.port }, payload: m.toString('hex') })));
     this.#sockets.set(port, s);
   }
 
@@ -151,11 +153,58 @@ export class Agent {
     return out;
   }
 
-  #push(r: Received): void {
-    this.#inbox.push(r);
+  #push(r: Received | (() => Received)): void {
+    const c = this.#count;
+    if (c) {
+      const t = performance.now();
+      if (c.n++ === 0) c.first = t;
+      c.last = t;
+      return;
+    }
+    this.#inbox.push(typeof r === 'function' ? r() : r);
     const w = this.#waiters;
     this.#waiters = [];
     for (const f of w) f();
+  }
+
+  /** Throughput runs: starts counting received datagrams (or, with false, stops and returns the count). */
+  countMode(on: boolean): { n: number; ms: number } {
+    const c = this.#count;
+    this.#count = on ? { n: 0, first: 0, last: 0 } : undefined;
+    return c ? { n: c.n, ms: c.last - c.first } : { n: 0, ms: 0 };
+  }
+
+  /**
+   * Sends `n` payloads of `size` octets over an SA from its in-process port (kind 'port') or from the
+   * kernel socket on the SA's source port (kind 'kernel'), paced at `rate` per second (0: as fast as
+   * possible); returns the ms it took.
+   */
+  async flood(kind: 'port' | 'kernel', sa: SaName, n: number, size: number, rate: number): Promise<number> {
+    if (!this.set) throw new Error('no SA set');
+    const e = this.set.sa(sa);
+    const port = this.#ports.get(e.srcPort);
+    const sock = this.#sockets.get(e.srcPort);
+    const payload = Buffer.alloc(size, 0x61);
+    const t = performance.now();
+    let sent = 0;
+    let inFlight = 0;
+    while (sent < n) {
+      const due = rate > 0 ? Math.min(n, Math.floor(((performance.now() - t) * rate) / 1000) + 1) : n;
+      let burst = 0;
+      while (sent < due && burst < 256) {
+        if (kind === 'port') port!.send(e, payload);
+        else {
+          if (inFlight >= 256) break;
+          inFlight++;
+          sock!.send(payload, e.dstPort, e.dstAddress, () => { inFlight--; });
+        }
+        sent++;
+        burst++;
+      }
+      await new Promise((r) => setImmediate(r));
+    }
+    while (inFlight > 0) await new Promise((r) => setImmediate(r));
+    return performance.now() - t;
   }
 
   counters(): { received: number; sent: number; delivered: number; dropped: Record<string, number>; readErrors: [number, number]; rules: number } {
@@ -189,6 +238,8 @@ async function serve(): Promise<void> {
       else if (op === 'sendPort') agent.sendPort(args.sa, args.payloads);
       else if (op === 'take') result = await agent.take(args.n, args.timeoutMs);
       else if (op === 'counters') result = agent.counters();
+      else if (op === 'countMode') result = agent.countMode(args.on);
+      else if (op === 'flood') result = await agent.flood(args.kind, args.sa, args.n, args.size, args.rate);
       else if (op === 'eval') result = await (new Function('agent', `return (async () => { ${args.code} })()`))(agent); // test-only hooks (perf loops)
       else if (op === 'close') { agent.close(); reply({ id, result }); break; }
       else throw new Error(`unknown op ${op}`);
