@@ -47,6 +47,11 @@ export interface TransportWireOptions {
   tun?: TunOptions;
   /** Packets read per wake-up and socket; default 32. */
   batch?: number;
+  /**
+   * Called when a routing rule for a new SA set cannot be installed (its kernel-socket traffic then does not
+   * reach the TUN); default: the error is kept in `wire.errors` only.
+   */
+  onError?: (e: Ipsec3gppError) => void;
 }
 
 const SLOT = 65536 + 64;
@@ -89,12 +94,16 @@ export class TransportWire {
   readonly #rules = new Map<string, { family: 4 | 6; src: Uint8Array; port: number; refs: number }>();
   readonly #offPolicy: (() => void) | undefined;
   readonly #onExit = (): void => this.close();
+  readonly #onError: ((e: Ipsec3gppError) => void) | undefined;
+  /** Setup errors after open (routing rules that could not be installed), the last 16. */
+  readonly errors: Ipsec3gppError[] = [];
   #closed = false;
 
   private constructor(n: NativeWire, o: TransportWireOptions, tunName: string | undefined) {
     this.#n = n;
     this.processor = o.processor;
     this.tunName = tunName;
+    this.#onError = o.onError;
     if (tunName !== undefined) {
       this.#offPolicy = o.processor.policy.onChange((set, ev) => this.#route(set, ev === 'added' ? 1 : -1));
     }
@@ -211,8 +220,12 @@ export class TransportWire {
         const family = sa.srcIp.length === 4 ? 4 : 6;
         const rc = this.#n.rule(true, family, sa.srcIp, sa.srcPort, tun.table, tun.priority);
         if (rc < 0 && errnoName(rc) !== 'EEXIST') {
-          // An SA whose traffic cannot be routed into the TUN is a setup error the caller must see.
-          queueMicrotask(() => { throw osError(rc, `routing rule from ${sa.srcAddress} sport ${sa.srcPort}`); });
+          // An SA whose kernel-socket traffic cannot be routed into the TUN: reported, never thrown here
+          // (this runs inside the SA database's event).
+          const err = osError(rc, `routing rule from ${sa.srcAddress} sport ${sa.srcPort}`);
+          this.errors.push(err);
+          if (this.errors.length > 16) this.errors.shift();
+          try { this.#onError?.(err); } catch { /* the caller's handler */ }
           continue;
         }
         this.#rules.set(key, { family, src: sa.srcIp, port: sa.srcPort, refs: 1 });

@@ -19,6 +19,7 @@ import { readPcap, writePcap } from '../../src/pcap.js';
 import { contextOf } from '../../src/internal/context.js';
 import { rawMemory } from '../../src/internal/wasm.js';
 import { apply, applyText, type Mutation } from './mutate.js';
+import { wireTargets } from './wire-targets.js';
 
 export type Outcome = 'accepted' | string;
 
@@ -377,4 +378,5 @@ export const targets: Target[] = [
       };
     },
   },
+  ...wireTargets,
 ];

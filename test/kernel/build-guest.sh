@@ -27,7 +27,8 @@ if [ ! -f kernel/.ready ]; then
   rm -rf kernel && mkdir -p kernel/deb
   PKG="${IPSEC3GPP_KERNEL_PKG:-$(apt-cache depends linux-image-amd64 2>/dev/null | awk '/Depends: linux-image-[0-9]/ {print $2; exit}')}"
   [ -n "$PKG" ] || { echo "build-guest: cannot resolve linux-image-amd64 (apt-get update first)" >&2; exit 3; }
-  (cd kernel/deb && apt-get download "$PKG" >/dev/null) || { echo "build-guest: apt-get download $PKG failed" >&2; exit 3; }
+  # (apt warns that root downloads unsandboxed into a directory _apt cannot write: harmless, kept in apt.log)
+  (cd kernel/deb && apt-get download "$PKG" >../apt.log 2>&1) || { cat kernel/apt.log >&2; echo "build-guest: apt-get download $PKG failed" >&2; exit 3; }
   dpkg-deb -x kernel/deb/*.deb kernel/tree
   rm -rf kernel/deb
   KVER="$(ls kernel/tree/lib/modules | head -n 1)"
