@@ -9,6 +9,8 @@
  *   readerStart / readerStop   poll an fd in libuv's loop; on readable, read up to N packets into a ring the
  *                              caller owns and call back once with the count (one JS call per batch)
  *   writeFd / sendTo           one packet into the TUN device / one ESP packet to an address
+ *   udpOpen / sendToPort       a UDP socket read the same way (UDP-enc-tun at packet rates Node's dgram does
+ *                              not reach), each datagram after a 20-octet prefix: family, port, address
  *   rule / route               rtnetlink policy-routing rules (from ADDR sport P lookup T) and routes
  *                              (default dev TUN table T), so that only the protected ports reach the TUN
  * Raw IPv6 sockets deliver the payload without the IPv6 header: the reader rebuilds a 40-octet header from the
@@ -43,7 +45,9 @@
     }                                                                 \
   } while (0)
 
-enum { K_READ = 0, K_RAW6 = 1 };
+enum { K_READ = 0, K_RAW6 = 1, K_UDP = 2 };
+/* K_UDP slots: family (4|6), port (2 octets), address (16 octets, IPv4 in the first 4), one zero, then the datagram */
+#define UDP_PREFIX 20
 
 static napi_value num(napi_env env, double v) {
   napi_value r;
@@ -210,6 +214,85 @@ static napi_value send_to(napi_env env, napi_callback_info info) {
   return num(env, n < 0 ? -errno : (double)n);
 }
 
+/* udpOpen(family, local address bytes, port) -> fd | -errno: a UDP socket (IPv6 ones IPv6-only) */
+static napi_value udp_open(napi_env env, napi_callback_info info) {
+  ARGS(3);
+  int family, port;
+  uint8_t *addr;
+  size_t alen;
+  if (arg_int(env, argv[0], &family) || (family != 4 && family != 6)) BAD_ARG("family");
+  if (arg_bytes(env, argv[1], &addr, &alen) || alen != (family == 4 ? 4u : 16u)) BAD_ARG("address");
+  if (arg_int(env, argv[2], &port) || port < 0 || port > 65535) BAD_ARG("port");
+  int fd = socket(family == 4 ? AF_INET : AF_INET6, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return num(env, -errno);
+  int one = 1, big = 4 << 20, rc = 0;
+  if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &big, sizeof big) < 0) setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &big, sizeof big);
+  if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &big, sizeof big) < 0) setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &big, sizeof big);
+  if (family == 4) {
+    struct sockaddr_in a;
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_port = htons((uint16_t)port);
+    memcpy(&a.sin_addr, addr, 4);
+    if (bind(fd, (struct sockaddr *)&a, sizeof a) < 0) rc = -errno;
+  } else {
+    struct sockaddr_in6 a;
+    memset(&a, 0, sizeof a);
+    a.sin6_family = AF_INET6;
+    a.sin6_port = htons((uint16_t)port);
+    memcpy(&a.sin6_addr, addr, 16);
+    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+    if (bind(fd, (struct sockaddr *)&a, sizeof a) < 0) rc = -errno;
+  }
+  if (rc) {
+    close(fd);
+    return num(env, rc);
+  }
+  return num(env, fd);
+}
+
+/* localPort(fd) -> the bound port | -errno */
+static napi_value local_port(napi_env env, napi_callback_info info) {
+  ARGS(1);
+  int fd;
+  if (arg_int(env, argv[0], &fd)) BAD_ARG("fd");
+  struct sockaddr_storage ss;
+  socklen_t l = sizeof ss;
+  if (getsockname(fd, (struct sockaddr *)&ss, &l) < 0) return num(env, -errno);
+  if (ss.ss_family == AF_INET) return num(env, ntohs(((struct sockaddr_in *)&ss)->sin_port));
+  return num(env, ntohs(((struct sockaddr_in6 *)&ss)->sin6_port));
+}
+
+/* sendToPort(fd, family, dst bytes, port, payload) -> bytes sent | -errno (UDP) */
+static napi_value send_to_port(napi_env env, napi_callback_info info) {
+  ARGS(5);
+  int fd, family, port;
+  uint8_t *dst, *data;
+  size_t dlen, len;
+  if (arg_int(env, argv[0], &fd)) BAD_ARG("fd");
+  if (arg_int(env, argv[1], &family) || (family != 4 && family != 6)) BAD_ARG("family");
+  if (arg_bytes(env, argv[2], &dst, &dlen) || dlen != (family == 4 ? 4u : 16u)) BAD_ARG("dst");
+  if (arg_int(env, argv[3], &port) || port < 1 || port > 65535) BAD_ARG("port");
+  if (arg_bytes(env, argv[4], &data, &len)) BAD_ARG("payload");
+  ssize_t n;
+  if (family == 4) {
+    struct sockaddr_in a;
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_port = htons((uint16_t)port);
+    memcpy(&a.sin_addr, dst, 4);
+    n = sendto(fd, data, len, 0, (struct sockaddr *)&a, sizeof a);
+  } else {
+    struct sockaddr_in6 a;
+    memset(&a, 0, sizeof a);
+    a.sin6_family = AF_INET6;
+    a.sin6_port = htons((uint16_t)port);
+    memcpy(&a.sin6_addr, dst, 16);
+    n = sendto(fd, data, len, 0, (struct sockaddr *)&a, sizeof a);
+  }
+  return num(env, n < 0 ? -errno : (double)n);
+}
+
 /* writeFd(fd, packet) -> bytes written | -errno */
 static napi_value write_fd(napi_env env, napi_callback_info info) {
   ARGS(2);
@@ -293,6 +376,30 @@ static ssize_t recv_raw6(int fd, uint8_t *out, size_t cap) {
   return n + 40;
 }
 
+static ssize_t recv_udp(int fd, uint8_t *out, size_t cap) {
+  struct sockaddr_storage from;
+  socklen_t fl = sizeof from;
+  ssize_t n = recvfrom(fd, out + UDP_PREFIX, cap - UDP_PREFIX, MSG_TRUNC, (struct sockaddr *)&from, &fl);
+  if (n < 0) return -1;
+  if ((size_t)n > cap - UDP_PREFIX) {
+    errno = EMSGSIZE;
+    return -2;
+  }
+  memset(out, 0, UDP_PREFIX);
+  if (from.ss_family == AF_INET) {
+    struct sockaddr_in *a = (struct sockaddr_in *)&from;
+    out[0] = 4;
+    memcpy(out + 1, &a->sin_port, 2);
+    memcpy(out + 3, &a->sin_addr, 4);
+  } else {
+    struct sockaddr_in6 *a = (struct sockaddr_in6 *)&from;
+    out[0] = 6;
+    memcpy(out + 1, &a->sin6_port, 2);
+    memcpy(out + 3, &a->sin6_addr, 16);
+  }
+  return n + UDP_PREFIX;
+}
+
 static void on_poll(uv_poll_t *h, int status, int events) {
   reader_t *r = h->data;
   if (r->stopped) return;
@@ -304,7 +411,7 @@ static void on_poll(uv_poll_t *h, int status, int events) {
   int n = 0;
   while (n < r->max) {
     uint8_t *dst = r->ring + (size_t)n * r->slot;
-    ssize_t len = r->kind == K_RAW6 ? recv_raw6(r->fd, dst, r->slot) : read(r->fd, dst, r->slot);
+    ssize_t len = r->kind == K_RAW6 ? recv_raw6(r->fd, dst, r->slot) : r->kind == K_UDP ? recv_udp(r->fd, dst, r->slot) : read(r->fd, dst, r->slot);
     if (len == -2) { /* oversized: consumed and dropped */
       r->errors++;
       r->last_errno = EMSGSIZE;
@@ -359,14 +466,14 @@ static void box_finalize(napi_env env, void *data, void *hint) {
   free(box);
 }
 
-/* readerStart(fd, kind 0 read | 1 raw6, ring Uint8Array, slot, lengths Int32Array, callback(count)) -> handle | -errno */
+/* readerStart(fd, kind 0 read | 1 raw6 | 2 udp, ring Uint8Array, slot, lengths Int32Array, callback(count)) -> handle | -errno */
 static napi_value reader_start(napi_env env, napi_callback_info info) {
   ARGS(6);
   int fd, kind, slot;
   uint8_t *ring;
   size_t ring_len;
   if (arg_int(env, argv[0], &fd) || fd < 0) BAD_ARG("fd");
-  if (arg_int(env, argv[1], &kind) || (kind != K_READ && kind != K_RAW6)) BAD_ARG("kind");
+  if (arg_int(env, argv[1], &kind) || (kind != K_READ && kind != K_RAW6 && kind != K_UDP)) BAD_ARG("kind");
   if (arg_bytes(env, argv[2], &ring, &ring_len)) BAD_ARG("ring");
   if (arg_int(env, argv[3], &slot) || slot < 128 || (size_t)slot > ring_len) BAD_ARG("slot");
   bool is;
@@ -597,6 +704,9 @@ static napi_value init(napi_env env, napi_value exports) {
       {"rawOpen", NULL, raw_open, NULL, NULL, NULL, napi_default, NULL},
       {"sendTo", NULL, send_to, NULL, NULL, NULL, napi_default, NULL},
       {"writeFd", NULL, write_fd, NULL, NULL, NULL, napi_default, NULL},
+      {"udpOpen", NULL, udp_open, NULL, NULL, NULL, napi_default, NULL},
+      {"localPort", NULL, local_port, NULL, NULL, NULL, napi_default, NULL},
+      {"sendToPort", NULL, send_to_port, NULL, NULL, NULL, napi_default, NULL},
       {"closeFd", NULL, close_fd, NULL, NULL, NULL, napi_default, NULL},
       {"readerStart", NULL, reader_start, NULL, NULL, NULL, napi_default, NULL},
       {"readerStop", NULL, reader_stop, NULL, NULL, NULL, napi_default, NULL},

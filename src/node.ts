@@ -4,5 +4,6 @@
 
 export { NodeUdpNetwork } from './net/node-udp.js';
 export { TransportWire, type TransportWireOptions, type TunOptions } from './wire/transport-wire.js';
+export { NativeUdpSocket, type NativeUdpOptions } from './wire/native-udp.js';
 export { netCapabilities, addonPath } from './wire/native.js';
 export * from './wire/index.js';

@@ -18,8 +18,11 @@ export interface NativeWire {
   rawOpen(family: 4 | 6, local: Uint8Array): number;
   sendTo(fd: number, family: 4 | 6, dst: Uint8Array, packet: Uint8Array): number;
   writeFd(fd: number, packet: Uint8Array): number;
+  udpOpen(family: 4 | 6, local: Uint8Array, port: number): number;
+  localPort(fd: number): number;
+  sendToPort(fd: number, family: 4 | 6, dst: Uint8Array, port: number, payload: Uint8Array): number;
   closeFd(fd: number): number;
-  readerStart(fd: number, kind: 0 | 1, ring: Uint8Array, slot: number, lengths: Int32Array, cb: (n: number) => void): object | number;
+  readerStart(fd: number, kind: 0 | 1 | 2, ring: Uint8Array, slot: number, lengths: Int32Array, cb: (n: number) => void): object | number;
   readerStop(handle: object): number;
   readerRef(handle: object, ref: boolean): number;
   readerErrors(handle: object): [number, number];

@@ -50,7 +50,8 @@ export class UdpEncapLink {
     const family = o.family ?? (socket.address.includes(':') ? 6 : 4);
     this.#family = family === 'both' ? undefined : family;
     processor.attachEncap({
-      synchronous: false,
+      // a socket that is done with the buffer when send returns (NativeUdpSocket) lets the processor reuse one
+      synchronous: (socket as { synchronousSend?: boolean }).synchronousSend === true,
       send: (esp, address, port) => {
         if (this.#closed) return false;
         try {

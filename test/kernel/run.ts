@@ -144,7 +144,9 @@ async function inside(): Promise<void> {
     if (mine.length === 0) continue;
     let agent: Agent;
     try {
-      agent = await Agent.start({ role, raw: [HOST[4], HOST[6]], tun: true, encap: [{ address: HOST[4], port: 4500 }, { address: HOST[6], port: 4500 }] });
+      // the project's UE uses node:dgram for UDP-enc-tun (as any DatagramSocket, e.g. the browser's relay),
+      // its P-CSCF the addon's batched NativeUdpSocket
+      agent = await Agent.start({ role, raw: [HOST[4], HOST[6]], tun: true, encap: [{ address: HOST[4], port: 4500 }, { address: HOST[6], port: 4500 }], nativeUdp: role === 'pcscf' });
     } catch (e) {
       console.log(`FAIL project wire did not open as ${role}: ${(e as Error).message}`);
       failed += mine.length;

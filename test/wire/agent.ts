@@ -8,7 +8,7 @@
 import { createSocket, type Socket } from 'node:dgram';
 import { createInterface } from 'node:readline';
 import { SaDatabase, initSync, type EncryptionAlgorithm, type IntegrityAlgorithm, type SaEntry, type SaName, type SaSet } from '../../src/index.js';
-import { NodeUdpNetwork, TransportWire, UdpEncapLink, WireProcessor, nonZeroDrops, type WirePort } from '../../src/node.js';
+import { NativeUdpSocket, NodeUdpNetwork, TransportWire, UdpEncapLink, WireProcessor, nonZeroDrops, type WirePort } from '../../src/node.js';
 
 export interface StartOptions {
   role: 'ue' | 'pcscf';
@@ -20,6 +20,8 @@ export interface StartOptions {
   encap?: Array<{ address: string; port: number }>;
   /** The peer's encapsulation port (UDP-enc-tun) until learned. */
   peerEncapPort?: number;
+  /** Encapsulation sockets on the native addon (NativeUdpSocket) instead of node:dgram. */
+  nativeUdp?: boolean;
 }
 
 export interface SetParams {
@@ -74,7 +76,7 @@ export class Agent {
     const transport = o.raw.length > 0 ? TransportWire.open({ processor, addresses: o.raw, ...(o.tun ? { tun: {} } : {}) }) : undefined;
     const encap: UdpEncapLink[] = [];
     for (const e of o.encap ?? []) {
-      const sock = await new NodeUdpNetwork().bind(e.address, e.port);
+      const sock = o.nativeUdp ? NativeUdpSocket.bind(e.address, e.port, { zeroCopy: true }) : await new NodeUdpNetwork().bind(e.address, e.port);
       encap.push(new UdpEncapLink(processor, sock, { keepAliveMs: 0 }));
     }
     return new Agent(db, processor, transport, encap);

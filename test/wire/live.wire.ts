@@ -101,6 +101,30 @@ for (const mode of ['trans', 'UDP-enc-tun'] as const) {
   });
 }
 
+test('UDP-enc-tun over NativeUdpSocket (the addon\'s batched UDP): every combination, IPv4 and IPv6, against node:dgram', async () => {
+  if (why) return;
+  // a third agent, in the UE's namespace, whose encapsulation sockets are native, on port 4501
+  const nu = new AgentProcess(nsU);
+  try {
+    await nu.call('start', { role: 'ue', raw: [], encap: [{ address: HOST[4].ue, port: 4501 }, { address: HOST[6].ue, port: 4501 }], nativeUdp: true });
+    for (const combo of COMBOS) for (const family of [4, 6] as const) {
+      const p = setParams({ family, ...combo, mode: 'UDP-enc-tun', replayWindow: 64, ports: 'direct' });
+      await pc.call('newSet', p);
+      await nu.call('newSet', p);
+      const up = payloads([0, 600, 1400]);
+      await nu.call('sendPort', { sa: 'SA1', payloads: up });
+      const atP = await pc.call<Received[]>('take', { n: up.length, timeoutMs: 3000 });
+      assert.equal(atP.map((r) => r.payload).sort(), [...up].sort(), `native -> dgram ${combo.alg}/${combo.ealg} v${family}`);
+      await pc.call('sendPort', { sa: 'SA3', payloads: up }); // to the learned port 4501
+      const atU = await nu.call<Received[]>('take', { n: up.length, timeoutMs: 3000 });
+      assert.equal(atU.map((r) => r.payload).sort(), [...up].sort(), `dgram -> native ${combo.alg}/${combo.ealg} v${family}`);
+    }
+    assert.equal((await nu.call('counters')).dropped, {});
+  } finally {
+    await nu.close();
+  }
+});
+
 test('garbage on the raw socket and the encapsulation port is dropped and counted; traffic goes on', async () => {
   if (why) return;
   const p = setParams({ family: 4, alg: 'hmac-sha-1-96', ealg: 'aes-cbc', mode: 'trans', replayWindow: 64, ports: 'direct' });

@@ -1,9 +1,11 @@
 // npm run bench:wire (Linux, root): packets/s of 600-octet UDP payloads over the project's wire between two
 // network namespaces joined by a veth pair, both ends the project (each end its own process), next to the
-// plain EspSa seal+open rate of the same SA in one process. Paths: transport mode from in-process ports
+// plain EspSa seal+open rate of the same SA in one process (best of three). Paths: transport mode from in-process ports
 // (raw protocol-50 sockets), transport mode from kernel UDP sockets through the TUN path, UDP-enc-tun from
 // in-process ports. The rate is measured at the receiver (first to last datagram delivered); the sender
-// floods, so the slower end sets the rate and `loss` says how much the kernel's socket buffers dropped.
+// floods, so the slower end sets the rate and `loss` says how much the kernel's socket buffers dropped;
+// then it is paced, from 10 000/s up by 15 % a step, and the highest rate received without loss (under 0.5 %
+// in one of two tries) is reported.
 //   options: --n N (datagrams per run, default 20000), --size S (default 600)
 
 import { initSync } from '../../src/index.js';
@@ -44,7 +46,8 @@ const rows: string[] = [];
 const fmt = (x: number): string => Math.round(x).toLocaleString('en-US').padStart(9);
 console.log(`600-octet runs: ${N} datagrams of ${SIZE} octets per path`);
 for (const c of COMBOS) {
-  const b = baseline(c.alg, c.ealg);
+  // best of three (the machine is shared)
+  const b = [baseline(c.alg, c.ealg), baseline(c.alg, c.ealg), baseline(c.alg, c.ealg)].reduce((x, y) => (y.sealOpen > x.sealOpen ? y : x));
   rows.push(`${`${c.alg}+${c.ealg}`.padEnd(24)} EspSa in one process: seal+open ${fmt(b.sealOpen)}/s  (seal ${fmt(b.seal)}/s, open ${fmt(b.open)}/s)`);
 }
 if (why) {
@@ -59,12 +62,16 @@ let pc: AgentProcess | undefined;
 let ue: AgentProcess | undefined;
 try {
   joinVeth(nsP, nsU, tag);
+  for (const nativeUdp of [false, true]) {
   pc = new AgentProcess(nsP);
   ue = new AgentProcess(nsU);
-  await pc.call('start', { role: 'pcscf', raw: [HOST[4].pcscf], tun: true, encap: [{ address: HOST[4].pcscf, port: 4500 }] });
-  await ue.call('start', { role: 'ue', raw: [HOST[4].ue], tun: true, encap: [{ address: HOST[4].ue, port: 4500 }] });
+  await pc.call('start', { role: 'pcscf', raw: [HOST[4].pcscf], tun: true, encap: [{ address: HOST[4].pcscf, port: 4500 }], nativeUdp });
+  await ue.call('start', { role: 'ue', raw: [HOST[4].ue], tun: true, encap: [{ address: HOST[4].ue, port: 4500 }], nativeUdp });
+  const paths = nativeUdp
+    ? [['UDP-enc-tun, NativeUdpSocket', 'UDP-enc-tun', 'direct']] as const
+    : [['trans, in-process ports', 'trans', 'direct'], ['trans, kernel sockets + TUN', 'trans', 'kernel'], ['UDP-enc-tun, node:dgram', 'UDP-enc-tun', 'direct']] as const;
   for (const c of COMBOS) {
-    for (const [label, mode, ports] of [['trans, in-process ports', 'trans', 'direct'], ['trans, kernel sockets + TUN', 'trans', 'kernel'], ['UDP-enc-tun, in-process ports', 'UDP-enc-tun', 'direct']] as const) {
+    for (const [label, mode, ports] of paths) {
       const p = setParams({ family: 4, alg: c.alg, ealg: c.ealg, mode, replayWindow: 4096, ports });
       await pc.call('newSet', p);
       await ue.call('newSet', p);
@@ -88,17 +95,25 @@ try {
         return { rate: r.n / (r.ms / 1000), sent: n / (ms / 1000), loss: 1 - r.n / n };
       };
       const free = await run(0, N);
+      // The machine is shared: a step counts as kept up with if one of two tries loses under 0.5 %.
       let best = { rate: 0, sent: 0, loss: 1 };
-      for (let rate = Math.max(2000, free.rate * 0.7); rate < 400_000; rate *= 1.15) {
-        const r = await run(rate, N);
-        if (r.loss > 0.005) break;
-        best = r;
+      for (let rate = 10_000; rate < 400_000; rate *= 1.15) {
+        let ok: { rate: number; sent: number; loss: number } | undefined;
+        for (let k = 0; k < 2 && !ok; k++) {
+          const r = await run(rate, N);
+          if (r.loss <= 0.005) ok = r;
+        }
+        if (!ok) break;
+        if (ok.rate > best.rate) best = ok;
       }
       rows.push(`${`${c.alg}+${c.ealg}`.padEnd(24)} wire, ${label.padEnd(30)} ${fmt(best.rate)}/s without loss  (unpaced: sender ${fmt(free.sent)}/s, receiver ${fmt(free.rate)}/s, loss ${(100 * free.loss).toFixed(1)} %)`);
     }
   }
   const cp = await pc.call('counters');
   rows.push(`receiver drops: ${JSON.stringify(cp.dropped)}; read errors ${JSON.stringify(cp.readErrors)}`);
+  await pc.close();
+  await ue.close();
+  }
 } finally {
   await pc?.close();
   await ue?.close();
