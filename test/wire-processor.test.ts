@@ -605,4 +605,41 @@ test('TransportWire without privileges: WIRE_PERMISSION naming CAP_NET_RAW (and 
   assert.match(tun.message!, /CAP_NET_RAW and CAP_NET_ADMIN/);
 });
 
+test('TransportWire on an address this host does not have: WIRE_SETUP naming it, nothing left open', () => {
+  if (!existsSync(addonPath()) || process.getuid?.() !== 0) return; // needs the addon and CAP_NET_RAW
+  const r = probe({}, ['--address', '192.0.2.123']);
+  assert.is(r.code, 'WIRE_SETUP');
+  assert.match(r.message!, /192\.0\.2\.123.*EADDRNOTAVAIL.*not configured/);
+});
+
+test('NativeUdpSocket (the addon\'s batched UDP) under UdpEncapLink on loopback: SIP both ways, IPv4 and IPv6', async () => {
+  if (!existsSync(addonPath())) return; // unprivileged, but needs the addon
+  const { NativeUdpSocket } = await import('../src/wire/native-udp.js');
+  for (const address of ['127.0.0.1', '::1']) {
+    const p = pair({ mode: 'UDP-enc-tun', ueAddress: address, pcscfAddress: address, alg: 'hmac-md5-96', ealg: 'des-ede3-cbc' });
+    const su = NativeUdpSocket.bind(address, 0, { zeroCopy: true });
+    const sp = NativeUdpSocket.bind(address, 0);
+    assert.ok(su.port > 0 && sp.port > 0 && su.port !== sp.port);
+    const wu = new WireProcessor({ db: p.ue, peerEncapPort: sp.port });
+    const wp = new WireProcessor({ db: p.pc });
+    const lu = new UdpEncapLink(wu, su, { keepAliveMs: 0 });
+    const lp = new UdpEncapLink(wp, sp);
+    const uc = wu.bindPort(p.init.ue.portC);
+    const ps = wp.bindPort(p.init.pcscf.portS);
+    const got: string[] = [];
+    const request = new Promise<void>((resolve) => ps.onMessage((m, sa, from) => { got.push(`${sa.name} ${dec.decode(m)} ${from.address}`); if (got.length === 2) resolve(); }));
+    const response = new Promise<void>((resolve) => uc.onMessage((m, sa) => { got.push(`${sa.name} ${dec.decode(m)}`); resolve(); }));
+    uc.send(p.u.sa('SA1'), enc.encode('REGISTER 1'));
+    uc.send(p.u.sa('SA1'), enc.encode('REGISTER 2'));
+    await request;
+    assert.is(wp.encapPeer(p.p).port, su.port);
+    ps.send(p.p.sa('SA3'), enc.encode('SIP/2.0 200 OK'));
+    await response;
+    assert.equal(got, [`SA1 REGISTER 1 ${address}`, `SA1 REGISTER 2 ${address}`, 'SA3 SIP/2.0 200 OK']);
+    assert.equal([su.sendErrors, sp.sendErrors], [0, 0]);
+    lu.close();
+    lp.close();
+  }
+});
+
 test.run();

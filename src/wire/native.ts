@@ -68,11 +68,6 @@ function tryLoad(): NativeWire | Ipsec3gppError {
   }
 }
 
-/** @internal forget the cached addon (tests that point IPSEC3GPP_WIRE_ADDON elsewhere). */
-export function resetNativeForTests(): void {
-  cached = undefined;
-}
-
 const CAP_NET_ADMIN = 12;
 const CAP_NET_RAW = 13;
 

@@ -30,7 +30,7 @@
 // Browser-safe: no Node built-in; the Node links are in transport-wire.ts, the UDP link in udp-encap-link.ts.
 
 import { ErrorCode, Ipsec3gppError } from '../errors.js';
-import { formatAddress, parseAddress } from '../ip.js';
+import { parseAddress } from '../ip.js';
 import { type SaDatabase, type SaEntry, type SaSet } from '../secagree/sadb.js';
 import { NAT_T_PORT } from '../udp-encap.js';
 import { newCounters, type WireCounters, type WireDropReason } from './counters.js';
@@ -521,9 +521,4 @@ function buildInnerInto(buf: Uint8Array, at: number, src: Uint8Array, dst: Uint8
   const udp = buildUdpInto(buf, at + hdr, src, dst, sport, dport, payload);
   writeIpHeader(buf, at, src, dst, 17, udp.length, 64);
   return buf.subarray(at, at + hdr + udp.length);
-}
-
-/** @internal for tests: formats the selector of an SA entry. */
-export function describeSa(sa: SaEntry): string {
-  return `${sa.name} spi ${sa.spi} ${formatAddress(sa.srcIp)}:${sa.srcPort} -> ${formatAddress(sa.dstIp)}:${sa.dstPort} (${sa.set.mode})`;
 }

@@ -178,7 +178,8 @@ async function inside(): Promise<void> {
     }
     if (problems.length === 0) passed++;
     else failed++;
-    console.log(`${problems.length ? 'FAIL' : 'PASS'} ${name} ${((Date.now() - t) / 1000).toFixed(2)} s${problems.length ? `  ${problems.join('; ')}` : ''}`);
+    console.log(`${problems.length ? 'FAIL' : 'PASS'} ${name} ${((Date.now() - t) / 1000).toFixed(2)} s  ${problems.length ? problems.join('; ') : controlInfo}`);
+    controlInfo = '';
   }
   await guest.cmd('quit').catch(() => []);
   guest.close();
@@ -188,6 +189,8 @@ async function inside(): Promise<void> {
   console.log(`kernel interop: ${passed} passed, ${failed} failed`);
   process.exit(failed === 0 && passed > 0 ? 0 : 1);
 }
+
+let controlInfo = '';
 
 /** The kernel is given another IK than the project: its ICVs never match ours. */
 async function controlWrongKey(guest: GuestControl): Promise<string[]> {
@@ -211,6 +214,7 @@ async function controlWrongKey(guest: GuestControl): Promise<string[]> {
     const atProject = await agent.take(1, 1500);
     if (atProject.length) problems.push(`the project accepted ${atProject.length} packets sealed with another key`);
     const d = XFRM_ERRORS(await guest.stat(), st0);
+    controlInfo = `kernel delivered ${atKernel.length}/3, xfrm_stat ${JSON.stringify(d)}; project accepted ${atProject.length}/3, drops ${JSON.stringify(agent.counters().dropped)}`;
     if (d.XfrmInStateProtoError !== 3) problems.push(`kernel xfrm_stat ${JSON.stringify(d)} (expected XfrmInStateProtoError +3)`);
     if (agent.processor.counters.dropped['esp-integrity'] !== 3) problems.push(`project drops ${JSON.stringify(agent.counters().dropped)} (expected esp-integrity 3)`);
   } finally {
@@ -247,6 +251,7 @@ async function controlOldFraming(guest: GuestControl): Promise<string[]> {
     if (oldReceived) problems.push(`the old port accepted ${oldReceived} kernel packets`);
     const d = XFRM_ERRORS(await guest.stat(), st0);
     if (!(d.XfrmInTmplMismatch === 3 || d.XfrmInNoPols === 3)) problems.push(`kernel xfrm_stat ${JSON.stringify(d)} (expected the 3 datagrams refused by the inbound policy)`);
+    controlInfo = `kernel delivered ${atKernel.length}/3, xfrm_stat ${JSON.stringify(d)}; old port accepted ${oldReceived}/1`;
   } finally {
     port.close();
     db.clear();

@@ -7,9 +7,11 @@ import { TransportWire, WireProcessor } from '../../src/node.js';
 
 initSync();
 const tun = process.argv.includes('--tun');
+const ai = process.argv.indexOf('--address');
+const address = ai >= 0 ? process.argv[ai + 1]! : '127.0.0.1';
 const processor = new WireProcessor({ db: new SaDatabase({ role: 'ue', autoExpire: false }) });
 try {
-  const w = TransportWire.open({ processor, addresses: ['127.0.0.1'], ...(tun ? { tun: { name: `probe${process.pid % 10000}` } } : {}) });
+  const w = TransportWire.open({ processor, addresses: [address], ...(tun ? { tun: { name: `probe${process.pid % 10000}` } } : {}) });
   w.close();
   console.log(JSON.stringify({ ok: true }));
 } catch (e) {
