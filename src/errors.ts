@@ -95,6 +95,15 @@ export const ErrorCode = {
   PIDF_INVALID: 'PIDF_INVALID',
   /** The WebSocket datagram relay (net/ws-relay.ts): closed connection, bad frame, or a limit reached. */
   RELAY: 'RELAY',
+  /**
+   * The raw wire (ESP as IP protocol 50, TUN device) was asked for where it cannot exist: not Linux, or the
+   * optional native addon (native/) is not built. The message says which and how to get it.
+   */
+  WIRE_UNAVAILABLE: 'WIRE_UNAVAILABLE',
+  /** The raw wire needs a privilege this process lacks: CAP_NET_RAW (raw sockets) or CAP_NET_ADMIN (TUN, routing). */
+  WIRE_PERMISSION: 'WIRE_PERMISSION',
+  /** The operating system refused to set the wire up (address not local, TUN name taken, port in use, ...). */
+  WIRE_SETUP: 'WIRE_SETUP',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

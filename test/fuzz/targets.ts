@@ -22,6 +22,7 @@ import { apply, applyText, type Mutation } from './mutate.js';
 import { redactTarget } from './redact-target.js';
 import { pidfFilterTarget } from './pidf-filter.js';
 import { relayUdpTarget } from './relay-udp.js';
+import { wireTargets } from './wire-targets.js';
 
 export type Outcome = 'accepted' | string;
 
@@ -385,4 +386,5 @@ export const targets: Target[] = [
   },
   redactTarget,
   pidfFilterTarget,
+  ...wireTargets,
 ];
