@@ -333,6 +333,23 @@ export class UeClient {
     if (this.#auto) setTimeout(() => void this.#renew(why), 0);
   }
 
+  #probing = false;
+
+  /**
+   * Something went unanswered over the SAs: a re-REGISTER over them decides (one lost request, or a busy
+   * network, is not a lost P-CSCF; a re-REGISTER that gets no answer either is, and #overSet says so).
+   */
+  async #probe(why: string): Promise<void> {
+    if (this.#probing || this.#recovering || this.current === undefined || !this.#auto) return;
+    this.#probing = true;
+    try {
+      await this.reRegister().catch(() => undefined);
+    } finally {
+      this.#probing = false;
+    }
+    void why;
+  }
+
   async #keepAlive(): Promise<void> {
     const set = this.current;
     if (set === undefined || this.#recovering) return;
@@ -348,7 +365,7 @@ export class UeClient {
       new Promise<boolean>((resolve) => { timer = unrefTimer(setTimeout(() => resolve(false), timeout)); }),
     ]);
     if (timer) clearTimeout(timer);
-    if (!answered && this.current === set) this.#lost(`no answer over the SAs within ${timeout} ms`);
+    if (!answered && this.current === set) void this.#probe(`no answer over the SAs within ${timeout} ms`);
   }
 
   /** SUBSCRIBE to this UE's own registration state (TS 24.229 5.1.1.3). */
@@ -386,7 +403,7 @@ export class UeClient {
     try {
       res = await this.node.request(req, this.#sa1(set));
     } catch (e) {
-      this.#lost(`no answer to SUBSCRIBE over the SAs (${(e as Error).message})`);
+      void this.#probe(`no answer to SUBSCRIBE over the SAs (${(e as Error).message})`);
       throw e;
     } finally {
       this.db.endTransaction(set);
@@ -730,6 +747,11 @@ export class UeClient {
         }
         this.#storeServiceRoute(res);
         const granted = this.#granted(res, expires);
+        if (this.current !== set) {
+          // The registration ended while this re-REGISTER was under way (the network said so, say).
+          this.#dropUnusedClientPort();
+          return { status: 0, reason: 'registration ended meanwhile', detail: 'the registration ended before the 200 arrived' };
+        }
         this.sec.registeredWithoutChallenge(granted);
         this.#dropUnusedClientPort();
         this.#registeredFor(granted, false);
@@ -787,7 +809,7 @@ export class UeClient {
     }, (e: unknown) => {
       this.db.endTransaction(set);
       // No answer over the SAs: the P-CSCF lost them (restart) or is gone.
-      this.#lost(`no answer to ${method} over the SAs (${(e as Error).message})`);
+      void this.#probe(`no answer to ${method} over the SAs (${(e as Error).message})`);
       throw e;
     });
   }

@@ -48,7 +48,9 @@ const log = (s: string): void => { process.stderr.write(`[${((Date.now() - t0) /
 
 const hss = new Hss();
 const core = await ImsCore.start({ net, address: '127.0.0.1', realm, hss, timers });
-const limits = { unprotectedRegisterRate: { perSecond: 5, burst: 20 } };
+// reg-await-auth as long as a UE can still answer a challenge (Timer F), so that abandoned attempts are
+// gone by the end of the run (TS 24.229's default is 4 minutes).
+const limits = { unprotectedRegisterRate: { perSecond: 5, burst: 20 }, regAwaitAuthMs: 64 * T1 };
 let pcscf = await PcscfProxy.start({ net, address: '127.0.0.1', core: { address: '127.0.0.1', port: core.port }, timers, ...limits });
 const ports = { port: pcscf.port, client: pcscf.portC.port, server: pcscf.portS.port };
 core.trustProxy('127.0.0.1', pcscf.coreSocket.port);
@@ -106,10 +108,14 @@ async function op<T extends { status: number }>(name: Op, f: () => Promise<T>): 
  * A de-registration that timed out: the network did de-register (the core has no binding left) but the
  * UE never heard (a lost final response), or the request never got through (a lost P-CSCF, say).
  */
-function deregTimedOut(i: number): void {
-  if (!core.registrations.has(`sip:u${i}@${realm}`)) stats.deregLostFinal++;
-  else fail('of which deregister 408: not de-registered at the core (the P-CSCF had lost the SAs)');
+function deregTimedOut(i: number, since: number): void {
+  const at = deregisteredAt.get(`sip:u${i}@${realm}`);
+  if (at !== undefined && at >= since) stats.deregLostFinal++;
+  else fail('of which deregister 408: the core never had it (the P-CSCF had lost the SAs)');
 }
+/** When the core last de-registered each IMPU (a timed-out de-registration it processed lost its answer). */
+const deregisteredAt = new Map<string, number>();
+core.events.deregistered = (impu) => { deregisteredAt.set(impu, Date.now()); };
 
 const doc = (user: string, i: number): string => `<presence xmlns="urn:ietf:params:xml:ns:pidf" entity="sip:${user}@${realm}"><tuple id="t"><status><basic>open</basic></status><note>${i}</note></tuple></presence>`;
 
@@ -126,8 +132,9 @@ async function life(i: number): Promise<void> {
       else if (r < 0.55 && ue.subscriptions.filter((s) => s.event === 'presence').length === 0) await op('subscribe', () => ue.subscribe(`sip:u${Math.floor(rand() * UES)}@${realm}`, Math.max(20, Math.round(SECONDS / 6))));
       else if (r < 0.62) await op('reregister', () => ue.reRegister());
       else if (r < 0.67) {
+        const since = Date.now();
         const d = await op('deregister', () => ue.deregister());
-        if (d?.status === 408) deregTimedOut(i);
+        if (d?.status === 408) deregTimedOut(i, since);
       }
     }
     await sleep(3000 + rand() * 12_000);
@@ -179,8 +186,9 @@ await Promise.all(ues.map(async (ue, i) => {
       await sleep(1000);
       continue;
     }
+    const since = Date.now();
     const d = await op('deregister', () => ue.deregister());
-    if (d?.status === 408) deregTimedOut(i);
+    if (d?.status === 408) deregTimedOut(i, since);
   }
 }));
 clearInterval(sampler);
