@@ -6,13 +6,14 @@
 // (test/output/web-demo.png; SCREENSHOT_TO=<file> copies it, as `npm run demo:web:screenshot` does for the
 // README). Set CHROMIUM_PATH to use another Chromium.
 
-import { copyFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { startWebDemo, type WebDemo } from '../web/server.js';
+import { distGraph } from './dist-graph.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const CANDIDATES = [process.env['CHROMIUM_PATH'], '/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'].filter(Boolean) as string[];
@@ -33,21 +34,7 @@ test.after(async () => {
 });
 
 test('the browser entry points (dist/index.js, dist/ims/index.js) import no Node built-in and no package, transitively', () => {
-  const dist = resolve(here, '..', 'dist');
-  const seen = new Set<string>();
-  const bad: string[] = [];
-  const walk = (file: string): void => {
-    if (seen.has(file)) return;
-    seen.add(file);
-    const code = readFileSync(file, 'utf8');
-    for (const m of code.matchAll(/(?:^|\n)\s*(?:import|export)\s[^'"]*?from\s+['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/g)) {
-      const spec = (m[1] ?? m[2])!;
-      if (!spec.startsWith('.')) bad.push(`${file.slice(dist.length + 1)} imports ${spec}`);
-      else walk(resolve(dirname(file), spec));
-    }
-  };
-  walk(join(dist, 'index.js'));
-  walk(join(dist, 'ims', 'index.js'));
+  const { seen, bad } = distGraph('index.js', join('ims', 'index.js'));
   assert.equal(bad, []);
   assert.ok(seen.size > 40, `${seen.size} modules walked`);
   assert.ok(![...seen].some((f) => f.includes('node-udp') || f.includes(`${join('dist', 'cli')}`)));
