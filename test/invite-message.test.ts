@@ -133,4 +133,238 @@ test('INVITE dialog: 180 and 200 with the Record-Route of both P-CSCF sides and 
   }
 });
 
+test('CANCEL before the answer: 200 to the CANCEL at each hop, 487 to the INVITE, ACKed hop by hop', async () => {
+  const { n, alice, bob, bobUri } = await pair();
+  try {
+    let incoming: Call | undefined;
+    let decide!: (a: { accept: true }) => void;
+    // Bob's phone rings and nobody picks up.
+    bob.onInvite = (c) => { incoming = c; return new Promise((r) => { decide = r; }); };
+    const call = alice.invite(bobUri, { sdp: OFFER });
+    for (let i = 0; i < 100 && incoming === undefined; i++) await sleep(10);
+    assert.ok(incoming, 'the INVITE reached bob');
+    const c = await call.cancel();
+    assert.is(c.status, 200);
+    const final = await call.final;
+    assert.is(final.status, 487);
+    assert.is((await incoming!.ended).reason, 'CANCEL');
+    assert.is(call.state, 'terminated');
+    decide({ accept: true }); // too late: the call is over, nothing more is sent
+    // Hop by hop (RFC 3261 16.10): each proxy answered the CANCEL it got and sent its own.
+    assert.equal(n.trace.filter((e) => label(e) === 'CANCEL').map((e) => `${e.from}>${e.to}`), ['UE alice>P-CSCF', 'P-CSCF>core', 'core>P-CSCF', 'P-CSCF>UE bob']);
+    assert.equal(n.trace.filter((e) => label(e) === '200 CANCEL').map((e) => `${e.from}>${e.to}`).sort(), ['P-CSCF>UE alice', 'core>P-CSCF', 'P-CSCF>core', 'UE bob>P-CSCF'].sort());
+    // The 487 is acknowledged by each client transaction (17.1.1.3), with the INVITE's branch.
+    await sleep(100);
+    const acks = n.trace.filter((e) => label(e) === 'ACK');
+    assert.equal(acks.map((e) => `${e.from}>${e.to}`).sort(), ['UE alice>P-CSCF', 'P-CSCF>core', 'core>P-CSCF', 'P-CSCF>UE bob'].sort());
+    const invite = n.trace.find((e) => e.from === 'UE alice' && label(e) === 'INVITE')!.message;
+    const ack = acks.find((e) => e.from === 'UE alice')!.message;
+    assert.is(ack.headers.values('via')[0], invite.headers.values('via')[0]);
+    assert.is(ack.headers.get('cseq'), '1 ACK');
+    assert.is(sent(n, 'UE bob', '200 INVITE').length, 0);
+    // A CANCEL that matches no INVITE transaction is answered 481 by the first proxy (RFC 3261 16.10), not forwarded.
+    const cancels = n.trace.filter((e) => label(e) === 'CANCEL').length;
+    const stray = raw([
+      `CANCEL ${bobUri} SIP/2.0`, `Via: SIP/2.0/UDP 127.0.0.1:${alice.portS.port};branch=z9hG4bKneverinvited`, 'Max-Forwards: 70',
+      `From: <sip:alice@${n.realm}>;tag=x1`, `To: <${bobUri}>`, 'Call-ID: never-invited@127.0.0.1', 'CSeq: 1 CANCEL',
+    ]);
+    assert.is((await alice.node.request(stray, sa1(alice))).status, 481);
+    assert.is(n.trace.filter((e) => label(e) === 'CANCEL').length, cancels + 1);
+  } finally {
+    n.close();
+  }
+});
+
+test('callee not registered: 480 (known to the HSS) or 404 (unknown), for INVITE and MESSAGE; nothing reaches a UE', async () => {
+  const { n, alice } = await pair();
+  try {
+    await n.ue({ user: 'carol', release: 6, accessNetwork: 'lte' }); // a subscriber, never registered
+    const carol = `sip:carol@${n.realm}`;
+    const nobody = `sip:nobody@${n.realm}`;
+    assert.is((await alice.message(carol, 'hi')).status, 480);
+    assert.is((await alice.message(nobody, 'hi')).status, 404);
+    const c1 = alice.invite(carol);
+    assert.is((await c1.final).status, 480);
+    assert.is(c1.state, 'terminated');
+    const c2 = alice.invite(nobody);
+    assert.is((await c2.final).status, 404);
+    assert.ok(!n.trace.some((e) => e.to === 'UE carol'));
+  } finally {
+    n.close();
+  }
+});
+
+test('a lost 200 to the INVITE: bob retransmits it, the proxies pass the retransmission on, alice ACKs; then no more', async () => {
+  const net = new NodeUdpNetwork();
+  const n = await startNetwork({ net, timers: FAST, autoRefresh: false });
+  try {
+    const alice = await n.ue({ user: 'alice', release: 6, accessNetwork: 'lte' });
+    const bob = await n.ue({ user: 'bob', release: 6, accessNetwork: 'lte' });
+    assert.is((await alice.register()).status, 200);
+    assert.is((await bob.register()).status, 200);
+    let lost = 0;
+    // The first 200 to the INVITE is lost between the core and the P-CSCF (plain UDP there, so the filter can read it).
+    net.drop = (w) => {
+      if (lost > 0 || w.dstPort !== n.pcscf.coreSocket.port) return false;
+      const text = new TextDecoder().decode(w.data);
+      if (!/^SIP\/2\.0 200 /.test(text) || !/\r\nCSeq: 1 INVITE\r\n/i.test(text)) return false;
+      lost++;
+      return true;
+    };
+    let incoming: Call | undefined;
+    bob.onInvite = (c) => { incoming = c; return { accept: true, sdp: ANSWER }; };
+    const call = alice.invite(`sip:bob@${n.realm}`, { sdp: OFFER, rel100: 'none' });
+    const res = await call.final;
+    assert.is(lost, 1);
+    assert.is(res.status, 200);
+    const fromBob = sent(n, 'UE bob', '200 INVITE').length;
+    assert.ok(fromBob >= 2, `bob sent the 200 ${fromBob} times`);
+    // Each proxy passed the retransmission on (RFC 6026 Accepted state).
+    assert.ok(sent(n, 'core', '200 INVITE').length >= 2);
+    await sleep(300);
+    assert.ok(n.trace.some((e) => e.to === 'UE bob' && label(e) === 'ACK'));
+    const after = sent(n, 'UE bob', '200 INVITE').length;
+    await sleep(300);
+    assert.is(sent(n, 'UE bob', '200 INVITE').length, after, 'the ACK stopped the retransmissions');
+    assert.is(incoming!.state, 'confirmed');
+    assert.is(incoming!.end, undefined, 'not ended for want of an ACK');
+    assert.is((await call.bye()).status, 200);
+  } finally {
+    n.close();
+  }
+});
+
+test('no ACK for the 2xx: bob retransmits for 64*T1, then ends the call with BYE (RFC 3261 13.3.1.4)', async () => {
+  const net = new NodeUdpNetwork();
+  const n = await startNetwork({ net, timers: FAST, autoRefresh: false });
+  try {
+    const alice = await n.ue({ user: 'alice', release: 6, accessNetwork: 'lte' });
+    const bob = await n.ue({ user: 'bob', release: 6, accessNetwork: 'lte' });
+    assert.is((await alice.register()).status, 200);
+    assert.is((await bob.register()).status, 200);
+    let incoming: Call | undefined;
+    bob.onInvite = (c) => { incoming = c; return { accept: true }; };
+    // Every ACK toward bob is lost (on the plain hop from the core, where it can be read).
+    net.drop = (w) => w.dstPort === n.pcscf.coreSocket.port && new TextDecoder().decode(w.data).startsWith('ACK ');
+    const call = alice.invite(`sip:bob@${n.realm}`, { rel100: 'none' });
+    assert.is((await call.final).status, 200);
+    const end = await incoming!.ended;
+    assert.equal(end, { by: 'timeout', reason: 'no ACK for the 2xx' });
+    assert.ok(sent(n, 'UE bob', '200 INVITE').length >= 4);
+    for (let i = 0; i < 50 && call.end === undefined; i++) await sleep(10);
+    assert.equal(call.end, { by: 'remote', reason: 'BYE' });
+  } finally {
+    n.close();
+  }
+});
+
+test('PRACK: alice supports 100rel, bob sends a reliable 180 (Require: 100rel, RSeq), alice PRACKs it (RAck) before the 200', async () => {
+  const { n, alice, bob, bobUri } = await pair();
+  try {
+    let incoming: Call | undefined;
+    bob.onInvite = (c) => { incoming = c; return { accept: true }; };
+    const call = alice.invite(bobUri);
+    assert.is((await call.final).status, 200);
+    assert.is(call.pracks, 1);
+    assert.is(incoming!.pracks, 1);
+    const ringing = sent(n, 'P-CSCF', '180 INVITE').find((e) => e.to === 'UE alice')!.message as SipResponse;
+    assert.is(ringing.headers.get('require'), '100rel');
+    const rseq = ringing.headers.get('rseq')!;
+    assert.match(rseq, /^\d+$/);
+    const prack = sent(n, 'UE alice', 'PRACK')[0]!.message as SipRequest;
+    assert.is(prack.headers.get('rack'), `${rseq} 1 INVITE`);
+    assert.is(prack.headers.get('cseq'), '2 PRACK');
+    // In the early dialog: the 180's Record-Route reversed, bob's contact as target.
+    assert.is(prack.uri, `sip:bob@127.0.0.1:${bob.portS.port}`);
+    assert.is(prack.headers.values('route').length, 5);
+    // Bob's 200 to the INVITE only after the PRACK was answered.
+    const order = n.trace.filter((e) => e.from === 'UE bob').map(label);
+    assert.ok(order.indexOf('200 PRACK') < order.indexOf('200 INVITE'), order.join(', '));
+    // Without 100rel from the caller, the 180 is not reliable and nothing is PRACKed.
+    const plain = alice.invite(bobUri, { rel100: 'none' });
+    assert.is((await plain.final).status, 200);
+    assert.is(plain.pracks, 0);
+    assert.is(sent(n, 'UE alice', 'PRACK').length, 1);
+    await call.bye();
+    await plain.bye();
+  } finally {
+    n.close();
+  }
+});
+
+test('a caller that never PRACKs the reliable 180: bob retransmits it, then rejects the INVITE with 504 (RFC 3262 3)', async () => {
+  const { n, alice, bob, bobUri } = await pair();
+  try {
+    let incoming: Call | undefined;
+    bob.onInvite = (c) => { incoming = c; return { accept: true }; };
+    // A UA that says it supports 100rel and then ignores reliable provisional responses (raw INVITE, no UAC core).
+    const via = `SIP/2.0/UDP 127.0.0.1:${alice.portS.port};branch=z9hG4bKnoprack1`;
+    const inv = raw([
+      `INVITE ${bobUri} SIP/2.0`, `Via: ${via}`, 'Max-Forwards: 70', `Route: <sip:127.0.0.1:${n.pcscf.portS.port};lr>`, ...alice.serviceRoute.map((r) => `Route: ${r}`),
+      `From: <sip:alice@${n.realm}>;tag=np1`, `To: <${bobUri}>`, 'Call-ID: noprack-1@127.0.0.1', 'CSeq: 7 INVITE',
+      `Contact: <sip:alice@127.0.0.1:${alice.portS.port}>`, 'Supported: 100rel',
+    ]);
+    const final = await alice.node.request(inv, sa1(alice));
+    assert.is(final.status, 504);
+    assert.ok(sent(n, 'UE bob', '180 INVITE').length >= 3, 'the reliable 180 was retransmitted');
+    assert.is(incoming!.end?.reason, 'no PRACK');
+  } finally {
+    n.close();
+  }
+});
+
+test('as other peers write them: an RFC 3261 24.2-style INVITE in compact form with an RFC 4317 offer; a raw BYE for no dialog gets 481', async () => {
+  const { n, alice, bob, bobUri } = await pair();
+  try {
+    let incoming: Call | undefined;
+    bob.onInvite = (c) => { incoming = c; return { accept: true, sdp: ANSWER }; };
+    const route = [`<sip:127.0.0.1:${n.pcscf.portS.port};lr>`, ...alice.serviceRoute];
+    const via = `SIP/2.0/UDP 127.0.0.1:${alice.portS.port};branch=z9hG4bK776asdhds`;
+    const inv = raw([
+      `INVITE ${bobUri} SIP/2.0`, `v: ${via}`, 'Max-Forwards: 70', `Route: ${route.join(',')}`,
+      `t: Bob <${bobUri}>`, `f: Alice <sip:alice@${n.realm}>;tag=1928301774`, 'i: a84b4c76e66710@pc33.atlanta.example.com',
+      'CSeq: 314159 INVITE', `m: <sip:alice@127.0.0.1:${alice.portS.port}>`, 'c: application/sdp',
+    ], OFFER);
+    const res = await alice.node.request(inv, sa1(alice));
+    assert.is(res.status, 200);
+    assert.is(res.headers.get('cseq'), '314159 INVITE');
+    assert.is(res.headers.get('call-id'), 'a84b4c76e66710@pc33.atlanta.example.com');
+    assert.is(new TextDecoder().decode(res.body), ANSWER);
+    // Bob's side read the compact headers and the SDP.
+    assert.is(incoming!.remoteSdp, OFFER);
+    assert.is(incoming!.dialog!.remoteTag, '1928301774');
+    assert.is(incoming!.dialog!.remoteSeq, 314159);
+    assert.is(incoming!.dialog!.remoteUri, `"Alice" <sip:alice@${n.realm}>`);
+    assert.is(incoming!.dialog!.remoteTarget, `sip:alice@127.0.0.1:${alice.portS.port}`);
+    // The test acts as the UAC core: ACK (13.2.2.4) and BYE written out along the route set of the 200.
+    const d = uacDialog(inv, res);
+    alice.node.send(inDialogRequest(d, 'ACK', { via: `SIP/2.0/UDP 127.0.0.1:${alice.portS.port};branch=z9hG4bK776asdhdsack`, cseq: 314159 }), sa1(alice));
+    const bye = raw([
+      `BYE ${d.remoteTarget} SIP/2.0`, `Via: SIP/2.0/UDP 127.0.0.1:${alice.portS.port};branch=z9hG4bKnashds7`, 'Max-Forwards: 70',
+      ...d.routeSet.map((r) => `Route: ${r}`), `From: Alice <sip:alice@${n.realm}>;tag=1928301774`, `To: Bob <${bobUri}>;tag=${d.remoteTag}`,
+      'Call-ID: a84b4c76e66710@pc33.atlanta.example.com', 'CSeq: 314160 BYE',
+    ]);
+    assert.is((await alice.node.request(bye, sa1(alice))).status, 200);
+    assert.equal(await incoming!.ended, { by: 'remote', reason: 'BYE' });
+    // A BYE for a dialog bob never had (RFC 3261 15.1.2, 12.2.2): 481.
+    const stray = raw([
+      `BYE ${bobUri} SIP/2.0`, `Via: SIP/2.0/UDP 127.0.0.1:${alice.portS.port};branch=z9hG4bKnodialog1`, 'Max-Forwards: 70',
+      `Route: ${route.join(', ')}`, `From: <sip:alice@${n.realm}>;tag=zz1`, `To: <${bobUri}>;tag=nosuchdialog`,
+      'Call-ID: never-was@127.0.0.1', 'CSeq: 1 BYE',
+    ]);
+    const r481 = await alice.node.request(stray, sa1(alice));
+    assert.is(r481.status, 481);
+    assert.ok(sent(n, 'UE bob', '481 BYE').length === 1, 'bob itself answered');
+    // And the replayed BYE of the ended dialog is 481 too.
+    const again = raw([
+      `BYE ${d.remoteTarget} SIP/2.0`, `Via: SIP/2.0/UDP 127.0.0.1:${alice.portS.port};branch=z9hG4bKnashds8`, 'Max-Forwards: 70',
+      ...d.routeSet.map((r) => `Route: ${r}`), `From: Alice <sip:alice@${n.realm}>;tag=1928301774`, `To: Bob <${bobUri}>;tag=${d.remoteTag}`,
+      'Call-ID: a84b4c76e66710@pc33.atlanta.example.com', 'CSeq: 314161 BYE',
+    ]);
+    assert.is((await alice.node.request(again, sa1(alice))).status, 481);
+  } finally {
+    n.close();
+  }
+});
+
 test.run();

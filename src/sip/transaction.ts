@@ -13,7 +13,7 @@
 //           2xx goes to the TU, which sends the ACK end to end, and its retransmissions during 64*T1 are
 //           passed to `onRetransmission` (RFC 6026 Accepted state) so that a UAC core acknowledges them again
 //           and a proxy forwards them.
-//   INVITE server (17.2.1): 100 Trying at once; a retransmitted INVITE gets the last response again; a
+//   INVITE server (17.2.1): 100 Trying unless the TU answered in the same turn; a retransmitted INVITE gets the last response again; a
 //           300-699 is retransmitted at T1 doubling to T2 (Timer G) until the ACK (matched to this
 //           transaction, absorbed; Timer I = T4) or 64*T1 (Timer H, `onAckTimeout`); after a 2xx the TU may
 //           send the 2xx again (its own retransmissions, or a proxy forwarding them) for 64*T1 (Timer L), and
@@ -54,6 +54,7 @@ export interface ClientTxOptions {
 }
 
 interface ClientTx<R> {
+  id: number;
   request: SipRequest;
   route: R;
   resolve: (r: SipResponse) => void;
@@ -72,6 +73,7 @@ interface ClientTx<R> {
 }
 
 interface ServerTx<R> {
+  id: number;
   route: R;
   last?: SipResponse;
   final: boolean;
@@ -181,6 +183,7 @@ export class TransactionLayer<R> {
   readonly #servers = new Map<string, ServerTx<R>>();
   /** Retransmissions sent by client transactions (for statistics). */
   retransmissions = 0;
+  #nextId = 1;
 
   constructor(send: SendFn<R>, timers: Partial<TimerValues> = {}) {
     this.#send = send;
@@ -201,7 +204,7 @@ export class TransactionLayer<R> {
     const k = key(branchOf(request), request.method);
     if (this.#clients.has(k)) return Promise.reject(new Ipsec3gppError(ErrorCode.SIP_TRANSACTION, 'a transaction with this branch is running'));
     return new Promise<SipResponse>((resolve, reject) => {
-      const tx: ClientTx<R> = { request, route, resolve, reject, interval: this.#t.t1, done: false, onProvisional: opts.onProvisional, onRetransmission: opts.onRetransmission, retransmissions: 0 };
+      const tx: ClientTx<R> = { id: this.#nextId++, request, route, resolve, reject, interval: this.#t.t1, done: false, onProvisional: opts.onProvisional, onRetransmission: opts.onRetransmission, retransmissions: 0 };
       this.#clients.set(k, tx);
       this.#send(request, route);
       const retransmit = (): void => {
@@ -222,12 +225,26 @@ export class TransactionLayer<R> {
     });
   }
 
-  #finish(k: string, tx: ClientTx<R>, linger = this.#t.t4): void {
+  #finish(k: string, tx: ClientTx<R>, linger?: number): void {
     tx.done = true;
     if (tx.timerE) clearTimeout(tx.timerE);
     if (tx.timerF) clearTimeout(tx.timerF);
     // Timer K (D, and the Accepted state's 64*T1 for INVITE): keep the key to absorb retransmitted finals.
-    unref(setTimeout(() => { if (this.#clients.get(k) === tx) this.#clients.delete(k); }, linger));
+    this.#expire(this.#clients, k, tx.id, linger ?? this.#t.t4);
+  }
+
+  /**
+   * Removes `k` from `map` after `ms` if it still holds transaction `id`. The timer holds the key and a
+   * number, never the transaction: a pending timer must not keep a response (the core's 401 carries CK
+   * and IK) or what awaits it alive after close().
+   */
+  #expire(map: Map<string, { id: number }>, k: string, id: number, ms: number): void {
+    unref(setTimeout(() => {
+      const cur = map.get(k);
+      if (cur?.id !== id) return;
+      if ('invite' in cur) this.#stopServer(cur as ServerTx<R>);
+      map.delete(k);
+    }, ms));
   }
 
   /** A response for a client transaction. */
@@ -289,7 +306,7 @@ export class TransactionLayer<R> {
         if (existing.final && !existing.confirmed) {
           existing.confirmed = true;
           this.#stopServer(existing);
-          unref(setTimeout(() => { if (this.#servers.get(k) === existing) this.#servers.delete(k); }, this.#t.t4));
+          this.#expire(this.#servers, k, existing.id, this.#t.t4);
         }
         return { kind: 'absorbed' };
       }
@@ -301,13 +318,13 @@ export class TransactionLayer<R> {
       return { kind: 'absorbed' };
     }
     const invite = msg.method === 'INVITE';
-    const tx: ServerTx<R> = { route, final: false, invite };
+    const tx: ServerTx<R> = { id: this.#nextId++, route, final: false, invite };
     this.#servers.set(k, tx);
     let ackTimeout: (() => void) | undefined;
     if (invite) {
-      // 17.2.1: a 100 at once, so the client stops retransmitting while the TU decides.
-      tx.last = trying(msg);
-      this.#send(tx.last, route);
+      // 17.2.1: a 100, so the client stops retransmitting while the TU decides, unless the TU answered in
+      // the same turn (then it MAY be left out).
+      this.#trying(k, tx.id, trying(msg));
     }
     return {
       kind: 'request',
@@ -323,7 +340,7 @@ export class TransactionLayer<R> {
         if (r.status >= 200) {
           tx.final = true;
           if (invite && r.status < 300) tx.accepted = true;
-          unref(setTimeout(() => { if (this.#servers.get(k) === tx) { this.#stopServer(tx); this.#servers.delete(k); } }, 64 * this.#t.t1));
+          this.#expire(this.#servers, k, tx.id, 64 * this.#t.t1);
           if (invite && r.status >= 300) {
             let interval = this.#t.t1;
             const again = (): void => {
@@ -345,6 +362,16 @@ export class TransactionLayer<R> {
       },
       ...(invite ? { onAckTimeout: (f: () => void) => { ackTimeout = f; } } : {}),
     };
+  }
+
+  /** Sends `r` (a 100) for server transaction `id` unless it has answered by the next turn. */
+  #trying(k: string, id: number, r: SipResponse): void {
+    unref(setTimeout(() => {
+      const cur = this.#servers.get(k);
+      if (cur?.id !== id || cur.last !== undefined) return;
+      cur.last = r;
+      this.#send(r, cur.route);
+    }, 0));
   }
 
   #stopServer(tx: ServerTx<R>): void {
