@@ -10,7 +10,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { initSync } from '../src/index.js';
 import { startNetwork, uacDialog, inDialogRequest, type ImsNetwork, type Route, type TraceEvent, type UeClient, type Call } from '../src/ims/index.js';
-import { parseSipMessage, type SipRequest, type SipResponse } from '../src/sip/message.js';
+import { parseSipMessage, type SipMessage, type SipRequest, type SipResponse } from '../src/sip/message.js';
+import { TransactionLayer, buildCancel } from '../src/sip/transaction.js';
 import { NodeUdpNetwork } from '../src/node.js';
 
 initSync();
@@ -364,6 +365,140 @@ test('as other peers write them: an RFC 3261 24.2-style INVITE in compact form w
     assert.is((await alice.node.request(again, sa1(alice))).status, 481);
   } finally {
     n.close();
+  }
+});
+
+// ---- The INVITE transactions alone (RFC 3261 17.1.1, 17.2.1; RFC 6026), fed RFC 3261 24.2's INVITE ----
+
+const INVITE_242 = [
+  'INVITE sip:bob@biloxi.com SIP/2.0', 'Via: SIP/2.0/UDP pc33.atlanta.com;branch=z9hG4bK776asdhds', 'Max-Forwards: 70',
+  'Route: <sip:p1.atlanta.com;lr>', 'To: Bob <sip:bob@biloxi.com>', 'From: Alice <sip:alice@atlanta.com>;tag=1928301774',
+  'Call-ID: a84b4c76e66710@pc33.atlanta.com', 'CSeq: 314159 INVITE', 'Contact: <sip:alice@pc33.atlanta.com>',
+];
+const inviteMsg = (via = 'z9hG4bK776asdhds'): SipRequest => raw(INVITE_242.map((l) => l.replace('z9hG4bK776asdhds', via)));
+/** A response to the 24.2 INVITE as a UAS writes it (its To tag 'a6c85cf'). */
+function responseTo(status: number, reason: string, branch = 'z9hG4bK776asdhds'): SipResponse {
+  const text = [`SIP/2.0 ${status} ${reason}`, `Via: SIP/2.0/UDP pc33.atlanta.com;branch=${branch};received=192.0.2.1`, 'To: Bob <sip:bob@biloxi.com>;tag=a6c85cf',
+    'From: Alice <sip:alice@atlanta.com>;tag=1928301774', 'Call-ID: a84b4c76e66710@pc33.atlanta.com', 'CSeq: 314159 INVITE', 'Content-Length: 0', '', ''].join('\r\n');
+  return parseSipMessage(enc.encode(text)) as SipResponse;
+}
+const ackMsg = (branch: string): SipRequest => raw([
+  'ACK sip:bob@biloxi.com SIP/2.0', `Via: SIP/2.0/UDP pc33.atlanta.com;branch=${branch}`, 'Max-Forwards: 70', 'To: Bob <sip:bob@biloxi.com>;tag=a6c85cf',
+  'From: Alice <sip:alice@atlanta.com>;tag=1928301774', 'Call-ID: a84b4c76e66710@pc33.atlanta.com', 'CSeq: 314159 ACK',
+]);
+
+test('INVITE client transaction: a 486 is ACKed by the transaction (17.1.1.3), again for its retransmission; a 2xx is not, its retransmissions go to the TU', async () => {
+  const out: SipMessage[] = [];
+  const layer = new TransactionLayer<null>((m) => out.push(m), { t1: 1e6 });
+  try {
+    const inv = inviteMsg();
+    const p = layer.request(inv, null);
+    assert.is(out.length, 1);
+    assert.is(layer.receive(responseTo(100, 'Trying'), null).kind, 'absorbed');
+    assert.is(layer.receive(responseTo(486, 'Busy Here'), null).kind, 'response');
+    assert.is((await p).status, 486);
+    const ack = out[1] as SipRequest;
+    assert.is(ack.method, 'ACK');
+    assert.is(ack.uri, 'sip:bob@biloxi.com');
+    assert.equal(ack.headers.getAll('via'), ['SIP/2.0/UDP pc33.atlanta.com;branch=z9hG4bK776asdhds']);
+    assert.is(ack.headers.get('to'), 'Bob <sip:bob@biloxi.com>;tag=a6c85cf');
+    assert.is(ack.headers.get('from'), 'Alice <sip:alice@atlanta.com>;tag=1928301774');
+    assert.is(ack.headers.get('cseq'), '314159 ACK');
+    assert.equal(ack.headers.getAll('route'), ['<sip:p1.atlanta.com;lr>']);
+    assert.is(layer.receive(responseTo(486, 'Busy Here'), null).kind, 'absorbed');
+    assert.is(out.length, 3);
+    assert.is((out[2] as SipRequest).method, 'ACK');
+    // A 2xx: resolved, no ACK from the transaction; retransmissions reach onRetransmission.
+    const inv2 = inviteMsg('z9hG4bKsecond');
+    const again: SipResponse[] = [];
+    const p2 = layer.request(inv2, null, { onRetransmission: (r) => again.push(r) });
+    layer.receive(responseTo(200, 'OK', 'z9hG4bKsecond'), null);
+    assert.is((await p2).status, 200);
+    assert.is(out.length, 4, 'only the INVITE was sent');
+    layer.receive(responseTo(200, 'OK', 'z9hG4bKsecond'), null);
+    layer.receive(responseTo(200, 'OK', 'z9hG4bKsecond'), null);
+    assert.is(again.length, 2);
+    // An ACK is not a client transaction; a CANCEL copies the INVITE's Request-URI, top Via, From, To, Call-ID, Route (9.1).
+    await layer.request(ackMsg('z9hG4bKx'), null).then(() => assert.unreachable(), (e: { code?: string }) => assert.is(e.code, 'SIP_TRANSACTION'));
+    const c = buildCancel(inv);
+    assert.is(c.uri, inv.uri);
+    assert.equal(c.headers.getAll('via'), inv.headers.getAll('via'));
+    assert.is(c.headers.get('to'), 'Bob <sip:bob@biloxi.com>');
+    assert.is(c.headers.get('cseq'), '314159 CANCEL');
+    assert.equal(c.headers.getAll('route'), ['<sip:p1.atlanta.com;lr>']);
+  } finally {
+    layer.close();
+  }
+});
+
+test('INVITE client transaction without any answer: Timer A retransmits, Timer B fails it', async () => {
+  const out: SipMessage[] = [];
+  const layer = new TransactionLayer<null>((m) => out.push(m), { t1: 5 });
+  try {
+    const err = await layer.request(inviteMsg(), null).then(() => undefined, (e: Error & { code?: string }) => e);
+    assert.is(err?.code, 'SIP_TRANSACTION');
+    assert.match(err!.message, /Timer B/);
+    assert.ok(out.length >= 4, `${out.length} sends`);
+    assert.ok(out.every((m) => m.type === 'request' && m.method === 'INVITE'));
+  } finally {
+    layer.close();
+  }
+});
+
+test('INVITE server transaction: 100 Trying when the TU is slow, a 486 again for a retransmitted INVITE and by Timer G until the ACK, which it absorbs; Timer H without one', async () => {
+  const out: SipMessage[] = [];
+  const layer = new TransactionLayer<null>((m) => out.push(m), { t1: 5, t2: 20 });
+  try {
+    const inc = layer.receive(inviteMsg(), null);
+    assert.is(inc.kind, 'request');
+    if (inc.kind !== 'request') return;
+    assert.is(out.length, 0);
+    await sleep(5);
+    assert.is((out[0] as SipResponse).status, 100);
+    assert.is(out[0]!.headers.get('to'), 'Bob <sip:bob@biloxi.com>');
+    // A retransmitted INVITE gets the 100 again, and nothing goes to the TU.
+    assert.is(layer.receive(inviteMsg(), null).kind, 'absorbed');
+    assert.is((out[1] as SipResponse).status, 100);
+    const busy = responseTo(486, 'Busy Here');
+    inc.respond(busy);
+    assert.is(layer.receive(inviteMsg(), null).kind, 'absorbed');
+    const n486 = (): number => out.filter((m) => m.type === 'response' && m.status === 486).length;
+    assert.is(n486(), 2);
+    await sleep(40);
+    assert.ok(n486() >= 3, 'Timer G retransmits the 486');
+    assert.is(layer.receive(ackMsg('z9hG4bK776asdhds'), null).kind, 'absorbed', 'the ACK belongs to the transaction');
+    const after = n486();
+    await sleep(60);
+    assert.is(n486(), after, 'no retransmission after the ACK');
+    // Without an ACK: Timer H reports it.
+    const inc2 = layer.receive(inviteMsg('z9hG4bKnoack'), null);
+    if (inc2.kind !== 'request') return assert.unreachable();
+    const timedOut = new Promise<boolean>((r) => { inc2.onAckTimeout?.(() => r(true)); setTimeout(() => r(false), 2000); });
+    inc2.respond(responseTo(486, 'Busy Here', 'z9hG4bKnoack'));
+    assert.ok(await timedOut, 'Timer H fired');
+  } finally {
+    layer.close();
+  }
+});
+
+test('INVITE server transaction after a 2xx: the TU may send it again, retransmitted INVITEs are absorbed, the 2xx ACK goes to the TU unanswered', () => {
+  const out: SipMessage[] = [];
+  const layer = new TransactionLayer<null>((m) => out.push(m), { t1: 1e6 });
+  try {
+    const inc = layer.receive(inviteMsg(), null);
+    if (inc.kind !== 'request') return assert.unreachable();
+    const ok = responseTo(200, 'OK');
+    inc.respond(ok);
+    inc.respond(ok); // the UAS core's retransmission (13.3.1.4)
+    assert.is(out.length, 2);
+    assert.throws(() => inc.respond(responseTo(486, 'Busy Here')));
+    assert.is(layer.receive(inviteMsg(), null).kind, 'absorbed');
+    assert.is(out.length, 2, 'a retransmitted INVITE is not answered by the transaction (RFC 6026 Accepted)');
+    const ack = layer.receive(ackMsg('z9hG4bKnewbranch'), null);
+    assert.is(ack.kind, 'request');
+    if (ack.kind === 'request') assert.throws(() => ack.respond(responseTo(200, 'OK')));
+  } finally {
+    layer.close();
   }
 });
 

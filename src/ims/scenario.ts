@@ -2,7 +2,8 @@
 // (a presentity and a watcher) on one datagram network (real UDP on 127.0.0.1 for the demo, an in-memory
 // network for browsers and some tests). Runs the TS 33.203 registration of both UEs, a SUBSCRIBE of the
 // watcher to the presentity, and PUBLISHes of location-bearing PIDF documents, each turned into a NOTIFY;
-// everything after the 401s travels protected by ESP. Collects the ladder, the SAs and the figures.
+// with `session`, a page-mode MESSAGE and a call (INVITE, 180, 200, ACK, BYE) from the presentity to the
+// watcher through the P-CSCF and the S-CSCF; everything after the 401s travels protected by ESP. Collects the ladder, the SAs and the figures.
 //
 // What the network keeps of its traffic is bounded and free of AKA secrets: the last `record` SIP messages
 // (`trace`) and datagrams (`wire`), oldest dropped first, each with ck/ik/auts redacted (src/ims/redact.ts);

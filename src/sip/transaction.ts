@@ -340,7 +340,8 @@ export class TransactionLayer<R> {
         if (r.status >= 200) {
           tx.final = true;
           if (invite && r.status < 300) tx.accepted = true;
-          this.#expire(this.#servers, k, tx.id, 64 * this.#t.t1);
+          // Timer J (non-INVITE) and Timer L (INVITE 2xx); after a 300-699, Timer H or I ends it.
+          if (!invite || r.status < 300) this.#expire(this.#servers, k, tx.id, 64 * this.#t.t1);
           if (invite && r.status >= 300) {
             let interval = this.#t.t1;
             const again = (): void => {
