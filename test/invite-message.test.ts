@@ -79,6 +79,21 @@ test('MESSAGE alice -> bob: over SA1 to the P-CSCF, through the core, over SA2 t
     assert.is(toBob.uri, `sip:bob@127.0.0.1:${bob.portS.port}`);
     assert.is(toBob.headers.get('p-asserted-identity'), `<sip:alice@${n.realm}>`);
     assert.is((hops[2]!.message as SipRequest).headers.values('route').join(), `<sip:term@127.0.0.1:${n.pcscf.coreSocket.port};lr>`);
+    // The P-CSCF's confidentiality assertion went to the core, not on to bob.
+    assert.ok(hops[1]!.message.headers.has('p-gm-confidentiality'));
+    assert.not.ok(toBob.headers.has('p-gm-confidentiality'));
+    // The same MESSAGE sent in clear to bob's unprotected port, as an attacker on the access network could:
+    // dropped (TS 33.203 7.1), whatever P-Asserted-Identity it claims.
+    const spoof = [
+      `MESSAGE sip:bob@127.0.0.1:${bob.portS.port} SIP/2.0`, 'Via: SIP/2.0/UDP 127.0.0.1:5099;branch=z9hG4bKspoof1', 'Max-Forwards: 70',
+      `From: <sip:alice@${n.realm}>;tag=s1`, `To: <${bobUri}>`, 'Call-ID: spoof@127.0.0.1', 'CSeq: 1 MESSAGE', `P-Asserted-Identity: <sip:alice@${n.realm}>`,
+      'Content-Type: text/plain', 'Content-Length: 5', '', 'spoof',
+    ].join('\r\n');
+    const sock = await new NodeUdpNetwork().bind('127.0.0.1', 0);
+    sock.send(enc.encode(spoof), bob.unprotected.port, '127.0.0.1');
+    await sleep(100);
+    sock.close();
+    assert.is(bob.messages.length, 1, 'the spoofed MESSAGE was not taken');
   } finally {
     n.close();
   }

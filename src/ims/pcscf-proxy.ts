@@ -732,6 +732,8 @@ export class PcscfProxy {
     const routes = this.#withoutOwnTop(fwd.headers.values('route'));
     fwd.headers.remove('route');
     for (const r of routes) fwd.headers.add('Route', r);
+    // This P-CSCF's confidentiality assertion is for the core (confidentiality.ts), not for the other UE.
+    fwd.headers.remove(CONFIDENTIALITY_HEADER);
     // A dialog-forming request toward the UE: this P-CSCF stays on the route with one entry per side, the
     // UE's side on top (its protected server port, where the UE sends in the dialog; TS 24.229 5.2.6.4.3).
     if (DIALOG_FORMING.has(req.method) && headerParam(req.headers.get('to') ?? '', 'tag') === undefined) {

@@ -249,7 +249,11 @@ export class UeClient {
     this.#instance = o.instanceId ?? `urn:uuid:${globalThis.crypto.randomUUID()}`;
     un.onMessage((d) => this.node.receive(d.data, { kind: 'plain', socket: un, address: d.address, port: d.port }));
     this.#listen(this.portS);
-    this.node.onRequest((i) => this.#incoming(i.request, i.respond));
+    this.node.onRequest((i) => {
+      // Calls and messages reach a registered UE only over its SAs (TS 33.203 7.1): one in clear is dropped.
+      if (i.route.kind !== 'protected' && i.request.method !== 'NOTIFY') return;
+      this.#incoming(i.request, i.respond);
+    });
     // A port_uc lives as long as a set that uses it (or the offer it was bound for).
     this.db.on((set, event) => {
       if (event !== 'deleted' && event !== 'expired') return;
