@@ -9,7 +9,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { initSync } from '../src/index.js';
-import { startNetwork, uacDialog, inDialogRequest, type ImsNetwork, type Route, type TraceEvent, type UeClient, type Call } from '../src/ims/index.js';
+import { runScenario, startNetwork, uacDialog, inDialogRequest, type ImsNetwork, type Route, type TraceEvent, type UeClient, type Call } from '../src/ims/index.js';
 import { parseSipMessage, type SipMessage, type SipRequest, type SipResponse } from '../src/sip/message.js';
 import { TransactionLayer, buildCancel } from '../src/sip/transaction.js';
 import { NodeUdpNetwork } from '../src/node.js';
@@ -41,6 +41,8 @@ async function pair(): Promise<{ n: ImsNetwork; alice: UeClient; bob: UeClient; 
   return { n, alice, bob, bobUri: `sip:bob@${n.realm}` };
 }
 
+/** Each hop once, in order of first appearance: retransmissions (T1 is 25 ms here) do not change the path. */
+const uniq = (xs: string[]): string[] => [...new Set(xs)];
 const label = (e: TraceEvent): string => (e.message.type === 'request' ? e.message.method : `${e.message.status} ${e.message.headers.get('cseq')!.split(' ')[1]}`);
 const sent = (n: ImsNetwork, from: string, what: string): TraceEvent[] => n.trace.filter((e) => e.from === from && label(e) === what);
 
@@ -70,17 +72,18 @@ test('MESSAGE alice -> bob: over SA1 to the P-CSCF, through the core, over SA2 t
     // The sender as the P-CSCF asserted it (RFC 3325), not as a UE could claim.
     assert.is(bob.messages[0]!.from, `<sip:alice@${n.realm}>`);
     const hops = n.trace.filter((e) => e.message.headers.get('cseq')?.endsWith('MESSAGE'));
-    assert.equal(hops.map((e) => `${e.from}>${e.to} ${label(e)} ${e.sa?.name ?? 'plain'}`), [
+    assert.equal(uniq(hops.map((e) => `${e.from}>${e.to} ${label(e)} ${e.sa?.name ?? 'plain'}`)), [
       'UE alice>P-CSCF MESSAGE SA1', 'P-CSCF>core MESSAGE plain', 'core>P-CSCF MESSAGE plain', 'P-CSCF>UE bob MESSAGE SA2',
       'UE bob>P-CSCF 200 MESSAGE SA4', 'P-CSCF>core 200 MESSAGE plain', 'core>P-CSCF 200 MESSAGE plain', 'P-CSCF>UE alice 200 MESSAGE SA3',
     ]);
     // Retargeted by the core to bob's registered contact, along bob's Path.
-    const toBob = hops[3]!.message as SipRequest;
+    const hop = (from: string, to: string): SipRequest => hops.find((e) => e.from === from && e.to === to && e.message.type === 'request')!.message as SipRequest;
+    const toBob = hop('P-CSCF', 'UE bob');
     assert.is(toBob.uri, `sip:bob@127.0.0.1:${bob.portS.port}`);
     assert.is(toBob.headers.get('p-asserted-identity'), `<sip:alice@${n.realm}>`);
-    assert.is((hops[2]!.message as SipRequest).headers.values('route').join(), `<sip:term@127.0.0.1:${n.pcscf.coreSocket.port};lr>`);
+    assert.is(hop('core', 'P-CSCF').headers.values('route').join(), `<sip:term@127.0.0.1:${n.pcscf.coreSocket.port};lr>`);
     // The P-CSCF's confidentiality assertion went to the core, not on to bob.
-    assert.ok(hops[1]!.message.headers.has('p-gm-confidentiality'));
+    assert.ok(hop('P-CSCF', 'core').headers.has('p-gm-confidentiality'));
     assert.not.ok(toBob.headers.has('p-gm-confidentiality'));
     // The same MESSAGE sent in clear to bob's unprotected port, as an attacker on the access network could:
     // dropped (TS 33.203 7.1), whatever P-Asserted-Identity it claims.
@@ -132,7 +135,7 @@ test('INVITE dialog: 180 and 200 with the Record-Route of both P-CSCF sides and 
     assert.equal(await ended, { by: 'remote', reason: 'BYE' });
     assert.equal(call.end, { by: 'local', reason: 'BYE' });
     // Along the route set: each hop takes its own entries off the top (RFC 3261 16.4).
-    const byes = n.trace.filter((e) => label(e) === 'BYE').map((e) => `${e.from}>${e.to} ${(e.message as SipRequest).headers.values('route').join(' ')}`);
+    const byes = uniq(n.trace.filter((e) => label(e) === 'BYE').map((e) => `${e.from}>${e.to} ${(e.message as SipRequest).headers.values('route').join(' ')}`));
     assert.equal(byes, [
       `UE alice>P-CSCF ${[ps, pc, core, pc, ps].join(' ')}`,
       `P-CSCF>core ${[core, pc, ps].join(' ')}`,
@@ -167,25 +170,24 @@ test('CANCEL before the answer: 200 to the CANCEL at each hop, 487 to the INVITE
     assert.is(call.state, 'terminated');
     decide({ accept: true }); // too late: the call is over, nothing more is sent
     // Hop by hop (RFC 3261 16.10): each proxy answered the CANCEL it got and sent its own.
-    assert.equal(n.trace.filter((e) => label(e) === 'CANCEL').map((e) => `${e.from}>${e.to}`), ['UE alice>P-CSCF', 'P-CSCF>core', 'core>P-CSCF', 'P-CSCF>UE bob']);
-    assert.equal(n.trace.filter((e) => label(e) === '200 CANCEL').map((e) => `${e.from}>${e.to}`).sort(), ['P-CSCF>UE alice', 'core>P-CSCF', 'P-CSCF>core', 'UE bob>P-CSCF'].sort());
+    assert.equal(uniq(n.trace.filter((e) => label(e) === 'CANCEL').map((e) => `${e.from}>${e.to}`)), ['UE alice>P-CSCF', 'P-CSCF>core', 'core>P-CSCF', 'P-CSCF>UE bob']);
+    assert.equal(uniq(n.trace.filter((e) => label(e) === '200 CANCEL').map((e) => `${e.from}>${e.to}`)).sort(), ['P-CSCF>UE alice', 'core>P-CSCF', 'P-CSCF>core', 'UE bob>P-CSCF'].sort());
     // The 487 is acknowledged by each client transaction (17.1.1.3), with the INVITE's branch.
     await sleep(100);
     const acks = n.trace.filter((e) => label(e) === 'ACK');
-    assert.equal(acks.map((e) => `${e.from}>${e.to}`).sort(), ['UE alice>P-CSCF', 'P-CSCF>core', 'core>P-CSCF', 'P-CSCF>UE bob'].sort());
+    assert.equal(uniq(acks.map((e) => `${e.from}>${e.to}`)).sort(), ['UE alice>P-CSCF', 'P-CSCF>core', 'core>P-CSCF', 'P-CSCF>UE bob'].sort());
     const invite = n.trace.find((e) => e.from === 'UE alice' && label(e) === 'INVITE')!.message;
     const ack = acks.find((e) => e.from === 'UE alice')!.message;
     assert.is(ack.headers.values('via')[0], invite.headers.values('via')[0]);
     assert.is(ack.headers.get('cseq'), '1 ACK');
     assert.is(sent(n, 'UE bob', '200 INVITE').length, 0);
     // A CANCEL that matches no INVITE transaction is answered 481 by the first proxy (RFC 3261 16.10), not forwarded.
-    const cancels = n.trace.filter((e) => label(e) === 'CANCEL').length;
     const stray = raw([
       `CANCEL ${bobUri} SIP/2.0`, `Via: SIP/2.0/UDP 127.0.0.1:${alice.portS.port};branch=z9hG4bKneverinvited`, 'Max-Forwards: 70',
       `From: <sip:alice@${n.realm}>;tag=x1`, `To: <${bobUri}>`, 'Call-ID: never-invited@127.0.0.1', 'CSeq: 1 CANCEL',
     ]);
     assert.is((await alice.node.request(stray, sa1(alice))).status, 481);
-    assert.is(n.trace.filter((e) => label(e) === 'CANCEL').length, cancels + 1);
+    assert.ok(!n.trace.some((e) => label(e) === 'CANCEL' && e.from === 'P-CSCF' && e.message.headers.get('call-id') === 'never-invited@127.0.0.1'), 'not forwarded');
   } finally {
     n.close();
   }
@@ -300,7 +302,7 @@ test('PRACK: alice supports 100rel, bob sends a reliable 180 (Require: 100rel, R
     const plain = alice.invite(bobUri, { rel100: 'none' });
     assert.is((await plain.final).status, 200);
     assert.is(plain.pracks, 0);
-    assert.is(sent(n, 'UE alice', 'PRACK').length, 1);
+    assert.is(uniq(sent(n, 'UE alice', 'PRACK').map((e) => e.message.headers.get('call-id')!)).length, 1, 'no PRACK in the second call');
     await call.bye();
     await plain.bye();
   } finally {
@@ -370,7 +372,7 @@ test('as other peers write them: an RFC 3261 24.2-style INVITE in compact form w
     ]);
     const r481 = await alice.node.request(stray, sa1(alice));
     assert.is(r481.status, 481);
-    assert.ok(sent(n, 'UE bob', '481 BYE').length === 1, 'bob itself answered');
+    assert.ok(sent(n, 'UE bob', '481 BYE').length >= 1, 'bob itself answered');
     // And the replayed BYE of the ended dialog is 481 too.
     const again = raw([
       `BYE ${d.remoteTarget} SIP/2.0`, `Via: SIP/2.0/UDP 127.0.0.1:${alice.portS.port};branch=z9hG4bKnashds8`, 'Max-Forwards: 70',
@@ -515,6 +517,18 @@ test('INVITE server transaction after a 2xx: the TU may send it again, retransmi
   } finally {
     layer.close();
   }
+});
+
+test('the scenario\'s MESSAGE and call over IPv6 (::1): bracketed Via, Contact, Record-Route and Route all the way', async () => {
+  const r = await runScenario({ net: new NodeUdpNetwork(), address: '::1', notifies: 1, timers: FAST, session: true, autoRefresh: false });
+  assert.equal(r.session?.message, { status: 200, received: 'Hello bob, alice here: calling you now.' });
+  assert.equal(r.session?.call, { invite: 200, bye: 200, acked: true });
+  assert.ok(r.session!.ueHops > 0);
+  assert.is(r.session!.protectedUeHops, r.session!.ueHops);
+  const ok = r.trace.find((e) => e.to === 'UE alice' && e.message.type === 'response' && e.message.status === 200 && e.message.headers.get('cseq') === '1 INVITE')!;
+  const rr = ok.message.headers.values('record-route');
+  assert.is(rr.length, 5);
+  for (const e of rr) assert.match(e, /^<sip:\[::1\]:\d+;lr>$/);
 });
 
 test.run();
