@@ -81,12 +81,12 @@ export async function demo(o: DemoOptions): Promise<number> {
   const combos: Combination[] | undefined = o.alg || o.ealg ? [{ alg: o.alg ?? 'hmac-sha-1-96', ealg: o.ealg ?? 'null' }] : undefined;
   const ue = (user: string, release: UeRelease) => ({ user, release, accessNetwork: o.access, ...(combos ? { algorithms: combos } : {}) });
   const address = o.ipv6 ? '::1' : '127.0.0.1';
-  log(`ipsec-3gpp demo: IMS registration and presence over IPsec ESP (3GPP TS 33.203), on ${address} over UDP${o.ipv6 ? ' (IPv6)' : ''}`);
+  log(`ipsec-3gpp demo: IMS registration, presence, a MESSAGE and a call over IPsec ESP (3GPP TS 33.203), on ${address} over UDP${o.ipv6 ? ' (IPv6)' : ''}`);
   log(`P-CSCF confidentiality mode for access network ${o.access}: "${o.mode}"; presentity alice (Release ${o.release}), watchers bob (Release ${o.watcherRelease}) and carol (Release 5, integrity only)\n`);
   const result = await runScenario({
     net: new NodeUdpNetwork(), address, notifies: o.notifies, exportKeys: o.pcap !== undefined, pcscfPort: o.port,
     policy: { defaultMode: 'ipsec', accessNetworks: { [o.access]: o.mode } },
-    presentity: ue('alice', o.release), watcher: ue('bob', o.watcherRelease), watcher2: ue('carol', 5),
+    presentity: ue('alice', o.release), watcher: ue('bob', o.watcherRelease), watcher2: ue('carol', 5), session: true,
     onTrace: ladderPrinter(log),
   });
   let problems = 0;
@@ -109,6 +109,17 @@ export async function demo(o: DemoOptions): Promise<number> {
     log(`  ${name}: confidentiality "${conf}" (${why2}) -> ${what}: ${got} of ${result.published.length} locations received`);
     wantLocations[name] = conf === 'none' ? 0 : result.published.length;
     if (got !== wantLocations[name]) problems++;
+  }
+
+  // The MESSAGE and the call between alice and bob (RFC 3428, RFC 3261 13-15), through the P-CSCF and the core.
+  const sess = result.session;
+  if (sess) {
+    log('\nMessage and call (alice -> bob through the P-CSCF and the S-CSCF; no media)');
+    log(`  MESSAGE: ${sess.message.status}${sess.message.received !== undefined ? `, bob received "${sess.message.received}"` : ', not delivered'}`);
+    log(`  INVITE: ${sess.call.invite}; ACK ${sess.call.acked ? 'reached bob' : 'did not reach bob'}; BYE: ${sess.call.bye}`);
+    log(`  ${sess.protectedUeHops} of ${sess.ueHops} UE <-> P-CSCF messages of them inside ESP`);
+    const ok = sess.message.status === 200 && sess.message.received !== undefined && sess.call.invite === 200 && sess.call.acked && sess.call.bye === 200 && sess.ueHops > 0 && sess.protectedUeHops === sess.ueHops;
+    if (!ok && result.ues[0]?.alg && result.ues[1]?.alg) problems++;
   }
 
   // Did any location cross the UE <-> P-CSCF hop in clear?

@@ -26,6 +26,12 @@ import { Ipsec3gppError } from '../errors.js';
 import { PIDF_CONTENT_TYPE, checkPidf, isPidfMediaType } from './pidf.js';
 import { DEFAULT_PRESENCE_RULES, applyAction, checkRules, decide, type PresenceAction, type PresenceRule } from './presence-rules.js';
 import { SipNode, makeRequest, makeResponse, newBranch, newTag, type Route, type Tracer } from './sip-node.js';
+import { PendingInvites, rewrite } from './proxy.js';
+
+/** Requests the S-CSCF proxies between registered users (RFC 3261 16; RFC 3262 PRACK; RFC 3428 MESSAGE). */
+export const PROXIED_METHODS: readonly string[] = ['INVITE', 'ACK', 'BYE', 'CANCEL', 'PRACK', 'MESSAGE', 'UPDATE', 'INFO'];
+/** Requests that create a dialog: the S-CSCF Record-Routes them (RFC 3261 16.6 step 4). */
+const DIALOG_FORMING = new Set(['INVITE']);
 
 export interface CoreOptions {
   net: DatagramNetwork;
@@ -136,6 +142,8 @@ export class ImsCore {
   readonly reg: RegEventServer;
   readonly #hss: Hss;
   readonly #reauth = new Set<string>();
+  /** INVITEs forwarded and not yet answered (hop-by-hop CANCEL, RFC 3261 16.10). */
+  readonly #invites = new PendingInvites();
   /** `address port` of each trusted P-CSCF. */
   readonly #trusted = new Set<string>();
   /** Expires bindings and subscriptions (RFC 3261 10.3: a binding lives as long as its expires). */
@@ -153,7 +161,8 @@ export class ImsCore {
     (this.#pruneTimer as { unref?: () => void }).unref?.();
     // As registrar and presence server (a UAS): the methods it implements, and the one extension a P-CSCF
     // requires of it (path, RFC 3327); anything else is answered 405 / 420 before it gets here.
-    this.node.supported({ methods: ['REGISTER', 'PUBLISH', 'SUBSCRIBE'], require: ['path'] });
+    // As a proxy for calls and messages between its users, it checks no Require (RFC 3261 16.3).
+    this.node.supported({ methods: ['REGISTER', 'PUBLISH', 'SUBSCRIBE', ...PROXIED_METHODS], require: ['path'], proxied: PROXIED_METHODS });
     this.reg = new RegEventServer({
       address: socket.address, port: socket.port,
       contacts: (aor) => [...(this.registrations.get(aor)?.bindings.values() ?? [])].map((b) => ({ uri: b.contact, expiresAt: b.expiresAt })),
@@ -173,8 +182,10 @@ export class ImsCore {
     return this.socket.port;
   }
 
-  #handle(req: SipRequest, route: Route, respond: (r: ReturnType<typeof makeResponse>) => void): void {
+  #handle(req: SipRequest, route: Route, answer: (r: ReturnType<typeof makeResponse>) => void): void {
+    const respond = req.method === 'ACK' ? (): void => undefined : answer; // an ACK is never answered
     try {
+      if (PROXIED_METHODS.includes(req.method)) return this.#proxy(req, route, respond);
       if (req.method === 'REGISTER') return this.#register(req, route, respond);
       if (req.method === 'PUBLISH') return this.#publish(req, route, respond);
       if (req.method === 'SUBSCRIBE' && (req.headers.get('event') ?? '').toLowerCase().split(';')[0]!.trim() === 'reg') return this.#subscribeReg(req, route, respond);
@@ -183,6 +194,67 @@ export class ImsCore {
     } catch (e) {
       respond(makeResponse(req, 400, 'Bad Request', [['Warning', `399 core "${(e as Error).message.replace(/"/g, "'")}"`]]));
     }
+  }
+
+  /** Whether a Route entry names this S-CSCF (its address and port). */
+  #isMine(entry: string): boolean {
+    const hop = nextHop(entry);
+    return hop !== undefined && hop.address === normalizeAddress(this.socket.address) && hop.port === this.socket.port;
+  }
+
+  /** Whether `uri` is a public identity the HSS knows (the scenario's convention: IMPI = IMPU without scheme). */
+  #knownIdentity(uri: string): boolean {
+    const impi = uri.replace(/^sips?:/i, '');
+    return (this.#hss.publicIdentities(impi) ?? []).map(identityKey).includes(identityKey(uri));
+  }
+
+  /**
+   * INVITE, ACK, BYE, CANCEL, PRACK, MESSAGE, ... as a proxy between registered users (TS 24.229 5.4.3):
+   * from a trusted P-CSCF only; an initial request only from a registered, asserted caller (403 otherwise);
+   * this S-CSCF's Route entry taken off (RFC 3261 16.4); what still has a Route follows it (in a dialog);
+   * otherwise the Request-URI is a served user, retargeted to its registered contact with its Path as
+   * Route (RFC 3327 5.3), 404 when unknown and 480 when not registered. INVITE is Record-Routed; CANCEL
+   * is hop by hop.
+   */
+  #proxy(req: SipRequest, route: Route, respond: (r: ReturnType<typeof makeResponse>) => void): void {
+    const trusted = route.kind === 'plain' && this.#trusted.has(`${normalizeAddress(route.address)} ${route.port}`);
+    if (!trusted) return respond(makeResponse(req, 403, 'Forbidden', [['Warning', '399 core "requests reach users only through a P-CSCF of the trust domain"']]));
+    if (req.method === 'CANCEL') return this.#invites.cancel(this.node, req, respond);
+    const initial = headerParam(req.headers.get('to')!, 'tag') === undefined;
+    if (initial) {
+      const caller = this.#asserted(req, route);
+      if (caller === undefined) return respond(makeResponse(req, 403, 'Forbidden', [['Warning', '399 core "no P-Asserted-Identity from a trusted P-CSCF"']]));
+      if (!this.registrations.has(caller)) return respond(makeResponse(req, 403, 'Forbidden', [['Warning', '399 core "the caller is not registered"']]));
+    }
+    let routes = req.headers.values('route');
+    while (routes.length > 0 && this.#isMine(routes[0]!)) routes = routes.slice(1);
+    const fwd = rewrite(req);
+    let hop = routes.length > 0 ? nextHop(routes[0]) : undefined;
+    if (routes.length > 0 && hop === undefined) return respond(makeResponse(req, 400, 'Bad Request', [['Warning', '399 core "the next Route entry is not a loose-routing address this S-CSCF can reach"']]));
+    if (hop === undefined) {
+      // Terminating: the Request-URI names a served user (or one of its registered contacts).
+      let target: string;
+      try {
+        target = identityKey(req.uri);
+      } catch {
+        return respond(makeResponse(req, 404, 'Not Found'));
+      }
+      const reg = this.registrations.get(target);
+      const binding = reg && reg.bindings.size > 0
+        ? [...reg.bindings.values()].reduce((a, b) => (b.expiresAt > a.expiresAt ? b : a))
+        : [...this.registrations.values()].flatMap((r) => [...r.bindings.values()]).find((b) => identityKey(b.contact) === target);
+      if (binding === undefined) {
+        if (this.#knownIdentity(req.uri)) return respond(makeResponse(req, 480, 'Temporarily Unavailable', [['Warning', '399 core "the user is not registered"']]));
+        return respond(makeResponse(req, 404, 'Not Found'));
+      }
+      fwd.uri = binding.contact;
+      routes = binding.path;
+      hop = nextHop(routes[0]) ?? binding.via;
+    }
+    fwd.headers.remove('route');
+    for (const r of routes) fwd.headers.add('Route', r);
+    if (initial && DIALOG_FORMING.has(req.method)) fwd.headers.prepend('Record-Route', `<sip:${hostPort(this.socket.address, this.socket.port)};lr>`);
+    void this.#invites.forward(this.node, req, fwd, { kind: 'plain', socket: this.socket, address: hop.address, port: hop.port }, hostPort(this.socket.address, this.socket.port), respond);
   }
 
   /**

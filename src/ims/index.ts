@@ -2,11 +2,17 @@
 // procedures): a UE, a P-CSCF, a core (S-CSCF, HSS and presence server) and the datagram networks they run
 // on. Browser-safe: nothing here imports a Node built-in (Node's UDP network is `ipsec-3gpp/node`).
 
-export { UeClient, refreshDelaySeconds, UE_NOTIFICATIONS_KEPT, type UeClientOptions, type UeFaults, type UeEvents, type RegistrationResult } from './ue-client.js';
+export {
+  UeClient, refreshDelaySeconds, UE_NOTIFICATIONS_KEPT, UE_ALLOW,
+  type UeClientOptions, type UeFaults, type UeEvents, type RegistrationResult, type InviteAnswer, type ReceivedMessage,
+} from './ue-client.js';
+export { Call, type CallState, type CallEnd } from './call.js';
+export { uacDialog, uasDialog, inDialogRequest, type Dialog } from './dialog.js';
+export { PendingInvites } from './proxy.js';
 export { PcscfProxy, DEFAULT_REGISTER_RATE, DEFAULT_REGISTER_RATE_PER_IMPI, type PcscfProxyOptions, type PcscfEvents } from './pcscf-proxy.js';
 export { RegisteredIdentities, identityKey, addressList } from './identity.js';
 export { RateLimiter, type RateLimit } from './rate-limit.js';
-export { ImsCore, type CoreOptions, type CoreEvents } from './core.js';
+export { ImsCore, PROXIED_METHODS, type CoreOptions, type CoreEvents } from './core.js';
 export { ProtectedPort, type ProtectedPortStats } from './protected-port.js';
 export { SipNode, type TraceEvent, type Tracer, type Route } from './sip-node.js';
 export { type SaSet, type SaEntry } from '../secagree/sadb.js';

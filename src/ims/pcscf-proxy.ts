@@ -38,6 +38,7 @@ import { ProtectedPort } from './protected-port.js';
 import { RateLimiter, type RateLimit } from './rate-limit.js';
 import { CONFIDENTIALITY_HEADER, formatConfidentiality } from './confidentiality.js';
 import { SipNode, makeRequest, makeResponse, newBranch, newTag, type Route, type Tracer } from './sip-node.js';
+import { PendingInvites, rewrite } from './proxy.js';
 
 export interface PcscfProxyOptions {
   net: DatagramNetwork;
@@ -142,7 +143,6 @@ function setViaParam(via: string, name: string, value: string): string {
 /** Max-Forwards = 1*DIGIT (RFC 3261 25.1), 0..255 (20.22). */
 const MAX_FORWARDS = /^\d{1,3}$/;
 
-const rewrite = (req: SipRequest): SipRequest => ({ ...req, headers: req.headers.clone() });
 
 /** The outbound SA answering a request that arrived on inbound SA `inb` (SA1 -> SA3, SA4 -> SA2). */
 function answerSa(inb: SaEntry): SaEntry {
@@ -180,6 +180,8 @@ export class PcscfProxy {
   readonly #graceTimers = new Set<ReturnType<typeof setTimeout>>();
   /** P-Access-Network-Info of each registration's latest REGISTER (for the confidentiality assertion). */
   readonly #pani = new Map<string, string | undefined>();
+  /** INVITEs forwarded and not yet answered, for hop-by-hop CANCEL (RFC 3261 16.10). */
+  readonly #invites = new PendingInvites();
 
   private constructor(o: PcscfProxyOptions, un: DatagramSocket, core: DatagramSocket, pc: DatagramSocket, ps: DatagramSocket) {
     this.#o = o;
@@ -236,32 +238,16 @@ export class PcscfProxy {
     return { kind: 'plain', socket: this.coreSocket, address: this.#o.core.address, port: this.#o.core.port };
   }
 
-  /** Forwards `req` along `route` with our Via on top; answers downstream with the final response. */
-  async #forward(req: SipRequest, route: Route, respond: (r: SipResponse) => void, edit?: (res: SipResponse) => SipResponse | undefined): Promise<SipResponse | undefined> {
-    const fwd = rewrite(req);
+  /**
+   * Forwards `req` along `route` with our Via on top; answers downstream with the final response (and, for
+   * an INVITE, its provisional responses and 2xx retransmissions; an ACK goes statelessly, proxy.ts).
+   */
+  #forward(req: SipRequest, route: Route, respond: (r: SipResponse) => void, edit?: (res: SipResponse) => SipResponse | undefined, original: SipRequest = req): Promise<SipResponse | undefined> {
     const sock = route.kind === 'plain' ? route.socket : route.port.socket;
     // Toward a UE the Via names the protected server port (port_ps, TS 34.229-1 A.1.1); the UE answers
     // over SA4 to port_pc whatever it says (TS 33.203 7.1).
     const viaPort = route.kind === 'protected' ? this.portS.port : sock.port;
-    fwd.headers.prepend('Via', `SIP/2.0/UDP ${hostPort(sock.address, viaPort)};branch=${newBranch()}`);
-    const mf = Number(fwd.headers.get('max-forwards')?.trim() ?? 70); // syntax checked in #request
-    if (mf <= 0) {
-      respond(makeResponse(req, 483, 'Too Many Hops'));
-      return undefined;
-    }
-    fwd.headers.set('Max-Forwards', String(mf - 1));
-    let res: SipResponse;
-    try {
-      res = await this.node.request(fwd, route);
-    } catch {
-      respond(makeResponse(req, 408, 'Request Timeout'));
-      return undefined;
-    }
-    const down: SipResponse = { ...res, headers: res.headers.clone() };
-    down.headers.shift('via');
-    const out = edit ? edit(down) : down;
-    if (out) respond(out);
-    return res;
+    return this.#invites.forward(this.node, original, rewrite(req), route, hostPort(sock.address, viaPort), respond, edit);
   }
 
   /**
@@ -300,6 +286,17 @@ export class PcscfProxy {
     const req = fwd.headers.getAll('require').join(', ');
     if (!req.split(',').map((t) => t.trim().toLowerCase()).includes('path')) fwd.headers.set('Require', req === '' ? 'path' : `${req}, path`);
     return fwd;
+  }
+
+  /**
+   * A Route without this P-CSCF's own entries at its top (RFC 3261 16.4; both entries of a double
+   * Record-Route, RFC 5658). Only the leading ones: when one P-CSCF serves both ends of a dialog, its
+   * entries for the far end come later in the route set and stay.
+   */
+  #withoutOwnTop(routes: string[]): string[] {
+    let i = 0;
+    while (i < routes.length && this.#isMine(routes[i]!)) i++;
+    return routes.slice(i);
   }
 
   /** Whether a Route / Record-Route entry names this P-CSCF (any of its ports). */
@@ -342,7 +339,9 @@ export class PcscfProxy {
     respond(makeResponse(req, 403, 'Forbidden', [['Warning', `399 pcscf "${why}"`]]));
   }
 
-  async #request(req: SipRequest, route: Route, respond: (r: SipResponse) => void): Promise<void> {
+  async #request(req: SipRequest, route: Route, answer: (r: SipResponse) => void): Promise<void> {
+    // An ACK is never answered (RFC 3261 17.1.1.3): one that is refused is dropped.
+    const respond = req.method === 'ACK' ? (): void => undefined : answer;
     // Checked before anything else, so that a malformed value changes no state (RFC 3261 20.22).
     const mf = req.headers.get('max-forwards');
     if (mf !== undefined && (!MAX_FORWARDS.test(mf.trim()) || Number(mf) > 255)) {
@@ -368,6 +367,8 @@ export class PcscfProxy {
       this.#forbid(req, respond, `send ${req.method} over the IPsec SAs of a registration`);
       return;
     }
+    // CANCEL is hop by hop (RFC 3261 16.10): answered here, the forwarded INVITE cancelled downstream.
+    if (req.method === 'CANCEL') return this.#invites.cancel(this.node, req, respond);
     // TS 24.229 5.2.6.3: the identity is asserted by this P-CSCF from what was registered over the set.
     const ids = this.#identities.get(route.sa.set.key);
     if (ids === undefined) {
@@ -389,7 +390,7 @@ export class PcscfProxy {
     fwd.headers.add('P-Asserted-Identity', `<${asserted.identity}>`);
     // The preloaded route: this P-CSCF's own entries go, the rest is the registration's Service-Route
     // (TS 24.229 5.2.6.3.2: the P-CSCF may replace a UE's preloaded route with it).
-    const routes = fwd.headers.values('route').filter((r) => !this.#isMine(r));
+    const routes = this.#withoutOwnTop(fwd.headers.values('route'));
     const inDialog = headerParam(req.headers.get('to') ?? '', 'tag') !== undefined;
     const service = inDialog ? undefined : this.#serviceRoutes.get(route.sa.set.key);
     fwd.headers.remove('route');
@@ -713,6 +714,7 @@ export class PcscfProxy {
 
   async #fromCore(req: SipRequest, respond: (r: SipResponse) => void): Promise<void> {
     if (req.method === 'NOTIFY' && this.#isMine(`<${req.uri}>`)) return this.#ownNotify(req, respond);
+    if (req.method === 'CANCEL') return this.#invites.cancel(this.node, req, respond);
     // The Request-URI is the UE's registered contact: its address and protected server port (port_us).
     const m = /^sips?:(?:[^@]*@)?(\[[^\]]+\]|[^:;>]+)(?::(\d+))?/.exec(req.uri);
     const sa = m ? this.db.bySelector(this.#o.address, this.portC.port, m[1]!.replace(/^\[|\]$/g, ''), Number(m[2] ?? 5060)) : undefined;
@@ -727,9 +729,17 @@ export class PcscfProxy {
     }
     const fwd = rewrite(req);
     // Our own entries (the Path the core used, or both Record-Route entries of a dialog's route set).
-    const routes = fwd.headers.values('route').filter((r) => !this.#isMine(r));
+    const routes = this.#withoutOwnTop(fwd.headers.values('route'));
     fwd.headers.remove('route');
     for (const r of routes) fwd.headers.add('Route', r);
+    // This P-CSCF's confidentiality assertion is for the core (confidentiality.ts), not for the other UE.
+    fwd.headers.remove(CONFIDENTIALITY_HEADER);
+    // A dialog-forming request toward the UE: this P-CSCF stays on the route with one entry per side, the
+    // UE's side on top (its protected server port, where the UE sends in the dialog; TS 24.229 5.2.6.4.3).
+    if (DIALOG_FORMING.has(req.method) && headerParam(req.headers.get('to') ?? '', 'tag') === undefined) {
+      fwd.headers.prepend('Record-Route', `<sip:${hostPort(this.coreSocket.address, this.coreSocket.port)};lr>`);
+      fwd.headers.prepend('Record-Route', `<sip:${hostPort(this.#o.address, this.portS.port)};lr>`);
+    }
     this.db.beginTransaction(sa.set);
     try {
       await this.#forward(fwd, { kind: 'protected', port: this.portC, sa }, respond);

@@ -2,7 +2,8 @@
 // (a presentity and a watcher) on one datagram network (real UDP on 127.0.0.1 for the demo, an in-memory
 // network for browsers and some tests). Runs the TS 33.203 registration of both UEs, a SUBSCRIBE of the
 // watcher to the presentity, and PUBLISHes of location-bearing PIDF documents, each turned into a NOTIFY;
-// everything after the 401s travels protected by ESP. Collects the ladder, the SAs and the figures.
+// with `session`, a page-mode MESSAGE and a call (INVITE, 180, 200, ACK, BYE) from the presentity to the
+// watcher through the P-CSCF and the S-CSCF; everything after the 401s travels protected by ESP. Collects the ladder, the SAs and the figures.
 //
 // What the network keeps of its traffic is bounded and free of AKA secrets: the last `record` SIP messages
 // (`trace`) and datagrams (`wire`), oldest dropped first, each with ck/ik/auts redacted (src/ims/redact.ts);
@@ -56,6 +57,11 @@ export interface ScenarioOptions {
   presenceRules?: PresenceRule[];
   /** Number of PUBLISHes (each yields a NOTIFY to the watcher). */
   notifies?: number;
+  /**
+   * After the presence story, the presentity sends the watcher one page-mode MESSAGE (RFC 3428) and calls
+   * it (INVITE, 180, 200, ACK, BYE, 200; no media, no 100rel), all through the P-CSCF and the core (default false).
+   */
+  session?: boolean;
   pcscfPort?: number;
   timers?: { t1?: number; t2?: number; t4?: number };
   /** Called with each message as it is sent (AKA secrets redacted). */
@@ -94,6 +100,17 @@ export interface UeOutcome {
   mode: ConfidentialityMode;
 }
 
+/** The MESSAGE and the call of a scenario with `session`. */
+export interface SessionOutcome {
+  /** Final status of the MESSAGE (0: none), and the text the watcher received (undefined: nothing). */
+  message: { status: number; received: string | undefined };
+  /** Final status of the INVITE, of the BYE (0: none), and whether the ACK reached the callee. */
+  call: { invite: number; bye: number; acked: boolean };
+  /** Messages of the MESSAGE and the call on a UE <-> P-CSCF hop, and how many of them went inside ESP. */
+  ueHops: number;
+  protectedUeHops: number;
+}
+
 export interface ScenarioResult {
   ues: UeOutcome[];
   /** Locations the watcher received in NOTIFYs (undefined: a NOTIFY without location). */
@@ -110,6 +127,8 @@ export interface ScenarioResult {
   /** Every SA set the P-CSCF created (for key export). */
   sets: SaSet[];
   names: Map<string, string>;
+  /** With `session`: what became of the MESSAGE and the call, and whether every UE hop of them was inside ESP. */
+  session?: SessionOutcome;
   /** Every datagram sent and its bytes as sent; of the kept `wire`, those that are ESP. */
   stats: { datagrams: number; bytes: number; protectedDatagrams: number; protectedBytes: number; dropped: Record<string, number>; retransmissions: number };
 }
@@ -308,6 +327,9 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
         await Promise.all(got);
       }
     }
+    let session: SessionOutcome | undefined;
+    const watcher = watchers[0];
+    if (o.session && presentity.current && watcher?.current) session = await demoSession(presentity, watcher, `sip:${watcherSpec.user}@${n.realm}`, n.trace);
     const dropped: Record<string, number> = {};
     for (const p of [n.pcscf.portC, n.pcscf.portS, ...clients.map((c) => c.portS)]) {
       for (const [k, v] of Object.entries(p.stats.dropped)) dropped[k] = (dropped[k] ?? 0) + v;
@@ -318,6 +340,7 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
       // Copies: close() below releases the network's own.
       ues: outcomes, received, received2, decisions, published, trace: n.trace.slice(), wire: n.wire.slice(), names: n.names,
       sets: n.created.slice(),
+      ...(session ? { session } : {}),
       stats: {
         datagrams: n.traffic.datagrams, bytes: n.traffic.bytes,
         protectedDatagrams: prot.length, protectedBytes: prot.reduce((s, w) => s + w.data.length, 0),
@@ -329,3 +352,38 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
   }
 }
 
+
+const SESSION_METHODS = /\s(MESSAGE|INVITE|ACK|BYE|PRACK|CANCEL)$/;
+
+/** The scenario's MESSAGE and call from `caller` to `callee` (ScenarioOptions.session). */
+async function demoSession(caller: UeClient, callee: UeClient, calleeUri: string, trace: readonly TraceEvent[]): Promise<SessionOutcome> {
+  const first = trace.length;
+  const out: SessionOutcome = { message: { status: 0, received: undefined }, call: { invite: 0, bye: 0, acked: false }, ueHops: 0, protectedUeHops: 0 };
+  const text = 'Hello bob, alice here: calling you now.';
+  const got = new Promise<string>((resolve) => { callee.onMessage = (m) => resolve(m.body); });
+  try {
+    out.message.status = (await caller.message(calleeUri, text)).status;
+    if (out.message.status < 300) out.message.received = await got;
+  } catch { /* status stays 0 */ }
+  callee.onMessage = undefined;
+  const acked = new Promise<void>((resolve) => { callee.onInvite = (c) => { c.onEnded = () => resolve(); return { accept: true }; }; });
+  const call = caller.invite(calleeUri, { rel100: 'none' });
+  try {
+    out.call.invite = (await call.final).status;
+    if (out.call.invite < 300) {
+      // The callee's 2xx stops being retransmitted once the ACK is in; give it the time one hop takes.
+      for (let i = 0; i < 50 && !trace.slice(first).some((e) => e.to === callee.name && e.message.type === 'request' && e.message.method === 'ACK'); i++) await new Promise((r) => setTimeout(r, 10));
+      out.call.acked = trace.slice(first).some((e) => e.to === callee.name && e.message.type === 'request' && e.message.method === 'ACK');
+      out.call.bye = (await call.bye()).status;
+      await Promise.race([acked, new Promise((r) => setTimeout(r, 500))]);
+    }
+  } catch { /* statuses stay 0 */ }
+  callee.onInvite = undefined;
+  for (const e of trace.slice(first)) {
+    if (!SESSION_METHODS.test(e.message.headers.get('cseq') ?? '')) continue;
+    if (!e.from.startsWith('UE') && !e.to.startsWith('UE')) continue;
+    out.ueHops++;
+    if (e.sa) out.protectedUeHops++;
+  }
+  return out;
+}

@@ -6,7 +6,7 @@ import { toHex } from '../hex.js';
 import { type DatagramSocket } from '../net/datagram.js';
 import { type SaEntry } from '../secagree/sadb.js';
 import { SIP_METHODS, SipHeaders, SipParseError, parseSipMessage, serializeSipMessage, type SipMessage, type SipRequest, type SipResponse } from '../sip/message.js';
-import { TransactionLayer, type Incoming, type TimerValues } from '../sip/transaction.js';
+import { TransactionLayer, type ClientTxOptions, type Incoming, type TimerValues } from '../sip/transaction.js';
 import { type ProtectedPort } from './protected-port.js';
 import { redactMessage } from './redact.js';
 
@@ -107,7 +107,7 @@ export class SipNode {
   malformed = 0;
   /** Requests this node answered itself with an error (400, 405, 416, 420, 501, 505) instead of passing them on. */
   refused = 0;
-  #supported: { methods: Set<string> | undefined; require: Set<string> | undefined; proxyRequire: Set<string> | undefined } | undefined;
+  #supported: { methods: Set<string> | undefined; require: Set<string> | undefined; proxyRequire: Set<string> | undefined; proxied: Set<string> } | undefined;
   /** Messages that could not be sent (e.g. their SA was deleted meanwhile). */
   sendFailures = 0;
   #closed = false;
@@ -148,10 +148,12 @@ export class SipNode {
    * 501 (RFC 3261 8.2.1); option tags outside `require` (checked in Require, as a UAS does, 8.2.2.3) or
    * `proxyRequire` (checked in Proxy-Require, as a proxy does, 16.3 step 5) get 420 Bad Extension with an
    * Unsupported header. A set left undefined is not checked. ACK is never answered, CANCEL never gets 420.
+   * Methods in `proxied` are ones the element proxies rather than serves (a UAS's Require is not its
+   * business, RFC 3261 16.3): only their Proxy-Require is checked.
    */
-  supported(o: { methods?: Iterable<string> | undefined; require?: Iterable<string> | undefined; proxyRequire?: Iterable<string> | undefined }): void {
+  supported(o: { methods?: Iterable<string> | undefined; require?: Iterable<string> | undefined; proxyRequire?: Iterable<string> | undefined; proxied?: Iterable<string> | undefined }): void {
     const set = (v: Iterable<string> | undefined, f: (x: string) => string): Set<string> | undefined => (v === undefined ? undefined : new Set([...v].map(f)));
-    this.#supported = { methods: set(o.methods, (m) => m), require: set(o.require, (t) => t.toLowerCase()), proxyRequire: set(o.proxyRequire, (t) => t.toLowerCase()) };
+    this.#supported = { methods: set(o.methods, (m) => m), require: set(o.require, (t) => t.toLowerCase()), proxyRequire: set(o.proxyRequire, (t) => t.toLowerCase()), proxied: new Set(o.proxied ?? []) };
   }
 
   /**
@@ -206,16 +208,24 @@ export class SipNode {
     if (req.method === 'CANCEL') return undefined;
     const unsupported = new Set<string>();
     for (const [name, known] of [['require', sup.require], ['proxy-require', sup.proxyRequire]] as const) {
-      if (known === undefined) continue;
+      if (known === undefined || (name === 'require' && sup.proxied.has(req.method))) continue;
       for (const tag of req.headers.values(name)) if (!known.has(tag.toLowerCase())) unsupported.add(tag);
     }
     if (unsupported.size === 0) return undefined;
     return makeResponse(req, 420, 'Bad Extension', [['Unsupported', [...unsupported].join(', ')]]);
   }
 
-  /** Starts a client transaction. */
-  request(req: SipRequest, route: Route): Promise<SipResponse> {
-    return this.tx.request(req, route);
+  /** Starts a client transaction (INVITE included: `o` sees its provisional responses and 2xx retransmissions). */
+  request(req: SipRequest, route: Route, o?: ClientTxOptions): Promise<SipResponse> {
+    return this.tx.request(req, route, o);
+  }
+
+  /**
+   * Sends a message outside any transaction: the ACK to a 2xx (RFC 3261 13.2.2.4), a proxy forwarding such
+   * an ACK or a 2xx retransmission (16.7, 16.11). Traced like everything else.
+   */
+  send(m: SipMessage, route: Route): void {
+    this.#send(m, route);
   }
 
   close(): void {

@@ -21,7 +21,10 @@ import { ErrorCode, Ipsec3gppError } from '../errors.js';
 import { type DatagramNetwork, type DatagramSocket } from '../net/datagram.js';
 import { SaDatabase, type SaSet } from '../secagree/sadb.js';
 import { UeSecAgree, type Combination, type UeRelease } from '../secagree/ue.js';
-import { addressUri, headerParam, type SipRequest, type SipResponse } from '../sip/message.js';
+import { addressUri, headerParam, parseCSeq, type SipRequest, type SipResponse } from '../sip/message.js';
+import { DEFAULT_TIMERS, buildCancel, inviteKey } from '../sip/transaction.js';
+import { Call, type CallOps } from './call.js';
+import { dialogKey, inDialogRequest, uacDialog, uasDialog, type Dialog } from './dialog.js';
 import { hostPort, normalizeAddress } from '../ip.js';
 import { identityKey } from './identity.js';
 import { type TimerValues } from '../sip/transaction.js';
@@ -108,6 +111,45 @@ interface UeSubscription {
   timer?: ReturnType<typeof setTimeout> | undefined;
 }
 
+/** The methods a UE answers (Allow, RFC 3261 20.5). */
+export const UE_ALLOW = 'INVITE, ACK, BYE, CANCEL, PRACK, MESSAGE, NOTIFY';
+const SDP = 'application/sdp';
+const isSdp = (m: SipRequest | SipResponse): boolean => m.body.length > 0 && (m.headers.get('content-type') ?? '').split(';')[0]!.trim().toLowerCase() === SDP;
+
+/** How a UE answers an incoming call: accept (with an SDP answer, if any) or refuse with a status. */
+export type InviteAnswer = { accept: true; sdp?: string | undefined } | { accept: false; status?: number; reason?: string };
+
+/** A page-mode message received (RFC 3428). */
+export interface ReceivedMessage {
+  /** The sender as the network asserted it (P-Asserted-Identity), else From. */
+  from: string;
+  contentType: string;
+  body: string;
+}
+
+/** What the UE keeps of one call. */
+interface CallEntry {
+  call: Call;
+  timers: Set<ReturnType<typeof setTimeout>>;
+  /** UAS: the 2xx is being retransmitted until the ACK. */
+  awaitingAck: boolean;
+  /** UAC: this UE sent a CANCEL. */
+  cancelled: boolean;
+  /** UAC: the ACK to the 2xx (sent again for each retransmission of the 2xx). */
+  ack?: SipRequest;
+  /** UAC: the highest RSeq acknowledged with PRACK. */
+  lastRseq?: number;
+  /** UAC: resolves at the first provisional (or final) response, after which a CANCEL may go. */
+  gotProvisional: Promise<void>;
+  provisionalIn?: () => void;
+  /** UAS: the INVITE's server transaction. */
+  respond?: (r: SipResponse) => void;
+  inviteKey?: string;
+  final?: boolean;
+  /** UAS: the reliable provisional response waiting for its PRACK. */
+  prackWait?: { rseq: number; resolve: (ok: boolean) => void } | undefined;
+}
+
 /** Received NOTIFY bodies kept in `notifications` (oldest dropped first). */
 export const UE_NOTIFICATIONS_KEPT = 100;
 
@@ -141,6 +183,15 @@ export class UeClient {
   /** Received presence documents (NOTIFY bodies), newest last. */
   readonly notifications: Array<{ from: string; body: string; state: string | undefined }> = [];
   onNotify: ((n: { from: string; body: string }) => void) | undefined;
+  /** Page-mode messages received (RFC 3428), newest last, the last UE_NOTIFICATIONS_KEPT. */
+  readonly messages: ReceivedMessage[] = [];
+  onMessage: ((m: ReceivedMessage) => void) | undefined;
+  /** Decides on an incoming call (default: accept without SDP); the UE sends 180, then the answer. */
+  onInvite: ((call: Call) => InviteAnswer | Promise<InviteAnswer>) | undefined;
+  /** Calls under way, by Call-ID and local tag. */
+  readonly #calls = new Map<string, CallEntry>();
+  /** Incoming INVITEs not yet answered finally, by server transaction (for CANCEL, RFC 3261 9.2). */
+  readonly #invitesIn = new Map<string, CallEntry>();
   /** Registration changes (see UeEvents). */
   readonly events: UeEvents = {};
   readonly #subscriptions = new Map<string, UeSubscription>();
@@ -193,13 +244,17 @@ export class UeClient {
     if (o.algorithms !== undefined) secOpts.algorithms = o.algorithms;
     this.sec = new UeSecAgree(secOpts);
     this.node = new SipNode(this.name, { tracer: o.tracer, timers: o.timers, names: o.names });
-    // What this UE answers as a UAS (RFC 3261 8.2.2): NOTIFY; no Require extension.
-    this.node.supported({ methods: ['NOTIFY'], require: [] });
+    // What this UE answers as a UAS (RFC 3261 8.2.2): NOTIFY, calls and messages; Require: 100rel (RFC 3262).
+    this.node.supported({ methods: UE_ALLOW.split(', '), require: ['100rel'] });
     this.#callId = newCallId(o.address);
     this.#instance = o.instanceId ?? `urn:uuid:${globalThis.crypto.randomUUID()}`;
     un.onMessage((d) => this.node.receive(d.data, { kind: 'plain', socket: un, address: d.address, port: d.port }));
     this.#listen(this.portS);
-    this.node.onRequest((i) => this.#incoming(i.request, i.respond));
+    this.node.onRequest((i) => {
+      // Calls and messages reach a registered UE only over its SAs (TS 33.203 7.1): one in clear is dropped.
+      if (i.route.kind !== 'protected' && i.request.method !== 'NOTIFY') return;
+      this.#incoming(i.request, i.respond);
+    });
     // A port_uc lives as long as a set that uses it (or the offer it was bound for).
     this.db.on((set, event) => {
       if (event !== 'deleted' && event !== 'expired') return;
@@ -831,7 +886,376 @@ export class UeClient {
     return [...this.#subscriptions.values()].map((x) => ({ event: x.event, target: x.target, expires: x.expires }));
   }
 
+  // ---- Calls (RFC 3261 13-15, RFC 3262) and page-mode messages (RFC 3428) ----
+
+  #t(): { t1: number; t2: number } {
+    return { t1: this.#o.timers?.t1 ?? DEFAULT_TIMERS.t1, t2: this.#o.timers?.t2 ?? DEFAULT_TIMERS.t2 };
+  }
+
+  #via(): string {
+    return `SIP/2.0/UDP ${hostPort(this.#o.address, this.portS.port)};rport;branch=${newBranch()}`;
+  }
+
+  /** What every request of this UE over the SAs carries (TS 24.229 5.1.1.5: Security-Verify, sec-agree). */
+  #secHeaders(require: string[] = []): Array<[string, string]> {
+    return [['Security-Verify', this.sec.securityVerify().join(', ')], ['Require', ['sec-agree', ...require].join(', ')], ['Proxy-Require', 'sec-agree'], ...(this.#o.faults?.extraHeaders ?? [])];
+  }
+
+  #timer(e: CallEntry, ms: number, f: () => void): void {
+    const t = unrefTimer(setTimeout(() => { e.timers.delete(t); f(); }, ms));
+    e.timers.add(t);
+  }
+
+  #dropCall(e: CallEntry): void {
+    for (const t of e.timers) clearTimeout(t);
+    e.timers.clear();
+    e.awaitingAck = false;
+    e.prackWait?.resolve(false);
+    e.prackWait = undefined;
+    if (e.inviteKey !== undefined) this.#invitesIn.delete(e.inviteKey);
+    if (e.call.dialog) this.#calls.delete(dialogKey(e.call.callId, e.call.dialog.localTag));
+    else this.#calls.delete(dialogKey(e.call.callId, headerParam(e.call.invite.headers.get('from')!, 'tag') ?? ''));
+  }
+
+  /** A request over SA1 of the current set, counted as a transaction on it. */
+  #overSa1(req: SipRequest): Promise<SipResponse> {
+    const set = this.current;
+    if (!set) return Promise.reject(new Ipsec3gppError(ErrorCode.NOT_REGISTERED, `${req.method}: not registered`));
+    this.db.beginTransaction(set);
+    return this.node.request(req, this.#sa1(set)).finally(() => this.db.endTransaction(set));
+  }
+
+  /**
+   * Sends a page-mode MESSAGE (RFC 3428) to `to` over the SAs; resolves with its final response (200 or
+   * 202 when delivered, 404 / 480 when the core cannot reach the recipient). Throws NOT_REGISTERED when
+   * not registered.
+   */
+  message(to: string, text: string, contentType = 'text/plain'): Promise<SipResponse> {
+    return this.#protectedRequest('MESSAGE', to, to, [], { type: contentType, data: text });
+  }
+
+  /**
+   * Places a call to `to` (RFC 3261 13.2): an INVITE over SA1 through the P-CSCF, with `sdp` as offer if
+   * given, and 100rel supported (default), required, or not offered (RFC 3262). A reliable provisional
+   * response is acknowledged with PRACK; the 2xx with an ACK end to end (sent again for each 2xx
+   * retransmission). Throws NOT_REGISTERED when not registered.
+   */
+  invite(to: string, o: { sdp?: string; rel100?: 'supported' | 'required' | 'none' } = {}): Call {
+    const set = this.#registeredSet('INVITE');
+    const rel = o.rel100 ?? 'supported';
+    const req = makeRequest({
+      method: 'INVITE', uri: to, from: `<${this.#o.impu}>;tag=${newTag()}`, to: `<${to}>`,
+      callId: newCallId(this.#o.address), cseq: 1, via: this.#via(),
+      headers: [
+        ...this.#preloadedRoute(set), ['Contact', `<${this.#contactUri()}>`], ['Allow', UE_ALLOW],
+        ...(rel === 'supported' ? [['Supported', '100rel'] as [string, string]] : []),
+        ...this.#secHeaders(rel === 'required' ? ['100rel'] : []),
+      ],
+      ...(o.sdp !== undefined ? { body: { type: SDP, data: o.sdp } } : {}),
+    });
+    const call = new Call('outgoing', req, this.#callOps);
+    call.localSdp = o.sdp;
+    let provisional!: () => void;
+    const e: CallEntry = { call, timers: new Set(), awaitingAck: false, cancelled: false, gotProvisional: new Promise<void>((r) => { provisional = r; }) };
+    e.provisionalIn = provisional;
+    const key = dialogKey(call.callId, headerParam(req.headers.get('from')!, 'tag')!);
+    this.#calls.set(key, e);
+    this.db.beginTransaction(set);
+    this.node.request(req, this.#sa1(set), {
+      onProvisional: (r) => this.#uacProvisional(e, r),
+      onRetransmission: () => { if (e.ack && this.current) this.node.send(e.ack, this.#sa1(this.current)); },
+    }).then((res) => {
+      this.db.endTransaction(set);
+      e.provisionalIn?.();
+      if (res.status >= 200 && res.status < 300) {
+        const d = uacDialog(req, res);
+        if (call.dialog) d.localSeq = Math.max(d.localSeq, call.dialog.localSeq);
+        call.dialog = d;
+        if (isSdp(res)) call.remoteSdp = new TextDecoder().decode(res.body);
+        // 13.2.2.4: the ACK to a 2xx is the UAC core's, in the dialog, with the INVITE's CSeq number.
+        e.ack = inDialogRequest(d, 'ACK', { via: this.#via(), cseq: parseCSeq(req.headers.get('cseq')!).seq });
+        if (this.current) this.node.send(e.ack, this.#sa1(this.current));
+        call.state = 'confirmed';
+        call.settle(res);
+        // A 2xx that crossed our CANCEL: the call is acknowledged and ended at once (RFC 3261 9.1).
+        if (e.cancelled) void call.bye().catch(() => undefined);
+        return;
+      }
+      call.settle(res);
+      call.terminate({ by: e.cancelled ? 'local' : 'remote', reason: `${res.status} ${res.reason}` });
+      this.#dropCall(e);
+    }, (err: Error) => {
+      this.db.endTransaction(set);
+      e.provisionalIn?.();
+      call.fail(err);
+      call.terminate({ by: 'timeout', reason: err.message });
+      this.#dropCall(e);
+    });
+    return call;
+  }
+
+  /** A provisional response to our INVITE: early dialog, and PRACK for a reliable one (RFC 3262 4). */
+  #uacProvisional(e: CallEntry, r: SipResponse): void {
+    const call = e.call;
+    e.provisionalIn?.();
+    if (r.status === 100 || call.state === 'terminated') return;
+    const toTag = headerParam(r.headers.get('to') ?? '', 'tag');
+    if (toTag !== undefined && call.dialog === undefined) {
+      call.dialog = uacDialog(call.invite, r);
+      call.state = 'early';
+    }
+    const reliable = r.headers.values('require').some((t) => t.toLowerCase() === '100rel');
+    const rseqText = r.headers.get('rseq')?.trim();
+    if (reliable && rseqText !== undefined && /^\d{1,10}$/.test(rseqText) && call.dialog && toTag === call.dialog.remoteTag) {
+      const rseq = Number(rseqText);
+      // A retransmission (or an older one) is not acknowledged again (RFC 3262 4).
+      if (e.lastRseq !== undefined && rseq <= e.lastRseq) return;
+      e.lastRseq = rseq;
+      const prack = inDialogRequest(call.dialog, 'PRACK', {
+        via: this.#via(), headers: [['RAck', `${rseq} ${parseCSeq(call.invite.headers.get('cseq')!).seq} INVITE`], ...this.#secHeaders()],
+      });
+      void this.#overSa1(prack).then((res) => { if (res.status >= 200 && res.status < 300) call.pracks++; }, () => undefined);
+    }
+    if (isSdp(r)) call.remoteSdp = new TextDecoder().decode(r.body);
+    call.provisional.push(r);
+  }
+
+  readonly #callOps: CallOps = {
+    bye: (call) => {
+      const d = call.dialog;
+      if (call.state !== 'confirmed' || d === undefined) return Promise.reject(new Ipsec3gppError(ErrorCode.SIP_TRANSACTION, `BYE: the call is ${call.state}, not confirmed`));
+      const e = this.#calls.get(dialogKey(call.callId, d.localTag));
+      const bye = inDialogRequest(d, 'BYE', { via: this.#via(), headers: this.#secHeaders() });
+      call.terminate({ by: 'local', reason: 'BYE' });
+      if (e) this.#dropCall(e);
+      return this.#overSa1(bye);
+    },
+    cancel: async (call) => {
+      const e = this.#calls.get(dialogKey(call.callId, headerParam(call.invite.headers.get('from')!, 'tag')!));
+      if (call.direction !== 'outgoing' || e === undefined || (call.state !== 'calling' && call.state !== 'early')) {
+        throw new Ipsec3gppError(ErrorCode.SIP_TRANSACTION, `CANCEL: the call is ${call.state}`);
+      }
+      // 9.1: not before a provisional response.
+      await e.gotProvisional;
+      if (call.state !== 'calling' && call.state !== 'early') throw new Ipsec3gppError(ErrorCode.SIP_TRANSACTION, `CANCEL: the call is ${call.state}`);
+      e.cancelled = true;
+      return this.#overSa1(buildCancel(call.invite));
+    },
+  };
+
+  /** An INVITE to this UE (RFC 3261 13.3): 180 (reliable when the caller supports 100rel), then the answer. */
+  async #incomingInvite(req: SipRequest, respond: (r: SipResponse) => void): Promise<void> {
+    const toTag = headerParam(req.headers.get('to') ?? '', 'tag');
+    const callId = req.headers.get('call-id')!;
+    if (toTag !== undefined) {
+      // A re-INVITE is not supported; one for no dialog of ours gets 481 (RFC 3261 12.2.2).
+      const known = this.#calls.has(dialogKey(callId, toTag));
+      respond(known ? makeResponse(req, 488, 'Not Acceptable Here', [['Warning', '399 ue "re-INVITE is not supported"']]) : makeResponse(req, 481, 'Call/Transaction Does Not Exist'));
+      return;
+    }
+    if (this.current === undefined) {
+      respond(makeResponse(req, 480, 'Temporarily Unavailable'));
+      return;
+    }
+    const localTag = newTag();
+    let d: Dialog;
+    try {
+      d = uasDialog(req, localTag);
+    } catch {
+      respond(makeResponse(req, 400, 'Bad Request', [['Warning', '399 ue "malformed From, To or Contact"']]));
+      return;
+    }
+    const call = new Call('incoming', req, this.#callOps);
+    call.dialog = d;
+    call.state = 'early';
+    if (isSdp(req)) call.remoteSdp = new TextDecoder().decode(req.body);
+    const e: CallEntry = { call, timers: new Set(), awaitingAck: false, cancelled: false, respond, gotProvisional: Promise.resolve() };
+    this.#calls.set(dialogKey(callId, localTag), e);
+    e.inviteKey = inviteKey(req);
+    this.#invitesIn.set(e.inviteKey, e);
+    const tagged = (r: SipResponse): SipResponse => {
+      r.headers.set('To', `${req.headers.get('to')};tag=${localTag}`);
+      return r;
+    };
+    // Responses that make or confirm the dialog carry our Contact and the Record-Route (12.1.1).
+    const answer = (status: number, reason: string, extra: Array<[string, string]> = [], sdp?: string): SipResponse => tagged(makeResponse(req, status, reason, [
+      ['Contact', `<${this.#contactUri()}>`], ...req.headers.getAll('record-route').map((v) => ['Record-Route', v] as [string, string]), ...extra,
+    ], sdp !== undefined ? { type: SDP, data: new TextEncoder().encode(sdp) } : undefined));
+    let decision: InviteAnswer;
+    try {
+      decision = await (this.onInvite ? this.onInvite(call) : { accept: true });
+    } catch {
+      decision = { accept: false, status: 500, reason: 'Server Internal Error' };
+    }
+    if (call.end !== undefined) return; // cancelled meanwhile
+    if (!decision.accept) {
+      this.#finalIn(e, tagged(makeResponse(req, decision.status ?? 486, decision.reason ?? 'Busy Here')));
+      call.terminate({ by: 'local', reason: `${decision.status ?? 486}` });
+      this.#dropCall(e);
+      return;
+    }
+    const rel = [...req.headers.values('supported'), ...req.headers.values('require')].some((t) => t.toLowerCase() === '100rel');
+    const rseq = 1 + Math.floor(Math.random() * 0x7fffffff);
+    const ringing = answer(180, 'Ringing', rel ? [['Require', '100rel'], ['RSeq', String(rseq)]] : []);
+    respond(ringing);
+    call.provisional.push(ringing);
+    if (rel && !(await this.#reliably(e, ringing, rseq))) {
+      if (call.end !== undefined) return;
+      // RFC 3262 3: no PRACK for the reliable provisional response: the INVITE is rejected with a 5xx.
+      this.#finalIn(e, tagged(makeResponse(req, 504, 'Server Time-out', [['Warning', '399 ue "no PRACK for the reliable 180"']])));
+      call.terminate({ by: 'timeout', reason: 'no PRACK' });
+      this.#dropCall(e);
+      return;
+    }
+    if (call.end !== undefined) return;
+    const ok = answer(200, 'OK', [['Allow', UE_ALLOW]], decision.sdp);
+    call.localSdp = decision.sdp;
+    this.#finalIn(e, ok);
+    call.state = 'confirmed';
+    // 13.3.1.4: the 2xx again at T1, 2*T1, ... up to T2 until the ACK; none within 64*T1 ends the call.
+    e.awaitingAck = true;
+    const { t1, t2 } = this.#t();
+    let interval = t1;
+    const again = (): void => {
+      if (!e.awaitingAck) return;
+      respond(ok);
+      interval = Math.min(2 * interval, t2);
+      this.#timer(e, interval, again);
+    };
+    this.#timer(e, interval, again);
+    this.#timer(e, 64 * t1, () => {
+      if (!e.awaitingAck) return;
+      e.awaitingAck = false;
+      const bye = inDialogRequest(d, 'BYE', { via: this.#via(), headers: this.#secHeaders() });
+      call.terminate({ by: 'timeout', reason: 'no ACK for the 2xx' });
+      this.#dropCall(e);
+      void this.#overSa1(bye).catch(() => undefined);
+    });
+  }
+
+  /** Sends a reliable provisional response until its PRACK (RFC 3262 3: T1 doubling, 64*T1 at most). */
+  #reliably(e: CallEntry, r: SipResponse, rseq: number): Promise<boolean> {
+    return new Promise<boolean>((resolve) => {
+      const { t1 } = this.#t();
+      const start = Date.now();
+      e.prackWait = { rseq, resolve };
+      let interval = t1;
+      const again = (): void => {
+        if (e.prackWait?.rseq !== rseq) return;
+        if (Date.now() - start >= 64 * t1) {
+          e.prackWait = undefined;
+          resolve(false);
+          return;
+        }
+        e.respond?.(r);
+        interval *= 2;
+        this.#timer(e, Math.min(interval, 64 * t1 - (Date.now() - start)), again);
+      };
+      this.#timer(e, interval, again);
+    });
+  }
+
+  #finalIn(e: CallEntry, r: SipResponse): void {
+    if (e.final) return;
+    e.final = true;
+    if (e.inviteKey !== undefined) this.#invitesIn.delete(e.inviteKey);
+    e.respond?.(r);
+    e.call.settle(r);
+  }
+
+  /** ACK, BYE, CANCEL, PRACK in a call of this UE; MESSAGE. */
+  #callRequest(req: SipRequest, respond: (r: SipResponse) => void): void {
+    const callId = req.headers.get('call-id')!;
+    const toTag = headerParam(req.headers.get('to') ?? '', 'tag') ?? '';
+    const fromTag = headerParam(req.headers.get('from') ?? '', 'tag') ?? '';
+    const e = this.#calls.get(dialogKey(callId, toTag));
+    const d = e?.call.dialog;
+    const inDialog = e !== undefined && d !== undefined && d.remoteTag === fromTag;
+    const seq = parseCSeq(req.headers.get('cseq')!).seq;
+    switch (req.method) {
+      case 'MESSAGE': {
+        const m = { from: req.headers.get('p-asserted-identity') ?? req.headers.get('from') ?? '', contentType: req.headers.get('content-type') ?? '', body: new TextDecoder().decode(req.body) };
+        this.messages.push(m);
+        if (this.messages.length > UE_NOTIFICATIONS_KEPT) this.messages.shift();
+        respond(makeResponse(req, 200, 'OK'));
+        this.onMessage?.(m);
+        return;
+      }
+      case 'ACK':
+        // The ACK to our 2xx (13.3.1.4): the retransmissions stop.
+        if (inDialog && e.awaitingAck && seq === parseCSeq(e.call.invite.headers.get('cseq')!).seq) {
+          e.awaitingAck = false;
+          for (const t of e.timers) clearTimeout(t);
+          e.timers.clear();
+        }
+        return;
+      case 'CANCEL': {
+        let k: string;
+        try {
+          k = inviteKey(req);
+        } catch {
+          respond(makeResponse(req, 400, 'Bad Request'));
+          return;
+        }
+        const c = this.#invitesIn.get(k);
+        if (c === undefined) {
+          respond(makeResponse(req, 481, 'Call/Transaction Does Not Exist'));
+          return;
+        }
+        // 9.2: 200 to the CANCEL, 487 to the INVITE.
+        const ok = makeResponse(req, 200, 'OK');
+        ok.headers.set('To', `${req.headers.get('to')};tag=${c.call.dialog!.localTag}`);
+        respond(ok);
+        const t = makeResponse(c.call.invite, 487, 'Request Terminated');
+        t.headers.set('To', `${c.call.invite.headers.get('to')};tag=${c.call.dialog!.localTag}`);
+        this.#finalIn(c, t);
+        c.call.terminate({ by: 'remote', reason: 'CANCEL' });
+        this.#dropCall(c);
+        return;
+      }
+      case 'PRACK': {
+        const rack = /^\s*(\d{1,10})\s+(\d{1,10})\s+INVITE\s*$/i.exec(req.headers.get('rack') ?? '');
+        if (!inDialog || rack === null || e.prackWait === undefined || Number(rack[1]) !== e.prackWait.rseq || Number(rack[2]) !== parseCSeq(e.call.invite.headers.get('cseq')!).seq) {
+          // RFC 3262 3: a PRACK that matches no unacknowledged reliable provisional response.
+          respond(makeResponse(req, 481, 'Call/Transaction Does Not Exist'));
+          return;
+        }
+        d.remoteSeq = seq;
+        respond(makeResponse(req, 200, 'OK'));
+        e.call.pracks++;
+        const w = e.prackWait;
+        e.prackWait = undefined;
+        w.resolve(true);
+        return;
+      }
+      case 'BYE':
+        if (!inDialog) {
+          respond(makeResponse(req, 481, 'Call/Transaction Does Not Exist'));
+          return;
+        }
+        if (d.remoteSeq !== undefined && seq <= d.remoteSeq) {
+          respond(makeResponse(req, 500, 'Server Internal Error', [['Warning', '399 ue "CSeq lower than the last one in the dialog"']]));
+          return;
+        }
+        d.remoteSeq = seq;
+        respond(makeResponse(req, 200, 'OK'));
+        e.call.terminate({ by: 'remote', reason: 'BYE' });
+        this.#dropCall(e);
+        return;
+      default:
+        respond(makeResponse(req, 405, 'Method Not Allowed', [['Allow', UE_ALLOW]]));
+    }
+  }
+
   #incoming(req: SipRequest, respond: (r: SipResponse) => void): void {
+    if (req.method === 'INVITE') {
+      void this.#incomingInvite(req, respond);
+      return;
+    }
+    if (req.method !== 'NOTIFY') {
+      this.#callRequest(req, respond);
+      return;
+    }
     if (req.method === 'NOTIFY') {
       const event = (req.headers.get('event') ?? '').toLowerCase().split(';')[0]!.trim();
       const state = req.headers.get('subscription-state');
@@ -872,6 +1296,7 @@ export class UeClient {
 
   close(): void {
     this.#closed = true;
+    for (const e of [...this.#calls.values()]) this.#dropCall(e);
     if (this.#refreshTimer) clearTimeout(this.#refreshTimer);
     if (this.#keepAliveTimer) clearInterval(this.#keepAliveTimer);
     for (const sub of this.#subscriptions.values()) if (sub.timer) clearTimeout(sub.timer);

@@ -1,22 +1,35 @@
-// Non-INVITE SIP transactions over an unreliable transport (RFC 3261 17.1.2 and 17.2.2), which is all that
-// registration and presence need (REGISTER, PUBLISH, SUBSCRIBE, NOTIFY):
+// SIP transactions over an unreliable transport (RFC 3261 17, with the INVITE fixes of RFC 6026):
 //
-//   client: the request is retransmitted at T1, 2*T1, ... up to T2 (Timer E) until a response arrives;
-//           after 64*T1 without a final response the transaction fails (Timer F); a final response
-//           completes it and later retransmissions of that response are absorbed (Timer K = T4).
-//   server: a new request goes to the application once; a retransmitted request gets the last response
-//           again (or nothing while none was sent); after the final response the transaction absorbs
-//           retransmissions for 64*T1 (Timer J).
+//   non-INVITE client (17.1.2): the request is retransmitted at T1, 2*T1, ... up to T2 (Timer E) until a
+//           response arrives; after 64*T1 without a final response the transaction fails (Timer F); a final
+//           response completes it and later retransmissions of that response are absorbed (Timer K = T4).
+//   non-INVITE server (17.2.2): a new request goes to the application once; a retransmitted request gets
+//           the last response again (or nothing while none was sent); after the final response the
+//           transaction absorbs retransmissions for 64*T1 (Timer J).
+//   INVITE client (17.1.1): retransmitted at T1, 2*T1, ... (Timer A) until a provisional response; no final
+//           response within 64*T1 of the last send in Calling fails it (Timer B), a ringing one gives up after
+//           3 minutes (a bound like a proxy's Timer C). A 300-699 is acknowledged by the transaction itself
+//           (ACK built by 17.1.1.3, sent again for each retransmission of that response, Timer D = 64*T1); a
+//           2xx goes to the TU, which sends the ACK end to end, and its retransmissions during 64*T1 are
+//           passed to `onRetransmission` (RFC 6026 Accepted state) so that a UAC core acknowledges them again
+//           and a proxy forwards them.
+//   INVITE server (17.2.1): 100 Trying unless the TU answered in the same turn; a retransmitted INVITE gets the last response again; a
+//           300-699 is retransmitted at T1 doubling to T2 (Timer G) until the ACK (matched to this
+//           transaction, absorbed; Timer I = T4) or 64*T1 (Timer H, `onAckTimeout`); after a 2xx the TU may
+//           send the 2xx again (its own retransmissions, or a proxy forwarding them) for 64*T1 (Timer L), and
+//           retransmitted INVITEs are absorbed. An ACK that matches no transaction (the ACK to a 2xx) goes to
+//           the TU without creating one.
 //
 // Matching (RFC 3261 17.1.3 / 17.2.3): a response matches a client transaction by the top Via's branch and
 // the CSeq method. A request matches a server transaction by branch, top Via sent-by and method when its
 // branch carries the RFC 3261 magic cookie `z9hG4bK` and something after it; otherwise (RFC 2543 peers, and
 // a bare cookie, RFC 4475 3.2.1) by Request-URI, To tag, From tag, Call-ID, CSeq and the whole top Via.
-// The transport is abstract: each transaction remembers where (and over which path) it sends, as an
-// opaque `route`.
+// CANCEL (9.1, 9.2) is a transaction of its own; `buildCancel` and `inviteKey` let a UA or proxy build it
+// and find the INVITE it cancels. The transport is abstract: each transaction remembers where (and over
+// which path) it sends, as an opaque `route`.
 
 import { ErrorCode, Ipsec3gppError } from '../errors.js';
-import { headerParam, parseCSeq, parseVia, type SipMessage, type SipRequest, type SipResponse } from './message.js';
+import { SipHeaders, headerParam, parseCSeq, parseVia, type SipMessage, type SipRequest, type SipResponse } from './message.js';
 
 export interface TimerValues {
   /** RTT estimate (default 500 ms). */
@@ -32,28 +45,50 @@ export const DEFAULT_TIMERS: TimerValues = { t1: 500, t2: 4000, t4: 5000 };
 /** Sends a message along an opaque route (a socket and destination, maybe an SA). */
 export type SendFn<R> = (msg: SipMessage, route: R) => void;
 
+/** What a client transaction reports besides its final response. */
+export interface ClientTxOptions {
+  /** Each 1xx (retransmissions of a reliable one included: RFC 3262 leaves them to the UAC core). */
+  onProvisional?: ((r: SipResponse) => void) | undefined;
+  /** INVITE only: each retransmission of the 2xx after the first (RFC 6026 Accepted state). */
+  onRetransmission?: ((r: SipResponse) => void) | undefined;
+}
+
 interface ClientTx<R> {
+  id: number;
   request: SipRequest;
   route: R;
   resolve: (r: SipResponse) => void;
   reject: (e: Error) => void;
-  timerE?: ReturnType<typeof setTimeout>;
+  timerE?: ReturnType<typeof setTimeout> | undefined;
   timerF?: ReturnType<typeof setTimeout>;
   interval: number;
   done: boolean;
   onProvisional?: ((r: SipResponse) => void) | undefined;
+  onRetransmission?: ((r: SipResponse) => void) | undefined;
   retransmissions: number;
+  /** INVITE: the ACK this transaction sent for a 300-699 (sent again for each retransmission of it). */
+  ack?: SipRequest;
+  /** INVITE: a 2xx was received (RFC 6026 Accepted). */
+  accepted?: boolean;
 }
 
 interface ServerTx<R> {
+  id: number;
   route: R;
   last?: SipResponse;
   final: boolean;
+  invite: boolean;
+  /** INVITE: the final response was a 2xx (more 2xx may follow, nothing else). */
+  accepted?: boolean;
+  /** INVITE: the ACK to the 300-699 arrived. */
+  confirmed?: boolean;
+  timerG?: ReturnType<typeof setTimeout> | undefined;
+  timerH?: ReturnType<typeof setTimeout> | undefined;
 }
 
 /** What happened to an incoming message. */
 export type Incoming<R> =
-  | { kind: 'request'; request: SipRequest; route: R; respond: (r: SipResponse) => void }
+  | { kind: 'request'; request: SipRequest; route: R; respond: (r: SipResponse) => void; onAckTimeout?: (f: () => void) => void }
   | { kind: 'response'; response: SipResponse }
   | { kind: 'absorbed' }
   | { kind: 'stray'; message: SipMessage };
@@ -85,17 +120,59 @@ function branchOf(m: SipMessage): string {
  * To tag, From tag, Call-ID, CSeq (number and method; ACK as INVITE, and its To tag is the one the server
  * added, so it is left out) and the top Via, compared without whitespace.
  */
-function serverKey(req: SipRequest): string {
+function serverKey(req: SipRequest, as: string = req.method): string {
   const via = topVia(req);
   const v = parseVia(via);
   const sentBy = `${v.host.toLowerCase()}:${v.port ?? ''}`;
   if (v.branch !== undefined && v.branch.length > MAGIC_COOKIE.length && v.branch.startsWith(MAGIC_COOKIE)) {
-    return `3261|${v.branch}|${sentBy}|${txMethod(req.method)}`;
+    return `3261|${v.branch}|${sentBy}|${txMethod(as)}`;
   }
   const cseq = parseCSeq(req.headers.get('cseq')!);
-  const toTag = req.method === 'ACK' ? '' : headerParam(req.headers.get('to')!, 'tag') ?? '';
+  const toTag = as === 'ACK' ? '' : headerParam(req.headers.get('to')!, 'tag') ?? '';
   const fromTag = headerParam(req.headers.get('from')!, 'tag') ?? '';
-  return ['2543', req.uri, toTag, fromTag, req.headers.get('call-id')!, cseq.seq, txMethod(cseq.method), via.replace(/\s+/g, '')].join('|');
+  return ['2543', req.uri, toTag, fromTag, req.headers.get('call-id')!, cseq.seq, txMethod(as), via.replace(/\s+/g, '')].join('|');
+}
+
+/**
+ * The key of the INVITE server transaction a CANCEL (or the INVITE itself) belongs to (RFC 3261 9.2:
+ * matched by the 17.2.3 rules with the method taken as INVITE). Throws SIP_PARSE without a usable Via.
+ */
+export function inviteKey(req: SipRequest): string {
+  return serverKey(req, 'INVITE');
+}
+
+/** The headers an ACK to a non-2xx and a CANCEL copy from their INVITE (RFC 3261 17.1.1.3, 9.1). */
+function sameTransaction(invite: SipRequest, method: 'ACK' | 'CANCEL', to: string): SipRequest {
+  const h = new SipHeaders();
+  h.add('Via', topVia(invite).split(/,(?![^<]*>)/)[0]!.trim());
+  h.add('Max-Forwards', '70');
+  h.add('From', invite.headers.get('from')!);
+  h.add('To', to);
+  h.add('Call-ID', invite.headers.get('call-id')!);
+  h.add('CSeq', `${parseCSeq(invite.headers.get('cseq')!).seq} ${method}`);
+  for (const r of invite.headers.getAll('route')) h.add('Route', r);
+  return { type: 'request', method, uri: invite.uri, headers: h, body: new Uint8Array(0) };
+}
+
+/** The ACK a client transaction sends for a 300-699 to `invite` (RFC 3261 17.1.1.3): the To of the response. */
+export function ackFor(invite: SipRequest, response: SipResponse): SipRequest {
+  return sameTransaction(invite, 'ACK', response.headers.get('to')!);
+}
+
+/** A CANCEL of `invite` (RFC 3261 9.1): same Request-URI, Call-ID, From, To, CSeq number, top Via and Route. */
+export function buildCancel(invite: SipRequest): SipRequest {
+  return sameTransaction(invite, 'CANCEL', invite.headers.get('to')!);
+}
+
+/** 100 Trying for an INVITE (RFC 3261 8.2.6.1: Timestamp copied; no To tag). */
+function trying(req: SipRequest): SipResponse {
+  const h = new SipHeaders();
+  for (const v of req.headers.getAll('via')) h.add('Via', v);
+  for (const n of ['from', 'to', 'call-id', 'cseq', 'timestamp']) {
+    const v = req.headers.get(n);
+    if (v !== undefined) h.add(n === 'call-id' ? 'Call-ID' : n === 'cseq' ? 'CSeq' : n[0]!.toUpperCase() + n.slice(1), v);
+  }
+  return { type: 'response', status: 100, reason: 'Trying', headers: h, body: new Uint8Array(0) };
 }
 
 /** The transaction layer of one SIP element. */
@@ -106,6 +183,7 @@ export class TransactionLayer<R> {
   readonly #servers = new Map<string, ServerTx<R>>();
   /** Retransmissions sent by client transactions (for statistics). */
   retransmissions = 0;
+  #nextId = 1;
 
   constructor(send: SendFn<R>, timers: Partial<TimerValues> = {}) {
     this.#send = send;
@@ -114,16 +192,19 @@ export class TransactionLayer<R> {
 
   /**
    * Starts a client transaction; resolves with the final response, rejects with SIP_TRANSACTION on
-   * Timer F. `onProvisional` sees 1xx responses.
+   * Timer F (Timer B for INVITE). `onProvisional` (or `o.onProvisional`) sees 1xx responses. An ACK is
+   * not a transaction (send it with the element's stateless send): it is refused here.
    */
-  request(request: SipRequest, route: R, onProvisional?: (r: SipResponse) => void): Promise<SipResponse> {
-    if (request.method === 'INVITE' || request.method === 'ACK') {
-      return Promise.reject(new Ipsec3gppError(ErrorCode.SIP_TRANSACTION, 'INVITE transactions are not implemented'));
+  request(request: SipRequest, route: R, o?: ((r: SipResponse) => void) | ClientTxOptions): Promise<SipResponse> {
+    const opts: ClientTxOptions = typeof o === 'function' ? { onProvisional: o } : o ?? {};
+    if (request.method === 'ACK') {
+      return Promise.reject(new Ipsec3gppError(ErrorCode.SIP_TRANSACTION, 'an ACK is not a client transaction (RFC 3261 17.1.1.3)'));
     }
+    const invite = request.method === 'INVITE';
     const k = key(branchOf(request), request.method);
     if (this.#clients.has(k)) return Promise.reject(new Ipsec3gppError(ErrorCode.SIP_TRANSACTION, 'a transaction with this branch is running'));
     return new Promise<SipResponse>((resolve, reject) => {
-      const tx: ClientTx<R> = { request, route, resolve, reject, interval: this.#t.t1, done: false, onProvisional, retransmissions: 0 };
+      const tx: ClientTx<R> = { id: this.#nextId++, request, route, resolve, reject, interval: this.#t.t1, done: false, onProvisional: opts.onProvisional, onRetransmission: opts.onRetransmission, retransmissions: 0 };
       this.#clients.set(k, tx);
       this.#send(request, route);
       const retransmit = (): void => {
@@ -131,47 +212,87 @@ export class TransactionLayer<R> {
         tx.retransmissions++;
         this.retransmissions++;
         this.#send(tx.request, tx.route);
-        tx.interval = Math.min(2 * tx.interval, this.#t.t2);
+        // Timer A doubles without a cap (17.1.1.2); Timer E stops at T2 (17.1.2.2).
+        tx.interval = invite ? 2 * tx.interval : Math.min(2 * tx.interval, this.#t.t2);
         tx.timerE = setTimeout(retransmit, tx.interval);
       };
       tx.timerE = setTimeout(retransmit, tx.interval);
       tx.timerF = setTimeout(() => {
         if (tx.done) return;
         this.#finish(k, tx);
-        reject(new Ipsec3gppError(ErrorCode.SIP_TRANSACTION, `${request.method} timed out after ${64 * this.#t.t1} ms without a final response (Timer F)`));
+        reject(new Ipsec3gppError(ErrorCode.SIP_TRANSACTION, `${request.method} timed out after ${64 * this.#t.t1} ms without a final response (Timer ${invite ? 'B' : 'F'})`));
       }, 64 * this.#t.t1);
     });
   }
 
-  #finish(k: string, tx: ClientTx<R>): void {
+  #finish(k: string, tx: ClientTx<R>, linger?: number): void {
     tx.done = true;
     if (tx.timerE) clearTimeout(tx.timerE);
     if (tx.timerF) clearTimeout(tx.timerF);
-    // Timer K: keep the key for T4 to absorb retransmitted final responses.
-    unref(setTimeout(() => this.#clients.delete(k), this.#t.t4));
+    // Timer K (D, and the Accepted state's 64*T1 for INVITE): keep the key to absorb retransmitted finals.
+    this.#expire(this.#clients, k, tx.id, linger ?? this.#t.t4);
+  }
+
+  /**
+   * Removes `k` from `map` after `ms` if it still holds transaction `id`. The timer holds the key and a
+   * number, never the transaction: a pending timer must not keep a response (the core's 401 carries CK
+   * and IK) or what awaits it alive after close().
+   */
+  #expire(map: Map<string, { id: number }>, k: string, id: number, ms: number): void {
+    unref(setTimeout(() => {
+      const cur = map.get(k);
+      if (cur?.id !== id) return;
+      if ('invite' in cur) this.#stopServer(cur as ServerTx<R>);
+      map.delete(k);
+    }, ms));
+  }
+
+  /** A response for a client transaction. */
+  #response(msg: SipResponse): Incoming<R> {
+    let branch: string;
+    try {
+      branch = branchOf(msg);
+    } catch {
+      return { kind: 'stray', message: msg };
+    }
+    const k = key(branch, parseCSeq(msg.headers.get('cseq')!).method);
+    const tx = this.#clients.get(k);
+    if (tx === undefined) return { kind: 'stray', message: msg };
+    const invite = tx.request.method === 'INVITE';
+    if (tx.done) {
+      if (invite && tx.accepted && msg.status >= 200 && msg.status < 300) tx.onRetransmission?.(msg);
+      else if (invite && tx.ack && msg.status >= 300) this.#send(tx.ack, tx.route);
+      return { kind: 'absorbed' };
+    }
+    if (msg.status < 200) {
+      if (invite) {
+        // Proceeding: no more retransmissions; a ringing INVITE waits up to 3 minutes (Timer C's bound).
+        if (tx.timerE) clearTimeout(tx.timerE);
+        tx.timerE = undefined;
+        if (tx.timerF) clearTimeout(tx.timerF);
+        tx.timerF = setTimeout(() => {
+          if (tx.done) return;
+          this.#finish(k, tx);
+          tx.reject(new Ipsec3gppError(ErrorCode.SIP_TRANSACTION, 'INVITE got no final response within 180 s of its provisional response'));
+        }, 180_000);
+        unref(tx.timerF);
+      }
+      tx.onProvisional?.(msg);
+      return { kind: 'absorbed' };
+    }
+    if (invite && msg.status >= 300) {
+      tx.ack = ackFor(tx.request, msg);
+      this.#send(tx.ack, tx.route);
+    }
+    if (invite && msg.status < 300) tx.accepted = true;
+    this.#finish(k, tx, invite ? 64 * this.#t.t1 : this.#t.t4);
+    tx.resolve(msg);
+    return { kind: 'response', response: msg };
   }
 
   /** Feeds an incoming message (already parsed) that arrived along `route`. */
   receive(msg: SipMessage, route: R): Incoming<R> {
-    if (msg.type === 'response') {
-      let branch: string;
-      try {
-        branch = branchOf(msg);
-      } catch {
-        return { kind: 'stray', message: msg };
-      }
-      const k = key(branch, parseCSeq(msg.headers.get('cseq')!).method);
-      const tx = this.#clients.get(k);
-      if (tx === undefined) return { kind: 'stray', message: msg };
-      if (tx.done) return { kind: 'absorbed' };
-      if (msg.status < 200) {
-        tx.onProvisional?.(msg);
-        return { kind: 'absorbed' };
-      }
-      this.#finish(k, tx);
-      tx.resolve(msg);
-      return { kind: 'response', response: msg };
-    }
+    if (msg.type === 'response') return this.#response(msg);
     let k: string;
     try {
       k = serverKey(msg);
@@ -179,26 +300,86 @@ export class TransactionLayer<R> {
       return { kind: 'stray', message: msg };
     }
     const existing = this.#servers.get(k);
+    if (msg.method === 'ACK') {
+      if (existing?.invite && !existing.accepted) {
+        // The ACK to our 300-699 (17.2.1): Confirmed, Timer I absorbs its retransmissions.
+        if (existing.final && !existing.confirmed) {
+          existing.confirmed = true;
+          this.#stopServer(existing);
+          this.#expire(this.#servers, k, existing.id, this.#t.t4);
+        }
+        return { kind: 'absorbed' };
+      }
+      // The ACK to a 2xx is a transaction of its own at the TU (13.2.2.4, RFC 6026): nothing to answer.
+      return { kind: 'request', request: msg, route, respond: () => { throw new Ipsec3gppError(ErrorCode.SIP_TRANSACTION, 'an ACK is never answered'); } };
+    }
     if (existing) {
-      if (existing.last) this.#send(existing.last, existing.route);
+      if (existing.last && !existing.accepted) this.#send(existing.last, existing.route);
       return { kind: 'absorbed' };
     }
-    const tx: ServerTx<R> = { route, final: false };
+    const invite = msg.method === 'INVITE';
+    const tx: ServerTx<R> = { id: this.#nextId++, route, final: false, invite };
     this.#servers.set(k, tx);
+    let ackTimeout: (() => void) | undefined;
+    if (invite) {
+      // 17.2.1: a 100, so the client stops retransmitting while the TU decides, unless the TU answered in
+      // the same turn (then it MAY be left out).
+      this.#trying(k, tx.id, trying(msg));
+    }
     return {
       kind: 'request',
       request: msg,
       route,
       respond: (r: SipResponse) => {
+        if (tx.accepted && r.status >= 200 && r.status < 300) {
+          this.#send(r, tx.route); // a retransmission of the 2xx by the TU (13.3.1.4), or forwarded by a proxy
+          return;
+        }
         if (tx.final) throw new Ipsec3gppError(ErrorCode.SIP_TRANSACTION, 'a final response was already sent');
         tx.last = r;
         if (r.status >= 200) {
           tx.final = true;
-          unref(setTimeout(() => this.#servers.delete(k), 64 * this.#t.t1));
+          if (invite && r.status < 300) tx.accepted = true;
+          // Timer J (non-INVITE) and Timer L (INVITE 2xx); after a 300-699, Timer H or I ends it.
+          if (!invite || r.status < 300) this.#expire(this.#servers, k, tx.id, 64 * this.#t.t1);
+          if (invite && r.status >= 300) {
+            let interval = this.#t.t1;
+            const again = (): void => {
+              if (tx.confirmed) return;
+              this.#send(r, tx.route);
+              interval = Math.min(2 * interval, this.#t.t2);
+              tx.timerG = setTimeout(again, interval);
+            };
+            tx.timerG = setTimeout(again, interval);
+            tx.timerH = setTimeout(() => {
+              this.#stopServer(tx);
+              if (this.#servers.get(k) === tx) this.#servers.delete(k);
+              ackTimeout?.();
+            }, 64 * this.#t.t1);
+            unref(tx.timerH);
+          }
         }
         this.#send(r, tx.route);
       },
+      ...(invite ? { onAckTimeout: (f: () => void) => { ackTimeout = f; } } : {}),
     };
+  }
+
+  /** Sends `r` (a 100) for server transaction `id` unless it has answered by the next turn. */
+  #trying(k: string, id: number, r: SipResponse): void {
+    unref(setTimeout(() => {
+      const cur = this.#servers.get(k);
+      if (cur?.id !== id || cur.last !== undefined) return;
+      cur.last = r;
+      this.#send(r, cur.route);
+    }, 0));
+  }
+
+  #stopServer(tx: ServerTx<R>): void {
+    if (tx.timerG) clearTimeout(tx.timerG);
+    if (tx.timerH) clearTimeout(tx.timerH);
+    tx.timerG = undefined;
+    tx.timerH = undefined;
   }
 
   /** Stops every timer (shutdown). */
@@ -211,7 +392,11 @@ export class TransactionLayer<R> {
     }
     this.#clients.clear();
     // A pending Timer J still holds its transaction: drop the response it kept (the core's 401 carries CK and IK).
-    for (const tx of this.#servers.values()) delete tx.last;
+    for (const tx of this.#servers.values()) {
+      this.#stopServer(tx);
+      tx.confirmed = true;
+      delete tx.last;
+    }
     this.#servers.clear();
   }
 }
