@@ -158,6 +158,43 @@ test('ESP soft limit: when an outbound SA nears its limit the UE registers anew 
   }
 });
 
+test('keep-alive: OPTIONS to the P-CSCF itself over the SAs, answered there; a NOTIFY in clear cannot end the registration', async () => {
+  const { UeClient, demoKeys, buildReginfo } = await import('../src/ims/index.js');
+  const { makeRequest, newBranch } = await import('../src/ims/sip-node.js');
+  const { serializeSipMessage } = await import('../src/sip/message.js');
+  const toCore: string[] = [];
+  const n = await startNetwork({ net: new NodeUdpNetwork(), timers: FAST, onTrace: (e) => { if (e.to === 'core' && e.message.type === 'request') toCore.push(e.message.method); } });
+  try {
+    n.hss.addSubscriber({ impi: `dave@${n.realm}`, ...demoKeys() });
+    const net = new NodeUdpNetwork();
+    const dave = await UeClient.start({ net, address: '127.0.0.1', impi: `dave@${n.realm}`, impu: `sip:dave@${n.realm}`, realm: n.realm, ...demoKeys(), pcscf: { address: '127.0.0.1', port: n.pcscf.port }, release: 6, timers: FAST, keepAliveMs: 50, keepAliveTimeoutMs: 400 });
+    try {
+      const events = log(dave);
+      const set = (await dave.register()).set!;
+      await new Promise((r) => setTimeout(r, 600));
+      assert.ok(dave.portS.stats.received + (dave.protectedPort(set.ue.portC)?.stats.received ?? 0) > 5, 'keep-alive answers came back over the SAs');
+      assert.not.ok(toCore.includes('OPTIONS'), 'the core never saw a keep-alive');
+      assert.equal(events.filter((e) => !e.startsWith('registered')), []);
+      assert.is(dave.current, set);
+      // A forged reg-event NOTIFY ("terminated") in clear to the UE's unprotected port is dropped.
+      const sock = await net.bind('127.0.0.1', 0);
+      const body = buildReginfo({ version: 9, state: 'full', registrations: [{ aor: `sip:dave@${n.realm}`, id: 'x', state: 'terminated', contacts: [{ id: 'c', uri: `sip:dave@127.0.0.1:${dave.portS.port}`, state: 'terminated', event: 'rejected' }] }] });
+      sock.send(serializeSipMessage(makeRequest({
+        method: 'NOTIFY', uri: `sip:dave@127.0.0.1:${dave.unprotected.port}`, from: `<sip:dave@${n.realm}>;tag=x`, to: `<sip:dave@${n.realm}>;tag=y`, callId: 'forged@x', cseq: 2,
+        via: `SIP/2.0/UDP 127.0.0.1:${sock.port};branch=${newBranch()}`, headers: [['Event', 'reg'], ['Subscription-State', 'terminated']],
+        body: { type: 'application/reginfo+xml', data: body },
+      })), dave.unprotected.port, '127.0.0.1');
+      await new Promise((r) => setTimeout(r, 200));
+      sock.close();
+      assert.ok(dave.registered, 'still registered');
+    } finally {
+      dave.close();
+    }
+  } finally {
+    n.close();
+  }
+});
+
 test('a P-CSCF that lost its SAs (as after a restart): the keep-alive finds out, the UE registers and re-subscribes by itself', async () => {
   const { UeClient, demoKeys } = await import('../src/ims/index.js');
   const n = await startNetwork({ net: new NodeUdpNetwork(), timers: FAST });

@@ -367,6 +367,11 @@ export class PcscfProxy {
       this.#forbid(req, respond, `send ${req.method} over the IPsec SAs of a registration`);
       return;
     }
+    // OPTIONS for this P-CSCF itself (RFC 3261 11.2): a UE's keep-alive over its SAs, answered here.
+    if (req.method === 'OPTIONS' && this.#isMine(`<${req.uri}>`)) {
+      respond(makeResponse(req, 200, 'OK', [['Allow', 'REGISTER, INVITE, ACK, BYE, CANCEL, PRACK, MESSAGE, SUBSCRIBE, NOTIFY, PUBLISH, OPTIONS'], ['Supported', 'path, sec-agree']]));
+      return;
+    }
     // CANCEL is hop by hop (RFC 3261 16.10): answered here, the forwarded INVITE cancelled downstream.
     if (req.method === 'CANCEL') return this.#invites.cancel(this.node, req, respond);
     // TS 24.229 5.2.6.3: the identity is asserted by this P-CSCF from what was registered over the set.

@@ -251,8 +251,9 @@ export class UeClient {
     un.onMessage((d) => this.node.receive(d.data, { kind: 'plain', socket: un, address: d.address, port: d.port }));
     this.#listen(this.portS);
     this.node.onRequest((i) => {
-      // Calls and messages reach a registered UE only over its SAs (TS 33.203 7.1): one in clear is dropped.
-      if (i.route.kind !== 'protected' && i.request.method !== 'NOTIFY') return;
+      // Every request reaches a UE only over its SAs (TS 33.203 7.1): calls, messages and NOTIFYs (presence
+      // and reg event, whose "terminated" would end the registration) in clear are dropped.
+      if (i.route.kind !== 'protected') return;
       this.#incoming(i.request, i.respond);
     });
     // A port_uc lives as long as a set that uses it (or the offer it was bound for).
@@ -409,10 +410,13 @@ export class UeClient {
     const set = this.current;
     if (set === undefined || this.#recovering) return;
     const timeout = this.#o.keepAliveTimeoutMs ?? 2000;
+    // OPTIONS to the P-CSCF itself (RFC 3261 11): it answers without the core, so what is tested is exactly
+    // whether the P-CSCF still holds these SAs.
+    const pcscf = `sip:${hostPort(this.#o.pcscf.address, set.pcscf.portS)}`;
     const req = makeRequest({
-      method: 'OPTIONS', uri: `sip:${this.#o.realm}`, from: `<${this.#o.impu}>;tag=${newTag()}`, to: `<sip:${this.#o.realm}>`,
+      method: 'OPTIONS', uri: pcscf, from: `<${this.#o.impu}>;tag=${newTag()}`, to: `<${pcscf}>`,
       callId: newCallId(this.#o.address), cseq: 1, via: `SIP/2.0/UDP ${hostPort(this.#o.address, this.portS.port)};rport;branch=${newBranch()}`,
-      headers: [...this.#preloadedRoute(set), ['Security-Verify', this.sec.securityVerify().join(', ')], ['Require', 'sec-agree'], ['Proxy-Require', 'sec-agree']],
+      headers: [['Security-Verify', this.sec.securityVerify().join(', ')], ['Require', 'sec-agree'], ['Proxy-Require', 'sec-agree']],
     });
     let timer: ReturnType<typeof setTimeout> | undefined;
     const answered = await Promise.race([
