@@ -31,9 +31,9 @@ const ANSWER = [
   'm=audio 49174 RTP/AVP 0', 'a=rtpmap:0 PCMU/8000', 'm=video 0 RTP/AVP 32', 'a=rtpmap:32 MPV/90000', '',
 ].join('\r\n');
 
-async function pair(): Promise<{ n: ImsNetwork; alice: UeClient; bob: UeClient; bobUri: string }> {
+async function pair(net = new NodeUdpNetwork()): Promise<{ n: ImsNetwork; alice: UeClient; bob: UeClient; bobUri: string }> {
   // No reg-event traffic of the UEs' own: the trace holds only what the test does.
-  const n = await startNetwork({ net: new NodeUdpNetwork(), timers: FAST, autoRefresh: false });
+  const n = await startNetwork({ net, timers: FAST, autoRefresh: false });
   const alice = await n.ue({ user: 'alice', release: 6, accessNetwork: '3GPP-E-UTRAN-FDD' });
   const bob = await n.ue({ user: 'bob', release: 6, accessNetwork: '3GPP-E-UTRAN-FDD' });
   assert.is((await alice.register()).status, 200);
@@ -214,12 +214,8 @@ test('callee not registered: 480 (known to the HSS) or 404 (unknown), for INVITE
 
 test('a lost 200 to the INVITE: bob retransmits it, the proxies pass the retransmission on, alice ACKs; then no more', async () => {
   const net = new NodeUdpNetwork();
-  const n = await startNetwork({ net, timers: FAST, autoRefresh: false });
+  const { n, alice, bob } = await pair(net);
   try {
-    const alice = await n.ue({ user: 'alice', release: 6, accessNetwork: 'lte' });
-    const bob = await n.ue({ user: 'bob', release: 6, accessNetwork: 'lte' });
-    assert.is((await alice.register()).status, 200);
-    assert.is((await bob.register()).status, 200);
     let lost = 0;
     // The first 200 to the INVITE is lost between the core and the P-CSCF (plain UDP there, so the filter can read it).
     net.drop = (w) => {
@@ -254,12 +250,8 @@ test('a lost 200 to the INVITE: bob retransmits it, the proxies pass the retrans
 
 test('no ACK for the 2xx: bob retransmits for 64*T1, then ends the call with BYE (RFC 3261 13.3.1.4)', async () => {
   const net = new NodeUdpNetwork();
-  const n = await startNetwork({ net, timers: FAST, autoRefresh: false });
+  const { n, alice, bob } = await pair(net);
   try {
-    const alice = await n.ue({ user: 'alice', release: 6, accessNetwork: 'lte' });
-    const bob = await n.ue({ user: 'bob', release: 6, accessNetwork: 'lte' });
-    assert.is((await alice.register()).status, 200);
-    assert.is((await bob.register()).status, 200);
     let incoming: Call | undefined;
     bob.onInvite = (c) => { incoming = c; return { accept: true }; };
     // Every ACK toward bob is lost (on the plain hop from the core, where it can be read).
