@@ -21,6 +21,7 @@ import { type TimerValues } from '../sip/transaction.js';
 import { CONFIDENTIALITY_HEADER, parseConfidentiality, type Confidentiality } from './confidentiality.js';
 import { addressList, identityKey } from './identity.js';
 import { RegEventServer } from './reg-event.js';
+import { hopKey, looseHop, uriHop } from './hop.js';
 import { hostPort, normalizeAddress } from '../ip.js';
 import { Ipsec3gppError } from '../errors.js';
 import { PIDF_CONTENT_TYPE, checkPidf, isPidfMediaType } from './pidf.js';
@@ -99,27 +100,17 @@ export interface CoreEvents {
   notify?: (r: { watcher: string; presentity: string; status: number; action: PresenceAction; confidentiality: Confidentiality; rule: number }) => void;
 }
 
-/** The host and port of a loose-routing Route entry with an IP address (RFC 3261 16.12), if it is one. */
-function nextHop(entry: string | undefined): { address: string; port: number } | undefined {
-  if (entry === undefined) return undefined;
-  const m = /^<sips?:(?:[^@>]*@)?(\[[^\]]+\]|[^:;>]+)(?::(\d+))?[^>]*;lr[;>=]/i.exec(entry.trim());
-  if (!m) return undefined;
-  try {
-    return { address: normalizeAddress(m[1]!), port: Number(m[2] ?? 5060) };
-  } catch {
-    return undefined;
-  }
-}
+const nextHop = looseHop;
 
 /**
  * Whether an asserted identity names a network element at the request's source: a URI whose host and
  * port are the (trusted) address it came from, as a P-CSCF asserts itself (`sip:pcscf@host:port`).
  */
 function isNetworkElement(identity: string, address: string, port: number): boolean {
-  const m = /^sips?:(?:[^@]*@)?(\[[^\]]+\]|[^:;>?]+)(?::(\d+))?$/i.exec(identity);
-  if (!m) return false;
+  const h = uriHop(identity);
+  if (h === undefined) return false;
   try {
-    return normalizeAddress(m[1]!) === normalizeAddress(address) && Number(m[2] ?? 5060) === port;
+    return h.address === normalizeAddress(address) && h.port === port;
   } catch {
     return false;
   }
@@ -217,8 +208,7 @@ export class ImsCore {
    * is hop by hop.
    */
   #proxy(req: SipRequest, route: Route, respond: (r: ReturnType<typeof makeResponse>) => void): void {
-    const trusted = route.kind === 'plain' && this.#trusted.has(`${normalizeAddress(route.address)} ${route.port}`);
-    if (!trusted) return respond(makeResponse(req, 403, 'Forbidden', [['Warning', '399 core "requests reach users only through a P-CSCF of the trust domain"']]));
+    if (!this.#fromTrusted(route)) return respond(makeResponse(req, 403, 'Forbidden', [['Warning', '399 core "requests reach users only through a P-CSCF of the trust domain"']]));
     if (req.method === 'CANCEL') return this.#invites.cancel(this.node, req, respond);
     const initial = headerParam(req.headers.get('to')!, 'tag') === undefined;
     if (initial) {
@@ -273,12 +263,17 @@ export class ImsCore {
    * identity (TS 24.229 4.4 trust domain). Requests from elsewhere have no asserted identity.
    */
   trustProxy(address: string, port: number): void {
-    this.#trusted.add(`${normalizeAddress(address)} ${port}`);
+    this.#trusted.add(hopKey(normalizeAddress(address), port));
+  }
+
+  /** Whether `route` is a request from a P-CSCF of the trust domain. */
+  #fromTrusted(route: Route): boolean {
+    return route.kind === 'plain' && this.#trusted.has(hopKey(normalizeAddress(route.address), route.port));
   }
 
   /** The identity a trusted P-CSCF asserted for `req` (canonical form), if any. */
   #asserted(req: SipRequest, route: Route): string | undefined {
-    if (route.kind !== 'plain' || !this.#trusted.has(`${normalizeAddress(route.address)} ${route.port}`)) return undefined;
+    if (!this.#fromTrusted(route)) return undefined;
     const uris = addressList(req.headers.getAll('p-asserted-identity'));
     const sip = uris.find((u) => /^sips?:/i.test(u)) ?? uris[0];
     return sip === undefined ? undefined : identityKey(sip);

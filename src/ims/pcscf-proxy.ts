@@ -33,6 +33,7 @@ import { addressUri, headerParam, parseVia, splitList, type SipRequest, type Sip
 import { hostPort, normalizeAddress } from '../ip.js';
 import { DEFAULT_TIMERS, type TimerValues } from '../sip/transaction.js';
 import { RegisteredIdentities, addressList } from './identity.js';
+import { hopKey, uriHop } from './hop.js';
 import { REGINFO_CONTENT_TYPE, parseReginfo, type RegInfo } from './reginfo.js';
 import { ProtectedPort } from './protected-port.js';
 import { RateLimiter, type RateLimit } from './rate-limit.js';
@@ -167,6 +168,8 @@ export class PcscfProxy {
   readonly #impiLimiter: RateLimiter | undefined;
   /** The public user identities registered for each IMPI (identity.ts). */
   readonly #identities = new Map<string, RegisteredIdentities>();
+  /** This P-CSCF's own address and ports (its four sockets), as hopKey()s: what #isMine compares with. */
+  readonly #own: Set<string>;
   /** The Service-Route of each registration (RFC 3608), enforced on the UE's requests. */
   readonly #serviceRoutes = new Map<string, string[]>();
   /** Registrations whose reg event this P-CSCF has subscribed to. */
@@ -195,6 +198,7 @@ export class PcscfProxy {
     this.db = new SaDatabase({ role: 'pcscf', regAwaitAuthMs: o.regAwaitAuthMs, keepKeysForExport: o.keepKeysForExport, maxSetsPerKey: 4 + attempts });
     this.portC = new ProtectedPort(pc, this.db);
     this.portS = new ProtectedPort(ps, this.db);
+    this.#own = new Set([un, core, pc, ps].map((s) => hopKey(normalizeAddress(s.address), s.port)));
     this.sec = new PcscfSecAgree({ db: this.db, address: o.address, portC: pc.port, portS: ps.port, policy: o.policy, allowClear: o.noIpsec, maxAttemptsPerKey: attempts });
     this.node = new SipNode('P-CSCF', { tracer: o.tracer, timers: o.timers, names: o.names });
     // As a proxy it checks Proxy-Require only (RFC 3261 16.3 step 4): sec-agree is the one it implements.
@@ -301,23 +305,8 @@ export class PcscfProxy {
 
   /** Whether a Route / Record-Route entry names this P-CSCF (any of its ports). */
   #isMine(entry: string): boolean {
-    let uri: string;
-    try {
-      uri = addressUri(entry);
-    } catch {
-      return false;
-    }
-    const m = /^sips?:(?:[^@]*@)?(\[[^\]]+\]|[^:;>?]+)(?::(\d+))?/i.exec(uri);
-    if (!m) return false;
-    let host: string;
-    try {
-      host = normalizeAddress(m[1]!);
-    } catch {
-      return false;
-    }
-    const port = Number(m[2] ?? 5060);
-    const mine = [this.unprotected, this.coreSocket, this.portC.socket, this.portS.socket];
-    return mine.some((s) => normalizeAddress(s.address) === host && s.port === port);
+    const h = uriHop(entry);
+    return h !== undefined && this.#own.has(hopKey(h.address, h.port));
   }
 
   /**
@@ -721,8 +710,8 @@ export class PcscfProxy {
     if (req.method === 'NOTIFY' && this.#isMine(`<${req.uri}>`)) return this.#ownNotify(req, respond);
     if (req.method === 'CANCEL') return this.#invites.cancel(this.node, req, respond);
     // The Request-URI is the UE's registered contact: its address and protected server port (port_us).
-    const m = /^sips?:(?:[^@]*@)?(\[[^\]]+\]|[^:;>]+)(?::(\d+))?/.exec(req.uri);
-    const sa = m ? this.db.bySelector(this.#o.address, this.portC.port, m[1]!.replace(/^\[|\]$/g, ''), Number(m[2] ?? 5060)) : undefined;
+    const target = uriHop(req.uri);
+    const sa = target ? this.db.bySelector(this.#o.address, this.portC.port, target.address, target.port) : undefined;
     if (sa === undefined || sa.set.state === 'deleted') {
       respond(makeResponse(req, 480, 'Temporarily Unavailable', [['Warning', '399 pcscf "no security association with this UE"']]));
       return;
