@@ -21,12 +21,13 @@ import { type TimerValues } from '../sip/transaction.js';
 import { CONFIDENTIALITY_HEADER, parseConfidentiality, type Confidentiality } from './confidentiality.js';
 import { addressList, identityKey } from './identity.js';
 import { RegEventServer } from './reg-event.js';
+import { notifyRequest, type NotifierDialog } from './notifier.js';
 import { hopKey, looseHop, uriHop } from './hop.js';
 import { hostPort, normalizeAddress } from '../ip.js';
 import { Ipsec3gppError } from '../errors.js';
 import { PIDF_CONTENT_TYPE, checkPidf, isPidfMediaType } from './pidf.js';
 import { DEFAULT_PRESENCE_RULES, applyAction, checkRules, decide, type PresenceAction, type PresenceRule } from './presence-rules.js';
-import { SipNode, makeRequest, makeResponse, newBranch, newTag, type Route, type Tracer } from './sip-node.js';
+import { SipNode, makeResponse, newTag, type Route, type Tracer } from './sip-node.js';
 import { PendingInvites, rewrite } from './proxy.js';
 
 /** Requests the S-CSCF proxies between registered users (RFC 3261 16; RFC 3262 PRACK; RFC 3428 MESSAGE). */
@@ -75,19 +76,10 @@ interface Registration {
   confidentiality: Confidentiality;
 }
 
-interface Subscription {
+interface Subscription extends NotifierDialog {
   id: string;
   presentity: string;
   watcher: string;
-  contact: string;
-  callId: string;
-  localTag: string;
-  remoteTag: string;
-  cseq: number;
-  via: { address: string; port: number };
-  /** The dialog's route set (RFC 3261 12.1.1: the SUBSCRIBE's Record-Route), else the watcher's Path. */
-  routeSet: string[];
-  expiresAt: number;
   /** The watcher's confidentiality: from its SUBSCRIBE, then from each re-registration. */
   confidentiality: Confidentiality;
 }
@@ -158,7 +150,6 @@ export class ImsCore {
       address: socket.address, port: socket.port,
       contacts: (aor) => [...(this.registrations.get(aor)?.bindings.values() ?? [])].map((b) => ({ uri: b.contact, expiresAt: b.expiresAt })),
       send: (req, hop) => this.node.request(req, { kind: 'plain', socket, address: hop.address, port: hop.port }),
-      nextHop,
     });
     socket.onMessage((d) => this.node.receive(d.data, { kind: 'plain', socket, address: d.address, port: d.port }));
     this.node.onRequest((i) => this.#handle(i.request, i.route, i.respond));
@@ -528,21 +519,12 @@ export class ImsCore {
   async #notify(s: Subscription): Promise<void> {
     const stored = this.presence.get(s.presentity);
     const { action, rule } = decide(this.presenceRules.get(s.presentity) ?? DEFAULT_PRESENCE_RULES, s.watcher, s.confidentiality);
-    const req = makeRequest({
-      method: 'NOTIFY', uri: s.contact,
-      from: `<${s.presentity}>;tag=${s.localTag}`, to: `<${s.watcher}>;tag=${s.remoteTag}`,
-      callId: s.callId, cseq: s.cseq++,
-      via: `SIP/2.0/UDP ${hostPort(this.socket.address, this.socket.port)};branch=${newBranch()}`,
-      headers: [
-        ...(s.routeSet.length > 0 ? s.routeSet : [`<sip:${hostPort(s.via.address, s.via.port)};lr>`]).map((r) => ['Route', r] as [string, string]),
-        ['Event', 'presence'],
-        ['Subscription-State', `active;expires=${Math.max(0, Math.round((s.expiresAt - Date.now()) / 1000))}`],
-        ['Contact', `<sip:presence@${hostPort(this.socket.address, this.socket.port)}>`],
-      ],
-      ...(stored ? { body: { type: PIDF_CONTENT_TYPE, data: applyAction(action, stored.doc, s.presentity) } } : {}),
+    const { req, hop } = notifyRequest(s, {
+      resource: s.presentity, watcher: s.watcher, event: 'presence', state: 'active',
+      self: { address: this.socket.address, port: this.socket.port, user: 'presence' },
+      body: stored ? { type: PIDF_CONTENT_TYPE, data: applyAction(action, stored.doc, s.presentity) } : undefined,
     });
     try {
-      const hop = nextHop(s.routeSet[0]) ?? s.via;
       const res = await this.node.request(req, { kind: 'plain', socket: this.socket, address: hop.address, port: hop.port });
       this.events.notify?.({ watcher: s.watcher, presentity: s.presentity, status: res.status, action, confidentiality: s.confidentiality, rule });
     } catch {

@@ -9,22 +9,15 @@ import { hostPort } from '../ip.js';
 import { addressUri, headerParam, type SipRequest, type SipResponse } from '../sip/message.js';
 import { identityKey } from './identity.js';
 import { REGINFO_CONTENT_TYPE, buildReginfo, type RegContactEvent, type RegInfoContact } from './reginfo.js';
-import { makeRequest, makeResponse, newBranch, newTag } from './sip-node.js';
+import { notifyRequest, type NotifierDialog } from './notifier.js';
+import { makeResponse, newTag } from './sip-node.js';
 
-interface RegSubscription {
+interface RegSubscription extends NotifierDialog {
   id: string;
   /** The address-of-record watched (canonical form). */
   aor: string;
   /** Who subscribed: the UE's asserted identity, or a P-CSCF. */
   watcher: string;
-  contact: string;
-  callId: string;
-  localTag: string;
-  remoteTag: string;
-  cseq: number;
-  routeSet: string[];
-  via: { address: string; port: number };
-  expiresAt: number;
   version: number;
 }
 
@@ -42,8 +35,6 @@ export interface RegEventHost {
   contacts(aor: string): RegContact[];
   /** Sends a request toward `hop`; resolves with the final response. */
   send(req: SipRequest, hop: { address: string; port: number }): Promise<SipResponse>;
-  /** The next hop of a route set's first entry, if it names one. */
-  nextHop(entry: string | undefined): { address: string; port: number } | undefined;
 }
 
 /** Most reg-event subscriptions kept (per server). */
@@ -128,22 +119,13 @@ export class RegEventServer {
   async #notify(s: RegSubscription, state: 'active' | 'terminated', contacts: RegInfoContact[]): Promise<void> {
     const regState = contacts.some((c) => c.state === 'active') ? 'active' : 'terminated';
     const body = buildReginfo({ version: s.version++, state: 'full', registrations: [{ aor: s.aor, id: contactId(s.aor), state: regState, contacts }] });
-    const left = Math.max(0, Math.round((s.expiresAt - Date.now()) / 1000));
-    const req = makeRequest({
-      method: 'NOTIFY', uri: s.contact,
-      from: `<${s.aor}>;tag=${s.localTag}`, to: `<${s.watcher}>;tag=${s.remoteTag}`,
-      callId: s.callId, cseq: s.cseq++,
-      via: `SIP/2.0/UDP ${hostPort(this.#h.address, this.#h.port)};branch=${newBranch()}`,
-      headers: [
-        ...(s.routeSet.length > 0 ? s.routeSet : [`<sip:${hostPort(s.via.address, s.via.port)};lr>`]).map((r) => ['Route', r] as [string, string]),
-        ['Event', 'reg'],
-        ['Subscription-State', state === 'active' ? `active;expires=${left}` : 'terminated;reason=noresource'],
-        ['Contact', `<sip:scscf@${hostPort(this.#h.address, this.#h.port)}>`],
-      ],
+    const { req, hop } = notifyRequest(s, {
+      resource: s.aor, watcher: s.watcher, event: 'reg', state,
+      self: { address: this.#h.address, port: this.#h.port, user: 'scscf' },
       body: { type: REGINFO_CONTENT_TYPE, data: body },
     });
     try {
-      await this.#h.send(req, this.#h.nextHop(s.routeSet[0]) ?? s.via);
+      await this.#h.send(req, hop);
     } catch {
       // A watcher that cannot be reached: the subscription stays until it expires (RFC 6665 4.2.2).
     }
