@@ -88,6 +88,8 @@ export interface UeClientOptions extends MilenageKeys {
    * TS 24.229 5.1.1.2.1). Default: a random urn:uuid per client.
    */
   instanceId?: string;
+  /** Trace received messages too (default false: in a network of traced elements each message is traced once, by its sender). */
+  traceReceived?: boolean;
 }
 
 /** Deliberate protocol errors a test UE can commit. */
@@ -262,7 +264,7 @@ export class UeClient {
     if (o.release !== undefined) secOpts.release = o.release;
     if (o.algorithms !== undefined) secOpts.algorithms = o.algorithms;
     this.sec = new UeSecAgree(secOpts);
-    this.node = new SipNode(this.name, { tracer: o.tracer, timers: o.timers, names: o.names });
+    this.node = new SipNode(this.name, { tracer: o.tracer, timers: o.timers, names: o.names, traceReceived: o.traceReceived });
     // What this UE answers as a UAS (RFC 3261 8.2.2): NOTIFY, calls and messages; Require: 100rel (RFC 3262).
     this.node.supported({ methods: UE_ALLOW.split(', '), require: ['100rel'] });
     this.#callId = newCallId(o.address);
