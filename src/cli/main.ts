@@ -23,6 +23,8 @@ const program = buildProgram({
     if (opts.alg) d.alg = opts.alg;
     if (opts.ealg) d.ealg = opts.ealg;
     if (opts.pcap) d.pcap = opts.pcap;
+    if (opts.wire) d.wire = opts.wire;
+    if (opts.ipv6) d.ipv6 = true;
     const problems = await demo(d);
     process.exitCode = problems === 0 ? 0 : 1;
   },

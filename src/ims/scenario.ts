@@ -223,8 +223,14 @@ export async function startNetwork(o: Omit<ScenarioOptions, 'presentity' | 'watc
   const pcscf = await PcscfProxy.start({ net: o.net, address, port: o.pcscfPort ?? 0, wire: o.pcscfWire ?? [udpEncapWire({ port: o.encapPort ?? 0 })], core: { address, port: core.port }, policy: o.policy ?? {}, timers, names: nameOf, keepKeysForExport: o.exportKeys === true, ...(tracer ? { tracer } : {}), ...o.pcscfLimits });
   core.trustProxy(pcscf.coreSocket.address, pcscf.coreSocket.port);
   // Transport-mode ESP goes through raw sockets, not `net`: the P-CSCF's wire shows it, both ways.
+  // On loopback a raw socket reads back what its own host sent: each packet is kept once (SPI, sequence).
+  const rawSeen = new Set<string>();
   const untapRaw = record > 0
     ? pcscf.wire.tapRaw((r) => {
+      const id = r.data.length >= 8 ? Array.from(r.data.subarray(0, 8)).join('.') : '';
+      if (rawSeen.has(id)) { rawSeen.delete(id); return; }
+      rawSeen.add(id);
+      if (rawSeen.size > 4096) rawSeen.clear();
       traffic.datagrams++;
       traffic.bytes += r.data.length;
       keep(wire, r, record);
