@@ -15,6 +15,7 @@ import { protection, smLabel, summary } from '../ims/ladder.js';
 import { pidfLocation } from '../ims/pidf.js';
 import { initSync } from '../index.js';
 import { NodeUdpNetwork } from '../net/node-udp.js';
+import { NodeTcpNetwork } from '../net/node-tcp.js';
 import { type ConfidentialityMode } from '../secagree/pcscf.js';
 import { releaseCombinations, type Combination, type UeRelease } from '../secagree/ue.js';
 import { createSocket } from 'node:dgram';
@@ -109,7 +110,7 @@ export async function demo(o: DemoOptions): Promise<number> {
   log(`P-CSCF confidentiality mode for access network ${o.access}: "${o.mode}"; presentity alice (Release ${o.release}), watchers bob (Release ${o.watcherRelease}) and carol (Release 5, integrity only)\n`);
   const result = await runScenario({
     net: new NodeUdpNetwork(), address, notifies: o.notifies, exportKeys: o.pcap !== undefined, pcscfPort: o.port,
-    pcscfWire: wires.wires, ueWire: ueWires,
+    pcscfWire: wires.wires, ueWire: ueWires, tcp: new NodeTcpNetwork(),
     policy: { defaultMode: 'ipsec', accessNetworks: { [o.access]: o.mode } },
     presentity: ue('alice', o.release), watcher: ue('bob', o.watcherRelease), watcher2: ue('carol', 5), session: true,
     onTrace: ladderPrinter(log),

@@ -10,6 +10,7 @@ import { type TraceEvent } from '../ims/sip-node.js';
 import { initSync } from '../index.js';
 import { normalizeAddress } from '../ip.js';
 import { NodeUdpNetwork } from '../net/node-udp.js';
+import { NodeTcpNetwork } from '../net/node-tcp.js';
 import { type UeRelease } from '../secagree/ue.js';
 import { ladderPrinter } from './demo.js';
 import { chooseWires, type WireChoice } from './wires.js';
@@ -69,7 +70,7 @@ export async function runUe(o: UeCliOptions, signal?: AbortSignal): Promise<numb
     net: new NodeUdpNetwork(), address: local, name: 'UE', impi: o.impi, impu, realm, k: o.k,
     ...(o.op ? { op: o.op } : { opc: o.opc! }),
     pcscf: { address: pcscf, port: o.pcscf.port, encapPort: o.encapPort }, release: o.release, expires: o.expires,
-    wire: wires.wires, names, traceReceived: true, ...(printer ? { tracer: (e: TraceEvent) => printer(e) } : {}),
+    wire: wires.wires, names, traceReceived: true, tcp: { net: new NodeTcpNetwork() }, ...(printer ? { tracer: (e: TraceEvent) => printer(e) } : {}),
   });
   ue.db.on((set) => pcscfPorts.add(set.pcscf.portC).add(set.pcscf.portS));
   try {

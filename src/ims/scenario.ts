@@ -23,6 +23,7 @@ import { normalizeAddress } from '../ip.js';
 import { redactDatagram } from './redact.js';
 import { udpEncapWire, type RoleWire } from './role-wire.js';
 import { nonZeroDrops } from '../wire/counters.js';
+import { type StreamNetwork } from '../net/stream.js';
 import { PcscfProxy, type PcscfProxyOptions } from './pcscf-proxy.js';
 import { buildPidf, pidfLocation } from './pidf.js';
 import { type Confidentiality } from './confidentiality.js';
@@ -73,6 +74,11 @@ export interface ScenarioOptions {
   pcscfWire?: RoleWire[];
   ueWire?: () => RoleWire[];
   encapPort?: number;
+  /**
+   * A stream network (NodeTcpNetwork from `ipsec-3gpp/node`) for SIP over TCP: the P-CSCF listens on its
+   * unprotected port, and the UEs send their large unprotected REGISTERs there (RFC 3261 18.1.1).
+   */
+  tcp?: StreamNetwork;
   timers?: { t1?: number; t2?: number; t4?: number };
   /** Called with each message as it is sent (AKA secrets redacted). */
   onTrace?: (e: TraceEvent) => void;
@@ -220,7 +226,7 @@ export async function startNetwork(o: Omit<ScenarioOptions, 'presentity' | 'watc
   const hss = new Hss();
   const core = await ImsCore.start({ net: o.net, address, realm, hss, timers, names: nameOf, ...(tracer ? { tracer } : {}) });
   names.set(`${address}:${core.port}`, 'core');
-  const pcscf = await PcscfProxy.start({ net: o.net, address, port: o.pcscfPort ?? 0, wire: o.pcscfWire ?? [udpEncapWire({ port: o.encapPort ?? 0 })], core: { address, port: core.port }, policy: o.policy ?? {}, timers, names: nameOf, keepKeysForExport: o.exportKeys === true, ...(tracer ? { tracer } : {}), ...o.pcscfLimits });
+  const pcscf = await PcscfProxy.start({ net: o.net, address, port: o.pcscfPort ?? 0, wire: o.pcscfWire ?? [udpEncapWire({ port: o.encapPort ?? 0 })], ...(o.tcp ? { tcp: { net: o.tcp } } : {}), core: { address, port: core.port }, policy: o.policy ?? {}, timers, names: nameOf, keepKeysForExport: o.exportKeys === true, ...(tracer ? { tracer } : {}), ...o.pcscfLimits });
   core.trustProxy(pcscf.coreSocket.address, pcscf.coreSocket.port);
   // Transport-mode ESP goes through raw sockets, not `net`: the P-CSCF's wire shows it, both ways.
   // On loopback a raw socket reads back what its own host sent: each packet is kept once (SPI, sequence).
@@ -268,6 +274,7 @@ export async function startNetwork(o: Omit<ScenarioOptions, 'presentity' | 'watc
         net: o.net, address, name: `UE ${u.user}`, impi, impu, realm, k, op,
         pcscf: { address, port: pcscf.port, ...(pcscf.encapPort !== undefined ? { encapPort: pcscf.encapPort } : {}) }, release: u.release,
         ...(o.ueWire ? { wire: o.ueWire() } : {}),
+        ...(o.tcp ? { tcp: { net: o.tcp } } : {}),
         accessNetworkInfo: `${u.accessNetwork}; utran-cell-id-3gpp=001010001000019B`,
         timers, names: nameOf,
       };
@@ -289,6 +296,7 @@ export async function startNetwork(o: Omit<ScenarioOptions, 'presentity' | 'watc
       names.set(`${address}:${ue.unprotected.port}`, label);
       names.set(`${address}:${ue.portS.port}`, label);
       if (ue.encapPort !== undefined) names.set(`${address}:${ue.encapPort}`, label);
+      if (ue.node.streams) ue.node.streams.onOpen = (c) => names.set(`${address}:${c.localPort}`, label);
       ue.db.on((set) => names.set(`${address}:${set.ue.portC}`, label));
       return ue;
     },
