@@ -32,6 +32,7 @@ import { annexISelfCheck } from '../wire/annex-i.js';
 import { COMBOS } from '../wire/pair.js';
 import { setParams } from '../wire/params.js';
 import { GuestControl } from './guest-control.js';
+import { pcscfRoleCases } from './pcscf-role.js';
 import { RETRY, kernelSetUp, sasOf, stateAdd, stateDelete, type KernelSa, type Role } from './xfrm.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -181,6 +182,10 @@ async function inside(): Promise<void> {
     console.log(`${problems.length ? 'FAIL' : 'PASS'} ${name} ${((Date.now() - t) / 1000).toFixed(2)} s  ${problems.length ? problems.join('; ') : controlInfo}`);
     controlInfo = '';
   }
+  // The IMS P-CSCF role against a kernel-XFRM UE (pcscf-role.ts).
+  const ims = await pcscfRoleCases(guest, opt('--only'));
+  passed += ims.passed;
+  failed += ims.failed;
   await guest.cmd('quit').catch(() => []);
   guest.close();
   const code = await Promise.race([qemuExit, new Promise<null>((r) => setTimeout(() => r(null), 20_000))]);
