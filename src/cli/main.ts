@@ -52,7 +52,7 @@ const program = buildProgram({
     p = await startPcscf({
       host: opts.listen.host, port: opts.listen.port, clientPort: opts.portC, serverPort: opts.portS,
       subscribers, realm: opts.realm, mode: opts.mode, noIpsec: !opts.ipsec, quiet: opts.quiet === true,
-      registerRate: opts.registerRate, registerRatePerImpi: opts.registerRatePerImpi, wire: opts.wire, encapPort: opts.encapPort,
+      registerRate: opts.registerRate, registerRatePerImpi: opts.registerRatePerImpi, wire: opts.wire, encapPort: opts.encapPort, tun: opts.tun === true,
       log: (l) => console.log(l),
     });
   },

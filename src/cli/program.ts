@@ -16,11 +16,11 @@ export const DEMO_DEFAULTS = { mode: 'ipsec' as ConfidentialityMode, release: 6 
 
 export interface SelfcheckArgs { cases: number; benchMs: number }
 export interface DemoArgs { mode: ConfidentialityMode; release: UeRelease; watcherRelease: UeRelease; alg?: IntegrityAlgorithm; ealg?: EncryptionAlgorithm; access: string; notifies: number; pcap?: string; port: number; matrix: boolean; ipv6?: boolean; wire?: WireChoice }
-export interface PcscfArgs { listen: { host: string; port: number }; subscribers?: string; impi?: string; k?: Uint8Array; op?: Uint8Array; opc?: Uint8Array; amf?: Uint8Array; realm: string; portC: number; portS: number; mode: ConfidentialityMode; ipsec: boolean; quiet?: boolean; registerRate?: RateArg; registerRatePerImpi?: RateArg; wire: WireChoice; encapPort: number }
+export interface PcscfArgs { listen: { host: string; port: number }; subscribers?: string; impi?: string; k?: Uint8Array; op?: Uint8Array; opc?: Uint8Array; amf?: Uint8Array; realm: string; portC: number; portS: number; mode: ConfidentialityMode; ipsec: boolean; quiet?: boolean; registerRate?: RateArg; registerRatePerImpi?: RateArg; wire: WireChoice; encapPort: number; tun?: boolean }
 /** A rate limit from the command line: requests per second with a burst, or off. */
 export type RateArg = { perSecond: number; burst: number } | false;
 
-export interface UeArgs { pcscf: { host: string; port: number }; encapPort: number; local?: string; impi: string; impu?: string; realm?: string; k: Uint8Array; op?: Uint8Array; opc?: Uint8Array; release: UeRelease; mode: WireChoice; message?: string; hold: number; expires: number; quiet?: boolean }
+export interface UeArgs { pcscf: { host: string; port: number }; encapPort: number; local?: string; impi: string; impu?: string; realm?: string; k: Uint8Array; op?: Uint8Array; opc?: Uint8Array; release: UeRelease; mode: WireChoice; message?: string; hold: number; expires: number; quiet?: boolean; tun?: boolean }
 
 export interface CliHandlers {
   selfcheck(a: SelfcheckArgs): void | Promise<void>;
@@ -131,6 +131,7 @@ export function buildProgram(handlers: CliHandlers, o: ProgramOptions = {}): Com
     .option('--no-ipsec', 'accept the protected-phase REGISTER in clear (tools without ESP); headers and digest still checked')
     .addOption(new Option('--wire <wire>', 'IPsec modes carried: trans (ESP as IP protocol 50: root), udp-enc-tun (RFC 3948), both, or auto (both when it can)').choices([...WIRE_CHOICES]).default('auto'))
     .option('--encap-port <n>', 'UDP encapsulation port for udp-enc-tun (RFC 3948, TS 33.203 Annex M)', port, 4500)
+    .option('--tun', 'the kernel path: a TUN device carries TCP inside the SAs (transport mode; CAP_NET_ADMIN)')
     .option('--register-rate <rate>', 'unprotected REGISTERs per source address: RATE[/BURST] per second, or off (default 10/50)', rate)
     .option('--register-rate-per-impi <rate>', 'unprotected REGISTERs per IMPI: RATE[/BURST] per second, or off (default 2/10)', rate)
     .option('--quiet', 'do not print every message')
@@ -161,6 +162,7 @@ export function buildProgram(handlers: CliHandlers, o: ProgramOptions = {}): Com
     .option('--local <address>', 'this UE\'s address (default: the source address toward the P-CSCF)', text('address', 64))
     .addOption(new Option('--mode <mode>', 'IPsec modes offered: trans (ESP as IP protocol 50: root), udp-enc-tun (RFC 3948), both, or auto (both when it can)').choices([...WIRE_CHOICES]).default('auto'))
     .option('--encap-port <n>', 'the P-CSCF\'s UDP encapsulation port (udp-enc-tun)', port, 4500)
+    .option('--tun', 'the kernel path: a TUN device carries TCP inside the SAs (transport mode; CAP_NET_ADMIN)')
     .addOption(new Option('--release <release>', 'UE release: 5 (integrity only), 6 (+ 3DES, AES-CBC), later (+ AES-GCM/GMAC)').argParser(release).default(6))
     .option('--expires <s>', 'registration expiry asked for', positiveInt, 600)
     .option('--message <uri>', 'send one MESSAGE to URI over the SAs once registered', text('uri', 255))

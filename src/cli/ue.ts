@@ -29,6 +29,8 @@ export interface UeCliOptions {
   opc?: Uint8Array | undefined;
   release: UeRelease;
   mode: WireChoice;
+  /** The kernel path (TUN device): TCP inside the SAs. Needs CAP_NET_ADMIN. */
+  tun?: boolean | undefined;
   /** Send one MESSAGE to this URI over the SAs once registered. */
   message?: string | undefined;
   /** Seconds to stay registered (refreshing by itself) before de-registering; default 0. */
@@ -58,7 +60,7 @@ export async function runUe(o: UeCliOptions, signal?: AbortSignal): Promise<numb
   initSync();
   const pcscf = normalizeAddress(o.pcscf.host);
   const local = normalizeAddress(o.local ?? await routeSource(pcscf));
-  const wires = chooseWires(o.mode);
+  const wires = chooseWires(o.mode, { tun: o.tun === true });
   const realm = o.realm ?? o.impi.split('@')[1] ?? '';
   if (realm === '') throw new Error('--realm is needed when the IMPI has no domain part');
   const impu = o.impu ?? `sip:${o.impi}`;

@@ -280,11 +280,30 @@ export class PcscfProxy {
     try {
       await p.node.streams?.listen(un);
       for (const w of o.wire ?? [udpEncapWire()]) p.#wires.push(await w.attach({ processor: p.wire, net: o.net, address: o.address, role: 'pcscf' }));
+      await p.#protectedTcp();
     } catch (e) {
       p.close();
       throw e;
     }
     return p;
+  }
+
+  /**
+   * TCP inside the SAs, where a wire has a kernel path (a TUN device): port_ps accepts connections from a
+   * UE's port_uc (SA1 in, SA4 out), and requests over 1300 octets toward a UE go on a connection from
+   * port_pc to its port_us (SA2 out, SA3 in); connections close with their set (TS 33.203 7.1).
+   */
+  async #protectedTcp(): Promise<void> {
+    const net = this.#wires.find((w) => w.streams !== undefined)?.streams;
+    if (net === undefined) return;
+    const streams = this.node.useProtectedStreams({ net, ...(this.#o.tcp?.limits ? { limits: this.#o.tcp.limits } : {}) });
+    await streams.listenOn(this.#o.address, this.portS.port, (c) => {
+      const sa = this.db.bySelector(this.#o.address, this.portS.port, c.remoteAddress, c.remotePort);
+      return sa && sa.direction === 'outbound' && sa.set.state !== 'deleted' ? { kind: 'protected', port: this.portS, sa, stream: c } : undefined;
+    });
+    this.db.on((set, event) => {
+      if (event === 'deleted' || event === 'expired') streams.closeWhere((r) => r.kind === 'protected' && r.sa.set === set);
+    });
   }
 
   /** The local encapsulation port of the UDP-enc-tun wire (4500 by default), if there is one. */

@@ -16,7 +16,8 @@ import { redactMessage } from './redact.js';
 export type Route =
   /** Unprotected: UDP from `socket`, or over the TCP connection `stream` (whose local end shares the socket's address and port). */
   | { kind: 'plain'; socket: DatagramSocket; address: string; port: number; stream?: StreamConnection | undefined }
-  | { kind: 'protected'; port: ProtectedPort; sa: SaEntry };
+  /** Protected: over the outbound SA `sa` from `port`, in UDP, or inside the SAs over the TCP connection `stream` (the kernel path). */
+  | { kind: 'protected'; port: ProtectedPort; sa: SaEntry; stream?: StreamConnection | undefined };
 
 /** One message as the ladder shows it. */
 export interface TraceEvent {
@@ -121,6 +122,8 @@ export class SipNode {
 
   /** SIP over TCP (RFC 3261 18), when the element was given a stream network. */
   readonly streams: SipStreams | undefined;
+  /** SIP over TCP inside the SAs, when the role's wire has a kernel path (useProtectedStreams). */
+  protectedStreams: SipStreams<Route> | undefined;
 
   constructor(name: string, o: { tracer?: Tracer | undefined; timers?: Partial<TimerValues> | undefined; names?: ((address: string, port: number) => string) | undefined; traceReceived?: boolean | undefined; tcp?: SipTcpOptions | undefined } = {}) {
     this.name = name;
@@ -128,7 +131,7 @@ export class SipNode {
     if (o.tcp) this.streams = new SipStreams(o.tcp, (bytes, route) => this.receive(bytes, route));
     this.#tracer = o.tracer;
     this.#names = o.names ?? ((a, p) => `${a}:${p}`);
-    this.tx = new TransactionLayer<Route>((m, r) => this.#send(m, r), o.timers ?? {}, (r) => r.kind === 'plain' && r.stream !== undefined);
+    this.tx = new TransactionLayer<Route>((m, r) => this.#send(m, r), o.timers ?? {}, (r) => r.stream !== undefined);
   }
 
   onRequest(handler: (i: Extract<Incoming<Route>, { kind: 'request' }>) => void): void {
@@ -143,7 +146,9 @@ export class SipNode {
       if (route.kind === 'plain' && route.stream) {
         if (!route.stream.write(bytes)) throw new Error('connection closed');
       } else if (route.kind === 'plain') route.socket.send(bytes, route.port, route.address);
-      else route.port.send(route.sa, bytes);
+      else if (route.stream) {
+        if (route.sa.set.state === 'deleted' || !route.stream.write(bytes)) throw new Error('connection closed');
+      } else route.port.send(route.sa, bytes);
     } catch {
       // UDP is best effort: an SA deleted in the meantime means the message is lost, as on a real link.
       this.sendFailures++;
@@ -153,7 +158,7 @@ export class SipNode {
     // A copy without ck/ik/auts: a trace outlives the message, and the core's 401 carries CK and IK.
     const ev: TraceEvent = { time, from: this.name, to: describe(route, this.#names), message: redactMessage(m), bytes: bytes.length };
     if (route.kind === 'protected') ev.sa = { name: route.sa.name, spi: route.sa.spi, alg: route.sa.set.alg, ealg: route.sa.set.ealg };
-    if (route.kind === 'plain' && route.stream) ev.transport = 'TCP';
+    if (route.stream) ev.transport = 'TCP';
     this.#tracer(ev);
   }
 
@@ -201,7 +206,7 @@ export class SipNode {
   /** A received message as the ladder shows it (traceReceived): from the peer, over the inbound SA. */
   #traceIn(m: SipMessage, route: Route, bytes: number): void {
     const ev: TraceEvent = { time: Date.now(), from: describe(route, this.#names), to: this.name, message: redactMessage(m), bytes };
-    if (route.kind === 'plain' && route.stream) ev.transport = 'TCP';
+    if (route.stream) ev.transport = 'TCP';
     if (route.kind === 'protected') {
       const out = route.sa;
       const inb = out.set.sas.find((x) => x.direction === 'inbound' && x.srcPort === out.dstPort && x.dstPort === out.srcPort) ?? out;
@@ -257,7 +262,25 @@ export class SipNode {
         setTopViaTransport(req, 'TCP');
       } catch { /* UDP after all */ }
     }
+    if (r.kind === 'protected' && r.stream === undefined && this.protectedStreams !== undefined && serializeSipMessage(req).length > TCP_THRESHOLD) {
+      const sa = r.sa;
+      const port = r.port;
+      try {
+        const c = await this.protectedStreams.connectTo(`${sa.srcPort}>${sa.dstAddress}|${sa.dstPort}`, { address: sa.dstAddress, port: sa.dstPort, localAddress: sa.srcAddress, localPort: sa.srcPort }, (conn) => (sa.set.state === 'deleted' ? undefined : { kind: 'protected', port, sa, stream: conn }));
+        r = { kind: 'protected', port, sa, stream: c };
+        setTopViaTransport(req, 'TCP');
+      } catch { /* UDP over the SAs after all */ }
+    }
     return this.tx.request(req, r, o);
+  }
+
+  /**
+   * SIP over TCP inside the SAs (the role's wire has a kernel path): requests over 1300 octets on a
+   * protected route go on a connection between the SA's ports; `listen` is set up by the role.
+   */
+  useProtectedStreams(o: SipTcpOptions): SipStreams<Route> {
+    this.protectedStreams = new SipStreams<Route>(o, (bytes, route) => this.receive(bytes, route));
+    return this.protectedStreams;
   }
 
   /**
@@ -272,6 +295,7 @@ export class SipNode {
     this.#closed = true;
     this.tx.close();
     this.streams?.close();
+    this.protectedStreams?.close();
   }
 }
 

@@ -7,6 +7,7 @@
 // stream network is Node's NodeTcpNetwork or none).
 
 import { type DatagramSocket } from '../net/datagram.js';
+import { type SaEntry } from '../secagree/sadb.js';
 import { type StreamConnection, type StreamListener, type StreamNetwork } from '../net/stream.js';
 import { SipStreamFramer, type SipStreamLimits } from '../sip/stream-framer.js';
 import { hopKey } from './hop.js';
@@ -37,10 +38,24 @@ export interface StreamRoute {
 
 const CRLF = new Uint8Array([13, 10]);
 
-/** The TCP side of one SIP element. */
-export class SipStreams {
+/** A protected route over a connection inside the SAs (the kernel path: TCP through the TUN device). */
+export interface ProtectedStreamRoute<P> {
+  kind: 'protected';
+  port: P;
+  sa: SaEntry;
+  stream: StreamConnection;
+}
+
+/** How a connection's messages are routed (undefined: no route any more, the message is dropped). */
+export type RouteFor<R> = (c: StreamConnection) => R | undefined;
+
+/** The TCP side of one SIP element (or of its protected ports). */
+export class SipStreams<R = StreamRoute> {
   readonly #o: SipTcpOptions;
-  readonly #deliver: (bytes: Uint8Array, route: StreamRoute) => void;
+  readonly #deliver: (bytes: Uint8Array, route: R) => void;
+  readonly #routes = new Map<StreamConnection, RouteFor<R>>();
+  /** Messages that arrived on a connection whose route is gone (e.g. its SA set deleted). */
+  unrouted = 0;
   readonly #listeners: StreamListener[] = [];
   readonly #pool = new Map<string, Promise<StreamConnection>>();
   readonly #live = new Set<StreamConnection>();
@@ -52,7 +67,7 @@ export class SipStreams {
   onOpen: ((c: StreamConnection, incoming: boolean) => void) | undefined;
   #closed = false;
 
-  constructor(o: SipTcpOptions, deliver: (bytes: Uint8Array, route: StreamRoute) => void) {
+  constructor(o: SipTcpOptions, deliver: (bytes: Uint8Array, route: R) => void) {
     this.#o = o;
     this.#deliver = deliver;
   }
@@ -68,37 +83,58 @@ export class SipStreams {
   }
 
   /** Listens for TCP on `socket`'s address and port; messages arrive as if on `socket`, over the connection. */
-  async listen(socket: DatagramSocket): Promise<StreamListener> {
-    const l = await this.#o.net.listen(socket.address, socket.port, (c) => {
+  listen(socket: DatagramSocket): Promise<StreamListener> {
+    return this.listenOn(socket.address, socket.port, (c) => ({ kind: 'plain', socket, address: c.remoteAddress, port: c.remotePort, stream: c }) as unknown as R);
+  }
+
+  /** Listens on `address:port`; each message on an accepted connection is delivered with `routeFor(connection)`. */
+  async listenOn(address: string, port: number, routeFor: RouteFor<R>): Promise<StreamListener> {
+    const l = await this.#o.net.listen(address, port, (c) => {
       if (this.#closed || this.#live.size >= (this.#o.maxConnections ?? 1024)) {
         this.refused++;
         c.close();
         return;
       }
-      this.#attach(c, socket);
+      this.#attach(c, routeFor);
     });
     this.#listeners.push(l);
     return l;
   }
 
   /** A route to `address:port` over a (new or pooled) connection from `socket`'s address. */
-  async routeTo(socket: DatagramSocket, address: string, port: number): Promise<StreamRoute> {
-    const key = hopKey(address, port);
+  async routeTo(socket: DatagramSocket, address: string, port: number): Promise<R> {
+    const routeFor: RouteFor<R> = (c) => ({ kind: 'plain', socket, address, port, stream: c }) as unknown as R;
+    const c = await this.connectTo(hopKey(address, port), { address, port, localAddress: socket.address }, routeFor);
+    return routeFor(c)!;
+  }
+
+  /** A (new or pooled, by `key`) connection; messages that arrive on it are delivered with `routeFor`. */
+  async connectTo(key: string, o: { address: string; port: number; localAddress?: string; localPort?: number }, routeFor: RouteFor<R>): Promise<StreamConnection> {
     let p = this.#pool.get(key);
     if (p === undefined) {
-      p = this.#o.net.connect({ address, port, localAddress: socket.address }).then((c) => {
-        this.#attach(c, socket, key);
+      p = this.#o.net.connect(o).then((c) => {
+        this.#attach(c, routeFor, key);
         return c;
       });
       this.#pool.set(key, p);
       p.catch(() => { if (this.#pool.get(key) === p) this.#pool.delete(key); });
     }
-    const stream = await p;
-    return { kind: 'plain', socket, address, port, stream };
+    return p;
   }
 
-  #attach(c: StreamConnection, socket: DatagramSocket, poolKey?: string): void {
+  /** Closes the connections whose current route `pred` matches (or that have no route any more). */
+  closeWhere(pred: (route: R) => boolean): number {
+    let n = 0;
+    for (const [c, routeFor] of [...this.#routes]) {
+      const r = routeFor(c);
+      if (r === undefined || pred(r)) { c.close(); n++; }
+    }
+    return n;
+  }
+
+  #attach(c: StreamConnection, routeFor: RouteFor<R>, poolKey?: string): void {
     this.#live.add(c);
+    this.#routes.set(c, routeFor);
     this.onOpen?.(c, poolKey === undefined);
     const framer = new SipStreamFramer(this.#o.limits);
     const idleMs = this.#o.idleMs ?? 32_000;
@@ -114,6 +150,7 @@ export class SipStreams {
     c.onClose(() => {
       if (timer) clearTimeout(timer);
       this.#live.delete(c);
+      this.#routes.delete(c);
       if (poolKey !== undefined) this.#pool.delete(poolKey);
     });
     c.onData((d) => {
@@ -128,7 +165,11 @@ export class SipStreams {
       }
       for (const m of out) {
         if (m.kind === 'ping') c.write(CRLF);
-        else this.#deliver(m.bytes, { kind: 'plain', socket, address: c.remoteAddress, port: c.remotePort, stream: c });
+        else {
+          const r = routeFor(c);
+          if (r === undefined) this.unrouted++;
+          else this.#deliver(m.bytes, r);
+        }
       }
     });
   }

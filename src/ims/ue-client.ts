@@ -304,11 +304,30 @@ export class UeClient {
     const ue = new UeClient(o, await o.net.bind(o.address, 0), await o.net.bind(o.address, 0));
     try {
       for (const w of o.wire ?? [udpEncapWire()]) ue.#wires.push(await w.attach({ processor: ue.wire, net: o.net, address: o.address, role: 'ue' }));
+      await ue.#protectedTcp();
     } catch (e) {
       ue.close();
       throw e;
     }
     return ue;
+  }
+
+  /**
+   * TCP inside the SAs, where a wire has a kernel path (a TUN device): port_us accepts connections from the
+   * P-CSCF's port_pc (SA2 in, SA3 out), and requests over 1300 octets go on a connection from port_uc to
+   * port_ps (SA1 out, SA4 in); connections close with their set (TS 33.203 7.1).
+   */
+  async #protectedTcp(): Promise<void> {
+    const net = this.#wires.find((w) => w.streams !== undefined)?.streams;
+    if (net === undefined) return;
+    const streams = this.node.useProtectedStreams({ net, ...(this.#o.tcp?.limits ? { limits: this.#o.tcp.limits } : {}) });
+    await streams.listenOn(this.#o.address, this.portS.port, (c) => {
+      const sa = this.db.bySelector(this.#o.address, this.portS.port, c.remoteAddress, c.remotePort);
+      return sa && sa.direction === 'outbound' && sa.set.state !== 'deleted' ? { kind: 'protected', port: this.portS, sa, stream: c } : undefined;
+    });
+    this.db.on((set, event) => {
+      if (event === 'deleted' || event === 'expired') streams.closeWhere((r) => r.kind === 'protected' && r.sa.set === set);
+    });
   }
 
   /** The local encapsulation port of the UDP-enc-tun wire (port_Uenc before any NAT), if there is one. */

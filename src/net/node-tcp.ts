@@ -7,7 +7,8 @@ import { type StreamConnection, type StreamListener, type StreamNetwork } from '
 
 const unmap = (a: string | undefined): string => (a ?? '').replace(/^::ffff:(\d+\.\d+\.\d+\.\d+)$/, '$1');
 
-function wrap(s: Socket): StreamConnection {
+/** A node:net socket as a StreamConnection. */
+export function wrapSocket(s: Socket): StreamConnection {
   let closed = false;
   let onClose: (() => void) | undefined;
   s.setNoDelay(true);
@@ -34,7 +35,7 @@ function wrap(s: Socket): StreamConnection {
 /** TCP over node:net. */
 export class NodeTcpNetwork implements StreamNetwork {
   async listen(address: string, port: number, onConnection: (c: StreamConnection) => void): Promise<StreamListener> {
-    const server = createServer((s) => onConnection(wrap(s)));
+    const server = createServer((s) => onConnection(wrapSocket(s)));
     await new Promise<void>((ok, fail) => {
       server.once('error', (e) => fail(new Ipsec3gppError(ErrorCode.INVALID_ARGUMENT, `cannot listen on TCP ${address}:${port}: ${(e as NodeJS.ErrnoException).code ?? e.message}`)));
       server.listen({ host: address, port, exclusive: true }, () => ok());
@@ -47,7 +48,7 @@ export class NodeTcpNetwork implements StreamNetwork {
     return new Promise((ok, fail) => {
       const s = netConnect({ host: o.address, port: o.port, ...(o.localAddress ? { localAddress: o.localAddress } : {}), ...(o.localPort ? { localPort: o.localPort } : {}) });
       const t = setTimeout(() => { s.destroy(); fail(new Ipsec3gppError(ErrorCode.SIP_TRANSACTION, `TCP connect to ${o.address}:${o.port} timed out`)); }, o.timeoutMs ?? 5000);
-      s.once('connect', () => { clearTimeout(t); ok(wrap(s)); });
+      s.once('connect', () => { clearTimeout(t); ok(wrapSocket(s)); });
       s.once('error', (e) => { clearTimeout(t); fail(new Ipsec3gppError(ErrorCode.SIP_TRANSACTION, `TCP connect to ${o.address}:${o.port}: ${(e as NodeJS.ErrnoException).code ?? e.message}`)); });
     });
   }

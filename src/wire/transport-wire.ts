@@ -25,6 +25,7 @@ import { errnoName, loadNative, osError, requireCapabilities, type NativeWire } 
 import { sameBytes } from './inspect.js';
 import { type WireProcessor } from './processor.js';
 import { type AttachedWire, type RoleWire, type RoleWireContext } from '../ims/role-wire.js';
+import { TunStreamNetwork } from './tun-streams.js';
 
 /** Options of the kernel path (TUN device and policy routing). */
 export interface TunOptions {
@@ -317,7 +318,8 @@ export function transportModeWire(o: TransportModeWireOptions = {}): RoleWire {
         processor: ctx.processor, addresses: o.addresses ?? [ctx.address],
         ...(o.tun !== undefined ? { tun: o.tun } : {}), ...(o.batch !== undefined ? { batch: o.batch } : {}),
       });
-      return { mode: 'trans', close: () => wire.close() };
+      const streams = wire.tunName !== undefined ? new TunStreamNetwork(loadNative(), wire.tunName) : undefined;
+      return { mode: 'trans', ...(streams ? { streams } : {}), close: () => wire.close() };
     },
   };
 }

@@ -56,12 +56,13 @@ test.after(async () => {
 });
 
 /** Starts `pcscf --wire both` in the P-CSCF namespace on `listen`; resolves once it prints its realm. */
-async function startPcscf(listen: string): Promise<void> {
+async function startPcscf(listen: string, extra: string[] = []): Promise<string> {
   pcscf?.kill('SIGTERM');
-  pcscf = spawn('ip', ['netns', 'exec', nsP.name, process.execPath, cli, 'pcscf', '--listen', listen, '--wire', 'both', '--impi', IMPI, ...KEYS, '--quiet', '--register-rate', 'off'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  await new Promise<void>((ok, fail) => {
+  await new Promise((res) => setTimeout(res, 200)); // the previous one's TUN device and rules gone
+  pcscf = spawn('ip', ['netns', 'exec', nsP.name, process.execPath, cli, 'pcscf', '--listen', listen, '--wire', 'both', '--impi', IMPI, ...KEYS, '--quiet', '--register-rate', 'off', ...extra], { stdio: ['ignore', 'pipe', 'pipe'] });
+  return new Promise<string>((ok, fail) => {
     let text = '';
-    pcscf!.stdout!.on('data', (d: Buffer) => { text += d.toString(); if (text.includes('realm')) ok(); });
+    pcscf!.stdout!.on('data', (d: Buffer) => { text += d.toString(); if (text.includes('realm')) ok(text); });
     pcscf!.stderr!.on('data', (d: Buffer) => { text += d.toString(); });
     setTimeout(() => fail(new Error(`pcscf did not start: ${text}`)), 10_000);
   });
@@ -71,7 +72,7 @@ async function startPcscf(listen: string): Promise<void> {
 async function ueCaptured(ns: Netns, args: string[]): Promise<{ code: number | null; out: string; frames: string[] }> {
   const pcap = join(dir, `c${Date.now()}.pcap`);
   // On the P-CSCF's two links only (its traffic with the core stays on its loopback).
-  const cap = spawn('ip', ['netns', 'exec', nsP.name, 'tshark', '-q', '-i', `var${tag}`, '-i', `vp${tag}`, '-w', pcap, '-f', 'udp or esp or ip6 proto 50'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const cap = spawn('ip', ['netns', 'exec', nsP.name, 'tshark', '-q', '-i', `var${tag}`, '-i', `vp${tag}`, '-w', pcap, '-f', 'udp or tcp or esp or ip6 proto 50'], { stdio: ['ignore', 'ignore', 'pipe'] });
   await new Promise<void>((ok) => {
     let t = '';
     cap.stderr!.on('data', (d: Buffer) => { t += d.toString(); if (/Capturing on/.test(t)) ok(); });
@@ -137,6 +138,31 @@ test('behind a NAPT (nftables masquerade): the P-CSCF sees the NAT on SM1 and se
   assert.match(r.out, /registered over UDP-encapsulated tunnel-mode ESP/, 'mod=UDP-enc-tun although trans was offered too');
   assert.match(r.out, /MESSAGE to .*: 200 OK/);
   assert.ok(r.frames.filter((f) => /udpencap:esp/.test(f)).length >= 8, r.frames.join('\n'));
+  assert.equal(clearSip(r.frames), ['REGISTER', '401']);
+});
+
+test('TCP inside the SAs (the kernel path, --tun): SM7 and the MESSAGE over 1300 octets go on connections between the protected ports, inside ESP', async () => {
+  if (why) return console.log(`  (skipped: ${why})`);
+  const started = await startPcscf('192.0.2.1:5060', ['--tun']);
+  const portS = Number(/port-s (\d+)/.exec(started)![1]);
+  // Clear TCP from the UE's host straight to port_ps (not through ESP) finds no socket: the protected
+  // listener is bound to the TUN device and takes only what came through an SA.
+  const probe = (port: number): string => spawnSync('ip', ['netns', 'exec', nsU.name, process.execPath, '-e',
+    `const s=require('net').connect(${port},'192.0.2.1');s.on('connect',()=>{console.log('connected');process.exit(0)});s.on('error',(e)=>{console.log(e.code);process.exit(0)});setTimeout(()=>{console.log('timeout');process.exit(0)},3000)`], { encoding: 'utf8' }).stdout.trim();
+  assert.match(probe(portS), /^(ECONNREFUSED|timeout)$/, 'clear TCP to port_ps');
+  assert.is(probe(5060), 'connected', 'the probe does see a listener: the unprotected port takes clear TCP');
+  const long = `sip:${IMPI}`;
+  const r = await ueCaptured(nsU, ['--pcscf', '192.0.2.1:5060', '--mode', 'trans', '--tun', '--message', long]);
+  assert.is(r.code, 0, r.out);
+  assert.match(r.out, /registered over transport-mode ESP/);
+  // The ladder: SM1 over TCP in clear (RFC 3261 18.1.1), SM7 over TCP inside SA1, its 200 over TCP inside SA3.
+  if (process.env.ROLES_VERBOSE) console.log(r.out);
+  assert.match(r.out, /SM1 +REGISTER[^\n]*\n[^\n]*clear, over TCP/);
+  assert.match(r.out, /SM7 +REGISTER[^\n]*\n[^\n]*ESP SA1 [^\n]*, over TCP/);
+  assert.match(r.out, /SM12 +200 OK\n[^\n]*ESP SA[34] [^\n]*, over TCP/);
+  // On the wire: only ESP (IP protocol 50) after SM1/401, and no TCP in clear to or from the protected ports.
+  const esp = r.frames.filter((f) => /:ip:esp/.test(f.split('|')[0]!));
+  assert.ok(esp.length >= 8, r.frames.join('\n'));
   assert.equal(clearSip(r.frames), ['REGISTER', '401']);
 });
 
