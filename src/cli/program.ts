@@ -20,7 +20,7 @@ export interface PcscfArgs { listen: { host: string; port: number }; subscribers
 /** A rate limit from the command line: requests per second with a burst, or off. */
 export type RateArg = { perSecond: number; burst: number } | false;
 
-export interface UeArgs { pcscf: { host: string; port: number }; encapPort: number; local?: string; impi: string; impu?: string; realm?: string; k: Uint8Array; op?: Uint8Array; opc?: Uint8Array; release: UeRelease; mode: WireChoice; message?: string; hold: number; expires: number; quiet?: boolean; tun?: boolean }
+export interface UeArgs { pcscf: { host: string; port: number }; encapPort: number; local?: string; impi: string; impu?: string; realm?: string; k: Uint8Array; op?: Uint8Array; opc?: Uint8Array; release: UeRelease; mode: WireChoice; message?: string; messageBytes?: number; hold: number; expires: number; quiet?: boolean; tun?: boolean }
 
 export interface CliHandlers {
   selfcheck(a: SelfcheckArgs): void | Promise<void>;
@@ -166,6 +166,7 @@ export function buildProgram(handlers: CliHandlers, o: ProgramOptions = {}): Com
     .addOption(new Option('--release <release>', 'UE release: 5 (integrity only), 6 (+ 3DES, AES-CBC), later (+ AES-GCM/GMAC)').argParser(release).default(6))
     .option('--expires <s>', 'registration expiry asked for', positiveInt, 600)
     .option('--message <uri>', 'send one MESSAGE to URI over the SAs once registered', text('uri', 255))
+    .option('--message-bytes <n>', 'pad the MESSAGE body to N octets (over 1300 the request goes over TCP where it can)', positiveInt)
     .option('--hold <s>', 'stay registered this many seconds before de-registering', positiveInt, 0)
     .option('--quiet', 'do not print the ladder')
     .action(function (this: Command, opts: UeArgs) {

@@ -33,6 +33,8 @@ export interface UeCliOptions {
   tun?: boolean | undefined;
   /** Send one MESSAGE to this URI over the SAs once registered. */
   message?: string | undefined;
+  /** The MESSAGE body's size in octets (padded); default its text's. */
+  messageBytes?: number | undefined;
   /** Seconds to stay registered (refreshing by itself) before de-registering; default 0. */
   hold: number;
   expires: number;
@@ -85,7 +87,8 @@ export async function runUe(o: UeCliOptions, signal?: AbortSignal): Promise<numb
     o.log(`registered over ${s.mode === 'trans' ? 'transport-mode' : 'UDP-encapsulated tunnel-mode'} ESP: ${s.ealg === 'null' ? 'no encryption' : s.ealg} + ${s.alg}; SPIs UE ${s.ue.spiC}/${s.ue.spiS}, P-CSCF ${s.pcscf.spiC}/${s.pcscf.spiS}; ports UE ${s.ue.portC}/${s.ue.portS}, P-CSCF ${s.pcscf.portC}/${s.pcscf.portS}`);
     let failed = false;
     if (o.message !== undefined) {
-      const m = await ue.message(o.message, 'hello from ipsec-3gpp');
+      const text = 'hello from ipsec-3gpp';
+      const m = await ue.message(o.message, o.messageBytes !== undefined && o.messageBytes > text.length ? text + '.'.repeat(o.messageBytes - text.length) : text);
       o.log(`MESSAGE to ${o.message}: ${m.status} ${m.reason}`);
       failed ||= m.status >= 300;
     }

@@ -152,7 +152,9 @@ test('TCP inside the SAs (the kernel path, --tun): SM7 and the MESSAGE over 1300
   assert.match(probe(portS), /^(ECONNREFUSED|timeout)$/, 'clear TCP to port_ps');
   assert.is(probe(5060), 'connected', 'the probe does see a listener: the unprotected port takes clear TCP');
   const long = `sip:${IMPI}`;
-  const r = await ueCaptured(nsU, ['--pcscf', '192.0.2.1:5060', '--mode', 'trans', '--tun', '--message', long]);
+  // A MESSAGE to itself of 2000 octets: up over a connection from port_uc, and back from the core over a
+  // connection the P-CSCF opens from port_pc to the UE's port_us.
+  const r = await ueCaptured(nsU, ['--pcscf', '192.0.2.1:5060', '--mode', 'trans', '--tun', '--message', long, '--message-bytes', '2000']);
   assert.is(r.code, 0, r.out);
   assert.match(r.out, /registered over transport-mode ESP/);
   // The ladder: SM1 over TCP in clear (RFC 3261 18.1.1), SM7 over TCP inside SA1, its 200 over TCP inside SA3.
@@ -160,6 +162,9 @@ test('TCP inside the SAs (the kernel path, --tun): SM7 and the MESSAGE over 1300
   assert.match(r.out, /SM1 +REGISTER[^\n]*\n[^\n]*clear, over TCP/);
   assert.match(r.out, /SM7 +REGISTER[^\n]*\n[^\n]*ESP SA1 [^\n]*, over TCP/);
   assert.match(r.out, /SM12 +200 OK\n[^\n]*ESP SA[34] [^\n]*, over TCP/);
+  assert.match(r.out, /UE +P-CSCF +MESSAGE[^\n]*\n[^\n]*ESP SA1 [^\n]*, over TCP/, 'the MESSAGE up over TCP inside SA1');
+  assert.match(r.out, /P-CSCF +UE +MESSAGE[^\n]*\n[^\n]*ESP SA2 [^\n]*, over TCP/, 'and down over a connection the P-CSCF opened (SA2)');
+  assert.match(r.out, /MESSAGE to .*: 200 OK/);
   // On the wire: only ESP (IP protocol 50) after SM1/401, and no TCP in clear to or from the protected ports.
   const esp = r.frames.filter((f) => /:ip:esp/.test(f.split('|')[0]!));
   assert.ok(esp.length >= 8, r.frames.join('\n'));
