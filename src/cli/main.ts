@@ -24,6 +24,7 @@ const program = buildProgram({
     if (opts.ealg) d.ealg = opts.ealg;
     if (opts.pcap) d.pcap = opts.pcap;
     if (opts.wire) d.wire = opts.wire;
+    if (opts.netns === false) d.netns = false;
     if (opts.ipv6) d.ipv6 = true;
     const problems = await demo(d);
     process.exitCode = problems === 0 ? 0 : 1;

@@ -15,7 +15,7 @@ import { type UeRelease } from '../secagree/ue.js';
 export const DEMO_DEFAULTS = { mode: 'ipsec' as ConfidentialityMode, release: 6 as UeRelease, access: '3GPP-E-UTRAN-FDD', notifies: 3 };
 
 export interface SelfcheckArgs { cases: number; benchMs: number }
-export interface DemoArgs { mode: ConfidentialityMode; release: UeRelease; watcherRelease: UeRelease; alg?: IntegrityAlgorithm; ealg?: EncryptionAlgorithm; access: string; notifies: number; pcap?: string; port: number; matrix: boolean; ipv6?: boolean; wire?: WireChoice }
+export interface DemoArgs { mode: ConfidentialityMode; release: UeRelease; watcherRelease: UeRelease; alg?: IntegrityAlgorithm; ealg?: EncryptionAlgorithm; access: string; notifies: number; pcap?: string; port: number; matrix: boolean; ipv6?: boolean; wire?: WireChoice; netns?: boolean }
 export interface PcscfArgs { listen: { host: string; port: number }; subscribers?: string; impi?: string; k?: Uint8Array; op?: Uint8Array; opc?: Uint8Array; amf?: Uint8Array; realm: string; portC: number; portS: number; mode: ConfidentialityMode; ipsec: boolean; quiet?: boolean; registerRate?: RateArg; registerRatePerImpi?: RateArg; wire: WireChoice; encapPort: number; tun?: boolean }
 /** A rate limit from the command line: requests per second with a burst, or off. */
 export type RateArg = { perSecond: number; burst: number } | false;
@@ -112,6 +112,7 @@ export function buildProgram(handlers: CliHandlers, o: ProgramOptions = {}): Com
     .option('--no-matrix', 'skip the mode x release policy matrix')
     .option('--ipv6', 'run on ::1 (IPv6) instead of 127.0.0.1')
     .addOption(new Option('--wire <wire>', 'IPsec modes the roles carry: trans (ESP as IP protocol 50: root), udp-enc-tun (RFC 3948), both, or auto (both when it can)').choices([...WIRE_CHOICES]).default('auto'))
+    .option('--no-netns', 'stay on loopback instead of two network namespaces joined by a veth pair (root)')
     .action((opts: DemoArgs) => handlers.demo(opts));
 
   program

@@ -79,6 +79,13 @@ export interface ScenarioOptions {
    * unprotected port, and the UEs send their large unprotected REGISTERs there (RFC 3261 18.1.1).
    */
   tcp?: StreamNetwork;
+  /**
+   * The UEs on another host: their own networks and address (default: the network's). The demo puts them
+   * in a network namespace of their own, joined to the P-CSCF's by a veth pair.
+   */
+  ueNet?: DatagramNetwork;
+  ueTcp?: StreamNetwork;
+  ueAddress?: string;
   timers?: { t1?: number; t2?: number; t4?: number };
   /** Called with each message as it is sent (AKA secrets redacted). */
   onTrace?: (e: TraceEvent) => void;
@@ -199,6 +206,7 @@ function keep<T>(list: T[], item: T, limit: number): void {
 export async function startNetwork(o: Omit<ScenarioOptions, 'presentity' | 'watcher' | 'notifies'>): Promise<ImsNetwork> {
   // One text form per address from here on (IPv6 canonical, RFC 5952), so comparisons are by value.
   const address = normalizeAddress(o.address ?? '127.0.0.1');
+  const ueAddress = normalizeAddress(o.ueAddress ?? address);
   const realm = o.realm ?? 'ims.mnc001.mcc001.3gppnetwork.org';
   const trace: TraceEvent[] = [];
   const wire: WireRecord[] = [];
@@ -207,13 +215,13 @@ export async function startNetwork(o: Omit<ScenarioOptions, 'presentity' | 'watc
   const nameOf = (a: string, p: number): string => names.get(`${a}:${p}`) ?? `${a}:${p}`;
   // A datagram record is the network's copy: only the copy with its secrets redacted is kept.
   const traffic = { datagrams: 0, bytes: 0 };
-  const untap = record > 0
-    ? o.net.tap((r) => {
-      traffic.datagrams++;
-      traffic.bytes += r.data.length;
-      keep(wire, { ...r, data: redactDatagram(r.data) }, record);
-    })
-    : () => true;
+  const onDatagram = (r: WireRecord): void => {
+    traffic.datagrams++;
+    traffic.bytes += r.data.length;
+    keep(wire, { ...r, data: redactDatagram(r.data) }, record);
+  };
+  const untaps = record > 0 ? [o.net, ...(o.ueNet && o.ueNet !== o.net ? [o.ueNet] : [])].map((net) => net.tap(onDatagram)) : [];
+  const untap = (): void => { for (const u of untaps) u(); };
   const onTrace = o.onTrace;
   // SipNode builds trace events only when it has a tracer: none when nothing would use them.
   const tracer = record > 0 || onTrace
@@ -271,10 +279,10 @@ export async function startNetwork(o: Omit<ScenarioOptions, 'presentity' | 'watc
       const { k, op } = credentials();
       if (u.wrongKey) k[0]! ^= 0xff;
       const opts: Parameters<typeof UeClient.start>[0] = {
-        net: o.net, address, name: `UE ${u.user}`, impi, impu, realm, k, op,
+        net: o.ueNet ?? o.net, address: ueAddress, name: `UE ${u.user}`, impi, impu, realm, k, op,
         pcscf: { address, port: pcscf.port, ...(pcscf.encapPort !== undefined ? { encapPort: pcscf.encapPort } : {}) }, release: u.release,
         ...(o.ueWire ? { wire: o.ueWire() } : {}),
-        ...(o.tcp ? { tcp: { net: o.tcp } } : {}),
+        ...(o.ueTcp ?? o.tcp ? { tcp: { net: (o.ueTcp ?? o.tcp)! } } : {}),
         accessNetworkInfo: `${u.accessNetwork}; utran-cell-id-3gpp=001010001000019B`,
         timers, names: nameOf,
       };
@@ -293,11 +301,11 @@ export async function startNetwork(o: Omit<ScenarioOptions, 'presentity' | 'watc
       ues.push(ue);
       // Name every port the UE uses, now and later (port_uc changes per SA set).
       const label = `UE ${u.user}`;
-      names.set(`${address}:${ue.unprotected.port}`, label);
-      names.set(`${address}:${ue.portS.port}`, label);
-      if (ue.encapPort !== undefined) names.set(`${address}:${ue.encapPort}`, label);
-      if (ue.node.streams) ue.node.streams.onOpen = (c) => names.set(`${address}:${c.localPort}`, label);
-      ue.db.on((set) => names.set(`${address}:${set.ue.portC}`, label));
+      names.set(`${ueAddress}:${ue.unprotected.port}`, label);
+      names.set(`${ueAddress}:${ue.portS.port}`, label);
+      if (ue.encapPort !== undefined) names.set(`${ueAddress}:${ue.encapPort}`, label);
+      if (ue.node.streams) ue.node.streams.onOpen = (c) => names.set(`${ueAddress}:${c.localPort}`, label);
+      ue.db.on((set) => names.set(`${ueAddress}:${set.ue.portC}`, label));
       return ue;
     },
     close(): void {

@@ -30,6 +30,8 @@ export interface NativeWire {
   route(add: boolean, family: 4 | 6, table: number, ifindex: number): number;
   bindToDevice(fd: number, ifname: string): number;
   tcpOpen(family: 4 | 6, local: Uint8Array, port: number, ifname: string, listen: boolean): number;
+  netnsEnter(path: string): number;
+  netnsLeave(saved: number): number;
 }
 
 const ADDON = 'ipsec3gpp_wire.node';

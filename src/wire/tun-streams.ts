@@ -13,35 +13,32 @@ import { wrapSocket } from '../net/node-tcp.js';
 import { type StreamConnection, type StreamListener, type StreamNetwork } from '../net/stream.js';
 import { osError, type NativeWire } from './native.js';
 
-/** A StreamNetwork whose sockets are bound to a TUN device (the protected TCP of a TransportWire). */
-export class TunStreamNetwork implements StreamNetwork {
-  readonly #n: NativeWire;
-  readonly tunName: string;
+/**
+ * TCP on sockets the native addon made (bound to a TUN device, or made in another network namespace) and
+ * node:net adopted: `open(address, port, listen)` returns the fd of a bound (and, with `listen`, listening)
+ * socket or throws.
+ */
+export class AdoptedStreamNetwork implements StreamNetwork {
+  readonly #open: (address: string, port: number, listen: boolean) => number;
+  readonly #closeFd: (fd: number) => void;
 
-  constructor(n: NativeWire, tunName: string) {
-    this.#n = n;
-    this.tunName = tunName;
-  }
-
-  #open(address: string, port: number, listen: boolean): number {
-    const a = parseAddress(address);
-    const fd = this.#n.tcpOpen(a.length === 4 ? 4 : 6, a, port, this.tunName, listen);
-    if (fd < 0) throw osError(fd, `protected TCP socket on ${address}:${port} (${this.tunName})`);
-    return fd;
+  constructor(open: (address: string, port: number, listen: boolean) => number, closeFd: (fd: number) => void) {
+    this.#open = open;
+    this.#closeFd = closeFd;
   }
 
   async listen(address: string, port: number, onConnection: (c: StreamConnection) => void): Promise<StreamListener> {
     const fd = this.#open(address, port, true);
     const server = new Server((s) => onConnection(wrapSocket(s)));
     await new Promise<void>((ok, fail) => {
-      server.once('error', (e) => { this.#n.closeFd(fd); fail(new Ipsec3gppError(ErrorCode.WIRE_SETUP, `protected TCP listen on ${address}:${port}: ${e.message}`)); });
+      server.once('error', (e) => { this.#closeFd(fd); fail(new Ipsec3gppError(ErrorCode.WIRE_SETUP, `TCP listen on ${address}:${port}: ${e.message}`)); });
       server.listen({ fd }, () => ok());
     });
     return { address, port, close: () => server.close() };
   }
 
   connect(o: { address: string; port: number; localAddress?: string; localPort?: number; timeoutMs?: number }): Promise<StreamConnection> {
-    if (o.localAddress === undefined) return Promise.reject(new Ipsec3gppError(ErrorCode.INVALID_ARGUMENT, 'a protected connection needs its local address and port'));
+    if (o.localAddress === undefined) return Promise.reject(new Ipsec3gppError(ErrorCode.INVALID_ARGUMENT, 'this connection needs its local address (and port)'));
     let fd: number;
     try {
       fd = this.#open(o.localAddress, o.localPort ?? 0, false);
@@ -50,10 +47,26 @@ export class TunStreamNetwork implements StreamNetwork {
     }
     return new Promise((ok, fail) => {
       const s = new Socket({ fd, readable: true, writable: true, manualStart: true } as ConstructorParameters<typeof Socket>[0]);
-      const t = setTimeout(() => { s.destroy(); fail(new Ipsec3gppError(ErrorCode.SIP_TRANSACTION, `protected TCP connect to ${o.address}:${o.port} timed out`)); }, o.timeoutMs ?? 5000);
+      const t = setTimeout(() => { s.destroy(); fail(new Ipsec3gppError(ErrorCode.SIP_TRANSACTION, `TCP connect to ${o.address}:${o.port} timed out`)); }, o.timeoutMs ?? 5000);
       s.once('connect', () => { clearTimeout(t); ok(wrapSocket(s)); });
-      s.once('error', (e) => { clearTimeout(t); fail(new Ipsec3gppError(ErrorCode.SIP_TRANSACTION, `protected TCP connect to ${o.address}:${o.port}: ${(e as NodeJS.ErrnoException).code ?? e.message}`)); });
+      s.once('error', (e) => { clearTimeout(t); fail(new Ipsec3gppError(ErrorCode.SIP_TRANSACTION, `TCP connect to ${o.address}:${o.port}: ${(e as NodeJS.ErrnoException).code ?? e.message}`)); });
       s.connect({ host: o.address, port: o.port });
     });
+  }
+}
+
+/** The protected TCP of a TransportWire: sockets bound to its TUN device (and, with `netns`, made there). */
+export class TunStreamNetwork extends AdoptedStreamNetwork {
+  readonly tunName: string;
+
+  constructor(n: NativeWire, tunName: string, netns?: (fn: () => number) => number) {
+    super((address, port, listen) => {
+      const a = parseAddress(address);
+      const make = (): number => n.tcpOpen(a.length === 4 ? 4 : 6, a, port, tunName, listen);
+      const fd = netns ? netns(make) : make();
+      if (fd < 0) throw osError(fd, `protected TCP socket on ${address}:${port} (${tunName})`);
+      return fd;
+    }, (fd) => n.closeFd(fd));
+    this.tunName = tunName;
   }
 }

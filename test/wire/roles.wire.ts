@@ -171,4 +171,19 @@ test('TCP inside the SAs (the kernel path, --tun): SM7 and the MESSAGE over 1300
   assert.equal(clearSip(r.frames), ['REGISTER', '401']);
 });
 
+test('npm start as root: the demo on two hosts (namespaces of its own on a veth pair), transport mode, IPv4 and IPv6', async () => {
+  if (why) return console.log(`  (skipped: ${why})`);
+  pcscf?.kill('SIGTERM');
+  for (const v6 of [false, true]) {
+    const r = spawnSync(process.execPath, [cli, 'demo', '--no-matrix', '--notifies', '1', ...(v6 ? ['--ipv6'] : [])], { encoding: 'utf8', timeout: 90_000 });
+    assert.is(r.status, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, v6 ? /P-CSCF and core on 2001:db8::1, UEs on 2001:db8::2/ : /P-CSCF and core on 192\.0\.2\.1, UEs on 192\.0\.2\.2/);
+    assert.match(r.stdout, /On the real wire between two hosts: network namespaces ipsec3gpp-demo-p\d+ and ipsec3gpp-demo-u\d+ joined by a veth pair/);
+    assert.match(r.stdout, /registrations: 3 of 3/);
+    assert.match(r.stdout, /ESP SA1 spi=0x[0-9a-f]{8} aes-cbc\+hmac-sha-1-96/);
+    assert.match(r.stdout, /Demo completed as expected\./);
+    assert.not.match(spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout, /ipsec3gpp-demo-/, 'its namespaces are gone');
+  }
+});
+
 test.run();
