@@ -6,8 +6,8 @@
 // summary; --pcap writes the capture and the ESP keys Wireshark needs to read it. The ladder and the
 // capture show no AKA secrets: ck/ik (the core's 401) and auts are redacted (src/ims/redact.ts).
 
-import { writeFileSync } from 'node:fs';
-import { type EncryptionAlgorithm, type IntegrityAlgorithm } from '../algorithms.js';
+import { chmodSync, writeFileSync } from 'node:fs';
+import { allCombinations, type EncryptionAlgorithm, type IntegrityAlgorithm } from '../algorithms.js';
 import { capturePcap, espSaLines, keyRecords } from '../ims/capture.js';
 import { runScenario, startNetwork, type ScenarioResult } from '../ims/scenario.js';
 import { type TraceEvent } from '../ims/sip-node.js';
@@ -55,9 +55,35 @@ export interface DemoOptions {
   wire?: WireChoice;
   /** Put the P-CSCF and the UEs on two hosts (network namespaces) when root; default true. */
   netns?: boolean;
+  /** Receives the results and statistics as data (the CLI's --json), once the story has run. */
+  onSummary?: (s: DemoSummary) => void;
   log: (line: string) => void;
 }
 
+
+/** The width of the ladder's lines. */
+export const LADDER_WIDTH = 100;
+
+/** `text` cut at spaces (or hard, for a word too long) into lines of `first` and then `rest` columns. */
+export function wrap(text: string, first: number, rest: number): string[] {
+  const out: string[] = [];
+  let line = '';
+  let width = Math.max(20, first);
+  for (const word of text.split(' ')) {
+    let w = word;
+    while (w.length > width) {
+      if (line !== '') { out.push(line); line = ''; width = Math.max(20, rest); }
+      out.push(w.slice(0, width));
+      w = w.slice(width);
+      width = Math.max(20, rest);
+    }
+    if (line === '') line = w;
+    else if (line.length + 1 + w.length <= width) line += ` ${w}`;
+    else { out.push(line); line = w; width = Math.max(20, rest); }
+  }
+  out.push(line);
+  return out;
+}
 
 /** Prints the ladder as messages go by. */
 export function ladderPrinter(log: (l: string) => void): (e: TraceEvent) => void {
@@ -83,8 +109,13 @@ export function ladderPrinter(log: (l: string) => void): (e: TraceEvent) => void
         : ` [${who}'s confidentiality: ${c}: alice's rules withhold the location]`;
     }
     const label = smLabel(e, seen);
-    log(`  ${String(n).padStart(3)}  ${((e.time - t0) / 1000).toFixed(3).padStart(6)}  ${e.from.padEnd(9)}  ${e.to.padEnd(9)}  ${label.padEnd(7)} ${summary(e)}${because}`);
-    log(`  ${''.padStart(3)}  ${''.padStart(6)}  ${''.padEnd(9)}  ${''.padEnd(9)}  ${''.padEnd(7)}   ${protection(e)}, ${e.bytes} B of SIP`);
+    const head = `  ${String(n).padStart(3)}  ${((e.time - t0) / 1000).toFixed(3).padStart(6)}  ${e.from.padEnd(9)}  ${e.to.padEnd(9)}  ${label.padEnd(7)} `;
+    const indent = ' '.repeat(head.length + 2);
+    // Lines of at most LADDER_WIDTH columns: a long summary (a Security-Server list) goes on over more lines.
+    const text = wrap(`${summary(e)}${because}`, LADDER_WIDTH - head.length, LADDER_WIDTH - indent.length);
+    log(`${head}${text[0]}`);
+    for (const t of text.slice(1)) log(`${indent}${t}`);
+    for (const t of wrap(`${protection(e)}, ${e.bytes} B of SIP`, LADDER_WIDTH - indent.length, LADDER_WIDTH - indent.length)) log(`${indent}${t}`);
   };
 }
 
@@ -98,11 +129,32 @@ function why(r: ScenarioResult, i: number, o: DemoOptions, release: UeRelease): 
   return `${u.user}: ${u.ealg === 'null' ? 'no ESP encryption' : `ESP encryption ${u.ealg}`} with ${u.alg}: mode "${u.mode}" on ${o.access} (${modeText}); ${rel} UE takes the first entry it supports`;
 }
 
+/** The demo's results and statistics as data (`demo --json`). */
+export interface DemoSummary {
+  wire: { hosts: 'two network namespaces' | 'loopback'; modes: string[]; address: string; ueAddress: string };
+  ues: Array<{ user: string; status: number; alg?: string | undefined; ealg?: string | undefined; mode?: string | undefined; ipsecMode?: string | undefined }>;
+  presence: { published: number; receivedByBob: number; receivedByCarol: number; locationInClearOnTheAir: number };
+  session?: { message: number; invite: number | string; acked: boolean; bye: number | string; protectedUeHops: number; ueHops: number } | undefined;
+  counts: { packets: number; bytes: number; esp: number; espBytes: number; retransmissions: number; dropped: Record<string, number>; saSets: number };
+  problems: number;
+}
+
 /** Runs the demo; returns the number of problems (0 = the story went as expected). */
 export async function demo(o: DemoOptions): Promise<number> {
   initSync();
-  const log = o.log;
-  const combos: Combination[] | undefined = o.alg || o.ealg ? [{ alg: o.alg ?? 'hmac-sha-1-96', ealg: o.ealg ?? 'null' }] : undefined;
+  // Every line at most LADDER_WIDTH columns, continued under its own indent.
+  const log = (text: string): void => {
+    for (const line of text.split('\n')) {
+      const lead = /^ */.exec(line)![0].length;
+      const parts = wrap(line.slice(lead), LADDER_WIDTH - lead, LADDER_WIDTH - lead - 4);
+      o.log(' '.repeat(lead) + parts[0]);
+      for (const p of parts.slice(1)) o.log(' '.repeat(lead + 4) + p);
+    }
+  };
+  // One of --alg / --ealg alone: its first partner TS 33.203 allows (aes-gcm goes with alg=null, aes-gmac with ealg=null).
+  const combos: Combination[] | undefined = o.alg || o.ealg
+    ? [allCombinations().find((c) => (o.alg === undefined || c.alg === o.alg) && (o.ealg === undefined || c.ealg === o.ealg)) ?? { alg: o.alg ?? 'hmac-sha-1-96', ealg: o.ealg ?? 'null' }]
+    : undefined;
   const ue = (user: string, release: UeRelease) => ({ user, release, accessNetwork: o.access, ...(combos ? { algorithms: combos } : {}) });
   // Two hosts (network namespaces on a veth pair) where it can, else loopback.
   const choice = o.wire ?? 'auto';
@@ -201,11 +253,20 @@ export async function demo(o: DemoOptions): Promise<number> {
   if (o.pcap) {
     const keys = keyRecords(result.sets);
     writeFileSync(o.pcap, capturePcap(result.wire, new Set(keys.map((k) => k.spi))));
-    writeFileSync(`${o.pcap}.esp_sa`, espSaLines(keys));
-    writeFileSync(`${o.pcap}.keys.json`, `${JSON.stringify(keys, null, 2)}\n`);
-    log(`\nCapture: ${o.pcap} (${result.wire.length} packets; ck/ik in the clear SIP redacted), ESP keys: ${o.pcap}.esp_sa and ${o.pcap}.keys.json`);
-    log(`  tshark: copy ${o.pcap}.esp_sa to ~/.config/wireshark/esp_sa, then`);
-    log(`  tshark -r ${o.pcap} -o esp.enable_encryption_decode:TRUE -o esp.enable_authentication_check:TRUE`);
+    // The keys files are the user's only: mode 0600 (owner read/write), whatever the umask.
+    const secret = { mode: 0o600 } as const;
+    const lines = espSaLines(keys);
+    writeFileSync(`${o.pcap}.esp_sa`, lines, secret);
+    chmodSync(`${o.pcap}.esp_sa`, 0o600);
+    writeFileSync(`${o.pcap}.keys.json`, `${JSON.stringify(keys, null, 2)}\n`, secret);
+    chmodSync(`${o.pcap}.keys.json`, 0o600);
+    // A script that gives tshark the SAs as -o uat:esp_sa options: the user's own ESP SA table stays as it is.
+    const quote = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
+    const script = `#!/bin/sh\n# tshark on ${o.pcap} with its ESP SAs (written by ipsec-3gpp demo); extra arguments go to tshark.\nexec tshark -r ${quote(o.pcap)} -o esp.enable_encryption_decode:TRUE -o esp.enable_authentication_check:TRUE \\\n${lines.trim().split('\n').filter(Boolean).map((l) => `  -o ${quote(`uat:esp_sa:${l}`)} \\\n`).join('')}  "$@"\n`;
+    writeFileSync(`${o.pcap}.tshark`, script, { mode: 0o700 });
+    chmodSync(`${o.pcap}.tshark`, 0o700);
+    log(`\nCapture: ${o.pcap} (${result.wire.length} packets; ck/ik in the clear SIP redacted); ESP keys (mode 0600): ${o.pcap}.esp_sa, ${o.pcap}.keys.json`);
+    log(`  read it: sh ${o.pcap}.tshark   (tshark with the SAs as -o uat:esp_sa options; add tshark's own, e.g. -Y sip)`);
   }
 
   if (o.matrix) {
@@ -228,5 +289,13 @@ export async function demo(o: DemoOptions): Promise<number> {
     log('  ("refuse" means no presence service without confidentiality; the 403 carries a Warning saying why.)');
   }
   log(problems === 0 ? '\nDemo completed as expected.' : `\nDemo finished with ${problems} unexpected outcome(s).`);
+  o.onSummary?.({
+    wire: { hosts: two ? 'two network namespaces' : 'loopback', modes: [...new Set(wires.wires.map((w) => w.mode))], address, ueAddress: two?.ueAddress ?? address },
+    ues: result.ues.map((u) => ({ user: u.user, status: u.registration.status, alg: u.alg, ealg: u.ealg, mode: u.mode, ipsecMode: u.registration.set?.mode })),
+    presence: { published: result.published.length, receivedByBob: result.received.filter(Boolean).length, receivedByCarol: result.received2.filter(Boolean).length, locationInClearOnTheAir: clearOnAir },
+    session: sess ? { message: sess.message.status, invite: sess.call.invite, acked: sess.call.acked, bye: sess.call.bye, protectedUeHops: sess.protectedUeHops, ueHops: sess.ueHops } : undefined,
+    counts: { packets: s.datagrams, bytes: s.bytes, esp: s.protectedDatagrams, espBytes: s.protectedBytes, retransmissions: s.retransmissions, dropped: s.dropped, saSets: result.sets.length },
+    problems,
+  });
   return problems;
 }

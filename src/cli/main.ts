@@ -3,22 +3,45 @@
 // P-CSCF with its core, for real UEs and SIP tools) and `selfcheck`. The grammar and option checks are in
 // program.ts; this file runs the commands.
 
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { type SubscriberInit } from '../aka/hss.js';
-import { Ipsec3gppError } from '../errors.js';
+import { ErrorCode, Ipsec3gppError } from '../errors.js';
 import { demo } from './demo.js';
-import { parseSubscribers } from './subscribers.js';
-import { buildProgram } from './program.js';
+import { SUBSCRIBERS_LIMITS, parseSubscribers } from './subscribers.js';
+import { COMMANDS, buildProgram } from './program.js';
 import { startPcscf } from './pcscf.js';
 import { selfcheck } from './selfcheck.js';
 import { runUe } from './ue.js';
 
+/**
+ * Runs a command's handler; an error becomes one line on stderr naming it (no stack trace) and exit code 1
+ * (the run failed). Usage errors exit 2 before any handler runs (program.ts).
+ */
+const guarded = <A>(fn: (a: A) => void | Promise<void>) => async (a: A): Promise<void> => {
+  try {
+    await fn(a);
+  } catch (e) {
+    console.error(`error: ${e instanceof Error ? e.message : String(e)}`);
+    process.exitCode = 1;
+    // Whatever the failed run left open must not keep the process alive.
+    setTimeout(() => process.exit(1), 500).unref();
+  }
+};
+
+// A word that is neither an option nor a command would otherwise reach the default command (demo) as a
+// stray argument.
+const first = process.argv[2];
+if (first !== undefined && !first.startsWith('-') && !(COMMANDS as readonly string[]).includes(first) && first !== 'help') {
+  console.error(`error: unknown command '${first}' (commands: ${COMMANDS.join(', ')}; see ipsec-3gpp --help)`);
+  process.exit(2);
+}
+
 const program = buildProgram({
-  selfcheck(opts) {
+  selfcheck: guarded((opts) => {
     const failures = selfcheck({ cases: opts.cases, benchMs: opts.benchMs, log: (l) => console.log(l) });
     process.exitCode = failures === 0 ? 0 : 1;
-  },
-  async demo(opts) {
+  }),
+  demo: guarded(async (opts) => {
     const d: Parameters<typeof demo>[0] = { mode: opts.mode, release: opts.release, watcherRelease: opts.watcherRelease, access: opts.access, notifies: opts.notifies, matrix: opts.matrix, port: opts.port, log: (l) => console.log(l) };
     if (opts.alg) d.alg = opts.alg;
     if (opts.ealg) d.ealg = opts.ealg;
@@ -26,13 +49,19 @@ const program = buildProgram({
     if (opts.wire) d.wire = opts.wire;
     if (opts.netns === false) d.netns = false;
     if (opts.ipv6) d.ipv6 = true;
+    if (opts.json) {
+      d.log = () => {};
+      d.onSummary = (s) => console.log(JSON.stringify(s));
+    }
     const problems = await demo(d);
     process.exitCode = problems === 0 ? 0 : 1;
-  },
-  async pcscf(opts) {
+  }),
+  pcscf: guarded(async (opts) => {
     let subscribers: SubscriberInit[];
     if (opts.subscribers !== undefined) {
       try {
+        // The bound is checked before the file is read (parseSubscribers checks it again).
+        if (statSync(opts.subscribers).size > SUBSCRIBERS_LIMITS.fileBytes) throw new Ipsec3gppError(ErrorCode.INVALID_ARGUMENT, `subscribers file: larger than ${SUBSCRIBERS_LIMITS.fileBytes} bytes`);
         subscribers = parseSubscribers(readFileSync(opts.subscribers, 'utf8'));
       } catch (e) {
         console.error(e instanceof Ipsec3gppError ? `error: ${e.message}` : `error: cannot read ${opts.subscribers}: ${(e as NodeJS.ErrnoException).code ?? 'unknown error'}`);
@@ -44,7 +73,10 @@ const program = buildProgram({
     }
     // Handlers first: a SIGTERM that arrives while the sockets are being bound still exits cleanly.
     let p: Awaited<ReturnType<typeof startPcscf>> | undefined;
+    const json = opts.json === true;
     const stop = (): void => {
+      // The final statistics, then the state goes (keys wiped with their SAs).
+      if (p) console.log(json ? JSON.stringify({ event: 'statistics', ...p.statistics() }) : `statistics: ${JSON.stringify(p.statistics())}`);
       p?.close();
       process.exit(0);
     };
@@ -54,9 +86,10 @@ const program = buildProgram({
       host: opts.listen.host, port: opts.listen.port, clientPort: opts.portC, serverPort: opts.portS,
       subscribers, realm: opts.realm, mode: opts.mode, noIpsec: !opts.ipsec, quiet: opts.quiet === true,
       registerRate: opts.registerRate, registerRatePerImpi: opts.registerRatePerImpi, wire: opts.wire, encapPort: opts.encapPort, tun: opts.tun === true,
-      log: (l) => console.log(l),
+      log: (l) => console.log(json ? JSON.stringify({ event: 'log', line: l }) : l),
+      ...(json ? { onEvent: (e: Record<string, unknown>) => console.log(JSON.stringify(e)) } : {}),
     });
-  },
+  }),
   async ue(opts) {
     const stop = new AbortController();
     process.once('SIGINT', () => stop.abort());

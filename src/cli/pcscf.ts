@@ -15,6 +15,7 @@ import { NodeUdpNetwork } from '../net/node-udp.js';
 import { NodeTcpNetwork } from '../net/node-tcp.js';
 import { type ConfidentialityMode } from '../secagree/pcscf.js';
 import { chooseWires, type WireChoice } from './wires.js';
+import { nonZeroDrops } from '../wire/counters.js';
 
 export interface PcscfCliOptions {
   host: string;
@@ -37,11 +38,15 @@ export interface PcscfCliOptions {
   registerRate?: RateLimit | false | undefined;
   registerRatePerImpi?: RateLimit | false | undefined;
   log: (line: string) => void;
+  /** Events as data (the CLI's --json): registered, refused, aborted, authFailed. */
+  onEvent?: ((e: Record<string, unknown>) => void) | undefined;
 }
 
 export interface RunningPcscf {
   pcscf: PcscfProxy;
   core: ImsCore;
+  /** Registrations, SA sets, attempts, refusals, the wire's counters, SIP retransmissions and connections. */
+  statistics(): Record<string, unknown>;
   close(): void;
 }
 
@@ -58,24 +63,37 @@ export async function startPcscf(o: PcscfCliOptions): Promise<RunningPcscf> {
   };
   const wires = chooseWires(o.wire ?? 'auto', { encapPort: o.encapPort ?? 4500, tun: o.tun === true });
   const core = await ImsCore.start({ net, address: o.host, realm: o.realm, hss, ...(tracer ? { tracer } : {}) });
-  const pcscf = await PcscfProxy.start({
+  let pcscf: PcscfProxy;
+  try {
+    pcscf = await PcscfProxy.start({
     net, address: o.host, port: o.port, protectedPorts: { client: o.clientPort, server: o.serverPort },
     core: { address: o.host, port: core.port }, policy: { defaultMode: o.mode }, noIpsec: o.noIpsec, wire: wires.wires, tcp: { net: new NodeTcpNetwork() },
     ...(o.registerRate !== undefined ? { unprotectedRegisterRate: o.registerRate } : {}),
     ...(o.registerRatePerImpi !== undefined ? { unprotectedRegisterRatePerImpi: o.registerRatePerImpi } : {}),
     ...(tracer ? { tracer } : {}),
-  });
+    });
+  } catch (e) {
+    core.close();
+    throw e;
+  }
   core.trustProxy(pcscf.coreSocket.address, pcscf.coreSocket.port);
-  pcscf.events.aborted = (e) => o.log(`registration of ${e.key} aborted: ${e.reason}`);
-  pcscf.events.refused = (e) => o.log(`registration of ${e.key} refused: ${e.status} (${e.warning})`);
-  pcscf.events.registered = (e) => o.log(`${e.key} registered over ${e.set.ealg === 'null' ? 'integrity-only' : e.set.ealg} + ${e.set.alg} SAs`);
-  core.events.authFailed = (e) => o.log(`authentication of ${e.impi} failed: ${e.reason}`);
+  const ev = o.onEvent;
+  const counts = { registered: 0, refused: 0, aborted: 0, authFailed: 0 };
+  pcscf.events.aborted = (e) => { counts.aborted++; ev ? ev({ event: 'aborted', impi: e.key, reason: e.reason }) : o.log(`registration of ${e.key} aborted: ${e.reason}`); };
+  pcscf.events.refused = (e) => { counts.refused++; ev ? ev({ event: 'refused', impi: e.key, status: e.status, warning: e.warning }) : o.log(`registration of ${e.key} refused: ${e.status} (${e.warning})`); };
+  pcscf.events.registered = (e) => { counts.registered++; ev ? ev({ event: 'registered', impi: e.key, alg: e.set.alg, ealg: e.set.ealg, mode: e.set.mode }) : o.log(`${e.key} registered over ${e.set.ealg === 'null' ? 'integrity-only' : e.set.ealg} + ${e.set.alg} SAs (mod=${e.set.mode})`); };
+  core.events.authFailed = (e) => { counts.authFailed++; ev ? ev({ event: 'authFailed', impi: e.impi, reason: e.reason }) : o.log(`authentication of ${e.impi} failed: ${e.reason}`); };
   o.log(`P-CSCF listening on ${o.host}:${pcscf.port} (protected ports: port-c ${pcscf.portC.port}, port-s ${pcscf.portS.port}${pcscf.encapPort !== undefined ? `; UDP encapsulation on ${pcscf.encapPort}` : ''}); core on ${o.host}:${core.port}`);
   o.log(wires.note);
   const who = o.subscribers.length === 1 ? `subscriber ${o.subscribers[0]!.impi}` : `${o.subscribers.length} subscribers`;
   o.log(`realm ${o.realm}, ${who}, confidentiality mode "${o.mode}"${o.noIpsec ? ', --no-ipsec: protected-phase REGISTER accepted in clear' : ''}`);
   return {
     pcscf, core,
+    statistics: () => ({
+      ...counts, registrations: core.registrations.size, saSets: pcscf.db.size, attempts: pcscf.sec.attemptCount, rateLimited: pcscf.rateLimited,
+      wire: { sent: pcscf.wire.counters.sent, received: pcscf.wire.counters.received, dropped: nonZeroDrops(pcscf.wire.counters) },
+      sip: { retransmissions: pcscf.node.tx.retransmissions, malformed: pcscf.node.malformed, refused: pcscf.node.refused, tcpConnections: pcscf.node.streams?.connections ?? 0 },
+    }),
     close(): void {
       pcscf.close();
       core.close();

@@ -5,9 +5,11 @@
 //
 // CLI parsing uses commander (zero dependencies, maintained, generates --help): see README "Dependencies".
 
+import { accessSync, constants, existsSync, readFileSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { parseHex } from '../hex.js';
-import { ENCRYPTION_ALGORITHMS, INTEGRITY_ALGORITHMS, type EncryptionAlgorithm, type IntegrityAlgorithm } from '../algorithms.js';
+import { ENCRYPTION_ALGORITHMS, INTEGRITY_ALGORITHMS, isValidCombination, type EncryptionAlgorithm, type IntegrityAlgorithm } from '../algorithms.js';
 import { type ConfidentialityMode } from '../secagree/pcscf.js';
 import { WIRE_CHOICES, type WireChoice } from './wires.js';
 import { type UeRelease } from '../secagree/ue.js';
@@ -15,8 +17,8 @@ import { type UeRelease } from '../secagree/ue.js';
 export const DEMO_DEFAULTS = { mode: 'ipsec' as ConfidentialityMode, release: 6 as UeRelease, access: '3GPP-E-UTRAN-FDD', notifies: 3 };
 
 export interface SelfcheckArgs { cases: number; benchMs: number }
-export interface DemoArgs { mode: ConfidentialityMode; release: UeRelease; watcherRelease: UeRelease; alg?: IntegrityAlgorithm; ealg?: EncryptionAlgorithm; access: string; notifies: number; pcap?: string; port: number; matrix: boolean; ipv6?: boolean; wire?: WireChoice; netns?: boolean }
-export interface PcscfArgs { listen: { host: string; port: number }; subscribers?: string; impi?: string; k?: Uint8Array; op?: Uint8Array; opc?: Uint8Array; amf?: Uint8Array; realm: string; portC: number; portS: number; mode: ConfidentialityMode; ipsec: boolean; quiet?: boolean; registerRate?: RateArg; registerRatePerImpi?: RateArg; wire: WireChoice; encapPort: number; tun?: boolean }
+export interface DemoArgs { mode: ConfidentialityMode; release: UeRelease; watcherRelease: UeRelease; alg?: IntegrityAlgorithm; ealg?: EncryptionAlgorithm; access: string; notifies: number; pcap?: string; port: number; matrix: boolean; ipv6?: boolean; wire?: WireChoice; netns?: boolean; json?: boolean }
+export interface PcscfArgs { listen: { host: string; port: number }; subscribers?: string; impi?: string; k?: Uint8Array; op?: Uint8Array; opc?: Uint8Array; amf?: Uint8Array; realm: string; portC: number; portS: number; mode: ConfidentialityMode; ipsec: boolean; quiet?: boolean; registerRate?: RateArg; registerRatePerImpi?: RateArg; wire: WireChoice; encapPort: number; tun?: boolean; json?: boolean }
 /** A rate limit from the command line: requests per second with a burst, or off. */
 export type RateArg = { perSecond: number; burst: number } | false;
 
@@ -59,6 +61,15 @@ const rate = (v: string): RateArg => {
   return { perSecond, burst };
 };
 
+/** The package's version (package.json next to dist/ or src/). */
+function packageVersion(): string {
+  try {
+    return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+  } catch {
+    return 'unknown';
+  }
+}
+
 const release = (v: string): UeRelease => {
   if (v === '5' || v === '6') return Number(v) as UeRelease;
   if (v === 'later') return 'later';
@@ -82,9 +93,33 @@ const text = (name: string, max: number) => (v: string): string => {
   return v;
 };
 
+/** Why `file` cannot be written (its directory missing or read-only, or it is), or undefined. */
+function unwritable(file: string): string | undefined {
+  try {
+    if (existsSync(file)) {
+      if (statSync(file).isDirectory()) return 'is a directory';
+      accessSync(file, constants.W_OK);
+    } else {
+      accessSync(dirname(resolve(file)), constants.W_OK);
+    }
+    return undefined;
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    return code === 'ENOENT' ? `directory ${dirname(resolve(file))} does not exist` : code === 'EACCES' || code === 'EROFS' ? 'not writable here' : String(code ?? e);
+  }
+}
+
+/** The commands, for the unknown-command message. */
+export const COMMANDS = ['demo', 'pcscf', 'ue', 'selfcheck'] as const;
+
+/** Exit codes, as --help shows them. */
+export const EXIT_CODES = 'Exit codes: 0 the run went as expected, 1 it failed (or found a problem), 2 usage error.';
+
 export function buildProgram(handlers: CliHandlers, o: ProgramOptions = {}): Command {
   const program = new Command()
     .name('ipsec-3gpp')
+    .version(packageVersion(), '-V, --version', 'print the version')
+    .addHelpText('after', `\n${EXIT_CODES}`)
     .description('3GPP IMS access security (TS 33.203) between a UE and its P-CSCF: ESP, key expansion and the crypto core in WebAssembly');
   // Subcommands inherit these settings when they are created, so set them first.
   if (o.exitOverride) program.exitOverride();
@@ -113,7 +148,19 @@ export function buildProgram(handlers: CliHandlers, o: ProgramOptions = {}): Com
     .option('--ipv6', 'run on ::1 (IPv6) instead of 127.0.0.1')
     .addOption(new Option('--wire <wire>', 'IPsec modes the roles carry: trans (ESP as IP protocol 50: root), udp-enc-tun (RFC 3948), both, or auto (both when it can)').choices([...WIRE_CHOICES]).default('auto'))
     .option('--no-netns', 'stay on loopback instead of two network namespaces joined by a veth pair (root)')
-    .action((opts: DemoArgs) => handlers.demo(opts));
+    .option('--json', 'print the results and statistics as one JSON object instead of the ladder and the text')
+    .action(function (this: Command, opts: DemoArgs) {
+      // Checked before anything runs: a usage error costs the user no run.
+      if (opts.alg !== undefined && opts.ealg !== undefined && !isValidCombination(opts.alg, opts.ealg)) {
+        const partners = Object.keys(ENCRYPTION_ALGORITHMS).filter((e) => isValidCombination(opts.alg!, e as EncryptionAlgorithm));
+        this.error(`error: --alg ${opts.alg} cannot be combined with --ealg ${opts.ealg} (TS 33.203: with ${opts.alg}, --ealg ${partners.join(' | ')})`, { exitCode: 2, code: 'ipsec3gpp.combination' });
+      }
+      if (opts.pcap !== undefined) {
+        const problem = unwritable(opts.pcap);
+        if (problem) this.error(`error: --pcap ${opts.pcap}: ${problem}`, { exitCode: 2, code: 'ipsec3gpp.pcap' });
+      }
+      return handlers.demo(opts);
+    });
 
   program
     .command('pcscf')
@@ -136,6 +183,7 @@ export function buildProgram(handlers: CliHandlers, o: ProgramOptions = {}): Com
     .option('--register-rate <rate>', 'unprotected REGISTERs per source address: RATE[/BURST] per second, or off (default 10/50)', rate)
     .option('--register-rate-per-impi <rate>', 'unprotected REGISTERs per IMPI: RATE[/BURST] per second, or off (default 2/10)', rate)
     .option('--quiet', 'do not print every message')
+    .option('--json', 'print events (registered, refused, aborted) and the final statistics as JSON lines')
     .action(function (this: Command, opts: PcscfArgs) {
       if (opts.subscribers !== undefined) {
         if (opts.impi !== undefined || opts.k !== undefined || opts.op !== undefined || opts.opc !== undefined || opts.amf !== undefined) {

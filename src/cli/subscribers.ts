@@ -8,8 +8,11 @@ import { type SubscriberInit } from '../aka/hss.js';
 import { ErrorCode, Ipsec3gppError } from '../errors.js';
 import { parseHex } from '../hex.js';
 
-/** At most this many bytes of file and this many subscribers. */
-export const SUBSCRIBERS_LIMITS = { fileBytes: 1 << 20, subscribers: 100_000 } as const;
+/**
+ * At most this many bytes of file and this many subscribers: 100 000 entries of ~150 octets (a typical IMPI)
+ * take about 15 MiB, so the byte bound (32 MiB) lets the count bound be reached.
+ */
+export const SUBSCRIBERS_LIMITS = { fileBytes: 32 << 20, subscribers: 100_000 } as const;
 
 const bad = (where: string, what: string): never => { throw new Ipsec3gppError(ErrorCode.INVALID_ARGUMENT, `subscribers file: ${where}: ${what}`); };
 

@@ -272,10 +272,15 @@ export class PcscfProxy {
   static async start(options: PcscfProxyOptions): Promise<PcscfProxy> {
     // Addresses in one text form from here on (IPv6 canonical, RFC 5952): SAs and SIP compare them by value.
     const o: PcscfProxyOptions = { ...options, address: normalizeAddress(options.address), core: { ...options.core, address: normalizeAddress(options.core.address) } };
-    const un = await o.net.bind(o.address, o.port ?? 0);
-    const core = await o.net.bind(o.address, 0);
-    const pc = await o.net.bind(o.address, o.protectedPorts?.client ?? 0);
-    const ps = await o.net.bind(o.address, o.protectedPorts?.server ?? 0);
+    // A port that cannot be had leaves nothing bound behind.
+    const bound: DatagramSocket[] = [];
+    try {
+      for (const port of [o.port ?? 0, 0, o.protectedPorts?.client ?? 0, o.protectedPorts?.server ?? 0]) bound.push(await o.net.bind(o.address, port));
+    } catch (e) {
+      for (const s of bound) s.close();
+      throw e;
+    }
+    const [un, core, pc, ps] = bound as [DatagramSocket, DatagramSocket, DatagramSocket, DatagramSocket];
     const p = new PcscfProxy(o, un, core, pc, ps);
     try {
       await p.node.streams?.listen(un);

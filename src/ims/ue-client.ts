@@ -301,7 +301,15 @@ export class UeClient {
   static async start(options: UeClientOptions): Promise<UeClient> {
     // Addresses in one text form from here on (IPv6 canonical, RFC 5952): SAs and SIP compare them by value.
     const o: UeClientOptions = { ...options, address: normalizeAddress(options.address), pcscf: { ...options.pcscf, address: normalizeAddress(options.pcscf.address) } };
-    const ue = new UeClient(o, await o.net.bind(o.address, 0), await o.net.bind(o.address, 0));
+    const un = await o.net.bind(o.address, 0);
+    let us: DatagramSocket;
+    try {
+      us = await o.net.bind(o.address, 0);
+    } catch (e) {
+      un.close();
+      throw e;
+    }
+    const ue = new UeClient(o, un, us);
     try {
       for (const w of o.wire ?? [udpEncapWire()]) ue.#wires.push(await w.attach({ processor: ue.wire, net: o.net, address: o.address, role: 'ue' }));
       await ue.#protectedTcp();
