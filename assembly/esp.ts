@@ -42,7 +42,7 @@
 import {
   ALG_HMAC_MD5_96, ALG_HMAC_SHA1_96, ALG_AES_GMAC,
   EALG_DES_EDE3_CBC, EALG_AES_CBC, EALG_AES_GCM,
-  HASH_MD5, HASH_SHA1, SA_OUTBOUND, SA_ESN, SA_FIXED_SIZE, BATCH_RECORD_SIZE, NEXT_HEADER_DUMMY,
+  HASH_MD5, HASH_SHA1, SA_OUTBOUND, BATCH_MAX, SA_ESN, SA_FIXED_SIZE, BATCH_RECORD_SIZE, NEXT_HEADER_DUMMY,
   ST_OK, ST_BAD_ALGORITHM, ST_BAD_LENGTH, ST_WEAK_KEY, ST_ESP_MALFORMED, ST_ESP_SPI, ST_ESP_INTEGRITY,
   ST_ESP_PADDING, ST_ESP_DUMMY, ST_SEQ_EXHAUSTED, ST_ESP_DIRECTION,
 } from "../src/constants";
@@ -53,6 +53,7 @@ import { aesCbcEncrypt, aesCbcDecrypt, des3CbcEncrypt, des3CbcDecrypt } from "./
 import { gcmInit, gcmSeal, gcmComputeTag, gcmCtr, gcmWipeTag, TAG } from "./gcm";
 import { hmacInit, hmacBegin, hmacEnd, hmacCompute } from "./hmac";
 import { hashUpdate } from "./hash";
+import { hmacX4, JOB_SIZE, JOB_CTX, JOB_MSG, JOB_LEN, JOB_SEQHI, JOB_FLAGS, JOB_USER, JOB_MAC, JOB_APPEND_SEQHI } from "./hmac-x4";
 import { validCombination } from "./keys";
 import { replayInit, replayInfer, replayCheck, replayCommit, ringBlocks } from "./replay";
 
@@ -202,12 +203,16 @@ export function esp_sa_init(
  * or a negated status (ST_SEQ_EXHAUSTED, ST_ESP_DIRECTION).
  */
 export function esp_seal(sa: usize, buf: usize, payloadLen: u32, nextHeader: u32, iv: usize): i32 {
-  const r = seal(sa, buf, payloadLen, nextHeader, iv);
+  const r = seal(sa, buf, payloadLen, nextHeader, iv, 0);
   wipeScratch();
   return r;
 }
 
-function seal(sa: usize, buf: usize, payloadLen: u32, nextHeader: u32, iv: usize): i32 {
+/**
+ * With `job` non-zero and an HMAC SA, the ICV is not computed: the job record is filled in for
+ * multi-buffer HMAC (hmac-x4.ts) and the caller writes the ICV later (esp_seal_batch).
+ */
+function seal(sa: usize, buf: usize, payloadLen: u32, nextHeader: u32, iv: usize, job: usize): i32 {
   const flags = load<u32>(sa + SA_FLAGS);
   if ((flags & SA_OUTBOUND) == 0) return -ST_ESP_DIRECTION;
   const esn = (flags & SA_ESN) != 0;
@@ -258,8 +263,12 @@ function seal(sa: usize, buf: usize, payloadLen: u32, nextHeader: u32, iv: usize
       gcmSeal(sa + SA_CIPHER, NONCE, buf, authLen, 0, 0, 0, ct + ctLen, 16);
     }
   } else if (icvLen != 0) {
-    icvHmac(sa, buf, authLen, seq, esn);
-    memory.copy(buf + authLen, MAC, icvLen);
+    if (job != 0) {
+      setJob(job, sa, buf, authLen, seq, esn);
+    } else {
+      icvHmac(sa, buf, authLen, seq, esn);
+      memory.copy(buf + authLen, MAC, icvLen);
+    }
   }
   return <i32>(authLen + icvLen);
 }
@@ -272,12 +281,17 @@ function seal(sa: usize, buf: usize, payloadLen: u32, nextHeader: u32, iv: usize
  * (authentic dummy packet: counted, to be dropped), ST_ESP_DIRECTION.
  */
 export function esp_open(sa: usize, buf: usize, len: u32, res: usize): i32 {
-  const r = open(sa, buf, len, res);
+  const r = open(sa, buf, len, res, 0);
   wipeScratch();
   return r;
 }
 
-function open(sa: usize, buf: usize, len: u32, res: usize): i32 {
+/**
+ * `pre`, when non-zero, is a job record whose MAC was computed ahead (esp_open_batch) for the sequence
+ * number in its JOB_USER field; it is used when that is the number inferred now, else the ICV is computed
+ * here as for a single packet.
+ */
+function open(sa: usize, buf: usize, len: u32, res: usize, pre: usize): i32 {
   const flags = load<u32>(sa + SA_FLAGS);
   if ((flags & SA_OUTBOUND) != 0) return -ST_ESP_DIRECTION;
   const esn = (flags & SA_ESN) != 0;
@@ -313,8 +327,10 @@ function open(sa: usize, buf: usize, len: u32, res: usize): i32 {
     else gcmComputeTag(sa + SA_CIPHER, NONCE, buf, authLen, 0, 0);
     if (!ct_equal(TAG, icv, 16)) return -ST_ESP_INTEGRITY;
   } else if (icvLen != 0) {
-    icvHmac(sa, buf, authLen, seq, esn);
-    if (!ct_equal(MAC, icv, icvLen)) return -ST_ESP_INTEGRITY;
+    let mac = MAC;
+    if (pre != 0 && load<u64>(pre + JOB_USER) == seq) mac = pre + JOB_MAC;
+    else icvHmac(sa, buf, authLen, seq, esn);
+    if (!ct_equal(mac, icv, icvLen)) return -ST_ESP_INTEGRITY;
   }
 
   // 4. Decryption, then the trailer.
@@ -362,27 +378,135 @@ export function esp_sa_set_seq(sa: usize, seq: u64): void {
 //   +16 i32 result (seal: packet length; open: payload length) or negated status
 //   +24 u64 sequence number (open: out)
 
+// Packets whose SA uses HMAC-SHA-1-96 or HMAC-MD5-96 have their ICVs computed four at a time
+// (multi-buffer, hmac-x4.ts): seal encrypts every packet first and writes the ICVs after; open does the
+// cheap checks (length, SPI, replay pre-check) for every packet, computes the MACs of the candidates, then
+// processes each packet in order exactly as esp_open does (replay check again, ICV compared in constant
+// time against the MAC computed ahead, decryption, padding, commit), so the results and the windows are
+// those of one esp_open per packet in order. A packet rejected for any reason changes nothing.
+
+const JOBS: usize = memory.data(<i32>(BATCH_MAX * <i32>JOB_SIZE), 16); // one job record per batch record
+const LIST_SHA1: usize = memory.data(BATCH_MAX * 4, 16); // job addresses per hash
+const LIST_MD5: usize = memory.data(BATCH_MAX * 4, 16);
+
+/** Fills job record `job` for the ICV of `authLen` bytes at `buf` under SA `sa`. */
+@inline function setJob(job: usize, sa: usize, buf: usize, authLen: usize, seq: u64, esn: bool): void {
+  store<u32>(job + JOB_CTX, <u32>(sa + SA_HMAC));
+  store<u32>(job + JOB_MSG, <u32>buf);
+  store<u32>(job + JOB_LEN, <u32>authLen);
+  store<u32>(job + JOB_SEQHI, <u32>(seq >> 32));
+  store<u32>(job + JOB_FLAGS, esn ? JOB_APPEND_SEQHI : 0);
+  store<u64>(job + JOB_USER, seq);
+}
+
+@inline function isHmac(sa: usize): bool {
+  const alg = load<u32>(sa, 8);
+  return alg == ALG_HMAC_SHA1_96 || alg == ALG_HMAC_MD5_96;
+}
+
+let multiBuffer = true;
+let nSha1: u32 = 0;
+let nMd5: u32 = 0;
+
+/** Queues the filled job record `job` of SA `sa` on its hash's list. */
+@inline function enqueue(sa: usize, job: usize): void {
+  if (load<u32>(sa, 8) == ALG_HMAC_SHA1_96) {
+    store<u32>(LIST_SHA1 + (<usize>nSha1 << 2), <u32>job);
+    nSha1++;
+  } else {
+    store<u32>(LIST_MD5 + (<usize>nMd5 << 2), <u32>job);
+    nMd5++;
+  }
+}
+
+/** Computes the queued MACs (the caller zeroes the records after use: wipeJobs). */
+function runJobs(): void {
+  hmacX4(HASH_SHA1, LIST_SHA1, nSha1);
+  hmacX4(HASH_MD5, LIST_MD5, nMd5);
+}
+
+/** Zeroes the first `n` job records (the full MACs are key-derived values). */
+function wipeJobs(n: u32): void {
+  memory.fill(JOBS, 0, <usize>n * JOB_SIZE);
+}
+
 export function esp_seal_batch(desc: usize, n: u32, base: usize, ivPool: usize): u32 {
   let ok: u32 = 0;
   let iv = ivPool;
+  nSha1 = 0; nMd5 = 0;
+  // 1. Every packet framed and encrypted; HMAC ICVs queued.
   for (let i: usize = 0; i < <usize>n; i++) {
     const r = desc + i * BATCH_RECORD_SIZE;
     const sa = <usize>load<u32>(r);
-    const res = seal(sa, base + <usize>load<u32>(r, 4), load<u32>(r, 8), load<u32>(r, 12), iv);
+    const job = JOBS + i * JOB_SIZE;
+    store<u32>(job + JOB_CTX, 0);
+    const res = seal(sa, base + <usize>load<u32>(r, 4), load<u32>(r, 8), load<u32>(r, 12), iv, multiBuffer ? job : 0);
     store<i32>(r, res, 16);
-    if (res > 0) ok++;
+    if (res > 0) {
+      ok++;
+      if (load<u32>(job + JOB_CTX) != 0) {
+        enqueue(sa, job);
+      }
+    }
     const kind = load<u32>(sa + SA_KIND);
     if (kind == K_AES_CBC || kind == K_DES3_CBC) iv += <usize>load<u32>(sa + SA_IVLEN);
   }
+  // 2. The ICVs, four packets at a time, written after their packets.
+  runJobs();
+  for (let i: usize = 0; i < <usize>n; i++) {
+    const job = JOBS + i * JOB_SIZE;
+    if (load<u32>(job + JOB_CTX) == 0) continue;
+    const sa = <usize>load<u32>(job + JOB_CTX) - SA_HMAC;
+    memory.copy(<usize>load<u32>(job + JOB_MSG) + <usize>load<u32>(job + JOB_LEN), job + JOB_MAC, <usize>load<u32>(sa + SA_ICV));
+  }
+  wipeJobs(n);
   wipeScratch();
   return ok;
 }
 
+/**
+ * Whether `open` would reach the HMAC check for this packet with the SA as it is now (steps 1 and 2);
+ * if so, fills `job` for it.
+ */
+function queueOpen(sa: usize, buf: usize, len: u32, job: usize): bool {
+  const flags = load<u32>(sa + SA_FLAGS);
+  if ((flags & SA_OUTBOUND) != 0 || !isHmac(sa)) return false;
+  const ivLen = <usize>load<u32>(sa + SA_IVLEN);
+  const align = <usize>load<u32>(sa + SA_ALIGN);
+  const icvLen = <usize>load<u32>(sa + SA_ICV);
+  const total = <usize>len;
+  if (total < 8 + ivLen + icvLen + 2) return false;
+  const ctLen: usize = total - 8 - ivLen - icvLen;
+  const authLen: usize = total - icvLen;
+  if (align > 4 ? ctLen % align != 0 : authLen % 4 != 0) return false;
+  if (loadBE32(buf) != load<u32>(sa + SA_SPI)) return false;
+  const rw = sa + SA_REPLAY;
+  const seq = replayInfer(rw, loadBE32(buf + 4));
+  if (replayCheck(rw, seq) != ST_OK) return false;
+  setJob(job, sa, buf, authLen, seq, (flags & SA_ESN) != 0);
+  return true;
+}
+
 export function esp_open_batch(desc: usize, n: u32, base: usize, res: usize): u32 {
+  nSha1 = 0; nMd5 = 0;
+  // 1. Cheap checks; the HMAC candidates queued.
+  for (let i: usize = 0; i < <usize>n; i++) {
+    const r = desc + i * BATCH_RECORD_SIZE;
+    const sa = <usize>load<u32>(r);
+    const job = JOBS + i * JOB_SIZE;
+    store<u32>(job + JOB_CTX, 0);
+    if (!multiBuffer || !queueOpen(sa, base + <usize>load<u32>(r, 4), load<u32>(r, 8), job)) continue;
+    enqueue(sa, job);
+  }
+  // 2. Their MACs, four at a time.
+  runJobs();
+  // 3. Each packet in order, as esp_open.
   let ok: u32 = 0;
   for (let i: usize = 0; i < <usize>n; i++) {
     const r = desc + i * BATCH_RECORD_SIZE;
-    const out = open(<usize>load<u32>(r), base + <usize>load<u32>(r, 4), load<u32>(r, 8), res);
+    const job = JOBS + i * JOB_SIZE;
+    const pre = load<u32>(job + JOB_CTX) != 0 ? job : 0;
+    const out = open(<usize>load<u32>(r), base + <usize>load<u32>(r, 4), load<u32>(r, 8), res, pre);
     store<i32>(r, out, 16);
     if (out >= 0 || out == -ST_ESP_DUMMY) {
       store<u32>(r, load<u32>(res), 12);
@@ -390,6 +514,15 @@ export function esp_open_batch(desc: usize, n: u32, base: usize, res: usize): u3
     }
     if (out >= 0) ok++;
   }
+  wipeJobs(n);
   wipeScratch();
   return ok;
+}
+
+/**
+ * Turns multi-buffer HMAC in the batch calls on (the default) or off (each ICV by the scalar path, as
+ * esp_seal / esp_open): for the before/after benchmark (bench/simd.ts) and the equivalence tests.
+ */
+export function esp_batch_multibuffer(on: u32): void {
+  multiBuffer = on != 0;
 }

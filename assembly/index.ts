@@ -11,9 +11,10 @@ export { aes_cbc_encrypt, aes_cbc_decrypt, des3_cbc_encrypt, des3_cbc_decrypt } 
 export { gcm_init, gcm_seal, gcm_open } from "./gcm";
 export { hash_init, hash_update, hash_final, hash_digest } from "./hash";
 export { hmac_init, hmac_compute, hmac_begin, hmac_end } from "./hmac";
+export { hmac_x4 } from "./hmac-x4";
 export { kdf_sha256 } from "./kdf";
 export { expand_keys } from "./keys";
 export { iv_pool_ptr, batch_ptr } from "./memory";
 export { replay_size, replay_init, replay_infer, replay_check, replay_commit, replay_accept_batch, replay_highest } from "./replay";
-export { esp_sa_size, esp_sa_init, esp_seal, esp_open, esp_sa_seq, esp_sa_set_seq, esp_seal_batch, esp_open_batch } from "./esp";
+export { esp_sa_size, esp_sa_init, esp_seal, esp_open, esp_sa_seq, esp_sa_set_seq, esp_seal_batch, esp_open_batch, esp_batch_multibuffer } from "./esp";
 export { milenage_init, milenage_opc, milenage_run } from "./milenage";

@@ -42,6 +42,7 @@ export interface CoreExports {
   hmac_compute(ctx: number, p: number, len: number, out: number): number;
   hmac_begin(ctx: number, st: number): void;
   hmac_end(ctx: number, st: number, out: number): void;
+  hmac_x4(alg: number, list: number, count: number): void;
   kdf_sha256(key: number, keyLen: number, s: number, sLen: number, out: number): void;
   expand_keys(alg: number, ealg: number, ck: number, ik: number, out: number, parity: number): number;
   iv_pool_ptr(): number;
@@ -61,6 +62,7 @@ export interface CoreExports {
   esp_sa_set_seq(sa: number, seq: bigint): void;
   esp_seal_batch(desc: number, n: number, base: number, ivPool: number): number;
   esp_open_batch(desc: number, n: number, base: number, res: number): number;
+  esp_batch_multibuffer(on: number): void;
   milenage_init(ctx: number, k: number, op: number, isOpc: number): void;
   milenage_opc(ctx: number, out: number): void;
   milenage_run(ctx: number, rand: number, sqn: number, amf: number, out: number): void;
