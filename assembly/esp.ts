@@ -50,6 +50,7 @@ import { loadBE32, storeBE32, storeBE64, ct_equal } from "./bytes";
 import { aesExpand } from "./aes";
 import { desKeySchedule } from "./des";
 import { aesCbcEncrypt, aesCbcDecrypt, des3CbcEncrypt, des3CbcDecrypt } from "./cbc";
+import { aesBsCbcDecrypt, aesBsCbcEncryptLanes, bsWipe, AES_JOB_SIZE } from "./aes-bs";
 import { gcmInit, gcmSeal, gcmComputeTag, gcmCtr, gcmWipeTag, TAG } from "./gcm";
 import { hmacInit, hmacBegin, hmacEnd, hmacCompute } from "./hmac";
 import { hashUpdate } from "./hash";
@@ -97,6 +98,7 @@ function wipeScratch(): void {
   memory.fill(HSTATE, 0, 112);
   memory.fill(IV_SCRATCH, 0, 16);
   gcmWipeTag();
+  bsWipe();
 }
 
 /** Bytes needed for an SA with replay window `w` (outbound SAs pass w = 0). */
@@ -203,16 +205,18 @@ export function esp_sa_init(
  * or a negated status (ST_SEQ_EXHAUSTED, ST_ESP_DIRECTION).
  */
 export function esp_seal(sa: usize, buf: usize, payloadLen: u32, nextHeader: u32, iv: usize): i32 {
-  const r = seal(sa, buf, payloadLen, nextHeader, iv, 0);
+  const r = seal(sa, buf, payloadLen, nextHeader, iv, 0, 0);
   wipeScratch();
   return r;
 }
 
 /**
  * With `job` non-zero and an HMAC SA, the ICV is not computed: the job record is filled in for
- * multi-buffer HMAC (hmac-x4.ts) and the caller writes the ICV later (esp_seal_batch).
+ * multi-buffer HMAC (hmac-x4.ts) and the caller writes the ICV later (esp_seal_batch). With `aesJob`
+ * non-zero and AES-CBC, the packet is not encrypted either: the record (data, length, IV address, AES
+ * context) is filled in for the 8-lane bitsliced CBC (aes-bs.ts), or for the caller's T-table CBC.
  */
-function seal(sa: usize, buf: usize, payloadLen: u32, nextHeader: u32, iv: usize, job: usize): i32 {
+function seal(sa: usize, buf: usize, payloadLen: u32, nextHeader: u32, iv: usize, job: usize, aesJob: usize): i32 {
   const flags = load<u32>(sa + SA_FLAGS);
   if ((flags & SA_OUTBOUND) == 0) return -ST_ESP_DIRECTION;
   const esn = (flags & SA_ESN) != 0;
@@ -240,7 +244,12 @@ function seal(sa: usize, buf: usize, payloadLen: u32, nextHeader: u32, iv: usize
   if (kind == K_AES_CBC || kind == K_DES3_CBC) {
     memory.copy(buf + 8, iv, ivLen);
     memory.copy(IV_SCRATCH, iv, ivLen);
-    if (kind == K_AES_CBC) aesCbcEncrypt(sa + SA_CIPHER, IV_SCRATCH, ct, ct, ctLen);
+    if (kind == K_AES_CBC && aesJob != 0) {
+      store<u32>(aesJob, <u32>ct);
+      store<u32>(aesJob, <u32>ctLen, 4);
+      store<u32>(aesJob, <u32>(buf + 8), 8);
+      store<u32>(aesJob, <u32>(sa + SA_CIPHER), 12);
+    } else if (kind == K_AES_CBC) aesCbcEncrypt(sa + SA_CIPHER, IV_SCRATCH, ct, ct, ctLen);
     else des3CbcEncrypt(sa + SA_CIPHER, IV_SCRATCH, ct, ct, ctLen);
   } else if (kind == K_GCM || kind == K_GMAC) {
     if (esn) {
@@ -336,7 +345,8 @@ function open(sa: usize, buf: usize, len: u32, res: usize, pre: usize): i32 {
   // 4. Decryption, then the trailer.
   if (kind == K_AES_CBC) {
     memory.copy(IV_SCRATCH, buf + 8, 16);
-    aesCbcDecrypt(sa + SA_CIPHER, IV_SCRATCH, ct, ct, ctLen);
+    if ((paths & PATH_AES_BS_DECRYPT) != 0) aesBsCbcDecrypt(sa + SA_CIPHER, IV_SCRATCH, ct, ct, ctLen); // constant time
+    else aesCbcDecrypt(sa + SA_CIPHER, IV_SCRATCH, ct, ct, ctLen);
   } else if (kind == K_DES3_CBC) {
     memory.copy(IV_SCRATCH, buf + 8, 8);
     des3CbcDecrypt(sa + SA_CIPHER, IV_SCRATCH, ct, ct, ctLen);
@@ -404,7 +414,11 @@ const LIST_MD5: usize = memory.data(BATCH_MAX * 4, 16);
   return alg == ALG_HMAC_SHA1_96 || alg == ALG_HMAC_MD5_96;
 }
 
-let multiBuffer = true;
+// The SIMD paths in use (esp_simd_paths): all by default.
+const PATH_HMAC_X4: u32 = 1; // multi-buffer HMAC in the batch calls
+const PATH_AES_LANES: u32 = 2; // 8-lane bitsliced AES-CBC encryption in esp_seal_batch
+const PATH_AES_BS_DECRYPT: u32 = 4; // bitsliced AES-CBC decryption in esp_open and esp_open_batch
+let paths: u32 = PATH_HMAC_X4 | PATH_AES_LANES | PATH_AES_BS_DECRYPT;
 let nSha1: u32 = 0;
 let nMd5: u32 = 0;
 
@@ -425,6 +439,44 @@ function runJobs(): void {
   hmacX4(HASH_MD5, LIST_MD5, nMd5);
 }
 
+// AES-CBC encryption records of esp_seal_batch (aes-bs.ts layout, then the AES context at +12), and
+// the records of one SA gathered for a lane call.
+const AES_JOBS: usize = memory.data(BATCH_MAX * <i32>AES_JOB_SIZE, 16);
+const AES_GROUP: usize = memory.data(BATCH_MAX * <i32>AES_JOB_SIZE, 16);
+/**
+ * Packets of one SA from which a batch encrypts them with the bitsliced lanes. Below, the T-table CBC
+ * (aes.ts) is faster: one lane step costs about eight T-table blocks, so fewer packets than lanes leave
+ * most of each step unused (bench/simd.ts; README "Constant time").
+ */
+const AES_LANES_MIN: u32 = 8;
+
+/** Encrypts the `n` queued AES-CBC records, grouped by SA (AES context), in place. */
+function encryptAesJobs(n: u32): void {
+  for (let i: u32 = 0; i < n; i++) {
+    const first = AES_JOBS + <usize>i * AES_JOB_SIZE;
+    const ctx = <usize>load<u32>(first, 12);
+    if (ctx == 0) continue; // already done with an earlier group
+    let g: u32 = 0;
+    for (let j = i; j < n; j++) {
+      const rec = AES_JOBS + <usize>j * AES_JOB_SIZE;
+      if (<usize>load<u32>(rec, 12) != ctx) continue;
+      memory.copy(AES_GROUP + <usize>g * AES_JOB_SIZE, rec, AES_JOB_SIZE);
+      store<u32>(rec, 0, 12);
+      g++;
+    }
+    if (g >= AES_LANES_MIN) {
+      aesBsCbcEncryptLanes(ctx, AES_GROUP, g);
+    } else {
+      for (let k: u32 = 0; k < g; k++) {
+        const rec = AES_GROUP + <usize>k * AES_JOB_SIZE;
+        const p = <usize>load<u32>(rec);
+        memory.copy(IV_SCRATCH, <usize>load<u32>(rec, 8), 16);
+        aesCbcEncrypt(ctx, IV_SCRATCH, p, p, <usize>load<u32>(rec, 4));
+      }
+    }
+  }
+}
+
 /** Zeroes the first `n` job records (the full MACs are key-derived values). */
 function wipeJobs(n: u32): void {
   memory.fill(JOBS, 0, <usize>n * JOB_SIZE);
@@ -434,13 +486,17 @@ export function esp_seal_batch(desc: usize, n: u32, base: usize, ivPool: usize):
   let ok: u32 = 0;
   let iv = ivPool;
   nSha1 = 0; nMd5 = 0;
-  // 1. Every packet framed and encrypted; HMAC ICVs queued.
+  let nAes: u32 = 0;
+  // 1. Every packet framed and encrypted (AES-CBC queued); HMAC ICVs queued.
   for (let i: usize = 0; i < <usize>n; i++) {
     const r = desc + i * BATCH_RECORD_SIZE;
     const sa = <usize>load<u32>(r);
     const job = JOBS + i * JOB_SIZE;
     store<u32>(job + JOB_CTX, 0);
-    const res = seal(sa, base + <usize>load<u32>(r, 4), load<u32>(r, 8), load<u32>(r, 12), iv, multiBuffer ? job : 0);
+    const aesJob = AES_JOBS + <usize>nAes * AES_JOB_SIZE;
+    store<u32>(aesJob, 0, 12);
+    const res = seal(sa, base + <usize>load<u32>(r, 4), load<u32>(r, 8), load<u32>(r, 12), iv, (paths & PATH_HMAC_X4) != 0 ? job : 0, (paths & PATH_AES_LANES) != 0 ? aesJob : 0);
+    if (res > 0 && load<u32>(aesJob, 12) != 0) nAes++;
     store<i32>(r, res, 16);
     if (res > 0) {
       ok++;
@@ -451,7 +507,9 @@ export function esp_seal_batch(desc: usize, n: u32, base: usize, ivPool: usize):
     const kind = load<u32>(sa + SA_KIND);
     if (kind == K_AES_CBC || kind == K_DES3_CBC) iv += <usize>load<u32>(sa + SA_IVLEN);
   }
-  // 2. The ICVs, four packets at a time, written after their packets.
+  // 2. AES-CBC, per SA: 8 packets at a time when the SA has enough of them here.
+  encryptAesJobs(nAes);
+  // 3. The ICVs, four packets at a time, written after their packets.
   runJobs();
   for (let i: usize = 0; i < <usize>n; i++) {
     const job = JOBS + i * JOB_SIZE;
@@ -495,7 +553,7 @@ export function esp_open_batch(desc: usize, n: u32, base: usize, res: usize): u3
     const sa = <usize>load<u32>(r);
     const job = JOBS + i * JOB_SIZE;
     store<u32>(job + JOB_CTX, 0);
-    if (!multiBuffer || !queueOpen(sa, base + <usize>load<u32>(r, 4), load<u32>(r, 8), job)) continue;
+    if ((paths & PATH_HMAC_X4) == 0 || !queueOpen(sa, base + <usize>load<u32>(r, 4), load<u32>(r, 8), job)) continue;
     enqueue(sa, job);
   }
   // 2. Their MACs, four at a time.
@@ -520,9 +578,11 @@ export function esp_open_batch(desc: usize, n: u32, base: usize, res: usize): u3
 }
 
 /**
- * Turns multi-buffer HMAC in the batch calls on (the default) or off (each ICV by the scalar path, as
- * esp_seal / esp_open): for the before/after benchmark (bench/simd.ts) and the equivalence tests.
+ * Chooses the SIMD paths (a mask: 1 multi-buffer HMAC in the batch calls, 2 the 8-lane bitsliced AES-CBC
+ * encryption in esp_seal_batch, 4 the bitsliced AES-CBC decryption; default 7). 0 gives the scalar
+ * T-table / one-ICV-at-a-time code: for the before/after benchmark (bench/simd.ts) and the equivalence
+ * tests. Results are the same whatever the mask.
  */
-export function esp_batch_multibuffer(on: u32): void {
-  multiBuffer = on != 0;
+export function esp_simd_paths(mask: u32): void {
+  paths = mask & 7;
 }

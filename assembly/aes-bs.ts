@@ -1,0 +1,159 @@
+// Constant-time AES (FIPS 197) for CBC (NIST SP 800-38A 6.2, RFC 3602), bitsliced over 8 blocks with
+// WebAssembly SIMD (aes-bs-rounds.ts): no table lookups, so no cache-timing leak of keys or data, unlike
+// the T-table AES of aes.ts.
+//
+// - CBC decryption: the blocks of one packet are independent, 8 at a time.
+// - CBC encryption: each block depends on the previous one, so 8 packets of one SA go through at once,
+//   one per block lane (multi-buffer, after ipsec-mb): a lane whose packet ends takes the next packet of
+//   the list; idle lanes encrypt a zero block whose result is dropped.
+//
+// Round keys: the SA's expanded encryption key (aes.ts layout, bytes in state order), each round key
+// replicated to the 8 blocks as bit planes, with 0x63 added for rounds 1..Nr (the S-box circuits leave out
+// the affine constant). Converted once per key within an exported call, kept in BS_RK, zeroed by bsWipe().
+
+import { AES_RK } from "./aes";
+import { aesBsEncryptPlanes, aesBsDecryptPlanes, bsTranspose } from "./aes-bs-rounds";
+
+const BS_RK: usize = memory.data(15 * 128, 16); // up to 15 round keys x 8 planes
+const ST: usize = memory.data(128, 16); // 8 blocks, or their 8 planes
+const CHAIN: usize = memory.data(8 * 16, 16); // per lane: CBC chaining value
+const LANE: usize = memory.data(8 * 8, 16); // per lane: u32 address of the next block, u32 blocks left
+let keysOf: usize = 0; // the AES context whose round keys are in BS_RK (0: none)
+
+/** Lane job record (AES_JOB_SIZE bytes): u32 data address, u32 length (a multiple of 16), u32 IV address. */
+export const AES_JOB_SIZE: usize = 16;
+
+/** Puts the round keys of the AES context `ctx` in BS_RK as bit planes (if not already there). */
+function bsKeys(ctx: usize): void {
+  if (keysOf == ctx) return;
+  const rounds = load<u32>(ctx);
+  for (let r: u32 = 0; r <= rounds; r++) {
+    let k = v128.load(ctx + AES_RK + (<usize>r << 4));
+    if (r != 0) k = v128.xor(k, i8x16.splat(0x63));
+    for (let i: u32 = 0; i < 8; i++) {
+      const bit = i8x16.splat(<i8>(<u32>1 << i));
+      v128.store(BS_RK + (<usize>r << 7) + (<usize>i << 4), i8x16.eq(v128.and(k, bit), bit));
+    }
+  }
+  keysOf = ctx;
+}
+
+/** Zeroes the round-key planes and the block scratch (call at the end of every exported call). */
+export function bsWipe(): void {
+  if (keysOf == 0) return;
+  memory.fill(BS_RK, 0, 15 * 128);
+  memory.fill(ST, 0, 128);
+  memory.fill(CHAIN, 0, 128);
+  keysOf = 0;
+}
+
+/** CBC decryption of `len` bytes (a multiple of 16) from `src` to `dst` (may be the same); `iv` updated. */
+export function aesBsCbcDecrypt(ctx: usize, iv: usize, src: usize, dst: usize, len: usize): void {
+  if (len == 0) return;
+  bsKeys(ctx);
+  const rounds = load<u32>(ctx);
+  let chain = v128.load(iv);
+  for (let off: usize = 0; off < len; off += 128) {
+    const n = min<usize>(128, len - off);
+    memory.copy(ST, src + off, n);
+    if (n < 128) memory.fill(ST + n, 0, 128 - n);
+    const next = v128.load(src + off + n - 16);
+    bsTranspose(ST);
+    aesBsDecryptPlanes(ST, BS_RK, rounds);
+    bsTranspose(ST);
+    // Block k XOR ciphertext block k - 1, from the last block down (in place, k - 1 is still intact).
+    for (let k = (n >> 4) - 1; k >= 1; k--) {
+      const at = off + (k << 4);
+      v128.store(dst + at, v128.xor(v128.load(ST + (k << 4)), v128.load(src + at - 16)));
+    }
+    v128.store(dst + off, v128.xor(v128.load(ST), chain));
+    chain = next;
+  }
+  v128.store(iv, chain);
+}
+
+/** ECB over `len` bytes (groups of 8 blocks), for the tests of the rounds against the T-table AES. */
+export function aesBsEcb(ctx: usize, src: usize, dst: usize, len: usize, decrypt: bool): void {
+  bsKeys(ctx);
+  const rounds = load<u32>(ctx);
+  for (let off: usize = 0; off < len; off += 128) {
+    const n = min<usize>(128, len - off);
+    memory.copy(ST, src + off, n);
+    if (n < 128) memory.fill(ST + n, 0, 128 - n);
+    bsTranspose(ST);
+    if (decrypt) aesBsDecryptPlanes(ST, BS_RK, rounds);
+    else aesBsEncryptPlanes(ST, BS_RK, rounds);
+    bsTranspose(ST);
+    memory.copy(dst + off, ST, n);
+  }
+}
+
+@inline function laneStart(k: usize, job: usize): void {
+  store<u32>(LANE + (k << 3), load<u32>(job));
+  store<u32>(LANE + (k << 3), load<u32>(job, 4) >> 4, 4);
+  v128.store(CHAIN + (k << 4), v128.load(<usize>load<u32>(job, 8)));
+}
+
+/**
+ * CBC encryption in place of `count` jobs (records of AES_JOB_SIZE bytes at `jobs`), all under the AES
+ * context `ctx`, 8 jobs at a time, one per lane.
+ */
+export function aesBsCbcEncryptLanes(ctx: usize, jobs: usize, count: u32): void {
+  bsKeys(ctx);
+  const rounds = load<u32>(ctx);
+  let next: u32 = 0;
+  let active: u32 = 0;
+  for (let k: usize = 0; k < 8; k++) {
+    store<u32>(LANE + (k << 3), 0, 4);
+    while (next < count) {
+      const job = jobs + <usize>next * AES_JOB_SIZE;
+      next++;
+      if (load<u32>(job, 4) >= 16) { laneStart(k, job); active++; break; }
+    }
+  }
+  while (active > 0) {
+    for (let k: usize = 0; k < 8; k++) {
+      const left = load<u32>(LANE + (k << 3), 4);
+      const p = <usize>load<u32>(LANE + (k << 3));
+      v128.store(ST + (k << 4), left != 0 ? v128.xor(v128.load(p), v128.load(CHAIN + (k << 4))) : i8x16.splat(0));
+    }
+    bsTranspose(ST);
+    aesBsEncryptPlanes(ST, BS_RK, rounds);
+    bsTranspose(ST);
+    for (let k: usize = 0; k < 8; k++) {
+      const l = LANE + (k << 3);
+      const left = load<u32>(l, 4);
+      if (left == 0) continue;
+      const p = <usize>load<u32>(l);
+      const c = v128.load(ST + (k << 4));
+      v128.store(p, c);
+      v128.store(CHAIN + (k << 4), c);
+      store<u32>(l, <u32>(p + 16));
+      store<u32>(l, left - 1, 4);
+      if (left > 1) continue;
+      active--;
+      while (next < count) {
+        const job = jobs + <usize>next * AES_JOB_SIZE;
+        next++;
+        if (load<u32>(job, 4) >= 16) { laneStart(k, job); active++; break; }
+      }
+    }
+  }
+}
+
+// ---- Exports (tests) ----
+
+export function aes_bs_ecb(ctx: usize, src: usize, dst: usize, len: usize, decrypt: bool): void {
+  aesBsEcb(ctx, src, dst, len, decrypt);
+  bsWipe();
+}
+
+export function aes_bs_cbc_decrypt(ctx: usize, iv: usize, src: usize, dst: usize, len: usize): void {
+  aesBsCbcDecrypt(ctx, iv, src, dst, len);
+  bsWipe();
+}
+
+export function aes_bs_cbc_encrypt_lanes(ctx: usize, jobs: usize, count: u32): void {
+  aesBsCbcEncryptLanes(ctx, jobs, count);
+  bsWipe();
+}
