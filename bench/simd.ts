@@ -9,13 +9,23 @@
 // Rounds are interleaved: each round times every implementation once on the same batch size, the order
 // rotated round by round; each sample is the CPU time per packet over `iters` batches. Printed: medians
 // of the per-round times and of the per-round ratios, with min-max and the sample count.
-// Run: node --import tsx bench/simd.ts [--rounds N] [--batch N] [--ms T]
+// With --base <dist directory of an earlier build> that build's sealBatch / openBatch are timed too, in the
+// same process (its own WASM instance): the true "before", TypeScript layer included.
+// Run: node scripts/build.mjs && node --import tsx bench/simd.ts [--rounds N] [--batch N] [--ms T] [--base DIR]
 
 import { createCipheriv, createDecipheriv, createHash, randomFillSync, timingSafeEqual, type Hash } from 'node:crypto';
-import { EspSa, expandKeys, initSync, openBatch, sealBatch } from '../src/index.js';
-import { wasm } from '../src/internal/wasm.js';
+// The built dist/ (as installed), not the TypeScript sources through tsx's loader.
+import { EspSa, expandKeys, initSync, openBatch, sealBatch } from '../dist/index.js';
+import { wasm } from '../dist/internal/wasm.js';
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 
 initSync();
+
+const baseAt = process.argv.indexOf('--base');
+type Lib = typeof import('../dist/index.js');
+const base: Lib | undefined = baseAt > 0 ? await import(pathToFileURL(resolve(process.argv[baseAt + 1]!, 'index.js')).href) as Lib : undefined;
+base?.initSync();
 
 const arg = (name: string, dflt: number): number => {
   const i = process.argv.indexOf(`--${name}`);
@@ -159,6 +169,16 @@ function oursOpen(mask: number): (packets: Uint8Array[]) => Opened[] {
   };
 }
 
+function baseSeal(lib: Lib): (payloads: Uint8Array[]) => Uint8Array[] {
+  const tx = lib.EspSa.outbound({ spi: SPI, alg: 'hmac-sha-1-96', ealg: 'aes-cbc', ...keys });
+  return (payloads) => lib.sealBatch(payloads.map((payload) => ({ sa: tx, payload }))) as Uint8Array[];
+}
+
+function baseOpen(lib: Lib): (packets: Uint8Array[]) => Opened[] {
+  const rx = lib.EspSa.inbound({ spi: SPI, alg: 'hmac-sha-1-96', ealg: 'aes-cbc', ...keys, replayWindow: 1024 });
+  return (packets) => lib.openBatch(packets.map((packet) => ({ sa: rx, packet }))) as Opened[];
+}
+
 // ---- timing ----
 
 interface Impl<I> { name: string; run: (input: I) => unknown; make: () => I }
@@ -244,6 +264,7 @@ console.log(`node ${process.version}, ${process.arch}, batch ${BATCH}`);
     { name: 'ours sealBatch, HMAC x4, T-table AES', run: oursSeal(1), make },
     { name: 'ours sealBatch, AES lanes, scalar HMAC', run: oursSeal(6), make },
     { name: 'ours sealBatch, scalar (before)', run: oursSeal(0), make },
+    ...(base ? [{ name: 'previous build (--base), sealBatch', run: baseSeal(base), make }] : []),
     { name: 'node:crypto per packet', run: nodeSealPerPacket(), make },
     { name: 'node:crypto with reuse', run: nodeSealReuse(), make },
   ], 'node:crypto with reuse', 'ours sealBatch, scalar (before)');
@@ -263,6 +284,7 @@ console.log(`node ${process.version}, ${process.arch}, batch ${BATCH}`);
     opener('ours openBatch, HMAC x4, T-table AES', oursOpen(1)),
     opener('ours openBatch, bitsliced AES, scalar HMAC', oursOpen(4)),
     opener('ours openBatch, scalar (before)', oursOpen(0)),
+    ...(base ? [opener('previous build (--base), openBatch', baseOpen(base))] : []),
     opener('node:crypto per packet', nodeOpenPerPacket()),
     opener('node:crypto with reuse', nodeOpenReuse()),
   ], 'node:crypto with reuse', 'ours openBatch, scalar (before)');

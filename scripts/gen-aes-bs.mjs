@@ -50,14 +50,14 @@ const g4mul = (a, b) => {
 };
 const g4sq = (a) => g4mul(a, a);
 // GF(16) = GF(4)[z]/(z^2 + z + N): bits 0-1 the constant term, bits 2-3 the z term.
-let N = 0;
+let N = 2;
 const g16mul = (a, b) => {
   const a0 = a & 3, a1 = a >> 2, b0 = b & 3, b1 = b >> 2;
   const hh = g4mul(a1, b1);
   return (g4mul(hh, N) ^ g4mul(a0, b0)) | ((hh ^ g4mul(a1, b0) ^ g4mul(a0, b1)) << 2);
 };
 // GF(256) = GF(16)[y]/(y^2 + y + L): bits 0-3 the constant term, bits 4-7 the y term.
-let L = 0;
+let L = 8;
 const g256mul = (a, b) => {
   const a0 = a & 15, a1 = a >> 4, b0 = b & 15, b1 = b >> 4;
   const hh = g16mul(a1, b1);
@@ -67,23 +67,23 @@ const irreducible = (mul, n, c) => { // t^2 + t + c has no root among n elements
   for (let t = 0; t < n; t++) if ((mul(t, t) ^ t ^ c) === 0) return false;
   return true;
 };
-for (N = 1; !irreducible(g4mul, 4, N); N++);
-for (L = 1; !irreducible(g16mul, 16, L); L++);
-
-// The isomorphism phi: AES field -> tower, phi(x) = beta for a root beta of the AES polynomial.
-const towerPow = (b, e) => { let r = 1; for (let i = 0; i < e; i++) r = g256mul(r, b); return r; };
-let PHI = null;
-for (let beta = 2; beta < 256 && !PHI; beta++) {
-  if ((towerPow(beta, 8) ^ towerPow(beta, 4) ^ towerPow(beta, 3) ^ beta ^ 1) !== 0) continue;
-  const cols = Array.from({ length: 8 }, (_, i) => towerPow(beta, i));
-  const phi = (a) => { let r = 0; for (let i = 0; i < 8; i++) if (a & (1 << i)) r ^= cols[i]; return r; };
-  let ok = true;
-  for (let a = 0; a < 256 && ok; a++) for (let b = 0; b < 256 && ok; b += 7) ok = phi(aesMul(a, b)) === g256mul(phi(a), phi(b));
-  if (ok && new Set(Array.from({ length: 256 }, (_, a) => phi(a))).size === 256) PHI = phi;
+/** The isomorphisms phi: AES field -> tower (for the current N, L), one per root beta of the AES polynomial. */
+function isomorphisms() {
+  const towerPow = (b, e) => { let r = 1; for (let i = 0; i < e; i++) r = g256mul(r, b); return r; };
+  const found = [];
+  for (let beta = 2; beta < 256; beta++) {
+    if ((towerPow(beta, 8) ^ towerPow(beta, 4) ^ towerPow(beta, 3) ^ beta ^ 1) !== 0) continue;
+    const cols = Array.from({ length: 8 }, (_, i) => towerPow(beta, i));
+    const phi = (a) => { let r = 0; for (let i = 0; i < 8; i++) if (a & (1 << i)) r ^= cols[i]; return r; };
+    let ok = new Set(Array.from({ length: 256 }, (_, a) => phi(a))).size === 256;
+    for (let a = 0; a < 256 && ok; a++) for (let b = 0; b < 256 && ok; b += 7) ok = phi(aesMul(a, b)) === g256mul(phi(a), phi(b));
+    if (!ok) throw new Error('a root that is not an isomorphism');
+    const inv = new Array(256);
+    for (let a = 0; a < 256; a++) inv[phi(a)] = a;
+    found.push({ beta, phi, inv });
+  }
+  return found;
 }
-if (!PHI) throw new Error('no isomorphism found');
-const PHI_INV = new Array(256);
-for (let a = 0; a < 256; a++) PHI_INV[PHI(a)] = a;
 const AFF_INV = new Array(256);
 for (let a = 0; a < 256; a++) AFF_INV[affine(a)] = a;
 
@@ -230,8 +230,28 @@ function check(name, circ, expect) {
   }
 }
 
-const FWD = build(PHI, (v) => affine(PHI_INV[v]));
-const INV = build((y) => PHI(AFF_INV[y]), (v) => PHI_INV[v]);
+// Every tower (N, L) and every isomorphism (8 roots) gives a valid circuit; keep the one with fewest gates.
+function best(make) {
+  let top = null;
+  for (let n = 1; n < 4; n++) {
+    N = n;
+    if (!irreducible(g4mul, 4, N)) continue;
+    for (let l = 1; l < 16; l++) {
+      L = l;
+      if (!irreducible(g16mul, 16, L)) continue;
+      for (const iso of isomorphisms()) {
+        const circ = make(iso);
+        const gates = circ.c.gates.and + circ.c.gates.xor;
+        if (!top || gates < top.gates) top = { circ, gates, N, L, beta: iso.beta };
+      }
+    }
+  }
+  return top;
+}
+const fwdBest = best(({ phi, inv }) => build(phi, (v) => affine(inv[v])));
+const invBest = best(({ phi, inv }) => build((y) => phi(AFF_INV[y]), (v) => inv[v]));
+const FWD = fwdBest.circ;
+const INV = invBest.circ;
 check('S-box', FWD, (x) => SBOX[x] ^ 0x63);
 check('inverse S-box', INV, (y) => INV_SBOX[y ^ 0x63]);
 
@@ -344,8 +364,9 @@ function transposeFn() {
 const out = [
   '// Bitsliced AES rounds (FIPS 197) on 8 blocks at once, WebAssembly SIMD: eight v128 bit planes, plane i',
   '// holding bit i of the 16 state bytes of the 8 blocks (bit k of a byte = block k). The S-box and its',
-  '// inverse are boolean circuits: GF(2^8) inversion in the tower GF(((2^2)^2)^2) (w^2 = w + 1,',
-  `// z^2 = z + ${N}, y^2 = y + ${L}), Karatsuba products over GF(4), linear layers shared by Paar's heuristic;`,
+  '// inverse are boolean circuits: GF(2^8) inversion in the tower GF(((2^2)^2)^2) (w^2 = w + 1, z^2 = z + N,',
+  `// y^2 = y + L: N = ${fwdBest.N}, L = ${fwdBest.L}, beta = ${fwdBest.beta} for the S-box, N = ${invBest.N}, L = ${invBest.L}, beta = ${invBest.beta} for its inverse),`,
+  "// Karatsuba products over GF(4), linear layers shared by Paar's heuristic (the tower and isomorphism with fewest gates);",
   '// the affine constant 0x63 is folded into round keys 1..Nr. ShiftRows and the row rotations of',
   '// MixColumns are byte shuffles with constant indices. Constant time: no table, no secret-dependent branch',
   '// or address.',
@@ -361,4 +382,4 @@ const out = [
   '',
 ].join('\n');
 writeFileSync(join(root, 'assembly', 'aes-bs-rounds.ts'), out);
-console.log(`S-box ${FWD.c.gates.and} AND + ${FWD.c.gates.xor} XOR; inverse ${INV.c.gates.and} AND + ${INV.c.gates.xor} XOR (N = ${N}, L = ${L})`);
+console.log(`S-box ${FWD.c.gates.and} AND + ${FWD.c.gates.xor} XOR (N ${fwdBest.N} L ${fwdBest.L} beta ${fwdBest.beta}); inverse ${INV.c.gates.and} AND + ${INV.c.gates.xor} XOR (N ${invBest.N} L ${invBest.L} beta ${invBest.beta})`);
