@@ -12,6 +12,7 @@
 // the affine constant). Converted once per key within an exported call, kept in BS_RK, zeroed by bsWipe().
 
 import { AES_RK } from "./aes";
+import { storeBE32 } from "./bytes";
 import { aesBsEncryptPlanes, aesBsDecryptPlanes, bsTranspose } from "./aes-bs-rounds";
 
 const BS_RK: usize = memory.data(15 * 128, 16); // up to 15 round keys x 8 planes
@@ -70,6 +71,50 @@ export function aesBsCbcDecrypt(ctx: usize, iv: usize, src: usize, dst: usize, l
     chain = next;
   }
   v128.store(iv, chain);
+}
+
+/**
+ * CTR keystream of GCM (SP 800-38D 6.5, 7.1): XORs E_K(nonce || c) for c = 2, 3, ... over `len` bytes
+ * from `src` into `dst` (may be the same), 8 counter blocks per pass. With `ekj0` non-zero, E_K(J0) (the
+ * counter block 1, which masks the tag) is computed too, in the first pass, and written to `ekj0`.
+ */
+export function aesBsCtr(ctx: usize, nonce: usize, src: usize, dst: usize, len: usize, ekj0: usize): void {
+  bsKeys(ctx);
+  const rounds = load<u32>(ctx);
+  let counter: u32 = 2;
+  let off: usize = 0;
+  let first = ekj0 != 0;
+  while (off < len || first) {
+    const lead: usize = first ? 1 : 0;
+    for (let k: usize = 0; k < 8; k++) {
+      const b = ST + (k << 4);
+      memory.copy(b, nonce, 12);
+      storeBE32(b + 12, first && k == 0 ? 1 : counter + <u32>(k - lead));
+    }
+    bsTranspose(ST);
+    aesBsEncryptPlanes(ST, BS_RK, rounds);
+    bsTranspose(ST);
+    if (first) v128.store(ekj0, v128.load(ST));
+    const n = min<usize>((8 - lead) << 4, len - off);
+    const ks = ST + (lead << 4);
+    let i: usize = 0;
+    for (; i + 16 <= n; i += 16) v128.store(dst + off + i, v128.xor(v128.load(src + off + i), v128.load(ks + i)));
+    for (; i < n; i++) store<u8>(dst + off + i, load<u8>(src + off + i) ^ load<u8>(ks + i));
+    off += n;
+    counter += 8 - <u32>lead;
+    first = false;
+  }
+}
+
+/** One block, E_K(src) to `dst`, by a whole bitsliced pass (the GCM hash key, a tag mask). */
+export function aesBsEncryptBlock(ctx: usize, src: usize, dst: usize): void {
+  bsKeys(ctx);
+  v128.store(ST, v128.load(src));
+  memory.fill(ST + 16, 0, 112);
+  bsTranspose(ST);
+  aesBsEncryptPlanes(ST, BS_RK, load<u32>(ctx));
+  bsTranspose(ST);
+  v128.store(dst, v128.load(ST));
 }
 
 /** ECB over `len` bytes (groups of 8 blocks), for the tests of the rounds against the T-table AES. */

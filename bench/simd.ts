@@ -192,18 +192,18 @@ const median = (xs: number[]): number => {
  * ns of CPU time (user + system, process.cpuUsage) per packet over `inputs` (made before the clock starts):
  * on a shared machine CPU time leaves out the time the process waits for a core.
  */
-function sample<I>(fn: (i: I) => unknown, inputs: I[]): number {
+function sample<I>(fn: (i: I) => unknown, inputs: I[], perInput = BATCH): number {
   const t0 = process.cpuUsage();
   for (const inp of inputs) fn(inp);
   const t = process.cpuUsage(t0);
-  return ((t.user + t.system) * 1000) / (inputs.length * BATCH);
+  return ((t.user + t.system) * 1000) / (inputs.length * perInput);
 }
 
-function bench<I>(title: string, impls: Array<Impl<I>>, ref: string, base: string): void {
+function bench<I>(title: string, impls: Array<Impl<I>>, ref: string, base: string, perInput = BATCH): void {
   // Batches per sample: calibrated on the first implementation so that a sample takes about MS ms.
   let iters = 4;
   for (;;) {
-    const t = sample(impls[0]!.run, Array.from({ length: iters }, impls[0]!.make)) * iters * BATCH / 1e6;
+    const t = sample(impls[0]!.run, Array.from({ length: iters }, impls[0]!.make), perInput) * iters * perInput / 1e6;
     if (t > MS / 4 || iters > 1 << 16) { iters = Math.max(4, Math.round(iters * MS / Math.max(t, 0.01))); break; }
     iters *= 4;
   }
@@ -211,19 +211,19 @@ function bench<I>(title: string, impls: Array<Impl<I>>, ref: string, base: strin
   for (let round = 0; round <= ROUNDS; round++) {
     for (let k = 0; k < impls.length; k++) {
       const m = impls[(k + round) % impls.length]!; // order rotated every round
-      const t = sample(m.run, Array.from({ length: iters }, m.make));
+      const t = sample(m.run, Array.from({ length: iters }, m.make), perInput);
       if (round > 0) times[m.name]!.push(t); // round 0 warms up
     }
   }
   const fmt = (xs: number[]): string => `${median(xs).toFixed(0)} ns [${Math.min(...xs).toFixed(0)}-${Math.max(...xs).toFixed(0)}]`;
-  console.log(`\n${title}: batch ${BATCH}, ${ROUNDS} interleaved rounds x ${iters} batches per sample`);
+  console.log(`\n${title}: ${perInput > 1 ? `batch ${perInput}, ` : ''}${ROUNDS} interleaved rounds x ${iters} ${perInput > 1 ? 'batches' : 'packets'} per sample`);
   for (const m of impls) {
     const ts = times[m.name]!;
     const vs = (name: string): string => {
       const r = ts.map((t, k) => times[name]![k]! / t);
       return `${median(r).toFixed(2)}x [${Math.min(...r).toFixed(2)}-${Math.max(...r).toFixed(2)}]`;
     };
-    console.log(`  ${m.name.padEnd(44)} ${fmt(ts).padEnd(22)} /packet   vs reuse: ${vs(ref).padEnd(18)} vs before: ${vs(base)}`);
+    console.log(`  ${m.name.padEnd(44)} ${fmt(ts).padEnd(22)} /packet   vs ${ref === impls[0]!.name ? 'ours' : 'reuse'}: ${vs(ref).padEnd(18)} vs before: ${vs(base)}`);
   }
   console.log(`  (median [min-max] of n = ${ROUNDS} samples each; a ratio is the other's time / this one's, per round)`);
 }
@@ -288,4 +288,36 @@ console.log(`node ${process.version}, ${process.arch}, batch ${BATCH}`);
     opener('node:crypto per packet', nodeOpenPerPacket()),
     opener('node:crypto with reuse', nodeOpenReuse()),
   ], 'node:crypto with reuse', 'ours openBatch, scalar (before)');
+}
+
+// Single packets (EspSa.seal / EspSa.open), ours against --base only: what the constant-time AES costs
+// where it replaced the T-tables (GCM/GMAC: CTR and the tag mask bitsliced; CBC decryption bitsliced).
+if (base) {
+  const combos = [
+    { alg: 'null', ealg: 'aes-gcm', size: 1400 }, { alg: 'null', ealg: 'aes-gcm', size: 64 },
+    { alg: 'aes-gmac', ealg: 'null', size: 600 },
+    { alg: 'hmac-sha-1-96', ealg: 'aes-cbc', size: 1400 }, { alg: 'hmac-sha-1-96', ealg: 'aes-cbc', size: 64 },
+  ] as const;
+  for (const { alg, ealg, size } of combos) {
+    const payload = randomFillSync(new Uint8Array(size));
+    const one = [payload];
+    const sealOf = (lib: Lib): ((p: Uint8Array[]) => unknown) => {
+      const tx = lib.EspSa.outbound({ spi: SPI, alg, ealg, ck, ik });
+      return (p) => tx.seal(p[0]!);
+    };
+    const openOf = (lib: Lib): Impl<Uint8Array[]> => {
+      const tx = lib.EspSa.outbound({ spi: SPI, alg, ealg, ck, ik });
+      const rx = lib.EspSa.inbound({ spi: SPI, alg, ealg, ck, ik, replayWindow: 1024 });
+      return { name: '', run: (p) => rx.open(p[0]!), make: () => [tx.seal(payload)] };
+    };
+    const lib = await import('../dist/index.js');
+    bench(`single packet seal ${alg}+${ealg} @${size} B`, [
+      { name: 'ours EspSa.seal', run: sealOf(lib), make: () => one },
+      { name: 'previous build (--base) EspSa.seal', run: sealOf(base), make: () => one },
+    ], 'ours EspSa.seal', 'previous build (--base) EspSa.seal', 1);
+    bench(`single packet open ${alg}+${ealg} @${size} B`, [
+      { ...openOf(lib), name: 'ours EspSa.open' },
+      { ...openOf(base), name: 'previous build (--base) EspSa.open' },
+    ], 'ours EspSa.open', 'previous build (--base) EspSa.open', 1);
+  }
 }
