@@ -20,6 +20,8 @@ const ST: usize = memory.data(128, 16); // 8 blocks, or their 8 planes
 const CHAIN: usize = memory.data(8 * 16, 16); // per lane: CBC chaining value
 const LANE: usize = memory.data(8 * 8, 16); // per lane: u32 address of the next block, u32 blocks left
 let keysOf: usize = 0; // the AES context whose round keys are in BS_RK (0: none)
+/** 8-lane CBC encryption passes run since instantiation (simd_counters). */
+export let lanePasses: u32 = 0;
 
 /** Lane job record (AES_JOB_SIZE bytes): u32 data address, u32 length (a multiple of 16), u32 IV address. */
 export const AES_JOB_SIZE: usize = 16;
@@ -157,6 +159,7 @@ export function aesBsCbcEncryptLanes(ctx: usize, jobs: usize, count: u32): void 
     }
   }
   while (active > 0) {
+    lanePasses++;
     for (let k: usize = 0; k < 8; k++) {
       const left = load<u32>(LANE + (k << 3), 4);
       const p = <usize>load<u32>(LANE + (k << 3));

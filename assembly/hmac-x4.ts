@@ -37,6 +37,9 @@ export const JOB_USER: usize = 24;
 export const JOB_MAC: usize = 32;
 export const JOB_APPEND_SEQHI: u32 = 1;
 
+/** 4-lane steps run since instantiation (tests check which path a batch took: simd_counters). */
+export let steps: u32 = 0;
+
 const HMAC_INNER: usize = 16; // hmac.ts context layout
 const HMAC_OUTER: usize = 48;
 
@@ -207,6 +210,7 @@ export function hmacX4(alg: u32, list: usize, count: u32): void {
       break;
     }
     const p0 = blockOf(0), p1 = blockOf(1), p2 = blockOf(2), p3 = blockOf(3);
+    steps++;
     if (alg == HASH_SHA1) sha1x4Compress(ST, p0, p1, p2, p3);
     else md5x4Compress(ST, p0, p1, p2, p3);
     for (let k: usize = 0; k < 4; k++) {

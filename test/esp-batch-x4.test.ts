@@ -43,6 +43,13 @@ function makeSet(rng: Rng, alg: IntegrityAlgorithm, ealg: EncryptionAlgorithm, e
   }
 }
 
+/** The WASM core's path counters: [4-lane HMAC steps, 8-lane AES-CBC passes] so far. */
+function counters(): [number, number] {
+  const c = wasm();
+  c.x.simd_counters(c.paramPtr + 512);
+  return [c.u32[(c.paramPtr + 512) >>> 2]!, c.u32[((c.paramPtr + 512) >>> 2) + 1]!];
+}
+
 function drop(sets: Set[]): void {
   for (const s of sets) { s.tx.delete(); s.rx.delete(); s.rx2.delete(); }
 }
@@ -121,11 +128,16 @@ test('AES-CBC across packets: 8..37 packets of one SA (bitsliced lanes, 128/192/
       Object.assign(heavy, { tx: EspSa.outbound(opts), rx: EspSa.inbound(opts), rx2: EspSa.inbound(opts), opts, ref: { ...heavy.ref, encKey, authKey } });
     }
     const others = [makeSet(rng, 'hmac-sha-1-96', 'aes-cbc'), makeSet(rng, 'hmac-md5-96', 'des-ede3-cbc')];
-    const n = 8 + rng.int(30);
+    // Every other case: 7, 8, 16 or 24 packets of one length, which the lanes take for sure (>= 5/6 full).
+    const even = rng.int(2) === 0;
+    const n = even ? rng.pick([7, 8, 16, 24]) : 8 + rng.int(30);
+    const len = rng.int(1501);
     const items: Array<{ s: Set; payload: Uint8Array }> = [];
-    for (let i = 0; i < n; i++) items.push({ s: heavy, payload: rng.bytes(rng.int(1501)) });
+    for (let i = 0; i < n; i++) items.push({ s: heavy, payload: rng.bytes(even ? len : rng.int(1501)) });
     for (let i = 0; i < rng.int(8); i++) items.splice(rng.int(items.length + 1), 0, { s: rng.pick(others), payload: rng.bytes(rng.int(1501)) });
+    const before = counters();
     const sealed = sealBatch(items.map((it) => ({ sa: it.s.tx, payload: it.payload })));
+    if (even) assert.ok(counters()[1] >= before[1] + Math.ceil(((len + 2 + 15) >> 4) * n / 8), 'the 8-lane AES path ran');
     const seq = new Map<Set, number>();
     sealed.forEach((p, i) => {
       const s = items[i]!.s;
@@ -241,8 +253,13 @@ test('the scalar path: single packets, batches of one, and the batch path with m
     const s = makeSet(rng, rng.pick(['hmac-sha-1-96', 'hmac-md5-96'] as const), rng.pick(['aes-cbc', 'null'] as const), rng.int(2) === 1);
     const n = 1 + rng.int(20);
     const payloads = Array.from({ length: n }, () => rng.bytes(rng.int(1501)));
+    const before = counters();
     const single = payloads.map((p) => s.tx.seal(p));
     const ones = payloads.map((p) => sealBatch([{ sa: s.tx, payload: p }])[0] as Uint8Array);
+    const singleOpen = makeSet(rng, s.opts.alg, s.opts.ealg!);
+    for (const p of [singleOpen.tx.seal(payloads[0]!)]) openBatch([{ sa: singleOpen.rx, packet: p }]);
+    drop([singleOpen]);
+    assert.equal(counters(), before, 'single packets and batches of one take the scalar paths');
     x.esp_simd_paths(0);
     let off: Array<Uint8Array | Error>;
     try {

@@ -66,6 +66,7 @@ export interface CoreExports {
   esp_seal_batch(desc: number, n: number, base: number, ivPool: number): number;
   esp_open_batch(desc: number, n: number, base: number, res: number): number;
   esp_simd_paths(mask: number): void;
+  simd_counters(out: number): void;
   milenage_init(ctx: number, k: number, op: number, isOpc: number): void;
   milenage_opc(ctx: number, out: number): void;
   milenage_run(ctx: number, rand: number, sqn: number, amf: number, out: number): void;
