@@ -225,7 +225,7 @@ function bench<I>(title: string, impls: Array<Impl<I>>, ref: string, base: strin
     };
     console.log(`  ${m.name.padEnd(44)} ${fmt(ts).padEnd(22)} /packet   vs ${ref === impls[0]!.name ? 'ours' : 'reuse'}: ${vs(ref).padEnd(18)} vs before: ${vs(base)}`);
   }
-  console.log(`  (median [min-max] of n = ${ROUNDS} samples each; a ratio is the other's time / this one's, per round)`);
+  console.log(`  (median [min-max] of n = ${ROUNDS} samples each; a ratio is the other's time / this one's, per round; "before" = ${base})`);
 }
 
 // Sanity: every implementation's packets open in ours and the references', before anything is timed.
@@ -267,7 +267,7 @@ console.log(`node ${process.version}, ${process.arch}, batch ${BATCH}`);
     ...(base ? [{ name: 'previous build (--base), sealBatch', run: baseSeal(base), make }] : []),
     { name: 'node:crypto per packet', run: nodeSealPerPacket(), make },
     { name: 'node:crypto with reuse', run: nodeSealReuse(), make },
-  ], 'node:crypto with reuse', 'ours sealBatch, scalar (before)');
+  ], 'node:crypto with reuse', base ? 'previous build (--base), sealBatch' : 'ours sealBatch, scalar (before)');
 }
 
 // Batch open @1400 B: fresh packets (new sequence numbers) for every batch, sealed before the clock
@@ -287,7 +287,7 @@ console.log(`node ${process.version}, ${process.arch}, batch ${BATCH}`);
     ...(base ? [opener('previous build (--base), openBatch', baseOpen(base))] : []),
     opener('node:crypto per packet', nodeOpenPerPacket()),
     opener('node:crypto with reuse', nodeOpenReuse()),
-  ], 'node:crypto with reuse', 'ours openBatch, scalar (before)');
+  ], 'node:crypto with reuse', base ? 'previous build (--base), openBatch' : 'ours openBatch, scalar (before)');
 }
 
 // Single packets (EspSa.seal / EspSa.open), ours against --base only: what the constant-time AES costs
