@@ -105,29 +105,54 @@ class Circuit {
    * sharing XORs by Paar's heuristic (repeatedly materialise the pair that occurs in most targets).
    */
   linear(targets) {
-    const rows = targets.map((t) => new Set(t));
-    for (;;) {
-      const count = new Map();
-      for (const r of rows) {
-        if (r.size < 2) continue;
-        const xs = [...r].sort();
-        for (let i = 0; i < xs.length; i++) for (let j = i + 1; j < xs.length; j++) {
-          const k = `${xs[i]}|${xs[j]}`;
-          count.set(k, (count.get(k) ?? 0) + 1);
-        }
-      }
-      if (count.size === 0) break;
-      let best = null, bestN = 0;
-      for (const [k, c] of count) if (c > bestN) { best = k; bestN = c; }
-      const [a, b] = best.split('|');
-      const s = this.gate('xor', a, b);
-      for (const r of rows) if (r.has(a) && r.has(b)) { r.delete(a); r.delete(b); r.add(s); }
+    // Paar's heuristic with random tie-breaking, best of TRIES plans (deterministic: a fixed-seed PRNG).
+    let best = null;
+    for (let trial = 0; trial < TRIES; trial++) {
+      const plan = paarPlan(targets, trial);
+      if (!best || plan.pairs.length < best.pairs.length) best = plan;
     }
-    return rows.map((r) => {
+    const name = new Map();
+    const real = (x) => name.get(x) ?? x;
+    best.pairs.forEach(([a, b], k) => name.set(`#${k}`, this.gate('xor', real(a), real(b))));
+    return best.outs.map(real);
+  }
+}
+
+const TRIES = 40;
+
+/** One run of Paar's heuristic on `targets` (sets of names); ties broken by a PRNG seeded with `seed`. */
+function paarPlan(targets, seed) {
+  let st = (seed * 2654435761 + 1) >>> 0;
+  const rnd = () => { st ^= st << 13; st >>>= 0; st ^= st >>> 17; st ^= st << 5; st >>>= 0; return st; };
+  const rows = targets.map((t) => new Set(t));
+  const pairs = [];
+  for (;;) {
+    const count = new Map();
+    for (const r of rows) {
+      if (r.size < 2) continue;
+      const xs = [...r].sort();
+      for (let i = 0; i < xs.length; i++) for (let j = i + 1; j < xs.length; j++) {
+        const k = `${xs[i]}|${xs[j]}`;
+        count.set(k, (count.get(k) ?? 0) + 1);
+      }
+    }
+    if (count.size === 0) break;
+    let bestN = 0;
+    for (const c of count.values()) if (c > bestN) bestN = c;
+    const ties = [...count].filter(([, c]) => c === bestN).map(([k]) => k);
+    const pick = seed === 0 ? ties[0] : ties[rnd() % ties.length];
+    const [a, b] = pick.split('|');
+    const s = `#${pairs.length}`;
+    pairs.push([a, b]);
+    for (const r of rows) if (r.has(a) && r.has(b)) { r.delete(a); r.delete(b); r.add(s); }
+  }
+  return {
+    pairs,
+    outs: rows.map((r) => {
       if (r.size !== 1) throw new Error('a linear target is zero');
       return [...r][0];
-    });
-  }
+    }),
+  };
 }
 
 /** Truth table of bit i of f(x) over x = 0..255. */
