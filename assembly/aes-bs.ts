@@ -189,7 +189,20 @@ export function aesBsCbcEncryptLanes(ctx: usize, jobs: usize, count: u32): void 
   }
 }
 
-// ---- Exports (tests) ----
+// ---- Exports ----
+
+/** The AES block API (ECB over whole blocks, `len` a multiple of 16), constant time. */
+export function aes_encrypt_blocks(ctx: usize, src: usize, dst: usize, len: usize): void {
+  if (len >= 16) aesBsEcb(ctx, src, dst, len & ~15, false);
+  bsWipe();
+}
+
+export function aes_decrypt_blocks(ctx: usize, src: usize, dst: usize, len: usize): void {
+  if (len >= 16) aesBsEcb(ctx, src, dst, len & ~15, true);
+  bsWipe();
+}
+
+// (Tests.)
 
 export function aes_bs_ecb(ctx: usize, src: usize, dst: usize, len: usize, decrypt: bool): void {
   aesBsEcb(ctx, src, dst, len, decrypt);

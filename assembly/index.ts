@@ -5,8 +5,8 @@
 
 export { ctx_alloc, ctx_free, io_ptr, param_ptr, live_contexts, live_bytes, wipe } from "./memory";
 export { ct_equal } from "./bytes";
-export { aes_init, aes_encrypt_blocks, aes_decrypt_blocks } from "./aes";
-export { aes_bs_ecb, aes_bs_cbc_decrypt, aes_bs_cbc_encrypt_lanes } from "./aes-bs";
+export { aes_init } from "./aes";
+export { aes_encrypt_blocks, aes_decrypt_blocks, aes_bs_ecb, aes_bs_cbc_decrypt, aes_bs_cbc_encrypt_lanes } from "./aes-bs";
 export { des_init, des3_init, des_ecb, des3_ecb } from "./des";
 export { aes_cbc_encrypt, aes_cbc_decrypt, des3_cbc_encrypt, des3_cbc_decrypt } from "./cbc";
 export { gcm_init, gcm_seal, gcm_open } from "./gcm";
