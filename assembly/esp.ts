@@ -470,20 +470,49 @@ function lanesPayOff(g: u32): bool {
   return <u64>total * 6 >= <u64>makespan * 8 * 5;
 }
 
+// Grouping the records by SA in O(n): an open-addressing table from AES context to the SA's first and
+// last record, the records of one SA chained through NEXT.
+const SLOTS: u32 = 4096; // at least 2 x BATCH_MAX: load factor <= 1/2
+const SLOT: usize = memory.data(4096 * 12, 16); // u32 AES context (0: empty), u32 first record, u32 last
+const USED: usize = memory.data(BATCH_MAX * 4, 16); // slots in order of first use
+const NEXT: usize = memory.data(BATCH_MAX * 4, 16); // per record: the next record of its SA
+const END: u32 = 0xffffffff;
+
 /** Encrypts the `n` queued AES-CBC records, grouped by SA (AES context), in place. */
 function encryptAesJobs(n: u32): void {
+  let used: u32 = 0;
   for (let i: u32 = 0; i < n; i++) {
-    const first = AES_JOBS + <usize>i * AES_JOB_SIZE;
-    const ctx = <usize>load<u32>(first, 12);
-    if (ctx == 0) continue; // already done with an earlier group
+    const ctx = load<u32>(AES_JOBS + <usize>i * AES_JOB_SIZE, 12);
+    let h = ((ctx >> 6) * 0x9e3779b1) >> 20;
+    for (;;) {
+      const slot = SLOT + <usize>h * 12;
+      const c = load<u32>(slot);
+      if (c == 0) {
+        store<u32>(slot, ctx);
+        store<u32>(slot, i, 4);
+        store<u32>(slot, i, 8);
+        store<u32>(USED + (<usize>used << 2), h);
+        used++;
+        break;
+      }
+      if (c == ctx) {
+        store<u32>(NEXT + (<usize>load<u32>(slot, 8) << 2), i);
+        store<u32>(slot, i, 8);
+        break;
+      }
+      h = (h + 1) & (SLOTS - 1);
+    }
+    store<u32>(NEXT + (<usize>i << 2), END);
+  }
+  for (let u: u32 = 0; u < used; u++) {
+    const slot = SLOT + <usize>load<u32>(USED + (<usize>u << 2)) * 12;
+    const ctx = <usize>load<u32>(slot);
     let g: u32 = 0;
-    for (let j = i; j < n; j++) {
-      const rec = AES_JOBS + <usize>j * AES_JOB_SIZE;
-      if (<usize>load<u32>(rec, 12) != ctx) continue;
-      memory.copy(AES_GROUP + <usize>g * AES_JOB_SIZE, rec, AES_JOB_SIZE);
-      store<u32>(rec, 0, 12);
+    for (let r = load<u32>(slot, 4); r != END; r = load<u32>(NEXT + (<usize>r << 2))) {
+      memory.copy(AES_GROUP + <usize>g * AES_JOB_SIZE, AES_JOBS + <usize>r * AES_JOB_SIZE, AES_JOB_SIZE);
       g++;
     }
+    store<u32>(slot, 0); // the table is empty again after the call
     if (lanesPayOff(g)) {
       aesBsCbcEncryptLanes(ctx, AES_GROUP, g);
     } else {

@@ -150,6 +150,25 @@ test('AES-CBC across packets: 8..37 packets of one SA (bitsliced lanes, 128/192/
   });
 });
 
+test('sealBatch over 600 AES-CBC SAs at once (1..9 packets each, interleaved: the per-SA grouping), every packet opens in the reference', () => {
+  cases('batch x4 many SAs', 2, (rng) => {
+    const sets = Array.from({ length: 600 }, () => makeSet(rng, rng.pick(['hmac-sha-1-96', 'hmac-md5-96'] as const), 'aes-cbc'));
+    const items: Array<{ s: Set; payload: Uint8Array }> = [];
+    for (const s of sets) for (let k = 1 + rng.int(9); k > 0; k--) items.push({ s, payload: rng.bytes(rng.int(200)) });
+    for (let i = items.length - 1; i > 0; i--) { const j = rng.int(i + 1); [items[i], items[j]] = [items[j]!, items[i]!]; }
+    const sealed = sealBatch(items.map((it) => ({ sa: it.s.tx, payload: it.payload })));
+    const seq = new Map<Set, number>();
+    sealed.forEach((p, i) => {
+      const s = items[i]!.s;
+      seq.set(s, (seq.get(s) ?? 0) + 1);
+      const r = refOpen(s.ref, p as Uint8Array, 0);
+      assert.is(r.payload.toString('hex'), hex(items[i]!.payload), `item ${i} of ${items.length}`);
+      assert.is(r.seq, seq.get(s)!, 'per-SA order');
+    });
+    drop(sets);
+  });
+});
+
 test('openBatch equals one open() per packet in order: corrupted, duplicated, reordered, dummy and foreign packets', () => {
   cases('batch x4 vs sequential', 80, (rng) => {
     const sets = [
