@@ -76,14 +76,14 @@ export function aesBsCbcDecrypt(ctx: usize, iv: usize, src: usize, dst: usize, l
 }
 
 /**
- * CTR keystream of GCM (SP 800-38D 6.5, 7.1): XORs E_K(nonce || c) for c = 2, 3, ... over `len` bytes
- * from `src` into `dst` (may be the same), 8 counter blocks per pass. With `ekj0` non-zero, E_K(J0) (the
- * counter block 1, which masks the tag) is computed too, in the first pass, and written to `ekj0`.
+ * CTR keystream of GCM (SP 800-38D 6.5, 7.1): XORs E_K(nonce || c) for c = `counter`, counter + 1, ...
+ * over `len` bytes from `src` into `dst` (may be the same), 8 counter blocks per pass. With `ekj0`
+ * non-zero, E_K(J0) (the counter block 1, which masks the tag) is computed too, in lane 0 of the first
+ * pass, and written to `ekj0`.
  */
-export function aesBsCtr(ctx: usize, nonce: usize, src: usize, dst: usize, len: usize, ekj0: usize): void {
+export function aesBsCtr(ctx: usize, nonce: usize, counter: u32, src: usize, dst: usize, len: usize, ekj0: usize): void {
   bsKeys(ctx);
   const rounds = load<u32>(ctx);
-  let counter: u32 = 2;
   let off: usize = 0;
   let first = ekj0 != 0;
   while (off < len || first) {
@@ -106,6 +106,24 @@ export function aesBsCtr(ctx: usize, nonce: usize, src: usize, dst: usize, len: 
     counter += 8 - <u32>lead;
     first = false;
   }
+}
+
+/**
+ * The first pass of a GCM decryption, before the tag is checked: E_K(J0) to `ekj0` and the keystream of
+ * counters 2..8 (112 bytes) to `ks`; the data is decrypted after the check (aesBsCtr from counter 9).
+ */
+export function aesBsCtrPrefix(ctx: usize, nonce: usize, ekj0: usize, ks: usize): void {
+  bsKeys(ctx);
+  for (let k: usize = 0; k < 8; k++) {
+    const b = ST + (k << 4);
+    memory.copy(b, nonce, 12);
+    storeBE32(b + 12, <u32>k + 1);
+  }
+  bsTranspose(ST);
+  aesBsEncryptPlanes(ST, BS_RK, load<u32>(ctx));
+  bsTranspose(ST);
+  v128.store(ekj0, v128.load(ST));
+  memory.copy(ks, ST + 16, 112);
 }
 
 /** One block, E_K(src) to `dst`, by a whole bitsliced pass (the GCM hash key, a tag mask). */

@@ -51,7 +51,7 @@ import { aesExpand } from "./aes";
 import { desKeySchedule } from "./des";
 import { aesCbcEncrypt, aesCbcDecrypt, des3CbcEncrypt, des3CbcDecrypt } from "./cbc";
 import { aesBsCbcDecrypt, aesBsCbcEncryptLanes, bsWipe, AES_JOB_SIZE } from "./aes-bs";
-import { gcmInit, gcmSeal, gcmComputeTag, gcmCtr, gcmWipeTag, TAG } from "./gcm";
+import { gcmInit, gcmSeal, gcmComputeTag, gcmOpenBegin, gcmCtrAfterBegin, gcmWipeOpen, gcmWipeTag, TAG } from "./gcm";
 import { hmacInit, hmacBegin, hmacEnd, hmacCompute } from "./hmac";
 import { hashUpdate } from "./hash";
 import { steps as hmacX4Steps } from "./hmac-x4";
@@ -100,6 +100,7 @@ function wipeScratch(): void {
   memory.fill(HSTATE, 0, 112);
   memory.fill(IV_SCRATCH, 0, 16);
   gcmWipeTag();
+  gcmWipeOpen();
   bsWipe();
 }
 
@@ -330,6 +331,7 @@ function open(sa: usize, buf: usize, len: u32, res: usize, pre: usize): i32 {
   const icv = buf + authLen;
   if (kind == K_GCM) {
     const aadLen = gcmParams(sa, buf, seq, esn);
+    gcmOpenBegin(sa + SA_CIPHER, NONCE); // E_K(J0) with the first keystream blocks, one pass
     gcmComputeTag(sa + SA_CIPHER, NONCE, AAD, aadLen, ct, ctLen);
     if (!ct_equal(TAG, icv, 16)) return -ST_ESP_INTEGRITY;
   } else if (kind == K_GMAC) {
@@ -353,7 +355,7 @@ function open(sa: usize, buf: usize, len: u32, res: usize, pre: usize): i32 {
     memory.copy(IV_SCRATCH, buf + 8, 8);
     des3CbcDecrypt(sa + SA_CIPHER, IV_SCRATCH, ct, ct, ctLen);
   } else if (kind == K_GCM) {
-    gcmCtr(sa + SA_CIPHER, NONCE, ct, ct, ctLen);
+    gcmCtrAfterBegin(sa + SA_CIPHER, NONCE, ct, ct, ctLen);
   }
   const padLen = <usize>load<u8>(ct + ctLen - 2);
   const nextHeader = <u32>load<u8>(ct + ctLen - 1);

@@ -18,7 +18,7 @@
 
 import { loadBE32, loadBE64, storeBE32, storeBE64, ct_equal } from "./bytes";
 import { aesExpand } from "./aes";
-import { aesBsCtr, aesBsEncryptBlock, bsWipe } from "./aes-bs";
+import { aesBsCtr, aesBsCtrPrefix, aesBsEncryptBlock, bsWipe } from "./aes-bs";
 
 const GH: usize = 496;
 
@@ -27,7 +27,8 @@ const KS: usize = memory.data(16, 16); // keystream block
 /** The tag computed by the last gcmComputeTag call (16 bytes). */
 export const TAG: usize = memory.data(16, 16);
 const LENS: usize = memory.data(16, 16); // len(A) || len(C) block
-const EKJ0: usize = memory.data(16, 16); // E_K(J0), when computed with the keystream (gcmSeal)
+const EKJ0: usize = memory.data(16, 16); // E_K(J0), when computed with the keystream
+const KS7: usize = memory.data(112, 16); // keystream of counters 2..8 computed before a tag check
 let haveMask = false;
 
 // GHASH accumulator (y1 = first 8 bytes, y0 = last 8 bytes).
@@ -116,13 +117,37 @@ export function gcmInit(ctx: usize, key: usize, keyLen: u32): bool {
 
 /** CTR keystream from J0 + 1 (inc32) over `len` bytes, src -> dst (may alias); bitsliced (aes-bs.ts). */
 export function gcmCtr(ctx: usize, nonce: usize, src: usize, dst: usize, len: usize): void {
-  if (len != 0) aesBsCtr(ctx, nonce, src, dst, len, 0);
+  if (len != 0) aesBsCtr(ctx, nonce, 2, src, dst, len, 0);
 }
 
-/** The ESP seal path: CTR over `len` bytes and E_K(J0) into EKJ0 in the same passes. */
+/** The seal path: CTR over `len` bytes and E_K(J0) into EKJ0 in the same passes. */
 function gcmCtrAndMask(ctx: usize, nonce: usize, src: usize, dst: usize, len: usize): void {
-  aesBsCtr(ctx, nonce, src, dst, len, EKJ0);
+  aesBsCtr(ctx, nonce, 2, src, dst, len, EKJ0);
   haveMask = true;
+}
+
+/**
+ * The open path, before the tag check: E_K(J0) (for gcmComputeTag) and the first 7 keystream blocks in
+ * one pass; gcmCtrAfterBegin then decrypts, or gcmWipeOpen discards them when the tag does not verify.
+ */
+export function gcmOpenBegin(ctx: usize, nonce: usize): void {
+  aesBsCtrPrefix(ctx, nonce, EKJ0, KS7);
+  haveMask = true;
+}
+
+/** CTR decryption after gcmOpenBegin: the saved keystream, then from counter 9. */
+export function gcmCtrAfterBegin(ctx: usize, nonce: usize, src: usize, dst: usize, len: usize): void {
+  const n = min<usize>(112, len);
+  for (let i: usize = 0; i < n; i++) store<u8>(dst + i, load<u8>(src + i) ^ load<u8>(KS7 + i));
+  if (len > 112) aesBsCtr(ctx, nonce, 9, src + 112, dst + 112, len - 112, 0);
+  memory.fill(KS7, 0, 112);
+}
+
+/** Zeroes what gcmOpenBegin kept (keystream, tag mask), whether or not it was used. */
+export function gcmWipeOpen(): void {
+  memory.fill(KS7, 0, 112);
+  memory.fill(EKJ0, 0, 16);
+  haveMask = false;
 }
 
 /** The full 16-byte tag over AAD and ciphertext into TAG. */
@@ -169,11 +194,15 @@ export function gcmSeal(ctx: usize, nonce: usize, aad: usize, aadLen: usize, src
  * match, in which case nothing is written to dst.
  */
 export function gcmOpen(ctx: usize, nonce: usize, aad: usize, aadLen: usize, src: usize, dst: usize, len: usize, tag: usize, tagLen: usize): i32 {
+  if (len != 0) gcmOpenBegin(ctx, nonce);
   gcmComputeTag(ctx, nonce, aad, aadLen, src, len);
   const ok = ct_equal(TAG, tag, tagLen);
   gcmWipeTag();
-  if (!ok) return 0;
-  gcmCtr(ctx, nonce, src, dst, len);
+  if (!ok) {
+    gcmWipeOpen();
+    return 0;
+  }
+  if (len != 0) gcmCtrAfterBegin(ctx, nonce, src, dst, len);
   return 1;
 }
 
