@@ -6,8 +6,10 @@
 // inversion and the affine map (FIPS 197 5.1.1), so no constant can be mistyped. Decryption uses the
 // equivalent inverse cipher (FIPS 197 5.3.5): InvMixColumns applied to the middle round keys.
 //
-// Caveat: table lookups are indexed by secret data, so timing leaks through the cache. This is the usual
-// trade-off of software AES without hardware support; SECURITY.md says so.
+// Caveat: table lookups are indexed by secret data, so timing leaks through the cache. The key schedule
+// and the T-table rounds stay for the one place where the constant-time bitsliced AES (aes-bs.ts) is
+// slower: CBC encryption of a single packet or of a few packets of an SA (cbc.ts, esp.ts), where a pass of
+// 8 blocks would carry one or a few. SECURITY.md lists which path uses which.
 //
 // Context layout (AES_CTX_SIZE bytes):
 //   +0   u32 rounds (10, 12, 14)
@@ -195,16 +197,10 @@ export function aesExpand(ctx: usize, key: usize, keyLen: u32, withDecrypt: bool
   store<u32>(dst, ((isb(s3 & 0xff) | (isb((s2 >>> 8) & 0xff) << 8) | (isb((s1 >>> 16) & 0xff) << 16) | (isb(s0 >>> 24) << 24)) ^ load<u32>(dk, 12)) ^ x3, 12);
 }
 
-// ---- Exports for the TypeScript block API (one block per call; the modes live in cbc.ts / gcm.ts) ----
+// ---- Exports for the TypeScript block API (the modes live in cbc.ts / gcm.ts) ----
 
 export function aes_init(ctx: usize, key: usize, keyLen: u32): bool {
   return aesExpand(ctx, key, keyLen, true);
 }
 
-export function aes_encrypt_blocks(ctx: usize, src: usize, dst: usize, len: usize): void {
-  for (let off: usize = 0; off + 16 <= len; off += 16) aesEncryptBlock(ctx, src + off, dst + off, 0, 0, 0, 0);
-}
-
-export function aes_decrypt_blocks(ctx: usize, src: usize, dst: usize, len: usize): void {
-  for (let off: usize = 0; off + 16 <= len; off += 16) aesDecryptBlock(ctx, src + off, dst + off, 0, 0, 0, 0);
-}
+// aes_encrypt_blocks / aes_decrypt_blocks (ECB) are in aes-bs.ts: bitsliced, constant time.

@@ -9,6 +9,7 @@
 import { loadBE32, storeBE32 } from "./bytes";
 import { aesEncryptBlock, aesDecryptBlock } from "./aes";
 import { des3Block, des3ResultHi, des3ResultLo } from "./des";
+import { aesBsCbcDecrypt, bsWipe } from "./aes-bs";
 
 export function aesCbcEncrypt(ctx: usize, iv: usize, src: usize, dst: usize, len: usize): void {
   // AES words are little-endian (see aes.ts): plain loads, no byte swaps.
@@ -63,8 +64,10 @@ export function aes_cbc_encrypt(ctx: usize, iv: usize, src: usize, dst: usize, l
   aesCbcEncrypt(ctx, iv, src, dst, len);
 }
 
+/** Bitsliced (constant time, aes-bs.ts), as ESP's decryption; the T-table aesCbcDecrypt stays for the paths that ask for it. */
 export function aes_cbc_decrypt(ctx: usize, iv: usize, src: usize, dst: usize, len: usize): void {
-  aesCbcDecrypt(ctx, iv, src, dst, len);
+  aesBsCbcDecrypt(ctx, iv, src, dst, len);
+  bsWipe();
 }
 
 export function des3_cbc_encrypt(ctx: usize, iv: usize, src: usize, dst: usize, len: usize): void {

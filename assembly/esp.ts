@@ -42,7 +42,7 @@
 import {
   ALG_HMAC_MD5_96, ALG_HMAC_SHA1_96, ALG_AES_GMAC,
   EALG_DES_EDE3_CBC, EALG_AES_CBC, EALG_AES_GCM,
-  HASH_MD5, HASH_SHA1, SA_OUTBOUND, SA_ESN, SA_FIXED_SIZE, BATCH_RECORD_SIZE, NEXT_HEADER_DUMMY,
+  HASH_MD5, HASH_SHA1, SA_OUTBOUND, BATCH_MAX, SA_ESN, SA_FIXED_SIZE, BATCH_RECORD_SIZE, NEXT_HEADER_DUMMY,
   ST_OK, ST_BAD_ALGORITHM, ST_BAD_LENGTH, ST_WEAK_KEY, ST_ESP_MALFORMED, ST_ESP_SPI, ST_ESP_INTEGRITY,
   ST_ESP_PADDING, ST_ESP_DUMMY, ST_SEQ_EXHAUSTED, ST_ESP_DIRECTION,
 } from "../src/constants";
@@ -50,9 +50,13 @@ import { loadBE32, storeBE32, storeBE64, ct_equal } from "./bytes";
 import { aesExpand } from "./aes";
 import { desKeySchedule } from "./des";
 import { aesCbcEncrypt, aesCbcDecrypt, des3CbcEncrypt, des3CbcDecrypt } from "./cbc";
-import { gcmInit, gcmSeal, gcmComputeTag, gcmCtr, gcmWipeTag, TAG } from "./gcm";
+import { aesBsCbcDecrypt, aesBsCbcEncryptLanes, bsWipe, AES_JOB_SIZE } from "./aes-bs";
+import { gcmInit, gcmSeal, gcmComputeTag, gcmOpenBegin, gcmCtrAfterBegin, gcmWipeOpen, gcmWipeTag, TAG } from "./gcm";
 import { hmacInit, hmacBegin, hmacEnd, hmacCompute } from "./hmac";
 import { hashUpdate } from "./hash";
+import { steps as hmacX4Steps } from "./hmac-x4";
+import { lanePasses as aesLanePasses } from "./aes-bs";
+import { hmacX4, JOB_SIZE, JOB_CTX, JOB_MSG, JOB_LEN, JOB_SEQHI, JOB_FLAGS, JOB_USER, JOB_MAC, JOB_APPEND_SEQHI } from "./hmac-x4";
 import { validCombination } from "./keys";
 import { replayInit, replayInfer, replayCheck, replayCommit, ringBlocks } from "./replay";
 
@@ -96,6 +100,8 @@ function wipeScratch(): void {
   memory.fill(HSTATE, 0, 112);
   memory.fill(IV_SCRATCH, 0, 16);
   gcmWipeTag();
+  gcmWipeOpen();
+  bsWipe();
 }
 
 /** Bytes needed for an SA with replay window `w` (outbound SAs pass w = 0). */
@@ -202,12 +208,18 @@ export function esp_sa_init(
  * or a negated status (ST_SEQ_EXHAUSTED, ST_ESP_DIRECTION).
  */
 export function esp_seal(sa: usize, buf: usize, payloadLen: u32, nextHeader: u32, iv: usize): i32 {
-  const r = seal(sa, buf, payloadLen, nextHeader, iv);
+  const r = seal(sa, buf, payloadLen, nextHeader, iv, 0, 0);
   wipeScratch();
   return r;
 }
 
-function seal(sa: usize, buf: usize, payloadLen: u32, nextHeader: u32, iv: usize): i32 {
+/**
+ * With `job` non-zero and an HMAC SA, the ICV is not computed: the job record is filled in for
+ * multi-buffer HMAC (hmac-x4.ts) and the caller writes the ICV later (esp_seal_batch). With `aesJob`
+ * non-zero and AES-CBC, the packet is not encrypted either: the record (data, length, IV address, AES
+ * context) is filled in for the 8-lane bitsliced CBC (aes-bs.ts), or for the caller's T-table CBC.
+ */
+function seal(sa: usize, buf: usize, payloadLen: u32, nextHeader: u32, iv: usize, job: usize, aesJob: usize): i32 {
   const flags = load<u32>(sa + SA_FLAGS);
   if ((flags & SA_OUTBOUND) == 0) return -ST_ESP_DIRECTION;
   const esn = (flags & SA_ESN) != 0;
@@ -235,7 +247,12 @@ function seal(sa: usize, buf: usize, payloadLen: u32, nextHeader: u32, iv: usize
   if (kind == K_AES_CBC || kind == K_DES3_CBC) {
     memory.copy(buf + 8, iv, ivLen);
     memory.copy(IV_SCRATCH, iv, ivLen);
-    if (kind == K_AES_CBC) aesCbcEncrypt(sa + SA_CIPHER, IV_SCRATCH, ct, ct, ctLen);
+    if (kind == K_AES_CBC && aesJob != 0) {
+      store<u32>(aesJob, <u32>ct);
+      store<u32>(aesJob, <u32>ctLen, 4);
+      store<u32>(aesJob, <u32>(buf + 8), 8);
+      store<u32>(aesJob, <u32>(sa + SA_CIPHER), 12);
+    } else if (kind == K_AES_CBC) aesCbcEncrypt(sa + SA_CIPHER, IV_SCRATCH, ct, ct, ctLen);
     else des3CbcEncrypt(sa + SA_CIPHER, IV_SCRATCH, ct, ct, ctLen);
   } else if (kind == K_GCM || kind == K_GMAC) {
     if (esn) {
@@ -258,8 +275,12 @@ function seal(sa: usize, buf: usize, payloadLen: u32, nextHeader: u32, iv: usize
       gcmSeal(sa + SA_CIPHER, NONCE, buf, authLen, 0, 0, 0, ct + ctLen, 16);
     }
   } else if (icvLen != 0) {
-    icvHmac(sa, buf, authLen, seq, esn);
-    memory.copy(buf + authLen, MAC, icvLen);
+    if (job != 0) {
+      setJob(job, sa, buf, authLen, seq, esn);
+    } else {
+      icvHmac(sa, buf, authLen, seq, esn);
+      memory.copy(buf + authLen, MAC, icvLen);
+    }
   }
   return <i32>(authLen + icvLen);
 }
@@ -272,12 +293,17 @@ function seal(sa: usize, buf: usize, payloadLen: u32, nextHeader: u32, iv: usize
  * (authentic dummy packet: counted, to be dropped), ST_ESP_DIRECTION.
  */
 export function esp_open(sa: usize, buf: usize, len: u32, res: usize): i32 {
-  const r = open(sa, buf, len, res);
+  const r = open(sa, buf, len, res, 0);
   wipeScratch();
   return r;
 }
 
-function open(sa: usize, buf: usize, len: u32, res: usize): i32 {
+/**
+ * `pre`, when non-zero, is a job record whose MAC was computed ahead (esp_open_batch) for the sequence
+ * number in its JOB_USER field; it is used when that is the number inferred now, else the ICV is computed
+ * here as for a single packet.
+ */
+function open(sa: usize, buf: usize, len: u32, res: usize, pre: usize): i32 {
   const flags = load<u32>(sa + SA_FLAGS);
   if ((flags & SA_OUTBOUND) != 0) return -ST_ESP_DIRECTION;
   const esn = (flags & SA_ESN) != 0;
@@ -305,6 +331,7 @@ function open(sa: usize, buf: usize, len: u32, res: usize): i32 {
   const icv = buf + authLen;
   if (kind == K_GCM) {
     const aadLen = gcmParams(sa, buf, seq, esn);
+    gcmOpenBegin(sa + SA_CIPHER, NONCE); // E_K(J0) with the first keystream blocks, one pass
     gcmComputeTag(sa + SA_CIPHER, NONCE, AAD, aadLen, ct, ctLen);
     if (!ct_equal(TAG, icv, 16)) return -ST_ESP_INTEGRITY;
   } else if (kind == K_GMAC) {
@@ -313,19 +340,22 @@ function open(sa: usize, buf: usize, len: u32, res: usize): i32 {
     else gcmComputeTag(sa + SA_CIPHER, NONCE, buf, authLen, 0, 0);
     if (!ct_equal(TAG, icv, 16)) return -ST_ESP_INTEGRITY;
   } else if (icvLen != 0) {
-    icvHmac(sa, buf, authLen, seq, esn);
-    if (!ct_equal(MAC, icv, icvLen)) return -ST_ESP_INTEGRITY;
+    let mac = MAC;
+    if (pre != 0 && load<u64>(pre + JOB_USER) == seq) mac = pre + JOB_MAC;
+    else icvHmac(sa, buf, authLen, seq, esn);
+    if (!ct_equal(mac, icv, icvLen)) return -ST_ESP_INTEGRITY;
   }
 
   // 4. Decryption, then the trailer.
   if (kind == K_AES_CBC) {
     memory.copy(IV_SCRATCH, buf + 8, 16);
-    aesCbcDecrypt(sa + SA_CIPHER, IV_SCRATCH, ct, ct, ctLen);
+    if ((paths & PATH_AES_BS_DECRYPT) != 0) aesBsCbcDecrypt(sa + SA_CIPHER, IV_SCRATCH, ct, ct, ctLen); // constant time
+    else aesCbcDecrypt(sa + SA_CIPHER, IV_SCRATCH, ct, ct, ctLen);
   } else if (kind == K_DES3_CBC) {
     memory.copy(IV_SCRATCH, buf + 8, 8);
     des3CbcDecrypt(sa + SA_CIPHER, IV_SCRATCH, ct, ct, ctLen);
   } else if (kind == K_GCM) {
-    gcmCtr(sa + SA_CIPHER, NONCE, ct, ct, ctLen);
+    gcmCtrAfterBegin(sa + SA_CIPHER, NONCE, ct, ct, ctLen);
   }
   const padLen = <usize>load<u8>(ct + ctLen - 2);
   const nextHeader = <u32>load<u8>(ct + ctLen - 1);
@@ -362,27 +392,230 @@ export function esp_sa_set_seq(sa: usize, seq: u64): void {
 //   +16 i32 result (seal: packet length; open: payload length) or negated status
 //   +24 u64 sequence number (open: out)
 
+// Packets whose SA uses HMAC-SHA-1-96 or HMAC-MD5-96 have their ICVs computed four at a time
+// (multi-buffer, hmac-x4.ts): seal encrypts every packet first and writes the ICVs after; open does the
+// cheap checks (length, SPI, replay pre-check) for every packet, computes the MACs of the candidates, then
+// processes each packet in order exactly as esp_open does (replay check again, ICV compared in constant
+// time against the MAC computed ahead, decryption, padding, commit), so the results and the windows are
+// those of one esp_open per packet in order. A packet rejected for any reason changes nothing.
+
+const JOBS: usize = memory.data(<i32>(BATCH_MAX * <i32>JOB_SIZE), 16); // one job record per batch record
+const LIST_SHA1: usize = memory.data(BATCH_MAX * 4, 16); // job addresses per hash
+const LIST_MD5: usize = memory.data(BATCH_MAX * 4, 16);
+
+/** Fills job record `job` for the ICV of `authLen` bytes at `buf` under SA `sa`. */
+@inline function setJob(job: usize, sa: usize, buf: usize, authLen: usize, seq: u64, esn: bool): void {
+  store<u32>(job + JOB_CTX, <u32>(sa + SA_HMAC));
+  store<u32>(job + JOB_MSG, <u32>buf);
+  store<u32>(job + JOB_LEN, <u32>authLen);
+  store<u32>(job + JOB_SEQHI, <u32>(seq >> 32));
+  store<u32>(job + JOB_FLAGS, esn ? JOB_APPEND_SEQHI : 0);
+  store<u64>(job + JOB_USER, seq);
+}
+
+@inline function isHmac(sa: usize): bool {
+  const alg = load<u32>(sa, 8);
+  return alg == ALG_HMAC_SHA1_96 || alg == ALG_HMAC_MD5_96;
+}
+
+// The SIMD paths in use (esp_simd_paths): all by default.
+const PATH_HMAC_X4: u32 = 1; // multi-buffer HMAC in the batch calls
+const PATH_AES_LANES: u32 = 2; // 8-lane bitsliced AES-CBC encryption in esp_seal_batch
+const PATH_AES_BS_DECRYPT: u32 = 4; // bitsliced AES-CBC decryption in esp_open and esp_open_batch
+let paths: u32 = PATH_HMAC_X4 | PATH_AES_LANES | PATH_AES_BS_DECRYPT;
+let nSha1: u32 = 0;
+let nMd5: u32 = 0;
+
+/** Queues the filled job record `job` of SA `sa` on its hash's list. */
+@inline function enqueue(sa: usize, job: usize): void {
+  if (load<u32>(sa, 8) == ALG_HMAC_SHA1_96) {
+    store<u32>(LIST_SHA1 + (<usize>nSha1 << 2), <u32>job);
+    nSha1++;
+  } else {
+    store<u32>(LIST_MD5 + (<usize>nMd5 << 2), <u32>job);
+    nMd5++;
+  }
+}
+
+/** Computes the queued MACs (the caller zeroes the records after use: wipeJobs). */
+function runJobs(): void {
+  hmacX4(HASH_SHA1, LIST_SHA1, nSha1);
+  hmacX4(HASH_MD5, LIST_MD5, nMd5);
+}
+
+// AES-CBC encryption records of esp_seal_batch (aes-bs.ts layout, then the AES context at +12), and
+// the records of one SA gathered for a lane call.
+const AES_JOBS: usize = memory.data(BATCH_MAX * <i32>AES_JOB_SIZE, 16);
+const AES_GROUP: usize = memory.data(BATCH_MAX * <i32>AES_JOB_SIZE, 16);
+const LANE_END: usize = memory.data(8 * 4, 16); // lane schedule simulation: pass at which each lane frees
+
+/**
+ * Whether the 8-lane bitsliced CBC is faster than the T-table CBC for the `g` records at AES_GROUP. One
+ * lane pass costs about as much as 8 x 5/6 T-table blocks here (bench/simd.ts), so the lanes are used when
+ * they would be at least 5/6 full on average: the passes are those of the lane scheduler (a lane that
+ * ends takes the next packet), simulated on the lengths, which are public.
+ */
+function lanesPayOff(g: u32): bool {
+  if (g < 2) return false;
+  memory.fill(LANE_END, 0, 32);
+  let total: u32 = 0;
+  let makespan: u32 = 0;
+  for (let k: u32 = 0; k < g; k++) {
+    const blocks = load<u32>(AES_GROUP + <usize>k * AES_JOB_SIZE, 4) >> 4;
+    total += blocks;
+    let lane: usize = 0;
+    for (let l: usize = 1; l < 8; l++) if (load<u32>(LANE_END + (l << 2)) < load<u32>(LANE_END + (lane << 2))) lane = l;
+    const end = load<u32>(LANE_END + (lane << 2)) + blocks;
+    store<u32>(LANE_END + (lane << 2), end);
+    if (end > makespan) makespan = end;
+  }
+  return <u64>total * 6 >= <u64>makespan * 8 * 5;
+}
+
+// Grouping the records by SA in O(n): an open-addressing table from AES context to the SA's first and
+// last record, the records of one SA chained through NEXT.
+const SLOTS: u32 = 4096; // at least 2 x BATCH_MAX: load factor <= 1/2
+const SLOT: usize = memory.data(4096 * 12, 16); // u32 AES context (0: empty), u32 first record, u32 last
+const USED: usize = memory.data(BATCH_MAX * 4, 16); // slots in order of first use
+const NEXT: usize = memory.data(BATCH_MAX * 4, 16); // per record: the next record of its SA
+const END: u32 = 0xffffffff;
+
+/** Encrypts the `n` queued AES-CBC records, grouped by SA (AES context), in place. */
+function encryptAesJobs(n: u32): void {
+  let used: u32 = 0;
+  for (let i: u32 = 0; i < n; i++) {
+    const ctx = load<u32>(AES_JOBS + <usize>i * AES_JOB_SIZE, 12);
+    let h = ((ctx >> 6) * 0x9e3779b1) >> 20;
+    for (;;) {
+      const slot = SLOT + <usize>h * 12;
+      const c = load<u32>(slot);
+      if (c == 0) {
+        store<u32>(slot, ctx);
+        store<u32>(slot, i, 4);
+        store<u32>(slot, i, 8);
+        store<u32>(USED + (<usize>used << 2), h);
+        used++;
+        break;
+      }
+      if (c == ctx) {
+        store<u32>(NEXT + (<usize>load<u32>(slot, 8) << 2), i);
+        store<u32>(slot, i, 8);
+        break;
+      }
+      h = (h + 1) & (SLOTS - 1);
+    }
+    store<u32>(NEXT + (<usize>i << 2), END);
+  }
+  for (let u: u32 = 0; u < used; u++) {
+    const slot = SLOT + <usize>load<u32>(USED + (<usize>u << 2)) * 12;
+    const ctx = <usize>load<u32>(slot);
+    let g: u32 = 0;
+    for (let r = load<u32>(slot, 4); r != END; r = load<u32>(NEXT + (<usize>r << 2))) {
+      memory.copy(AES_GROUP + <usize>g * AES_JOB_SIZE, AES_JOBS + <usize>r * AES_JOB_SIZE, AES_JOB_SIZE);
+      g++;
+    }
+    store<u32>(slot, 0); // the table is empty again after the call
+    if (lanesPayOff(g)) {
+      aesBsCbcEncryptLanes(ctx, AES_GROUP, g);
+    } else {
+      for (let k: u32 = 0; k < g; k++) {
+        const rec = AES_GROUP + <usize>k * AES_JOB_SIZE;
+        const p = <usize>load<u32>(rec);
+        memory.copy(IV_SCRATCH, <usize>load<u32>(rec, 8), 16);
+        aesCbcEncrypt(ctx, IV_SCRATCH, p, p, <usize>load<u32>(rec, 4));
+      }
+    }
+  }
+}
+
+/** Zeroes the first `n` job records (the full MACs are key-derived values). */
+function wipeJobs(n: u32): void {
+  memory.fill(JOBS, 0, <usize>n * JOB_SIZE);
+}
+
 export function esp_seal_batch(desc: usize, n: u32, base: usize, ivPool: usize): u32 {
   let ok: u32 = 0;
   let iv = ivPool;
+  nSha1 = 0; nMd5 = 0;
+  let nAes: u32 = 0;
+  // 1. Every packet framed and encrypted (AES-CBC queued); HMAC ICVs queued.
   for (let i: usize = 0; i < <usize>n; i++) {
     const r = desc + i * BATCH_RECORD_SIZE;
     const sa = <usize>load<u32>(r);
-    const res = seal(sa, base + <usize>load<u32>(r, 4), load<u32>(r, 8), load<u32>(r, 12), iv);
+    const job = JOBS + i * JOB_SIZE;
+    store<u32>(job + JOB_CTX, 0);
+    const aesJob = AES_JOBS + <usize>nAes * AES_JOB_SIZE;
+    store<u32>(aesJob, 0, 12);
+    const res = seal(sa, base + <usize>load<u32>(r, 4), load<u32>(r, 8), load<u32>(r, 12), iv, (paths & PATH_HMAC_X4) != 0 ? job : 0, (paths & PATH_AES_LANES) != 0 ? aesJob : 0);
+    if (res > 0 && load<u32>(aesJob, 12) != 0) nAes++;
     store<i32>(r, res, 16);
-    if (res > 0) ok++;
+    if (res > 0) {
+      ok++;
+      if (load<u32>(job + JOB_CTX) != 0) {
+        enqueue(sa, job);
+      }
+    }
     const kind = load<u32>(sa + SA_KIND);
     if (kind == K_AES_CBC || kind == K_DES3_CBC) iv += <usize>load<u32>(sa + SA_IVLEN);
   }
+  // 2. AES-CBC, per SA: 8 packets at a time when the SA has enough of them here.
+  encryptAesJobs(nAes);
+  // 3. The ICVs, four packets at a time, written after their packets.
+  runJobs();
+  for (let i: usize = 0; i < <usize>n; i++) {
+    const job = JOBS + i * JOB_SIZE;
+    if (load<u32>(job + JOB_CTX) == 0) continue;
+    const sa = <usize>load<u32>(job + JOB_CTX) - SA_HMAC;
+    memory.copy(<usize>load<u32>(job + JOB_MSG) + <usize>load<u32>(job + JOB_LEN), job + JOB_MAC, <usize>load<u32>(sa + SA_ICV));
+  }
+  wipeJobs(n);
   wipeScratch();
   return ok;
 }
 
+/**
+ * Whether `open` would reach the HMAC check for this packet with the SA as it is now (steps 1 and 2);
+ * if so, fills `job` for it.
+ */
+function queueOpen(sa: usize, buf: usize, len: u32, job: usize): bool {
+  const flags = load<u32>(sa + SA_FLAGS);
+  if ((flags & SA_OUTBOUND) != 0 || !isHmac(sa)) return false;
+  const ivLen = <usize>load<u32>(sa + SA_IVLEN);
+  const align = <usize>load<u32>(sa + SA_ALIGN);
+  const icvLen = <usize>load<u32>(sa + SA_ICV);
+  const total = <usize>len;
+  if (total < 8 + ivLen + icvLen + 2) return false;
+  const ctLen: usize = total - 8 - ivLen - icvLen;
+  const authLen: usize = total - icvLen;
+  if (align > 4 ? ctLen % align != 0 : authLen % 4 != 0) return false;
+  if (loadBE32(buf) != load<u32>(sa + SA_SPI)) return false;
+  const rw = sa + SA_REPLAY;
+  const seq = replayInfer(rw, loadBE32(buf + 4));
+  if (replayCheck(rw, seq) != ST_OK) return false;
+  setJob(job, sa, buf, authLen, seq, (flags & SA_ESN) != 0);
+  return true;
+}
+
 export function esp_open_batch(desc: usize, n: u32, base: usize, res: usize): u32 {
+  nSha1 = 0; nMd5 = 0;
+  // 1. Cheap checks; the HMAC candidates queued.
+  for (let i: usize = 0; i < <usize>n; i++) {
+    const r = desc + i * BATCH_RECORD_SIZE;
+    const sa = <usize>load<u32>(r);
+    const job = JOBS + i * JOB_SIZE;
+    store<u32>(job + JOB_CTX, 0);
+    if ((paths & PATH_HMAC_X4) == 0 || !queueOpen(sa, base + <usize>load<u32>(r, 4), load<u32>(r, 8), job)) continue;
+    enqueue(sa, job);
+  }
+  // 2. Their MACs, four at a time.
+  runJobs();
+  // 3. Each packet in order, as esp_open.
   let ok: u32 = 0;
   for (let i: usize = 0; i < <usize>n; i++) {
     const r = desc + i * BATCH_RECORD_SIZE;
-    const out = open(<usize>load<u32>(r), base + <usize>load<u32>(r, 4), load<u32>(r, 8), res);
+    const job = JOBS + i * JOB_SIZE;
+    const pre = load<u32>(job + JOB_CTX) != 0 ? job : 0;
+    const out = open(<usize>load<u32>(r), base + <usize>load<u32>(r, 4), load<u32>(r, 8), res, pre);
     store<i32>(r, out, 16);
     if (out >= 0 || out == -ST_ESP_DUMMY) {
       store<u32>(r, load<u32>(res), 12);
@@ -390,6 +623,26 @@ export function esp_open_batch(desc: usize, n: u32, base: usize, res: usize): u3
     }
     if (out >= 0) ok++;
   }
+  wipeJobs(n);
   wipeScratch();
   return ok;
+}
+
+/**
+ * Chooses the SIMD paths (a mask: 1 multi-buffer HMAC in the batch calls, 2 the 8-lane bitsliced AES-CBC
+ * encryption in esp_seal_batch, 4 the bitsliced AES-CBC decryption; default 7). 0 gives the scalar
+ * T-table / one-ICV-at-a-time code: for the before/after benchmark (bench/simd.ts) and the equivalence
+ * tests. Results are the same whatever the mask.
+ */
+export function esp_simd_paths(mask: u32): void {
+  paths = mask & 7;
+}
+
+/**
+ * Writes two u32 counters to `out`: 4-lane HMAC steps and 8-lane AES-CBC passes run so far, so that tests
+ * can tell which path a batch took (a single packet takes neither).
+ */
+export function simd_counters(out: usize): void {
+  store<u32>(out, hmacX4Steps);
+  store<u32>(out, aesLanePasses, 4);
 }

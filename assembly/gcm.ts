@@ -17,7 +17,8 @@
 // buffer once its tag has been copied or compared, so nothing derived from a key outlives the call.
 
 import { loadBE32, loadBE64, storeBE32, storeBE64, ct_equal } from "./bytes";
-import { aesExpand, aesEncryptBlock } from "./aes";
+import { aesExpand } from "./aes";
+import { aesBsCtr, aesBsCtrPrefix, aesBsEncryptBlock, bsWipe } from "./aes-bs";
 
 const GH: usize = 496;
 
@@ -26,6 +27,9 @@ const KS: usize = memory.data(16, 16); // keystream block
 /** The tag computed by the last gcmComputeTag call (16 bytes). */
 export const TAG: usize = memory.data(16, 16);
 const LENS: usize = memory.data(16, 16); // len(A) || len(C) block
+const EKJ0: usize = memory.data(16, 16); // E_K(J0), when computed with the keystream
+const KS7: usize = memory.data(112, 16); // keystream of counters 2..8 computed before a tag check
+let haveMask = false;
 
 // GHASH accumulator (y1 = first 8 bytes, y0 = last 8 bytes).
 let y0: u64 = 0;
@@ -98,7 +102,8 @@ function ghash(ctx: usize, p: usize, len: usize): void {
 export function gcmInit(ctx: usize, key: usize, keyLen: u32): bool {
   if (!aesExpand(ctx, key, keyLen, false)) return false;
   memory.fill(KS, 0, 16);
-  aesEncryptBlock(ctx, KS, KS, 0, 0, 0, 0);
+  aesBsEncryptBlock(ctx, KS, KS);
+  bsWipe();
   const h1 = loadBE64(KS), h0 = loadBE64(KS + 8);
   store<u64>(ctx + GH, h0);
   store<u64>(ctx + GH, h1, 8);
@@ -110,25 +115,39 @@ export function gcmInit(ctx: usize, key: usize, keyLen: u32): bool {
   return true;
 }
 
-/** CTR keystream from J0 + 1 (inc32) over `len` bytes, src -> dst (may alias). */
+/** CTR keystream from J0 + 1 (inc32) over `len` bytes, src -> dst (may alias); bitsliced (aes-bs.ts). */
 export function gcmCtr(ctx: usize, nonce: usize, src: usize, dst: usize, len: usize): void {
-  memory.copy(CB, nonce, 12);
-  let counter: u32 = 2;
-  let off: usize = 0;
-  while (off + 16 <= len) {
-    storeBE32(CB + 12, counter++);
-    aesEncryptBlock(ctx, CB, KS, 0, 0, 0, 0);
-    store<u64>(dst + off, load<u64>(src + off) ^ load<u64>(KS));
-    store<u64>(dst + off + 8, load<u64>(src + off + 8) ^ load<u64>(KS, 8));
-    off += 16;
-  }
-  if (off < len) {
-    storeBE32(CB + 12, counter);
-    aesEncryptBlock(ctx, CB, KS, 0, 0, 0, 0);
-    for (let i: usize = 0; off + i < len; i++) store<u8>(dst + off + i, load<u8>(src + off + i) ^ load<u8>(KS + i));
-  }
-  memory.fill(CB, 0, 16);
-  memory.fill(KS, 0, 16);
+  if (len != 0) aesBsCtr(ctx, nonce, 2, src, dst, len, 0);
+}
+
+/** The seal path: CTR over `len` bytes and E_K(J0) into EKJ0 in the same passes. */
+function gcmCtrAndMask(ctx: usize, nonce: usize, src: usize, dst: usize, len: usize): void {
+  aesBsCtr(ctx, nonce, 2, src, dst, len, EKJ0);
+  haveMask = true;
+}
+
+/**
+ * The open path, before the tag check: E_K(J0) (for gcmComputeTag) and the first 7 keystream blocks in
+ * one pass; gcmCtrAfterBegin then decrypts, or gcmWipeOpen discards them when the tag does not verify.
+ */
+export function gcmOpenBegin(ctx: usize, nonce: usize): void {
+  aesBsCtrPrefix(ctx, nonce, EKJ0, KS7);
+  haveMask = true;
+}
+
+/** CTR decryption after gcmOpenBegin: the saved keystream, then from counter 9. */
+export function gcmCtrAfterBegin(ctx: usize, nonce: usize, src: usize, dst: usize, len: usize): void {
+  const n = min<usize>(112, len);
+  for (let i: usize = 0; i < n; i++) store<u8>(dst + i, load<u8>(src + i) ^ load<u8>(KS7 + i));
+  if (len > 112) aesBsCtr(ctx, nonce, 9, src + 112, dst + 112, len - 112, 0);
+  memory.fill(KS7, 0, 112);
+}
+
+/** Zeroes what gcmOpenBegin kept (keystream, tag mask), whether or not it was used. */
+export function gcmWipeOpen(): void {
+  memory.fill(KS7, 0, 112);
+  memory.fill(EKJ0, 0, 16);
+  haveMask = false;
 }
 
 /** The full 16-byte tag over AAD and ciphertext into TAG. */
@@ -140,9 +159,15 @@ export function gcmComputeTag(ctx: usize, nonce: usize, aad: usize, aadLen: usiz
   storeBE64(LENS, <u64>aadLen << 3);
   storeBE64(LENS + 8, <u64>len << 3);
   ghash(ctx, LENS, 16);
-  memory.copy(CB, nonce, 12);
-  storeBE32(CB + 12, 1);
-  aesEncryptBlock(ctx, CB, TAG, 0, 0, 0, 0);
+  if (haveMask) {
+    memory.copy(TAG, EKJ0, 16);
+  } else {
+    memory.copy(CB, nonce, 12);
+    storeBE32(CB + 12, 1);
+    aesBsEncryptBlock(ctx, CB, TAG);
+  }
+  haveMask = false;
+  memory.fill(EKJ0, 0, 16);
   storeBE64(TAG, loadBE64(TAG) ^ y1);
   storeBE64(TAG + 8, loadBE64(TAG + 8) ^ y0);
   y0 = 0;
@@ -158,7 +183,7 @@ export function gcmWipeTag(): void {
 
 /** Encrypts `len` bytes src -> dst and writes a `tagLen`-byte tag at `tag`. */
 export function gcmSeal(ctx: usize, nonce: usize, aad: usize, aadLen: usize, src: usize, dst: usize, len: usize, tag: usize, tagLen: usize): void {
-  gcmCtr(ctx, nonce, src, dst, len);
+  gcmCtrAndMask(ctx, nonce, src, dst, len);
   gcmComputeTag(ctx, nonce, aad, aadLen, dst, len);
   memory.copy(tag, TAG, tagLen);
   gcmWipeTag();
@@ -169,11 +194,15 @@ export function gcmSeal(ctx: usize, nonce: usize, aad: usize, aadLen: usize, src
  * match, in which case nothing is written to dst.
  */
 export function gcmOpen(ctx: usize, nonce: usize, aad: usize, aadLen: usize, src: usize, dst: usize, len: usize, tag: usize, tagLen: usize): i32 {
+  if (len != 0) gcmOpenBegin(ctx, nonce);
   gcmComputeTag(ctx, nonce, aad, aadLen, src, len);
   const ok = ct_equal(TAG, tag, tagLen);
   gcmWipeTag();
-  if (!ok) return 0;
-  gcmCtr(ctx, nonce, src, dst, len);
+  if (!ok) {
+    gcmWipeOpen();
+    return 0;
+  }
+  if (len != 0) gcmCtrAfterBegin(ctx, nonce, src, dst, len);
   return 1;
 }
 
@@ -182,11 +211,15 @@ export function gcmOpen(ctx: usize, nonce: usize, aad: usize, aadLen: usize, src
 export function gcm_init(ctx: usize, key: usize, keyLen: u32): bool {
   return gcmInit(ctx, key, keyLen);
 }
+// (Each export below zeroes the bitsliced round keys it used: bsWipe.)
 
 export function gcm_seal(ctx: usize, nonce: usize, aad: usize, aadLen: usize, src: usize, dst: usize, len: usize, tag: usize, tagLen: usize): void {
   gcmSeal(ctx, nonce, aad, aadLen, src, dst, len, tag, tagLen);
+  bsWipe();
 }
 
 export function gcm_open(ctx: usize, nonce: usize, aad: usize, aadLen: usize, src: usize, dst: usize, len: usize, tag: usize, tagLen: usize): i32 {
-  return gcmOpen(ctx, nonce, aad, aadLen, src, dst, len, tag, tagLen);
+  const ok = gcmOpen(ctx, nonce, aad, aadLen, src, dst, len, tag, tagLen);
+  bsWipe();
+  return ok;
 }

@@ -5,15 +5,17 @@
 
 export { ctx_alloc, ctx_free, io_ptr, param_ptr, live_contexts, live_bytes, wipe } from "./memory";
 export { ct_equal } from "./bytes";
-export { aes_init, aes_encrypt_blocks, aes_decrypt_blocks } from "./aes";
+export { aes_init } from "./aes";
+export { aes_encrypt_blocks, aes_decrypt_blocks, aes_bs_ecb, aes_bs_cbc_decrypt, aes_bs_cbc_encrypt_lanes } from "./aes-bs";
 export { des_init, des3_init, des_ecb, des3_ecb } from "./des";
 export { aes_cbc_encrypt, aes_cbc_decrypt, des3_cbc_encrypt, des3_cbc_decrypt } from "./cbc";
 export { gcm_init, gcm_seal, gcm_open } from "./gcm";
 export { hash_init, hash_update, hash_final, hash_digest } from "./hash";
 export { hmac_init, hmac_compute, hmac_begin, hmac_end } from "./hmac";
+export { hmac_x4 } from "./hmac-x4";
 export { kdf_sha256 } from "./kdf";
 export { expand_keys } from "./keys";
 export { iv_pool_ptr, batch_ptr } from "./memory";
 export { replay_size, replay_init, replay_infer, replay_check, replay_commit, replay_accept_batch, replay_highest } from "./replay";
-export { esp_sa_size, esp_sa_init, esp_seal, esp_open, esp_sa_seq, esp_sa_set_seq, esp_seal_batch, esp_open_batch } from "./esp";
+export { esp_sa_size, esp_sa_init, esp_seal, esp_open, esp_sa_seq, esp_sa_set_seq, esp_seal_batch, esp_open_batch, esp_simd_paths, simd_counters } from "./esp";
 export { milenage_init, milenage_opc, milenage_run } from "./milenage";

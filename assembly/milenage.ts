@@ -9,16 +9,20 @@
 //   f3 = OUT3  f4 = OUT4  f5* = OUT5[0..47]
 //
 // r1 = 64, r2 = 0, r3 = 32, r4 = 64, r5 = 96 are whole bytes, so rot is a byte rotation. One call
-// computes everything (six AES blocks). Context: the AES key schedule of K, then OPc.
+// computes everything (six AES blocks) with the constant-time bitsliced AES (aes-bs.ts): one pass for
+// TEMP, one for OUT1..OUT5 together (they are independent), since K is the subscriber's long-term key.
+// Context: the AES key schedule of K, then OPc.
 
 import { AES_CTX_SIZE } from "../src/constants";
-import { aesExpand, aesEncryptBlock } from "./aes";
+import { aesExpand } from "./aes";
+import { aesBsEcb, aesBsEncryptBlock, bsWipe } from "./aes-bs";
 
 const OPC: usize = AES_CTX_SIZE;
 
 const TEMP: usize = memory.data(16, 16);
 const BLK: usize = memory.data(16, 16);
 const OUT: usize = memory.data(16, 16);
+const INS: usize = memory.data(80, 16); // the inputs of OUT1..OUT5, encrypted in place
 
 @inline function xor16(dst: usize, a: usize, b: usize): void {
   store<u64>(dst, load<u64>(a) ^ load<u64>(b));
@@ -36,7 +40,8 @@ export function milenage_init(ctx: usize, k: usize, op: usize, isOpc: bool): voi
   if (isOpc) {
     memory.copy(ctx + OPC, op, 16);
   } else {
-    aesEncryptBlock(ctx, op, ctx + OPC, 0, 0, 0, 0);
+    aesBsEncryptBlock(ctx, op, ctx + OPC);
+    bsWipe();
     xor16(ctx + OPC, ctx + OPC, op);
   }
 }
@@ -53,36 +58,32 @@ export function milenage_run(ctx: usize, rand: usize, sqn: usize, amf: usize, ou
   const opc = ctx + OPC;
   // TEMP = E_K(RAND xor OPc)
   xor16(BLK, rand, opc);
-  aesEncryptBlock(ctx, BLK, TEMP, 0, 0, 0, 0);
-  // OUT1: IN1 = SQN || AMF || SQN || AMF; rotate (IN1 xor OPc) by r1 = 64 bits = 8 bytes.
+  aesBsEncryptBlock(ctx, BLK, TEMP);
+  // OUT1's input: IN1 = SQN || AMF || SQN || AMF; rotate (IN1 xor OPc) by r1 = 64 bits = 8 bytes.
   memory.copy(OUT, sqn, 6);
   memory.copy(OUT + 6, amf, 2);
   memory.copy(OUT + 8, OUT, 8);
   xor16(OUT, OUT, opc);
-  rotBytes(BLK, OUT, 8);
-  xor16(BLK, BLK, TEMP); // c1 = 0
-  aesEncryptBlock(ctx, BLK, OUT, 0, 0, 0, 0);
-  xor16(OUT, OUT, opc);
-  memory.copy(out, OUT, 16); // MAC-A | MAC-S
-  // OUT2..OUT5: rotate (TEMP xor OPc) by r_i bytes, xor c_i (last byte 1, 2, 4, 8).
+  rotBytes(INS, OUT, 8);
+  xor16(INS, INS, TEMP); // c1 = 0
+  // OUT2..OUT5's inputs: rotate (TEMP xor OPc) by r_i bytes, xor c_i (last byte 1, 2, 4, 8).
   xor16(TEMP, TEMP, opc);
   for (let i: u32 = 2; i <= 5; i++) {
     const r: usize = i == 2 ? 0 : i == 3 ? 4 : i == 4 ? 8 : 12;
-    rotBytes(BLK, TEMP, r);
-    store<u8>(BLK + 15, <u8>(<u32>load<u8>(BLK + 15) ^ (<u32>1 << (i - 2))));
-    aesEncryptBlock(ctx, BLK, OUT, 0, 0, 0, 0);
-    xor16(OUT, OUT, opc);
-    if (i == 2) {
-      memory.copy(out + 16, OUT + 8, 8); // RES = f2
-      memory.copy(out + 56, OUT, 6); // AK = f5
-    } else if (i == 3) {
-      memory.copy(out + 24, OUT, 16); // CK = f3
-    } else if (i == 4) {
-      memory.copy(out + 40, OUT, 16); // IK = f4
-    } else {
-      memory.copy(out + 62, OUT, 6); // AK* = f5*
-    }
+    const b = INS + ((<usize>i - 1) << 4);
+    rotBytes(b, TEMP, r);
+    store<u8>(b + 15, <u8>(<u32>load<u8>(b + 15) ^ (<u32>1 << (i - 2))));
   }
+  aesBsEcb(ctx, INS, INS, 80, false);
+  bsWipe();
+  for (let i: usize = 0; i < 5; i++) xor16(INS + (i << 4), INS + (i << 4), opc);
+  memory.copy(out, INS, 16); // MAC-A | MAC-S = f1 | f1*
+  memory.copy(out + 16, INS + 16 + 8, 8); // RES = f2
+  memory.copy(out + 56, INS + 16, 6); // AK = f5
+  memory.copy(out + 24, INS + 32, 16); // CK = f3
+  memory.copy(out + 40, INS + 48, 16); // IK = f4
+  memory.copy(out + 62, INS + 64, 6); // AK* = f5*
+  memory.fill(INS, 0, 80);
   // The intermediate values derive from K: leave none behind.
   memory.fill(TEMP, 0, 16);
   memory.fill(BLK, 0, 16);

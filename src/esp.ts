@@ -349,6 +349,11 @@ export interface OpenItem {
 /**
  * Protects many packets with as few WASM calls as the I/O window allows (packets of one SA keep their
  * order). Returns, per item, the packet or the error that item met (errors are values here, not thrown).
+ *
+ * The packets of one call are views into shared ArrayBuffers (one per up to 128 KiB of output, like
+ * Node's Buffer pool): one allocation per chunk instead of one per packet, which was 10-15 % of a 600-byte
+ * seal. Keeping one packet keeps its chunk alive, and transferring `packet.buffer` (postMessage) would
+ * detach its neighbours: copy a packet (`packet.slice()`) to keep or transfer it alone.
  */
 export function sealBatch(items: readonly SealItem[]): Array<Uint8Array | Ipsec3gppError> {
   const c = wasm();
@@ -388,6 +393,7 @@ export function sealBatch(items: readonly SealItem[]): Array<Uint8Array | Ipsec3
     if (n === 0) continue;
     const pool = takeRandom(c, ivBytes);
     c.x.esp_seal_batch(desc, n, c.ioPtr, pool);
+    const chunk = c.io.slice(0, used); // one allocation per call, not per packet (see the TSDoc)
     let k = 0;
     for (let j = first; j < i; j++) {
       if (out[j] !== undefined) continue;
@@ -398,7 +404,7 @@ export function sealBatch(items: readonly SealItem[]): Array<Uint8Array | Ipsec3
       if (res < 0) {
         out[j] = statusError(-res);
       } else {
-        out[j] = c.io.slice(off, off + res);
+        out[j] = chunk.subarray(off, off + res);
         sa._sent(c, res, off);
       }
       k++;
@@ -410,7 +416,7 @@ export function sealBatch(items: readonly SealItem[]): Array<Uint8Array | Ipsec3
 /**
  * Processes many received packets in as few WASM calls as the I/O window allows. Returns, per item, the
  * accepted packet, null for a dummy packet, or the error (as a value). Each rejected packet leaves its SA
- * as it was.
+ * as it was. Payloads share ArrayBuffers per chunk, as {@link sealBatch}'s packets do.
  */
 export function openBatch(items: readonly OpenItem[]): Array<EspPacket | null | Ipsec3gppError> {
   const c = wasm();
@@ -442,6 +448,7 @@ export function openBatch(items: readonly OpenItem[]): Array<EspPacket | null | 
     }
     if (n === 0) continue;
     c.x.esp_open_batch(desc, n, c.ioPtr, c.paramPtr + RES_AT);
+    const chunk = c.io.slice(0, used);
     let k = 0;
     for (let j = first; j < i; j++) {
       if (out[j] !== undefined) continue;
@@ -460,7 +467,7 @@ export function openBatch(items: readonly OpenItem[]): Array<EspPacket | null | 
         const at = off + 8 + sa.ivLength;
         sa.stats.packets++;
         sa.stats.bytes += c.u32[r + 2]!;
-        out[j] = { payload: c.io.slice(at, at + res), nextHeader: c.u32[r + 3]!, seq: c.u32[r + 6]! + c.u32[r + 7]! * 0x100000000 };
+        out[j] = { payload: chunk.subarray(at, at + res), nextHeader: c.u32[r + 3]!, seq: c.u32[r + 6]! + c.u32[r + 7]! * 0x100000000 };
       }
       k++;
     }

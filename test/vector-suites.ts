@@ -147,6 +147,40 @@ export const suites: Record<string, Suite> = {
       throwsCode(() => rx.open(unhex(v.esp_packet)), 'ESP_REPLAY_DUPLICATE', `${v.id} replayed`);
       rx.delete();
     }
+    // All vectors in one openBatch, each to two receivers (so that HMAC-MD5-96 as well as HMAC-SHA-1-96
+    // gets at least two jobs and takes the multi-buffer SIMD path), then each again: a duplicate.
+    const rxs: Lib.EspSa[] = [];
+    const items: Array<{ sa: Lib.EspSa; packet: Uint8Array }> = [];
+    for (const v of vectors) {
+      const esn = v.esn_high !== null;
+      const opts: Lib.EspSaOptions = { spi: v.spi, alg: v.alg, ealg: v.ealg, esn };
+      if (v.enc_key) opts.encKey = unhex(v.enc_key);
+      if (v.auth_key) opts.authKey = unhex(v.auth_key);
+      if (v.salt) opts.salt = unhex(v.salt);
+      for (let k = 0; k < 2; k++) {
+        const rx = lib.EspSa.inbound(opts);
+        if (esn) {
+          const tx = lib.EspSa.outbound(opts);
+          tx.setOutboundSeq(2 ** 31 - 1);
+          rx.open(tx.seal(new Uint8Array(4)));
+          tx.setOutboundSeq(2 ** 32 - 2);
+          rx.open(tx.seal(new Uint8Array(4)));
+          tx.delete();
+        }
+        rxs.push(rx);
+        items.push({ sa: rx, packet: unhex(v.esp_packet) });
+      }
+    }
+    const batch = lib.openBatch([...items, ...items]);
+    vectors.forEach((v: { id: string; source: string; payload: string; esn_high: number | null; sequence_number: number }, i: number) => {
+      for (const j of [2 * i, 2 * i + 1]) {
+        const r = batch[j] as Lib.EspPacket;
+        eq(r instanceof Error ? r.message : hex(r.payload), v.payload, `${v.id} in openBatch (${v.source})`);
+        eq(r.seq, (v.esn_high ?? 0) * 2 ** 32 + v.sequence_number, `${v.id} seq in openBatch`);
+        eq((batch[items.length + j] as { code?: string }).code, 'ESP_REPLAY_DUPLICATE', `${v.id} replayed in openBatch`);
+      }
+    });
+    for (const rx of rxs) rx.delete();
     return vectors.length;
   },
   async 'anti-replay'(lib, load) {

@@ -23,6 +23,9 @@ export interface CoreExports {
   aes_init(ctx: number, key: number, keyLen: number): number;
   aes_encrypt_blocks(ctx: number, src: number, dst: number, len: number): void;
   aes_decrypt_blocks(ctx: number, src: number, dst: number, len: number): void;
+  aes_bs_ecb(ctx: number, src: number, dst: number, len: number, decrypt: number): void;
+  aes_bs_cbc_decrypt(ctx: number, iv: number, src: number, dst: number, len: number): void;
+  aes_bs_cbc_encrypt_lanes(ctx: number, jobs: number, count: number): void;
   des_init(ctx: number, key: number): void;
   des3_init(ctx: number, key: number): void;
   des_ecb(ctx: number, src: number, dst: number, len: number, decrypt: number): void;
@@ -42,6 +45,7 @@ export interface CoreExports {
   hmac_compute(ctx: number, p: number, len: number, out: number): number;
   hmac_begin(ctx: number, st: number): void;
   hmac_end(ctx: number, st: number, out: number): void;
+  hmac_x4(alg: number, list: number, count: number): void;
   kdf_sha256(key: number, keyLen: number, s: number, sLen: number, out: number): void;
   expand_keys(alg: number, ealg: number, ck: number, ik: number, out: number, parity: number): number;
   iv_pool_ptr(): number;
@@ -61,6 +65,8 @@ export interface CoreExports {
   esp_sa_set_seq(sa: number, seq: bigint): void;
   esp_seal_batch(desc: number, n: number, base: number, ivPool: number): number;
   esp_open_batch(desc: number, n: number, base: number, res: number): number;
+  esp_simd_paths(mask: number): void;
+  simd_counters(out: number): void;
   milenage_init(ctx: number, k: number, op: number, isOpc: number): void;
   milenage_opc(ctx: number, out: number): void;
   milenage_run(ctx: number, rand: number, sqn: number, amf: number, out: number): void;

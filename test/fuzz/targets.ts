@@ -23,6 +23,7 @@ import { redactTarget } from './redact-target.js';
 import { pidfFilterTarget } from './pidf-filter.js';
 import { relayUdpTarget } from './relay-udp.js';
 import { wireTargets } from './wire-targets.js';
+import { espBatchTarget } from './esp-batch-target.js';
 
 export type Outcome = 'accepted' | string;
 
@@ -386,5 +387,6 @@ export const targets: Target[] = [
   },
   redactTarget,
   pidfFilterTarget,
+  espBatchTarget,
   ...wireTargets,
 ];

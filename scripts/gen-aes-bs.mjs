@@ -1,0 +1,410 @@
+#!/usr/bin/env node
+// Generates assembly/aes-bs-sbox.ts: the AES S-box and its inverse (FIPS 197 5.1.1, 5.3.2) as boolean
+// circuits over eight bit planes (v128 each, WebAssembly SIMD), for the bitsliced AES of assembly/aes-bs.ts.
+//
+// The circuit is derived here, not copied: GF(2^8) inversion in a tower field GF(((2^2)^2)^2) with
+// polynomial bases (w^2 = w + 1, z^2 = z + N, y^2 = y + L; N and L the first constants that make those
+// irreducible), the isomorphism from the AES field found as the root of x^8 + x^4 + x^3 + x + 1 in the
+// tower, and the products by Karatsuba over GF(4). Every linear part between the AND layers (the basis
+// change together with all the operand sums the next products need, the sums between the layers, the
+// inverse basis change together with the affine map) is one linear layer whose XORs are shared by Paar's
+// greedy common-pair heuristic. The affine constant 0x63 is not in the circuit: it is added to the round
+// keys 1..Nr (aes-bs.ts), which is the same thing for the forward and the inverse cipher.
+//
+// Before writing anything the generator evaluates both circuits on all 256 inputs (256-bit truth tables)
+// and checks them against the S-box computed from its definition; it refuses to write a wrong circuit.
+// Run: node scripts/gen-aes-bs.mjs
+
+import { writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+// ---- Field arithmetic (numbers) ----
+
+const aesMul = (a, b) => {
+  let r = 0;
+  for (; b; b >>= 1) {
+    if (b & 1) r ^= a;
+    a = (a << 1) ^ (a & 0x80 ? 0x11b : 0);
+  }
+  return r;
+};
+const aesInv = (a) => {
+  if (a === 0) return 0;
+  let r = 1;
+  for (let i = 0; i < 254; i++) r = aesMul(r, a);
+  return r;
+};
+const rotl8 = (x, n) => ((x << n) | (x >> (8 - n))) & 0xff;
+const affine = (b) => b ^ rotl8(b, 1) ^ rotl8(b, 2) ^ rotl8(b, 3) ^ rotl8(b, 4); // without the constant
+const SBOX = Array.from({ length: 256 }, (_, x) => affine(aesInv(x)) ^ 0x63);
+const INV_SBOX = new Array(256);
+SBOX.forEach((s, x) => { INV_SBOX[s] = x; });
+
+// GF(4): bit 0 = 1, bit 1 = w, w^2 = w + 1.
+const g4mul = (a, b) => {
+  const a0 = a & 1, a1 = a >> 1, b0 = b & 1, b1 = b >> 1;
+  return ((a0 & b0) ^ (a1 & b1)) | (((a0 & b1) ^ (a1 & b0) ^ (a1 & b1)) << 1);
+};
+const g4sq = (a) => g4mul(a, a);
+// GF(16) = GF(4)[z]/(z^2 + z + N): bits 0-1 the constant term, bits 2-3 the z term.
+let N = 2;
+const g16mul = (a, b) => {
+  const a0 = a & 3, a1 = a >> 2, b0 = b & 3, b1 = b >> 2;
+  const hh = g4mul(a1, b1);
+  return (g4mul(hh, N) ^ g4mul(a0, b0)) | ((hh ^ g4mul(a1, b0) ^ g4mul(a0, b1)) << 2);
+};
+// GF(256) = GF(16)[y]/(y^2 + y + L): bits 0-3 the constant term, bits 4-7 the y term.
+let L = 8;
+const g256mul = (a, b) => {
+  const a0 = a & 15, a1 = a >> 4, b0 = b & 15, b1 = b >> 4;
+  const hh = g16mul(a1, b1);
+  return (g16mul(hh, L) ^ g16mul(a0, b0)) | ((hh ^ g16mul(a1, b0) ^ g16mul(a0, b1)) << 4);
+};
+const irreducible = (mul, n, c) => { // t^2 + t + c has no root among n elements
+  for (let t = 0; t < n; t++) if ((mul(t, t) ^ t ^ c) === 0) return false;
+  return true;
+};
+/** The isomorphisms phi: AES field -> tower (for the current N, L), one per root beta of the AES polynomial. */
+function isomorphisms() {
+  const towerPow = (b, e) => { let r = 1; for (let i = 0; i < e; i++) r = g256mul(r, b); return r; };
+  const found = [];
+  for (let beta = 2; beta < 256; beta++) {
+    if ((towerPow(beta, 8) ^ towerPow(beta, 4) ^ towerPow(beta, 3) ^ beta ^ 1) !== 0) continue;
+    const cols = Array.from({ length: 8 }, (_, i) => towerPow(beta, i));
+    const phi = (a) => { let r = 0; for (let i = 0; i < 8; i++) if (a & (1 << i)) r ^= cols[i]; return r; };
+    let ok = new Set(Array.from({ length: 256 }, (_, a) => phi(a))).size === 256;
+    for (let a = 0; a < 256 && ok; a++) for (let b = 0; b < 256 && ok; b += 7) ok = phi(aesMul(a, b)) === g256mul(phi(a), phi(b));
+    if (!ok) throw new Error('a root that is not an isomorphism');
+    const inv = new Array(256);
+    for (let a = 0; a < 256; a++) inv[phi(a)] = a;
+    found.push({ beta, phi, inv });
+  }
+  return found;
+}
+const AFF_INV = new Array(256);
+for (let a = 0; a < 256; a++) AFF_INV[affine(a)] = a;
+
+// ---- Circuits ----
+// A signal is a name; its truth table is a 256-bit BigInt (bit x = its value for input byte x).
+
+class Circuit {
+  constructor() { this.lines = []; this.tt = new Map(); this.n = 0; this.gates = { xor: 0, and: 0 }; }
+  input(name, tt) { this.tt.set(name, tt); return name; }
+  gate(op, a, b) {
+    const name = `g${this.n++}`;
+    this.lines.push(`  const ${name} = v128.${op}(${a}, ${b});`);
+    this.tt.set(name, op === 'xor' ? this.tt.get(a) ^ this.tt.get(b) : this.tt.get(a) & this.tt.get(b));
+    this.gates[op]++;
+    return name;
+  }
+  /**
+   * One linear layer: `targets` are sets of `base` signals to XOR. Returns the signal of each target,
+   * sharing XORs by Paar's heuristic (repeatedly materialise the pair that occurs in most targets).
+   */
+  linear(targets) {
+    // Paar's heuristic with random tie-breaking, best of TRIES plans (deterministic: a fixed-seed PRNG).
+    let best = null;
+    for (let trial = 0; trial < TRIES; trial++) {
+      const plan = paarPlan(targets, trial);
+      if (!best || plan.pairs.length < best.pairs.length) best = plan;
+    }
+    const name = new Map();
+    const real = (x) => name.get(x) ?? x;
+    best.pairs.forEach(([a, b], k) => name.set(`#${k}`, this.gate('xor', real(a), real(b))));
+    return best.outs.map(real);
+  }
+}
+
+const TRIES = 40;
+
+/** One run of Paar's heuristic on `targets` (sets of names); ties broken by a PRNG seeded with `seed`. */
+function paarPlan(targets, seed) {
+  let st = (seed * 2654435761 + 1) >>> 0;
+  const rnd = () => { st ^= st << 13; st >>>= 0; st ^= st >>> 17; st ^= st << 5; st >>>= 0; return st; };
+  const rows = targets.map((t) => new Set(t));
+  const pairs = [];
+  for (;;) {
+    const count = new Map();
+    for (const r of rows) {
+      if (r.size < 2) continue;
+      const xs = [...r].sort();
+      for (let i = 0; i < xs.length; i++) for (let j = i + 1; j < xs.length; j++) {
+        const k = `${xs[i]}|${xs[j]}`;
+        count.set(k, (count.get(k) ?? 0) + 1);
+      }
+    }
+    if (count.size === 0) break;
+    let bestN = 0;
+    for (const c of count.values()) if (c > bestN) bestN = c;
+    const ties = [...count].filter(([, c]) => c === bestN).map(([k]) => k);
+    const pick = seed === 0 ? ties[0] : ties[rnd() % ties.length];
+    const [a, b] = pick.split('|');
+    const s = `#${pairs.length}`;
+    pairs.push([a, b]);
+    for (const r of rows) if (r.has(a) && r.has(b)) { r.delete(a); r.delete(b); r.add(s); }
+  }
+  return {
+    pairs,
+    outs: rows.map((r) => {
+      if (r.size !== 1) throw new Error('a linear target is zero');
+      return [...r][0];
+    }),
+  };
+}
+
+/** Truth table of bit i of f(x) over x = 0..255. */
+const table = (f, i) => { let t = 0n; for (let x = 0; x < 256; x++) if ((f(x) >> i) & 1) t |= 1n << BigInt(x); return t; };
+
+/** Coefficients of a linear map f on 8 bits: for output bit i, the input bits (as a list of indices). */
+const matrix = (f) => Array.from({ length: 8 }, (_, i) => [0, 1, 2, 3, 4, 5, 6, 7].filter((j) => (f(1 << j) >> i) & 1));
+
+// Linear expressions: sets of signal names, XOR-combined.
+const lx = (...xs) => { const s = new Set(); for (const x of xs) for (const v of x) { if (s.has(v)) s.delete(v); else s.add(v); } return s; };
+// GF(4) elements as [bit0 expr, bit1 expr]; GF(16) as [gf4 lo, gf4 hi].
+const add4 = (a, b) => [lx(a[0], b[0]), lx(a[1], b[1])];
+const add16 = (a, b) => [add4(a[0], b[0]), add4(a[1], b[1])];
+/** GF(4) constant times an element (linear). */
+const scale4 = (c, a) => {
+  // c * (a0 + a1 w): columns c*1 and c*w.
+  const c1 = g4mul(c, 1), cw = g4mul(c, 2);
+  const bit = (k) => lx(...[(c1 >> k) & 1 ? a[0] : new Set(), (cw >> k) & 1 ? a[1] : new Set()]);
+  return [bit(0), bit(1)];
+};
+
+/**
+ * Builds the inversion circuit between an input linear map `inMap` (AES-field byte -> tower byte, on the
+ * circuit's input bits) and an output linear map `outMap` (tower byte -> result byte).
+ */
+function build(inMap, outMap) {
+  const c = new Circuit();
+  const xs = Array.from({ length: 8 }, (_, i) => c.input(`s${i}`, table((x) => x, i)));
+  // Tower bits of the input as expressions of xs.
+  const inM = matrix(inMap);
+  const t = inM.map((cols) => new Set(cols.map((j) => xs[j])));
+  const gf4 = (i) => [t[i], t[i + 1]];
+  const l0 = gf4(0), l1 = gf4(2), h0 = gf4(4), h1 = gf4(6);
+  // d's linear part: a_h^2 L + a_l^2, as a map on the tower bits, composed with inMap.
+  const linD = (v) => g16mul(g16mul(v >> 4, v >> 4), L) ^ g16mul(v & 15, v & 15);
+  const linDx = [0, 1, 2, 3].map((i) => lx(...[0, 1, 2, 3, 4, 5, 6, 7].filter((j) => (linD(1 << j) >> i) & 1).map((j) => t[j])));
+  // GF(4) multiplication operands: each needs bit0, bit1 and bit0 ^ bit1.
+  const ops4 = (a) => [a[0], a[1], lx(a[0], a[1])];
+  const aH = [h0, h1], aL = [l0, l1];
+  const sumH = add4(h0, h1), sumL = add4(l0, l1);
+  const aHL = add16(aH, aL); // a_h + a_l
+  const sumHL = add4(aHL[0], aHL[1]);
+  const top = [
+    ...ops4(h1), ...ops4(l1), ...ops4(h0), ...ops4(l0), ...ops4(sumH), ...ops4(sumL),
+    ...ops4(aHL[1]), ...ops4(aHL[0]), ...ops4(sumHL), ...linDx,
+  ];
+  const topS = c.linear(top);
+  let k = 0;
+  const take3 = () => topS.slice(k, (k += 3));
+  const [H1, L1, H0, L0, SH, SL, HL1, HL0, SHL] = Array.from({ length: 9 }, take3);
+  const LIND = topS.slice(k, k + 4);
+  // A GF(4) product of two operand triples: the three ANDs; returns [p, q, r] (lo = p^q, hi = r^p).
+  const mul4 = (a, b) => [c.gate('and', a[0], b[0]), c.gate('and', a[1], b[1]), c.gate('and', a[2], b[2])];
+  const prod = (m) => [new Set([m[0], m[1]]), new Set([m[2], m[0]])]; // GF(4) element of a product
+  // d = a_h a_l + linD: Karatsuba (hi = M3 + M2, lo = N M1 + M2).
+  const M1 = prod(mul4(H1, L1)), M2 = prod(mul4(H0, L0)), M3 = prod(mul4(SH, SL));
+  const d1 = add4(M3, M2);
+  const d0 = add4(scale4(N, M1), M2);
+  const dE = [add4(d0, [new Set([LIND[0]]), new Set([LIND[1]])]), add4(d1, [new Set([LIND[2]]), new Set([LIND[3]])])];
+  // d^-1: e1 = dE[1], e0 = dE[0]; f = e1 e0 + (e1^2 N + e0^2).
+  const e0 = dE[0], e1 = dE[1];
+  const sq4 = (a) => [lx(a[0], a[1]), a[1]]; // (a0 + a1 w)^2 = (a0 + a1) + a1 w
+  const linF = add4(scale4(N, sq4(e1)), sq4(e0));
+  const e10 = add4(e1, e0);
+  const mid = c.linear([...ops4(e1), ...ops4(e0), ...ops4(e10), ...linF]);
+  const E1 = mid.slice(0, 3), E0 = mid.slice(3, 6), E10 = mid.slice(6, 9), LF = mid.slice(9, 11);
+  const P = mul4(E1, E0);
+  const [fLo, fHi] = c.linear([[P[0], P[1], LF[0]], [P[2], P[0], LF[1]]]);
+  // f^-1 = f^2 = (fLo + fHi) + fHi w; its operand triple: [fLo ^ fHi, fHi, fLo].
+  const [fiLo] = c.linear([[fLo, fHi]]);
+  const FI = [fiLo, fHi, fLo];
+  const G1 = prod(mul4(E1, FI)), G0 = prod(mul4(E10, FI)); // d^-1 = G1 z + G0
+  const gS = add4(G0, G1);
+  const low = c.linear([...ops4(G1), ...ops4(G0), ...ops4(gS)]);
+  const Gh = low.slice(0, 3), Gl = low.slice(3, 6), Gs = low.slice(6, 9);
+  // out_h = a_h d^-1, out_l = (a_h + a_l) d^-1.
+  const M4 = prod(mul4(H1, Gh)), M5 = prod(mul4(H0, Gl)), M6 = prod(mul4(SH, Gs));
+  const M7 = prod(mul4(HL1, Gh)), M8 = prod(mul4(HL0, Gl)), M9 = prod(mul4(SHL, Gs));
+  const outH = [add4(scale4(N, M4), M5), add4(M6, M5)];
+  const outL = [add4(scale4(N, M7), M8), add4(M9, M8)];
+  const towerBits = [outL[0][0], outL[0][1], outL[1][0], outL[1][1], outH[0][0], outH[0][1], outH[1][0], outH[1][1]];
+  const outM = matrix(outMap);
+  const outs = c.linear(outM.map((cols) => lx(...cols.map((j) => towerBits[j]))));
+  return { c, outs };
+}
+
+/**
+ * The circuit as code on the input expressions `ins` (8), its temporaries prefixed with `pre`; returns
+ * the lines and the names of the 8 outputs.
+ */
+function inline(circ, ins, pre) {
+  const { c, outs } = circ;
+  const ren = (x) => x.replace(/\bg(\d+)\b/g, `${pre}$1`).replace(/\bs(\d)\b/g, (_, d) => ins[+d]);
+  return { lines: c.lines.map(ren), outs: outs.map(ren) };
+}
+
+function check(name, circ, expect) {
+  for (let i = 0; i < 8; i++) {
+    if (circ.c.tt.get(circ.outs[i]) !== table(expect, i)) throw new Error(`${name}: output bit ${i} is wrong`);
+  }
+}
+
+// Every tower (N, L) and every isomorphism (8 roots) gives a valid circuit; keep the one with fewest gates.
+function best(make) {
+  let top = null;
+  for (let n = 1; n < 4; n++) {
+    N = n;
+    if (!irreducible(g4mul, 4, N)) continue;
+    for (let l = 1; l < 16; l++) {
+      L = l;
+      if (!irreducible(g16mul, 16, L)) continue;
+      for (const iso of isomorphisms()) {
+        const circ = make(iso);
+        const gates = circ.c.gates.and + circ.c.gates.xor;
+        if (!top || gates < top.gates) top = { circ, gates, N, L, beta: iso.beta };
+      }
+    }
+  }
+  return top;
+}
+const fwdBest = best(({ phi, inv }) => build(phi, (v) => affine(inv[v])));
+const invBest = best(({ phi, inv }) => build((y) => phi(AFF_INV[y]), (v) => inv[v]));
+const FWD = fwdBest.circ;
+const INV = invBest.circ;
+check('S-box', FWD, (x) => SBOX[x] ^ 0x63);
+check('inverse S-box', INV, (y) => INV_SBOX[y ^ 0x63]);
+
+// Byte permutations of a plane (byte j = state byte j = 4 * column + row).
+const perm = (f) => Array.from({ length: 16 }, (_, j) => f(j >> 2, j & 3));
+const SR = perm((c, r) => 4 * ((c + r) % 4) + r);
+const ISR = perm((c, r) => 4 * ((c - r + 4) % 4) + r);
+const ROT1 = perm((c, r) => 4 * c + ((r + 1) % 4));
+const ROT2 = perm((c, r) => 4 * c + ((r + 2) % 4));
+const compose = (outer, inner) => outer.map((j) => inner[j]); // (outer o inner)[j] = inner[outer[j]]
+const shuf = (x, pm) => `i8x16.shuffle(${x}, ${x}, ${pm.join(', ')})`;
+const xor = (...xs) => xs.reduce((a, b) => `v128.xor(${a}, ${b})`);
+/** xtime on planes t0..t7 (names): the eight plane expressions of 2 * t. */
+const xt = (t) => [t[7], xor(t[0], t[7]), t[1], xor(t[2], t[7]), xor(t[3], t[7]), t[4], t[5], t[6]];
+const P8 = [0, 1, 2, 3, 4, 5, 6, 7];
+
+function encryptFn() {
+  const L = [];
+  L.push('/**');
+  L.push(' * Encrypts the 8 blocks held as bit planes at `st` (8 x v128) with the bitsliced round keys at `rk`');
+  L.push(` * (rounds + 1 keys of 8 planes; keys 1..rounds with 0x63 added to every byte). S-box: ${FWD.c.gates.and} AND + ${FWD.c.gates.xor} XOR.`);
+  L.push(' */');
+  L.push('export function aesBsEncryptPlanes(st: usize, rk: usize, rounds: u32): void {');
+  for (const i of P8) L.push(`  let v${i} = v128.xor(v128.load(st, ${16 * i}), v128.load(rk, ${16 * i}));`);
+  L.push('  for (let r: u32 = 1; r < rounds; r++) {');
+  L.push('    rk += 128;');
+  const sb = inline(FWD, P8.map((i) => `v${i}`), 'e');
+  L.push(...sb.lines.map((l) => '  ' + l));
+  // ShiftRows, MixColumns, AddRoundKey.
+  const o = sb.outs;
+  for (const i of P8) {
+    L.push(`    const a${i} = ${shuf(o[i], SR)};`);
+    L.push(`    const b${i} = ${shuf(o[i], compose(ROT1, SR))};`);
+    L.push(`    const t${i} = v128.xor(a${i}, b${i});`);
+  }
+  const x2 = xt(P8.map((i) => `t${i}`));
+  for (const i of P8) L.push(`    v${i} = ${xor(x2[i], `b${i}`, shuf(`t${i}`, ROT2), `v128.load(rk, ${16 * i})`)};`);
+  L.push('  }');
+  L.push('  rk += 128;');
+  const fin = inline(FWD, P8.map((i) => `v${i}`), 'f');
+  L.push(...fin.lines);
+  for (const i of P8) L.push(`  v128.store(st, v128.xor(${shuf(fin.outs[i], SR)}, v128.load(rk, ${16 * i})), ${16 * i});`);
+  L.push('}');
+  return L.join('\n');
+}
+
+function decryptFn() {
+  const L = [];
+  L.push('/**');
+  L.push(' * Decrypts the 8 blocks held as bit planes at `st` with the same bitsliced round keys (the inverse');
+  L.push(` * cipher of FIPS 197 5.3, InvMixColumns as MixColumns after (5, 0, 4, 0)). Inverse S-box: ${INV.c.gates.and} AND + ${INV.c.gates.xor} XOR.`);
+  L.push(' */');
+  L.push('export function aesBsDecryptPlanes(st: usize, rk: usize, rounds: u32): void {');
+  L.push('  rk += <usize>rounds << 7;');
+  for (const i of P8) L.push(`  let v${i} = v128.xor(v128.load(st, ${16 * i}), v128.load(rk, ${16 * i}));`);
+  L.push('  for (let r: u32 = 1; r < rounds; r++) {');
+  L.push('    rk -= 128;');
+  const sb = inline(INV, P8.map((i) => shuf(`v${i}`, ISR)), 'd');
+  // Name the shifted inputs first, so that each shuffle is done once.
+  for (const i of P8) L.push(`    const z${i} = ${shuf(`v${i}`, ISR)};`);
+  const sb2 = inline(INV, P8.map((i) => `z${i}`), 'd');
+  void sb;
+  L.push(...sb2.lines.map((l) => '  ' + l));
+  const o = sb2.outs;
+  // AddRoundKey, then InvMixColumns = MixColumns(a + 4 (a + rot2 a)).
+  for (const i of P8) L.push(`    const k${i} = v128.xor(${o[i]}, v128.load(rk, ${16 * i}));`);
+  for (const i of P8) L.push(`    const u${i} = v128.xor(k${i}, ${shuf(`k${i}`, ROT2)});`);
+  // 4u = xtime(xtime(u)).
+  L.push('    const u76 = v128.xor(u7, u6);');
+  const x4 = ['u6', 'u76', 'v128.xor(u0, u7)', 'v128.xor(u1, u6)', 'v128.xor(u2, u76)', 'v128.xor(u3, u7)', 'u4', 'u5'];
+  for (const i of P8) L.push(`    const m${i} = v128.xor(k${i}, ${x4[i]});`);
+  for (const i of P8) {
+    L.push(`    const b${i} = ${shuf(`m${i}`, ROT1)};`);
+    L.push(`    const t${i} = v128.xor(m${i}, b${i});`);
+  }
+  const x2 = xt(P8.map((i) => `t${i}`));
+  for (const i of P8) L.push(`    v${i} = ${xor(x2[i], `b${i}`, shuf(`t${i}`, ROT2))};`);
+  L.push('  }');
+  L.push('  rk -= 128;');
+  for (const i of P8) L.push(`  const z${i} = ${shuf(`v${i}`, ISR)};`);
+  const fin = inline(INV, P8.map((i) => `z${i}`), 'l');
+  L.push(...fin.lines);
+  for (const i of P8) L.push(`  v128.store(st, v128.xor(${fin.outs[i]}, v128.load(rk, ${16 * i})), ${16 * i});`);
+  L.push('}');
+  return L.join('\n');
+}
+
+/** The 8x8 bit-matrix transpose of every byte position across the 8 v128 at `st` (its own inverse). */
+function transposeFn() {
+  const L = [];
+  L.push('/**');
+  L.push(' * Converts 8 blocks (block k at st + 16 k) to bit planes (plane i at st + 16 i: bit k of its byte j is bit i');
+  L.push(' * of byte j of block k) and back: an 8x8 bit transpose per byte position, 3 layers of SWAPMOVE.');
+  L.push(' */');
+  L.push('export function bsTranspose(st: usize): void {');
+  for (const i of P8) L.push(`  let r${i} = v128.load(st, ${16 * i});`);
+  L.push('  let t: v128;');
+  for (const [n, m] of [[1, '0x55'], [2, '0x33'], [4, '0x0f']]) {
+    for (const lo of P8.filter((k) => (k & n) === 0)) {
+      const hi = lo + n;
+      L.push(`  t = v128.and(v128.xor(i16x8.shr_u(r${lo}, ${n}), r${hi}), i8x16.splat(${m}));`);
+      L.push(`  r${hi} = v128.xor(r${hi}, t); r${lo} = v128.xor(r${lo}, i16x8.shl(t, ${n}));`);
+    }
+  }
+  for (const i of P8) L.push(`  v128.store(st, r${i}, ${16 * i});`);
+  L.push('}');
+  return L.join('\n');
+}
+
+const out = [
+  '// Bitsliced AES rounds (FIPS 197) on 8 blocks at once, WebAssembly SIMD: eight v128 bit planes, plane i',
+  '// holding bit i of the 16 state bytes of the 8 blocks (bit k of a byte = block k). The S-box and its',
+  '// inverse are boolean circuits: GF(2^8) inversion in the tower GF(((2^2)^2)^2) (w^2 = w + 1, z^2 = z + N,',
+  `// y^2 = y + L: N = ${fwdBest.N}, L = ${fwdBest.L}, beta = ${fwdBest.beta} for the S-box, N = ${invBest.N}, L = ${invBest.L}, beta = ${invBest.beta} for its inverse),`,
+  "// Karatsuba products over GF(4), linear layers shared by Paar's heuristic (the tower and isomorphism with fewest gates);",
+  '// the affine constant 0x63 is folded into round keys 1..Nr. ShiftRows and the row rotations of',
+  '// MixColumns are byte shuffles with constant indices. Constant time: no table, no secret-dependent branch',
+  '// or address.',
+  '//',
+  '// GENERATED by scripts/gen-aes-bs.mjs, which checks both S-box circuits on all 256 inputs before writing:',
+  '// edit the generator, not this file. Checked against the T-table AES and node:crypto by test/aes-bs.test.ts.',
+  '',
+  encryptFn(),
+  '',
+  decryptFn(),
+  '',
+  transposeFn(),
+  '',
+].join('\n');
+writeFileSync(join(root, 'assembly', 'aes-bs-rounds.ts'), out);
+console.log(`S-box ${FWD.c.gates.and} AND + ${FWD.c.gates.xor} XOR (N ${fwdBest.N} L ${fwdBest.L} beta ${fwdBest.beta}); inverse ${INV.c.gates.and} AND + ${INV.c.gates.xor} XOR (N ${invBest.N} L ${invBest.L} beta ${invBest.beta})`);
