@@ -32,6 +32,7 @@ import { annexISelfCheck } from '../wire/annex-i.js';
 import { COMBOS } from '../wire/pair.js';
 import { setParams } from '../wire/params.js';
 import { GuestControl } from './guest-control.js';
+import { kamailioCases } from './kamailio.js';
 import { RETRY, kernelSetUp, sasOf, stateAdd, stateDelete, type KernelSa, type Role } from './xfrm.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -181,6 +182,10 @@ async function inside(): Promise<void> {
     console.log(`${problems.length ? 'FAIL' : 'PASS'} ${name} ${((Date.now() - t) / 1000).toFixed(2)} s  ${problems.length ? problems.join('; ') : controlInfo}`);
     controlInfo = '';
   }
+  // The real P-CSCF (test/kernel/kamailio.ts): Kamailio's ims_ipsec_pcscf in the guest, programming XFRM itself.
+  const k = await kamailioCases(guest, { only: opt('--only'), ci: process.env.CI !== undefined && process.env.CI !== '', log: (l) => console.log(l) });
+  passed += k.passed;
+  failed += k.failed;
   await guest.cmd('quit').catch(() => []);
   guest.close();
   const code = await Promise.race([qemuExit, new Promise<null>((r) => setTimeout(() => r(null), 20_000))]);

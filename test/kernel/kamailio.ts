@@ -1,0 +1,412 @@
+// The kernel interop test's strongest peer (issue 14 item 4): a real P-CSCF, Kamailio 5.6 with
+// ims_ipsec_pcscf (Debian's kamailio + kamailio-ims-modules, put into the guest by build-guest.sh), running
+// in the guest with its own config (test/kernel/kamailio/pcscf.cfg), programming the guest kernel's XFRM
+// itself from the security agreement. On the host end of the link, inside the test's namespace: the
+// project's ImsCore (S-CSCF + HSS, src/ims/core.ts) behind Kamailio, and the project's UE in front of it.
+//
+// Per integrity / encryption combination that ims_ipsec_pcscf 5.6 implements (ipsec.c add_sa: hmac-md5-96 /
+// hmac-sha-1-96 x null / aes-cbc / des-ede3-cbc; no AES-GCM/GMAC, transport mode, replay window 32), on a
+// freshly started Kamailio:
+//   1. SM1 (unprotected REGISTER with Security-Client offering that one combination) reaches the ImsCore
+//      through Kamailio; the 401 comes back with Kamailio's Security-Server for that combination and without
+//      CK/IK; the guest's `ip xfrm state` holds Kamailio's four transport-mode SAs, with the UE's SPIs on the
+//      two toward the UE and Kamailio's on the two toward itself, keyed with what the tests' own Annex I
+//      derives from the CK/IK the UE computed (test/wire/annex-i.ts: Kamailio's key expansion checked too).
+//   2. The rest of the registration over the SAs: SM7 (REGISTER with Security-Verify and the AKA answer)
+//      sealed by the project's ESP on the real wire (TransportWire, raw IP protocol 50) into Kamailio's kernel
+//      SAs; the ImsCore's 200 OK back through Kamailio, sealed by the guest kernel, opened by the project.
+//   3. Protected requests: a page-mode MESSAGE from the UE to itself (originating through Kamailio to the
+//      S-CSCF, terminating back through Kamailio's SA toward the UE's protected server port), its 200s both
+//      ways, and an OPTIONS keep-alive answered by Kamailio itself.
+// The SIP of steps 1-3 is written here by hand and carried by the project's wire (test/wire/agent.ts):
+// this checks the project's ESP, key expansion and wire against Kamailio's XFRM, independently of the UE
+// role; `ueClientCase` then registers the project's UeClient through Kamailio.
+
+import { createSocket, type Socket } from 'node:dgram';
+import { randomBytes, randomInt } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Hss } from '../../src/aka/hss.js';
+import { Usim } from '../../src/aka/usim.js';
+import { akaAuthorization, parseAkaChallenge } from '../../src/aka/digest-aka.js';
+import { ImsCore } from '../../src/ims/core.js';
+import { NodeUdpNetwork } from '../../src/node.js';
+import { parseSecurityHeader, param } from '../../src/secagree/header.js';
+import { parseSipMessage, type SipMessage, type SipResponse, type SipRequest } from '../../src/sip/message.js';
+import { initSync, type EncryptionAlgorithm, type IntegrityAlgorithm } from '../../src/index.js';
+import { Agent } from '../wire/agent.js';
+import { annexI } from '../wire/annex-i.js';
+import { type GuestControl } from './guest-control.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+export const KAMAILIO_COMBOS: ReadonlyArray<{ alg: IntegrityAlgorithm; ealg: EncryptionAlgorithm }> = [
+  { alg: 'hmac-sha-1-96', ealg: 'aes-cbc' }, { alg: 'hmac-sha-1-96', ealg: 'des-ede3-cbc' }, { alg: 'hmac-sha-1-96', ealg: 'null' },
+  { alg: 'hmac-md5-96', ealg: 'aes-cbc' }, { alg: 'hmac-md5-96', ealg: 'des-ede3-cbc' }, { alg: 'hmac-md5-96', ealg: 'null' },
+];
+
+const UE = '192.0.2.1';
+const PCSCF = '192.0.2.2';
+const SCSCF_PORT = 5070;
+const REALM = 'ims.example.net';
+const IMPI = `alice@${REALM}`;
+const IMPU = `sip:${IMPI}`;
+// TS 35.208 test set 1 K and OP (public test values), for the HSS and the test's USIM.
+const K = Buffer.from('465b5ce8b199b49faa5f0a2ee238a6bc', 'hex');
+const OP = Buffer.from('cdc202d5123e20f62b6d676ac72cb318', 'hex');
+const IP = '/sbin/ip';
+const KLOG = '/tmp/kamailio.log';
+
+export interface KamailioOutcome {
+  passed: number;
+  failed: number;
+}
+
+type Log = (line: string) => void;
+
+// ------------------------------------------------------------------ Kamailio in the guest
+
+/** Writes the config into the guest (base64 in chunks: kpeer's `sh` takes lines of up to 8 KiB). */
+async function pushConfig(guest: GuestControl, defines: Record<string, string>): Promise<void> {
+  const text = readFileSync(join(here, 'kamailio', 'pcscf.cfg'), 'utf8');
+  const lines = text.split('\n');
+  const head = Object.entries(defines).map(([k, v]) => `#!define ${k} ${v}`);
+  const cfg = [lines[0], ...head, ...lines.slice(1)].join('\n');
+  const b64 = Buffer.from(cfg).toString('base64');
+  await guest.sh('rm -f /tmp/pcscf.b64');
+  for (let i = 0; i < b64.length; i += 4000) {
+    const [rc, out] = await guest.sh(`printf '%s' '${b64.slice(i, i + 4000)}' >> /tmp/pcscf.b64`);
+    if (rc !== 0) throw new Error(`writing the config: ${out.join(' | ')}`);
+  }
+  const [rc, out] = await guest.sh('base64 -d /tmp/pcscf.b64 > /tmp/pcscf.cfg && wc -c < /tmp/pcscf.cfg');
+  if (rc !== 0 || Number(out[0]) !== Buffer.byteLength(cfg)) throw new Error(`config in the guest: ${out.join(' | ')}`);
+}
+
+async function stopKamailio(guest: GuestControl): Promise<void> {
+  await guest.sh('p=$(cat /tmp/kamailio.pid 2>/dev/null); [ -n "$p" ] && kill $p 2>/dev/null; for i in $(seq 1 50); do [ -n "$p" ] && kill -0 $p 2>/dev/null || break; sleep 0.1; done; rm -f /tmp/kamailio.pid; true');
+}
+
+export async function kamailioLog(guest: GuestControl, n = 40): Promise<string[]> {
+  return (await guest.sh(`tail -n ${n} ${KLOG}`))[1];
+}
+
+/** A plain SIP socket of the test (the UE's unprotected port 5060, or a probe). */
+class PlainSip {
+  readonly sock: Socket;
+  #inbox: SipMessage[] = [];
+  #wake: (() => void) | undefined;
+  private constructor(s: Socket) {
+    this.sock = s;
+    s.on('message', (m) => {
+      try {
+        this.#inbox.push(parseSipMessage(m));
+      } catch {
+        return;
+      }
+      this.#wake?.();
+    });
+  }
+  static async bind(address: string, port: number): Promise<PlainSip> {
+    const s = createSocket({ type: 'udp4', reuseAddr: false });
+    await new Promise<void>((resolve, reject) => { s.once('error', reject); s.bind(port, address, () => { s.off('error', reject); resolve(); }); });
+    return new PlainSip(s);
+  }
+  get port(): number {
+    return this.sock.address().port;
+  }
+  send(text: string, address: string, port: number): void {
+    this.sock.send(Buffer.from(text), port, address);
+  }
+  /** The next response whose CSeq method is `method` (provisional responses skipped), or undefined. */
+  async response(method: string, ms: number): Promise<SipResponse | undefined> {
+    const end = Date.now() + ms;
+    for (;;) {
+      const i = this.#inbox.findIndex((m) => m.type === 'response' && m.status >= 200 && (m.headers.get('cseq') ?? '').split(/\s+/)[1] === method);
+      if (i >= 0) return this.#inbox.splice(i, 1)[0] as SipResponse;
+      const left = end - Date.now();
+      if (left <= 0) return undefined;
+      await new Promise<void>((r) => { const t = setTimeout(r, left); this.#wake = () => { clearTimeout(t); r(); }; });
+    }
+  }
+  close(): void {
+    this.sock.close();
+  }
+}
+
+/** Starts Kamailio on a clean XFRM and waits until it answers an OPTIONS on 5060. */
+async function startKamailio(guest: GuestControl, log: Log): Promise<void> {
+  await stopKamailio(guest);
+  await pushConfig(guest, { PCSCF_IP: `"${PCSCF}"`, SCSCF_URI: `"sip:${UE}:${SCSCF_PORT}"` });
+  const [rc, out] = await guest.sh(`${IP} xfrm state flush; ${IP} xfrm policy flush; rm -f ${KLOG}; /usr/sbin/kamailio -f /tmp/pcscf.cfg -P /tmp/kamailio.pid -DD -E > ${KLOG} 2>&1 & echo started`);
+  if (rc !== 0) throw new Error(`kamailio: ${out.join(' | ')}`);
+  const probe = await PlainSip.bind(UE, 0);
+  try {
+    const end = Date.now() + 60_000;
+    while (Date.now() < end) {
+      const branch = `z9hG4bK${randomBytes(6).toString('hex')}`;
+      probe.send([
+        `OPTIONS sip:${PCSCF}:5060 SIP/2.0`, `Via: SIP/2.0/UDP ${UE}:${probe.port};branch=${branch};rport`, 'Max-Forwards: 70',
+        `From: <sip:probe@${UE}>;tag=${randomBytes(4).toString('hex')}`, `To: <sip:${PCSCF}:5060>`, `Call-ID: ${randomBytes(8).toString('hex')}`,
+        'CSeq: 1 OPTIONS', 'Content-Length: 0', '', ''].join('\r\n'), PCSCF, 5060);
+      const r = await probe.response('OPTIONS', 700);
+      if (r) {
+        log(`kamailio: up, OPTIONS answered ${r.status} (${r.headers.get('server') ?? 'no Server header'})`);
+        return;
+      }
+      const [alive] = await guest.sh('kill -0 $(cat /tmp/kamailio.pid 2>/dev/null) 2>/dev/null');
+      if (alive !== 0 && Date.now() > end - 55_000) throw new Error(`kamailio exited: ${(await kamailioLog(guest, 15)).join(' | ')}`);
+    }
+    throw new Error(`kamailio did not answer within 60 s: ${(await kamailioLog(guest, 15)).join(' | ')}`);
+  } finally {
+    probe.close();
+  }
+}
+
+// ------------------------------------------------------------------ the guest's XFRM states
+
+interface XfrmState {
+  src: string;
+  dst: string;
+  spi: number;
+  mode: string;
+  auth?: { name: string; key: string };
+  enc?: { name: string; key: string };
+}
+
+/** `ip xfrm state` parsed (keys are shown by `ip xfrm state` itself). */
+async function xfrmStates(guest: GuestControl): Promise<{ states: XfrmState[]; text: string[] }> {
+  const [, text] = await guest.sh(`${IP} xfrm state`);
+  const states: XfrmState[] = [];
+  for (const line of text) {
+    let m;
+    if ((m = /^src (\S+) dst (\S+)/.exec(line))) states.push({ src: m[1]!, dst: m[2]!, spi: 0, mode: '' });
+    const s = states[states.length - 1];
+    if (!s) continue;
+    if ((m = /proto esp spi 0x([0-9a-f]+) reqid \d+ mode (\S+)/.exec(line))) { s.spi = parseInt(m[1]!, 16); s.mode = m[2]!; }
+    if ((m = /^\s*auth(?:-trunc)? (\S+) 0x([0-9a-f]+)/.exec(line))) s.auth = { name: m[1]!, key: m[2]! };
+    if ((m = /^\s*enc (\S+) 0x([0-9a-f]*)/.exec(line))) s.enc = { name: m[1]!, key: m[2]! };
+  }
+  return { states, text };
+}
+
+/** What Linux calls the algorithm, and the key Annex I gives it (HMAC keys compared without their zero padding:
+ *  HMAC pads a short key with zeros to the block size, so IK and IK || 0^32 are the same HMAC-SHA-1 key). */
+function expectedXfrm(alg: IntegrityAlgorithm, ealg: EncryptionAlgorithm, ck: Uint8Array, ik: Uint8Array): { auth: { name: string; key: string }; enc: { name: string; key: string } } {
+  const k = annexI(alg, ealg, ck, ik);
+  const auth = { name: alg === 'hmac-md5-96' ? 'hmac(md5)' : 'hmac(sha1)', key: k.authKey.toString('hex').replace(/(00)+$/, '') };
+  const enc = { name: ealg === 'aes-cbc' ? 'cbc(aes)' : ealg === 'des-ede3-cbc' ? 'cbc(des3_ede)' : 'ecb(cipher_null)', key: k.encKey.toString('hex') };
+  return { auth, enc };
+}
+
+// ------------------------------------------------------------------ SIP written by hand
+
+interface UeParams {
+  spiC: number;
+  spiS: number;
+  portC: number;
+  portS: number;
+}
+
+const tag = (): string => randomBytes(4).toString('hex');
+const branch = (): string => `z9hG4bK${randomBytes(8).toString('hex')}`;
+
+function securityClient(c: { alg: string; ealg: string }, u: UeParams): string {
+  return `ipsec-3gpp;alg=${c.alg};ealg=${c.ealg};prot=esp;mod=trans;spi-c=${u.spiC};spi-s=${u.spiS};port-c=${u.portC};port-s=${u.portS}`;
+}
+
+function register(o: { cseq: number; callId: string; fromTag: string; viaPort: number; u: UeParams; c: { alg: string; ealg: string }; authorization: string; verify?: string }): string {
+  const h = [
+    `REGISTER sip:${REALM} SIP/2.0`,
+    `Via: SIP/2.0/UDP ${UE}:${o.viaPort};branch=${branch()};rport`,
+    'Max-Forwards: 70',
+    `From: <${IMPU}>;tag=${o.fromTag}`,
+    `To: <${IMPU}>`,
+    `Call-ID: ${o.callId}`,
+    `CSeq: ${o.cseq} REGISTER`,
+    `Contact: <sip:alice@${UE}:${o.u.portS}>;expires=600`,
+    `Authorization: ${o.authorization}`,
+    'Require: sec-agree',
+    'Proxy-Require: sec-agree',
+    'Supported: path, sec-agree',
+    `Security-Client: ${securityClient(o.c, o.u)}`,
+  ];
+  if (o.verify) h.push(`Security-Verify: ${o.verify}`);
+  h.push('Expires: 600', 'Content-Length: 0', '', '');
+  return h.join('\r\n');
+}
+
+const hexText = (s: string): string => Buffer.from(s).toString('hex');
+const textOf = (hex: string): string => Buffer.from(hex, 'hex').toString('utf8');
+
+/** Starts the project's S-CSCF + HSS on the host end (port 5070), trusting Kamailio's 5060. */
+async function startCore(): Promise<ImsCore> {
+  const hss = new Hss();
+  hss.addSubscriber({ impi: IMPI, k: new Uint8Array(K), op: new Uint8Array(OP), impus: [IMPU] });
+  return ImsCore.start({ net: new NodeUdpNetwork(), address: UE, port: SCSCF_PORT, realm: REALM, hss, trustedProxies: [{ address: PCSCF, port: 5060 }] });
+}
+
+/**
+ * One combination, by hand: SM1 -> 401 (Security-Server, no CK/IK, Kamailio's SAs in the guest kernel),
+ * then SM7 over SA1 sealed by the project, the 200 back through the kernel, a MESSAGE both ways, an
+ * OPTIONS to Kamailio itself. Returns the problems found (none: passed) and what it saw.
+ */
+async function handCase(guest: GuestControl, c: { alg: IntegrityAlgorithm; ealg: EncryptionAlgorithm }, stage: 'register' | 'full'): Promise<{ problems: string[]; info: string }> {
+  const problems: string[] = [];
+  const info: string[] = [];
+  const core = await startCore();
+  const registered: string[] = [];
+  core.events.registered = (r) => registered.push(r.impu);
+  const un = await PlainSip.bind(UE, 5060);
+  const spis = new Set<number>();
+  while (spis.size < 2) spis.add(randomInt(0x10000, 0x0fffffff));
+  const base = randomInt(20000, 30000);
+  const u: UeParams = { spiC: [...spis][0]!, spiS: [...spis][1]!, portC: base, portS: base + 1 };
+  const callId = `${randomBytes(8).toString('hex')}@${UE}`;
+  const fromTag = tag();
+  let agent: Agent | undefined;
+  try {
+    // SM1: unprotected, from 5060 (Kamailio's ipsec_create takes a UE Via port of 5060 for an initial registration)
+    const initial = `Digest username="${IMPI}",realm="${REALM}",uri="sip:${REALM}",nonce="",response=""`;
+    un.send(register({ cseq: 1, callId, fromTag, viaPort: 5060, u, c, authorization: initial }), PCSCF, 5060);
+    const r401 = await un.response('REGISTER', 8000);
+    if (!r401) return { problems: ['no answer to SM1 through Kamailio', ...(await kamailioLog(guest, 12))], info: '' };
+    if (r401.status !== 401) return { problems: [`SM1: ${r401.status} ${r401.reason} ${r401.headers.get('warning') ?? ''}`], info: '' };
+    const www = r401.headers.get('www-authenticate') ?? '';
+    if (/\b(ck|ik)=/i.test(www)) problems.push(`the 401 to the UE still carries CK/IK: ${www.replace(/(ck|ik)="[0-9a-f]+"/gi, '$1=<...>')}`);
+    const ss = r401.headers.getAll('security-server');
+    const offers = parseSecurityHeader(ss);
+    if (offers.length !== 1) return { problems: [...problems, `Security-Server: ${JSON.stringify(ss)}`], info: '' };
+    const o = offers[0]!;
+    const pv = (n: string): string => param(o, n)?.value ?? '';
+    const pc = { spiC: Number(pv('spi-c')), spiS: Number(pv('spi-s')), portC: Number(pv('port-c')), portS: Number(pv('port-s')) };
+    if (pv('alg') !== c.alg || pv('ealg') !== c.ealg || pv('mod') !== 'trans' || pv('prot') !== 'esp') problems.push(`Security-Server ${ss.join(', ')} (offered ${c.alg} ${c.ealg} trans)`);
+    info.push(`Security-Server spi-c=${pc.spiC} spi-s=${pc.spiS} port-c=${pc.portC} port-s=${pc.portS}`);
+    // The UE's USIM: RES, CK, IK from the challenge.
+    const challenge = parseAkaChallenge(www);
+    const usim = new Usim({ k: new Uint8Array(K), op: new Uint8Array(OP) });
+    const a = usim.authenticate(challenge.rand, challenge.autn);
+    if (a.result !== 'ok') return { problems: [...problems, `USIM: ${a.result}`], info: '' };
+    // Kamailio's SAs in the guest kernel: the UE's SPIs toward the UE, its own toward itself, Annex I keys.
+    const { states, text } = await xfrmStates(guest);
+    const want = expectedXfrm(c.alg, c.ealg, a.ck, a.ik);
+    const expect = [
+      { src: UE, dst: PCSCF, spi: pc.spiS }, { src: PCSCF, dst: UE, spi: u.spiS },
+      { src: PCSCF, dst: UE, spi: u.spiC }, { src: UE, dst: PCSCF, spi: pc.spiC },
+    ];
+    for (const e of expect) {
+      const s = states.find((x) => x.src === e.src && x.dst === e.dst && x.spi === e.spi);
+      if (!s) { problems.push(`no kernel SA ${e.src}->${e.dst} spi ${e.spi}`); continue; }
+      if (s.mode !== 'transport') problems.push(`SA spi ${e.spi}: mode ${s.mode}`);
+      if (s.auth?.name !== want.auth.name || s.auth.key.replace(/(00)+$/, '') !== want.auth.key) problems.push(`SA spi ${e.spi}: auth ${s.auth?.name} key ${s.auth?.key === undefined ? '-' : s.auth.key.replace(/(00)+$/, '') === want.auth.key ? 'as Annex I' : 'NOT as Annex I'} (want ${want.auth.name})`);
+      if (s.enc?.name !== want.enc.name || s.enc.key !== want.enc.key) problems.push(`SA spi ${e.spi}: enc ${s.enc?.name} key ${s.enc?.key === want.enc.key ? 'as Annex I' : 'NOT as Annex I'} (want ${want.enc.name})`);
+    }
+    if (states.length !== 4) problems.push(`${states.length} kernel SAs (want 4)`);
+    info.push(`kernel SAs ${states.map((s) => `${s.src}->${s.dst} spi=0x${s.spi.toString(16)} ${s.auth?.name ?? '-'}/${s.enc?.name ?? '-'}`).join(', ')}`);
+    void text;
+    if (stage === 'register' || problems.length > 0) return { problems, info: info.join('; ') };
+
+    // SM7 over SA1 (port_uc -> port_ps), sealed by the project's ESP on the real wire.
+    agent = await Agent.start({ role: 'ue', raw: [UE], tun: false });
+    agent.newSet({
+      ueAddress: UE, pcscfAddress: PCSCF, ue: u, pcscf: pc, alg: c.alg, ealg: c.ealg, mode: 'trans',
+      ck: Buffer.from(a.ck).toString('hex'), ik: Buffer.from(a.ik).toString('hex'), replayWindow: 32, ports: 'direct',
+    });
+    const authorization = akaAuthorization({ username: IMPI, uri: `sip:${REALM}`, method: 'REGISTER', challenge, outcome: { res: a.res }, nc: 1 });
+    const sm7 = register({ cseq: 2, callId, fromTag, viaPort: u.portS, u, c, authorization, verify: ss[0]! });
+    agent.sendPort('SA1', [hexText(sm7)]);
+    const got = await agent.take(1, 8000);
+    const ok = got.map((g) => ({ g, m: parseSipMessage(Buffer.from(g.payload, 'hex')) })).find((x) => x.m.type === 'response' && x.m.status >= 200);
+    if (!ok) return { problems: [...problems, `no final answer to SM7 over the SAs (got ${got.length}: ${got.map((g) => textOf(g.payload).split('\r\n')[0]).join(', ')}; project drops ${JSON.stringify(agent.counters().dropped)})`, ...(await kamailioLog(guest, 12))], info: info.join('; ') };
+    const r200 = ok.m as SipResponse;
+    info.push(`SM7 answered ${r200.status} over ${ok.g.sa} (${ok.g.from.address}:${ok.g.from.port} -> ${ok.g.localPort})`);
+    if (r200.status !== 200) return { problems: [...problems, `SM7: ${r200.status} ${r200.reason} ${r200.headers.get('warning') ?? ''}`], info: info.join('; ') };
+    if (registered.length !== 1) problems.push(`the ImsCore saw ${registered.length} registrations`);
+
+    // MESSAGE from the UE to itself: SA1 out; Kamailio -> S-CSCF -> Kamailio (Path) -> SA2 to port_us.
+    const serviceRoute = r200.headers.values('service-route');
+    const body = `hello over ${c.alg}/${c.ealg} ${randomBytes(6).toString('hex')}`;
+    const msg = [
+      `MESSAGE ${IMPU} SIP/2.0`, `Via: SIP/2.0/UDP ${UE}:${u.portS};branch=${branch()};rport`, 'Max-Forwards: 70',
+      `Route: <sip:${PCSCF}:${pc.portS};lr>`, ...serviceRoute.map((r) => `Route: ${r}`),
+      `From: <${IMPU}>;tag=${tag()}`, `To: <${IMPU}>`, `Call-ID: ${randomBytes(8).toString('hex')}@${UE}`, 'CSeq: 1 MESSAGE',
+      `Security-Verify: ${ss[0]}`, 'Require: sec-agree', 'Proxy-Require: sec-agree', 'Content-Type: text/plain', `Content-Length: ${Buffer.byteLength(body)}`, '', body,
+    ].join('\r\n');
+    agent.sendPort('SA1', [hexText(msg)]);
+    const inbound = await agent.take(1, 8000);
+    const req = inbound.map((g) => ({ g, m: parseSipMessage(Buffer.from(g.payload, 'hex')) })).find((x) => x.m.type === 'request' && (x.m as SipRequest).method === 'MESSAGE');
+    if (!req) return { problems: [...problems, `the MESSAGE did not come back to the UE over the SAs (got ${inbound.map((g) => textOf(g.payload).split('\r\n')[0]).join(', ')})`, ...(await kamailioLog(guest, 12))], info: info.join('; ') };
+    const mreq = req.m as SipRequest;
+    info.push(`MESSAGE back over ${req.g.sa} (${req.g.from.address}:${req.g.from.port} -> ${req.g.localPort}), P-Asserted-Identity ${mreq.headers.get('p-asserted-identity') ?? '-'}`);
+    if (Buffer.from(mreq.body).toString() !== body) problems.push('the MESSAGE body changed on the way');
+    if (req.g.sa !== 'SA2') problems.push(`the terminating MESSAGE came over ${req.g.sa} (want SA2, port_pc -> port_us)`);
+    // Its 200 from port_us back to Kamailio's port_pc (SA4), then the originating 200 over SA2/SA3.
+    const vias = mreq.headers.getAll('via');
+    const resp = [
+      'SIP/2.0 200 OK', ...vias.map((v) => `Via: ${v}`), `From: ${mreq.headers.get('from')}`, `To: ${mreq.headers.get('to')};tag=${tag()}`,
+      `Call-ID: ${mreq.headers.get('call-id')}`, `CSeq: ${mreq.headers.get('cseq')}`, 'Content-Length: 0', '', '',
+    ].join('\r\n');
+    agent.sendPort('SA4', [hexText(resp)]);
+    const orig = await agent.take(1, 8000);
+    const o200 = orig.map((g) => ({ g, m: parseSipMessage(Buffer.from(g.payload, 'hex')) })).find((x) => x.m.type === 'response' && (x.m.headers.get('cseq') ?? '').endsWith('MESSAGE'));
+    if (!o200) problems.push(`no answer to the originating MESSAGE over the SAs (got ${orig.map((g) => textOf(g.payload).split('\r\n')[0]).join(', ')})`);
+    else {
+      info.push(`MESSAGE answered ${(o200.m as SipResponse).status} over ${o200.g.sa}`);
+      if ((o200.m as SipResponse).status !== 200) problems.push(`MESSAGE: ${(o200.m as SipResponse).status}`);
+    }
+    // OPTIONS to Kamailio's protected server port, answered by Kamailio itself.
+    const opt = [
+      `OPTIONS sip:${PCSCF}:${pc.portS} SIP/2.0`, `Via: SIP/2.0/UDP ${UE}:${u.portS};branch=${branch()};rport`, 'Max-Forwards: 70',
+      `From: <${IMPU}>;tag=${tag()}`, `To: <sip:${PCSCF}:${pc.portS}>`, `Call-ID: ${randomBytes(8).toString('hex')}@${UE}`, 'CSeq: 1 OPTIONS',
+      `Security-Verify: ${ss[0]}`, 'Require: sec-agree', 'Proxy-Require: sec-agree', 'Content-Length: 0', '', '',
+    ].join('\r\n');
+    agent.sendPort('SA1', [hexText(opt)]);
+    const oo = (await agent.take(1, 6000)).map((g) => ({ g, m: parseSipMessage(Buffer.from(g.payload, 'hex')) })).find((x) => x.m.type === 'response');
+    if (!oo) problems.push('no answer to OPTIONS over the SAs');
+    else {
+      info.push(`OPTIONS answered ${(oo.m as SipResponse).status} over ${oo.g.sa}`);
+      if ((oo.m as SipResponse).status !== 200) problems.push(`OPTIONS: ${(oo.m as SipResponse).status}`);
+    }
+    const drops = agent.counters().dropped;
+    const nz = Object.fromEntries(Object.entries(drops).filter(([, v]) => v !== 0));
+    if (Object.keys(nz).length > 0) problems.push(`project drops ${JSON.stringify(nz)}`);
+    return { problems, info: info.join('; ') };
+  } finally {
+    agent?.close();
+    un.close();
+    core.close();
+  }
+}
+
+/** The Kamailio cases; each combination on a freshly started Kamailio. */
+export async function kamailioCases(guest: GuestControl, o: { only?: string | undefined; ci: boolean; log: Log }): Promise<KamailioOutcome> {
+  const log = o.log;
+  initSync();
+  let passed = 0;
+  let failed = 0;
+  const [has] = await guest.sh('test -x /usr/sbin/kamailio');
+  if (has !== 0) {
+    log(`${o.ci ? 'FAIL' : 'SKIP'} kamailio: not in the guest (install kamailio and kamailio-ims-modules on the host: apt-get install -y kamailio kamailio-ims-modules)`);
+    return { passed: 0, failed: o.ci ? 1 : 0 };
+  }
+  const [, ver] = await guest.sh('/usr/sbin/kamailio -v | head -n 1');
+  log(`kamailio in the guest: ${ver[0] ?? '?'}`);
+  for (const c of KAMAILIO_COMBOS) {
+    const label = `kamailio P-CSCF ${c.alg}+${c.ealg} trans v4: register + MESSAGE + OPTIONS (hand-written SIP, project ESP)`;
+    if (o.only && !label.includes(o.only)) continue;
+    const t = Date.now();
+    let problems: string[];
+    let info = '';
+    try {
+      await startKamailio(guest, () => undefined);
+      ({ problems, info } = await handCase(guest, c, 'full'));
+    } catch (e) {
+      problems = [`exception: ${(e as Error).stack?.split('\n').slice(0, 3).join(' ')}`];
+    }
+    if (problems.length === 0) passed++;
+    else failed++;
+    log(`${problems.length ? 'FAIL' : 'PASS'} ${label} ${((Date.now() - t) / 1000).toFixed(2)} s  ${problems.length ? problems.slice(0, 6).join('; ') : info}`);
+    if (problems.length && process.argv.includes('--verbose')) for (const l of await kamailioLog(guest, 60)) log(`  | ${l}`);
+  }
+  await stopKamailio(guest);
+  return { passed, failed };
+}
