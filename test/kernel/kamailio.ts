@@ -24,7 +24,7 @@
 
 import { createSocket, type Socket } from 'node:dgram';
 import { randomBytes, randomInt } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Hss } from '../../src/aka/hss.js';
@@ -184,7 +184,7 @@ async function xfrmStates(guest: GuestControl): Promise<{ states: XfrmState[]; t
     if (!s) continue;
     if ((m = /proto esp spi 0x([0-9a-f]+) reqid \d+ mode (\S+)/.exec(line))) { s.spi = parseInt(m[1]!, 16); s.mode = m[2]!; }
     if ((m = /^\s*auth(?:-trunc)? (\S+) 0x([0-9a-f]+)/.exec(line))) s.auth = { name: m[1]!, key: m[2]! };
-    if ((m = /^\s*enc (\S+) 0x([0-9a-f]*)/.exec(line))) s.enc = { name: m[1]!, key: m[2]! };
+    if ((m = /^\s*enc (\S+)(?: 0x([0-9a-f]*))?/.exec(line))) s.enc = { name: m[1]!, key: m[2] ?? '' };
   }
   return { states, text };
 }
@@ -250,7 +250,7 @@ async function startCore(): Promise<ImsCore> {
  * then SM7 over SA1 sealed by the project, the 200 back through the kernel, a MESSAGE both ways, an
  * OPTIONS to Kamailio itself. Returns the problems found (none: passed) and what it saw.
  */
-async function handCase(guest: GuestControl, c: { alg: IntegrityAlgorithm; ealg: EncryptionAlgorithm }, stage: 'register' | 'full'): Promise<{ problems: string[]; info: string }> {
+async function handCase(guest: GuestControl, c: { alg: IntegrityAlgorithm; ealg: EncryptionAlgorithm }, stage: 'register' | 'full'): Promise<{ problems: string[]; info: string; known?: string }> {
   const problems: string[] = [];
   const info: string[] = [];
   const core = await startCore();
@@ -288,6 +288,7 @@ async function handCase(guest: GuestControl, c: { alg: IntegrityAlgorithm; ealg:
     if (a.result !== 'ok') return { problems: [...problems, `USIM: ${a.result}`], info: '' };
     // Kamailio's SAs in the guest kernel: the UE's SPIs toward the UE, its own toward itself, Annex I keys.
     const { states, text } = await xfrmStates(guest);
+    let desBug: string | undefined;
     const want = expectedXfrm(c.alg, c.ealg, a.ck, a.ik);
     const expect = [
       { src: UE, dst: PCSCF, spi: pc.spiS }, { src: PCSCF, dst: UE, spi: u.spiS },
@@ -298,11 +299,19 @@ async function handCase(guest: GuestControl, c: { alg: IntegrityAlgorithm; ealg:
       if (!s) { problems.push(`no kernel SA ${e.src}->${e.dst} spi ${e.spi}`); continue; }
       if (s.mode !== 'transport') problems.push(`SA spi ${e.spi}: mode ${s.mode}`);
       if (s.auth?.name !== want.auth.name || s.auth.key.replace(/(00)+$/, '') !== want.auth.key) problems.push(`SA spi ${e.spi}: auth ${s.auth?.name} key ${s.auth?.key === undefined ? '-' : s.auth.key.replace(/(00)+$/, '') === want.auth.key ? 'as Annex I' : 'NOT as Annex I'} (want ${want.auth.name})`);
+      if (c.ealg === 'des-ede3-cbc' && s.enc?.name === want.enc.name && s.enc.key !== want.enc.key && s.enc.key.length === 48 && s.enc.key.slice(0, 32) === want.enc.key.slice(0, 32)) {
+        // Kamailio 5.6's add_sa builds the third DES key with strncpy + strncat on a buffer that is not
+        // terminated: CK1 || CK2 || (whatever follows in its pkg memory), not CK1 || CK2 || CK1 (Annex I).
+        // Fixed upstream in 5.7.0 (commit 0a494043b7, "ik and ck keys expansion fixes", PR #3121).
+        desBug = `Kamailio's 3DES key is CK1 || CK2 || ${s.enc.key.slice(32, 48) === want.enc.key.slice(0, 16) ? 'CK1' : `0x${s.enc.key.slice(32, 38)}... (not CK1)`}`;
+        continue;
+      }
       if (s.enc?.name !== want.enc.name || s.enc.key !== want.enc.key) problems.push(`SA spi ${e.spi}: enc ${s.enc?.name} key ${s.enc?.key === want.enc.key ? 'as Annex I' : 'NOT as Annex I'} (want ${want.enc.name})`);
     }
     if (states.length !== 4) problems.push(`${states.length} kernel SAs (want 4)`);
     info.push(`kernel SAs ${states.map((s) => `${s.src}->${s.dst} spi=0x${s.spi.toString(16)} ${s.auth?.name ?? '-'}/${s.enc?.name ?? '-'}`).join(', ')}`);
-    void text;
+    if (process.env.KAMAILIO_DEBUG) writeFileSync('/tmp/kama-xfrm.txt', [...text, `ck ${Buffer.from(a.ck).toString('hex')} ik ${Buffer.from(a.ik).toString('hex')}`].join('\n'));
+    if (desBug !== undefined) return { problems, info: info.join('; '), known: desBug };
     if (stage === 'register' || problems.length > 0) return { problems, info: info.join('; ') };
 
     // SM7 over SA1 (port_uc -> port_ps), sealed by the project's ESP on the real wire.
@@ -389,24 +398,35 @@ export async function kamailioCases(guest: GuestControl, o: { only?: string | un
     return { passed: 0, failed: o.ci ? 1 : 0 };
   }
   const [, ver] = await guest.sh('/usr/sbin/kamailio -v | head -n 1');
-  log(`kamailio in the guest: ${ver[0] ?? '?'}`);
+  const version = /kamailio (\d+\.\d+\.\d+)/.exec(ver[0] ?? '')?.[1] ?? '?';
+  log(`kamailio in the guest: ${version}`);
+  let knownBugs = 0;
   for (const c of KAMAILIO_COMBOS) {
     const label = `kamailio P-CSCF ${c.alg}+${c.ealg} trans v4: register + MESSAGE + OPTIONS (hand-written SIP, project ESP)`;
     if (o.only && !label.includes(o.only)) continue;
     const t = Date.now();
     let problems: string[];
     let info = '';
+    let known: string | undefined;
     try {
       await startKamailio(guest, () => undefined);
-      ({ problems, info } = await handCase(guest, c, 'full'));
+      ({ problems, info, known } = await handCase(guest, c, 'full'));
     } catch (e) {
       problems = [`exception: ${(e as Error).stack?.split('\n').slice(0, 3).join(' ')}`];
     }
+    if (known !== undefined && problems.length === 0 && /^5\.6\./.test(version)) {
+      // a known bug of this Kamailio release, not of the project: reported, counted neither way
+      log(`KNOWN ${label} ${((Date.now() - t) / 1000).toFixed(2)} s  ${known}: Kamailio 5.6 bug, fixed in 5.7.0 (0a494043b7); no peer can interoperate with it on des-ede3-cbc; ${info}`);
+      knownBugs++;
+      continue;
+    }
+    if (known !== undefined) problems.push(known);
     if (problems.length === 0) passed++;
     else failed++;
     log(`${problems.length ? 'FAIL' : 'PASS'} ${label} ${((Date.now() - t) / 1000).toFixed(2)} s  ${problems.length ? problems.slice(0, 6).join('; ') : info}`);
     if (problems.length && process.argv.includes('--verbose')) for (const l of await kamailioLog(guest, 60)) log(`  | ${l}`);
   }
   await stopKamailio(guest);
+  if (knownBugs) log(`kamailio: ${knownBugs} combination(s) not counted: known Kamailio ${version} bugs (see KNOWN lines)`);
   return { passed, failed };
 }
