@@ -3,7 +3,7 @@
 // WebSocketNetwork, and `ipsec-3gpp/wire` for UDP-enc-tun.
 
 export { NodeUdpNetwork } from './net/node-udp.js';
-export { TransportWire, type TransportWireOptions, type TunOptions } from './wire/transport-wire.js';
+export { TransportWire, transportModeWire, type TransportWireOptions, type TransportModeWireOptions, type TunOptions } from './wire/transport-wire.js';
 export { NativeUdpSocket, type NativeUdpOptions } from './wire/native-udp.js';
 export { netCapabilities, addonPath } from './wire/native.js';
 export * from './wire/index.js';

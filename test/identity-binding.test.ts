@@ -176,7 +176,8 @@ test('the core honours P-Asserted-Identity only from a trusted P-CSCF, and a REG
 /** A hand-built initial REGISTER for `impi` from `address`:`port`, as an attacker would send it. */
 function sm1(w: { n: ImsNetwork }, impi: string, address: string, port: number, i: number): SipRequest {
   const user = impi.split('@')[0]!;
-  const sc = formatIpsec3gpp({ alg: 'hmac-sha-1-96', ealg: 'aes-cbc', spiC: 4000 + 2 * i, spiS: 4001 + 2 * i, portC: 40000 + i, portS: 40999 });
+  // In a mode this P-CSCF carries (UDP-enc-tun), so that it gets as far as a real UE's would.
+  const sc = formatIpsec3gpp({ alg: 'hmac-sha-1-96', ealg: 'aes-cbc', spiC: 4000 + 2 * i, spiS: 4001 + 2 * i, portC: 40000 + i, portS: 40999, mod: 'UDP-enc-tun' });
   return makeRequest({
     method: 'REGISTER', uri: `sip:${w.n.realm}`, from: `<sip:${impi}>;tag=${newTag()}`, to: `<sip:${impi}>`, callId: `spoof-${i}@${address}`, cseq: 1,
     via: `SIP/2.0/UDP ${address}:${port};branch=${newBranch()}`,

@@ -134,15 +134,20 @@ test('a replayed ESP packet on the wire is dropped and counted; the genuine traf
     // Record alice's next protected datagram and send it again from her own port.
     const before = n.wire.length;
     assert.is((await alice.publish(buildPidf({ entity: `sip:alice@${n.realm}`, basic: 'open' }))).status, 200);
-    const pkt = n.wire.slice(before).find((w) => w.srcPort === set.ue.portC)!;
-    assert.ok(pkt, 'the PUBLISH left port_uc as ESP');
-    const dropsBefore = n.pcscf.portS.stats.dropped['ESP_REPLAY_DUPLICATE'] ?? 0;
+    // UDP-enc-tun: ESP in UDP from the UE's encapsulation port to the P-CSCF's, SA1's SPI first.
+    const spi1 = set.sa('SA1').spi;
+    const pkt = n.wire.slice(before).find((w) => w.srcPort === alice.encapPort && w.dstPort === n.pcscf.encapPort && new DataView(w.data.buffer, w.data.byteOffset).getUint32(0) === spi1)!;
+    assert.ok(pkt, 'the PUBLISH left the encapsulation port as ESP over SA1');
+    const dropsBefore = n.pcscf.wire.counters.dropped['esp-replay'];
     const receivedBefore = n.pcscf.portS.stats.received;
-    // Resend it from the same address and port, so that the SA's selectors match and only the replay window can refuse it.
-    alice.protectedPort(set.ue.portC)!.socket.send(pkt.data, pkt.dstPort, pkt.dstAddress);
+    // Resend it from the UE's address, so that the SA's selectors match and only the replay window can refuse it.
+    const replayer = await new NodeUdpNetwork().bind('127.0.0.1', 0);
+    replayer.send(pkt.data, pkt.dstPort, pkt.dstAddress);
     await new Promise((resolve) => setTimeout(resolve, 50));
+    replayer.close();
     assert.is(n.pcscf.portS.stats.received, receivedBefore, 'not delivered');
-    assert.is(n.pcscf.portS.stats.dropped['ESP_REPLAY_DUPLICATE'], dropsBefore + 1);
+    assert.is(n.pcscf.wire.counters.dropped['esp-replay'], dropsBefore + 1);
+    assert.is(n.pcscf.wire.encapPeer(n.pcscf.sec.current(`alice@${n.realm}`)!).port, alice.encapPort, 'a refused packet teaches the P-CSCF no new port');
     assert.is((await alice.publish(buildPidf({ entity: `sip:alice@${n.realm}`, basic: 'open' }))).status, 200, 'later traffic still accepted');
   } finally {
     n.close();
@@ -206,7 +211,7 @@ test('a lost UDP datagram is retransmitted (Timer E) and the registration comple
     net.drop = (w) => {
       // Lose the first protected REGISTER (SM7) and the first 200 OK toward the UE.
       const text = new TextDecoder('latin1').decode(w.data);
-      const esp = w.dstPort === n.pcscf.portS.port;
+      const esp = w.dstPort === n.pcscf.encapPort;
       if (dropped === 0 && esp) { dropped++; return true; }
       if (dropped === 1 && text.startsWith('SIP/2.0 200') && w.srcPort === n.core.port) { dropped++; return true; }
       return false;
@@ -221,41 +226,46 @@ test('a lost UDP datagram is retransmitted (Timer E) and the registration comple
   }
 });
 
-test('pcap export: read back, ESP where protected, checksums right; keys as esp_sa lines and JSON', async () => {
+test('pcap export: every frame exactly as sent (ESP in UDP between the encapsulation ports), checksums right; keys as esp_sa lines and JSON', async () => {
   const r = await runScenario({ net: new NodeUdpNetwork(), notifies: 1, exportKeys: true });
   const keys = keyRecords(r.sets);
   assert.is(keys.length, 8);
   const spis = new Set(keys.map((k) => k.spi));
   const records = readPcap(capturePcap(r.wire, spis));
   assert.is(records.length, r.wire.length);
+  const encapPorts = new Set<number>();
   let esp = 0;
   records.forEach((rec, i) => {
     const ip = parseIp(rec.packet);
     const w = r.wire[i]!;
-    if (ip.protocol === 50) {
+    assert.is(ip.protocol, 17, 'UDP-enc-tun: nothing on the wire is bare ESP');
+    const u = parseUdp(ip.payload, ip.src, ip.dst);
+    assert.is(u.srcPort, w.srcPort);
+    assert.is(u.dstPort, w.dstPort);
+    assert.is(Buffer.from(u.payload).toString('hex'), Buffer.from(w.data).toString('hex'), 'the payload octet for octet');
+    if (u.payload.length >= 8 && spis.has(new DataView(u.payload.buffer, u.payload.byteOffset).getUint32(0))) {
       esp++;
-      assert.is(Buffer.from(ip.payload).toString('hex'), Buffer.from(w.data).toString('hex'));
-    } else {
-      const u = parseUdp(ip.payload, ip.src, ip.dst);
-      assert.is(u.srcPort, w.srcPort);
-      assert.is(Buffer.from(u.payload).toString('hex'), Buffer.from(w.data).toString('hex'));
+      encapPorts.add(u.dstPort);
     }
   });
+  assert.ok(esp > 0);
   assert.is(esp, r.stats.protectedDatagrams);
   const lines = espSaLines(keys).trim().split('\n');
   assert.is(lines.length, 8);
   assert.match(lines[0]!, /^"IPv4","127\.0\.0\.1","127\.0\.0\.1","0x[0-9a-f]{8}","AES-CBC \[RFC3602\]","0x[0-9a-f]{32}","HMAC-SHA-1-96 \[RFC2404\]","0x[0-9a-f]{40}"$/);
   assert.ok(keys.every((k) => k.encAlg === 'aes-cbc' && k.encKey.length === 32 && k.authKey.length === 40));
 
-  // An outside view: Wireshark's ESP dissector decrypts and checks every protected frame.
+  // An outside view: Wireshark's UDPENCAP and ESP dissectors decrypt, check and dissect every protected
+  // frame down to the inner IPv4/UDP/SIP of the tunnel.
   if (spawnSync('tshark', ['--version']).status === 0) {
     const dir = mkdtempSync(join(tmpdir(), 'ipsec3gpp-'));
     mkdirSync(join(dir, 'wireshark'), { recursive: true });
     writeFileSync(join(dir, 'wireshark', 'esp_sa'), espSaLines(keys));
     writeFileSync(join(dir, 'capture.pcap'), capturePcap(r.wire, spis));
-    const run = (filter: string): number => spawnSync('tshark', ['-r', join(dir, 'capture.pcap'), '-o', 'esp.enable_encryption_decode:TRUE', '-o', 'esp.enable_authentication_check:TRUE', '-Y', filter], { env: { ...process.env, XDG_CONFIG_HOME: dir }, encoding: 'utf8' }).stdout.trim().split('\n').filter(Boolean).length;
+    const decodeAs = [...encapPorts].flatMap((p) => ['-d', `udp.port==${p},udpencap`]);
+    const run = (filter: string): number => spawnSync('tshark', ['-r', join(dir, 'capture.pcap'), ...decodeAs, '-o', 'esp.enable_encryption_decode:TRUE', '-o', 'esp.enable_authentication_check:TRUE', '-Y', filter], { env: { ...process.env, XDG_CONFIG_HOME: dir }, encoding: 'utf8' }).stdout.trim().split('\n').filter(Boolean).length;
     assert.is(run('esp'), esp);
-    assert.is(run('esp && sip'), esp, 'every ESP frame decrypts to SIP');
+    assert.is(run('esp && sip && count(ip) == 2'), esp, 'every ESP frame decrypts to an inner IPv4 packet with SIP (tunnel mode)');
     assert.is(run('esp.icv_good == 1'), esp, 'every ICV verifies in Wireshark');
   }
 });

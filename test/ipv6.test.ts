@@ -52,12 +52,12 @@ test('pcscf listening on [::1]: a UE registers over IPv6 and publishes over its 
   const impi = 'alice@ims.example.org';
   const lines: string[] = [];
   const p = await startPcscf({
-    host: '::1', port: 0, clientPort: 0, serverPort: 0, realm: 'ims.example.org', mode: 'ipsec', noIpsec: false, quiet: true,
+    host: '::1', port: 0, clientPort: 0, serverPort: 0, encapPort: 0, realm: 'ims.example.org', mode: 'ipsec', noIpsec: false, quiet: true,
     subscribers: [{ impi, ...demoKeys() }], log: (l) => lines.push(l),
   });
   const ue = await UeClient.start({
     net: new NodeUdpNetwork(), address: '::1', impi, impu: `sip:${impi}`, realm: 'ims.example.org', ...demoKeys(),
-    pcscf: { address: '::1', port: p.pcscf.port }, release: 6, timers: FAST,
+    pcscf: { address: '::1', port: p.pcscf.port, encapPort: p.pcscf.encapPort! }, release: 6, timers: FAST,
   });
   try {
     const r = await ue.register();

@@ -65,9 +65,12 @@ test('a lost 200 to the de-REGISTER: the UE retransmits over SA1 and gets the 20
     const ue = await n.ue({ user: 'alice', release: 6, accessNetwork: 'lte' });
     assert.is((await ue.register()).status, 200);
     let lost = 0;
-    // The 200 to the de-REGISTER is lost once on its way from the P-CSCF (ESP over SA3 toward port_uc).
+    // The 200 to the de-REGISTER is lost once on its way from the P-CSCF (ESP over SA3 toward port_uc,
+    // UDP-encapsulated between the encapsulation ports).
+    const spi3 = (): number | undefined => ue.current?.sa('SA3').spi;
     net.drop = (w) => {
-      if (lost === 0 && w.srcPort === n.pcscf.portS.port && w.dstPort === ue.current?.ue.portC && n.core.registrations.size === 0) { lost++; return true; }
+      const spi = w.data.length >= 8 ? new DataView(w.data.buffer, w.data.byteOffset).getUint32(0) : 0;
+      if (lost === 0 && w.srcPort === n.pcscf.encapPort && w.dstPort === ue.encapPort && spi === spi3() && n.core.registrations.size === 0) { lost++; return true; }
       return false;
     };
     const r = await ue.deregister();

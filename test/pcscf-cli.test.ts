@@ -57,7 +57,7 @@ const SC = 'ipsec-3gpp;alg=hmac-sha-1-96;ealg=aes-cbc;spi-c=11111;spi-s=22222;po
 for (const where of ['the listening port', 'port-s'] as const) {
   test(`--no-ipsec: a tool without ESP registers with AKA, the protected-phase REGISTER in clear on ${where}`, async () => {
     const logs: string[] = [];
-    const p = await startPcscf({ host: '127.0.0.1', port: 0, clientPort: 0, serverPort: 0, subscribers: [{ impi: IMPI, k: K, op: OP, amf: Uint8Array.of(0x80, 0) }], realm: REALM, mode: 'ipsec', noIpsec: true, quiet: true, log: (l) => logs.push(l) });
+    const p = await startPcscf({ host: '127.0.0.1', port: 0, clientPort: 0, serverPort: 0, encapPort: 0, subscribers: [{ impi: IMPI, k: K, op: OP, amf: Uint8Array.of(0x80, 0) }], realm: REALM, mode: 'ipsec', noIpsec: true, quiet: true, log: (l) => logs.push(l) });
     const t = await tool();
     try {
       const r401 = await t.send(register(t.sock, 1, [['Security-Client', SC], ['Authorization', initialAuthorization({ username: IMPI, realm: REALM, uri: `sip:${REALM}` })]]), p.pcscf.port);
@@ -86,7 +86,7 @@ for (const where of ['the listening port', 'port-s'] as const) {
 
 test('--no-ipsec still checks the headers: a tampered Security-Verify aborts the registration', async () => {
   const logs: string[] = [];
-  const p = await startPcscf({ host: '127.0.0.1', port: 0, clientPort: 0, serverPort: 0, subscribers: [{ impi: IMPI, k: K, op: OP, amf: Uint8Array.of(0x80, 0) }], realm: REALM, mode: 'ipsec', noIpsec: true, quiet: true, log: (l) => logs.push(l) });
+  const p = await startPcscf({ host: '127.0.0.1', port: 0, clientPort: 0, serverPort: 0, encapPort: 0, subscribers: [{ impi: IMPI, k: K, op: OP, amf: Uint8Array.of(0x80, 0) }], realm: REALM, mode: 'ipsec', noIpsec: true, quiet: true, log: (l) => logs.push(l) });
   const t = await tool();
   try {
     const r401 = await t.send(register(t.sock, 1, [['Security-Client', SC], ['Authorization', initialAuthorization({ username: IMPI, realm: REALM, uri: `sip:${REALM}` })]]), p.pcscf.port);
@@ -111,8 +111,8 @@ test('--no-ipsec still checks the headers: a tampered Security-Verify aborts the
 test('--register-rate / --register-rate-per-impi: parsed as RATE[/BURST] or off, and applied', async () => {
   const { buildProgram } = await import('../src/cli/program.js');
   const seen: Array<Record<string, unknown>> = [];
-  const prog = (): ReturnType<typeof buildProgram> => buildProgram({ selfcheck() {}, demo() {}, pcscf(a) { seen.push(a as unknown as Record<string, unknown>); } }, { exitOverride: true, output: { writeOut() {}, writeErr() {} } });
-  const base = ['node', 'x', 'pcscf', '--listen', '127.0.0.1:0', '--impi', IMPI, '--k', '465b5ce8b199b49faa5f0a2ee238a6bc', '--op', 'cdc202d5123e20f62b6d676ac72cb318'];
+  const prog = (): ReturnType<typeof buildProgram> => buildProgram({ selfcheck() {}, demo() {}, pcscf(a) { seen.push(a as unknown as Record<string, unknown>); }, ue() {} }, { exitOverride: true, output: { writeOut() {}, writeErr() {} } });
+  const base = ['node', 'x', 'pcscf', '--listen', '127.0.0.1:0', '--encap-port', '0', '--impi', IMPI, '--k', '465b5ce8b199b49faa5f0a2ee238a6bc', '--op', 'cdc202d5123e20f62b6d676ac72cb318'];
   await prog().parseAsync([...base, '--register-rate', '100/400', '--register-rate-per-impi', 'off']);
   assert.equal(seen.pop()!['registerRate'], { perSecond: 100, burst: 400 });
   await prog().parseAsync([...base, '--register-rate', '3']);
@@ -125,7 +125,7 @@ test('--register-rate / --register-rate-per-impi: parsed as RATE[/BURST] or off,
   // Applied: with 1/s bursts of 2 from one address the third SM1 gets 503; with "off" none does (the
   // per-IMPI attempt bound still answers 503 past 4 attempts, with its own Warning).
   for (const [limit, want503] of [[{ perSecond: 1, burst: 2 }, 3], [false, 0]] as const) {
-    const p = await startPcscf({ host: '127.0.0.1', port: 0, clientPort: 0, serverPort: 0, subscribers: [{ impi: IMPI, k: K, op: OP }], realm: REALM, mode: 'ipsec', noIpsec: false, quiet: true, log: () => {}, registerRate: limit, registerRatePerImpi: false });
+    const p = await startPcscf({ host: '127.0.0.1', port: 0, clientPort: 0, serverPort: 0, encapPort: 0, subscribers: [{ impi: IMPI, k: K, op: OP }], realm: REALM, mode: 'ipsec', noIpsec: false, quiet: true, log: () => {}, registerRate: limit, registerRatePerImpi: false });
     const t = await tool();
     try {
       const limited: number[] = [];
@@ -163,8 +163,8 @@ function stop(child: ReturnType<typeof spawn>): Promise<number | null> {
 }
 
 test('the command line: pcscf starts, prints its ports, stops on SIGTERM; bad options are refused', async () => {
-  const { child, out } = await runPcscf(['--listen', '127.0.0.1:0', '--impi', IMPI, '--k', Buffer.from(K).toString('hex'), '--op', Buffer.from(OP).toString('hex'), '--quiet']);
-  assert.match(out, /P-CSCF listening on 127\.0\.0\.1:\d+ \(protected ports: port-c \d+, port-s \d+\)/);
+  const { child, out } = await runPcscf(['--listen', '127.0.0.1:0', '--encap-port', '0', '--impi', IMPI, '--k', Buffer.from(K).toString('hex'), '--op', Buffer.from(OP).toString('hex'), '--quiet']);
+  assert.match(out, /P-CSCF listening on 127\.0\.0\.1:\d+ \(protected ports: port-c \d+, port-s \d+; UDP encapsulation on \d+\)/);
   assert.is(await stop(child), 0);
   const bad = spawn(process.execPath, [join(root, 'dist/cli/main.js'), 'pcscf', '--listen', 'nowhere', '--impi', 'x', '--k', '00'], { stdio: ['ignore', 'pipe', 'pipe'] });
   const badCode = await new Promise<number | null>((resolve) => bad.on('exit', resolve));
@@ -175,13 +175,13 @@ test('the command line: --subscribers FILE loads many subscribers; a bad file is
   const dir = mkdtempSync(join(tmpdir(), 'ipsec3gpp-'));
   const good = join(dir, 'subs.json');
   writeFileSync(good, JSON.stringify([{ impi: IMPI, k: Buffer.from(K).toString('hex'), op: Buffer.from(OP).toString('hex') }, { impi: `x${IMPI}`, k: Buffer.from(K).toString('hex'), opc: Buffer.from(OP).toString('hex'), amf: '8000' }]));
-  const { child, out } = await runPcscf(['--listen', '127.0.0.1:0', '--subscribers', good, '--quiet']);
+  const { child, out } = await runPcscf(['--listen', '127.0.0.1:0', '--encap-port', '0', '--subscribers', good, '--quiet']);
   assert.match(out, /realm \S+, 2 subscribers,/);
   assert.is(await stop(child), 0);
   const bad = join(dir, 'bad.json');
   const secretish = 'deadbeefdeadbeefdeadbeefdeadbe';
   writeFileSync(bad, JSON.stringify([{ impi: IMPI, k: secretish, op: Buffer.from(OP).toString('hex') }]));
-  const b = spawn(process.execPath, [join(root, 'dist/cli/main.js'), 'pcscf', '--listen', '127.0.0.1:0', '--subscribers', bad], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const b = spawn(process.execPath, [join(root, 'dist/cli/main.js'), 'pcscf', '--listen', '127.0.0.1:0', '--encap-port', '0', '--subscribers', bad], { stdio: ['ignore', 'pipe', 'pipe'] });
   let err = '';
   b.stderr.on('data', (d: Buffer) => { err += d.toString(); });
   assert.is(await new Promise<number | null>((resolve) => b.on('exit', resolve)), 2);

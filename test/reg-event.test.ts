@@ -113,7 +113,7 @@ test('automatic refresh: a 4 s registration is refreshed at half time; the prese
     const impu = `sip:bob@${n.realm}`;
     n.hss.addSubscriber({ impi: `bob@${n.realm}`, ...(await import('../src/ims/index.js')).demoKeys() });
     const { UeClient, demoKeys } = await import('../src/ims/index.js');
-    const bob = await UeClient.start({ net: new NodeUdpNetwork(), address: '127.0.0.1', impi: `bob@${n.realm}`, impu, realm: n.realm, ...demoKeys(), pcscf: { address: '127.0.0.1', port: n.pcscf.port }, release: 6, expires: 4, timers: FAST });
+    const bob = await UeClient.start({ net: new NodeUdpNetwork(), address: '127.0.0.1', impi: `bob@${n.realm}`, impu, realm: n.realm, ...demoKeys(), pcscf: { address: '127.0.0.1', port: n.pcscf.port, encapPort: n.pcscf.encapPort! }, release: 6, expires: 4, timers: FAST });
     const alice = await n.ue({ user: 'alice', release: 6, accessNetwork: 'lte' });
     try {
       let registers = 0;
@@ -142,7 +142,7 @@ test('ESP soft limit: when an outbound SA nears its limit the UE registers anew 
   const n = await startNetwork({ net: new NodeUdpNetwork(), timers: FAST });
   try {
     n.hss.addSubscriber({ impi: `carol@${n.realm}`, ...demoKeys() });
-    const carol = await UeClient.start({ net: new NodeUdpNetwork(), address: '127.0.0.1', impi: `carol@${n.realm}`, impu: `sip:carol@${n.realm}`, realm: n.realm, ...demoKeys(), pcscf: { address: '127.0.0.1', port: n.pcscf.port }, release: 6, timers: FAST, softLimit: 6 });
+    const carol = await UeClient.start({ net: new NodeUdpNetwork(), address: '127.0.0.1', impi: `carol@${n.realm}`, impu: `sip:carol@${n.realm}`, realm: n.realm, ...demoKeys(), pcscf: { address: '127.0.0.1', port: n.pcscf.port, encapPort: n.pcscf.encapPort! }, release: 6, timers: FAST, softLimit: 6 });
     try {
       const first = (await carol.register()).set!;
       const doc = `<presence xmlns="urn:ietf:params:xml:ns:pidf" entity="sip:carol@${n.realm}"/>`;
@@ -167,7 +167,7 @@ test('keep-alive: OPTIONS to the P-CSCF itself over the SAs, answered there; a N
   try {
     n.hss.addSubscriber({ impi: `dave@${n.realm}`, ...demoKeys() });
     const net = new NodeUdpNetwork();
-    const dave = await UeClient.start({ net, address: '127.0.0.1', impi: `dave@${n.realm}`, impu: `sip:dave@${n.realm}`, realm: n.realm, ...demoKeys(), pcscf: { address: '127.0.0.1', port: n.pcscf.port }, release: 6, timers: FAST, keepAliveMs: 50, keepAliveTimeoutMs: 400 });
+    const dave = await UeClient.start({ net, address: '127.0.0.1', impi: `dave@${n.realm}`, impu: `sip:dave@${n.realm}`, realm: n.realm, ...demoKeys(), pcscf: { address: '127.0.0.1', port: n.pcscf.port, encapPort: n.pcscf.encapPort! }, release: 6, timers: FAST, keepAliveMs: 50, keepAliveTimeoutMs: 400 });
     try {
       const events = log(dave);
       const set = (await dave.register()).set!;
@@ -201,7 +201,7 @@ test('a P-CSCF that lost its SAs (as after a restart): the keep-alive finds out,
   try {
     const ue = async (user: string): Promise<UeClient> => {
       n.hss.addSubscriber({ impi: `${user}@${n.realm}`, ...demoKeys() });
-      return UeClient.start({ net: new NodeUdpNetwork(), address: '127.0.0.1', impi: `${user}@${n.realm}`, impu: `sip:${user}@${n.realm}`, realm: n.realm, ...demoKeys(), pcscf: { address: '127.0.0.1', port: n.pcscf.port }, release: 6, timers: FAST, keepAliveMs: 200, keepAliveTimeoutMs: 300 });
+      return UeClient.start({ net: new NodeUdpNetwork(), address: '127.0.0.1', impi: `${user}@${n.realm}`, impu: `sip:${user}@${n.realm}`, realm: n.realm, ...demoKeys(), pcscf: { address: '127.0.0.1', port: n.pcscf.port, encapPort: n.pcscf.encapPort! }, release: 6, timers: FAST, keepAliveMs: 200, keepAliveTimeoutMs: 300 });
     };
     const bob = await ue('bob');
     const alice = await ue('alice');

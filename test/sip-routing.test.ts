@@ -113,7 +113,7 @@ test('several contacts of one public identity: each UE reads its own expiry from
     // Two devices (two IMPIs) sharing alice's IMPU.
     for (const d of ['alice-phone', 'alice-tablet']) n.hss.addSubscriber({ impi: `${d}@${n.realm}`, ...demoKeys(), impus: [impu] });
     const device = (impi: string, expires: number) => UeClient.start({
-      net, address: '127.0.0.1', impi: `${impi}@${n.realm}`, impu, realm: n.realm, ...demoKeys(), pcscf: { address: '127.0.0.1', port: n.pcscf.port },
+      net, address: '127.0.0.1', impi: `${impi}@${n.realm}`, impu, realm: n.realm, ...demoKeys(), pcscf: { address: '127.0.0.1', port: n.pcscf.port, encapPort: n.pcscf.encapPort! },
       release: 6, expires, timers: FAST,
     });
     const phone = await device('alice-phone', 3000);

@@ -10,7 +10,7 @@ import {
 } from 'ipsec-3gpp/ims';
 
 interface Hello {
-  user: string; impi: string; impu: string; realm: string; pcscf: { address: string; port: number }; pcscfPorts: number[];
+  user: string; impi: string; impu: string; realm: string; pcscf: { address: string; port: number; encapPort: number }; pcscfPorts: number[];
   accessNetwork: string; mode: string; presentity: string;
 }
 

@@ -124,8 +124,9 @@ export async function startWebDemo(o: WebDemoOptions): Promise<WebDemo> {
   for (const a of o.allowedOrigins ?? []) origins.add(new URL(a).origin);
   const maxConnections = o.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
   if (!Number.isInteger(maxConnections) || maxConnections < 1) throw new Error(`maxConnections must be a positive integer, not ${maxConnections}`);
-  // The only destinations (and sources) of relayed datagrams: the P-CSCF's unprotected port, port_pc, port_ps.
-  const pcscfPorts = [network.pcscf.port, network.pcscf.portC.port, network.pcscf.portS.port];
+  // The only destinations (and sources) of relayed datagrams: the P-CSCF's unprotected port and its UDP
+  // encapsulation port (the browser UE's ESP is UDP-enc-tun: the relay is a NAT, TS 33.203 Annex M).
+  const pcscfPorts = [network.pcscf.port, network.pcscf.encapPort!];
   const peers = pcscfPorts.map((p) => ({ address, port: p }));
 
   const live = new Set<{ relay: RelaySession }>();
@@ -201,7 +202,7 @@ export async function startWebDemo(o: WebDemoOptions): Promise<WebDemo> {
       log(`${label} disconnected`);
     });
     conn.send(JSON.stringify({
-      t: 'hello', user, impi, impu: `sip:${impi}`, realm: network.realm, pcscf: { address, port: network.pcscf.port },
+      t: 'hello', user, impi, impu: `sip:${impi}`, realm: network.realm, pcscf: { address, port: network.pcscf.port, encapPort: network.pcscf.encapPort! },
       pcscfPorts, accessNetwork: WEB_ACCESS_NETWORK, mode: o.mode ?? 'ipsec', presentity: aliceUri,
     }));
     log(`${label} connected`);

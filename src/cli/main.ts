@@ -11,6 +11,7 @@ import { parseSubscribers } from './subscribers.js';
 import { buildProgram } from './program.js';
 import { startPcscf } from './pcscf.js';
 import { selfcheck } from './selfcheck.js';
+import { runUe } from './ue.js';
 
 const program = buildProgram({
   selfcheck(opts) {
@@ -49,9 +50,20 @@ const program = buildProgram({
     p = await startPcscf({
       host: opts.listen.host, port: opts.listen.port, clientPort: opts.portC, serverPort: opts.portS,
       subscribers, realm: opts.realm, mode: opts.mode, noIpsec: !opts.ipsec, quiet: opts.quiet === true,
-      registerRate: opts.registerRate, registerRatePerImpi: opts.registerRatePerImpi,
+      registerRate: opts.registerRate, registerRatePerImpi: opts.registerRatePerImpi, wire: opts.wire, encapPort: opts.encapPort,
       log: (l) => console.log(l),
     });
+  },
+  async ue(opts) {
+    const stop = new AbortController();
+    process.once('SIGINT', () => stop.abort());
+    process.once('SIGTERM', () => stop.abort());
+    try {
+      process.exitCode = await runUe({ ...opts, quiet: opts.quiet === true, log: (l) => console.log(l) }, stop.signal);
+    } catch (e) {
+      console.error(`error: ${(e as Error).message}`);
+      process.exitCode = 1;
+    }
   },
 });
 

@@ -13,6 +13,7 @@ import { type TraceEvent } from '../ims/sip-node.js';
 import { initSync } from '../index.js';
 import { NodeUdpNetwork } from '../net/node-udp.js';
 import { type ConfidentialityMode } from '../secagree/pcscf.js';
+import { chooseWires, type WireChoice } from './wires.js';
 
 export interface PcscfCliOptions {
   host: string;
@@ -24,6 +25,10 @@ export interface PcscfCliOptions {
   realm: string;
   mode: ConfidentialityMode;
   noIpsec: boolean;
+  /** Which modes to carry (cli/wires.ts); default auto. */
+  wire?: WireChoice | undefined;
+  /** The UDP-enc-tun encapsulation port; default 4500 (TS 33.203 Annex M, RFC 3948). */
+  encapPort?: number | undefined;
   quiet: boolean;
   /** Limits on unprotected REGISTERs (PcscfProxyOptions): per source address and per IMPI. */
   registerRate?: RateLimit | false | undefined;
@@ -48,10 +53,11 @@ export async function startPcscf(o: PcscfCliOptions): Promise<RunningPcscf> {
     const what = m.type === 'request' ? `${m.method} ${m.uri}` : `${m.status} ${m.reason}`;
     o.log(`${new Date(e.time).toISOString().slice(11, 23)}  ${e.from.padEnd(7)} -> ${e.to.padEnd(21)} ${what}${e.sa ? `  [ESP ${e.sa.name} ${e.sa.ealg}+${e.sa.alg}]` : ''}`);
   };
+  const wires = chooseWires(o.wire ?? 'auto', { encapPort: o.encapPort ?? 4500 });
   const core = await ImsCore.start({ net, address: o.host, realm: o.realm, hss, ...(tracer ? { tracer } : {}) });
   const pcscf = await PcscfProxy.start({
     net, address: o.host, port: o.port, protectedPorts: { client: o.clientPort, server: o.serverPort },
-    core: { address: o.host, port: core.port }, policy: { defaultMode: o.mode }, noIpsec: o.noIpsec,
+    core: { address: o.host, port: core.port }, policy: { defaultMode: o.mode }, noIpsec: o.noIpsec, wire: wires.wires,
     ...(o.registerRate !== undefined ? { unprotectedRegisterRate: o.registerRate } : {}),
     ...(o.registerRatePerImpi !== undefined ? { unprotectedRegisterRatePerImpi: o.registerRatePerImpi } : {}),
     ...(tracer ? { tracer } : {}),
@@ -61,7 +67,8 @@ export async function startPcscf(o: PcscfCliOptions): Promise<RunningPcscf> {
   pcscf.events.refused = (e) => o.log(`registration of ${e.key} refused: ${e.status} (${e.warning})`);
   pcscf.events.registered = (e) => o.log(`${e.key} registered over ${e.set.ealg === 'null' ? 'integrity-only' : e.set.ealg} + ${e.set.alg} SAs`);
   core.events.authFailed = (e) => o.log(`authentication of ${e.impi} failed: ${e.reason}`);
-  o.log(`P-CSCF listening on ${o.host}:${pcscf.port} (protected ports: port-c ${pcscf.portC.port}, port-s ${pcscf.portS.port}); core on ${o.host}:${core.port}`);
+  o.log(`P-CSCF listening on ${o.host}:${pcscf.port} (protected ports: port-c ${pcscf.portC.port}, port-s ${pcscf.portS.port}${pcscf.encapPort !== undefined ? `; UDP encapsulation on ${pcscf.encapPort}` : ''}); core on ${o.host}:${core.port}`);
+  o.log(wires.note);
   const who = o.subscribers.length === 1 ? `subscriber ${o.subscribers[0]!.impi}` : `${o.subscribers.length} subscribers`;
   o.log(`realm ${o.realm}, ${who}, confidentiality mode "${o.mode}"${o.noIpsec ? ', --no-ipsec: protected-phase REGISTER accepted in clear' : ''}`);
   return {

@@ -9,20 +9,24 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { parseHex } from '../hex.js';
 import { ENCRYPTION_ALGORITHMS, INTEGRITY_ALGORITHMS, type EncryptionAlgorithm, type IntegrityAlgorithm } from '../algorithms.js';
 import { type ConfidentialityMode } from '../secagree/pcscf.js';
+import { WIRE_CHOICES, type WireChoice } from './wires.js';
 import { type UeRelease } from '../secagree/ue.js';
 
 export const DEMO_DEFAULTS = { mode: 'ipsec' as ConfidentialityMode, release: 6 as UeRelease, access: '3GPP-E-UTRAN-FDD', notifies: 3 };
 
 export interface SelfcheckArgs { cases: number; benchMs: number }
 export interface DemoArgs { mode: ConfidentialityMode; release: UeRelease; watcherRelease: UeRelease; alg?: IntegrityAlgorithm; ealg?: EncryptionAlgorithm; access: string; notifies: number; pcap?: string; port: number; matrix: boolean; ipv6?: boolean }
-export interface PcscfArgs { listen: { host: string; port: number }; subscribers?: string; impi?: string; k?: Uint8Array; op?: Uint8Array; opc?: Uint8Array; amf?: Uint8Array; realm: string; portC: number; portS: number; mode: ConfidentialityMode; ipsec: boolean; quiet?: boolean; registerRate?: RateArg; registerRatePerImpi?: RateArg }
+export interface PcscfArgs { listen: { host: string; port: number }; subscribers?: string; impi?: string; k?: Uint8Array; op?: Uint8Array; opc?: Uint8Array; amf?: Uint8Array; realm: string; portC: number; portS: number; mode: ConfidentialityMode; ipsec: boolean; quiet?: boolean; registerRate?: RateArg; registerRatePerImpi?: RateArg; wire: WireChoice; encapPort: number }
 /** A rate limit from the command line: requests per second with a burst, or off. */
 export type RateArg = { perSecond: number; burst: number } | false;
+
+export interface UeArgs { pcscf: { host: string; port: number }; encapPort: number; local?: string; impi: string; impu?: string; realm?: string; k: Uint8Array; op?: Uint8Array; opc?: Uint8Array; release: UeRelease; mode: WireChoice; message?: string; hold: number; expires: number; quiet?: boolean }
 
 export interface CliHandlers {
   selfcheck(a: SelfcheckArgs): void | Promise<void>;
   demo(a: DemoArgs): void | Promise<void>;
   pcscf(a: PcscfArgs): void | Promise<void>;
+  ue(a: UeArgs): void | Promise<void>;
 }
 
 export interface ProgramOptions {
@@ -124,6 +128,8 @@ export function buildProgram(handlers: CliHandlers, o: ProgramOptions = {}): Com
     .option('--port-s <n>', 'protected server port port_ps (0: any free port)', port, 0)
     .addOption(new Option('--mode <mode>', 'confidentiality mode').choices(['ipsec', 'access-network', 'refuse']).default('ipsec'))
     .option('--no-ipsec', 'accept the protected-phase REGISTER in clear (tools without ESP); headers and digest still checked')
+    .addOption(new Option('--wire <wire>', 'IPsec modes carried: trans (ESP as IP protocol 50: root), udp-enc-tun (RFC 3948), both, or auto (both when it can)').choices([...WIRE_CHOICES]).default('auto'))
+    .option('--encap-port <n>', 'UDP encapsulation port for udp-enc-tun (RFC 3948, TS 33.203 Annex M)', port, 4500)
     .option('--register-rate <rate>', 'unprotected REGISTERs per source address: RATE[/BURST] per second, or off (default 10/50)', rate)
     .option('--register-rate-per-impi <rate>', 'unprotected REGISTERs per IMPI: RATE[/BURST] per second, or off (default 2/10)', rate)
     .option('--quiet', 'do not print every message')
@@ -139,6 +145,29 @@ export function buildProgram(handlers: CliHandlers, o: ProgramOptions = {}): Com
         }
       }
       return handlers.pcscf(opts);
+    });
+
+  program
+    .command('ue')
+    .description('a UE that registers with a real P-CSCF (IMS AKA, sec-agree, ESP on the wire), prints the ladder and de-registers')
+    .requiredOption('--pcscf <host:port>', 'the P-CSCF\'s unprotected SIP address and port', listen)
+    .requiredOption('--impi <impi>', 'private identity (Digest username); its domain is the realm unless --realm', text('impi', 255))
+    .requiredOption('--k <hex>', 'subscriber key K (16 bytes of hex)', hexKey('K', 16))
+    .option('--op <hex>', 'operator variant OP (16 bytes of hex)', hexKey('OP', 16))
+    .option('--opc <hex>', 'OPc instead of OP (16 bytes of hex)', hexKey('OPc', 16))
+    .option('--impu <uri>', 'public identity (default sip:IMPI)', text('impu', 255))
+    .option('--realm <realm>', 'home network realm (default: the IMPI\'s domain)', text('realm', 255))
+    .option('--local <address>', 'this UE\'s address (default: the source address toward the P-CSCF)', text('address', 64))
+    .addOption(new Option('--mode <mode>', 'IPsec modes offered: trans (ESP as IP protocol 50: root), udp-enc-tun (RFC 3948), both, or auto (both when it can)').choices([...WIRE_CHOICES]).default('auto'))
+    .option('--encap-port <n>', 'the P-CSCF\'s UDP encapsulation port (udp-enc-tun)', port, 4500)
+    .addOption(new Option('--release <release>', 'UE release: 5 (integrity only), 6 (+ 3DES, AES-CBC), later (+ AES-GCM/GMAC)').argParser(release).default(6))
+    .option('--expires <s>', 'registration expiry asked for', positiveInt, 600)
+    .option('--message <uri>', 'send one MESSAGE to URI over the SAs once registered', text('uri', 255))
+    .option('--hold <s>', 'stay registered this many seconds before de-registering', positiveInt, 0)
+    .option('--quiet', 'do not print the ladder')
+    .action(function (this: Command, opts: UeArgs) {
+      if ((opts.op === undefined) === (opts.opc === undefined)) this.error('error: give exactly one of --op and --opc', { exitCode: 2, code: 'ipsec3gpp.opOrOpc' });
+      return handlers.ue(opts);
     });
   return program;
 }

@@ -1,12 +1,20 @@
-// Capture export for the demo's --pcap: every datagram as an IP packet in a pcap file (IP and UDP headers
-// synthesised: the sockets are real, the headers are not), protected datagrams written as transport-mode
-// ESP (IP protocol 50) so that Wireshark's ESP dissector sees them directly; plus the keys of every SA,
-// as Wireshark / tshark `esp_sa` lines and as JSON. Keys leave WASM only for this explicit export.
+// Capture export for the demo's --pcap: every packet exactly as it was sent, in a pcap file, plus the keys of
+// every SA as Wireshark / tshark `esp_sa` lines and as JSON. Keys leave WASM only for this explicit export.
+//
+// What a record is decides its frame: a datagram (WireRecord without `protocol`) is written as the UDP
+// datagram it was, its payload octet for octet: clear SIP, or, in UDP-encapsulated tunnel mode, ESP in UDP
+// (RFC 3948) between the encapsulation ports, which Wireshark decodes as UDPENCAP on port 4500 (`-d
+// udp.port==N,udpencap` for another port). A raw ESP record (`protocol: 50`, transport mode, from the wire's
+// raw tap) is written as IP protocol 50 with the ESP packet exactly as the raw socket sent or read it. The
+// IP and UDP headers around the payload are synthesised (addresses, ports and lengths as sent; the kernel
+// writes its own identification and TTL): what a real capture on the interface would show beneath them is
+// the same payload.
 //
 // The capture itself holds no AKA secrets unless asked: the clear SIP of the unprotected phase includes
 // the core's 401 to the P-CSCF, whose WWW-Authenticate carries CK and IK (TS 33.203 7.1), and a UE's
 // resynchronising REGISTER carries AUTS; their values are redacted (src/ims/redact.ts) unless the caller
-// passes `keys: true`. Wireshark needs only the ESP keys (espSaLines) to read the protected frames.
+// passes `keys: true`. ESP is never rewritten. Wireshark needs only the ESP keys (espSaLines) to read the
+// protected frames.
 
 import { toHex } from '../hex.js';
 import { IpProtocol, buildIp, buildUdp, parseAddress } from '../ip.js';
@@ -77,19 +85,18 @@ export interface CaptureOptions {
 }
 
 /**
- * The datagrams as a pcap: ESP (protocol 50) for those whose SPI is in `spis`, UDP for the rest, the
- * clear SIP messages with their AKA secrets redacted unless `options.keys`.
+ * The records as a pcap, each exactly as sent: UDP datagrams (ESP in UDP for UDP-enc-tun: a payload whose
+ * SPI is in `spis` is never touched), raw ESP (IP protocol 50) for `protocol: 50` records; clear SIP with
+ * its AKA secrets redacted unless `options.keys`.
  */
 export function capturePcap(wire: readonly WireRecord[], spis: ReadonlySet<number>, options: CaptureOptions = {}): Uint8Array {
   let id = 1;
   return writePcap(wire.map((w) => {
     const src = parseAddress(w.srcAddress);
     const dst = parseAddress(w.dstAddress);
-    const esp = spis.has(espSpi(w.data));
+    if (w.protocol === IpProtocol.ESP) return { time: w.time, packet: buildIp({ src, dst, protocol: IpProtocol.ESP, payload: w.data, id: id++ }) };
+    const esp = w.data.length >= 8 && spis.has(espSpi(w.data));
     const payload = esp || options.keys === true ? w.data : redactDatagram(w.data);
-    const packet = esp
-      ? buildIp({ src, dst, protocol: IpProtocol.ESP, payload, id: id++ })
-      : buildIp({ src, dst, protocol: IpProtocol.UDP, payload: buildUdp({ srcPort: w.srcPort, dstPort: w.dstPort, payload, src, dst }), id: id++ });
-    return { time: w.time, packet };
+    return { time: w.time, packet: buildIp({ src, dst, protocol: IpProtocol.UDP, payload: buildUdp({ srcPort: w.srcPort, dstPort: w.dstPort, payload, src, dst }), id: id++ }) };
   }));
 }

@@ -14,6 +14,7 @@ export { RegisteredIdentities, identityKey, addressList } from './identity.js';
 export { RateLimiter, type RateLimit } from './rate-limit.js';
 export { ImsCore, PROXIED_METHODS, type CoreOptions, type CoreEvents } from './core.js';
 export { ProtectedPort, type ProtectedPortStats } from './protected-port.js';
+export { udpEncapWire, type RoleWire, type RoleWireContext, type AttachedWire, type UdpEncapWireOptions, type WireMode } from './role-wire.js';
 export { SipNode, type TraceEvent, type Tracer, type Route } from './sip-node.js';
 export { type SaSet, type SaEntry } from '../secagree/sadb.js';
 export {

@@ -36,6 +36,8 @@ import { RegisteredIdentities, addressList } from './identity.js';
 import { hopKey, uriHop } from './hop.js';
 import { REGINFO_CONTENT_TYPE, parseReginfo, type RegInfo } from './reginfo.js';
 import { ProtectedPort } from './protected-port.js';
+import { udpEncapWire, wireModes, type AttachedWire, type RoleWire } from './role-wire.js';
+import { WireProcessor } from '../wire/processor.js';
 import { RateLimiter, type RateLimit } from './rate-limit.js';
 import { CONFIDENTIALITY_HEADER, formatConfidentiality } from './confidentiality.js';
 import { SipNode, makeRequest, makeResponse, newBranch, newTag, type Route, type Tracer } from './sip-node.js';
@@ -49,6 +51,13 @@ export interface PcscfProxyOptions {
   port?: number;
   /** Protected ports port_pc / port_ps (0: any free port). */
   protectedPorts?: { client?: number; server?: number };
+  /**
+   * The wires the protected ports use (role-wire.ts): the modes they carry are the modes this P-CSCF
+   * selects from (TS 33.203 Annex M: UDP-enc-tun with a NAT, else transport mode). Default: UDP-enc-tun on
+   * `net` with the encapsulation socket on 4500 ([udpEncapWire()]); add transportModeWire() from
+   * `ipsec-3gpp/node` for `mod=trans` (Linux, CAP_NET_RAW).
+   */
+  wire?: RoleWire[];
   /** Where the core (S-CSCF) listens. */
   core: { address: string; port: number };
   policy?: PcscfPolicy;
@@ -101,6 +110,22 @@ function registerExpires(req: SipRequest): number {
 
 /** Requests that create a dialog (RFC 3261 12, RFC 6665): the P-CSCF Record-Routes them. */
 const DIALOG_FORMING = new Set(['INVITE', 'SUBSCRIBE', 'REFER']);
+
+/**
+ * TS 24.229 F.2.2 / TS 33.203 Annex M: a NAT between the UE and this P-CSCF when the top Via's sent-by is
+ * not where the unprotected REGISTER came from. Returns the sent-by host (the UE's address as it knows
+ * it, normalised) when it differs, else undefined.
+ */
+function behindNat(req: SipRequest, address: string, port: number): string | undefined {
+  const top = splitList(req.headers.getAll('via')[0] ?? '')[0];
+  if (top === undefined) return undefined;
+  try {
+    const via = parseVia(top);
+    const host = normalizeAddress(via.host);
+    if (host !== normalizeAddress(address) || (via.port ?? 5060) !== port) return host;
+  } catch { /* an unparsable Via: no NAT handling */ }
+  return undefined;
+}
 
 /**
  * Adds `received` (when the sent-by host is not the source address, RFC 3261 18.2.1) and fills an empty
@@ -158,6 +183,8 @@ export class PcscfProxy {
   readonly sec: PcscfSecAgree;
   readonly unprotected: DatagramSocket;
   readonly coreSocket: DatagramSocket;
+  /** The packet processor of the protected ports (ESP on the wire, src/wire/processor.ts). */
+  readonly wire: WireProcessor;
   readonly portC: ProtectedPort;
   readonly portS: ProtectedPort;
   readonly events: PcscfEvents = {};
@@ -185,6 +212,14 @@ export class PcscfProxy {
   readonly #pani = new Map<string, string | undefined>();
   /** INVITEs forwarded and not yet answered, for hop-by-hop CANCEL (RFC 3261 16.10). */
   readonly #invites = new PendingInvites();
+  readonly #wires: AttachedWire[] = [];
+  /**
+   * UEs behind a NAT (UDP-enc-tun): the address in their top Via (their private address, which they put in
+   * the inner packets and in their Contact), by attempt and by SA set; and for requests from the core, the
+   * registration whose UE has a contact there (address and port_us as the UE sees them).
+   */
+  readonly #natInner = new WeakMap<RegistrationAttempt | SaSet, string>();
+  readonly #natContacts = new Map<string, string>();
 
   private constructor(o: PcscfProxyOptions, un: DatagramSocket, core: DatagramSocket, pc: DatagramSocket, ps: DatagramSocket) {
     this.#o = o;
@@ -196,10 +231,15 @@ export class PcscfProxy {
     // Per IMPI: the established set and an old one, the same for an ended registration in its grace time,
     // and one temporary set per attempt.
     this.db = new SaDatabase({ role: 'pcscf', regAwaitAuthMs: o.regAwaitAuthMs, keepKeysForExport: o.keepKeysForExport, maxSetsPerKey: 4 + attempts });
-    this.portC = new ProtectedPort(pc, this.db);
-    this.portS = new ProtectedPort(ps, this.db);
+    this.wire = new WireProcessor({ db: this.db });
+    this.portC = new ProtectedPort(pc, this.wire);
+    this.portS = new ProtectedPort(ps, this.wire);
     this.#own = new Set([un, core, pc, ps].map((s) => hopKey(normalizeAddress(s.address), s.port)));
-    this.sec = new PcscfSecAgree({ db: this.db, address: o.address, portC: pc.port, portS: ps.port, policy: o.policy, allowClear: o.noIpsec, maxAttemptsPerKey: attempts });
+    this.sec = new PcscfSecAgree({ db: this.db, address: o.address, portC: pc.port, portS: ps.port, policy: o.policy, allowClear: o.noIpsec, maxAttemptsPerKey: attempts, modes: o.noIpsec === true
+      // --no-ipsec serves tools that use no ESP at all: whatever mode they name is accepted (ESP in a mode
+      // without a wire fails to send, WIRE_UNAVAILABLE, counted in node.sendFailures).
+      ? [...new Set([...wireModes(o.wire ?? [udpEncapWire()]), 'trans', 'UDP-enc-tun'] as const)]
+      : wireModes(o.wire ?? [udpEncapWire()]) });
     this.node = new SipNode('P-CSCF', { tracer: o.tracer, timers: o.timers, names: o.names });
     // As a proxy it checks Proxy-Require only (RFC 3261 16.3 step 4): sec-agree is the one it implements.
     this.node.supported({ proxyRequire: ['sec-agree'] });
@@ -219,6 +259,7 @@ export class PcscfProxy {
         this.#identities.delete(set.key);
         this.#serviceRoutes.delete(set.key);
         this.#regSubscribed.delete(set.key);
+        for (const [c, k] of this.#natContacts) if (k === set.key) this.#natContacts.delete(c);
       }
     });
     this.node.onRequest((i) => void this.#request(i.request, i.route, i.respond).catch(() => { /* a failed forward is answered inside */ }));
@@ -231,7 +272,19 @@ export class PcscfProxy {
     const core = await o.net.bind(o.address, 0);
     const pc = await o.net.bind(o.address, o.protectedPorts?.client ?? 0);
     const ps = await o.net.bind(o.address, o.protectedPorts?.server ?? 0);
-    return new PcscfProxy(o, un, core, pc, ps);
+    const p = new PcscfProxy(o, un, core, pc, ps);
+    try {
+      for (const w of o.wire ?? [udpEncapWire()]) p.#wires.push(await w.attach({ processor: p.wire, net: o.net, address: o.address, role: 'pcscf' }));
+    } catch (e) {
+      p.close();
+      throw e;
+    }
+    return p;
+  }
+
+  /** The local encapsulation port of the UDP-enc-tun wire (4500 by default), if there is one. */
+  get encapPort(): number | undefined {
+    return this.#wires.find((w) => w.encapPort !== undefined)?.encapPort;
   }
 
   get port(): number {
@@ -313,9 +366,12 @@ export class PcscfProxy {
    * Stores a REGISTER's Security-Client for the coming challenge (SM1, or a re-registration the core may
    * challenge, TS 24.229 5.2.2.4); false when the offer is refused, after answering the UE.
    */
-  #storeOffer(req: SipRequest, key: string, ueAddress: string, pani: string | undefined, respond: (r: SipResponse) => void): RegistrationAttempt | undefined {
-    const d = this.sec.initialRegister({ key, ueAddress, securityClient: req.headers.getAll('security-client'), accessNetworkInfo: pani });
-    if (d.accept) return d.attempt;
+  #storeOffer(req: SipRequest, key: string, ueAddress: string, pani: string | undefined, respond: (r: SipResponse) => void, inner?: string): RegistrationAttempt | undefined {
+    const d = this.sec.initialRegister({ key, ueAddress, securityClient: req.headers.getAll('security-client'), accessNetworkInfo: pani, nat: inner !== undefined });
+    if (d.accept) {
+      if (inner !== undefined) this.#natInner.set(d.attempt, inner);
+      return d.attempt;
+    }
     const extra: Array<[string, string]> = [['Warning', `399 pcscf "${d.warning}"`]];
     if (d.retryAfter !== undefined) extra.unshift(['Retry-After', String(d.retryAfter)]);
     respond(makeResponse(req, d.status, d.reason, extra));
@@ -497,7 +553,7 @@ export class PcscfProxy {
       // A re-registration must offer a Security-Client (it may be challenged); a de-registration may, so
       // that a challenge to it can be answered over a new set (TS 24.229 5.1.1.6).
       if (expires !== 0 || req.headers.has('security-client')) {
-        attempt = this.#storeOffer(req, key, set.ueAddress, pani, respond);
+        attempt = this.#storeOffer(req, key, set.ueAddress, pani, respond, this.#natInner.get(set));
         if (attempt === undefined) return;
       }
       const fwd = this.#withPath(this.#towardCore(req, set, pani));
@@ -533,7 +589,7 @@ export class PcscfProxy {
       this.#forbid(req, respond, 'REGISTER over an SA set that is no longer in use: use the current one or register again');
       return;
     }
-    const attempt = this.#storeOffer(req, key, route.address, pani, respond);
+    const attempt = this.#storeOffer(req, key, route.address, pani, respond, behindNat(req, route.address, route.port));
     if (attempt === undefined) return;
     const fwd = this.#withPath(this.#towardCore(req, undefined, undefined));
     fwd.headers.set('Authorization', withIntegrityProtected(authorization, 'no'));
@@ -693,6 +749,7 @@ export class PcscfProxy {
         out.headers.set('Warning', `399 pcscf "${(e as Error).message.replace(/"/g, "'")}"`);
         return out;
       }
+      this.#natSet(attempt, step.set);
       this.events.challenged?.({ key: attempt.key, alg: step.chosen.alg, ealg: step.chosen.ealg, mode: this.sec.pendingMode(attempt) ?? 'ipsec' });
       res.headers.set('WWW-Authenticate', withoutIkCk(www));
       res.headers.add('Security-Server', step.securityServer);
@@ -711,7 +768,7 @@ export class PcscfProxy {
     if (req.method === 'CANCEL') return this.#invites.cancel(this.node, req, respond);
     // The Request-URI is the UE's registered contact: its address and protected server port (port_us).
     const target = uriHop(req.uri);
-    const sa = target ? this.db.bySelector(this.#o.address, this.portC.port, target.address, target.port) : undefined;
+    const sa = target ? this.db.bySelector(this.#o.address, this.portC.port, target.address, target.port) ?? this.#natTarget(target.address, target.port) : undefined;
     if (sa === undefined || sa.set.state === 'deleted') {
       respond(makeResponse(req, 480, 'Temporarily Unavailable', [['Warning', '399 pcscf "no security association with this UE"']]));
       return;
@@ -742,6 +799,31 @@ export class PcscfProxy {
     }
   }
 
+  /**
+   * A set created for a UE behind a NAT: its inner packets carry the UE's private address (its Via host),
+   * the SA selectors the outer one (TS 33.203 Annex M); requests from the core reach it by its contact.
+   */
+  #natSet(attempt: RegistrationAttempt, set: SaSet): void {
+    const inner = this.#natInner.get(attempt);
+    if (inner === undefined || set.mode !== 'UDP-enc-tun') return;
+    try {
+      this.wire.setInnerAddresses(set, { ue: inner });
+    } catch {
+      return; // a sent-by of another address family, or a name: the outer address stays the inner one
+    }
+    this.#natInner.set(set, inner);
+    this.#natContacts.set(hopKey(inner, set.ue.portS), set.key);
+  }
+
+  /** The SA2 toward a UE behind a NAT whose contact is `address:port`, in its newest usable set. */
+  #natTarget(address: string, port: number): SaEntry | undefined {
+    const key = this.#natContacts.get(hopKey(address, port));
+    if (key === undefined) return undefined;
+    const sets = this.db.sets(key).filter((s) => (s.state === 'established' || s.state === 'old') && this.#natInner.get(s) === address && s.ue.portS === port);
+    const set = sets.find((s) => s.state === 'established') ?? sets[0];
+    return set?.sa('SA2');
+  }
+
   close(): void {
     for (const t of this.#graceTimers) clearTimeout(t);
     this.#graceTimers.clear();
@@ -751,6 +833,8 @@ export class PcscfProxy {
     for (const s of [this.unprotected, this.coreSocket]) s.close();
     this.portC.close();
     this.portS.close();
+    for (const w of this.#wires.splice(0)) w.close();
+    this.wire.close();
   }
 }
 

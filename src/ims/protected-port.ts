@@ -1,114 +1,101 @@
-// A protected port of TS 33.203 (port_uc / port_us at the UE, port_pc / port_ps at the P-CSCF): SIP carried
-// in ESP over UDP. Node has no raw IP sockets, so each ESP packet travels as the payload of a UDP datagram
-// (the RFC 3948 framing, 2.1) between the protected ports of its SA; the ESP payload is the transport-mode
-// UDP segment (next header 17) with the same ports, as the SIP datagram would be without the framing.
+// A protected port of TS 33.203 7.1 (port_uc / port_us at the UE, port_pc / port_ps at the P-CSCF): SIP over
+// the SAs whose selectors name it. The ESP is the wire's (src/wire/processor.ts): transport mode as IP
+// protocol 50, or UDP-encapsulated tunnel mode, as the SA set's `mod` says; this class only binds the port
+// on the role's WireProcessor and hands the SIP layer what arrives over an accepted SA.
 //
-// Inbound checks (RFC 4303 3.4 and the SA selectors of TS 33.203 7.1): the datagram must be ESP (RFC 3948:
-// keep-alives and Non-ESP-Marker packets are dropped), its SPI an inbound SA of this side whose source
-// address and port are the datagram's and whose destination port is this socket's; the ESP checks pass;
-// the inner UDP checksum verifies and its ports equal the SA's. Anything else is dropped and counted by
-// reason. A packet accepted on a set tells the SA database that the peer used it (old-set retirement).
+// The port number is held by a datagram socket bound on it (so that no other socket of the host, or of the
+// same network, takes it while SAs name it). In transport mode the kernel's own UDP never sees ESP, and in
+// UDP-enc-tun the inner ports exist only inside the tunnel, so that socket receives nothing protected: what
+// arrives on it is clear UDP, dropped and counted, or, with acceptClear (the P-CSCF's --no-ipsec mode for
+// tools without ESP), SIP in clear.
+//
+// A packet accepted on a set tells the SA database that the peer used it (old-set retirement, TS 33.203 7.4).
 
 import { ErrorCode, Ipsec3gppError } from '../errors.js';
-import { buildUdp, parseUdp } from '../ip.js';
-import { type SaDatabase, type SaEntry } from '../secagree/sadb.js';
-import { classifyUdpPayload, espSpi } from '../udp-encap.js';
 import { type DatagramSocket } from '../net/datagram.js';
+import { type SaDatabase, type SaEntry } from '../secagree/sadb.js';
+import { type Endpoint, type WirePort, type WireProcessor } from '../wire/processor.js';
 
+/** Counters of one protected port (the wire's own drop counters are on its processor). */
 export interface ProtectedPortStats {
+  /** SIP messages sent over an SA from this port. */
   sent: number;
+  /** SIP messages received over an SA on this port. */
   received: number;
+  /** SIP octets sent / received (the UDP payloads inside ESP). */
   bytesSent: number;
   bytesReceived: number;
+  /** Datagrams that reached the port's socket in clear, by reason (`clear`; `clear-sip` when not accepted). */
   dropped: Record<string, number>;
 }
 
-export class ProtectedPort {
-  readonly socket: DatagramSocket;
-  readonly #db: SaDatabase;
-  readonly stats: ProtectedPortStats = { sent: 0, received: 0, bytesSent: 0, bytesReceived: 0, dropped: {} };
-  #handler: ((sip: Uint8Array, sa: SaEntry, from: { address: string; port: number }) => void) | undefined;
-  #clear: ((sip: Uint8Array, from: { address: string; port: number }) => void) | undefined;
+const SIP_START = /^(?:[A-Z]+ \S+ SIP\/2\.0|SIP\/2\.0 \d{3} )/;
 
-  constructor(socket: DatagramSocket, db: SaDatabase) {
+/** One protected port of a role, served by its WireProcessor. */
+export class ProtectedPort {
+  /** The socket that holds the port number (and carries clear SIP with acceptClear). */
+  readonly socket: DatagramSocket;
+  readonly stats: ProtectedPortStats = { sent: 0, received: 0, bytesSent: 0, bytesReceived: 0, dropped: {} };
+  readonly #db: SaDatabase;
+  readonly #port: WirePort;
+  #handler: ((sip: Uint8Array, sa: SaEntry, from: Endpoint) => void) | undefined;
+  #clear: ((sip: Uint8Array, from: Endpoint) => void) | undefined;
+
+  /** Serves `socket`'s port on `processor` (whose SA database is `processor.db`). */
+  constructor(socket: DatagramSocket, processor: WireProcessor) {
     this.socket = socket;
-    this.#db = db;
-    socket.onMessage((d) => this.#receive(d.data, d.address, d.port));
+    this.#db = processor.db;
+    this.#port = processor.bindPort(socket.port);
+    this.#port.onMessage((sip, sa, from) => {
+      this.stats.received++;
+      this.stats.bytesReceived += sip.length;
+      this.#db.peerUsed(sa.set);
+      this.#handler?.(sip, sa, from);
+    });
+    socket.onMessage((d) => this.#clearDatagram(d.data, d.address, d.port));
   }
 
   get port(): number {
     return this.socket.port;
   }
 
-  /** Receives the SIP bytes of every accepted packet, with the SA it arrived on. */
-  onSip(handler: (sip: Uint8Array, sa: SaEntry, from: { address: string; port: number }) => void): void {
+  /** Receives the SIP bytes of every accepted packet, with the SA it arrived on and its inner source. */
+  onSip(handler: (sip: Uint8Array, sa: SaEntry, from: Endpoint) => void): void {
     this.#handler = handler;
   }
 
   /**
    * Also accept SIP in clear on this port (the P-CSCF's --no-ipsec mode for tools without ESP): datagrams
-   * that are not ESP of a known SA but start like a SIP message go to `handler`.
+   * on the port's socket that start like a SIP message go to `handler`.
    */
-  acceptClear(handler: (sip: Uint8Array, from: { address: string; port: number }) => void): void {
+  acceptClear(handler: (sip: Uint8Array, from: Endpoint) => void): void {
     this.#clear = handler;
   }
 
-  /** Sends SIP bytes over the outbound SA `sa`, which must leave from this port. */
+  /**
+   * Sends SIP bytes over the outbound SA `sa`, which must leave from this port (ESP_DIRECTION otherwise),
+   * in its set's mode (WIRE_UNAVAILABLE when the role has no wire for it).
+   */
   send(sa: SaEntry, sip: Uint8Array): void {
     if (sa.direction !== 'outbound' || sa.srcPort !== this.socket.port) {
       throw new Ipsec3gppError(ErrorCode.ESP_DIRECTION, `${sa.name} does not leave from port ${this.socket.port}`);
     }
-    const inner = buildUdp({ srcPort: sa.srcPort, dstPort: sa.dstPort, payload: sip, src: sa.srcIp, dst: sa.dstIp });
-    const packet = sa.esp.seal(inner, 17);
+    this.#port.send(sa, sip);
     this.stats.sent++;
-    this.stats.bytesSent += packet.length;
-    this.socket.send(packet, sa.dstPort, sa.dstAddress);
+    this.stats.bytesSent += sip.length;
   }
 
-  #drop(reason: string): void {
-    this.stats.dropped[reason] = (this.stats.dropped[reason] ?? 0) + 1;
+  #clearDatagram(data: Uint8Array, address: string, port: number): void {
+    if (this.#clear !== undefined && SIP_START.test(new TextDecoder('latin1').decode(data.subarray(0, 256)))) {
+      this.#clear(data, { address, port });
+      return;
+    }
+    this.stats.dropped.clear = (this.stats.dropped.clear ?? 0) + 1;
   }
 
-  #receive(data: Uint8Array, address: string, port: number): void {
-    let kind;
-    try {
-      kind = classifyUdpPayload(data);
-    } catch {
-      return this.#drop('not-esp');
-    }
-    if (kind === 'nat-keepalive') return this.#drop('keepalive');
-    if (kind === 'non-esp') return this.#drop('non-esp-marker');
-    const spi = espSpi(data);
-    const sa = this.#db.bySpi(spi);
-    if (sa === undefined) {
-      if (this.#clear && /^(?:[A-Z]+ \S+ SIP\/2\.0|SIP\/2\.0 \d{3} )/.test(new TextDecoder("latin1").decode(data.subarray(0, 256)))) {
-        return this.#clear(data, { address, port });
-      }
-      return this.#drop('unknown-spi');
-    }
-    if (sa.srcAddress !== address || sa.srcPort !== port || sa.dstPort !== this.socket.port) return this.#drop('selector');
-    let opened;
-    try {
-      opened = sa.esp.open(data);
-    } catch (e) {
-      return this.#drop((e as { code?: string }).code ?? 'esp');
-    }
-    if (opened === null) return this.#drop('dummy');
-    let udp;
-    try {
-      if (opened.nextHeader !== 17) throw new Error('not UDP');
-      udp = parseUdp(opened.payload, sa.srcIp, sa.dstIp);
-    } catch {
-      return this.#drop('inner-udp');
-    }
-    if (udp.srcPort !== sa.srcPort || udp.dstPort !== sa.dstPort) return this.#drop('inner-ports');
-    this.stats.received++;
-    this.stats.bytesReceived += data.length;
-    this.#db.peerUsed(sa.set);
-    this.#handler?.(udp.payload, sa, { address, port });
-  }
-
+  /** Unbinds the port from the wire and closes its socket. */
   close(): void {
+    this.#port.close();
     this.socket.close();
   }
 }

@@ -21,6 +21,8 @@ import { type Combination, type UeRelease } from '../secagree/ue.js';
 import { ImsCore } from './core.js';
 import { normalizeAddress } from '../ip.js';
 import { redactDatagram } from './redact.js';
+import { udpEncapWire, type RoleWire } from './role-wire.js';
+import { nonZeroDrops } from '../wire/counters.js';
 import { PcscfProxy, type PcscfProxyOptions } from './pcscf-proxy.js';
 import { buildPidf, pidfLocation } from './pidf.js';
 import { type Confidentiality } from './confidentiality.js';
@@ -63,6 +65,14 @@ export interface ScenarioOptions {
    */
   session?: boolean;
   pcscfPort?: number;
+  /**
+   * The wires of the P-CSCF and of each UE (role-wire.ts). Default: UDP-enc-tun on `net` for both, the
+   * P-CSCF's encapsulation socket on `encapPort` (default 0: any free port, told to the UEs; a real
+   * P-CSCF uses 4500).
+   */
+  pcscfWire?: RoleWire[];
+  ueWire?: () => RoleWire[];
+  encapPort?: number;
   timers?: { t1?: number; t2?: number; t4?: number };
   /** Called with each message as it is sent (AKA secrets redacted). */
   onTrace?: (e: TraceEvent) => void;
@@ -210,12 +220,21 @@ export async function startNetwork(o: Omit<ScenarioOptions, 'presentity' | 'watc
   const hss = new Hss();
   const core = await ImsCore.start({ net: o.net, address, realm, hss, timers, names: nameOf, ...(tracer ? { tracer } : {}) });
   names.set(`${address}:${core.port}`, 'core');
-  const pcscf = await PcscfProxy.start({ net: o.net, address, port: o.pcscfPort ?? 0, core: { address, port: core.port }, policy: o.policy ?? {}, timers, names: nameOf, keepKeysForExport: o.exportKeys === true, ...(tracer ? { tracer } : {}), ...o.pcscfLimits });
+  const pcscf = await PcscfProxy.start({ net: o.net, address, port: o.pcscfPort ?? 0, wire: o.pcscfWire ?? [udpEncapWire({ port: o.encapPort ?? 0 })], core: { address, port: core.port }, policy: o.policy ?? {}, timers, names: nameOf, keepKeysForExport: o.exportKeys === true, ...(tracer ? { tracer } : {}), ...o.pcscfLimits });
   core.trustProxy(pcscf.coreSocket.address, pcscf.coreSocket.port);
+  // Transport-mode ESP goes through raw sockets, not `net`: the P-CSCF's wire shows it, both ways.
+  const untapRaw = record > 0
+    ? pcscf.wire.tapRaw((r) => {
+      traffic.datagrams++;
+      traffic.bytes += r.data.length;
+      keep(wire, r, record);
+    })
+    : () => true;
   names.set(`${address}:${pcscf.port}`, 'P-CSCF');
   names.set(`${address}:${pcscf.coreSocket.port}`, 'P-CSCF');
   names.set(`${address}:${pcscf.portC.port}`, 'P-CSCF');
   names.set(`${address}:${pcscf.portS.port}`, 'P-CSCF');
+  if (pcscf.encapPort !== undefined) names.set(`${address}:${pcscf.encapPort}`, 'P-CSCF');
   const ues: UeClient[] = [];
   const created: SaSet[] = [];
   // For key export (exportKeys) every set; otherwise the last `record`, like the trace.
@@ -241,7 +260,8 @@ export async function startNetwork(o: Omit<ScenarioOptions, 'presentity' | 'watc
       if (u.wrongKey) k[0]! ^= 0xff;
       const opts: Parameters<typeof UeClient.start>[0] = {
         net: o.net, address, name: `UE ${u.user}`, impi, impu, realm, k, op,
-        pcscf: { address, port: pcscf.port }, release: u.release,
+        pcscf: { address, port: pcscf.port, ...(pcscf.encapPort !== undefined ? { encapPort: pcscf.encapPort } : {}) }, release: u.release,
+        ...(o.ueWire ? { wire: o.ueWire() } : {}),
         accessNetworkInfo: `${u.accessNetwork}; utran-cell-id-3gpp=001010001000019B`,
         timers, names: nameOf,
       };
@@ -262,6 +282,7 @@ export async function startNetwork(o: Omit<ScenarioOptions, 'presentity' | 'watc
       const label = `UE ${u.user}`;
       names.set(`${address}:${ue.unprotected.port}`, label);
       names.set(`${address}:${ue.portS.port}`, label);
+      if (ue.encapPort !== undefined) names.set(`${address}:${ue.encapPort}`, label);
       ue.db.on((set) => names.set(`${address}:${set.ue.portC}`, label));
       return ue;
     },
@@ -269,6 +290,7 @@ export async function startNetwork(o: Omit<ScenarioOptions, 'presentity' | 'watc
       if (closed) return;
       closed = true;
       untap();
+      untapRaw();
       for (const u of ues) u.close();
       pcscf.close();
       core.close();
@@ -333,6 +355,10 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
     const dropped: Record<string, number> = {};
     for (const p of [n.pcscf.portC, n.pcscf.portS, ...clients.map((c) => c.portS)]) {
       for (const [k, v] of Object.entries(p.stats.dropped)) dropped[k] = (dropped[k] ?? 0) + v;
+    }
+    // The wire's drops by reason (wire/counters.ts): replayed, forged, unknown SPI, ...
+    for (const w of [n.pcscf.wire, ...clients.map((c) => c.wire)]) {
+      for (const [k, v] of Object.entries(nonZeroDrops(w.counters))) dropped[k] = (dropped[k] ?? 0) + v;
     }
     const dbs = [n.pcscf.db, ...clients.map((c) => c.db)];
     const prot = n.wire.filter((w) => { const spi = espSpi(w.data); return dbs.some((db) => db.bySpi(spi) !== undefined); });

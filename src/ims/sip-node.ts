@@ -102,6 +102,8 @@ export class SipNode {
   readonly tx: TransactionLayer<Route>;
   readonly #tracer: Tracer | undefined;
   readonly #names: (address: string, port: number) => string;
+  /** Trace received messages too (an element whose peers do not trace, e.g. a UE against a real P-CSCF). */
+  readonly #traceReceived: boolean;
   #handler: ((i: Extract<Incoming<Route>, { kind: 'request' }>) => void) | undefined;
   /** Messages that failed to parse (requests among them may have been answered, see `refused`). */
   malformed = 0;
@@ -112,8 +114,9 @@ export class SipNode {
   sendFailures = 0;
   #closed = false;
 
-  constructor(name: string, o: { tracer?: Tracer | undefined; timers?: Partial<TimerValues> | undefined; names?: ((address: string, port: number) => string) | undefined } = {}) {
+  constructor(name: string, o: { tracer?: Tracer | undefined; timers?: Partial<TimerValues> | undefined; names?: ((address: string, port: number) => string) | undefined; traceReceived?: boolean | undefined } = {}) {
     this.name = name;
+    this.#traceReceived = o.traceReceived === true;
     this.#tracer = o.tracer;
     this.#names = o.names ?? ((a, p) => `${a}:${p}`);
     this.tx = new TransactionLayer<Route>((m, r) => this.#send(m, r), o.timers ?? {});
@@ -171,6 +174,7 @@ export class SipNode {
       if (e instanceof SipParseError && e.request !== undefined) this.#refuseMalformed(e, e.request, route);
       return;
     }
+    if (this.#traceReceived && this.#tracer !== undefined) this.#traceIn(msg, route, bytes.length);
     const inc = this.tx.receive(msg, route);
     if (inc.kind !== 'request') return;
     const refusal = this.#refusal(inc.request);
@@ -180,6 +184,17 @@ export class SipNode {
     }
     this.refused++;
     inc.respond(refusal);
+  }
+
+  /** A received message as the ladder shows it (traceReceived): from the peer, over the inbound SA. */
+  #traceIn(m: SipMessage, route: Route, bytes: number): void {
+    const ev: TraceEvent = { time: Date.now(), from: describe(route, this.#names), to: this.name, message: redactMessage(m), bytes };
+    if (route.kind === 'protected') {
+      const out = route.sa;
+      const inb = out.set.sas.find((x) => x.direction === 'inbound' && x.srcPort === out.dstPort && x.dstPort === out.srcPort) ?? out;
+      ev.sa = { name: inb.name, spi: inb.spi, alg: out.set.alg, ealg: out.set.ealg };
+    }
+    this.#tracer!(ev);
   }
 
   /** A stateless answer to a request that did not parse, if it carries what a response copies (RFC 3261 8.2.6.2). */

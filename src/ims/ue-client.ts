@@ -31,6 +31,9 @@ import { type TimerValues } from '../sip/transaction.js';
 import { PIDF_CONTENT_TYPE } from './pidf.js';
 import { REGINFO_CONTENT_TYPE, parseReginfo, type RegInfo } from './reginfo.js';
 import { ProtectedPort } from './protected-port.js';
+import { udpEncapWire, wireModes, type AttachedWire, type RoleWire } from './role-wire.js';
+import { NAT_T_PORT } from '../udp-encap.js';
+import { WireProcessor } from '../wire/processor.js';
 import { SipNode, makeRequest, makeResponse, newBranch, newCallId, newTag, type Route, type Tracer } from './sip-node.js';
 
 export interface UeClientOptions extends MilenageKeys {
@@ -43,7 +46,17 @@ export interface UeClientOptions extends MilenageKeys {
   impu: string;
   /** Home network domain / realm (the REGISTER Request-URI is sip:<realm>). */
   realm: string;
-  pcscf: { address: string; port: number };
+  /**
+   * The P-CSCF: its unprotected SIP port, and for UDP-enc-tun its encapsulation port (default 4500,
+   * TS 33.203 Annex M / RFC 3948).
+   */
+  pcscf: { address: string; port: number; encapPort?: number };
+  /**
+   * The wires the protected ports use, one per `mod` offered (role-wire.ts), in order of preference.
+   * Default: UDP-encapsulated tunnel mode on `net` ([udpEncapWire()]), which needs no privileges; add
+   * transportModeWire() from `ipsec-3gpp/node` for ESP directly in IP (`mod=trans`, Linux, CAP_NET_RAW).
+   */
+  wire?: RoleWire[];
   release?: UeRelease;
   algorithms?: Combination[];
   /** P-Access-Network-Info sent in REGISTER (e.g. "3GPP-E-UTRAN-FDD; utran-cell-id-3gpp=..."). */
@@ -75,6 +88,8 @@ export interface UeClientOptions extends MilenageKeys {
    * TS 24.229 5.1.1.2.1). Default: a random urn:uuid per client.
    */
   instanceId?: string;
+  /** Trace received messages too (default false: in a network of traced elements each message is traced once, by its sender). */
+  traceReceived?: boolean;
 }
 
 /** Deliberate protocol errors a test UE can commit. */
@@ -179,6 +194,8 @@ export class UeClient {
   readonly sec: UeSecAgree;
   readonly usim: Usim;
   readonly unprotected: DatagramSocket;
+  /** The packet processor of the protected ports (ESP on the wire, src/wire/processor.ts). */
+  readonly wire: WireProcessor;
   readonly portS: ProtectedPort;
   /** Received presence documents (NOTIFY bodies), newest last. */
   readonly notifications: Array<{ from: string; body: string; state: string | undefined }> = [];
@@ -206,6 +223,7 @@ export class UeClient {
   accessNetworkInfo: string | undefined;
   readonly #o: UeClientOptions;
   readonly #clientPorts = new Map<number, ProtectedPort>();
+  readonly #wires: AttachedWire[] = [];
   #nextClient: ProtectedPort | undefined;
   #callId: string;
   readonly #tag = newTag();
@@ -228,13 +246,16 @@ export class UeClient {
       // packet that reached the limit has gone (not inside the seal).
       onSoftLimit: () => { if (this.#auto) setTimeout(() => void this.#renew('soft limit'), 0); },
     });
-    this.portS = new ProtectedPort(us, this.db);
+    this.wire = new WireProcessor({ db: this.db, peerEncapPort: o.pcscf.encapPort ?? NAT_T_PORT });
+    this.portS = new ProtectedPort(us, this.wire);
     const keys: MilenageKeys = { k: o.k };
     if (o.op) keys.op = o.op;
     if (o.opc) keys.opc = o.opc;
     this.usim = new Usim(keys);
     const secOpts: ConstructorParameters<typeof UeSecAgree>[0] = {
       db: this.db, key: o.impi, address: o.address, portS: us.port,
+      // Only modes this UE has a wire for are offered (TS 33.203 Annex M: UDP-enc-tun behind a NAT).
+      modes: wireModes(o.wire ?? [udpEncapWire()]),
       allocatePort: () => {
         if (!this.#nextClient) throw new Error('no client port prepared');
         return this.#nextClient.port;
@@ -243,7 +264,7 @@ export class UeClient {
     if (o.release !== undefined) secOpts.release = o.release;
     if (o.algorithms !== undefined) secOpts.algorithms = o.algorithms;
     this.sec = new UeSecAgree(secOpts);
-    this.node = new SipNode(this.name, { tracer: o.tracer, timers: o.timers, names: o.names });
+    this.node = new SipNode(this.name, { tracer: o.tracer, timers: o.timers, names: o.names, traceReceived: o.traceReceived });
     // What this UE answers as a UAS (RFC 3261 8.2.2): NOTIFY, calls and messages; Require: 100rel (RFC 3262).
     this.node.supported({ methods: UE_ALLOW.split(', '), require: ['100rel'] });
     this.#callId = newCallId(o.address);
@@ -271,7 +292,19 @@ export class UeClient {
   static async start(options: UeClientOptions): Promise<UeClient> {
     // Addresses in one text form from here on (IPv6 canonical, RFC 5952): SAs and SIP compare them by value.
     const o: UeClientOptions = { ...options, address: normalizeAddress(options.address), pcscf: { ...options.pcscf, address: normalizeAddress(options.pcscf.address) } };
-    return new UeClient(o, await o.net.bind(o.address, 0), await o.net.bind(o.address, 0));
+    const ue = new UeClient(o, await o.net.bind(o.address, 0), await o.net.bind(o.address, 0));
+    try {
+      for (const w of o.wire ?? [udpEncapWire()]) ue.#wires.push(await w.attach({ processor: ue.wire, net: o.net, address: o.address, role: 'ue' }));
+    } catch (e) {
+      ue.close();
+      throw e;
+    }
+    return ue;
+  }
+
+  /** The local encapsulation port of the UDP-enc-tun wire (port_Uenc before any NAT), if there is one. */
+  get encapPort(): number | undefined {
+    return this.#wires.find((w) => w.encapPort !== undefined)?.encapPort;
   }
 
   #listen(p: ProtectedPort): void {
@@ -284,7 +317,7 @@ export class UeClient {
   /** Binds the next protected client port (port_uc) before an offer is made. */
   async #prepareClientPort(): Promise<void> {
     if (this.#nextClient) return;
-    const p = new ProtectedPort(await this.#o.net.bind(this.#o.address, 0), this.db);
+    const p = new ProtectedPort(await this.#o.net.bind(this.#o.address, 0), this.wire);
     this.#listen(p);
     this.#clientPorts.set(p.port, p);
     this.#nextClient = p;
@@ -1314,5 +1347,7 @@ export class UeClient {
     this.unprotected.close();
     this.portS.close();
     for (const p of this.#clientPorts.values()) p.close();
+    for (const w of this.#wires.splice(0)) w.close();
+    this.wire.close();
   }
 }

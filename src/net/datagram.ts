@@ -23,7 +23,10 @@ export interface WireRecord {
   srcPort: number;
   dstAddress: string;
   dstPort: number;
+  /** The UDP payload; for a raw record (`protocol` 50) the ESP packet after the IP header. */
   data: Uint8Array;
+  /** Absent for UDP datagrams; 50 for ESP sent or received on a raw socket (transport mode). */
+  protocol?: 50;
 }
 
 export interface DatagramNetwork {

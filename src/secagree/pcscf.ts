@@ -66,6 +66,12 @@ export interface PcscfSecAgreeOptions {
    * the bound a new initial REGISTER is answered 503: it never displaces an attempt already under way.
    */
   maxAttemptsPerKey?: number | undefined;
+  /**
+   * The modes this P-CSCF can carry (it has a wire for), default ['trans']. With a NAT detected on SM1 it
+   * selects UDP-enc-tun, else transport mode (TS 33.203 Annex M); a mode it cannot carry is never selected,
+   * so a P-CSCF with only a UDP-enc-tun wire selects it whenever the UE offers it.
+   */
+  modes?: ReadonlyArray<'trans' | 'UDP-enc-tun'> | undefined;
 }
 
 /** The default bound on outstanding registration attempts per IMPI. */
@@ -246,7 +252,10 @@ export class PcscfSecAgree {
     if (first.spiC === first.spiS || first.spiC < 1 || first.spiS < 1) {
       return reject(400, 'Bad Request', 'Security-Client SPIs must be distinct and non-zero');
     }
-    const mod: 'trans' | 'UDP-enc-tun' = i.nat && offer.some((o) => o.mod === 'UDP-enc-tun') ? 'UDP-enc-tun' : 'trans';
+    const mod = selectMode(this.#o.modes ?? ['trans'], offer, i.nat === true);
+    if (mod === undefined) {
+      return reject(403, 'Forbidden', `no IPsec mode in common: the UE offers mod=${[...new Set(offer.map((o) => o.mod))].join('/')}, this P-CSCF carries ${(this.#o.modes ?? ['trans']).join('/')}`);
+    }
     const offered = (c: Combination): boolean => offer.some((o) => o.alg === c.alg && o.ealg === c.ealg && o.mod === mod && o.prot === 'esp');
     const acceptable = this.combinationsFor(mode).filter(offered);
     if (acceptable.length === 0) {
@@ -456,3 +465,15 @@ export function withoutSecAgreeTag(value: string): string {
 
 /** Header names the P-CSCF removes before forwarding toward the core. */
 export const SECURITY_HEADERS = ['security-client', 'security-server', 'security-verify'] as const;
+
+/**
+ * TS 33.203 Annex M: UDP-enc-tun when a NAT is present (and the UE offers it), else transport mode; of the
+ * modes this P-CSCF can carry only (undefined when none of them is offered).
+ */
+function selectMode(carried: ReadonlyArray<'trans' | 'UDP-enc-tun'>, offer: readonly Ipsec3gppParams[], nat: boolean): 'trans' | 'UDP-enc-tun' | undefined {
+  const both = (m: 'trans' | 'UDP-enc-tun'): boolean => carried.includes(m) && offer.some((o) => o.mod === m);
+  if (nat && both('UDP-enc-tun')) return 'UDP-enc-tun';
+  if (both('trans')) return 'trans';
+  if (both('UDP-enc-tun')) return 'UDP-enc-tun';
+  return undefined;
+}

@@ -30,7 +30,8 @@
 // Browser-safe: no Node built-in; the Node links are in transport-wire.ts, the UDP link in udp-encap-link.ts.
 
 import { ErrorCode, Ipsec3gppError } from '../errors.js';
-import { parseAddress } from '../ip.js';
+import { formatAddress, parseAddress } from '../ip.js';
+import { type WireRecord } from '../net/datagram.js';
 import { type SaDatabase, type SaEntry, type SaSet } from '../secagree/sadb.js';
 import { NAT_T_PORT } from '../udp-encap.js';
 import { newCounters, type WireCounters, type WireDropReason } from './counters.js';
@@ -139,6 +140,7 @@ export class WireProcessor {
   readonly #state = new WeakMap<SaSet, SetState>();
   readonly #ports = new Map<number, (payload: Uint8Array, sa: SaEntry, from: Endpoint) => void>();
   readonly #observers = new Set<(p: AcceptedPacket) => void>();
+  readonly #rawTaps = new Set<(r: WireRecord) => void>();
   readonly #scratch = new Uint8Array(SCRATCH);
   readonly #reassembler = new Reassembler();
   #raw: RawEspSink | undefined;
@@ -182,6 +184,23 @@ export class WireProcessor {
   onAccept(fn: (p: AcceptedPacket) => void): () => void {
     this.#observers.add(fn);
     return () => this.#observers.delete(fn);
+  }
+
+  /**
+   * Observes every ESP packet of the transport-mode link as it was sent or read (IP protocol 50, the ESP
+   * octets after the IP header; a copy), for captures. UDP-enc-tun datagrams are seen by the datagram
+   * network's own tap.
+   */
+  tapRaw(fn: (r: WireRecord) => void): () => void {
+    this.#rawTaps.add(fn);
+    return () => this.#rawTaps.delete(fn);
+  }
+
+  #rawRecord(src: Uint8Array, dst: Uint8Array, esp: Uint8Array): void {
+    const r: WireRecord = { time: Date.now(), srcAddress: formatAddress(src), srcPort: 0, dstAddress: formatAddress(dst), dstPort: 0, data: esp.slice(), protocol: 50 };
+    for (const t of this.#rawTaps) {
+      try { t(r); } catch (e) { this.#onHandlerError(e); }
+    }
   }
 
   /**
@@ -238,6 +257,7 @@ export class WireProcessor {
     this.policy.close();
     this.#ports.clear();
     this.#observers.clear();
+    this.#rawTaps.clear();
     this.#raw = this.#encap4 = this.#encap6 = this.#stack = undefined;
   }
 
@@ -297,8 +317,10 @@ export class WireProcessor {
   }
 
   #emitRaw(raw: RawEspSink, esp: Uint8Array, sa: SaEntry): void {
-    if (raw.send(esp, sa.srcIp, sa.dstIp)) this.counters.sent++;
-    else this.#drop('send-failed');
+    if (raw.send(esp, sa.srcIp, sa.dstIp)) {
+      this.counters.sent++;
+      if (this.#rawTaps.size > 0) this.#rawRecord(sa.srcIp, sa.dstIp, esp);
+    } else this.#drop('send-failed');
   }
 
   #emitEncap(encap: EncapSink, esp: Uint8Array, sa: SaEntry): void {
@@ -315,6 +337,7 @@ export class WireProcessor {
     if (typeof ip === 'string') return this.#drop(ip === 'fragment' ? 'ip-fragment' : 'ip-malformed');
     if (ip.protocol !== 50) return this.#drop('ip-not-esp');
     const esp = ip.payload;
+    if (this.#rawTaps.size > 0) this.#rawRecord(ip.src, ip.dst, esp);
     if (esp.length < ESP_HEADER) return this.#drop('esp-malformed');
     const sa = this.policy.inbound(readU32(esp, 0));
     if (sa === undefined) return this.#drop('unknown-spi');

@@ -24,6 +24,7 @@ import { type SaSet } from '../secagree/sadb.js';
 import { errnoName, loadNative, osError, requireCapabilities, type NativeWire } from './native.js';
 import { sameBytes } from './inspect.js';
 import { type WireProcessor } from './processor.js';
+import { type AttachedWire, type RoleWire, type RoleWireContext } from '../ims/role-wire.js';
 
 /** Options of the kernel path (TUN device and policy routing). */
 export interface TunOptions {
@@ -287,4 +288,36 @@ function sysctl(key: string, value: string): void {
   } catch (e) {
     throw new Ipsec3gppError(ErrorCode.WIRE_SETUP, `sysctl ${key.replaceAll('/', '.')}=${value} failed: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
   }
+}
+
+/** Options of {@link transportModeWire}. */
+export interface TransportModeWireOptions {
+  /** Local addresses for the raw ESP sockets; default the role's own address. */
+  addresses?: string[];
+  /** The kernel path (TUN device and policy routing), for kernel sockets on the protected ports. */
+  tun?: TunOptions;
+  batch?: number;
+}
+
+/**
+ * Transport mode (`mod=trans`, TS 33.203 7.1) for a UeClient or PcscfProxy: ESP directly in IP through a
+ * TransportWire on the role's packet processor. Linux with CAP_NET_RAW (and CAP_NET_ADMIN with `tun`) and
+ * the native addon; attaching throws WIRE_UNAVAILABLE / WIRE_PERMISSION / WIRE_SETUP saying what is missing.
+ *
+ * @example
+ * ```ts
+ * const ue = await UeClient.start({ ...options, wire: [transportModeWire()] });
+ * ```
+ */
+export function transportModeWire(o: TransportModeWireOptions = {}): RoleWire {
+  return {
+    mode: 'trans',
+    async attach(ctx: RoleWireContext): Promise<AttachedWire> {
+      const wire = TransportWire.open({
+        processor: ctx.processor, addresses: o.addresses ?? [ctx.address],
+        ...(o.tun !== undefined ? { tun: o.tun } : {}), ...(o.batch !== undefined ? { batch: o.batch } : {}),
+      });
+      return { mode: 'trans', close: () => wire.close() };
+    },
+  };
 }

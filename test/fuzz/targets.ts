@@ -91,7 +91,7 @@ export const targets: Target[] = [
     async setup() {
       const seeds = [...vectors('sec-agree-headers').vectors.map((v: { value: string }) => v.value), ...await headerValues('security-client'), ...await headerValues('security-server')];
       const db = new SaDatabase({ role: 'pcscf' });
-      const sec = new PcscfSecAgree({ db, address: '10.0.0.1', portC: 5062, portS: 5064 });
+      const sec = new PcscfSecAgree({ db, address: '10.0.0.1', portC: 5062, portS: 5064, modes: ['trans', 'UDP-enc-tun'] });
       // A registration in progress (the victim): SM1 accepted, 401 sent with a temporary set.
       const victimSc = (await headerValues('security-client'))[0]!;
       if (!sec.initialRegister({ key: 'victim', ueAddress: '10.0.0.2', securityClient: [victimSc] }).accept) throw new Error('setup: victim refused');
@@ -367,7 +367,7 @@ export const targets: Target[] = [
         if (a.listen && a.subscribers !== undefined && [a.impi, a.k, a.op, a.opc, a.amf].some((x) => x !== undefined)) bad('mix of --subscribers and keys');
         if (a.listen && a.subscribers === undefined && (a.impi === undefined || a.k === undefined || (a.op === undefined) === (a.opc === undefined))) bad('subscriber');
       };
-      const handlers: CliHandlers = { selfcheck: valid, demo: valid, pcscf: valid };
+      const handlers: CliHandlers = { selfcheck: valid, demo: valid, pcscf: valid, ue: valid };
       const quiet = { writeOut: () => {}, writeErr: () => {} };
       return {
         async check(m) {

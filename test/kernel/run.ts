@@ -168,7 +168,7 @@ async function inside(): Promise<void> {
     agent.close();
   }
   // Controls: the checks above must be able to fail.
-  for (const [name, fn] of [['CONTROL wrong kernel key (IK differs): every packet refused both ways', controlWrongKey], ['CONTROL the old framing (ESP as the payload of UDP between the protected ports, src/ims/protected-port.ts) is refused by the kernel', controlOldFraming]] as const) {
+  for (const [name, fn] of [['CONTROL wrong kernel key (IK differs): every packet refused both ways', controlWrongKey], ['CONTROL the old framing (ESP as the payload of UDP between the protected ports, as the roles sent it before the wire layer) is refused by the kernel', controlOldFraming]] as const) {
     if (opt('--only') && !name.includes(opt('--only')!)) continue;
     const t = Date.now();
     let problems: string[];
@@ -228,26 +228,33 @@ async function controlWrongKey(guest: GuestControl): Promise<string[]> {
   return problems;
 }
 
-/** What the IMS roles sent before this wire: each ESP packet as the payload of a UDP datagram. */
+/**
+ * What the IMS roles sent before the wire layer (the private framing, removed): each ESP packet as the
+ * payload of a UDP datagram between the protected ports. Rebuilt here only to show that a kernel refuses it.
+ */
 async function controlOldFraming(guest: GuestControl): Promise<string[]> {
-  const { ProtectedPort } = await import('../../src/ims/protected-port.js');
   const { NodeUdpNetwork } = await import('../../src/node.js');
-  const { SaDatabase } = await import('../../src/index.js');
+  const { SaDatabase, buildUdp } = await import('../../src/index.js');
   const problems: string[] = [];
   const p = setParams({ family: 4, alg: 'hmac-sha-1-96', ealg: 'aes-cbc', mode: 'trans', replayWindow: 64, ports: 'direct', addresses: { ue: HOST[4], pcscf: GUEST[4] } });
   const db = new SaDatabase({ role: 'ue', autoExpire: false, spiRange: { min: 0x1000, max: 0x0fffffff } });
   for (const spi of [p.ue.spiC, p.ue.spiS]) db.spis.reserve(spi);
   const set = db.create({ key: 'old', ueAddress: p.ueAddress, pcscfAddress: p.pcscfAddress, ue: p.ue, pcscf: p.pcscf, alg: p.alg, ealg: p.ealg, ck: Buffer.from(p.ck, 'hex'), ik: Buffer.from(p.ik, 'hex') });
-  const port = new ProtectedPort(await new NodeUdpNetwork().bind(HOST[4], p.ue.portC), db);
+  const socket = await new NodeUdpNetwork().bind(HOST[4], p.ue.portC);
+  const sa1 = set.sa('SA1');
+  const port = {
+    send: (payload: Uint8Array): void => socket.send(sa1.esp.seal(buildUdp({ srcPort: sa1.srcPort, dstPort: sa1.dstPort, payload, src: sa1.srcIp, dst: sa1.dstIp }), 17), sa1.dstPort, sa1.dstAddress),
+    close: (): void => socket.close(),
+  };
   let oldReceived = 0;
-  port.onSip(() => oldReceived++);
+  socket.onMessage(() => oldReceived++);
   try {
     const [rc, out] = await guest.sh(kernelSetUp(p, 'pcscf'));
     if (rc !== 0) return [`ip xfrm: ${out.join(' | ')}`];
     await guest.ok('unbind');
     for (const pt of [p.pcscf.portC, p.pcscf.portS]) await guest.ok(`bind ${pt}`);
     const st0 = await guest.stat();
-    for (let i = 0; i < 3; i++) port.send(set.sa('SA1'), new TextEncoder().encode(`REGISTER ${i}`));
+    for (let i = 0; i < 3; i++) port.send(new TextEncoder().encode(`REGISTER ${i}`));
     const atKernel = await guest.recv(1, 1500);
     if (atKernel.length) problems.push(`the kernel delivered ${atKernel.length} datagrams of the old framing: ${atKernel.map((g) => g.payload.slice(0, 24)).join(',')}`);
     const sa3 = sasOf(p).find((s) => s.name === 'SA3')!;
