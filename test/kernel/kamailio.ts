@@ -49,8 +49,15 @@ export const KAMAILIO_COMBOS: ReadonlyArray<{ alg: IntegrityAlgorithm; ealg: Enc
   { alg: 'hmac-md5-96', ealg: 'aes-cbc' }, { alg: 'hmac-md5-96', ealg: 'des-ede3-cbc' }, { alg: 'hmac-md5-96', ealg: 'null' },
 ];
 
-const UE = '192.0.2.1';
-const PCSCF = '192.0.2.2';
+/** The ImsCore's address (host end of the link) and Kamailio's IPv4 address: the core hop is IPv4. */
+const CORE = '192.0.2.1';
+const KAM4 = '192.0.2.2';
+/** The UE's and Kamailio's addresses of the case under way (IPv4 or IPv6, the harness's documentation addresses). */
+const FAMILY = { 4: { ue: '192.0.2.1', pcscf: '192.0.2.2' }, 6: { ue: '2001:db8::1', pcscf: '2001:db8::2' } } as const;
+let UE: string = FAMILY[4].ue;
+let PCSCF: string = FAMILY[4].pcscf;
+/** An address as a SIP URI / Via host (RFC 3261 25.1: IPv6 in brackets). */
+const H = (a: string): string => (a.includes(':') ? `[${a}]` : a);
 const SCSCF_PORT = 5070;
 const REALM = 'ims.example.net';
 const IMPI = `alice@${REALM}`;
@@ -111,7 +118,7 @@ class PlainSip {
     });
   }
   static async bind(address: string, port: number): Promise<PlainSip> {
-    const s = createSocket({ type: 'udp4', reuseAddr: false });
+    const s = createSocket({ type: address.includes(':') ? 'udp6' : 'udp4' });
     await new Promise<void>((resolve, reject) => { s.once('error', reject); s.bind(port, address, () => { s.off('error', reject); resolve(); }); });
     return new PlainSip(s);
   }
@@ -140,18 +147,18 @@ class PlainSip {
 /** Starts Kamailio on a clean XFRM and waits until it answers an OPTIONS on 5060. */
 async function startKamailio(guest: GuestControl, log: Log): Promise<void> {
   await stopKamailio(guest);
-  await pushConfig(guest, { PCSCF_IP: `"${PCSCF}"`, SCSCF_URI: `"sip:${UE}:${SCSCF_PORT}"` });
+  await pushConfig(guest, { SCSCF_URI: `"sip:${CORE}:${SCSCF_PORT}"` });
   const [rc, out] = await guest.sh(`${IP} xfrm state flush; ${IP} xfrm policy flush; rm -f ${KLOG}; /usr/sbin/kamailio -f /tmp/pcscf.cfg -P /tmp/kamailio.pid -DD -E > ${KLOG} 2>&1 & echo started`);
   if (rc !== 0) throw new Error(`kamailio: ${out.join(' | ')}`);
-  const probe = await PlainSip.bind(UE, 0);
+  const probe = await PlainSip.bind(CORE, 0);
   try {
     const end = Date.now() + 60_000;
     while (Date.now() < end) {
       const branch = `z9hG4bK${randomBytes(6).toString('hex')}`;
       probe.send([
-        `OPTIONS sip:${PCSCF}:5060 SIP/2.0`, `Via: SIP/2.0/UDP ${UE}:${probe.port};branch=${branch};rport`, 'Max-Forwards: 70',
-        `From: <sip:probe@${UE}>;tag=${randomBytes(4).toString('hex')}`, `To: <sip:${PCSCF}:5060>`, `Call-ID: ${randomBytes(8).toString('hex')}`,
-        'CSeq: 1 OPTIONS', 'Content-Length: 0', '', ''].join('\r\n'), PCSCF, 5060);
+        `OPTIONS sip:${KAM4}:5060 SIP/2.0`, `Via: SIP/2.0/UDP ${CORE}:${probe.port};branch=${branch};rport`, 'Max-Forwards: 70',
+        `From: <sip:probe@${CORE}>;tag=${randomBytes(4).toString('hex')}`, `To: <sip:${KAM4}:5060>`, `Call-ID: ${randomBytes(8).toString('hex')}`,
+        'CSeq: 1 OPTIONS', 'Content-Length: 0', '', ''].join('\r\n'), KAM4, 5060);
       const r = await probe.response('OPTIONS', 700);
       if (r) {
         log(`kamailio: up, OPTIONS answered ${r.status} (${r.headers.get('server') ?? 'no Server header'})`);
@@ -221,13 +228,13 @@ function securityClient(c: { alg: string; ealg: string }, u: UeParams): string {
 function register(o: { cseq: number; callId: string; fromTag: string; viaPort: number; u: UeParams; c: { alg: string; ealg: string }; authorization: string; verify?: string }): string {
   const h = [
     `REGISTER sip:${REALM} SIP/2.0`,
-    `Via: SIP/2.0/UDP ${UE}:${o.viaPort};branch=${branch()};rport`,
+    `Via: SIP/2.0/UDP ${H(UE)}:${o.viaPort};branch=${branch()};rport`,
     'Max-Forwards: 70',
     `From: <${IMPU}>;tag=${o.fromTag}`,
     `To: <${IMPU}>`,
     `Call-ID: ${o.callId}`,
     `CSeq: ${o.cseq} REGISTER`,
-    `Contact: <sip:alice@${UE}:${o.u.portS}>;expires=600`,
+    `Contact: <sip:alice@${H(UE)}:${o.u.portS}>;expires=600`,
     `Authorization: ${o.authorization}`,
     'Require: sec-agree',
     'Proxy-Require: sec-agree',
@@ -246,7 +253,7 @@ const textOf = (hex: string): string => Buffer.from(hex, 'hex').toString('utf8')
 async function startCore(): Promise<ImsCore> {
   const hss = new Hss();
   hss.addSubscriber({ impi: IMPI, k: new Uint8Array(K), op: new Uint8Array(OP), impus: [IMPU] });
-  return ImsCore.start({ net: new NodeUdpNetwork(), address: UE, port: SCSCF_PORT, realm: REALM, hss, trustedProxies: [{ address: PCSCF, port: 5060 }] });
+  return ImsCore.start({ net: new NodeUdpNetwork(), address: CORE, port: SCSCF_PORT, realm: REALM, hss, trustedProxies: [{ address: KAM4, port: 5060 }] });
 }
 
 /**
@@ -254,7 +261,7 @@ async function startCore(): Promise<ImsCore> {
  * then SM7 over SA1 sealed by the project, the 200 back through the kernel, a MESSAGE both ways, an
  * OPTIONS to Kamailio itself. Returns the problems found (none: passed) and what it saw.
  */
-async function handCase(guest: GuestControl, c: { alg: IntegrityAlgorithm; ealg: EncryptionAlgorithm }, stage: 'register' | 'full'): Promise<{ problems: string[]; info: string; known?: string }> {
+async function handCase(guest: GuestControl, c: { alg: IntegrityAlgorithm; ealg: EncryptionAlgorithm }, stage: 'register' | 'full' | 'wrong-ik' | 'clear'): Promise<{ problems: string[]; info: string; known?: string }> {
   const problems: string[] = [];
   const info: string[] = [];
   const core = await startCore();
@@ -319,13 +326,41 @@ async function handCase(guest: GuestControl, c: { alg: IntegrityAlgorithm; ealg:
     if (stage === 'register' || problems.length > 0) return { problems, info: info.join('; ') };
 
     // SM7 over SA1 (port_uc -> port_ps), sealed by the project's ESP on the real wire.
+    const authorization = akaAuthorization({ username: IMPI, uri: `sip:${REALM}`, method: 'REGISTER', challenge, outcome: { res: a.res }, nc: 1 });
+    const sm7 = register({ cseq: 2, callId, fromTag, viaPort: u.portS, u, c, authorization, verify: ss[0]! });
+    // The controls: the same SM7 sealed with another IK, or sent in clear to port_ps, must not get through.
+    if (stage === 'wrong-ik' || stage === 'clear') {
+      const st0 = await guest.stat();
+      const ik = stage === 'wrong-ik' ? Buffer.from(a.ik).map((b, i) => (i === 0 ? b ^ 1 : b)) : Buffer.from(a.ik);
+      let answers = 0;
+      if (stage === 'wrong-ik') {
+        agent = await Agent.start({ role: 'ue', raw: [UE], tun: false });
+        agent.newSet({ ueAddress: UE, pcscfAddress: PCSCF, ue: u, pcscf: pc, alg: c.alg, ealg: c.ealg, mode: 'trans', ck: Buffer.from(a.ck).toString('hex'), ik: ik.toString('hex'), replayWindow: 32, ports: 'direct' });
+        agent.sendPort('SA1', [hexText(sm7)]);
+        answers = (await agent.take(1, 3000)).length;
+      } else {
+        const clear = await PlainSip.bind(UE, u.portC);
+        try {
+          clear.send(sm7, PCSCF, pc.portS);
+          answers = (await clear.response('REGISTER', 3000)) ? 1 : 0;
+        } finally {
+          clear.close();
+        }
+      }
+      const d: Record<string, number> = {};
+      for (const [k, v] of Object.entries(await guest.stat())) if (v !== (st0[k] ?? 0)) d[k] = v - (st0[k] ?? 0);
+      const want = stage === 'wrong-ik' ? ['XfrmInStateProtoError'] : ['XfrmInTmplMismatch', 'XfrmInNoPols'];
+      info.push(`SM7 ${stage === 'wrong-ik' ? 'sealed with IK^1' : 'in clear to port_ps'}: ${answers} answers, ImsCore registrations ${registered.length}, guest xfrm_stat ${JSON.stringify(d)}`);
+      if (answers !== 0) problems.push(`${answers} answers to a REGISTER that should not have passed`);
+      if (registered.length !== 0) problems.push('the ImsCore registered the UE');
+      if (!(Object.keys(d).length === 1 && want.includes(Object.keys(d)[0]!) && Object.values(d)[0] === 1)) problems.push(`guest xfrm_stat ${JSON.stringify(d)} (want ${want.join(' or ')} +1)`);
+      return { problems, info: info.join('; ') };
+    }
     agent = await Agent.start({ role: 'ue', raw: [UE], tun: false });
     agent.newSet({
       ueAddress: UE, pcscfAddress: PCSCF, ue: u, pcscf: pc, alg: c.alg, ealg: c.ealg, mode: 'trans',
       ck: Buffer.from(a.ck).toString('hex'), ik: Buffer.from(a.ik).toString('hex'), replayWindow: 32, ports: 'direct',
     });
-    const authorization = akaAuthorization({ username: IMPI, uri: `sip:${REALM}`, method: 'REGISTER', challenge, outcome: { res: a.res }, nc: 1 });
-    const sm7 = register({ cseq: 2, callId, fromTag, viaPort: u.portS, u, c, authorization, verify: ss[0]! });
     agent.sendPort('SA1', [hexText(sm7)]);
     const got = await agent.take(1, 8000);
     const ok = got.map((g) => ({ g, m: parseSipMessage(Buffer.from(g.payload, 'hex')) })).find((x) => x.m.type === 'response' && x.m.status >= 200);
@@ -339,8 +374,8 @@ async function handCase(guest: GuestControl, c: { alg: IntegrityAlgorithm; ealg:
     const serviceRoute = r200.headers.values('service-route');
     const body = `hello over ${c.alg}/${c.ealg} ${randomBytes(6).toString('hex')}`;
     const msg = [
-      `MESSAGE ${IMPU} SIP/2.0`, `Via: SIP/2.0/UDP ${UE}:${u.portS};branch=${branch()};rport`, 'Max-Forwards: 70',
-      `Route: <sip:${PCSCF}:${pc.portS};lr>`, ...serviceRoute.map((r) => `Route: ${r}`),
+      `MESSAGE ${IMPU} SIP/2.0`, `Via: SIP/2.0/UDP ${H(UE)}:${u.portS};branch=${branch()};rport`, 'Max-Forwards: 70',
+      `Route: <sip:${H(PCSCF)}:${pc.portS};lr>`, ...serviceRoute.map((r) => `Route: ${r}`),
       `From: <${IMPU}>;tag=${tag()}`, `To: <${IMPU}>`, `Call-ID: ${randomBytes(8).toString('hex')}@${UE}`, 'CSeq: 1 MESSAGE',
       `Security-Verify: ${ss[0]}`, 'Require: sec-agree', 'Proxy-Require: sec-agree', 'Content-Type: text/plain', `Content-Length: ${Buffer.byteLength(body)}`, '', body,
     ].join('\r\n');
@@ -368,8 +403,8 @@ async function handCase(guest: GuestControl, c: { alg: IntegrityAlgorithm; ealg:
     }
     // OPTIONS to Kamailio's protected server port, answered by Kamailio itself.
     const opt = [
-      `OPTIONS sip:${PCSCF}:${pc.portS} SIP/2.0`, `Via: SIP/2.0/UDP ${UE}:${u.portS};branch=${branch()};rport`, 'Max-Forwards: 70',
-      `From: <${IMPU}>;tag=${tag()}`, `To: <sip:${PCSCF}:${pc.portS}>`, `Call-ID: ${randomBytes(8).toString('hex')}@${UE}`, 'CSeq: 1 OPTIONS',
+      `OPTIONS sip:${H(PCSCF)}:${pc.portS} SIP/2.0`, `Via: SIP/2.0/UDP ${H(UE)}:${u.portS};branch=${branch()};rport`, 'Max-Forwards: 70',
+      `From: <${IMPU}>;tag=${tag()}`, `To: <sip:${H(PCSCF)}:${pc.portS}>`, `Call-ID: ${randomBytes(8).toString('hex')}@${UE}`, 'CSeq: 1 OPTIONS',
       `Security-Verify: ${ss[0]}`, 'Require: sec-agree', 'Proxy-Require: sec-agree', 'Content-Length: 0', '', '',
     ].join('\r\n');
     agent.sendPort('SA1', [hexText(opt)]);
@@ -486,9 +521,10 @@ export async function kamailioCases(guest: GuestControl, o: { only?: string | un
   const version = /kamailio (\d+\.\d+\.\d+)/.exec(ver[0] ?? '')?.[1] ?? '?';
   log(`kamailio in the guest: ${version}`);
   let knownBugs = 0;
-  for (const c of KAMAILIO_COMBOS) {
-    const label = `kamailio P-CSCF ${c.alg}+${c.ealg} trans v4: register + MESSAGE + OPTIONS (hand-written SIP, project ESP)`;
+  for (const [c, fam] of KAMAILIO_COMBOS.flatMap((x) => [[x, 4], [x, 6]] as const)) {
+    const label = `kamailio P-CSCF ${c.alg}+${c.ealg} trans v${fam}: register + MESSAGE + OPTIONS (hand-written SIP, project ESP)`;
     if (o.only && !label.includes(o.only)) continue;
+    ({ ue: UE, pcscf: PCSCF } = FAMILY[fam]);
     const t = Date.now();
     let problems: string[];
     let info = '';
@@ -511,9 +547,28 @@ export async function kamailioCases(guest: GuestControl, o: { only?: string | un
     log(`${problems.length ? 'FAIL' : 'PASS'} ${label} ${((Date.now() - t) / 1000).toFixed(2)} s  ${problems.length ? problems.slice(0, 6).join('; ') : info}`);
     if (problems.length && process.argv.includes('--verbose')) for (const l of await kamailioLog(guest, 60)) log(`  | ${l}`);
   }
-  for (const c of KAMAILIO_COMBOS) {
-    const label = `kamailio P-CSCF ${c.alg}+${c.ealg} trans v4: the project's UeClient (transportModeWire) registers, MESSAGE, re-/de-registers`;
+  // Controls: the checks above can fail; Kamailio's kernel SAs refuse what they must.
+  for (const [stage, what] of [['wrong-ik', 'SM7 sealed with another IK is dropped by Kamailio\'s kernel SA'], ['clear', 'SM7 in clear to port_ps is dropped by Kamailio\'s inbound policy']] as const) {
+    const label = `CONTROL kamailio P-CSCF: ${what}`;
     if (o.only && !label.includes(o.only)) continue;
+    ({ ue: UE, pcscf: PCSCF } = FAMILY[4]);
+    const t = Date.now();
+    let problems: string[];
+    let info = '';
+    try {
+      await startKamailio(guest, () => undefined);
+      ({ problems, info } = await handCase(guest, { alg: 'hmac-sha-1-96', ealg: 'aes-cbc' }, stage));
+    } catch (e) {
+      problems = [`exception: ${(e as Error).stack?.split('\n').slice(0, 3).join(' ')}`];
+    }
+    if (problems.length === 0) passed++;
+    else failed++;
+    log(`${problems.length ? 'FAIL' : 'PASS'} ${label} ${((Date.now() - t) / 1000).toFixed(2)} s  ${problems.length ? problems.slice(0, 6).join('; ') : info}`);
+  }
+  for (const [c, fam] of KAMAILIO_COMBOS.flatMap((x) => [[x, 4], [x, 6]] as const)) {
+    const label = `kamailio P-CSCF ${c.alg}+${c.ealg} trans v${fam}: the project's UeClient (transportModeWire) registers, MESSAGE, re-/de-registers`;
+    if (o.only && !label.includes(o.only)) continue;
+    ({ ue: UE, pcscf: PCSCF } = FAMILY[fam]);
     if (c.ealg === 'des-ede3-cbc' && /^5\.6\./.test(version)) {
       log(`KNOWN ${label}  not run: Kamailio ${version}'s 3DES key expansion (see above)`);
       continue;
