@@ -93,8 +93,13 @@ async function pushConfig(guest: GuestControl, defines: Record<string, string>):
   if (rc !== 0 || Number(out[0]) !== Buffer.byteLength(cfg)) throw new Error(`config in the guest: ${out.join(' | ')}`);
 }
 
+/** How many kamailio processes run in the guest (main and children). */
+const COUNT = "cat /proc/[0-9]*/comm 2>/dev/null | grep -c '^kamailio$'";
+
+/** Stops Kamailio (main process first, which ends its children) and waits until every process is gone. */
 async function stopKamailio(guest: GuestControl): Promise<void> {
-  await guest.sh('p=$(cat /tmp/kamailio.pid 2>/dev/null); [ -n "$p" ] && kill $p 2>/dev/null; for i in $(seq 1 50); do [ -n "$p" ] && kill -0 $p 2>/dev/null || break; sleep 0.1; done; rm -f /tmp/kamailio.pid; true');
+  const [, out] = await guest.sh(`p=$(cat /tmp/kamailio.pid 2>/dev/null); [ -n "$p" ] && kill $p 2>/dev/null; for i in $(seq 1 100); do [ "$(${COUNT})" = 0 ] && break; sleep 0.1; done; ${COUNT}; rm -f /tmp/kamailio.pid`);
+  if (out[0] !== '0') await guest.sh(`for p in /proc/[0-9]*; do [ "$(cat $p/comm 2>/dev/null)" = kamailio ] && kill -9 \${p#/proc/}; done; sleep 0.5; true`);
 }
 
 export async function kamailioLog(guest: GuestControl, n = 40): Promise<string[]> {
@@ -164,8 +169,8 @@ async function startKamailio(guest: GuestControl, log: Log): Promise<void> {
         log(`kamailio: up, OPTIONS answered ${r.status} (${r.headers.get('server') ?? 'no Server header'})`);
         return;
       }
-      const [alive] = await guest.sh('kill -0 $(cat /tmp/kamailio.pid 2>/dev/null) 2>/dev/null');
-      if (alive !== 0 && Date.now() > end - 55_000) throw new Error(`kamailio exited: ${(await kamailioLog(guest, 15)).join(' | ')}`);
+      const [, n] = await guest.sh(COUNT);
+      if (n[0] === '0') throw new Error(`kamailio exited: ${(await kamailioLog(guest, 15)).join(' | ')}`);
     }
     throw new Error(`kamailio did not answer within 60 s: ${(await kamailioLog(guest, 15)).join(' | ')}`);
   } finally {
@@ -311,9 +316,10 @@ async function handCase(guest: GuestControl, c: { alg: IntegrityAlgorithm; ealg:
       if (s.mode !== 'transport') problems.push(`SA spi ${e.spi}: mode ${s.mode}`);
       if (s.auth?.name !== want.auth.name || s.auth.key.replace(/(00)+$/, '') !== want.auth.key) problems.push(`SA spi ${e.spi}: auth ${s.auth?.name} key ${s.auth?.key === undefined ? '-' : s.auth.key.replace(/(00)+$/, '') === want.auth.key ? 'as Annex I' : 'NOT as Annex I'} (want ${want.auth.name})`);
       if (c.ealg === 'des-ede3-cbc' && s.enc?.name === want.enc.name && s.enc.key !== want.enc.key && s.enc.key.length === 48 && s.enc.key.slice(0, 32) === want.enc.key.slice(0, 32)) {
-        // Kamailio 5.6's add_sa builds the third DES key with strncpy + strncat on a buffer that is not
-        // terminated: CK1 || CK2 || (whatever follows in its pkg memory), not CK1 || CK2 || CK1 (Annex I).
-        // Fixed upstream in 5.7.0 (commit 0a494043b7, "ik and ck keys expansion fixes", PR #3121).
+        // Kamailio 5.6's add_sa builds the 3DES key with strncpy + strncat on a pkg_malloc'd buffer that
+        // strncpy does not terminate: CK1 || CK2 || (what follows the first NUL in its heap), which is CK1
+        // (Annex I) only when the heap happens to hold a NUL right after CK. Fixed upstream in 5.7.0 (commit
+        // 0a494043b7, "ik and ck keys expansion fixes", PR #3121). A run that gets CK1 goes on and passes.
         desBug = `Kamailio's 3DES key is CK1 || CK2 || ${s.enc.key.slice(32, 48) === want.enc.key.slice(0, 16) ? 'CK1' : `0x${s.enc.key.slice(32, 38)}... (not CK1)`}`;
         continue;
       }
@@ -430,7 +436,7 @@ async function handCase(guest: GuestControl, c: { alg: IntegrityAlgorithm; ealg:
  * initial registration (AKA, sec-agree, Kamailio's kernel SAs with the UE's SPIs), a MESSAGE to itself
  * (out over SA1, back to it through Kamailio's SA2), a re-registration over the SAs, a de-registration.
  */
-async function ueClientCase(guest: GuestControl, c: { alg: IntegrityAlgorithm; ealg: EncryptionAlgorithm }): Promise<{ problems: string[]; info: string }> {
+async function ueClientCase(guest: GuestControl, c: { alg: IntegrityAlgorithm; ealg: EncryptionAlgorithm }): Promise<{ problems: string[]; info: string; known?: string }> {
   const problems: string[] = [];
   const info: string[] = [];
   const core = await startCore();
@@ -462,7 +468,12 @@ async function ueClientCase(guest: GuestControl, c: { alg: IntegrityAlgorithm; e
     });
     if (ue.unprotected.port !== 5060) problems.push(`the UE's unprotected port is ${ue.unprotected.port}`);
     const r = await ue.register();
-    if (r.status !== 200 || !r.set) return { problems: [...problems, `register: ${r.status} ${r.reason} ${r.detail ?? ''}`, `ladder ${trace.join(', ')}`, ...(await kamailioLog(guest, 10))], info: '' };
+    if (r.status !== 200 || !r.set) {
+      // Kamailio 5.6's third DES key (see handCase): Annex I makes it equal to the first.
+      const bad = (await xfrmStates(guest)).states.find((x) => x.enc?.name === 'cbc(des3_ede)' && x.enc.key.length === 48 && x.enc.key.slice(32) !== x.enc.key.slice(0, 16));
+      if (bad) return { problems, info: `register ${r.status}: Kamailio's 3DES key is K1 || K2 || K3 with K3 != K1 (0x${bad.enc!.key.slice(32, 38)}...)`, known: 'Kamailio\'s 3DES key expansion' };
+      return { problems: [...problems, `register: ${r.status} ${r.reason} ${r.detail ?? ''}`, `ladder ${trace.join(', ')}`, ...(await kamailioLog(guest, 10))], info: '' };
+    }
     const set = r.set;
     info.push(`registered ${set.alg}/${set.ealg} ${set.mode}`);
     if (set.alg !== c.alg || set.ealg !== c.ealg || set.mode !== 'trans') problems.push(`set ${set.alg}/${set.ealg}/${set.mode}`);
@@ -537,7 +548,7 @@ export async function kamailioCases(guest: GuestControl, o: { only?: string | un
     }
     if (known !== undefined && problems.length === 0 && /^5\.6\./.test(version)) {
       // a known bug of this Kamailio release, not of the project: reported, counted neither way
-      log(`KNOWN ${label} ${((Date.now() - t) / 1000).toFixed(2)} s  ${known}: Kamailio 5.6 bug, fixed in 5.7.0 (0a494043b7); no peer can interoperate with it on des-ede3-cbc; ${info}`);
+      log(`KNOWN ${label} ${((Date.now() - t) / 1000).toFixed(2)} s  ${known}: Kamailio 5.6 bug (the third key depends on its heap), fixed in 5.7.0 (0a494043b7); an Annex I peer cannot talk to these SAs; ${info}`);
       knownBugs++;
       continue;
     }
@@ -569,19 +580,22 @@ export async function kamailioCases(guest: GuestControl, o: { only?: string | un
     const label = `kamailio P-CSCF ${c.alg}+${c.ealg} trans v${fam}: the project's UeClient (transportModeWire) registers, MESSAGE, re-/de-registers`;
     if (o.only && !label.includes(o.only)) continue;
     ({ ue: UE, pcscf: PCSCF } = FAMILY[fam]);
-    if (c.ealg === 'des-ede3-cbc' && /^5\.6\./.test(version)) {
-      log(`KNOWN ${label}  not run: Kamailio ${version}'s 3DES key expansion (see above)`);
-      continue;
-    }
     const t = Date.now();
     let problems: string[];
     let info = '';
+    let known: string | undefined;
     try {
       await startKamailio(guest, () => undefined);
-      ({ problems, info } = await ueClientCase(guest, c));
+      ({ problems, info, known } = await ueClientCase(guest, c));
     } catch (e) {
       problems = [`exception: ${(e as Error).stack?.split('\n').slice(0, 3).join(' ')}`];
     }
+    if (known !== undefined && problems.length === 0 && /^5\.6\./.test(version)) {
+      log(`KNOWN ${label} ${((Date.now() - t) / 1000).toFixed(2)} s  ${info}: Kamailio 5.6 bug, fixed in 5.7.0 (0a494043b7)`);
+      knownBugs++;
+      continue;
+    }
+    if (known !== undefined) problems.push(info);
     if (problems.length === 0) passed++;
     else failed++;
     log(`${problems.length ? 'FAIL' : 'PASS'} ${label} ${((Date.now() - t) / 1000).toFixed(2)} s  ${problems.length ? problems.slice(0, 8).join('; ') : info}`);
