@@ -19,15 +19,17 @@
 //      port_ps is answered by Kamailio.
 //   B. The project's UeClient with transportModeWire() (mod=trans): registers through Kamailio (its SPIs in
 //      Kamailio's kernel SAs), sends a MESSAGE to itself and receives it, re-registers, de-registers (gone at
-//      the UE, the S-CSCF and in the kernel).
+//      the UE, the S-CSCF and in the kernel); also with its release-6 and default multi-combination offers.
 //   Controls: SM7 sealed with another IK is dropped by Kamailio's SA (XfrmInStateProtoError +1), SM7 in clear
 //   to port_ps by its inbound policy; neither reaches the ImsCore.
 // What Kamailio 5.6 needs of a UE, and its known bugs (each reported on the case's line):
 //   - the unprotected port 5060: ipsec_create takes an SM1 whose UE Via port is not 5060 for a re-registration
 //     and answers with port-s=0 (cmd.c `if (ci.via_port == SIP_PORT)`); UeClient binds port 0, so the test
 //     gives it a network whose first bind is 5060 (KAMAILIO_ANY_PORT=1 leaves it random, to see the failure);
-//   - one offer in Security-Client: Kamailio reads the first Security-Client header's parameters in one pass
-//     (several mechanisms in it: the last alg/ealg win);
+//   - several combinations in one Security-Client: Kamailio parses the value in one pass, so the last
+//     mechanism's alg and ealg win, the UE's least preferred (the release-6 offer gets hmac-sha-1-96 + null);
+//     an alg it does not implement (the default offer ends with aes-gmac) is answered in Security-Server but
+//     programmed as hmac(sha1): KNOWN. The per-combination cases offer one combination each;
 //   - des-ede3-cbc: its 3DES key is CK1 || CK2 || (heap bytes) rather than CK1 || CK2 || CK1 (a strncpy
 //     without terminator, fixed in 5.7.0 by commit 0a494043b7): a run whose kernel key shows it is KNOWN,
 //     counted neither way; a run that happens to get CK1 must pass;
