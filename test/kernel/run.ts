@@ -17,8 +17,10 @@
 // four SAs (payloads compared octet for octet, sizes 0..1400), then the replay window in both directions
 // (a jump of W+5, the packet left of the window dropped, the left edge accepted), and the kernel's
 // /proc/net/xfrm_stat and the project's drop counters checked to change by exactly that.
+// Then the real P-CSCF, when the guest has it (test/kernel/kamailio.ts): Kamailio 5.6's ims_ipsec_pcscf
+// programming the guest's XFRM itself, the project's ImsCore behind it and the project's UE in front of it.
 // Output: one line per case, then `kernel interop: N passed, N failed`; exit 0 only if all passed.
-//   options: --quick (one window per combination and mode), --only SUBSTR, --accel tcg|kvm, --verbose
+//   options: --quick (one window per combination and mode), --only SUBSTR (e.g. kamailio), --accel tcg|kvm, --verbose
 //   env: IPSEC3GPP_KERNEL_CACHE (guest build), KERNEL_TEST_TIMEOUT_S (whole run, default 1500)
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
