@@ -5,7 +5,8 @@
 # guest agent, test/kernel/guest/kpeer.c), packed as an initramfs. Idempotent; output in $IPSEC3GPP_KERNEL_CACHE
 # (default /tmp/ipsec3gpp-kernel): vmlinuz, initrd.gz, kernel.txt (package and version), and kamailio.txt when
 # the host's Kamailio P-CSCF (packages kamailio, kamailio-ims-modules) went into the guest too.
-# Needs: qemu-system-x86, busybox-static, cpio, gcc + libc6-dev, iproute2, apt (Debian/Ubuntu).
+# Needs: qemu-system-x86, busybox-static, cpio, gcc + libc6-dev, iproute2, apt (Debian/Ubuntu); optional:
+# kamailio + kamailio-ims-modules (the guest gets the P-CSCF of test/kernel/kamailio.ts).
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
 CACHE="${IPSEC3GPP_KERNEL_CACHE:-/tmp/ipsec3gpp-kernel}"
@@ -71,10 +72,12 @@ if [ -x /usr/sbin/kamailio ] && [ -f "$KDIR/ims_ipsec_pcscf.so" ]; then
     cp -L "$lib" "root$lib"
   done
   # the shell and tools the test uses around it
-  for a in base64 kill ps sed wc; do ln -sf busybox "root/bin/$a"; done
-  printf 'hosts: files\n' > root/etc/nsswitch.conf
-  printf '127.0.0.1 localhost\n192.0.2.2 pcscf.test\n' > root/etc/hosts
-  echo "$(/usr/sbin/kamailio -v | head -n 1 | sed 's/^version: //') $(dpkg-query -W -f='${Version}' kamailio-ims-modules 2>/dev/null)" > kamailio.txt
+  for a in base64 kill seq sed wc; do ln -sf busybox "root/bin/$a"; done
+  # what its resolver and getprotobyname() read (TCP listeners need the protocol number)
+  printf 'hosts: files\nprotocols: files\n' > root/etc/nsswitch.conf
+  printf '127.0.0.1 localhost\n' > root/etc/hosts
+  printf 'ip 0 IP\ntcp 6 TCP\nudp 17 UDP\n' > root/etc/protocols
+  echo "$(/usr/sbin/kamailio -v | head -n 1 | sed 's/^version: //; s/ *$//') (package $(dpkg-query -W -f='${Version}' kamailio-ims-modules 2>/dev/null))" > kamailio.txt
 fi
 
 # 3. Modules: the wanted ones and everything they depend on (from the tree's modules.dep).
