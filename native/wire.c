@@ -13,6 +13,12 @@
  *                              not reach), each datagram after a 20-octet prefix: family, port, address
  *   rule / route               rtnetlink policy-routing rules (from ADDR sport P lookup T) and routes
  *                              (default dev TUN table T), so that only the protected ports reach the TUN
+ *   bindToDevice / tcpOpen     SO_BINDTODEVICE on a socket; a TCP socket bound to a local address and port
+ *                              and to the TUN device, listening or ready to connect, for Node to adopt (a
+ *                              protected TCP socket then only takes segments that came through the TUN,
+ *                              that is through an SA the wire accepted)
+ *   netnsEnter / netnsLeave    move the calling (main) thread into a network namespace and back, so that
+ *                              sockets made in between live there (the demo's two hosts in one process)
  * Raw IPv6 sockets deliver the payload without the IPv6 header: the reader rebuilds a 40-octet header from the
  * source address, IPV6_PKTINFO and IPV6_HOPLIMIT, so JavaScript always sees whole IP packets.
  * Errors are returned as negative errno values (never thrown), so the caller decides what to tell its user. */
@@ -23,6 +29,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -251,6 +259,82 @@ static napi_value udp_open(napi_env env, napi_callback_info info) {
   return num(env, fd);
 }
 
+/* tcpOpen(family, local address bytes, port, ifname, listen) -> fd | -errno: a non-blocking TCP socket with
+ * SO_REUSEADDR and SO_BINDTODEVICE(ifname), bound, and listening when `listen` (IPv6 ones IPv6-only) */
+static napi_value tcp_open(napi_env env, napi_callback_info info) {
+  ARGS(5);
+  int family, port;
+  uint8_t *addr;
+  size_t alen, n = 0;
+  char name[IFNAMSIZ];
+  bool listen_it = false;
+  if (arg_int(env, argv[0], &family) || (family != 4 && family != 6)) BAD_ARG("family");
+  if (arg_bytes(env, argv[1], &addr, &alen) || alen != (family == 4 ? 4u : 16u)) BAD_ARG("address");
+  if (arg_int(env, argv[2], &port) || port < 0 || port > 65535) BAD_ARG("port");
+  if (napi_get_value_string_utf8(env, argv[3], name, sizeof name, &n) != napi_ok || n >= IFNAMSIZ) BAD_ARG("ifname");
+  if (napi_get_value_bool(env, argv[4], &listen_it) != napi_ok) BAD_ARG("listen");
+  int fd = socket(family == 4 ? AF_INET : AF_INET6, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return num(env, -errno);
+  int one = 1, rc = 0;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  if (n > 0 && setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, name, (socklen_t)(n + 1)) < 0) rc = -errno;
+  if (!rc && family == 4) {
+    struct sockaddr_in a;
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_port = htons((uint16_t)port);
+    memcpy(&a.sin_addr, addr, 4);
+    if (bind(fd, (struct sockaddr *)&a, sizeof a) < 0) rc = -errno;
+  } else if (!rc) {
+    struct sockaddr_in6 a;
+    memset(&a, 0, sizeof a);
+    a.sin6_family = AF_INET6;
+    a.sin6_port = htons((uint16_t)port);
+    memcpy(&a.sin6_addr, addr, 16);
+    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+    if (bind(fd, (struct sockaddr *)&a, sizeof a) < 0) rc = -errno;
+  }
+  if (!rc && listen_it && listen(fd, 128) < 0) rc = -errno;
+  if (rc) {
+    close(fd);
+    return num(env, rc);
+  }
+  return num(env, fd);
+}
+
+/* netnsEnter(path) -> fd of the namespace left (for netnsLeave) | -errno */
+static napi_value netns_enter(napi_env env, napi_callback_info info) {
+  ARGS(1);
+  char path[256];
+  size_t n = 0;
+  if (napi_get_value_string_utf8(env, argv[0], path, sizeof path, &n) != napi_ok || n == 0 || n >= sizeof path - 1) BAD_ARG("path");
+  int saved = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+  if (saved < 0) return num(env, -errno);
+  int target = open(path, O_RDONLY | O_CLOEXEC);
+  if (target < 0) {
+    int e = errno;
+    close(saved);
+    return num(env, -e);
+  }
+  int rc = setns(target, CLONE_NEWNET) < 0 ? -errno : 0;
+  close(target);
+  if (rc) {
+    close(saved);
+    return num(env, rc);
+  }
+  return num(env, saved);
+}
+
+/* netnsLeave(saved) -> 0 | -errno: back to the namespace netnsEnter left */
+static napi_value netns_leave(napi_env env, napi_callback_info info) {
+  ARGS(1);
+  int saved;
+  if (arg_int(env, argv[0], &saved)) BAD_ARG("fd");
+  int rc = setns(saved, CLONE_NEWNET) < 0 ? -errno : 0;
+  close(saved);
+  return num(env, rc);
+}
+
 /* localPort(fd) -> the bound port | -errno */
 static napi_value local_port(napi_env env, napi_callback_info info) {
   ARGS(1);
@@ -303,6 +387,17 @@ static napi_value write_fd(napi_env env, napi_callback_info info) {
   if (arg_bytes(env, argv[1], &data, &len)) BAD_ARG("packet");
   ssize_t n = write(fd, data, len);
   return num(env, n < 0 ? -errno : (double)n);
+}
+
+/* bindToDevice(fd, ifname) -> 0 | -errno */
+static napi_value bind_to_device(napi_env env, napi_callback_info info) {
+  ARGS(2);
+  int fd;
+  char name[IFNAMSIZ];
+  size_t n = 0;
+  if (arg_int(env, argv[0], &fd)) BAD_ARG("fd");
+  if (napi_get_value_string_utf8(env, argv[1], name, sizeof name, &n) != napi_ok || n == 0 || n >= IFNAMSIZ) BAD_ARG("ifname");
+  return num(env, setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, name, (socklen_t)(n + 1)) < 0 ? -errno : 0);
 }
 
 /* closeFd(fd) -> 0 | -errno */
@@ -714,10 +809,14 @@ static napi_value init(napi_env env, napi_value exports) {
       {"readerErrors", NULL, reader_errors, NULL, NULL, NULL, napi_default, NULL},
       {"rule", NULL, nl_rule, NULL, NULL, NULL, napi_default, NULL},
       {"route", NULL, nl_route, NULL, NULL, NULL, napi_default, NULL},
+      {"bindToDevice", NULL, bind_to_device, NULL, NULL, NULL, napi_default, NULL},
+      {"tcpOpen", NULL, tcp_open, NULL, NULL, NULL, napi_default, NULL},
+      {"netnsEnter", NULL, netns_enter, NULL, NULL, NULL, napi_default, NULL},
+      {"netnsLeave", NULL, netns_leave, NULL, NULL, NULL, napi_default, NULL},
   };
   if (napi_define_properties(env, exports, sizeof p / sizeof p[0], p) != napi_ok) return NULL;
   napi_value v;
-  napi_create_int32(env, 1, &v);
+  napi_create_int32(env, 2, &v);
   napi_set_named_property(env, exports, "abi", v);
   return exports;
 }

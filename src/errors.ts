@@ -89,6 +89,11 @@ export const ErrorCode = {
   SIP_PARSE: 'SIP_PARSE',
   /** A SIP transaction timed out (Timer F / B) or was used out of order. */
   SIP_TRANSACTION: 'SIP_TRANSACTION',
+  /**
+   * A SIP stream (TCP, RFC 3261 18.3) carried something that cannot be framed: a header section or a body
+   * over the bounds, a missing or bad Content-Length. The connection is closed.
+   */
+  SIP_STREAM: 'SIP_STREAM',
   /** An XML document that is not well-formed, has a DOCTYPE, is not UTF-8 XML 1.0, or exceeds the bounds (ims/xml.ts). */
   XML_MALFORMED: 'XML_MALFORMED',
   /** Well-formed XML that is not a PIDF document (RFC 3863): wrong root, or an element PIDF does not define. */

@@ -3,7 +3,9 @@
 // WebSocketNetwork, and `ipsec-3gpp/wire` for UDP-enc-tun.
 
 export { NodeUdpNetwork } from './net/node-udp.js';
+export { NodeTcpNetwork } from './net/node-tcp.js';
 export { TransportWire, transportModeWire, type TransportWireOptions, type TransportModeWireOptions, type TunOptions } from './wire/transport-wire.js';
 export { NativeUdpSocket, type NativeUdpOptions } from './wire/native-udp.js';
+export { NetnsUdpNetwork, NetnsTcpNetwork, inNetns } from './wire/netns.js';
 export { netCapabilities, addonPath } from './wire/native.js';
 export * from './wire/index.js';

@@ -15,8 +15,28 @@ import { protection, smLabel, summary } from '../ims/ladder.js';
 import { pidfLocation } from '../ims/pidf.js';
 import { initSync } from '../index.js';
 import { NodeUdpNetwork } from '../net/node-udp.js';
+import { NodeTcpNetwork } from '../net/node-tcp.js';
 import { type ConfidentialityMode } from '../secagree/pcscf.js';
 import { releaseCombinations, type Combination, type UeRelease } from '../secagree/ue.js';
+import { createSocket } from 'node:dgram';
+import { chooseWires, type WireChoice } from './wires.js';
+import { createDemoHosts } from './demo-hosts.js';
+import { udpEncapWire, type RoleWire } from '../ims/role-wire.js';
+import { NetnsTcpNetwork, NetnsUdpNetwork } from '../wire/netns.js';
+import { transportModeWire } from '../wire/transport-wire.js';
+
+/** 4500 (RFC 3948) when it is free on `address`, else any free port. */
+async function encapPortFor(address: string): Promise<number> {
+  const s = createSocket(address.includes(':') ? 'udp6' : 'udp4');
+  try {
+    await new Promise<void>((ok, fail) => { s.once('error', fail); s.bind(4500, address, () => ok()); });
+    return 4500;
+  } catch {
+    return 0;
+  } finally {
+    try { s.close(); } catch { /* never bound */ }
+  }
+}
 
 export interface DemoOptions {
   mode: ConfidentialityMode;
@@ -31,6 +51,10 @@ export interface DemoOptions {
   port: number;
   /** Run on ::1 instead of 127.0.0.1. */
   ipv6?: boolean;
+  /** Which IPsec modes the roles carry (cli/wires.ts); default auto: transport mode too where the raw wire opens. */
+  wire?: WireChoice;
+  /** Put the P-CSCF and the UEs on two hosts (network namespaces) when root; default true. */
+  netns?: boolean;
   log: (line: string) => void;
 }
 
@@ -80,15 +104,38 @@ export async function demo(o: DemoOptions): Promise<number> {
   const log = o.log;
   const combos: Combination[] | undefined = o.alg || o.ealg ? [{ alg: o.alg ?? 'hmac-sha-1-96', ealg: o.ealg ?? 'null' }] : undefined;
   const ue = (user: string, release: UeRelease) => ({ user, release, accessNetwork: o.access, ...(combos ? { algorithms: combos } : {}) });
-  const address = o.ipv6 ? '::1' : '127.0.0.1';
-  log(`ipsec-3gpp demo: IMS registration, presence, a MESSAGE and a call over IPsec ESP (3GPP TS 33.203), on ${address} over UDP${o.ipv6 ? ' (IPv6)' : ''}`);
+  // Two hosts (network namespaces on a veth pair) where it can, else loopback.
+  const choice = o.wire ?? 'auto';
+  const hosts = o.netns !== false && choice !== 'udp-enc-tun' ? createDemoHosts(o.ipv6 === true) : { why: o.netns === false ? '--no-netns' : '--wire udp-enc-tun' };
+  const two = 'destroy' in hosts ? hosts : undefined;
+  const address = two?.pcscfAddress ?? (o.ipv6 ? '::1' : '127.0.0.1');
+  const net = two ? { pcscf: new NetnsUdpNetwork(two.pcscfNs), ue: new NetnsUdpNetwork(two.ueNs) } : { pcscf: new NodeUdpNetwork(), ue: undefined };
+  const encapPort = two ? 4500 : await encapPortFor(address);
+  const wires = two
+    ? { wires: [transportModeWire({ netns: two.pcscfNs }), udpEncapWire({ port: 4500 })], note: '' }
+    : chooseWires(choice, { encapPort });
+  const ueWires = (): RoleWire[] => (two ? [transportModeWire({ netns: two.ueNs }), udpEncapWire()] : chooseWires(choice).wires);
+  const trans = wires.wires.some((w) => w.mode === 'trans');
+  log(`ipsec-3gpp demo: IMS registration, presence, a MESSAGE and a call over IPsec ESP (3GPP TS 33.203), ${two ? `P-CSCF and core on ${two.pcscfAddress}, UEs on ${two.ueAddress}` : `on ${address}`}${o.ipv6 ? ' (IPv6)' : ''}`);
+  log(two
+    ? `On the real wire between two hosts: network namespaces ${two.pcscfNs} and ${two.ueNs} joined by a veth pair; transport-mode ESP as IP protocol 50 (no NAT between them, so the P-CSCF selects mod=trans)`
+    : trans
+      ? `On the real wire: transport-mode ESP as IP protocol 50 through the kernel's loopback (raw sockets; the P-CSCF sees no NAT, so it selects mod=trans); not on two hosts: ${'why' in hosts ? hosts.why : ''}`
+      : `${wires.note}: ESP in UDP datagrams between the encapsulation ports (P-CSCF on ${encapPort || 'a free port'}); not on two hosts: ${'why' in hosts ? hosts.why : ''}`);
   log(`P-CSCF confidentiality mode for access network ${o.access}: "${o.mode}"; presentity alice (Release ${o.release}), watchers bob (Release ${o.watcherRelease}) and carol (Release 5, integrity only)\n`);
-  const result = await runScenario({
-    net: new NodeUdpNetwork(), address, notifies: o.notifies, exportKeys: o.pcap !== undefined, pcscfPort: o.port,
+  let result: ScenarioResult;
+  try {
+    result = await runScenario({
+    net: net.pcscf, address, notifies: o.notifies, exportKeys: o.pcap !== undefined, pcscfPort: o.port,
+    pcscfWire: wires.wires, ueWire: ueWires, tcp: two ? new NetnsTcpNetwork(two.pcscfNs) : new NodeTcpNetwork(),
+    ...(two ? { ueNet: net.ue!, ueTcp: new NetnsTcpNetwork(two.ueNs), ueAddress: two.ueAddress } : {}),
     policy: { defaultMode: 'ipsec', accessNetworks: { [o.access]: o.mode } },
     presentity: ue('alice', o.release), watcher: ue('bob', o.watcherRelease), watcher2: ue('carol', 5), session: true,
     onTrace: ladderPrinter(log),
-  });
+    });
+  } finally {
+    two?.destroy();
+  }
   let problems = 0;
   log('\nAlgorithms chosen, and why');
   log(`  ${why(result, 0, o, o.release)}`);
@@ -130,12 +177,14 @@ export async function demo(o: DemoOptions): Promise<number> {
   for (const w of result.wire) {
     const src = `${w.srcAddress}:${w.srcPort}`;
     const dst = `${w.dstAddress}:${w.dstPort}`;
-    const onAir = (pcscfPorts.has(src) || pcscfPorts.has(dst)) && src !== coreAddr && dst !== coreAddr && !(pcscfPorts.has(src) && pcscfPorts.has(dst));
+    const onAir = w.protocol === 50 || ((pcscfPorts.has(src) || pcscfPorts.has(dst)) && src !== coreAddr && dst !== coreAddr && !(pcscfPorts.has(src) && pcscfPorts.has(dst)));
     if (onAir && needle && new TextDecoder('latin1').decode(w.data).includes(needle)) clearOnAir++;
   }
   log('\nCounts');
   const s = result.stats;
-  log(`  ${s.datagrams} datagrams, ${s.bytes} bytes; ${s.protectedDatagrams} of them ESP (${s.protectedBytes} bytes); ${s.retransmissions} retransmissions; drops: ${Object.keys(s.dropped).length ? JSON.stringify(s.dropped) : 'none'}`);
+  // On loopback every raw ESP socket sees every ESP packet: the others' SPIs are unknown to it.
+  const { 'unknown-spi': others, ...dropped } = s.dropped;
+  log(`  ${s.datagrams} packets, ${s.bytes} bytes; ${s.protectedDatagrams} of them ESP (${s.protectedBytes} bytes); ${s.retransmissions} retransmissions; drops: ${Object.keys(dropped).length ? JSON.stringify(dropped) : 'none'}${trans && others ? ` (and ${others} ESP packets of other SAs, which every raw ESP socket on the same host also sees)` : ''}`);
   log(`  ${result.sets.length} SA sets (${result.sets.length * 4} SAs) negotiated at the P-CSCF`);
 
   log('\nSummary');

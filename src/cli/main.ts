@@ -23,6 +23,9 @@ const program = buildProgram({
     if (opts.alg) d.alg = opts.alg;
     if (opts.ealg) d.ealg = opts.ealg;
     if (opts.pcap) d.pcap = opts.pcap;
+    if (opts.wire) d.wire = opts.wire;
+    if (opts.netns === false) d.netns = false;
+    if (opts.ipv6) d.ipv6 = true;
     const problems = await demo(d);
     process.exitCode = problems === 0 ? 0 : 1;
   },
@@ -50,7 +53,7 @@ const program = buildProgram({
     p = await startPcscf({
       host: opts.listen.host, port: opts.listen.port, clientPort: opts.portC, serverPort: opts.portS,
       subscribers, realm: opts.realm, mode: opts.mode, noIpsec: !opts.ipsec, quiet: opts.quiet === true,
-      registerRate: opts.registerRate, registerRatePerImpi: opts.registerRatePerImpi, wire: opts.wire, encapPort: opts.encapPort,
+      registerRate: opts.registerRate, registerRatePerImpi: opts.registerRatePerImpi, wire: opts.wire, encapPort: opts.encapPort, tun: opts.tun === true,
       log: (l) => console.log(l),
     });
   },

@@ -12,6 +12,7 @@ import { type RateLimit } from '../ims/rate-limit.js';
 import { type TraceEvent } from '../ims/sip-node.js';
 import { initSync } from '../index.js';
 import { NodeUdpNetwork } from '../net/node-udp.js';
+import { NodeTcpNetwork } from '../net/node-tcp.js';
 import { type ConfidentialityMode } from '../secagree/pcscf.js';
 import { chooseWires, type WireChoice } from './wires.js';
 
@@ -29,6 +30,8 @@ export interface PcscfCliOptions {
   wire?: WireChoice | undefined;
   /** The UDP-enc-tun encapsulation port; default 4500 (TS 33.203 Annex M, RFC 3948). */
   encapPort?: number | undefined;
+  /** The kernel path (TUN device): TCP inside the SAs. Needs CAP_NET_ADMIN. */
+  tun?: boolean | undefined;
   quiet: boolean;
   /** Limits on unprotected REGISTERs (PcscfProxyOptions): per source address and per IMPI. */
   registerRate?: RateLimit | false | undefined;
@@ -53,11 +56,11 @@ export async function startPcscf(o: PcscfCliOptions): Promise<RunningPcscf> {
     const what = m.type === 'request' ? `${m.method} ${m.uri}` : `${m.status} ${m.reason}`;
     o.log(`${new Date(e.time).toISOString().slice(11, 23)}  ${e.from.padEnd(7)} -> ${e.to.padEnd(21)} ${what}${e.sa ? `  [ESP ${e.sa.name} ${e.sa.ealg}+${e.sa.alg}]` : ''}`);
   };
-  const wires = chooseWires(o.wire ?? 'auto', { encapPort: o.encapPort ?? 4500 });
+  const wires = chooseWires(o.wire ?? 'auto', { encapPort: o.encapPort ?? 4500, tun: o.tun === true });
   const core = await ImsCore.start({ net, address: o.host, realm: o.realm, hss, ...(tracer ? { tracer } : {}) });
   const pcscf = await PcscfProxy.start({
     net, address: o.host, port: o.port, protectedPorts: { client: o.clientPort, server: o.serverPort },
-    core: { address: o.host, port: core.port }, policy: { defaultMode: o.mode }, noIpsec: o.noIpsec, wire: wires.wires,
+    core: { address: o.host, port: core.port }, policy: { defaultMode: o.mode }, noIpsec: o.noIpsec, wire: wires.wires, tcp: { net: new NodeTcpNetwork() },
     ...(o.registerRate !== undefined ? { unprotectedRegisterRate: o.registerRate } : {}),
     ...(o.registerRatePerImpi !== undefined ? { unprotectedRegisterRatePerImpi: o.registerRatePerImpi } : {}),
     ...(tracer ? { tracer } : {}),

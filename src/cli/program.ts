@@ -15,12 +15,12 @@ import { type UeRelease } from '../secagree/ue.js';
 export const DEMO_DEFAULTS = { mode: 'ipsec' as ConfidentialityMode, release: 6 as UeRelease, access: '3GPP-E-UTRAN-FDD', notifies: 3 };
 
 export interface SelfcheckArgs { cases: number; benchMs: number }
-export interface DemoArgs { mode: ConfidentialityMode; release: UeRelease; watcherRelease: UeRelease; alg?: IntegrityAlgorithm; ealg?: EncryptionAlgorithm; access: string; notifies: number; pcap?: string; port: number; matrix: boolean; ipv6?: boolean }
-export interface PcscfArgs { listen: { host: string; port: number }; subscribers?: string; impi?: string; k?: Uint8Array; op?: Uint8Array; opc?: Uint8Array; amf?: Uint8Array; realm: string; portC: number; portS: number; mode: ConfidentialityMode; ipsec: boolean; quiet?: boolean; registerRate?: RateArg; registerRatePerImpi?: RateArg; wire: WireChoice; encapPort: number }
+export interface DemoArgs { mode: ConfidentialityMode; release: UeRelease; watcherRelease: UeRelease; alg?: IntegrityAlgorithm; ealg?: EncryptionAlgorithm; access: string; notifies: number; pcap?: string; port: number; matrix: boolean; ipv6?: boolean; wire?: WireChoice; netns?: boolean }
+export interface PcscfArgs { listen: { host: string; port: number }; subscribers?: string; impi?: string; k?: Uint8Array; op?: Uint8Array; opc?: Uint8Array; amf?: Uint8Array; realm: string; portC: number; portS: number; mode: ConfidentialityMode; ipsec: boolean; quiet?: boolean; registerRate?: RateArg; registerRatePerImpi?: RateArg; wire: WireChoice; encapPort: number; tun?: boolean }
 /** A rate limit from the command line: requests per second with a burst, or off. */
 export type RateArg = { perSecond: number; burst: number } | false;
 
-export interface UeArgs { pcscf: { host: string; port: number }; encapPort: number; local?: string; impi: string; impu?: string; realm?: string; k: Uint8Array; op?: Uint8Array; opc?: Uint8Array; release: UeRelease; mode: WireChoice; message?: string; hold: number; expires: number; quiet?: boolean }
+export interface UeArgs { pcscf: { host: string; port: number }; encapPort: number; local?: string; impi: string; impu?: string; realm?: string; k: Uint8Array; op?: Uint8Array; opc?: Uint8Array; release: UeRelease; mode: WireChoice; message?: string; messageBytes?: number; hold: number; expires: number; quiet?: boolean; tun?: boolean }
 
 export interface CliHandlers {
   selfcheck(a: SelfcheckArgs): void | Promise<void>;
@@ -111,6 +111,8 @@ export function buildProgram(handlers: CliHandlers, o: ProgramOptions = {}): Com
     .option('--port <n>', 'P-CSCF unprotected SIP port (0: any free port)', port, 0)
     .option('--no-matrix', 'skip the mode x release policy matrix')
     .option('--ipv6', 'run on ::1 (IPv6) instead of 127.0.0.1')
+    .addOption(new Option('--wire <wire>', 'IPsec modes the roles carry: trans (ESP as IP protocol 50: root), udp-enc-tun (RFC 3948), both, or auto (both when it can)').choices([...WIRE_CHOICES]).default('auto'))
+    .option('--no-netns', 'stay on loopback instead of two network namespaces joined by a veth pair (root)')
     .action((opts: DemoArgs) => handlers.demo(opts));
 
   program
@@ -130,6 +132,7 @@ export function buildProgram(handlers: CliHandlers, o: ProgramOptions = {}): Com
     .option('--no-ipsec', 'accept the protected-phase REGISTER in clear (tools without ESP); headers and digest still checked')
     .addOption(new Option('--wire <wire>', 'IPsec modes carried: trans (ESP as IP protocol 50: root), udp-enc-tun (RFC 3948), both, or auto (both when it can)').choices([...WIRE_CHOICES]).default('auto'))
     .option('--encap-port <n>', 'UDP encapsulation port for udp-enc-tun (RFC 3948, TS 33.203 Annex M)', port, 4500)
+    .option('--tun', 'the kernel path: a TUN device carries TCP inside the SAs (transport mode; CAP_NET_ADMIN)')
     .option('--register-rate <rate>', 'unprotected REGISTERs per source address: RATE[/BURST] per second, or off (default 10/50)', rate)
     .option('--register-rate-per-impi <rate>', 'unprotected REGISTERs per IMPI: RATE[/BURST] per second, or off (default 2/10)', rate)
     .option('--quiet', 'do not print every message')
@@ -160,9 +163,11 @@ export function buildProgram(handlers: CliHandlers, o: ProgramOptions = {}): Com
     .option('--local <address>', 'this UE\'s address (default: the source address toward the P-CSCF)', text('address', 64))
     .addOption(new Option('--mode <mode>', 'IPsec modes offered: trans (ESP as IP protocol 50: root), udp-enc-tun (RFC 3948), both, or auto (both when it can)').choices([...WIRE_CHOICES]).default('auto'))
     .option('--encap-port <n>', 'the P-CSCF\'s UDP encapsulation port (udp-enc-tun)', port, 4500)
+    .option('--tun', 'the kernel path: a TUN device carries TCP inside the SAs (transport mode; CAP_NET_ADMIN)')
     .addOption(new Option('--release <release>', 'UE release: 5 (integrity only), 6 (+ 3DES, AES-CBC), later (+ AES-GCM/GMAC)').argParser(release).default(6))
     .option('--expires <s>', 'registration expiry asked for', positiveInt, 600)
     .option('--message <uri>', 'send one MESSAGE to URI over the SAs once registered', text('uri', 255))
+    .option('--message-bytes <n>', 'pad the MESSAGE body to N octets (over 1300 the request goes over TCP where it can)', positiveInt)
     .option('--hold <s>', 'stay registered this many seconds before de-registering', positiveInt, 0)
     .option('--quiet', 'do not print the ladder')
     .action(function (this: Command, opts: UeArgs) {

@@ -10,6 +10,7 @@ import { type TraceEvent } from '../ims/sip-node.js';
 import { initSync } from '../index.js';
 import { normalizeAddress } from '../ip.js';
 import { NodeUdpNetwork } from '../net/node-udp.js';
+import { NodeTcpNetwork } from '../net/node-tcp.js';
 import { type UeRelease } from '../secagree/ue.js';
 import { ladderPrinter } from './demo.js';
 import { chooseWires, type WireChoice } from './wires.js';
@@ -28,8 +29,12 @@ export interface UeCliOptions {
   opc?: Uint8Array | undefined;
   release: UeRelease;
   mode: WireChoice;
+  /** The kernel path (TUN device): TCP inside the SAs. Needs CAP_NET_ADMIN. */
+  tun?: boolean | undefined;
   /** Send one MESSAGE to this URI over the SAs once registered. */
   message?: string | undefined;
+  /** The MESSAGE body's size in octets (padded); default its text's. */
+  messageBytes?: number | undefined;
   /** Seconds to stay registered (refreshing by itself) before de-registering; default 0. */
   hold: number;
   expires: number;
@@ -57,7 +62,7 @@ export async function runUe(o: UeCliOptions, signal?: AbortSignal): Promise<numb
   initSync();
   const pcscf = normalizeAddress(o.pcscf.host);
   const local = normalizeAddress(o.local ?? await routeSource(pcscf));
-  const wires = chooseWires(o.mode);
+  const wires = chooseWires(o.mode, { tun: o.tun === true });
   const realm = o.realm ?? o.impi.split('@')[1] ?? '';
   if (realm === '') throw new Error('--realm is needed when the IMPI has no domain part');
   const impu = o.impu ?? `sip:${o.impi}`;
@@ -69,7 +74,7 @@ export async function runUe(o: UeCliOptions, signal?: AbortSignal): Promise<numb
     net: new NodeUdpNetwork(), address: local, name: 'UE', impi: o.impi, impu, realm, k: o.k,
     ...(o.op ? { op: o.op } : { opc: o.opc! }),
     pcscf: { address: pcscf, port: o.pcscf.port, encapPort: o.encapPort }, release: o.release, expires: o.expires,
-    wire: wires.wires, names, traceReceived: true, ...(printer ? { tracer: (e: TraceEvent) => printer(e) } : {}),
+    wire: wires.wires, names, traceReceived: true, tcp: { net: new NodeTcpNetwork() }, ...(printer ? { tracer: (e: TraceEvent) => printer(e) } : {}),
   });
   ue.db.on((set) => pcscfPorts.add(set.pcscf.portC).add(set.pcscf.portS));
   try {
@@ -82,7 +87,8 @@ export async function runUe(o: UeCliOptions, signal?: AbortSignal): Promise<numb
     o.log(`registered over ${s.mode === 'trans' ? 'transport-mode' : 'UDP-encapsulated tunnel-mode'} ESP: ${s.ealg === 'null' ? 'no encryption' : s.ealg} + ${s.alg}; SPIs UE ${s.ue.spiC}/${s.ue.spiS}, P-CSCF ${s.pcscf.spiC}/${s.pcscf.spiS}; ports UE ${s.ue.portC}/${s.ue.portS}, P-CSCF ${s.pcscf.portC}/${s.pcscf.portS}`);
     let failed = false;
     if (o.message !== undefined) {
-      const m = await ue.message(o.message, 'hello from ipsec-3gpp');
+      const text = 'hello from ipsec-3gpp';
+      const m = await ue.message(o.message, o.messageBytes !== undefined && o.messageBytes > text.length ? text + '.'.repeat(o.messageBytes - text.length) : text);
       o.log(`MESSAGE to ${o.message}: ${m.status} ${m.reason}`);
       failed ||= m.status >= 300;
     }

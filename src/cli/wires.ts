@@ -28,12 +28,16 @@ export function transportModeUnavailable(): string | undefined {
  * The wires for `choice`, transport mode first (preferred without a NAT), with a line saying what was
  * chosen. Throws (with the reason) when `trans` or `both` was asked for and cannot be had.
  */
-export function chooseWires(choice: WireChoice, o: { encapPort?: number; keepAliveMs?: number } = {}): { wires: RoleWire[]; note: string } {
+export function chooseWires(choice: WireChoice, o: { encapPort?: number; keepAliveMs?: number; tun?: boolean } = {}): { wires: RoleWire[]; note: string } {
   const encap = udpEncapWire({ ...(o.encapPort !== undefined ? { port: o.encapPort } : {}), ...(o.keepAliveMs !== undefined ? { keepAliveMs: o.keepAliveMs } : {}) });
   const why = choice === 'udp-enc-tun' ? undefined : transportModeUnavailable();
   if ((choice === 'trans' || choice === 'both') && why !== undefined) throw new Error(`--wire ${choice}: ${why}`);
-  if (choice === 'trans') return { wires: [transportModeWire()], note: 'wire: transport mode (ESP as IP protocol 50)' };
+  const trans = (): RoleWire => transportModeWire(o.tun ? { tun: {} } : {});
+  const tcp = o.tun ? ', TCP inside the SAs through a TUN device' : '';
+  if (o.tun && choice === 'udp-enc-tun') throw new Error('--tun needs transport mode (--wire/--mode trans, both or auto)');
+  if (choice === 'trans') return { wires: [trans()], note: `wire: transport mode (ESP as IP protocol 50)${tcp}` };
   if (choice === 'udp-enc-tun') return { wires: [encap], note: 'wire: UDP-encapsulated tunnel mode (RFC 3948)' };
-  if (why === undefined) return { wires: [transportModeWire(), encap], note: 'wire: transport mode (ESP as IP protocol 50) and UDP-encapsulated tunnel mode (RFC 3948)' };
+  if (why === undefined) return { wires: [trans(), encap], note: `wire: transport mode (ESP as IP protocol 50) and UDP-encapsulated tunnel mode (RFC 3948)${tcp}` };
+  if (o.tun) throw new Error(`--tun: ${why}`);
   return { wires: [encap], note: `wire: UDP-encapsulated tunnel mode only (${why})` };
 }

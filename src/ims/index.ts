@@ -27,6 +27,9 @@ export { capturePcap, espSaLines, keyRecords, type SaKeyRecord, type CaptureOpti
 export { REDACTED, redactAuthValue, redactMessage, redactDatagram } from './redact.js';
 export { type Datagram, type DatagramSocket, type DatagramNetwork, type WireRecord } from '../net/datagram.js';
 export { MemoryNetwork } from '../net/memory.js';
+export { type StreamNetwork, type StreamConnection, type StreamListener } from '../net/stream.js';
+export { SipStreams, type SipTcpOptions, type StreamRoute } from './sip-streams.js';
+export { SipStreamFramer, type SipStreamLimits, type FramerOutput } from '../sip/stream-framer.js';
 export {
   WebSocketNetwork, RelaySession, RELAY_HEADER, RELAY_MAX_SOCKETS, RELAY_MAX_DATAGRAM, RELAY_MIN_PORT, relayDropCounters,
   type WebSocketLike, type RelayConnection, type RelayPolicy, type RelayDropReason,

@@ -73,8 +73,8 @@ export function summary(e: TraceEvent): string {
 }
 
 export function protection(e: TraceEvent): string {
-  if (!e.sa) return 'clear';
-  return `ESP ${e.sa.name} spi=0x${e.sa.spi.toString(16).padStart(8, '0')} ${e.sa.ealg === 'null' ? 'no encryption' : e.sa.ealg}+${e.sa.alg}`;
+  if (!e.sa) return e.transport === 'TCP' ? 'clear, over TCP' : 'clear';
+  return `ESP ${e.sa.name} spi=0x${e.sa.spi.toString(16).padStart(8, '0')} ${e.sa.ealg === 'null' ? 'no encryption' : e.sa.ealg}+${e.sa.alg}${e.transport === 'TCP' ? ', over TCP' : ''}`;
 }
 
 

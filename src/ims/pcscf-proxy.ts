@@ -36,6 +36,7 @@ import { RegisteredIdentities, addressList } from './identity.js';
 import { hopKey, uriHop } from './hop.js';
 import { REGINFO_CONTENT_TYPE, parseReginfo, type RegInfo } from './reginfo.js';
 import { ProtectedPort } from './protected-port.js';
+import { type SipTcpOptions } from './sip-streams.js';
 import { udpEncapWire, wireModes, type AttachedWire, type RoleWire } from './role-wire.js';
 import { WireProcessor } from '../wire/processor.js';
 import { RateLimiter, type RateLimit } from './rate-limit.js';
@@ -58,6 +59,8 @@ export interface PcscfProxyOptions {
    * `ipsec-3gpp/node` for `mod=trans` (Linux, CAP_NET_RAW).
    */
   wire?: RoleWire[];
+  /** SIP over TCP on the unprotected port (RFC 3261 18): with a stream network, UEs may send SM1 over TCP. */
+  tcp?: SipTcpOptions;
   /** Where the core (S-CSCF) listens. */
   core: { address: string; port: number };
   policy?: PcscfPolicy;
@@ -116,13 +119,14 @@ const DIALOG_FORMING = new Set(['INVITE', 'SUBSCRIBE', 'REFER']);
  * not where the unprotected REGISTER came from. Returns the sent-by host (the UE's address as it knows
  * it, normalised) when it differs, else undefined.
  */
-function behindNat(req: SipRequest, address: string, port: number): string | undefined {
+function behindNat(req: SipRequest, address: string, port: number | undefined): string | undefined {
   const top = splitList(req.headers.getAll('via')[0] ?? '')[0];
   if (top === undefined) return undefined;
   try {
     const via = parseVia(top);
     const host = normalizeAddress(via.host);
-    if (host !== normalizeAddress(address) || (via.port ?? 5060) !== port) return host;
+    // Over TCP the source port is the connection's, never the sent-by port: the address alone tells.
+    if (host !== normalizeAddress(address) || (port !== undefined && (via.port ?? 5060) !== port)) return host;
   } catch { /* an unparsable Via: no NAT handling */ }
   return undefined;
 }
@@ -240,7 +244,7 @@ export class PcscfProxy {
       // without a wire fails to send, WIRE_UNAVAILABLE, counted in node.sendFailures).
       ? [...new Set([...wireModes(o.wire ?? [udpEncapWire()]), 'trans', 'UDP-enc-tun'] as const)]
       : wireModes(o.wire ?? [udpEncapWire()]) });
-    this.node = new SipNode('P-CSCF', { tracer: o.tracer, timers: o.timers, names: o.names });
+    this.node = new SipNode('P-CSCF', { tracer: o.tracer, timers: o.timers, names: o.names, tcp: o.tcp });
     // As a proxy it checks Proxy-Require only (RFC 3261 16.3 step 4): sec-agree is the one it implements.
     this.node.supported({ proxyRequire: ['sec-agree'] });
     un.onMessage((d) => this.node.receive(d.data, { kind: 'plain', socket: un, address: d.address, port: d.port }));
@@ -274,12 +278,32 @@ export class PcscfProxy {
     const ps = await o.net.bind(o.address, o.protectedPorts?.server ?? 0);
     const p = new PcscfProxy(o, un, core, pc, ps);
     try {
+      await p.node.streams?.listen(un);
       for (const w of o.wire ?? [udpEncapWire()]) p.#wires.push(await w.attach({ processor: p.wire, net: o.net, address: o.address, role: 'pcscf' }));
+      await p.#protectedTcp();
     } catch (e) {
       p.close();
       throw e;
     }
     return p;
+  }
+
+  /**
+   * TCP inside the SAs, where a wire has a kernel path (a TUN device): port_ps accepts connections from a
+   * UE's port_uc (SA1 in, SA4 out), and requests over 1300 octets toward a UE go on a connection from
+   * port_pc to its port_us (SA2 out, SA3 in); connections close with their set (TS 33.203 7.1).
+   */
+  async #protectedTcp(): Promise<void> {
+    const net = this.#wires.find((w) => w.streams !== undefined)?.streams;
+    if (net === undefined) return;
+    const streams = this.node.useProtectedStreams({ net, ...(this.#o.tcp?.limits ? { limits: this.#o.tcp.limits } : {}) });
+    await streams.listenOn(this.#o.address, this.portS.port, (c) => {
+      const sa = this.db.bySelector(this.#o.address, this.portS.port, c.remoteAddress, c.remotePort);
+      return sa && sa.direction === 'outbound' && sa.set.state !== 'deleted' ? { kind: 'protected', port: this.portS, sa, stream: c } : undefined;
+    });
+    this.db.on((set, event) => {
+      if (event === 'deleted' || event === 'expired') streams.closeWhere((r) => r.kind === 'protected' && r.sa.set === set);
+    });
   }
 
   /** The local encapsulation port of the UDP-enc-tun wire (4500 by default), if there is one. */
@@ -589,7 +613,7 @@ export class PcscfProxy {
       this.#forbid(req, respond, 'REGISTER over an SA set that is no longer in use: use the current one or register again');
       return;
     }
-    const attempt = this.#storeOffer(req, key, route.address, pani, respond, behindNat(req, route.address, route.port));
+    const attempt = this.#storeOffer(req, key, route.address, pani, respond, behindNat(req, route.address, route.stream ? undefined : route.port));
     if (attempt === undefined) return;
     const fwd = this.#withPath(this.#towardCore(req, undefined, undefined));
     fwd.headers.set('Authorization', withIntegrityProtected(authorization, 'no'));

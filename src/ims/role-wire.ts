@@ -18,6 +18,7 @@
 
 import { ErrorCode, Ipsec3gppError } from '../errors.js';
 import { type DatagramNetwork } from '../net/datagram.js';
+import { type StreamNetwork } from '../net/stream.js';
 import { NAT_T_PORT } from '../udp-encap.js';
 import { type WireProcessor } from '../wire/processor.js';
 import { UdpEncapLink } from '../wire/udp-encap-link.js';
@@ -41,6 +42,11 @@ export interface AttachedWire {
   readonly mode: WireMode;
   /** UDP-enc-tun: the local encapsulation port. */
   readonly encapPort?: number;
+  /**
+   * TCP inside the SAs (the kernel path: a TUN device): sockets on the protected ports that only take what
+   * came through an SA. Absent where the wire has no kernel path.
+   */
+  readonly streams?: StreamNetwork;
   /** Detaches the wire and closes its sockets. */
   close(): void;
 }

@@ -23,6 +23,7 @@ import { normalizeAddress } from '../ip.js';
 import { redactDatagram } from './redact.js';
 import { udpEncapWire, type RoleWire } from './role-wire.js';
 import { nonZeroDrops } from '../wire/counters.js';
+import { type StreamNetwork } from '../net/stream.js';
 import { PcscfProxy, type PcscfProxyOptions } from './pcscf-proxy.js';
 import { buildPidf, pidfLocation } from './pidf.js';
 import { type Confidentiality } from './confidentiality.js';
@@ -73,6 +74,18 @@ export interface ScenarioOptions {
   pcscfWire?: RoleWire[];
   ueWire?: () => RoleWire[];
   encapPort?: number;
+  /**
+   * A stream network (NodeTcpNetwork from `ipsec-3gpp/node`) for SIP over TCP: the P-CSCF listens on its
+   * unprotected port, and the UEs send their large unprotected REGISTERs there (RFC 3261 18.1.1).
+   */
+  tcp?: StreamNetwork;
+  /**
+   * The UEs on another host: their own networks and address (default: the network's). The demo puts them
+   * in a network namespace of their own, joined to the P-CSCF's by a veth pair.
+   */
+  ueNet?: DatagramNetwork;
+  ueTcp?: StreamNetwork;
+  ueAddress?: string;
   timers?: { t1?: number; t2?: number; t4?: number };
   /** Called with each message as it is sent (AKA secrets redacted). */
   onTrace?: (e: TraceEvent) => void;
@@ -193,6 +206,7 @@ function keep<T>(list: T[], item: T, limit: number): void {
 export async function startNetwork(o: Omit<ScenarioOptions, 'presentity' | 'watcher' | 'notifies'>): Promise<ImsNetwork> {
   // One text form per address from here on (IPv6 canonical, RFC 5952), so comparisons are by value.
   const address = normalizeAddress(o.address ?? '127.0.0.1');
+  const ueAddress = normalizeAddress(o.ueAddress ?? address);
   const realm = o.realm ?? 'ims.mnc001.mcc001.3gppnetwork.org';
   const trace: TraceEvent[] = [];
   const wire: WireRecord[] = [];
@@ -201,13 +215,13 @@ export async function startNetwork(o: Omit<ScenarioOptions, 'presentity' | 'watc
   const nameOf = (a: string, p: number): string => names.get(`${a}:${p}`) ?? `${a}:${p}`;
   // A datagram record is the network's copy: only the copy with its secrets redacted is kept.
   const traffic = { datagrams: 0, bytes: 0 };
-  const untap = record > 0
-    ? o.net.tap((r) => {
-      traffic.datagrams++;
-      traffic.bytes += r.data.length;
-      keep(wire, { ...r, data: redactDatagram(r.data) }, record);
-    })
-    : () => true;
+  const onDatagram = (r: WireRecord): void => {
+    traffic.datagrams++;
+    traffic.bytes += r.data.length;
+    keep(wire, { ...r, data: redactDatagram(r.data) }, record);
+  };
+  const untaps = record > 0 ? [o.net, ...(o.ueNet && o.ueNet !== o.net ? [o.ueNet] : [])].map((net) => net.tap(onDatagram)) : [];
+  const untap = (): void => { for (const u of untaps) u(); };
   const onTrace = o.onTrace;
   // SipNode builds trace events only when it has a tracer: none when nothing would use them.
   const tracer = record > 0 || onTrace
@@ -220,11 +234,17 @@ export async function startNetwork(o: Omit<ScenarioOptions, 'presentity' | 'watc
   const hss = new Hss();
   const core = await ImsCore.start({ net: o.net, address, realm, hss, timers, names: nameOf, ...(tracer ? { tracer } : {}) });
   names.set(`${address}:${core.port}`, 'core');
-  const pcscf = await PcscfProxy.start({ net: o.net, address, port: o.pcscfPort ?? 0, wire: o.pcscfWire ?? [udpEncapWire({ port: o.encapPort ?? 0 })], core: { address, port: core.port }, policy: o.policy ?? {}, timers, names: nameOf, keepKeysForExport: o.exportKeys === true, ...(tracer ? { tracer } : {}), ...o.pcscfLimits });
+  const pcscf = await PcscfProxy.start({ net: o.net, address, port: o.pcscfPort ?? 0, wire: o.pcscfWire ?? [udpEncapWire({ port: o.encapPort ?? 0 })], ...(o.tcp ? { tcp: { net: o.tcp } } : {}), core: { address, port: core.port }, policy: o.policy ?? {}, timers, names: nameOf, keepKeysForExport: o.exportKeys === true, ...(tracer ? { tracer } : {}), ...o.pcscfLimits });
   core.trustProxy(pcscf.coreSocket.address, pcscf.coreSocket.port);
   // Transport-mode ESP goes through raw sockets, not `net`: the P-CSCF's wire shows it, both ways.
+  // On loopback a raw socket reads back what its own host sent: each packet is kept once (SPI, sequence).
+  const rawSeen = new Set<string>();
   const untapRaw = record > 0
     ? pcscf.wire.tapRaw((r) => {
+      const id = r.data.length >= 8 ? Array.from(r.data.subarray(0, 8)).join('.') : '';
+      if (rawSeen.has(id)) { rawSeen.delete(id); return; }
+      rawSeen.add(id);
+      if (rawSeen.size > 4096) rawSeen.clear();
       traffic.datagrams++;
       traffic.bytes += r.data.length;
       keep(wire, r, record);
@@ -259,9 +279,10 @@ export async function startNetwork(o: Omit<ScenarioOptions, 'presentity' | 'watc
       const { k, op } = credentials();
       if (u.wrongKey) k[0]! ^= 0xff;
       const opts: Parameters<typeof UeClient.start>[0] = {
-        net: o.net, address, name: `UE ${u.user}`, impi, impu, realm, k, op,
+        net: o.ueNet ?? o.net, address: ueAddress, name: `UE ${u.user}`, impi, impu, realm, k, op,
         pcscf: { address, port: pcscf.port, ...(pcscf.encapPort !== undefined ? { encapPort: pcscf.encapPort } : {}) }, release: u.release,
         ...(o.ueWire ? { wire: o.ueWire() } : {}),
+        ...(o.ueTcp ?? o.tcp ? { tcp: { net: (o.ueTcp ?? o.tcp)! } } : {}),
         accessNetworkInfo: `${u.accessNetwork}; utran-cell-id-3gpp=001010001000019B`,
         timers, names: nameOf,
       };
@@ -280,10 +301,11 @@ export async function startNetwork(o: Omit<ScenarioOptions, 'presentity' | 'watc
       ues.push(ue);
       // Name every port the UE uses, now and later (port_uc changes per SA set).
       const label = `UE ${u.user}`;
-      names.set(`${address}:${ue.unprotected.port}`, label);
-      names.set(`${address}:${ue.portS.port}`, label);
-      if (ue.encapPort !== undefined) names.set(`${address}:${ue.encapPort}`, label);
-      ue.db.on((set) => names.set(`${address}:${set.ue.portC}`, label));
+      names.set(`${ueAddress}:${ue.unprotected.port}`, label);
+      names.set(`${ueAddress}:${ue.portS.port}`, label);
+      if (ue.encapPort !== undefined) names.set(`${ueAddress}:${ue.encapPort}`, label);
+      if (ue.node.streams) ue.node.streams.onOpen = (c) => names.set(`${ueAddress}:${c.localPort}`, label);
+      ue.db.on((set) => names.set(`${ueAddress}:${set.ue.portC}`, label));
       return ue;
     },
     close(): void {

@@ -8,12 +8,16 @@ import { type SaEntry } from '../secagree/sadb.js';
 import { SIP_METHODS, SipHeaders, SipParseError, parseSipMessage, serializeSipMessage, type SipMessage, type SipRequest, type SipResponse } from '../sip/message.js';
 import { TransactionLayer, type ClientTxOptions, type Incoming, type TimerValues } from '../sip/transaction.js';
 import { type ProtectedPort } from './protected-port.js';
+import { type StreamConnection } from '../net/stream.js';
+import { SipStreams, type SipTcpOptions } from './sip-streams.js';
 import { redactMessage } from './redact.js';
 
 /** Where a message goes (or came from). */
 export type Route =
-  | { kind: 'plain'; socket: DatagramSocket; address: string; port: number }
-  | { kind: 'protected'; port: ProtectedPort; sa: SaEntry };
+  /** Unprotected: UDP from `socket`, or over the TCP connection `stream` (whose local end shares the socket's address and port). */
+  | { kind: 'plain'; socket: DatagramSocket; address: string; port: number; stream?: StreamConnection | undefined }
+  /** Protected: over the outbound SA `sa` from `port`, in UDP, or inside the SAs over the TCP connection `stream` (the kernel path). */
+  | { kind: 'protected'; port: ProtectedPort; sa: SaEntry; stream?: StreamConnection | undefined };
 
 /** One message as the ladder shows it. */
 export interface TraceEvent {
@@ -25,6 +29,8 @@ export interface TraceEvent {
   bytes: number;
   /** For protected messages: the SA and its algorithms. */
   sa?: { name: string; spi: number; alg: string; ealg: string };
+  /** 'TCP' for a message on a connection (RFC 3261 18); absent for UDP. */
+  transport?: 'TCP';
 }
 
 export type Tracer = (e: TraceEvent) => void;
@@ -114,12 +120,18 @@ export class SipNode {
   sendFailures = 0;
   #closed = false;
 
-  constructor(name: string, o: { tracer?: Tracer | undefined; timers?: Partial<TimerValues> | undefined; names?: ((address: string, port: number) => string) | undefined; traceReceived?: boolean | undefined } = {}) {
+  /** SIP over TCP (RFC 3261 18), when the element was given a stream network. */
+  readonly streams: SipStreams | undefined;
+  /** SIP over TCP inside the SAs, when the role's wire has a kernel path (useProtectedStreams). */
+  protectedStreams: SipStreams<Route> | undefined;
+
+  constructor(name: string, o: { tracer?: Tracer | undefined; timers?: Partial<TimerValues> | undefined; names?: ((address: string, port: number) => string) | undefined; traceReceived?: boolean | undefined; tcp?: SipTcpOptions | undefined } = {}) {
     this.name = name;
     this.#traceReceived = o.traceReceived === true;
+    if (o.tcp) this.streams = new SipStreams(o.tcp, (bytes, route) => this.receive(bytes, route));
     this.#tracer = o.tracer;
     this.#names = o.names ?? ((a, p) => `${a}:${p}`);
-    this.tx = new TransactionLayer<Route>((m, r) => this.#send(m, r), o.timers ?? {});
+    this.tx = new TransactionLayer<Route>((m, r) => this.#send(m, r), o.timers ?? {}, (r) => r.stream !== undefined);
   }
 
   onRequest(handler: (i: Extract<Incoming<Route>, { kind: 'request' }>) => void): void {
@@ -131,8 +143,12 @@ export class SipNode {
     const bytes = serializeSipMessage(m);
     const time = Date.now();
     try {
-      if (route.kind === 'plain') route.socket.send(bytes, route.port, route.address);
-      else route.port.send(route.sa, bytes);
+      if (route.kind === 'plain' && route.stream) {
+        if (!route.stream.write(bytes)) throw new Error('connection closed');
+      } else if (route.kind === 'plain') route.socket.send(bytes, route.port, route.address);
+      else if (route.stream) {
+        if (route.sa.set.state === 'deleted' || !route.stream.write(bytes)) throw new Error('connection closed');
+      } else route.port.send(route.sa, bytes);
     } catch {
       // UDP is best effort: an SA deleted in the meantime means the message is lost, as on a real link.
       this.sendFailures++;
@@ -142,6 +158,7 @@ export class SipNode {
     // A copy without ck/ik/auts: a trace outlives the message, and the core's 401 carries CK and IK.
     const ev: TraceEvent = { time, from: this.name, to: describe(route, this.#names), message: redactMessage(m), bytes: bytes.length };
     if (route.kind === 'protected') ev.sa = { name: route.sa.name, spi: route.sa.spi, alg: route.sa.set.alg, ealg: route.sa.set.ealg };
+    if (route.stream) ev.transport = 'TCP';
     this.#tracer(ev);
   }
 
@@ -189,6 +206,7 @@ export class SipNode {
   /** A received message as the ladder shows it (traceReceived): from the peer, over the inbound SA. */
   #traceIn(m: SipMessage, route: Route, bytes: number): void {
     const ev: TraceEvent = { time: Date.now(), from: describe(route, this.#names), to: this.name, message: redactMessage(m), bytes };
+    if (route.stream) ev.transport = 'TCP';
     if (route.kind === 'protected') {
       const out = route.sa;
       const inb = out.set.sas.find((x) => x.direction === 'inbound' && x.srcPort === out.dstPort && x.dstPort === out.srcPort) ?? out;
@@ -231,8 +249,38 @@ export class SipNode {
   }
 
   /** Starts a client transaction (INVITE included: `o` sees its provisional responses and 2xx retransmissions). */
-  request(req: SipRequest, route: Route, o?: ClientTxOptions): Promise<SipResponse> {
-    return this.tx.request(req, route, o);
+  /**
+   * Starts a client transaction. A request over UDP that is larger than 1300 octets goes over TCP instead
+   * when the element has TCP (RFC 3261 18.1.1: the path MTU is unknown), its top Via saying so; if the
+   * connection cannot be made, over UDP after all (18.1.1 SHOULD).
+   */
+  async request(req: SipRequest, route: Route, o?: ClientTxOptions): Promise<SipResponse> {
+    let r = route;
+    if (r.kind === 'plain' && r.stream === undefined && this.streams?.upgrades(r.address, r.port) === true && serializeSipMessage(req).length > TCP_THRESHOLD) {
+      try {
+        r = await this.streams!.routeTo(r.socket, r.address, r.port);
+        setTopViaTransport(req, 'TCP');
+      } catch { /* UDP after all */ }
+    }
+    if (r.kind === 'protected' && r.stream === undefined && this.protectedStreams !== undefined && serializeSipMessage(req).length > TCP_THRESHOLD) {
+      const sa = r.sa;
+      const port = r.port;
+      try {
+        const c = await this.protectedStreams.connectTo(`${sa.srcPort}>${sa.dstAddress}|${sa.dstPort}`, { address: sa.dstAddress, port: sa.dstPort, localAddress: sa.srcAddress, localPort: sa.srcPort }, (conn) => (sa.set.state === 'deleted' ? undefined : { kind: 'protected', port, sa, stream: conn }));
+        r = { kind: 'protected', port, sa, stream: c };
+        setTopViaTransport(req, 'TCP');
+      } catch { /* UDP over the SAs after all */ }
+    }
+    return this.tx.request(req, r, o);
+  }
+
+  /**
+   * SIP over TCP inside the SAs (the role's wire has a kernel path): requests over 1300 octets on a
+   * protected route go on a connection between the SA's ports; `listen` is set up by the role.
+   */
+  useProtectedStreams(o: SipTcpOptions): SipStreams<Route> {
+    this.protectedStreams = new SipStreams<Route>(o, (bytes, route) => this.receive(bytes, route));
+    return this.protectedStreams;
   }
 
   /**
@@ -246,5 +294,17 @@ export class SipNode {
   close(): void {
     this.#closed = true;
     this.tx.close();
+    this.streams?.close();
+    this.protectedStreams?.close();
   }
+}
+
+/** RFC 3261 18.1.1: larger than this (path MTU unknown), a request goes over a congestion-controlled transport. */
+export const TCP_THRESHOLD = 1300;
+
+/** Sets the transport of a request's top Via (the one this element added), in place. */
+export function setTopViaTransport(req: SipRequest, transport: 'UDP' | 'TCP'): void {
+  const top = req.headers.shift('via');
+  if (top === undefined) return;
+  req.headers.prepend('Via', top.replace(/^(\s*SIP\s*\/\s*2\.0\s*\/\s*)[A-Za-z0-9.!%*_+`'~-]+/i, `$1${transport}`));
 }

@@ -31,6 +31,7 @@ import { type TimerValues } from '../sip/transaction.js';
 import { PIDF_CONTENT_TYPE } from './pidf.js';
 import { REGINFO_CONTENT_TYPE, parseReginfo, type RegInfo } from './reginfo.js';
 import { ProtectedPort } from './protected-port.js';
+import { type SipTcpOptions } from './sip-streams.js';
 import { udpEncapWire, wireModes, type AttachedWire, type RoleWire } from './role-wire.js';
 import { NAT_T_PORT } from '../udp-encap.js';
 import { WireProcessor } from '../wire/processor.js';
@@ -88,6 +89,11 @@ export interface UeClientOptions extends MilenageKeys {
    * TS 24.229 5.1.1.2.1). Default: a random urn:uuid per client.
    */
   instanceId?: string;
+  /**
+   * SIP over TCP (RFC 3261 18): with a stream network (NodeTcpNetwork from `ipsec-3gpp/node`), unprotected
+   * REGISTERs larger than 1300 octets go to the P-CSCF over TCP, and its answers come back on the connection.
+   */
+  tcp?: SipTcpOptions;
   /** Trace received messages too (default false: in a network of traced elements each message is traced once, by its sender). */
   traceReceived?: boolean;
 }
@@ -264,7 +270,10 @@ export class UeClient {
     if (o.release !== undefined) secOpts.release = o.release;
     if (o.algorithms !== undefined) secOpts.algorithms = o.algorithms;
     this.sec = new UeSecAgree(secOpts);
-    this.node = new SipNode(this.name, { tracer: o.tracer, timers: o.timers, names: o.names, traceReceived: o.traceReceived });
+    // Over TCP (RFC 3261 18.1.1) the unprotected REGISTERs larger than 1300 octets go to the P-CSCF when the
+    // UE has a stream network; protected SIP stays on the SAs' UDP (TCP inside the SAs needs the kernel path).
+    const tcp = o.tcp ? { ...o.tcp, upgrade: (a: string, p: number) => a === o.pcscf.address && p === o.pcscf.port } : undefined;
+    this.node = new SipNode(this.name, { tracer: o.tracer, timers: o.timers, names: o.names, traceReceived: o.traceReceived, tcp });
     // What this UE answers as a UAS (RFC 3261 8.2.2): NOTIFY, calls and messages; Require: 100rel (RFC 3262).
     this.node.supported({ methods: UE_ALLOW.split(', '), require: ['100rel'] });
     this.#callId = newCallId(o.address);
@@ -295,11 +304,30 @@ export class UeClient {
     const ue = new UeClient(o, await o.net.bind(o.address, 0), await o.net.bind(o.address, 0));
     try {
       for (const w of o.wire ?? [udpEncapWire()]) ue.#wires.push(await w.attach({ processor: ue.wire, net: o.net, address: o.address, role: 'ue' }));
+      await ue.#protectedTcp();
     } catch (e) {
       ue.close();
       throw e;
     }
     return ue;
+  }
+
+  /**
+   * TCP inside the SAs, where a wire has a kernel path (a TUN device): port_us accepts connections from the
+   * P-CSCF's port_pc (SA2 in, SA3 out), and requests over 1300 octets go on a connection from port_uc to
+   * port_ps (SA1 out, SA4 in); connections close with their set (TS 33.203 7.1).
+   */
+  async #protectedTcp(): Promise<void> {
+    const net = this.#wires.find((w) => w.streams !== undefined)?.streams;
+    if (net === undefined) return;
+    const streams = this.node.useProtectedStreams({ net, ...(this.#o.tcp?.limits ? { limits: this.#o.tcp.limits } : {}) });
+    await streams.listenOn(this.#o.address, this.portS.port, (c) => {
+      const sa = this.db.bySelector(this.#o.address, this.portS.port, c.remoteAddress, c.remotePort);
+      return sa && sa.direction === 'outbound' && sa.set.state !== 'deleted' ? { kind: 'protected', port: this.portS, sa, stream: c } : undefined;
+    });
+    this.db.on((set, event) => {
+      if (event === 'deleted' || event === 'expired') streams.closeWhere((r) => r.kind === 'protected' && r.sa.set === set);
+    });
   }
 
   /** The local encapsulation port of the UDP-enc-tun wire (port_Uenc before any NAT), if there is one. */

@@ -185,9 +185,16 @@ export class TransactionLayer<R> {
   retransmissions = 0;
   #nextId = 1;
 
-  constructor(send: SendFn<R>, timers: Partial<TimerValues> = {}) {
+  readonly #reliable: (route: R) => boolean;
+
+  /**
+   * `reliable` tells which routes are a reliable transport (TCP, RFC 3261 17.1.1.2, 17.1.2.2, 17.2.1): on
+   * them nothing is retransmitted (no Timer A/E/G); Timers B/F and H still bound the transaction.
+   */
+  constructor(send: SendFn<R>, timers: Partial<TimerValues> = {}, reliable: (route: R) => boolean = () => false) {
     this.#send = send;
     this.#t = { ...DEFAULT_TIMERS, ...timers };
+    this.#reliable = reliable;
   }
 
   /**
@@ -216,7 +223,7 @@ export class TransactionLayer<R> {
         tx.interval = invite ? 2 * tx.interval : Math.min(2 * tx.interval, this.#t.t2);
         tx.timerE = setTimeout(retransmit, tx.interval);
       };
-      tx.timerE = setTimeout(retransmit, tx.interval);
+      if (!this.#reliable(route)) tx.timerE = setTimeout(retransmit, tx.interval);
       tx.timerF = setTimeout(() => {
         if (tx.done) return;
         this.#finish(k, tx);
@@ -350,7 +357,7 @@ export class TransactionLayer<R> {
               interval = Math.min(2 * interval, this.#t.t2);
               tx.timerG = setTimeout(again, interval);
             };
-            tx.timerG = setTimeout(again, interval);
+            if (!this.#reliable(tx.route)) tx.timerG = setTimeout(again, interval);
             tx.timerH = setTimeout(() => {
               this.#stopServer(tx);
               if (this.#servers.get(k) === tx) this.#servers.delete(k);

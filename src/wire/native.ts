@@ -28,6 +28,10 @@ export interface NativeWire {
   readerErrors(handle: object): [number, number];
   rule(add: boolean, family: 4 | 6, src: Uint8Array, sport: number, table: number, priority: number): number;
   route(add: boolean, family: 4 | 6, table: number, ifindex: number): number;
+  bindToDevice(fd: number, ifname: string): number;
+  tcpOpen(family: 4 | 6, local: Uint8Array, port: number, ifname: string, listen: boolean): number;
+  netnsEnter(path: string): number;
+  netnsLeave(saved: number): number;
 }
 
 const ADDON = 'ipsec3gpp_wire.node';
@@ -61,7 +65,7 @@ function tryLoad(): NativeWire | Ipsec3gppError {
   }
   try {
     const m = createRequire(import.meta.url)(path) as NativeWire;
-    if (m.abi !== 1) return new Ipsec3gppError(ErrorCode.WIRE_UNAVAILABLE, `the native wire addon at ${path} has ABI ${String(m.abi)}, expected 1: rebuild it with \`npm run build:native\``);
+    if (m.abi !== 2) return new Ipsec3gppError(ErrorCode.WIRE_UNAVAILABLE, `the native wire addon at ${path} has ABI ${String(m.abi)}, expected 2: rebuild it with \`npm run build:native\``);
     return m;
   } catch (e) {
     return new Ipsec3gppError(ErrorCode.WIRE_UNAVAILABLE, `the native wire addon at ${path} does not load (${(e as Error).message.split('\n')[0]}): rebuild it with \`npm run build:native\``);

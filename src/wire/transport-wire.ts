@@ -25,6 +25,8 @@ import { errnoName, loadNative, osError, requireCapabilities, type NativeWire } 
 import { sameBytes } from './inspect.js';
 import { type WireProcessor } from './processor.js';
 import { type AttachedWire, type RoleWire, type RoleWireContext } from '../ims/role-wire.js';
+import { TunStreamNetwork } from './tun-streams.js';
+import { inNetns } from './netns.js';
 
 /** Options of the kernel path (TUN device and policy routing). */
 export interface TunOptions {
@@ -46,6 +48,11 @@ export interface TransportWireOptions {
   addresses: string[];
   /** The kernel path; omitted: in-process ports only. */
   tun?: TunOptions;
+  /**
+   * Open the raw sockets in this network namespace (a name under /var/run/netns, or a path; netns.ts);
+   * not with `tun` (its routing rules follow the SA database from this process's own namespace).
+   */
+  netns?: string;
   /** Packets read per wake-up and socket; default 32. */
   batch?: number;
   /**
@@ -116,6 +123,11 @@ export class TransportWire {
    * nothing stays open.
    */
   static open(o: TransportWireOptions): TransportWire {
+    if (o.netns !== undefined) {
+      if (o.tun !== undefined) throw new Ipsec3gppError(ErrorCode.INVALID_ARGUMENT, 'netns and tun together are not supported');
+      const { netns, ...rest } = o;
+      return inNetns(netns, () => TransportWire.open(rest));
+    }
     if (!Array.isArray(o.addresses) || o.addresses.length === 0) throw new Ipsec3gppError(ErrorCode.INVALID_ARGUMENT, 'addresses: at least one local address');
     const addrs = o.addresses.map((a) => parseAddress(a));
     const batch = o.batch ?? 32;
@@ -297,6 +309,8 @@ export interface TransportModeWireOptions {
   /** The kernel path (TUN device and policy routing), for kernel sockets on the protected ports. */
   tun?: TunOptions;
   batch?: number;
+  /** Open the raw sockets in this network namespace (TransportWireOptions.netns). */
+  netns?: string;
 }
 
 /**
@@ -316,8 +330,10 @@ export function transportModeWire(o: TransportModeWireOptions = {}): RoleWire {
       const wire = TransportWire.open({
         processor: ctx.processor, addresses: o.addresses ?? [ctx.address],
         ...(o.tun !== undefined ? { tun: o.tun } : {}), ...(o.batch !== undefined ? { batch: o.batch } : {}),
+        ...(o.netns !== undefined ? { netns: o.netns } : {}),
       });
-      return { mode: 'trans', close: () => wire.close() };
+      const streams = wire.tunName !== undefined ? new TunStreamNetwork(loadNative(), wire.tunName) : undefined;
+      return { mode: 'trans', ...(streams ? { streams } : {}), close: () => wire.close() };
     },
   };
 }

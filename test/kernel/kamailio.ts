@@ -168,6 +168,7 @@ class PlainSip {
 /** Starts Kamailio on a clean XFRM and waits until it answers an OPTIONS on 5060. */
 async function startKamailio(guest: GuestControl, log: Log): Promise<void> {
   await stopKamailio(guest);
+  await guest.ok('unbind'); // kpeer's sockets of earlier cases (a dual-stack [::]:5060 would keep Kamailio off 5060)
   await pushConfig(guest, { SCSCF_URI: `"sip:${CORE}:${SCSCF_PORT}"` });
   const [rc, out] = await guest.sh(`${IP} xfrm state flush; ${IP} xfrm policy flush; rm -f ${KLOG}; /usr/sbin/kamailio -f /tmp/pcscf.cfg -P /tmp/kamailio.pid -DD -E > ${KLOG} 2>&1 & echo started`);
   if (rc !== 0) throw new Error(`kamailio: ${out.join(' | ')}`);

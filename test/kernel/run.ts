@@ -35,6 +35,7 @@ import { COMBOS } from '../wire/pair.js';
 import { setParams } from '../wire/params.js';
 import { GuestControl } from './guest-control.js';
 import { kamailioCases } from './kamailio.js';
+import { pcscfRoleCases } from './pcscf-role.js';
 import { RETRY, kernelSetUp, sasOf, stateAdd, stateDelete, type KernelSa, type Role } from './xfrm.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -184,6 +185,10 @@ async function inside(): Promise<void> {
     console.log(`${problems.length ? 'FAIL' : 'PASS'} ${name} ${((Date.now() - t) / 1000).toFixed(2)} s  ${problems.length ? problems.join('; ') : controlInfo}`);
     controlInfo = '';
   }
+  // The IMS P-CSCF role against a kernel-XFRM UE (pcscf-role.ts).
+  const ims = await pcscfRoleCases(guest, opt('--only'));
+  passed += ims.passed;
+  failed += ims.failed;
   // The real P-CSCF (test/kernel/kamailio.ts): Kamailio's ims_ipsec_pcscf in the guest, programming XFRM itself.
   const k = await kamailioCases(guest, { only: opt('--only'), ci: process.env.CI !== undefined && process.env.CI !== '', log: (l) => console.log(l) });
   passed += k.passed;

@@ -1,0 +1,234 @@
+// The project's P-CSCF role (src/ims/pcscf-proxy.ts) against a kernel-XFRM UE, live (TS 33.203 7.1-7.4,
+// TS 24.229 5.1.1 / 5.2.2, RFC 3329): the UE's SIP is composed here, but its sockets and its ESP are the
+// guest kernel's. kpeer binds the UE's unprotected port, port_uc and port_us in the guest; SM1 goes from
+// the guest in clear, the 401 comes back to it, the test runs the USIM (src/aka/usim.ts) on RAND/AUTN and
+// installs the UE's four SAs in the guest with `ip xfrm` (xfrm.ts, keys from the tests' own Annex I, from
+// the Security-Client offered and the Security-Server received), then SM7 leaves the guest's port_uc as a
+// plain kernel UDP datagram that the kernel protects (SA1), and the P-CSCF's 200 must come back decrypted
+// by the kernel to port_uc (SA3). Then a request from the core: a second UE, in-process on the host
+// (UeClient over UDP-enc-tun), sends a MESSAGE to the guest UE's IMPU; the P-CSCF delivers it over SA2 to
+// the guest's port_us, and the guest's 200 goes back over SA4 to bob.
+// Per case: 200 to SM7 (received by the guest kernel's socket on port_uc from port_ps), the P-CSCF's set
+// 'established' with the guest's SPIs and ports and the mode offered, the MESSAGE at port_us and its 200 at
+// the sender, the guest kernel's `ip -s xfrm state` packet counters >= 1 on each of the four SAs, and no
+// esp-integrity / selector / inner-selector / unknown-spi / wrong-mode drops at the P-CSCF.
+// UDP-enc-tun: no NAT here, so the guest UE offers only mod=UDP-enc-tun (the P-CSCF selects it as the only
+// mode in common); its states carry `encap espinudp 4500 4500` and kpeer holds a UDP_ENCAP socket on 4500.
+
+import { randomBytes, randomInt } from 'node:crypto';
+import { Hss } from '../../src/aka/hss.js';
+import { Usim } from '../../src/aka/usim.js';
+import { akaAuthorization, initialAuthorization, parseAkaChallenge } from '../../src/aka/digest-aka.js';
+import { initSync, type EncryptionAlgorithm, type IntegrityAlgorithm } from '../../src/index.js';
+import { ImsCore } from '../../src/ims/core.js';
+import { PcscfProxy } from '../../src/ims/pcscf-proxy.js';
+import { udpEncapWire } from '../../src/ims/role-wire.js';
+import { demoKeys } from '../../src/ims/scenario.js';
+import { makeRequest, makeResponse } from '../../src/ims/sip-node.js';
+import { UeClient } from '../../src/ims/ue-client.js';
+import { hostPort } from '../../src/ip.js';
+import { NodeUdpNetwork, transportModeWire } from '../../src/node.js';
+import { parseSecurityHeader } from '../../src/secagree/header.js';
+import { formatIpsec3gpp, ipsec3gppEntries, requireIpsec3gpp } from '../../src/secagree/ipsec3gpp.js';
+import { parseSipMessage, serializeSipMessage, type SipMessage, type SipRequest, type SipResponse } from '../../src/sip/message.js';
+import { type SetParams } from '../wire/agent.js';
+import { type Datagram, type GuestControl } from './guest-control.js';
+import { kernelSetUp, sasOf } from './xfrm.js';
+
+const HOST = { 4: '192.0.2.1', 6: '2001:db8::1' } as const;
+const GUEST = { 4: '192.0.2.2', 6: '2001:db8::2' } as const;
+const REALM = 'ims.example.org';
+/** Drop reasons that must stay at 0 at the P-CSCF: any of them means the two ends disagree. */
+const BAD_DROPS = ['esp-integrity', 'selector', 'inner-selector', 'unknown-spi', 'wrong-mode', 'esp-malformed', 'esp-padding', 'inner-malformed'] as const;
+
+interface PcscfCase {
+  label: string;
+  family: 4 | 6;
+  alg: IntegrityAlgorithm;
+  ealg: EncryptionAlgorithm;
+  mode: 'trans' | 'UDP-enc-tun';
+  /** CONTROL: the guest kernel's states get another IK than the USIM computed. */
+  wrongIk?: boolean;
+}
+
+function pcscfCases(only: string | undefined): PcscfCase[] {
+  const out: PcscfCase[] = [];
+  for (const mode of ['trans', 'UDP-enc-tun'] as const) {
+    for (const [alg, ealg] of [['hmac-sha-1-96', 'aes-cbc'], ['hmac-md5-96', 'null']] as const) {
+      for (const family of [4, 6] as const) {
+        out.push({ label: `IMS project P-CSCF <- kernel UE: ${alg}+${ealg} ${mode} v${family}`, family, alg, ealg, mode });
+      }
+    }
+  }
+  out.push({ label: 'IMS CONTROL kernel UE keyed with another IK: SM7 dropped as esp-integrity, no 200, nothing established', family: 4, alg: 'hmac-sha-1-96', ealg: 'aes-cbc', mode: 'trans', wrongIk: true });
+  return out.filter((c) => !only || c.label.includes(only));
+}
+
+const hex = (m: SipMessage): string => Buffer.from(serializeSipMessage(m)).toString('hex');
+const sip = (d: Datagram): SipMessage => parseSipMessage(Buffer.from(d.payload, 'hex'));
+
+/** Packet counts of the guest kernel's states, by SPI (`ip -s xfrm state`: "lifetime current: B(bytes), P(packets)"). */
+async function kernelPackets(guest: GuestControl): Promise<Map<number, number>> {
+  const [, lines] = await guest.sh('/sbin/ip -s xfrm state');
+  const out = new Map<number, number>();
+  let spi: number | undefined;
+  for (const l of lines) {
+    const s = /spi (0x[0-9a-f]+)/.exec(l);
+    if (s) spi = Number(s[1]);
+    const p = /(\d+)\(bytes\),\s*(\d+)\(packets\)/.exec(l);
+    if (p && spi !== undefined && !out.has(spi)) out.set(spi, Number(p[2]));
+  }
+  return out;
+}
+
+/** Runs the P-CSCF-role cases; one PASS/FAIL line each. */
+export async function pcscfRoleCases(guest: GuestControl, only: string | undefined): Promise<{ passed: number; failed: number }> {
+  initSync();
+  let passed = 0;
+  let failed = 0;
+  for (const c of pcscfCases(only)) {
+    const t = Date.now();
+    let problems: string[];
+    let info = '';
+    try {
+      [problems, info] = await runPcscfCase(c, guest);
+      if (c.wrongIk) {
+        // The control passes when the checks above fail exactly as they must.
+        const want = [/^SM7: expected 200, got nothing/, /^no established set/, /^kernel state SA3 .*: 0 packets/, /esp-integrity [1-9]/];
+        const missing = want.filter((re) => !problems.some((p) => re.test(p)));
+        info = problems.join('; ');
+        problems = missing.map((re) => `the control did not see ${re.source}`);
+      }
+    } catch (e) {
+      problems = [`exception: ${(e as Error).stack?.split('\n').slice(0, 3).join(' ')}`];
+    }
+    if (problems.length === 0) passed++;
+    else failed++;
+    console.log(`${problems.length ? 'FAIL' : 'PASS'} ${c.label.padEnd(62)} ${((Date.now() - t) / 1000).toFixed(2)} s  ${problems.length ? problems.slice(0, 5).join('; ') : info}`);
+  }
+  return { passed, failed };
+}
+
+async function runPcscfCase(c: PcscfCase, guest: GuestControl): Promise<[string[], string]> {
+  const problems: string[] = [];
+  const host = HOST[c.family];
+  const ueIp = GUEST[c.family];
+  const net = new NodeUdpNetwork();
+  const hss = new Hss();
+  const user = `kue${randomInt(1e6)}`;
+  const impi = `${user}@${REALM}`;
+  const impu = `sip:${impi}`;
+  hss.addSubscriber({ impi, ...demoKeys() });
+  hss.addSubscriber({ impi: `bob@${REALM}`, ...demoKeys() });
+  const core = await ImsCore.start({ net, address: host, realm: REALM, hss });
+  let pcscf: PcscfProxy | undefined;
+  let bob: UeClient | undefined;
+  const usim = new Usim(demoKeys());
+  try {
+    pcscf = await PcscfProxy.start({ net, address: host, core: { address: host, port: core.port }, wire: [transportModeWire({ addresses: [host] }), udpEncapWire({ port: 4500 })] });
+    core.trustProxy(host, pcscf.coreSocket.port);
+    const P = pcscf;
+
+    // The guest UE's kernel sockets: unprotected port, port_uc, port_us (and the encapsulation socket).
+    const base = randomInt(20000, 60000);
+    const ue = { portU: base, portC: base + 1, portS: base + 2, spiC: randomInt(0x1000, 0x0fffffff), spiS: randomInt(0x1000, 0x0fffffff) };
+    const [rc0, out0] = await guest.sh('/sbin/ip xfrm state flush && /sbin/ip xfrm policy flush && echo ok');
+    if (rc0 !== 0) return [[`ip xfrm flush: ${out0.join(' | ')}`], ''];
+    await guest.ok('unbind');
+    for (const port of [ue.portU, ue.portC, ue.portS]) await guest.ok(`bind ${port}`);
+    if (c.mode === 'UDP-enc-tun') await guest.ok('encap 4500');
+
+    const securityClient = formatIpsec3gpp({ alg: c.alg, ealg: c.ealg, spiC: ue.spiC, spiS: ue.spiS, portC: ue.portC, portS: ue.portS, mod: c.mode });
+    const callId = `${randomBytes(8).toString('hex')}@${user}`;
+    const fromTag = randomBytes(4).toString('hex');
+    const register = (o: { cseq: number; viaPort: number; authorization: string; verify?: string[] }): SipRequest => makeRequest({
+      method: 'REGISTER', uri: `sip:${REALM}`, from: `<${impu}>;tag=${fromTag}`, to: `<${impu}>`, callId, cseq: o.cseq,
+      via: `SIP/2.0/UDP ${hostPort(ueIp, o.viaPort)};rport;branch=z9hG4bK${randomBytes(8).toString('hex')}`,
+      headers: [
+        ['Contact', `<sip:${user}@${hostPort(ueIp, ue.portS)}>;expires=600`], ['Authorization', o.authorization],
+        ['Require', 'sec-agree'], ['Proxy-Require', 'sec-agree'], ['Supported', 'path, sec-agree'],
+        ['Security-Client', securityClient], ...(o.verify ?? []).map((v) => ['Security-Verify', v] as [string, string]), ['Expires', '600'],
+      ],
+    });
+
+    // SM1 in clear from the guest's unprotected port; the 401 back to it.
+    const sm1 = register({ cseq: 1, viaPort: ue.portU, authorization: initialAuthorization({ username: impi, realm: REALM, uri: `sip:${REALM}` }) });
+    await guest.ok(`send ${ue.portU} ${host} ${P.port} ${hex(sm1)}`);
+    const got401 = await guest.recv(1, 8000);
+    const r401 = got401[0] ? sip(got401[0]) as SipResponse : undefined;
+    if (r401?.type !== 'response' || r401.status !== 401 || got401[0]!.dport !== ue.portU) return [[`SM1: expected a 401 at port_u, got ${got401.map((g) => `${g.sport}->${g.dport} ${Buffer.from(g.payload, 'hex').toString().split('\r\n')[0]}`).join(',') || 'nothing'}`], ''];
+    const serverValues = r401.headers.getAll('security-server');
+    const server = ipsec3gppEntries(parseSecurityHeader(serverValues)).filter((e) => e.valid).map(requireIpsec3gpp).find((e) => e.alg === c.alg && e.ealg === c.ealg && e.mod === c.mode);
+    if (server === undefined) return [[`401 Security-Server has no ${c.alg}+${c.ealg} ${c.mode}: ${serverValues.join(', ')}`], ''];
+    const challenge = parseAkaChallenge(r401.headers.get('www-authenticate') ?? '');
+    const aka = usim.authenticate(challenge.rand, challenge.autn);
+    if (aka.result !== 'ok') return [[`USIM: ${aka.result}`], ''];
+
+    // The UE's four SAs as guest kernel states and policies.
+    const p: SetParams = {
+      ueAddress: ueIp, pcscfAddress: host,
+      ue: { spiC: ue.spiC, spiS: ue.spiS, portC: ue.portC, portS: ue.portS },
+      pcscf: { spiC: server.spiC, spiS: server.spiS, portC: server.portC, portS: server.portS },
+      alg: c.alg, ealg: c.ealg, mode: c.mode, replayWindow: 64,
+      ck: Buffer.from(aka.ck).toString('hex'), ik: Buffer.from(aka.ik).toString('hex'), ports: 'kernel',
+    };
+    const [rc, out] = await guest.sh(kernelSetUp(c.wrongIk ? { ...p, ik: Buffer.from(aka.ik.map((b) => b ^ 0x01)).toString('hex') } : p, 'ue'));
+    if (rc !== 0) return [[`ip xfrm: ${out.join(' | ')}`], ''];
+
+    // SM7 from port_uc, a plain kernel datagram the guest kernel protects (SA1); the 200 over SA3 to port_uc.
+    const sm7 = register({ cseq: 2, viaPort: ue.portS, authorization: akaAuthorization({ username: impi, uri: `sip:${REALM}`, method: 'REGISTER', challenge, outcome: { res: aka.res } }), verify: serverValues });
+    await guest.ok(`send ${ue.portC} ${host} ${server.portS} ${hex(sm7)}`);
+    const got200 = await guest.recv(1, 8000);
+    const r200 = got200[0] ? sip(got200[0]) : undefined;
+    if (r200?.type !== 'response' || r200.status !== 200) problems.push(`SM7: expected 200, got ${got200.map((g) => Buffer.from(g.payload, 'hex').toString().split('\r\n')[0]).join(',') || 'nothing'}`);
+    else if (got200[0]!.dport !== ue.portC || got200[0]!.sport !== server.portS || got200[0]!.src !== host) problems.push(`the 200 came ${got200[0]!.src} ${got200[0]!.sport}->${got200[0]!.dport}, expected ${host} ${server.portS}->${ue.portC}`);
+
+    const set = P.db.sets(impi).find((s) => s.state === 'established');
+    if (set === undefined) problems.push(`no established set at the P-CSCF (${P.db.sets(impi).map((s) => s.state).join(',') || 'none'})`);
+    else {
+      const want = JSON.stringify([ueIp, ue.spiC, ue.spiS, ue.portC, ue.portS, c.mode, c.alg, c.ealg]);
+      const have = JSON.stringify([set.ueAddress, set.ue.spiC, set.ue.spiS, set.ue.portC, set.ue.portS, set.mode, set.alg, set.ealg]);
+      if (want !== have) problems.push(`P-CSCF set ${have}, expected ${want}`);
+    }
+
+    // A request from the core (when the registration succeeded): bob, in-process over UDP-enc-tun, sends a
+    // MESSAGE to the guest UE's IMPU; it reaches port_us over SA2 and the guest's 200 goes back over SA4.
+    if (set !== undefined) {
+      bob = await UeClient.start({
+        net, address: host, impi: `bob@${REALM}`, impu: `sip:bob@${REALM}`, realm: REALM, ...demoKeys(), release: 6,
+        pcscf: { address: host, port: P.port, encapPort: P.encapPort! }, wire: [udpEncapWire()], autoRefresh: false,
+      });
+      const rb = await bob.register();
+      if (rb.status !== 200) problems.push(`bob's registration: ${rb.status} ${rb.detail ?? ''}`);
+      else {
+        const text = `to the kernel UE ${randomBytes(6).toString('hex')}`;
+        const answered = bob.message(impu, text);
+        const gotMsg = await guest.recv(1, 8000);
+        const msg = gotMsg[0] ? sip(gotMsg[0]) : undefined;
+        if (msg?.type !== 'request' || msg.method !== 'MESSAGE') problems.push(`expected the MESSAGE at port_us, got ${gotMsg.map((g) => Buffer.from(g.payload, 'hex').toString().split('\r\n')[0]).join(',') || 'nothing'}`);
+        else {
+          if (gotMsg[0]!.dport !== ue.portS || gotMsg[0]!.sport !== server.portC) problems.push(`the MESSAGE came ${gotMsg[0]!.sport}->${gotMsg[0]!.dport}, expected ${server.portC}->${ue.portS} (SA2)`);
+          if (new TextDecoder().decode(msg.body) !== text) problems.push(`MESSAGE body ${JSON.stringify(new TextDecoder().decode(msg.body))}`);
+          await guest.ok(`send ${ue.portS} ${host} ${server.portC} ${hex(makeResponse(msg, 200, 'OK'))}`);
+        }
+        const ra = await answered;
+        if (ra.status !== 200) problems.push(`bob's MESSAGE: ${ra.status} ${ra.reason}`);
+      }
+    }
+
+    // The guest kernel carried it all: packets on each of its four states.
+    const counts = await kernelPackets(guest);
+    const per = sasOf(p).map((sa) => `${sa.name} ${counts.get(sa.spi) ?? '-'}`);
+    for (const sa of sasOf(p)) if (!((counts.get(sa.spi) ?? 0) >= 1)) problems.push(`kernel state ${sa.name} spi 0x${sa.spi.toString(16)}: ${counts.get(sa.spi) ?? 'absent'} packets`);
+    const bad = BAD_DROPS.filter((r) => P.wire.counters.dropped[r] !== 0).map((r) => `${r} ${P.wire.counters.dropped[r]}`);
+    if (bad.length) problems.push(`P-CSCF wire drops: ${bad.join(', ')}`);
+    return [problems, `kernel packets ${per.join(', ')}; P-CSCF wire sent ${P.wire.counters.sent} received ${P.wire.counters.received}`];
+  } finally {
+    bob?.close();
+    pcscf?.close();
+    core.close();
+    usim.destroy();
+    await guest.sh('/sbin/ip xfrm state flush && /sbin/ip xfrm policy flush');
+    await guest.ok('unbind').catch(() => undefined);
+  }
+}
