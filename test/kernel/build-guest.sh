@@ -3,8 +3,10 @@
 # linux-image-amd64 depends on, fetched with apt-get download: nothing from elsewhere), the modules the test
 # needs with their dependencies, static busybox, the host's iproute2 `ip` with its libraries, and kpeer (the
 # guest agent, test/kernel/guest/kpeer.c), packed as an initramfs. Idempotent; output in $IPSEC3GPP_KERNEL_CACHE
-# (default /tmp/ipsec3gpp-kernel): vmlinuz, initrd.gz, kernel.txt (package and version).
-# Needs: qemu-system-x86, busybox-static, cpio, gcc + libc6-dev, iproute2, apt (Debian/Ubuntu).
+# (default /tmp/ipsec3gpp-kernel): vmlinuz, initrd.gz, kernel.txt (package and version), and kamailio.txt when
+# the host's Kamailio P-CSCF (packages kamailio, kamailio-ims-modules) went into the guest too.
+# Needs: qemu-system-x86, busybox-static, cpio, gcc + libc6-dev, iproute2, apt (Debian/Ubuntu); optional:
+# kamailio + kamailio-ims-modules (the guest gets the P-CSCF of test/kernel/kamailio.ts).
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
 CACHE="${IPSEC3GPP_KERNEL_CACHE:-/tmp/ipsec3gpp-kernel}"
@@ -53,6 +55,31 @@ done
 gcc -static -O2 -Wall -Wextra -o root/bin/kpeer "$HERE/guest/kpeer.c"
 cp "$HERE/guest/init.sh" root/init && chmod +x root/init
 
+# 2b. Kamailio (optional: the P-CSCF peer of test/kernel/kamailio.ts), when the host has Debian's kamailio and
+#     kamailio-ims-modules: the binary, the modules its P-CSCF config loads, and every library they link, each
+#     at its own path (the modules find libkamailio_ims through their RUNPATH). kamailio.txt says what went in.
+KMODS="kex corex tm sl rr pv maxfwd textops siputils xlog path sanity ims_usrloc_pcscf ims_registrar_pcscf ims_ipsec_pcscf"
+KDIR=/usr/lib/x86_64-linux-gnu/kamailio/modules
+rm -f kamailio.txt
+if [ -x /usr/sbin/kamailio ] && [ -f "$KDIR/ims_ipsec_pcscf.so" ]; then
+  mkdir -p root/usr/sbin "root$KDIR" root/run root/var/run
+  cp /usr/sbin/kamailio root/usr/sbin/
+  objs=(/usr/sbin/kamailio)
+  for m in $KMODS; do cp "$KDIR/$m.so" "root$KDIR/"; objs+=("$KDIR/$m.so"); done
+  for o in "${objs[@]}"; do ldd "$o"; done | awk '/=>/ {print $3}' | sort -u | while read -r lib; do
+    [ -f "$lib" ] || continue
+    mkdir -p "root$(dirname "$lib")"
+    cp -L "$lib" "root$lib"
+  done
+  # the shell and tools the test uses around it
+  for a in base64 kill seq sed wc; do ln -sf busybox "root/bin/$a"; done
+  # what its resolver and getprotobyname() read (TCP listeners need the protocol number)
+  printf 'hosts: files\nprotocols: files\n' > root/etc/nsswitch.conf
+  printf '127.0.0.1 localhost\n' > root/etc/hosts
+  printf 'ip 0 IP\ntcp 6 TCP\nudp 17 UDP\n' > root/etc/protocols
+  echo "$(/usr/sbin/kamailio -v | head -n 1 | sed 's/^version: //; s/ *$//') (package $(dpkg-query -W -f='${Version}' kamailio-ims-modules 2>/dev/null))" > kamailio.txt
+fi
+
 # 3. Modules: the wanted ones and everything they depend on (from the tree's modules.dep).
 WANT="virtio_pci virtio_net xfrm_user esp4 esp6 xfrm4_tunnel xfrm6_tunnel authenc authencesn crypto_null des_generic
  des3_ede-x86_64 md5 sha1_generic sha1-ssse3 hmac cbc ecb aes_generic aesni-intel ghash-generic ghash-clmulni-intel gcm ctr
@@ -78,4 +105,4 @@ cp "$MD"/modules.builtin* "root/lib/modules/$KVER/" 2>/dev/null || true
 cp -f "kernel/tree/boot/vmlinuz-$KVER" vmlinuz
 (cd root && find . | cpio -o -H newc --quiet | gzip -1 > ../initrd.gz)
 echo "$PKG $KVER ${#seen[@]} modules" > kernel.txt
-echo "build-guest: $(cat kernel.txt), initrd $(du -k initrd.gz | cut -f1) KiB" >&2
+echo "build-guest: $(cat kernel.txt)$( [ -f kamailio.txt ] && echo ", $(cat kamailio.txt)"), initrd $(du -k initrd.gz | cut -f1) KiB" >&2

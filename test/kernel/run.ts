@@ -17,8 +17,10 @@
 // four SAs (payloads compared octet for octet, sizes 0..1400), then the replay window in both directions
 // (a jump of W+5, the packet left of the window dropped, the left edge accepted), and the kernel's
 // /proc/net/xfrm_stat and the project's drop counters checked to change by exactly that.
+// Then the real P-CSCF, when the guest has it (test/kernel/kamailio.ts): Kamailio 5.6's ims_ipsec_pcscf
+// programming the guest's XFRM itself, the project's ImsCore behind it and the project's UE in front of it.
 // Output: one line per case, then `kernel interop: N passed, N failed`; exit 0 only if all passed.
-//   options: --quick (one window per combination and mode), --only SUBSTR, --accel tcg|kvm, --verbose
+//   options: --quick (one window per combination and mode), --only SUBSTR (e.g. kamailio), --accel tcg|kvm, --verbose
 //   env: IPSEC3GPP_KERNEL_CACHE (guest build), KERNEL_TEST_TIMEOUT_S (whole run, default 1500)
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -32,6 +34,7 @@ import { annexISelfCheck } from '../wire/annex-i.js';
 import { COMBOS } from '../wire/pair.js';
 import { setParams } from '../wire/params.js';
 import { GuestControl } from './guest-control.js';
+import { kamailioCases } from './kamailio.js';
 import { pcscfRoleCases } from './pcscf-role.js';
 import { RETRY, kernelSetUp, sasOf, stateAdd, stateDelete, type KernelSa, type Role } from './xfrm.js';
 
@@ -186,6 +189,10 @@ async function inside(): Promise<void> {
   const ims = await pcscfRoleCases(guest, opt('--only'));
   passed += ims.passed;
   failed += ims.failed;
+  // The real P-CSCF (test/kernel/kamailio.ts): Kamailio's ims_ipsec_pcscf in the guest, programming XFRM itself.
+  const k = await kamailioCases(guest, { only: opt('--only'), ci: process.env.CI !== undefined && process.env.CI !== '', log: (l) => console.log(l) });
+  passed += k.passed;
+  failed += k.failed;
   await guest.cmd('quit').catch(() => []);
   guest.close();
   const code = await Promise.race([qemuExit, new Promise<null>((r) => setTimeout(() => r(null), 20_000))]);
