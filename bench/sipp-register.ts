@@ -15,6 +15,7 @@
 //
 //   node scripts/build.mjs --quiet && node --import tsx bench/sipp-register.ts \
 //     [--rates 25,50,100,200,400] [--rate-seconds 10] [--users 5000] [--transports u1,t1]
+//   (--transports also takes un / tn: SIPp's one socket / one TCP connection per call)
 
 import { mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir, cpus } from 'node:os';
@@ -33,11 +34,12 @@ function arg(name: string, dflt: string): string {
 const rates = arg('rates', '25,50,100,200,400').split(',').map(Number);
 const seconds = Number(arg('rate-seconds', '10'));
 const users = Number(arg('users', '5000'));
-const transports = arg('transports', 'u1,t1').split(',') as Array<'u1' | 't1'>;
+const NAMES: Record<string, string> = { u1: 'UDP', t1: 'TCP', un: 'UDP/call', tn: 'TCP/call' };
+const transports = arg('transports', 'u1,t1').split(',') as Array<'u1' | 't1' | 'un' | 'tn'>;
 
 interface Step { transport: string; rate: number; calls: number; code: number | null; elapsedS: number; achieved: number; failed: string; retrans: string; leftover: number; skippedVectors: number; ok: boolean }
 
-async function step(dir: string, subscribersFile: string, inf: string, transport: 'u1' | 't1', rate: number): Promise<Step> {
+async function step(dir: string, subscribersFile: string, inf: string, transport: 'u1' | 't1' | 'un' | 'tn', rate: number): Promise<Step> {
   const logs: string[] = [];
   const p = await startPcscf({
     host: '127.0.0.1', port: 0, clientPort: 0, serverPort: 0, encapPort: 0, realm: SIPP_REALM, mode: 'ipsec',
@@ -52,7 +54,7 @@ async function step(dir: string, subscribersFile: string, inf: string, transport
     const r = await runSipp({
       scenario: 'register-aka.xml', transport, target: { host: '127.0.0.1', port: p.pcscf.port }, dir: runDir, inf,
       calls, rate, localPort: await freePort(), traceMessages: false, timeoutS: seconds * 3 + 30,
-      extra: ['-trace_stat', '-fd', '1'],
+      extra: ['-trace_stat', '-fd', '1', ...(transport === 'un' || transport === 'tn' ? ['-max_socket', '5000'] : [])],
     });
     const elapsedS = (performance.now() - t0) / 1000;
     // Let the last de-registrations' grace timers and NOTIFYs settle before reading the core.
@@ -88,13 +90,13 @@ async function main(): Promise<void> {
     for (const t of transports) {
       for (const rate of rates) {
         const s = await step(dir, subscribersFile, inf, t, rate);
-        console.log([t === 'u1' ? 'UDP' : 'TCP', s.rate, s.calls, s.code, s.elapsedS.toFixed(1), s.achieved.toFixed(1), s.failed, s.retrans, s.leftover, s.skippedVectors, s.ok ? 'yes' : 'NO']
+        console.log([NAMES[t] ?? t, s.rate, s.calls, s.code, s.elapsedS.toFixed(1), s.achieved.toFixed(1), s.failed, s.retrans, s.leftover, s.skippedVectors, s.ok ? 'yes' : 'NO']
           .map((v, i) => String(v).padStart([9, 7, 6, 10, 10, 11, 7, 8, 5, 16, 10][i]!)).join('  '));
         if (!s.ok) break;
         best[t] = s.rate;
       }
     }
-    for (const t of transports) console.log(`${t === 'u1' ? 'UDP' : 'TCP'}: sustained ${best[t] ?? 0} registrations/s (each with its de-registration: 4 REGISTERs, 2 AKA runs) with no failed call`);
+    for (const t of transports) console.log(`${NAMES[t] ?? t}: sustained ${best[t] ?? 0} registrations/s (each with its de-registration: 4 REGISTERs, 2 AKA runs) with no failed call`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
