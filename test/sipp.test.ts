@@ -96,7 +96,7 @@ for (const transport of ['u1', 't1'] as const) {
       assert.equal(w.atRegistered, [1], why);
       assert.equal(w.atDeregistered, [0], why);
       assert.is(w.p.core.registrations.size, 0, why);
-      assert.ok(w.logs.some((l) => l === `${IMPI} registered over integrity-only + hmac-sha-1-96 SAs`), why);
+      assert.ok(w.logs.some((l) => l === `${IMPI} registered over integrity-only + hmac-sha-1-96 SAs (mod=trans)`), why);
       assert.not.ok(w.logs.some((l) => /aborted|refused|failed/.test(l)), why);
     } finally {
       done(w);

@@ -22,7 +22,7 @@ export interface PcscfArgs { listen: { host: string; port: number }; subscribers
 /** A rate limit from the command line: requests per second with a burst, or off. */
 export type RateArg = { perSecond: number; burst: number } | false;
 
-export interface UeArgs { pcscf: { host: string; port: number }; encapPort: number; local?: string; impi: string; impu?: string; realm?: string; k: Uint8Array; op?: Uint8Array; opc?: Uint8Array; release: UeRelease; mode: WireChoice; message?: string; messageBytes?: number; hold: number; expires: number; quiet?: boolean; tun?: boolean }
+export interface UeArgs { pcscf: { host: string; port: number }; encapPort: number; local?: string; port?: number; impi: string; impu?: string; realm?: string; k: Uint8Array; op?: Uint8Array; opc?: Uint8Array; release: UeRelease; mode: WireChoice; message?: string; messageBytes?: number; hold: number; expires: number; quiet?: boolean; tun?: boolean }
 
 export interface CliHandlers {
   selfcheck(a: SelfcheckArgs): void | Promise<void>;
@@ -209,6 +209,7 @@ export function buildProgram(handlers: CliHandlers, o: ProgramOptions = {}): Com
     .option('--impu <uri>', 'public identity (default sip:IMPI)', text('impu', 255))
     .option('--realm <realm>', 'home network realm (default: the IMPI\'s domain)', text('realm', 255))
     .option('--local <address>', 'this UE\'s address (default: the source address toward the P-CSCF)', text('address', 64))
+    .option('--port <n>', 'this UE\'s unprotected SIP port (default 5060, or a free one if it is taken)', port)
     .addOption(new Option('--mode <mode>', 'IPsec modes offered: trans (ESP as IP protocol 50: root), udp-enc-tun (RFC 3948), both, or auto (both when it can)').choices([...WIRE_CHOICES]).default('auto'))
     .option('--encap-port <n>', 'the P-CSCF\'s UDP encapsulation port (udp-enc-tun)', port, 4500)
     .option('--tun', 'the kernel path: a TUN device carries TCP inside the SAs (transport mode; CAP_NET_ADMIN)')

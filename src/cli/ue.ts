@@ -21,6 +21,8 @@ export interface UeCliOptions {
   encapPort: number;
   /** This UE's address; default the one the host routes toward the P-CSCF from. */
   local?: string | undefined;
+  /** The unprotected SIP port; default 5060 (what Kamailio's P-CSCF expects), a free one if 5060 is taken. */
+  port?: number | undefined;
   impi: string;
   impu?: string | undefined;
   realm?: string | undefined;
@@ -70,12 +72,20 @@ export async function runUe(o: UeCliOptions, signal?: AbortSignal): Promise<numb
   const pcscfPorts = new Set<number>([o.pcscf.port, o.encapPort]);
   const names = (a: string, p: number): string => (a === pcscf && pcscfPorts.has(p) ? 'P-CSCF' : a === local ? 'UE' : `${a}:${p}`);
   const printer = o.quiet ? undefined : ladderPrinter(o.log);
-  const ue = await UeClient.start({
-    net: new NodeUdpNetwork(), address: local, name: 'UE', impi: o.impi, impu, realm, k: o.k,
+  const start = (port: number): Promise<UeClient> => UeClient.start({
+    net: new NodeUdpNetwork(), address: local, port, name: 'UE', impi: o.impi, impu, realm, k: o.k,
     ...(o.op ? { op: o.op } : { opc: o.opc! }),
     pcscf: { address: pcscf, port: o.pcscf.port, encapPort: o.encapPort }, release: o.release, expires: o.expires,
     wire: wires.wires, names, traceReceived: true, tcp: { net: new NodeTcpNetwork() }, ...(printer ? { tracer: (e: TraceEvent) => printer(e) } : {}),
   });
+  let ue: UeClient;
+  try {
+    ue = await start(o.port ?? 5060);
+  } catch (e) {
+    if (o.port !== undefined) throw e;
+    o.log(`port 5060 is taken on ${local}: using a free port (a Kamailio 5.6 P-CSCF needs the UE on 5060)`);
+    ue = await start(0);
+  }
   ue.db.on((set) => pcscfPorts.add(set.pcscf.portC).add(set.pcscf.portS));
   try {
     const r = await ue.register();

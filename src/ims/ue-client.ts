@@ -41,6 +41,12 @@ export interface UeClientOptions extends MilenageKeys {
   net: DatagramNetwork;
   /** The UE's IP address. */
   address: string;
+  /**
+   * The unprotected SIP port (Via and Contact of the initial REGISTER); default 0, a free one. Kamailio 5.6's
+   * P-CSCF (ims_ipsec_pcscf) takes an initial REGISTER whose Via port is not 5060 for a re-registration
+   * and answers it with port-s=0: use 5060 with it.
+   */
+  port?: number;
   /** A label for the ladder (e.g. "UE alice"). */
   name?: string;
   impi: string;
@@ -301,7 +307,7 @@ export class UeClient {
   static async start(options: UeClientOptions): Promise<UeClient> {
     // Addresses in one text form from here on (IPv6 canonical, RFC 5952): SAs and SIP compare them by value.
     const o: UeClientOptions = { ...options, address: normalizeAddress(options.address), pcscf: { ...options.pcscf, address: normalizeAddress(options.pcscf.address) } };
-    const un = await o.net.bind(o.address, 0);
+    const un = await o.net.bind(o.address, o.port ?? 0);
     let us: DatagramSocket;
     try {
       us = await o.net.bind(o.address, 0);
