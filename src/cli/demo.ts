@@ -115,7 +115,10 @@ export function ladderPrinter(log: (l: string) => void): (e: TraceEvent) => void
     const text = wrap(`${summary(e)}${because}`, LADDER_WIDTH - head.length, LADDER_WIDTH - indent.length);
     log(`${head}${text[0]}`);
     for (const t of text.slice(1)) log(`${indent}${t}`);
-    for (const t of wrap(`${protection(e)}, ${e.bytes} B of SIP`, LADDER_WIDTH - indent.length, LADDER_WIDTH - indent.length)) log(`${indent}${t}`);
+    // The detail line under the message, or from the 'from' column on when it would not fit there.
+    const detail = `${protection(e)}, ${e.bytes} B of SIP`;
+    const at = indent.length + detail.length <= LADDER_WIDTH ? indent : ' '.repeat(15);
+    for (const t of wrap(detail, LADDER_WIDTH - at.length, LADDER_WIDTH - at.length)) log(`${at}${t}`);
   };
 }
 

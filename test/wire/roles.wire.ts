@@ -160,7 +160,7 @@ test('TCP inside the SAs (the kernel path, --tun): SM7 and the MESSAGE over 1300
   // The ladder: SM1 over TCP in clear (RFC 3261 18.1.1), SM7 over TCP inside SA1, its 200 over TCP inside SA3.
   if (process.env.ROLES_VERBOSE) console.log(r.out);
   assert.match(r.out, /SM1 +REGISTER[^\n]*\n[^\n]*clear, over TCP/);
-  assert.match(r.out, /SM7 +REGISTER[^\n]*\n[^\n]*ESP SA1 [^\n]*, over TCP/);
+  assert.match(r.out, /SM7 +REGISTER[^\n]*\n[^\n]*ESP SA1 [^\n]*, over TCP/, 'SM7 inside SA1 over TCP');
   assert.match(r.out, /SM12 +200 OK\n[^\n]*ESP SA[34] [^\n]*, over TCP/);
   assert.match(r.out, /UE +P-CSCF +MESSAGE[^\n]*\n[^\n]*ESP SA1 [^\n]*, over TCP/, 'the MESSAGE up over TCP inside SA1');
   assert.match(r.out, /P-CSCF +UE +MESSAGE[^\n]*\n[^\n]*ESP SA2 [^\n]*, over TCP/, 'and down over a connection the P-CSCF opened (SA2)');
@@ -177,8 +177,10 @@ test('npm start as root: the demo on two hosts (namespaces of its own on a veth 
   for (const v6 of [false, true]) {
     const r = spawnSync(process.execPath, [cli, 'demo', '--no-matrix', '--notifies', '1', ...(v6 ? ['--ipv6'] : [])], { encoding: 'utf8', timeout: 90_000 });
     assert.is(r.status, 0, r.stdout + r.stderr);
-    assert.match(r.stdout, v6 ? /P-CSCF and core on 2001:db8::1, UEs on 2001:db8::2/ : /P-CSCF and core on 192\.0\.2\.1, UEs on 192\.0\.2\.2/);
-    assert.match(r.stdout, /On the real wire between two hosts: network namespaces ipsec3gpp-demo-p\d+ and ipsec3gpp-demo-u\d+ joined by a veth pair/);
+    // The demo wraps its lines at 100 columns: read them joined.
+    const flat = r.stdout.replace(/\n {4,}/g, ' ');
+    assert.match(flat, v6 ? /P-CSCF and core on 2001:db8::1, UEs on 2001:db8::2/ : /P-CSCF and core on 192\.0\.2\.1, UEs on 192\.0\.2\.2/);
+    assert.match(flat, /On the real wire between two hosts: network namespaces ipsec3gpp-demo-p\d+ and ipsec3gpp-demo-u\d+ joined by a veth pair/);
     assert.match(r.stdout, /registrations: 3 of 3/);
     assert.match(r.stdout, /ESP SA1 spi=0x[0-9a-f]{8} aes-cbc\+hmac-sha-1-96/);
     assert.match(r.stdout, /Demo completed as expected\./);
