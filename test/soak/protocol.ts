@@ -48,6 +48,18 @@ export const loopDelay = (h: IntervalHistogram): LoopDelay => {
 
 export interface MemorySample { t: number; heap: number; wasm: number; live: number }
 
+/** The sampler's full collections: how many, and how long they held the event loop. */
+export interface ForcedGc { count: number; totalMs: number; maxMs: number }
+/** A full collection, timed. */
+export function timedGc(gc: () => void, acc: ForcedGc): void {
+  const t = performance.now();
+  gc();
+  const ms = performance.now() - t;
+  acc.count++;
+  acc.totalMs = Math.round(acc.totalMs + ms);
+  acc.maxMs = Math.max(acc.maxMs, Math.round(ms));
+}
+
 /** Growth over the second half of the run: the last quarter of its samples against the first quarter. */
 export interface Growth { heap: number; wasmLinearBytes: number; wasmLive: number }
 export function secondHalfGrowth(samples: MemorySample[], seconds: number): Growth {
@@ -88,7 +100,7 @@ export interface UeReport {
   faults: { sent: number; dropped: number; duplicated: number; delayed: number };
   fds: { base: number; end: number };
   ues: number;
-  memory: Growth & { heapEnd: number; wasmEnd: number; wasmLiveBase: number; wasmLiveEnd: number };
+  memory: Growth & { heapEnd: number; wasmEnd: number; wasmLiveBase: number; wasmLiveEnd: number; forcedGc: ForcedGc };
   loopDelay: LoopDelay;
 }
 

@@ -25,7 +25,7 @@ import { ImsCore } from '../../src/ims/core.js';
 import { PcscfProxy } from '../../src/ims/pcscf-proxy.js';
 import { demoKeys } from '../../src/ims/scenario.js';
 import { FaultyNetwork } from './faulty-network.js';
-import { addStats, type FromUe, LOOP_RESOLUTION_MS, loopDelay, type MemorySample, newStats, secondHalfGrowth, type ToUe, type UeReport, type UeStats } from './protocol.js';
+import { addStats, type FromUe, LOOP_RESOLUTION_MS, loopDelay, type MemorySample, newStats, secondHalfGrowth, timedGc, type ToUe, type UeReport, type UeStats } from './protocol.js';
 
 const arg = (name: string, def: number): number => {
   const i = process.argv.indexOf(`--${name}`);
@@ -70,15 +70,18 @@ core.trustProxy('127.0.0.1', pcscf.coreSocket.port);
 const deregisteredAt = new Map<string, number>();
 core.events.deregistered = (impu) => { deregisteredAt.set(impu, Date.now()); };
 /** What this process judges: timed-out de-registrations. */
-const own = { deregLostFinal: 0, failed: {} as Record<string, number> };
+const own = { deregLostFinal: 0, failed: {} as Record<string, number>, lostFinal: [] as Array<{ t: number; coreAfterMs: number }> };
 /**
  * A de-registration that timed out: the network did de-register (the core has no binding left) but the
  * UE never heard (a lost final response), or the request never got through (a lost P-CSCF, say).
  */
 function deregTimedOut(i: number, since: number): void {
   const at = deregisteredAt.get(`sip:u${i}@${realm}`);
-  if (at !== undefined && at >= since) own.deregLostFinal++;
-  else {
+  if (at !== undefined && at >= since) {
+    own.deregLostFinal++;
+    // When (s into the run) the UE gave up, and how long after it first sent the request the core had it.
+    if (own.lostFinal.length < 50) own.lostFinal.push({ t: Math.round((Date.now() - t0) / 1000), coreAfterMs: at - since });
+  } else {
     const what = 'of which deregister 408: the core never had it (the P-CSCF had lost the SAs)';
     own.failed[what] = (own.failed[what] ?? 0) + 1;
   }
@@ -152,7 +155,8 @@ let worstWindow = { at: 0, p50: 0, p99: 0, max: 0 };
 
 // Memory samples over the run, after a full collection, so that what is compared is what is kept.
 const samples: MemorySample[] = [];
-const sampler = setInterval(() => { gc(); const m = memoryStats(); samples.push({ t: Date.now() - t0, heap: process.memoryUsage().heapUsed, wasm: m.memoryBytes, live: m.liveContextBytes }); }, 2000);
+const forcedGc = { count: 0, totalMs: 0, maxMs: 0 };
+const sampler = setInterval(() => { timedGc(gc, forcedGc); const m = memoryStats(); samples.push({ t: Date.now() - t0, heap: process.memoryUsage().heapUsed, wasm: m.memoryBytes, live: m.liveContextBytes }); }, 2000);
 
 // Network events: re-authentications, a network-initiated de-registration, a P-CSCF restart.
 const events = (async () => {
@@ -207,11 +211,11 @@ const faults = { sent: net.counts.sent, dropped: net.counts.dropped, duplicated:
 for (const r of reports) for (const key of Object.keys(faults) as Array<keyof typeof faults>) faults[key] += r.faults[key];
 const g = secondHalfGrowth(samples, SECONDS);
 const m = memoryStats();
-const mine = { ...g, heapEnd: process.memoryUsage().heapUsed, wasmEnd: m.memoryBytes, wasmLiveBase: liveBase, wasmLiveEnd: m.liveContextBytes };
+const mine = { ...g, heapEnd: process.memoryUsage().heapUsed, wasmEnd: m.memoryBytes, wasmLiveBase: liveBase, wasmLiveEnd: m.liveContextBytes, forcedGc };
 const settled = Object.values(stats.ops).reduce((a, b) => a + b, 0);
 const result = {
   ues: UES, seconds: SECONDS, t1: T1, seed: SEED, ueProcesses: PROCS, faults, ops: stats.ops, ok: stats.ok, failed: stats.failed,
-  stuck: stats.inFlight, deregistrationsFailedForLostFinal: own.deregLostFinal,
+  stuck: stats.inFlight, deregistrationsFailedForLostFinal: own.deregLostFinal, lostFinal: own.lostFinal,
   lostPcscfDetected: stats.lostEvents, networkDeregistrations: stats.networkEvents, refreshFailures: stats.refreshFailures,
   fds: { pcscfProcess: { base: fdBase, end: fdEnd }, ueProcesses: reports.map((r) => ({ ues: r.ues, ...r.fds })) },
   pcscf: { sets: pcscf.db.size, attempts: pcscf.sec.attemptCount },

@@ -12,7 +12,7 @@ import { initSync, memoryStats } from '../../src/index.js';
 import { demoKeys } from '../../src/ims/scenario.js';
 import { UeClient } from '../../src/ims/ue-client.js';
 import { FaultyNetwork } from './faulty-network.js';
-import { type FromUe, type InitMsg, LOOP_RESOLUTION_MS, loopDelay, type MemorySample, newStats, type Op, secondHalfGrowth, type ToUe } from './protocol.js';
+import { type FromUe, type InitMsg, LOOP_RESOLUTION_MS, loopDelay, type MemorySample, newStats, type Op, secondHalfGrowth, timedGc, type ToUe } from './protocol.js';
 
 if (!process.send) throw new Error('test/soak/ue-process.ts is forked by test/soak/run.ts');
 const send = (m: FromUe): void => { process.send!(m); };
@@ -127,7 +127,8 @@ const loop = monitorEventLoopDelay({ resolution: LOOP_RESOLUTION_MS });
 loop.enable();
 // Memory samples after a full collection, so that what is compared is what is kept.
 const samples: MemorySample[] = [];
-const sampler = setInterval(() => { gc(); const m = memoryStats(); samples.push({ t: Date.now() - t0, heap: process.memoryUsage().heapUsed, wasm: m.memoryBytes, live: m.liveContextBytes }); }, 2000);
+const forcedGc = { count: 0, totalMs: 0, maxMs: 0 };
+const sampler = setInterval(() => { timedGc(gc, forcedGc); const m = memoryStats(); samples.push({ t: Date.now() - t0, heap: process.memoryUsage().heapUsed, wasm: m.memoryBytes, live: m.liveContextBytes }); }, 2000);
 const progress = setInterval(() => { send({ t: 'progress', registered: ues.filter((u) => u.registered).length, stats }); }, 5000);
 await Promise.all(ues.map((ue, j) => life(ue, cfg.from + j, deadline)));
 send({ t: 'lifeDone' });
@@ -163,7 +164,7 @@ const g = secondHalfGrowth(samples, SECONDS);
 const m = memoryStats();
 send({
   t: 'report', stats, faults: net.counts, fds: { base: fdBase, end: fds() }, ues: ues.length,
-  memory: { ...g, heapEnd: process.memoryUsage().heapUsed, wasmEnd: m.memoryBytes, wasmLiveBase: liveBase, wasmLiveEnd: m.liveContextBytes },
+  memory: { ...g, heapEnd: process.memoryUsage().heapUsed, wasmEnd: m.memoryBytes, wasmLiveBase: liveBase, wasmLiveEnd: m.liveContextBytes, forcedGc },
   loopDelay: loopDelay(loop),
 });
 net.close();
