@@ -12,7 +12,7 @@ import { initSync, memoryStats } from '../../src/index.js';
 import { demoKeys } from '../../src/ims/scenario.js';
 import { UeClient } from '../../src/ims/ue-client.js';
 import { FaultyNetwork } from './faulty-network.js';
-import { type FromUe, type InitMsg, LOOP_RESOLUTION_MS, loopDelay, type MemorySample, newStats, type Op, secondHalfGrowth, timedGc, type ToUe } from './protocol.js';
+import { cpuPercent, type FromUe, type InitMsg, LOOP_RESOLUTION_MS, loopDelay, MemorySampler, newStats, type Op, type ToUe } from './protocol.js';
 
 if (!process.send) throw new Error('test/soak/ue-process.ts is forked by test/soak/run.ts');
 const send = (m: FromUe): void => { process.send!(m); };
@@ -125,10 +125,8 @@ async function life(ue: UeClient, i: number, deadline: number): Promise<void> {
 const { t0, deadline } = await next('start');
 const loop = monitorEventLoopDelay({ resolution: LOOP_RESOLUTION_MS });
 loop.enable();
-// Memory samples after a full collection, so that what is compared is what is kept.
-const samples: MemorySample[] = [];
-const forcedGc = { count: 0, totalMs: 0, maxMs: 0 };
-const sampler = setInterval(() => { timedGc(gc, forcedGc); const m = memoryStats(); samples.push({ t: Date.now() - t0, heap: process.memoryUsage().heapUsed, wasm: m.memoryBytes, live: m.liveContextBytes }); }, 2000);
+const cpu0 = process.cpuUsage();
+const sampler = new MemorySampler(t0, gc);
 const progress = setInterval(() => { send({ t: 'progress', registered: ues.filter((u) => u.registered).length, stats }); }, 5000);
 await Promise.all(ues.map((ue, j) => life(ue, cfg.from + j, deadline)));
 send({ t: 'lifeDone' });
@@ -152,19 +150,20 @@ await Promise.all(ues.map(async (ue, j) => {
     await deregister(ue, i);
   }
 }));
-clearInterval(sampler);
+sampler.stop();
+loop.disable();
+const cpu = cpuPercent(cpu0, Date.now() - t0);
 send({ t: 'deregDone' });
 
 await next('close');
 for (const ue of ues) ue.close();
 await sleep(200);
 gc();
-loop.disable();
-const g = secondHalfGrowth(samples, SECONDS);
+const g = sampler.growth(SECONDS);
 const m = memoryStats();
 send({
   t: 'report', stats, faults: net.counts, fds: { base: fdBase, end: fds() }, ues: ues.length,
-  memory: { ...g, heapEnd: process.memoryUsage().heapUsed, wasmEnd: m.memoryBytes, wasmLiveBase: liveBase, wasmLiveEnd: m.liveContextBytes, forcedGc },
-  loopDelay: loopDelay(loop),
+  memory: { ...g, heapEnd: process.memoryUsage().heapUsed, wasmEnd: m.memoryBytes, wasmLiveBase: liveBase, wasmLiveEnd: m.liveContextBytes, forcedGc: sampler.forcedGc },
+  loopDelay: loopDelay(loop), cpuPercent: cpu,
 });
 net.close();
