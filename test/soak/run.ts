@@ -71,17 +71,24 @@ core.trustProxy('127.0.0.1', pcscf.coreSocket.port);
 const deregisteredAt = new Map<string, number>();
 core.events.deregistered = (impu) => { deregisteredAt.set(impu, Date.now()); };
 /** What this process judges: timed-out de-registrations. */
-const own = { deregLostFinal: 0, failed: {} as Record<string, number>, lostFinal: [] as Array<{ t: number; coreAfterMs: number }> };
+const own = { deregLostFinal: 0, deregLostWithRestart: 0, failed: {} as Record<string, number>, lostFinal: [] as Array<{ sentAt: number; coreAfterMs: number }> };
+/** When the old P-CSCF closed and the new one was up (ms since the epoch). */
+const restart = { closedAt: Infinity, upAt: Infinity };
 /**
  * A de-registration that timed out: the network did de-register (the core has no binding left) but the
- * UE never heard (a lost final response), or the request never got through (a lost P-CSCF, say).
+ * UE never heard (a lost final response), or the request never got through (a lost P-CSCF, say). One
+ * the core had in the last 16*T1 before the P-CSCF restart lost its answer with the old P-CSCF: the
+ * retransmissions that would have fetched it again reach a P-CSCF that has no SAs for them and must drop
+ * them. That is the restart, not a lost response (in those 8 s a UE retransmits 3 or 4 times at most).
  */
 function deregTimedOut(i: number, since: number): void {
   const at = deregisteredAt.get(`sip:u${i}@${realm}`);
-  if (at !== undefined && at >= since) {
+  if (at !== undefined && at >= since && at >= restart.closedAt - 16 * T1 && at <= restart.upAt) {
+    own.deregLostWithRestart++;
+  } else if (at !== undefined && at >= since) {
     own.deregLostFinal++;
-    // When (s into the run) the UE gave up, and how long after it first sent the request the core had it.
-    if (own.lostFinal.length < 50) own.lostFinal.push({ t: Math.round((Date.now() - t0) / 1000), coreAfterMs: at - since });
+    // When (s into the run) the UE sent it, and how long after that the core had it.
+    if (own.lostFinal.length < 50) own.lostFinal.push({ sentAt: Math.round((since - t0) / 1000), coreAfterMs: at - since });
   } else {
     const what = 'of which deregister 408: the core never had it (the P-CSCF had lost the SAs)';
     own.failed[what] = (own.failed[what] ?? 0) + 1;
@@ -168,9 +175,11 @@ const events = (async () => {
   log('5 network-initiated re-authentications');
   await sleep(SECONDS * 150);
   log('P-CSCF restart (same ports, no state)');
+  restart.closedAt = Date.now();
   pcscf.close();
   await sleep(500);
   pcscf = await PcscfProxy.start({ net, address: '127.0.0.1', port: ports.port, protectedPorts: { client: ports.client, server: ports.server }, core: { address: '127.0.0.1', port: core.port }, timers, ...limits });
+  restart.upAt = Date.now();
   core.trustProxy('127.0.0.1', pcscf.coreSocket.port);
   await sleep(SECONDS * 150);
   const victim = core.registrations.keys().next().value;
@@ -221,6 +230,7 @@ const settled = Object.values(stats.ops).reduce((a, b) => a + b, 0);
 const result = {
   ues: UES, seconds: SECONDS, t1: T1, seed: SEED, ueProcesses: PROCS, faults, ops: stats.ops, ok: stats.ok, failed: stats.failed,
   stuck: stats.inFlight, deregistrationsFailedForLostFinal: own.deregLostFinal, lostFinal: own.lostFinal,
+  deregistrationsLostWithTheRestart: own.deregLostWithRestart,
   lostPcscfDetected: stats.lostEvents, networkDeregistrations: stats.networkEvents, refreshFailures: stats.refreshFailures,
   fds: { pcscfProcess: { base: fdBase, end: fdEnd }, ueProcesses: reports.map((r) => ({ ues: r.ues, ...r.fds })) },
   pcscf: { sets: pcscf.db.size, attempts: pcscf.sec.attemptCount },
