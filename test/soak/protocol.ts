@@ -57,15 +57,33 @@ export const cpuPercent = (since: NodeJS.CpuUsage, ms: number): number => {
 /** The sampler's forced full collections: how many, and how long they held the event loop. */
 export interface ForcedGc { count: number; totalMs: number; maxMs: number }
 
-/** Growth over the second half of the run: the last quarter of its samples against the first quarter. */
+/** Growth over a window of the run: the last quarter of its samples against the first quarter. */
 export interface Growth {
   /** Of the old generation's live size after major collections, relative. */
   heap: number;
   wasmLinearBytes: number;
   /** Of the WASM key contexts' bytes, relative. */
   wasmLive: number;
-  /** How many heap samples the second half had (major collections: V8's own and the forced ones). */
+  /** How many heap samples the window had (major collections: V8's own and the forced ones). */
   heapSamples: number;
+}
+
+/** A process's memory over the run (ms since the run's start). */
+export interface MemorySamples {
+  heap: Array<{ t: number; v: number }>;
+  wasm: Array<{ t: number; wasm: number; live: number }>;
+}
+
+/** Growth over the samples from `fromMs` to `toMs` (since the run's start). */
+export function growthFrom(samples: MemorySamples, fromMs: number, toMs: number): Growth {
+  const heap = samples.heap.filter((s) => s.t >= fromMs && s.t <= toMs).map((s) => s.v);
+  const wasm = samples.wasm.filter((s) => s.t >= fromMs && s.t <= toMs);
+  return {
+    heap: Number((quarters(heap) - 1).toFixed(4)),
+    wasmLinearBytes: Math.round(avg(last(wasm.map((s) => s.wasm))) - avg(first(wasm.map((s) => s.wasm)))),
+    wasmLive: Number((quarters(wasm.map((s) => s.live)) - 1).toFixed(4)),
+    heapSamples: heap.length,
+  };
 }
 
 /** What survived a major collection: every V8 heap space but the young generation's. */
@@ -80,8 +98,7 @@ const oldGeneration = (): number => getHeapSpaceStatistics().filter((s) => !s.sp
  */
 export class MemorySampler {
   readonly forcedGc: ForcedGc = { count: 0, totalMs: 0, maxMs: 0 };
-  readonly #heap: Array<{ t: number; v: number }> = [];
-  readonly #wasm: Array<{ t: number; wasm: number; live: number }> = [];
+  readonly samples: MemorySamples = { heap: [], wasm: [] };
   readonly #timers: Array<ReturnType<typeof setInterval>>;
   readonly #observer: PerformanceObserver;
   #lastMajor = Date.now();
@@ -92,12 +109,12 @@ export class MemorySampler {
       for (const e of list.getEntries()) {
         if ((e as { detail?: { kind?: number } }).detail?.kind !== constants.NODE_PERFORMANCE_GC_MAJOR) continue;
         this.#lastMajor = Date.now();
-        this.#heap.push({ t: Date.now() - t0, v: oldGeneration() });
+        this.samples.heap.push({ t: Date.now() - t0, v: oldGeneration() });
       }
     });
     this.#observer.observe({ entryTypes: ['gc'] });
     this.#timers = [
-      setInterval(() => { const m = memoryStats(); this.#wasm.push({ t: Date.now() - t0, wasm: m.memoryBytes, live: m.liveContextBytes }); tick?.(); }, 2000),
+      setInterval(() => { const m = memoryStats(); this.samples.wasm.push({ t: Date.now() - t0, wasm: m.memoryBytes, live: m.liveContextBytes }); tick?.(); }, 2000),
       setInterval(() => {
         if (Date.now() - this.#lastMajor < 30_000) return;
         const t = performance.now();
@@ -113,19 +130,6 @@ export class MemorySampler {
   stop(): void {
     for (const t of this.#timers) clearInterval(t);
     this.#observer.disconnect();
-  }
-
-  /** Growth over the second half of a run of `seconds`. */
-  growth(seconds: number): Growth {
-    const from = (seconds * 1000) / 2;
-    const heap = this.#heap.filter((s) => s.t >= from).map((s) => s.v);
-    const wasm = this.#wasm.filter((s) => s.t >= from);
-    return {
-      heap: Number((quarters(heap) - 1).toFixed(4)),
-      wasmLinearBytes: Math.round(avg(last(wasm.map((s) => s.wasm))) - avg(first(wasm.map((s) => s.wasm)))),
-      wasmLive: Number((quarters(wasm.map((s) => s.live)) - 1).toFixed(4)),
-      heapSamples: heap.length,
-    };
   }
 }
 
@@ -161,7 +165,9 @@ export interface UeReport {
   faults: { sent: number; dropped: number; duplicated: number; delayed: number };
   fds: { base: number; end: number };
   ues: number;
-  memory: Growth & { heapEnd: number; wasmEnd: number; wasmLiveBase: number; wasmLiveEnd: number; forcedGc: ForcedGc };
+  /** Judged by the parent, which knows when the P-CSCF's state was steady again after its restart. */
+  samples: MemorySamples;
+  memory: { heapEnd: number; wasmEnd: number; wasmLiveBase: number; wasmLiveEnd: number; forcedGc: ForcedGc };
   loopDelay: LoopDelay;
   /** CPU used from the start to the end of the de-registrations, in % of one core. */
   cpuPercent: number;

@@ -159,11 +159,11 @@ await next('close');
 for (const ue of ues) ue.close();
 await sleep(200);
 gc();
-const g = sampler.growth(SECONDS);
 const m = memoryStats();
 send({
   t: 'report', stats, faults: net.counts, fds: { base: fdBase, end: fds() }, ues: ues.length,
-  memory: { ...g, heapEnd: process.memoryUsage().heapUsed, wasmEnd: m.memoryBytes, wasmLiveBase: liveBase, wasmLiveEnd: m.liveContextBytes, forcedGc: sampler.forcedGc },
+  samples: sampler.samples,
+  memory: { heapEnd: process.memoryUsage().heapUsed, wasmEnd: m.memoryBytes, wasmLiveBase: liveBase, wasmLiveEnd: m.liveContextBytes, forcedGc: sampler.forcedGc },
   loopDelay: loopDelay(loop), cpuPercent: cpu,
 });
 net.close();
