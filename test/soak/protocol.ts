@@ -180,7 +180,8 @@ export type FromUe =
   /** Every UE's life is over (the deadline passed and its last operation settled). */
   | { t: 'lifeDone' }
   /** A de-registration of u<i> started at <since> (ms since the epoch) timed out. */
-  | { t: 'dereg408'; i: number; since: number }
+  /** (With the UE's detail, and whether a reg-event NOTIFY ended its registration meanwhile.) */
+  | { t: 'dereg408'; i: number; since: number; detail: string | undefined; notifiedEnded: boolean }
   /** Is this IMPU bound at the core? (A UE that lost its P-CSCF may still be.) */
   | { t: 'bound?'; id: number; impu: string }
   | { t: 'deregDone' }

@@ -76,7 +76,7 @@ const deregisteredAt = new Map<string, number>();
 let byNetwork = false;
 core.events.deregistered = (impu) => { if (!byNetwork) deregisteredAt.set(impu, Date.now()); };
 /** What this process judges: timed-out de-registrations. */
-const own = { deregLostFinal: 0, deregLostWithRestart: 0, failed: {} as Record<string, number>, lostFinal: [] as Array<{ sentAt: number; coreAfterMs: number }> };
+const own = { deregLostFinal: 0, deregLostWithRestart: 0, failed: {} as Record<string, number>, lostFinal: [] as Array<{ sentAt: number; coreAfterMs: number; detail: string | undefined; notifiedEnded: boolean }> };
 /**
  * When the old P-CSCF closed and the new one was up (ms since the epoch), how many SA sets the old one
  * had, and when (ms into the run) the new one had 90 % as many again: the steady state after the restart.
@@ -89,7 +89,7 @@ const restart = { closedAt: Infinity, upAt: Infinity, setsBefore: 0, steadyAt: u
  * retransmissions that would have fetched it again reach a P-CSCF that has no SAs for them and must drop
  * them. That is the restart, not a lost response (in those 8 s a UE retransmits 3 or 4 times at most).
  */
-function deregTimedOut(i: number, since: number): void {
+function deregTimedOut(i: number, since: number, detail: string | undefined, notifiedEnded: boolean): void {
   let at = deregisteredAt.get(`sip:u${i}@${realm}`);
   // Only while the UE could still retransmit it (Timer F) could the core have had this request.
   if (at !== undefined && at > since + 64 * T1 + 1000) at = undefined;
@@ -97,8 +97,9 @@ function deregTimedOut(i: number, since: number): void {
     own.deregLostWithRestart++;
   } else if (at !== undefined && at >= since) {
     own.deregLostFinal++;
-    // When (s into the run) the UE sent it, and how long after that the core had it.
-    if (own.lostFinal.length < 50) own.lostFinal.push({ sentAt: Math.round((since - t0) / 1000), coreAfterMs: at - since });
+    // When (s into the run) the UE sent it, how long after that the core had it, what the UE said, and
+    // whether a reg-event NOTIFY (the core's "unregistered") ended its registration before the 200 came.
+    if (own.lostFinal.length < 50) own.lostFinal.push({ sentAt: Math.round((since - t0) / 1000), coreAfterMs: at - since, detail, notifiedEnded });
   } else {
     const what = 'of which deregister 408: the core never had it (the P-CSCF had lost the SAs)';
     own.failed[what] = (own.failed[what] ?? 0) + 1;
@@ -132,7 +133,7 @@ class UeProcess {
   #message(m: FromUe): void {
     switch (m.t) {
       case 'progress': this.progress = { registered: m.registered, stats: m.stats }; return;
-      case 'dereg408': deregTimedOut(m.i, m.since); return;
+      case 'dereg408': deregTimedOut(m.i, m.since, m.detail, m.notifiedEnded); return;
       case 'bound?': this.send({ t: 'bound', id: m.id, yes: core.registrations.has(m.impu) }); return;
       default: {
         const w = this.#waiting.get(m.t);

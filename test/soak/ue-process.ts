@@ -63,6 +63,8 @@ const fail = (what: string): void => { stats.failed[what] = (stats.failed[what] 
 
 // The UEs: one IMPI each, its own loopback address, a keep-alive to notice a lost P-CSCF.
 const ues: UeClient[] = [];
+/** When each UE last heard from the network that its registration ended (a reg-event NOTIFY). */
+const endedByNetworkAt = new Map<number, number>();
 for (let i = cfg.from; i < cfg.to; i++) {
   const user = `u${i}`;
   const address = `127.0.${1 + Math.floor(i / 250)}.${1 + (i % 250)}`;
@@ -71,7 +73,10 @@ for (let i = cfg.from; i < cfg.to; i++) {
     pcscf: { address: '127.0.0.1', port: cfg.pcscfPort }, timers, expires: Math.max(20, Math.round(SECONDS / 5)),
     keepAliveMs: Math.max(4000, 60 * T1), keepAliveTimeoutMs: 16 * T1,
   });
-  ue.events.deregistered = (r) => { if (r.by === 'lost') stats.lostEvents++; if (r.by === 'network') stats.networkEvents++; };
+  ue.events.deregistered = (r) => {
+    if (r.by === 'lost') stats.lostEvents++;
+    if (r.by === 'network') { stats.networkEvents++; endedByNetworkAt.set(i, Date.now()); }
+  };
   ue.events.refreshFailed = () => { stats.refreshFailures++; };
   ues.push(ue);
 }
@@ -100,7 +105,7 @@ async function op<T extends { status: number }>(name: Op, f: () => Promise<T>): 
 async function deregister(ue: UeClient, i: number): Promise<void> {
   const since = Date.now();
   const d = await op('deregister', () => ue.deregister());
-  if (d?.status === 408) send({ t: 'dereg408', i, since });
+  if (d?.status === 408) send({ t: 'dereg408', i, since, detail: d.detail, notifiedEnded: (endedByNetworkAt.get(i) ?? 0) >= since });
 }
 
 const doc = (user: string, n: number): string => `<presence xmlns="urn:ietf:params:xml:ns:pidf" entity="sip:${user}@${realm}"><tuple id="t"><status><basic>open</basic></status><note>${n}</note></tuple></presence>`;
