@@ -3,6 +3,7 @@
 // both sides compute the same way (operation counts, memory flatness, event-loop delay).
 
 import { constants, type IntervalHistogram, PerformanceObserver } from 'node:perf_hooks';
+import { readFileSync } from 'node:fs';
 import { getHeapSpaceStatistics } from 'node:v8';
 import { memoryStats } from '../../src/index.js';
 
@@ -86,13 +87,29 @@ export function growthFrom(samples: MemorySamples, fromMs: number, toMs: number)
   };
 }
 
+/**
+ * UDP datagrams the kernel dropped for a full receive buffer, and datagrams received, so far (Linux
+ * /proc/net/snmp; the network namespace's, so other programs' count too): a process too slow to read its
+ * sockets loses datagrams there, on top of the faults the soak injects.
+ */
+export function udpCounters(): { received: number; receiveBufferDrops: number } {
+  try {
+    const lines = readFileSync('/proc/net/snmp', 'utf8').split('\n').filter((l) => l.startsWith('Udp:'));
+    const names = lines[0]!.split(/\s+/);
+    const values = lines[1]!.split(/\s+/).map(Number);
+    return { received: values[names.indexOf('InDatagrams')] ?? 0, receiveBufferDrops: values[names.indexOf('RcvbufErrors')] ?? 0 };
+  } catch {
+    return { received: 0, receiveBufferDrops: 0 };
+  }
+}
+
 /** What survived a major collection: every V8 heap space but the young generation's. */
 const oldGeneration = (): number => getHeapSpaceStatistics().filter((s) => !s.space_name.startsWith('new_')).reduce((a, s) => a + s.space_used_size, 0);
 
 /**
  * Memory over the run, measured without loading the process being measured: WASM memory and key contexts
  * every 2 s (explicitly managed, no collection needed), and the heap at major collections only (V8's own,
- * seen through a PerformanceObserver, and one forced after 30 s without any, so that the second half has
+ * seen through a PerformanceObserver, and one forced after 20 s without any, so that the window judged has
  * samples whatever V8 does). A full collection forced every 2 s cost the P-CSCF process of a 2000-UE run 99 s of
  * its 340 s, in pauses of up to 2.9 s on a loaded machine: the soak was measuring its own sampler.
  */
@@ -116,14 +133,14 @@ export class MemorySampler {
     this.#timers = [
       setInterval(() => { const m = memoryStats(); this.samples.wasm.push({ t: Date.now() - t0, wasm: m.memoryBytes, live: m.liveContextBytes }); tick?.(); }, 2000),
       setInterval(() => {
-        if (Date.now() - this.#lastMajor < 30_000) return;
+        if (Date.now() - this.#lastMajor < 20_000) return;
         const t = performance.now();
         gc();
         const ms = performance.now() - t;
         this.forcedGc.count++;
         this.forcedGc.totalMs = Math.round(this.forcedGc.totalMs + ms);
         this.forcedGc.maxMs = Math.max(this.forcedGc.maxMs, Math.round(ms));
-      }, 30_000),
+      }, 5000),
     ];
   }
 

@@ -26,7 +26,7 @@ import { ImsCore } from '../../src/ims/core.js';
 import { PcscfProxy } from '../../src/ims/pcscf-proxy.js';
 import { demoKeys } from '../../src/ims/scenario.js';
 import { FaultyNetwork } from './faulty-network.js';
-import { addStats, cpuPercent, type FromUe, LOOP_RESOLUTION_MS, loopDelay, growthFrom, MemorySampler, newStats, type ToUe, type UeReport, type UeStats } from './protocol.js';
+import { addStats, cpuPercent, type FromUe, LOOP_RESOLUTION_MS, loopDelay, growthFrom, MemorySampler, newStats, type ToUe, udpCounters, type UeReport, type UeStats } from './protocol.js';
 
 const arg = (name: string, def: number): number => {
   const i = process.argv.indexOf(`--${name}`);
@@ -162,6 +162,7 @@ const fdBase = fds();
 const liveBase = memoryStats().liveContextBytes;
 log(`${UES} UEs started in ${PROCS} processes (${((Date.now() - tStart) / 1000).toFixed(1)} s); fds here ${fdBase}, in the UE processes ${ueFdBase.join(', ')}; seed ${SEED}; loss/dup/delay ${LOSS}`);
 
+const udp0 = udpCounters();
 t0 = Date.now();
 const deadline = t0 + SECONDS * 1000;
 for (const p of procs) p.send({ t: 'start', t0, deadline });
@@ -206,15 +207,19 @@ const events = (async () => {
   }
 })();
 
+let udpWindow = udp0;
 const progress = setInterval(() => {
   const w = { at: Math.round((Date.now() - t0) / 1000), ...loopDelay(window), cpuPercent: cpuPercent(cpuWindow.usage, Date.now() - cpuWindow.at) };
   cpuWindow = { at: Date.now(), usage: process.cpuUsage() };
+  const udp = udpCounters();
+  const drops = udp.receiveBufferDrops - udpWindow.receiveBufferDrops;
+  udpWindow = udp;
   if (w.p99 > worstWindow.p99) worstWindow = w;
   window.reset();
   const s = newStats();
   for (const p of procs) addStats(s, p.progress.stats);
   const reg = procs.reduce((a, p) => a + p.progress.registered, 0);
-  log(`registered ${reg}/${UES}, in flight ${s.inFlight}, ok ${JSON.stringify(s.ok)}, failed ${JSON.stringify(s.failed)}, P-CSCF sets ${pcscf.db.size}, here: event loop p99 ${w.p99} ms max ${w.max} ms, CPU ${w.cpuPercent} %, load average ${loadavg()[0]!.toFixed(1)}`);
+  log(`registered ${reg}/${UES}, in flight ${s.inFlight}, ok ${JSON.stringify(s.ok)}, failed ${JSON.stringify(s.failed)}, P-CSCF sets ${pcscf.db.size}, here: event loop p99 ${w.p99} ms max ${w.max} ms, CPU ${w.cpuPercent} %, load average ${loadavg()[0]!.toFixed(1)}; UDP receive-buffer drops ${drops}`);
 }, 15_000);
 
 await Promise.all([...procs.map((p) => p.next('lifeDone')), events]);
@@ -230,6 +235,7 @@ sampler.stop();
 loop.disable();
 window.disable();
 const cpu = cpuPercent(cpu0, Date.now() - t0);
+const udp1 = udpCounters();
 // The P-CSCF keeps ended registrations for 64*T1; the core's transactions live as long.
 await sleep(64 * T1 + 2000);
 for (const p of procs) p.send({ t: 'close' });
@@ -265,6 +271,8 @@ const result = {
   eventLoopDelayMs: { pcscfProcess: { ...loopDelay(loop), worst15s: worstWindow }, ueProcesses: reports.map((r) => r.loopDelay) },
   // % of one core, from the start to the end of the de-registrations; the machine's 1-minute load average.
   cpuPercent: { pcscfProcess: cpu, ueProcesses: reports.map((r) => r.cpuPercent) },
+  // Datagrams the kernel dropped on full socket receive buffers over the run (all of this host's).
+  udp: { received: udp1.received - udp0.received, receiveBufferDrops: udp1.receiveBufferDrops - udp0.receiveBufferDrops },
   loadAverage: { mean: Number((load.reduce((a, b) => a + b, 0) / Math.max(1, load.length)).toFixed(1)), max: Math.max(0, ...load) },
   settled,
 };
