@@ -103,6 +103,26 @@ export function udpCounters(): { received: number; receiveBufferDrops: number } 
   }
 }
 
+/**
+ * Datagrams dropped on full receive buffers by socket (Linux /proc/net/udp, IPv4): for the sockets bound to
+ * 127.0.0.1 by port, and the sum for all others (the UEs' 127.0.x.y). A closed socket's count is gone.
+ */
+export function udpDropsBySocket(): { byPort: Map<number, number>; others: number } {
+  const byPort = new Map<number, number>();
+  let others = 0;
+  try {
+    for (const line of readFileSync('/proc/net/udp', 'utf8').split('\n').slice(1)) {
+      const f = line.trim().split(/\s+/);
+      if (f.length < 13) continue;
+      const [addr, port] = f[1]!.split(':');
+      const drops = Number(f[f.length - 1]);
+      if (addr === '0100007F') byPort.set(parseInt(port!, 16), (byPort.get(parseInt(port!, 16)) ?? 0) + drops);
+      else others += drops;
+    }
+  } catch { /* not Linux */ }
+  return { byPort, others };
+}
+
 /** What survived a major collection: every V8 heap space but the young generation's. */
 const oldGeneration = (): number => getHeapSpaceStatistics().filter((s) => !s.space_name.startsWith('new_')).reduce((a, s) => a + s.space_used_size, 0);
 

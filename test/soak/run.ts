@@ -12,7 +12,7 @@
 // (descriptors, heap, WASM, event-loop delay) are those of the network side, not of the UEs.
 // Prints the figures as JSON and ends with "soak: N passed, N failed". Bounded in time and count.
 //
-//   npm run soak -- [--ues 2000] [--seconds 300] [--t1 500] [--seed N] [--loss 0.05] [--procs 2]
+//   npm run soak -- [--ues 2000] [--seconds 300] [--t1 500] [--seed N] [--loss 0.05] [--procs 2] [--rcvbuf-kib 4096]
 
 import { type ChildProcess, fork } from 'node:child_process';
 import { readdirSync } from 'node:fs';
@@ -26,7 +26,7 @@ import { ImsCore } from '../../src/ims/core.js';
 import { PcscfProxy } from '../../src/ims/pcscf-proxy.js';
 import { demoKeys } from '../../src/ims/scenario.js';
 import { FaultyNetwork } from './faulty-network.js';
-import { addStats, cpuPercent, type FromUe, LOOP_RESOLUTION_MS, loopDelay, growthFrom, MemorySampler, newStats, type ToUe, udpCounters, type UeReport, type UeStats } from './protocol.js';
+import { addStats, cpuPercent, type FromUe, LOOP_RESOLUTION_MS, loopDelay, growthFrom, MemorySampler, newStats, type ToUe, udpCounters, udpDropsBySocket, type UeReport, type UeStats } from './protocol.js';
 
 const arg = (name: string, def: number): number => {
   const i = process.argv.indexOf(`--${name}`);
@@ -38,6 +38,9 @@ const T1 = arg('t1', 500);
 const SEED = arg('seed', Date.now() % 1_000_000);
 const LOSS = arg('loss', 0.05);
 const PROCS = arg('procs', 2);
+// SO_RCVBUF of the P-CSCF's and the core's sockets (0: the system's default, often 208 KiB, which holds
+// ~90 SIP requests: a 2000-UE P-CSCF whose event loop stalls for a moment loses the rest in the kernel).
+const RCVBUF_KIB = arg('rcvbuf-kib', 4096);
 if (!(UES >= 2 && UES <= 60_000) || !(SECONDS >= 10 && SECONDS <= 3600)) throw new RangeError('--ues 2..60000, --seconds 10..3600');
 if (!(Number.isInteger(PROCS) && PROCS >= 1 && PROCS <= 16 && PROCS <= UES)) throw new RangeError('--procs 1..16 (and at most --ues)');
 
@@ -47,7 +50,7 @@ initSync();
 
 const timers = { t1: T1, t2: 8 * T1, t4: 10 * T1 };
 const realm = 'ims.mnc001.mcc001.3gppnetwork.org';
-const net = new FaultyNetwork({ drop: LOSS, duplicate: LOSS, delay: LOSS }, SEED);
+const net = new FaultyNetwork({ drop: LOSS, duplicate: LOSS, delay: LOSS }, SEED, RCVBUF_KIB > 0 ? { receiveBufferBytes: RCVBUF_KIB * 1024 } : {});
 let seed = SEED >>> 0 || 7;
 const rand = (): number => { seed = (seed * 1103515245 + 12345) >>> 0; return seed / 0x100000000; };
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -225,6 +228,14 @@ const progress = setInterval(() => {
 await Promise.all([...procs.map((p) => p.next('lifeDone')), events]);
 // The run proper ends here: what follows (every UE de-registering) is not judged for flatness.
 const runOver = Date.now() - t0;
+// Where the kernel dropped datagrams for full receive buffers: the P-CSCF's sockets (since its restart),
+// the core's, the UEs'.
+const drops = udpDropsBySocket();
+const dropsAt = (port: number): number => drops.byPort.get(port) ?? 0;
+const socketDrops = {
+  pcscfSinceRestart: { sip: dropsAt(ports.port), protectedClient: dropsAt(ports.client), protectedServer: dropsAt(ports.server), towardCore: dropsAt(pcscf.coreSocket.port) },
+  core: dropsAt(core.port), ues: drops.others,
+};
 clearInterval(progress);
 log('run over: de-registering every UE');
 // The end: no more faults, so what is measured is what the run left behind.
@@ -257,7 +268,7 @@ const m = memoryStats();
 const mine = { ...g, heapEnd: process.memoryUsage().heapUsed, wasmEnd: m.memoryBytes, wasmLiveBase: liveBase, wasmLiveEnd: m.liveContextBytes, forcedGc: sampler.forcedGc };
 const settled = Object.values(stats.ops).reduce((a, b) => a + b, 0);
 const result = {
-  ues: UES, seconds: SECONDS, t1: T1, seed: SEED, ueProcesses: PROCS, faults, ops: stats.ops, ok: stats.ok, failed: stats.failed,
+  ues: UES, seconds: SECONDS, t1: T1, seed: SEED, ueProcesses: PROCS, pcscfReceiveBufferKiB: RCVBUF_KIB || 'default', faults, ops: stats.ops, ok: stats.ok, failed: stats.failed,
   stuck: stats.inFlight, deregistrationsFailedForLostFinal: own.deregLostFinal, lostFinal: own.lostFinal,
   deregistrationsLostWithTheRestart: own.deregLostWithRestart,
   lostPcscfDetected: stats.lostEvents, networkDeregistrations: stats.networkEvents, refreshFailures: stats.refreshFailures,
@@ -272,7 +283,7 @@ const result = {
   // % of one core, from the start to the end of the de-registrations; the machine's 1-minute load average.
   cpuPercent: { pcscfProcess: cpu, ueProcesses: reports.map((r) => r.cpuPercent) },
   // Datagrams the kernel dropped on full socket receive buffers over the run (all of this host's).
-  udp: { received: udp1.received - udp0.received, receiveBufferDrops: udp1.receiveBufferDrops - udp0.receiveBufferDrops },
+  udp: { received: udp1.received - udp0.received, receiveBufferDrops: udp1.receiveBufferDrops - udp0.receiveBufferDrops, bySocketAtRunEnd: socketDrops },
   loadAverage: { mean: Number((load.reduce((a, b) => a + b, 0) / Math.max(1, load.length)).toFixed(1)), max: Math.max(0, ...load) },
   settled,
 };
