@@ -6,10 +6,11 @@
 // side, and the P-CSCF is restarted once (it comes back on the same ports with no state: the UEs find
 // out through their keep-alive and register again). Then every UE de-registers, and the run checks:
 // every operation settled, none stuck, no de-registration failed for a lost final response, no socket
-// leaked, P-CSCF and core state back to zero, JS heap and WASM memory flat over the second half.
-// The UEs run in --procs child processes (test/soak/ue-process.ts, default 2), each with its own event
-// loop and descriptor table; this process holds the P-CSCF, the core and the checks, so that its figures
-// (descriptors, heap, WASM, event-loop delay) are those of the network side, not of the UEs.
+// leaked, P-CSCF and core state back to zero, JS heap and WASM memory flat over the second half (from the
+// P-CSCF's recovery after its restart, if later). The UEs run in --procs child processes
+// (test/soak/ue-process.ts, default 2), each with its own event loop and descriptor table; this process
+// holds the P-CSCF, the core and the checks, so that its figures (descriptors, heap, WASM, event-loop
+// delay, CPU, the kernel's UDP drops) are those of the network side, not of the UEs.
 // Prints the figures as JSON and ends with "soak: N passed, N failed". Bounded in time and count.
 //
 //   npm run soak -- [--ues 2000] [--seconds 300] [--t1 500] [--seed N] [--loss 0.05] [--procs 2] [--rcvbuf-kib 4096]
@@ -43,6 +44,7 @@ const PROCS = arg('procs', 2);
 const RCVBUF_KIB = arg('rcvbuf-kib', 4096);
 if (!(UES >= 2 && UES <= 60_000) || !(SECONDS >= 10 && SECONDS <= 3600)) throw new RangeError('--ues 2..60000, --seconds 10..3600');
 if (!(Number.isInteger(PROCS) && PROCS >= 1 && PROCS <= 16 && PROCS <= UES)) throw new RangeError('--procs 1..16 (and at most --ues)');
+if (!(Number.isInteger(RCVBUF_KIB) && RCVBUF_KIB >= 0 && RCVBUF_KIB <= 1 << 20)) throw new RangeError('--rcvbuf-kib 0..1048576');
 
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
