@@ -2,7 +2,7 @@
 // through the optional native addon). Browsers use `ipsec-3gpp/ims` with a MemoryNetwork or a
 // WebSocketNetwork, and `ipsec-3gpp/wire` for UDP-enc-tun.
 
-export { NodeUdpNetwork } from './net/node-udp.js';
+export { NodeUdpNetwork, type NodeUdpOptions } from './net/node-udp.js';
 export { NodeTcpNetwork } from './net/node-tcp.js';
 export { TransportWire, transportModeWire, type TransportWireOptions, type TransportModeWireOptions, type TunOptions } from './wire/transport-wire.js';
 export { NativeUdpSocket, type NativeUdpOptions } from './wire/native-udp.js';

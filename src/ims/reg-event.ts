@@ -43,6 +43,8 @@ export const MAX_REG_SUBSCRIPTIONS = 100_000;
 export class RegEventServer {
   readonly #h: RegEventHost;
   readonly #subs = new Map<string, RegSubscription>();
+  /** The same subscriptions by AOR: a change of one registration touches only its own (not O(all)). */
+  readonly #byAor = new Map<string, Set<RegSubscription>>();
 
   constructor(host: RegEventHost) {
     this.#h = host;
@@ -55,7 +57,7 @@ export class RegEventServer {
 
   /** Subscriptions to `aor` (canonical form). */
   watchers(aor: string): string[] {
-    return [...this.#subs.values()].filter((s) => s.aor === aor).map((s) => s.watcher);
+    return [...(this.#byAor.get(aor) ?? [])].map((s) => s.watcher);
   }
 
   /**
@@ -90,11 +92,14 @@ export class RegEventServer {
     if (toTag === undefined) r.headers.set('To', `${req.headers.get('to')};tag=${sub.localTag}`);
     respond(r);
     if (expires === 0) {
-      this.#subs.delete(id);
+      this.#remove(sub);
       void this.#notify(sub, 'terminated', this.#contacts(aor, 'registered'));
       return;
     }
     this.#subs.set(id, sub);
+    let set = this.#byAor.get(sub.aor);
+    if (set === undefined) this.#byAor.set(sub.aor, (set = new Set()));
+    set.add(sub);
     void this.#notify(sub, 'active', this.#contacts(aor, 'registered'));
   }
 
@@ -103,10 +108,9 @@ export class RegEventServer {
     const k = identityKey(aor);
     const contacts = [...this.#contacts(k, event), ...removed.map((c) => ({ id: contactId(c.uri), uri: c.uri, state: 'terminated' as const, event }))];
     const over = this.#h.contacts(k).length === 0;
-    for (const s of [...this.#subs.values()]) {
-      if (s.aor !== k) continue;
+    for (const s of [...(this.#byAor.get(k) ?? [])]) {
       // With the registration gone, every subscription to it ends too (RFC 3680 4.4.1).
-      if (over) this.#subs.delete(s.id);
+      if (over) this.#remove(s);
       void this.#notify(s, over ? 'terminated' : 'active', contacts);
     }
   }
@@ -133,11 +137,19 @@ export class RegEventServer {
 
   /** Drops expired subscriptions (called by the registrar now and then). */
   prune(now = Date.now()): void {
-    for (const [id, s] of this.#subs) if (s.expiresAt <= now) this.#subs.delete(id);
+    for (const s of [...this.#subs.values()]) if (s.expiresAt <= now) this.#remove(s);
+  }
+
+  #remove(s: RegSubscription): void {
+    this.#subs.delete(s.id);
+    const set = this.#byAor.get(s.aor);
+    set?.delete(s);
+    if (set?.size === 0) this.#byAor.delete(s.aor);
   }
 
   clear(): void {
     this.#subs.clear();
+    this.#byAor.clear();
   }
 }
 

@@ -4,10 +4,26 @@ import { ErrorCode, Ipsec3gppError } from '../errors.js';
 import { createSocket } from 'node:dgram';
 import { type Datagram, type DatagramNetwork, type DatagramSocket, type WireRecord } from './datagram.js';
 
+/** Options of a {@link NodeUdpNetwork}. */
+export interface NodeUdpOptions {
+  /**
+   * SO_RCVBUF of every socket bound, in bytes (the kernel caps it at net.core.rmem_max). A server socket
+   * that many peers send to (a P-CSCF's) loses every datagram that arrives while its buffer is full, as
+   * during a pause of its event loop; the default (often 208 KiB, ~100 SIP requests) is small for that.
+   */
+  receiveBufferBytes?: number;
+}
+
+/** Real UDP sockets: each `bind()` is a node:dgram socket on the given address and port. */
 export class NodeUdpNetwork implements DatagramNetwork {
   readonly #taps = new Set<(r: WireRecord) => void>();
+  readonly #o: NodeUdpOptions;
   /** Fault injection: return true to drop a datagram before it is sent (taps still see it). */
   drop: ((r: WireRecord) => boolean) | undefined;
+
+  constructor(options: NodeUdpOptions = {}) {
+    this.#o = options;
+  }
 
   tap(fn: (r: WireRecord) => void): () => void {
     this.#taps.add(fn);
@@ -15,7 +31,8 @@ export class NodeUdpNetwork implements DatagramNetwork {
   }
 
   bind(address: string, port: number): Promise<DatagramSocket> {
-    const sock = createSocket({ type: address.includes(':') ? 'udp6' : 'udp4' });
+    const rcv = this.#o.receiveBufferBytes;
+    const sock = createSocket({ type: address.includes(':') ? 'udp6' : 'udp4', ...(rcv !== undefined ? { recvBufferSize: rcv } : {}) });
     const taps = this.#taps;
     const self = this;
     return new Promise((resolve, reject) => {

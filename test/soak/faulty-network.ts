@@ -3,7 +3,7 @@
 // behind later ones). Used by the soak test; deterministic for a seed.
 
 import { type Datagram, type DatagramNetwork, type DatagramSocket, type WireRecord } from '../../src/net/datagram.js';
-import { NodeUdpNetwork } from '../../src/node.js';
+import { NodeUdpNetwork, type NodeUdpOptions } from '../../src/node.js';
 
 export interface Faults {
   drop: number;
@@ -13,13 +13,14 @@ export interface Faults {
 }
 
 export class FaultyNetwork implements DatagramNetwork {
-  readonly #inner = new NodeUdpNetwork();
+  readonly #inner: NodeUdpNetwork;
   readonly #rng: () => number;
   faults: Faults;
   readonly counts = { sent: 0, dropped: 0, duplicated: 0, delayed: 0 };
   readonly #timers = new Set<ReturnType<typeof setTimeout>>();
 
-  constructor(faults: Faults, seed: number) {
+  constructor(faults: Faults, seed: number, udp: NodeUdpOptions = {}) {
+    this.#inner = new NodeUdpNetwork(udp);
     this.faults = faults;
     let x = seed >>> 0 || 1;
     this.#rng = () => {
