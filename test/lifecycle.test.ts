@@ -85,6 +85,34 @@ test('a lost 200 to the de-REGISTER: the UE retransmits over SA1 and gets the 20
   }
 });
 
+test('the network\'s reg-event "terminated" overtaking the 200 to the UE\'s own de-REGISTER is not a network-initiated de-registration', async () => {
+  const net = new NodeUdpNetwork();
+  const n = await startNetwork({ net, timers: FAST }); // reg-event subscriptions on (autoRefresh)
+  try {
+    const ue = await n.ue({ user: 'alice', release: 6, accessNetwork: 'lte' });
+    assert.is((await ue.register()).status, 200);
+    for (let i = 0; i < 40 && n.core.reg.size < 2; i++) await new Promise((r) => setTimeout(r, 25));
+    const events: string[] = [];
+    ue.events.deregistered = (e) => events.push(e.by);
+    let deregistering = false;
+    let lost = 0;
+    // The core's first 200 to the de-REGISTER is lost on its way to the P-CSCF, so its NOTIFY "terminated"
+    // reaches the UE first; the P-CSCF's retransmission gets the 200 again.
+    net.drop = (w) => {
+      const t = new TextDecoder('latin1').decode(w.data.subarray(0, 400));
+      if (deregistering && lost === 0 && w.srcPort === n.core.port && t.startsWith('SIP/2.0 200') && /CSeq: \d+ REGISTER/i.test(t)) { lost++; return true; }
+      return false;
+    };
+    deregistering = true;
+    const r = await ue.deregister();
+    assert.is(r.status, 200, r.detail);
+    assert.is(lost, 1);
+    assert.equal(events, ['ue'], 'one de-registration, by the UE');
+  } finally {
+    n.close();
+  }
+});
+
 test('after de-registration: not registered, and every operation fails at once with NOT_REGISTERED', async () => {
   const n = await startNetwork({ net: new NodeUdpNetwork(), timers: FAST });
   try {

@@ -77,6 +77,11 @@ export class RegisteredIdentities {
     return this.#keys.has(identityKey(uri));
   }
 
+  /** Whether an identity already reduced with identityKey() is one of these (no key computed per call). */
+  hasKey(key: string): boolean {
+    return this.#keys.has(key);
+  }
+
   /**
    * The identity to assert for a request from this registration's UE, or why it is refused: see the module
    * comment. `preferred` are the P-Preferred-Identity URIs, `from` the From URI.

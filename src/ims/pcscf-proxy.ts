@@ -32,7 +32,7 @@ import { authParam, parseAuthHeader } from '../sip/auth-header.js';
 import { addressUri, headerParam, parseVia, splitList, type SipRequest, type SipResponse } from '../sip/message.js';
 import { hostPort, normalizeAddress } from '../ip.js';
 import { DEFAULT_TIMERS, type TimerValues } from '../sip/transaction.js';
-import { RegisteredIdentities, addressList } from './identity.js';
+import { RegisteredIdentities, addressList, identityKey } from './identity.js';
 import { hopKey, uriHop } from './hop.js';
 import { REGINFO_CONTENT_TYPE, parseReginfo, type RegInfo } from './reginfo.js';
 import { ProtectedPort } from './protected-port.js';
@@ -113,6 +113,15 @@ function registerExpires(req: SipRequest): number {
 
 /** Requests that create a dialog (RFC 3261 12, RFC 6665): the P-CSCF Record-Routes them. */
 const DIALOG_FORMING = new Set(['INVITE', 'SUBSCRIBE', 'REFER']);
+
+/** identityKey() of a URI, or undefined for one it cannot reduce. */
+function safeIdentityKey(uri: string): string | undefined {
+  try {
+    return identityKey(uri);
+  } catch {
+    return undefined;
+  }
+}
 
 /**
  * TS 24.229 F.2.2 / TS 33.203 Annex M: a NAT between the UE and this P-CSCF when the top Via's sent-by is
@@ -729,18 +738,21 @@ export class PcscfProxy {
       return;
     }
     respond(makeResponse(req, 200, 'OK'));
-    for (const reg of info.registrations) {
+    // Each AOR's key once (not once per registration it is compared with: a NOTIFY is per AOR, and there
+    // may be thousands of registrations here).
+    const regs = info.registrations.map((reg) => ({ reg, key: safeIdentityKey(reg.aor) }));
+    for (const { reg, key: aor } of regs) {
       const ended = reg.state === 'terminated' || (reg.contacts.length > 0 && reg.contacts.every((c) => c.state === 'terminated'));
-      if (!ended) continue;
+      if (!ended || aor === undefined) continue;
       for (const [key, ids] of [...this.#identities]) {
-        if (!ids.has(reg.aor)) continue;
+        if (!ids.hasKey(aor)) continue;
         this.#regSubscribed.delete(key);
         this.#closeRegistration(key, 'network');
         this.events.deregistered?.({ key });
       }
     }
     if ((req.headers.get('subscription-state') ?? '').toLowerCase().startsWith('terminated')) {
-      for (const reg of info.registrations) for (const [key, ids] of this.#identities) if (ids.has(reg.aor)) this.#regSubscribed.delete(key);
+      for (const { key: aor } of regs) if (aor !== undefined) for (const [key, ids] of this.#identities) if (ids.hasKey(aor)) this.#regSubscribed.delete(key);
     }
   }
 

@@ -230,6 +230,8 @@ export class UeClient {
   #refreshTimer: ReturnType<typeof setTimeout> | undefined;
   #keepAliveTimer: ReturnType<typeof setInterval> | undefined;
   #recovering = false;
+  /** The UE's own de-REGISTER is under way (reg-event "terminated" is its echo, not the network's act). */
+  #deregistering = false;
   #closed = false;
   /** P-Access-Network-Info for the next REGISTER: change it when the UE moves to another access network. */
   accessNetworkInfo: string | undefined;
@@ -583,7 +585,8 @@ export class UeClient {
       if (identityKey(reg.aor) !== aor) continue;
       const mine = reg.contacts.find((c) => identityKey(c.uri) === me);
       const ended = reg.state === 'terminated' || mine?.state === 'terminated';
-      if (ended && this.current !== undefined) {
+      // The network's "terminated" for this UE's own de-REGISTER can overtake its 200: that one ends it.
+      if (ended && this.current !== undefined && !this.#deregistering) {
         const event = mine?.event ?? 'deactivated';
         this.#endRegistration();
         this.events.deregistered?.({ by: 'network', reason: event });
@@ -852,7 +855,14 @@ export class UeClient {
    */
   async deregister(): Promise<RegistrationResult> {
     this.#registeredSet('de-registration');
-    return this.#serial(async () => this.#overSet(this.#registeredSet('de-registration'), 0));
+    return this.#serial(async () => {
+      this.#deregistering = true;
+      try {
+        return await this.#overSet(this.#registeredSet('de-registration'), 0);
+      } finally {
+        this.#deregistering = false;
+      }
+    });
   }
 
   /** A REGISTER over the established set with a fresh Security-Client, and what follows from its answer. */
