@@ -53,7 +53,7 @@ console.log('min-max; judged on the fair peer named (node:crypto with reuse wher
 printTargets(targets);
 const meta = {
   ...machine(), cpu: cpus()[0]?.model ?? 'unknown', cores: availableParallelism(), quick, rounds: o.run.rounds, sampleMs: o.run.sampleMs,
-  load: { start: load0, end: loadavg() }, peers: esp.peers, seconds: Math.round((Date.now() - started) / 1000), espCases: espCaseCount(quick),
+  loadAverage: { start: load0, end: loadavg() }, peers: esp.peers, seconds: Math.round((Date.now() - started) / 1000), espCases: espCaseCount(quick),
 };
 const files = writeResults('bench', { meta, rows, targets, extra: { memory: replay.memory, sadb: sadb.figures, scaling: multicore.scaling, load: multicore.load } });
 const html = join(RESULTS_DIR, 'report.html');

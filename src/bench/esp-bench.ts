@@ -242,7 +242,8 @@ export async function runEspBench(o: EspBenchOptions): Promise<EspBenchResult> {
         }
         o.status?.(`${label} (case ${index}/${total})`);
         const run: RunOptions = {
-          rounds: o.rounds, sampleMs: o.sampleMs, warmupMs: o.warmupMs,
+          // The first case also warms the code all cases share (the JIT, the WASM tiers): longer.
+          rounds: o.rounds, sampleMs: o.sampleMs, warmupMs: index === 1 ? Math.max(5 * o.warmupMs, 100) : o.warmupMs,
           onSample: (d, t) => o.status?.(`${label} (case ${index}/${total}) ${Math.round((100 * d) / t)} %`),
         };
         const m = await runCase(impls, run);

@@ -20,7 +20,7 @@ export interface SelfcheckArgs { cases: number; benchMs: number }
 /** Options of `bench` (src/cli/bench.ts). */
 export interface BenchArgs { sizes: number[]; combos?: Combination[]; ops: Direction[]; peers?: PeerId[]; rounds: number; sampleMs: number; warmupMs: number; batch: number; json: boolean; packets: boolean }
 /** Defaults of `bench`: 48 cases (8 pairs x 3 sizes x seal/open) in well under a minute on a small machine. */
-export const BENCH_DEFAULTS = { sizes: [64, 600, 1400], rounds: 10, sampleMs: 4, warmupMs: 20, batch: 16 };
+export const BENCH_DEFAULTS = { sizes: [64, 600, 1400], rounds: 15, sampleMs: 4, warmupMs: 20, batch: 16 };
 export interface DemoArgs { mode: ConfidentialityMode; release: UeRelease; watcherRelease: UeRelease; alg?: IntegrityAlgorithm; ealg?: EncryptionAlgorithm; access: string; notifies: number; pcap?: string; port: number; matrix: boolean; ipv6?: boolean }
 export interface PcscfArgs { listen: { host: string; port: number }; subscribers?: string; impi?: string; k?: Uint8Array; op?: Uint8Array; opc?: Uint8Array; amf?: Uint8Array; realm: string; portC: number; portS: number; mode: ConfidentialityMode; ipsec: boolean; quiet?: boolean; registerRate?: RateArg; registerRatePerImpi?: RateArg }
 /** A rate limit from the command line: requests per second with a burst, or off. */
