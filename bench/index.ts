@@ -52,7 +52,7 @@ console.log(`\nTargets of issues 2-5 and 17, measured in this run. Ratios: media
 console.log('min-max; judged on the fair peer named (node:crypto with reuse where it exists): "met" when the whole interval clears the bound.');
 printTargets(targets);
 const meta = {
-  ...machine(), cpu: cpus()[0]?.model ?? 'unknown', cores: availableParallelism(), quick, rounds: o.run.rounds, sampleMs: o.run.sampleMs,
+  ...machine(), cpu: cpus()[0]?.model ?? 'unknown', cores: availableParallelism(), quick, rounds: o.run.rounds, sampleMs: o.run.sampleMs, clock: o.run.clock,
   loadAverage: { start: load0, end: loadavg() }, peers: esp.peers, seconds: Math.round((Date.now() - started) / 1000), espCases: espCaseCount(quick),
 };
 const files = writeResults('bench', { meta, rows, targets, extra: { memory: replay.memory, sadb: sadb.figures, scaling: multicore.scaling, load: multicore.load } });

@@ -96,8 +96,11 @@ export interface BenchOptions {
   status: Status;
 }
 
-/** Full: 30 rounds of ~8 ms; quick: 15 rounds of ~3 ms (margins stay meaningful, the cases are fewer). */
-export const runOptions = (quick: boolean): BenchOptions['run'] => (quick ? { rounds: 15, sampleMs: 3, warmupMs: 25 } : { rounds: 30, sampleMs: 8, warmupMs: 60 });
+/** Full: 30 rounds of ~8 ms; quick: 15 rounds of ~3 ms (margins stay meaningful, the cases are fewer); --cpu-clock: process CPU time. */
+export const runOptions = (quick: boolean): BenchOptions['run'] => ({
+  ...(quick ? { rounds: 15, sampleMs: 3, warmupMs: 25 } : { rounds: 30, sampleMs: 8, warmupMs: 60 }),
+  clock: process.argv.includes('--cpu-clock') ? 'cpu' : 'wall',
+});
 
 /** The progress display: one status line on stderr (only on a terminal) with a case counter. */
 export class Status {

@@ -26,7 +26,7 @@ const la = data.loadAverage;
 const load = la ? ` Load average (1, 5, 15 min) ${la.start.map((l) => l.toFixed(2)).join(', ')} at the start, ${la.end.map((l) => l.toFixed(2)).join(', ')} at the end.` : '';
 
 const lines = [
-  `Measured ${data.date.slice(0, 10)} on ${data.cpu} (${data.cores} cores, shared), Node ${data.node}, ${data.quick ? '`npm run bench:quick`' : '`npm run bench`'}: ${data.rounds} interleaved rounds of ~${data.sampleMs} ms per implementation and case, ${data.seconds} s.${load}`,
+  `Measured ${data.date.slice(0, 10)} on ${data.cpu} (${data.cores} cores, shared), Node ${data.node}, ${data.quick ? '`npm run bench:quick`' : '`npm run bench`'}: ${data.rounds} interleaved rounds of ~${data.sampleMs} ms (${data.clock === 'cpu' ? 'process CPU time, `--cpu-clock`' : 'wall time'}) per implementation and case, ${data.seconds} s.${load}`,
   'Each ratio is the median of the per-round ratios, ± the 95 % margin of that median, with the min-max over the rounds and the number of rounds (n).',
   'A target is **met** when its whole 95 % interval clears the bound, **missed** when none of it does, otherwise *within margin*.',
   'Ratios are ours (as users call it: allocating its result) to the peer named; for ESP that is the fair peer, node:crypto with reuse',

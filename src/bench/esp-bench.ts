@@ -9,7 +9,7 @@ import { allCombinations, type EncryptionAlgorithm, type IntegrityAlgorithm } fr
 import { EspSa, openBatch, sealBatch, type OpenItem, type SealItem } from '../esp.js';
 import { expandKeys } from '../keys.js';
 import { PEER_NAMES, loadPeers, type PeerId, type PeerSa } from './esp-peers.js';
-import { ratio, ratioToBest, runCase, type BenchImpl, type ImplMeasurement, type RunOptions } from './runner.js';
+import { ratio, ratioToBest, runCase, type BenchImpl, type Clock, type ImplMeasurement, type RunOptions } from './runner.js';
 import { type Summary } from './stats.js';
 
 export type Direction = 'seal' | 'open';
@@ -31,6 +31,8 @@ export interface EspBenchOptions {
   rounds: number;
   sampleMs: number;
   warmupMs: number;
+  /** Wall time (default) or process CPU time (runner.ts). */
+  clock?: Clock;
   /** Packets per sealBatch / openBatch call (default 16). */
   batch?: number;
   /** Also return one sealed packet per combination and size with the benchmark's fixed keys (for cross-checks). */
@@ -243,7 +245,7 @@ export async function runEspBench(o: EspBenchOptions): Promise<EspBenchResult> {
         o.status?.(`${label} (case ${index}/${total})`);
         const run: RunOptions = {
           // The first case also warms the code all cases share (the JIT, the WASM tiers): longer.
-          rounds: o.rounds, sampleMs: o.sampleMs, warmupMs: index === 1 ? Math.max(5 * o.warmupMs, 100) : o.warmupMs,
+          rounds: o.rounds, sampleMs: o.sampleMs, warmupMs: index === 1 ? Math.max(5 * o.warmupMs, 100) : o.warmupMs, clock: o.clock ?? 'wall',
           onSample: (d, t) => o.status?.(`${label} (case ${index}/${total}) ${Math.round((100 * d) / t)} %`),
         };
         const m = await runCase(impls, run);

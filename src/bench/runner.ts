@@ -4,7 +4,11 @@
 // round and summarised by their median, range and a distribution-free confidence interval (stats.ts).
 // tinybench and mitata (the maintained runners) time one task to its end before starting the next, so a
 // ratio between two of their tasks compares two different stretches of time; hence this small runner.
-// Node and browsers (performance.now); no dependency.
+// Two clocks: wall time (performance.now, the default: what a caller waits) or, in Node, the process's CPU
+// time (user + system of all its threads, from getrusage), which leaves out the time the process was
+// descheduled and so stays usable on a machine shared with other work; it counts the work of helper
+// threads (concurrent GC, WebCrypto's thread pool) and not the time spent waiting for them.
+// Node and browsers (the CPU clock is Node only); no dependency.
 
 import { summarize, type Summary } from './stats.js';
 
@@ -30,9 +34,13 @@ export interface RunOptions {
   sampleMs: number;
   /** Warm-up per implementation before calibration, in milliseconds. */
   warmupMs: number;
+  /** `wall` (default) or `cpu` (Node: process CPU time, see above). */
+  clock?: Clock;
   /** Called after every sample (for a progress display). */
   onSample?: (done: number, total: number) => void;
 }
+
+export type Clock = 'wall' | 'cpu';
 
 /** What the runner measured for one implementation. */
 export interface ImplMeasurement {
@@ -46,12 +54,16 @@ export interface ImplMeasurement {
 
 export interface CaseMeasurement {
   rounds: number;
+  clock: Clock;
   impls: ImplMeasurement[];
 }
 
-const now = (): number => performance.now();
-
-async function timeCalls(impl: BenchImpl, calls: number): Promise<number> {
+const wall = (): number => performance.now();
+const cpu = (): number => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+};
+async function timeCalls(impl: BenchImpl, calls: number, now: () => number): Promise<number> {
   const run = impl.run;
   if (impl.async) {
     const t0 = now();
@@ -64,7 +76,7 @@ async function timeCalls(impl: BenchImpl, calls: number): Promise<number> {
 }
 
 /** Runs `impl` for about `ms` milliseconds in pool-sized stretches; returns milliseconds per call. */
-async function warm(impl: BenchImpl, ms: number): Promise<number> {
+async function warm(impl: BenchImpl, ms: number, now: () => number): Promise<number> {
   const cap = impl.maxCalls ?? Infinity;
   let calls = 1;
   let spent = 0;
@@ -72,7 +84,7 @@ async function warm(impl: BenchImpl, ms: number): Promise<number> {
   for (;;) {
     impl.reset?.();
     const n = Math.min(calls, cap);
-    const dt = await timeCalls(impl, n);
+    const dt = await timeCalls(impl, n, now);
     spent += dt;
     if (dt > 0) perCall = dt / n;
     if (spent >= ms) return perCall;
@@ -85,9 +97,10 @@ async function warm(impl: BenchImpl, ms: number): Promise<number> {
  * timing every implementation once for about `sampleMs`, the order rotated by one per round.
  */
 export async function runCase(impls: readonly BenchImpl[], o: RunOptions): Promise<CaseMeasurement> {
+  const now = o.clock === 'cpu' ? cpu : wall;
   const calls: number[] = [];
   for (const impl of impls) {
-    const msPerCall = await warm(impl, o.warmupMs);
+    const msPerCall = await warm(impl, o.warmupMs, now);
     calls.push(Math.max(1, Math.min(impl.maxCalls ?? Infinity, Math.round(o.sampleMs / Math.max(msPerCall, 1e-6)))));
   }
   const perRound: number[][] = impls.map(() => []);
@@ -98,13 +111,14 @@ export async function runCase(impls: readonly BenchImpl[], o: RunOptions): Promi
       const i = (j + r) % impls.length;
       const impl = impls[i]!;
       impl.reset?.();
-      const ms = await timeCalls(impl, calls[i]!);
+      const ms = await timeCalls(impl, calls[i]!, now);
       perRound[i]!.push((calls[i]! * (impl.perCall ?? 1) * 1000) / Math.max(ms, 1e-6));
       o.onSample?.(++done, total);
     }
   }
   return {
     rounds: o.rounds,
+    clock: o.clock ?? 'wall',
     impls: impls.map((impl, i) => ({ name: impl.name, perCall: impl.perCall ?? 1, callsPerSample: calls[i]!, perRound: perRound[i]!, opsPerSecond: summarize(perRound[i]!) })),
   };
 }

@@ -20,7 +20,7 @@ export interface BenchReport extends EspBenchResult {
   cores: number;
   /** 1-minute load average at the start and at the end of the run. */
   load: [number, number];
-  options: { sizes: number[]; ops: Direction[]; rounds: number; sampleMs: number; warmupMs: number; batch: number };
+  options: { sizes: number[]; ops: Direction[]; rounds: number; sampleMs: number; warmupMs: number; batch: number; clock: 'wall' | 'cpu' };
   /** True when fewer than 10 rounds were run: margins are then wide and the figures indicative only. */
   indicative: boolean;
   seconds: number;
@@ -35,11 +35,11 @@ export async function bench(a: BenchArgs, log: (line: string) => void): Promise<
   const print = (l: string): void => { status.clear(); log(l); };
   const indicative = a.rounds < 10;
   if (!a.json) {
-    print(`ESP benchmark: ${a.rounds} interleaved rounds of ~${a.sampleMs} ms per implementation and case; ratios are medians of per-round ratios, ±95 % margin, (min-max).`);
+    print(`ESP benchmark: ${a.rounds} interleaved rounds of ~${a.sampleMs} ms (${a.clock === 'cpu' ? 'process CPU time' : 'wall time'}) per implementation and case; ratios are medians of per-round ratios, ±95 % margin, (min-max).`);
     if (indicative) print('Fewer than 10 rounds: the figures are indicative only.');
   }
   const r = await runEspBench({
-    sizes: a.sizes, directions: a.ops, rounds: a.rounds, sampleMs: a.sampleMs, warmupMs: a.warmupMs, batch: a.batch, packets: a.packets,
+    sizes: a.sizes, directions: a.ops, rounds: a.rounds, sampleMs: a.sampleMs, warmupMs: a.warmupMs, batch: a.batch, packets: a.packets, clock: a.clock,
     ...(a.combos ? { combos: a.combos } : {}), ...(a.peers ? { peers: a.peers } : {}),
     status: (s) => status.set(s),
     onCase: (c) => { if (!a.json) { print(''); for (const l of formatCase(c)) print(l); } },
@@ -48,7 +48,7 @@ export async function bench(a: BenchArgs, log: (line: string) => void): Promise<
   const report: BenchReport = {
     tool: 'ipsec-3gpp bench', date: new Date(started).toISOString(), node: process.version, platform: `${process.platform} ${process.arch}`,
     cpu: cpus()[0]?.model ?? 'unknown', cores: availableParallelism(), load: [load0, loadavg()[0]!],
-    options: { sizes: a.sizes, ops: a.ops, rounds: a.rounds, sampleMs: a.sampleMs, warmupMs: a.warmupMs, batch: a.batch },
+    options: { sizes: a.sizes, ops: a.ops, rounds: a.rounds, sampleMs: a.sampleMs, warmupMs: a.warmupMs, batch: a.batch, clock: a.clock },
     indicative, seconds: Math.round((Date.now() - started) / 100) / 10,
     ...r,
   };

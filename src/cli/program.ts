@@ -11,6 +11,7 @@ import { ENCRYPTION_ALGORITHMS, INTEGRITY_ALGORITHMS, allCombinations, type Encr
 import { BATCH_MAX } from '../constants.js';
 import { PEER_IDS, type PeerId } from '../bench/esp-peers.js';
 import { type Combination, type Direction } from '../bench/esp-bench.js';
+import { type Clock } from '../bench/runner.js';
 import { type ConfidentialityMode } from '../secagree/pcscf.js';
 import { type UeRelease } from '../secagree/ue.js';
 
@@ -18,7 +19,7 @@ export const DEMO_DEFAULTS = { mode: 'ipsec' as ConfidentialityMode, release: 6 
 
 export interface SelfcheckArgs { cases: number; benchMs: number }
 /** Options of `bench` (src/cli/bench.ts). */
-export interface BenchArgs { sizes: number[]; combos?: Combination[]; ops: Direction[]; peers?: PeerId[]; rounds: number; sampleMs: number; warmupMs: number; batch: number; json: boolean; packets: boolean }
+export interface BenchArgs { sizes: number[]; combos?: Combination[]; ops: Direction[]; peers?: PeerId[]; rounds: number; sampleMs: number; warmupMs: number; batch: number; clock: Clock; json: boolean; packets: boolean }
 /** Defaults of `bench`: 48 cases (8 pairs x 3 sizes x seal/open) in well under a minute on a small machine. */
 export const BENCH_DEFAULTS = { sizes: [64, 600, 1400], rounds: 15, sampleMs: 4, warmupMs: 20, batch: 16 };
 export interface DemoArgs { mode: ConfidentialityMode; release: UeRelease; watcherRelease: UeRelease; alg?: IntegrityAlgorithm; ealg?: EncryptionAlgorithm; access: string; notifies: number; pcap?: string; port: number; matrix: boolean; ipv6?: boolean }
@@ -135,6 +136,7 @@ export function buildProgram(handlers: CliHandlers, o: ProgramOptions = {}): Com
     .option('--sample-ms <ms>', 'milliseconds per sample', inRange(1, 10000), BENCH_DEFAULTS.sampleMs)
     .option('--warmup-ms <ms>', 'warm-up milliseconds per implementation and case', inRange(0, 60000), BENCH_DEFAULTS.warmupMs)
     .option('--batch <n>', 'packets per sealBatch / openBatch call', inRange(1, BATCH_MAX), BENCH_DEFAULTS.batch)
+    .addOption(new Option('--clock <clock>', 'wall time, or the process\'s CPU time (steadier on a busy machine; leaves out time spent descheduled)').choices(['wall', 'cpu']).default('wall'))
     .option('--json', 'print the results as JSON instead of tables', false)
     .option('--packets', 'include one sealed packet per combination and size, with the benchmark\'s fixed keys, in the JSON', false)
     .action((opts: BenchArgs) => handlers.bench(opts));
