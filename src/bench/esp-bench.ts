@@ -7,6 +7,7 @@
 
 import { allCombinations, type EncryptionAlgorithm, type IntegrityAlgorithm } from '../algorithms.js';
 import { EspSa, openBatch, sealBatch, type OpenItem, type SealItem } from '../esp.js';
+import { equalBytes } from '../ct.js';
 import { expandKeys } from '../keys.js';
 import { PEER_NAMES, loadPeers, type PeerId, type PeerSa } from './esp-peers.js';
 import { ratio, ratioToBest, runCase, type BenchImpl, type Clock, type ImplMeasurement, type RunOptions } from './runner.js';
@@ -105,7 +106,7 @@ const IK = new Uint8Array(16).map((_, i) => (i * 5 + 3) & 0xff);
 const SPI = 0x1234567;
 
 const hex = (u: Uint8Array): string => Buffer.from(u.buffer, u.byteOffset, u.length).toString('hex');
-const same = (a: Uint8Array, b: Uint8Array): boolean => a.length === b.length && Buffer.compare(Buffer.from(a.buffer, a.byteOffset, a.length), Buffer.from(b.buffer, b.byteOffset, b.length)) === 0;
+const same = (a: Uint8Array, b: Uint8Array): boolean => equalBytes(a, b);
 
 /** Distinct packets per open pool: about 8 MB, 256..8192, a multiple of the batch size. */
 const poolSize = (packetLength: number, batch: number): number => Math.floor(Math.max(256, Math.min(8192, Math.floor(8e6 / packetLength))) / batch) * batch;

@@ -14,12 +14,14 @@
 //   - hash-wasm (HMAC only: the integrity-only combinations).
 // CBC IVs come from a 32 KiB random pool refilled in bulk, as the engine's do (src/internal/random.ts); GCM
 // and GMAC IVs are SPI || Seq, as the engine's (assembly/esp.ts). The peers keep no anti-replay window
-// (the engine does, RFC 4303 3.4.3), which favours them. The optional libraries are loaded with a dynamic
+// (the engine does, RFC 4303 3.4.3), which favours them; every peer compares ICVs with the project's one
+// constant-time comparison (src/ct.ts equalBytes; for node:crypto in place of timingSafeEqual). The optional libraries are loaded with a dynamic
 // import and are never dependencies of the package: a peer that cannot be imported is simply absent.
 // Node only (node:crypto).
 
-import { createCipheriv, createDecipheriv, createHash, createHmac, randomFillSync, timingSafeEqual, type Hash } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHash, createHmac, randomFillSync, type Hash } from 'node:crypto';
 import { type EncryptionAlgorithm, type IntegrityAlgorithm } from '../algorithms.js';
+import { equalBytes } from '../ct.js';
 
 /** The peers, by the id the command line uses. */
 export const PEER_IDS = ['node', 'node-reuse', 'webcrypto', 'noble', 'hash-wasm'] as const;
@@ -120,12 +122,8 @@ class RandomPool {
   }
 }
 
-/** Byte comparison that does not stop at the first difference. */
-function equal(a: Uint8Array, b: Uint8Array, n: number): boolean {
-  let d = a.length >= n && b.length >= n ? 0 : 1;
-  for (let i = 0; i < n; i++) d |= (a[i] ?? 0) ^ (b[i] ?? 0);
-  return d === 0;
-}
+/** The first `n` bytes of `a` against `b`, in constant time (the project's one comparison, src/ct.ts). */
+const equal = (a: Uint8Array, b: Uint8Array, n: number): boolean => a.length >= n && equalBytes(a.subarray(0, n), b);
 
 const icvError = (): Error => new Error('ESP ICV does not verify');
 
@@ -212,7 +210,7 @@ function nodeSa(s: PeerSaSpec, reuse: boolean): PeerSa | undefined {
         d.final();
         return unpad(pk.subarray(ct, end));
       }
-      if (!timingSafeEqual(mac(pk.subarray(0, end)).subarray(0, L.icvLen), pk.subarray(end))) throw icvError();
+      if (!equal(mac(pk.subarray(0, end)), pk.subarray(end), L.icvLen)) throw icvError();
       if (!L.cbc) return unpad(pk.subarray(ct, end));
       if (dec) {
         const plain = dec.update(pk.subarray(ct, end));
