@@ -14,6 +14,7 @@ import { runMulticore } from './multicore.js';
 import { PRIMITIVE_CASES, QUICK_SIZES, SIZES, runPrimitives } from './primitives.js';
 import { runReplay } from './replay.js';
 import { renderReport } from './report.js';
+import { median } from '../src/bench/stats.js';
 import { runSadb } from './sadb.js';
 import { runSip } from './sip.js';
 
@@ -53,11 +54,11 @@ console.log('min-max; judged on the fair peer named (node:crypto with reuse wher
 printTargets(targets);
 const meta = {
   ...machine(), cpu: cpus()[0]?.model ?? 'unknown', cores: availableParallelism(), quick, rounds: o.run.rounds, sampleMs: o.run.sampleMs, clock: o.run.clock,
-  loadAverage: { start: load0, end: loadavg() }, peers: esp.peers, seconds: Math.round((Date.now() - started) / 1000), espCases: espCaseCount(quick),
+  loadAverage: { start: load0, end: loadavg(), duringMax: Math.max(...status.loads, 0), duringMedian: median(status.loads) }, peers: esp.peers, seconds: Math.round((Date.now() - started) / 1000), espCases: espCaseCount(quick),
 };
 const files = writeResults('bench', { meta, rows, targets, extra: { memory: replay.memory, sadb: sadb.figures, scaling: multicore.scaling, load: multicore.load } });
 const html = join(RESULTS_DIR, 'report.html');
 writeFileSync(html, renderReport({ meta, rows, targets, scaling: multicore.scaling, load: multicore.load }));
 const count = (v: string): number => targets.filter((t) => verdict(t) === v).length;
-console.log(`\n${count('met')} of ${targets.length} targets met, ${count('missed')} missed, ${count('within margin')} within the margin. Load average ${load0.map((l) => l.toFixed(2)).join(' ')} at the start, ${loadavg().map((l) => l.toFixed(2)).join(' ')} at the end.`);
+console.log(`\n${count('met')} of ${targets.length} targets met, ${count('missed')} missed, ${count('within margin')} within the margin. Load average ${load0.map((l) => l.toFixed(2)).join(' ')} at the start, ${loadavg().map((l) => l.toFixed(2)).join(' ')} at the end, 1-min median ${meta.loadAverage.duringMedian.toFixed(2)} and max ${meta.loadAverage.duringMax.toFixed(2)} during the run.`);
 console.log(`Results: ${[...files, html].join(', ')} (${meta.seconds} s)`);

@@ -4,6 +4,7 @@
 // stderr, and writers for JSON and CSV (report.ts writes the HTML).
 
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ratio, runCase, type BenchImpl, type RunOptions } from '../src/bench/runner.js';
@@ -102,17 +103,32 @@ export const runOptions = (quick: boolean): BenchOptions['run'] => ({
   clock: process.argv.includes('--cpu-clock') ? 'cpu' : 'wall',
 });
 
-/** The progress display: one status line on stderr (only on a terminal) with a case counter. */
+/**
+ * The progress display: one status line on stderr (only on a terminal) with a case counter. It also
+ * samples the 1-minute load average between samples (outside the timed code), every 2 s at most.
+ */
 export class Status {
   readonly line = new StatusLine();
   #done = 0;
+  #lastLoad = 0;
+  readonly loads: number[] = [];
   constructor(readonly total: number) {}
   case(label: string): (d: number, t: number) => void {
     this.#done++;
-    return (d, t) => this.line.set(`bench ${this.#done}/${this.total}: ${label} ${Math.round((100 * d) / t)} %`);
+    return (d, t) => {
+      this.#sampleLoad();
+      this.line.set(`bench ${this.#done}/${this.total}: ${label} ${Math.round((100 * d) / t)} %`);
+    };
   }
   text(s: string): void {
+    this.#sampleLoad();
     this.line.set(s);
+  }
+  #sampleLoad(): void {
+    const t = Date.now();
+    if (t - this.#lastLoad < 2000) return;
+    this.#lastLoad = t;
+    this.loads.push(loadavg()[0]!);
   }
   log(l: string): void {
     this.line.log(l);

@@ -23,7 +23,7 @@ const value = (t) => {
 };
 const bound = (t) => (t.min !== undefined ? `>= ${t.unit === 'ops/s' ? t.min.toLocaleString('en') : t.min}${t.unit === 'x' ? 'x' : ` ${t.unit}`}` : `<= ${t.max} ${t.unit}`);
 const la = data.loadAverage;
-const load = la ? ` Load average (1, 5, 15 min) ${la.start.map((l) => l.toFixed(2)).join(', ')} at the start, ${la.end.map((l) => l.toFixed(2)).join(', ')} at the end.` : '';
+const load = la ? ` Load average (1, 5, 15 min) ${la.start.map((l) => l.toFixed(2)).join(', ')} at the start, ${la.end.map((l) => l.toFixed(2)).join(', ')} at the end${la.duringMedian !== undefined ? `; 1-min load during the run: median ${la.duringMedian.toFixed(2)}, max ${la.duringMax.toFixed(2)}` : ''}.` : '';
 
 const lines = [
   `Measured ${data.date.slice(0, 10)} on ${data.cpu} (${data.cores} cores, shared), Node ${data.node}, ${data.quick ? '`npm run bench:quick`' : '`npm run bench`'}: ${data.rounds} interleaved rounds of ~${data.sampleMs} ms (${data.clock === 'cpu' ? 'process CPU time, `--cpu-clock`' : 'wall time'}) per implementation and case, ${data.seconds} s.${load}`,
