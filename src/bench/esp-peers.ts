@@ -15,7 +15,7 @@
 // CBC IVs come from a 32 KiB random pool refilled in bulk, as the engine's do (src/internal/random.ts); GCM
 // and GMAC IVs are SPI || Seq, as the engine's (assembly/esp.ts). The peers keep no anti-replay window
 // (the engine does, RFC 4303 3.4.3), which favours them; every peer compares ICVs with the project's one
-// constant-time comparison (src/ct.ts equalBytes; for node:crypto in place of timingSafeEqual). The
+// constant-time comparison (src/ct.ts equalBytes; for node:crypto too, in place of its own). The
 // optional libraries are loaded with a dynamic import and are never dependencies of the package: a peer
 // that cannot be imported is simply absent.
 // Node only (node:crypto).
