@@ -7,7 +7,7 @@
 import { createCipheriv } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
 import { Hss, Milenage, Usim, initSync } from '../src/index.js';
-import { machine, measure, options, printRows, printTargets, writeResults, type BenchOptions, type Row, type Target } from './lib.js';
+import { Status, machine, measure, printRows, printTargets, runOptions, writeResults, type BenchOptions, type Row, type Target } from './lib.js';
 
 initSync();
 
@@ -73,7 +73,7 @@ return { rows, targets: [{ issue: 5, target: 'Milenage complete runs (f1..f5*) p
 
 if (import.meta.url === pathToFileURL(process.argv[1]!).href) {
   const quick = process.argv.includes('--quick');
-  const r = await runMilenage({ quick, caseOptions: options(quick) });
+  const r = await runMilenage({ quick, run: runOptions(quick), status: new Status(3) });
   printRows(r.rows);
   printTargets(r.targets);
   console.log(`Results: ${writeResults('milenage', { meta: { ...machine(), quick }, rows: r.rows, targets: r.targets }).join(', ')}`);

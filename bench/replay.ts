@@ -28,7 +28,7 @@ export function runReplay(o: { quick: boolean; long?: boolean }): { rows: Row[];
       w.destroy();
     }
     ns[window] = best;
-    rows.push({ suite: 'replay', name: `anti-replay batch, window ${window}`, size: 0, impl: 'ipsec-3gpp', opsPerSec: 1e9 / best, mbPerSec: 0, ratioToNode: NaN, samples: o.quick ? 3 : 8, marginPercent: NaN });
+    rows.push({ suite: 'replay', name: `anti-replay batch, window ${window}`, size: 0, impl: 'ipsec-3gpp', opsPerSec: 1e9 / best, mbPerSec: 0, samples: o.quick ? 3 : 8, marginPercent: NaN, minOpsPerSec: NaN, maxOpsPerSec: NaN, ratios: {} });
   }
   const ck = new Uint8Array(16).fill(1);
   const ik = new Uint8Array(16).fill(2);

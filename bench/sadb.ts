@@ -73,7 +73,7 @@ log(`lookup by SPI:            ${best.toFixed(1)} ns (best of 20 rounds of 65 53
 log(`lookup by selector:       ${bestSel.toFixed(1)} ns`);
 log(`expire all (heap):        ${(tExpire / 1000).toFixed(2)} s, ${expired} sets, ${db.size} left, ${db.spis.size} SPIs left`);
 log(`memory per registration:  ${wasmPer} B in WASM (4 SA contexts) + ~${Math.round(heapPer)} B of JS heap${(globalThis as { gc?: unknown }).gc ? '' : ' (run with --expose-gc for a steadier figure)'}`);
-const row = (name: string, ns: number): Row => ({ suite: 'sadb', name, size: 0, impl: 'ipsec-3gpp', opsPerSec: 1e9 / ns, mbPerSec: 0, ratioToNode: NaN, samples: 20, marginPercent: NaN });
+const row = (name: string, ns: number): Row => ({ suite: 'sadb', name, size: 0, impl: 'ipsec-3gpp', opsPerSec: 1e9 / ns, mbPerSec: 0, samples: 20, marginPercent: NaN, minOpsPerSec: NaN, maxOpsPerSec: NaN, ratios: {} });
 return {
   rows: [row('SA database lookup by SPI', best), row('SA database lookup by selector', bestSel), row('create + establish a registration (4 SAs)', (tCreate * 1e6) / N)],
   targets: [{ issue: 4, target: `SA database lookup by SPI with ${N} registrations (${4 * N} SAs)`, value: best, unit: 'ns', max: 200 }],

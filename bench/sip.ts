@@ -42,7 +42,7 @@ export async function runSip(o: { quick: boolean }): Promise<{ rows: Row[]; targ
   });
   if (sink === 0) throw new Error('unreachable');
   const perTx = (roundTripNs * wire.length) / requests;
-  const row = (name: string, ns: number): Row => ({ suite: 'sip', name, size: 0, impl: 'ipsec-3gpp', opsPerSec: 1e9 / ns, mbPerSec: 0, ratioToNode: NaN, samples: rounds, marginPercent: NaN });
+  const row = (name: string, ns: number): Row => ({ suite: 'sip', name, size: 0, impl: 'ipsec-3gpp', opsPerSec: 1e9 / ns, mbPerSec: 0, samples: rounds, marginPercent: NaN, minOpsPerSec: NaN, maxOpsPerSec: NaN, ratios: {} });
   const rows = [
     row('SIP parse, per message', parseNs), row('SIP parse + serialise, per message', roundTripNs), row('SIP parse + tx match + serialise, per message', txNs),
     row('SIP parse + serialise, per transaction', perTx),

@@ -1,11 +1,12 @@
 #!/usr/bin/env node
 // The `ipsec-3gpp` command line: `demo` (the main job, what `npm start` runs), `pcscf` (a standalone
-// P-CSCF with its core, for real UEs and SIP tools) and `selfcheck`. The grammar and option checks are in
-// program.ts; this file runs the commands.
+// P-CSCF with its core, for real UEs and SIP tools), `selfcheck` and `bench` (ESP throughput on this
+// machine). The grammar and option checks are in program.ts; this file runs the commands.
 
 import { readFileSync, statSync } from 'node:fs';
 import { type SubscriberInit } from '../aka/hss.js';
 import { ErrorCode, Ipsec3gppError } from '../errors.js';
+import { bench } from './bench.js';
 import { demo } from './demo.js';
 import { SUBSCRIBERS_LIMITS, parseSubscribers } from './subscribers.js';
 import { COMMANDS, buildProgram } from './program.js';
@@ -40,6 +41,9 @@ const program = buildProgram({
   selfcheck: guarded((opts) => {
     const failures = selfcheck({ cases: opts.cases, benchMs: opts.benchMs, log: (l) => console.log(l) });
     process.exitCode = failures === 0 ? 0 : 1;
+  }),
+  bench: guarded(async (opts) => {
+    await bench(opts, (l) => console.log(l));
   }),
   demo: guarded(async (opts) => {
     const d: Parameters<typeof demo>[0] = { mode: opts.mode, release: opts.release, watcherRelease: opts.watcherRelease, access: opts.access, notifies: opts.notifies, matrix: opts.matrix, port: opts.port, log: (l) => console.log(l) };

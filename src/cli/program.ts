@@ -9,7 +9,11 @@ import { accessSync, constants, existsSync, readFileSync, statSync } from 'node:
 import { dirname, resolve } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { parseHex } from '../hex.js';
-import { ENCRYPTION_ALGORITHMS, INTEGRITY_ALGORITHMS, isValidCombination, type EncryptionAlgorithm, type IntegrityAlgorithm } from '../algorithms.js';
+import { ENCRYPTION_ALGORITHMS, INTEGRITY_ALGORITHMS, allCombinations, isValidCombination, type EncryptionAlgorithm, type IntegrityAlgorithm } from '../algorithms.js';
+import { BATCH_MAX } from '../constants.js';
+import { PEER_IDS, type PeerId } from '../bench/esp-peers.js';
+import { type Combination, type Direction } from '../bench/esp-bench.js';
+import { type Clock } from '../bench/runner.js';
 import { type ConfidentialityMode } from '../secagree/pcscf.js';
 import { WIRE_CHOICES, type WireChoice } from './wires.js';
 import { type UeRelease } from '../secagree/ue.js';
@@ -19,6 +23,10 @@ export const DEMO_DEFAULTS = { mode: 'ipsec' as ConfidentialityMode, release: 6 
 export interface SelfcheckArgs { cases: number; benchMs: number }
 export interface DemoArgs { mode: ConfidentialityMode; release: UeRelease; watcherRelease: UeRelease; alg?: IntegrityAlgorithm; ealg?: EncryptionAlgorithm; access: string; notifies: number; pcap?: string; port: number; matrix: boolean; ipv6?: boolean; wire?: WireChoice; netns?: boolean; json?: boolean }
 export interface PcscfArgs { listen: { host: string; port: number }; subscribers?: string; impi?: string; k?: Uint8Array; op?: Uint8Array; opc?: Uint8Array; amf?: Uint8Array; realm: string; portC: number; portS: number; mode: ConfidentialityMode; ipsec: boolean; quiet?: boolean; registerRate?: RateArg; registerRatePerImpi?: RateArg; wire: WireChoice; encapPort: number; tun?: boolean; json?: boolean }
+/** Options of `bench` (src/cli/bench.ts). */
+export interface BenchArgs { sizes: number[]; combos?: Combination[]; ops: Direction[]; peers?: PeerId[]; rounds: number; sampleMs: number; warmupMs: number; batch: number; clock: Clock; json: boolean; packets: boolean }
+/** Defaults of `bench`: 48 cases (8 pairs x 3 sizes x seal/open) in well under a minute on a small machine. */
+export const BENCH_DEFAULTS = { sizes: [64, 600, 1400], rounds: 15, sampleMs: 4, warmupMs: 20, batch: 16 };
 /** A rate limit from the command line: requests per second with a burst, or off. */
 export type RateArg = { perSecond: number; burst: number } | false;
 
@@ -26,6 +34,7 @@ export interface UeArgs { pcscf: { host: string; port: number }; encapPort: numb
 
 export interface CliHandlers {
   selfcheck(a: SelfcheckArgs): void | Promise<void>;
+  bench(a: BenchArgs): void | Promise<void>;
   demo(a: DemoArgs): void | Promise<void>;
   pcscf(a: PcscfArgs): void | Promise<void>;
   ue(a: UeArgs): void | Promise<void>;
@@ -88,6 +97,29 @@ const listen = (v: string): { host: string; port: number } => {
   return { host: m[1]!.replace(/^\[|\]$/g, ''), port: Number(m[2]) };
 };
 
+/** A comma-separated list, each item checked by `item`, without repeats. */
+const list = <T>(what: string, item: (v: string) => T | undefined) => (v: string): T[] => {
+  const parts = v.split(',');
+  if (parts.length > 64 || new Set(parts).size !== parts.length) throw new InvalidArgumentError(`expected a comma-separated list of ${what} without repeats`);
+  return parts.map((p) => {
+    const t = item(p);
+    if (t === undefined) throw new InvalidArgumentError(`${JSON.stringify(p.slice(0, 40))} is not one of ${what}`);
+    return t;
+  });
+};
+
+const inRange = (lo: number, hi: number) => (v: string): number => {
+  const n = positiveInt(v);
+  if (n < lo || n > hi) throw new InvalidArgumentError(`expected ${lo}..${hi}`);
+  return n;
+};
+
+const COMBOS = new Map<string, Combination>(allCombinations().map((c) => [`${c.ealg}+${c.alg}`, c] as const));
+const sizeList = list<number>('payload sizes 1..16384', (p) => (/^\d{1,5}$/.test(p) && Number(p) >= 1 && Number(p) <= 16384 ? Number(p) : undefined));
+const comboList = list<Combination>(`combinations (${[...COMBOS.keys()].join(', ')})`, (p) => COMBOS.get(p));
+const opList = list<Direction>('seal, open', (p) => (p === 'seal' || p === 'open' ? p : undefined));
+const peerList = list<PeerId>(PEER_IDS.join(', '), (p) => (PEER_IDS as readonly string[]).includes(p) ? p as PeerId : undefined);
+
 const text = (name: string, max: number) => (v: string): string => {
   if (v.length === 0 || v.length > max || /[\x00-\x1f\x7f]/.test(v)) throw new InvalidArgumentError(`${name}: 1..${max} printable characters`);
   return v;
@@ -110,7 +142,7 @@ function unwritable(file: string): string | undefined {
 }
 
 /** The commands, for the unknown-command message. */
-export const COMMANDS = ['demo', 'pcscf', 'ue', 'selfcheck'] as const;
+export const COMMANDS = ['demo', 'pcscf', 'ue', 'bench', 'selfcheck'] as const;
 
 /** Exit codes, as --help shows them. */
 export const EXIT_CODES = 'Exit codes: 0 the run went as expected, 1 it failed (or found a problem), 2 usage error.';
@@ -131,6 +163,22 @@ export function buildProgram(handlers: CliHandlers, o: ProgramOptions = {}): Com
     .option('--cases <n>', 'random differential cases per algorithm', positiveInt, 200)
     .option('--bench-ms <ms>', 'milliseconds per throughput measurement (0 to skip)', positiveInt, 400)
     .action((opts: SelfcheckArgs) => handlers.selfcheck(opts));
+
+  program
+    .command('bench')
+    .description('measure ESP seal and open (single and batch) for every alg/ealg pair on this machine, next to the crypto libraries installed here')
+    .option('--sizes <list>', 'payload sizes in bytes, comma-separated', sizeList, BENCH_DEFAULTS.sizes)
+    .option('--combos <list>', 'ealg+alg pairs, comma-separated (default: all)', comboList)
+    .option('--ops <list>', 'seal, open or both', opList, ['seal', 'open'] as Direction[])
+    .option('--peers <list>', `peers to measure against, of ${PEER_IDS.join(', ')} (default: every one installed)`, peerList)
+    .option('--rounds <n>', 'interleaved rounds (samples per implementation); under 10 the figures are indicative only', inRange(1, 10000), BENCH_DEFAULTS.rounds)
+    .option('--sample-ms <ms>', 'milliseconds per sample', inRange(1, 10000), BENCH_DEFAULTS.sampleMs)
+    .option('--warmup-ms <ms>', 'warm-up milliseconds per implementation and case', inRange(0, 60000), BENCH_DEFAULTS.warmupMs)
+    .option('--batch <n>', 'packets per sealBatch / openBatch call', inRange(1, BATCH_MAX), BENCH_DEFAULTS.batch)
+    .addOption(new Option('--clock <clock>', 'wall time, or the process\'s CPU time (steadier on a busy machine; leaves out time spent descheduled)').choices(['wall', 'cpu']).default('wall'))
+    .option('--json', 'print the results as JSON instead of tables', false)
+    .option('--packets', 'include one sealed packet per combination and size, with the benchmark\'s fixed keys, in the JSON', false)
+    .action((opts: BenchArgs) => handlers.bench(opts));
 
   program
     .command('demo', { isDefault: true })

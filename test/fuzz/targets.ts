@@ -368,7 +368,7 @@ export const targets: Target[] = [
         if (a.listen && a.subscribers !== undefined && [a.impi, a.k, a.op, a.opc, a.amf].some((x) => x !== undefined)) bad('mix of --subscribers and keys');
         if (a.listen && a.subscribers === undefined && (a.impi === undefined || a.k === undefined || (a.op === undefined) === (a.opc === undefined))) bad('subscriber');
       };
-      const handlers: CliHandlers = { selfcheck: valid, demo: valid, pcscf: valid, ue: valid };
+      const handlers: CliHandlers = { selfcheck: valid, bench: valid, demo: valid, pcscf: valid, ue: valid };
       const quiet = { writeOut: () => {}, writeErr: () => {} };
       return {
         async check(m) {
