@@ -5,6 +5,7 @@
 // on SIGTERM.
 
 import { spawn, spawnSync } from 'node:child_process';
+import { createSocket } from 'node:dgram';
 import { mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -66,8 +67,11 @@ test('a port in use: one line naming it, exit 1, nothing left running', async ()
   assert.match(tail, /^statistics: \{"registered":0,.*"registrations":0,"saSets":0/m);
 });
 
-test('demo --json: one JSON object with the results; --pcap: keys 0600, and a tshark script that decrypts every ESP frame', () => {
+test('demo --json: one JSON object with the results; --pcap: keys 0600, and a tshark script that decrypts every ESP frame (4500 taken: another encapsulation port, decoded as UDPENCAP)', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'ipsec3gpp-cli-'));
+  // Someone else holds 4500 (as in CI, where other suites use it): the P-CSCF's encapsulation port is another.
+  const squatter = createSocket('udp4');
+  await new Promise<void>((ok) => { squatter.once('error', () => ok()); squatter.bind(4500, '127.0.0.1', () => ok()); });
   const pcap = join(dir, 'demo.pcap');
   const r = run('demo', '--no-matrix', '--no-netns', '--wire', 'udp-enc-tun', '--notifies', '1', '--json', '--pcap', pcap);
   assert.is(r.status, 0, r.err);
@@ -83,6 +87,7 @@ test('demo --json: one JSON object with the results; --pcap: keys 0600, and a ts
     const t = spawnSync('sh', [`${pcap}.tshark`, '-Y', 'esp.icv_good == 1'], { encoding: 'utf8', env: { ...process.env, HOME: dir, XDG_CONFIG_HOME: dir } });
     assert.is(t.stdout.trim().split('\n').filter(Boolean).length, s.counts.esp, t.stderr);
   }
+  squatter.close();
 });
 
 test('the demo\'s text fits 100 columns', () => {

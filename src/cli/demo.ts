@@ -265,7 +265,11 @@ export async function demo(o: DemoOptions): Promise<number> {
     chmodSync(`${o.pcap}.keys.json`, 0o600);
     // A script that gives tshark the SAs as -o uat:esp_sa options: the user's own ESP SA table stays as it is.
     const quote = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
-    const script = `#!/bin/sh\n# tshark on ${o.pcap} with its ESP SAs (written by ipsec-3gpp demo); extra arguments go to tshark.\nexec tshark -r ${quote(o.pcap)} -o esp.enable_encryption_decode:TRUE -o esp.enable_authentication_check:TRUE \\\n${lines.trim().split('\n').filter(Boolean).map((l) => `  -o ${quote(`uat:esp_sa:${l}`)} \\\n`).join('')}  "$@"\n`;
+    // UDP-enc-tun on an encapsulation port other than 4500 (taken here): tell tshark it is UDPENCAP.
+    const spis = new Set(keys.map((k) => k.spi));
+    const encapPorts = [...new Set(result.wire.filter((w) => w.protocol === undefined && w.data.length >= 8 && spis.has(((w.data[0]! << 24) | (w.data[1]! << 16) | (w.data[2]! << 8) | w.data[3]!) >>> 0)).flatMap((w) => [w.srcPort, w.dstPort]))].filter((p) => p !== 4500).sort((a, b) => a - b);
+    const decodeAs = encapPorts.map((p) => `  -d udp.port==${p},udpencap \\\n`).join('');
+    const script = `#!/bin/sh\n# tshark on ${o.pcap} with its ESP SAs (written by ipsec-3gpp demo); extra arguments go to tshark.\nexec tshark -r ${quote(o.pcap)} -o esp.enable_encryption_decode:TRUE -o esp.enable_authentication_check:TRUE \\\n${decodeAs}${lines.trim().split('\n').filter(Boolean).map((l) => `  -o ${quote(`uat:esp_sa:${l}`)} \\\n`).join('')}  "$@"\n`;
     writeFileSync(`${o.pcap}.tshark`, script, { mode: 0o700 });
     chmodSync(`${o.pcap}.tshark`, 0o700);
     log(`\nCapture: ${o.pcap} (${result.wire.length} packets; ck/ik in the clear SIP redacted); ESP keys (mode 0600): ${o.pcap}.esp_sa, ${o.pcap}.keys.json`);
