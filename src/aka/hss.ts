@@ -27,6 +27,10 @@ interface Subscriber {
   impus: string[];
 }
 
+/**
+ * One subscriber for {@link Hss.addSubscriber}: the IMPI, its Milenage keys, AMF, the SQN state to start from
+ * and its public identities. Throws INVALID_ARGUMENT for bad key lengths or a duplicate IMPI (see addSubscriber).
+ */
 export interface SubscriberInit extends MilenageKeys {
   /** The private identity (IMPI). */
   impi: string;

@@ -21,8 +21,18 @@ import { expandKeys, type EspKeys } from '../keys.js';
 import { ErrorCode, Ipsec3gppError } from '../errors.js';
 import { SpiAllocator, type RandomU32, type SpiRange } from './spi.js';
 
+/** Which side an {@link SaDatabase} is: the UE or the P-CSCF (it decides which SAs are inbound, TS 33.203 7.1). */
 export type Role = 'ue' | 'pcscf';
+/**
+ * The life of an SA set (TS 33.203 7.4): `temporary` from the 401 until the 200 OK (reg-await-auth),
+ * `established` after it, `old` once a newer set of the same registration is in use, `deleted` at the end.
+ */
 export type SaSetState = 'temporary' | 'established' | 'old' | 'deleted';
+/**
+ * The four SAs of a set (TS 33.203 7.1): SA1 UE port_uc -> P-CSCF port_ps (UE requests), SA2 P-CSCF port_pc ->
+ * UE port_us (P-CSCF requests), SA3 P-CSCF port_ps -> UE port_uc (responses to SA1), SA4 UE port_us ->
+ * P-CSCF port_pc (responses to SA2).
+ */
 export type SaName = 'SA1' | 'SA2' | 'SA3' | 'SA4';
 
 /** One side's SPIs and protected ports as carried in Security-Client (UE) or Security-Server (P-CSCF). */
@@ -33,6 +43,10 @@ export interface SecEndpoint {
   portS: number;
 }
 
+/**
+ * What {@link SaDatabase.create} needs to build a set of four SAs: both sides' SPIs and ports, the chosen
+ * `alg`/`ealg` and mode, and CK/IK of the AKA run, from which the ESP keys are expanded (TS 33.203 Annex I).
+ */
 export interface SaSetInit {
   /** The registration the set belongs to (e.g. the IMPI); newer and older sets of it share the key. */
   key: string;
@@ -67,6 +81,7 @@ export interface SaEntry {
   readonly set: SaSet;
 }
 
+/** What happened to a set, as told to listeners registered with {@link SaDatabase.on}. */
 export type SaEvent = 'created' | 'established' | 'old' | 'expired' | 'deleted';
 
 /** A set of four SAs. */
@@ -134,6 +149,10 @@ export class SaSet {
   }
 }
 
+/**
+ * Options of {@link SaDatabase}: its {@link Role}, SPI range and randomness, lifetimes (milliseconds) and
+ * clock, limits on sets, and the replay window and soft limit of the SAs it creates.
+ */
 export interface SaDatabaseOptions {
   role: Role;
   /** Range for this side's inbound SPIs (db.spis). */
@@ -215,9 +234,11 @@ class SelectorIndex {
  * ```
  */
 export class SaDatabase {
+  /** Which side this database is (fixed at construction). */
   readonly role: Role;
   /** This side's inbound SPIs. */
   readonly spis: SpiAllocator;
+  /** Lifetime of a temporary set in milliseconds (TS 24.229 reg-await-auth; SaDatabaseOptions.regAwaitAuthMs). */
   readonly regAwaitAuthMs: number;
   readonly #clock: () => number;
   readonly #autoExpire: boolean;
@@ -383,6 +404,10 @@ export class SaDatabase {
     set.pending++;
   }
 
+  /**
+   * A transaction over `set` ended (pairs with {@link SaDatabase.beginTransaction}); a set marked
+   * deleteWhenIdle is deleted when its last transaction ends. Does nothing for a deleted set.
+   */
   endTransaction(set: SaSet): void {
     if (set.state === 'deleted') return;
     if (set.pending > 0) set.pending--;

@@ -24,6 +24,10 @@ import { type SaDatabase, type SaSet } from './sadb.js';
 /** Which algorithms a UE implements: Release 5 (integrity only), 6 (plus encryption), or later (GCM/GMAC). */
 export type UeRelease = 5 | 6 | 'later';
 
+/**
+ * One integrity/encryption pair (`alg` + `ealg`) of an ipsec-3gpp Security-Client or Security-Server entry
+ * (TS 33.203 6.3, Annex H). Only pairs {@link isValidCombination} accepts can be offered or chosen.
+ */
 export interface Combination {
   alg: IntegrityAlgorithm;
   ealg: EncryptionAlgorithm;
@@ -38,6 +42,10 @@ export function releaseCombinations(release: UeRelease): Combination[] {
   });
 }
 
+/**
+ * Options of {@link UeSecAgree}: the UE's SA database, its registration key and address, its protected ports,
+ * and what it offers (combinations, most preferred first, or those of a `release`; and ESP modes).
+ */
 export interface UeSecAgreeOptions {
   /** The UE's SA database (role 'ue'). */
   db: SaDatabase;
@@ -76,13 +84,34 @@ export interface UeChallengeResult {
   securityClient: string;
 }
 
+/**
+ * The UE's side of the security agreement of TS 33.203 7.2 / RFC 3329 (see the module comment for the
+ * steps): builds the Security-Client offer of each REGISTER, picks from the 401's Security-Server and creates
+ * the temporary SA set, answers with Security-Verify, and moves sets through established and old.
+ * Use {@link UeClient} for a whole UE; this class is the security-agreement state machine alone.
+ *
+ * @example
+ * ```ts
+ * const db = new SaDatabase({ role: 'ue' });
+ * const sec = new UeSecAgree({ db, key: impi, address: '10.0.0.2', portS: 5064, allocatePort: () => nextPort++ });
+ * const { securityClient } = sec.offer();                    // on the unprotected REGISTER
+ * const r = sec.challenge({ securityServer, ck, ik, pcscfAddress }); // on the 401
+ * // send the protected REGISTER with Security-Verify: r.securityVerify, then on its 200 OK:
+ * sec.registered(600);
+ * ```
+ */
 export class UeSecAgree {
   readonly #o: UeSecAgreeOptions;
+  /** The combinations offered in Security-Client, most preferred first. */
   readonly combinations: readonly Combination[];
   #offer: UeOffer | undefined;
   #temporary: { set: SaSet; securityVerify: string[]; offer: UeOffer } | undefined;
   #established: { set: SaSet; securityVerify: string[]; offer: UeOffer } | undefined;
 
+  /**
+   * Throws INVALID_ARGUMENT when `o.db` is not a UE database (role 'ue') or nothing would be offered,
+   * INVALID_COMBINATION for an alg/ealg pair that TS 33.203 does not allow together.
+   */
   constructor(o: UeSecAgreeOptions) {
     if (o.db.role !== 'ue') throw new Ipsec3gppError(ErrorCode.INVALID_ARGUMENT, 'the UE needs an SA database with role "ue"');
     this.#o = o;

@@ -11,6 +11,7 @@
 
 import { ErrorCode, Ipsec3gppError } from '../errors.js';
 
+/** One `name=value` parameter of a Digest challenge or credentials (RFC 2617 1.2 auth-param; RFC 3261 25.1). */
 export interface AuthParam {
   /** Lower-cased name. */
   name: string;
@@ -19,6 +20,10 @@ export interface AuthParam {
   quoted: boolean;
 }
 
+/**
+ * A parsed WWW-Authenticate, Authorization, Proxy-Authenticate or Proxy-Authorization value: the scheme and its
+ * parameters in order ({@link parseAuthHeader}, {@link formatAuthHeader}).
+ */
 export interface AuthHeader {
   /** The scheme as written (e.g. "Digest"); compare case-insensitively. */
   scheme: string;

@@ -44,6 +44,10 @@ const LIST_HEADERS = new Set([
   'allow-events', 'contact', 'security-client', 'security-server', 'security-verify', 'accept', 'p-associated-uri', 'warning',
 ]);
 
+/**
+ * Limits {@link parseSipMessage} enforces on hostile input (throws {@link SipParseError} past them): a message
+ * of at most 65 535 bytes (one UDP datagram), 200 header fields, 8 192 bytes per line.
+ */
 export const SIP_LIMITS = { messageBytes: 65535, headers: 200, lineLength: 8192 } as const;
 
 /** Name as written -> [canonical key, name as written out]; bounded, so hostile names cannot grow it. */
@@ -197,6 +201,10 @@ export class SipHeaders {
   }
 }
 
+/**
+ * A SIP request (RFC 3261 7.1): method, Request-URI, header fields and body (bytes; Content-Length is
+ * derived from it when serialised by {@link serializeSipMessage}).
+ */
 export interface SipRequest {
   type: 'request';
   method: string;
@@ -205,6 +213,7 @@ export interface SipRequest {
   body: Uint8Array;
 }
 
+/** A SIP response (RFC 3261 7.2): status code, reason phrase, header fields and body. */
 export interface SipResponse {
   type: 'response';
   status: number;
@@ -213,6 +222,15 @@ export interface SipResponse {
   body: Uint8Array;
 }
 
+/**
+ * A SIP request or response, told apart by `type` (what {@link parseSipMessage} returns).
+ *
+ * @example
+ * ```ts
+ * const m = parseSipMessage(bytes);
+ * if (m.type === 'request' && m.method === 'REGISTER') console.log(m.headers.get('Security-Client'));
+ * ```
+ */
 export type SipMessage = SipRequest | SipResponse;
 
 const REASONS = { 400: 'Bad Request', 501: 'Not Implemented', 505: 'Version Not Supported' } as const;
