@@ -107,13 +107,19 @@ function checkByte(name: string, v: number): number {
  * ```
  */
 export class EspSa extends WasmKey {
+  /** The Security Parameters Index carried in every packet of this SA (RFC 4303 2.1). */
   readonly spi: number;
+  /** Whether this SA seals (outbound) or opens (inbound) packets. */
   readonly direction: 'outbound' | 'inbound';
+  /** The integrity algorithm (`alg` of the security agreement). */
   readonly alg: IntegrityAlgorithm;
+  /** The encryption algorithm (`ealg` of the security agreement). */
   readonly ealg: EncryptionAlgorithm;
+  /** Extended (64-bit) sequence numbers (RFC 4303 2.2.1); only the low 32 bits are on the wire. */
   readonly esn: boolean;
   /** Inbound replay window size (0 for outbound SAs). */
   readonly replayWindow: number;
+  /** Packets and bytes sealed or opened, and inbound packets dropped, by reason. */
   readonly stats: EspStats = { packets: 0, bytes: 0, dropped: { malformed: 0, spi: 0, replay: 0, integrity: 0, padding: 0, dummy: 0 } };
   /** Bytes of explicit IV per packet. */
   readonly ivLength: number;

@@ -145,6 +145,9 @@ function pseudoSum(src: Uint8Array, dst: Uint8Array, protocol: number, length: n
 
 // ---- UDP ----
 
+/**
+ * A parsed UDP datagram (RFC 768): ports, payload and the checksum as received ({@link parseUdp}, {@link buildUdp}).
+ */
 export interface UdpDatagram {
   srcPort: number;
   dstPort: number;
@@ -207,6 +210,10 @@ export function parseUdp(datagram: Uint8Array, src?: Uint8Array, dst?: Uint8Arra
 
 // ---- IP ----
 
+/**
+ * A parsed IPv4 (RFC 791) or IPv6 (RFC 8200) packet: addresses as bytes (4 or 16), the protocol / next header,
+ * TTL or hop limit, and the payload ({@link parseIp}, {@link buildIp}).
+ */
 export interface IpPacket {
   version: 4 | 6;
   src: Uint8Array;

@@ -35,6 +35,11 @@ export const PROXIED_METHODS: readonly string[] = ['INVITE', 'ACK', 'BYE', 'CANC
 /** Requests that create a dialog: the S-CSCF Record-Routes them (RFC 3261 16.6 step 4). */
 const DIALOG_FORMING = new Set(['INVITE']);
 
+/**
+ * Options of {@link ImsCore}: the network and address it listens on (`port` 0 or absent: any free port),
+ * the home `realm` of its AKA challenges and the {@link Hss} behind it, the P-CSCFs it trusts to assert
+ * identities (RFC 3325 trust domain), SIP timers, a tracer, and `names` for addresses in traces.
+ */
 export interface CoreOptions {
   net: DatagramNetwork;
   address: string;
@@ -84,6 +89,10 @@ interface Subscription extends NotifierDialog {
   confidentiality: Confidentiality;
 }
 
+/**
+ * Callbacks an {@link ImsCore} calls (set them on `core.events`): registrations and de-registrations by public
+ * identity, failed authentications (with the AKA verdict's reason), and each NOTIFY the presence server sends.
+ */
 export interface CoreEvents {
   registered?: (r: { impu: string; impi: string; protectedRegister: string | undefined }) => void;
   deregistered?: (impu: string) => void;

@@ -44,6 +44,11 @@ import { CONFIDENTIALITY_HEADER, formatConfidentiality } from './confidentiality
 import { SipNode, makeRequest, makeResponse, newBranch, newTag, type Route, type Tracer } from './sip-node.js';
 import { PendingInvites, rewrite } from './proxy.js';
 
+/**
+ * Options of {@link PcscfProxy.start}: the network and address, the unprotected and protected ports (0: any
+ * free port), the wires of the protected ports, where the core is, the security-agreement policy, rate limits
+ * against REGISTER floods, and timers and tracing.
+ */
 export interface PcscfProxyOptions {
   net: DatagramNetwork;
   /** The address UEs reach the P-CSCF at (and the core too). */
@@ -86,6 +91,11 @@ export interface PcscfProxyOptions {
   names?: (address: string, port: number) => string;
 }
 
+/**
+ * Callbacks a {@link PcscfProxy} calls (set them on `proxy.events`), one per step of the security agreement
+ * of TS 33.203 7.2 that an operator wants to see: refused, challenged (SM6), registered (SM10), aborted (SM7
+ * mismatch: the bidding-down protection) and de-registered.
+ */
 export interface PcscfEvents {
   /** SM1 refused by policy (or malformed): the UE got `status`. */
   refused?: (r: { key: string; status: number; warning: string }) => void;
@@ -181,16 +191,40 @@ function answerSa(inb: SaEntry): SaEntry {
   return sa;
 }
 
+/**
+ * A P-CSCF (TS 24.229 5.2, TS 33.203): the SIP proxy a UE registers through, which runs the P-CSCF side of
+ * the security agreement ({@link PcscfSecAgree}), terminates ESP on its protected ports port_pc/port_ps,
+ * removes ik/ck and the Security-* headers toward the core, asserts identities (RFC 3325) and the
+ * confidentiality of each request, and forwards between the UEs and the S-CSCF. Create one with
+ * {@link PcscfProxy.start}; {@link PcscfProxy.close} releases its sockets and deletes every SA.
+ *
+ * @example
+ * ```ts
+ * await init();
+ * const net = new MemoryNetwork();
+ * const core = await ImsCore.start({ net, address: '10.0.0.9', realm: 'ims.example', hss });
+ * const pcscf = await PcscfProxy.start({ net, address: '10.0.0.1', core: { address: '10.0.0.9', port: core.port } });
+ * pcscf.events.registered = ({ key, set }) => console.log(key, 'registered', set.alg, set.ealg);
+ * ```
+ */
 export class PcscfProxy {
+  /** The SIP element (transactions, routing, tracing) this proxy runs on. */
   readonly node: SipNode;
+  /** The P-CSCF's SA database: every UE's SA sets (role 'pcscf'). */
   readonly db: SaDatabase;
+  /** The security-agreement state machine (SM1-SM10 of TS 33.203 7.2). */
   readonly sec: PcscfSecAgree;
+  /** The unprotected SIP port's socket (initial REGISTERs and their 401s). */
   readonly unprotected: DatagramSocket;
+  /** The socket toward the core (S-CSCF). */
   readonly coreSocket: DatagramSocket;
   /** The packet processor of the protected ports (ESP on the wire, src/wire/processor.ts). */
   readonly wire: WireProcessor;
+  /** The protected client port port_pc (SA2 out, SA4 in). */
   readonly portC: ProtectedPort;
+  /** The protected server port port_ps (SA1 in, SA3 out). */
   readonly portS: ProtectedPort;
+  /** Callbacks for security-agreement steps; assign the ones wanted. */
   readonly events: PcscfEvents = {};
   /** Unprotected REGISTERs refused by the per-source or per-IMPI rate limit. */
   rateLimited = 0;
@@ -316,6 +350,7 @@ export class PcscfProxy {
     return this.#wires.find((w) => w.encapPort !== undefined)?.encapPort;
   }
 
+  /** The unprotected SIP port (what a UE's first REGISTER goes to). */
   get port(): number {
     return this.unprotected.port;
   }
@@ -853,6 +888,7 @@ export class PcscfProxy {
     return set?.sa('SA2');
   }
 
+  /** Stops the proxy: cancels its timers, closes its sockets and wires, and deletes every SA set (keys wiped). */
   close(): void {
     for (const t of this.#graceTimers) clearTimeout(t);
     this.#graceTimers.clear();

@@ -33,6 +33,10 @@ export interface TraceEvent {
   transport?: 'TCP';
 }
 
+/**
+ * Receives each SIP message a node sends (and, with traceReceived, receives), for ladders and logs; AKA
+ * secrets are already redacted.
+ */
 export type Tracer = (e: TraceEvent) => void;
 
 const hexRandom = (n: number): string => toHex(globalThis.crypto.getRandomValues(new Uint8Array(n)));

@@ -37,6 +37,11 @@ import { NAT_T_PORT } from '../udp-encap.js';
 import { WireProcessor } from '../wire/processor.js';
 import { SipNode, makeRequest, makeResponse, newBranch, newCallId, newTag, type Route, type Tracer } from './sip-node.js';
 
+/**
+ * Options of {@link UeClient.start}: the network and the UE's address, its identities (IMPI, IMPU, realm)
+ * and USIM keys (K and OP or OPc), the P-CSCF to register through, what it offers (Release or
+ * combinations, wires/modes), and timers, keep-alive and fault injection.
+ */
 export interface UeClientOptions extends MilenageKeys {
   net: DatagramNetwork;
   /** The UE's IP address. */
@@ -199,21 +204,49 @@ export interface RegistrationResult {
   detail?: string;
 }
 
+/**
+ * An IMS UE (TS 24.229 5.1, TS 33.203): registers with IMS AKA through a P-CSCF, runs the UE side of the
+ * security agreement ({@link UeSecAgree}), and then sends and receives SIP over the ESP SAs on its protected
+ * ports: re-registration, reg event, presence (PUBLISH/SUBSCRIBE/NOTIFY), MESSAGE and calls. Methods that
+ * need a registration throw NOT_REGISTERED without one; register() reports protocol failures (403, MAC
+ * failure, abandoned agreement) in its result instead of throwing. {@link UeClient.close} wipes its keys.
+ *
+ * @example
+ * ```ts
+ * await init();
+ * const ue = await UeClient.start({
+ *   net, address: '10.0.0.2', impi: 'alice@ims.example', impu: 'sip:alice@ims.example', realm: 'ims.example',
+ *   k, op, pcscf: { address: '10.0.0.1', port: pcscf.port },
+ * });
+ * const r = await ue.register();               // 200 once the SAs are up
+ * console.log(r.status, r.set?.alg, r.set?.ealg);
+ * ue.close();
+ * ```
+ */
 export class UeClient {
+  /** The label of this UE in ladders (UeClientOptions.name). */
   readonly name: string;
+  /** The SIP element (transactions, routing, tracing) this UE runs on. */
   readonly node: SipNode;
+  /** The UE's SA database (role 'ue'). */
   readonly db: SaDatabase;
+  /** The security-agreement state machine (TS 33.203 7.2, the UE side). */
   readonly sec: UeSecAgree;
+  /** The USIM: runs AKA on the network's challenges (TS 33.102 6.3.3). */
   readonly usim: Usim;
+  /** The unprotected SIP port's socket (the initial REGISTER and its 401). */
   readonly unprotected: DatagramSocket;
   /** The packet processor of the protected ports (ESP on the wire, src/wire/processor.ts). */
   readonly wire: WireProcessor;
+  /** The protected server port port_us (SA2 in, SA4 out), kept across re-registrations. */
   readonly portS: ProtectedPort;
   /** Received presence documents (NOTIFY bodies), newest last. */
   readonly notifications: Array<{ from: string; body: string; state: string | undefined }> = [];
+  /** Called with each presence document received in a NOTIFY (after it is added to `notifications`). */
   onNotify: ((n: { from: string; body: string }) => void) | undefined;
   /** Page-mode messages received (RFC 3428), newest last, the last UE_NOTIFICATIONS_KEPT. */
   readonly messages: ReceivedMessage[] = [];
+  /** Called with each page-mode MESSAGE received (RFC 3428; after it is added to `messages`). */
   onMessage: ((m: ReceivedMessage) => void) | undefined;
   /** Decides on an incoming call (default: accept without SDP); the UE sends 180, then the answer. */
   onInvite: ((call: Call) => InviteAnswer | Promise<InviteAnswer>) | undefined;
@@ -1373,6 +1406,10 @@ export class UeClient {
     respond(makeResponse(req, 405, 'Method Not Allowed'));
   }
 
+  /**
+   * Stops the UE without de-registering (call deregister() first for that): ends calls and timers, closes its
+   * sockets and wires, deletes every SA set and wipes the USIM's keys and the RES it kept.
+   */
   close(): void {
     this.#closed = true;
     for (const e of [...this.#calls.values()]) this.#dropCall(e);

@@ -2,12 +2,17 @@
 // an in-memory network in tests and browsers (memory.ts), or over WebSockets (browser UE). Every datagram
 // sent can be observed by a tap (the ladder, packet counts, the pcap writer).
 
+/** One received datagram: its payload and where it came from (the sender's address and port). */
 export interface Datagram {
   data: Uint8Array;
   address: string;
   port: number;
 }
 
+/**
+ * A bound datagram socket of a {@link DatagramNetwork}: `send` is fire-and-forget (UDP is best effort),
+ * `onMessage` sets the one receive handler, `close` unbinds. The IMS roles use nothing else of a network.
+ */
 export interface DatagramSocket {
   readonly address: string;
   readonly port: number;
@@ -29,6 +34,11 @@ export interface WireRecord {
   protocol?: 50;
 }
 
+/**
+ * A datagram transport the IMS roles run over: {@link MemoryNetwork} (tests, browsers), NodeUdpNetwork
+ * (`ipsec-3gpp/node`, real UDP) or WebSocketNetwork (a browser UE through the relay). `tap` observes every
+ * datagram sent (ladders, counts, pcap) and returns a function that removes the tap.
+ */
 export interface DatagramNetwork {
   /** Binds a socket; port 0 picks a free one. */
   bind(address: string, port: number): Promise<DatagramSocket>;

@@ -4,6 +4,19 @@ import { ErrorCode, Ipsec3gppError } from '../errors.js';
 import { createSocket } from 'node:dgram';
 import { type Datagram, type DatagramNetwork, type DatagramSocket, type WireRecord } from './datagram.js';
 
+/**
+ * A {@link DatagramNetwork} of real UDP sockets (node:dgram; udp6 for IPv6 addresses). Node only, from
+ * `ipsec-3gpp/node`. `bind` rejects with INVALID_ARGUMENT naming the problem (port in use, address not of this
+ * host, privileges needed); `drop` injects loss before sending.
+ *
+ * @example
+ * ```ts
+ * import { NodeUdpNetwork } from 'ipsec-3gpp/node';
+ * const net = new NodeUdpNetwork();
+ * const s = await net.bind('127.0.0.1', 0);
+ * console.log('listening on', s.port);
+ * ```
+ */
 export class NodeUdpNetwork implements DatagramNetwork {
   readonly #taps = new Set<(r: WireRecord) => void>();
   /** Fault injection: return true to drop a datagram before it is sent (taps still see it). */

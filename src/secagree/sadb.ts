@@ -259,6 +259,7 @@ export class SaDatabase {
   #nextId = 1;
   #count = 0;
 
+  /** Throws INVALID_ARGUMENT for a role other than 'ue' or 'pcscf' or a bad SPI range. */
   constructor(o: SaDatabaseOptions) {
     if (o.role !== 'ue' && o.role !== 'pcscf') throw new Ipsec3gppError(ErrorCode.INVALID_ARGUMENT, 'role must be "ue" or "pcscf"');
     this.role = o.role;
