@@ -43,11 +43,20 @@ const app = await Application.bootstrapWithPlugins({
   disableGit: true,
   excludeInternal: true,
   excludePrivate: true,
+  // Types the public API refers to but no entry point exports (so a user cannot name them; to be exported
+  // later). Listed so that TypeDoc's notExported check still fails on any new one. src/ path suffixes.
+  intentionallyNotExported: [
+    'src/sip/message.ts:REASONS', 'src/ims/presence-rules.ts:PresenceRule', 'src/ims/presence-rules.ts:PresenceAction',
+    'src/ims/core.ts:Registration', 'src/ims/core.ts:Subscription', 'src/ims/scenario.ts:SessionOutcome',
+    'src/secagree/sadb.ts:Listener', 'src/sip/transaction.ts:ClientTxOptions', 'src/ims/reg-event.ts:RegEventHost',
+    'src/ims/reg-event.ts:RegContact', 'src/ims/sip-streams.ts:RouteFor', 'src/ims/confidentiality.ts:Confidentiality',
+  ],
   treatWarningsAsErrors: true,
   logLevel: LogLevel.Warn,
   skipErrorChecking: false,
 });
 const project = await app.convert();
+if (project) app.validate(project); // broken {@link}s, exports referenced but not exported (the CLI does this too)
 if (!project || app.logger.hasErrors() || app.logger.hasWarnings()) {
   console.error('[docs] TypeDoc reported errors or warnings (treated as errors)');
   process.exit(1);

@@ -155,7 +155,7 @@ export function defaultPolicyCombinations(): Combination[] {
  * combination by policy and creates the temporary SA set for the 401, checks Security-Verify and
  * Security-Client of the protected REGISTER against what was sent and received (bidding-down protection:
  * a mismatch throws SECAGREE_MISMATCH and deletes the temporary set), and establishes the set on the 200 OK.
- * Use {@link PcscfProxy} for a whole P-CSCF; this class is the state machine alone.
+ * Use {@link "ipsec-3gpp/ims"!PcscfProxy | PcscfProxy} for a whole P-CSCF; this class is the state machine alone.
  *
  * @example
  * ```ts

@@ -88,7 +88,7 @@ export interface UeChallengeResult {
  * The UE's side of the security agreement of TS 33.203 7.2 / RFC 3329 (see the module comment for the
  * steps): builds the Security-Client offer of each REGISTER, picks from the 401's Security-Server and creates
  * the temporary SA set, answers with Security-Verify, and moves sets through established and old.
- * Use {@link UeClient} for a whole UE; this class is the security-agreement state machine alone.
+ * Use {@link "ipsec-3gpp/ims"!UeClient | UeClient} for a whole UE; this class is the security-agreement state machine alone.
  *
  * @example
  * ```ts
