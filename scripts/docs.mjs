@@ -20,7 +20,8 @@ const { Application, LogLevel } = await import('typedoc');
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const check = process.argv.includes('--check');
 const target = join(root, 'docs', 'api');
-const entryPoints = ['dist/index.d.ts', 'dist/ims/index.d.ts', 'dist/node.d.ts', 'dist/wire/index.d.ts'];
+// wire before node: node re-exports wire (export *), and the first entry point to hold a symbol documents it
+const entryPoints = ['dist/index.d.ts', 'dist/ims/index.d.ts', 'dist/wire/index.d.ts', 'dist/node.d.ts'];
 for (const e of entryPoints) {
   if (!existsSync(join(root, e))) {
     console.error(`[docs] ${e} is missing: build first (node scripts/build.mjs)`);
