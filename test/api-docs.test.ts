@@ -57,13 +57,14 @@ test('every export of the four entry points has TSDoc', () => {
   assert.equal(missing.length, 0, `${missing.length} exports without TSDoc:\n  ${missing.join('\n  ')}`);
 });
 
-test('public methods and properties of the main classes have TSDoc', () => {
+test('public methods and properties (static ones too) of the main classes have TSDoc', () => {
   const classes = new Map(exportsOf().filter(([, , s]) => s.flags & ts.SymbolFlags.Class).map(([, n, s]) => [n, s]));
   const missing: string[] = [];
-  for (const name of ['UeClient', 'PcscfProxy', 'SaDatabase', 'EspSa', 'UeSecAgree', 'PcscfSecAgree']) {
+  for (const name of ['UeClient', 'PcscfProxy', 'ImsCore', 'SaDatabase', 'SaSet', 'EspSa', 'UeSecAgree', 'PcscfSecAgree']) {
     const cls = classes.get(name);
     assert.ok(cls, `${name} is not exported`);
-    for (const [key, member] of cls!.members ?? new Map()) {
+    const statics = [...(cls!.exports ?? new Map())].filter(([k]) => k !== 'prototype');
+    for (const [key, member] of [...(cls!.members ?? new Map()), ...statics]) {
       const decl = member.declarations?.[0];
       if (!decl) continue;
       const mods = ts.getCombinedModifierFlags(decl as ts.Declaration);

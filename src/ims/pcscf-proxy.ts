@@ -50,6 +50,7 @@ import { PendingInvites, rewrite } from './proxy.js';
  * against REGISTER floods, and timers and tracing.
  */
 export interface PcscfProxyOptions {
+  /** The network the P-CSCF's sockets are bound on. */
   net: DatagramNetwork;
   /** The address UEs reach the P-CSCF at (and the core too). */
   address: string;
@@ -68,9 +69,11 @@ export interface PcscfProxyOptions {
   tcp?: SipTcpOptions;
   /** Where the core (S-CSCF) listens. */
   core: { address: string; port: number };
+  /** The security-agreement policy (allowed combinations, confidentiality per access network). */
   policy?: PcscfPolicy;
   /** Accept the protected-phase REGISTER in clear (for SIP tools without ESP). */
   noIpsec?: boolean;
+  /** Lifetime of a temporary SA set in ms (TS 24.229 reg-await-auth; default 4 minutes). */
   regAwaitAuthMs?: number;
   /** Keep expanded keys on SA sets for capture export (--pcap). */
   keepKeysForExport?: boolean;
@@ -86,8 +89,11 @@ export interface PcscfProxyOptions {
   unprotectedRegisterRatePerImpi?: RateLimit | false;
   /** Registration attempts one IMPI may have outstanding at once (default 4; see PcscfSecAgreeOptions). */
   maxAttemptsPerImpi?: number;
+  /** Receives every SIP message the P-CSCF sends, AKA secrets redacted. */
   tracer?: Tracer;
+  /** SIP timers T1, T2, T4 in ms (default RFC 3261's). */
   timers?: Partial<TimerValues>;
+  /** Names for addresses in traces. */
   names?: (address: string, port: number) => string;
 }
 
@@ -105,6 +111,7 @@ export interface PcscfEvents {
   registered?: (r: { key: string; set: SaSet }) => void;
   /** The protected REGISTER failed the Security-Verify / Security-Client check. */
   aborted?: (r: { key: string; reason: string }) => void;
+  /** A registration ended: the UE de-registered (TS 24.229 5.2.2.5) or the network did (its reg event said so). */
   deregistered?: (r: { key: string }) => void;
 }
 
@@ -303,6 +310,11 @@ export class PcscfProxy {
     this.node.onRequest((i) => void this.#request(i.request, i.route, i.respond).catch(() => { /* a failed forward is answered inside */ }));
   }
 
+  /**
+   * Binds the unprotected port, the socket toward the core and the protected ports port_pc and port_ps,
+   * and attaches the wires; rejects with the network's error (e.g. INVALID_ARGUMENT for a port in use, from
+   * NodeUdpNetwork) and leaves nothing bound.
+   */
   static async start(options: PcscfProxyOptions): Promise<PcscfProxy> {
     // Addresses in one text form from here on (IPv6 canonical, RFC 5952): SAs and SIP compare them by value.
     const o: PcscfProxyOptions = { ...options, address: normalizeAddress(options.address), core: { ...options.core, address: normalizeAddress(options.core.address) } };

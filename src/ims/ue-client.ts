@@ -43,6 +43,7 @@ import { SipNode, makeRequest, makeResponse, newBranch, newCallId, newTag, type 
  * combinations, wires/modes), and timers, keep-alive and fault injection.
  */
 export interface UeClientOptions extends MilenageKeys {
+  /** The network the UE's sockets are bound on. */
   net: DatagramNetwork;
   /** The UE's IP address. */
   address: string;
@@ -54,7 +55,9 @@ export interface UeClientOptions extends MilenageKeys {
   port?: number;
   /** A label for the ladder (e.g. "UE alice"). */
   name?: string;
+  /** The private user identity (IMPI, TS 23.003 13.3): the Digest username. */
   impi: string;
+  /** The public user identity registered (IMPU, e.g. `sip:alice@ims.example`): To and From of REGISTER. */
   impu: string;
   /** Home network domain / realm (the REGISTER Request-URI is sip:<realm>). */
   realm: string;
@@ -69,13 +72,19 @@ export interface UeClientOptions extends MilenageKeys {
    * transportModeWire() from `ipsec-3gpp/node` for ESP directly in IP (`mod=trans`, Linux, CAP_NET_RAW).
    */
   wire?: RoleWire[];
+  /** The Release whose algorithms are offered (default 'later': all of them); see {@link "ipsec-3gpp"!releaseCombinations | releaseCombinations}. */
   release?: UeRelease;
+  /** Offer exactly these combinations, most preferred first (overrides `release`). */
   algorithms?: Combination[];
   /** P-Access-Network-Info sent in REGISTER (e.g. "3GPP-E-UTRAN-FDD; utran-cell-id-3gpp=..."). */
   accessNetworkInfo?: string;
+  /** Registration expiry asked for, in seconds (default 600). */
   expires?: number;
+  /** Receives every SIP message the UE sends (and receives, with `traceReceived`), AKA secrets redacted. */
   tracer?: Tracer;
+  /** SIP timers T1, T2, T4 in ms (default RFC 3261's, {@link "ipsec-3gpp"!DEFAULT_TIMERS | DEFAULT_TIMERS}). */
   timers?: Partial<TimerValues>;
+  /** Names for addresses in traces (e.g. `10.0.0.1:5060` -> 'P-CSCF'). */
   names?: (address: string, port: number) => string;
   /** Fault injection, for test tools probing a network's error handling. */
   faults?: UeFaults;
@@ -92,6 +101,7 @@ export interface UeClientOptions extends MilenageKeys {
    * No answer within `keepAliveTimeoutMs` (default 2000) counts as a lost P-CSCF.
    */
   keepAliveMs?: number;
+  /** How long a keep-alive OPTIONS may go unanswered, in ms (default 2000). */
   keepAliveTimeoutMs?: number;
   /** Outbound ESP sequence number at which a new registration (new keys) starts (default: near 2^32). */
   softLimit?: number;
@@ -155,7 +165,9 @@ export type InviteAnswer = { accept: true; sdp?: string | undefined } | { accept
 export interface ReceivedMessage {
   /** The sender as the network asserted it (P-Asserted-Identity), else From. */
   from: string;
+  /** The Content-Type of the message. */
   contentType: string;
+  /** The body as text (UTF-8). */
   body: string;
 }
 
@@ -197,8 +209,11 @@ export function refreshDelaySeconds(seconds: number): number {
 
 /** The outcome of a registration attempt. */
 export interface RegistrationResult {
+  /** The final SIP status of the registration (200 on success; 0 when no response came). */
   status: number;
+  /** Its reason phrase, or what happened instead (e.g. the USIM's verdict). */
   reason: string;
+  /** The SA set now established (on success). */
   set?: SaSet;
   /** Why it failed, in words (Warning text, USIM verdict, security agreement error). */
   detail?: string;
@@ -337,6 +352,11 @@ export class UeClient {
     });
   }
 
+  /**
+   * Binds the UE's unprotected port and its protected server port port_us, and attaches its wires; rejects
+   * with the network's error (e.g. INVALID_ARGUMENT for a port in use, from NodeUdpNetwork) and leaves
+   * nothing bound. Registration is a separate step: {@link UeClient.register}.
+   */
   static async start(options: UeClientOptions): Promise<UeClient> {
     // Addresses in one text form from here on (IPv6 canonical, RFC 5952): SAs and SIP compare them by value.
     const o: UeClientOptions = { ...options, address: normalizeAddress(options.address), pcscf: { ...options.pcscf, address: normalizeAddress(options.pcscf.address) } };

@@ -4,8 +4,11 @@
 
 /** One received datagram: its payload and where it came from (the sender's address and port). */
 export interface Datagram {
+  /** The payload. */
   data: Uint8Array;
+  /** The sender's address. */
   address: string;
+  /** The sender's port. */
   port: number;
 }
 
@@ -14,19 +17,29 @@ export interface Datagram {
  * `onMessage` sets the one receive handler, `close` unbinds. The IMS roles use nothing else of a network.
  */
 export interface DatagramSocket {
+  /** The local address. */
   readonly address: string;
+  /** The local port (the one chosen when bound with port 0). */
   readonly port: number;
+  /** Sends `data` to `address:port`; never throws for delivery problems (UDP is best effort). */
   send(data: Uint8Array, port: number, address: string): void;
+  /** Sets the handler of received datagrams (replacing any earlier one). */
   onMessage(handler: (d: Datagram) => void): void;
+  /** Unbinds the socket; nothing is received after. */
   close(): void;
 }
 
 /** A datagram as it crossed the wire, for taps. */
 export interface WireRecord {
+  /** When it was sent (ms since the epoch). */
   time: number;
+  /** Source address. */
   srcAddress: string;
+  /** Source port. */
   srcPort: number;
+  /** Destination address. */
   dstAddress: string;
+  /** Destination port. */
   dstPort: number;
   /** The UDP payload; for a raw record (`protocol` 50) the ESP packet after the IP header. */
   data: Uint8Array;

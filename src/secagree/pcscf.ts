@@ -64,12 +64,15 @@ export interface PcscfPolicy {
  * port_pc/port_ps it shares among all UEs, the policy, and limits.
  */
 export interface PcscfSecAgreeOptions {
+  /** The P-CSCF's SA database (role 'pcscf'). */
   db: SaDatabase;
   /** The P-CSCF's address as the UE sees it. */
   address: string;
   /** Protected client and server ports (port_pc, port_ps), shared by all UEs. */
   portC: number;
+  /** port_ps (see portC). */
   portS: number;
+  /** What the P-CSCF accepts (default: every combination, strongest first, mode 'ipsec'). */
   policy?: PcscfPolicy | undefined;
   /** Accept the protected-phase REGISTER in clear (--no-ipsec, for tools without ESP). Default false. */
   allowClear?: boolean | undefined;

@@ -37,9 +37,13 @@ export type SaName = 'SA1' | 'SA2' | 'SA3' | 'SA4';
 
 /** One side's SPIs and protected ports as carried in Security-Client (UE) or Security-Server (P-CSCF). */
 export interface SecEndpoint {
+  /** spi-c: the SPI of the SA this side receives on at its protected client port. */
   spiC: number;
+  /** spi-s: the SPI of the SA this side receives on at its protected server port. */
   spiS: number;
+  /** port-c: the protected client port (sends requests, receives their responses). */
   portC: number;
+  /** port-s: the protected server port (receives requests, sends their responses). */
   portS: number;
 }
 
@@ -50,16 +54,25 @@ export interface SecEndpoint {
 export interface SaSetInit {
   /** The registration the set belongs to (e.g. the IMPI); newer and older sets of it share the key. */
   key: string;
+  /** The UE's IP address. */
   ueAddress: string;
+  /** The P-CSCF's IP address. */
   pcscfAddress: string;
+  /** The UE's SPIs and ports, from its Security-Client. */
   ue: SecEndpoint;
+  /** The P-CSCF's SPIs and ports, from its Security-Server. */
   pcscf: SecEndpoint;
+  /** The integrity algorithm agreed. */
   alg: IntegrityAlgorithm;
+  /** The encryption algorithm agreed. */
   ealg: EncryptionAlgorithm;
+  /** The ESP mode (default 'trans'). */
   mode?: 'trans' | 'UDP-enc-tun';
   /** CK_IM and IK_IM of the AKA run that created the set. */
   ck: Uint8Array;
+  /** IK_IM (16 bytes), with CK_IM the input of the Annex I key expansion. */
   ik: Uint8Array;
+  /** Replay window of the inbound SAs (default the database's). */
   replayWindow?: number;
   /** Temporary lifetime; default the database's reg-await-auth. */
   lifetimeMs?: number;
@@ -67,17 +80,27 @@ export interface SaSetInit {
 
 /** One of the four SAs, from this side's point of view. */
 export interface SaEntry {
+  /** Which of the four SAs this is (TS 33.203 7.1). */
   readonly name: SaName;
+  /** Whether this side receives (inbound) or sends (outbound) on it. */
   readonly direction: 'inbound' | 'outbound';
+  /** Its SPI, chosen by the receiving side. */
   readonly spi: number;
+  /** Selector: source address. */
   readonly srcAddress: string;
+  /** Selector: source port. */
   readonly srcPort: number;
+  /** Selector: destination address. */
   readonly dstAddress: string;
+  /** Selector: destination port. */
   readonly dstPort: number;
   /** The addresses in binary (parsed once per set), for the inner UDP checksum of every packet. */
   readonly srcIp: Uint8Array;
+  /** The destination address in binary. */
   readonly dstIp: Uint8Array;
+  /** The ESP SA that seals or opens its packets (keys in WASM memory). */
   readonly esp: EspSa;
+  /** The set it belongs to. */
   readonly set: SaSet;
 }
 
@@ -86,20 +109,35 @@ export type SaEvent = 'created' | 'established' | 'old' | 'expired' | 'deleted';
 
 /** A set of four SAs. */
 export class SaSet {
+  /** A number unique within its database. */
   readonly id: number;
+  /** The registration the set belongs to (SaSetInit.key, e.g. the IMPI). */
   readonly key: string;
+  /** The side that holds the set. */
   readonly role: Role;
+  /** The UE's IP address (canonical text form). */
   readonly ueAddress: string;
+  /** The P-CSCF's IP address (canonical text form). */
   readonly pcscfAddress: string;
+  /** The UE's SPIs and protected ports (spi_uc, spi_us, port_uc, port_us). */
   readonly ue: Readonly<SecEndpoint>;
+  /** The P-CSCF's SPIs and protected ports (spi_pc, spi_ps, port_pc, port_ps). */
   readonly pcscf: Readonly<SecEndpoint>;
+  /** The integrity algorithm agreed. */
   readonly alg: IntegrityAlgorithm;
+  /** The encryption algorithm agreed. */
   readonly ealg: EncryptionAlgorithm;
+  /** The ESP mode agreed: transport, or UDP-encapsulated tunnel behind a NAT (TS 33.203 Annex M). */
   readonly mode: 'trans' | 'UDP-enc-tun';
+  /** When the set was created (the database's clock, ms). */
   readonly createdAt: number;
   /** SA1..SA4 in order. */
   readonly sas: readonly SaEntry[];
+  /** Where the set is in its life (TS 33.203 7.4); changed by the database only. */
   state: SaSetState = 'temporary';
+  /**
+   * When the set expires (the database's clock, ms): reg-await-auth while temporary, then the registration's expiry.
+   */
   expiresAt: number;
   /** Whether the peer has sent on this set (the trigger to retire an older one). */
   peerUsed = false;
@@ -154,9 +192,11 @@ export class SaSet {
  * clock, limits on sets, and the replay window and soft limit of the SAs it creates.
  */
 export interface SaDatabaseOptions {
+  /** Which side this database is: 'ue' or 'pcscf'. */
   role: Role;
   /** Range for this side's inbound SPIs (db.spis). */
   spiRange?: Partial<SpiRange> | undefined;
+  /** The randomness of SPI allocation (default crypto.getRandomValues; tests inject a seeded one). */
   random?: RandomU32 | undefined;
   /** Temporary-set lifetime (TS 24.229 reg-await-auth, table 7.7.1): default 4 minutes. */
   regAwaitAuthMs?: number | undefined;

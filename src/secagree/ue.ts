@@ -29,7 +29,9 @@ export type UeRelease = 5 | 6 | 'later';
  * (TS 33.203 6.3, Annex H). Only pairs {@link isValidCombination} accepts can be offered or chosen.
  */
 export interface Combination {
+  /** The integrity algorithm (`alg=`). */
   alg: IntegrityAlgorithm;
+  /** The encryption algorithm (`ealg=`; 'null' for integrity only). */
   ealg: EncryptionAlgorithm;
 }
 
@@ -59,6 +61,7 @@ export interface UeSecAgreeOptions {
   allocatePort: () => number;
   /** Combinations offered, most preferred first. Default: those of `release`. */
   algorithms?: Combination[];
+  /** The Release whose combinations are offered when `algorithms` is absent (default 'later'). */
   release?: UeRelease;
   /** Modes offered: `trans`, and `UDP-enc-tun` when behind a NAT (TS 33.203 Annex M). Default ['trans']. */
   modes?: Array<'trans' | 'UDP-enc-tun'>;
@@ -66,9 +69,13 @@ export interface UeSecAgreeOptions {
 
 /** A Security-Client offer (one per REGISTER). */
 export interface UeOffer {
+  /** spi_uc: the UE's inbound SPI at port_uc (SA3). */
   spiC: number;
+  /** spi_us: the UE's inbound SPI at port_us (SA2). */
   spiS: number;
+  /** port_uc: the protected client port of this offer (fresh per offer). */
   portC: number;
+  /** port_us: the protected server port (kept across offers). */
   portS: number;
   /** The Security-Client header value. */
   securityClient: string;
@@ -76,7 +83,9 @@ export interface UeOffer {
 
 /** What the UE does after a 401. */
 export interface UeChallengeResult {
+  /** The temporary SA set just created. */
   set: SaSet;
+  /** The Security-Server entry chosen (the P-CSCF's SPIs and ports, alg, ealg, mode). */
   chosen: Ipsec3gppParams;
   /** Security-Verify values: the Security-Server values exactly as received. */
   securityVerify: string[];
