@@ -87,15 +87,23 @@ export type Qop = 'auth' | 'auth-int';
  * For {@link digestResponse}; `nc` and `cnonce` are required when `qop` is set (else AUTH_PARAM).
  */
 export interface DigestInput {
+  /** The Digest username (the IMPI). */
   username: string;
+  /** The realm. */
   realm: string;
   /** The password: RES octets (or empty for a synchronisation failure). */
   password: Uint8Array;
+  /** The nonce of the challenge. */
   nonce: string;
+  /** The request method. */
   method: string;
+  /** The Digest uri (the Request-URI). */
   uri: string;
+  /** The qop chosen (absent: the RFC 2069 form, no nc/cnonce). */
   qop?: Qop | undefined;
+  /** The nonce count as 8 hex digits, e.g. '00000001'. */
   nc?: string | undefined;
+  /** The client nonce. */
   cnonce?: string | undefined;
   /** The message body, for qop=auth-int. */
   body?: Uint8Array | undefined;
@@ -116,16 +124,23 @@ export function digestResponse(d: DigestInput): string {
 
 /** A parsed AKA challenge (WWW-Authenticate). */
 export interface AkaChallenge {
+  /** The realm of the challenge (the home network domain). */
   realm: string;
+  /** The nonce as sent (base64 of RAND || AUTN || server data). */
   nonce: string;
+  /** RAND, decoded from the nonce (16 bytes). */
   rand: Uint8Array;
+  /** AUTN, decoded from the nonce (16 bytes). */
   autn: Uint8Array;
   /** The qop options offered (empty: none). */
   qop: Qop[];
+  /** The opaque value, to be returned unchanged (RFC 2617 3.2.1). */
   opaque?: string;
+  /** stale=true: the previous nonce was refused as old, not the credentials (RFC 2617 3.2.1). */
   stale: boolean;
   /** ck/ik as sent by the S-CSCF to the P-CSCF (never present at the UE). */
   ck?: Uint8Array;
+  /** (see `ck`) */
   ik?: Uint8Array;
 }
 
@@ -177,16 +192,23 @@ export function parseAkaChallenge(wwwAuthenticate: string): AkaChallenge {
  * TS 24.229 5.1.1.5.1 / 5.1.1.5.3). `nc` is the nonce count (default 1), `cnonce` a client nonce (default random).
  */
 export interface AkaCredentialsInput {
+  /** The IMPI (Digest username). */
   username: string;
+  /** The Request-URI of the REGISTER (Digest uri). */
   uri: string;
+  /** The request method (REGISTER). */
   method: string;
+  /** The challenge answered ({@link parseAkaChallenge}). */
   challenge: AkaChallenge;
   /** One of: RES (success), { auts } (synchronisation failure), or 'mac-failure'. */
   outcome: { res: Uint8Array } | { auts: Uint8Array } | 'mac-failure';
   /** qop to use when offered: 'auth' (default) or 'auth-int'. */
   qop?: Qop;
+  /** The client nonce (default: random). */
   cnonce?: string;
+  /** The nonce count (default 1; sent as 8 hex digits). */
   nc?: number;
+  /** The message body, for qop=auth-int. */
   body?: Uint8Array;
 }
 
@@ -268,10 +290,13 @@ interface NonceState {
  * nonce lifetime and table limits, and a `clock` (milliseconds, default `Date.now`) for tests.
  */
 export interface AkaServerOptions {
+  /** The realm of the challenges. */
   realm: string;
+  /** The HSS that makes the authentication vectors. */
   hss: Hss;
   /** How long a nonce may be used (default 5 minutes). */
   nonceLifetimeMs?: number;
+  /** Time source in ms (default Date.now). */
   clock?: () => number;
   /** Most outstanding nonces kept (oldest dropped first; default 100 000). */
   maxNonces?: number;

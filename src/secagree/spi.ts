@@ -40,6 +40,7 @@ export const cryptoRandomU32: RandomU32 = () => globalThis.crypto.getRandomValue
  * ```
  */
 export class SpiAllocator {
+  /** The range SPIs are allocated from. */
   readonly range: SpiRange;
   readonly #used = new Set<number>();
   readonly #random: RandomU32;
@@ -61,6 +62,7 @@ export class SpiAllocator {
     return this.#used.size;
   }
 
+  /** Whether `spi` is allocated. */
   has(spi: number): boolean {
     return this.#used.has(spi);
   }
@@ -89,6 +91,7 @@ export class SpiAllocator {
     this.#used.add(spi);
   }
 
+  /** Returns `spi` to the pool (nothing happens if it was not allocated). */
   release(spi: number): void {
     this.#used.delete(spi);
   }

@@ -17,6 +17,7 @@ export interface AuthParam {
   name: string;
   /** Value with quotes removed and quoted-pairs resolved. */
   value: string;
+  /** Whether the value was (or is to be) written as a quoted string. */
   quoted: boolean;
 }
 
@@ -27,6 +28,7 @@ export interface AuthParam {
 export interface AuthHeader {
   /** The scheme as written (e.g. "Digest"); compare case-insensitively. */
   scheme: string;
+  /** The parameters, in order. */
   params: AuthParam[];
 }
 

@@ -206,19 +206,29 @@ export class SipHeaders {
  * derived from it when serialised by {@link serializeSipMessage}).
  */
 export interface SipRequest {
+  /** Tells requests from responses. */
   type: 'request';
+  /** The method (INVITE, REGISTER, ...; case-sensitive, RFC 3261 7.1). */
   method: string;
+  /** The Request-URI as written. */
   uri: string;
+  /** The header fields, in order and as written (names compare case-insensitively, compact forms included). */
   headers: SipHeaders;
+  /** The message body (empty when none). */
   body: Uint8Array;
 }
 
 /** A SIP response (RFC 3261 7.2): status code, reason phrase, header fields and body. */
 export interface SipResponse {
+  /** Tells responses from requests. */
   type: 'response';
+  /** The status code, 100..699. */
   status: number;
+  /** The reason phrase. */
   reason: string;
+  /** The header fields. */
   headers: SipHeaders;
+  /** The message body (empty when none). */
   body: Uint8Array;
 }
 
