@@ -18,6 +18,10 @@ export type EncryptionAlgorithm = 'des-ede3-cbc' | 'aes-cbc' | 'aes-gcm' | 'null
 /** Where an algorithm stands in the current TS 33.203 text. */
 export type AlgorithmStatus = 'current' | 'not-recommended' | 'deprecated';
 
+/**
+ * What the library knows about one `alg` or `ealg` of TS 33.203 (clause 6.3 and Annex H): the RFC of its ESP use,
+ * its status, and the sizes (in bytes) the key expansion (Annex I) and ESP framing (RFC 4303) need.
+ */
 export interface AlgorithmInfo<N extends string> {
   /** The identifier as written in the headers. */
   readonly name: N;
@@ -42,6 +46,10 @@ export interface AlgorithmInfo<N extends string> {
   readonly combined: boolean;
 }
 
+/**
+ * The integrity algorithms (`alg=` of Security-Client/-Server, TS 33.203 6.3), by identifier. `aes-gmac` and
+ * `null` are the later releases' choices (`null` only with `ealg=aes-gcm`, which then also gives integrity).
+ */
 export const INTEGRITY_ALGORITHMS: Readonly<Record<IntegrityAlgorithm, AlgorithmInfo<IntegrityAlgorithm>>> = {
   'hmac-md5-96': { name: 'hmac-md5-96', id: ALG_HMAC_MD5_96, rfc: 'RFC 2403', introduced: 'Rel-5', status: 'deprecated', keyLength: 16, saltLength: 0, ivLength: 0, blockSize: 1, icvLength: 12, combined: false },
   'hmac-sha-1-96': { name: 'hmac-sha-1-96', id: ALG_HMAC_SHA1_96, rfc: 'RFC 2404', introduced: 'Rel-5', status: 'not-recommended', keyLength: 20, saltLength: 0, ivLength: 0, blockSize: 1, icvLength: 12, combined: false },
@@ -49,6 +57,7 @@ export const INTEGRITY_ALGORITHMS: Readonly<Record<IntegrityAlgorithm, Algorithm
   null: { name: 'null', id: ALG_NULL, rfc: 'RFC 4106', introduced: 'later release (by V17)', status: 'current', keyLength: 0, saltLength: 0, ivLength: 0, blockSize: 1, icvLength: 0, combined: false },
 };
 
+/** The encryption algorithms (`ealg=`, TS 33.203 6.3), by identifier. `null` is no encryption (RFC 2410). */
 export const ENCRYPTION_ALGORITHMS: Readonly<Record<EncryptionAlgorithm, AlgorithmInfo<EncryptionAlgorithm>>> = {
   'des-ede3-cbc': { name: 'des-ede3-cbc', id: EALG_DES_EDE3_CBC, rfc: 'RFC 2451', introduced: 'Rel-6', status: 'deprecated', keyLength: 24, saltLength: 0, ivLength: 8, blockSize: 8, icvLength: 0, combined: false },
   'aes-cbc': { name: 'aes-cbc', id: EALG_AES_CBC, rfc: 'RFC 3602', introduced: 'Rel-6', status: 'not-recommended', keyLength: 16, saltLength: 0, ivLength: 16, blockSize: 16, icvLength: 0, combined: false },

@@ -34,10 +34,13 @@ export interface EspSaOptions {
   ealg?: EncryptionAlgorithm;
   /** CK_IM and IK_IM from IMS AKA, expanded here per TS 33.203 Annex I... */
   ck?: Uint8Array;
+  /** IK_IM (16 bytes), with `ck`. */
   ik?: Uint8Array;
   /** ...or keys already expanded (as {@link expandKeys} returns them). */
   encKey?: Uint8Array;
+  /** The expanded integrity key (with `encKey`; lengths per the algorithm, {@link AlgorithmInfo}). */
   authKey?: Uint8Array;
+  /** The 4-byte nonce salt of AES-GCM / AES-GMAC (RFC 4106 / 4543), with expanded keys. */
   salt?: Uint8Array;
   /** Inbound: replay window size, 32..262144 (default 64). */
   replayWindow?: number;
@@ -48,11 +51,13 @@ export interface EspSaOptions {
    * SIP layer can re-register and replace the SA set before the hard limit (2^32 - 1 without ESN).
    */
   softLimit?: number;
+  /** Called once when the outbound sequence number reaches `softLimit`. */
   onSoftLimit?: (sa: EspSa) => void;
 }
 
 /** A packet accepted by {@link EspSa.open}. */
 export interface EspPacket {
+  /** The decrypted payload (padding and trailer removed). */
   payload: Uint8Array;
   /** Next Header: 17 UDP, 6 TCP, 4 / 41 for tunnel mode (3GPP UDP-enc-tun). */
   nextHeader: number;
@@ -62,8 +67,14 @@ export interface EspPacket {
 
 /** Per-SA counters, kept in TypeScript at no per-packet WASM cost. */
 export interface EspStats {
+  /** Packets sealed (outbound) or accepted (inbound). */
   packets: number;
+  /** Bytes of those packets as on the wire (ESP packets, SPI to ICV). */
   bytes: number;
+  /**
+   * Inbound packets refused, by reason (the ErrorCode each maps to: ESP_MALFORMED, ESP_SPI, ESP_REPLAY_*,
+   * ESP_INTEGRITY, ESP_PADDING; `dummy`: RFC 4303 2.6 dummy packets, next header 59).
+   */
   dropped: {
     malformed: number; spi: number; replay: number; integrity: number; padding: number; dummy: number;
   };
@@ -107,13 +118,19 @@ function checkByte(name: string, v: number): number {
  * ```
  */
 export class EspSa extends WasmKey {
+  /** The Security Parameters Index carried in every packet of this SA (RFC 4303 2.1). */
   readonly spi: number;
+  /** Whether this SA seals (outbound) or opens (inbound) packets. */
   readonly direction: 'outbound' | 'inbound';
+  /** The integrity algorithm (`alg` of the security agreement). */
   readonly alg: IntegrityAlgorithm;
+  /** The encryption algorithm (`ealg` of the security agreement). */
   readonly ealg: EncryptionAlgorithm;
+  /** Extended (64-bit) sequence numbers (RFC 4303 2.2.1); only the low 32 bits are on the wire. */
   readonly esn: boolean;
   /** Inbound replay window size (0 for outbound SAs). */
   readonly replayWindow: number;
+  /** Packets and bytes sealed or opened, and inbound packets dropped, by reason. */
   readonly stats: EspStats = { packets: 0, bytes: 0, dropped: { malformed: 0, spi: 0, replay: 0, integrity: 0, padding: 0, dummy: 0 } };
   /** Bytes of explicit IV per packet. */
   readonly ivLength: number;
@@ -335,14 +352,19 @@ function readBE32(b: Uint8Array, at: number): number {
 
 /** One packet to protect. */
 export interface SealItem {
+  /** The outbound SA to seal with. */
   sa: EspSa;
+  /** The payload to protect. */
   payload: Uint8Array;
+  /** Next Header of the payload (default 17, UDP). */
   nextHeader?: number;
 }
 
 /** One packet to process. */
 export interface OpenItem {
+  /** The inbound SA to open with. */
   sa: EspSa;
+  /** The ESP packet (from the SPI on). */
   packet: Uint8Array;
 }
 

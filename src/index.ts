@@ -4,6 +4,23 @@
 // AesGmac, Des3Cbc) -> hashes and MACs (digest, Hmac) -> TS 33.220 KDF -> TS 33.203 Annex I key expansion
 // (expandKeys) and the algorithm registry -> anti-replay (ReplayWindow) -> ESP SAs (EspSa, sealBatch, openBatch) -> framing (ip, udp-encap).
 
+/**
+ * The core library: the WASM crypto (init first), ESP SAs (RFC 4303) with the TS 33.203 Annex I key
+ * expansion, the algorithm registry, anti-replay, and IP / UDP-encapsulation framing. Browser-safe.
+ *
+ * @example
+ * ```ts
+ * import { init, EspSa } from 'ipsec-3gpp';
+ * await init();
+ * const tx = EspSa.outbound({ spi: 0x1000, ealg: 'aes-cbc', alg: 'hmac-sha-1-96', ck, ik });
+ * const rx = EspSa.inbound({ spi: 0x1000, ealg: 'aes-cbc', alg: 'hmac-sha-1-96', ck, ik });
+ * const opened = rx.open(tx.seal(new TextEncoder().encode('REGISTER ...'), 17));
+ * ```
+ *
+ * @packageDocumentation
+ * @module ipsec-3gpp
+ */
+
 export { init, initSync, memoryStats } from './internal/wasm.js';
 export { Ipsec3gppError, ErrorCode } from './errors.js';
 export { Aes, AesCbc, AesGcm, AesGmac, type GcmOptions } from './aes.js';

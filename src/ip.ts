@@ -145,9 +145,15 @@ function pseudoSum(src: Uint8Array, dst: Uint8Array, protocol: number, length: n
 
 // ---- UDP ----
 
+/**
+ * A parsed UDP datagram (RFC 768): ports, payload and the checksum as received ({@link parseUdp}, {@link buildUdp}).
+ */
 export interface UdpDatagram {
+  /** Source port. */
   srcPort: number;
+  /** Destination port. */
   dstPort: number;
+  /** The UDP payload. */
   payload: Uint8Array;
   /** The checksum field as received (0 = none, allowed over IPv4 only). */
   checksum: number;
@@ -207,13 +213,22 @@ export function parseUdp(datagram: Uint8Array, src?: Uint8Array, dst?: Uint8Arra
 
 // ---- IP ----
 
+/**
+ * A parsed IPv4 (RFC 791) or IPv6 (RFC 8200) packet: addresses as bytes (4 or 16), the protocol / next header,
+ * TTL or hop limit, and the payload ({@link parseIp}, {@link buildIp}).
+ */
 export interface IpPacket {
+  /** The IP version. */
   version: 4 | 6;
+  /** Source address (4 or 16 bytes). */
   src: Uint8Array;
+  /** Destination address (4 or 16 bytes). */
   dst: Uint8Array;
   /** IPv4 protocol / IPv6 next header (no extension headers are generated or accepted). */
   protocol: number;
+  /** IPv4 TTL / IPv6 hop limit. */
   ttl: number;
+  /** The payload after the header. */
   payload: Uint8Array;
 }
 

@@ -17,6 +17,10 @@ export type ReplayVerdict = 'accept' | 'duplicate' | 'too-old';
 /** Status bytes written by {@link ReplayWindow.acceptBatch}. */
 export const ReplayStatus = { ACCEPTED: ST_OK, DUPLICATE: ST_REPLAY_DUPLICATE, TOO_OLD: 13 } as const;
 
+/**
+ * Options of {@link ReplayWindow} (RFC 4303 3.4.3): the window size W and whether sequence numbers are
+ * extended (ESN, RFC 4303 2.2.1). A size outside 32..262144 throws REPLAY_WINDOW_SIZE.
+ */
 export interface ReplayWindowOptions {
   /** Window size W, 32..262144 (default 64, the RFC 4303 recommendation). */
   size?: number;

@@ -19,6 +19,9 @@ import { md5 } from '../hash.js';
 import { authParam, formatAuthHeader, parseAuthHeader, type AuthHeader, type AuthParam } from '../sip/auth-header.js';
 import { type AuthVector, type Hss } from './hss.js';
 
+/**
+ * The Digest `algorithm` value of HTTP Digest AKA version 1 (RFC 3310 3), as IMS REGISTER uses it (TS 24.229 5.1.1.5).
+ */
 export const AKAV1_MD5 = 'AKAv1-MD5';
 
 const enc = new TextEncoder();
@@ -36,6 +39,14 @@ function concat(...parts: Array<Uint8Array | string>): Uint8Array {
 
 // ---- nonce ----
 
+/**
+ * Standard base64 (RFC 4648 4, with padding) of `b`, as the AKA `nonce` and `auts` parameters carry it (RFC 3310 3.2, 3.4).
+ *
+ * @example
+ * ```ts
+ * toBase64(new Uint8Array([0xde, 0xad])); // '3q0='
+ * ```
+ */
 export function toBase64(b: Uint8Array): string {
   let s = '';
   for (const x of b) s += String.fromCharCode(x);
@@ -68,18 +79,31 @@ export function parseAkaNonce(nonce: string): { rand: Uint8Array; autn: Uint8Arr
 
 // ---- response ----
 
+/** The Digest quality of protection (RFC 2617 3.2.1): `auth` covers method and URI, `auth-int` the body too. */
 export type Qop = 'auth' | 'auth-int';
 
+/**
+ * The inputs of one Digest response computation (RFC 2617 3.2.2.1, with the AKA password of RFC 3310 3.3).
+ * For {@link digestResponse}; `nc` and `cnonce` are required when `qop` is set (else AUTH_PARAM).
+ */
 export interface DigestInput {
+  /** The Digest username (the IMPI). */
   username: string;
+  /** The realm. */
   realm: string;
   /** The password: RES octets (or empty for a synchronisation failure). */
   password: Uint8Array;
+  /** The nonce of the challenge. */
   nonce: string;
+  /** The request method. */
   method: string;
+  /** The Digest uri (the Request-URI). */
   uri: string;
+  /** The qop chosen (absent: the RFC 2069 form, no nc/cnonce). */
   qop?: Qop | undefined;
+  /** The nonce count as 8 hex digits, e.g. '00000001'. */
   nc?: string | undefined;
+  /** The client nonce. */
   cnonce?: string | undefined;
   /** The message body, for qop=auth-int. */
   body?: Uint8Array | undefined;
@@ -100,16 +124,23 @@ export function digestResponse(d: DigestInput): string {
 
 /** A parsed AKA challenge (WWW-Authenticate). */
 export interface AkaChallenge {
+  /** The realm of the challenge (the home network domain). */
   realm: string;
+  /** The nonce as sent (base64 of RAND || AUTN || server data). */
   nonce: string;
+  /** RAND, decoded from the nonce (16 bytes). */
   rand: Uint8Array;
+  /** AUTN, decoded from the nonce (16 bytes). */
   autn: Uint8Array;
   /** The qop options offered (empty: none). */
   qop: Qop[];
+  /** The opaque value, to be returned unchanged (RFC 2617 3.2.1). */
   opaque?: string;
+  /** stale=true: the previous nonce was refused as old, not the credentials (RFC 2617 3.2.1). */
   stale: boolean;
   /** ck/ik as sent by the S-CSCF to the P-CSCF (never present at the UE). */
   ck?: Uint8Array;
+  /** (see `ck`) */
   ik?: Uint8Array;
 }
 
@@ -155,17 +186,29 @@ export function parseAkaChallenge(wwwAuthenticate: string): AkaChallenge {
   return c;
 }
 
+/**
+ * What a UE needs to answer an AKA challenge, for {@link akaAuthorization}: its identity (`username` = IMPI),
+ * the request's method and Request-URI, the parsed challenge and the USIM's outcome (RES, AUTS, or a MAC failure,
+ * TS 24.229 5.1.1.5.1 / 5.1.1.5.3). `nc` is the nonce count (default 1), `cnonce` a client nonce (default random).
+ */
 export interface AkaCredentialsInput {
+  /** The IMPI (Digest username). */
   username: string;
+  /** The Request-URI of the REGISTER (Digest uri). */
   uri: string;
+  /** The request method (REGISTER). */
   method: string;
+  /** The challenge answered ({@link parseAkaChallenge}). */
   challenge: AkaChallenge;
   /** One of: RES (success), { auts } (synchronisation failure), or 'mac-failure'. */
   outcome: { res: Uint8Array } | { auts: Uint8Array } | 'mac-failure';
   /** qop to use when offered: 'auth' (default) or 'auth-int'. */
   qop?: Qop;
+  /** The client nonce (default: random). */
   cnonce?: string;
+  /** The nonce count (default 1; sent as 8 hex digits). */
   nc?: number;
+  /** The message body, for qop=auth-int. */
   body?: Uint8Array;
 }
 
@@ -220,6 +263,14 @@ export function initialAuthorization(i: { username: string; realm: string; uri: 
 
 // ---- the S-CSCF side ----
 
+/**
+ * The S-CSCF's verdict on an Authorization header ({@link AkaDigestServer.verify}):
+ * - `ok`: the response matches XRES; CK and IK are those of the vector (TS 33.203 6.1);
+ * - `stale`: unknown or expired nonce, answer with a new challenge and stale=true (RFC 2617 3.2.1);
+ * - `resynchronised`: the UE sent AUTS, the HSS took SQN_MS from it (TS 33.102 6.3.5): challenge again;
+ * - `mac-failure`: the UE could not verify AUTN (empty response, TS 24.229 5.1.1.5.3);
+ * - `fail`: a wrong response, a reused nonce count, or a username/realm that is not the challenged one.
+ */
 export type AkaVerdict =
   | { result: 'ok'; impi: string; ck: Uint8Array; ik: Uint8Array }
   | { result: 'stale' }
@@ -234,11 +285,18 @@ interface NonceState {
   lastNc: number;
 }
 
+/**
+ * Options of {@link AkaDigestServer}: the `realm` of the challenges, the {@link Hss} that makes the vectors,
+ * nonce lifetime and table limits, and a `clock` (milliseconds, default `Date.now`) for tests.
+ */
 export interface AkaServerOptions {
+  /** The realm of the challenges. */
   realm: string;
+  /** The HSS that makes the authentication vectors. */
   hss: Hss;
   /** How long a nonce may be used (default 5 minutes). */
   nonceLifetimeMs?: number;
+  /** Time source in ms (default Date.now). */
   clock?: () => number;
   /** Most outstanding nonces kept (oldest dropped first; default 100 000). */
   maxNonces?: number;

@@ -12,11 +12,17 @@ import { SqnGenerator, sqnFromBytes, sqnToBytes, type SqnOptions } from './sqn.j
 
 /** One authentication vector (quintet). */
 export interface AuthVector {
+  /** RAND, the random challenge (16 bytes). */
   rand: Uint8Array;
+  /** AUTN = SQN xor AK || AMF || MAC-A (16 bytes). */
   autn: Uint8Array;
+  /** XRES, the expected response (8 bytes for Milenage f2). */
   xres: Uint8Array;
+  /** CK, the cipher key (16 bytes). */
   ck: Uint8Array;
+  /** IK, the integrity key (16 bytes). */
   ik: Uint8Array;
+  /** The sequence number used (48 bits). */
   sqn: number;
 }
 
@@ -27,6 +33,10 @@ interface Subscriber {
   impus: string[];
 }
 
+/**
+ * One subscriber for {@link Hss.addSubscriber}: the IMPI, its Milenage keys, AMF, the SQN state to start from
+ * and its public identities. Throws INVALID_ARGUMENT for bad key lengths or a duplicate IMPI (see addSubscriber).
+ */
 export interface SubscriberInit extends MilenageKeys {
   /** The private identity (IMPI). */
   impi: string;
@@ -56,6 +66,10 @@ export interface SubscriberInit extends MilenageKeys {
 export class Hss {
   readonly #subs = new Map<string, Subscriber>();
 
+  /**
+   * Adds (or replaces) a subscriber; its K and OP/OPc go into WASM memory (the caller may wipe its copies).
+   * Throws INVALID_ARGUMENT for an empty IMPI, bad IMPUs, or an AMF, K, OP or OPc of the wrong length.
+   */
   addSubscriber(s: SubscriberInit): void {
     if (typeof s.impi !== 'string' || s.impi === '') throw new Ipsec3gppError(ErrorCode.INVALID_ARGUMENT, 'impi must be a non-empty string');
     const impus = s.impus ?? [`sip:${s.impi}`];
@@ -79,6 +93,7 @@ export class Hss {
     return this.#subs.get(impi)?.impus;
   }
 
+  /** Whether `impi` is a subscriber. */
   has(impi: string): boolean {
     return this.#subs.has(impi);
   }

@@ -27,6 +27,10 @@ export interface MilenageOutput {
   akStar: Uint8Array;
 }
 
+/**
+ * The subscriber's long-term Milenage secrets (TS 35.206 2.1): K and exactly one of OP or OPc (INVALID_ARGUMENT
+ * otherwise, or for a length other than 16 bytes).
+ */
 export interface MilenageKeys {
   /** The subscriber key K (16 bytes). */
   k: Uint8Array;

@@ -13,8 +13,18 @@
 
 import { ErrorCode, Ipsec3gppError } from '../errors.js';
 
+/** The largest AKA sequence number, 2^48 - 1 (SQN is 48 bits, TS 33.102 6.3.2). */
 export const SQN_MAX = 2 ** 48 - 1;
 
+/**
+ * SQN as its 6 big-endian bytes (the form inside AUTN, TS 33.102 6.3.2). Throws INVALID_ARGUMENT unless
+ * `sqn` is an integer 0..{@link SQN_MAX}.
+ *
+ * @example
+ * ```ts
+ * sqnToBytes(0x0102); // Uint8Array [0, 0, 0, 0, 1, 2]
+ * ```
+ */
 export function sqnToBytes(sqn: number): Uint8Array {
   if (!Number.isInteger(sqn) || sqn < 0 || sqn > SQN_MAX) throw new Ipsec3gppError(ErrorCode.INVALID_ARGUMENT, 'SQN must be an integer 0..2^48-1');
   const b = new Uint8Array(6);
@@ -26,6 +36,9 @@ export function sqnToBytes(sqn: number): Uint8Array {
   return b;
 }
 
+/**
+ * The number of a 6-byte big-endian SQN (the inverse of {@link sqnToBytes}). Throws INVALID_ARGUMENT unless `b` is 6 bytes.
+ */
 export function sqnFromBytes(b: Uint8Array): number {
   if (b.length !== 6) throw new Ipsec3gppError(ErrorCode.INVALID_ARGUMENT, 'SQN is 6 bytes');
   let v = 0;
@@ -33,6 +46,10 @@ export function sqnFromBytes(b: Uint8Array): number {
   return v;
 }
 
+/**
+ * The SEQ/IND layout and freshness limits of TS 33.102 Annex C (C.1.1, C.2.2), shared by the HSS's
+ * {@link SqnGenerator} and the USIM's {@link SqnVerifier}: both sides must agree on `indBits`.
+ */
 export interface SqnOptions {
   /** Bits of IND (default 5). */
   indBits?: number;

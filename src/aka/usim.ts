@@ -12,6 +12,13 @@ import * as check from '../internal/check.js';
 import { Milenage, type MilenageKeys } from './milenage.js';
 import { SqnVerifier, sqnFromBytes, sqnToBytes, type SqnOptions } from './sqn.js';
 
+/**
+ * What the USIM makes of a challenge ({@link Usim.authenticate}, TS 33.102 6.3.3):
+ * - `ok`: AUTN verified and SQN fresh; RES, CK and IK (16 bytes each for Milenage) and the accepted SQN;
+ * - `mac-failure`: MAC-A does not match (the network is not authentic): answer with an empty response;
+ * - `sync-failure`: MAC-A is right but SQN is not fresh (TS 33.102 Annex C.2): send AUTS (14 bytes), which
+ *   carries SQN_MS, the USIM's highest accepted sequence number.
+ */
 export type AkaResult =
   | { result: 'ok'; res: Uint8Array; ck: Uint8Array; ik: Uint8Array; sqn: number }
   | { result: 'mac-failure' }

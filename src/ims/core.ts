@@ -35,16 +35,29 @@ export const PROXIED_METHODS: readonly string[] = ['INVITE', 'ACK', 'BYE', 'CANC
 /** Requests that create a dialog: the S-CSCF Record-Routes them (RFC 3261 16.6 step 4). */
 const DIALOG_FORMING = new Set(['INVITE']);
 
+/**
+ * Options of {@link ImsCore}: the network and address it listens on (`port` 0 or absent: any free port),
+ * the home `realm` of its AKA challenges and the {@link Hss} behind it, the P-CSCFs it trusts to assert
+ * identities (RFC 3325 trust domain), SIP timers, a tracer, and `names` for addresses in traces.
+ */
 export interface CoreOptions {
+  /** The network the core's socket is bound on. */
   net: DatagramNetwork;
+  /** The core's address. */
   address: string;
+  /** The core's SIP port (default 0: any free port). */
   port?: number;
+  /** The home realm (Digest realm of the challenges; the REGISTER Request-URI's domain). */
   realm: string;
+  /** The subscribers: the HSS that makes the authentication vectors and knows each IMPI's IMPUs. */
   hss: Hss;
   /** P-CSCFs whose P-Asserted-Identity is trusted (more can be added with trustProxy()). */
   trustedProxies?: Array<{ address: string; port: number }>;
+  /** Receives every SIP message the core sends, AKA secrets redacted. */
   tracer?: Tracer;
+  /** SIP timers T1, T2, T4 in ms (default RFC 3261's). */
   timers?: Partial<TimerValues>;
+  /** Names for addresses in traces. */
   names?: (address: string, port: number) => string;
 }
 
@@ -84,9 +97,16 @@ interface Subscription extends NotifierDialog {
   confidentiality: Confidentiality;
 }
 
+/**
+ * Callbacks an {@link ImsCore} calls (set them on `core.events`): registrations and de-registrations by public
+ * identity, failed authentications (with the AKA verdict's reason), and each NOTIFY the presence server sends.
+ */
 export interface CoreEvents {
+  /** A public identity was registered (`protectedRegister`: the integrity-protected value the P-CSCF set). */
   registered?: (r: { impu: string; impi: string; protectedRegister: string | undefined }) => void;
+  /** A public identity was de-registered (by the UE, or by the network: TS 24.229 5.4.1.5). */
   deregistered?: (impu: string) => void;
+  /** An authentication failed (wrong response, reused nonce, MAC failure at the UE, ...). */
   authFailed?: (r: { impi: string; reason: string }) => void;
   /** A NOTIFY went out: what the presentity's rules let this watcher see, and why. */
   notify?: (r: { watcher: string; presentity: string; status: number; action: PresenceAction; confidentiality: Confidentiality; rule: number }) => void;
@@ -110,14 +130,21 @@ function isNetworkElement(identity: string, address: string, port: number): bool
 
 /** The S-CSCF, HSS front and presence server. */
 export class ImsCore {
+  /** The SIP element the core runs on. */
   readonly node: SipNode;
+  /** The core's SIP socket (what P-CSCFs send to). */
   readonly socket: DatagramSocket;
+  /** The home realm of the AKA challenges. */
   readonly realm: string;
+  /** The S-CSCF's Digest AKA server (challenges and verification, TS 33.203 6.1). */
   readonly scscf: AkaDigestServer;
+  /** The registrar's bindings, by public identity (comparison form). */
   readonly registrations = new Map<string, Registration>();
   /** Each presentity's latest PIDF document (as text: the rules edit it per watcher). */
   readonly presence = new Map<string, { doc: string; etag: string }>();
+  /** Presence subscriptions (RFC 3856), by id. */
   readonly subscriptions = new Map<string, Subscription>();
+  /** Callbacks for registrations, failed authentications and NOTIFYs; assign the ones wanted. */
   readonly events: CoreEvents = {};
   /** Each presentity's rules (absent: DEFAULT_PRESENCE_RULES). */
   readonly presenceRules = new Map<string, PresenceRule[]>();
@@ -155,11 +182,13 @@ export class ImsCore {
     this.node.onRequest((i) => this.#handle(i.request, i.route, i.respond));
   }
 
+  /** Binds the core's socket (`port`, default any free one); rejects with the network's error. */
   static async start(options: CoreOptions): Promise<ImsCore> {
     const o: CoreOptions = { ...options, address: normalizeAddress(options.address) };
     return new ImsCore(await o.net.bind(o.address, o.port ?? 0), o);
   }
 
+  /** The core's SIP port. */
   get port(): number {
     return this.socket.port;
   }

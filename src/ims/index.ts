@@ -2,6 +2,15 @@
 // procedures): a UE, a P-CSCF, a core (S-CSCF, HSS and presence server) and the datagram networks they run
 // on. Browser-safe: nothing here imports a Node built-in (Node's UDP network is `ipsec-3gpp/node`).
 
+/**
+ * The IMS roles (TS 33.203 clauses 6-7 with the TS 24.229 procedures): a UE, a P-CSCF, a small core (S-CSCF,
+ * HSS, presence server) and the datagram networks they run on; the security agreement and SA database they
+ * use are in `ipsec-3gpp`. Browser-safe; call `init()` from `ipsec-3gpp` first.
+ *
+ * @packageDocumentation
+ * @module ipsec-3gpp/ims
+ */
+
 export {
   UeClient, refreshDelaySeconds, UE_NOTIFICATIONS_KEPT, UE_ALLOW,
   type UeClientOptions, type UeFaults, type UeEvents, type RegistrationResult, type InviteAnswer, type ReceivedMessage,

@@ -33,6 +33,11 @@ export function smLabel(e: TraceEvent, seen: Map<string, number>): string {
   return '';
 }
 
+/**
+ * A one-line summary of what a message means for security, as the ladder shows it: for requests the
+ * Security-Client/-Server/-Verify entries, Authorization and presence content; for responses the status and
+ * what it carried (a challenge, Security-Server, Expires). Contains no AKA secrets.
+ */
 export function summary(e: TraceEvent): string {
   const m = e.message;
   if (m.type === 'request') {
@@ -72,6 +77,10 @@ export function summary(e: TraceEvent): string {
   return `${m.status} ${m.reason}${extra.length ? ` (${extra.join('; ')})` : ''}`;
 }
 
+/**
+ * How a traced message crossed the wire: `clear` (or `clear, over TCP`), or the ESP SA with its SPI and
+ * algorithms, e.g. `ESP SA1 spi=0x0001e240 aes-cbc+hmac-sha-1-96`.
+ */
 export function protection(e: TraceEvent): string {
   if (!e.sa) return e.transport === 'TCP' ? 'clear, over TCP' : 'clear';
   return `ESP ${e.sa.name} spi=0x${e.sa.spi.toString(16).padStart(8, '0')} ${e.sa.ealg === 'null' ? 'no encryption' : e.sa.ealg}+${e.sa.alg}${e.transport === 'TCP' ? ', over TCP' : ''}`;
@@ -91,6 +100,7 @@ export interface TraceRecord {
   sa?: { name: string; spi: number; alg: string; ealg: string };
 }
 
+/** The trace event as a {@link TraceRecord} (JSON-safe; the message as SIP text with ck, ik and auts redacted). */
 export function serializeTrace(e: TraceEvent): TraceRecord {
   const r: TraceRecord = { time: e.time, from: e.from, to: e.to, bytes: e.bytes, sip: new TextDecoder().decode(serializeSipMessage(redactMessage(e.message))) };
   if (e.sa) r.sa = { name: e.sa.name, spi: e.sa.spi, alg: e.sa.alg, ealg: e.sa.ealg };

@@ -44,7 +44,13 @@ import { CONFIDENTIALITY_HEADER, formatConfidentiality } from './confidentiality
 import { SipNode, makeRequest, makeResponse, newBranch, newTag, type Route, type Tracer } from './sip-node.js';
 import { PendingInvites, rewrite } from './proxy.js';
 
+/**
+ * Options of {@link PcscfProxy.start}: the network and address, the unprotected and protected ports (0: any
+ * free port), the wires of the protected ports, where the core is, the security-agreement policy, rate limits
+ * against REGISTER floods, and timers and tracing.
+ */
 export interface PcscfProxyOptions {
+  /** The network the P-CSCF's sockets are bound on. */
   net: DatagramNetwork;
   /** The address UEs reach the P-CSCF at (and the core too). */
   address: string;
@@ -63,9 +69,11 @@ export interface PcscfProxyOptions {
   tcp?: SipTcpOptions;
   /** Where the core (S-CSCF) listens. */
   core: { address: string; port: number };
+  /** The security-agreement policy (allowed combinations, confidentiality per access network). */
   policy?: PcscfPolicy;
   /** Accept the protected-phase REGISTER in clear (for SIP tools without ESP). */
   noIpsec?: boolean;
+  /** Lifetime of a temporary SA set in ms (TS 24.229 reg-await-auth; default 4 minutes). */
   regAwaitAuthMs?: number;
   /** Keep expanded keys on SA sets for capture export (--pcap). */
   keepKeysForExport?: boolean;
@@ -81,11 +89,19 @@ export interface PcscfProxyOptions {
   unprotectedRegisterRatePerImpi?: RateLimit | false;
   /** Registration attempts one IMPI may have outstanding at once (default 4; see PcscfSecAgreeOptions). */
   maxAttemptsPerImpi?: number;
+  /** Receives every SIP message the P-CSCF sends, AKA secrets redacted. */
   tracer?: Tracer;
+  /** SIP timers T1, T2, T4 in ms (default RFC 3261's). */
   timers?: Partial<TimerValues>;
+  /** Names for addresses in traces. */
   names?: (address: string, port: number) => string;
 }
 
+/**
+ * Callbacks a {@link PcscfProxy} calls (set them on `proxy.events`), one per step of the security agreement
+ * of TS 33.203 7.2 that an operator wants to see: refused, challenged (SM6), registered (SM10), aborted (SM7
+ * mismatch: the bidding-down protection) and de-registered.
+ */
 export interface PcscfEvents {
   /** SM1 refused by policy (or malformed): the UE got `status`. */
   refused?: (r: { key: string; status: number; warning: string }) => void;
@@ -95,6 +111,7 @@ export interface PcscfEvents {
   registered?: (r: { key: string; set: SaSet }) => void;
   /** The protected REGISTER failed the Security-Verify / Security-Client check. */
   aborted?: (r: { key: string; reason: string }) => void;
+  /** A registration ended: the UE de-registered (TS 24.229 5.2.2.5) or the network did (its reg event said so). */
   deregistered?: (r: { key: string }) => void;
 }
 
@@ -190,16 +207,40 @@ function answerSa(inb: SaEntry): SaEntry {
   return sa;
 }
 
+/**
+ * A P-CSCF (TS 24.229 5.2, TS 33.203): the SIP proxy a UE registers through, which runs the P-CSCF side of
+ * the security agreement ({@link PcscfSecAgree}), terminates ESP on its protected ports port_pc/port_ps,
+ * removes ik/ck and the Security-* headers toward the core, asserts identities (RFC 3325) and the
+ * confidentiality of each request, and forwards between the UEs and the S-CSCF. Create one with
+ * {@link PcscfProxy.start}; {@link PcscfProxy.close} releases its sockets and deletes every SA.
+ *
+ * @example
+ * ```ts
+ * await init();
+ * const net = new MemoryNetwork();
+ * const core = await ImsCore.start({ net, address: '10.0.0.9', realm: 'ims.example', hss });
+ * const pcscf = await PcscfProxy.start({ net, address: '10.0.0.1', core: { address: '10.0.0.9', port: core.port } });
+ * pcscf.events.registered = ({ key, set }) => console.log(key, 'registered', set.alg, set.ealg);
+ * ```
+ */
 export class PcscfProxy {
+  /** The SIP element (transactions, routing, tracing) this proxy runs on. */
   readonly node: SipNode;
+  /** The P-CSCF's SA database: every UE's SA sets (role 'pcscf'). */
   readonly db: SaDatabase;
+  /** The security-agreement state machine (SM1-SM10 of TS 33.203 7.2). */
   readonly sec: PcscfSecAgree;
+  /** The unprotected SIP port's socket (initial REGISTERs and their 401s). */
   readonly unprotected: DatagramSocket;
+  /** The socket toward the core (S-CSCF). */
   readonly coreSocket: DatagramSocket;
   /** The packet processor of the protected ports (ESP on the wire, src/wire/processor.ts). */
   readonly wire: WireProcessor;
+  /** The protected client port port_pc (SA2 out, SA4 in). */
   readonly portC: ProtectedPort;
+  /** The protected server port port_ps (SA1 in, SA3 out). */
   readonly portS: ProtectedPort;
+  /** Callbacks for security-agreement steps; assign the ones wanted. */
   readonly events: PcscfEvents = {};
   /** Unprotected REGISTERs refused by the per-source or per-IMPI rate limit. */
   rateLimited = 0;
@@ -278,6 +319,11 @@ export class PcscfProxy {
     this.node.onRequest((i) => void this.#request(i.request, i.route, i.respond).catch(() => { /* a failed forward is answered inside */ }));
   }
 
+  /**
+   * Binds the unprotected port, the socket toward the core and the protected ports port_pc and port_ps,
+   * and attaches the wires; rejects with the network's error (e.g. INVALID_ARGUMENT for a port in use, from
+   * NodeUdpNetwork) and leaves nothing bound.
+   */
   static async start(options: PcscfProxyOptions): Promise<PcscfProxy> {
     // Addresses in one text form from here on (IPv6 canonical, RFC 5952): SAs and SIP compare them by value.
     const o: PcscfProxyOptions = { ...options, address: normalizeAddress(options.address), core: { ...options.core, address: normalizeAddress(options.core.address) } };
@@ -325,6 +371,7 @@ export class PcscfProxy {
     return this.#wires.find((w) => w.encapPort !== undefined)?.encapPort;
   }
 
+  /** The unprotected SIP port (what a UE's first REGISTER goes to). */
   get port(): number {
     return this.unprotected.port;
   }
@@ -865,6 +912,7 @@ export class PcscfProxy {
     return set?.sa('SA2');
   }
 
+  /** Stops the proxy: cancels its timers, closes its sockets and wires, and deletes every SA set (keys wiped). */
   close(): void {
     for (const t of this.#graceTimers) clearTimeout(t);
     this.#graceTimers.clear();

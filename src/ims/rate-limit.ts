@@ -3,6 +3,10 @@
 // authentication vector at the HSS and a Security-Client parse, so a flood from one source is cut off
 // before it reaches the core). The table of sources is bounded: past `maxSources` the oldest entries go.
 
+/**
+ * A token-bucket limit: `burst` requests at once, then `perSecond` on average, per source; at most
+ * `maxSources` sources tracked (the oldest forgotten first).
+ */
 export interface RateLimit {
   /** Sustained rate, requests per second per source. */
   perSecond: number;
@@ -12,6 +16,17 @@ export interface RateLimit {
   maxSources?: number;
 }
 
+/**
+ * Token buckets per source (an address, an IMPI), as the P-CSCF uses against floods of unprotected
+ * REGISTERs (TS 33.203 7.4). The constructor throws a RangeError unless perSecond > 0 and burst >= 1;
+ * `clock` is in milliseconds (default `Date.now`).
+ *
+ * @example
+ * ```ts
+ * const limit = new RateLimiter({ perSecond: 10, burst: 50 });
+ * if (!limit.take(sourceAddress)) return reply(503, 'Service Unavailable'); // with Retry-After
+ * ```
+ */
 export class RateLimiter {
   readonly #o: Required<RateLimit>;
   readonly #clock: () => number;

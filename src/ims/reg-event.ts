@@ -40,6 +40,13 @@ export interface RegEventHost {
 /** Most reg-event subscriptions kept (per server). */
 export const MAX_REG_SUBSCRIPTIONS = 100_000;
 
+/**
+ * The registrar's side of the reg event package (RFC 3680, TS 24.229 5.4.2): accepts SUBSCRIBEs to an
+ * address-of-record's registration state, sends the full state at once and each change after, including
+ * the network-initiated de-registration (5.4.1.5) and re-authentication (5.4.1.6). At most 100 000
+ * subscriptions are kept (MAX_REG_SUBSCRIPTIONS). {@link ImsCore} runs one; `host` is how it reaches the
+ * registrar's contacts and the network.
+ */
 export class RegEventServer {
   readonly #h: RegEventHost;
   readonly #subs = new Map<string, RegSubscription>();

@@ -8,12 +8,18 @@
 import { ErrorCode, Ipsec3gppError } from '../errors.js';
 import { parseXml, type XmlElement } from './xml.js';
 
+/** The media type of registration-state documents (RFC 3680 5.4), the body of reg-event NOTIFYs. */
 export const REGINFO_CONTENT_TYPE = 'application/reginfo+xml';
+/** The XML namespace of reginfo documents (RFC 3680 5.4). */
 export const REGINFO_NAMESPACE = 'urn:ietf:params:xml:ns:reginfo';
 
 /** RFC 3680 5.3: what happened to a contact. */
 export type RegContactEvent = 'registered' | 'created' | 'refreshed' | 'shortened' | 'expired' | 'deactivated' | 'probation' | 'unregistered' | 'rejected';
 
+/**
+ * One `<contact>` of a registration (RFC 3680 5.3): its id, URI, state, the event that led to the state, and
+ * the remaining expiry in seconds.
+ */
 export interface RegInfoContact {
   id: string;
   uri: string;
@@ -23,6 +29,7 @@ export interface RegInfoContact {
   expires?: number | undefined;
 }
 
+/** One `<registration>` (RFC 3680 5.3): the state of one address-of-record (`aor`) and its contacts. */
 export interface RegInfoRegistration {
   aor: string;
   id: string;
@@ -30,6 +37,10 @@ export interface RegInfoRegistration {
   contacts: RegInfoContact[];
 }
 
+/**
+ * A reginfo document (RFC 3680 5.4): its version (incremented per NOTIFY of a subscription), whether it is the
+ * full state or a partial update, and the registrations it reports ({@link buildReginfo}, {@link parseReginfo}).
+ */
 export interface RegInfo {
   version: number;
   state: 'full' | 'partial';

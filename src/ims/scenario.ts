@@ -31,6 +31,10 @@ import { type PresenceAction, type PresenceRule } from './presence-rules.js';
 import { type TraceEvent } from './sip-node.js';
 import { UeClient, type RegistrationResult, type UeFaults } from './ue-client.js';
 
+/**
+ * One UE of a scenario ({@link runScenario}, {@link startNetwork}): its user name, Release (what it can offer),
+ * access network, and optional faults for failure tests.
+ */
 export interface ScenarioUe {
   /** User part of the identities, e.g. "alice". */
   user: string;
@@ -46,6 +50,11 @@ export interface ScenarioUe {
   autoRefresh?: boolean;
 }
 
+/**
+ * What {@link runScenario} sets up and runs: the network (a {@link MemoryNetwork} in browsers, NodeUdpNetwork
+ * for the demo), the P-CSCF policy, the presentity and watchers, the presence rules and locations published,
+ * whether to place a MESSAGE and a call (`session`), and how much traffic to keep (`record`).
+ */
 export interface ScenarioOptions {
   net: DatagramNetwork;
   address?: string;
@@ -115,6 +124,10 @@ export interface ScenarioOptions {
   credentials?: () => { k: Uint8Array; op: Uint8Array };
 }
 
+/**
+ * How one UE's registration went in a scenario: the result, the algorithms the agreement chose, and the
+ * confidentiality mode the P-CSCF applied.
+ */
 export interface UeOutcome {
   user: string;
   registration: RegistrationResult;
@@ -134,6 +147,11 @@ export interface SessionOutcome {
   protectedUeHops: number;
 }
 
+/**
+ * Everything a scenario run produced: each UE's outcome, the locations published and received (and what the
+ * presence rules let through), the ladder (`trace`) and datagrams (`wire`) with AKA secrets redacted, the SA
+ * sets, and traffic figures.
+ */
 export interface ScenarioResult {
   ues: UeOutcome[];
   /** Locations the watcher received in NOTIFYs (undefined: a NOTIFY without location). */
@@ -325,7 +343,21 @@ export async function startNetwork(o: Omit<ScenarioOptions, 'presentity' | 'watc
   };
 }
 
-/** Runs the whole story and returns what happened. */
+/**
+ * Runs the whole story on `o.net` and returns what happened: starts a core and a P-CSCF, registers the
+ * presentity and the watcher(s) with IMS AKA and the security agreement (TS 33.203 7), subscribes the watcher
+ * to the presentity's presence, publishes the locations and collects the NOTIFYs, and (with `session`) a
+ * MESSAGE and a call; then closes everything (keys wiped). Protocol failures are reported in the result.
+ *
+ * @example
+ * ```ts
+ * import { init } from 'ipsec-3gpp';
+ * import { MemoryNetwork, runScenario } from 'ipsec-3gpp/ims';
+ * await init();
+ * const r = await runScenario({ net: new MemoryNetwork() });
+ * for (const ue of r.ues) console.log(ue.user, ue.registration.status, ue.alg, ue.ealg);
+ * ```
+ */
 export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
   const n = await startNetwork({ ...o, record: o.record ?? Number.POSITIVE_INFINITY });
   try {

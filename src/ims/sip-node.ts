@@ -33,6 +33,10 @@ export interface TraceEvent {
   transport?: 'TCP';
 }
 
+/**
+ * Receives each SIP message a node sends (and, with traceReceived, receives), for ladders and logs; AKA
+ * secrets are already redacted.
+ */
 export type Tracer = (e: TraceEvent) => void;
 
 const hexRandom = (n: number): string => toHex(globalThis.crypto.getRandomValues(new Uint8Array(n)));
@@ -164,7 +168,7 @@ export class SipNode {
 
   /**
    * Declares what the element's role implements, so that other requests are answered here instead of
-   * reaching the handler: a method outside `methods` gets 405 with Allow (one of {@link SIP_METHODS}) or
+   * reaching the handler: a method outside `methods` gets 405 with Allow (one of {@link "ipsec-3gpp"!SIP_METHODS | SIP_METHODS}) or
    * 501 (RFC 3261 8.2.1); option tags outside `require` (checked in Require, as a UAS does, 8.2.2.3) or
    * `proxyRequire` (checked in Proxy-Require, as a proxy does, 16.3 step 5) get 420 Bad Extension with an
    * Unsupported header. A set left undefined is not checked. ACK is never answered, CANCEL never gets 420.

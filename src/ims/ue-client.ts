@@ -37,7 +37,13 @@ import { NAT_T_PORT } from '../udp-encap.js';
 import { WireProcessor } from '../wire/processor.js';
 import { SipNode, makeRequest, makeResponse, newBranch, newCallId, newTag, type Route, type Tracer } from './sip-node.js';
 
+/**
+ * Options of {@link UeClient.start}: the network and the UE's address, its identities (IMPI, IMPU, realm)
+ * and USIM keys (K and OP or OPc), the P-CSCF to register through, what it offers (Release or
+ * combinations, wires/modes), and timers, keep-alive and fault injection.
+ */
 export interface UeClientOptions extends MilenageKeys {
+  /** The network the UE's sockets are bound on. */
   net: DatagramNetwork;
   /** The UE's IP address. */
   address: string;
@@ -49,7 +55,9 @@ export interface UeClientOptions extends MilenageKeys {
   port?: number;
   /** A label for the ladder (e.g. "UE alice"). */
   name?: string;
+  /** The private user identity (IMPI, TS 23.003 13.3): the Digest username. */
   impi: string;
+  /** The public user identity registered (IMPU, e.g. `sip:alice@ims.example`): To and From of REGISTER. */
   impu: string;
   /** Home network domain / realm (the REGISTER Request-URI is sip:<realm>). */
   realm: string;
@@ -64,13 +72,19 @@ export interface UeClientOptions extends MilenageKeys {
    * transportModeWire() from `ipsec-3gpp/node` for ESP directly in IP (`mod=trans`, Linux, CAP_NET_RAW).
    */
   wire?: RoleWire[];
+  /** The Release whose algorithms are offered (default 'later': all of them); see {@link "ipsec-3gpp"!releaseCombinations | releaseCombinations}. */
   release?: UeRelease;
+  /** Offer exactly these combinations, most preferred first (overrides `release`). */
   algorithms?: Combination[];
   /** P-Access-Network-Info sent in REGISTER (e.g. "3GPP-E-UTRAN-FDD; utran-cell-id-3gpp=..."). */
   accessNetworkInfo?: string;
+  /** Registration expiry asked for, in seconds (default 600). */
   expires?: number;
+  /** Receives every SIP message the UE sends (and receives, with `traceReceived`), AKA secrets redacted. */
   tracer?: Tracer;
+  /** SIP timers T1, T2, T4 in ms (default RFC 3261's, {@link "ipsec-3gpp"!DEFAULT_TIMERS | DEFAULT_TIMERS}). */
   timers?: Partial<TimerValues>;
+  /** Names for addresses in traces (e.g. `10.0.0.1:5060` -> 'P-CSCF'). */
   names?: (address: string, port: number) => string;
   /** Fault injection, for test tools probing a network's error handling. */
   faults?: UeFaults;
@@ -87,6 +101,7 @@ export interface UeClientOptions extends MilenageKeys {
    * No answer within `keepAliveTimeoutMs` (default 2000) counts as a lost P-CSCF.
    */
   keepAliveMs?: number;
+  /** How long a keep-alive OPTIONS may go unanswered, in ms (default 2000). */
   keepAliveTimeoutMs?: number;
   /** Outbound ESP sequence number at which a new registration (new keys) starts (default: near 2^32). */
   softLimit?: number;
@@ -150,7 +165,9 @@ export type InviteAnswer = { accept: true; sdp?: string | undefined } | { accept
 export interface ReceivedMessage {
   /** The sender as the network asserted it (P-Asserted-Identity), else From. */
   from: string;
+  /** The Content-Type of the message. */
   contentType: string;
+  /** The body as text (UTF-8). */
   body: string;
 }
 
@@ -192,28 +209,59 @@ export function refreshDelaySeconds(seconds: number): number {
 
 /** The outcome of a registration attempt. */
 export interface RegistrationResult {
+  /** The final SIP status of the registration (200 on success; 0 when no response came). */
   status: number;
+  /** Its reason phrase, or what happened instead (e.g. the USIM's verdict). */
   reason: string;
+  /** The SA set now established (on success). */
   set?: SaSet;
   /** Why it failed, in words (Warning text, USIM verdict, security agreement error). */
   detail?: string;
 }
 
+/**
+ * An IMS UE (TS 24.229 5.1, TS 33.203): registers with IMS AKA through a P-CSCF, runs the UE side of the
+ * security agreement ({@link UeSecAgree}), and then sends and receives SIP over the ESP SAs on its protected
+ * ports: re-registration, reg event, presence (PUBLISH/SUBSCRIBE/NOTIFY), MESSAGE and calls. Methods that
+ * need a registration throw NOT_REGISTERED without one; register() reports protocol failures (403, MAC
+ * failure, abandoned agreement) in its result instead of throwing. {@link UeClient.close} wipes its keys.
+ *
+ * @example
+ * ```ts
+ * await init();
+ * const ue = await UeClient.start({
+ *   net, address: '10.0.0.2', impi: 'alice@ims.example', impu: 'sip:alice@ims.example', realm: 'ims.example',
+ *   k, op, pcscf: { address: '10.0.0.1', port: pcscf.port },
+ * });
+ * const r = await ue.register();               // 200 once the SAs are up
+ * console.log(r.status, r.set?.alg, r.set?.ealg);
+ * ue.close();
+ * ```
+ */
 export class UeClient {
+  /** The label of this UE in ladders (UeClientOptions.name). */
   readonly name: string;
+  /** The SIP element (transactions, routing, tracing) this UE runs on. */
   readonly node: SipNode;
+  /** The UE's SA database (role 'ue'). */
   readonly db: SaDatabase;
+  /** The security-agreement state machine (TS 33.203 7.2, the UE side). */
   readonly sec: UeSecAgree;
+  /** The USIM: runs AKA on the network's challenges (TS 33.102 6.3.3). */
   readonly usim: Usim;
+  /** The unprotected SIP port's socket (the initial REGISTER and its 401). */
   readonly unprotected: DatagramSocket;
   /** The packet processor of the protected ports (ESP on the wire, src/wire/processor.ts). */
   readonly wire: WireProcessor;
+  /** The protected server port port_us (SA2 in, SA4 out), kept across re-registrations. */
   readonly portS: ProtectedPort;
   /** Received presence documents (NOTIFY bodies), newest last. */
   readonly notifications: Array<{ from: string; body: string; state: string | undefined }> = [];
+  /** Called with each presence document received in a NOTIFY (after it is added to `notifications`). */
   onNotify: ((n: { from: string; body: string }) => void) | undefined;
   /** Page-mode messages received (RFC 3428), newest last, the last UE_NOTIFICATIONS_KEPT. */
   readonly messages: ReceivedMessage[] = [];
+  /** Called with each page-mode MESSAGE received (RFC 3428; after it is added to `messages`). */
   onMessage: ((m: ReceivedMessage) => void) | undefined;
   /** Decides on an incoming call (default: accept without SDP); the UE sends 180, then the answer. */
   onInvite: ((call: Call) => InviteAnswer | Promise<InviteAnswer>) | undefined;
@@ -306,6 +354,11 @@ export class UeClient {
     });
   }
 
+  /**
+   * Binds the UE's unprotected port and its protected server port port_us, and attaches its wires; rejects
+   * with the network's error (e.g. INVALID_ARGUMENT for a port in use, from NodeUdpNetwork) and leaves
+   * nothing bound. Registration is a separate step: {@link UeClient.register}.
+   */
   static async start(options: UeClientOptions): Promise<UeClient> {
     // Addresses in one text form from here on (IPv6 canonical, RFC 5952): SAs and SIP compare them by value.
     const o: UeClientOptions = { ...options, address: normalizeAddress(options.address), pcscf: { ...options.pcscf, address: normalizeAddress(options.pcscf.address) } };
@@ -1383,6 +1436,10 @@ export class UeClient {
     respond(makeResponse(req, 405, 'Method Not Allowed'));
   }
 
+  /**
+   * Stops the UE without de-registering (call deregister() first for that): ends calls and timers, closes its
+   * sockets and wires, deletes every SA set and wipes the USIM's keys and the RES it kept.
+   */
   close(): void {
     this.#closed = true;
     for (const e of [...this.#calls.values()]) this.#dropCall(e);

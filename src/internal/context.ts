@@ -21,6 +21,19 @@ export function contextOf(key: WasmKey): { ptr: number; size: number } {
 
 const HELD = Symbol('held');
 
+/**
+ * The base of every object that holds key material in WASM memory (EspSa, Aes, Hmac, Milenage, ...): the
+ * key schedule lives in a context allocated by the core, {@link WasmKey.destroy} zeroes and frees it at once,
+ * and afterwards any use throws DESTROYED. A FinalizationRegistry frees contexts of dropped objects as a
+ * safety net, which may run late or never: call destroy() when done. toJSON never reveals key material.
+ *
+ * @example
+ * ```ts
+ * const tx = EspSa.outbound({ spi, ealg: 'aes-cbc', alg: 'hmac-sha-1-96', ck, ik });
+ * try { tx.seal(payload, 17); } finally { tx.destroy(); }
+ * tx.destroyed; // true
+ * ```
+ */
 export abstract class WasmKey {
   #held: Held;
 

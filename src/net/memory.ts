@@ -3,6 +3,19 @@
 
 import { type Datagram, type DatagramNetwork, type DatagramSocket, type WireRecord } from './datagram.js';
 
+/**
+ * An in-memory {@link DatagramNetwork}: sockets on any made-up addresses deliver to each other asynchronously
+ * (a microtask), with optional loss through `drop`. Works in browsers; what the tests and the web demo use.
+ * `bind` with port 0 picks a free port from 40000 up, and rejects with an Error for a port in use.
+ *
+ * @example
+ * ```ts
+ * const net = new MemoryNetwork();
+ * const a = await net.bind('10.0.0.1', 5060), b = await net.bind('10.0.0.2', 0);
+ * b.onMessage((d) => console.log(d.address, d.port, d.data));
+ * a.send(new TextEncoder().encode('hi'), b.port, '10.0.0.2');
+ * ```
+ */
 export class MemoryNetwork implements DatagramNetwork {
   readonly #sockets = new Map<string, (d: Datagram) => void>();
   readonly #taps = new Set<(r: WireRecord) => void>();

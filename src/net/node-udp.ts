@@ -14,7 +14,19 @@ export interface NodeUdpOptions {
   receiveBufferBytes?: number;
 }
 
-/** Real UDP sockets: each `bind()` is a node:dgram socket on the given address and port. */
+/**
+ * A {@link DatagramNetwork} of real UDP sockets (node:dgram; udp6 for IPv6 addresses). Node only, from
+ * `ipsec-3gpp/node`. `bind` rejects with INVALID_ARGUMENT naming the problem (port in use, address not of this
+ * host, privileges needed); `drop` injects loss before sending.
+ *
+ * @example
+ * ```ts
+ * import { NodeUdpNetwork } from 'ipsec-3gpp/node';
+ * const net = new NodeUdpNetwork();
+ * const s = await net.bind('127.0.0.1', 0);
+ * console.log('listening on', s.port);
+ * ```
+ */
 export class NodeUdpNetwork implements DatagramNetwork {
   readonly #taps = new Set<(r: WireRecord) => void>();
   readonly #o: NodeUdpOptions;

@@ -23,6 +23,10 @@ export interface StreamListener {
   close(): void;
 }
 
+/**
+ * A stream (TCP) transport for SIP over TCP (RFC 3261 18): NodeTcpNetwork in `ipsec-3gpp/node`; browsers have
+ * none. The IMS roles use it only when given one (UeClientOptions.tcp, PcscfProxyOptions.tcp).
+ */
 export interface StreamNetwork {
   /** Listens on `address:port` (0: any free port). */
   listen(address: string, port: number, onConnection: (c: StreamConnection) => void): Promise<StreamListener>;

@@ -22,6 +22,7 @@ import {
 import { ErrorCode, Ipsec3gppError } from '../errors.js';
 import { isQvalue, param, type SecMechanism } from './header.js';
 
+/** The RFC 3329 mechanism name of TS 33.203 Annex H (`Security-Client: ipsec-3gpp; alg=...`). */
 export const IPSEC_3GPP = 'ipsec-3gpp';
 
 /** ESP modes of ipsec-3gpp. */
@@ -53,6 +54,10 @@ export interface Ipsec3gppParams {
   mechanism: SecMechanism;
 }
 
+/**
+ * The result of checking one ipsec-3gpp entry against TS 33.203 Annex H ({@link checkIpsec3gpp}): its
+ * parameters with Annex H defaults, every issue found, and whether the library could use it.
+ */
 export interface Ipsec3gppCheck {
   /** The values with defaults (numbers left undefined where invalid or missing). */
   params: Partial<Ipsec3gppParams> & { mechanism: SecMechanism };

@@ -37,8 +37,17 @@ import { formatIpsec3gpp, ipsec3gppEntries, type Ipsec3gppParams } from './ipsec
 import { type SaDatabase, type SaSet } from './sadb.js';
 import { type Combination } from './ue.js';
 
+/**
+ * How a P-CSCF treats confidentiality for an access network (TS 33.203 leaves this to the operator; see the
+ * module comment): `ipsec` offers encryption first, `access-network` trusts the access network's own
+ * encryption (integrity-only combinations), `refuse` serves only UEs that can encrypt (403 otherwise).
+ */
 export type ConfidentialityMode = 'ipsec' | 'access-network' | 'refuse';
 
+/**
+ * The P-CSCF's algorithm policy: which combinations it accepts in which order, which algorithm statuses it
+ * excludes, and a {@link ConfidentialityMode} per access-type of P-Access-Network-Info (TS 24.229 7.2A.4).
+ */
 export interface PcscfPolicy {
   /** Allowed combinations in order of preference. Default: defaultPolicyCombinations() (strongest first). */
   combinations?: Combination[];
@@ -50,13 +59,20 @@ export interface PcscfPolicy {
   accessNetworks?: Record<string, ConfidentialityMode>;
 }
 
+/**
+ * Options of {@link PcscfSecAgree}: its SA database (role 'pcscf'), its address and the protected ports
+ * port_pc/port_ps it shares among all UEs, the policy, and limits.
+ */
 export interface PcscfSecAgreeOptions {
+  /** The P-CSCF's SA database (role 'pcscf'). */
   db: SaDatabase;
   /** The P-CSCF's address as the UE sees it. */
   address: string;
   /** Protected client and server ports (port_pc, port_ps), shared by all UEs. */
   portC: number;
+  /** port_ps (see portC). */
   portS: number;
+  /** What the P-CSCF accepts (default: every combination, strongest first, mode 'ipsec'). */
   policy?: PcscfPolicy | undefined;
   /** Accept the protected-phase REGISTER in clear (--no-ipsec, for tools without ESP). Default false. */
   allowClear?: boolean | undefined;
@@ -136,6 +152,24 @@ export function defaultPolicyCombinations(): Combination[] {
   ];
 }
 
+/**
+ * The P-CSCF's side of the security agreement (TS 33.203 7.1-7.2, Annex H; TS 24.229 5.2.2; RFC 3329), with
+ * the steps SM1, SM6, SM7 and SM10 of the module comment: stores the UE's Security-Client, chooses a
+ * combination by policy and creates the temporary SA set for the 401, checks Security-Verify and
+ * Security-Client of the protected REGISTER against what was sent and received (bidding-down protection:
+ * a mismatch throws SECAGREE_MISMATCH and deletes the temporary set), and establishes the set on the 200 OK.
+ * Use {@link "ipsec-3gpp/ims"!PcscfProxy | PcscfProxy} for a whole P-CSCF; this class is the state machine alone.
+ *
+ * @example
+ * ```ts
+ * const db = new SaDatabase({ role: 'pcscf' });
+ * const sec = new PcscfSecAgree({ db, address: '10.0.0.1', portC: 5062, portS: 5064 });
+ * const d = sec.initialRegister({ key: impi, ueAddress, securityClient: req.headers.getAll('Security-Client') });
+ * if (!d.accept) return reply(d.status, d.reason, d.warning);   // e.g. 403 without encryption under 'refuse'
+ * // forward to the S-CSCF; on its 401 (CK, IK taken from WWW-Authenticate):
+ * const { securityServer } = sec.challenge(d.attempt, { ck, ik });
+ * ```
+ */
 export class PcscfSecAgree {
   readonly #o: PcscfSecAgreeOptions;
   readonly #allowed: Combination[];
@@ -146,6 +180,10 @@ export class PcscfSecAgree {
   #nextAttempt = 1;
   readonly #established = new Map<string, { set: SaSet; securityServer: string; securityClient: SecMechanism[] }>();
 
+  /**
+   * Throws INVALID_ARGUMENT when `o.db` is not a P-CSCF database (role 'pcscf') or `maxAttemptsPerKey` is not
+   * an integer >= 1, INVALID_COMBINATION for a policy pair that TS 33.203 does not allow together.
+   */
   constructor(o: PcscfSecAgreeOptions) {
     if (o.db.role !== 'pcscf') throw new Ipsec3gppError(ErrorCode.INVALID_ARGUMENT, 'the P-CSCF needs an SA database with role "pcscf"');
     this.#o = o;

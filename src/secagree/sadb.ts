@@ -21,31 +21,58 @@ import { expandKeys, type EspKeys } from '../keys.js';
 import { ErrorCode, Ipsec3gppError } from '../errors.js';
 import { SpiAllocator, type RandomU32, type SpiRange } from './spi.js';
 
+/** Which side an {@link SaDatabase} is: the UE or the P-CSCF (it decides which SAs are inbound, TS 33.203 7.1). */
 export type Role = 'ue' | 'pcscf';
+/**
+ * The life of an SA set (TS 33.203 7.4): `temporary` from the 401 until the 200 OK (reg-await-auth),
+ * `established` after it, `old` once a newer set of the same registration is in use, `deleted` at the end.
+ */
 export type SaSetState = 'temporary' | 'established' | 'old' | 'deleted';
+/**
+ * The four SAs of a set (TS 33.203 7.1): SA1 UE port_uc -> P-CSCF port_ps (UE requests), SA2 P-CSCF port_pc ->
+ * UE port_us (P-CSCF requests), SA3 P-CSCF port_ps -> UE port_uc (responses to SA1), SA4 UE port_us ->
+ * P-CSCF port_pc (responses to SA2).
+ */
 export type SaName = 'SA1' | 'SA2' | 'SA3' | 'SA4';
 
 /** One side's SPIs and protected ports as carried in Security-Client (UE) or Security-Server (P-CSCF). */
 export interface SecEndpoint {
+  /** spi-c: the SPI of the SA this side receives on at its protected client port. */
   spiC: number;
+  /** spi-s: the SPI of the SA this side receives on at its protected server port. */
   spiS: number;
+  /** port-c: the protected client port (sends requests, receives their responses). */
   portC: number;
+  /** port-s: the protected server port (receives requests, sends their responses). */
   portS: number;
 }
 
+/**
+ * What {@link SaDatabase.create} needs to build a set of four SAs: both sides' SPIs and ports, the chosen
+ * `alg`/`ealg` and mode, and CK/IK of the AKA run, from which the ESP keys are expanded (TS 33.203 Annex I).
+ */
 export interface SaSetInit {
   /** The registration the set belongs to (e.g. the IMPI); newer and older sets of it share the key. */
   key: string;
+  /** The UE's IP address. */
   ueAddress: string;
+  /** The P-CSCF's IP address. */
   pcscfAddress: string;
+  /** The UE's SPIs and ports, from its Security-Client. */
   ue: SecEndpoint;
+  /** The P-CSCF's SPIs and ports, from its Security-Server. */
   pcscf: SecEndpoint;
+  /** The integrity algorithm agreed. */
   alg: IntegrityAlgorithm;
+  /** The encryption algorithm agreed. */
   ealg: EncryptionAlgorithm;
+  /** The ESP mode (default 'trans'). */
   mode?: 'trans' | 'UDP-enc-tun';
   /** CK_IM and IK_IM of the AKA run that created the set. */
   ck: Uint8Array;
+  /** IK_IM (16 bytes), with CK_IM the input of the Annex I key expansion. */
   ik: Uint8Array;
+  /** Replay window of the inbound SAs (default the database's). */
   replayWindow?: number;
   /** Temporary lifetime; default the database's reg-await-auth. */
   lifetimeMs?: number;
@@ -53,38 +80,64 @@ export interface SaSetInit {
 
 /** One of the four SAs, from this side's point of view. */
 export interface SaEntry {
+  /** Which of the four SAs this is (TS 33.203 7.1). */
   readonly name: SaName;
+  /** Whether this side receives (inbound) or sends (outbound) on it. */
   readonly direction: 'inbound' | 'outbound';
+  /** Its SPI, chosen by the receiving side. */
   readonly spi: number;
+  /** Selector: source address. */
   readonly srcAddress: string;
+  /** Selector: source port. */
   readonly srcPort: number;
+  /** Selector: destination address. */
   readonly dstAddress: string;
+  /** Selector: destination port. */
   readonly dstPort: number;
   /** The addresses in binary (parsed once per set), for the inner UDP checksum of every packet. */
   readonly srcIp: Uint8Array;
+  /** The destination address in binary. */
   readonly dstIp: Uint8Array;
+  /** The ESP SA that seals or opens its packets (keys in WASM memory). */
   readonly esp: EspSa;
+  /** The set it belongs to. */
   readonly set: SaSet;
 }
 
+/** What happened to a set, as told to listeners registered with {@link SaDatabase.on}. */
 export type SaEvent = 'created' | 'established' | 'old' | 'expired' | 'deleted';
 
 /** A set of four SAs. */
 export class SaSet {
+  /** A number unique within its database. */
   readonly id: number;
+  /** The registration the set belongs to (SaSetInit.key, e.g. the IMPI). */
   readonly key: string;
+  /** The side that holds the set. */
   readonly role: Role;
+  /** The UE's IP address (canonical text form). */
   readonly ueAddress: string;
+  /** The P-CSCF's IP address (canonical text form). */
   readonly pcscfAddress: string;
+  /** The UE's SPIs and protected ports (spi_uc, spi_us, port_uc, port_us). */
   readonly ue: Readonly<SecEndpoint>;
+  /** The P-CSCF's SPIs and protected ports (spi_pc, spi_ps, port_pc, port_ps). */
   readonly pcscf: Readonly<SecEndpoint>;
+  /** The integrity algorithm agreed. */
   readonly alg: IntegrityAlgorithm;
+  /** The encryption algorithm agreed. */
   readonly ealg: EncryptionAlgorithm;
+  /** The ESP mode agreed: transport, or UDP-encapsulated tunnel behind a NAT (TS 33.203 Annex M). */
   readonly mode: 'trans' | 'UDP-enc-tun';
+  /** When the set was created (the database's clock, ms). */
   readonly createdAt: number;
   /** SA1..SA4 in order. */
   readonly sas: readonly SaEntry[];
+  /** Where the set is in its life (TS 33.203 7.4); changed by the database only. */
   state: SaSetState = 'temporary';
+  /**
+   * When the set expires (the database's clock, ms): reg-await-auth while temporary, then the registration's expiry.
+   */
   expiresAt: number;
   /** Whether the peer has sent on this set (the trigger to retire an older one). */
   peerUsed = false;
@@ -134,10 +187,16 @@ export class SaSet {
   }
 }
 
+/**
+ * Options of {@link SaDatabase}: its {@link Role}, SPI range and randomness, lifetimes (milliseconds) and
+ * clock, limits on sets, and the replay window and soft limit of the SAs it creates.
+ */
 export interface SaDatabaseOptions {
+  /** Which side this database is: 'ue' or 'pcscf'. */
   role: Role;
   /** Range for this side's inbound SPIs (db.spis). */
   spiRange?: Partial<SpiRange> | undefined;
+  /** The randomness of SPI allocation (default crypto.getRandomValues; tests inject a seeded one). */
   random?: RandomU32 | undefined;
   /** Temporary-set lifetime (TS 24.229 reg-await-auth, table 7.7.1): default 4 minutes. */
   regAwaitAuthMs?: number | undefined;
@@ -215,9 +274,11 @@ class SelectorIndex {
  * ```
  */
 export class SaDatabase {
+  /** Which side this database is (fixed at construction). */
   readonly role: Role;
   /** This side's inbound SPIs. */
   readonly spis: SpiAllocator;
+  /** Lifetime of a temporary set in milliseconds (TS 24.229 reg-await-auth; SaDatabaseOptions.regAwaitAuthMs). */
   readonly regAwaitAuthMs: number;
   readonly #clock: () => number;
   readonly #autoExpire: boolean;
@@ -238,6 +299,7 @@ export class SaDatabase {
   #nextId = 1;
   #count = 0;
 
+  /** Throws INVALID_ARGUMENT for a role other than 'ue' or 'pcscf' or a bad SPI range. */
   constructor(o: SaDatabaseOptions) {
     if (o.role !== 'ue' && o.role !== 'pcscf') throw new Ipsec3gppError(ErrorCode.INVALID_ARGUMENT, 'role must be "ue" or "pcscf"');
     this.role = o.role;
@@ -383,6 +445,10 @@ export class SaDatabase {
     set.pending++;
   }
 
+  /**
+   * A transaction over `set` ended (pairs with {@link SaDatabase.beginTransaction}); a set marked
+   * deleteWhenIdle is deleted when its last transaction ends. Does nothing for a deleted set.
+   */
   endTransaction(set: SaSet): void {
     if (set.state === 'deleted') return;
     if (set.pending > 0) set.pending--;

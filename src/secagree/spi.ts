@@ -6,6 +6,7 @@
 
 import { ErrorCode, Ipsec3gppError } from '../errors.js';
 
+/** An inclusive range of SPIs to allocate from (RFC 4303 2.1: 0 is reserved, 1..255 are IANA's). */
 export interface SpiRange {
   /** Lowest SPI (>= 256). */
   min: number;
@@ -13,6 +14,10 @@ export interface SpiRange {
   max: number;
 }
 
+/**
+ * The default SPI range: 65 536 ..= 2^32 - 1 (above the reserved and IANA values and the small numbers other
+ * implementations tend to use).
+ */
 export const DEFAULT_SPI_RANGE: SpiRange = { min: 0x10000, max: 0xffffffff };
 
 /** A source of random 32-bit integers (crypto-quality by default; tests may inject a seeded one). */
@@ -20,7 +25,22 @@ export type RandomU32 = () => number;
 
 export const cryptoRandomU32: RandomU32 = () => globalThis.crypto.getRandomValues(new Uint32Array(1))[0]!;
 
+/**
+ * Allocates the SPIs of the SAs one side receives on (RFC 4303 2.1; TS 33.203 7.1: unique among all of the
+ * side's inbound SAs, temporary and old sets included). Random within the range, with a linear fallback
+ * when it is nearly full; {@link SpiAllocator.release} returns an SPI. Throws SPI_EXHAUSTED when none is
+ * left, INVALID_ARGUMENT for a bad range.
+ *
+ * @example
+ * ```ts
+ * const spis = new SpiAllocator({ min: 65536, max: 262143 });
+ * const spiC = spis.allocate();
+ * const spiS = spis.allocate([peerSpiC, peerSpiS]); // distinct from the peer's SPIs of the same set
+ * spis.release(spiC);
+ * ```
+ */
 export class SpiAllocator {
+  /** The range SPIs are allocated from. */
   readonly range: SpiRange;
   readonly #used = new Set<number>();
   readonly #random: RandomU32;
@@ -42,6 +62,7 @@ export class SpiAllocator {
     return this.#used.size;
   }
 
+  /** Whether `spi` is allocated. */
   has(spi: number): boolean {
     return this.#used.has(spi);
   }
@@ -70,6 +91,7 @@ export class SpiAllocator {
     this.#used.add(spi);
   }
 
+  /** Returns `spi` to the pool (nothing happens if it was not allocated). */
   release(spi: number): void {
     this.#used.delete(spi);
   }

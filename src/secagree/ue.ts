@@ -24,8 +24,14 @@ import { type SaDatabase, type SaSet } from './sadb.js';
 /** Which algorithms a UE implements: Release 5 (integrity only), 6 (plus encryption), or later (GCM/GMAC). */
 export type UeRelease = 5 | 6 | 'later';
 
+/**
+ * One integrity/encryption pair (`alg` + `ealg`) of an ipsec-3gpp Security-Client or Security-Server entry
+ * (TS 33.203 6.3, Annex H). Only pairs {@link isValidCombination} accepts can be offered or chosen.
+ */
 export interface Combination {
+  /** The integrity algorithm (`alg=`). */
   alg: IntegrityAlgorithm;
+  /** The encryption algorithm (`ealg=`; 'null' for integrity only). */
   ealg: EncryptionAlgorithm;
 }
 
@@ -38,6 +44,10 @@ export function releaseCombinations(release: UeRelease): Combination[] {
   });
 }
 
+/**
+ * Options of {@link UeSecAgree}: the UE's SA database, its registration key and address, its protected ports,
+ * and what it offers (combinations, most preferred first, or those of a `release`; and ESP modes).
+ */
 export interface UeSecAgreeOptions {
   /** The UE's SA database (role 'ue'). */
   db: SaDatabase;
@@ -51,6 +61,7 @@ export interface UeSecAgreeOptions {
   allocatePort: () => number;
   /** Combinations offered, most preferred first. Default: those of `release`. */
   algorithms?: Combination[];
+  /** The Release whose combinations are offered when `algorithms` is absent (default 'later'). */
   release?: UeRelease;
   /** Modes offered: `trans`, and `UDP-enc-tun` when behind a NAT (TS 33.203 Annex M). Default ['trans']. */
   modes?: Array<'trans' | 'UDP-enc-tun'>;
@@ -58,9 +69,13 @@ export interface UeSecAgreeOptions {
 
 /** A Security-Client offer (one per REGISTER). */
 export interface UeOffer {
+  /** spi_uc: the UE's inbound SPI at port_uc (SA3). */
   spiC: number;
+  /** spi_us: the UE's inbound SPI at port_us (SA2). */
   spiS: number;
+  /** port_uc: the protected client port of this offer (fresh per offer). */
   portC: number;
+  /** port_us: the protected server port (kept across offers). */
   portS: number;
   /** The Security-Client header value. */
   securityClient: string;
@@ -68,7 +83,9 @@ export interface UeOffer {
 
 /** What the UE does after a 401. */
 export interface UeChallengeResult {
+  /** The temporary SA set just created. */
   set: SaSet;
+  /** The Security-Server entry chosen (the P-CSCF's SPIs and ports, alg, ealg, mode). */
   chosen: Ipsec3gppParams;
   /** Security-Verify values: the Security-Server values exactly as received. */
   securityVerify: string[];
@@ -76,13 +93,34 @@ export interface UeChallengeResult {
   securityClient: string;
 }
 
+/**
+ * The UE's side of the security agreement of TS 33.203 7.2 / RFC 3329 (see the module comment for the
+ * steps): builds the Security-Client offer of each REGISTER, picks from the 401's Security-Server and creates
+ * the temporary SA set, answers with Security-Verify, and moves sets through established and old.
+ * Use {@link "ipsec-3gpp/ims"!UeClient | UeClient} for a whole UE; this class is the security-agreement state machine alone.
+ *
+ * @example
+ * ```ts
+ * const db = new SaDatabase({ role: 'ue' });
+ * const sec = new UeSecAgree({ db, key: impi, address: '10.0.0.2', portS: 5064, allocatePort: () => nextPort++ });
+ * const { securityClient } = sec.offer();                    // on the unprotected REGISTER
+ * const r = sec.challenge({ securityServer, ck, ik, pcscfAddress }); // on the 401
+ * // send the protected REGISTER with Security-Verify: r.securityVerify, then on its 200 OK:
+ * sec.registered(600);
+ * ```
+ */
 export class UeSecAgree {
   readonly #o: UeSecAgreeOptions;
+  /** The combinations offered in Security-Client, most preferred first. */
   readonly combinations: readonly Combination[];
   #offer: UeOffer | undefined;
   #temporary: { set: SaSet; securityVerify: string[]; offer: UeOffer } | undefined;
   #established: { set: SaSet; securityVerify: string[]; offer: UeOffer } | undefined;
 
+  /**
+   * Throws INVALID_ARGUMENT when `o.db` is not a UE database (role 'ue') or nothing would be offered,
+   * INVALID_COMBINATION for an alg/ealg pair that TS 33.203 does not allow together.
+   */
   constructor(o: UeSecAgreeOptions) {
     if (o.db.role !== 'ue') throw new Ipsec3gppError(ErrorCode.INVALID_ARGUMENT, 'the UE needs an SA database with role "ue"');
     this.#o = o;

@@ -11,17 +11,24 @@
 
 import { ErrorCode, Ipsec3gppError } from '../errors.js';
 
+/** One `name=value` parameter of a Digest challenge or credentials (RFC 2617 1.2 auth-param; RFC 3261 25.1). */
 export interface AuthParam {
   /** Lower-cased name. */
   name: string;
   /** Value with quotes removed and quoted-pairs resolved. */
   value: string;
+  /** Whether the value was (or is to be) written as a quoted string. */
   quoted: boolean;
 }
 
+/**
+ * A parsed WWW-Authenticate, Authorization, Proxy-Authenticate or Proxy-Authorization value: the scheme and its
+ * parameters in order ({@link parseAuthHeader}, {@link formatAuthHeader}).
+ */
 export interface AuthHeader {
   /** The scheme as written (e.g. "Digest"); compare case-insensitively. */
   scheme: string;
+  /** The parameters, in order. */
   params: AuthParam[];
 }
 

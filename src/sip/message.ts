@@ -44,6 +44,10 @@ const LIST_HEADERS = new Set([
   'allow-events', 'contact', 'security-client', 'security-server', 'security-verify', 'accept', 'p-associated-uri', 'warning',
 ]);
 
+/**
+ * Limits {@link parseSipMessage} enforces on hostile input (throws {@link SipParseError} past them): a message
+ * of at most 65 535 bytes (one UDP datagram), 200 header fields, 8 192 bytes per line.
+ */
 export const SIP_LIMITS = { messageBytes: 65535, headers: 200, lineLength: 8192 } as const;
 
 /** Name as written -> [canonical key, name as written out]; bounded, so hostile names cannot grow it. */
@@ -197,22 +201,46 @@ export class SipHeaders {
   }
 }
 
+/**
+ * A SIP request (RFC 3261 7.1): method, Request-URI, header fields and body (bytes; Content-Length is
+ * derived from it when serialised by {@link serializeSipMessage}).
+ */
 export interface SipRequest {
+  /** Tells requests from responses. */
   type: 'request';
+  /** The method (INVITE, REGISTER, ...; case-sensitive, RFC 3261 7.1). */
   method: string;
+  /** The Request-URI as written. */
   uri: string;
+  /** The header fields, in order and as written (names compare case-insensitively, compact forms included). */
   headers: SipHeaders;
+  /** The message body (empty when none). */
   body: Uint8Array;
 }
 
+/** A SIP response (RFC 3261 7.2): status code, reason phrase, header fields and body. */
 export interface SipResponse {
+  /** Tells responses from requests. */
   type: 'response';
+  /** The status code, 100..699. */
   status: number;
+  /** The reason phrase. */
   reason: string;
+  /** The header fields. */
   headers: SipHeaders;
+  /** The message body (empty when none). */
   body: Uint8Array;
 }
 
+/**
+ * A SIP request or response, told apart by `type` (what {@link parseSipMessage} returns).
+ *
+ * @example
+ * ```ts
+ * const m = parseSipMessage(bytes);
+ * if (m.type === 'request' && m.method === 'REGISTER') console.log(m.headers.get('Security-Client'));
+ * ```
+ */
 export type SipMessage = SipRequest | SipResponse;
 
 const REASONS = { 400: 'Bad Request', 501: 'Not Implemented', 505: 'Version Not Supported' } as const;

@@ -31,6 +31,10 @@
 import { ErrorCode, Ipsec3gppError } from '../errors.js';
 import { SipHeaders, headerParam, parseCSeq, parseVia, type SipMessage, type SipRequest, type SipResponse } from './message.js';
 
+/**
+ * The SIP timer base values of RFC 3261 17.1.1.1 / table 4, in milliseconds; the transaction timers
+ * (A, B, E, F, G, H, I, J, K) derive from them.
+ */
 export interface TimerValues {
   /** RTT estimate (default 500 ms). */
   t1: number;
@@ -40,6 +44,7 @@ export interface TimerValues {
   t4: number;
 }
 
+/** RFC 3261's recommended timer values: T1 = 500 ms, T2 = 4 s, T4 = 5 s. */
 export const DEFAULT_TIMERS: TimerValues = { t1: 500, t2: 4000, t4: 5000 };
 
 /** Sends a message along an opaque route (a socket and destination, maybe an SA). */

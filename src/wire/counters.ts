@@ -40,6 +40,7 @@ export const WIRE_DROP_REASONS = [
   'send-failed', // the socket refused the packet
 ] as const;
 
+/** Why a wire dropped a packet: one of {@link WIRE_DROP_REASONS} (the keys of `WireCounters.dropped`). */
 export type WireDropReason = (typeof WIRE_DROP_REASONS)[number];
 
 /** Packet counts of a wire. */

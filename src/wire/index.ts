@@ -3,6 +3,13 @@
 // encapsulation link (which works over any DatagramSocket, the WebSocket relay included). The raw
 // protocol-50 / TUN link needs Linux and the native addon and is in `ipsec-3gpp/node` (TransportWire).
 
+/**
+ * The browser-safe wire layer: TS 33.203 `mod=trans` and `mod=UDP-enc-tun` ESP on real packets.
+ *
+ * @packageDocumentation
+ * @module ipsec-3gpp/wire
+ */
+
 export {
   WireProcessor, type WireProcessorOptions, type WirePort, type Endpoint, type AcceptedPacket,
   type RawEspSink, type EncapSink, type StackSink,

@@ -10,7 +10,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ErrorCode, Ipsec3gppError } from '../errors.js';
 
-/** @internal The addon's functions (see native/wire.c); negative numbers are -errno. */
+/** The addon's functions (see native/wire.c); negative numbers are -errno. Not exported by any entry point, but kept in the .d.ts (tun-streams.d.ts refers to it). */
 export interface NativeWire {
   readonly abi: number;
   tunOpen(name: string): [number, string] | number;
