@@ -10,8 +10,9 @@
 // the guest's port_us, and the guest's 200 goes back over SA4 to bob.
 // Per case: 200 to SM7 (received by the guest kernel's socket on port_uc from port_ps), the P-CSCF's set
 // 'established' with the guest's SPIs and ports and the mode offered, the MESSAGE at port_us and its 200 at
-// the sender, the guest kernel's `ip -s xfrm state` packet counters >= 1 on each of the four SAs, and no
-// esp-integrity / selector / inner-selector / unknown-spi / wrong-mode drops at the P-CSCF.
+// the sender, the guest kernel's `ip -s xfrm state` packet counters >= 1 on each of the four SAs and their
+// replay window the case's, and no esp-integrity / selector / inner-selector / unknown-spi / wrong-mode
+// drops at the P-CSCF.
 // UDP-enc-tun: no NAT here, so the guest UE offers only mod=UDP-enc-tun (the P-CSCF selects it as the only
 // mode in common); its states carry `encap espinudp 4500 4500` and kpeer holds a UDP_ENCAP socket on 4500.
 // Matrix: the eight TS 33.203 combinations (hmac-sha-1-96 / hmac-md5-96 x aes-cbc / des-ede3-cbc / null,
@@ -78,16 +79,24 @@ function pcscfCases(only: string | undefined): PcscfCase[] {
 const hex = (m: SipMessage): string => Buffer.from(serializeSipMessage(m)).toString('hex');
 const sip = (d: Datagram): SipMessage => parseSipMessage(Buffer.from(d.payload, 'hex'));
 
-/** Packet counts of the guest kernel's states, by SPI (`ip -s xfrm state`: "lifetime current: B(bytes), P(packets)"). */
-export async function kernelPackets(guest: GuestControl): Promise<Map<number, number>> {
+/**
+ * The guest kernel's states by SPI (`ip -s xfrm state`): packets ("lifetime current: B(bytes), P(packets)")
+ * and replay window ("replay-window N", or for windows past 32 the ESN context's "replay_window N").
+ */
+export async function kernelStates(guest: GuestControl): Promise<Map<number, { packets: number; window: number }>> {
   const [, lines] = await guest.sh('/sbin/ip -s xfrm state');
-  const out = new Map<number, number>();
-  let spi: number | undefined;
+  const out = new Map<number, { packets: number; window: number }>();
+  let cur: { packets: number; window: number; esn?: number } | undefined;
   for (const l of lines) {
     const s = /spi (0x[0-9a-f]+)/.exec(l);
-    if (s) spi = Number(s[1]);
+    if (s) out.set(Number(s[1]), cur = { packets: -1, window: -1 });
+    if (cur === undefined) continue;
     const p = /(\d+)\(bytes\),\s*(\d+)\(packets\)/.exec(l);
-    if (p && spi !== undefined && !out.has(spi)) out.set(spi, Number(p[2]));
+    if (p && cur.packets < 0) cur.packets = Number(p[2]);
+    const w = /replay-window (\d+)/.exec(l);
+    if (w && cur.window < 0) cur.window = Number(w[1]);
+    const e = /replay_window (\d+)/.exec(l);
+    if (e) cur.window = Number(e[1]);
   }
   return out;
 }
@@ -228,9 +237,10 @@ async function runPcscfCase(c: PcscfCase, guest: GuestControl): Promise<[string[
     }
 
     // The guest kernel carried it all: packets on each of its four states.
-    const counts = await kernelPackets(guest);
-    const per = sasOf(p).map((sa) => `${sa.name} ${counts.get(sa.spi) ?? '-'}`);
-    for (const sa of sasOf(p)) if (!((counts.get(sa.spi) ?? 0) >= 1)) problems.push(`kernel state ${sa.name} spi 0x${sa.spi.toString(16)}: ${counts.get(sa.spi) ?? 'absent'} packets`);
+    const states = await kernelStates(guest);
+    const per = sasOf(p).map((sa) => `${sa.name} ${states.get(sa.spi)?.packets ?? '-'}`);
+    for (const sa of sasOf(p)) if (!((states.get(sa.spi)?.packets ?? 0) >= 1)) problems.push(`kernel state ${sa.name} spi 0x${sa.spi.toString(16)}: ${states.get(sa.spi)?.packets ?? 'absent'} packets`);
+    for (const sa of sasOf(p)) if (states.get(sa.spi)?.window !== c.window) problems.push(`kernel state ${sa.name}: replay window ${states.get(sa.spi)?.window}, expected ${c.window}`);
     const bad = BAD_DROPS.filter((r) => P.wire.counters.dropped[r] !== 0).map((r) => `${r} ${P.wire.counters.dropped[r]}`);
     if (bad.length) problems.push(`P-CSCF wire drops: ${bad.join(', ')}`);
     return [problems, `kernel packets ${per.join(', ')}; P-CSCF wire sent ${P.wire.counters.sent} received ${P.wire.counters.received}`];

@@ -15,8 +15,9 @@
 // 200 over SA3.
 // Per case: UeClient.register() -> 200 with the set's mode, algorithms and the guest's SPIs; the MESSAGE
 // delivered to ue.onMessage with its body and asserted sender; the de-registration answered 200; the guest
-// kernel's `ip -s xfrm state` packet counters >= 1 on each of the four SAs; no esp-integrity / selector /
-// inner-selector / unknown-spi / wrong-mode drops in the UE's wire.
+// kernel's `ip -s xfrm state` packet counters >= 1 on each of the four SAs and their replay window the
+// case's; no esp-integrity / selector / inner-selector / unknown-spi / wrong-mode drops in the UE's wire,
+// and no change in the guest's /proc/net/xfrm_stat.
 // UDP-enc-tun: the UE's encapsulation port is a free one (port_Uenc, as a UE has it), so the guest's
 // states carry `encap espinudp port_Uenc 4500` (from the UE) and `encap espinudp 4500 port_Uenc` (to it).
 // Matrix: the eight TS 33.203 combinations x trans / UDP-enc-tun x IPv4 / IPv6 = 32 cases; the UE offers
@@ -45,7 +46,7 @@ import { addressUri, parseSipMessage, serializeSipMessage, type SipMessage, type
 import { type SetParams } from '../wire/agent.js';
 import { COMBOS } from '../wire/pair.js';
 import { type Datagram, type GuestControl } from './guest-control.js';
-import { kernelPackets } from './pcscf-role.js';
+import { kernelStates } from './pcscf-role.js';
 import { kernelSetUp, sasOf } from './xfrm.js';
 
 const HOST = { 4: '192.0.2.1', 6: '2001:db8::1' } as const;
@@ -301,9 +302,10 @@ async function runUeCase(c: UeCase, guest: GuestControl): Promise<[string[], str
     if (rd.status !== 200) problems.push(`deregister(): ${rd.status} ${rd.reason} ${rd.detail ?? ''}`);
 
     // The guest kernel carried it all: packets on each of its four states; no disagreement in the UE's wire.
-    const counts = await kernelPackets(guest);
-    const per = sasOf(p).map((sa) => `${sa.name} ${counts.get(sa.spi) ?? '-'}`);
-    for (const sa of sasOf(p)) if (!((counts.get(sa.spi) ?? 0) >= 1)) problems.push(`kernel state ${sa.name} spi 0x${sa.spi.toString(16)}: ${counts.get(sa.spi) ?? 'absent'} packets`);
+    const states = await kernelStates(guest);
+    const per = sasOf(p).map((sa) => `${sa.name} ${states.get(sa.spi)?.packets ?? '-'}`);
+    for (const sa of sasOf(p)) if (!((states.get(sa.spi)?.packets ?? 0) >= 1)) problems.push(`kernel state ${sa.name} spi 0x${sa.spi.toString(16)}: ${states.get(sa.spi)?.packets ?? 'absent'} packets`);
+    for (const sa of sasOf(p)) if (states.get(sa.spi)?.window !== c.window) problems.push(`kernel state ${sa.name}: replay window ${states.get(sa.spi)?.window}, expected ${c.window}`);
     const bad = BAD_DROPS.filter((k) => U.wire.counters.dropped[k] !== 0).map((k) => `${k} ${U.wire.counters.dropped[k]}`);
     if (bad.length) problems.push(`UE wire drops: ${bad.join(', ')}`);
     const d = delta(await guest.stat(), st0);
