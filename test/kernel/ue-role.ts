@@ -230,7 +230,6 @@ async function runUeCase(c: UeCase, guest: GuestControl): Promise<[string[], str
       await guest.ok(`send ${pc.portS} ${host} ${offer.portC} ${hex(fake)}`);
       const r = await registered;
       const d = delta(await guest.stat(), st0);
-      await new Promise((res) => setTimeout(res, 300));
       const integrity = U.wire.counters.dropped['esp-integrity'];
       if (r.status === 200) problems.push('the registration succeeded');
       if (!((d.XfrmInStateProtoError ?? 0) >= 1)) problems.push(`kernel xfrm_stat ${JSON.stringify(d)} (expected XfrmInStateProtoError >= 1)`);
