@@ -10,10 +10,16 @@
 // the guest's port_us, and the guest's 200 goes back over SA4 to bob.
 // Per case: 200 to SM7 (received by the guest kernel's socket on port_uc from port_ps), the P-CSCF's set
 // 'established' with the guest's SPIs and ports and the mode offered, the MESSAGE at port_us and its 200 at
-// the sender, the guest kernel's `ip -s xfrm state` packet counters >= 1 on each of the four SAs, and no
-// esp-integrity / selector / inner-selector / unknown-spi / wrong-mode drops at the P-CSCF.
+// the sender, the guest kernel's `ip -s xfrm state` packet counters >= 1 on each of the four SAs and their
+// replay window the case's, and no esp-integrity / selector / inner-selector / unknown-spi / wrong-mode
+// drops at the P-CSCF.
 // UDP-enc-tun: no NAT here, so the guest UE offers only mod=UDP-enc-tun (the P-CSCF selects it as the only
 // mode in common); its states carry `encap espinudp 4500 4500` and kpeer holds a UDP_ENCAP socket on 4500.
+// Matrix: the eight TS 33.203 combinations (hmac-sha-1-96 / hmac-md5-96 x aes-cbc / des-ede3-cbc / null,
+// null+aes-gcm, aes-gmac+null; the guest UE offers the case's one, the P-CSCF's default policy allows all
+// eight) x trans / UDP-enc-tun x IPv4 / IPv6 = 32 cases. The guest kernel's replay window is not a full
+// product: it rotates 32 / 64 / 4096 with (combination + mode + family) mod 3, so each window is used with
+// each mode and family pair (with 2 or 3 combinations each) and each combination sees all three windows.
 
 import { randomBytes, randomInt } from 'node:crypto';
 import { Hss } from '../../src/aka/hss.js';
@@ -32,6 +38,7 @@ import { parseSecurityHeader } from '../../src/secagree/header.js';
 import { formatIpsec3gpp, ipsec3gppEntries, requireIpsec3gpp } from '../../src/secagree/ipsec3gpp.js';
 import { parseSipMessage, serializeSipMessage, type SipMessage, type SipRequest, type SipResponse } from '../../src/sip/message.js';
 import { type SetParams } from '../wire/agent.js';
+import { COMBOS } from '../wire/pair.js';
 import { type Datagram, type GuestControl } from './guest-control.js';
 import { kernelSetUp, sasOf } from './xfrm.js';
 
@@ -39,6 +46,8 @@ const HOST = { 4: '192.0.2.1', 6: '2001:db8::1' } as const;
 const GUEST = { 4: '192.0.2.2', 6: '2001:db8::2' } as const;
 const REALM = 'ims.example.org';
 /** Drop reasons that must stay at 0 at the P-CSCF: any of them means the two ends disagree. */
+/** The guest kernel's replay windows, rotated across the cases. */
+const WINDOWS = [32, 64, 4096] as const;
 const BAD_DROPS = ['esp-integrity', 'selector', 'inner-selector', 'unknown-spi', 'wrong-mode', 'esp-malformed', 'esp-padding', 'inner-malformed'] as const;
 
 interface PcscfCase {
@@ -47,36 +56,47 @@ interface PcscfCase {
   alg: IntegrityAlgorithm;
   ealg: EncryptionAlgorithm;
   mode: 'trans' | 'UDP-enc-tun';
+  /** The guest kernel's replay window (its four states). */
+  window: number;
   /** CONTROL: the guest kernel's states get another IK than the USIM computed. */
   wrongIk?: boolean;
 }
 
 function pcscfCases(only: string | undefined): PcscfCase[] {
   const out: PcscfCase[] = [];
-  for (const mode of ['trans', 'UDP-enc-tun'] as const) {
-    for (const [alg, ealg] of [['hmac-sha-1-96', 'aes-cbc'], ['hmac-md5-96', 'null']] as const) {
-      for (const family of [4, 6] as const) {
-        out.push({ label: `IMS project P-CSCF <- kernel UE: ${alg}+${ealg} ${mode} v${family}`, family, alg, ealg, mode });
-      }
-    }
-  }
-  out.push({ label: 'IMS CONTROL kernel UE keyed with another IK: SM7 dropped as esp-integrity, no 200, nothing established', family: 4, alg: 'hmac-sha-1-96', ealg: 'aes-cbc', mode: 'trans', wrongIk: true });
+  (['trans', 'UDP-enc-tun'] as const).forEach((mode, mi) => {
+    COMBOS.forEach(({ alg, ealg }, ci) => {
+      ([4, 6] as const).forEach((family, fi) => {
+        const window = WINDOWS[(ci + mi + fi) % 3]!;
+        out.push({ label: `IMS project P-CSCF <- kernel UE: ${alg}+${ealg} ${mode} v${family} w=${window}`, family, alg, ealg, mode, window });
+      });
+    });
+  });
+  out.push({ label: 'IMS CONTROL kernel UE keyed with another IK: SM7 dropped as esp-integrity, no 200, nothing established', family: 4, alg: 'hmac-sha-1-96', ealg: 'aes-cbc', mode: 'trans', window: 64, wrongIk: true });
   return out.filter((c) => !only || c.label.includes(only));
 }
 
 const hex = (m: SipMessage): string => Buffer.from(serializeSipMessage(m)).toString('hex');
 const sip = (d: Datagram): SipMessage => parseSipMessage(Buffer.from(d.payload, 'hex'));
 
-/** Packet counts of the guest kernel's states, by SPI (`ip -s xfrm state`: "lifetime current: B(bytes), P(packets)"). */
-async function kernelPackets(guest: GuestControl): Promise<Map<number, number>> {
+/**
+ * The guest kernel's states by SPI (`ip -s xfrm state`): packets ("lifetime current: B(bytes), P(packets)")
+ * and replay window ("replay-window N", or for windows past 32 the ESN context's "replay_window N").
+ */
+export async function kernelStates(guest: GuestControl): Promise<Map<number, { packets: number; window: number }>> {
   const [, lines] = await guest.sh('/sbin/ip -s xfrm state');
-  const out = new Map<number, number>();
-  let spi: number | undefined;
+  const out = new Map<number, { packets: number; window: number }>();
+  let cur: { packets: number; window: number; esn?: number } | undefined;
   for (const l of lines) {
     const s = /spi (0x[0-9a-f]+)/.exec(l);
-    if (s) spi = Number(s[1]);
+    if (s) out.set(Number(s[1]), cur = { packets: -1, window: -1 });
+    if (cur === undefined) continue;
     const p = /(\d+)\(bytes\),\s*(\d+)\(packets\)/.exec(l);
-    if (p && spi !== undefined && !out.has(spi)) out.set(spi, Number(p[2]));
+    if (p && cur.packets < 0) cur.packets = Number(p[2]);
+    const w = /replay-window (\d+)/.exec(l);
+    if (w && cur.window < 0) cur.window = Number(w[1]);
+    const e = /replay_window (\d+)/.exec(l);
+    if (e) cur.window = Number(e[1]);
   }
   return out;
 }
@@ -104,7 +124,7 @@ export async function pcscfRoleCases(guest: GuestControl, only: string | undefin
     }
     if (problems.length === 0) passed++;
     else failed++;
-    console.log(`${problems.length ? 'FAIL' : 'PASS'} ${c.label.padEnd(62)} ${((Date.now() - t) / 1000).toFixed(2)} s  ${problems.length ? problems.slice(0, 5).join('; ') : info}`);
+    console.log(`${problems.length ? 'FAIL' : 'PASS'} ${c.label.padEnd(78)} ${((Date.now() - t) / 1000).toFixed(2)} s  ${problems.length ? problems.slice(0, 5).join('; ') : info}`);
   }
   return { passed, failed };
 }
@@ -169,7 +189,7 @@ async function runPcscfCase(c: PcscfCase, guest: GuestControl): Promise<[string[
       ueAddress: ueIp, pcscfAddress: host,
       ue: { spiC: ue.spiC, spiS: ue.spiS, portC: ue.portC, portS: ue.portS },
       pcscf: { spiC: server.spiC, spiS: server.spiS, portC: server.portC, portS: server.portS },
-      alg: c.alg, ealg: c.ealg, mode: c.mode, replayWindow: 64,
+      alg: c.alg, ealg: c.ealg, mode: c.mode, replayWindow: c.window,
       ck: Buffer.from(aka.ck).toString('hex'), ik: Buffer.from(aka.ik).toString('hex'), ports: 'kernel',
     };
     const [rc, out] = await guest.sh(kernelSetUp(c.wrongIk ? { ...p, ik: Buffer.from(aka.ik.map((b) => b ^ 0x01)).toString('hex') } : p, 'ue'));
@@ -217,9 +237,10 @@ async function runPcscfCase(c: PcscfCase, guest: GuestControl): Promise<[string[
     }
 
     // The guest kernel carried it all: packets on each of its four states.
-    const counts = await kernelPackets(guest);
-    const per = sasOf(p).map((sa) => `${sa.name} ${counts.get(sa.spi) ?? '-'}`);
-    for (const sa of sasOf(p)) if (!((counts.get(sa.spi) ?? 0) >= 1)) problems.push(`kernel state ${sa.name} spi 0x${sa.spi.toString(16)}: ${counts.get(sa.spi) ?? 'absent'} packets`);
+    const states = await kernelStates(guest);
+    const per = sasOf(p).map((sa) => `${sa.name} ${states.get(sa.spi)?.packets ?? '-'}`);
+    for (const sa of sasOf(p)) if (!((states.get(sa.spi)?.packets ?? 0) >= 1)) problems.push(`kernel state ${sa.name} spi 0x${sa.spi.toString(16)}: ${states.get(sa.spi)?.packets ?? 'absent'} packets`);
+    for (const sa of sasOf(p)) if (states.get(sa.spi)?.window !== c.window) problems.push(`kernel state ${sa.name}: replay window ${states.get(sa.spi)?.window}, expected ${c.window}`);
     const bad = BAD_DROPS.filter((r) => P.wire.counters.dropped[r] !== 0).map((r) => `${r} ${P.wire.counters.dropped[r]}`);
     if (bad.length) problems.push(`P-CSCF wire drops: ${bad.join(', ')}`);
     return [problems, `kernel packets ${per.join(', ')}; P-CSCF wire sent ${P.wire.counters.sent} received ${P.wire.counters.received}`];

@@ -36,6 +36,7 @@ import { setParams } from '../wire/params.js';
 import { GuestControl } from './guest-control.js';
 import { kamailioCases } from './kamailio.js';
 import { pcscfRoleCases } from './pcscf-role.js';
+import { ueRoleCases } from './ue-role.js';
 import { RETRY, kernelSetUp, sasOf, stateAdd, stateDelete, type KernelSa, type Role } from './xfrm.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -189,6 +190,10 @@ async function inside(): Promise<void> {
   const ims = await pcscfRoleCases(guest, opt('--only'));
   passed += ims.passed;
   failed += ims.failed;
+  // The IMS UE role against a kernel-XFRM P-CSCF (ue-role.ts).
+  const imsUe = await ueRoleCases(guest, opt('--only'));
+  passed += imsUe.passed;
+  failed += imsUe.failed;
   // The real P-CSCF (test/kernel/kamailio.ts): Kamailio's ims_ipsec_pcscf in the guest, programming XFRM itself.
   const k = await kamailioCases(guest, { only: opt('--only'), ci: process.env.CI !== undefined && process.env.CI !== '', log: (l) => console.log(l) });
   passed += k.passed;
