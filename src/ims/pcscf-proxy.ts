@@ -350,8 +350,8 @@ export class PcscfProxy {
 
   /**
    * TCP inside the SAs, where a wire has a kernel path (a TUN device): port_ps accepts connections from a
-   * UE's port_uc (SA1 in, SA4 out), and requests over 1300 octets toward a UE go on a connection from
-   * port_pc to its port_us (SA2 out, SA3 in); connections close with their set (TS 33.203 7.1).
+   * UE's port_uc (SA1 in, SA3 out), and requests over 1300 octets toward a UE go on a connection from
+   * port_pc to its port_us (SA2 out, SA4 in); connections close with their set (TS 33.203 7.1).
    */
   async #protectedTcp(): Promise<void> {
     const net = this.#wires.find((w) => w.streams !== undefined)?.streams;

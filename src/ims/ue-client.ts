@@ -383,8 +383,8 @@ export class UeClient {
 
   /**
    * TCP inside the SAs, where a wire has a kernel path (a TUN device): port_us accepts connections from the
-   * P-CSCF's port_pc (SA2 in, SA3 out), and requests over 1300 octets go on a connection from port_uc to
-   * port_ps (SA1 out, SA4 in); connections close with their set (TS 33.203 7.1).
+   * P-CSCF's port_pc (SA2 in, SA4 out), and requests over 1300 octets go on a connection from port_uc to
+   * port_ps (SA1 out, SA3 in); connections close with their set (TS 33.203 7.1).
    */
   async #protectedTcp(): Promise<void> {
     const net = this.#wires.find((w) => w.streams !== undefined)?.streams;
