@@ -61,7 +61,7 @@ export async function startPcscf(o: PcscfCliOptions): Promise<RunningPcscf> {
     const what = m.type === 'request' ? `${m.method} ${m.uri}` : `${m.status} ${m.reason}`;
     o.log(`${new Date(e.time).toISOString().slice(11, 23)}  ${e.from.padEnd(7)} -> ${e.to.padEnd(21)} ${what}${e.sa ? `  [ESP ${e.sa.name} ${e.sa.ealg}+${e.sa.alg}]` : ''}`);
   };
-  const wires = chooseWires(o.wire ?? 'auto', { encapPort: o.encapPort ?? 4500, tun: o.tun === true });
+  const wires = chooseWires(o.wire ?? 'auto', { encapPort: o.encapPort ?? 4500, tun: o.tun === true, nativeUdp: true });
   const core = await ImsCore.start({ net, address: o.host, realm: o.realm, hss, ...(tracer ? { tracer } : {}) });
   let pcscf: PcscfProxy;
   try {

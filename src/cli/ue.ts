@@ -64,7 +64,7 @@ export async function runUe(o: UeCliOptions, signal?: AbortSignal): Promise<numb
   initSync();
   const pcscf = normalizeAddress(o.pcscf.host);
   const local = normalizeAddress(o.local ?? await routeSource(pcscf));
-  const wires = chooseWires(o.mode, { tun: o.tun === true });
+  const wires = chooseWires(o.mode, { tun: o.tun === true, nativeUdp: true });
   const realm = o.realm ?? o.impi.split('@')[1] ?? '';
   if (realm === '') throw new Error('--realm is needed when the IMPI has no domain part');
   const impu = o.impu ?? `sip:${o.impi}`;

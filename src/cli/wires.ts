@@ -7,10 +7,22 @@ import { Ipsec3gppError } from '../errors.js';
 import { udpEncapWire, type RoleWire } from '../ims/role-wire.js';
 import { loadNative, netCapabilities } from '../wire/native.js';
 import { transportModeWire } from '../wire/transport-wire.js';
+import { NativeUdpSocket } from '../wire/native-udp.js';
 
 /** What --wire takes. */
 export type WireChoice = 'auto' | 'trans' | 'udp-enc-tun' | 'both';
 export const WIRE_CHOICES: readonly WireChoice[] = ['auto', 'trans', 'udp-enc-tun', 'both'];
+
+/** Whether the addon's UDP socket can be used (Linux, addon built; no privilege needed). */
+function nativeUdpAvailable(): boolean {
+  if (process.platform !== 'linux') return false;
+  try {
+    loadNative();
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 /** Why transport mode cannot be used here, or undefined when it can. */
 export function transportModeUnavailable(): string | undefined {
@@ -28,8 +40,14 @@ export function transportModeUnavailable(): string | undefined {
  * The wires for `choice`, transport mode first (preferred without a NAT), with a line saying what was
  * chosen. Throws (with the reason) when `trans` or `both` was asked for and cannot be had.
  */
-export function chooseWires(choice: WireChoice, o: { encapPort?: number; keepAliveMs?: number; tun?: boolean } = {}): { wires: RoleWire[]; note: string } {
-  const encap = udpEncapWire({ ...(o.encapPort !== undefined ? { port: o.encapPort } : {}), ...(o.keepAliveMs !== undefined ? { keepAliveMs: o.keepAliveMs } : {}) });
+export function chooseWires(choice: WireChoice, o: { encapPort?: number; keepAliveMs?: number; tun?: boolean; nativeUdp?: boolean } = {}): { wires: RoleWire[]; note: string } {
+  // The addon's batched UDP socket for the encapsulation port where it loads (2.4x node:dgram's packet rate
+  // in npm run bench:wire); it bypasses the network's taps, so a caller that captures leaves it off.
+  const native = o.nativeUdp === true && nativeUdpAvailable();
+  const encap = udpEncapWire({
+    ...(o.encapPort !== undefined ? { port: o.encapPort } : {}), ...(o.keepAliveMs !== undefined ? { keepAliveMs: o.keepAliveMs } : {}),
+    ...(native ? { bind: async (a: string, p: number) => NativeUdpSocket.bind(a, p) } : {}),
+  });
   const why = choice === 'udp-enc-tun' ? undefined : transportModeUnavailable();
   if ((choice === 'trans' || choice === 'both') && why !== undefined) throw new Error(`--wire ${choice}: ${why}`);
   const trans = (): RoleWire => transportModeWire(o.tun ? { tun: {} } : {});

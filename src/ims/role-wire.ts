@@ -17,7 +17,7 @@
 // the first protected packet and follows when a NAT moves it. Browser-safe.
 
 import { ErrorCode, Ipsec3gppError } from '../errors.js';
-import { type DatagramNetwork } from '../net/datagram.js';
+import { type DatagramNetwork, type DatagramSocket } from '../net/datagram.js';
 import { type StreamNetwork } from '../net/stream.js';
 import { NAT_T_PORT } from '../udp-encap.js';
 import { type WireProcessor } from '../wire/processor.js';
@@ -63,6 +63,11 @@ export interface UdpEncapWireOptions {
   port?: number;
   /** NAT keep-alive interval in ms (RFC 3948 4); default 20 000 at the UE, none at the P-CSCF. */
   keepAliveMs?: number;
+  /**
+   * How to bind the encapsulation socket; default the role's own network (`ctx.net.bind`). In Node, the
+   * addon's batched `NativeUdpSocket` is faster than node:dgram (it then bypasses the network's taps).
+   */
+  bind?: (address: string, port: number) => Promise<DatagramSocket>;
 }
 
 /**
@@ -82,7 +87,7 @@ export function udpEncapWire(o: UdpEncapWireOptions = {}): RoleWire {
     mode: 'UDP-enc-tun',
     async attach(ctx: RoleWireContext): Promise<AttachedWire> {
       const port = o.port ?? (ctx.role === 'pcscf' ? NAT_T_PORT : 0);
-      const socket = await ctx.net.bind(ctx.address, port);
+      const socket = await (o.bind ?? ((a: string, p: number) => ctx.net.bind(a, p)))(ctx.address, port);
       const link = new UdpEncapLink(ctx.processor, socket, o.keepAliveMs !== undefined ? { keepAliveMs: o.keepAliveMs } : {});
       return { mode: 'UDP-enc-tun', encapPort: socket.port, close: () => link.close() };
     },
