@@ -4,7 +4,7 @@
 
 import { toHex } from '../hex.js';
 import { type DatagramSocket } from '../net/datagram.js';
-import { type SaEntry } from '../secagree/sadb.js';
+import { type SaDatabase, type SaEntry } from '../secagree/sadb.js';
 import { SIP_METHODS, SipHeaders, SipParseError, parseSipMessage, serializeSipMessage, type SipMessage, type SipRequest, type SipResponse } from '../sip/message.js';
 import { TransactionLayer, type ClientTxOptions, type Incoming, type TimerValues } from '../sip/transaction.js';
 import { type ProtectedPort } from './protected-port.js';
@@ -126,7 +126,7 @@ export class SipNode {
 
   /** SIP over TCP (RFC 3261 18), when the element was given a stream network. */
   readonly streams: SipStreams | undefined;
-  /** SIP over TCP inside the SAs, when the role's wire has a kernel path (useProtectedStreams). */
+  /** SIP over TCP inside the SAs, when the role's wire has a kernel path (serveProtectedStreams). */
   protectedStreams: SipStreams<Route> | undefined;
 
   constructor(name: string, o: { tracer?: Tracer | undefined; timers?: Partial<TimerValues> | undefined; names?: ((address: string, port: number) => string) | undefined; traceReceived?: boolean | undefined; tcp?: SipTcpOptions | undefined } = {}) {
@@ -279,12 +279,22 @@ export class SipNode {
   }
 
   /**
-   * SIP over TCP inside the SAs (the role's wire has a kernel path): requests over 1300 octets on a
-   * protected route go on a connection between the SA's ports; `listen` is set up by the role.
+   * SIP over TCP inside the SAs (the role's wire has a kernel path, TS 33.203 7.1: the SA pairs are shared
+   * by UDP and TCP): the protected server port `port` accepts connections, each routed over the outbound SA
+   * whose selectors answer it; requests over 1300 octets on a protected route go on a connection between
+   * the SA's ports; every connection of a set closes when the set is deleted or expires.
    */
-  useProtectedStreams(o: SipTcpOptions): SipStreams<Route> {
-    this.protectedStreams = new SipStreams<Route>(o, (bytes, route) => this.receive(bytes, route));
-    return this.protectedStreams;
+  async serveProtectedStreams(o: SipTcpOptions & { db: SaDatabase; address: string; port: ProtectedPort }): Promise<void> {
+    const { db, address, port, ...tcp } = o;
+    const streams = new SipStreams<Route>(tcp, (bytes, route) => this.receive(bytes, route));
+    this.protectedStreams = streams;
+    await streams.listenOn(address, port.port, (c) => {
+      const sa = db.bySelector(address, port.port, c.remoteAddress, c.remotePort);
+      return sa && sa.direction === 'outbound' && sa.set.state !== 'deleted' ? { kind: 'protected', port, sa, stream: c } : undefined;
+    });
+    db.on((set, event) => {
+      if (event === 'deleted' || event === 'expired') streams.closeWhere((r) => r.kind === 'protected' && r.sa.set === set);
+    });
   }
 
   /**

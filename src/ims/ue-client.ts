@@ -389,14 +389,7 @@ export class UeClient {
   async #protectedTcp(): Promise<void> {
     const net = this.#wires.find((w) => w.streams !== undefined)?.streams;
     if (net === undefined) return;
-    const streams = this.node.useProtectedStreams({ net, ...(this.#o.tcp?.limits ? { limits: this.#o.tcp.limits } : {}) });
-    await streams.listenOn(this.#o.address, this.portS.port, (c) => {
-      const sa = this.db.bySelector(this.#o.address, this.portS.port, c.remoteAddress, c.remotePort);
-      return sa && sa.direction === 'outbound' && sa.set.state !== 'deleted' ? { kind: 'protected', port: this.portS, sa, stream: c } : undefined;
-    });
-    this.db.on((set, event) => {
-      if (event === 'deleted' || event === 'expired') streams.closeWhere((r) => r.kind === 'protected' && r.sa.set === set);
-    });
+    await this.node.serveProtectedStreams({ net, ...(this.#o.tcp?.limits ? { limits: this.#o.tcp.limits } : {}), db: this.db, address: this.#o.address, port: this.portS });
   }
 
   /** The local encapsulation port of the UDP-enc-tun wire (port_Uenc before any NAT), if there is one. */
