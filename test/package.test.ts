@@ -25,6 +25,16 @@ test('npm pack: what ships and what does not', () => {
   assert.equal(files.filter((f) => /^(test|bench|src|assembly|web|scripts\/(?!build-native))/.test(f)), [], 'no tests, sources or tools');
 });
 
+test('package metadata: repository, homepage and bugs name one repository; the version has a dated CHANGELOG entry', () => {
+  const repo = /^git\+(https:\/\/github\.com\/[\w.-]+\/[\w.-]+)\.git$/.exec(pkg.repository?.url ?? '');
+  assert.ok(repo, `repository.url is a git+https GitHub URL: ${pkg.repository?.url}`);
+  assert.is(pkg.repository.type, 'git');
+  assert.is(pkg.homepage, `${repo![1]}#readme`);
+  assert.is(pkg.bugs?.url, `${repo![1]}/issues`);
+  const changelog = readFileSync(join(root, 'CHANGELOG.md'), 'utf8');
+  assert.match(changelog, new RegExp(`^## \\[${pkg.version.replace(/\./g, '\\.')}\\] - \\d{4}-\\d{2}-\\d{2}$`, 'm'), `CHANGELOG.md has a dated section for ${pkg.version}`);
+});
+
 test('types: every export condition and typesVersions entry names a file that exists; no huge literal type', () => {
   for (const [entry, cond] of Object.entries(pkg.exports as Record<string, { types?: string; default?: string } | string>)) {
     if (typeof cond === 'string') continue;
