@@ -11,7 +11,7 @@ import { inspect } from 'node:util';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
-  AkaDigestServer, EspSa, Hss, Milenage, SaDatabase, Usim, equalBytes, expandKeys, initSync, parseSipMessage, serializeSipMessage,
+  AkaDigestServer, EspSa, Hss, Ipsec3gppError, Milenage, SaDatabase, Usim, equalBytes, expandKeys, initSync, parseSipMessage, serializeSipMessage,
 } from '../src/index.js';
 import { MemoryNetwork, RateLimiter, startNetwork } from '../src/ims/index.js';
 import { makeRequest } from '../src/ims/sip-node.js';
@@ -171,6 +171,22 @@ test('limits: each bound refuses with its typed error just past it, and accepts 
   assert.ok(['ESP_TOO_LARGE', 'ESP_MALFORMED'].includes(code(() => rx.open(new Uint8Array(65536)))!));
   tx.delete();
   rx.delete();
+});
+
+test('bad arguments to the rate limiter and a taken in-memory port are typed errors', async () => {
+  for (const o of [{ perSecond: 0, burst: 5 }, { perSecond: 1, burst: 0 }, { perSecond: Number.NaN, burst: 1 }]) {
+    try { new RateLimiter(o); assert.unreachable(`RateLimiter(${JSON.stringify(o)})`); } catch (e) {
+      assert.instance(e, Ipsec3gppError); assert.is((e as Ipsec3gppError).code, 'INVALID_ARGUMENT');
+    }
+  }
+  const net = new MemoryNetwork();
+  const a = await net.bind('10.0.0.1', 5060);
+  try { await net.bind('10.0.0.1', 5060); assert.unreachable('second bind'); } catch (e) {
+    assert.instance(e, Ipsec3gppError); assert.is((e as Ipsec3gppError).code, 'INVALID_ARGUMENT');
+    assert.match((e as Error).message, /5060 on 10\.0\.0\.1 is in use/);
+  }
+  a.close();
+  (await net.bind('10.0.0.1', 5060)).close();
 });
 
 test.run();
