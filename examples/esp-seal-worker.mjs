@@ -1,7 +1,8 @@
 // The worker of examples/esp-worker.ts: holds an outbound ESP SA and seals each batch of payloads it is sent
-// with one sealBatch call. Plain JavaScript with no Node-only API, so the same file runs as a Node
-// worker_threads Worker and as a browser module Worker (new Worker(url, { type: 'module' }), with an import
-// map for 'ipsec-3gpp'). Messages: { sa: { spi, ealg, alg, ck, ik } } first, then { payloads: Uint8Array[] },
+// with one sealBatch call. Plain JavaScript that needs Node only to find its port (parentPort; a browser
+// worker's global scope has the same postMessage/addEventListener), so that the same code can serve a
+// browser module Worker; only the Node form is run by the tests (a browser worker would need 'ipsec-3gpp'
+// resolved by a bundler: import maps do not apply in workers). Messages: { sa: { spi, ealg, alg, ck, ik } } first, then { payloads: Uint8Array[] },
 // answered { packets: Uint8Array[] }; 'stop' deletes the SA (its keys are zeroed in WASM memory).
 
 import { EspSa, Ipsec3gppError, init, sealBatch } from 'ipsec-3gpp';

@@ -1,7 +1,8 @@
 // ESP in a worker thread with sealBatch: the main thread holds the inbound SA, a Node worker_threads Worker
-// (examples/esp-seal-worker.mjs, a file that runs as a browser module Worker too) holds the outbound SA of
-// the same keys and seals batches of SIP messages with one sealBatch call each; the packets come back to the main thread, which opens them with openBatch and checks
-// that every payload is the one it sent, then shows that a replayed and a tampered packet are refused.
+// (examples/esp-seal-worker.mjs, written to serve a browser module Worker too) holds the outbound SA of
+// the same keys and seals batches of SIP messages with one sealBatch call each; the packets come back to
+// the main thread, which opens them with openBatch and checks that every payload is the one it sent, then
+// shows that a tampered and a replayed packet are refused.
 // Each thread has its own WebAssembly instance and its own SAs: an SA is never shared between threads,
 // only its keys (CK/IK of IMS AKA, expanded per TS 33.203 Annex I on each side).
 // Run it from the package directory (the imports resolve to dist/):
