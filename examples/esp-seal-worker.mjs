@@ -1,8 +1,8 @@
 // The worker of examples/esp-worker.ts: holds an outbound ESP SA and seals each batch of payloads it is sent
 // with one sealBatch call. Plain JavaScript that needs Node only to find its port (parentPort; a browser
-// worker's global scope has the same postMessage/addEventListener), so that the same code can serve a
-// browser module Worker; only the Node form is run by the tests (a browser worker would need 'ipsec-3gpp'
-// resolved by a bundler: import maps do not apply in workers). Messages: { sa: { spi, ealg, alg, ck, ik } } first, then { payloads: Uint8Array[] },
+// worker's global scope has the same postMessage/addEventListener), so the same file serves a browser
+// module Worker: test/browser.test.ts runs it in Chromium, bundled by esbuild as an application's bundler
+// would (a worker's bare 'ipsec-3gpp' needs the bundler: the page's import map does not reach it). Messages: { sa: { spi, ealg, alg, ck, ik } } first, then { payloads: Uint8Array[] },
 // answered { packets: Uint8Array[] }; 'stop' deletes the SA (its keys are zeroed in WASM memory).
 
 import { EspSa, Ipsec3gppError, init, sealBatch } from 'ipsec-3gpp';

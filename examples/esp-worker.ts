@@ -1,5 +1,5 @@
 // ESP in a worker thread with sealBatch: the main thread holds the inbound SA, a Node worker_threads Worker
-// (examples/esp-seal-worker.mjs, written to serve a browser module Worker too) holds the outbound SA of
+// (examples/esp-seal-worker.mjs, which serves a browser module Worker too) holds the outbound SA of
 // the same keys and seals batches of SIP messages with one sealBatch call each; the packets come back to
 // the main thread, which opens them with openBatch and checks that every payload is the one it sent, then
 // shows that a tampered and a replayed packet are refused.

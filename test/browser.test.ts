@@ -4,7 +4,8 @@
 // (reported, not asserted); shows that without 'wasm-unsafe-eval' init() fails; then opens the live demo
 // page, where a browser UE registers over the WebSocket relay with the Node P-CSCF, and takes its screenshot
 // (test/output/web-demo.png; SCREENSHOT_TO=<file> copies it, as `npm run demo:web:screenshot` does for the
-// README). Set CHROMIUM_PATH to use another Chromium.
+// README); and runs examples/esp-seal-worker.mjs in a module Worker (test/browser/worker.ts). Set
+// CHROMIUM_PATH to use another Chromium.
 
 import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -184,6 +185,16 @@ test('demo page as a Release 5 UE (integrity only): drawn as readable on the air
   assert.match(await page.locator('#status').textContent() ?? '', /registered over ESP integrity only \(hmac-sha-1-96\) \u2014 readable on the air, UDP-encapsulated tunnel mode/);
   assert.equal(failures, []);
   if (process.env['SCREENSHOT_TO']) await page.screenshot({ path: join(here, 'output', 'web-demo-release5.png'), fullPage: true });
+  await page.close();
+});
+
+test('examples/esp-seal-worker.mjs in a browser module Worker (bundled by esbuild): its packets open in the page', async () => {
+  const { page, failures, console } = await open('/test/worker/');
+  await page.waitForFunction(() => (globalThis as unknown as { __worker?: { done: boolean } }).__worker?.done === true, null, { timeout: 30_000 });
+  const r = await page.evaluate(() => (globalThis as unknown as { __worker: Record<string, unknown> }).__worker);
+  assert.is(r['error'], undefined, `${String(r['error'])}\n${console.join('\n')}`);
+  assert.equal([r['sealed'], r['tampered'], r['opened'], r['identical']], [40, 'ESP_INTEGRITY', 40, 40]);
+  assert.equal(failures, []);
   await page.close();
 });
 
