@@ -11,7 +11,7 @@
 // `both` (offer both; the P-CSCF picks, UDP-enc-tun behind a NAT). `npx ipsec-3gpp ue` is the same as a CLI.
 // Run it from the package directory (the imports resolve to dist/):
 //   npm run build && node --import tsx examples/register-ue.ts
-//   node --import tsx examples/register-ue.ts --pcscf 192.0.2.1:5060 --encap-port 4500 --local 192.0.2.10 \
+//   node --import tsx examples/register-ue.ts --pcscf 192.0.2.1:5060 --encap-port 4500 --local 192.0.2.10 --port 5060 \
 //     --impi 001010000000001@ims.mnc001.mcc001.3gppnetwork.org --k <hex> --op <hex> --mode both
 
 import { parseArgs } from 'node:util';
@@ -24,6 +24,7 @@ const { values: o } = parseArgs({
     pcscf: { type: 'string' },                     // host:port of the P-CSCF's unprotected port
     'encap-port': { type: 'string', default: '4500' },
     local: { type: 'string', default: '127.0.0.1' }, // this UE's address (the P-CSCF must reach it)
+    port: { type: 'string', default: '0' },          // its unprotected SIP port (Kamailio 5.6 wants 5060)
     // TS 35.208 test set 1 K and OP: test values, as on a test SIM
     impi: { type: 'string', default: '001010000000001@ims.mnc001.mcc001.3gppnetwork.org' },
     k: { type: 'string', default: '465b5ce8b199b49faa5f0a2ee238a6bc' },
@@ -57,7 +58,7 @@ if (o.pcscf === undefined) {
 
 const pcscfPorts = new Set([pcscf.port, pcscf.encapPort]);
 const ue = await UeClient.start({
-  net: new NodeUdpNetwork(), address: o.local, port: 0, name: 'UE',
+  net: new NodeUdpNetwork(), address: o.local, port: Number(o.port), name: 'UE',
   impi: o.impi, impu, realm, k: hex(o.k), op: hex(o.op), pcscf, wire: wires(),
   names: (a, p) => (a === pcscf.address && pcscfPorts.has(p) ? 'P-CSCF' : `${a}:${p}`),
   traceReceived: true, // the ladder shows what came back too
