@@ -4,7 +4,9 @@
 // and run with tsx; it fails when one throws or exits non-zero. Blocks tagged otherwise (sh, output,
 // headers) are not run; a block that cannot run anywhere (it needs equipment at fixed addresses, root) is
 // marked `<!-- snippet: no-run (reason) -->` on the line before it, with its reason. The `sh` blocks'
-// `npx ipsec-3gpp <command> --option` lines are checked against that command's --help.
+// `npx ipsec-3gpp <command> --option` lines are checked against that command's --help. All TypeScript
+// blocks are also type-checked (strict) against the package's .d.ts: a misspelt option runs, silently
+// ignored, but does not type-check; a no-run block may lack only the inputs it does not define.
 
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -90,6 +92,33 @@ for (const s of runnable) {
     assert.is(r.code, 0, `${s.file}:${s.line}\n${s.code}\n--- output ---\n${r.out}`);
   });
 }
+
+test('every TypeScript block type-checks (strict) against the package\'s declarations; no-run blocks only lack their inputs', () => {
+  // One tsc run over all blocks, each a module of its own. A no-run block is a fragment: names it does not
+  // define (the caller's db, set, impi, ...) are its only allowed errors.
+  const MISSING_NAME = new Set([2304, 2552, 18004]); // cannot find name; did you mean; no value for shorthand property
+  const dir = join(project, 'typecheck');
+  mkdirSync(dir, { recursive: true });
+  const ts = all.filter((x) => x.lang === 'ts' || x.lang === 'typescript');
+  for (const x of ts) writeFileSync(join(dir, `snippet-${x.line}.ts`), `${x.code}\nexport {};\n`);
+  writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({
+    compilerOptions: {
+      module: 'NodeNext', moduleResolution: 'NodeNext', target: 'ES2022', lib: ['ES2022', 'DOM'], types: ['node'], typeRoots: [join(root, 'node_modules', '@types')],
+      strict: true, noUncheckedIndexedAccess: true, exactOptionalPropertyTypes: true, noEmit: true, skipLibCheck: true,
+    },
+    include: ['*.ts'],
+  }));
+  const r = spawnSync(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', dir, '--pretty', 'false'], { encoding: 'utf8' });
+  const errors = `${r.stdout}${r.stderr}`.split('\n').filter((l) => /error TS\d+/.test(l));
+  const bad = errors.filter((l) => {
+    const m = /snippet-(\d+)\.ts\(\d+,\d+\): error TS(\d+)/.exec(l);
+    if (!m) return true;
+    const block = ts.find((x) => x.line === Number(m[1]));
+    return !(block?.noRun !== undefined && MISSING_NAME.has(Number(m[2])));
+  });
+  assert.equal(bad, [], bad.join('\n'));
+  assert.ok(ts.length >= 8);
+});
 
 test('no-run blocks: what they import from the package exists', async () => {
   let names = 0;
