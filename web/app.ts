@@ -77,7 +77,7 @@ function protectionWords(e: TraceEvent, p: Protection): string {
 const LANES = [{ name: 'UE (this page)', x: 150 }, { name: 'P-CSCF', x: 640 }, { name: 'core (S-CSCF, presence)', x: 1010 }];
 const LADDER_WIDTH = 1180;
 const TOP = 44;
-const ROW = 38;
+const ROW = 36;
 const MAX_MESSAGES = 400; // the registration and a long while of NOTIFYs; older ones are not drawn
 const laneOf = (name: string): number => (name.startsWith('UE') ? 0 : name === 'core' ? 2 : 1);
 const clip = (s: string, n: number): string => (s.length > n ? `${s.slice(0, n - 1)}\u2026` : s);
@@ -199,7 +199,9 @@ function drawTrack(): void {
     const c = svg('circle', { cx: X(f.lon).toFixed(1), cy: Y(f.lat).toFixed(1), r: last ? 6 : 4, class: `fix${last ? ' last' : ''}` });
     c.append(svg('title', {}, `${i + 1}: ${f.lat.toFixed(5)}, ${f.lon.toFixed(5)} at ${f.time}${f.note ? ` ("${f.note}")` : ''}`));
     s.append(c);
-    if (last) s.append(svg('text', { x: X(f.lon) + 9, y: Y(f.lat) - 8, class: 'fix-label' }, `${f.lat.toFixed(5)}, ${f.lon.toFixed(5)}`));
+    // The last fix's coordinates, on the side of the point where the plot has room for them.
+    const right = X(f.lon) < left + pw / 2;
+    if (last) s.append(svg('text', { x: X(f.lon) + (right ? 9 : -9), y: Y(f.lat) - 8, 'text-anchor': right ? 'start' : 'end', class: 'fix-label' }, `${f.lat.toFixed(5)}, ${f.lon.toFixed(5)}`));
   }
   if (fixes.length === 0) {
     const msg = withheld > 0
