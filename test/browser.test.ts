@@ -4,7 +4,8 @@
 // (reported, not asserted); shows that without 'wasm-unsafe-eval' init() fails; then opens the live demo
 // page, where a browser UE registers over the WebSocket relay with the Node P-CSCF, and takes its screenshot
 // (test/output/web-demo.png; SCREENSHOT_TO=<file> copies it, as `npm run demo:web:screenshot` does for the
-// README). Set CHROMIUM_PATH to use another Chromium.
+// README); and runs examples/esp-seal-worker.mjs in a module Worker (test/browser/worker.ts). Set
+// CHROMIUM_PATH to use another Chromium.
 
 import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -14,6 +15,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { startWebDemo, type WebDemo } from '../web/server.js';
 import { distGraph } from './dist-graph.js';
+import { DEMO_WALK } from '../src/ims/index.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const CANDIDATES = [process.env['CHROMIUM_PATH'], '/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'].filter(Boolean) as string[];
@@ -93,36 +95,105 @@ test("Chromium: without 'wasm-unsafe-eval' in the CSP, init() rejects (the docum
   await page.close();
 });
 
-test('demo page: a browser UE registers over the WebSocket relay with the Node P-CSCF, watches alice, shows the ladder and SAs', async () => {
+/** The ladder as drawn: per arrow, its class, ends and SM label, and how many arrow lines it has. */
+async function ladderArrows(page: Page): Promise<Array<{ cls: string; from: string; to: string; sm: string; lines: number; how: string; stroke: string }>> {
+  return page.locator('#ladder-svg g.msg').evaluateAll((gs) => gs.map((g) => ({
+    cls: g.getAttribute('class')!.replace('msg ', ''), from: g.getAttribute('data-from')!, to: g.getAttribute('data-to')!, sm: g.getAttribute('data-sm')!,
+    lines: g.querySelectorAll('line.arrow').length, how: g.querySelector('text.how')?.textContent ?? '',
+    stroke: getComputedStyle(g.querySelector('line.arrow')!).stroke,
+  })));
+}
+
+/** The legend's stroke colour and words per protection class. */
+async function legend(page: Page): Promise<Record<string, { stroke: string; words: string }>> {
+  return page.locator('#legend li').evaluateAll((lis) => Object.fromEntries(lis.map((li) => [li.className, { stroke: getComputedStyle(li.querySelector('line')!).stroke, words: li.textContent ?? '' }])));
+}
+
+/** What each arrow's class must be, from its ends and SM label alone: only the UE hop is on the air, SM1 and SM6 precede the SAs. */
+function expectedClass(a: { from: string; to: string; sm: string }, esp: 'esp-enc' | 'esp-int'): string {
+  if (!a.from.startsWith('UE') && !a.to.startsWith('UE')) return 'core';
+  return a.sm === 'SM1' || a.sm === 'SM6' ? 'clear' : esp;
+}
+
+test('demo page: a browser UE registers over the WebSocket relay with the Node P-CSCF, watches alice; ladder, track and SAs drawn', async () => {
   const { page, failures } = await open('/');
-  await page.waitForFunction(() => ((globalThis as unknown as { __demo?: { located: number } }).__demo?.located ?? 0) >= 2, null, { timeout: 60_000 });
+  await page.waitForFunction(() => ((globalThis as unknown as { __demo?: { located: number } }).__demo?.located ?? 0) >= 3, null, { timeout: 60_000 });
   const state = await page.evaluate(() => (globalThis as unknown as { __demo: Record<string, unknown> }).__demo);
-  assert.equal([state['registered'], state['alg'], state['ealg']], [true, 'hmac-sha-1-96', 'aes-cbc']);
+  assert.equal([state['registered'], state['alg'], state['ealg'], state['mode']], [true, 'hmac-sha-1-96', 'aes-cbc', 'UDP-enc-tun']);
   assert.ok((state['espMessages'] as number) >= 4);
-  const labels = await page.locator('#ladder td.label').allTextContents();
-  for (const sm of ['SM1', 'SM2/3', 'SM4/5', 'SM6', 'SM7', 'SM8/9', 'SM10/11', 'SM12']) assert.ok(labels.includes(sm), `ladder lacks ${sm}`);
+  // The ladder: one arrow per message seen, each coloured by what protected it on the air.
+  const arrows = await ladderArrows(page);
+  assert.is(arrows.length, await page.evaluate(() => (globalThis as unknown as { __demo: { ladder: number } }).__demo.ladder));
+  assert.ok(arrows.every((a) => a.lines === 1));
+  for (const sm of ['SM1', 'SM2/3', 'SM4/5', 'SM6', 'SM7', 'SM8/9', 'SM10/11', 'SM12']) assert.ok(arrows.some((a) => a.sm === sm), `ladder lacks ${sm}`);
+  assert.equal(arrows.map((a) => a.cls), arrows.map((a) => expectedClass(a, 'esp-enc')));
+  assert.ok(arrows.filter((a) => a.cls === 'esp-enc').every((a) => a.how.startsWith('ESP encrypted (aes-cbc) + hmac-sha-1-96')));
+  assert.ok(arrows.filter((a) => a.cls === 'clear').every((a) => a.how.startsWith('clear')));
+  // Three colours a reader can tell apart, each with its words.
+  const l = await legend(page);
+  assert.equal(new Set([l['esp-enc']!.stroke, l['esp-int']!.stroke, l['clear']!.stroke, l['core']!.stroke]).size, 4, JSON.stringify(l));
+  assert.match(l['esp-enc']!.words, /^ESP encrypted \(aes-cbc\)/);
+  assert.match(l['esp-int']!.words, /^ESP integrity only \u2014 readable on the air/);
+  assert.match(l['clear']!.words, /^clear/);
+  for (const a of arrows) assert.is(a.stroke, l[a.cls]!.stroke, `${a.sm || a.from} arrow`);
+  // The words: the mode spelled out, never the truncated-looking parameter value alone.
+  assert.match(await page.locator('#status').textContent() ?? '', /registered over ESP encrypted \(aes-cbc\) \+ hmac-sha-1-96, UDP-encapsulated tunnel mode/);
   const sas = await page.locator('#satable tr').allTextContents();
   assert.is(sas.length, 4);
-  for (const [i, name] of ['SA1', 'SA2', 'SA3', 'SA4'].entries()) assert.ok(sas[i]!.startsWith(name), sas[i]);
+  for (const [i, name] of ['SA1', 'SA2', 'SA3', 'SA4'].entries()) assert.ok(sas[i]!.startsWith(name) && sas[i]!.includes('UDP-encapsulated tunnel'), sas[i]);
+  // The track: one point per location received, each one of alice's walk.
+  const located = await page.evaluate(() => (globalThis as unknown as { __demo: { located: number } }).__demo.located);
+  const points = await page.locator('#track-svg circle.fix title').allTextContents();
+  assert.is(points.length, located);
+  const walk = DEMO_WALK.map((w) => `${w.lat.toFixed(5)}, ${w.lon.toFixed(5)}`);
+  for (const p of points) assert.ok(walk.some((w) => p.includes(w)), p);
   const updates = await page.locator('#updates li').allTextContents();
-  assert.ok(updates.filter((u) => /at 48\.\d{5}, 2\.\d{5} \(over ESP aes-cbc/.test(u)).length >= 2, updates.join('\n'));
+  assert.ok(updates.filter((u) => /at 48\.\d{5}, 2\.\d{5} \(over ESP encrypted \(aes-cbc\)/.test(u)).length >= 3, updates.join('\n'));
   assert.equal(failures, []);
   assert.is(demo.sessions, 1);
   await page.waitForTimeout(600); // one more refresh of the SA counters for the picture
   const out = join(here, 'output', 'web-demo.png');
   mkdirSync(dirname(out), { recursive: true });
-  await page.screenshot({ path: out, fullPage: false });
+  await page.screenshot({ path: out, fullPage: true });
   if (process.env['SCREENSHOT_TO']) copyFileSync(out, process.env['SCREENSHOT_TO']);
   await page.close();
 });
 
-test('demo page as a Release 5 UE (integrity only): registered without encryption, alice\'s location withheld', async () => {
+test('demo page as a Release 5 UE (integrity only): drawn as readable on the air, and no point on alice\'s track', async () => {
   const { page, failures } = await open('/?release=5');
-  await page.waitForFunction(() => ((globalThis as unknown as { __demo?: { updates: number } }).__demo?.updates ?? 0) >= 3, null, { timeout: 60_000 });
+  await page.waitForFunction(() => ((globalThis as unknown as { __demo?: { updates: number } }).__demo?.updates ?? 0) >= 4, null, { timeout: 60_000 });
   const state = await page.evaluate(() => (globalThis as unknown as { __demo: Record<string, unknown> }).__demo);
   assert.equal([state['registered'], state['ealg'], state['located']], [true, 'null', 0]);
   const updates = await page.locator('#updates li').allTextContents();
-  assert.ok(updates.filter((u) => u.includes('location withheld')).length >= 2, updates.join('\n'));
+  assert.ok(updates.filter((u) => u.includes('location withheld')).length >= 3, updates.join('\n'));
+  // No point on the track, and it says why.
+  assert.is(await page.locator('#track-svg circle').count(), 0);
+  assert.match((await page.locator('#track-svg').textContent()) ?? '', /no location:.*integrity only/);
+  // Integrity-only ESP in its own colour and words, distinct from encrypted ESP and from clear SIP.
+  const arrows = await ladderArrows(page);
+  assert.equal(arrows.map((a) => a.cls), arrows.map((a) => expectedClass(a, 'esp-int')));
+  const int = arrows.filter((a) => a.cls === 'esp-int');
+  assert.ok(int.length >= 4);
+  const l = await legend(page);
+  for (const a of int) {
+    assert.ok(a.how.startsWith('ESP integrity only (hmac-sha-1-96) \u2014 readable on the air, SA'), a.how);
+    assert.is(a.stroke, l['esp-int']!.stroke);
+    assert.is.not(a.stroke, l['esp-enc']!.stroke);
+    assert.is.not(a.stroke, l['clear']!.stroke);
+  }
+  assert.is(await page.locator('#status').getAttribute('class'), 'status warn');
+  assert.match(await page.locator('#status').textContent() ?? '', /registered over ESP integrity only \(hmac-sha-1-96\) \u2014 readable on the air, UDP-encapsulated tunnel mode/);
+  assert.equal(failures, []);
+  if (process.env['SCREENSHOT_TO']) await page.screenshot({ path: join(here, 'output', 'web-demo-release5.png'), fullPage: true });
+  await page.close();
+});
+
+test('examples/esp-seal-worker.mjs in a browser module Worker (bundled by esbuild): its packets open in the page', async () => {
+  const { page, failures, console } = await open('/test/worker/');
+  await page.waitForFunction(() => (globalThis as unknown as { __worker?: { done: boolean } }).__worker?.done === true, null, { timeout: 30_000 });
+  const r = await page.evaluate(() => (globalThis as unknown as { __worker: Record<string, unknown> }).__worker);
+  assert.is(r['error'], undefined, `${String(r['error'])}\n${console.join('\n')}`);
+  assert.equal([r['sealed'], r['tampered'], r['opened'], r['identical']], [40, 'ESP_INTEGRITY', 40, 40]);
   assert.equal(failures, []);
   await page.close();
 });

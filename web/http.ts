@@ -18,6 +18,11 @@ export interface HttpOptions {
   pages: Record<string, string>;
   /** URL path (e.g. "/app.js") -> TypeScript entry point, bundled once at start. */
   bundles: Record<string, string>;
+  /**
+   * URL path -> entry point bundled with the library inside, for module Workers (import maps do not reach
+   * a worker: a worker's bare 'ipsec-3gpp' must be resolved by the bundler, as an application's would be).
+   */
+  workerBundles?: Record<string, string>;
   /** URL prefix (e.g. "/dist/") -> folder. */
   folders: Record<string, string>;
 }
@@ -29,7 +34,7 @@ export interface HttpServer {
 }
 
 const TYPES: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.json': 'application/json',
+  '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.mjs': 'text/javascript; charset=utf-8', '.json': 'application/json',
   '.css': 'text/css; charset=utf-8', '.png': 'image/png', '.svg': 'image/svg+xml', '.map': 'application/json',
 };
 
@@ -59,6 +64,13 @@ export async function startHttp(o: HttpOptions): Promise<HttpServer> {
     const r = await build({
       entryPoints: [entry], bundle: true, format: 'esm', platform: 'browser', target: 'es2022', write: false,
       external: ['ipsec-3gpp', 'ipsec-3gpp/*'], logLevel: 'silent',
+    });
+    bundles.set(path, r.outputFiles[0]!.text);
+  }
+  for (const [path, entry] of Object.entries(o.workerBundles ?? {})) {
+    const r = await build({
+      entryPoints: [entry], bundle: true, format: 'esm', platform: 'browser', target: 'es2022', write: false,
+      external: ['node:*'], logLevel: 'silent', // the worker's Node branch stays an import that never runs here
     });
     bundles.set(path, r.outputFiles[0]!.text);
   }

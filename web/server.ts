@@ -112,12 +112,18 @@ export async function startWebDemo(o: WebDemoOptions): Promise<WebDemo> {
   const pages: Record<string, string> = { '/': join(here, 'index.html') };
   const bundles: Record<string, string> = { '/app.js': join(here, 'app.ts') };
   const folders: Record<string, string> = { '/dist/': join(root, 'dist'), '/static/': here };
+  const workerBundles: Record<string, string> = {};
   if (o.testPages) {
     pages['/test/'] = join(root, 'test', 'browser', 'index.html');
     bundles['/test/suite.js'] = join(root, 'test', 'browser', 'suite.ts');
     folders['/vectors/'] = join(root, 'test', 'vectors');
+    // examples/esp-seal-worker.mjs as a browser module Worker (bundled, as an application's bundler would),
+    // driven by test/browser/worker.ts.
+    pages['/test/worker/'] = join(root, 'test', 'browser', 'worker.html');
+    bundles['/test/worker.js'] = join(root, 'test', 'browser', 'worker.ts');
+    workerBundles['/test/esp-seal-worker.js'] = join(root, 'examples', 'esp-seal-worker.mjs');
   }
-  const http: HttpServer = await startHttp({ port: o.port, host: o.host ?? '127.0.0.1', pages, bundles, folders });
+  const http: HttpServer = await startHttp({ port: o.port, host: o.host ?? '127.0.0.1', pages, bundles, workerBundles, folders });
 
   const port = new URL(http.url).port;
   const origins = new Set([http.url, ...(o.host ?? '127.0.0.1') === '127.0.0.1' ? [`http://localhost:${port}`] : []]);
