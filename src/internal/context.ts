@@ -38,8 +38,11 @@ const HELD = Symbol('held');
 export abstract class WasmKey {
   #held: Held;
 
-  /** `heap`: the module holding the context (the core's, or the AKA module's for Milenage). */
-  protected constructor(size: number, heap: Heap = coreHeap) {
+  /**
+   * @param size - bytes of the context
+   * @param heap - the allocator of the module holding the context: the core's, or the AKA module's for Milenage
+   */
+  protected constructor(size: number, heap: { alloc(size: number): number; free(ptr: number, size: number): void } = coreHeap) {
     this.#held = { ptr: heap.alloc(size), size, heap };
     registry.register(this, this.#held, this);
   }

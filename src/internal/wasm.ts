@@ -99,10 +99,11 @@ export type WasmSource = URL | string | Response | PromiseLike<Response> | Buffe
 /** Options of {@link init}. */
 export interface InitOptions {
   /**
-   * The WASM core to load instead of the embedded copy, e.g.
-   * `new URL('ipsec-3gpp/core.wasm', import.meta.url)` in an app built by Vite, esbuild or webpack. Without
-   * it, `init()` loads the embedded module (base64, 33 % larger than the asset), which it imports
-   * dynamically, so that a bundler that splits code leaves it out of the app when `wasm` is given.
+   * The WASM core to load instead of the embedded copy: typically the URL the app's bundler gives the
+   * `ipsec-3gpp/core.wasm` asset (README "In the browser": Vite's `?url`, esbuild's file loader, webpack's
+   * `asset/resource`). Without it, `init()` loads the embedded module (base64, a third larger than the
+   * asset), which it imports dynamically, so that a bundler that splits code leaves it out of the app when
+   * `wasm` is given.
    */
   wasm?: WasmSource;
 }
@@ -181,8 +182,9 @@ async function load(source: WasmSource | undefined): Promise<void> {
  * ```ts
  * import { init, expandKeys } from 'ipsec-3gpp';
  * await init();
- * // or, with the module as an asset of the app (Vite, esbuild, webpack: README "In the browser"):
- * await init({ wasm: new URL('ipsec-3gpp/core.wasm', import.meta.url) });
+ * // or, with the module as an asset of the app (here Vite's; esbuild, webpack: README "In the browser"):
+ * // import wasm from 'ipsec-3gpp/core.wasm?url';
+ * await init({ wasm });
  * ```
  */
 export function init(options?: InitOptions): Promise<void> {
