@@ -7,7 +7,7 @@ import { PARAM_BUFFER_SIZE } from '../constants.js';
 import { ErrorCode, Ipsec3gppError } from '../errors.js';
 import { WASM_BASE64 } from '../wasm/aka.generated.js';
 import { decodeBase64 } from './base64.js';
-import { registerMemory, type Heap } from './wasm.js';
+import { registerModule, type Heap } from './wasm.js';
 
 /** The functions exported by assembly/aka.ts. */
 export interface AkaExports {
@@ -39,7 +39,7 @@ export function akaWasm(): AkaCore {
   const x = new WebAssembly.Instance(new WebAssembly.Module(decodeBase64(WASM_BASE64)), {}).exports as unknown as AkaExports;
   const paramPtr = x.param_ptr();
   aka = { x, paramPtr, param: new Uint8Array(x.memory.buffer, paramPtr, PARAM_BUFFER_SIZE) };
-  registerMemory(() => new Uint8Array(x.memory.buffer));
+  registerModule(() => x);
   return aka;
 }
 
@@ -61,9 +61,3 @@ export const akaHeap: Heap = {
     aka?.x.ctx_free(ptr, size);
   },
 };
-
-/** Live contexts of the AKA module, for tests. @internal */
-export function akaStats(): { memoryBytes: number; liveContexts: number; liveContextBytes: number } {
-  const a = akaWasm();
-  return { memoryBytes: a.x.memory.buffer.byteLength, liveContexts: a.x.live_contexts() >>> 0, liveContextBytes: a.x.live_bytes() >>> 0 };
-}

@@ -241,14 +241,24 @@ export function freeContext(ptr: number, size: number): void {
   core?.x.ctx_free(ptr, size);
 }
 
-/** Statistics of the WASM heap, for tests and benchmarks. */
+/**
+ * Statistics of the WASM heaps, for tests and benchmarks: the core's, plus the AKA module's (Milenage
+ * contexts) once that is loaded.
+ */
 export function memoryStats(): { memoryBytes: number; liveContexts: number; liveContextBytes: number } {
   const c = wasm();
-  return {
+  const stats = {
     memoryBytes: c.x.memory.buffer.byteLength,
     liveContexts: c.x.live_contexts() >>> 0,
     liveContextBytes: c.x.live_bytes() >>> 0,
   };
+  for (const m of otherModules) {
+    const x = m();
+    stats.memoryBytes += x.memory.buffer.byteLength;
+    stats.liveContexts += x.live_contexts() >>> 0;
+    stats.liveContextBytes += x.live_bytes() >>> 0;
+  }
+  return stats;
 }
 
 /** A context allocator of one WASM module (the core's, or the AKA module's in wasm-aka.ts). */
@@ -262,22 +272,45 @@ export interface Heap {
 /** The core's allocator. */
 export const coreHeap: Heap = { alloc: allocContext, free: freeContext };
 
-const otherMemories: Array<() => Uint8Array> = [];
+/** What memoryStats() and the memory scans need of another module. @internal */
+export interface ModuleHeapExports {
+  readonly memory: WebAssembly.Memory;
+  live_contexts(): number;
+  live_bytes(): number;
+}
 
-/** Lets {@link rawMemory} include another module's memory (wasm-aka.ts registers the AKA module's). @internal */
-export function registerMemory(get: () => Uint8Array): void {
-  otherMemories.push(get);
+const otherModules: Array<() => ModuleHeapExports> = [];
+
+/**
+ * Lets {@link memoryStats} and {@link allMemory} include another module (wasm-aka.ts registers the AKA
+ * module when it loads). @internal
+ */
+export function registerModule(get: () => ModuleHeapExports): void {
+  otherModules.push(get);
 }
 
 /**
- * The raw memory, for tests that scan it for key bytes after `destroy()`: the core's, followed by the
- * AKA module's once that is loaded (then as a copy). Not part of the public API.
+ * The core's raw memory (a view), for tests that look at contexts or scan it for key bytes after
+ * `destroy()`. Not part of the public API.
  * @internal
  */
 export function rawMemory(): Uint8Array {
-  const mem = wasm().mem;
-  if (otherMemories.length === 0) return mem;
-  const parts = [mem, ...otherMemories.map((get) => get())];
+  return wasm().mem;
+}
+
+/** Views of every WASM module's memory: the core's, then the AKA module's once loaded. @internal */
+export function wasmMemories(): Uint8Array[] {
+  return [wasm().mem, ...otherModules.map((get) => new Uint8Array(get().memory.buffer))];
+}
+
+/**
+ * Every WASM module's memory: the core's, followed by the AKA module's once that is loaded (then as a
+ * copy), for the scans for Milenage keys (K, OPc). Not part of the public API.
+ * @internal
+ */
+export function allMemory(): Uint8Array {
+  const parts = wasmMemories();
+  if (parts.length === 1) return parts[0]!;
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
   let at = 0;
   for (const p of parts) { out.set(p, at); at += p.length; }
