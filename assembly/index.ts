@@ -1,7 +1,8 @@
 // Entry point of the WASM core: re-exports every function the TypeScript binding (src/internal/wasm.ts)
 // calls. Layering follows the specs: block ciphers (aes, des) -> modes (cbc, gcm) -> hashes and MACs
 // (md5, sha1, sha256, hash, hmac) -> KDF and TS 33.203 Annex I key expansion (kdf, keys) -> anti-replay
-// (replay) -> ESP security associations (esp); Milenage (TS 35.206) for IMS AKA.
+// (replay) -> ESP security associations (esp). Milenage (TS 35.206) for IMS AKA is a module of its own
+// (assembly/aka.ts), so that an ESP-only application does not ship it.
 
 export { ctx_alloc, ctx_free, io_ptr, param_ptr, live_contexts, live_bytes, wipe } from "./memory";
 export { ct_equal } from "./bytes";
@@ -18,4 +19,3 @@ export { expand_keys } from "./keys";
 export { iv_pool_ptr, batch_ptr } from "./memory";
 export { replay_size, replay_init, replay_infer, replay_check, replay_commit, replay_accept_batch, replay_highest } from "./replay";
 export { esp_sa_size, esp_sa_init, esp_seal, esp_open, esp_sa_seq, esp_sa_set_seq, esp_seal_batch, esp_open_batch, esp_simd_paths, simd_counters } from "./esp";
-export { milenage_init, milenage_opc, milenage_run } from "./milenage";

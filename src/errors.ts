@@ -5,6 +5,11 @@
 export const ErrorCode = {
   /** `init()` / `initSync()` has not completed. */
   NOT_INITIALIZED: 'NOT_INITIALIZED',
+  /**
+   * The WASM module given to `init({ wasm })` could not be fetched or compiled, or is not this library's
+   * module (an export is missing, e.g. `aka.wasm` passed for `core.wasm`). Nothing was initialised.
+   */
+  WASM_LOAD: 'WASM_LOAD',
   /** An argument has the wrong type (e.g. not a Uint8Array). */
   INVALID_ARGUMENT: 'INVALID_ARGUMENT',
   /** A key has a length the algorithm does not accept. */

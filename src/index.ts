@@ -21,7 +21,8 @@
  * @module ipsec-3gpp
  */
 
-export { init, initSync, memoryStats } from './internal/wasm.js';
+export { init, memoryStats, type InitOptions, type WasmSource } from './internal/wasm.js';
+export { initSync } from './internal/init-sync.js';
 export { Ipsec3gppError, ErrorCode } from './errors.js';
 export { Aes, AesCbc, AesGcm, AesGmac, type GcmOptions } from './aes.js';
 export { Des, Des3, Des3Cbc, checkDes3Key } from './des.js';

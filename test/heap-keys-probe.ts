@@ -20,7 +20,7 @@ import { Session } from 'node:inspector/promises';
 import { writeHeapSnapshot } from 'node:v8';
 import { Milenage, expandKeys, initSync } from '../src/index.js';
 import { startNetwork } from '../src/ims/scenario.js';
-import { rawMemory } from '../src/internal/wasm.js';
+import { wasmMemories } from '../src/internal/wasm.js';
 import { NodeUdpNetwork } from '../src/net/node-udp.js';
 
 interface Masked { mask: number[]; masked: number[] }
@@ -104,7 +104,9 @@ await notified;
 const second = new Promise<void>((resolve) => { bob.onNotify = () => resolve(); });
 await alice.publish('<presence xmlns="urn:ietf:params:xml:ns:pidf" entity="sip:alice@x"><tuple id="t"><status><basic>open</basic></status></tuple></presence>');
 await second;
-const wasmLive = search(rawMemory(), needles);
+// Both WASM modules' memories (the core's; the AKA module's, where the HSS keeps K and OPc), as views.
+const searchWasm = (): string[] => [...new Set(wasmMemories().flatMap((m) => search(m, needles)))];
+const wasmLive = searchWasm();
 for (const ue of [alice, bob]) {
   const r = await ue.deregister();
   if (r.status !== 200) throw new Error(`de-registration failed: ${r.status}`);
@@ -115,10 +117,10 @@ await new Promise((resolve) => setTimeout(resolve, 100));
 (globalThis as Record<string, unknown>)['keptByTheApplication'] = { n, alice, bob, results };
 
 (globalThis as { gc?: () => void }).gc?.();
-const wasmHits = search(rawMemory(), needles);
+const wasmHits = searchWasm();
 
 // Every ArrayBuffer and typed array on the JS heap (WASM memory excluded: searched above).
-(globalThis as Record<string, unknown>)['probeState'] = { wasm: rawMemory().buffer, needles, search };
+(globalThis as Record<string, unknown>)['probeState'] = { wasm: wasmMemories()[0]!.buffer, needles, search };
 const session = new Session();
 session.connect();
 // Runtime.* results, typed by hand (the @types/node overloads do not cover every method).

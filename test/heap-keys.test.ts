@@ -21,7 +21,7 @@ import {
 import { MemoryNetwork, capturePcap, serializeTrace, startNetwork, summary, type TraceEvent, type WireRecord } from '../src/ims/index.js';
 import { REDACTED, redactAuthValue, redactDatagram, redactMessage } from '../src/ims/redact.js';
 import { formatAuthHeader, parseAuthHeader, authParam, type AuthParam } from '../src/sip/auth-header.js';
-import { rawMemory } from '../src/internal/wasm.js';
+import { allMemory as rawMemory } from '../src/internal/wasm.js'; // the core's and the AKA module's
 import { readPcap } from '../src/pcap.js';
 import { contains, hex, cases } from './helpers.js';
 

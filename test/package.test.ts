@@ -1,7 +1,8 @@
 // What `npm pack` ships (issue 18 item 4): the library, its types and the CLI, the native addon's sources, the
 // LICENSE, SECURITY.md, README and CHANGELOG; no tests, no source maps pointing at unshipped sources; the types
 // resolve for every entry point, also for `moduleResolution: node10` (typesVersions); the embedded WASM is not
-// a 56 kB literal type in a .d.ts.
+// a 56 kB literal type in a .d.ts; the WASM modules ship as assets (`ipsec-3gpp/core.wasm`, issue 18 item 5), the
+// same bytes as the embedded copies.
 
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -18,7 +19,7 @@ test('npm pack: what ships and what does not', () => {
   const r = spawnSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: root, encoding: 'utf8' });
   assert.is(r.status, 0, r.stderr);
   const files: string[] = JSON.parse(r.stdout)[0].files.map((f: { path: string }) => f.path);
-  for (const f of ['LICENSE', 'SECURITY.md', 'README.md', 'CHANGELOG.md', 'package.json', 'dist/index.js', 'dist/index.d.ts', 'dist/ims/index.js', 'dist/node.js', 'dist/wire/index.js', 'dist/cli/main.js', 'native/wire.c', 'native/binding.gyp']) {
+  for (const f of ['LICENSE', 'SECURITY.md', 'README.md', 'CHANGELOG.md', 'package.json', 'dist/index.js', 'dist/index.d.ts', 'dist/ims/index.js', 'dist/node.js', 'dist/wire/index.js', 'dist/cli/main.js', 'dist/core.wasm', 'dist/aka.wasm', 'native/wire.c', 'native/binding.gyp']) {
     assert.ok(files.includes(f), `${f} is in the package`);
   }
   assert.equal(files.filter((f) => f.endsWith('.map')), [], 'no source maps (their sources are not shipped)');
@@ -44,9 +45,16 @@ test('types: every export condition and typesVersions entry names a file that ex
     assert.ok(existsSync(join(root, paths[0]!)), `typesVersions ${sub}`);
     assert.ok(Object.keys(pkg.exports).includes(`./${sub}`), `typesVersions ${sub} is an export`);
   }
-  const d = readFileSync(join(root, 'dist/wasm/core.generated.d.ts'), 'utf8');
-  assert.ok(d.length < 500, `core.generated.d.ts is ${d.length} characters`);
-  assert.match(d, /WASM_BASE64: string/);
+  for (const name of ['core', 'aka']) {
+    const d = readFileSync(join(root, `dist/wasm/${name}.generated.d.ts`), 'utf8');
+    assert.ok(d.length < 500, `${name}.generated.d.ts is ${d.length} characters`);
+    assert.match(d, /WASM_BASE64: string/);
+    // The asset export is the module the library embeds (byte for byte), and a WASM binary.
+    const asset = readFileSync(join(root, pkg.exports[`./${name}.wasm`]));
+    assert.equal([...asset.subarray(0, 4)], [0x00, 0x61, 0x73, 0x6d], `${name}.wasm starts with \\0asm`);
+    const js = readFileSync(join(root, `dist/wasm/${name}.generated.js`), 'utf8');
+    assert.ok(asset.equals(Buffer.from(/'([A-Za-z0-9+/=]+)'/.exec(js)![1]!, 'base64')), `dist/${name}.wasm is the embedded module`);
+  }
   assert.is(pkg.engines.node, '>=20.19');
   assert.ok(existsSync(join(root, 'LICENSE')) && /MIT License/.test(readFileSync(join(root, 'LICENSE'), 'utf8')));
 });

@@ -36,6 +36,7 @@ export interface HttpServer {
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.mjs': 'text/javascript; charset=utf-8', '.json': 'application/json',
   '.css': 'text/css; charset=utf-8', '.png': 'image/png', '.svg': 'image/svg+xml', '.map': 'application/json',
+  '.wasm': 'application/wasm',
 };
 
 /** The CSP a page is served with: `wasm` false drops 'wasm-unsafe-eval' (to show that init() then fails). */

@@ -1,4 +1,5 @@
-// Milenage (3GPP TS 35.206), computed in the WASM core (assembly/milenage.ts): f1 (MAC-A), f1* (MAC-S),
+// Milenage (3GPP TS 35.206), computed in the AKA module (assembly/milenage.ts via assembly/aka.ts, loaded
+// on first use: no `init()` needed): f1 (MAC-A), f1* (MAC-S),
 // f2 (RES), f3 (CK), f4 (IK), f5 (AK), f5* (AK*). Takes OP or OPc; OPc is computed once per key.
 // K and OP pass through the parameter window only for the one call that sets the context up, and every
 // run's inputs and outputs are zeroed there before it returns; `destroy()` zeroes K's schedule and OPc.
@@ -7,7 +8,7 @@ import { MILENAGE_CTX_SIZE, MILENAGE_OUT_SIZE } from '../constants.js';
 import { ErrorCode, Ipsec3gppError } from '../errors.js';
 import * as check from '../internal/check.js';
 import { WasmKey } from '../internal/context.js';
-import { wasm } from '../internal/wasm.js';
+import { akaHeap, akaWasm } from '../internal/wasm-aka.js';
 
 /** The outputs of one Milenage run. */
 export interface MilenageOutput {
@@ -48,7 +49,8 @@ const AMF_AT = 56;
 const OUT_AT = 64;
 
 /**
- * A subscriber's Milenage instance: K's key schedule and OPc in WASM memory.
+ * A subscriber's Milenage instance: K's key schedule and OPc in WASM memory. Needs no `init()`: the
+ * first Milenage loads the small AKA module (synchronously, from its embedded copy).
  *
  * @example
  * ```ts
@@ -62,8 +64,8 @@ export class Milenage extends WasmKey {
     if ((keys.op === undefined) === (keys.opc === undefined)) throw new Ipsec3gppError(ErrorCode.INVALID_ARGUMENT, 'give exactly one of OP and OPc');
     const op = (keys.op ?? keys.opc)!;
     check.length(keys.op ? 'OP' : 'OPc', op, ErrorCode.KEY_LENGTH, 16);
-    super(MILENAGE_CTX_SIZE);
-    const c = wasm();
+    super(MILENAGE_CTX_SIZE, akaHeap);
+    const c = akaWasm();
     c.param.set(keys.k, K_AT);
     c.param.set(op, OP_AT);
     try {
@@ -75,7 +77,7 @@ export class Milenage extends WasmKey {
 
   /** OPc (derived from OP if OP was given). */
   get opc(): Uint8Array {
-    const c = wasm();
+    const c = akaWasm();
     c.x.milenage_opc(this.ctx, c.paramPtr + OUT_AT);
     const out = c.param.slice(OUT_AT, OUT_AT + 16);
     c.param.fill(0, OUT_AT, OUT_AT + 16);
@@ -87,7 +89,7 @@ export class Milenage extends WasmKey {
     check.length('RAND', i.rand, ErrorCode.INVALID_ARGUMENT, 16);
     check.length('SQN', i.sqn, ErrorCode.INVALID_ARGUMENT, 6);
     check.length('AMF', i.amf, ErrorCode.INVALID_ARGUMENT, 2);
-    const c = wasm();
+    const c = akaWasm();
     const p = c.param;
     p.set(i.rand, RAND_AT);
     p.set(i.sqn, SQN_AT);

@@ -4,7 +4,7 @@
 // and every ratio is the median of per-round ratios with its margin and range (src/bench/). Node only.
 
 import { availableParallelism, cpus, loadavg } from 'node:os';
-import { initSync } from '../internal/wasm.js';
+import { initSync } from '../internal/init-sync.js';
 import { formatCase } from '../bench/format.js';
 import { runEspBench, type Direction, type EspBenchResult } from '../bench/esp-bench.js';
 import { StatusLine } from '../bench/status.js';

@@ -5,14 +5,15 @@
 // zeroes) it when the garbage collector runs, which may be late or never: call `destroy()`.
 
 import { ErrorCode, Ipsec3gppError } from '../errors.js';
-import { allocContext, freeContext, wasm, type Core } from './wasm.js';
+import { coreHeap, wasm, type Core, type Heap } from './wasm.js';
 
 interface Held {
   ptr: number;
   size: number;
+  heap: Heap;
 }
 
-const registry = new FinalizationRegistry<Held>((h) => freeContext(h.ptr, h.size));
+const registry = new FinalizationRegistry<Held>((h) => h.heap.free(h.ptr, h.size));
 
 /** Context address and size of a key, for the key-hygiene tests only. @internal */
 export function contextOf(key: WasmKey): { ptr: number; size: number } {
@@ -37,8 +38,12 @@ const HELD = Symbol('held');
 export abstract class WasmKey {
   #held: Held;
 
-  protected constructor(size: number) {
-    this.#held = { ptr: allocContext(size), size };
+  /**
+   * @param size - bytes of the context
+   * @param heap - the allocator of the module holding the context: the core's, or the AKA module's for Milenage
+   */
+  protected constructor(size: number, heap: { alloc(size: number): number; free(ptr: number, size: number): void } = coreHeap) {
+    this.#held = { ptr: heap.alloc(size), size, heap };
     registry.register(this, this.#held, this);
   }
 
@@ -51,7 +56,7 @@ export abstract class WasmKey {
 
   /** @internal */
   [HELD](): { ptr: number; size: number } {
-    return { ...this.#held };
+    return { ptr: this.#held.ptr, size: this.#held.size };
   }
 
   /** Whether `destroy()` has been called. */
@@ -61,11 +66,11 @@ export abstract class WasmKey {
 
   /** Zeroes the key schedule in WASM memory and releases it. Idempotent. */
   destroy(): void {
-    const { ptr, size } = this.#held;
+    const { ptr, size, heap } = this.#held;
     if (ptr === 0) return;
     registry.unregister(this);
-    freeContext(ptr, size);
-    this.#held = { ptr: 0, size };
+    heap.free(ptr, size);
+    this.#held = { ptr: 0, size, heap };
   }
 
   /** Never reveals key material. */

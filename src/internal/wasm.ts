@@ -1,5 +1,6 @@
-// Binding to the WASM core (assembly/): instantiation from the embedded module, the typed export table,
-// and the views onto the fixed I/O and parameter windows.
+// Binding to the WASM core (assembly/index.ts): instantiation from the embedded module or from the
+// `core.wasm` asset (README "In the browser"), the typed export table, and the views onto the fixed I/O and
+// parameter windows. Milenage is a module of its own (assembly/aka.ts, bound in wasm-aka.ts).
 //
 // Zero-copy discipline (README "Bindings"): views are created once, after instantiation, and again only
 // after a context allocation, the one operation that may grow WASM memory. Per-operation code copies its
@@ -7,7 +8,7 @@
 
 import { IO_BUFFER_SIZE, PARAM_BUFFER_SIZE } from '../constants.js';
 import { ErrorCode, Ipsec3gppError } from '../errors.js';
-import { WASM_BASE64 } from '../wasm/core.generated.js';
+import { decodeBase64 } from './base64.js';
 
 /** The functions exported by assembly/index.ts (pointers and lengths are byte offsets/counts). */
 export interface CoreExports {
@@ -67,9 +68,6 @@ export interface CoreExports {
   esp_open_batch(desc: number, n: number, base: number, res: number): number;
   esp_simd_paths(mask: number): void;
   simd_counters(out: number): void;
-  milenage_init(ctx: number, k: number, op: number, isOpc: number): void;
-  milenage_opc(ctx: number, out: number): void;
-  milenage_run(ctx: number, rand: number, sqn: number, amf: number, out: number): void;
 }
 
 /** The live binding: exports plus views. Fields are replaced, never mutated, when memory grows. */
@@ -91,15 +89,35 @@ export interface Core {
 let core: Core | undefined;
 let pending: Promise<void> | undefined;
 
-function decodeBase64(s: string): Uint8Array<ArrayBuffer> {
-  const bin = atob(s);
-  const out = new Uint8Array(new ArrayBuffer(bin.length));
-  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
-  return out;
+/**
+ * Where {@link init} gets the WASM core from: the URL of the `core.wasm` asset (fetched, and compiled while
+ * it downloads with `WebAssembly.compileStreaming` when served as `application/wasm`), a `Response` or a
+ * promise of one, the module's bytes, or a compiled `WebAssembly.Module`.
+ */
+export type WasmSource = URL | string | Response | PromiseLike<Response> | BufferSource | WebAssembly.Module;
+
+/** Options of {@link init}. */
+export interface InitOptions {
+  /**
+   * The WASM core to load instead of the embedded copy: typically the URL the app's bundler gives the
+   * `ipsec-3gpp/core.wasm` asset (README "In the browser": Vite's `?url`, esbuild's file loader, webpack's
+   * `asset/resource`). Without it, `init()` loads the embedded module (base64, a third larger than the
+   * asset), which it imports dynamically, so that a bundler that splits code leaves it out of the app when
+   * `wasm` is given.
+   */
+  wasm?: WasmSource;
 }
 
-function setup(instance: WebAssembly.Instance): void {
+/** A few of the exports, checked so that a wrong module (aka.wasm, another library's) is refused. */
+const REQUIRED = ['io_ptr', 'param_ptr', 'ctx_alloc', 'ctx_free', 'esp_seal', 'esp_open', 'hmac_init', 'aes_init'] as const;
+
+/** Adopts an instance of the core (init(), or initSync() in init-sync.ts); refuses a wrong module. @internal */
+export function setup(instance: WebAssembly.Instance): void {
+  if (core) return;
   const x = instance.exports as unknown as CoreExports;
+  if (!(x.memory instanceof WebAssembly.Memory) || REQUIRED.some((name) => typeof x[name] !== 'function')) {
+    throw new Ipsec3gppError(ErrorCode.WASM_LOAD, 'ipsec-3gpp: the WASM module given to init() is not core.wasm of this library');
+  }
   const ioPtr = x.io_ptr();
   const paramPtr = x.param_ptr();
   const mem = new Uint8Array(x.memory.buffer);
@@ -115,34 +133,73 @@ function setup(instance: WebAssembly.Instance): void {
   };
 }
 
+function isResponse(v: unknown): v is Response {
+  return typeof Response !== 'undefined' && v instanceof Response;
+}
+
+/** Compiles a Response: streaming where the browser can (it needs the application/wasm type), else via its bytes. */
+async function compileResponse(res: Response): Promise<WebAssembly.Module> {
+  if (!res.ok) throw new Ipsec3gppError(ErrorCode.WASM_LOAD, `ipsec-3gpp: fetching the WASM core failed: HTTP ${res.status} ${res.url}`);
+  const type = res.headers.get('content-type')?.split(';')[0]?.trim().toLowerCase();
+  if (typeof WebAssembly.compileStreaming === 'function' && type === 'application/wasm') return WebAssembly.compileStreaming(res);
+  return WebAssembly.compile(await res.arrayBuffer());
+}
+
+async function compileSource(source: WasmSource): Promise<WebAssembly.Module> {
+  if (source instanceof WebAssembly.Module) return source;
+  if (source instanceof ArrayBuffer || ArrayBuffer.isView(source)) return WebAssembly.compile(source);
+  if (typeof source === 'string' || source instanceof URL) return compileResponse(await fetch(source));
+  if (isResponse(source)) return compileResponse(source);
+  if (source !== null && typeof (source as PromiseLike<Response>).then === 'function') {
+    const res = await source;
+    if (!isResponse(res)) throw new Ipsec3gppError(ErrorCode.INVALID_ARGUMENT, 'ipsec-3gpp: init({ wasm }): the promise did not give a Response');
+    return compileResponse(res);
+  }
+  throw new Ipsec3gppError(ErrorCode.INVALID_ARGUMENT, 'ipsec-3gpp: init({ wasm }) takes a URL, a Response, bytes or a WebAssembly.Module');
+}
+
+async function load(source: WasmSource | undefined): Promise<void> {
+  try {
+    const module = source === undefined
+      ? await WebAssembly.compile(decodeBase64((await import('../wasm/core.generated.js')).WASM_BASE64))
+      : await compileSource(source);
+    const instance = await WebAssembly.instantiate(module, {});
+    setup(instance);
+  } catch (e) {
+    if (e instanceof Ipsec3gppError) throw e;
+    throw new Ipsec3gppError(ErrorCode.WASM_LOAD, `ipsec-3gpp: loading the WASM core failed: ${(e as Error)?.message ?? String(e)}`);
+  }
+}
+
 /**
- * Loads and instantiates the WASM core. Safe to call more than once; later calls return the same
- * promise. This is the path for browsers (it never blocks the main thread on compilation).
+ * Loads and instantiates the WASM core: the embedded copy, or the `core.wasm` asset given as
+ * `options.wasm`. Safe to call more than once: while a load is under way or after it succeeded, later
+ * calls return the same promise (and ignore their options); after a failure (WASM_LOAD, INVALID_ARGUMENT)
+ * nothing is initialised and a later call tries again. This is the path for browsers (it never blocks the
+ * main thread on compilation). Milenage does not need it: it loads its own small module on first use.
  *
  * @example
  * ```ts
  * import { init, expandKeys } from 'ipsec-3gpp';
  * await init();
+ * // or, with the module as an asset of the app (here Vite's; esbuild, webpack: README "In the browser"):
+ * // import wasm from 'ipsec-3gpp/core.wasm?url';
+ * await init({ wasm });
  * ```
  */
-export function init(): Promise<void> {
+export function init(options?: InitOptions): Promise<void> {
   if (core) return Promise.resolve();
-  pending ??= WebAssembly.compile(decodeBase64(WASM_BASE64))
-    .then((module) => WebAssembly.instantiate(module, {}))
-    .then((instance) => {
-      if (!core) setup(instance);
-    });
+  if (pending === undefined) {
+    const p = load(options?.wasm);
+    pending = p;
+    p.catch(() => { if (pending === p) pending = undefined; });
+  }
   return pending;
 }
 
-/**
- * Synchronous instantiation, for Node and workers. (Browsers refuse synchronous compilation of large
- * modules on the main thread: use {@link init} there.)
- */
-export function initSync(): void {
-  if (core) return;
-  const module = new WebAssembly.Module(decodeBase64(WASM_BASE64));
-  setup(new WebAssembly.Instance(module, {}));
+/** Whether the core is instantiated. @internal */
+export function isReady(): boolean {
+  return core !== undefined;
 }
 
 /** The binding; throws NOT_INITIALIZED before `init()`/`initSync()`. */
@@ -184,20 +241,78 @@ export function freeContext(ptr: number, size: number): void {
   core?.x.ctx_free(ptr, size);
 }
 
-/** Statistics of the WASM heap, for tests and benchmarks. */
+/**
+ * Statistics of the WASM heaps, for tests and benchmarks: the core's, plus the AKA module's (Milenage
+ * contexts) once that is loaded.
+ */
 export function memoryStats(): { memoryBytes: number; liveContexts: number; liveContextBytes: number } {
   const c = wasm();
-  return {
+  const stats = {
     memoryBytes: c.x.memory.buffer.byteLength,
     liveContexts: c.x.live_contexts() >>> 0,
     liveContextBytes: c.x.live_bytes() >>> 0,
   };
+  for (const m of otherModules) {
+    const x = m();
+    stats.memoryBytes += x.memory.buffer.byteLength;
+    stats.liveContexts += x.live_contexts() >>> 0;
+    stats.liveContextBytes += x.live_bytes() >>> 0;
+  }
+  return stats;
+}
+
+/** A context allocator of one WASM module (the core's, or the AKA module's in wasm-aka.ts). */
+export interface Heap {
+  /** Allocates a zeroed context of `size` bytes; throws NOT_INITIALIZED or OUT_OF_MEMORY. */
+  alloc(size: number): number;
+  /** Zeroes and frees a context. */
+  free(ptr: number, size: number): void;
+}
+
+/** The core's allocator. */
+export const coreHeap: Heap = { alloc: allocContext, free: freeContext };
+
+/** What memoryStats() and the memory scans need of another module. @internal */
+export interface ModuleHeapExports {
+  readonly memory: WebAssembly.Memory;
+  live_contexts(): number;
+  live_bytes(): number;
+}
+
+const otherModules: Array<() => ModuleHeapExports> = [];
+
+/**
+ * Lets {@link memoryStats} and {@link allMemory} include another module (wasm-aka.ts registers the AKA
+ * module when it loads). @internal
+ */
+export function registerModule(get: () => ModuleHeapExports): void {
+  otherModules.push(get);
 }
 
 /**
- * The raw memory, for tests that scan it for key bytes after `destroy()`. Not part of the public API.
+ * The core's raw memory (a view), for tests that look at contexts or scan it for key bytes after
+ * `destroy()`. Not part of the public API.
  * @internal
  */
 export function rawMemory(): Uint8Array {
   return wasm().mem;
+}
+
+/** Views of every WASM module's memory: the core's, then the AKA module's once loaded. @internal */
+export function wasmMemories(): Uint8Array[] {
+  return [wasm().mem, ...otherModules.map((get) => new Uint8Array(get().memory.buffer))];
+}
+
+/**
+ * Every WASM module's memory: the core's, followed by the AKA module's once that is loaded (then as a
+ * copy), for the scans for Milenage keys (K, OPc). Not part of the public API.
+ * @internal
+ */
+export function allMemory(): Uint8Array {
+  const parts = wasmMemories();
+  if (parts.length === 1) return parts[0]!;
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) { out.set(p, at); at += p.length; }
+  return out;
 }

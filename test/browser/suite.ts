@@ -1,7 +1,8 @@
 // What the headless-Chromium test runs inside the page, against the library as published (dist/ through an
 // import map, under a CSP with 'wasm-unsafe-eval'): the shared vector suites, an in-page UE <-> P-CSCF
 // registration and presence exchange over an in-memory datagram network (both policies), and a short ESP
-// throughput run reported to the console. With ?csp=no-wasm the page only records how init() fails.
+// throughput run reported to the console. With ?csp=no-wasm the page only records how init() fails. With
+// ?wasm=asset it loads the core from the `core.wasm` asset (init({ wasm: URL })) and runs the vector suites only.
 
 import * as lib from 'ipsec-3gpp';
 import { MemoryNetwork, runScenario } from 'ipsec-3gpp/ims';
@@ -13,6 +14,8 @@ interface Results {
   suites: Record<string, number | string>;
   scenarios: Array<{ mode: string; registered: number; alg?: string; ealg?: string; published: number; received: number; esp: number; clearLocations: number }>;
   throughput?: { bytes: number; sealMBps: number; openMBps: number };
+  /** How many streaming compilations init() made. */
+  streamed?: number;
   error?: string;
 }
 const results: Results = { done: false, suites: {}, scenarios: [] };
@@ -21,9 +24,15 @@ const out = document.getElementById('out')!;
 const say = (line: string): void => { console.log(line); out.textContent += `\n${line}`; };
 
 async function main(): Promise<void> {
+  const asset = new URLSearchParams(location.search).get('wasm') === 'asset';
+  let streamed = 0;
+  const compileStreaming = WebAssembly.compileStreaming.bind(WebAssembly);
+  WebAssembly.compileStreaming = (r) => { streamed++; return compileStreaming(r); };
   try {
-    await lib.init();
+    // Unbundled, the asset's URL is relative to this script (a bundler rewrites new URL('ipsec-3gpp/core.wasm', ...)).
+    await (asset ? lib.init({ wasm: new URL('../dist/core.wasm', import.meta.url) }) : lib.init());
     results.init = 'ok';
+    results.streamed = streamed;
   } catch (e) {
     results.init = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
     return;
@@ -39,6 +48,8 @@ async function main(): Promise<void> {
       say(`vectors ${name}: FAILED ${results.suites[name]}`);
     }
   }
+
+  if (asset) return;
 
   // A UE and a P-CSCF (with the core) in this page: registration, SUBSCRIBE, PUBLISH -> NOTIFY.
   for (const mode of ['ipsec', 'access-network'] as const) {

@@ -1,0 +1,72 @@
+// Browser bundle sizes (issue 18 item 5): scripts/size.mjs builds an `init + EspSa` app (embedded WASM, and
+// with the core.wasm asset), the whole `ipsec-3gpp` entry and `ipsec-3gpp/ims` with esbuild; each stays
+// within its budget (`--check`), the ESP-only app ships no AKA, IMS, SIP or sec-agree code and no Milenage,
+// and the asset app does not fetch the embedded copy. The WASM modules: Milenage is in aka.wasm only.
+
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+// @ts-expect-error: a plain .mjs script without types
+import { BUDGETS, measure } from '../scripts/size.mjs';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+interface SizeFile { file: string; min: number; gzip: number }
+interface Size { name: string; min: number; gzip: number; files: SizeFile[]; notLoaded: SizeFile[]; inputs: Array<[string, number]> }
+const sizes: Record<string, Size> = {};
+
+test.before(async () => {
+  for (const name of ['esp', 'esp-asset', 'full', 'ims']) sizes[name] = await measure(name) as Size;
+});
+
+const shipped = (s: Size): string[] => s.inputs.filter(([, bytes]) => bytes > 0).map(([input]) => input);
+const budgets = BUDGETS as Record<string, { min: number; gzip: number }>;
+
+test('every measured app is within its budget', () => {
+  for (const [name, s] of Object.entries(sizes)) {
+    const b = budgets[name]!;
+    assert.ok(s.min <= b.min && s.gzip <= b.gzip, `${name}: ${s.min} B min / ${s.gzip} B gzip, budget ${b.min} / ${b.gzip}`);
+    assert.ok(s.gzip < s.min && s.gzip > 0);
+  }
+});
+
+test('the ESP-only app ships no AKA, IMS, SIP or sec-agree code and no Milenage module; the full entry does (control)', () => {
+  for (const name of ['esp', 'esp-asset']) {
+    const inputs = shipped(sizes[name]!);
+    assert.ok(inputs.includes('dist/esp.js') && inputs.includes('dist/internal/wasm.js'), `${name}: ${inputs.join(' ')}`);
+    assert.equal(inputs.filter((f) => /^dist\/(aka|ims|sip|secagree|net|wire)\/|aka\.generated|wasm-aka/.test(f)), [], name);
+  }
+  const full = shipped(sizes['full']!);
+  assert.ok(full.includes('dist/wasm/aka.generated.js') && full.includes('dist/aka/milenage.js'), 'the check sees AKA where it is');
+});
+
+test('with the asset, the embedded core is not fetched and the asset counted is dist/core.wasm; without it, the embedded copy is', () => {
+  const asset = sizes['esp-asset']!;
+  const core = readFileSync(join(root, 'dist', 'core.wasm')).length;
+  assert.equal(asset.files.filter((f) => f.file.endsWith('.wasm')).map((f) => f.min), [core]);
+  assert.not.ok(shipped(asset).includes('dist/wasm/core.generated.js'));
+  assert.ok(asset.notLoaded.some((f) => f.min > core), 'the embedded copy is a chunk of its own, never fetched');
+  const embedded = sizes['esp']!;
+  assert.ok(shipped(embedded).includes('dist/wasm/core.generated.js'));
+  assert.ok(embedded.min > asset.min, `embedded ${embedded.min} B > asset ${asset.min} B (base64 is a third larger)`);
+});
+
+test('Milenage is in aka.wasm, not in core.wasm', () => {
+  const exports = (name: string): string[] =>
+    WebAssembly.Module.exports(new WebAssembly.Module(readFileSync(join(root, 'dist', `${name}.wasm`)))).map((e) => e.name);
+  assert.not.ok(exports('core').some((e) => e.startsWith('milenage')));
+  assert.ok(exports('core').includes('esp_seal'));
+  assert.ok(exports('aka').includes('milenage_run'));
+  assert.not.ok(exports('aka').includes('esp_seal'));
+});
+
+test('scripts/size.mjs --check exits 0 and prints the table', () => {
+  const r = spawnSync(process.execPath, [join(root, 'scripts', 'size.mjs'), '--check'], { cwd: root, encoding: 'utf8' });
+  assert.is(r.status, 0, r.stderr);
+  for (const name of ['esp ', 'esp-asset ', 'full ', 'ims ']) assert.ok(r.stdout.includes(`\n${name}`), name);
+});
+
+test.run();
