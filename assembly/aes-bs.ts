@@ -12,7 +12,6 @@
 // the affine constant). Converted once per key within an exported call, kept in BS_RK, zeroed by bsWipe().
 
 import { AES_RK } from "./aes";
-import { storeBE32 } from "./bytes";
 import { aesBsEncryptPlanes, aesBsDecryptPlanes, bsTranspose } from "./aes-bs-rounds";
 
 const BS_RK: usize = memory.data(15 * 128, 16); // up to 15 round keys x 8 planes
@@ -86,12 +85,13 @@ export function aesBsCtr(ctx: usize, nonce: usize, counter: u32, src: usize, dst
   const rounds = load<u32>(ctx);
   let off: usize = 0;
   let first = ekj0 != 0;
+  // The counter blocks are built in registers: nonce || 0, the counter put in lane 3 (big-endian).
+  const nb = i32x4.replace_lane(v128.load(nonce), 3, 0);
   while (off < len || first) {
     const lead: usize = first ? 1 : 0;
     for (let k: usize = 0; k < 8; k++) {
-      const b = ST + (k << 4);
-      memory.copy(b, nonce, 12);
-      storeBE32(b + 12, first && k == 0 ? 1 : counter + <u32>(k - lead));
+      const c = first && k == 0 ? 1 : counter + <u32>(k - lead);
+      v128.store(ST + (k << 4), i32x4.replace_lane(nb, 3, bswap<u32>(c)));
     }
     bsTranspose(ST);
     aesBsEncryptPlanes(ST, BS_RK, rounds);
@@ -114,11 +114,8 @@ export function aesBsCtr(ctx: usize, nonce: usize, counter: u32, src: usize, dst
  */
 export function aesBsCtrPrefix(ctx: usize, nonce: usize, ekj0: usize, ks: usize): void {
   bsKeys(ctx);
-  for (let k: usize = 0; k < 8; k++) {
-    const b = ST + (k << 4);
-    memory.copy(b, nonce, 12);
-    storeBE32(b + 12, <u32>k + 1);
-  }
+  const nb = i32x4.replace_lane(v128.load(nonce), 3, 0);
+  for (let k: usize = 0; k < 8; k++) v128.store(ST + (k << 4), i32x4.replace_lane(nb, 3, bswap<u32>(<u32>k + 1)));
   bsTranspose(ST);
   aesBsEncryptPlanes(ST, BS_RK, load<u32>(ctx));
   bsTranspose(ST);
