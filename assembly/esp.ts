@@ -451,9 +451,10 @@ const LANE_END: usize = memory.data(8 * 4, 16); // lane schedule simulation: pas
 
 /**
  * Whether the 8-lane bitsliced CBC is faster than the T-table CBC for the `g` records at AES_GROUP. One
- * lane pass costs about as much as 8 x 5/6 T-table blocks here (bench/simd.ts), so the lanes are used when
- * they would be at least 5/6 full on average: the passes are those of the lane scheduler (a lane that
- * ends takes the next packet), simulated on the lengths, which are public.
+ * lane pass costs about as much as 3.5 to 5.5 T-table blocks here (bench/simd.ts; less on a loaded
+ * machine, where the T-tables' lookups suffer more), so the lanes are used when they would be at least
+ * 2/3 full on average: the passes are those of the lane scheduler (a lane that ends takes the next
+ * packet), simulated on the lengths, which are public.
  */
 function lanesPayOff(g: u32): bool {
   if (g < 2) return false;
@@ -469,7 +470,7 @@ function lanesPayOff(g: u32): bool {
     store<u32>(LANE_END + (lane << 2), end);
     if (end > makespan) makespan = end;
   }
-  return <u64>total * 6 >= <u64>makespan * 8 * 5;
+  return <u64>total * 3 >= <u64>makespan * 8 * 2;
 }
 
 // Grouping the records by SA in O(n): an open-addressing table from AES context to the SA's first and
