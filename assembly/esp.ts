@@ -46,7 +46,7 @@ import {
   ST_OK, ST_BAD_ALGORITHM, ST_BAD_LENGTH, ST_WEAK_KEY, ST_ESP_MALFORMED, ST_ESP_SPI, ST_ESP_INTEGRITY,
   ST_ESP_PADDING, ST_ESP_DUMMY, ST_SEQ_EXHAUSTED, ST_ESP_DIRECTION,
 } from "../src/constants";
-import { loadBE32, storeBE32, storeBE64, ct_equal } from "./bytes";
+import { loadBE32, storeBE32, storeBE64, ct_equal, zero16 } from "./bytes";
 import { aesExpand } from "./aes";
 import { desKeySchedule } from "./des";
 import { aesCbcEncrypt, aesCbcDecrypt, des3CbcEncrypt, des3CbcDecrypt } from "./cbc";
@@ -94,11 +94,11 @@ const GMAC_AAD: usize = memory.data(65536 + 64, 16);
  * the wire) and is left.
  */
 function wipeScratch(): void {
-  memory.fill(NONCE, 0, 16);
-  memory.fill(AAD, 0, 16);
-  memory.fill(MAC, 0, 32);
-  memory.fill(HSTATE, 0, 112);
-  memory.fill(IV_SCRATCH, 0, 16);
+  zero16(NONCE, 16);
+  zero16(AAD, 16);
+  zero16(MAC, 32);
+  zero16(HSTATE, 112);
+  zero16(IV_SCRATCH, 16);
   gcmWipeTag();
   gcmWipeOpen();
   bsWipe();

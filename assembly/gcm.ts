@@ -22,7 +22,7 @@
 // keystream block a block of E_K output; both are zeroed before each function returns, and the tag
 // buffer once its tag has been copied or compared, so nothing derived from a key outlives the call.
 
-import { loadBE32, loadBE64, storeBE32, storeBE64, ct_equal } from "./bytes";
+import { loadBE32, loadBE64, storeBE32, storeBE64, ct_equal, zero16 } from "./bytes";
 import { aesExpand } from "./aes";
 import { aesBsCtr, aesBsCtrPrefix, aesBsEncryptBlock, bsWipe } from "./aes-bs";
 
@@ -203,12 +203,12 @@ export function gcmCtrAfterBegin(ctx: usize, nonce: usize, src: usize, dst: usiz
   for (; i + 16 <= n; i += 16) v128.store(dst + i, v128.xor(v128.load(src + i), v128.load(KS7 + i)));
   for (; i < n; i++) store<u8>(dst + i, load<u8>(src + i) ^ load<u8>(KS7 + i));
   if (len > 112) aesBsCtr(ctx, nonce, 9, src + 112, dst + 112, len - 112, 0);
-  memory.fill(KS7, 0, 112);
+  zero16(KS7, 112);
 }
 
 /** Zeroes what gcmOpenBegin kept (keystream, tag mask), whether or not it was used. */
 export function gcmWipeOpen(): void {
-  memory.fill(KS7, 0, 112);
+  zero16(KS7, 112);
   memory.fill(EKJ0, 0, 16);
   haveMask = false;
 }
