@@ -451,10 +451,10 @@ const LANE_END: usize = memory.data(8 * 4, 16); // lane schedule simulation: pas
 
 /**
  * Whether the 8-lane bitsliced CBC is faster than the T-table CBC for the `g` records at AES_GROUP. One
- * lane pass costs about as much as 3.5 to 5.5 T-table blocks here (bench/simd.ts; less on a loaded
- * machine, where the T-tables' lookups suffer more), so the lanes are used when they would be at least
- * 2/3 full on average: the passes are those of the lane scheduler (a lane that ends takes the next
- * packet), simulated on the lengths, which are public.
+ * lane pass costs about as much as 3.2 to 4.5 T-table blocks here (bench/simd.ts, first table; up to
+ * about 5 on a quieter machine, where the T-tables gain more), so the lanes are used when they would
+ * be at least 2/3 full on average: the passes are those of the lane scheduler (a lane that ends takes
+ * the next packet), simulated on the lengths, which are public.
  */
 function lanesPayOff(g: u32): bool {
   if (g < 2) return false;
