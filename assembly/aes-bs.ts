@@ -88,7 +88,8 @@ export function aesBsCtr(ctx: usize, nonce: usize, counter: u32, src: usize, dst
   const rounds = load<u32>(ctx);
   let off: usize = 0;
   let first = ekj0 != 0;
-  // The counter blocks are built in registers: nonce || 0, the counter put in lane 3 (big-endian).
+  // The counter blocks are built in registers: the 12 nonce bytes (a 16-byte load; lane 3 is replaced),
+  // then the counter in lane 3, big-endian.
   const nb = i32x4.replace_lane(v128.load(nonce), 3, 0);
   while (off < len || first) {
     const lead: usize = first ? 1 : 0;

@@ -119,10 +119,11 @@ let lo0: u64 = 0, lo1: u64 = 0, lo2: u64 = 0, r0: u64 = 0, r1: u64 = 0, r2: u64 
   const raw = v128.load(p);
   const be = i8x16.swizzle(raw, i8x16(7, 6, 5, 4, 3, 2, 1, 0, 15, 14, 13, 12, 11, 10, 9, 8));
   const nib = i8x16.splat(0x0f);
-  const rv = v128.or(
-    i8x16.swizzle(i32x4(0xc0408000, 0xe060a020, 0xd0509010, 0xf070b030), v128.and(raw, nib)),
-    i8x16.swizzle(i8x16(0x0, 0x8, 0x4, 0xc, 0x2, 0xa, 0x6, 0xe, 0x1, 0x9, 0x5, 0xd, 0x3, 0xb, 0x7, 0xf), v128.and(i16x8.shr_u(raw, 4), nib)),
-  );
+  // rev4(n) << 4 for the low nibble n (bytes 0x00, 0x80, 0x40, 0xc0, ... as little-endian words), and
+  // rev4(n) for the high nibble.
+  const revLo = i32x4(0xc0408000, 0xe060a020, 0xd0509010, 0xf070b030);
+  const revHi = i8x16(0x0, 0x8, 0x4, 0xc, 0x2, 0xa, 0x6, 0xe, 0x1, 0x9, 0x5, 0xd, 0x3, 0xb, 0x7, 0xf);
+  const rv = v128.or(i8x16.swizzle(revLo, v128.and(raw, nib)), i8x16.swizzle(revHi, v128.and(i16x8.shr_u(raw, 4), nib)));
   let a1 = i64x2.extract_lane(be, 0), a0 = i64x2.extract_lane(be, 1);
   let a1r = i64x2.extract_lane(rv, 0), a0r = i64x2.extract_lane(rv, 1);
   if (first) {
