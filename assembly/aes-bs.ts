@@ -12,14 +12,15 @@
 // the affine constant). Converted once per key within an exported call, kept in BS_RK, zeroed by bsWipe().
 
 import { AES_RK } from "./aes";
-import { storeBE32 } from "./bytes";
 import { aesBsEncryptPlanes, aesBsDecryptPlanes, bsTranspose } from "./aes-bs-rounds";
+import { zero16, copy16 } from "./bytes";
 
 const BS_RK: usize = memory.data(15 * 128, 16); // up to 15 round keys x 8 planes
 const ST: usize = memory.data(128, 16); // 8 blocks, or their 8 planes
 const CHAIN: usize = memory.data(8 * 16, 16); // per lane: CBC chaining value
 const LANE: usize = memory.data(8 * 8, 16); // per lane: u32 address of the next block, u32 blocks left
 let keysOf: usize = 0; // the AES context whose round keys are in BS_RK (0: none)
+let keysLen: usize = 0; // bytes of BS_RK written for it
 /** 8-lane CBC encryption passes run since instantiation (simd_counters). */
 export let lanePasses: u32 = 0;
 
@@ -39,14 +40,15 @@ function bsKeys(ctx: usize): void {
     }
   }
   keysOf = ctx;
+  keysLen = <usize>(rounds + 1) << 7;
 }
 
 /** Zeroes the round-key planes and the block scratch (call at the end of every exported call). */
 export function bsWipe(): void {
   if (keysOf == 0) return;
-  memory.fill(BS_RK, 0, 15 * 128);
-  memory.fill(ST, 0, 128);
-  memory.fill(CHAIN, 0, 128);
+  zero16(BS_RK, keysLen);
+  zero16(ST, 128);
+  zero16(CHAIN, 128);
   keysOf = 0;
 }
 
@@ -58,8 +60,8 @@ export function aesBsCbcDecrypt(ctx: usize, iv: usize, src: usize, dst: usize, l
   let chain = v128.load(iv);
   for (let off: usize = 0; off < len; off += 128) {
     const n = min<usize>(128, len - off);
-    memory.copy(ST, src + off, n);
-    if (n < 128) memory.fill(ST + n, 0, 128 - n);
+    if (n == 128) copy16(ST, src + off, 128);
+    else { memory.copy(ST, src + off, n); memory.fill(ST + n, 0, 128 - n); }
     const next = v128.load(src + off + n - 16);
     bsTranspose(ST);
     aesBsDecryptPlanes(ST, BS_RK, rounds);
@@ -86,12 +88,14 @@ export function aesBsCtr(ctx: usize, nonce: usize, counter: u32, src: usize, dst
   const rounds = load<u32>(ctx);
   let off: usize = 0;
   let first = ekj0 != 0;
+  // The counter blocks are built in registers: the 12 nonce bytes (a 16-byte load; lane 3 is replaced),
+  // then the counter in lane 3, big-endian.
+  const nb = i32x4.replace_lane(v128.load(nonce), 3, 0);
   while (off < len || first) {
     const lead: usize = first ? 1 : 0;
     for (let k: usize = 0; k < 8; k++) {
-      const b = ST + (k << 4);
-      memory.copy(b, nonce, 12);
-      storeBE32(b + 12, first && k == 0 ? 1 : counter + <u32>(k - lead));
+      const c = first && k == 0 ? 1 : counter + <u32>(k - lead);
+      v128.store(ST + (k << 4), i32x4.replace_lane(nb, 3, bswap<u32>(c)));
     }
     bsTranspose(ST);
     aesBsEncryptPlanes(ST, BS_RK, rounds);
@@ -114,23 +118,20 @@ export function aesBsCtr(ctx: usize, nonce: usize, counter: u32, src: usize, dst
  */
 export function aesBsCtrPrefix(ctx: usize, nonce: usize, ekj0: usize, ks: usize): void {
   bsKeys(ctx);
-  for (let k: usize = 0; k < 8; k++) {
-    const b = ST + (k << 4);
-    memory.copy(b, nonce, 12);
-    storeBE32(b + 12, <u32>k + 1);
-  }
+  const nb = i32x4.replace_lane(v128.load(nonce), 3, 0);
+  for (let k: usize = 0; k < 8; k++) v128.store(ST + (k << 4), i32x4.replace_lane(nb, 3, bswap<u32>(<u32>k + 1)));
   bsTranspose(ST);
   aesBsEncryptPlanes(ST, BS_RK, load<u32>(ctx));
   bsTranspose(ST);
   v128.store(ekj0, v128.load(ST));
-  memory.copy(ks, ST + 16, 112);
+  copy16(ks, ST + 16, 112);
 }
 
 /** One block, E_K(src) to `dst`, by a whole bitsliced pass (the GCM hash key, a tag mask). */
 export function aesBsEncryptBlock(ctx: usize, src: usize, dst: usize): void {
   bsKeys(ctx);
   v128.store(ST, v128.load(src));
-  memory.fill(ST + 16, 0, 112);
+  zero16(ST + 16, 112);
   bsTranspose(ST);
   aesBsEncryptPlanes(ST, BS_RK, load<u32>(ctx));
   bsTranspose(ST);
@@ -143,13 +144,14 @@ export function aesBsEcb(ctx: usize, src: usize, dst: usize, len: usize, decrypt
   const rounds = load<u32>(ctx);
   for (let off: usize = 0; off < len; off += 128) {
     const n = min<usize>(128, len - off);
-    memory.copy(ST, src + off, n);
-    if (n < 128) memory.fill(ST + n, 0, 128 - n);
+    if (n == 128) copy16(ST, src + off, 128);
+    else { memory.copy(ST, src + off, n); memory.fill(ST + n, 0, 128 - n); }
     bsTranspose(ST);
     if (decrypt) aesBsDecryptPlanes(ST, BS_RK, rounds);
     else aesBsEncryptPlanes(ST, BS_RK, rounds);
     bsTranspose(ST);
-    memory.copy(dst + off, ST, n);
+    if (n == 128) copy16(dst + off, ST, 128);
+    else memory.copy(dst + off, ST, n);
   }
 }
 

@@ -46,7 +46,7 @@ import {
   ST_OK, ST_BAD_ALGORITHM, ST_BAD_LENGTH, ST_WEAK_KEY, ST_ESP_MALFORMED, ST_ESP_SPI, ST_ESP_INTEGRITY,
   ST_ESP_PADDING, ST_ESP_DUMMY, ST_SEQ_EXHAUSTED, ST_ESP_DIRECTION,
 } from "../src/constants";
-import { loadBE32, storeBE32, storeBE64, ct_equal } from "./bytes";
+import { loadBE32, storeBE32, storeBE64, ct_equal, zero16 } from "./bytes";
 import { aesExpand } from "./aes";
 import { desKeySchedule } from "./des";
 import { aesCbcEncrypt, aesCbcDecrypt, des3CbcEncrypt, des3CbcDecrypt } from "./cbc";
@@ -94,11 +94,11 @@ const GMAC_AAD: usize = memory.data(65536 + 64, 16);
  * the wire) and is left.
  */
 function wipeScratch(): void {
-  memory.fill(NONCE, 0, 16);
-  memory.fill(AAD, 0, 16);
-  memory.fill(MAC, 0, 32);
-  memory.fill(HSTATE, 0, 112);
-  memory.fill(IV_SCRATCH, 0, 16);
+  zero16(NONCE, 16);
+  zero16(AAD, 16);
+  zero16(MAC, 32);
+  zero16(HSTATE, 112);
+  zero16(IV_SCRATCH, 16);
   gcmWipeTag();
   gcmWipeOpen();
   bsWipe();
@@ -451,9 +451,10 @@ const LANE_END: usize = memory.data(8 * 4, 16); // lane schedule simulation: pas
 
 /**
  * Whether the 8-lane bitsliced CBC is faster than the T-table CBC for the `g` records at AES_GROUP. One
- * lane pass costs about as much as 8 x 5/6 T-table blocks here (bench/simd.ts), so the lanes are used when
- * they would be at least 5/6 full on average: the passes are those of the lane scheduler (a lane that
- * ends takes the next packet), simulated on the lengths, which are public.
+ * lane pass costs about as much as 3.2 to 4.5 T-table blocks here (bench/simd.ts, first table; up to
+ * about 5 on a quieter machine, where the T-tables gain more), so the lanes are used when they would
+ * be at least 2/3 full on average: the passes are those of the lane scheduler (a lane that ends takes
+ * the next packet), simulated on the lengths, which are public.
  */
 function lanesPayOff(g: u32): bool {
   if (g < 2) return false;
@@ -469,7 +470,7 @@ function lanesPayOff(g: u32): bool {
     store<u32>(LANE_END + (lane << 2), end);
     if (end > makespan) makespan = end;
   }
-  return <u64>total * 6 >= <u64>makespan * 8 * 5;
+  return <u64>total * 3 >= <u64>makespan * 8 * 2;
 }
 
 // Grouping the records by SA in O(n): an open-addressing table from AES context to the SA's first and

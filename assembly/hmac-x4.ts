@@ -19,7 +19,7 @@
 //   +24 u64 free for the caller       +32 full MAC out (20 bytes for SHA-1, 16 for MD5)
 
 import { HASH_SHA1 } from "../src/constants";
-import { storeBE32, storeBE64 } from "./bytes";
+import { storeBE32, storeBE64, zero16 } from "./bytes";
 import { sha1x4Compress } from "./sha1x4";
 import { md5x4Compress } from "./md5x4";
 import { sha1Compress } from "./sha1";
@@ -235,10 +235,10 @@ export function hmacX4(alg: u32, list: usize, count: u32): void {
     }
   }
   // Chaining states from the ipad/opad states and the inner digests are key-derived.
-  memory.fill(ST, 0, 80);
-  memory.fill(OUTER, 0, 4 * 64);
-  memory.fill(TAIL, 0, 4 * 128);
-  memory.fill(H, 0, 32);
+  zero16(ST, 80);
+  zero16(OUTER, 4 * 64);
+  zero16(TAIL, 4 * 128);
+  zero16(H, 32);
 }
 
 // ---- Export (tests: the lanes checked directly against node:crypto) ----

@@ -11,6 +11,7 @@
 
 import { HASH_MD5, HASH_SHA256 } from "../src/constants";
 import { hashInit, hashResume, hashUpdate, hashFinal, compress, digestLength } from "./hash";
+import { zero16 } from "./bytes";
 
 const INNER: usize = 16;
 const OUTER: usize = 48;
@@ -57,7 +58,7 @@ export function hmacEnd(ctx: usize, st: usize, out: usize): void {
   hashResume(st, alg, ctx + OUTER);
   hashUpdate(st, DIGEST, digestLength(alg));
   hashFinal(st, out);
-  memory.fill(DIGEST, 0, 32); // the inner hash
+  zero16(DIGEST, 32); // the inner hash
 }
 
 /** One-shot MAC of `len` bytes at `p`: full-length tag to `out`; the scratch state is zeroed after. */
@@ -65,13 +66,13 @@ export function hmacCompute(ctx: usize, p: usize, len: usize, out: usize): void 
   hmacBegin(ctx, STATE);
   hashUpdate(STATE, p, len);
   hmacEnd(ctx, STATE, out);
-  memory.fill(STATE, 0, 112);
+  zero16(STATE, 112);
 }
 
 /** Zeroes the scratch state after a computation whose intermediate values are secret (the KDF). */
 export function hmacWipeScratch(): void {
-  memory.fill(STATE, 0, 112);
-  memory.fill(DIGEST, 0, 32);
+  zero16(STATE, 112);
+  zero16(DIGEST, 32);
 }
 
 // ---- Exports ----

@@ -8,14 +8,15 @@
 
 /** Processes one 64-byte block per lane (lane k reads the block at pk) into the interleaved state at `st`. */
 export function sha1x4Compress(st: usize, p0: usize, p1: usize, p2: usize, p3: usize): void {
+  const BSWAP = i8x16(3, 2, 1, 0, 7, 6, 5, 4, 11, 10, 9, 8, 15, 14, 13, 12);
   const l0_0 = v128.load(p0, 0);
-  const r0_0 = i8x16.shuffle(l0_0, l0_0, 3, 2, 1, 0, 7, 6, 5, 4, 11, 10, 9, 8, 15, 14, 13, 12);
+  const r0_0 = i8x16.swizzle(l0_0, BSWAP);
   const l1_0 = v128.load(p1, 0);
-  const r1_0 = i8x16.shuffle(l1_0, l1_0, 3, 2, 1, 0, 7, 6, 5, 4, 11, 10, 9, 8, 15, 14, 13, 12);
+  const r1_0 = i8x16.swizzle(l1_0, BSWAP);
   const l2_0 = v128.load(p2, 0);
-  const r2_0 = i8x16.shuffle(l2_0, l2_0, 3, 2, 1, 0, 7, 6, 5, 4, 11, 10, 9, 8, 15, 14, 13, 12);
+  const r2_0 = i8x16.swizzle(l2_0, BSWAP);
   const l3_0 = v128.load(p3, 0);
-  const r3_0 = i8x16.shuffle(l3_0, l3_0, 3, 2, 1, 0, 7, 6, 5, 4, 11, 10, 9, 8, 15, 14, 13, 12);
+  const r3_0 = i8x16.swizzle(l3_0, BSWAP);
   const t0_0 = v128.shuffle<u32>(r0_0, r1_0, 0, 4, 1, 5);
   const t1_0 = v128.shuffle<u32>(r0_0, r1_0, 2, 6, 3, 7);
   const t2_0 = v128.shuffle<u32>(r2_0, r3_0, 0, 4, 1, 5);
@@ -25,13 +26,13 @@ export function sha1x4Compress(st: usize, p0: usize, p1: usize, p2: usize, p3: u
   let w2 = v128.shuffle<u64>(t1_0, t3_0, 0, 2);
   let w3 = v128.shuffle<u64>(t1_0, t3_0, 1, 3);
   const l0_1 = v128.load(p0, 16);
-  const r0_1 = i8x16.shuffle(l0_1, l0_1, 3, 2, 1, 0, 7, 6, 5, 4, 11, 10, 9, 8, 15, 14, 13, 12);
+  const r0_1 = i8x16.swizzle(l0_1, BSWAP);
   const l1_1 = v128.load(p1, 16);
-  const r1_1 = i8x16.shuffle(l1_1, l1_1, 3, 2, 1, 0, 7, 6, 5, 4, 11, 10, 9, 8, 15, 14, 13, 12);
+  const r1_1 = i8x16.swizzle(l1_1, BSWAP);
   const l2_1 = v128.load(p2, 16);
-  const r2_1 = i8x16.shuffle(l2_1, l2_1, 3, 2, 1, 0, 7, 6, 5, 4, 11, 10, 9, 8, 15, 14, 13, 12);
+  const r2_1 = i8x16.swizzle(l2_1, BSWAP);
   const l3_1 = v128.load(p3, 16);
-  const r3_1 = i8x16.shuffle(l3_1, l3_1, 3, 2, 1, 0, 7, 6, 5, 4, 11, 10, 9, 8, 15, 14, 13, 12);
+  const r3_1 = i8x16.swizzle(l3_1, BSWAP);
   const t0_1 = v128.shuffle<u32>(r0_1, r1_1, 0, 4, 1, 5);
   const t1_1 = v128.shuffle<u32>(r0_1, r1_1, 2, 6, 3, 7);
   const t2_1 = v128.shuffle<u32>(r2_1, r3_1, 0, 4, 1, 5);
@@ -41,13 +42,13 @@ export function sha1x4Compress(st: usize, p0: usize, p1: usize, p2: usize, p3: u
   let w6 = v128.shuffle<u64>(t1_1, t3_1, 0, 2);
   let w7 = v128.shuffle<u64>(t1_1, t3_1, 1, 3);
   const l0_2 = v128.load(p0, 32);
-  const r0_2 = i8x16.shuffle(l0_2, l0_2, 3, 2, 1, 0, 7, 6, 5, 4, 11, 10, 9, 8, 15, 14, 13, 12);
+  const r0_2 = i8x16.swizzle(l0_2, BSWAP);
   const l1_2 = v128.load(p1, 32);
-  const r1_2 = i8x16.shuffle(l1_2, l1_2, 3, 2, 1, 0, 7, 6, 5, 4, 11, 10, 9, 8, 15, 14, 13, 12);
+  const r1_2 = i8x16.swizzle(l1_2, BSWAP);
   const l2_2 = v128.load(p2, 32);
-  const r2_2 = i8x16.shuffle(l2_2, l2_2, 3, 2, 1, 0, 7, 6, 5, 4, 11, 10, 9, 8, 15, 14, 13, 12);
+  const r2_2 = i8x16.swizzle(l2_2, BSWAP);
   const l3_2 = v128.load(p3, 32);
-  const r3_2 = i8x16.shuffle(l3_2, l3_2, 3, 2, 1, 0, 7, 6, 5, 4, 11, 10, 9, 8, 15, 14, 13, 12);
+  const r3_2 = i8x16.swizzle(l3_2, BSWAP);
   const t0_2 = v128.shuffle<u32>(r0_2, r1_2, 0, 4, 1, 5);
   const t1_2 = v128.shuffle<u32>(r0_2, r1_2, 2, 6, 3, 7);
   const t2_2 = v128.shuffle<u32>(r2_2, r3_2, 0, 4, 1, 5);
@@ -57,13 +58,13 @@ export function sha1x4Compress(st: usize, p0: usize, p1: usize, p2: usize, p3: u
   let w10 = v128.shuffle<u64>(t1_2, t3_2, 0, 2);
   let w11 = v128.shuffle<u64>(t1_2, t3_2, 1, 3);
   const l0_3 = v128.load(p0, 48);
-  const r0_3 = i8x16.shuffle(l0_3, l0_3, 3, 2, 1, 0, 7, 6, 5, 4, 11, 10, 9, 8, 15, 14, 13, 12);
+  const r0_3 = i8x16.swizzle(l0_3, BSWAP);
   const l1_3 = v128.load(p1, 48);
-  const r1_3 = i8x16.shuffle(l1_3, l1_3, 3, 2, 1, 0, 7, 6, 5, 4, 11, 10, 9, 8, 15, 14, 13, 12);
+  const r1_3 = i8x16.swizzle(l1_3, BSWAP);
   const l2_3 = v128.load(p2, 48);
-  const r2_3 = i8x16.shuffle(l2_3, l2_3, 3, 2, 1, 0, 7, 6, 5, 4, 11, 10, 9, 8, 15, 14, 13, 12);
+  const r2_3 = i8x16.swizzle(l2_3, BSWAP);
   const l3_3 = v128.load(p3, 48);
-  const r3_3 = i8x16.shuffle(l3_3, l3_3, 3, 2, 1, 0, 7, 6, 5, 4, 11, 10, 9, 8, 15, 14, 13, 12);
+  const r3_3 = i8x16.swizzle(l3_3, BSWAP);
   const t0_3 = v128.shuffle<u32>(r0_3, r1_3, 0, 4, 1, 5);
   const t1_3 = v128.shuffle<u32>(r0_3, r1_3, 2, 6, 3, 7);
   const t2_3 = v128.shuffle<u32>(r2_3, r3_3, 0, 4, 1, 5);

@@ -16,7 +16,8 @@
 import { createCipheriv, createDecipheriv, createHash, randomFillSync, timingSafeEqual, type Hash } from 'node:crypto';
 // The built dist/ (as installed), not the TypeScript sources through tsx's loader.
 import { EspSa, expandKeys, initSync, openBatch, sealBatch } from '../dist/index.js';
-import { wasm } from '../dist/internal/wasm.js';
+import { allocContext, freeContext, wasm } from '../dist/internal/wasm.js';
+import { AES_CTX_SIZE, GCM_CTX_SIZE } from '../dist/constants.js';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
@@ -253,6 +254,64 @@ function bench<I>(title: string, impls: Array<Impl<I>>, ref: string, base: strin
 }
 
 console.log(`node ${process.version}, ${process.arch}, batch ${BATCH}`);
+
+// The AES and GHASH primitives, the WASM exports timed in isolation (one AES-128 key, 88-block
+// packets as at 1400 B): what SECURITY.md's "T-table vs bitsliced" figures come from. Interleaved as
+// above; each figure is the median over the rounds of ns per block (per pass for "pass" rows), and
+// "x T-table block" the median per-round ratio to one T-table CBC encryption block.
+{
+  const c = wasm();
+  const x = c.x;
+  const io = c.ioPtr;
+  const ctx = allocContext(AES_CTX_SIZE);
+  const gctx = allocContext(GCM_CTX_SIZE);
+  const mem = (): Uint8Array => wasm().mem;
+  mem().set(ck, c.paramPtr);
+  x.aes_init(ctx, c.paramPtr, 16);
+  x.gcm_init(gctx, c.paramPtr, 16);
+  mem().fill(0, c.paramPtr, c.paramPtr + 16);
+  const N = 88;
+  const data = io + 4096, ivs = io + 1024, jobs = io + 2048, nonce = io + 3072, tag = io + 3200;
+  mem().set(randomFillSync(new Uint8Array(8 * N * 16)), data);
+  const u32 = new Uint32Array(mem().buffer);
+  for (let k = 0; k < 8; k++) {
+    const r = (jobs >>> 2) + k * 4;
+    u32[r] = data + k * N * 16; u32[r + 1] = N * 16; u32[r + 2] = ivs + 16 * k;
+  }
+  const prims: Array<{ name: string; per: number; run: () => void }> = [
+    { name: 'T-table AES-CBC encryption, per block', per: N, run: () => x.aes_cbc_encrypt(ctx, ivs, data, data, N * 16) },
+    { name: 'bitsliced 8-lane CBC encryption, per pass (8 blocks)', per: N, run: () => x.aes_bs_cbc_encrypt_lanes(ctx, jobs, 8) },
+    { name: 'bitsliced AES (ECB, 8 blocks a pass), per block', per: N, run: () => x.aes_encrypt_blocks(ctx, data, data, N * 16) },
+    { name: 'bitsliced AES, one block (a whole pass)', per: 1, run: () => x.aes_encrypt_blocks(ctx, data, data, 16) },
+    { name: 'bitsliced AES-CBC decryption, per block', per: N, run: () => x.aes_cbc_decrypt(ctx, ivs, data, data, N * 16) },
+    { name: 'GHASH (GMAC over 1400 B), per block', per: N, run: () => x.gcm_seal(gctx, nonce, data, N * 16, 0, 0, 0, tag, 16) },
+    { name: 'AES-GCM seal 1400 B, per block', per: N, run: () => x.gcm_seal(gctx, nonce, data, 8, data, data, 1400, tag, 16) },
+  ];
+  const times = prims.map(() => [] as number[]);
+  const once = (k: number, reps: number): number => {
+    const t0 = process.cpuUsage();
+    for (let i = 0; i < reps; i++) prims[k]!.run();
+    const t = process.cpuUsage(t0);
+    return ((t.user + t.system) * 1000) / (reps * prims[k]!.per);
+  };
+  const reps = prims.map((m, k) => { once(k, 50); return Math.max(4, Math.round((MS * 1e6) / 4 / (once(k, 50) * m.per))); });
+  for (let round = 0; round <= ROUNDS; round++) {
+    for (let j = 0; j < prims.length; j++) {
+      const k = (j + round) % prims.length;
+      const t = once(k, reps[k]!);
+      if (round > 0) times[k]!.push(t);
+    }
+  }
+  x.wipe(data, 8 * N * 16);
+  freeContext(ctx, AES_CTX_SIZE);
+  freeContext(gctx, GCM_CTX_SIZE);
+  console.log(`\nAES and GHASH primitives (AES-128), ${ROUNDS} interleaved rounds; ns of CPU time per block (per pass where said)`);
+  prims.forEach((m, k) => {
+    const r = times[k]!.map((t, i) => t / times[0]![i]!);
+    console.log(`  ${m.name.padEnd(56)} ${median(times[k]!).toFixed(1).padStart(7)} ns [${Math.min(...times[k]!).toFixed(0)}-${Math.max(...times[k]!).toFixed(0)}]   ${median(r).toFixed(2)} x T-table block`);
+  });
+}
+
 
 // Batch seal @600 B.
 {

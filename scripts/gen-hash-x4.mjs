@@ -3,7 +3,7 @@
 // compression functions over four independent messages at once, one message per 32-bit lane of a
 // WebAssembly SIMD v128 (i32x4), for multi-buffer HMAC (assembly/hmac-x4.ts). Rounds fully unrolled,
 // message words in 16 v128 locals; the four blocks are loaded 16 bytes at a time and transposed with
-// shuffles (and byte-swapped for SHA-1, whose words are big-endian).
+// shuffles (and byte-swapped for SHA-1, whose words are big-endian, by a swizzle).
 // Run: node scripts/gen-hash-x4.mjs   (writes both files)
 
 import { writeFileSync } from 'node:fs';
@@ -18,11 +18,14 @@ const k4 = (k) => `i32x4(${k}, ${k}, ${k}, ${k})`;
 
 /** Loads word groups 4g..4g+3 of the four blocks at p0..p3 into w(4g)..w(4g+3), transposed. */
 function loadWords(out, bswap) {
+  // The byte swap as i8x16.swizzle with a constant index vector: one pshufb in V8, where the same
+  // i8x16.shuffle became six instructions (pshuflw, pshufhw and a 16-bit rotate).
+  if (bswap) out('  const BSWAP = i8x16(3, 2, 1, 0, 7, 6, 5, 4, 11, 10, 9, 8, 15, 14, 13, 12);');
   for (let g = 0; g < 4; g++) {
     for (let l = 0; l < 4; l++) {
       if (bswap) {
         out(`  const l${l}_${g} = v128.load(p${l}, ${16 * g});`);
-        out(`  const r${l}_${g} = i8x16.shuffle(l${l}_${g}, l${l}_${g}, 3, 2, 1, 0, 7, 6, 5, 4, 11, 10, 9, 8, 15, 14, 13, 12);`);
+        out(`  const r${l}_${g} = i8x16.swizzle(l${l}_${g}, BSWAP);`);
       } else {
         out(`  const r${l}_${g} = v128.load(p${l}, ${16 * g});`);
       }

@@ -229,16 +229,17 @@ export class EspSa extends WasmKey {
     checkByte('nextHeader', nextHeader);
     if (payload.length > this.maxPayload) throw new Ipsec3gppError(ErrorCode.ESP_TOO_LARGE, `payload of ${payload.length} bytes exceeds ${this.maxPayload}`);
     const len = this.packetLength(payload.length);
-    const o = check.output(out, len);
+    if (out !== undefined) check.output(out, len); // before anything changes
     const c = wasm();
     const ctx = this.ctx;
     c.io.set(payload, 8 + this.ivLength);
     const iv = this.#cbc ? takeRandom(c, this.ivLength) : 0;
     const r = c.x.esp_seal(ctx, c.ioPtr, payload.length, nextHeader, iv);
     if (r < 0) throw statusError(-r);
-    o.set(c.io.subarray(0, r), 0);
+    // Allocating: one slice (allocation and copy in one step: ~0.2 us less than new + set at 600 B).
+    const packet = out === undefined ? c.io.slice(0, r) : copyOut(c, 0, r, out);
     this._sent(c, r, 0);
-    return o.length === r ? o : o.subarray(0, r);
+    return packet;
   }
 
   /**
@@ -268,12 +269,11 @@ export class EspSa extends WasmKey {
       throw statusError(st);
     }
     const at = 8 + this.ivLength;
-    const o = check.output(out, r);
-    o.set(c.io.subarray(at, at + r), 0);
+    const payload = out === undefined ? c.io.slice(at, at + r) : copyOut(c, at, r, check.output(out, r));
     this.stats.packets++;
     this.stats.bytes += packet.length;
     const res = (c.paramPtr + RES_AT) >>> 2;
-    return { payload: o.length === r ? o : o.subarray(0, r), nextHeader: c.u32[res]!, seq: c.u32[res + 2]! + c.u32[res + 3]! * 0x100000000 };
+    return { payload, nextHeader: c.u32[res]!, seq: c.u32[res + 2]! + c.u32[res + 3]! * 0x100000000 };
   }
 
   /** Last sequence number sent (outbound) or highest authenticated (inbound). */
@@ -342,6 +342,12 @@ function checkKeys(
     if (salt === undefined) throw new Ipsec3gppError(ErrorCode.KEY_LENGTH, `${ealg.name === 'aes-gcm' ? 'aes-gcm' : 'aes-gmac'} needs a 4-byte salt`);
     check.length('salt', salt, ErrorCode.KEY_LENGTH, 4);
   }
+}
+
+/** Copies `len` bytes of the I/O window from `at` into the caller's `out`; returns the filled part. */
+function copyOut(c: Core, at: number, len: number, out: Uint8Array): Uint8Array {
+  out.set(c.io.subarray(at, at + len), 0);
+  return out.length === len ? out : out.subarray(0, len);
 }
 
 function readBE32(b: Uint8Array, at: number): number {

@@ -6,7 +6,7 @@ import { createCipheriv } from 'node:crypto';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { AesGcm, AesGmac, initSync } from '../src/index.js';
-import { cases, hex, loadVectors, throwsCode, unhex } from './helpers.js';
+import { Rng, cases, hex, loadVectors, seed, throwsCode, unhex } from './helpers.js';
 
 initSync();
 
@@ -90,6 +90,27 @@ test('aes-gmac: 1000 random tags and verifications against node:crypto (GCM over
     }
     gmac.destroy();
   });
+});
+
+// GHASH hashes four blocks per reduction with H^4..H (assembly/gcm.ts), the last 1..4 whole blocks of
+// each of AAD and ciphertext as a shorter group, then a zero-padded partial block: every length 0..320
+// bytes covers each group size, remainder and partial block (up to 20 blocks) on both inputs.
+test('GHASH in groups of four blocks: every AAD and plaintext length 0..320 bytes against node:crypto', () => {
+  const rng = new Rng(seed());
+  for (let n = 0; n <= 320; n++) {
+    const keyLen = rng.pick([16, 24, 32]);
+    const key = rng.bytes(keyLen);
+    const nonce = rng.bytes(12);
+    const gcm = new AesGcm(key);
+    const gmac = new AesGmac(key);
+    const aad = rng.bytes(n), pt = rng.bytes(rng.int(321));
+    assert.is(hex(gcm.seal(nonce, pt, aad)), nodeSeal(keyLen, key, nonce, aad, pt, 16), `aad ${n}, plaintext ${pt.length}`);
+    const aad2 = rng.bytes(rng.int(321)), pt2 = rng.bytes(n);
+    assert.is(hex(gcm.seal(nonce, pt2, aad2)), nodeSeal(keyLen, key, nonce, aad2, pt2, 16), `aad ${aad2.length}, plaintext ${n}`);
+    assert.is(hex(gmac.tag(nonce, aad)), nodeSeal(keyLen, key, nonce, aad, new Uint8Array(0), 16), `gmac ${n}`);
+    gcm.destroy();
+    gmac.destroy();
+  }
 });
 
 test('aes-gcm: any flipped bit (tag, ciphertext, AAD, nonce) gives TAG_MISMATCH and no plaintext', () => {
