@@ -86,7 +86,7 @@ export class StoreWriter {
 
   /** Resolves once everything put or deleted before the call is in the store. */
   flush(): Promise<void> {
-    if (this.idle) return Promise.resolve();
+    if (this.idle || this.#closed) return Promise.resolve();
     return new Promise((resolve) => {
       this.#waiters.push(resolve);
       this.#schedule();
