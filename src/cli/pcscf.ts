@@ -145,7 +145,7 @@ export async function startPcscf(o: PcscfCliOptions): Promise<RunningPcscf> {
     const refused = [...r.refused, ...core.restoreRefused];
     o.log(`store ${store!.kind}: restored ${r.registrations} registrations over ${r.sets} SA sets, ${core.registrations.size} core registrations, ${core.subscriptions.size} subscriptions${refused.length > 0 ? `; refused ${refused.length} records` : ''}`);
     for (const f of refused) o.log(`store: refused ${f.key}: ${f.code} ${f.reason}`);
-    ev?.({ event: 'restored', registrations: r.registrations, sets: r.sets, coreRegistrations: core.registrations.size, refused });
+    ev?.({ event: 'restored', registrations: r.registrations, keys: r.keys, sets: r.sets, coreRegistrations: core.registrations.size, refused });
   }
   const counts = { registered: 0, refused: 0, aborted: 0, authFailed: 0 };
   pcscf.events.aborted = (e) => { counts.aborted++; ev ? ev({ event: 'aborted', impi: e.key, reason: e.reason }) : o.log(`registration of ${e.key} aborted: ${e.reason}`); };

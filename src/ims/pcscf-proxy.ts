@@ -121,6 +121,8 @@ export interface PcscfRestored {
   sets: number;
   /** Registrations restored (with their identities, Service-Route and SA sets). */
   registrations: number;
+  /** Their keys (IMPIs). */
+  keys: string[];
   /** Records refused (torn, tampered, incomplete, expired, or a set without its registration), with the reason. */
   refused: Array<{ key: string; code: string; reason: string }>;
 }
@@ -1024,7 +1026,7 @@ export class PcscfProxy {
     }
     await p.writer.flush();
     for (const key of regs.keys()) queueMicrotask(() => void this.#subscribeReg(key));
-    this.restored = { sets: this.db.size, registrations, refused };
+    this.restored = { sets: this.db.size, registrations, keys: [...regs.keys()], refused };
   }
 
   /** Stops the proxy: cancels its timers, closes its sockets and wires, and deletes every SA set (keys wiped). */
