@@ -42,7 +42,7 @@
 import {
   ALG_HMAC_MD5_96, ALG_HMAC_SHA1_96, ALG_AES_GMAC,
   EALG_DES_EDE3_CBC, EALG_AES_CBC, EALG_AES_GCM,
-  HASH_MD5, HASH_SHA1, SA_OUTBOUND, BATCH_MAX, SA_ESN, SA_FIXED_SIZE, BATCH_RECORD_SIZE, NEXT_HEADER_DUMMY,
+  HASH_MD5, HASH_SHA1, SA_OUTBOUND, BATCH_MAX, SA_ESN, SA_FIXED_SIZE, REPLAY_HDR_SIZE, BATCH_RECORD_SIZE, NEXT_HEADER_DUMMY,
   ST_OK, ST_BAD_ALGORITHM, ST_BAD_LENGTH, ST_WEAK_KEY, ST_ESP_MALFORMED, ST_ESP_SPI, ST_ESP_INTEGRITY,
   ST_ESP_PADDING, ST_ESP_DUMMY, ST_SEQ_EXHAUSTED, ST_ESP_DIRECTION,
 } from "../src/constants";
@@ -381,6 +381,21 @@ export function esp_sa_seq(sa: usize): u64 {
 /** Sets the outbound counter (tests of sequence exhaustion, SA migration). */
 export function esp_sa_set_seq(sa: usize, seq: u64): void {
   store<u64>(sa + SA_SEQ, seq);
+}
+
+/**
+ * Inbound: restarts the replay window with its right edge at `top`, every number at or below it counted as
+ * received (an SA restored from a store after a restart, issue 19: what was accepted before is refused).
+ * Numbers above `top` are accepted as usual.
+ */
+export function esp_sa_set_replay_top(sa: usize, top: u64): void {
+  const rw = sa + SA_REPLAY;
+  const mask = <usize>load<u32>(rw, 12);
+  const ring = rw + <usize>REPLAY_HDR_SIZE;
+  memory.fill(ring, 0xff, (mask + 1) << 2);
+  const bit = <u32>(top & 31);
+  store<u32>(ring + ((<usize>(top >> 5) & mask) << 2), bit == 31 ? 0xffffffff : (<u32>1 << (bit + 1)) - 1);
+  store<u64>(rw, top);
 }
 
 // ---- Batch forms: many packets (one SA or many) in one call ----

@@ -114,6 +114,16 @@ export const ErrorCode = {
   WIRE_PERMISSION: 'WIRE_PERMISSION',
   /** The operating system refused to set the wire up (address not local, TUN name taken, port in use, ...). */
   WIRE_SETUP: 'WIRE_SETUP',
+  /**
+   * A stored record (src/store/) that is torn, truncated or tampered with: its AES-GCM tag does not verify
+   * under the key-encryption key with the record's identity as associated data. It is refused whole, never
+   * half-loaded.
+   */
+  STORE_RECORD: 'STORE_RECORD',
+  /** The key-encryption key of a store is missing, not 32 bytes, or not the one the store was written with. */
+  STORE_KEK: 'STORE_KEK',
+  /** A store cannot be used: its optional package is not installed, its server does not answer, or its URL is bad. */
+  STORE_UNAVAILABLE: 'STORE_UNAVAILABLE',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

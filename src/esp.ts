@@ -142,6 +142,8 @@ export class EspSa extends WasmKey {
   readonly #softLimit: number;
   readonly #onSoftLimit: ((sa: EspSa) => void) | undefined;
   #softLimitRaised = false;
+  #watchAt = Infinity;
+  #watch: ((seq: number) => void) | undefined;
 
   /** An SA for packets this side sends. */
   static outbound(options: EspSaOptions): EspSa {
@@ -291,6 +293,26 @@ export class EspSa extends WasmKey {
     wasm().x.esp_sa_set_seq(this.ctx, BigInt(seq));
   }
 
+  /**
+   * Inbound: restarts the replay window with its right edge at `top`: every sequence number at or below it
+   * is refused as already received, every number above accepted as usual. For an SA restored after a
+   * restart (src/store/), whose window before the restart is not known: the conservative restart.
+   */
+  restartReplayWindow(top: number): void {
+    if (this.direction !== 'inbound') throw statusError(ST_ESP_DIRECTION);
+    if (!Number.isSafeInteger(top) || top < 0 || (!this.esn && top > 0xffffffff)) throw new Ipsec3gppError(ErrorCode.INVALID_ARGUMENT, 'top must be a sequence number');
+    wasm().x.esp_sa_set_replay_top(this.ctx, BigInt(top));
+  }
+
+  /**
+   * @internal Calls `fn` once, after the packet whose sequence number reaches `at` has been sealed (the
+   * store's high-water mark, src/store/sa-store.ts); a new call replaces the watch, Infinity removes it.
+   */
+  _watchSeq(at: number, fn: ((seq: number) => void) | undefined): void {
+    this.#watchAt = fn === undefined ? Infinity : at;
+    this.#watch = fn;
+  }
+
   /** Deletes the SA: its keys and state are zeroed in WASM memory. */
   delete(): void {
     this.destroy();
@@ -312,6 +334,15 @@ export class EspSa extends WasmKey {
   _sent(c: Core, bytes: number, at: number): void {
     this.stats.packets++;
     this.stats.bytes += bytes;
+    if (this.#watchAt !== Infinity) {
+      const seq = this.esn ? Number(c.x.esp_sa_seq(this.ctx)) : readBE32(c.io, at + 4);
+      if (seq >= this.#watchAt) {
+        const fn = this.#watch!;
+        this.#watchAt = Infinity;
+        this.#watch = undefined;
+        fn(seq);
+      }
+    }
     if (!this.#softLimitRaised && this.#onSoftLimit !== undefined) {
       const seq = this.esn ? Number(c.x.esp_sa_seq(this.ctx)) : readBE32(c.io, at + 4);
       if (seq >= this.#softLimit) {

@@ -56,7 +56,7 @@ export {
 } from './secagree/ipsec3gpp.js';
 export { SpiAllocator, DEFAULT_SPI_RANGE, type SpiRange, type RandomU32 } from './secagree/spi.js';
 export {
-  SaDatabase, SaSet, type SaDatabaseOptions, type SaSetInit, type SaEntry, type SaEvent, type SaName,
+  SaDatabase, SaSet, type SaDatabaseOptions, type SaSetInit, type SaSetRestore, type SaEntry, type SaEvent, type SaName,
   type SaSetState, type SecEndpoint, type Role,
 } from './secagree/sadb.js';
 export {

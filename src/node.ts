@@ -16,4 +16,7 @@ export { TransportWire, transportModeWire, type TransportWireOptions, type Trans
 export { NativeUdpSocket, type NativeUdpOptions } from './wire/native-udp.js';
 export { NetnsUdpNetwork, NetnsTcpNetwork, inNetns } from './wire/netns.js';
 export { netCapabilities, addonPath } from './wire/native.js';
+export { SqliteStore, type SqliteStoreOptions } from './store/sqlite.js';
+export { RedisStore, type RedisStoreOptions } from './store/redis.js';
+export { openStore, loadKek } from './store/open.js';
 export * from './wire/index.js';

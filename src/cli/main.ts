@@ -81,8 +81,7 @@ const program = buildProgram({
     const stop = (): void => {
       // The final statistics, then the state goes (keys wiped with their SAs).
       if (p) console.log(json ? JSON.stringify({ event: 'statistics', ...p.statistics() }) : `statistics: ${JSON.stringify(p.statistics())}`);
-      p?.close();
-      process.exit(0);
+      void Promise.resolve(p?.close()).finally(() => process.exit(0));
     };
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);
@@ -90,6 +89,7 @@ const program = buildProgram({
       host: opts.listen.host, port: opts.listen.port, clientPort: opts.portC, serverPort: opts.portS,
       subscribers, realm: opts.realm, mode: opts.mode, noIpsec: !opts.ipsec, quiet: opts.quiet === true,
       registerRate: opts.registerRate, registerRatePerImpi: opts.registerRatePerImpi, wire: opts.wire, encapPort: opts.encapPort, tun: opts.tun === true,
+      store: opts.store, kekFile: opts.kekFile, standby: opts.standby === true,
       log: (l) => console.log(json ? JSON.stringify({ event: 'log', line: l }) : l),
       ...(json ? { onEvent: (e: Record<string, unknown>) => console.log(JSON.stringify(e)) } : {}),
     });

@@ -4,6 +4,11 @@
 // REGISTER is accepted in clear (on the listening port or on port-s) for tools that cannot do ESP, such as
 // SIPp with its AKA support, while Security-Client, Security-Verify and the Digest response are still
 // checked.
+// With --store (sqlite:FILE or redis://HOST:PORT; src/store/) the SA sets, registrations and the core's
+// registrations, subscriptions and presence documents survive a restart, sealed under the key-encryption
+// key of --kek-file or IPSEC3GPP_KEK; the ports chosen on the first start are kept in the store and used
+// again. With --standby the process waits until the listening address is free (the active instance on the
+// same store gone), then binds it and takes over the stored state.
 
 import { Hss, type SubscriberInit } from '../aka/hss.js';
 import { ImsCore } from '../ims/core.js';
@@ -16,6 +21,11 @@ import { NodeTcpNetwork } from '../net/node-tcp.js';
 import { type ConfidentialityMode } from '../secagree/pcscf.js';
 import { chooseWires, type WireChoice } from './wires.js';
 import { nonZeroDrops } from '../wire/counters.js';
+import { createSocket } from 'node:dgram';
+import { loadKek, openStore } from '../store/open.js';
+import { RecordSealer } from '../store/sealed.js';
+import { StoreWriter } from '../store/writer.js';
+import { type StateStore } from '../store/store.js';
 
 export interface PcscfCliOptions {
   host: string;
@@ -40,6 +50,31 @@ export interface PcscfCliOptions {
   log: (line: string) => void;
   /** Events as data (the CLI's --json): registered, refused, aborted, authFailed. */
   onEvent?: ((e: Record<string, unknown>) => void) | undefined;
+  /** The store: 'memory' (default), 'sqlite:FILE' or 'redis://HOST:PORT'. */
+  store?: string | undefined;
+  /** The key-encryption key file (else the IPSEC3GPP_KEK environment variable). */
+  kekFile?: string | undefined;
+  /** Wait until the listening address is free, then take over (a standby on a shared store). */
+  standby?: boolean | undefined;
+  /** The environment (default process.env), for IPSEC3GPP_KEK. */
+  environment?: Record<string, string | undefined> | undefined;
+}
+
+/** The ports a stored P-CSCF keeps across restarts (its SAs' selectors, the Paths the core stored). */
+interface StoredPorts { clientPort: number; serverPort: number; corePort: number; coreSidePort: number; encapPort?: number | undefined }
+
+/** Resolves once `host:port` can be bound over UDP (polling every 100 ms): the active instance has gone. */
+async function waitForAddress(host: string, port: number, log: (l: string) => void): Promise<void> {
+  log(`standby: waiting for ${host}:${port} to be free`);
+  for (;;) {
+    const free = await new Promise<boolean>((resolve) => {
+      const s = createSocket(host.includes(':') ? 'udp6' : 'udp4');
+      s.once('error', () => { s.close(); resolve(false); });
+      s.bind(port, host, () => s.close(() => resolve(true)));
+    });
+    if (free) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }
 
 export interface RunningPcscf {
@@ -47,12 +82,35 @@ export interface RunningPcscf {
   core: ImsCore;
   /** Registrations, SA sets, attempts, refusals, the wire's counters, SIP retransmissions and connections. */
   statistics(): Record<string, unknown>;
-  close(): void;
+  /** Stops; with a store, after what is pending is written (the stored state stays). */
+  close(): Promise<void>;
+  /** The store's writer, with --store. */
+  writer?: StoreWriter | undefined;
 }
 
 /** Starts the P-CSCF and its core; resolves once both listen. */
 export async function startPcscf(o: PcscfCliOptions): Promise<RunningPcscf> {
   initSync();
+  let store: StateStore | undefined;
+  let writer: StoreWriter | undefined;
+  let ports: StoredPorts | undefined;
+  if (o.store !== undefined && o.store !== 'memory') {
+    const kek = loadKek(o.kekFile !== undefined ? { file: o.kekFile } : { env: 'IPSEC3GPP_KEK', environment: o.environment ?? process.env });
+    const sealer = await RecordSealer.create(kek);
+    kek.fill(0);
+    if (o.standby) await waitForAddress(o.host, o.port, o.log);
+    store = await openStore(o.store);
+    try {
+      await sealer.checkStore(store, '');
+      const blob = await store.get('meta/ports');
+      if (blob !== undefined) ports = await sealer.openJson<StoredPorts>('meta/ports', blob);
+    } catch (e) {
+      await store.close();
+      throw e;
+    }
+    writer = new StoreWriter(store, sealer);
+    writer.onError = (e) => o.log(`store: write failed, retrying: ${(e as Error).message}`);
+  }
   const net = new NodeUdpNetwork();
   const hss = new Hss();
   for (const sub of o.subscribers) hss.addSubscriber(sub);
@@ -61,12 +119,14 @@ export async function startPcscf(o: PcscfCliOptions): Promise<RunningPcscf> {
     const what = m.type === 'request' ? `${m.method} ${m.uri}` : `${m.status} ${m.reason}`;
     o.log(`${new Date(e.time).toISOString().slice(11, 23)}  ${e.from.padEnd(7)} -> ${e.to.padEnd(21)} ${what}${e.sa ? `  [ESP ${e.sa.name} ${e.sa.ealg}+${e.sa.alg}]` : ''}`);
   };
-  const wires = chooseWires(o.wire ?? 'auto', { encapPort: o.encapPort ?? 4500, tun: o.tun === true, nativeUdp: true });
-  const core = await ImsCore.start({ net, address: o.host, realm: o.realm, hss, ...(tracer ? { tracer } : {}) });
+  const wires = chooseWires(o.wire ?? 'auto', { encapPort: o.encapPort === 0 && ports?.encapPort !== undefined ? ports.encapPort : o.encapPort ?? 4500, tun: o.tun === true, nativeUdp: true });
+  const core = await ImsCore.start({ net, address: o.host, port: ports?.corePort ?? 0, realm: o.realm, hss, ...(tracer ? { tracer } : {}), ...(writer ? { store: { writer } } : {}) });
+  const ev = o.onEvent;
   let pcscf: PcscfProxy;
   try {
     pcscf = await PcscfProxy.start({
-    net, address: o.host, port: o.port, protectedPorts: { client: o.clientPort, server: o.serverPort },
+    net, address: o.host, port: o.port, protectedPorts: { client: o.clientPort || ports?.clientPort || 0, server: o.serverPort || ports?.serverPort || 0 },
+    ...(writer ? { store: { writer }, coreSidePort: ports?.coreSidePort ?? 0 } : {}),
     core: { address: o.host, port: core.port }, policy: { defaultMode: o.mode }, noIpsec: o.noIpsec, wire: wires.wires, tcp: { net: new NodeTcpNetwork() },
     ...(o.registerRate !== undefined ? { unprotectedRegisterRate: o.registerRate } : {}),
     ...(o.registerRatePerImpi !== undefined ? { unprotectedRegisterRatePerImpi: o.registerRatePerImpi } : {}),
@@ -74,10 +134,19 @@ export async function startPcscf(o: PcscfCliOptions): Promise<RunningPcscf> {
     });
   } catch (e) {
     core.close();
+    await store?.close();
     throw e;
   }
   core.trustProxy(pcscf.coreSocket.address, pcscf.coreSocket.port);
-  const ev = o.onEvent;
+  if (writer) {
+    writer.put('meta/ports', { clientPort: pcscf.portC.port, serverPort: pcscf.portS.port, corePort: core.port, coreSidePort: pcscf.coreSocket.port, encapPort: pcscf.encapPort } satisfies StoredPorts);
+    await writer.flush();
+    const r = pcscf.restored!;
+    const refused = [...r.refused, ...core.restoreRefused];
+    o.log(`store ${store!.kind}: restored ${r.registrations} registrations over ${r.sets} SA sets, ${core.registrations.size} core registrations, ${core.subscriptions.size} subscriptions${refused.length > 0 ? `; refused ${refused.length} records` : ''}`);
+    for (const f of refused) o.log(`store: refused ${f.key}: ${f.code} ${f.reason}`);
+    ev?.({ event: 'restored', registrations: r.registrations, keys: r.keys, sets: r.sets, coreRegistrations: core.registrations.size, refused });
+  }
   const counts = { registered: 0, refused: 0, aborted: 0, authFailed: 0 };
   pcscf.events.aborted = (e) => { counts.aborted++; ev ? ev({ event: 'aborted', impi: e.key, reason: e.reason }) : o.log(`registration of ${e.key} aborted: ${e.reason}`); };
   pcscf.events.refused = (e) => { counts.refused++; ev ? ev({ event: 'refused', impi: e.key, status: e.status, warning: e.warning }) : o.log(`registration of ${e.key} refused: ${e.status} (${e.warning})`); };
@@ -90,14 +159,20 @@ export async function startPcscf(o: PcscfCliOptions): Promise<RunningPcscf> {
   return {
     pcscf, core,
     statistics: () => ({
-      ...counts, registrations: core.registrations.size, saSets: pcscf.db.size, attempts: pcscf.sec.attemptCount, rateLimited: pcscf.rateLimited,
+      ...counts, ...(writer ? { store: { kind: store!.kind, batches: writer.batches, records: writer.records, errors: writer.errors } } : {}), registrations: core.registrations.size, saSets: pcscf.db.size, attempts: pcscf.sec.attemptCount, rateLimited: pcscf.rateLimited,
       wire: { sent: pcscf.wire.counters.sent, received: pcscf.wire.counters.received, dropped: nonZeroDrops(pcscf.wire.counters) },
       sip: { retransmissions: pcscf.node.tx.retransmissions, malformed: pcscf.node.malformed, refused: pcscf.node.refused, tcpConnections: pcscf.node.streams?.connections ?? 0 },
     }),
-    close(): void {
+    writer,
+    async close(): Promise<void> {
       pcscf.close();
       core.close();
       for (const sub of o.subscribers) hss.remove(sub.impi);
+      if (writer) {
+        await writer.flush();
+        writer.close();
+        await store!.close();
+      }
     },
   };
 }

@@ -22,7 +22,7 @@ export const DEMO_DEFAULTS = { mode: 'ipsec' as ConfidentialityMode, release: 6 
 
 export interface SelfcheckArgs { cases: number; benchMs: number }
 export interface DemoArgs { mode: ConfidentialityMode; release: UeRelease; watcherRelease: UeRelease; alg?: IntegrityAlgorithm; ealg?: EncryptionAlgorithm; access: string; notifies: number; pcap?: string; port: number; matrix: boolean; ipv6?: boolean; wire?: WireChoice; netns?: boolean; json?: boolean }
-export interface PcscfArgs { listen: { host: string; port: number }; subscribers?: string; impi?: string; k?: Uint8Array; op?: Uint8Array; opc?: Uint8Array; amf?: Uint8Array; realm: string; portC: number; portS: number; mode: ConfidentialityMode; ipsec: boolean; quiet?: boolean; registerRate?: RateArg; registerRatePerImpi?: RateArg; wire: WireChoice; encapPort: number; tun?: boolean; json?: boolean }
+export interface PcscfArgs { listen: { host: string; port: number }; subscribers?: string; impi?: string; k?: Uint8Array; op?: Uint8Array; opc?: Uint8Array; amf?: Uint8Array; realm: string; portC: number; portS: number; mode: ConfidentialityMode; ipsec: boolean; quiet?: boolean; registerRate?: RateArg; registerRatePerImpi?: RateArg; wire: WireChoice; encapPort: number; tun?: boolean; json?: boolean; store?: string; kekFile?: string; standby?: boolean }
 /** Options of `bench` (src/cli/bench.ts). */
 export interface BenchArgs { sizes: number[]; combos?: Combination[]; ops: Direction[]; peers?: PeerId[]; rounds: number; sampleMs: number; warmupMs: number; batch: number; clock: Clock; json: boolean; packets: boolean }
 /** Defaults of `bench`: 48 cases (8 pairs x 3 sizes x seal/open) in well under a minute on a small machine. */
@@ -232,6 +232,9 @@ export function buildProgram(handlers: CliHandlers, o: ProgramOptions = {}): Com
     .option('--register-rate-per-impi <rate>', 'unprotected REGISTERs per IMPI: RATE[/BURST] per second, or off (default 2/10)', rate)
     .option('--quiet', 'do not print every message')
     .option('--json', 'print events (registered, refused, aborted) and the final statistics as JSON lines')
+    .option('--store <store>', 'keep SA sets and registrations across restarts: sqlite:FILE or redis://HOST:PORT (default: memory)', text('store', 4096))
+    .option('--kek-file <file>', 'the key-encryption key of the store (32 bytes, or 64 hex digits); default: the IPSEC3GPP_KEK environment variable', text('kek file', 4096))
+    .option('--standby', 'with a shared --store: wait until the listening address is free (the active instance gone), then take over its state')
     .action(function (this: Command, opts: PcscfArgs) {
       if (opts.subscribers !== undefined) {
         if (opts.impi !== undefined || opts.k !== undefined || opts.op !== undefined || opts.opc !== undefined || opts.amf !== undefined) {

@@ -29,6 +29,8 @@ import { PIDF_CONTENT_TYPE, checkPidf, isPidfMediaType } from './pidf.js';
 import { DEFAULT_PRESENCE_RULES, applyAction, checkRules, decide, type PresenceAction, type PresenceRule } from './presence-rules.js';
 import { SipNode, makeResponse, newTag, type Route, type Tracer } from './sip-node.js';
 import { PendingInvites, rewrite } from './proxy.js';
+import { StoredMap } from '../store/stored-map.js';
+import { type StoreWriter } from '../store/writer.js';
 
 /** Requests the S-CSCF proxies between registered users (RFC 3261 16; RFC 3262 PRACK; RFC 3428 MESSAGE). */
 export const PROXIED_METHODS: readonly string[] = ['INVITE', 'ACK', 'BYE', 'CANCEL', 'PRACK', 'MESSAGE', 'UPDATE', 'INFO'];
@@ -59,6 +61,13 @@ export interface CoreOptions {
   timers?: Partial<TimerValues>;
   /** Names for addresses in traces. */
   names?: (address: string, port: number) => string;
+  /**
+   * Keep registrations, presence subscriptions and presence documents in a store (src/store/), restored by
+   * {@link ImsCore.start}. Not kept: the S-CSCF's outstanding challenges (a re-registration after a
+   * restart is challenged again), presence rules set with setPresenceRules, and reg-event subscriptions
+   * (their subscribers subscribe again).
+   */
+  store?: { writer: StoreWriter; prefix?: string | undefined } | undefined;
 }
 
 /** One contact bound to a public identity (RFC 3261 10.3). */
@@ -139,11 +148,11 @@ export class ImsCore {
   /** The S-CSCF's Digest AKA server (challenges and verification, TS 33.203 6.1). */
   readonly scscf: AkaDigestServer;
   /** The registrar's bindings, by public identity (comparison form). */
-  readonly registrations = new Map<string, Registration>();
+  readonly registrations = new StoredMap<Registration>();
   /** Each presentity's latest PIDF document (as text: the rules edit it per watcher). */
-  readonly presence = new Map<string, { doc: string; etag: string }>();
+  readonly presence = new StoredMap<{ doc: string; etag: string }>();
   /** Presence subscriptions (RFC 3856), by id. */
-  readonly subscriptions = new Map<string, Subscription>();
+  readonly subscriptions = new StoredMap<Subscription>();
   /** Callbacks for registrations, failed authentications and NOTIFYs; assign the ones wanted. */
   readonly events: CoreEvents = {};
   /** Each presentity's rules (absent: DEFAULT_PRESENCE_RULES). */
@@ -167,6 +176,10 @@ export class ImsCore {
     this.scscf = new AkaDigestServer({ realm: o.realm, hss: o.hss });
     this.node = new SipNode('core', { tracer: o.tracer, timers: o.timers, names: o.names });
     for (const t of o.trustedProxies ?? []) this.trustProxy(t.address, t.port);
+    const prefix = o.store?.prefix ?? 'core/';
+    this.registrations.bind(o.store?.writer, `${prefix}reg/`);
+    this.subscriptions.bind(o.store?.writer, `${prefix}sub/`);
+    this.presence.bind(o.store?.writer, `${prefix}pres/`);
     this.#pruneTimer = setInterval(() => this.prune(), 2000);
     (this.#pruneTimer as { unref?: () => void }).unref?.();
     // As registrar and presence server (a UAS): the methods it implements, and the one extension a P-CSCF
@@ -185,7 +198,30 @@ export class ImsCore {
   /** Binds the core's socket (`port`, default any free one); rejects with the network's error. */
   static async start(options: CoreOptions): Promise<ImsCore> {
     const o: CoreOptions = { ...options, address: normalizeAddress(options.address) };
-    return new ImsCore(await o.net.bind(o.address, o.port ?? 0), o);
+    const core = new ImsCore(await o.net.bind(o.address, o.port ?? 0), o);
+    if (o.store) {
+      try {
+        await core.#restore();
+      } catch (e) {
+        core.close();
+        throw e;
+      }
+    }
+    return core;
+  }
+
+  /** What start() refused of the stored state (records that did not verify), when it has a store. */
+  restoreRefused: Array<{ key: string; code: string; reason: string }> = [];
+
+  /** Registrations, subscriptions and presence documents back from the store; what has expired is dropped. */
+  async #restore(): Promise<void> {
+    const now = Date.now();
+    this.restoreRefused = [
+      ...await this.registrations.load((r) => [...r.bindings.values()].some((b) => b.expiresAt > now)),
+      ...await this.subscriptions.load((sub) => sub.expiresAt > now),
+      ...await this.presence.load(),
+    ];
+    for (const { etag } of this.presence.values()) this.#etag = Math.max(this.#etag, Number(etag.slice(1)) + 1 || 0);
   }
 
   /** The core's SIP port. */
@@ -349,6 +385,7 @@ export class ImsCore {
     this.requireReauthentication(aor);
     const until = Date.now() + seconds * 1000;
     for (const b of reg.bindings.values()) b.expiresAt = Math.min(b.expiresAt, until);
+    this.registrations.touch(aor);
     this.reg.changed(aor, 'shortened');
   }
 
@@ -361,6 +398,7 @@ export class ImsCore {
       const removed: Array<{ uri: string; expiresAt: number }> = [];
       for (const [k, b] of r.bindings) if (b.expiresAt <= now) { r.bindings.delete(k); removed.push({ uri: b.contact, expiresAt: b.expiresAt }); }
       if (removed.length === 0) continue;
+      this.registrations.touch(u);
       if (r.bindings.size === 0) {
         this.registrations.delete(u);
         for (const [id, sub] of this.subscriptions) if (sub.watcher === u) this.subscriptions.delete(id);
@@ -460,7 +498,7 @@ export class ImsCore {
     for (const u of implicit) {
       this.registrations.set(u, { impi: newest.impi, impu: u, bindings, contact: newest.contact, via: newest.via, path: newest.path, expiresAt: newest.expiresAt, confidentiality });
       // The watcher may have moved (another access network, another SA set): its subscriptions follow.
-      for (const sub of this.subscriptions.values()) if (sub.watcher === u) sub.confidentiality = confidentiality;
+      for (const sub of this.subscriptions.values()) if (sub.watcher === u) { sub.confidentiality = confidentiality; this.subscriptions.touch(sub.id); }
     }
     this.events.registered?.({ impu, impi, protectedRegister: authParam(auth, 'integrity-protected') });
     const associated = this.#hss.publicIdentities(impi) ?? [];
@@ -520,6 +558,7 @@ export class ImsCore {
       const known = this.subscriptions.get(id);
       if (known === undefined || known.localTag !== toTag || known.watcher !== watcher) return respond(makeResponse(req, 481, 'Subscription Does Not Exist'));
       known.expiresAt = Date.now() + expires * 1000;
+      this.subscriptions.touch(id);
       respond(makeResponse(req, 200, 'OK', [['Expires', String(expires)], ['Contact', `<sip:presence@${hostPort(this.socket.address, this.socket.port)}>`]]));
       if (expires === 0) this.subscriptions.delete(id);
       void this.#notify(known);
@@ -553,6 +592,7 @@ export class ImsCore {
       self: { address: this.socket.address, port: this.socket.port, user: 'presence' },
       body: stored ? { type: PIDF_CONTENT_TYPE, data: applyAction(action, stored.doc, s.presentity) } : undefined,
     });
+    if (this.subscriptions.get(s.id) === s) this.subscriptions.touch(s.id); // its CSeq moved on
     try {
       const res = await this.node.request(req, { kind: 'plain', socket: this.socket, address: hop.address, port: hop.port });
       this.events.notify?.({ watcher: s.watcher, presentity: s.presentity, status: res.status, action, confidentiality: s.confidentiality, rule });
@@ -564,6 +604,10 @@ export class ImsCore {
   /** Closes the socket and zeroes the keys it held: the S-CSCF's vectors and the HSS's K and OPc. */
   close(): void {
     clearInterval(this.#pruneTimer);
+    // The stored state stays for the next start.
+    this.registrations.unbind();
+    this.subscriptions.unbind();
+    this.presence.unbind();
     this.reg.clear();
     this.node.close();
     this.socket.close();

@@ -18,7 +18,12 @@ export {
 export { Call, type CallState, type CallEnd } from './call.js';
 export { uacDialog, uasDialog, inDialogRequest, type Dialog } from './dialog.js';
 export { PendingInvites } from './proxy.js';
-export { PcscfProxy, DEFAULT_REGISTER_RATE, DEFAULT_REGISTER_RATE_PER_IMPI, type PcscfProxyOptions, type PcscfEvents } from './pcscf-proxy.js';
+export { PcscfProxy, DEFAULT_REGISTER_RATE, DEFAULT_REGISTER_RATE_PER_IMPI, type PcscfProxyOptions, type PcscfEvents, type PcscfStoreOptions, type PcscfRestored } from './pcscf-proxy.js';
+export { MemoryStore, checkOps, type StateStore, type StoreOp } from '../store/store.js';
+export { RecordSealer } from '../store/sealed.js';
+export { StoreWriter, type StoreBinding } from '../store/writer.js';
+export { SaStore, type SaStoreOptions, type SaRestoreReport, type StoredSet } from '../store/sa-store.js';
+export { StoredMap } from '../store/stored-map.js';
 export { RegisteredIdentities, identityKey, addressList } from './identity.js';
 export { RateLimiter, type RateLimit } from './rate-limit.js';
 export { ImsCore, PROXIED_METHODS, type CoreOptions, type CoreEvents } from './core.js';

@@ -31,6 +31,7 @@ import { SaDatabase, type SaEntry, type SaSet } from '../secagree/sadb.js';
 import { authParam, parseAuthHeader } from '../sip/auth-header.js';
 import { addressUri, headerParam, parseVia, splitList, type SipRequest, type SipResponse } from '../sip/message.js';
 import { hostPort, normalizeAddress } from '../ip.js';
+import { ErrorCode, Ipsec3gppError } from '../errors.js';
 import { DEFAULT_TIMERS, type TimerValues } from '../sip/transaction.js';
 import { RegisteredIdentities, addressList, identityKey } from './identity.js';
 import { hopKey, uriHop } from './hop.js';
@@ -43,6 +44,8 @@ import { RateLimiter, type RateLimit } from './rate-limit.js';
 import { CONFIDENTIALITY_HEADER, formatConfidentiality } from './confidentiality.js';
 import { SipNode, makeRequest, makeResponse, newBranch, newTag, type Route, type Tracer } from './sip-node.js';
 import { PendingInvites, rewrite } from './proxy.js';
+import { SaStore, type SaStoreOptions } from '../store/sa-store.js';
+import { type StoreWriter } from '../store/writer.js';
 
 /**
  * Options of {@link PcscfProxy.start}: the network and address, the unprotected and protected ports (0: any
@@ -95,6 +98,33 @@ export interface PcscfProxyOptions {
   timers?: Partial<TimerValues>;
   /** Names for addresses in traces. */
   names?: (address: string, port: number) => string;
+  /** Port of the socket toward the core (default any free port; fixed when a store keeps Paths across restarts). */
+  coreSidePort?: number;
+  /**
+   * Keep the SA sets and registrations in a store (src/store/): they survive a restart (restored by
+   * {@link PcscfProxy.start}) and can be taken over by another instance on the same store.
+   */
+  store?: PcscfStoreOptions;
+}
+
+/** Where a {@link PcscfProxy} keeps its state: a store's writer, the key prefix, and the SA store's options. */
+export interface PcscfStoreOptions extends SaStoreOptions {
+  /** Seals and writes the records (may be shared with the core: one flush then covers both). */
+  writer: StoreWriter;
+  /** Prefix of this P-CSCF's keys (default 'pcscf/'). */
+  prefix?: string | undefined;
+}
+
+/** What {@link PcscfProxy.start} brought back from its store. */
+export interface PcscfRestored {
+  /** SA sets restored. */
+  sets: number;
+  /** Registrations restored (with their identities, Service-Route and SA sets). */
+  registrations: number;
+  /** Their keys (IMPIs). */
+  keys: string[];
+  /** Records refused (torn, tampered, incomplete, expired, or a set without its registration), with the reason. */
+  refused: Array<{ key: string; code: string; reason: string }>;
 }
 
 /**
@@ -274,6 +304,10 @@ export class PcscfProxy {
    */
   readonly #natInner = new WeakMap<RegistrationAttempt | SaSet, string>();
   readonly #natContacts = new Map<string, string>();
+  /** The store of the SA sets and registrations, with `store` (src/store/). */
+  readonly #persist: SaStore | undefined;
+  /** What start() restored from the store (undefined without one). */
+  restored: PcscfRestored | undefined;
 
   private constructor(o: PcscfProxyOptions, un: DatagramSocket, core: DatagramSocket, pc: DatagramSocket, ps: DatagramSocket) {
     this.#o = o;
@@ -284,7 +318,9 @@ export class PcscfProxy {
     const attempts = o.maxAttemptsPerImpi ?? DEFAULT_MAX_ATTEMPTS_PER_KEY;
     // Per IMPI: the established set and an old one, the same for an ended registration in its grace time,
     // and one temporary set per attempt.
-    this.db = new SaDatabase({ role: 'pcscf', regAwaitAuthMs: o.regAwaitAuthMs, keepKeysForExport: o.keepKeysForExport, maxSetsPerKey: 4 + attempts });
+    this.#persist = o.store ? new SaStore(o.store.writer, o.store.prefix ?? 'pcscf/', o.store) : undefined;
+    this.db = new SaDatabase({ role: 'pcscf', regAwaitAuthMs: o.regAwaitAuthMs, keepKeysForExport: o.keepKeysForExport, maxSetsPerKey: 4 + attempts, onKeys: this.#persist?.onKeys });
+    this.#persist?.attach(this.db);
     this.wire = new WireProcessor({ db: this.db });
     this.portC = new ProtectedPort(pc, this.wire);
     this.portS = new ProtectedPort(ps, this.wire);
@@ -300,7 +336,10 @@ export class PcscfProxy {
     un.onMessage((d) => this.node.receive(d.data, { kind: 'plain', socket: un, address: d.address, port: d.port }));
     core.onMessage((d) => this.node.receive(d.data, { kind: 'plain', socket: core, address: d.address, port: d.port }));
     for (const p of [this.portC, this.portS]) {
-      p.onSip((sip, sa) => this.node.receive(sip, { kind: 'protected', port: p, sa: answerSa(sa) }));
+      p.onSip((sip, sa) => {
+        this.#persist?.inbound(sa.set);
+        this.node.receive(sip, { kind: 'protected', port: p, sa: answerSa(sa) });
+      });
     }
     if (o.noIpsec) {
       // --no-ipsec: the protected-phase REGISTER may also come in clear on port_ps.
@@ -314,6 +353,7 @@ export class PcscfProxy {
         this.#serviceRoutes.delete(set.key);
         this.#regSubscribed.delete(set.key);
         for (const [c, k] of this.#natContacts) if (k === set.key) this.#natContacts.delete(c);
+        this.#saveRegistration(set.key);
       }
     });
     this.node.onRequest((i) => void this.#request(i.request, i.route, i.respond).catch(() => { /* a failed forward is answered inside */ }));
@@ -330,7 +370,7 @@ export class PcscfProxy {
     // A port that cannot be had leaves nothing bound behind.
     const bound: DatagramSocket[] = [];
     try {
-      for (const port of [o.port ?? 0, 0, o.protectedPorts?.client ?? 0, o.protectedPorts?.server ?? 0]) bound.push(await o.net.bind(o.address, port));
+      for (const port of [o.port ?? 0, o.coreSidePort ?? 0, o.protectedPorts?.client ?? 0, o.protectedPorts?.server ?? 0]) bound.push(await o.net.bind(o.address, port));
     } catch (e) {
       for (const s of bound) s.close();
       throw e;
@@ -338,6 +378,7 @@ export class PcscfProxy {
     const [un, core, pc, ps] = bound as [DatagramSocket, DatagramSocket, DatagramSocket, DatagramSocket];
     const p = new PcscfProxy(o, un, core, pc, ps);
     try {
+      if (p.#persist) await p.#restore();
       await p.node.streams?.listen(un);
       for (const w of o.wire ?? [udpEncapWire()]) p.#wires.push(await w.attach({ processor: p.wire, net: o.net, address: o.address, role: 'pcscf' }));
       await p.#protectedTcp();
@@ -537,7 +578,10 @@ export class PcscfProxy {
     }
   }
 
-  async #register(req: SipRequest, route: Route, respond: (r: SipResponse) => void): Promise<void> {
+  async #register(req: SipRequest, route: Route, answer: (r: SipResponse) => void): Promise<void> {
+    // With a store, no answer to a REGISTER leaves before what it reports is durable (a 200 the UE has seen
+    // is never lost to a crash, nor a 401's temporary set).
+    const respond = this.#persist ? this.#durably(answer) : answer;
     if (route.kind === 'plain' && this.#limiter && !this.#limiter.take(route.address)) {
       this.#rateLimited(req, respond, this.#limiter.retryAfter(route.address), 'too many unprotected REGISTERs from this address');
       return;
@@ -613,6 +657,7 @@ export class PcscfProxy {
           // still in flight over them (e.g. a NOTIFY it will never answer).
           for (const old of [...this.db.sets(key)]) if (this.#closing.has(old)) { this.#closing.delete(old); this.db.delete(old); }
           this.#bindIdentities(key, req, res);
+          this.#saveRegistration(key);
           queueMicrotask(() => void this.#subscribeReg(key)); // after the 200 has left for the UE
           this.events.registered?.({ key, set: established });
         }
@@ -644,6 +689,7 @@ export class PcscfProxy {
           if (res.status >= 200 && res.status < 300 && expires !== 0) {
             this.#bindIdentities(key, req, res);
             this.#serviceRoutes.set(key, res.headers.values('service-route'));
+            this.#saveRegistration(key);
           }
           if (res.status >= 200 && res.status < 300 && expires === 0) {
             // De-registration (TS 24.229 5.2.2.5): the registration ends; its sets stay for the UE's
@@ -701,6 +747,7 @@ export class PcscfProxy {
     this.#identities.delete(key);
     this.#serviceRoutes.delete(key);
     this.#pani.delete(key);
+    this.#saveRegistration(key);
     const sets = [...this.db.sets(key)];
     const attempts = [...this.sec.attempts(key)];
     for (const s of sets) if (!this.#closing.has(s)) this.#closing.set(s, by);
@@ -894,6 +941,7 @@ export class PcscfProxy {
     }
     this.#natInner.set(set, inner);
     this.#natContacts.set(hopKey(inner, set.ue.portS), set.key);
+    this.#persist?.setExtra(set, { natInner: inner });
   }
 
   /** The SA2 toward a UE behind a NAT whose contact is `address:port`, in its newest usable set. */
@@ -905,12 +953,90 @@ export class PcscfProxy {
     return set?.sa('SA2');
   }
 
+  /** `respond`, called once everything written so far is in the store. */
+  #durably(respond: (r: SipResponse) => void): (r: SipResponse) => void {
+    const w = this.#persist!.writer;
+    return (r) => {
+      if (w.idle) respond(r);
+      else void w.flush().then(() => respond(r));
+    };
+  }
+
+  /** The store's record of a registration (identities, Service-Route, access network): written, or deleted once it has ended. */
+  #saveRegistration(key: string): void {
+    const p = this.#persist;
+    if (p === undefined) return;
+    const id = `${p.prefix}reg/${encodeURIComponent(key)}`;
+    const ids = this.#identities.get(key);
+    if (ids === undefined) p.writer.del(id);
+    else p.writer.put(id, { key, identities: ids.all, serviceRoute: this.#serviceRoutes.get(key) ?? [], pani: this.#pani.get(key) ?? null });
+  }
+
+  /**
+   * Brings back what the store kept (start() with `store`): the established and old SA sets with their
+   * expiry, marks and replay tops, and each registration whose set came back; a temporary set (its attempt
+   * is not kept: the UE registers again) or a set without its registration, and a registration without a
+   * set, are dropped as half made. Then the reg event is subscribed to again for each registration.
+   */
+  async #restore(): Promise<void> {
+    const p = this.#persist!;
+    const sa = await p.restore((s) => s.state !== 'temporary');
+    const refused = [...sa.refused];
+    const sealer = p.writer.sealer;
+    const regs = new Map<string, { key: string; identities: string[]; serviceRoute: string[]; pani: string | null }>();
+    for (const [id, blob] of await p.writer.store.list(`${p.prefix}reg/`)) {
+      try {
+        const r = await sealer.openJson<{ key: string; identities: string[]; serviceRoute: string[]; pani: string | null }>(id, blob);
+        if (id !== `${p.prefix}reg/${encodeURIComponent(r.key)}` || !Array.isArray(r.identities) || !Array.isArray(r.serviceRoute)) throw new Ipsec3gppError(ErrorCode.STORE_RECORD, `record ${id} is not a registration`);
+        regs.set(r.key, r);
+      } catch (e) {
+        refused.push({ key: id, code: (e as Ipsec3gppError).code ?? ErrorCode.STORE_RECORD, reason: (e as Error).message });
+        p.writer.del(id);
+      }
+    }
+    let registrations = 0;
+    for (const [key, r] of regs) {
+      const established = this.db.sets(key).find((s) => s.state === 'established');
+      if (established === undefined) {
+        refused.push({ key: `${p.prefix}reg/${encodeURIComponent(key)}`, code: ErrorCode.SADB, reason: 'registration without its established SA set' });
+        regs.delete(key);
+        p.writer.del(`${p.prefix}reg/${encodeURIComponent(key)}`);
+        continue;
+      }
+      this.#identities.set(key, new RegisteredIdentities(key, r.identities));
+      this.#serviceRoutes.set(key, r.serviceRoute);
+      this.#pani.set(key, r.pani ?? undefined);
+      this.sec.restoreEstablished(key, established);
+      registrations++;
+    }
+    for (const { set, extra } of sa.sets) {
+      if (!regs.has(set.key)) {
+        refused.push({ key: `${p.prefix}sa/${set.id}`, code: ErrorCode.SADB, reason: 'SA set without its registration' });
+        this.db.delete(set);
+        continue;
+      }
+      const inner = extra?.['natInner'];
+      if (typeof inner === 'string' && set.mode === 'UDP-enc-tun') {
+        try {
+          this.wire.setInnerAddresses(set, { ue: inner });
+          this.#natInner.set(set, inner);
+          this.#natContacts.set(hopKey(inner, set.ue.portS), set.key);
+        } catch { /* as in #natSet */ }
+      }
+    }
+    await p.writer.flush();
+    for (const key of regs.keys()) queueMicrotask(() => void this.#subscribeReg(key));
+    this.restored = { sets: this.db.size, registrations, keys: [...regs.keys()], refused };
+  }
+
   /** Stops the proxy: cancels its timers, closes its sockets and wires, and deletes every SA set (keys wiped). */
   close(): void {
     for (const t of this.#graceTimers) clearTimeout(t);
     this.#graceTimers.clear();
     this.#closing.clear();
     this.node.close();
+    // The stored state stays for the next start (or another instance): the sets go from memory only.
+    this.#persist?.detach();
     this.db.clear();
     for (const s of [this.unprotected, this.coreSocket]) s.close();
     this.portC.close();

@@ -64,6 +64,7 @@ export interface CoreExports {
   esp_open(sa: number, buf: number, len: number, res: number): number;
   esp_sa_seq(sa: number): bigint;
   esp_sa_set_seq(sa: number, seq: bigint): void;
+  esp_sa_set_replay_top(sa: number, top: bigint): void;
   esp_seal_batch(desc: number, n: number, base: number, ivPool: number): number;
   esp_open_batch(desc: number, n: number, base: number, res: number): number;
   esp_simd_paths(mask: number): void;

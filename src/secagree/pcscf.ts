@@ -469,6 +469,16 @@ export class PcscfSecAgree {
     if (a) this.#end(a);
   }
 
+  /**
+   * A registration restored from a store after a restart (src/store/): `set` (restored into the database)
+   * is its established set again. The Security-Server and Security-Client of its agreement are not kept:
+   * a re-registration makes a new agreement anyway.
+   */
+  restoreEstablished(key: string, set: SaSet): void {
+    if (set.state !== 'established' || set.key !== key) throw new Ipsec3gppError(ErrorCode.SECAGREE_STATE, 'only an established set of this registration can be restored');
+    this.#established.set(key, { set, securityServer: '', securityClient: [] });
+  }
+
   /** The established set of a registration. */
   current(key: string): SaSet | undefined {
     const e = this.#established.get(key);

@@ -105,7 +105,7 @@ export interface SaEntry {
 }
 
 /** What happened to a set, as told to listeners registered with {@link SaDatabase.on}. */
-export type SaEvent = 'created' | 'established' | 'old' | 'expired' | 'deleted';
+export type SaEvent = 'created' | 'established' | 'old' | 'refreshed' | 'expired' | 'deleted';
 
 /** A set of four SAs. */
 export class SaSet {
@@ -219,6 +219,34 @@ export interface SaDatabaseOptions {
    * (the demo's --pcap). Off by default: normally keys exist only inside WASM.
    */
   keepKeysForExport?: boolean | undefined;
+  /**
+   * Persistence hook (src/store/): called once per set {@link SaDatabase.create} makes, before its
+   * 'created' event, with the CK and IK it was made from, so that a store can seal them (the arrays are the
+   * caller's: copy what is kept). Restored sets do not call it.
+   */
+  onKeys?: ((set: SaSet, ck: Uint8Array, ik: Uint8Array) => void) | undefined;
+}
+
+/**
+ * A set as a store kept it (src/store/), for {@link SaDatabase.restore}: what {@link SaSetInit} says, plus
+ * its id, state and times, and where its sequence numbers stand.
+ */
+export interface SaSetRestore extends SaSetInit {
+  /** The set's id before the restart (kept, so that stored records keep their names). */
+  id: number;
+  /** Its state ('deleted' sets are not restored). */
+  state: 'temporary' | 'established' | 'old';
+  /** When it was created and when it expires (the database's clock, ms). */
+  createdAt: number;
+  /** When the set expires (the database's clock, ms); a set already past it is refused. */
+  expiresAt: number;
+  /**
+   * Per outbound SA, the sequence number it continues after (the next packet carries one more): the
+   * persisted high-water mark, at or above every number sent before the restart (RFC 4303 3.3.3).
+   */
+  outboundSeq: Partial<Record<SaName, number>>;
+  /** Per inbound SA, the right edge of its restarted replay window: every number at or below it is refused. */
+  inboundTop: Partial<Record<SaName, number>>;
 }
 
 type Listener = (set: SaSet, event: SaEvent) => void;
@@ -288,6 +316,7 @@ export class SaDatabase {
   readonly #softLimit: number | undefined;
   readonly #onSoftLimit: ((set: SaSet, sa: SaEntry) => void) | undefined;
   readonly #keepKeys: boolean;
+  readonly #onKeys: ((set: SaSet, ck: Uint8Array, ik: Uint8Array) => void) | undefined;
   readonly #bySpi = new Map<number, SaEntry>();
   // Old and new sets of a registration share SA2/SA4 selectors (port_us stays): a short list per selector.
   readonly #bySelector = new SelectorIndex();
@@ -313,6 +342,7 @@ export class SaDatabase {
     this.#softLimit = o.softLimit;
     this.#onSoftLimit = o.onSoftLimit;
     this.#keepKeys = o.keepKeysForExport === true;
+    this.#onKeys = o.onKeys;
   }
 
   /** Number of live sets. */
@@ -335,7 +365,48 @@ export class SaDatabase {
    * SPIs must have been allocated from `spis`; the peer's must differ from them.
    */
   create(init: SaSetInit): SaSet {
-    const now = this.#clock();
+    return this.#insert(init, this.#nextId, this.#clock(), init.lifetimeMs ?? this.regAwaitAuthMs, false);
+  }
+
+  /**
+   * Recreates a set a store kept (src/store/) after a restart: same id, state, expiry, SPIs and keys; each
+   * outbound SA continues after its persisted high-water mark and each inbound SA's replay window restarts
+   * with its right edge at the persisted top (everything at or below refused). Throws SADB (an inbound SPI
+   * taken, outside this database's range, or the set already expired), as {@link SaDatabase.create} does
+   * otherwise. Emits no event: nothing changed that a store does not know.
+   */
+  restore(r: SaSetRestore): SaSet {
+    if (!Number.isInteger(r.id) || r.id < 1) throw new Ipsec3gppError(ErrorCode.SADB, `bad set id ${r.id}`);
+    if (r.state !== 'temporary' && r.state !== 'established' && r.state !== 'old') throw new Ipsec3gppError(ErrorCode.SADB, `a ${String(r.state)} set is not restored`);
+    if (!(r.expiresAt > this.#clock())) throw new Ipsec3gppError(ErrorCode.SADB, `set ${r.id} expired before the restart`);
+    const mine = this.role === 'ue' ? r.ue : r.pcscf;
+    const reserved: number[] = [];
+    try {
+      for (const spi of [mine.spiC, mine.spiS]) {
+        this.spis.reserve(spi);
+        reserved.push(spi);
+      }
+    } catch (e) {
+      for (const spi of reserved) this.spis.release(spi);
+      throw new Ipsec3gppError(ErrorCode.SADB, (e as Error).message);
+    }
+    let set: SaSet;
+    try {
+      set = this.#insert(r, r.id, r.createdAt, r.expiresAt - r.createdAt, true);
+    } catch (e) {
+      for (const spi of reserved) this.spis.release(spi);
+      throw e;
+    }
+    for (const e of set.sas) {
+      if (e.direction === 'outbound') e.esp.setOutboundSeq(r.outboundSeq[e.name] ?? 0);
+      else e.esp.restartReplayWindow(r.inboundTop[e.name] ?? 0);
+    }
+    set.state = r.state;
+    this.#nextId = Math.max(this.#nextId, r.id + 1);
+    return set;
+  }
+
+  #insert(init: SaSetInit, id: number, now: number, lifetimeMs: number, restored: boolean): SaSet {
     const mine = this.role === 'ue' ? init.ue : init.pcscf;
     const peer = this.role === 'ue' ? init.pcscf : init.ue;
     for (const spi of [mine.spiC, mine.spiS]) {
@@ -355,7 +426,7 @@ export class SaDatabase {
     const created: EspSa[] = [];
     let set: SaSet;
     try {
-      set = new SaSet(this.#nextId++, this.role, init, now, init.lifetimeMs ?? this.regAwaitAuthMs, (s) => this.#buildSas(s, init, created));
+      set = new SaSet(id, this.role, init, now, lifetimeMs, (s) => this.#buildSas(s, init, created));
     } catch (e) {
       for (const sa of created) sa.delete();
       throw e;
@@ -365,10 +436,13 @@ export class SaDatabase {
       this.#bySelector.add(e);
     }
     if (this.#keepKeys) set.exportKeys = expandKeys({ alg: init.alg, ealg: init.ealg, ck: init.ck, ik: init.ik });
+    if (!restored) this.#nextId = id + 1;
     sets.push(set);
     this.#byKey.set(init.key, sets);
     this.#count++;
     this.#schedule(set);
+    if (restored) return set;
+    this.#onKeys?.(set, init.ck, init.ik);
     this.#emit(set, 'created');
     return set;
   }
@@ -424,6 +498,7 @@ export class SaDatabase {
     this.#live(set);
     set.expiresAt = Math.max(set.expiresAt, this.#clock() + registrationExpiresMs + 30_000);
     this.#schedule(set);
+    this.#emit(set, 'refreshed');
   }
 
   /**
