@@ -12,6 +12,7 @@ import { initSync } from '../src/index.js';
 import { startPcscf, type RunningPcscf } from '../src/cli/pcscf.js';
 import { UeClient, demoKeys } from '../src/ims/index.js';
 import { NodeUdpNetwork } from '../src/net/node-udp.js';
+import { openStore } from '../src/store/open.js';
 import { freePort, haveRedis, startRedis, tempDir, type RedisServer } from './store-servers.js';
 
 initSync();
@@ -119,6 +120,43 @@ for (const [name, spec] of stores) {
     }
   });
 }
+
+test('sqlite: a registration only the core or only the P-CSCF remembers (a crash between their writes) is dropped whole on restore', async () => {
+  const file = join(tmp.dir, 'half.db');
+  const port = await freePort();
+  const a = await pcscf(`sqlite:${file}`, port);
+  const { ue: alice } = await ue('alice', a);
+  const { ue: bob } = await ue('bob', a);
+  let b: Awaited<ReturnType<typeof pcscf>> | undefined;
+  try {
+    assert.is((await alice.register()).status, 200);
+    assert.is((await bob.register()).status, 200);
+    await crash(a);
+    // What a kill between the two writes leaves: alice's core binding without her P-CSCF registration (the
+    // 200 never reached the P-CSCF's store), bob's P-CSCF registration without his core binding (the core's
+    // de-registration was written, the P-CSCF's not).
+    const st = await openStore(`sqlite:${file}`);
+    const keys = (await st.list('')).map(([k]) => k);
+    const aliceReg = keys.find((k) => k.startsWith('pcscf/reg/') && k.includes('alice'));
+    const bobCore = keys.find((k) => k.startsWith('core/reg/') && k.includes('bob'));
+    assert.ok(aliceReg && bobCore, keys.join(' '));
+    await st.write([{ del: aliceReg! }, { del: bobCore! }]);
+    await st.close();
+    b = await pcscf(`sqlite:${file}`, port);
+    assert.equal(b.pcscf.restored?.keys, [], 'neither registration comes back at the P-CSCF');
+    assert.is(b.core.registrations.size, 0, 'nor at the core');
+    assert.is(b.pcscf.db.size, 0, 'no SA set kept for them');
+    assert.ok(b.logs.some((l) => /refused core\/reg\/.*alice.*: SADB core registration without its P-CSCF registration/.test(l)), b.logs.join('\n'));
+    assert.ok(b.logs.some((l) => /refused pcscf\/reg\/.*bob.*: SADB registration the core no longer has/.test(l)), b.logs.join('\n'));
+    // The UEs register again, from scratch, and are served.
+    assert.is((await alice.register()).status, 200);
+    assert.is((await alice.publish(pidf('alice', 'again'))).status, 200);
+  } finally {
+    await alice.close?.();
+    await bob.close?.();
+    if (b) await b.close();
+  }
+});
 
 if (haveRedis()) {
   test('two instances on one Redis: the standby takes over the address when the first dies and serves its registration', async () => {

@@ -121,12 +121,15 @@ export async function startPcscf(o: PcscfCliOptions): Promise<RunningPcscf> {
   };
   const wires = chooseWires(o.wire ?? 'auto', { encapPort: o.encapPort === 0 && ports?.encapPort !== undefined ? ports.encapPort : o.encapPort ?? 4500, tun: o.tun === true, nativeUdp: true });
   const core = await ImsCore.start({ net, address: o.host, port: ports?.corePort ?? 0, realm: o.realm, hss, ...(tracer ? { tracer } : {}), ...(writer ? { store: { writer } } : {}) });
+  const coreImpis = new Set([...core.registrations.values()].map((r) => r.impi));
   const ev = o.onEvent;
   let pcscf: PcscfProxy;
   try {
     pcscf = await PcscfProxy.start({
     net, address: o.host, port: o.port, protectedPorts: { client: o.clientPort || ports?.clientPort || 0, server: o.serverPort || ports?.serverPort || 0 },
-    ...(writer ? { store: { writer }, coreSidePort: ports?.coreSidePort ?? 0 } : {}),
+    // Restored next to its core (started first): a registration only one of the two remembers is half made (a
+    // crash between the core's write and the P-CSCF's) and goes, here and below.
+    ...(writer ? { store: { writer, keepRegistration: (impi: string) => coreImpis.has(impi) }, coreSidePort: ports?.coreSidePort ?? 0 } : {}),
     core: { address: o.host, port: core.port }, policy: { defaultMode: o.mode }, noIpsec: o.noIpsec, wire: wires.wires, tcp: { net: new NodeTcpNetwork() },
     ...(o.registerRate !== undefined ? { unprotectedRegisterRate: o.registerRate } : {}),
     ...(o.registerRatePerImpi !== undefined ? { unprotectedRegisterRatePerImpi: o.registerRatePerImpi } : {}),
@@ -142,7 +145,15 @@ export async function startPcscf(o: PcscfCliOptions): Promise<RunningPcscf> {
     writer.put('meta/ports', { clientPort: pcscf.portC.port, serverPort: pcscf.portS.port, corePort: core.port, coreSidePort: pcscf.coreSocket.port, encapPort: pcscf.encapPort } satisfies StoredPorts);
     await writer.flush();
     const r = pcscf.restored!;
-    const refused = [...r.refused, ...core.restoreRefused];
+    const kept = new Set(r.keys);
+    const halfMade: typeof r.refused = [];
+    for (const [aor, reg] of core.registrations) {
+      if (kept.has(reg.impi)) continue;
+      core.registrations.delete(aor);
+      halfMade.push({ key: `core/reg/${encodeURIComponent(aor)}`, code: 'SADB', reason: 'core registration without its P-CSCF registration' });
+    }
+    await writer.flush();
+    const refused = [...r.refused, ...core.restoreRefused, ...halfMade];
     o.log(`store ${store!.kind}: restored ${r.registrations} registrations over ${r.sets} SA sets, ${core.registrations.size} core registrations, ${core.subscriptions.size} subscriptions${refused.length > 0 ? `; refused ${refused.length} records` : ''}`);
     for (const f of refused) o.log(`store: refused ${f.key}: ${f.code} ${f.reason}`);
     ev?.({ event: 'restored', registrations: r.registrations, keys: r.keys, sets: r.sets, coreRegistrations: core.registrations.size, refused });

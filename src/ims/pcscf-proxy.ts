@@ -113,6 +113,12 @@ export interface PcscfStoreOptions extends SaStoreOptions {
   writer: StoreWriter;
   /** Prefix of this P-CSCF's keys (default 'pcscf/'). */
   prefix?: string | undefined;
+  /**
+   * Asked on restore for each stored registration (by IMPI): false drops it, with its SA sets, as half made.
+   * A P-CSCF restored next to its core passes "the core still has a binding for this IMPI": a crash between
+   * the core's de-registration and the P-CSCF's leaves no registration that only the P-CSCF remembers.
+   */
+  keepRegistration?: ((impi: string) => boolean) | undefined;
 }
 
 /** What {@link PcscfProxy.start} brought back from its store. */
@@ -997,8 +1003,8 @@ export class PcscfProxy {
     let registrations = 0;
     for (const [key, r] of regs) {
       const established = this.db.sets(key).find((s) => s.state === 'established');
-      if (established === undefined) {
-        refused.push({ key: `${p.prefix}reg/${encodeURIComponent(key)}`, code: ErrorCode.SADB, reason: 'registration without its established SA set' });
+      if (established === undefined || !(this.#o.store?.keepRegistration?.(key) ?? true)) {
+        refused.push({ key: `${p.prefix}reg/${encodeURIComponent(key)}`, code: ErrorCode.SADB, reason: established === undefined ? 'registration without its established SA set' : 'registration the core no longer has' });
         regs.delete(key);
         p.writer.del(`${p.prefix}reg/${encodeURIComponent(key)}`);
         continue;
