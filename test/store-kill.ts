@@ -38,14 +38,14 @@ const check = (ok: boolean, what: string): void => {
   console.log(`${ok ? 'ok  ' : 'FAIL'} ${what}`);
 };
 
-interface Child { p: ChildProcess; restored: Promise<{ keys: string[]; refused: Array<{ code: string; key: string }> }>; exited: Promise<number | null>; stderr: () => string }
+interface Child { p: ChildProcess; restored: Promise<{ keys: string[]; refused: Array<{ code: string; key: string }>; coreRegistrations?: number }>; exited: Promise<number | null>; stderr: () => string }
 
 function startChild(store: string, port: number, subs: string, kek = KEK): Child {
   const p = spawn(process.execPath, ['dist/cli/main.js', 'pcscf', '--listen', `127.0.0.1:${port}`, '--subscribers', subs, '--store', store, '--json', '--quiet',
     '--wire', 'udp-enc-tun', '--encap-port', '0', '--register-rate', 'off', '--register-rate-per-impi', 'off', '--realm', REALM], { env: { ...process.env, IPSEC3GPP_KEK: kek }, stdio: ['ignore', 'pipe', 'pipe'] });
   let err = '';
   p.stderr!.on('data', (d) => (err += d));
-  const restored = new Promise<{ keys: string[]; refused: Array<{ code: string; key: string }> }>((resolve, reject) => {
+  const restored = new Promise<{ keys: string[]; refused: Array<{ code: string; key: string }>; coreRegistrations?: number }>((resolve, reject) => {
     let buf = '';
     p.stdout!.on('data', (d) => {
       buf += d;
@@ -53,7 +53,7 @@ function startChild(store: string, port: number, subs: string, kek = KEK): Child
         const line = buf.slice(0, i);
         buf = buf.slice(i + 1);
         try {
-          const e = JSON.parse(line) as { event?: string; keys: string[]; refused: Array<{ code: string; key: string }> };
+          const e = JSON.parse(line) as { event?: string; keys: string[]; refused: Array<{ code: string; key: string }>; coreRegistrations?: number };
           if (e.event === 'restored') resolve(e);
         } catch { /* not JSON */ }
       }
@@ -140,11 +140,14 @@ async function runOne(kind: string): Promise<void> {
   for (let k = 0; k < KILLS; k++) {
     await new Promise((r) => setTimeout(r, 800 + rng.int(2500)));
     gate = new Promise((r) => (openGate = r));
+    // No new operation starts; after a random pause some of those under way have finished (idle at the kill,
+    // their outcome known) and the others are cut mid-flight.
+    await new Promise((r) => setTimeout(r, rng.int(600)));
     const snapshot = ues.map((u) => ({ idle: !u.inflight, completed: u.completed }));
     child.p.kill('SIGKILL');
     await child.exited;
     child = startChild(store, port, subs);
-    let restored: { keys: string[]; refused: Array<{ code: string; key: string }> };
+    let restored: { keys: string[]; refused: Array<{ code: string; key: string }>; coreRegistrations?: number };
     try {
       restored = await child.restored;
     } catch (e) {
@@ -159,6 +162,7 @@ async function runOne(kind: string): Promise<void> {
     const registeredBefore = snapshot.filter((s) => s.idle && s.completed === 'registered').length;
     check(lost.length === 0, `${kind} kill ${k + 1}: no completed registration lost (${registeredBefore} idle and registered at the kill, ${restored.keys.length} restored)${lost.length ? `: lost u${lost.map((l) => l.i).join(', u')}` : ''}`);
     check(back.length === 0, `${kind} kill ${k + 1}: no completed de-registration came back`);
+    check(restored.coreRegistrations === restored.keys.length, `${kind} kill ${k + 1}: none half made: the core has a binding for each restored P-CSCF registration and no other (${restored.coreRegistrations} core, ${restored.keys.length} P-CSCF)`);
     const torn = restored.refused.filter((r) => r.code !== 'SADB');
     check(torn.length === 0, `${kind} kill ${k + 1}: no torn record (${restored.refused.length} half-made entries dropped whole as SADB)${torn.length ? `: ${JSON.stringify(torn)}` : ''}`);
     // The registrations that were idle and registered answer over their existing SAs.
