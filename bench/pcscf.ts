@@ -34,6 +34,7 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { summarize, type Summary } from '../src/bench/stats.js';
+import type { UeClient } from '../src/ims/ue-client.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = join(HERE, '..');
@@ -111,7 +112,7 @@ async function server(): Promise<void> {
 // The load process: UEs with their own SAs.
 async function load(): Promise<void> {
   const { initSync } = await import('../src/index.js');
-  const { UeClient } = await import('../src/ims/ue-client.js');
+  const { UeClient: Ue } = await import('../src/ims/ue-client.js');
   const { demoKeys } = await import('../src/ims/scenario.js');
   const { NodeUdpNetwork } = await import('../src/net/node-udp.js');
   initSync();
@@ -120,7 +121,7 @@ async function load(): Promise<void> {
   const timers = { t1: 2000, t2: 8000, t4: 10000 };
   let port = 0;
   let encapPort = 0;
-  const make = (i: number): Promise<InstanceType<typeof UeClient>> => UeClient.start({
+  const make = (i: number): Promise<UeClient> => Ue.start({
     net, address: '127.0.0.1', impi: `u${i}@${REALM}`, impu: `sip:u${i}@${REALM}`, realm: REALM, ...demoKeys(),
     pcscf: { address: '127.0.0.1', port, encapPort }, release: 6, timers, autoRefresh: false,
     algorithms: [{ alg: 'hmac-sha-1-96', ealg: 'aes-cbc' }],
@@ -142,7 +143,7 @@ async function load(): Promise<void> {
       let failed = 0;
       let stop = false;
       (globalThis as { __done?: () => number }).__done = () => done;
-      const loop = async (ue: InstanceType<typeof UeClient>, k: number): Promise<void> => {
+      const loop = async (ue: UeClient, k: number): Promise<void> => {
         const to = `sip:u${(k + 1) % n}@${REALM}`;
         while (!stop) {
           try {

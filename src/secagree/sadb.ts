@@ -15,7 +15,7 @@
 // Expiry runs from a binary heap of deadlines (lazy deletion), so nothing happens per packet.
 
 import { type EncryptionAlgorithm, type IntegrityAlgorithm } from '../algorithms.js';
-import { EspSa } from '../esp.js';
+import { EspKeyContext, EspSa } from '../esp.js';
 import { parseAddress } from '../ip.js';
 import { expandKeys, type EspKeys } from '../keys.js';
 import { ErrorCode, Ipsec3gppError } from '../errors.js';
@@ -147,6 +147,8 @@ export class SaSet {
   deleteWhenIdle = false;
   /** @internal bumps when the deadline changes (heap entries with an older generation are stale) */
   generation = 0;
+  /** @internal the set's current entry in its database's expiry heap (cleared when it goes stale) */
+  heapItem: HeapItem | undefined = undefined;
   /** The expanded keys, only with SaDatabaseOptions.keepKeysForExport (never in toJSON). */
   exportKeys: EspKeys | undefined;
 
@@ -233,7 +235,8 @@ class SelectorIndex {
   readonly #m = new Map<string, SaEntry | SaEntry[]>();
 
   static #key(srcAddress: string, srcPort: number, dstAddress: string, dstPort: number): string {
-    return `${srcPort} ${dstPort} ${srcAddress} ${dstAddress}`;
+    // join() builds one flat string; a template literal would keep a tree of concatenations per key.
+    return [srcPort, dstPort, srcAddress, dstAddress].join(' ');
   }
 
   get(srcAddress: string, srcPort: number, dstAddress: string, dstPort: number): readonly SaEntry[] | undefined {
@@ -374,9 +377,21 @@ export class SaDatabase {
     return set;
   }
 
+  /** Binary forms of this side's own addresses (a handful), shared by every set instead of one copy each. */
+  readonly #localIps = new Map<string, Uint8Array>();
+
+  #localIp(address: string): Uint8Array {
+    let b = this.#localIps.get(address);
+    if (b === undefined) {
+      b = parseAddress(address);
+      if (this.#localIps.size < 16) this.#localIps.set(address, b);
+    }
+    return b;
+  }
+
   #buildSas(set: SaSet, init: SaSetInit, created: EspSa[]): SaEntry[] {
     const { ue, pcscf, ueAddress: u, pcscfAddress: p } = init;
-    const ip = new Map([[u, parseAddress(u)], [p, parseAddress(p)]]);
+    const ip = new Map(this.role === 'pcscf' ? [[u, parseAddress(u)], [p, this.#localIp(p)]] : [[p, parseAddress(p)], [u, this.#localIp(u)]]);
     const defs: Array<[SaName, number, string, number, string, number, Role]> = [
       // name, SPI, src address, src port, dst address, dst port, receiving role
       ['SA1', pcscf.spiS, u, ue.portC, p, pcscf.portS, 'pcscf'],
@@ -384,18 +399,24 @@ export class SaDatabase {
       ['SA3', ue.spiC, p, pcscf.portS, u, ue.portC, 'ue'],
       ['SA4', pcscf.spiC, u, ue.portS, p, pcscf.portC, 'pcscf'],
     ];
-    return defs.map(([name, spi, srcAddress, srcPort, dstAddress, dstPort, receiver]) => {
-      const inbound = receiver === this.role;
-      const opts = { spi, alg: init.alg, ealg: init.ealg, ck: init.ck, ik: init.ik, replayWindow: init.replayWindow ?? this.#replayWindow ?? 64 };
-      const entry = { name, direction: inbound ? 'inbound' : 'outbound', spi, srcAddress, srcPort, dstAddress, dstPort, srcIp: ip.get(srcAddress)!, dstIp: ip.get(dstAddress)!, set } as Omit<SaEntry, 'esp'> as SaEntry;
-      const onSoft = this.#onSoftLimit;
-      const esp = inbound
-        ? EspSa.inbound(opts)
-        : EspSa.outbound({ ...opts, ...(this.#softLimit !== undefined ? { softLimit: this.#softLimit } : {}), ...(onSoft ? { onSoftLimit: softLimitCallback(onSoft, set, entry) } : {}) });
-      created.push(esp);
-      (entry as { esp: EspSa }).esp = esp;
-      return entry;
-    });
+    // One key context for the four SAs (Annex I: the same keys), expanded once; freed with the last SA.
+    const keys = EspKeyContext.create({ alg: init.alg, ealg: init.ealg, ck: init.ck, ik: init.ik });
+    try {
+      return defs.map(([name, spi, srcAddress, srcPort, dstAddress, dstPort, receiver]) => {
+        const inbound = receiver === this.role;
+        const opts = { spi, alg: init.alg, ealg: init.ealg, replayWindow: init.replayWindow ?? this.#replayWindow ?? 64 };
+        const entry = { name, direction: inbound ? 'inbound' : 'outbound', spi, srcAddress, srcPort, dstAddress, dstPort, srcIp: ip.get(srcAddress)!, dstIp: ip.get(dstAddress)!, set } as Omit<SaEntry, 'esp'> as SaEntry;
+        const onSoft = this.#onSoftLimit;
+        const esp = inbound
+          ? EspSa.withKeys(opts, false, keys)
+          : EspSa.withKeys({ ...opts, ...(this.#softLimit !== undefined ? { softLimit: this.#softLimit } : {}), ...(onSoft ? { onSoftLimit: softLimitCallback(onSoft, set, entry) } : {}) }, true, keys);
+        created.push(esp);
+        (entry as { esp: EspSa }).esp = esp;
+        return entry;
+      });
+    } finally {
+      keys.release(); // the SAs hold it now (or, when one failed, those made are deleted by create())
+    }
   }
 
   /**
@@ -482,6 +503,9 @@ export class SaDatabase {
     }
     set.state = 'deleted';
     set.generation++;
+    // Its deadline stays in the heap until popped or compacted away, but no longer holds the set: a deleted
+    // registration is not kept reachable until its old expiry.
+    unlink(set);
     this.#count--;
     this.#compact();
     this.#emit(set, event);
@@ -525,7 +549,7 @@ export class SaDatabase {
     const h = this.#heap;
     while (h.length > 0 && h[0]!.at <= now) {
       const top = popHeap(h);
-      if (top.gen === top.set.generation && top.set.state !== 'deleted') {
+      if (top.set !== undefined && top.gen === top.set.generation && top.set.state !== 'deleted') {
         this.delete(top.set, 'expired');
         n++;
       }
@@ -549,7 +573,10 @@ export class SaDatabase {
 
   #schedule(set: SaSet): void {
     set.generation++;
-    pushHeap(this.#heap, { at: set.expiresAt, set, gen: set.generation });
+    unlink(set);
+    const item: HeapItem = { at: set.expiresAt, set, gen: set.generation };
+    set.heapItem = item;
+    pushHeap(this.#heap, item);
     this.#compact();
     this.#arm();
   }
@@ -561,7 +588,7 @@ export class SaDatabase {
    */
   #compact(): void {
     if (this.#heap.length <= 2 * this.#count + 64) return;
-    const live = this.#heap.filter((e) => e.gen === e.set.generation && e.set.state !== 'deleted');
+    const live = this.#heap.filter((e) => e.set !== undefined && e.gen === e.set.generation && e.set.state !== 'deleted');
     this.#heap = [];
     for (const e of live) pushHeap(this.#heap, e);
   }
@@ -594,7 +621,14 @@ function softLimitCallback(fn: (set: SaSet, sa: SaEntry) => void, set: SaSet, en
 
 const rank = (set: SaSet): number => (set.state === 'established' ? 3 : set.state === 'temporary' ? 2 : 1);
 
-type HeapItem = { at: number; set: SaSet; gen: number };
+/** A deadline; `set` is cleared once the entry is stale (the set rescheduled or deleted). */
+type HeapItem = { at: number; set: SaSet | undefined; gen: number };
+
+/** Makes the set's current heap entry stale, so that the heap no longer references the set. */
+function unlink(set: SaSet): void {
+  if (set.heapItem !== undefined) set.heapItem.set = undefined;
+  set.heapItem = undefined;
+}
 
 function pushHeap(h: HeapItem[], item: HeapItem): void {
   h.push(item);
