@@ -88,7 +88,7 @@ export async function runMemory(o: { registrations: number; rounds: number; comb
       linearMemory: m1.memoryBytes,
       heapLeftPerRegistration: (heap2 - heap0) / N,
       wasmLeft: m2.liveContextBytes - wasm0,
-      secAgreeLeft: sec.registrationCount + sec.attemptCount,
+      secAgreeLeft: ((sec as { registrationCount?: number }).registrationCount ?? NaN) + sec.attemptCount,
     };
     out.push(r);
     log(`round ${round}: ${N.toLocaleString('en')} registrations (${o.combo}): JS heap ${r.heapPerRegistration.toFixed(0)} B and WASM ${r.wasmPerRegistration.toFixed(0)} B per registration, linear memory ${(r.linearMemory / 2 ** 20).toFixed(1)} MiB; after deleting them all: JS heap ${r.heapLeftPerRegistration.toFixed(1)} B per registration left, WASM ${r.wasmLeft} B live, ${r.secAgreeLeft} entries in PcscfSecAgree`);

@@ -70,11 +70,13 @@ export function canonicalName(name: string): string {
   return names(name)[0];
 }
 
-/**
- * Splits a list value at top-level commas (not inside quotes or <...>), empty elements left out; appends
- * to `into` when given.
- */
-export function splitList(value: string, into: string[] = []): string[] {
+/** Splits a list value at top-level commas (not inside quotes or <...>). */
+export function splitList(value: string): string[] {
+  return splitInto(value, []);
+}
+
+/** splitList appending to `into` (empty elements left out). */
+function splitInto(value: string, into: string[]): string[] {
   let depth = 0;
   let quoted = false;
   let start = 0;
@@ -145,7 +147,7 @@ export class SipHeaders {
     const k = canonicalName(name);
     if (!LIST_HEADERS.has(k)) return this.getAll(k);
     const out: string[] = [];
-    for (const h of this.#list) if (h.key === k) splitList(h.value, out);
+    for (const h of this.#list) if (h.key === k) splitInto(h.value, out);
     return out;
   }
 
