@@ -318,27 +318,29 @@ function sippRun(o: { scenario: string; port: number; users: string[]; seconds: 
       try {
         const lines = readFileSync(stat, 'utf8').trim().split('\n');
         const head = lines[0]!.split(';');
-        const ip = head.indexOf('SuccessfulCall(P)');
-        const it = head.indexOf('ElapsedTime(P)');
+        const ct = head.indexOf('CurrentTime');
         const fc = head.indexOf('FailedCall(C)');
         const sc = head.indexOf('SuccessfulCall(C)');
-        const secs = (t: string): number => { const [h, m, s] = t.split(':').map(Number); return h! * 3600 + m! * 60 + s!; };
-        const rows = lines.slice(1).map((l) => l.split(';'));
-        // The first window is the ramp up; each later one is a sample.
-        rates = rows.slice(1).map((r) => Number(r[ip]) / Math.max(1e-3, secs(r[it]!.split('\t')[0]!)));
+        // CurrentTime is "date<TAB>time<TAB>epoch"; one row per -fd period, counters cumulative.
+        const rows = lines.slice(1).map((l) => l.split(';')).map((r) => ({ t: Number(r[ct]!.split('\t')[2]), ok: Number(r[sc]), failed: Number(r[fc]) }));
+        // A sample per period after the first (the ramp up); the last row may be a partial period.
+        for (let k = 2; k < rows.length; k++) {
+          const dt = rows[k]!.t - rows[k - 1]!.t;
+          if (dt > 0.5) rates.push((rows[k]!.ok - rows[k - 1]!.ok) / dt);
+        }
         const last = rows[rows.length - 1]!;
-        failed = Number(last[fc]);
-        ok = Number(last[sc]);
+        failed = last.failed;
+        ok = last.ok;
       } catch { /* no statistics */ }
       resolve({ rates: rates.filter((x) => Number.isFinite(x)), failed, ok, code });
     });
   });
 }
 
-async function sippBench(o: { rounds: number; seconds: number; concurrency: number }): Promise<Figure | string> {
+async function sippBench(o: { rounds: number; seconds: number; concurrency: number; prof?: string | undefined; dist?: string | undefined }): Promise<Figure | string> {
   if (spawnSync('sipp', ['-v']).error) return 'SIPp (Debian sip-tester) not installed';
   const users = Array.from({ length: 20000 }, (_, i) => `ue${String(i).padStart(5, '0')}`);
-  const s = await startServer({ users: users.length, sipp: true });
+  const s = await startServer({ users: users.length, sipp: true, prof: o.prof, dist: o.dist });
   const dir = mkdtempSync(join(tmpdir(), 'bench-pcscf-'));
   try {
     const u0 = (await s.cpu()).us as number;
@@ -404,7 +406,7 @@ async function main(): Promise<void> {
   const dist = process.argv.includes('--dist') ? arg('dist', '') : undefined;
   if (only.has('tx')) show(await txBench({ ues: Number(arg('ues', '200')), window: Number(arg('window', '4')), rounds, seconds, prof, dist }));
   if (only.has('reg')) show(await regBench({ registrations: Number(arg('registrations', '4000')), concurrency: Number(arg('concurrency', '64')), rounds, seconds, prof, dist }));
-  if (only.has('sipp')) show(await sippBench({ rounds, seconds, concurrency: Number(arg('sipp-concurrency', '200')) }));
+  if (only.has('sipp')) show(await sippBench({ rounds, seconds, concurrency: Number(arg('sipp-concurrency', '200')), prof, dist }));
   if (only.has('kamailio')) show(await kamailioBench({ rounds, seconds, concurrency: Number(arg('sipp-concurrency', '200')) }));
   const la1 = loadavg();
   console.log(`load average at the end ${la1.map((x) => x.toFixed(2)).join(', ')}`);
