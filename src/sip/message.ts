@@ -75,6 +75,29 @@ export function splitList(value: string): string[] {
   return splitInto(value, []);
 }
 
+/** The first non-empty element of a list value (as splitList(value)[0]), scanning no further than it. */
+function firstElement(value: string): string | undefined {
+  let depth = 0;
+  let quoted = false;
+  let start = 0;
+  for (let i = 0; i < value.length; i++) {
+    const ch = value.charCodeAt(i);
+    if (quoted) {
+      if (ch === 92) i++;
+      else if (ch === 34) quoted = false;
+    } else if (ch === 34) quoted = true;
+    else if (ch === 60) depth++;
+    else if (ch === 62) depth = Math.max(0, depth - 1);
+    else if (ch === 44 && depth === 0) {
+      const v = value.slice(start, i).trim();
+      if (v !== '') return v;
+      start = i + 1;
+    }
+  }
+  const v = value.slice(start).trim();
+  return v === '' ? undefined : v;
+}
+
 /** splitList appending to `into` (empty elements left out). */
 function splitInto(value: string, into: string[]): string[] {
   let depth = 0;
@@ -149,6 +172,22 @@ export class SipHeaders {
     const out: string[] = [];
     for (const h of this.#list) if (h.key === k) splitInto(h.value, out);
     return out;
+  }
+
+  /**
+   * @internal The first list element of `name` (what `values(name)[0]` gives, without splitting every
+   * line): the transaction layer's top Via, once or twice per message.
+   */
+  first(name: string): string | undefined {
+    const k = canonicalName(name);
+    const list = LIST_HEADERS.has(k);
+    for (const h of this.#list) {
+      if (h.key !== k) continue;
+      if (!list) return h.value;
+      const v = firstElement(h.value);
+      if (v !== undefined) return v;
+    }
+    return undefined;
   }
 
   has(name: string): boolean {
