@@ -27,7 +27,7 @@
 // CBC IVs come from a pool of CSPRNG bytes that the TypeScript layer fills (crypto.getRandomValues); a
 // CBC IV is never derived from a previous ciphertext block.
 //
-// SA context layout (SA_FIXED_SIZE bytes, then the replay ring):
+// SA context layout (SA_FIXED_SIZE bytes, then for an inbound SA the replay window):
 //   +0   u32 SPI            +4  u32 flags (SA_OUTBOUND, SA_ESN)
 //   +8   u32 alg            +12 u32 ealg
 //   +16  u64 outbound: last sequence number sent
@@ -35,9 +35,16 @@
 //   +32  u32 padding alignment (cipher block, or 4)
 //   +36  4-byte salt (GCM/GMAC)
 //   +40  u32 cipher kind (K_*)
-//   +48  HMAC context (HMAC_CTX_SIZE)
-//   +128 cipher context: AES (CBC), DES-EDE3, or GCM (key schedule and hash key)
-//   +688 replay window (inbound): header, then its ring
+//   +44  u32 address of the SA's key context
+//   +48  replay window (inbound): header, then its ring
+//
+// Key context (ESP_KEYS_SIZE bytes), apart from the SA so that the four SAs of a set, which TS 33.203
+// Annex I gives the same keys, share one (a P-CSCF holds 4 SAs per registration: one key context of
+// 640 bytes instead of four copies):
+//   +0   HMAC context (HMAC_CTX_SIZE: 72 bytes used)
+//   +72  4-byte salt (GCM/GMAC)
+//   +80  cipher context: AES (CBC: encryption and decryption schedules), DES-EDE3, or GCM (key schedule
+//        and hash key)
 
 import {
   ALG_HMAC_MD5_96, ALG_HMAC_SHA1_96, ALG_AES_GMAC,
@@ -68,9 +75,21 @@ const SA_IVLEN: usize = 28;
 const SA_ALIGN: usize = 32;
 const SA_SALT: usize = 36;
 const SA_KIND: usize = 40;
-const SA_HMAC: usize = 48;
-const SA_CIPHER: usize = 128;
-const SA_REPLAY: usize = 688;
+const SA_KEYS: usize = 44;
+const SA_REPLAY: usize = 48;
+const KEYS_HMAC: usize = 0;
+const KEYS_SALT: usize = 72; // GCM/GMAC salt (those have no HMAC context; HMAC uses +0..+72 only)
+const KEYS_CIPHER: usize = 80;
+
+/** The HMAC context of an SA (in its key context). */
+@inline function hmacOf(sa: usize): usize {
+  return <usize>load<u32>(sa + SA_KEYS) + KEYS_HMAC;
+}
+
+/** The cipher context of an SA (in its key context). */
+@inline function cipherOf(sa: usize): usize {
+  return <usize>load<u32>(sa + SA_KEYS) + KEYS_CIPHER;
+}
 
 const K_NONE: u32 = 0;
 const K_AES_CBC: u32 = 1;
@@ -104,35 +123,25 @@ function wipeScratch(): void {
   bsWipe();
 }
 
-/** Bytes needed for an SA with replay window `w` (outbound SAs pass w = 0). */
+/** Bytes needed for an SA with replay window `w` (outbound SAs pass w = 0); its keys are apart (ESP_KEYS_SIZE). */
 export function esp_sa_size(w: u32): u32 {
-  return <u32>SA_FIXED_SIZE + (w == 0 ? 0 : ringBlocks(w) << 2);
+  return <u32>SA_FIXED_SIZE + (w == 0 ? 0 : <u32>REPLAY_HDR_SIZE + (ringBlocks(w) << 2));
 }
 
 /**
- * Initialises an SA. Keys are already expanded (TS 33.203 Annex I, keys.ts). Returns ST_OK,
- * ST_BAD_ALGORITHM, ST_BAD_LENGTH (key lengths) or ST_WEAK_KEY.
+ * Initialises a key context (ESP_KEYS_SIZE bytes) for `alg`/`ealg`. Keys are already expanded (TS 33.203
+ * Annex I, keys.ts). Returns ST_OK, ST_BAD_ALGORITHM, ST_BAD_LENGTH (key lengths) or ST_WEAK_KEY.
  */
-export function esp_sa_init(
-  sa: usize, spi: u32, flags: u32, alg: u32, ealg: u32,
-  encKey: usize, encLen: u32, authKey: usize, authLen: u32, salt: usize, window: u32,
-): i32 {
+export function esp_keys_init(keys: usize, alg: u32, ealg: u32, encKey: usize, encLen: u32, authKey: usize, authLen: u32, salt: usize): i32 {
   if (!validCombination(alg, ealg)) return ST_BAD_ALGORITHM;
-  store<u32>(sa + SA_SPI, spi);
-  store<u32>(sa + SA_FLAGS, flags);
-  store<u32>(sa, alg, 8);
-  store<u32>(sa, ealg, 12);
-  store<u64>(sa + SA_SEQ, 0);
-  let icv: u32 = 0, ivLen: u32 = 0, align: u32 = 4, kind = K_NONE;
+  const cipher = keys + KEYS_CIPHER;
   if (alg == ALG_HMAC_MD5_96 || alg == ALG_HMAC_SHA1_96) {
     if (authLen != (alg == ALG_HMAC_MD5_96 ? 16 : 20)) return ST_BAD_LENGTH;
-    hmacInit(sa + SA_HMAC, alg == ALG_HMAC_MD5_96 ? HASH_MD5 : HASH_SHA1, authKey, authLen);
-    icv = 12;
+    hmacInit(keys + KEYS_HMAC, alg == ALG_HMAC_MD5_96 ? HASH_MD5 : HASH_SHA1, authKey, authLen);
   }
   if (ealg == EALG_AES_CBC) {
     if (encLen != 16 && encLen != 24 && encLen != 32) return ST_BAD_LENGTH;
-    aesExpand(sa + SA_CIPHER, encKey, encLen, (flags & SA_OUTBOUND) == 0);
-    ivLen = 16; align = 16; kind = K_AES_CBC;
+    aesExpand(cipher, encKey, encLen, true); // both schedules: the context serves outbound and inbound SAs
   } else if (ealg == EALG_DES_EDE3_CBC) {
     if (encLen != 24) return ST_BAD_LENGTH;
     for (let i: usize = 0; i < 8; i++) {
@@ -144,19 +153,44 @@ export function esp_sa_init(
       if (((load<u8>(encKey + 8 + i) ^ load<u8>(encKey + 16 + i)) & 0xfe) != 0) break;
       if (i == 7) return ST_WEAK_KEY;
     }
-    desKeySchedule(sa + SA_CIPHER, encKey);
-    desKeySchedule(sa + SA_CIPHER + 128, encKey + 8);
-    desKeySchedule(sa + SA_CIPHER + 256, encKey + 16);
-    ivLen = 8; align = 8; kind = K_DES3_CBC;
+    desKeySchedule(cipher, encKey);
+    desKeySchedule(cipher + 128, encKey + 8);
+    desKeySchedule(cipher + 256, encKey + 16);
   } else if (ealg == EALG_AES_GCM) {
     if (encLen != 16 && encLen != 24 && encLen != 32) return ST_BAD_LENGTH;
-    gcmInit(sa + SA_CIPHER, encKey, encLen);
-    memory.copy(sa + SA_SALT, salt, 4);
-    ivLen = 8; icv = 16; kind = K_GCM;
+    gcmInit(cipher, encKey, encLen);
+    memory.copy(keys + KEYS_SALT, salt, 4);
   } else if (alg == ALG_AES_GMAC) {
     if (authLen != 16 && authLen != 24 && authLen != 32) return ST_BAD_LENGTH;
-    gcmInit(sa + SA_CIPHER, authKey, authLen);
-    memory.copy(sa + SA_SALT, salt, 4);
+    gcmInit(cipher, authKey, authLen);
+    memory.copy(keys + KEYS_SALT, salt, 4);
+  }
+  return ST_OK;
+}
+
+/**
+ * Initialises an SA over the key context `keys` (esp_keys_init with the same alg/ealg; several SAs may
+ * share it); a GCM/GMAC SA takes its salt from there. Returns ST_OK or ST_BAD_ALGORITHM.
+ */
+export function esp_sa_init(sa: usize, keys: usize, spi: u32, flags: u32, alg: u32, ealg: u32, window: u32): i32 {
+  if (!validCombination(alg, ealg) || keys == 0) return ST_BAD_ALGORITHM;
+  store<u32>(sa + SA_SPI, spi);
+  store<u32>(sa + SA_FLAGS, flags);
+  store<u32>(sa, alg, 8);
+  store<u32>(sa, ealg, 12);
+  store<u64>(sa + SA_SEQ, 0);
+  store<u32>(sa + SA_KEYS, <u32>keys);
+  let icv: u32 = 0, ivLen: u32 = 0, align: u32 = 4, kind = K_NONE;
+  if (alg == ALG_HMAC_MD5_96 || alg == ALG_HMAC_SHA1_96) icv = 12;
+  if (ealg == EALG_AES_CBC) {
+    ivLen = 16; align = 16; kind = K_AES_CBC;
+  } else if (ealg == EALG_DES_EDE3_CBC) {
+    ivLen = 8; align = 8; kind = K_DES3_CBC;
+  } else if (ealg == EALG_AES_GCM) {
+    memory.copy(sa + SA_SALT, keys + KEYS_SALT, 4);
+    ivLen = 8; icv = 16; kind = K_GCM;
+  } else if (alg == ALG_AES_GMAC) {
+    memory.copy(sa + SA_SALT, keys + KEYS_SALT, 4);
     ivLen = 8; icv = 16; kind = K_GMAC;
   }
   store<u32>(sa + SA_ICV, icv);
@@ -192,13 +226,13 @@ export function esp_sa_init(
 /** Full HMAC over the first `len` bytes at `buf` (|| Seq-high with ESN) into MAC. */
 @inline function icvHmac(sa: usize, buf: usize, len: usize, seq: u64, esn: bool): void {
   if (esn) {
-    hmacBegin(sa + SA_HMAC, HSTATE);
+    hmacBegin(hmacOf(sa), HSTATE);
     hashUpdate(HSTATE, buf, len);
     storeBE32(SEQ_HI, <u32>(seq >> 32));
     hashUpdate(HSTATE, SEQ_HI, 4);
-    hmacEnd(sa + SA_HMAC, HSTATE, MAC);
+    hmacEnd(hmacOf(sa), HSTATE, MAC);
   } else {
-    hmacCompute(sa + SA_HMAC, buf, len, MAC);
+    hmacCompute(hmacOf(sa), buf, len, MAC);
   }
 }
 
@@ -251,9 +285,9 @@ function seal(sa: usize, buf: usize, payloadLen: u32, nextHeader: u32, iv: usize
       store<u32>(aesJob, <u32>ct);
       store<u32>(aesJob, <u32>ctLen, 4);
       store<u32>(aesJob, <u32>(buf + 8), 8);
-      store<u32>(aesJob, <u32>(sa + SA_CIPHER), 12);
-    } else if (kind == K_AES_CBC) aesCbcEncrypt(sa + SA_CIPHER, IV_SCRATCH, ct, ct, ctLen);
-    else des3CbcEncrypt(sa + SA_CIPHER, IV_SCRATCH, ct, ct, ctLen);
+      store<u32>(aesJob, <u32>(cipherOf(sa)), 12);
+    } else if (kind == K_AES_CBC) aesCbcEncrypt(cipherOf(sa), IV_SCRATCH, ct, ct, ctLen);
+    else des3CbcEncrypt(cipherOf(sa), IV_SCRATCH, ct, ct, ctLen);
   } else if (kind == K_GCM || kind == K_GMAC) {
     if (esn) {
       storeBE64(buf + 8, seq);
@@ -265,14 +299,14 @@ function seal(sa: usize, buf: usize, payloadLen: u32, nextHeader: u32, iv: usize
   const authLen: usize = 8 + ivLen + ctLen;
   if (kind == K_GCM) {
     const aadLen = gcmParams(sa, buf, seq, esn);
-    gcmSeal(sa + SA_CIPHER, NONCE, AAD, aadLen, ct, ct, ctLen, ct + ctLen, 16);
+    gcmSeal(cipherOf(sa), NONCE, AAD, aadLen, ct, ct, ctLen, ct + ctLen, 16);
   } else if (kind == K_GMAC) {
     gcmParams(sa, buf, seq, esn);
     if (esn) {
       const aadLen = gmacEsnAad(buf, authLen, seq);
-      gcmSeal(sa + SA_CIPHER, NONCE, GMAC_AAD, aadLen, 0, 0, 0, ct + ctLen, 16);
+      gcmSeal(cipherOf(sa), NONCE, GMAC_AAD, aadLen, 0, 0, 0, ct + ctLen, 16);
     } else {
-      gcmSeal(sa + SA_CIPHER, NONCE, buf, authLen, 0, 0, 0, ct + ctLen, 16);
+      gcmSeal(cipherOf(sa), NONCE, buf, authLen, 0, 0, 0, ct + ctLen, 16);
     }
   } else if (icvLen != 0) {
     if (job != 0) {
@@ -331,13 +365,13 @@ function open(sa: usize, buf: usize, len: u32, res: usize, pre: usize): i32 {
   const icv = buf + authLen;
   if (kind == K_GCM) {
     const aadLen = gcmParams(sa, buf, seq, esn);
-    gcmOpenBegin(sa + SA_CIPHER, NONCE); // E_K(J0) with the first keystream blocks, one pass
-    gcmComputeTag(sa + SA_CIPHER, NONCE, AAD, aadLen, ct, ctLen);
+    gcmOpenBegin(cipherOf(sa), NONCE); // E_K(J0) with the first keystream blocks, one pass
+    gcmComputeTag(cipherOf(sa), NONCE, AAD, aadLen, ct, ctLen);
     if (!ct_equal(TAG, icv, 16)) return -ST_ESP_INTEGRITY;
   } else if (kind == K_GMAC) {
     gcmParams(sa, buf, seq, esn);
-    if (esn) gcmComputeTag(sa + SA_CIPHER, NONCE, GMAC_AAD, gmacEsnAad(buf, authLen, seq), 0, 0);
-    else gcmComputeTag(sa + SA_CIPHER, NONCE, buf, authLen, 0, 0);
+    if (esn) gcmComputeTag(cipherOf(sa), NONCE, GMAC_AAD, gmacEsnAad(buf, authLen, seq), 0, 0);
+    else gcmComputeTag(cipherOf(sa), NONCE, buf, authLen, 0, 0);
     if (!ct_equal(TAG, icv, 16)) return -ST_ESP_INTEGRITY;
   } else if (icvLen != 0) {
     let mac = MAC;
@@ -349,13 +383,13 @@ function open(sa: usize, buf: usize, len: u32, res: usize, pre: usize): i32 {
   // 4. Decryption, then the trailer.
   if (kind == K_AES_CBC) {
     memory.copy(IV_SCRATCH, buf + 8, 16);
-    if ((paths & PATH_AES_BS_DECRYPT) != 0) aesBsCbcDecrypt(sa + SA_CIPHER, IV_SCRATCH, ct, ct, ctLen); // constant time
-    else aesCbcDecrypt(sa + SA_CIPHER, IV_SCRATCH, ct, ct, ctLen);
+    if ((paths & PATH_AES_BS_DECRYPT) != 0) aesBsCbcDecrypt(cipherOf(sa), IV_SCRATCH, ct, ct, ctLen); // constant time
+    else aesCbcDecrypt(cipherOf(sa), IV_SCRATCH, ct, ct, ctLen);
   } else if (kind == K_DES3_CBC) {
     memory.copy(IV_SCRATCH, buf + 8, 8);
-    des3CbcDecrypt(sa + SA_CIPHER, IV_SCRATCH, ct, ct, ctLen);
+    des3CbcDecrypt(cipherOf(sa), IV_SCRATCH, ct, ct, ctLen);
   } else if (kind == K_GCM) {
-    gcmCtrAfterBegin(sa + SA_CIPHER, NONCE, ct, ct, ctLen);
+    gcmCtrAfterBegin(cipherOf(sa), NONCE, ct, ct, ctLen);
   }
   const padLen = <usize>load<u8>(ct + ctLen - 2);
   const nextHeader = <u32>load<u8>(ct + ctLen - 1);
@@ -420,7 +454,7 @@ const LIST_MD5: usize = memory.data(BATCH_MAX * 4, 16);
 
 /** Fills job record `job` for the ICV of `authLen` bytes at `buf` under SA `sa`. */
 @inline function setJob(job: usize, sa: usize, buf: usize, authLen: usize, seq: u64, esn: bool): void {
-  store<u32>(job + JOB_CTX, <u32>(sa + SA_HMAC));
+  store<u32>(job + JOB_CTX, <u32>(hmacOf(sa)));
   store<u32>(job + JOB_MSG, <u32>buf);
   store<u32>(job + JOB_LEN, <u32>authLen);
   store<u32>(job + JOB_SEQHI, <u32>(seq >> 32));
@@ -581,7 +615,7 @@ export function esp_seal_batch(desc: usize, n: u32, base: usize, ivPool: usize):
   for (let i: usize = 0; i < <usize>n; i++) {
     const job = JOBS + i * JOB_SIZE;
     if (load<u32>(job + JOB_CTX) == 0) continue;
-    const sa = <usize>load<u32>(job + JOB_CTX) - SA_HMAC;
+    const sa = <usize>load<u32>(desc + i * BATCH_RECORD_SIZE); // job i belongs to record i
     memory.copy(<usize>load<u32>(job + JOB_MSG) + <usize>load<u32>(job + JOB_LEN), job + JOB_MAC, <usize>load<u32>(sa + SA_ICV));
   }
   wipeJobs(n);

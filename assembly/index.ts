@@ -18,4 +18,4 @@ export { kdf_sha256 } from "./kdf";
 export { expand_keys } from "./keys";
 export { iv_pool_ptr, batch_ptr } from "./memory";
 export { replay_size, replay_init, replay_infer, replay_check, replay_commit, replay_accept_batch, replay_highest } from "./replay";
-export { esp_sa_size, esp_sa_init, esp_seal, esp_open, esp_sa_seq, esp_sa_set_seq, esp_sa_set_replay_top, esp_seal_batch, esp_open_batch, esp_simd_paths, simd_counters } from "./esp";
+export { esp_sa_size, esp_keys_init, esp_sa_init, esp_seal, esp_open, esp_sa_seq, esp_sa_set_seq, esp_sa_set_replay_top, esp_seal_batch, esp_open_batch, esp_simd_paths, simd_counters } from "./esp";

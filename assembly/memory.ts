@@ -22,8 +22,13 @@ export const IV_POOL: usize = memory.data(IV_POOL_SIZE, 16);
 /** Batch descriptors (assembly/esp.ts, assembly/replay.ts). */
 export const BATCH: usize = memory.data(BATCH_MAX * BATCH_RECORD_SIZE, 16);
 
-/** Size classes of the context allocator: 64 << c bytes, c = 0..MAX_CLASS. */
-const MAX_CLASS: i32 = 11; // 128 KiB (an SA with a 262 144-packet replay window)
+/**
+ * Size classes of the context allocator: 64-byte steps up to 1 KiB (classes 0..15: 64, 128, ... 1024
+ * bytes), so that small contexts (SA headers of 64 or 128 bytes, ESP key contexts of 640) are not rounded
+ * up to a power of two; then powers of two up to 128 KiB (classes 16..22: 2 KiB .. 128 KiB, an SA with a
+ * 262 144-packet replay window). A freed block goes back on its class's free list and is reused first.
+ */
+const MAX_CLASS: i32 = 22;
 const FREE_HEADS: usize = memory.data(4 * (MAX_CLASS + 1), 16);
 
 // Live context count and bytes, for the memory-per-SA figures in bench/.
@@ -31,13 +36,13 @@ let liveContexts: u32 = 0;
 let liveBytes: u32 = 0;
 
 @inline function classOf(size: u32): i32 {
-  if (size <= 64) return 0;
-  // ceil(log2(size)) - 6
-  return <i32>(32 - clz<u32>(size - 1)) - 6;
+  if (size <= 1024) return <i32>((size + 63) >> 6) - 1;
+  // 16 + ceil(log2(size)) - 11
+  return <i32>(32 - clz<u32>(size - 1)) + 5;
 }
 
 @inline function classBytes(c: i32): u32 {
-  return <u32>64 << c;
+  return c < 16 ? <u32>(c + 1) << 6 : <u32>2048 << (c - 16);
 }
 
 /**

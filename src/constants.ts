@@ -61,8 +61,16 @@ export const MILENAGE_OUT_SIZE = 68;
 // ---- ESP security associations (assembly/esp.ts) and replay windows (assembly/replay.ts) ----
 /** Replay window header: u64 highest authenticated sequence number, window, ring mask, flags. */
 export const REPLAY_HDR_SIZE = 32;
-/** Fixed part of an SA context; the replay ring (4 bytes per 32 sequence numbers) follows it. */
-export const SA_FIXED_SIZE = 720;
+/**
+ * Fixed part of an SA context (header and the address of its key context); an inbound SA's replay window
+ * (REPLAY_HDR_SIZE, then 4 bytes per 32 sequence numbers) follows it.
+ */
+export const SA_FIXED_SIZE = 48;
+/**
+ * Key context of ESP SAs (assembly/esp.ts), shared by the four SAs of a set: the HMAC context
+ * (HMAC_CTX_SIZE), then the cipher context (at most GCM_CTX_SIZE).
+ */
+export const ESP_KEYS_SIZE = 640;
 /** Window sizes accepted (RFC 4303: at least 32; RFC 6479 rings make large ones cheap). */
 export const REPLAY_WINDOW_MIN = 32;
 export const REPLAY_WINDOW_MAX = 262144;

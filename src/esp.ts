@@ -6,7 +6,7 @@ import {
   ESP_MAX_PACKET, IO_BUFFER_SIZE, REPLAY_WINDOW_DEFAULT, SA_ESN, SA_OUTBOUND,
   ST_BAD_ALGORITHM, ST_BAD_LENGTH, ST_ESP_DIRECTION, ST_ESP_DUMMY, ST_ESP_INTEGRITY, ST_ESP_MALFORMED,
   ST_ESP_PADDING, ST_ESP_SPI, ST_OK, ST_REPLAY_DUPLICATE, ST_REPLAY_TOO_OLD, ST_SEQ_EXHAUSTED, ST_WEAK_KEY,
-  BATCH_MAX, BATCH_RECORD_SIZE, IV_POOL_SIZE,
+  BATCH_MAX, BATCH_RECORD_SIZE, IV_POOL_SIZE, ESP_KEYS_SIZE,
 } from './constants.js';
 import {
   encryptionAlgorithm, integrityAlgorithm, isValidCombination,
@@ -105,6 +105,74 @@ function checkByte(name: string, v: number): number {
 }
 
 /**
+ * @internal The keys of ESP SAs in WASM memory (HMAC states and cipher schedules, assembly/esp.ts), apart
+ * from the SAs so that the four SAs of a set (TS 33.203 7.1: same algorithms and, by Annex I, the same
+ * keys) share one: reference-counted by the SAs that use it, zeroed and freed when the last goes.
+ */
+export class EspKeyContext extends WasmKey {
+  readonly alg: IntegrityAlgorithm;
+  readonly ealg: EncryptionAlgorithm;
+  #refs = 1;
+
+  /**
+   * Expands CK/IK (TS 33.203 Annex I) or takes expanded keys, checks them, and initialises the context.
+   * The creator holds one reference ({@link EspKeyContext.release} it once the SAs are made).
+   */
+  static create(o: { alg: IntegrityAlgorithm; ealg: EncryptionAlgorithm } & ({ ck: Uint8Array; ik: Uint8Array } | { encKey: Uint8Array; authKey: Uint8Array; salt?: Uint8Array | undefined })): EspKeyContext {
+    const alg = integrityAlgorithm(o.alg);
+    const ealg = encryptionAlgorithm(o.ealg);
+    if (!isValidCombination(alg.name, ealg.name)) {
+      throw new Ipsec3gppError(ErrorCode.INVALID_COMBINATION, `alg=${alg.name} cannot be combined with ealg=${ealg.name}`);
+    }
+    const keys = 'ck' in o && (o.ck !== undefined || o.ik !== undefined) ? expandKeys({ alg: alg.name, ealg: ealg.name, ck: o.ck, ik: o.ik }) : o as { encKey: Uint8Array; authKey: Uint8Array; salt?: Uint8Array | undefined };
+    checkKeys(alg, ealg, keys.encKey, keys.authKey, keys.salt);
+    return new EspKeyContext(alg, ealg, keys);
+  }
+
+  private constructor(alg: AlgorithmInfo<IntegrityAlgorithm>, ealg: AlgorithmInfo<EncryptionAlgorithm>, keys: { encKey: Uint8Array; authKey: Uint8Array; salt?: Uint8Array | undefined }) {
+    const c = wasm();
+    super(ESP_KEYS_SIZE);
+    this.alg = alg.name;
+    this.ealg = ealg.name;
+    // Stage keys in the parameter window, initialise, wipe the window (views are current: `c` is the
+    // one core object, refreshed in place by the allocation above).
+    const p = c.param;
+    const encAt = 0, authAt = 64, saltAt = 128;
+    p.set(keys.encKey, encAt);
+    p.set(keys.authKey, authAt);
+    if (keys.salt) p.set(keys.salt, saltAt);
+    try {
+      const st = c.x.esp_keys_init(this.ctx, alg.id, ealg.id, c.paramPtr + encAt, keys.encKey.length, c.paramPtr + authAt, keys.authKey.length, c.paramPtr + saltAt);
+      if (st !== ST_OK) {
+        this.destroy();
+        if (st === ST_WEAK_KEY) throw new Ipsec3gppError(ErrorCode.WEAK_KEY, 'DES-EDE3 key has K1 == K2 or K2 == K3 (RFC 2451 2.4)');
+        if (st === ST_BAD_ALGORITHM) throw new Ipsec3gppError(ErrorCode.INVALID_COMBINATION, `alg=${alg.name} cannot be combined with ealg=${ealg.name}`);
+        if (st === ST_BAD_LENGTH) throw new Ipsec3gppError(ErrorCode.KEY_LENGTH, 'key length does not fit the algorithm');
+        throw new Ipsec3gppError(ErrorCode.ESP_PARAMETER, `SA initialisation failed (status ${st})`);
+      }
+    } finally {
+      p.fill(0, 0, 160);
+    }
+  }
+
+  /** The context address (for esp_sa_init). */
+  get ptr(): number {
+    return this.ctx;
+  }
+
+  /** One more SA uses the context. */
+  retain(): void {
+    this.ctx; // throws DESTROYED
+    this.#refs++;
+  }
+
+  /** One user fewer; the last one zeroes and frees the context. */
+  release(): void {
+    if (this.#refs > 0 && --this.#refs === 0) this.destroy();
+  }
+}
+
+/**
  * One unidirectional ESP SA.
  *
  * @example
@@ -145,17 +213,29 @@ export class EspSa extends WasmKey {
   #watchAt = Infinity;
   #watch: ((seq: number) => void) | undefined;
 
+  /** The key context this SA uses (its own, or shared with the other SAs of its set). */
+  readonly #keys: EspKeyContext | undefined;
+
   /** An SA for packets this side sends. */
   static outbound(options: EspSaOptions): EspSa {
-    return new EspSa(options, true);
+    return new EspSa(options, true, undefined);
   }
 
   /** An SA for packets this side receives. */
   static inbound(options: EspSaOptions): EspSa {
-    return new EspSa(options, false);
+    return new EspSa(options, false, undefined);
   }
 
-  private constructor(o: EspSaOptions, outbound: boolean) {
+  /**
+   * @internal An SA over a key context shared with other SAs (the four SAs of a set, TS 33.203 Annex I:
+   * same algorithms, same keys); `options` gives everything but the keys, which must match `keys`'s
+   * algorithms. The context is freed (zeroed) when the last SA using it is deleted.
+   */
+  static withKeys(options: Omit<EspSaOptions, 'ck' | 'ik' | 'encKey' | 'authKey'>, outbound: boolean, keys: EspKeyContext): EspSa {
+    return new EspSa(options, outbound, keys);
+  }
+
+  private constructor(o: EspSaOptions, outbound: boolean, shared: EspKeyContext | undefined) {
     if (!Number.isInteger(o.spi) || o.spi < 1 || o.spi > 0xffffffff) {
       throw new Ipsec3gppError(ErrorCode.ESP_PARAMETER, 'SPI must be an integer 1..4294967295 (RFC 4303 2.1: 0 is reserved)');
     }
@@ -166,13 +246,23 @@ export class EspSa extends WasmKey {
     }
     const esn = o.esn === true;
     const window = outbound ? 0 : checkWindowSize(o.replayWindow ?? REPLAY_WINDOW_DEFAULT);
-    const keys = o.ck !== undefined || o.ik !== undefined
-      ? expandKeys({ alg: alg.name, ealg: ealg.name, ck: o.ck!, ik: o.ik! })
-      : { encKey: o.encKey ?? new Uint8Array(0), authKey: o.authKey ?? new Uint8Array(0), salt: o.salt };
-    checkKeys(alg, ealg, keys.encKey, keys.authKey, keys.salt);
-
+    if (shared !== undefined && (shared.alg !== alg.name || shared.ealg !== ealg.name || shared.destroyed)) {
+      throw new Ipsec3gppError(ErrorCode.ESP_PARAMETER, 'the shared key context is for other algorithms, or destroyed');
+    }
     const c = wasm();
     super(c.x.esp_sa_size(window));
+    // Own keys (expanded and checked here: a bad key leaves nothing allocated), or the shared context.
+    let keys: EspKeyContext;
+    try {
+      keys = shared ?? EspKeyContext.create(o.ck !== undefined || o.ik !== undefined
+        ? { alg: alg.name, ealg: ealg.name, ck: o.ck!, ik: o.ik! }
+        : { alg: alg.name, ealg: ealg.name, encKey: o.encKey ?? new Uint8Array(0), authKey: o.authKey ?? new Uint8Array(0), salt: o.salt });
+    } catch (e) {
+      this.destroy();
+      throw e;
+    }
+    if (shared !== undefined) keys.retain(); // a context of its own: the creator's reference is the SA's
+    this.#keys = keys;
     this.spi = o.spi;
     this.direction = outbound ? 'outbound' : 'inbound';
     this.alg = alg.name;
@@ -186,28 +276,19 @@ export class EspSa extends WasmKey {
     this.#softLimit = o.softLimit ?? (esn ? ESN_LIMIT : 0xffffffff - 0x10000);
     this.#onSoftLimit = o.onSoftLimit;
 
-    // Stage keys in the parameter window, initialise, wipe the window (views are current: `c` is the
-    // one core object, refreshed in place by the allocation above).
-    const p = c.param;
-    const encAt = 0, authAt = 64, saltAt = 128;
-    p.set(keys.encKey, encAt);
-    p.set(keys.authKey, authAt);
-    if (keys.salt) p.set(keys.salt, saltAt);
-    try {
-      const st = c.x.esp_sa_init(
-        this.ctx, o.spi >>> 0, (outbound ? SA_OUTBOUND : 0) | (esn ? SA_ESN : 0), alg.id, ealg.id,
-        c.paramPtr + encAt, keys.encKey.length, c.paramPtr + authAt, keys.authKey.length, c.paramPtr + saltAt, window,
-      );
-      if (st !== ST_OK) {
-        this.destroy();
-        if (st === ST_WEAK_KEY) throw new Ipsec3gppError(ErrorCode.WEAK_KEY, 'DES-EDE3 key has K1 == K2 or K2 == K3 (RFC 2451 2.4)');
-        if (st === ST_BAD_ALGORITHM) throw new Ipsec3gppError(ErrorCode.INVALID_COMBINATION, `alg=${alg.name} cannot be combined with ealg=${ealg.name}`);
-        if (st === ST_BAD_LENGTH) throw new Ipsec3gppError(ErrorCode.KEY_LENGTH, 'key length does not fit the algorithm');
-        throw new Ipsec3gppError(ErrorCode.ESP_PARAMETER, `SA initialisation failed (status ${st})`);
-      }
-    } finally {
-      p.fill(0, 0, 160);
+    // The SA takes its salt (GCM/GMAC) from the key context, inside WASM.
+    const st = c.x.esp_sa_init(this.ctx, keys.ptr, o.spi >>> 0, (outbound ? SA_OUTBOUND : 0) | (esn ? SA_ESN : 0), alg.id, ealg.id, window);
+    if (st !== ST_OK) {
+      this.destroy();
+      throw new Ipsec3gppError(ErrorCode.INVALID_COMBINATION, `alg=${alg.name} cannot be combined with ealg=${ealg.name}`);
     }
+  }
+
+  /** Zeroes the SA's state in WASM memory and releases it, and its keys once no other SA of its set uses them. Idempotent. */
+  override destroy(): void {
+    if (this.destroyed) return;
+    super.destroy();
+    this.#keys?.release();
   }
 
   /** Largest payload one packet can carry. */

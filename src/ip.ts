@@ -95,14 +95,25 @@ export function formatAddress(bytes: Uint8Array): string {
   return best < 0 ? hex(g) : `${hex(g.slice(0, best))}::${hex(g.slice(best + bestLen))}`;
 }
 
+/** normalizeAddress results by input text. */
+const NORMALIZED = new Map<string, string>();
+
 /**
  * An address in its one canonical text form (IPv4 dotted, IPv6 RFC 5952; brackets and an IPv6 zone are
  * not part of it), so that "0:0:0:0:0:0:0:1", "[::1]" and "::1" compare equal. Throws INVALID_ARGUMENT for
  * text that is not an IP address.
  */
 export function normalizeAddress(text: string): string {
-  const t = text.trim().replace(/^\[(.*)\]$/, '$1');
-  return formatAddress(parseAddress(t));
+  let n = NORMALIZED.get(text);
+  if (n === undefined) {
+    const t = text.trim().replace(/^\[(.*)\]$/, '$1');
+    n = formatAddress(parseAddress(t));
+    // The same few addresses come with every message (the P-CSCF's, the core's, the UEs'): remembered,
+    // in a bounded table (addresses come from the network), emptied when full.
+    if (NORMALIZED.size >= 4096) NORMALIZED.clear();
+    NORMALIZED.set(text, n);
+  }
+  return n;
 }
 
 /** Whether `text` is an IPv6 address (possibly bracketed). */

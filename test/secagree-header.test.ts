@@ -8,6 +8,7 @@ import {
   checkIpsec3gpp, formatIpsec3gpp, formatSecurityHeader, ipsec3gppEntries, parseSecurityHeader, sameMechanisms,
 } from '../src/index.js';
 import { cases, loadVectors } from './helpers.js';
+import { parseSecurityHeader as referenceParse } from './secagree-header-reference.js';
 
 interface Expected {
   mechanism: string;
@@ -154,6 +155,44 @@ test('Security-Verify comparison: equal when copied, unequal on any changed para
   const two = parseSecurityHeader(`${server}, ${server.replace('aes-cbc', 'null')}`);
   const swapped = parseSecurityHeader(`${server.replace('aes-cbc', 'null')}, ${server}`);
   assert.not.ok(sameMechanisms(two, swapped));
+});
+
+/** The parse result, or the error's code, message and position, as plain data. */
+function outcome(parse: (v: string | readonly string[]) => unknown, v: readonly string[]): unknown {
+  try {
+    return { ok: parse(v) };
+  } catch (e) {
+    const x = e as { code?: string; message: string; detail?: unknown };
+    return { code: x.code, message: x.message, detail: x.detail };
+  }
+}
+
+test('the table-driven parser accepts, rejects and reports exactly what the reference (pre-issue-17) parser does', () => {
+  // Inputs: every vector, and random mutations of them (characters inserted, deleted, replaced with ones
+  // that matter to the grammar: quotes, backslashes, separators, white space, line breaks, non-ASCII).
+  const seeds = [...vectors.map((v) => v.value), 'ipsec-3gpp; q="a\\"b\\\\c"; x=[::1]:5, digest ;\r\n\tq=0.1', 'a;b;c=d, e'];
+  const alphabet = ['"', '\\', ';', ',', '=', ' ', '\t', '\r\n ', '\n\t', '\r', '\n', 'é', '\u{1F600}', '[', ']', ':', 'x', '0', '', '.'];
+  let seed = 0x9e3779b9;
+  const rand = (n: number): number => { seed = (Math.imul(seed, 1103515245) + 12345) >>> 0; return seed % n; };
+  let n = 0;
+  let errors = 0;
+  for (let round = 0; round < 6000; round++) {
+    let v = seeds[rand(seeds.length)]!;
+    for (let k = rand(3) - 1; k >= 0; k--) {
+      const at = rand(v.length + 1);
+      const op = rand(3);
+      const ins = alphabet[rand(alphabet.length)]!;
+      v = op === 0 ? v.slice(0, at) + ins + v.slice(at) : op === 1 ? v.slice(0, at) + v.slice(at + 1) : v.slice(0, at) + ins + v.slice(at + 1);
+    }
+    const lines = rand(4) === 0 ? [v, seeds[rand(seeds.length)]!] : [v];
+    const mine = outcome(parseSecurityHeader, lines);
+    assert.equal(mine, outcome(referenceParse, lines), JSON.stringify(lines));
+    n++;
+    if ((mine as { code?: string }).code !== undefined) errors++;
+  }
+  assert.is(n, 6000);
+  // Both branches exercised: many mutations are errors, many are not.
+  assert.ok(errors > 500 && errors < n - 500, `${errors} errors of ${n}`);
 });
 
 test.run();

@@ -292,4 +292,19 @@ test('server transactions match on branch, sent-by and method (RFC 3261 17.2.3):
   t.n.close();
 });
 
+test('SipHeaders.first is values()[0]: the first non-empty list element across lines, quotes and <...> respected', () => {
+  const pieces = ['SIP/2.0/UDP a;branch=z9hG4bK1', ' ', '', '"x,y" <sip:a,b@h>', 'b', ' , ', '<sip:c>;p="1,2"', 'd'];
+  let seed = 12345;
+  const rand = (n: number): number => { seed = (Math.imul(seed, 1103515245) + 12345) >>> 0; return seed % n; };
+  for (let round = 0; round < 2000; round++) {
+    const h = new lib.SipHeaders();
+    for (let l = rand(4); l > 0; l--) {
+      const line = Array.from({ length: 1 + rand(3) }, () => pieces[rand(pieces.length)]!).join(rand(2) ? ',' : ', ');
+      h.add(rand(2) ? 'Via' : 'v', line);
+      if (rand(3) === 0) h.add('Subject', line);
+    }
+    for (const n of ['via', 'Via', 'subject', 'route']) assert.is(h.first(n), h.values(n)[0], `${n}: ${JSON.stringify([...h])}`);
+  }
+});
+
 test.run();

@@ -421,15 +421,18 @@ export class PcscfProxy {
   }
 
   /**
-   * Forwards `req` along `route` with our Via on top; answers downstream with the final response (and, for
-   * an INVITE, its provisional responses and 2xx retransmissions; an ACK goes statelessly, proxy.ts).
+   * Forwards `fwd` (a copy of the received `original`, edited) along `route` with our Via on top; answers
+   * downstream with the final response (and, for an INVITE, its provisional responses and 2xx
+   * retransmissions; an ACK goes statelessly, proxy.ts).
    */
-  #forward(req: SipRequest, route: Route, respond: (r: SipResponse) => void, edit?: (res: SipResponse) => SipResponse | undefined, original: SipRequest = req): Promise<SipResponse | undefined> {
+  #forward(original: SipRequest, fwd: SipRequest, route: Route, respond: (r: SipResponse) => void, edit?: (res: SipResponse) => SipResponse | undefined): Promise<SipResponse | undefined> {
     const sock = route.kind === 'plain' ? route.socket : route.port.socket;
     // Toward a UE the Via names the protected server port (port_ps, TS 34.229-1 A.1.1); the UE answers
     // over SA4 to port_pc whatever it says (TS 33.203 7.1).
     const viaPort = route.kind === 'protected' ? this.portS.port : sock.port;
-    return this.#invites.forward(this.node, original, rewrite(req), route, hostPort(sock.address, viaPort), respond, edit);
+    // `fwd` is already this P-CSCF's own copy (#towardCore, rewrite): edited in place, not copied again;
+    // `original` (as received) is what answers made here (408, 483) and a CANCEL refer to.
+    return this.#invites.forward(this.node, original, fwd, route, hostPort(sock.address, viaPort), respond, edit);
   }
 
   /**
@@ -578,7 +581,7 @@ export class PcscfProxy {
     }
     this.db.beginTransaction(route.sa.set);
     try {
-      await this.#forward(fwd, this.#toCore(), respond);
+      await this.#forward(req, fwd, this.#toCore(), respond);
     } finally {
       this.db.endTransaction(route.sa.set);
     }
@@ -645,7 +648,7 @@ export class PcscfProxy {
       fwd.headers.set('Authorization', withIntegrityProtected(authorization, set ? 'yes' : 'no'));
       this.#pani.set(key, pani);
       const requested = registerExpires(req);
-      const final = await this.#forward(fwd, this.#toCore(), respond, (res) => {
+      const final = await this.#forward(req, fwd, this.#toCore(), respond, (res) => {
         if (res.status >= 200 && res.status < 300 && requested === 0) {
           // A challenged de-registration, authenticated over its new temporary set (TS 24.229 5.2.2.6).
           this.#closeRegistration(key);
@@ -691,7 +694,7 @@ export class PcscfProxy {
       this.db.beginTransaction(set);
       let final: SipResponse | undefined;
       try {
-        final = await this.#forward(fwd, this.#toCore(), respond, (res) => {
+        final = await this.#forward(req, fwd, this.#toCore(), respond, (res) => {
           if (res.status >= 200 && res.status < 300 && expires !== 0) {
             this.#bindIdentities(key, req, res);
             this.#serviceRoutes.set(key, res.headers.values('service-route'));
@@ -723,7 +726,7 @@ export class PcscfProxy {
     if (attempt === undefined) return;
     const fwd = this.#withPath(this.#towardCore(req, undefined, undefined));
     fwd.headers.set('Authorization', withIntegrityProtected(authorization, 'no'));
-    const final = await this.#forward(fwd, this.#toCore(), respond, (res) => this.#registerAnswer(attempt, res, undefined));
+    const final = await this.#forward(req, fwd, this.#toCore(), respond, (res) => this.#registerAnswer(attempt, res, undefined));
     // No challenge came (timeout, an error, a 200): the attempt is over.
     if (final === undefined || !attempt.challenged) this.sec.failed(attempt);
     if (final !== undefined) this.#runClosed(key, authorization, final);
@@ -927,7 +930,7 @@ export class PcscfProxy {
     }
     this.db.beginTransaction(sa.set);
     try {
-      await this.#forward(fwd, { kind: 'protected', port: this.portC, sa }, respond);
+      await this.#forward(req, fwd, { kind: 'protected', port: this.portC, sa }, respond);
     } finally {
       this.db.endTransaction(sa.set);
     }

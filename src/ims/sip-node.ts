@@ -2,7 +2,6 @@
 // routes that are either plain UDP or protected (an outbound SA on a protected port), a trace of every
 // message for the ladder (AKA secrets redacted), and helpers to build requests and responses (RFC 3261 8.1.1, 8.2.6).
 
-import { toHex } from '../hex.js';
 import { type DatagramSocket } from '../net/datagram.js';
 import { type SaDatabase, type SaEntry } from '../secagree/sadb.js';
 import { SIP_METHODS, SipHeaders, SipParseError, parseSipMessage, serializeSipMessage, type SipMessage, type SipRequest, type SipResponse } from '../sip/message.js';
@@ -11,6 +10,7 @@ import { type ProtectedPort } from './protected-port.js';
 import { type StreamConnection } from '../net/stream.js';
 import { SipStreams, type SipTcpOptions } from './sip-streams.js';
 import { redactMessage } from './redact.js';
+import { randomHex } from '../sip/random-id.js';
 
 /** Where a message goes (or came from). */
 export type Route =
@@ -39,7 +39,8 @@ export interface TraceEvent {
  */
 export type Tracer = (e: TraceEvent) => void;
 
-const hexRandom = (n: number): string => toHex(globalThis.crypto.getRandomValues(new Uint8Array(n)));
+// From a CSPRNG pool (sip/random-id.ts): one getRandomValues per ~500 identifiers, not one each.
+const hexRandom = randomHex;
 
 export const newBranch = (): string => `z9hG4bK${hexRandom(8)}`;
 export const newTag = (): string => hexRandom(4);

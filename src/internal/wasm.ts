@@ -59,7 +59,8 @@ export interface CoreExports {
   replay_accept_batch(rw: number, seqs: number, n: number, results: number): number;
   replay_highest(rw: number): bigint;
   esp_sa_size(w: number): number;
-  esp_sa_init(sa: number, spi: number, flags: number, alg: number, ealg: number, encKey: number, encLen: number, authKey: number, authLen: number, salt: number, window: number): number;
+  esp_keys_init(keys: number, alg: number, ealg: number, encKey: number, encLen: number, authKey: number, authLen: number, salt: number): number;
+  esp_sa_init(sa: number, keys: number, spi: number, flags: number, alg: number, ealg: number, window: number): number;
   esp_seal(sa: number, buf: number, payloadLen: number, nextHeader: number, iv: number): number;
   esp_open(sa: number, buf: number, len: number, res: number): number;
   esp_sa_seq(sa: number): bigint;

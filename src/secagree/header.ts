@@ -43,103 +43,123 @@ export interface SecMechanism {
 /** Limits on hostile input (more than any real UE sends). */
 export const SECAGREE_LIMITS = { headerLength: 8192, mechanisms: 64, params: 32 } as const;
 
-const TOKEN = /[A-Za-z0-9\-.!%*_+`'~]/;
-const HOST_EXTRA = /[[\]:]/; // gen-value may be a host, incl. an IPv6 reference
+// Character classes, by code unit: 1 = token (RFC 3261 25.1), 2 = the extra characters of a host in a
+// gen-value ("[", "]", ":"). A table lookup per character: the parser runs on every REGISTER.
+const TOKEN = 1;
+const HOST_EXTRA = 2;
+const CLASS = new Uint8Array(128);
+for (const ch of "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-.!%*_+`'~") CLASS[ch.charCodeAt(0)] = TOKEN;
+for (const ch of '[]:') CLASS[ch.charCodeAt(0)] = HOST_EXTRA;
+const SP = 32, HTAB = 9, CR = 13, LF = 10, DQUOTE = 34, BACKSLASH = 92, SEMI = 59, COMMA = 44, EQUAL = 61;
 
 function fail(message: string, line: number, position: number): never {
   throw new Ipsec3gppError(ErrorCode.SECAGREE_PARSE, `${message} at position ${position}${line > 0 ? ` of header line ${line + 1}` : ''}`, position);
 }
 
-class Cursor {
-  i = 0;
-  constructor(readonly s: string, readonly line: number) {}
-  get done(): boolean {
-    return this.i >= this.s.length;
+/** The character at `i` for a message (as JSON), or the end of the header. */
+function found(s: string, i: number): string {
+  return i >= s.length ? 'end of header' : JSON.stringify(s[i]);
+}
+
+/** Index after SWS at `i`: spaces, tabs, and CRLF (or LF) followed by whitespace (a folded line). */
+function sws(s: string, i: number): number {
+  for (;;) {
+    const c = s.charCodeAt(i);
+    if (c === SP || c === HTAB) i++;
+    else if (c === CR && s.charCodeAt(i + 1) === LF && (s.charCodeAt(i + 2) === SP || s.charCodeAt(i + 2) === HTAB)) i += 3;
+    else if (c === LF && (s.charCodeAt(i + 1) === SP || s.charCodeAt(i + 1) === HTAB)) i += 2;
+    else return i;
   }
-  peek(): string {
-    return this.s[this.i] ?? '';
+}
+
+/** Index after the token (with `mask` HOST_EXTRA: or host characters) at `i`; throws when there is none. */
+function token(s: string, i: number, mask: number, what: string, line: number): number {
+  let j = i;
+  for (;;) {
+    const c = s.charCodeAt(j);
+    if (c < 128 && (CLASS[c]! & mask) !== 0) j++;
+    else break;
   }
-  /** Skips SWS: spaces, tabs, and CRLF followed by whitespace (a folded line). */
-  sws(): void {
-    for (;;) {
-      const c = this.s[this.i];
-      if (c === ' ' || c === '\t') this.i++;
-      else if (c === '\r' && this.s[this.i + 1] === '\n' && (this.s[this.i + 2] === ' ' || this.s[this.i + 2] === '\t')) this.i += 3;
-      else if (c === '\n' && (this.s[this.i + 1] === ' ' || this.s[this.i + 1] === '\t')) this.i += 2;
-      else return;
+  if (j === i) fail(i >= s.length ? `expected ${what}, found end of header` : `expected ${what}, found ${found(s, i)}`, line, i);
+  return j;
+}
+
+/**
+ * The quoted-string at `start` (its opening quote): [value with quoted-pairs resolved, index after the
+ * closing quote]. No line break inside, none after a backslash.
+ */
+function quoted(s: string, start: number, line: number): [string, number] {
+  let i = start + 1;
+  let out = '';
+  let from = i; // start of the run not yet copied to `out`
+  for (;;) {
+    if (i >= s.length) fail('unterminated quoted-string', line, start);
+    const c = s.charCodeAt(i);
+    if (c === DQUOTE) return [from === start + 1 && out === '' ? s.slice(from, i) : out + s.slice(from, i), i + 1];
+    if (c === BACKSLASH) {
+      const n = s.charCodeAt(i + 1);
+      if (i + 1 >= s.length || n === CR || n === LF) fail('bad quoted-pair', line, i);
+      out += s.slice(from, i) + s[i + 1]!;
+      i += 2;
+      from = i;
+      continue;
     }
+    if (c === CR || c === LF) fail('line break inside a quoted-string', line, i);
+    i++;
   }
-  token(what: string, allowHost = false): string {
-    const start = this.i;
-    while (!this.done && (TOKEN.test(this.peek()) || (allowHost && HOST_EXTRA.test(this.peek())))) this.i++;
-    if (this.i === start) fail(this.done ? `expected ${what}, found end of header` : `expected ${what}, found ${JSON.stringify(this.peek())}`, this.line, this.i);
-    return this.s.slice(start, this.i);
+}
+
+/** `end` moved back over trailing spaces, tabs and line breaks. */
+function trimEnd(s: string, start: number, end: number): number {
+  while (end > start) {
+    const c = s.charCodeAt(end - 1);
+    if (c !== SP && c !== HTAB && c !== CR && c !== LF) break;
+    end--;
   }
-  quoted(): string {
-    const start = this.i;
-    this.i++; // opening quote
-    let out = '';
-    for (;;) {
-      if (this.done) fail('unterminated quoted-string', this.line, start);
-      const c = this.s[this.i]!;
-      if (c === '"') {
-        this.i++;
-        return out;
-      }
-      if (c === '\\') {
-        const n = this.s[this.i + 1];
-        if (n === undefined || n === '\r' || n === '\n') fail('bad quoted-pair', this.line, this.i);
-        out += n;
-        this.i += 2;
-        continue;
-      }
-      if (c === '\r' || c === '\n') fail('line break inside a quoted-string', this.line, this.i);
-      out += c;
-      this.i++;
-    }
-  }
+  return end;
 }
 
 function parseLine(value: string, line: number, into: SecMechanism[]): void {
   if (typeof value !== 'string') throw new Ipsec3gppError(ErrorCode.INVALID_ARGUMENT, 'header value must be a string');
   if (value.length > SECAGREE_LIMITS.headerLength) fail(`header longer than ${SECAGREE_LIMITS.headerLength} characters`, line, SECAGREE_LIMITS.headerLength);
-  const c = new Cursor(value, line);
-  c.sws();
-  if (c.done) fail('empty header value (at least one sec-mechanism is required)', line, 0);
+  let i = sws(value, 0);
+  if (i >= value.length) fail('empty header value (at least one sec-mechanism is required)', line, 0);
   for (;;) {
-    c.sws();
-    const start = c.i;
-    const mechanism = c.token('a mechanism name');
+    i = sws(value, i);
+    const start = i;
+    i = token(value, i, TOKEN, 'a mechanism name', line);
+    const mechanism = value.slice(start, i);
     const params: SecParam[] = [];
-    c.sws();
-    while (c.peek() === ';') {
-      c.i++;
-      c.sws();
-      const position = c.i;
-      const name = c.token('a parameter name').toLowerCase();
-      if (params.some((p) => p.name === name)) fail(`parameter "${name}" repeated`, line, position);
-      c.sws();
+    i = sws(value, i);
+    while (value.charCodeAt(i) === SEMI) {
+      i = sws(value, i + 1);
+      const position = i;
+      i = token(value, i, TOKEN, 'a parameter name', line);
+      const name = value.slice(position, i).toLowerCase();
+      for (const p of params) if (p.name === name) fail(`parameter "${name}" repeated`, line, position);
+      i = sws(value, i);
       let v: string | null = null;
-      let quoted = false;
-      if (c.peek() === '=') {
-        c.i++;
-        c.sws();
-        if (c.peek() === '"') {
-          v = c.quoted();
-          quoted = true;
+      let isQuoted = false;
+      if (value.charCodeAt(i) === EQUAL) {
+        i = sws(value, i + 1);
+        if (value.charCodeAt(i) === DQUOTE) {
+          [v, i] = quoted(value, i, line);
+          isQuoted = true;
         } else {
-          v = c.token(`a value for "${name}"`, true);
+          const from = i;
+          i = token(value, i, TOKEN | HOST_EXTRA, `a value for "${name}"`, line);
+          v = value.slice(from, i);
         }
-        c.sws();
+        i = sws(value, i);
       }
-      params.push({ name, value: v, quoted, position });
+      params.push({ name, value: v, quoted: isQuoted, position });
       if (params.length > SECAGREE_LIMITS.params) fail(`more than ${SECAGREE_LIMITS.params} parameters in one mechanism`, line, position);
     }
-    into.push({ mechanism, params, raw: value.slice(start, c.i).replace(/[ \t\r\n]+$/, ''), line, position: start });
+    into.push({ mechanism, params, raw: value.slice(start, trimEnd(value, start, i)), line, position: start });
     if (into.length > SECAGREE_LIMITS.mechanisms) fail(`more than ${SECAGREE_LIMITS.mechanisms} mechanisms`, line, start);
-    if (c.done) return;
-    if (c.peek() !== ',') fail(`expected ";" or "," after ${JSON.stringify(mechanism)}, found ${JSON.stringify(c.peek())}`, line, c.i);
-    c.i++;
+    if (i >= value.length) return;
+    if (value.charCodeAt(i) !== COMMA) fail(`expected ";" or "," after ${JSON.stringify(mechanism)}, found ${JSON.stringify(value[i])}`, line, i);
+    i++;
   }
 }
 
@@ -166,7 +186,10 @@ export function param(m: SecMechanism, name: string): SecParam | undefined {
 }
 
 function needsQuotes(v: string): boolean {
-  for (const ch of v) if (!TOKEN.test(ch) && !HOST_EXTRA.test(ch)) return true;
+  for (let i = 0; i < v.length; i++) {
+    const c = v.charCodeAt(i);
+    if (c >= 128 || CLASS[c] === 0) return true;
+  }
   return v.length === 0;
 }
 

@@ -178,7 +178,8 @@ export class PcscfSecAgree {
   readonly #attempts = new Map<string, RegistrationAttempt[]>();
   readonly #maxAttempts: number;
   #nextAttempt = 1;
-  readonly #established = new Map<string, { set: SaSet; securityServer: string; securityClient: SecMechanism[] }>();
+  /** The established set of each registration, until it is deleted or expires. */
+  readonly #established = new Map<string, SaSet>();
 
   /**
    * Throws INVALID_ARGUMENT when `o.db` is not a P-CSCF database (role 'pcscf') or `maxAttemptsPerKey` is not
@@ -198,10 +199,12 @@ export class PcscfSecAgree {
     this.#modes = new Map(Object.entries(o.policy?.accessNetworks ?? {}).map(([k, v]) => [k.toLowerCase(), v]));
     this.#maxAttempts = o.maxAttemptsPerKey ?? DEFAULT_MAX_ATTEMPTS_PER_KEY;
     if (!Number.isInteger(this.#maxAttempts) || this.#maxAttempts < 1) throw new Ipsec3gppError(ErrorCode.INVALID_ARGUMENT, 'maxAttemptsPerKey must be an integer >= 1');
-    // An attempt whose temporary set goes (expiry after reg-await-auth, deletion) is over.
+    // An attempt whose temporary set goes (expiry after reg-await-auth, deletion) is over; a registration
+    // whose established set goes is forgotten (nothing is kept per registration after its end).
     o.db.on((set, event) => {
       if (event !== 'deleted' && event !== 'expired') return;
       for (const a of this.#attempts.get(set.key) ?? []) if (a.p.sent?.set === set) this.#end(a);
+      if (this.#established.get(set.key) === set) this.#established.delete(set.key);
     });
   }
 
@@ -210,6 +213,11 @@ export class PcscfSecAgree {
     let n = 0;
     for (const list of this.#attempts.values()) n += list.length;
     return n;
+  }
+
+  /** Registrations whose established set this instance holds (one per registered key at most). */
+  get registrationCount(): number {
+    return this.#established.size;
   }
 
   /** The attempts outstanding for `key`, oldest first. */
@@ -425,7 +433,7 @@ export class PcscfSecAgree {
     if (a === undefined || p?.sent === undefined) throw new Ipsec3gppError(ErrorCode.SECAGREE_STATE, 'no temporary SA set for this registration');
     const set = p.sent.set;
     this.#o.db.establish(set, expiresSec * 1000);
-    this.#established.set(a.key, { set, securityServer: p.sent.securityServer, securityClient: p.securityClient });
+    this.#established.set(a.key, set);
     p.sent = undefined; // the set now belongs to the registration, not to the attempt
     this.#end(a);
     for (const other of [...this.attempts(a.key)]) this.#end(other);
@@ -481,8 +489,8 @@ export class PcscfSecAgree {
 
   /** The established set of a registration. */
   current(key: string): SaSet | undefined {
-    const e = this.#established.get(key);
-    return e && e.set.state !== 'deleted' ? e.set : undefined;
+    const set = this.#established.get(key);
+    return set && set.state !== 'deleted' ? set : undefined;
   }
 
   /** The confidentiality mode negotiated for a pending registration (an attempt, or a key's newest). */

@@ -15,7 +15,7 @@
 // Expiry runs from a binary heap of deadlines (lazy deletion), so nothing happens per packet.
 
 import { type EncryptionAlgorithm, type IntegrityAlgorithm } from '../algorithms.js';
-import { EspSa } from '../esp.js';
+import { EspKeyContext, EspSa } from '../esp.js';
 import { parseAddress } from '../ip.js';
 import { expandKeys, type EspKeys } from '../keys.js';
 import { ErrorCode, Ipsec3gppError } from '../errors.js';
@@ -147,6 +147,8 @@ export class SaSet {
   deleteWhenIdle = false;
   /** @internal bumps when the deadline changes (heap entries with an older generation are stale) */
   generation = 0;
+  /** @internal the set's current entry in its database's expiry heap (cleared when it goes stale) */
+  heapItem: HeapItem | undefined = undefined;
   /** The expanded keys, only with SaDatabaseOptions.keepKeysForExport (never in toJSON). */
   exportKeys: EspKeys | undefined;
 
@@ -252,39 +254,41 @@ export interface SaSetRestore extends SaSetInit {
 type Listener = (set: SaSet, event: SaEvent) => void;
 
 /**
- * Selector index: port pair (a number) -> source address -> destination address -> entries. No string is
- * built per lookup, which runs per outbound packet.
+ * Selector index: one map from the four selectors (as one string) to the entry, or to a short list when
+ * several live sets share them (SA2/SA4 across a re-registration). One string per SA and lookup, no map per
+ * address: a P-CSCF with 10^5 UEs has 4 * 10^5 entries here, and nested maps cost more than the entries.
+ * Lookups run per request from the core, not per packet (inbound packets are found by SPI).
  */
 class SelectorIndex {
-  readonly #m = new Map<number, Map<string, Map<string, SaEntry[]>>>();
+  readonly #m = new Map<string, SaEntry | SaEntry[]>();
 
-  get(srcAddress: string, srcPort: number, dstAddress: string, dstPort: number): SaEntry[] | undefined {
-    return this.#m.get(srcPort * 65536 + dstPort)?.get(srcAddress)?.get(dstAddress);
+  static #key(srcAddress: string, srcPort: number, dstAddress: string, dstPort: number): string {
+    // join() builds one flat string; a template literal would keep a tree of concatenations per key.
+    return [srcPort, dstPort, srcAddress, dstAddress].join(' ');
+  }
+
+  get(srcAddress: string, srcPort: number, dstAddress: string, dstPort: number): readonly SaEntry[] | undefined {
+    const v = this.#m.get(SelectorIndex.#key(srcAddress, srcPort, dstAddress, dstPort));
+    return v === undefined || Array.isArray(v) ? v : [v];
   }
 
   add(e: SaEntry): void {
-    const k = e.srcPort * 65536 + e.dstPort;
-    let bySrc = this.#m.get(k);
-    if (!bySrc) this.#m.set(k, (bySrc = new Map()));
-    let byDst = bySrc.get(e.srcAddress);
-    if (!byDst) bySrc.set(e.srcAddress, (byDst = new Map()));
-    const list = byDst.get(e.dstAddress);
-    if (list) list.push(e);
-    else byDst.set(e.dstAddress, [e]);
+    const k = SelectorIndex.#key(e.srcAddress, e.srcPort, e.dstAddress, e.dstPort);
+    const v = this.#m.get(k);
+    if (v === undefined) this.#m.set(k, e);
+    else if (Array.isArray(v)) v.push(e);
+    else this.#m.set(k, [v, e]);
   }
 
   remove(e: SaEntry): void {
-    const k = e.srcPort * 65536 + e.dstPort;
-    const bySrc = this.#m.get(k);
-    const byDst = bySrc?.get(e.srcAddress);
-    const list = byDst?.get(e.dstAddress);
-    if (!list) return;
-    const i = list.indexOf(e);
-    if (i >= 0) list.splice(i, 1);
-    if (list.length === 0) {
-      byDst!.delete(e.dstAddress);
-      if (byDst!.size === 0) bySrc!.delete(e.srcAddress);
-      if (bySrc!.size === 0) this.#m.delete(k);
+    const k = SelectorIndex.#key(e.srcAddress, e.srcPort, e.dstAddress, e.dstPort);
+    const v = this.#m.get(k);
+    if (v === e) this.#m.delete(k);
+    else if (Array.isArray(v)) {
+      const i = v.indexOf(e);
+      if (i >= 0) v.splice(i, 1);
+      if (v.length === 1) this.#m.set(k, v[0]!);
+      else if (v.length === 0) this.#m.delete(k);
     }
   }
 }
@@ -447,9 +451,21 @@ export class SaDatabase {
     return set;
   }
 
+  /** Binary forms of this side's own addresses (a handful), shared by every set instead of one copy each. */
+  readonly #localIps = new Map<string, Uint8Array>();
+
+  #localIp(address: string): Uint8Array {
+    let b = this.#localIps.get(address);
+    if (b === undefined) {
+      b = parseAddress(address);
+      if (this.#localIps.size < 16) this.#localIps.set(address, b);
+    }
+    return b;
+  }
+
   #buildSas(set: SaSet, init: SaSetInit, created: EspSa[]): SaEntry[] {
     const { ue, pcscf, ueAddress: u, pcscfAddress: p } = init;
-    const ip = new Map([[u, parseAddress(u)], [p, parseAddress(p)]]);
+    const ip = new Map(this.role === 'pcscf' ? [[u, parseAddress(u)], [p, this.#localIp(p)]] : [[p, parseAddress(p)], [u, this.#localIp(u)]]);
     const defs: Array<[SaName, number, string, number, string, number, Role]> = [
       // name, SPI, src address, src port, dst address, dst port, receiving role
       ['SA1', pcscf.spiS, u, ue.portC, p, pcscf.portS, 'pcscf'],
@@ -457,18 +473,24 @@ export class SaDatabase {
       ['SA3', ue.spiC, p, pcscf.portS, u, ue.portC, 'ue'],
       ['SA4', pcscf.spiC, u, ue.portS, p, pcscf.portC, 'pcscf'],
     ];
-    return defs.map(([name, spi, srcAddress, srcPort, dstAddress, dstPort, receiver]) => {
-      const inbound = receiver === this.role;
-      const opts = { spi, alg: init.alg, ealg: init.ealg, ck: init.ck, ik: init.ik, replayWindow: init.replayWindow ?? this.#replayWindow ?? 64 };
-      const entry = { name, direction: inbound ? 'inbound' : 'outbound', spi, srcAddress, srcPort, dstAddress, dstPort, srcIp: ip.get(srcAddress)!, dstIp: ip.get(dstAddress)!, set } as Omit<SaEntry, 'esp'> as SaEntry;
-      const onSoft = this.#onSoftLimit;
-      const esp = inbound
-        ? EspSa.inbound(opts)
-        : EspSa.outbound({ ...opts, ...(this.#softLimit !== undefined ? { softLimit: this.#softLimit } : {}), ...(onSoft ? { onSoftLimit: softLimitCallback(onSoft, set, entry) } : {}) });
-      created.push(esp);
-      (entry as { esp: EspSa }).esp = esp;
-      return entry;
-    });
+    // One key context for the four SAs (Annex I: the same keys), expanded once; freed with the last SA.
+    const keys = EspKeyContext.create({ alg: init.alg, ealg: init.ealg, ck: init.ck, ik: init.ik });
+    try {
+      return defs.map(([name, spi, srcAddress, srcPort, dstAddress, dstPort, receiver]) => {
+        const inbound = receiver === this.role;
+        const opts = { spi, alg: init.alg, ealg: init.ealg, replayWindow: init.replayWindow ?? this.#replayWindow ?? 64 };
+        const entry = { name, direction: inbound ? 'inbound' : 'outbound', spi, srcAddress, srcPort, dstAddress, dstPort, srcIp: ip.get(srcAddress)!, dstIp: ip.get(dstAddress)!, set } as Omit<SaEntry, 'esp'> as SaEntry;
+        const onSoft = this.#onSoftLimit;
+        const esp = inbound
+          ? EspSa.withKeys(opts, false, keys)
+          : EspSa.withKeys({ ...opts, ...(this.#softLimit !== undefined ? { softLimit: this.#softLimit } : {}), ...(onSoft ? { onSoftLimit: softLimitCallback(onSoft, set, entry) } : {}) }, true, keys);
+        created.push(esp);
+        (entry as { esp: EspSa }).esp = esp;
+        return entry;
+      });
+    } finally {
+      keys.release(); // the SAs hold it now (or, when one failed, those made are deleted by create())
+    }
   }
 
   /**
@@ -556,6 +578,9 @@ export class SaDatabase {
     }
     set.state = 'deleted';
     set.generation++;
+    // Its deadline stays in the heap until popped or compacted away, but no longer holds the set: a deleted
+    // registration is not kept reachable until its old expiry.
+    unlink(set);
     this.#count--;
     this.#compact();
     this.#emit(set, event);
@@ -599,7 +624,7 @@ export class SaDatabase {
     const h = this.#heap;
     while (h.length > 0 && h[0]!.at <= now) {
       const top = popHeap(h);
-      if (top.gen === top.set.generation && top.set.state !== 'deleted') {
+      if (top.set !== undefined && top.gen === top.set.generation && top.set.state !== 'deleted') {
         this.delete(top.set, 'expired');
         n++;
       }
@@ -623,7 +648,10 @@ export class SaDatabase {
 
   #schedule(set: SaSet): void {
     set.generation++;
-    pushHeap(this.#heap, { at: set.expiresAt, set, gen: set.generation });
+    unlink(set);
+    const item: HeapItem = { at: set.expiresAt, set, gen: set.generation };
+    set.heapItem = item;
+    pushHeap(this.#heap, item);
     this.#compact();
     this.#arm();
   }
@@ -635,7 +663,7 @@ export class SaDatabase {
    */
   #compact(): void {
     if (this.#heap.length <= 2 * this.#count + 64) return;
-    const live = this.#heap.filter((e) => e.gen === e.set.generation && e.set.state !== 'deleted');
+    const live = this.#heap.filter((e) => e.set !== undefined && e.gen === e.set.generation && e.set.state !== 'deleted');
     this.#heap = [];
     for (const e of live) pushHeap(this.#heap, e);
   }
@@ -668,7 +696,14 @@ function softLimitCallback(fn: (set: SaSet, sa: SaEntry) => void, set: SaSet, en
 
 const rank = (set: SaSet): number => (set.state === 'established' ? 3 : set.state === 'temporary' ? 2 : 1);
 
-type HeapItem = { at: number; set: SaSet; gen: number };
+/** A deadline; `set` is cleared once the entry is stale (the set rescheduled or deleted). */
+type HeapItem = { at: number; set: SaSet | undefined; gen: number };
+
+/** Makes the set's current heap entry stale, so that the heap no longer references the set. */
+function unlink(set: SaSet): void {
+  if (set.heapItem !== undefined) set.heapItem.set = undefined;
+  set.heapItem = undefined;
+}
 
 function pushHeap(h: HeapItem[], item: HeapItem): void {
   h.push(item);

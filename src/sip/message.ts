@@ -72,25 +72,54 @@ export function canonicalName(name: string): string {
 
 /** Splits a list value at top-level commas (not inside quotes or <...>). */
 export function splitList(value: string): string[] {
-  const out: string[] = [];
+  return splitInto(value, []);
+}
+
+/** The first non-empty element of a list value (as splitList(value)[0]), scanning no further than it. */
+function firstElement(value: string): string | undefined {
   let depth = 0;
   let quoted = false;
   let start = 0;
   for (let i = 0; i < value.length; i++) {
-    const ch = value[i];
+    const ch = value.charCodeAt(i);
     if (quoted) {
-      if (ch === '\\') i++;
-      else if (ch === '"') quoted = false;
-    } else if (ch === '"') quoted = true;
-    else if (ch === '<') depth++;
-    else if (ch === '>') depth = Math.max(0, depth - 1);
-    else if (ch === ',' && depth === 0) {
-      out.push(value.slice(start, i).trim());
+      if (ch === 92) i++;
+      else if (ch === 34) quoted = false;
+    } else if (ch === 34) quoted = true;
+    else if (ch === 60) depth++;
+    else if (ch === 62) depth = Math.max(0, depth - 1);
+    else if (ch === 44 && depth === 0) {
+      const v = value.slice(start, i).trim();
+      if (v !== '') return v;
       start = i + 1;
     }
   }
-  out.push(value.slice(start).trim());
-  return out.filter((v) => v !== '');
+  const v = value.slice(start).trim();
+  return v === '' ? undefined : v;
+}
+
+/** splitList appending to `into` (empty elements left out). */
+function splitInto(value: string, into: string[]): string[] {
+  let depth = 0;
+  let quoted = false;
+  let start = 0;
+  for (let i = 0; i < value.length; i++) {
+    const ch = value.charCodeAt(i);
+    if (quoted) {
+      if (ch === 92) i++; // backslash
+      else if (ch === 34) quoted = false;
+    } else if (ch === 34) quoted = true;
+    else if (ch === 60) depth++; // <
+    else if (ch === 62) depth = Math.max(0, depth - 1); // >
+    else if (ch === 44 && depth === 0) {
+      const v = value.slice(start, i).trim();
+      if (v !== '') into.push(v);
+      start = i + 1;
+    }
+  }
+  const v = start === 0 ? value.trim() : value.slice(start).trim();
+  if (v !== '') into.push(v);
+  return into;
 }
 
 /** One header line: canonical key, name as written out, value. */
@@ -122,22 +151,43 @@ export class SipHeaders {
     return undefined;
   }
 
-  /** @internal Appends `Name: value` lines (Content-Length left out) for serialisation. */
-  writeLines(out: string[]): void {
-    for (const h of this.#list) if (h.key !== 'content-length') out.push(`${h.name}: ${h.value}`);
+  /** @internal `head` followed by every `Name: value` CRLF line (Content-Length left out). */
+  writeHead(head: string): string {
+    for (const h of this.#list) if (h.key !== 'content-length') head += `${h.name}: ${h.value}\r\n`;
+    return head;
   }
 
   /** Every header line's value for `name`, in order (not split). */
   getAll(name: string): string[] {
     const k = canonicalName(name);
-    return this.#list.filter((h) => h.key === k).map((h) => h.value);
+    const out: string[] = [];
+    for (const h of this.#list) if (h.key === k) out.push(h.value);
+    return out;
   }
 
   /** The list elements of `name` across all its lines (comma-joined values split). */
   values(name: string): string[] {
     const k = canonicalName(name);
-    const all = this.getAll(k);
-    return LIST_HEADERS.has(k) ? all.flatMap(splitList) : all;
+    if (!LIST_HEADERS.has(k)) return this.getAll(k);
+    const out: string[] = [];
+    for (const h of this.#list) if (h.key === k) splitInto(h.value, out);
+    return out;
+  }
+
+  /**
+   * @internal The first list element of `name` (what `values(name)[0]` gives, without splitting every
+   * line): the transaction layer's top Via, once or twice per message.
+   */
+  first(name: string): string | undefined {
+    const k = canonicalName(name);
+    const list = LIST_HEADERS.has(k);
+    for (const h of this.#list) {
+      if (h.key !== k) continue;
+      if (!list) return h.value;
+      const v = firstElement(h.value);
+      if (v !== undefined) return v;
+    }
+    return undefined;
   }
 
   has(name: string): boolean {
@@ -173,7 +223,10 @@ export class SipHeaders {
 
   remove(name: string): this {
     const key = canonicalName(name);
-    this.#list = this.#list.filter((h) => h.key !== key);
+    const list = this.#list;
+    let j = 0;
+    for (let i = 0; i < list.length; i++) if (list[i]!.key !== key) list[j++] = list[i]!;
+    list.length = j;
     return this;
   }
 
@@ -196,7 +249,7 @@ export class SipHeaders {
 
   clone(): SipHeaders {
     const c = new SipHeaders();
-    c.#list = this.#list.map((h) => ({ ...h }));
+    c.#list = this.#list.map((h) => ({ key: h.key, name: h.name, value: h.value }));
     return c;
   }
 }
@@ -423,16 +476,21 @@ export function parseSipMessage(data: Uint8Array): SipMessage {
 
 /** Serialises, writing Content-Length from the body. */
 export function serializeSipMessage(msg: SipMessage): Uint8Array {
-  const start = msg.type === 'request' ? `${msg.method} ${msg.uri} SIP/2.0` : `SIP/2.0 ${msg.status} ${msg.reason}`;
-  const lines = [start];
-  msg.headers.writeLines(lines);
-  lines.push(`Content-Length: ${msg.body.length}`);
-  const head = enc.encode(`${lines.join('\r\n')}\r\n\r\n`);
-  const out = new Uint8Array(head.length + msg.body.length);
-  out.set(head, 0);
-  out.set(msg.body, head.length);
+  let head = msg.type === 'request' ? `${msg.method} ${msg.uri} SIP/2.0\r\n` : `SIP/2.0 ${msg.status} ${msg.reason}\r\n`;
+  head = msg.headers.writeHead(head);
+  head += `Content-Length: ${msg.body.length}\r\n\r\n`;
+  // One allocation: the head encoded into a scratch buffer (UTF-8 takes at most 3 bytes per UTF-16 unit),
+  // then copied with the body into the result.
+  if (scratch.length < head.length * 3) scratch = new Uint8Array(head.length * 3);
+  const n = enc.encodeInto(head, scratch).written;
+  const out = new Uint8Array(n + msg.body.length);
+  out.set(scratch.subarray(0, n), 0);
+  out.set(msg.body, n);
   return out;
 }
+
+/** Serialisation scratch (grows to the largest head seen; a SIP head is at most 64 KiB). */
+let scratch = new Uint8Array(4096);
 
 // ---- small helpers over header values ----
 

@@ -108,7 +108,7 @@ const txMethod = (method: string): string => (method === 'ACK' ? 'INVITE' : meth
 const key = (branch: string, method: string): string => `${branch}|${txMethod(method)}`;
 
 function topVia(m: SipMessage): string {
-  const via = m.headers.values('via')[0];
+  const via = m.headers.first('via');
   if (via === undefined) throw new Ipsec3gppError(ErrorCode.SIP_PARSE, 'message without Via');
   return via;
 }

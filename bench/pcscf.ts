@@ -1,0 +1,418 @@
+// P-CSCF throughput (issue 17), measured as users run it: the P-CSCF and its core as `ipsec-3gpp pcscf`
+// builds them (src/cli/pcscf.ts startPcscf: PcscfProxy + ImsCore in one process, one thread), with the
+// load in other processes, so that the load generator never shares the P-CSCF's thread. On a machine
+// with 2 cores the P-CSCF process is pinned to CPU 0 and the load to CPU 1 (taskset, when present).
+//
+//   protected transactions/s  UEs (UeClient: IMS AKA registration, ESP SAs, UDP-enc-tun) send MESSAGE over
+//                             SA1 to the next UE: P-CSCF (ESP open, identity asserted, to the core), core
+//                             (to the callee's contact over its Path), P-CSCF (ESP seal over the callee's
+//                             SA2), the callee's 200 over its SA4 and back the same way to the caller
+//                             over SA3: two protected transactions at the P-CSCF per MESSAGE (both
+//                             counted). Closed loop, `--window` MESSAGEs outstanding per UE.
+//   registrations/s           full IMS AKA with SAs: SM1, 401 (SA set created), SM7 over the SAs, 200;
+//                             UEs registering in a closed loop (`--concurrency` at once), each then
+//                             de-registering (not counted in the rate, but part of the load).
+//   SIPp, --no-ipsec          SIPp (Debian sip-tester) with examples/sipp/register-aka.xml against the
+//                             P-CSCF process in --no-ipsec mode, and the same message flow
+//                             (bench/sipp/register-digest.xml: 4 REGISTERs, two challenged) against
+//                             Kamailio (Debian `kamailio`) as a plain digest registrar (bench/sipp/
+//                             kamailio.cfg: auth + registrar, no database), both closed loop (-l).
+//
+// Each figure is sampled over `--rounds` windows of `--seconds`: the median with its 95 % margin (src/bench/
+// stats.ts) and the min-max; the P-CSCF process's CPU time in each window gives the rate per CPU-second of
+// its thread (capacity, steadier than the wall-clock rate on a shared machine, and what is left when the
+// load generator, not the P-CSCF, is the limit).
+//
+//   node scripts/build.mjs --quiet && node --import tsx bench/pcscf.ts [--ues 200] [--window 4] [--rounds 8]
+//     [--seconds 2] [--registrations 2000] [--concurrency 64] [--only tx,reg,sipp,kamailio] [--cpu-prof DIR]
+//   npm run bench:pcscf
+//   (--cpu-prof DIR: the P-CSCF process writes a V8 CPU profile there, node --cpu-prof)
+
+import { type ChildProcess, fork, spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { summarize, type Summary } from '../src/bench/stats.js';
+import type { UeClient } from '../src/ims/ue-client.js';
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const ROOT = join(HERE, '..');
+const REALM = 'ims.example.org';
+
+function arg(name: string, dflt: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 && process.argv[i + 1] !== undefined ? process.argv[i + 1]! : dflt;
+}
+const role = arg('role', 'main');
+
+type Msg = Record<string, unknown> & { t: string };
+function ipc(p: NodeJS.Process | ChildProcess): { send: (m: Msg) => void; next: (t: string) => Promise<Msg> } {
+  const inbox: Msg[] = [];
+  const waiters: Array<{ t: string; r: (m: Msg) => void }> = [];
+  p.on('message', (m: Msg) => {
+    const i = waiters.findIndex((w) => w.t === m.t);
+    if (i >= 0) waiters.splice(i, 1)[0]!.r(m);
+    else inbox.push(m);
+  });
+  return {
+    send: (m) => { (p as ChildProcess).send?.(m); },
+    next: (t) => {
+      const i = inbox.findIndex((m) => m.t === t);
+      if (i >= 0) return Promise.resolve(inbox.splice(i, 1)[0]!);
+      return new Promise((r) => waiters.push({ t, r }));
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// The P-CSCF process: startPcscf, as the `pcscf` command runs it.
+async function server(): Promise<void> {
+  // The built package (dist/, or --dist DIR: another build, e.g. of an older commit), as `ipsec-3gpp pcscf` runs.
+  const dist = pathToFileURL(`${arg('dist', join(ROOT, 'dist'))}/`);
+  const { startPcscf } = await import(new URL('cli/pcscf.js', dist).href) as typeof import('../src/cli/pcscf.js');
+  const { demoKeys } = await import(new URL('ims/scenario.js', dist).href) as typeof import('../src/ims/scenario.js');
+  const { parseHex } = await import(new URL('hex.js', dist).href) as typeof import('../src/hex.js');
+  const { SIPP_K, SIPP_OP } = await import('../test/sipp-run.js');
+  const users = Number(arg('users', '1000'));
+  const sipp = process.argv.includes('--sipp');
+  const keys = sipp ? { k: parseHex(SIPP_K, 16)!, op: parseHex(SIPP_OP, 16)! } : demoKeys();
+  const subscribers = Array.from({ length: users }, (_, i) => ({ impi: `${sipp ? `ue${String(i).padStart(5, '0')}` : `u${i}`}@${REALM}`, k: keys.k.slice(), op: keys.op.slice() }));
+  const p = await startPcscf({
+    host: '127.0.0.1', port: 0, clientPort: 0, serverPort: 0, encapPort: 0, realm: REALM, mode: 'ipsec',
+    subscribers, noIpsec: sipp, registerRate: false, registerRatePerImpi: false, quiet: true, log: () => {},
+  });
+  if (sipp) {
+    // SIPp 3.6.1 hashes a RES with a zero byte wrongly (test/sipp-run.ts avoidZeroRes, here on dist's core).
+    const challenge = p.core.scscf.challenge.bind(p.core.scscf);
+    p.core.scscf.challenge = (impi, o) => {
+      for (;;) {
+        const c = challenge(impi, o);
+        if (!c.av.xres.includes(0)) return c;
+        p.core.scscf.forget(c.nonce);
+      }
+    };
+  }
+  const io = ipc(process);
+  io.send({ t: 'ready', port: p.pcscf.port, encapPort: p.pcscf.encapPort ?? 0 });
+  process.on('message', (m: Msg) => {
+    if (m.t === 'cpu') {
+      const c = process.cpuUsage();
+      io.send({ t: 'cpu', us: c.user + c.system, registrations: p.core.registrations.size, sets: p.pcscf.db.size, heap: process.memoryUsage().heapUsed });
+    } else if (m.t === 'exit') {
+      p.close();
+      // process.exit would skip nothing --cpu-prof needs: the profile is written at exit.
+      setTimeout(() => process.exit(0), 50);
+    }
+  });
+  process.on('disconnect', () => process.exit(0));
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// The load process: UEs with their own SAs.
+async function load(): Promise<void> {
+  const { initSync } = await import('../src/index.js');
+  const { UeClient: Ue } = await import('../src/ims/ue-client.js');
+  const { demoKeys } = await import('../src/ims/scenario.js');
+  const { NodeUdpNetwork } = await import('../src/net/node-udp.js');
+  initSync();
+  const io = ipc(process);
+  const net = new NodeUdpNetwork();
+  const timers = { t1: 2000, t2: 8000, t4: 10000 };
+  let port = 0;
+  let encapPort = 0;
+  const make = (i: number): Promise<UeClient> => Ue.start({
+    net, address: '127.0.0.1', impi: `u${i}@${REALM}`, impu: `sip:u${i}@${REALM}`, realm: REALM, ...demoKeys(),
+    pcscf: { address: '127.0.0.1', port, encapPort }, release: 6, timers, autoRefresh: false,
+    algorithms: [{ alg: 'hmac-sha-1-96', ealg: 'aes-cbc' }],
+  });
+  process.on('message', async (m: Msg) => {
+    if (m.t === 'init') {
+      port = m.port as number;
+      encapPort = m.encapPort as number;
+    } else if (m.t === 'tx') {
+      // Register the UEs, then MESSAGE in a closed loop, counting answers per window.
+      const n = m.ues as number;
+      const ues = [];
+      for (let i = 0; i < n; i++) ues.push(await make(i));
+      for (let i = 0; i < n; i += 32) {
+        const rs = await Promise.all(ues.slice(i, i + 32).map((u) => u.register()));
+        for (const r of rs) if (r.status !== 200) throw new Error(`registration failed: ${r.status}`);
+      }
+      let done = 0;
+      let failed = 0;
+      let stop = false;
+      (globalThis as { __done?: () => number }).__done = () => done;
+      const loop = async (ue: UeClient, k: number): Promise<void> => {
+        const to = `sip:u${(k + 1) % n}@${REALM}`;
+        while (!stop) {
+          try {
+            const r = await ue.message(to, 'load');
+            if (r.status === 200) done += 2;
+            else failed++;
+          } catch {
+            failed++;
+          }
+        }
+      };
+      const loops: Array<Promise<void>> = [];
+      for (const [i, ue] of ues.entries()) for (let w = 0; w < (m.window as number); w++) loops.push(loop(ue, i));
+      io.send({ t: 'txStarted' });
+      const windows = await io.next('txStop');
+      void windows;
+      stop = true;
+      await Promise.all(loops);
+      for (const ue of ues) ue.close();
+      io.send({ t: 'txDone', done, failed });
+    } else if (m.t === 'count') {
+      io.send({ t: 'count', done: (globalThis as { __done?: () => number }).__done?.() ?? 0 });
+    } else if (m.t === 'reg') {
+      // Registrations in a closed loop: `concurrency` UEs at a time; each registers (IMS AKA, SAs) and
+      // then de-registers; the count of completed registrations is read per window.
+      const total = m.registrations as number;
+      const conc = m.concurrency as number;
+      let next = 0;
+      let registered = 0;
+      let failed = 0;
+      (globalThis as { __done?: () => number }).__done = () => registered;
+      const worker = async (): Promise<void> => {
+        for (;;) {
+          const i = next++;
+          if (i >= total) return;
+          const ue = await make(i);
+          try {
+            const r = await ue.register();
+            if (r.status === 200) {
+              registered++;
+              const d = await ue.deregister();
+              if (d.status !== 200) failed++;
+            } else failed++;
+          } catch {
+            failed++;
+          } finally {
+            ue.close();
+          }
+        }
+      };
+      io.send({ t: 'regStarted' });
+      await Promise.all(Array.from({ length: conc }, worker));
+      io.send({ t: 'regDone', registered, failed });
+    } else if (m.t === 'exit') process.exit(0);
+  });
+  io.send({ t: 'ready' });
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// The orchestrator.
+const tsx = ['--import', 'tsx'];
+const pin = (p: ChildProcess, cpu: number): void => {
+  if (cpus().length >= 2 && p.pid !== undefined && spawnSync('taskset', ['-V']).status === 0) spawnSync('taskset', ['-pc', String(cpu), String(p.pid)]);
+};
+
+async function startServer(o: { users: number; sipp?: boolean; prof?: string | undefined; dist?: string | undefined }): Promise<{ p: ChildProcess; io: ReturnType<typeof ipc>; port: number; encapPort: number; cpu: () => Promise<Msg> }> {
+  const execArgv = [...tsx, ...(o.prof ? ['--cpu-prof', '--cpu-prof-dir', o.prof] : [])];
+  const p = fork(fileURLToPath(import.meta.url), ['--role', 'server', '--users', String(o.users), ...(o.sipp ? ['--sipp'] : []), ...(o.dist ? ['--dist', o.dist] : [])], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  pin(p, 0);
+  const io = ipc(p);
+  const r = await io.next('ready');
+  return { p, io, port: r.port as number, encapPort: r.encapPort as number, cpu: async () => { io.send({ t: 'cpu' }); return io.next('cpu'); } };
+}
+
+async function stopServer(s: { p: ChildProcess; io: ReturnType<typeof ipc> }): Promise<void> {
+  const exited = new Promise((r) => s.p.once('exit', r));
+  s.io.send({ t: 'exit' });
+  await exited;
+}
+
+async function startLoad(): Promise<{ p: ChildProcess; io: ReturnType<typeof ipc> }> {
+  const p = fork(fileURLToPath(import.meta.url), ['--role', 'load'], { execArgv: tsx, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  pin(p, 1);
+  const io = ipc(p);
+  await io.next('ready');
+  return { p, io };
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+interface Figure { name: string; perSecond: Summary; perCpuSecond: Summary; cpuShare: Summary; note: string }
+
+/** Samples a counter over `rounds` windows: rate per wall second and per CPU second of the P-CSCF process. */
+async function sample(rounds: number, seconds: number, count: () => Promise<number>, cpu: () => Promise<Msg>): Promise<{ wall: number[]; perCpu: number[]; share: number[] }> {
+  const wall: number[] = [];
+  const perCpu: number[] = [];
+  const share: number[] = [];
+  for (let r = 0; r < rounds; r++) {
+    const c0 = await count();
+    const u0 = (await cpu()).us as number;
+    const t0 = performance.now();
+    await sleep(seconds * 1000);
+    const c1 = await count();
+    const u1 = (await cpu()).us as number;
+    const dt = (performance.now() - t0) / 1000;
+    const dc = (u1 - u0) / 1e6;
+    wall.push((c1 - c0) / dt);
+    perCpu.push(dc > 0 ? (c1 - c0) / dc : NaN);
+    share.push((dc / dt) * 100);
+  }
+  return { wall, perCpu, share };
+}
+
+const fmt = (s: Summary, digits = 0): string => `${s.median.toFixed(digits)} ±${s.marginPercent.toFixed(0)}% (min-max ${s.min.toFixed(digits)}-${s.max.toFixed(digits)}, n = ${s.samples})`;
+
+async function txBench(o: { ues: number; window: number; rounds: number; seconds: number; prof?: string | undefined; dist?: string | undefined }): Promise<Figure> {
+  const s = await startServer({ users: o.ues, prof: o.prof, dist: o.dist });
+  const l = await startLoad();
+  try {
+    l.io.send({ t: 'init', port: s.port, encapPort: s.encapPort });
+    // Counting from the load side: the MESSAGE loop's counter, read through the same hook as 'reg'.
+    l.io.send({ t: 'tx', ues: o.ues, window: o.window });
+    await l.io.next('txStarted');
+    await sleep(1000); // warm-up
+    const count = async (): Promise<number> => { l.io.send({ t: 'count' }); return (await l.io.next('count')).done as number; };
+    const r = await sample(o.rounds, o.seconds, count, s.cpu);
+    l.io.send({ t: 'txStop' });
+    const d = await l.io.next('txDone');
+    return { name: 'protected transactions/s (MESSAGE UE -> P-CSCF -> core -> P-CSCF -> UE, 200 back: 2 per MESSAGE)', perSecond: summarize(r.wall), perCpuSecond: summarize(r.perCpu), cpuShare: summarize(r.share), note: `${o.ues} UEs x ${o.window} outstanding; ${d.done} answered, ${d.failed} failed` };
+  } finally {
+    l.io.send({ t: 'exit' });
+    await stopServer(s);
+  }
+}
+
+async function regBench(o: { registrations: number; concurrency: number; rounds: number; seconds: number; prof?: string | undefined; dist?: string | undefined }): Promise<Figure> {
+  const s = await startServer({ users: o.registrations, prof: o.prof, dist: o.dist });
+  const l = await startLoad();
+  try {
+    l.io.send({ t: 'init', port: s.port, encapPort: s.encapPort });
+    l.io.send({ t: 'reg', registrations: o.registrations, concurrency: o.concurrency });
+    await l.io.next('regStarted');
+    await sleep(500);
+    const count = async (): Promise<number> => { l.io.send({ t: 'count' }); return (await l.io.next('count')).done as number; };
+    const r = await sample(o.rounds, o.seconds, count, s.cpu);
+    const d = await l.io.next('regDone');
+    return { name: 'registrations/s (IMS AKA, SA set, each then de-registered)', perSecond: summarize(r.wall), perCpuSecond: summarize(r.perCpu), cpuShare: summarize(r.share), note: `${o.concurrency} at once; ${d.registered} registered, ${d.failed} failed` };
+  } finally {
+    l.io.send({ t: 'exit' });
+    await stopServer(s);
+  }
+}
+
+// SIPp: closed loop (-l concurrency), rate as high as it goes; samples from SIPp's periodic statistics.
+function sippRun(o: { scenario: string; port: number; users: string[]; seconds: number; concurrency: number; extra: string[]; dir: string }): Promise<{ rates: number[]; failed: number; ok: number; code: number | null }> {
+  const inf = join(o.dir, 'users.csv');
+  writeFileSync(inf, `SEQUENTIAL\n${o.users.map((u) => `${u};${REALM}`).join('\n')}\n`);
+  const stat = join(o.dir, 'stat.csv');
+  const args = [`127.0.0.1:${o.port}`, '-sf', o.scenario, '-inf', inf, '-au', '[field0]@[field1]', '-t', 'u1', '-i', '127.0.0.1', '-p', '0',
+    '-r', '100000', '-l', String(o.concurrency), '-m', String(o.users.length), '-timeout', `${o.seconds + 20}s`, '-timeout_error',
+    '-trace_stat', '-stf', stat, '-fd', '1', '-nostdin', '-bg', ...o.extra];
+  void args;
+  return new Promise((resolve) => {
+    const child = spawn('sipp', [...args.filter((a) => a !== '-bg')], { stdio: ['ignore', 'ignore', 'ignore'] });
+    pin(child, 1);
+    const kill = setTimeout(() => child.kill('SIGUSR1'), o.seconds * 1000);
+    child.on('exit', (code) => {
+      clearTimeout(kill);
+      let rates: number[] = [];
+      let failed = 0;
+      let ok = 0;
+      try {
+        const lines = readFileSync(stat, 'utf8').trim().split('\n');
+        const head = lines[0]!.split(';');
+        const ct = head.indexOf('CurrentTime');
+        const fc = head.indexOf('FailedCall(C)');
+        const sc = head.indexOf('SuccessfulCall(C)');
+        // CurrentTime is "date<TAB>time<TAB>epoch"; one row per -fd period, counters cumulative.
+        const rows = lines.slice(1).map((l) => l.split(';')).map((r) => ({ t: Number(r[ct]!.split('\t')[2]), ok: Number(r[sc]), failed: Number(r[fc]) }));
+        // A sample per period after the first (the ramp up); the last row may be a partial period.
+        for (let k = 2; k < rows.length; k++) {
+          const dt = rows[k]!.t - rows[k - 1]!.t;
+          if (dt > 0.5) rates.push((rows[k]!.ok - rows[k - 1]!.ok) / dt);
+        }
+        const last = rows[rows.length - 1]!;
+        failed = last.failed;
+        ok = last.ok;
+      } catch { /* no statistics */ }
+      resolve({ rates: rates.filter((x) => Number.isFinite(x)), failed, ok, code });
+    });
+  });
+}
+
+async function sippBench(o: { rounds: number; seconds: number; concurrency: number; prof?: string | undefined; dist?: string | undefined }): Promise<Figure | string> {
+  if (spawnSync('sipp', ['-v']).error) return 'SIPp (Debian sip-tester) not installed';
+  const users = Array.from({ length: 20000 }, (_, i) => `ue${String(i).padStart(5, '0')}`);
+  const s = await startServer({ users: users.length, sipp: true, prof: o.prof, dist: o.dist });
+  const dir = mkdtempSync(join(tmpdir(), 'bench-pcscf-'));
+  try {
+    const u0 = (await s.cpu()).us as number;
+    const t0 = performance.now();
+    const r = await sippRun({ scenario: join(ROOT, 'examples', 'sipp', 'register-aka.xml'), port: s.port, users, seconds: o.rounds * o.seconds + 1, concurrency: o.concurrency, extra: ['-fd', String(o.seconds)], dir });
+    const cpuS = ((await s.cpu()).us as number - u0) / 1e6;
+    const wallS = (performance.now() - t0) / 1000;
+    const rate = summarize(r.rates);
+    return { name: 'SIPp register-aka.xml, P-CSCF --no-ipsec (calls/s: 4 REGISTERs, 2 AKA runs each)', perSecond: rate, perCpuSecond: summarize([r.ok / cpuS]), cpuShare: summarize([(cpuS / wallS) * 100]), note: `${r.ok} calls, ${r.failed} failed, sipp exit ${r.code}, ${o.concurrency} calls at once` };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+    await stopServer(s);
+  }
+}
+
+async function kamailioBench(o: { rounds: number; seconds: number; concurrency: number }): Promise<Figure | string> {
+  if (spawnSync('sipp', ['-v']).error) return 'SIPp not installed';
+  if (spawnSync('kamailio', ['-v']).error) return 'kamailio not installed (apt-get install kamailio)';
+  const dir = mkdtempSync(join(tmpdir(), 'bench-kam-'));
+  const port = 5000 + Math.floor(Math.random() * 20000);
+  const cfg = readFileSync(join(HERE, 'sipp', 'kamailio.cfg'), 'utf8').replace(/__PORT__/g, String(port)).replace(/__REALM__/g, REALM);
+  writeFileSync(join(dir, 'kamailio.cfg'), cfg);
+  // One worker process (children=1): one thread against one P-CSCF thread.
+  const k = spawn('kamailio', ['-f', join(dir, 'kamailio.cfg'), '-DD', '-E', '-n', '1', '-P', join(dir, 'k.pid'), '-Y', dir, '-w', dir], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let kerr = '';
+  k.stderr!.on('data', (d) => { kerr += d; });
+  pin(k, 0);
+  await sleep(1500);
+  const pids = (): number[] => spawnSync('pgrep', ['-P', String(k.pid)], { encoding: 'utf8' }).stdout.trim().split('\n').filter(Boolean).map(Number);
+  for (const c of pids()) spawnSync('taskset', ['-pc', '0', String(c)]);
+  const ticks = (): number => [k.pid!, ...pids()].reduce((a, pid) => {
+    try { const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' '); return a + Number(f[11]) + Number(f[12]); } catch { return a; }
+  }, 0);
+  try {
+    if (k.exitCode !== null) return `kamailio did not start: ${kerr.slice(0, 500)}`;
+    const users = Array.from({ length: 20000 }, (_, i) => `ue${String(i).padStart(5, '0')}`);
+    const c0 = ticks();
+    const t0 = performance.now();
+    const r = await sippRun({ scenario: join(HERE, 'sipp', 'register-digest.xml'), port, users, seconds: o.rounds * o.seconds + 1, concurrency: o.concurrency, extra: ['-fd', String(o.seconds), '-ap', 'secret'], dir });
+    const cpuS = (ticks() - c0) / 100;
+    const wallS = (performance.now() - t0) / 1000;
+    return { name: 'SIPp register-digest.xml, Kamailio plain digest registrar, 1 worker (calls/s: 4 REGISTERs, 2 challenged)', perSecond: summarize(r.rates), perCpuSecond: summarize([cpuS > 0 ? r.ok / cpuS : NaN]), cpuShare: summarize([(cpuS / wallS) * 100]), note: `${r.ok} calls, ${r.failed} failed, sipp exit ${r.code}, ${o.concurrency} calls at once` };
+  } finally {
+    k.kill('SIGTERM');
+    await sleep(300);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function main(): Promise<void> {
+  const only = new Set(arg('only', 'tx,reg,sipp,kamailio').split(','));
+  const rounds = Number(arg('rounds', '8'));
+  const seconds = Number(arg('seconds', '2'));
+  const prof = process.argv.includes('--cpu-prof') ? arg('cpu-prof', join(ROOT, 'bench', 'results', 'profiles')) : undefined;
+  const la0 = loadavg();
+  console.log(`P-CSCF benchmark: ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}), node ${process.version}; P-CSCF process on CPU 0, load on CPU 1; load average ${la0.map((x) => x.toFixed(2)).join(', ')}`);
+  const figures: Array<Figure | string> = [];
+  const show = (f: Figure | string): void => {
+    figures.push(f);
+    if (typeof f === 'string') { console.log(`  ${f}`); return; }
+    console.log(`${f.name}\n  wall clock:          ${fmt(f.perSecond)}\n  per P-CSCF CPU-second: ${fmt(f.perCpuSecond)}\n  P-CSCF CPU use:      ${fmt(f.cpuShare)} %\n  ${f.note}`);
+  };
+  const dist = process.argv.includes('--dist') ? arg('dist', '') : undefined;
+  if (only.has('tx')) show(await txBench({ ues: Number(arg('ues', '200')), window: Number(arg('window', '4')), rounds, seconds, prof, dist }));
+  if (only.has('reg')) show(await regBench({ registrations: Number(arg('registrations', '4000')), concurrency: Number(arg('concurrency', '64')), rounds, seconds, prof, dist }));
+  if (only.has('sipp')) show(await sippBench({ rounds, seconds, concurrency: Number(arg('sipp-concurrency', '200')), prof, dist }));
+  if (only.has('kamailio')) show(await kamailioBench({ rounds, seconds, concurrency: Number(arg('sipp-concurrency', '200')) }));
+  const la1 = loadavg();
+  console.log(`load average at the end ${la1.map((x) => x.toFixed(2)).join(', ')}`);
+  if (prof) console.log(`CPU profiles of the P-CSCF process in ${prof}`);
+}
+
+if (role === 'server') await server();
+else if (role === 'load') await load();
+else await main();
