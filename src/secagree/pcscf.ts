@@ -479,12 +479,11 @@ export class PcscfSecAgree {
 
   /**
    * A registration restored from a store after a restart (src/store/): `set` (restored into the database)
-   * is its established set again. The Security-Server and Security-Client of its agreement are not kept:
-   * a re-registration makes a new agreement anyway.
+   * is its established set again (a re-registration makes a new agreement: the old one's headers are not kept).
    */
   restoreEstablished(key: string, set: SaSet): void {
     if (set.state !== 'established' || set.key !== key) throw new Ipsec3gppError(ErrorCode.SECAGREE_STATE, 'only an established set of this registration can be restored');
-    this.#established.set(key, { set, securityServer: '', securityClient: [] });
+    this.#established.set(key, set);
   }
 
   /** The established set of a registration. */
