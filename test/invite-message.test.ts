@@ -193,6 +193,27 @@ test('CANCEL before the answer: 200 to the CANCEL at each hop, 487 to the INVITE
   }
 });
 
+test('a MESSAGE to a registered contact URI (not the AOR) reaches its UE through the core\'s contact index; after de-registration 404', async () => {
+  const { n, alice, bob } = await pair();
+  try {
+    const contact = `sip:bob@127.0.0.1:${bob.portS.port}`;
+    const got = new Promise<void>((r) => { bob.onMessage = () => r(); });
+    assert.is((await alice.message(contact, 'to the contact')).status, 200);
+    await got;
+    assert.is(bob.messages.at(-1)!.body, 'to the contact');
+    // A re-registration replaces the binding (a new SA set, the same contact): still found.
+    assert.is((await bob.reRegister()).status, 200);
+    assert.is((await alice.message(contact, 'after re-registration')).status, 200);
+    assert.is((await bob.deregister()).status, 200);
+    const before = bob.messages.length;
+    assert.is((await alice.message(contact, 'after de-registration')).status, 404);
+    assert.is(bob.messages.length, before, 'nothing reached bob');
+    assert.is(n.core.registrations.size, 1, 'only alice is registered');
+  } finally {
+    n.close();
+  }
+});
+
 test('callee not registered: 480 (known to the HSS) or 404 (unknown), for INVITE and MESSAGE; nothing reaches a UE', async () => {
   const { n, alice } = await pair();
   try {

@@ -153,6 +153,41 @@ export class ImsCore {
   readonly presence = new StoredMap<{ doc: string; etag: string }>();
   /** Presence subscriptions (RFC 3856), by id. */
   readonly subscriptions = new StoredMap<Subscription>();
+  /**
+   * The registrations by contact (a binding's key, the contact URI's comparison form): a request for a
+   * contact URI finds its binding without a scan of every registration (one per request would let any
+   * registered UE make the core walk them all). Kept by the registrations map's observer.
+   */
+  readonly #aorsByContact = new Map<string, Set<string>>();
+  readonly #contactsOf = new Map<string, string[]>();
+
+  #indexContacts(aor: string, reg: Registration | undefined): void {
+    for (const k of this.#contactsOf.get(aor) ?? []) {
+      const aors = this.#aorsByContact.get(k);
+      aors?.delete(aor);
+      if (aors?.size === 0) this.#aorsByContact.delete(k);
+    }
+    if (reg === undefined || reg.bindings.size === 0) {
+      this.#contactsOf.delete(aor);
+      return;
+    }
+    const keys = [...reg.bindings.keys()];
+    this.#contactsOf.set(aor, keys);
+    for (const k of keys) {
+      let aors = this.#aorsByContact.get(k);
+      if (aors === undefined) this.#aorsByContact.set(k, (aors = new Set()));
+      aors.add(aor);
+    }
+  }
+
+  #byContact(contact: string): Binding | undefined {
+    for (const aor of this.#aorsByContact.get(contact) ?? []) {
+      const b = this.registrations.get(aor)?.bindings.get(contact);
+      if (b !== undefined) return b;
+    }
+    return undefined;
+  }
+
   /** Callbacks for registrations, failed authentications and NOTIFYs; assign the ones wanted. */
   readonly events: CoreEvents = {};
   /** Each presentity's rules (absent: DEFAULT_PRESENCE_RULES). */
@@ -178,6 +213,7 @@ export class ImsCore {
     for (const t of o.trustedProxies ?? []) this.trustProxy(t.address, t.port);
     const prefix = o.store?.prefix ?? 'core/';
     this.registrations.bind(o.store?.writer, `${prefix}reg/`);
+    this.registrations.observer = (aor, reg) => this.#indexContacts(aor, reg);
     this.subscriptions.bind(o.store?.writer, `${prefix}sub/`);
     this.presence.bind(o.store?.writer, `${prefix}pres/`);
     this.#pruneTimer = setInterval(() => this.prune(), 2000);
@@ -288,7 +324,7 @@ export class ImsCore {
       const reg = this.registrations.get(target);
       const binding = reg && reg.bindings.size > 0
         ? [...reg.bindings.values()].reduce((a, b) => (b.expiresAt > a.expiresAt ? b : a))
-        : [...this.registrations.values()].flatMap((r) => [...r.bindings.values()]).find((b) => identityKey(b.contact) === target);
+        : this.#byContact(target);
       if (binding === undefined) {
         if (this.#knownIdentity(req.uri)) return respond(makeResponse(req, 480, 'Temporarily Unavailable', [['Warning', '399 core "the user is not registered"']]));
         return respond(makeResponse(req, 404, 'Not Found'));

@@ -18,6 +18,11 @@ export class StoredMap<V> extends Map<string, V> {
   #prefix = '';
   #dirty = new Set<string>();
   #scheduled = false;
+  /**
+   * Told of every change, with or without a store: the entry's new value after set(), touch() or load(),
+   * undefined after delete() or clear() (the core keeps its index of contacts by it).
+   */
+  observer: ((key: string, value: V | undefined) => void) | undefined;
 
   /** Writes through `writer` under `prefix` (no writer: a plain Map). */
   bind(writer: StoreWriter | undefined, prefix: string): this {
@@ -33,6 +38,11 @@ export class StoredMap<V> extends Map<string, V> {
     return this;
   }
 
+  /** Deletes every entry here and in the store. */
+  override clear(): void {
+    for (const k of [...this.keys()]) this.delete(k);
+  }
+
   /** Deletes the entry here and in the store. */
   override delete(key: string): boolean {
     const had = super.delete(key);
@@ -42,6 +52,7 @@ export class StoredMap<V> extends Map<string, V> {
 
   /** Writes the entry `key` again (its value was changed in place), or its deletion. */
   touch(key: string): void {
+    this.observer?.(key, super.get(key));
     if (this.#writer === undefined) return;
     this.#dirty.add(key);
     if (this.#scheduled) return;
@@ -84,6 +95,7 @@ export class StoredMap<V> extends Map<string, V> {
           continue;
         }
         super.set(key, v);
+        this.observer?.(key, v);
       } catch (e) {
         refused.push({ key: id, code: (e as Ipsec3gppError).code ?? ErrorCode.STORE_RECORD, reason: (e as Error).message });
         w.del(id);
