@@ -13,7 +13,7 @@ import * as assert from 'uvu/assert';
 import { allCombinations, initSync, parseIp, parseUdp, releaseCombinations } from '../src/index.js';
 import { capturePcap, espSaLines, keyRecords } from '../src/ims/capture.js';
 import { buildPidf } from '../src/ims/pidf.js';
-import { runScenario, startNetwork } from '../src/ims/scenario.js';
+import { demoKeys, runScenario, startNetwork } from '../src/ims/scenario.js';
 import { NodeUdpNetwork } from '../src/net/node-udp.js';
 import { readPcap } from '../src/pcap.js';
 
@@ -281,6 +281,21 @@ test('Release 5 UE (integrity only) next to a Release 6 UE on the same P-CSCF: t
   assert.is(r.received.length, 1);
   assert.is(r.received[0], undefined);
   assert.is(r.published.length, 1);
+});
+
+test('an implicit registration set expires as a whole: every public identity of the IMPI goes with the last contact', async () => {
+  const n = await startNetwork({ net: new NodeUdpNetwork(), timers: FAST, autoRefresh: false });
+  try {
+    const impus = [`sip:dave@${n.realm}`, 'tel:+33123456789'];
+    n.hss.addSubscriber({ impi: `dave@${n.realm}`, ...demoKeys(), impus });
+    const dave = await n.ue({ user: 'dave', release: 6, accessNetwork: 'lte' });
+    assert.is((await dave.register()).status, 200);
+    assert.equal([...n.core.registrations.keys()].sort(), ['sip:dave@' + n.realm, 'tel:+33123456789'].sort(), 'both identities registered');
+    n.core.prune(Date.now() + 48 * 3600 * 1000); // past every binding's expiry
+    assert.equal([...n.core.registrations.keys()], [], 'no identity of the set is left registered');
+  } finally {
+    n.close();
+  }
 });
 
 test.run();

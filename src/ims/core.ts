@@ -430,9 +430,16 @@ export class ImsCore {
    * watchers hear "expired", RFC 3680), presence and reg subscriptions past theirs. Runs every 2 s.
    */
   prune(now = Date.now()): void {
+    // The identities of an implicit registration set share one bindings map: what expires from it expires
+    // for each of them (each is told, and each goes with the last contact), not only for the first visited.
+    const removedFrom = new Map<Map<string, Binding>, Array<{ uri: string; expiresAt: number }>>();
     for (const [u, r] of [...this.registrations]) {
-      const removed: Array<{ uri: string; expiresAt: number }> = [];
-      for (const [k, b] of r.bindings) if (b.expiresAt <= now) { r.bindings.delete(k); removed.push({ uri: b.contact, expiresAt: b.expiresAt }); }
+      let removed = removedFrom.get(r.bindings);
+      if (removed === undefined) {
+        removed = [];
+        for (const [k, b] of r.bindings) if (b.expiresAt <= now) { r.bindings.delete(k); removed.push({ uri: b.contact, expiresAt: b.expiresAt }); }
+        removedFrom.set(r.bindings, removed);
+      }
       if (removed.length === 0) continue;
       this.registrations.touch(u);
       if (r.bindings.size === 0) {
