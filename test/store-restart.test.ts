@@ -160,10 +160,12 @@ test('sqlite: a registration only the core or only the P-CSCF remembers (a crash
 
 if (haveRedis()) {
   test('two instances on one Redis: the standby takes over the address when the first dies and serves its registration', async () => {
+    // A database of its own (an earlier test's stored ports, long since freed, could be any socket's now).
+    const url = `${redis!.url}/1`;
     const port = await freePort();
-    const a = await pcscf(redis!.url, port);
+    const a = await pcscf(url, port);
     const { ue: bob, seqs } = await ue('bob', a);
-    const standby = pcscf(redis!.url, port, { standby: true });
+    const standby = pcscf(url, port, { standby: true });
     let b: Awaited<ReturnType<typeof pcscf>> | undefined;
     try {
       assert.is((await bob.register()).status, 200);
