@@ -75,31 +75,11 @@ export function splitList(value: string): string[] {
   return splitInto(value, []);
 }
 
-/** The first non-empty element of a list value (as splitList(value)[0]), scanning no further than it. */
-function firstElement(value: string): string | undefined {
-  let depth = 0;
-  let quoted = false;
-  let start = 0;
-  for (let i = 0; i < value.length; i++) {
-    const ch = value.charCodeAt(i);
-    if (quoted) {
-      if (ch === 92) i++;
-      else if (ch === 34) quoted = false;
-    } else if (ch === 34) quoted = true;
-    else if (ch === 60) depth++;
-    else if (ch === 62) depth = Math.max(0, depth - 1);
-    else if (ch === 44 && depth === 0) {
-      const v = value.slice(start, i).trim();
-      if (v !== '') return v;
-      start = i + 1;
-    }
-  }
-  const v = value.slice(start).trim();
-  return v === '' ? undefined : v;
-}
-
-/** splitList appending to `into` (empty elements left out). */
-function splitInto(value: string, into: string[]): string[] {
+/**
+ * splitList appending to `into` (empty elements left out), scanning no further than the element that
+ * makes `into` `limit` long.
+ */
+function splitInto(value: string, into: string[], limit = Infinity): string[] {
   let depth = 0;
   let quoted = false;
   let start = 0;
@@ -113,7 +93,7 @@ function splitInto(value: string, into: string[]): string[] {
     else if (ch === 62) depth = Math.max(0, depth - 1); // >
     else if (ch === 44 && depth === 0) {
       const v = value.slice(start, i).trim();
-      if (v !== '') into.push(v);
+      if (v !== '' && into.push(v) >= limit) return into;
       start = i + 1;
     }
   }
@@ -184,7 +164,7 @@ export class SipHeaders {
     for (const h of this.#list) {
       if (h.key !== k) continue;
       if (!list) return h.value;
-      const v = firstElement(h.value);
+      const v = splitInto(h.value, [], 1)[0];
       if (v !== undefined) return v;
     }
     return undefined;
