@@ -20,32 +20,8 @@
 // rules specific to ipsec-3gpp (TS 33.203 Annex H) are in ipsec3gpp.ts.
 
 import { ErrorCode, Ipsec3gppError } from '../src/errors.js';
-
-/** One mechanism parameter, as written. */
-export interface SecParam {
-  /** Lower-cased name. */
-  readonly name: string;
-  /** The value with the quotes of a quoted-string removed (and quoted-pairs resolved); null if absent. */
-  readonly value: string | null;
-  readonly quoted: boolean;
-  /** Character offset of the parameter name in its header value. */
-  readonly position: number;
-}
-
-/** One sec-mechanism. */
-export interface SecMechanism {
-  /** The mechanism name as written (compare case-insensitively). */
-  readonly mechanism: string;
-  readonly params: readonly SecParam[];
-  /** The mechanism's text exactly as received (for verbatim copies such as Security-Verify). */
-  readonly raw: string;
-  /** Which header value (line) it came from, and where in it. */
-  readonly line: number;
-  readonly position: number;
-}
-
-/** Limits on hostile input (more than any real UE sends). */
-export const SECAGREE_LIMITS = { headerLength: 8192, mechanisms: 64, params: 32 } as const;
+// What did not change (the types, the limits, formatting and comparison) is the parser module's own.
+import { SECAGREE_LIMITS, type SecMechanism, type SecParam } from '../src/secagree/header.js';
 
 const TOKEN = /[A-Za-z0-9\-.!%*_+`'~]/;
 const HOST_EXTRA = /[[\]:]/; // gen-value may be a host, incl. an IPv6 reference
@@ -162,56 +138,4 @@ export function parseSecurityHeader(values: string | readonly string[]): SecMech
   const out: SecMechanism[] = [];
   list.forEach((v, line) => parseLine(v, line, out));
   return out;
-}
-
-/** The value of a parameter (by lower-cased name), or undefined when absent. */
-export function param(m: SecMechanism, name: string): SecParam | undefined {
-  return m.params.find((p) => p.name === name);
-}
-
-function needsQuotes(v: string): boolean {
-  for (const ch of v) if (!TOKEN.test(ch) && !HOST_EXTRA.test(ch)) return true;
-  return v.length === 0;
-}
-
-/** Serialises mechanisms (canonical form: no spaces, quoted-strings where the value needs them). */
-export function formatSecurityHeader(mechanisms: ReadonlyArray<Pick<SecMechanism, 'mechanism' | 'params'>>): string {
-  return mechanisms.map((m) => [m.mechanism, ...m.params.map((p) => {
-    if (p.value === null) return p.name;
-    const q = p.quoted || needsQuotes(p.value);
-    return q ? `${p.name}="${p.value.replace(/["\\]/g, (ch) => `\\${ch}`)}"` : `${p.name}=${p.value}`;
-  })].join(';')).join(', ');
-}
-
-/** qvalue per RFC 3261 25.1 / RFC 3329: "0" [ "." 0*3DIGIT ] / "1" [ "." 0*3("0") ]. */
-export function isQvalue(v: string): boolean {
-  return /^(0(\.\d{0,3})?|1(\.0{0,3})?)$/.test(v);
-}
-
-const NUMERIC = new Set(['spi-c', 'spi-s', 'port-c', 'port-s', 'q']);
-
-function normalValue(p: SecParam): string | null {
-  if (p.value === null) return null;
-  if (NUMERIC.has(p.name) && /^\d+(\.\d+)?$/.test(p.value)) return String(Number(p.value));
-  return p.quoted ? `"${p.value}"` : p.value.toLowerCase();
-}
-
-/**
- * Whether two mechanism lists are the same, mechanism by mechanism in order and parameter for parameter
- * in any order (names and tokens case-insensitive, numbers by value, quoted-strings exactly). This is the
- * P-CSCF's check of Security-Verify against the Security-Server it sent, and of the protected REGISTER's
- * Security-Client against the one stored from the first REGISTER (TS 33.203 7.2, Annex H).
- */
-export function sameMechanisms(a: readonly SecMechanism[], b: readonly SecMechanism[]): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) {
-    const x = a[i]!;
-    const y = b[i]!;
-    if (x.mechanism.toLowerCase() !== y.mechanism.toLowerCase() || x.params.length !== y.params.length) return false;
-    for (const p of x.params) {
-      const q = param(y, p.name);
-      if (q === undefined || normalValue(p) !== normalValue(q)) return false;
-    }
-  }
-  return true;
 }
