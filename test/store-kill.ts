@@ -17,7 +17,7 @@ import { initSync } from '../src/index.js';
 import { UeClient, demoKeys } from '../src/ims/index.js';
 import { NodeUdpNetwork } from '../src/net/node-udp.js';
 import { Rng } from './helpers.js';
-import { freePort, haveRedis, startRedis, tempDir } from './store-servers.js';
+import { freePort, haveRedis, startRedis, tapEspSeqs, tempDir } from './store-servers.js';
 
 initSync();
 const arg = (name: string, d: string): string => {
@@ -80,24 +80,12 @@ async function runOne(kind: string): Promise<void> {
   const seqs = new Map<number, Set<number>>();
   let dupSeq = 0;
   const net = new NodeUdpNetwork();
-  const bind = net.bind.bind(net);
-  net.bind = async (address: string, p: number) => {
-    const s = await bind(address, p);
-    const on = s.onMessage.bind(s);
-    s.onMessage = (h) => on((d) => {
-      const b = d.data;
-      if (b.length >= 8 && (b[0]! | b[1]! | b[2]! | b[3]!) !== 0 && d.port !== port) {
-        const dv = new DataView(b.buffer, b.byteOffset, b.length);
-        const spi = dv.getUint32(0), seq = dv.getUint32(4);
-        const l = seqs.get(spi) ?? new Set();
-        if (l.has(seq)) dupSeq++;
-        l.add(seq);
-        seqs.set(spi, l);
-      }
-      h(d);
-    });
-    return s;
-  };
+  tapEspSeqs(net, (d) => d.port !== port, (spi, seq) => {
+    const l = seqs.get(spi) ?? new Set();
+    if (l.has(seq)) dupSeq++;
+    l.add(seq);
+    seqs.set(spi, l);
+  });
   const ues = Array.from({ length: UES }, (_, i) => ({ i, ue: undefined as UeClient | undefined, completed: undefined as 'registered' | 'deregistered' | undefined, inflight: false, publishFails: 0 }));
   let gate: Promise<void> = Promise.resolve();
   let openGate: () => void = () => undefined;

@@ -13,7 +13,7 @@ import { startPcscf, type RunningPcscf } from '../src/cli/pcscf.js';
 import { UeClient, demoKeys } from '../src/ims/index.js';
 import { NodeUdpNetwork } from '../src/net/node-udp.js';
 import { openStore } from '../src/store/open.js';
-import { freePort, haveRedis, startRedis, tempDir, type RedisServer } from './store-servers.js';
+import { freePort, haveRedis, startRedis, tapEspSeqs, tempDir, type RedisServer } from './store-servers.js';
 
 initSync();
 
@@ -52,24 +52,11 @@ async function ue(user: string, p: RunningPcscf): Promise<{ ue: UeClient; seqs: 
   const net = new NodeUdpNetwork();
   const seqs = new Map<number, number[]>();
   const encapPort = p.pcscf.encapPort!; // the same after a restart (kept in the store)
-  const bind = net.bind.bind(net);
-  net.bind = async (address: string, port: number) => {
-    const s = await bind(address, port);
-    const on = s.onMessage.bind(s);
-    s.onMessage = (h) => on((d) => {
-      // ESP in UDP (RFC 3948): a non-zero SPI first; the sequence number after it.
-      const b = d.data;
-      if (b.length >= 8 && (b[0]! | b[1]! | b[2]! | b[3]!) !== 0 && d.port === encapPort) {
-        const dv = new DataView(b.buffer, b.byteOffset, b.length);
-        const spi = dv.getUint32(0), seq = dv.getUint32(4);
-        const l = seqs.get(spi) ?? [];
-        l.push(seq);
-        seqs.set(spi, l);
-      }
-      h(d);
-    });
-    return s;
-  };
+  tapEspSeqs(net, (d) => d.port === encapPort, (spi, seq) => {
+    const l = seqs.get(spi) ?? [];
+    l.push(seq);
+    seqs.set(spi, l);
+  });
   const c = await UeClient.start({ net, address: '127.0.0.1', impi: `${user}@${REALM}`, impu: `sip:${user}@${REALM}`, realm: REALM, ...demoKeys(), pcscf: { address: '127.0.0.1', port: p.pcscf.port, encapPort: p.pcscf.encapPort! }, release: 6 });
   return { ue: c, seqs };
 }

@@ -1,13 +1,15 @@
 // Test helper (issue 19): a real redis-server (Debian package redis-server) of its own, on a free port in a
 // temporary directory, stopped and removed afterwards; and a temporary SQLite file. Without redis-server
 // the Redis cases print a note and are skipped (.ci/run installs it, and counts its absence as a failure
-// with CI set).
+// with CI set). And the UE side's capture of the ESP the P-CSCF sends (sequence numbers per SPI).
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { type Datagram } from '../src/net/datagram.js';
+import { type NodeUdpNetwork } from '../src/net/node-udp.js';
 
 export function haveRedis(): boolean {
   return spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).status === 0;
@@ -70,4 +72,26 @@ export async function startRedis(): Promise<RedisServer> {
 export function tempDir(): { dir: string; remove(): void } {
   const dir = mkdtempSync(join(tmpdir(), 'ipsec3gpp-store-'));
   return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/**
+ * Taps every socket `net` binds from now on: each datagram that `from` accepts and that starts with a
+ * non-zero SPI (ESP in UDP, RFC 3948; a zero SPI would be IKE or a keep-alive) is reported as its SPI and
+ * sequence number before the socket's handler gets it.
+ */
+export function tapEspSeqs(net: NodeUdpNetwork, from: (d: Datagram) => boolean, seen: (spi: number, seq: number) => void): void {
+  const bind = net.bind.bind(net);
+  net.bind = async (address: string, port: number) => {
+    const s = await bind(address, port);
+    const on = s.onMessage.bind(s);
+    s.onMessage = (h) => on((d) => {
+      const b = d.data;
+      if (b.length >= 8 && (b[0]! | b[1]! | b[2]! | b[3]!) !== 0 && from(d)) {
+        const dv = new DataView(b.buffer, b.byteOffset, b.length);
+        seen(dv.getUint32(0), dv.getUint32(4));
+      }
+      h(d);
+    });
+    return s;
+  };
 }
