@@ -73,7 +73,10 @@ function buildTables(): void {
     }
   }
 }
-buildTables();
+// In the split build's ESP module (--use MODULAR=1, assembly/link.ts) this file is only imported for its
+// types and constants: the AES module that runs its code builds the tables in its own memory.
+// @ts-ignore: MODULAR is defined by --use MODULAR=1
+if (!isDefined(MODULAR)) buildTables();
 
 @inline function sbox(x: u32): u32 {
   return <u32>load<u8>(<usize>x, SBOX);

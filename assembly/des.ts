@@ -141,7 +141,10 @@ function buildTables(): void {
   buildPermTable(IPT, IP_TABLE);
   buildPermTable(FPT, FP_TABLE);
 }
-buildTables();
+// In the split build's ESP module (--use MODULAR=1, assembly/link.ts) this file is only imported for its
+// types and constants: the DES module that runs its code builds the tables in its own memory.
+// @ts-ignore: MODULAR is defined by --use MODULAR=1
+if (!isDefined(MODULAR)) buildTables();
 
 // Results of the two permutations (two words each), kept in globals since AS has no tuples.
 let permHi: u32 = 0;

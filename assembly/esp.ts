@@ -54,15 +54,14 @@ import {
   ST_ESP_PADDING, ST_ESP_DUMMY, ST_SEQ_EXHAUSTED, ST_ESP_DIRECTION,
 } from "../src/constants";
 import { loadBE32, storeBE32, storeBE64, ct_equal, zero16 } from "./bytes";
-import { aesExpand } from "./aes";
-import { desKeySchedule } from "./des";
-import { aesCbcEncrypt, aesCbcDecrypt, des3CbcEncrypt, des3CbcDecrypt } from "./cbc";
-import { aesBsCbcDecrypt, aesBsCbcEncryptLanes, bsWipe, AES_JOB_SIZE } from "./aes-bs";
-import { gcmInit, gcmSeal, gcmComputeTag, gcmOpenBegin, gcmCtrAfterBegin, gcmWipeOpen, gcmWipeTag, TAG } from "./gcm";
+import {
+  aesExpand, desKeySchedule, aesCbcEncrypt, aesCbcDecrypt, des3CbcEncrypt, des3CbcDecrypt, aesBsCbcDecrypt,
+  aesBsCbcEncryptLanes, bsWipe, aesLanePasses, gcmInit, gcmSeal, gcmComputeTag, gcmOpenBegin, gcmCtrAfterBegin, gcmWipe, gcmTag,
+} from "./link";
+import { AES_JOB_SIZE } from "./aes-bs";
 import { hmacInit, hmacBegin, hmacEnd, hmacCompute } from "./hmac";
 import { hashUpdate } from "./hash";
 import { steps as hmacX4Steps } from "./hmac-x4";
-import { lanePasses as aesLanePasses } from "./aes-bs";
 import { hmacX4, JOB_SIZE, JOB_CTX, JOB_MSG, JOB_LEN, JOB_SEQHI, JOB_FLAGS, JOB_USER, JOB_MAC, JOB_APPEND_SEQHI } from "./hmac-x4";
 import { validCombination } from "./keys";
 import { replayInit, replayInfer, replayCheck, replayCommit, ringBlocks } from "./replay";
@@ -118,8 +117,7 @@ function wipeScratch(): void {
   zero16(MAC, 32);
   zero16(HSTATE, 112);
   zero16(IV_SCRATCH, 16);
-  gcmWipeTag();
-  gcmWipeOpen();
+  gcmWipe();
   bsWipe();
 }
 
@@ -367,12 +365,12 @@ function open(sa: usize, buf: usize, len: u32, res: usize, pre: usize): i32 {
     const aadLen = gcmParams(sa, buf, seq, esn);
     gcmOpenBegin(cipherOf(sa), NONCE); // E_K(J0) with the first keystream blocks, one pass
     gcmComputeTag(cipherOf(sa), NONCE, AAD, aadLen, ct, ctLen);
-    if (!ct_equal(TAG, icv, 16)) return -ST_ESP_INTEGRITY;
+    if (!ct_equal(gcmTag(), icv, 16)) return -ST_ESP_INTEGRITY;
   } else if (kind == K_GMAC) {
     gcmParams(sa, buf, seq, esn);
     if (esn) gcmComputeTag(cipherOf(sa), NONCE, GMAC_AAD, gmacEsnAad(buf, authLen, seq), 0, 0);
     else gcmComputeTag(cipherOf(sa), NONCE, buf, authLen, 0, 0);
-    if (!ct_equal(TAG, icv, 16)) return -ST_ESP_INTEGRITY;
+    if (!ct_equal(gcmTag(), icv, 16)) return -ST_ESP_INTEGRITY;
   } else if (icvLen != 0) {
     let mac = MAC;
     if (pre != 0 && load<u64>(pre + JOB_USER) == seq) mac = pre + JOB_MAC;
@@ -486,10 +484,19 @@ let nMd5: u32 = 0;
   }
 }
 
-/** Computes the queued MACs (the caller zeroes the records after use: wipeJobs). */
+/**
+ * Computes the queued MACs (the caller zeroes the records after use: wipeJobs): four lanes at a time, or
+ * one at a time without the multi-buffer path (esp_simd_paths; the split build without md5x4/sha1x4),
+ * where ICVs are still queued when the AES lanes defer the encryption they cover.
+ */
 function runJobs(): void {
-  hmacX4(HASH_SHA1, LIST_SHA1, nSha1);
-  hmacX4(HASH_MD5, LIST_MD5, nMd5);
+  if ((paths & PATH_HMAC_X4) != 0) {
+    hmacX4(HASH_SHA1, LIST_SHA1, nSha1);
+    hmacX4(HASH_MD5, LIST_MD5, nMd5);
+    return;
+  }
+  for (let i: u32 = 0; i < nSha1; i++) hmacX4(HASH_SHA1, LIST_SHA1 + (<usize>i << 2), 1);
+  for (let i: u32 = 0; i < nMd5; i++) hmacX4(HASH_MD5, LIST_MD5 + (<usize>i << 2), 1);
 }
 
 // AES-CBC encryption records of esp_seal_batch (aes-bs.ts layout, then the AES context at +12), and
@@ -596,7 +603,9 @@ export function esp_seal_batch(desc: usize, n: u32, base: usize, ivPool: usize):
     store<u32>(job + JOB_CTX, 0);
     const aesJob = AES_JOBS + <usize>nAes * AES_JOB_SIZE;
     store<u32>(aesJob, 0, 12);
-    const res = seal(sa, base + <usize>load<u32>(r, 4), load<u32>(r, 8), load<u32>(r, 12), iv, (paths & PATH_HMAC_X4) != 0 ? job : 0, (paths & PATH_AES_LANES) != 0 ? aesJob : 0);
+    // An ICV covers the ciphertext (encrypt-then-MAC): when the AES lanes defer a packet's encryption, its
+    // ICV is queued too (computed after step 2), with or without the 4-lane HMAC.
+    const res = seal(sa, base + <usize>load<u32>(r, 4), load<u32>(r, 8), load<u32>(r, 12), iv, (paths & (PATH_HMAC_X4 | PATH_AES_LANES)) != 0 ? job : 0, (paths & PATH_AES_LANES) != 0 ? aesJob : 0);
     if (res > 0 && load<u32>(aesJob, 12) != 0) nAes++;
     store<i32>(r, res, 16);
     if (res > 0) {
@@ -694,5 +703,5 @@ export function esp_simd_paths(mask: u32): void {
  */
 export function simd_counters(out: usize): void {
   store<u32>(out, hmacX4Steps);
-  store<u32>(out, aesLanePasses, 4);
+  store<u32>(out, aesLanePasses(), 4);
 }

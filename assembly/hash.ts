@@ -10,9 +10,10 @@
 
 import { HASH_MD5, HASH_SHA1, HASH_SHA256, MD5_LEN, SHA1_LEN, SHA256_LEN } from "../src/constants";
 import { storeBE32, storeBE64 } from "./bytes";
-import { md5Compress, MD5_IV0, MD5_IV1, MD5_IV2, MD5_IV3 } from "./md5";
-import { sha1Compress, SHA1_IV0, SHA1_IV1, SHA1_IV2, SHA1_IV3, SHA1_IV4 } from "./sha1";
-import { sha256Compress, SHA256_IV } from "./sha256";
+import { MD5_IV0, MD5_IV1, MD5_IV2, MD5_IV3 } from "./md5";
+import { SHA1_IV0, SHA1_IV1, SHA1_IV2, SHA1_IV3, SHA1_IV4 } from "./sha1";
+import { SHA256_IV } from "./sha256";
+import { md5Compress, sha1Compress, sha256Compress } from "./link";
 
 const H_LEN: usize = 32;
 const H_BUF: usize = 40;

@@ -20,10 +20,7 @@
 
 import { HASH_SHA1 } from "../src/constants";
 import { storeBE32, storeBE64, zero16 } from "./bytes";
-import { sha1x4Compress } from "./sha1x4";
-import { md5x4Compress } from "./md5x4";
-import { sha1Compress } from "./sha1";
-import { md5Compress } from "./md5";
+import { sha1x4Compress, md5x4Compress, sha1Compress, md5Compress } from "./link";
 import { hmacBegin, hmacEnd } from "./hmac";
 import { hashUpdate } from "./hash";
 

@@ -7,7 +7,7 @@ import { ErrorCode, Ipsec3gppError } from './errors.js';
 import * as check from './internal/check.js';
 import { WasmKey, withKeyInParam } from './internal/context.js';
 import { cbc, ecb } from './internal/modes.js';
-import { wasm } from './internal/wasm.js';
+import { requireModule, wasm } from './internal/wasm.js';
 
 const AES_KEY_LENGTHS = [16, 24, 32];
 
@@ -28,6 +28,7 @@ export class Aes extends WasmKey {
 
   constructor(key: Uint8Array) {
     check.length('AES key', key, ErrorCode.KEY_LENGTH, ...AES_KEY_LENGTHS);
+    requireModule('aes', 'AES');
     super(AES_CTX_SIZE);
     const ctx = this.ctx;
     withKeyInParam(key, (c, k) => c.x.aes_init(ctx, k, key.length));
@@ -86,6 +87,7 @@ abstract class GcmBase extends WasmKey {
     if (tagLength !== 8 && tagLength !== 12 && tagLength !== 16) {
       throw new Ipsec3gppError(ErrorCode.TAG_LENGTH, `tagLength must be 8, 12 or 16, got ${String(tagLength)}`);
     }
+    requireModule('gcm', 'AES-GCM');
     super(GCM_CTX_SIZE);
     const ctx = this.ctx;
     withKeyInParam(key, (c, k) => c.x.gcm_init(ctx, k, key.length));

@@ -9,6 +9,7 @@ import { ErrorCode, Ipsec3gppError } from './errors.js';
 import * as check from './internal/check.js';
 import { WasmKey, withKeyInParam } from './internal/context.js';
 import { cbc, ecb } from './internal/modes.js';
+import { requireModule } from './internal/wasm.js';
 
 /** Whether two 8-byte DES keys at the given offsets are equal ignoring parity bits. */
 function sameDesKey(k: Uint8Array, a: number, b: number): boolean {
@@ -54,6 +55,7 @@ export class Des extends DesBlocks {
 
   constructor(key: Uint8Array) {
     check.length('DES key', key, ErrorCode.KEY_LENGTH, 8);
+    requireModule('des', 'DES');
     super(DES_CTX_SIZE);
     const ctx = this.ctx;
     withKeyInParam(key, (c, k) => c.x.des_init(ctx, k));
@@ -66,6 +68,7 @@ export class Des3 extends DesBlocks {
 
   constructor(key: Uint8Array) {
     checkDes3Key(key);
+    requireModule('des', 'DES-EDE3');
     super(DES3_CTX_SIZE);
     const ctx = this.ctx;
     withKeyInParam(key, (c, k) => c.x.des3_init(ctx, k));

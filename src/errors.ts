@@ -10,6 +10,11 @@ export const ErrorCode = {
    * module (an export is missing, e.g. `aka.wasm` passed for `core.wasm`). Nothing was initialised.
    */
   WASM_LOAD: 'WASM_LOAD',
+  /**
+   * The algorithm's WASM module was not loaded: `init({ algorithms })` (the split build, README "In the
+   * browser") did not list it. Nothing was allocated or changed.
+   */
+  ALGORITHM_NOT_LOADED: 'ALGORITHM_NOT_LOADED',
   /** An argument has the wrong type (e.g. not a Uint8Array). */
   INVALID_ARGUMENT: 'INVALID_ARGUMENT',
   /** A key has a length the algorithm does not accept. */

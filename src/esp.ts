@@ -16,7 +16,7 @@ import { ErrorCode, Ipsec3gppError } from './errors.js';
 import * as check from './internal/check.js';
 import { WasmKey } from './internal/context.js';
 import { takeRandom } from './internal/random.js';
-import { wasm, type Core } from './internal/wasm.js';
+import { requireAlgorithms, wasm, type Core } from './internal/wasm.js';
 import { expandKeys } from './keys.js';
 import { checkWindowSize } from './replay.js';
 
@@ -124,6 +124,7 @@ export class EspKeyContext extends WasmKey {
     if (!isValidCombination(alg.name, ealg.name)) {
       throw new Ipsec3gppError(ErrorCode.INVALID_COMBINATION, `alg=${alg.name} cannot be combined with ealg=${ealg.name}`);
     }
+    requireAlgorithms(alg.name, ealg.name);
     const keys = 'ck' in o && (o.ck !== undefined || o.ik !== undefined) ? expandKeys({ alg: alg.name, ealg: ealg.name, ck: o.ck, ik: o.ik }) : o as { encKey: Uint8Array; authKey: Uint8Array; salt?: Uint8Array | undefined };
     checkKeys(alg, ealg, keys.encKey, keys.authKey, keys.salt);
     return new EspKeyContext(alg, ealg, keys);

@@ -3,7 +3,7 @@
 
 import { HASH_CTX_SIZE, HASH_MD5, HASH_SHA1, HASH_SHA256, IO_BUFFER_SIZE, MD5_LEN, SHA1_LEN, SHA256_LEN } from './constants.js';
 import * as check from './internal/check.js';
-import { allocContext, wasm, type Core } from './internal/wasm.js';
+import { allocContext, requireModule, wasm, type Core } from './internal/wasm.js';
 
 /** Hash functions available to {@link digest} and {@link Hmac}. */
 export type HashName = 'md5' | 'sha1' | 'sha256';
@@ -43,6 +43,7 @@ export function digest(hash: HashName, data: Uint8Array, out?: Uint8Array): Uint
   const h = HASHES[hash];
   check.bytes('data', data);
   const o = check.output(out, h.length);
+  requireModule(hash, hash);
   const c = wasm();
   if (data.length <= IO_BUFFER_SIZE) {
     c.io.set(data, 0);

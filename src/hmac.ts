@@ -7,7 +7,7 @@ import { ErrorCode, Ipsec3gppError } from './errors.js';
 import { HASHES, type HashName, sharedStreamState, streamUpdate } from './hash.js';
 import * as check from './internal/check.js';
 import { WasmKey } from './internal/context.js';
-import { wasm } from './internal/wasm.js';
+import { requireModule, wasm } from './internal/wasm.js';
 
 const TAG_AT = 64; // computed MAC in the parameter window
 const CMP_AT = 128; // tag to compare against
@@ -31,6 +31,7 @@ export class Hmac extends WasmKey {
     const h = HASHES[hash];
     if (h === undefined) throw new Ipsec3gppError(ErrorCode.UNKNOWN_ALGORITHM, `unknown hash ${JSON.stringify(String(hash))}`);
     check.bytes('HMAC key', key);
+    requireModule(hash, `HMAC-${hash}`);
     super(HMAC_CTX_SIZE);
     this.hash = hash;
     this.length = h.length;

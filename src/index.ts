@@ -22,6 +22,7 @@
  */
 
 export { init, memoryStats, type InitOptions, type WasmSource } from './internal/wasm.js';
+export { wasmModules, type WasmModuleName } from './internal/wasm-modules.js';
 export { initSync } from './internal/init-sync.js';
 export { Ipsec3gppError, ErrorCode } from './errors.js';
 export { Aes, AesCbc, AesGcm, AesGmac, type GcmOptions } from './aes.js';

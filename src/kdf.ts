@@ -5,7 +5,7 @@
 import { SHA256_LEN } from './constants.js';
 import { ErrorCode, Ipsec3gppError } from './errors.js';
 import * as check from './internal/check.js';
-import { wasm } from './internal/wasm.js';
+import { requireModule, wasm } from './internal/wasm.js';
 
 const KEY_MAX = 512;
 const OUT_AT = 960; // 32-byte output near the end of the parameter window
@@ -32,6 +32,7 @@ export function kdf(key: Uint8Array, fc: number, ...params: Uint8Array[]): Uint8
     if (p.length > 0xffff) throw new Ipsec3gppError(ErrorCode.INPUT_TOO_LARGE, `P${i} must be at most 65535 bytes`);
     sLen += p.length + 2;
   }
+  requireModule('sha256', 'the KDF');
   const c = wasm();
   if (sLen > c.io.length) throw new Ipsec3gppError(ErrorCode.INPUT_TOO_LARGE, 'KDF input S too large');
   let at = 0;

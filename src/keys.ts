@@ -8,7 +8,7 @@ import {
 } from './algorithms.js';
 import { ErrorCode, Ipsec3gppError } from './errors.js';
 import * as check from './internal/check.js';
-import { wasm } from './internal/wasm.js';
+import { requireModule, wasm } from './internal/wasm.js';
 
 /** Input of {@link expandKeys}. */
 export interface ExpandKeysInput {
@@ -60,6 +60,7 @@ export function expandKeys(input: ExpandKeysInput): EspKeys {
   }
   check.length('ck', input.ck, ErrorCode.KEY_LENGTH, CK_LEN);
   check.length('ik', input.ik, ErrorCode.KEY_LENGTH, IK_LEN);
+  if (alg.saltLength > 0 || ealg.saltLength > 0) requireModule('sha256', 'the salt KDF of Annex I');
   const c = wasm();
   c.param.set(input.ck, CK_AT);
   c.param.set(input.ik, IK_AT);

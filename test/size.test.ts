@@ -1,7 +1,8 @@
 // Browser bundle sizes (issue 18 item 5): scripts/size.mjs builds an `init + EspSa` app (embedded WASM, and
 // with the core.wasm asset), the whole `ipsec-3gpp` entry and `ipsec-3gpp/ims` with esbuild; each stays
 // within its budget (`--check`), the ESP-only app ships no AKA, IMS, SIP or sec-agree code and no Milenage,
-// and the asset app does not fetch the embedded copy. The WASM modules: Milenage is in aka.wasm only.
+// and the asset app does not fetch the embedded copy; the split apps load the esp, aes and sha1 modules
+// only. The WASM modules: Milenage is in aka.wasm only.
 
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -19,7 +20,7 @@ interface Size { name: string; min: number; gzip: number; files: SizeFile[]; not
 const sizes: Record<string, Size> = {};
 
 test.before(async () => {
-  for (const name of ['esp', 'esp-asset', 'full', 'ims']) sizes[name] = await measure(name) as Size;
+  for (const name of ['esp', 'esp-asset', 'esp-split', 'esp-split-asset', 'full', 'ims']) sizes[name] = await measure(name) as Size;
 });
 
 const shipped = (s: Size): string[] => s.inputs.filter(([, bytes]) => bytes > 0).map(([input]) => input);
@@ -34,7 +35,7 @@ test('every measured app is within its budget', () => {
 });
 
 test('the ESP-only app ships no AKA, IMS, SIP or sec-agree code and no Milenage module; the full entry does (control)', () => {
-  for (const name of ['esp', 'esp-asset']) {
+  for (const name of ['esp', 'esp-asset', 'esp-split', 'esp-split-asset']) {
     const inputs = shipped(sizes[name]!);
     assert.ok(inputs.includes('dist/esp.js') && inputs.includes('dist/internal/wasm.js'), `${name}: ${inputs.join(' ')}`);
     assert.equal(inputs.filter((f) => /^dist\/(aka|ims|sip|secagree|net|wire)\/|aka\.generated|wasm-aka/.test(f)), [], name);
@@ -54,6 +55,18 @@ test('with the asset, the embedded core is not fetched and the asset counted is 
   assert.ok(embedded.min > asset.min, `embedded ${embedded.min} B > asset ${asset.min} B (base64 is a third larger)`);
 });
 
+test('the split apps load the esp, aes and sha1 modules and no other, and are smaller than the single-module apps', () => {
+  const asset = sizes['esp-split-asset']!;
+  const wasmFiles = (names: string[]): number[] => names.map((n) => readFileSync(join(root, 'dist', 'wasm', `${n}.wasm`)).length).sort();
+  assert.equal(asset.files.filter((f) => f.file.endsWith('.wasm')).map((f) => f.min).sort(), wasmFiles(['esp', 'aes', 'sha1']));
+  assert.not.ok(shipped(asset).some((f) => /(split\/\w+|core)\.generated/.test(f)), 'no embedded copy in the asset app');
+  const embedded = shipped(sizes['esp-split']!).filter((f) => /(split\/\w+|core)\.generated/.test(f));
+  assert.equal(embedded.sort(), ['dist/wasm/split/aes.generated.js', 'dist/wasm/split/esp.generated.js', 'dist/wasm/split/sha1.generated.js']);
+  assert.ok(sizes['esp-split']!.notLoaded.length >= 6, 'the other modules are chunks of their own, not fetched');
+  assert.ok(asset.min < sizes['esp-asset']!.min && asset.gzip < sizes['esp-asset']!.gzip);
+  assert.ok(sizes['esp-split']!.min < sizes['esp']!.min && sizes['esp-split']!.gzip < sizes['esp']!.gzip);
+});
+
 test('Milenage is in aka.wasm, not in core.wasm', () => {
   const exports = (name: string): string[] =>
     WebAssembly.Module.exports(new WebAssembly.Module(readFileSync(join(root, 'dist', `${name}.wasm`)))).map((e) => e.name);
@@ -66,7 +79,7 @@ test('Milenage is in aka.wasm, not in core.wasm', () => {
 test('scripts/size.mjs --check exits 0 and prints the table', () => {
   const r = spawnSync(process.execPath, [join(root, 'scripts', 'size.mjs'), '--check'], { cwd: root, encoding: 'utf8' });
   assert.is(r.status, 0, r.stderr);
-  for (const name of ['esp ', 'esp-asset ', 'full ', 'ims ']) assert.ok(r.stdout.includes(`\n${name}`), name);
+  for (const name of ['esp ', 'esp-asset ', 'esp-split ', 'esp-split-asset ', 'full ', 'ims ']) assert.ok(r.stdout.includes(`\n${name}`), name);
 });
 
 test.run();

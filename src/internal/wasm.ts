@@ -9,6 +9,8 @@
 import { IO_BUFFER_SIZE, PARAM_BUFFER_SIZE } from '../constants.js';
 import { ErrorCode, Ipsec3gppError } from '../errors.js';
 import { decodeBase64 } from './base64.js';
+import type { EncryptionAlgorithm, IntegrityAlgorithm } from '../algorithms.js';
+import type { WasmModuleName } from './wasm-modules.js';
 
 /** The functions exported by assembly/index.ts (pointers and lengths are byte offsets/counts). */
 export interface CoreExports {
@@ -101,20 +103,55 @@ export type WasmSource = URL | string | Response | PromiseLike<Response> | Buffe
 /** Options of {@link init}. */
 export interface InitOptions {
   /**
-   * The WASM core to load instead of the embedded copy: typically the URL the app's bundler gives the
-   * `ipsec-3gpp/core.wasm` asset (README "In the browser": Vite's `?url`, esbuild's file loader, webpack's
-   * `asset/resource`). Without it, `init()` loads the embedded module (base64, a third larger than the
-   * asset), which it imports dynamically, so that a bundler that splits code leaves it out of the app when
-   * `wasm` is given.
+   * The WASM to load instead of the embedded copy. Without `algorithms`: the single module, typically the
+   * URL the app's bundler gives the `ipsec-3gpp/core.wasm` asset (README "In the browser": Vite's `?url`,
+   * esbuild's file loader, webpack's `asset/resource`). With `algorithms`: the split modules, by name
+   * (`{ esp, aes, sha1 }` for the `ipsec-3gpp/wasm/<name>.wasm` assets; {@link wasmModules} says which).
+   * Without it, `init()` loads the embedded modules (base64, a third larger than the assets), which it
+   * imports dynamically, so that a bundler that splits code leaves them out of the app when `wasm` is given.
    */
-  wasm?: WasmSource;
+  wasm?: WasmSource | Readonly<Partial<Record<WasmModuleName, WasmSource>>> | undefined;
+  /**
+   * Load only these algorithms (`alg` and `ealg` names of TS 33.203 Annex H), from the split build: the
+   * ESP module and one module per algorithm, sharing one memory, so that a browser app ships and compiles
+   * only what it uses. Any other algorithm then throws ALGORITHM_NOT_LOADED (an SA, a key, a hash). Without
+   * it, every algorithm is loaded (the single module). The IMS roles negotiate algorithms at run time: use
+   * the single module for them.
+   */
+  algorithms?: ReadonlyArray<IntegrityAlgorithm | EncryptionAlgorithm> | undefined;
+  /**
+   * With `algorithms`: also load the 4-lane SIMD hash modules that `sealBatch`/`openBatch` use for
+   * HMAC-SHA-1-96 / HMAC-MD5-96 (without them the batch calls compute one ICV at a time; results are the same).
+   */
+  batch?: boolean | undefined;
 }
 
 /** A few of the exports, checked so that a wrong module (aka.wasm, another library's) is refused. */
 const REQUIRED = ['io_ptr', 'param_ptr', 'ctx_alloc', 'ctx_free', 'esp_seal', 'esp_open', 'hmac_init', 'aes_init'] as const;
 
+/** The split modules loaded (undefined: the single module, every algorithm). */
+let loaded: ReadonlySet<WasmModuleName> | undefined;
+/** With the split build: the algorithm modules an alg/ealg name needs (wasm-split.ts). */
+let needs: ((name: IntegrityAlgorithm | EncryptionAlgorithm) => readonly WasmModuleName[]) | undefined;
+
+/**
+ * Throws ALGORITHM_NOT_LOADED unless the WASM module `name` of the split build is loaded (always true with
+ * the single module). Called before anything is allocated, so that a refusal changes nothing. @internal
+ */
+export function requireModule(name: WasmModuleName, what: string): void {
+  if (loaded !== undefined && !loaded.has(name)) {
+    throw new Ipsec3gppError(ErrorCode.ALGORITHM_NOT_LOADED, `ipsec-3gpp: ${what} needs the '${name}' WASM module: list it in init({ algorithms })`);
+  }
+}
+
+/** {@link requireModule} for the modules an ESP algorithm pair needs. @internal */
+export function requireAlgorithms(alg: IntegrityAlgorithm, ealg: EncryptionAlgorithm): void {
+  if (needs === undefined) return;
+  for (const name of [alg, ealg]) for (const m of needs(name)) requireModule(m, name);
+}
+
 /** Adopts an instance of the core (init(), or initSync() in init-sync.ts); refuses a wrong module. @internal */
-export function setup(instance: WebAssembly.Instance): void {
+export function setup(instance: { readonly exports: object }, split?: { loaded: ReadonlySet<WasmModuleName>; needs: NonNullable<typeof needs> }): void {
   if (core) return;
   const x = instance.exports as unknown as CoreExports;
   if (!(x.memory instanceof WebAssembly.Memory) || REQUIRED.some((name) => typeof x[name] !== 'function')) {
@@ -123,6 +160,10 @@ export function setup(instance: WebAssembly.Instance): void {
   const ioPtr = x.io_ptr();
   const paramPtr = x.param_ptr();
   const mem = new Uint8Array(x.memory.buffer);
+  loaded = split?.loaded;
+  needs = split?.needs;
+  // Without a hash's 4-lane module, the batch calls take the one-ICV-at-a-time path (same results).
+  if (loaded && !loaded.has('sha1x4') && !loaded.has('md5x4')) x.esp_simd_paths(7 & ~1);
   core = {
     x,
     mem,
@@ -135,7 +176,8 @@ export function setup(instance: WebAssembly.Instance): void {
   };
 }
 
-function isResponse(v: unknown): v is Response {
+/** @internal */
+export function isResponse(v: unknown): v is Response {
   return typeof Response !== 'undefined' && v instanceof Response;
 }
 
@@ -147,7 +189,8 @@ async function compileResponse(res: Response): Promise<WebAssembly.Module> {
   return WebAssembly.compile(await res.arrayBuffer());
 }
 
-async function compileSource(source: WasmSource): Promise<WebAssembly.Module> {
+/** Compiles a module from any {@link WasmSource}. @internal */
+export async function compileSource(source: WasmSource): Promise<WebAssembly.Module> {
   if (source instanceof WebAssembly.Module) return source;
   if (source instanceof ArrayBuffer || ArrayBuffer.isView(source)) return WebAssembly.compile(source);
   if (typeof source === 'string' || source instanceof URL) return compileResponse(await fetch(source));
@@ -160,8 +203,10 @@ async function compileSource(source: WasmSource): Promise<WebAssembly.Module> {
   throw new Ipsec3gppError(ErrorCode.INVALID_ARGUMENT, 'ipsec-3gpp: init({ wasm }) takes a URL, a Response, bytes or a WebAssembly.Module');
 }
 
-async function load(source: WasmSource | undefined): Promise<void> {
+async function load(options: InitOptions | undefined): Promise<void> {
+  const source = options?.wasm as WasmSource | undefined;
   try {
+    if (options?.algorithms !== undefined) return await (await import('./wasm-split.js')).loadSplit(options);
     const module = source === undefined
       ? await WebAssembly.compile(decodeBase64((await import('../wasm/core.generated.js')).WASM_BASE64))
       : await compileSource(source);
@@ -175,7 +220,8 @@ async function load(source: WasmSource | undefined): Promise<void> {
 
 /**
  * Loads and instantiates the WASM core: the embedded copy, or the `core.wasm` asset given as
- * `options.wasm`. Safe to call more than once: while a load is under way or after it succeeded, later
+ * `options.wasm`; with `options.algorithms`, only the split build's modules those algorithms need (embedded,
+ * or the `ipsec-3gpp/wasm/<name>.wasm` assets given as `options.wasm`). Safe to call more than once: while a load is under way or after it succeeded, later
  * calls return the same promise (and ignore their options); after a failure (WASM_LOAD, INVALID_ARGUMENT)
  * nothing is initialised and a later call tries again. This is the path for browsers (it never blocks the
  * main thread on compilation). Milenage does not need it: it loads its own small module on first use.
@@ -187,12 +233,14 @@ async function load(source: WasmSource | undefined): Promise<void> {
  * // or, with the module as an asset of the app (here Vite's; esbuild, webpack: README "In the browser"):
  * // import wasm from 'ipsec-3gpp/core.wasm?url';
  * await init({ wasm });
+ * // or only AES-CBC and HMAC-SHA-1-96, from the split build (README "In the browser"):
+ * // await init({ algorithms: ['aes-cbc', 'hmac-sha-1-96'] });
  * ```
  */
 export function init(options?: InitOptions): Promise<void> {
   if (core) return Promise.resolve();
   if (pending === undefined) {
-    const p = load(options?.wasm);
+    const p = load(options);
     pending = p;
     p.catch(() => { if (pending === p) pending = undefined; });
   }

@@ -1,0 +1,56 @@
+// Which WASM modules of the split build (README "In the browser", assembly/link.ts) each algorithm needs
+// (TS 33.203 Annex H names). Annex I key expansion runs in the ESP module, and for aes-gcm / aes-gmac its
+// salt KDF (TS 33.220 Annex B) needs SHA-256:
+//   hmac-md5-96 -> md5 (+ md5x4 for the batch calls)     des-ede3-cbc -> des
+//   hmac-sha-1-96 -> sha1 (+ sha1x4 for the batch calls)  aes-cbc -> aes
+//   aes-gmac -> gcm, sha256                               aes-gcm -> gcm, sha256
+//   null -> nothing
+
+import type { EncryptionAlgorithm, IntegrityAlgorithm } from '../algorithms.js';
+import { ErrorCode, Ipsec3gppError } from '../errors.js';
+
+/** The modules of the split build: the ESP module (`esp`, always loaded) and the algorithm modules. */
+export type WasmModuleName = 'esp' | 'aes' | 'gcm' | 'des' | 'md5' | 'sha1' | 'sha256' | 'md5x4' | 'sha1x4';
+
+/** The algorithm modules in the order of the shared memory layout (scripts/build.mjs). */
+/** @internal */
+export const ALGORITHM_MODULES: readonly Exclude<WasmModuleName, 'esp'>[] = ['aes', 'gcm', 'des', 'md5', 'sha1', 'sha256', 'md5x4', 'sha1x4'];
+
+const NEEDS: Readonly<Record<IntegrityAlgorithm | EncryptionAlgorithm, readonly WasmModuleName[]>> = {
+  'hmac-md5-96': ['md5'],
+  'hmac-sha-1-96': ['sha1'],
+  'aes-gmac': ['gcm', 'sha256'],
+  'des-ede3-cbc': ['des'],
+  'aes-cbc': ['aes'],
+  'aes-gcm': ['gcm', 'sha256'],
+  null: [],
+};
+const BATCH: Partial<Record<WasmModuleName, WasmModuleName>> = { md5: 'md5x4', sha1: 'sha1x4' };
+
+/**
+ * The modules of the split build that `init({ algorithms, batch })` loads for these algorithms, in
+ * loading order: `esp` first. Give an app's bundler these `ipsec-3gpp/wasm/<name>.wasm` assets.
+ *
+ * @example
+ * ```ts
+ * import { wasmModules } from 'ipsec-3gpp';
+ * wasmModules(['aes-cbc', 'hmac-sha-1-96']); // ['esp', 'aes', 'sha1']
+ * ```
+ */
+export function wasmModules(algorithms: ReadonlyArray<IntegrityAlgorithm | EncryptionAlgorithm>, options?: { batch?: boolean | undefined }): WasmModuleName[] {
+  if (!Array.isArray(algorithms)) throw new Ipsec3gppError(ErrorCode.INVALID_ARGUMENT, 'ipsec-3gpp: algorithms must be an array of alg/ealg names');
+  const want = new Set<WasmModuleName>();
+  for (const a of algorithms) {
+    const name = String(a).toLowerCase() as IntegrityAlgorithm | EncryptionAlgorithm;
+    if (!Object.prototype.hasOwnProperty.call(NEEDS, name)) {
+      throw new Ipsec3gppError(ErrorCode.UNKNOWN_ALGORITHM, `ipsec-3gpp: init({ algorithms }): unknown algorithm ${JSON.stringify(String(a))}`);
+    }
+    for (const m of NEEDS[name]) {
+      want.add(m);
+      const x4 = BATCH[m];
+      if (options?.batch && x4) want.add(x4);
+    }
+  }
+  return ['esp', ...ALGORITHM_MODULES.filter((m) => want.has(m))];
+}
+
