@@ -16,7 +16,7 @@ import { ErrorCode, Ipsec3gppError } from './errors.js';
 import * as check from './internal/check.js';
 import { WasmKey } from './internal/context.js';
 import { takeRandom } from './internal/random.js';
-import { wasm, type Core } from './internal/wasm.js';
+import { coreHeap, wasm, type Core } from './internal/wasm.js';
 import { expandKeys } from './keys.js';
 import { checkWindowSize } from './replay.js';
 
@@ -104,6 +104,73 @@ function checkByte(name: string, v: number): number {
   return v;
 }
 
+/** The dropped counters of {@link EspStats}, by reason. */
+type Dropped = EspStats['dropped'];
+
+/**
+ * What the SAs of one kind have in common (direction, algorithms, window, ESN, soft limit): one shared
+ * object for all of them instead of a dozen fields in each (README "Memory per registration").
+ */
+interface SaKind {
+  readonly direction: 'outbound' | 'inbound';
+  readonly outbound: boolean;
+  readonly alg: AlgorithmInfo<IntegrityAlgorithm>;
+  readonly ealg: AlgorithmInfo<EncryptionAlgorithm>;
+  readonly esn: boolean;
+  readonly window: number;
+  readonly ivLength: number;
+  readonly icvLength: number;
+  readonly blockSize: number;
+  /** Whether the cipher takes a random explicit IV (CBC). */
+  readonly cbc: boolean;
+  readonly maxPayload: number;
+  readonly softLimit: number;
+  /** Bytes of the SA's context in WASM. */
+  readonly size: number;
+}
+
+const kinds = new Map<string, SaKind>();
+
+function kindOf(alg: AlgorithmInfo<IntegrityAlgorithm>, ealg: AlgorithmInfo<EncryptionAlgorithm>, outbound: boolean, esn: boolean, window: number, softLimit: number | undefined, c: Core): SaKind {
+  const id = `${alg.name} ${ealg.name} ${outbound ? 1 : 0} ${esn ? 1 : 0} ${window} ${softLimit ?? ''}`;
+  let k = kinds.get(id);
+  if (k !== undefined) return k;
+  const ivLength = Math.max(alg.ivLength, ealg.ivLength);
+  const icvLength = alg.icvLength + ealg.icvLength;
+  const blockSize = Math.max(4, ealg.blockSize);
+  k = Object.freeze({
+    direction: outbound ? 'outbound' : 'inbound', outbound, alg, ealg, esn, window, ivLength, icvLength, blockSize,
+    cbc: ealg.name === 'aes-cbc' || ealg.name === 'des-ede3-cbc',
+    maxPayload: ESP_MAX_PACKET - 8 - ivLength - blockSize - 1 - icvLength,
+    softLimit: softLimit ?? (esn ? ESN_LIMIT : 0xffffffff - 0x10000),
+    size: c.x.esp_sa_size(window),
+  } as const);
+  if (kinds.size < 256) kinds.set(id, k);
+  return k;
+}
+
+/**
+ * What few SAs need: the dropped counters once a packet was refused, the store's sequence watch, the
+ * soft-limit callback. Made on first use, so that an SA is one object of a few fields until then.
+ */
+interface SaExtras {
+  dropped: Dropped | undefined;
+  watchAt: number;
+  watch: ((seq: number) => void) | undefined;
+  onSoftLimit: ((sa: EspSa) => void) | undefined;
+  softLimitRaised: boolean;
+}
+
+/**
+ * The safety net of key contexts and the SAs that use them: one finaliser cell per key context (the four
+ * SAs of a set, or a standalone SA and its keys), which every SA using it references, so that the context
+ * becomes unreachable only with the last of them. Its record lists [address, size] of the key context and
+ * of each SA context; destroy() zeroes an entry, so a context freed by hand is never freed again.
+ */
+const groups = new FinalizationRegistry<number[]>((rec) => {
+  for (let i = 0; i < rec.length; i += 2) if (rec[i] !== 0) coreHeap.free(rec[i]!, rec[i + 1]!);
+});
+
 /**
  * @internal The keys of ESP SAs in WASM memory (HMAC states and cipher schedules, assembly/esp.ts), apart
  * from the SAs so that the four SAs of a set (TS 33.203 7.1: same algorithms and, by Annex I, the same
@@ -113,6 +180,8 @@ export class EspKeyContext extends WasmKey {
   readonly alg: IntegrityAlgorithm;
   readonly ealg: EncryptionAlgorithm;
   #refs = 1;
+  /** This context's and its SAs' [address, size] pairs, the holdings of its finaliser cell (`groups`). */
+  readonly #rec: number[];
 
   /**
    * Expands CK/IK (TS 33.203 Annex I) or takes expanded keys, checks them, and initialises the context.
@@ -131,9 +200,11 @@ export class EspKeyContext extends WasmKey {
 
   private constructor(alg: AlgorithmInfo<IntegrityAlgorithm>, ealg: AlgorithmInfo<EncryptionAlgorithm>, keys: { encKey: Uint8Array; authKey: Uint8Array; salt?: Uint8Array | undefined }) {
     const c = wasm();
-    super(ESP_KEYS_SIZE);
+    super(ESP_KEYS_SIZE, coreHeap, false);
     this.alg = alg.name;
     this.ealg = ealg.name;
+    this.#rec = [this.ctx, ESP_KEYS_SIZE];
+    groups.register(this, this.#rec);
     // Stage keys in the parameter window, initialise, wipe the window (views are current: `c` is the
     // one core object, refreshed in place by the allocation above).
     const p = c.param;
@@ -170,6 +241,28 @@ export class EspKeyContext extends WasmKey {
   release(): void {
     if (this.#refs > 0 && --this.#refs === 0) this.destroy();
   }
+
+  /** An SA context the finaliser frees with this one if their objects are dropped undeleted. */
+  adopt(ptr: number, size: number): void {
+    this.#rec.push(ptr, size);
+  }
+
+  /** The SA context at `ptr` was freed by hand: the finaliser must not free it again. */
+  disown(ptr: number): void {
+    const r = this.#rec;
+    for (let i = 0; i < r.length; i += 2) {
+      if (r[i] === ptr) {
+        r[i] = 0;
+        return;
+      }
+    }
+  }
+
+  override destroy(): void {
+    if (this.destroyed) return;
+    this.disown(this.ctx);
+    super.destroy();
+  }
 }
 
 /**
@@ -186,35 +279,15 @@ export class EspKeyContext extends WasmKey {
  * ```
  */
 export class EspSa extends WasmKey {
-  /** The Security Parameters Index carried in every packet of this SA (RFC 4303 2.1). */
-  readonly spi: number;
-  /** Whether this SA seals (outbound) or opens (inbound) packets. */
-  readonly direction: 'outbound' | 'inbound';
-  /** The integrity algorithm (`alg` of the security agreement). */
-  readonly alg: IntegrityAlgorithm;
-  /** The encryption algorithm (`ealg` of the security agreement). */
-  readonly ealg: EncryptionAlgorithm;
-  /** Extended (64-bit) sequence numbers (RFC 4303 2.2.1); only the low 32 bits are on the wire. */
-  readonly esn: boolean;
-  /** Inbound replay window size (0 for outbound SAs). */
-  readonly replayWindow: number;
-  /** Packets and bytes sealed or opened, and inbound packets dropped, by reason. */
-  readonly stats: EspStats = { packets: 0, bytes: 0, dropped: { malformed: 0, spi: 0, replay: 0, integrity: 0, padding: 0, dummy: 0 } };
-  /** Bytes of explicit IV per packet. */
-  readonly ivLength: number;
-  /** Bytes of ICV per packet. */
-  readonly icvLength: number;
-  readonly #blockSize: number;
-  /** Whether the cipher takes a random explicit IV (CBC), fixed per SA. */
-  readonly #cbc: boolean;
-  readonly #softLimit: number;
-  readonly #onSoftLimit: ((sa: EspSa) => void) | undefined;
-  #softLimitRaised = false;
-  #watchAt = Infinity;
-  #watch: ((seq: number) => void) | undefined;
-
+  // A few fields per SA; what SAs of a kind share is in #kind, what few SAs need in #x (made on first use).
+  readonly #kind: SaKind;
   /** The key context this SA uses (its own, or shared with the other SAs of its set). */
-  readonly #keys: EspKeyContext | undefined;
+  readonly #keys: EspKeyContext;
+  /** The SPI as a signed 32-bit integer (a small integer for V8, where 2^31..2^32-1 would be boxed). */
+  readonly #spi: number;
+  #packets = 0;
+  #bytes = 0;
+  #x: SaExtras | undefined = undefined;
 
   /** An SA for packets this side sends. */
   static outbound(options: EspSaOptions): EspSa {
@@ -235,6 +308,7 @@ export class EspSa extends WasmKey {
     return new EspSa(options, outbound, keys);
   }
 
+  // Private to users; the SA database's entries subclass it through EspSaBase (below).
   private constructor(o: EspSaOptions, outbound: boolean, shared: EspKeyContext | undefined) {
     if (!Number.isInteger(o.spi) || o.spi < 1 || o.spi > 0xffffffff) {
       throw new Ipsec3gppError(ErrorCode.ESP_PARAMETER, 'SPI must be an integer 1..4294967295 (RFC 4303 2.1: 0 is reserved)');
@@ -250,7 +324,9 @@ export class EspSa extends WasmKey {
       throw new Ipsec3gppError(ErrorCode.ESP_PARAMETER, 'the shared key context is for other algorithms, or destroyed');
     }
     const c = wasm();
-    super(c.x.esp_sa_size(window));
+    const kind = kindOf(alg, ealg, outbound, esn, window, o.softLimit, c);
+    // Not tracked by WasmKey's finaliser: the key context's cell frees this context too (adopt below).
+    super(kind.size, coreHeap, false);
     // Own keys (expanded and checked here: a bad key leaves nothing allocated), or the shared context.
     let keys: EspKeyContext;
     try {
@@ -258,23 +334,15 @@ export class EspSa extends WasmKey {
         ? { alg: alg.name, ealg: ealg.name, ck: o.ck!, ik: o.ik! }
         : { alg: alg.name, ealg: ealg.name, encKey: o.encKey ?? new Uint8Array(0), authKey: o.authKey ?? new Uint8Array(0), salt: o.salt });
     } catch (e) {
-      this.destroy();
+      super.destroy();
       throw e;
     }
     if (shared !== undefined) keys.retain(); // a context of its own: the creator's reference is the SA's
+    keys.adopt(this.ctx, kind.size);
     this.#keys = keys;
-    this.spi = o.spi;
-    this.direction = outbound ? 'outbound' : 'inbound';
-    this.alg = alg.name;
-    this.ealg = ealg.name;
-    this.esn = esn;
-    this.replayWindow = window;
-    this.ivLength = Math.max(alg.ivLength, ealg.ivLength);
-    this.icvLength = alg.icvLength + ealg.icvLength;
-    this.#blockSize = Math.max(4, ealg.blockSize);
-    this.#cbc = ealg.name === 'aes-cbc' || ealg.name === 'des-ede3-cbc';
-    this.#softLimit = o.softLimit ?? (esn ? ESN_LIMIT : 0xffffffff - 0x10000);
-    this.#onSoftLimit = o.onSoftLimit;
+    this.#kind = kind;
+    this.#spi = o.spi | 0;
+    if (o.onSoftLimit !== undefined) this.#extras().onSoftLimit = o.onSoftLimit;
 
     // The SA takes its salt (GCM/GMAC) from the key context, inside WASM.
     const st = c.x.esp_sa_init(this.ctx, keys.ptr, o.spi >>> 0, (outbound ? SA_OUTBOUND : 0) | (esn ? SA_ESN : 0), alg.id, ealg.id, window);
@@ -284,23 +352,81 @@ export class EspSa extends WasmKey {
     }
   }
 
+  /** The Security Parameters Index carried in every packet of this SA (RFC 4303 2.1). */
+  get spi(): number {
+    return this.#spi >>> 0;
+  }
+
+  /** Whether this SA seals (outbound) or opens (inbound) packets. */
+  get direction(): 'outbound' | 'inbound' {
+    return this.#kind.direction;
+  }
+
+  /** The integrity algorithm (`alg` of the security agreement). */
+  get alg(): IntegrityAlgorithm {
+    return this.#kind.alg.name;
+  }
+
+  /** The encryption algorithm (`ealg` of the security agreement). */
+  get ealg(): EncryptionAlgorithm {
+    return this.#kind.ealg.name;
+  }
+
+  /** Extended (64-bit) sequence numbers (RFC 4303 2.2.1); only the low 32 bits are on the wire. */
+  get esn(): boolean {
+    return this.#kind.esn;
+  }
+
+  /** Inbound replay window size (0 for outbound SAs). */
+  get replayWindow(): number {
+    return this.#kind.window;
+  }
+
+  /** Bytes of explicit IV per packet. */
+  get ivLength(): number {
+    return this.#kind.ivLength;
+  }
+
+  /** Bytes of ICV per packet. */
+  get icvLength(): number {
+    return this.#kind.icvLength;
+  }
+
+  /**
+   * Packets and bytes sealed or opened, and inbound packets dropped, by reason: a snapshot (a new object
+   * per read; the counters themselves are fields of the SA).
+   */
+  get stats(): EspStats {
+    const d = this.#x?.dropped;
+    return {
+      packets: this.#packets, bytes: this.#bytes,
+      dropped: d !== undefined ? { ...d } : { malformed: 0, spi: 0, replay: 0, integrity: 0, padding: 0, dummy: 0 },
+    };
+  }
+
+  #extras(): SaExtras {
+    return this.#x ??= { dropped: undefined, watchAt: Infinity, watch: undefined, onSoftLimit: undefined, softLimitRaised: false };
+  }
+
   /** Zeroes the SA's state in WASM memory and releases it, and its keys once no other SA of its set uses them. Idempotent. */
   override destroy(): void {
     if (this.destroyed) return;
+    this.#keys.disown(this.ctx);
     super.destroy();
-    this.#keys?.release();
+    this.#keys.release();
   }
 
   /** Largest payload one packet can carry. */
   get maxPayload(): number {
-    return ESP_MAX_PACKET - 8 - this.ivLength - this.#blockSize - 1 - this.icvLength;
+    return this.#kind.maxPayload;
   }
 
   /** Packet length for a payload of `payloadLength` bytes. */
   packetLength(payloadLength: number): number {
-    const b = this.#blockSize;
+    const k = this.#kind;
+    const b = k.blockSize;
     const padded = Math.ceil((payloadLength + 2) / b) * b;
-    return 8 + this.ivLength + padded + this.icvLength;
+    return 8 + k.ivLength + padded + k.icvLength;
   }
 
   /**
@@ -310,13 +436,14 @@ export class EspSa extends WasmKey {
   seal(payload: Uint8Array, nextHeader = 17, out?: Uint8Array): Uint8Array {
     check.bytes('payload', payload);
     checkByte('nextHeader', nextHeader);
-    if (payload.length > this.maxPayload) throw new Ipsec3gppError(ErrorCode.ESP_TOO_LARGE, `payload of ${payload.length} bytes exceeds ${this.maxPayload}`);
+    const k = this.#kind;
+    if (payload.length > k.maxPayload) throw new Ipsec3gppError(ErrorCode.ESP_TOO_LARGE, `payload of ${payload.length} bytes exceeds ${k.maxPayload}`);
     const len = this.packetLength(payload.length);
     if (out !== undefined) check.output(out, len); // before anything changes
     const c = wasm();
     const ctx = this.ctx;
-    c.io.set(payload, 8 + this.ivLength);
-    const iv = this.#cbc ? takeRandom(c, this.ivLength) : 0;
+    c.io.set(payload, 8 + k.ivLength);
+    const iv = k.cbc ? takeRandom(c, k.ivLength) : 0;
     const r = c.x.esp_seal(ctx, c.ioPtr, payload.length, nextHeader, iv);
     if (r < 0) throw statusError(-r);
     // Allocating: one slice (allocation and copy in one step: ~0.2 us less than new + set at 600 B).
@@ -336,25 +463,25 @@ export class EspSa extends WasmKey {
     const c = wasm();
     const ctx = this.ctx;
     if (packet.length > ESP_MAX_PACKET) {
-      this.stats.dropped.malformed++;
+      this._dropped('malformed');
       throw statusError(ST_ESP_MALFORMED);
     }
     c.io.set(packet, 0);
     const r = c.x.esp_open(ctx, c.ioPtr, packet.length, c.paramPtr + RES_AT);
     if (r < 0) {
       const st = -r;
-      const counter = STATUS[st]?.[2];
       if (st === ST_ESP_DUMMY) {
-        this.stats.dropped.dummy++;
+        this._dropped('dummy');
         return null;
       }
-      if (counter !== undefined) this.stats.dropped[counter]++;
+      const counter = STATUS[st]?.[2];
+      if (counter !== undefined) this._dropped(counter);
       throw statusError(st);
     }
-    const at = 8 + this.ivLength;
+    const at = 8 + this.#kind.ivLength;
     const payload = out === undefined ? c.io.slice(at, at + r) : copyOut(c, at, r, check.output(out, r));
-    this.stats.packets++;
-    this.stats.bytes += packet.length;
+    this.#packets++;
+    this.#bytes += packet.length;
     const res = (c.paramPtr + RES_AT) >>> 2;
     return { payload, nextHeader: c.u32[res]!, seq: c.u32[res + 2]! + c.u32[res + 3]! * 0x100000000 };
   }
@@ -369,7 +496,7 @@ export class EspSa extends WasmKey {
    * for carrying a counter over; never lower it on a live SA.
    */
   setOutboundSeq(seq: number): void {
-    if (this.direction !== 'outbound') throw statusError(ST_ESP_DIRECTION);
+    if (!this.#kind.outbound) throw statusError(ST_ESP_DIRECTION);
     if (!Number.isSafeInteger(seq) || seq < 0) throw new Ipsec3gppError(ErrorCode.INVALID_ARGUMENT, 'sequence number must be a non-negative safe integer');
     wasm().x.esp_sa_set_seq(this.ctx, BigInt(seq));
   }
@@ -380,8 +507,8 @@ export class EspSa extends WasmKey {
    * restart (src/store/), whose window before the restart is not known: the conservative restart.
    */
   restartReplayWindow(top: number): void {
-    if (this.direction !== 'inbound') throw statusError(ST_ESP_DIRECTION);
-    if (!Number.isSafeInteger(top) || top < 0 || (!this.esn && top > 0xffffffff)) throw new Ipsec3gppError(ErrorCode.INVALID_ARGUMENT, 'top must be a sequence number');
+    if (this.#kind.outbound) throw statusError(ST_ESP_DIRECTION);
+    if (!Number.isSafeInteger(top) || top < 0 || (!this.#kind.esn && top > 0xffffffff)) throw new Ipsec3gppError(ErrorCode.INVALID_ARGUMENT, 'top must be a sequence number');
     wasm().x.esp_sa_set_replay_top(this.ctx, BigInt(top));
   }
 
@@ -390,8 +517,10 @@ export class EspSa extends WasmKey {
    * store's high-water mark, src/store/sa-store.ts); a new call replaces the watch, Infinity removes it.
    */
   _watchSeq(at: number, fn: ((seq: number) => void) | undefined): void {
-    this.#watchAt = fn === undefined ? Infinity : at;
-    this.#watch = fn;
+    if (fn === undefined && this.#x === undefined) return;
+    const x = this.#extras();
+    x.watchAt = fn === undefined ? Infinity : at;
+    x.watch = fn;
   }
 
   /** Deletes the SA: its keys and state are zeroed in WASM memory. */
@@ -413,31 +542,54 @@ export class EspSa extends WasmKey {
    * Without ESN the wire value is the whole sequence number, read back from the header only when needed.
    */
   _sent(c: Core, bytes: number, at: number): void {
-    this.stats.packets++;
-    this.stats.bytes += bytes;
-    if (this.#watchAt !== Infinity) {
-      const seq = this.esn ? Number(c.x.esp_sa_seq(this.ctx)) : readBE32(c.io, at + 4);
-      if (seq >= this.#watchAt) {
-        const fn = this.#watch!;
-        this.#watchAt = Infinity;
-        this.#watch = undefined;
+    this.#packets++;
+    this.#bytes += bytes;
+    const x = this.#x;
+    if (x !== undefined) this.#watched(c, at, x);
+  }
+
+  #watched(c: Core, at: number, x: SaExtras): void {
+    if (x.watchAt !== Infinity) {
+      const seq = this.#kind.esn ? Number(c.x.esp_sa_seq(this.ctx)) : readBE32(c.io, at + 4);
+      if (seq >= x.watchAt) {
+        const fn = x.watch!;
+        x.watchAt = Infinity;
+        x.watch = undefined;
         fn(seq);
       }
     }
-    if (!this.#softLimitRaised && this.#onSoftLimit !== undefined) {
-      const seq = this.esn ? Number(c.x.esp_sa_seq(this.ctx)) : readBE32(c.io, at + 4);
-      if (seq >= this.#softLimit) {
-        this.#softLimitRaised = true;
-        this.#onSoftLimit(this);
+    if (!x.softLimitRaised && x.onSoftLimit !== undefined) {
+      const seq = this.#kind.esn ? Number(c.x.esp_sa_seq(this.ctx)) : readBE32(c.io, at + 4);
+      if (seq >= this.#kind.softLimit) {
+        x.softLimitRaised = true;
+        x.onSoftLimit(this);
       }
     }
   }
 
+  /** @internal Counts a packet accepted by a batch open (`bytes` on the wire). */
+  _opened(bytes: number): void {
+    this.#packets++;
+    this.#bytes += bytes;
+  }
+
+  /** @internal Counts an inbound packet refused (or a dummy dropped), by reason. */
+  _dropped(reason: keyof Dropped): void {
+    const x = this.#extras();
+    (x.dropped ??= { malformed: 0, spi: 0, replay: 0, integrity: 0, padding: 0, dummy: 0 })[reason]++;
+  }
+
   /** @internal */
   _isCbc(): boolean {
-    return this.#cbc;
+    return this.#kind.cbc;
   }
 }
+
+/**
+ * @internal EspSa's constructor for the SA database's entries (src/secagree/sadb.ts), which are EspSa
+ * objects themselves, so that an SA of a set is one object. Users make SAs with EspSa.outbound / inbound.
+ */
+export const EspSaBase = EspSa as unknown as abstract new (o: EspSaOptions, outbound: boolean, shared: EspKeyContext) => EspSa;
 
 function checkKeys(
   alg: AlgorithmInfo<IntegrityAlgorithm>, ealg: AlgorithmInfo<EncryptionAlgorithm>,
@@ -597,16 +749,15 @@ export function openBatch(items: readonly OpenItem[]): Array<EspPacket | null | 
       const res = c.i32[r + 4]!;
       const sa = items[j]!.sa;
       if (res === -ST_ESP_DUMMY) {
-        sa.stats.dropped.dummy++;
+        sa._dropped('dummy');
         out[j] = null;
       } else if (res < 0) {
         const counter = STATUS[-res]?.[2];
-        if (counter !== undefined) sa.stats.dropped[counter]++;
+        if (counter !== undefined) sa._dropped(counter);
         out[j] = statusError(-res);
       } else {
         const at = off + 8 + sa.ivLength;
-        sa.stats.packets++;
-        sa.stats.bytes += c.u32[r + 2]!;
+        sa._opened(c.u32[r + 2]!);
         out[j] = { payload: chunk.subarray(at, at + res), nextHeader: c.u32[r + 3]!, seq: c.u32[r + 6]! + c.u32[r + 7]! * 0x100000000 };
       }
       k++;
