@@ -167,6 +167,12 @@ interface SaExtras {
  * becomes unreachable only with the last of them. Its record lists [address, size] of the key context and
  * of each SA context; destroy() zeroes an entry, so a context freed by hand is never freed again.
  */
+// No private methods in EspSa (and its subclass): V8 gives each instance of a class with private methods
+// a slot for the class's brand, 8 bytes per SA per class.
+function newExtras(): SaExtras {
+  return { dropped: undefined, watchAt: Infinity, watch: undefined, onSoftLimit: undefined, softLimitRaised: false };
+}
+
 const groups = new FinalizationRegistry<number[]>((rec) => {
   for (let i = 0; i < rec.length; i += 2) if (rec[i] !== 0) coreHeap.free(rec[i]!, rec[i + 1]!);
 });
@@ -185,9 +191,10 @@ export class EspKeyContext extends WasmKey {
 
   /**
    * Expands CK/IK (TS 33.203 Annex I) or takes expanded keys, checks them, and initialises the context.
-   * The creator holds one reference ({@link EspKeyContext.release} it once the SAs are made).
+   * The creator holds one reference ({@link EspKeyContext.release} it once the SAs are made); `sas` is
+   * how many SAs will use it (room in the finaliser's record, so that it is not regrown).
    */
-  static create(o: { alg: IntegrityAlgorithm; ealg: EncryptionAlgorithm } & ({ ck: Uint8Array; ik: Uint8Array } | { encKey: Uint8Array; authKey: Uint8Array; salt?: Uint8Array | undefined })): EspKeyContext {
+  static create(o: { alg: IntegrityAlgorithm; ealg: EncryptionAlgorithm } & ({ ck: Uint8Array; ik: Uint8Array } | { encKey: Uint8Array; authKey: Uint8Array; salt?: Uint8Array | undefined }), sas = 1): EspKeyContext {
     const alg = integrityAlgorithm(o.alg);
     const ealg = encryptionAlgorithm(o.ealg);
     if (!isValidCombination(alg.name, ealg.name)) {
@@ -195,15 +202,18 @@ export class EspKeyContext extends WasmKey {
     }
     const keys = 'ck' in o && (o.ck !== undefined || o.ik !== undefined) ? expandKeys({ alg: alg.name, ealg: ealg.name, ck: o.ck, ik: o.ik }) : o as { encKey: Uint8Array; authKey: Uint8Array; salt?: Uint8Array | undefined };
     checkKeys(alg, ealg, keys.encKey, keys.authKey, keys.salt);
-    return new EspKeyContext(alg, ealg, keys);
+    return new EspKeyContext(alg, ealg, keys, sas);
   }
 
-  private constructor(alg: AlgorithmInfo<IntegrityAlgorithm>, ealg: AlgorithmInfo<EncryptionAlgorithm>, keys: { encKey: Uint8Array; authKey: Uint8Array; salt?: Uint8Array | undefined }) {
+  private constructor(alg: AlgorithmInfo<IntegrityAlgorithm>, ealg: AlgorithmInfo<EncryptionAlgorithm>, keys: { encKey: Uint8Array; authKey: Uint8Array; salt?: Uint8Array | undefined }, sas: number) {
     const c = wasm();
     super(ESP_KEYS_SIZE, coreHeap, false);
     this.alg = alg.name;
     this.ealg = ealg.name;
-    this.#rec = [this.ctx, ESP_KEYS_SIZE];
+    const rec = new Array<number>(2 + 2 * sas).fill(0); // one allocation of the final length
+    rec[0] = this.ctx;
+    rec[1] = ESP_KEYS_SIZE;
+    this.#rec = rec;
     groups.register(this, this.#rec);
     // Stage keys in the parameter window, initialise, wipe the window (views are current: `c` is the
     // one core object, refreshed in place by the allocation above).
@@ -244,7 +254,15 @@ export class EspKeyContext extends WasmKey {
 
   /** An SA context the finaliser frees with this one if their objects are dropped undeleted. */
   adopt(ptr: number, size: number): void {
-    this.#rec.push(ptr, size);
+    const r = this.#rec;
+    for (let i = 2; i < r.length; i += 2) {
+      if (r[i] === 0 && r[i + 1] === 0) {
+        r[i] = ptr;
+        r[i + 1] = size;
+        return;
+      }
+    }
+    r.push(ptr, size);
   }
 
   /** The SA context at `ptr` was freed by hand: the finaliser must not free it again. */
@@ -342,7 +360,7 @@ export class EspSa extends WasmKey {
     this.#keys = keys;
     this.#kind = kind;
     this.#spi = o.spi | 0;
-    if (o.onSoftLimit !== undefined) this.#extras().onSoftLimit = o.onSoftLimit;
+    if (o.onSoftLimit !== undefined) (this.#x ??= newExtras()).onSoftLimit = o.onSoftLimit;
 
     // The SA takes its salt (GCM/GMAC) from the key context, inside WASM.
     const st = c.x.esp_sa_init(this.ctx, keys.ptr, o.spi >>> 0, (outbound ? SA_OUTBOUND : 0) | (esn ? SA_ESN : 0), alg.id, ealg.id, window);
@@ -402,10 +420,6 @@ export class EspSa extends WasmKey {
       packets: this.#packets, bytes: this.#bytes,
       dropped: d !== undefined ? { ...d } : { malformed: 0, spi: 0, replay: 0, integrity: 0, padding: 0, dummy: 0 },
     };
-  }
-
-  #extras(): SaExtras {
-    return this.#x ??= { dropped: undefined, watchAt: Infinity, watch: undefined, onSoftLimit: undefined, softLimitRaised: false };
   }
 
   /** Zeroes the SA's state in WASM memory and releases it, and its keys once no other SA of its set uses them. Idempotent. */
@@ -518,7 +532,7 @@ export class EspSa extends WasmKey {
    */
   _watchSeq(at: number, fn: ((seq: number) => void) | undefined): void {
     if (fn === undefined && this.#x === undefined) return;
-    const x = this.#extras();
+    const x = (this.#x ??= newExtras());
     x.watchAt = fn === undefined ? Infinity : at;
     x.watch = fn;
   }
@@ -545,10 +559,11 @@ export class EspSa extends WasmKey {
     this.#packets++;
     this.#bytes += bytes;
     const x = this.#x;
-    if (x !== undefined) this.#watched(c, at, x);
+    if (x !== undefined) this._watched(c, at, x);
   }
 
-  #watched(c: Core, at: number, x: SaExtras): void {
+  /** @internal The store's watch and the soft limit, after a packet sealed (an SA with extras only). */
+  _watched(c: Core, at: number, x: SaExtras): void {
     if (x.watchAt !== Infinity) {
       const seq = this.#kind.esn ? Number(c.x.esp_sa_seq(this.ctx)) : readBE32(c.io, at + 4);
       if (seq >= x.watchAt) {
@@ -575,7 +590,7 @@ export class EspSa extends WasmKey {
 
   /** @internal Counts an inbound packet refused (or a dummy dropped), by reason. */
   _dropped(reason: keyof Dropped): void {
-    const x = this.#extras();
+    const x = (this.#x ??= newExtras());
     (x.dropped ??= { malformed: 0, spi: 0, replay: 0, integrity: 0, padding: 0, dummy: 0 })[reason]++;
   }
 

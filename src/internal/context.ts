@@ -48,7 +48,7 @@ export abstract class WasmKey {
    * @param tracked - whether the finaliser of this module frees the context of a dropped object (default);
    *   false when the subclass has a safety net of its own (the SAs of a set share one, src/esp.ts)
    */
-  protected constructor(size: number, heap: Heap = coreHeap, tracked = true) {
+  protected constructor(size: number, heap: { alloc(size: number): number; free(ptr: number, size: number): void } = coreHeap, tracked = true) {
     this.#ptr = heap.alloc(size);
     this.#size = size;
     this.#heap = heap;

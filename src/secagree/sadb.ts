@@ -199,11 +199,15 @@ export class SaSet {
 
 const SA_NAMES: readonly SaName[] = ['SA1', 'SA2', 'SA3', 'SA4'];
 
+/** Whether the UE sends on SA number `i` + 1 (SA1, SA4). A function, not a private method: see SetSa. */
+const fromUe = (i: number): boolean => i === 0 || i === 3;
+
 /**
  * An SA of a set: the EspSa that seals or opens its packets and, the same object, its {@link SaEntry}
  * (`entry.esp === entry`). Name, selectors and addresses are read from the set (TS 33.203 7.1: SA1 UE
  * port_uc -> P-CSCF port_ps, SA2 P-CSCF port_pc -> UE port_us, SA3 P-CSCF port_ps -> UE port_uc, SA4 UE
- * port_us -> P-CSCF port_pc), so an SA costs its EspSa fields plus two.
+ * port_us -> P-CSCF port_pc), so an SA costs its EspSa fields plus two. No private methods: V8 would add
+ * a brand slot to every instance.
  */
 class SetSa extends EspSaBase implements SaEntry {
   readonly set: SaSet;
@@ -224,17 +228,12 @@ class SetSa extends EspSaBase implements SaEntry {
     return this;
   }
 
-  /** Whether the UE sends on this SA (SA1, SA4). */
-  get #fromUe(): boolean {
-    return this.#i === 0 || this.#i === 3;
-  }
-
   get srcAddress(): string {
-    return this.#fromUe ? this.set.ueAddress : this.set.pcscfAddress;
+    return fromUe(this.#i) ? this.set.ueAddress : this.set.pcscfAddress;
   }
 
   get dstAddress(): string {
-    return this.#fromUe ? this.set.pcscfAddress : this.set.ueAddress;
+    return fromUe(this.#i) ? this.set.pcscfAddress : this.set.ueAddress;
   }
 
   get srcPort(): number {
@@ -258,11 +257,11 @@ class SetSa extends EspSaBase implements SaEntry {
   }
 
   get srcIp(): Uint8Array {
-    return this.#fromUe ? this.set.ueIp : this.set.pcscfIp;
+    return fromUe(this.#i) ? this.set.ueIp : this.set.pcscfIp;
   }
 
   get dstIp(): Uint8Array {
-    return this.#fromUe ? this.set.pcscfIp : this.set.ueIp;
+    return fromUe(this.#i) ? this.set.pcscfIp : this.set.ueIp;
   }
 
   /** The entry and its ESP SA (never keys). */
@@ -539,8 +538,8 @@ export class SaDatabase {
       // The peer chose it (RFC 4303 2.1): any non-zero value; only our own allocations start at 256.
       if (!Number.isInteger(spi) || spi < 1 || spi > 0xffffffff) throw new Ipsec3gppError(ErrorCode.SADB, `peer SPI ${spi} is outside 1..4294967295`);
     }
-    const sets = this.#byKey.get(init.key) ?? [];
-    if (sets.length >= this.#maxSetsPerKey) throw new Ipsec3gppError(ErrorCode.SADB, `registration already holds ${sets.length} SA sets (limit ${this.#maxSetsPerKey})`);
+    const sets = this.#byKey.get(init.key);
+    if ((sets?.length ?? 0) >= this.#maxSetsPerKey) throw new Ipsec3gppError(ErrorCode.SADB, `registration already holds ${sets?.length ?? 0} SA sets (limit ${this.#maxSetsPerKey})`);
     if (this.#count >= this.#maxSets) throw new Ipsec3gppError(ErrorCode.SADB, `SA database full (${this.#maxSets} sets)`);
 
     // Addresses parsed first: a bad one leaves nothing allocated.
@@ -558,8 +557,9 @@ export class SaDatabase {
     this.#bySelector.add(set);
     if (this.#keepKeys) set.exportKeys = expandKeys({ alg: init.alg, ealg: init.ealg, ck: init.ck, ik: init.ik });
     if (!restored) this.#nextId = id + 1;
-    sets.push(set);
-    this.#byKey.set(init.key, sets);
+    // A new list holds just the set (a list grown by push from empty would have room for 16).
+    if (sets === undefined) this.#byKey.set(init.key, [set]);
+    else sets.push(set);
     this.#count++;
     this.#schedule(set);
     if (restored) return set;
@@ -587,10 +587,9 @@ export class SaDatabase {
     const receivers: Role[] = ['pcscf', 'ue', 'ue', 'pcscf'];
     const replayWindow = init.replayWindow ?? this.#replayWindow ?? 64;
     // One key context for the four SAs (Annex I: the same keys), expanded once; freed with the last SA.
-    const keys = EspKeyContext.create({ alg: init.alg, ealg: init.ealg, ck: init.ck, ik: init.ik });
+    const keys = EspKeyContext.create({ alg: init.alg, ealg: init.ealg, ck: init.ck, ik: init.ik }, 4);
     try {
-      const sas: SetSa[] = [];
-      for (let i = 0; i < 4; i++) {
+      const make = (i: number): SetSa => {
         const inbound = receivers[i] === this.role;
         const o: EspSaOptions = { spi: spis[i]!, alg: init.alg, ealg: init.ealg, replayWindow };
         if (!inbound) {
@@ -599,9 +598,10 @@ export class SaDatabase {
         }
         const sa = new SetSa(set, i, o, !inbound, keys);
         created.push(sa);
-        sas.push(sa);
-      }
-      return sas;
+        return sa;
+      };
+      return [make(0), make(1), make(2), make(3)]; // a literal: an array of exactly four
+
     } finally {
       keys.release(); // the SAs hold it now (or, when one failed, those made are deleted by create())
     }
