@@ -94,6 +94,10 @@ const STATUS: Record<number, [ErrorCode, string, keyof EspStats['dropped'] | und
   [ST_ESP_DIRECTION]: [ErrorCode.ESP_DIRECTION, 'operation not valid for this SA direction', undefined],
 };
 
+function badCombination(alg: { name: string }, ealg: { name: string }): Ipsec3gppError {
+  return new Ipsec3gppError(ErrorCode.INVALID_COMBINATION, `alg=${alg.name} cannot be combined with ealg=${ealg.name}`);
+}
+
 function statusError(st: number): Ipsec3gppError {
   const e = STATUS[st];
   return new Ipsec3gppError(e?.[0] ?? ErrorCode.ESP_MALFORMED, e?.[1] ?? `ESP status ${st}`);
@@ -113,11 +117,10 @@ type Dropped = EspStats['dropped'];
  */
 interface SaKind {
   readonly direction: 'outbound' | 'inbound';
-  readonly outbound: boolean;
-  readonly alg: AlgorithmInfo<IntegrityAlgorithm>;
-  readonly ealg: AlgorithmInfo<EncryptionAlgorithm>;
+  readonly alg: IntegrityAlgorithm;
+  readonly ealg: EncryptionAlgorithm;
   readonly esn: boolean;
-  readonly window: number;
+  readonly replayWindow: number;
   readonly ivLength: number;
   readonly icvLength: number;
   readonly blockSize: number;
@@ -125,27 +128,28 @@ interface SaKind {
   readonly cbc: boolean;
   readonly maxPayload: number;
   readonly softLimit: number;
-  /** Bytes of the SA's context in WASM. */
+  /** Bytes of the SA's context in WASM. An outbound SA's window is 0. */
   readonly size: number;
 }
 
 const kinds = new Map<string, SaKind>();
 
-function kindOf(alg: AlgorithmInfo<IntegrityAlgorithm>, ealg: AlgorithmInfo<EncryptionAlgorithm>, outbound: boolean, esn: boolean, window: number, softLimit: number | undefined, c: Core): SaKind {
-  const id = `${alg.name} ${ealg.name} ${outbound ? 1 : 0} ${esn ? 1 : 0} ${window} ${softLimit ?? ''}`;
+function kindOf(alg: AlgorithmInfo<IntegrityAlgorithm>, ealg: AlgorithmInfo<EncryptionAlgorithm>, esn: boolean, window: number, softLimit: number | undefined, c: Core): SaKind {
+  const id = [alg.name, ealg.name, esn, window, softLimit].join();
   let k = kinds.get(id);
-  if (k !== undefined) return k;
-  const ivLength = Math.max(alg.ivLength, ealg.ivLength);
-  const icvLength = alg.icvLength + ealg.icvLength;
-  const blockSize = Math.max(4, ealg.blockSize);
-  k = Object.freeze({
-    direction: outbound ? 'outbound' : 'inbound', outbound, alg, ealg, esn, window, ivLength, icvLength, blockSize,
-    cbc: ealg.name === 'aes-cbc' || ealg.name === 'des-ede3-cbc',
-    maxPayload: ESP_MAX_PACKET - 8 - ivLength - blockSize - 1 - icvLength,
-    softLimit: softLimit ?? (esn ? ESN_LIMIT : 0xffffffff - 0x10000),
-    size: c.x.esp_sa_size(window),
-  } as const);
-  if (kinds.size < 256) kinds.set(id, k);
+  if (k === undefined) {
+    const ivLength = Math.max(alg.ivLength, ealg.ivLength);
+    const icvLength = alg.icvLength + ealg.icvLength;
+    const blockSize = Math.max(4, ealg.blockSize);
+    k = {
+      direction: window ? 'inbound' : 'outbound', alg: alg.name, ealg: ealg.name, esn, replayWindow: window, ivLength, icvLength, blockSize,
+      cbc: ealg.name === 'aes-cbc' || ealg.name === 'des-ede3-cbc',
+      maxPayload: ESP_MAX_PACKET - 8 - ivLength - blockSize - 1 - icvLength,
+      softLimit: softLimit ?? (esn ? ESN_LIMIT : 0xffffffff - 0x10000),
+      size: c.x.esp_sa_size(window),
+    };
+    if (kinds.size < 256) kinds.set(id, k);
+  }
   return k;
 }
 
@@ -161,21 +165,13 @@ interface SaExtras {
   softLimitRaised: boolean;
 }
 
-/**
- * The safety net of key contexts and the SAs that use them: one finaliser cell per key context (the four
- * SAs of a set, or a standalone SA and its keys), which every SA using it references, so that the context
- * becomes unreachable only with the last of them. Its record lists [address, size] of the key context and
- * of each SA context; destroy() zeroes an entry, so a context freed by hand is never freed again.
- */
 // No private methods in EspSa (and its subclass): V8 gives each instance of a class with private methods
 // a slot for the class's brand, 8 bytes per SA per class.
 function newExtras(): SaExtras {
   return { dropped: undefined, watchAt: Infinity, watch: undefined, onSoftLimit: undefined, softLimitRaised: false };
 }
 
-const groups = new FinalizationRegistry<number[]>((rec) => {
-  for (let i = 0; i < rec.length; i += 2) if (rec[i] !== 0) coreHeap.free(rec[i]!, rec[i + 1]!);
-});
+const noDrops = (): Dropped => ({ malformed: 0, spi: 0, replay: 0, integrity: 0, padding: 0, dummy: 0 });
 
 /**
  * @internal The keys of ESP SAs in WASM memory (HMAC states and cipher schedules, assembly/esp.ts), apart
@@ -186,35 +182,26 @@ export class EspKeyContext extends WasmKey {
   readonly alg: IntegrityAlgorithm;
   readonly ealg: EncryptionAlgorithm;
   #refs = 1;
-  /** This context's and its SAs' [address, size] pairs, the holdings of its finaliser cell (`groups`). */
-  readonly #rec: number[];
 
   /**
    * Expands CK/IK (TS 33.203 Annex I) or takes expanded keys, checks them, and initialises the context.
-   * The creator holds one reference ({@link EspKeyContext.release} it once the SAs are made); `sas` is
-   * how many SAs will use it (room in the finaliser's record, so that it is not regrown).
+   * The creator holds one reference ({@link EspKeyContext.release} it once the SAs are made). `tracked`
+   * false: WasmKey's finaliser does not free it (the SA database's set does, src/secagree/sadb.ts).
    */
-  static create(o: { alg: IntegrityAlgorithm; ealg: EncryptionAlgorithm } & ({ ck: Uint8Array; ik: Uint8Array } | { encKey: Uint8Array; authKey: Uint8Array; salt?: Uint8Array | undefined }), sas = 1): EspKeyContext {
+  static create(o: { alg: IntegrityAlgorithm; ealg: EncryptionAlgorithm } & ({ ck: Uint8Array; ik: Uint8Array } | { encKey: Uint8Array; authKey: Uint8Array; salt?: Uint8Array | undefined }), tracked = true): EspKeyContext {
     const alg = integrityAlgorithm(o.alg);
     const ealg = encryptionAlgorithm(o.ealg);
-    if (!isValidCombination(alg.name, ealg.name)) {
-      throw new Ipsec3gppError(ErrorCode.INVALID_COMBINATION, `alg=${alg.name} cannot be combined with ealg=${ealg.name}`);
-    }
+    if (!isValidCombination(alg.name, ealg.name)) throw badCombination(alg, ealg);
     const keys = 'ck' in o && (o.ck !== undefined || o.ik !== undefined) ? expandKeys({ alg: alg.name, ealg: ealg.name, ck: o.ck, ik: o.ik }) : o as { encKey: Uint8Array; authKey: Uint8Array; salt?: Uint8Array | undefined };
     checkKeys(alg, ealg, keys.encKey, keys.authKey, keys.salt);
-    return new EspKeyContext(alg, ealg, keys, sas);
+    return new EspKeyContext(alg, ealg, keys, tracked);
   }
 
-  private constructor(alg: AlgorithmInfo<IntegrityAlgorithm>, ealg: AlgorithmInfo<EncryptionAlgorithm>, keys: { encKey: Uint8Array; authKey: Uint8Array; salt?: Uint8Array | undefined }, sas: number) {
+  private constructor(alg: AlgorithmInfo<IntegrityAlgorithm>, ealg: AlgorithmInfo<EncryptionAlgorithm>, keys: { encKey: Uint8Array; authKey: Uint8Array; salt?: Uint8Array | undefined }, tracked: boolean) {
     const c = wasm();
-    super(ESP_KEYS_SIZE, coreHeap, false);
+    super(ESP_KEYS_SIZE, coreHeap, tracked);
     this.alg = alg.name;
     this.ealg = ealg.name;
-    const rec = new Array<number>(2 + 2 * sas).fill(0); // one allocation of the final length
-    rec[0] = this.ctx;
-    rec[1] = ESP_KEYS_SIZE;
-    this.#rec = rec;
-    groups.register(this, this.#rec);
     // Stage keys in the parameter window, initialise, wipe the window (views are current: `c` is the
     // one core object, refreshed in place by the allocation above).
     const p = c.param;
@@ -227,7 +214,7 @@ export class EspKeyContext extends WasmKey {
       if (st !== ST_OK) {
         this.destroy();
         if (st === ST_WEAK_KEY) throw new Ipsec3gppError(ErrorCode.WEAK_KEY, 'DES-EDE3 key has K1 == K2 or K2 == K3 (RFC 2451 2.4)');
-        if (st === ST_BAD_ALGORITHM) throw new Ipsec3gppError(ErrorCode.INVALID_COMBINATION, `alg=${alg.name} cannot be combined with ealg=${ealg.name}`);
+        if (st === ST_BAD_ALGORITHM) throw badCombination(alg, ealg);
         if (st === ST_BAD_LENGTH) throw new Ipsec3gppError(ErrorCode.KEY_LENGTH, 'key length does not fit the algorithm');
         throw new Ipsec3gppError(ErrorCode.ESP_PARAMETER, `SA initialisation failed (status ${st})`);
       }
@@ -250,36 +237,6 @@ export class EspKeyContext extends WasmKey {
   /** One user fewer; the last one zeroes and frees the context. */
   release(): void {
     if (this.#refs > 0 && --this.#refs === 0) this.destroy();
-  }
-
-  /** An SA context the finaliser frees with this one if their objects are dropped undeleted. */
-  adopt(ptr: number, size: number): void {
-    const r = this.#rec;
-    for (let i = 2; i < r.length; i += 2) {
-      if (r[i] === 0 && r[i + 1] === 0) {
-        r[i] = ptr;
-        r[i + 1] = size;
-        return;
-      }
-    }
-    r.push(ptr, size);
-  }
-
-  /** The SA context at `ptr` was freed by hand: the finaliser must not free it again. */
-  disown(ptr: number): void {
-    const r = this.#rec;
-    for (let i = 0; i < r.length; i += 2) {
-      if (r[i] === ptr) {
-        r[i] = 0;
-        return;
-      }
-    }
-  }
-
-  override destroy(): void {
-    if (this.destroyed) return;
-    this.disown(this.ctx);
-    super.destroy();
   }
 }
 
@@ -317,34 +274,26 @@ export class EspSa extends WasmKey {
     return new EspSa(options, false, undefined);
   }
 
-  /**
-   * @internal An SA over a key context shared with other SAs (the four SAs of a set, TS 33.203 Annex I:
-   * same algorithms, same keys); `options` gives everything but the keys, which must match `keys`'s
-   * algorithms. The context is freed (zeroed) when the last SA using it is deleted.
-   */
-  static withKeys(options: Omit<EspSaOptions, 'ck' | 'ik' | 'encKey' | 'authKey'>, outbound: boolean, keys: EspKeyContext): EspSa {
-    return new EspSa(options, outbound, keys);
-  }
-
-  // Private to users; the SA database's entries subclass it through EspSaBase (below).
+  // Private to users. With `shared`, an SA over a key context shared with other SAs (the four SAs of a
+  // set, TS 33.203 Annex I: same algorithms, same keys), which must match its algorithms and is freed
+  // (zeroed) when the last SA using it is deleted: the SA database's entries, which subclass EspSa through
+  // EspSaBase (below) and have a finaliser of their own.
   private constructor(o: EspSaOptions, outbound: boolean, shared: EspKeyContext | undefined) {
     if (!Number.isInteger(o.spi) || o.spi < 1 || o.spi > 0xffffffff) {
       throw new Ipsec3gppError(ErrorCode.ESP_PARAMETER, 'SPI must be an integer 1..4294967295 (RFC 4303 2.1: 0 is reserved)');
     }
     const alg = integrityAlgorithm(o.alg);
     const ealg = encryptionAlgorithm(o.ealg ?? 'null');
-    if (!isValidCombination(alg.name, ealg.name)) {
-      throw new Ipsec3gppError(ErrorCode.INVALID_COMBINATION, `alg=${alg.name} cannot be combined with ealg=${ealg.name}`);
-    }
+    if (!isValidCombination(alg.name, ealg.name)) throw badCombination(alg, ealg);
     const esn = o.esn === true;
     const window = outbound ? 0 : checkWindowSize(o.replayWindow ?? REPLAY_WINDOW_DEFAULT);
     if (shared !== undefined && (shared.alg !== alg.name || shared.ealg !== ealg.name || shared.destroyed)) {
       throw new Ipsec3gppError(ErrorCode.ESP_PARAMETER, 'the shared key context is for other algorithms, or destroyed');
     }
     const c = wasm();
-    const kind = kindOf(alg, ealg, outbound, esn, window, o.softLimit, c);
-    // Not tracked by WasmKey's finaliser: the key context's cell frees this context too (adopt below).
-    super(kind.size, coreHeap, false);
+    const kind = kindOf(alg, ealg, esn, window, o.softLimit, c);
+    // An SA of a set is not tracked by WasmKey's finaliser: its set's is (src/secagree/sadb.ts).
+    super(kind.size, coreHeap, shared === undefined);
     // Own keys (expanded and checked here: a bad key leaves nothing allocated), or the shared context.
     let keys: EspKeyContext;
     try {
@@ -356,7 +305,6 @@ export class EspSa extends WasmKey {
       throw e;
     }
     if (shared !== undefined) keys.retain(); // a context of its own: the creator's reference is the SA's
-    keys.adopt(this.ctx, kind.size);
     this.#keys = keys;
     this.#kind = kind;
     this.#spi = o.spi | 0;
@@ -366,7 +314,7 @@ export class EspSa extends WasmKey {
     const st = c.x.esp_sa_init(this.ctx, keys.ptr, o.spi >>> 0, (outbound ? SA_OUTBOUND : 0) | (esn ? SA_ESN : 0), alg.id, ealg.id, window);
     if (st !== ST_OK) {
       this.destroy();
-      throw new Ipsec3gppError(ErrorCode.INVALID_COMBINATION, `alg=${alg.name} cannot be combined with ealg=${ealg.name}`);
+      throw badCombination(alg, ealg);
     }
   }
 
@@ -382,12 +330,12 @@ export class EspSa extends WasmKey {
 
   /** The integrity algorithm (`alg` of the security agreement). */
   get alg(): IntegrityAlgorithm {
-    return this.#kind.alg.name;
+    return this.#kind.alg;
   }
 
   /** The encryption algorithm (`ealg` of the security agreement). */
   get ealg(): EncryptionAlgorithm {
-    return this.#kind.ealg.name;
+    return this.#kind.ealg;
   }
 
   /** Extended (64-bit) sequence numbers (RFC 4303 2.2.1); only the low 32 bits are on the wire. */
@@ -397,7 +345,7 @@ export class EspSa extends WasmKey {
 
   /** Inbound replay window size (0 for outbound SAs). */
   get replayWindow(): number {
-    return this.#kind.window;
+    return this.#kind.replayWindow;
   }
 
   /** Bytes of explicit IV per packet. */
@@ -418,14 +366,13 @@ export class EspSa extends WasmKey {
     const d = this.#x?.dropped;
     return {
       packets: this.#packets, bytes: this.#bytes,
-      dropped: d !== undefined ? { ...d } : { malformed: 0, spi: 0, replay: 0, integrity: 0, padding: 0, dummy: 0 },
+      dropped: { ...(d ?? noDrops()) },
     };
   }
 
   /** Zeroes the SA's state in WASM memory and releases it, and its keys once no other SA of its set uses them. Idempotent. */
   override destroy(): void {
     if (this.destroyed) return;
-    this.#keys.disown(this.ctx);
     super.destroy();
     this.#keys.release();
   }
@@ -494,8 +441,7 @@ export class EspSa extends WasmKey {
     }
     const at = 8 + this.#kind.ivLength;
     const payload = out === undefined ? c.io.slice(at, at + r) : copyOut(c, at, r, check.output(out, r));
-    this.#packets++;
-    this.#bytes += packet.length;
+    this._sent(c, packet.length, 0);
     const res = (c.paramPtr + RES_AT) >>> 2;
     return { payload, nextHeader: c.u32[res]!, seq: c.u32[res + 2]! + c.u32[res + 3]! * 0x100000000 };
   }
@@ -510,7 +456,7 @@ export class EspSa extends WasmKey {
    * for carrying a counter over; never lower it on a live SA.
    */
   setOutboundSeq(seq: number): void {
-    if (!this.#kind.outbound) throw statusError(ST_ESP_DIRECTION);
+    if (this.#kind.replayWindow) throw statusError(ST_ESP_DIRECTION);
     if (!Number.isSafeInteger(seq) || seq < 0) throw new Ipsec3gppError(ErrorCode.INVALID_ARGUMENT, 'sequence number must be a non-negative safe integer');
     wasm().x.esp_sa_set_seq(this.ctx, BigInt(seq));
   }
@@ -521,7 +467,7 @@ export class EspSa extends WasmKey {
    * restart (src/store/), whose window before the restart is not known: the conservative restart.
    */
   restartReplayWindow(top: number): void {
-    if (this.#kind.outbound) throw statusError(ST_ESP_DIRECTION);
+    if (!this.#kind.replayWindow) throw statusError(ST_ESP_DIRECTION);
     if (!Number.isSafeInteger(top) || top < 0 || (!this.#kind.esn && top > 0xffffffff)) throw new Ipsec3gppError(ErrorCode.INVALID_ARGUMENT, 'top must be a sequence number');
     wasm().x.esp_sa_set_replay_top(this.ctx, BigInt(top));
   }
@@ -531,7 +477,6 @@ export class EspSa extends WasmKey {
    * store's high-water mark, src/store/sa-store.ts); a new call replaces the watch, Infinity removes it.
    */
   _watchSeq(at: number, fn: ((seq: number) => void) | undefined): void {
-    if (fn === undefined && this.#x === undefined) return;
     const x = (this.#x ??= newExtras());
     x.watchAt = fn === undefined ? Infinity : at;
     x.watch = fn;
@@ -552,8 +497,9 @@ export class EspSa extends WasmKey {
   }
 
   /**
-   * @internal Counts a packet just sealed at offset `at` of the I/O window and raises the soft limit once.
-   * Without ESN the wire value is the whole sequence number, read back from the header only when needed.
+   * @internal Counts a packet just sealed at offset `at` of the I/O window (or opened: an inbound SA has no
+   * watch and no soft limit) and raises the soft limit once. Without ESN the wire value is the whole
+   * sequence number, read back from the header only when needed.
    */
   _sent(c: Core, bytes: number, at: number): void {
     this.#packets++;
@@ -582,16 +528,10 @@ export class EspSa extends WasmKey {
     }
   }
 
-  /** @internal Counts a packet accepted by a batch open (`bytes` on the wire). */
-  _opened(bytes: number): void {
-    this.#packets++;
-    this.#bytes += bytes;
-  }
-
   /** @internal Counts an inbound packet refused (or a dummy dropped), by reason. */
   _dropped(reason: keyof Dropped): void {
     const x = (this.#x ??= newExtras());
-    (x.dropped ??= { malformed: 0, spi: 0, replay: 0, integrity: 0, padding: 0, dummy: 0 })[reason]++;
+    (x.dropped ??= noDrops())[reason]++;
   }
 
   /** @internal */
@@ -772,7 +712,7 @@ export function openBatch(items: readonly OpenItem[]): Array<EspPacket | null | 
         out[j] = statusError(-res);
       } else {
         const at = off + 8 + sa.ivLength;
-        sa._opened(c.u32[r + 2]!);
+        sa._sent(c, c.u32[r + 2]!, off);
         out[j] = { payload: chunk.subarray(at, at + res), nextHeader: c.u32[r + 3]!, seq: c.u32[r + 6]! + c.u32[r + 7]! * 0x100000000 };
       }
       k++;

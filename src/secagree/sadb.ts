@@ -20,6 +20,8 @@
 
 import { type EncryptionAlgorithm, type IntegrityAlgorithm } from '../algorithms.js';
 import { EspKeyContext, EspSaBase, type EspSa, type EspSaOptions } from '../esp.js';
+import { contextOf } from '../internal/context.js';
+import { coreHeap } from '../internal/wasm.js';
 import { parseAddress } from '../ip.js';
 import { expandKeys, type EspKeys } from '../keys.js';
 import { ErrorCode, Ipsec3gppError } from '../errors.js';
@@ -157,6 +159,8 @@ export class SaSet {
   readonly ueIp: Uint8Array;
   /** @internal the P-CSCF's address in binary */
   readonly pcscfIp: Uint8Array;
+  /** @internal [address, size] of the key context and of SA1..SA4 in WASM, for `setCells` (0: freed) */
+  cells: number[] | undefined = undefined;
 
   /** @internal */
   constructor(id: number, role: Role, init: SaSetInit, now: number, lifetimeMs: number, ueIp: Uint8Array, pcscfIp: Uint8Array, sas: (set: SaSet) => SaEntry[]) {
@@ -198,6 +202,16 @@ export class SaSet {
 }
 
 const SA_NAMES: readonly SaName[] = ['SA1', 'SA2', 'SA3', 'SA4'];
+
+/**
+ * The safety net of a set's WASM contexts: one finaliser cell per set (its key context and four SAs are not
+ * tracked one by one), whose record lists [address, size] of each; a context deleted by hand is zeroed in
+ * the record, so it is never freed twice. A set is unreachable only with the last of its SAs (each SA
+ * references its set), so the cell runs when nothing of the set can be used any more.
+ */
+const setCells = new FinalizationRegistry<number[]>((rec) => {
+  for (let i = 0; i < rec.length; i += 2) if (rec[i] !== 0) coreHeap.free(rec[i]!, rec[i + 1]!);
+});
 
 /** Whether the UE sends on SA number `i` + 1 (SA1, SA4). A function, not a private method: see SetSa. */
 const fromUe = (i: number): boolean => i === 0 || i === 3;
@@ -262,6 +276,18 @@ class SetSa extends EspSaBase implements SaEntry {
 
   get dstIp(): Uint8Array {
     return fromUe(this.#i) ? this.set.pcscfIp : this.set.ueIp;
+  }
+
+  /** Deletes the SA (keys and state zeroed) and takes it off its set's finaliser record. */
+  override destroy(): void {
+    if (this.destroyed) return;
+    const ptr = this._ctx;
+    super.destroy();
+    const rec = this.set.cells;
+    if (rec === undefined) return;
+    for (let i = 2; i < rec.length; i += 2) if (rec[i] === ptr) rec[i] = 0;
+    // The key context goes with the last SA using it (the creator's reference went at creation).
+    if (rec[2] === 0 && rec[4] === 0 && rec[6] === 0 && rec[8] === 0) rec[0] = 0;
   }
 
   /** The entry and its ESP SA (never keys). */
@@ -587,7 +613,7 @@ export class SaDatabase {
     const receivers: Role[] = ['pcscf', 'ue', 'ue', 'pcscf'];
     const replayWindow = init.replayWindow ?? this.#replayWindow ?? 64;
     // One key context for the four SAs (Annex I: the same keys), expanded once; freed with the last SA.
-    const keys = EspKeyContext.create({ alg: init.alg, ealg: init.ealg, ck: init.ck, ik: init.ik }, 4);
+    const keys = EspKeyContext.create({ alg: init.alg, ealg: init.ealg, ck: init.ck, ik: init.ik }, false);
     try {
       const make = (i: number): SetSa => {
         const inbound = receivers[i] === this.role;
@@ -600,7 +626,10 @@ export class SaDatabase {
         created.push(sa);
         return sa;
       };
-      return [make(0), make(1), make(2), make(3)]; // a literal: an array of exactly four
+      const sas = [make(0), make(1), make(2), make(3)]; // a literal: an array of exactly four
+      const [k, a, b, c, d] = [keys, ...sas].map(contextOf) as [Ctx, Ctx, Ctx, Ctx, Ctx];
+      setCells.register(set, set.cells = [k.ptr, k.size, a.ptr, a.size, b.ptr, b.size, c.ptr, c.size, d.ptr, d.size]);
+      return sas;
 
     } finally {
       keys.release(); // the SAs hold it now (or, when one failed, those made are deleted by create())
@@ -836,5 +865,7 @@ export class SaDatabase {
     (this.#timer as { unref?: () => void }).unref?.();
   }
 }
+
+type Ctx = { ptr: number; size: number };
 
 const rank = (set: SaSet): number => (set.state === 'established' ? 3 : set.state === 'temporary' ? 2 : 1);
