@@ -10,7 +10,9 @@
 // and opens one the UE sealed on SA1 and SA4: what a registration in use holds); after deletion: JS heap and WASM bytes left; per round: linear memory size (it can grow,
 // never shrink: after the first round it must not grow any more).
 //
-//   node --expose-gc --import tsx bench/memory.ts [--registrations 100000] [--rounds 3] [--combo aes-cbc]
+//   node --expose-gc --import tsx bench/memory.ts [--registrations 100000] [--rounds 3] [--combo aes-cbc] [--json]
+//
+// --json prints the rounds as JSON only (test/memory.test.ts runs it in a process of its own).
 
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
@@ -135,7 +137,12 @@ if (import.meta.url === pathToFileURL(process.argv[1]!).href) {
     const i = process.argv.indexOf(`--${name}`);
     return i >= 0 && process.argv[i + 1] !== undefined ? process.argv[i + 1]! : d;
   };
-  const rounds = await runMemory({ registrations: Number(arg('registrations', '100000')), rounds: Number(arg('rounds', '3')), combo: arg('combo', 'aes-cbc') as keyof typeof COMBOS, log: (l) => console.log(l) });
+  const json = process.argv.includes('--json');
+  const rounds = await runMemory({ registrations: Number(arg('registrations', '100000')), rounds: Number(arg('rounds', '3')), combo: arg('combo', 'aes-cbc') as keyof typeof COMBOS, log: json ? undefined : (l) => console.log(l) });
+  if (json) {
+    console.log(JSON.stringify(rounds));
+    process.exit(0);
+  }
   const grew = rounds.slice(1).some((r) => r.linearMemory > rounds[0]!.linearMemory);
   console.log(`linear memory after round 1: ${grew ? 'GREW' : 'no growth'} (${rounds.map((r) => (r.linearMemory / 2 ** 20).toFixed(1)).join(' / ')} MiB)`);
 }
