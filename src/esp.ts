@@ -83,15 +83,15 @@ export interface EspStats {
 const RES_AT = 256; // open results in the parameter window: u32 next header, u64 sequence number
 const ESN_LIMIT = Number.MAX_SAFE_INTEGER;
 
-const STATUS: Record<number, [ErrorCode, string, keyof EspStats['dropped'] | undefined]> = {
+const STATUS: Record<number, [ErrorCode, string, (keyof EspStats['dropped'])?]> = {
   [ST_ESP_MALFORMED]: [ErrorCode.ESP_MALFORMED, 'ESP packet length or alignment is invalid', 'malformed'],
   [ST_ESP_SPI]: [ErrorCode.ESP_SPI, 'ESP packet SPI does not match the SA', 'spi'],
   [ST_REPLAY_DUPLICATE]: [ErrorCode.ESP_REPLAY_DUPLICATE, 'ESP sequence number already received', 'replay'],
   [ST_REPLAY_TOO_OLD]: [ErrorCode.ESP_REPLAY_TOO_OLD, 'ESP sequence number left of the replay window (or 0)', 'replay'],
   [ST_ESP_INTEGRITY]: [ErrorCode.ESP_INTEGRITY, 'ESP ICV does not verify', 'integrity'],
   [ST_ESP_PADDING]: [ErrorCode.ESP_PADDING, 'ESP padding or pad length is invalid', 'padding'],
-  [ST_SEQ_EXHAUSTED]: [ErrorCode.ESP_SEQ_EXHAUSTED, 'ESP sequence number would cycle: replace the SA (re-register)', undefined],
-  [ST_ESP_DIRECTION]: [ErrorCode.ESP_DIRECTION, 'operation not valid for this SA direction', undefined],
+  [ST_SEQ_EXHAUSTED]: [ErrorCode.ESP_SEQ_EXHAUSTED, 'ESP sequence number would cycle: replace the SA (re-register)'],
+  [ST_ESP_DIRECTION]: [ErrorCode.ESP_DIRECTION, 'operation not valid for this SA direction'],
 };
 
 function badCombination(alg: { name: string }, ealg: { name: string }): Ipsec3gppError {
@@ -552,15 +552,19 @@ function checkKeys(
 ): void {
   check.bytes('encKey', encKey);
   check.bytes('authKey', authKey);
-  const encLengths = ealg.name === 'aes-cbc' || ealg.name === 'aes-gcm' ? [16, 24, 32] : [ealg.keyLength];
-  if (!encLengths.includes(encKey.length)) throw new Ipsec3gppError(ErrorCode.KEY_LENGTH, `encKey for ${ealg.name} must be ${encLengths.join(' or ')} bytes, got ${encKey.length}`);
-  const authLengths = alg.name === 'aes-gmac' ? [16, 24, 32] : [alg.keyLength];
-  if (!authLengths.includes(authKey.length)) throw new Ipsec3gppError(ErrorCode.KEY_LENGTH, `authKey for ${alg.name} must be ${authLengths.join(' or ')} bytes, got ${authKey.length}`);
+  keyLength('encKey', encKey, ealg, ealg.name === 'aes-cbc' || ealg.name === 'aes-gcm');
+  keyLength('authKey', authKey, alg, alg.name === 'aes-gmac');
   const needSalt = ealg.saltLength + alg.saltLength;
   if (needSalt > 0) {
     if (salt === undefined) throw new Ipsec3gppError(ErrorCode.KEY_LENGTH, `${ealg.name === 'aes-gcm' ? 'aes-gcm' : 'aes-gmac'} needs a 4-byte salt`);
     check.length('salt', salt, ErrorCode.KEY_LENGTH, 4);
   }
+}
+
+/** Checks a key's length: 16, 24 or 32 bytes for AES (`aes`), the algorithm's key length otherwise. */
+function keyLength(what: string, key: Uint8Array, a: AlgorithmInfo<string>, aes: boolean): void {
+  const lengths = aes ? [16, 24, 32] : [a.keyLength];
+  if (!lengths.includes(key.length)) throw new Ipsec3gppError(ErrorCode.KEY_LENGTH, `${what} for ${a.name} must be ${lengths.join(' or ')} bytes, got ${key.length}`);
 }
 
 /** Copies `len` bytes of the I/O window from `at` into the caller's `out`; returns the filled part. */
