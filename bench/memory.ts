@@ -55,7 +55,7 @@ async function settle(): Promise<void> {
   gc();
 }
 
-export async function runMemory(o: { registrations: number; rounds: number; combo: keyof typeof COMBOS; log?: (l: string) => void }): Promise<MemoryRound[]> {
+export async function runMemory(o: { registrations: number; rounds: number; combo: keyof typeof COMBOS; log?: ((l: string) => void) | undefined }): Promise<MemoryRound[]> {
   const log = o.log ?? (() => {});
   const N = o.registrations;
   const combo = COMBOS[o.combo];

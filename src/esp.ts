@@ -497,15 +497,15 @@ export class EspSa extends WasmKey {
   }
 
   /**
-   * @internal Counts a packet just sealed at offset `at` of the I/O window (or opened: an inbound SA has no
-   * watch and no soft limit) and raises the soft limit once. Without ESN the wire value is the whole
+   * @internal Counts a packet just sealed at offset `at` of the I/O window (or opened: the watch and the
+   * soft limit are an outbound SA's only) and raises the soft limit once. Without ESN the wire value is the whole
    * sequence number, read back from the header only when needed.
    */
   _sent(c: Core, bytes: number, at: number): void {
     this.#packets++;
     this.#bytes += bytes;
     const x = this.#x;
-    if (x !== undefined) this._watched(c, at, x);
+    if (x !== undefined && !this.#kind.replayWindow) this._watched(c, at, x); // outbound SAs only
   }
 
   /** @internal The store's watch and the soft limit, after a packet sealed (an SA with extras only). */
