@@ -188,11 +188,14 @@ export class EspKeyContext extends WasmKey {
    * The creator holds one reference ({@link EspKeyContext.release} it once the SAs are made). `tracked`
    * false: WasmKey's finaliser does not free it (the SA database's set does, src/secagree/sadb.ts).
    */
-  static create(o: { alg: IntegrityAlgorithm; ealg: EncryptionAlgorithm } & ({ ck: Uint8Array; ik: Uint8Array } | { encKey: Uint8Array; authKey: Uint8Array; salt?: Uint8Array | undefined }), tracked = true): EspKeyContext {
+  static create(o: { alg: IntegrityAlgorithm; ealg: EncryptionAlgorithm } & Pick<EspSaOptions, 'ck' | 'ik' | 'encKey' | 'authKey' | 'salt'>, tracked = true): EspKeyContext {
     const alg = integrityAlgorithm(o.alg);
     const ealg = encryptionAlgorithm(o.ealg);
     if (!isValidCombination(alg.name, ealg.name)) throw badCombination(alg, ealg);
-    const keys = 'ck' in o && (o.ck !== undefined || o.ik !== undefined) ? expandKeys({ alg: alg.name, ealg: ealg.name, ck: o.ck, ik: o.ik }) : o as { encKey: Uint8Array; authKey: Uint8Array; salt?: Uint8Array | undefined };
+    // CK and IK (either given: both needed), else expanded keys (missing ones are empty: KEY_LENGTH).
+    const keys = o.ck !== undefined || o.ik !== undefined
+      ? expandKeys({ alg: alg.name, ealg: ealg.name, ck: o.ck!, ik: o.ik! })
+      : { encKey: o.encKey ?? new Uint8Array(0), authKey: o.authKey ?? new Uint8Array(0), salt: o.salt };
     checkKeys(alg, ealg, keys.encKey, keys.authKey, keys.salt);
     return new EspKeyContext(alg, ealg, keys, tracked);
   }
@@ -297,9 +300,7 @@ export class EspSa extends WasmKey {
     // Own keys (expanded and checked here: a bad key leaves nothing allocated), or the shared context.
     let keys: EspKeyContext;
     try {
-      keys = shared ?? EspKeyContext.create(o.ck !== undefined || o.ik !== undefined
-        ? { alg: alg.name, ealg: ealg.name, ck: o.ck!, ik: o.ik! }
-        : { alg: alg.name, ealg: ealg.name, encKey: o.encKey ?? new Uint8Array(0), authKey: o.authKey ?? new Uint8Array(0), salt: o.salt });
+      keys = shared ?? EspKeyContext.create({ ...o, alg: alg.name, ealg: ealg.name });
     } catch (e) {
       super.destroy();
       throw e;
