@@ -46,7 +46,7 @@ export abstract class WasmKey {
    * @param size - bytes of the context
    * @param heap - the allocator of the module holding the context: the core's, or the AKA module's for Milenage
    * @param tracked - whether the finaliser of this module frees the context of a dropped object (default);
-   *   false when the subclass has a safety net of its own (the SAs of a set share one, src/esp.ts)
+   *   false when the subclass has a safety net of its own (the contexts of an SA set share one, src/secagree/sadb.ts)
    */
   protected constructor(size: number, heap: { alloc(size: number): number; free(ptr: number, size: number): void } = coreHeap, tracked = true) {
     this.#ptr = heap.alloc(size);
