@@ -6,15 +6,18 @@
 // is repeated (churn rounds) to see that nothing stays behind and that WASM memory is reused.
 //
 // Reports per established registration: JS heap (after a full GC), WASM bytes in use (live contexts) and
-// linear memory; after deletion: JS heap and WASM bytes left; per round: linear memory size (it can grow,
+// linear memory; the JS heap again once every SA has carried a packet (the P-CSCF seals one on SA2 and SA3
+// and opens one the UE sealed on SA1 and SA4: what a registration in use holds); after deletion: JS heap and WASM bytes left; per round: linear memory size (it can grow,
 // never shrink: after the first round it must not grow any more).
 //
-//   node --expose-gc --import tsx bench/memory.ts [--registrations 100000] [--rounds 3] [--combo aes-cbc]
+//   node --expose-gc --import tsx bench/memory.ts [--registrations 100000] [--rounds 3] [--combo aes-cbc] [--json]
+//
+// --json prints the rounds as JSON only (test/memory.test.ts runs it in a process of its own).
 
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { pathToFileURL } from 'node:url';
-import { PcscfSecAgree, SaDatabase, formatIpsec3gpp, initSync, memoryStats, type RegistrationAttempt } from '../src/index.js';
+import { EspSa, PcscfSecAgree, SaDatabase, formatIpsec3gpp, initSync, memoryStats, type RegistrationAttempt, type SaSet } from '../src/index.js';
 
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
@@ -24,6 +27,8 @@ export interface MemoryRound {
   round: number;
   /** JS heap per established registration (bytes), after a full GC. */
   heapPerRegistration: number;
+  /** The same once every SA of every set has carried a packet. */
+  heapPerRegistrationInUse: number;
   /** WASM bytes in live contexts per established registration. */
   wasmPerRegistration: number;
   /** Linear memory (bytes) with every registration established, and after they were all deleted. */
@@ -50,7 +55,7 @@ async function settle(): Promise<void> {
   gc();
 }
 
-export async function runMemory(o: { registrations: number; rounds: number; combo: keyof typeof COMBOS; log?: (l: string) => void }): Promise<MemoryRound[]> {
+export async function runMemory(o: { registrations: number; rounds: number; combo: keyof typeof COMBOS; log?: ((l: string) => void) | undefined }): Promise<MemoryRound[]> {
   const log = o.log ?? (() => {});
   const N = o.registrations;
   const combo = COMBOS[o.combo];
@@ -77,6 +82,11 @@ export async function runMemory(o: { registrations: number; rounds: number; comb
     const heap1 = process.memoryUsage().heapUsed;
     const m1 = memoryStats();
     if (db.size !== N) throw new Error(`expected ${N} sets, found ${db.size}`);
+    let opened = 0;
+    for (const set of db.all()) opened += carry(set, combo, ck, ik);
+    if (opened !== 2 * N) throw new Error(`opened ${opened} packets, expected ${2 * N}`);
+    await settle();
+    const heapInUse = process.memoryUsage().heapUsed;
     for (const set of [...db.all()]) db.delete(set);
     await settle();
     const heap2 = process.memoryUsage().heapUsed;
@@ -84,6 +94,7 @@ export async function runMemory(o: { registrations: number; rounds: number; comb
     const r: MemoryRound = {
       round,
       heapPerRegistration: (heap1 - heap0) / N,
+      heapPerRegistrationInUse: (heapInUse - heap0) / N,
       wasmPerRegistration: (m1.liveContextBytes - wasm0) / N,
       linearMemory: m1.memoryBytes,
       heapLeftPerRegistration: (heap2 - heap0) / N,
@@ -91,9 +102,34 @@ export async function runMemory(o: { registrations: number; rounds: number; comb
       secAgreeLeft: ((sec as { registrationCount?: number }).registrationCount ?? NaN) + sec.attemptCount,
     };
     out.push(r);
-    log(`round ${round}: ${N.toLocaleString('en')} registrations (${o.combo}): JS heap ${r.heapPerRegistration.toFixed(0)} B and WASM ${r.wasmPerRegistration.toFixed(0)} B per registration, linear memory ${(r.linearMemory / 2 ** 20).toFixed(1)} MiB; after deleting them all: JS heap ${r.heapLeftPerRegistration.toFixed(1)} B per registration left, WASM ${r.wasmLeft} B live, ${r.secAgreeLeft} entries in PcscfSecAgree`);
+    log(`round ${round}: ${N.toLocaleString('en')} registrations (${o.combo}): JS heap ${r.heapPerRegistration.toFixed(0)} B (${r.heapPerRegistrationInUse.toFixed(0)} B once every SA carried a packet) and WASM ${r.wasmPerRegistration.toFixed(0)} B per registration, linear memory ${(r.linearMemory / 2 ** 20).toFixed(1)} MiB; after deleting them all: JS heap ${r.heapLeftPerRegistration.toFixed(1)} B per registration left, WASM ${r.wasmLeft} B live, ${r.secAgreeLeft} entries in PcscfSecAgree`);
   }
   return out;
+}
+
+const payload = new Uint8Array(100).fill(0x42);
+
+/**
+ * One packet on each SA of a P-CSCF set: sealed on its outbound SAs (SA2, SA3), and on its inbound SAs
+ * (SA1, SA4) opened from a packet the UE would send (sealed by a standalone SA with the same SPI and keys,
+ * deleted at once). Returns how many inbound packets were accepted.
+ */
+function carry(set: SaSet, combo: { alg: 'hmac-sha-1-96' | 'null'; ealg: 'aes-cbc' | 'aes-gcm' | 'null' }, ck: Uint8Array, ik: Uint8Array): number {
+  let opened = 0;
+  for (const e of set.sas) {
+    if (e.srcIp.length + e.dstIp.length !== 8) throw new Error('selectors');
+    if (e.direction === 'outbound') {
+      e.esp.seal(payload, 17);
+    } else {
+      const ue = EspSa.outbound({ spi: e.spi, ...combo, ck, ik });
+      try {
+        if (e.esp.open(ue.seal(payload, 17))?.payload.length === payload.length) opened++;
+      } finally {
+        ue.delete();
+      }
+    }
+  }
+  return opened;
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1]!).href) {
@@ -101,7 +137,12 @@ if (import.meta.url === pathToFileURL(process.argv[1]!).href) {
     const i = process.argv.indexOf(`--${name}`);
     return i >= 0 && process.argv[i + 1] !== undefined ? process.argv[i + 1]! : d;
   };
-  const rounds = await runMemory({ registrations: Number(arg('registrations', '100000')), rounds: Number(arg('rounds', '3')), combo: arg('combo', 'aes-cbc') as keyof typeof COMBOS, log: (l) => console.log(l) });
+  const json = process.argv.includes('--json');
+  const rounds = await runMemory({ registrations: Number(arg('registrations', '100000')), rounds: Number(arg('rounds', '3')), combo: arg('combo', 'aes-cbc') as keyof typeof COMBOS, log: json ? undefined : (l) => console.log(l) });
+  if (json) {
+    console.log(JSON.stringify(rounds));
+    process.exit(0);
+  }
   const grew = rounds.slice(1).some((r) => r.linearMemory > rounds[0]!.linearMemory);
   console.log(`linear memory after round 1: ${grew ? 'GREW' : 'no growth'} (${rounds.map((r) => (r.linearMemory / 2 ** 20).toFixed(1)).join(' / ')} MiB)`);
 }

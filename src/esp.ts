@@ -16,7 +16,7 @@ import { ErrorCode, Ipsec3gppError } from './errors.js';
 import * as check from './internal/check.js';
 import { WasmKey } from './internal/context.js';
 import { takeRandom } from './internal/random.js';
-import { requireAlgorithms, wasm, type Core } from './internal/wasm.js';
+import { coreHeap, requireAlgorithms, wasm, type Core } from './internal/wasm.js';
 import { expandKeys } from './keys.js';
 import { checkWindowSize } from './replay.js';
 
@@ -83,16 +83,20 @@ export interface EspStats {
 const RES_AT = 256; // open results in the parameter window: u32 next header, u64 sequence number
 const ESN_LIMIT = Number.MAX_SAFE_INTEGER;
 
-const STATUS: Record<number, [ErrorCode, string, keyof EspStats['dropped'] | undefined]> = {
+const STATUS: Record<number, [ErrorCode, string, (keyof EspStats['dropped'])?]> = {
   [ST_ESP_MALFORMED]: [ErrorCode.ESP_MALFORMED, 'ESP packet length or alignment is invalid', 'malformed'],
   [ST_ESP_SPI]: [ErrorCode.ESP_SPI, 'ESP packet SPI does not match the SA', 'spi'],
   [ST_REPLAY_DUPLICATE]: [ErrorCode.ESP_REPLAY_DUPLICATE, 'ESP sequence number already received', 'replay'],
   [ST_REPLAY_TOO_OLD]: [ErrorCode.ESP_REPLAY_TOO_OLD, 'ESP sequence number left of the replay window (or 0)', 'replay'],
   [ST_ESP_INTEGRITY]: [ErrorCode.ESP_INTEGRITY, 'ESP ICV does not verify', 'integrity'],
   [ST_ESP_PADDING]: [ErrorCode.ESP_PADDING, 'ESP padding or pad length is invalid', 'padding'],
-  [ST_SEQ_EXHAUSTED]: [ErrorCode.ESP_SEQ_EXHAUSTED, 'ESP sequence number would cycle: replace the SA (re-register)', undefined],
-  [ST_ESP_DIRECTION]: [ErrorCode.ESP_DIRECTION, 'operation not valid for this SA direction', undefined],
+  [ST_SEQ_EXHAUSTED]: [ErrorCode.ESP_SEQ_EXHAUSTED, 'ESP sequence number would cycle: replace the SA (re-register)'],
+  [ST_ESP_DIRECTION]: [ErrorCode.ESP_DIRECTION, 'operation not valid for this SA direction'],
 };
+
+function badCombination(alg: { name: string }, ealg: { name: string }): Ipsec3gppError {
+  return new Ipsec3gppError(ErrorCode.INVALID_COMBINATION, `alg=${alg.name} cannot be combined with ealg=${ealg.name}`);
+}
 
 function statusError(st: number): Ipsec3gppError {
   const e = STATUS[st];
@@ -103,6 +107,71 @@ function checkByte(name: string, v: number): number {
   if (!Number.isInteger(v) || v < 0 || v > 255) throw new Ipsec3gppError(ErrorCode.ESP_PARAMETER, `${name} must be 0..255`);
   return v;
 }
+
+/** The dropped counters of {@link EspStats}, by reason. */
+type Dropped = EspStats['dropped'];
+
+/**
+ * What the SAs of one kind have in common (direction, algorithms, window, ESN, soft limit): one shared
+ * object for all of them instead of a dozen fields in each (README "Memory per registration").
+ */
+interface SaKind {
+  readonly direction: 'outbound' | 'inbound';
+  readonly alg: IntegrityAlgorithm;
+  readonly ealg: EncryptionAlgorithm;
+  readonly esn: boolean;
+  readonly replayWindow: number;
+  readonly ivLength: number;
+  readonly icvLength: number;
+  readonly blockSize: number;
+  /** Whether the cipher takes a random explicit IV (CBC). */
+  readonly cbc: boolean;
+  readonly maxPayload: number;
+  readonly softLimit: number;
+  /** Bytes of the SA's context in WASM. An outbound SA's window is 0. */
+  readonly size: number;
+}
+
+const kinds = new Map<string, SaKind>();
+
+function kindOf(alg: AlgorithmInfo<IntegrityAlgorithm>, ealg: AlgorithmInfo<EncryptionAlgorithm>, esn: boolean, window: number, softLimit: number | undefined, c: Core): SaKind {
+  const id = [alg.name, ealg.name, esn, window, softLimit].join();
+  let k = kinds.get(id);
+  if (k === undefined) {
+    const ivLength = Math.max(alg.ivLength, ealg.ivLength);
+    const icvLength = alg.icvLength + ealg.icvLength;
+    const blockSize = Math.max(4, ealg.blockSize);
+    k = {
+      direction: window ? 'inbound' : 'outbound', alg: alg.name, ealg: ealg.name, esn, replayWindow: window, ivLength, icvLength, blockSize,
+      cbc: ealg.name === 'aes-cbc' || ealg.name === 'des-ede3-cbc',
+      maxPayload: ESP_MAX_PACKET - 8 - ivLength - blockSize - 1 - icvLength,
+      softLimit: softLimit ?? (esn ? ESN_LIMIT : 0xffffffff - 0x10000),
+      size: c.x.esp_sa_size(window),
+    };
+    if (kinds.size < 256) kinds.set(id, k);
+  }
+  return k;
+}
+
+/**
+ * What few SAs need: the dropped counters once a packet was refused, the store's sequence watch, the
+ * soft-limit callback. Made on first use, so that an SA is one object of a few fields until then.
+ */
+interface SaExtras {
+  dropped: Dropped | undefined;
+  watchAt: number;
+  watch: ((seq: number) => void) | undefined;
+  onSoftLimit: ((sa: EspSa) => void) | undefined;
+  softLimitRaised: boolean;
+}
+
+// No private methods in EspSa (and its subclass): V8 gives each instance of a class with private methods
+// a slot for the class's brand, 8 bytes per SA per class.
+function newExtras(): SaExtras {
+  return { dropped: undefined, watchAt: Infinity, watch: undefined, onSoftLimit: undefined, softLimitRaised: false };
+}
+
+const noDrops = (): Dropped => ({ malformed: 0, spi: 0, replay: 0, integrity: 0, padding: 0, dummy: 0 });
 
 /**
  * @internal The keys of ESP SAs in WASM memory (HMAC states and cipher schedules, assembly/esp.ts), apart
@@ -116,23 +185,25 @@ export class EspKeyContext extends WasmKey {
 
   /**
    * Expands CK/IK (TS 33.203 Annex I) or takes expanded keys, checks them, and initialises the context.
-   * The creator holds one reference ({@link EspKeyContext.release} it once the SAs are made).
+   * The creator holds one reference ({@link EspKeyContext.release} it once the SAs are made). `tracked`
+   * false: WasmKey's finaliser does not free it (the SA database's set does, src/secagree/sadb.ts).
    */
-  static create(o: { alg: IntegrityAlgorithm; ealg: EncryptionAlgorithm } & ({ ck: Uint8Array; ik: Uint8Array } | { encKey: Uint8Array; authKey: Uint8Array; salt?: Uint8Array | undefined })): EspKeyContext {
+  static create(o: { alg: IntegrityAlgorithm; ealg: EncryptionAlgorithm } & Pick<EspSaOptions, 'ck' | 'ik' | 'encKey' | 'authKey' | 'salt'>, tracked = true): EspKeyContext {
     const alg = integrityAlgorithm(o.alg);
     const ealg = encryptionAlgorithm(o.ealg);
-    if (!isValidCombination(alg.name, ealg.name)) {
-      throw new Ipsec3gppError(ErrorCode.INVALID_COMBINATION, `alg=${alg.name} cannot be combined with ealg=${ealg.name}`);
-    }
+    if (!isValidCombination(alg.name, ealg.name)) throw badCombination(alg, ealg);
     requireAlgorithms(alg.name, ealg.name);
-    const keys = 'ck' in o && (o.ck !== undefined || o.ik !== undefined) ? expandKeys({ alg: alg.name, ealg: ealg.name, ck: o.ck, ik: o.ik }) : o as { encKey: Uint8Array; authKey: Uint8Array; salt?: Uint8Array | undefined };
+    // CK and IK (either given: both needed), else expanded keys (missing ones are empty: KEY_LENGTH).
+    const keys = o.ck !== undefined || o.ik !== undefined
+      ? expandKeys({ alg: alg.name, ealg: ealg.name, ck: o.ck!, ik: o.ik! })
+      : { encKey: o.encKey ?? new Uint8Array(0), authKey: o.authKey ?? new Uint8Array(0), salt: o.salt };
     checkKeys(alg, ealg, keys.encKey, keys.authKey, keys.salt);
-    return new EspKeyContext(alg, ealg, keys);
+    return new EspKeyContext(alg, ealg, keys, tracked);
   }
 
-  private constructor(alg: AlgorithmInfo<IntegrityAlgorithm>, ealg: AlgorithmInfo<EncryptionAlgorithm>, keys: { encKey: Uint8Array; authKey: Uint8Array; salt?: Uint8Array | undefined }) {
+  private constructor(alg: AlgorithmInfo<IntegrityAlgorithm>, ealg: AlgorithmInfo<EncryptionAlgorithm>, keys: { encKey: Uint8Array; authKey: Uint8Array; salt?: Uint8Array | undefined }, tracked: boolean) {
     const c = wasm();
-    super(ESP_KEYS_SIZE);
+    super(ESP_KEYS_SIZE, coreHeap, tracked);
     this.alg = alg.name;
     this.ealg = ealg.name;
     // Stage keys in the parameter window, initialise, wipe the window (views are current: `c` is the
@@ -147,7 +218,7 @@ export class EspKeyContext extends WasmKey {
       if (st !== ST_OK) {
         this.destroy();
         if (st === ST_WEAK_KEY) throw new Ipsec3gppError(ErrorCode.WEAK_KEY, 'DES-EDE3 key has K1 == K2 or K2 == K3 (RFC 2451 2.4)');
-        if (st === ST_BAD_ALGORITHM) throw new Ipsec3gppError(ErrorCode.INVALID_COMBINATION, `alg=${alg.name} cannot be combined with ealg=${ealg.name}`);
+        if (st === ST_BAD_ALGORITHM) throw badCombination(alg, ealg);
         if (st === ST_BAD_LENGTH) throw new Ipsec3gppError(ErrorCode.KEY_LENGTH, 'key length does not fit the algorithm');
         throw new Ipsec3gppError(ErrorCode.ESP_PARAMETER, `SA initialisation failed (status ${st})`);
       }
@@ -187,35 +258,15 @@ export class EspKeyContext extends WasmKey {
  * ```
  */
 export class EspSa extends WasmKey {
-  /** The Security Parameters Index carried in every packet of this SA (RFC 4303 2.1). */
-  readonly spi: number;
-  /** Whether this SA seals (outbound) or opens (inbound) packets. */
-  readonly direction: 'outbound' | 'inbound';
-  /** The integrity algorithm (`alg` of the security agreement). */
-  readonly alg: IntegrityAlgorithm;
-  /** The encryption algorithm (`ealg` of the security agreement). */
-  readonly ealg: EncryptionAlgorithm;
-  /** Extended (64-bit) sequence numbers (RFC 4303 2.2.1); only the low 32 bits are on the wire. */
-  readonly esn: boolean;
-  /** Inbound replay window size (0 for outbound SAs). */
-  readonly replayWindow: number;
-  /** Packets and bytes sealed or opened, and inbound packets dropped, by reason. */
-  readonly stats: EspStats = { packets: 0, bytes: 0, dropped: { malformed: 0, spi: 0, replay: 0, integrity: 0, padding: 0, dummy: 0 } };
-  /** Bytes of explicit IV per packet. */
-  readonly ivLength: number;
-  /** Bytes of ICV per packet. */
-  readonly icvLength: number;
-  readonly #blockSize: number;
-  /** Whether the cipher takes a random explicit IV (CBC), fixed per SA. */
-  readonly #cbc: boolean;
-  readonly #softLimit: number;
-  readonly #onSoftLimit: ((sa: EspSa) => void) | undefined;
-  #softLimitRaised = false;
-  #watchAt = Infinity;
-  #watch: ((seq: number) => void) | undefined;
-
+  // A few fields per SA; what SAs of a kind share is in #kind, what few SAs need in #x (made on first use).
+  readonly #kind: SaKind;
   /** The key context this SA uses (its own, or shared with the other SAs of its set). */
-  readonly #keys: EspKeyContext | undefined;
+  readonly #keys: EspKeyContext;
+  /** The SPI as a signed 32-bit integer (a small integer for V8, where 2^31..2^32-1 would be boxed). */
+  readonly #spi: number;
+  #packets = 0;
+  #bytes = 0;
+  #x: SaExtras | undefined = undefined;
 
   /** An SA for packets this side sends. */
   static outbound(options: EspSaOptions): EspSa {
@@ -227,81 +278,118 @@ export class EspSa extends WasmKey {
     return new EspSa(options, false, undefined);
   }
 
-  /**
-   * @internal An SA over a key context shared with other SAs (the four SAs of a set, TS 33.203 Annex I:
-   * same algorithms, same keys); `options` gives everything but the keys, which must match `keys`'s
-   * algorithms. The context is freed (zeroed) when the last SA using it is deleted.
-   */
-  static withKeys(options: Omit<EspSaOptions, 'ck' | 'ik' | 'encKey' | 'authKey'>, outbound: boolean, keys: EspKeyContext): EspSa {
-    return new EspSa(options, outbound, keys);
-  }
-
+  // Private to users. With `shared`, an SA over a key context shared with other SAs (the four SAs of a
+  // set, TS 33.203 Annex I: same algorithms, same keys), which must match its algorithms and is freed
+  // (zeroed) when the last SA using it is deleted: the SA database's entries, which subclass EspSa through
+  // EspSaBase (below) and have a finaliser of their own.
   private constructor(o: EspSaOptions, outbound: boolean, shared: EspKeyContext | undefined) {
     if (!Number.isInteger(o.spi) || o.spi < 1 || o.spi > 0xffffffff) {
       throw new Ipsec3gppError(ErrorCode.ESP_PARAMETER, 'SPI must be an integer 1..4294967295 (RFC 4303 2.1: 0 is reserved)');
     }
     const alg = integrityAlgorithm(o.alg);
     const ealg = encryptionAlgorithm(o.ealg ?? 'null');
-    if (!isValidCombination(alg.name, ealg.name)) {
-      throw new Ipsec3gppError(ErrorCode.INVALID_COMBINATION, `alg=${alg.name} cannot be combined with ealg=${ealg.name}`);
-    }
+    if (!isValidCombination(alg.name, ealg.name)) throw badCombination(alg, ealg);
     const esn = o.esn === true;
     const window = outbound ? 0 : checkWindowSize(o.replayWindow ?? REPLAY_WINDOW_DEFAULT);
     if (shared !== undefined && (shared.alg !== alg.name || shared.ealg !== ealg.name || shared.destroyed)) {
       throw new Ipsec3gppError(ErrorCode.ESP_PARAMETER, 'the shared key context is for other algorithms, or destroyed');
     }
     const c = wasm();
-    super(c.x.esp_sa_size(window));
+    const kind = kindOf(alg, ealg, esn, window, o.softLimit, c);
+    // An SA of a set is not tracked by WasmKey's finaliser: its set's is (src/secagree/sadb.ts).
+    super(kind.size, coreHeap, shared === undefined);
     // Own keys (expanded and checked here: a bad key leaves nothing allocated), or the shared context.
     let keys: EspKeyContext;
     try {
-      keys = shared ?? EspKeyContext.create(o.ck !== undefined || o.ik !== undefined
-        ? { alg: alg.name, ealg: ealg.name, ck: o.ck!, ik: o.ik! }
-        : { alg: alg.name, ealg: ealg.name, encKey: o.encKey ?? new Uint8Array(0), authKey: o.authKey ?? new Uint8Array(0), salt: o.salt });
+      keys = shared ?? EspKeyContext.create({ ...o, alg: alg.name, ealg: ealg.name });
     } catch (e) {
-      this.destroy();
+      super.destroy();
       throw e;
     }
     if (shared !== undefined) keys.retain(); // a context of its own: the creator's reference is the SA's
     this.#keys = keys;
-    this.spi = o.spi;
-    this.direction = outbound ? 'outbound' : 'inbound';
-    this.alg = alg.name;
-    this.ealg = ealg.name;
-    this.esn = esn;
-    this.replayWindow = window;
-    this.ivLength = Math.max(alg.ivLength, ealg.ivLength);
-    this.icvLength = alg.icvLength + ealg.icvLength;
-    this.#blockSize = Math.max(4, ealg.blockSize);
-    this.#cbc = ealg.name === 'aes-cbc' || ealg.name === 'des-ede3-cbc';
-    this.#softLimit = o.softLimit ?? (esn ? ESN_LIMIT : 0xffffffff - 0x10000);
-    this.#onSoftLimit = o.onSoftLimit;
+    this.#kind = kind;
+    this.#spi = o.spi | 0;
+    if (o.onSoftLimit !== undefined) (this.#x ??= newExtras()).onSoftLimit = o.onSoftLimit;
 
     // The SA takes its salt (GCM/GMAC) from the key context, inside WASM.
     const st = c.x.esp_sa_init(this.ctx, keys.ptr, o.spi >>> 0, (outbound ? SA_OUTBOUND : 0) | (esn ? SA_ESN : 0), alg.id, ealg.id, window);
     if (st !== ST_OK) {
       this.destroy();
-      throw new Ipsec3gppError(ErrorCode.INVALID_COMBINATION, `alg=${alg.name} cannot be combined with ealg=${ealg.name}`);
+      throw badCombination(alg, ealg);
     }
+  }
+
+  /** The Security Parameters Index carried in every packet of this SA (RFC 4303 2.1). */
+  get spi(): number {
+    return this.#spi >>> 0;
+  }
+
+  /** Whether this SA seals (outbound) or opens (inbound) packets. */
+  get direction(): 'outbound' | 'inbound' {
+    return this.#kind.direction;
+  }
+
+  /** The integrity algorithm (`alg` of the security agreement). */
+  get alg(): IntegrityAlgorithm {
+    return this.#kind.alg;
+  }
+
+  /** The encryption algorithm (`ealg` of the security agreement). */
+  get ealg(): EncryptionAlgorithm {
+    return this.#kind.ealg;
+  }
+
+  /** Extended (64-bit) sequence numbers (RFC 4303 2.2.1); only the low 32 bits are on the wire. */
+  get esn(): boolean {
+    return this.#kind.esn;
+  }
+
+  /** Inbound replay window size (0 for outbound SAs). */
+  get replayWindow(): number {
+    return this.#kind.replayWindow;
+  }
+
+  /** Bytes of explicit IV per packet. */
+  get ivLength(): number {
+    return this.#kind.ivLength;
+  }
+
+  /** Bytes of ICV per packet. */
+  get icvLength(): number {
+    return this.#kind.icvLength;
+  }
+
+  /**
+   * Packets and bytes sealed or opened, and inbound packets dropped, by reason: a snapshot (a new object
+   * per read; the counters themselves are fields of the SA).
+   */
+  get stats(): EspStats {
+    const d = this.#x?.dropped;
+    return {
+      packets: this.#packets, bytes: this.#bytes,
+      dropped: { ...(d ?? noDrops()) },
+    };
   }
 
   /** Zeroes the SA's state in WASM memory and releases it, and its keys once no other SA of its set uses them. Idempotent. */
   override destroy(): void {
     if (this.destroyed) return;
     super.destroy();
-    this.#keys?.release();
+    this.#keys.release();
   }
 
   /** Largest payload one packet can carry. */
   get maxPayload(): number {
-    return ESP_MAX_PACKET - 8 - this.ivLength - this.#blockSize - 1 - this.icvLength;
+    return this.#kind.maxPayload;
   }
 
   /** Packet length for a payload of `payloadLength` bytes. */
   packetLength(payloadLength: number): number {
-    const b = this.#blockSize;
+    const k = this.#kind;
+    const b = k.blockSize;
     const padded = Math.ceil((payloadLength + 2) / b) * b;
-    return 8 + this.ivLength + padded + this.icvLength;
+    return 8 + k.ivLength + padded + k.icvLength;
   }
 
   /**
@@ -311,13 +399,14 @@ export class EspSa extends WasmKey {
   seal(payload: Uint8Array, nextHeader = 17, out?: Uint8Array): Uint8Array {
     check.bytes('payload', payload);
     checkByte('nextHeader', nextHeader);
-    if (payload.length > this.maxPayload) throw new Ipsec3gppError(ErrorCode.ESP_TOO_LARGE, `payload of ${payload.length} bytes exceeds ${this.maxPayload}`);
+    const k = this.#kind;
+    if (payload.length > k.maxPayload) throw new Ipsec3gppError(ErrorCode.ESP_TOO_LARGE, `payload of ${payload.length} bytes exceeds ${k.maxPayload}`);
     const len = this.packetLength(payload.length);
     if (out !== undefined) check.output(out, len); // before anything changes
     const c = wasm();
     const ctx = this.ctx;
-    c.io.set(payload, 8 + this.ivLength);
-    const iv = this.#cbc ? takeRandom(c, this.ivLength) : 0;
+    c.io.set(payload, 8 + k.ivLength);
+    const iv = k.cbc ? takeRandom(c, k.ivLength) : 0;
     const r = c.x.esp_seal(ctx, c.ioPtr, payload.length, nextHeader, iv);
     if (r < 0) throw statusError(-r);
     // Allocating: one slice (allocation and copy in one step: ~0.2 us less than new + set at 600 B).
@@ -337,25 +426,24 @@ export class EspSa extends WasmKey {
     const c = wasm();
     const ctx = this.ctx;
     if (packet.length > ESP_MAX_PACKET) {
-      this.stats.dropped.malformed++;
+      this._dropped('malformed');
       throw statusError(ST_ESP_MALFORMED);
     }
     c.io.set(packet, 0);
     const r = c.x.esp_open(ctx, c.ioPtr, packet.length, c.paramPtr + RES_AT);
     if (r < 0) {
       const st = -r;
-      const counter = STATUS[st]?.[2];
       if (st === ST_ESP_DUMMY) {
-        this.stats.dropped.dummy++;
+        this._dropped('dummy');
         return null;
       }
-      if (counter !== undefined) this.stats.dropped[counter]++;
+      const counter = STATUS[st]?.[2];
+      if (counter !== undefined) this._dropped(counter);
       throw statusError(st);
     }
-    const at = 8 + this.ivLength;
+    const at = 8 + this.#kind.ivLength;
     const payload = out === undefined ? c.io.slice(at, at + r) : copyOut(c, at, r, check.output(out, r));
-    this.stats.packets++;
-    this.stats.bytes += packet.length;
+    this._sent(c, packet.length, 0);
     const res = (c.paramPtr + RES_AT) >>> 2;
     return { payload, nextHeader: c.u32[res]!, seq: c.u32[res + 2]! + c.u32[res + 3]! * 0x100000000 };
   }
@@ -370,7 +458,7 @@ export class EspSa extends WasmKey {
    * for carrying a counter over; never lower it on a live SA.
    */
   setOutboundSeq(seq: number): void {
-    if (this.direction !== 'outbound') throw statusError(ST_ESP_DIRECTION);
+    if (this.#kind.replayWindow) throw statusError(ST_ESP_DIRECTION);
     if (!Number.isSafeInteger(seq) || seq < 0) throw new Ipsec3gppError(ErrorCode.INVALID_ARGUMENT, 'sequence number must be a non-negative safe integer');
     wasm().x.esp_sa_set_seq(this.ctx, BigInt(seq));
   }
@@ -381,8 +469,8 @@ export class EspSa extends WasmKey {
    * restart (src/store/), whose window before the restart is not known: the conservative restart.
    */
   restartReplayWindow(top: number): void {
-    if (this.direction !== 'inbound') throw statusError(ST_ESP_DIRECTION);
-    if (!Number.isSafeInteger(top) || top < 0 || (!this.esn && top > 0xffffffff)) throw new Ipsec3gppError(ErrorCode.INVALID_ARGUMENT, 'top must be a sequence number');
+    if (!this.#kind.replayWindow) throw statusError(ST_ESP_DIRECTION);
+    if (!Number.isSafeInteger(top) || top < 0 || (!this.#kind.esn && top > 0xffffffff)) throw new Ipsec3gppError(ErrorCode.INVALID_ARGUMENT, 'top must be a sequence number');
     wasm().x.esp_sa_set_replay_top(this.ctx, BigInt(top));
   }
 
@@ -391,8 +479,9 @@ export class EspSa extends WasmKey {
    * store's high-water mark, src/store/sa-store.ts); a new call replaces the watch, Infinity removes it.
    */
   _watchSeq(at: number, fn: ((seq: number) => void) | undefined): void {
-    this.#watchAt = fn === undefined ? Infinity : at;
-    this.#watch = fn;
+    const x = (this.#x ??= newExtras());
+    x.watchAt = fn === undefined ? Infinity : at;
+    x.watch = fn;
   }
 
   /** Deletes the SA: its keys and state are zeroed in WASM memory. */
@@ -410,35 +499,54 @@ export class EspSa extends WasmKey {
   }
 
   /**
-   * @internal Counts a packet just sealed at offset `at` of the I/O window and raises the soft limit once.
-   * Without ESN the wire value is the whole sequence number, read back from the header only when needed.
+   * @internal Counts a packet just sealed at offset `at` of the I/O window (or opened: the watch and the
+   * soft limit are an outbound SA's only) and raises the soft limit once. Without ESN the wire value is the whole
+   * sequence number, read back from the header only when needed.
    */
   _sent(c: Core, bytes: number, at: number): void {
-    this.stats.packets++;
-    this.stats.bytes += bytes;
-    if (this.#watchAt !== Infinity) {
-      const seq = this.esn ? Number(c.x.esp_sa_seq(this.ctx)) : readBE32(c.io, at + 4);
-      if (seq >= this.#watchAt) {
-        const fn = this.#watch!;
-        this.#watchAt = Infinity;
-        this.#watch = undefined;
+    this.#packets++;
+    this.#bytes += bytes;
+    const x = this.#x;
+    if (x !== undefined && !this.#kind.replayWindow) this._watched(c, at, x); // outbound SAs only
+  }
+
+  /** @internal The store's watch and the soft limit, after a packet sealed (an SA with extras only). */
+  _watched(c: Core, at: number, x: SaExtras): void {
+    if (x.watchAt !== Infinity) {
+      const seq = this.#kind.esn ? Number(c.x.esp_sa_seq(this.ctx)) : readBE32(c.io, at + 4);
+      if (seq >= x.watchAt) {
+        const fn = x.watch!;
+        x.watchAt = Infinity;
+        x.watch = undefined;
         fn(seq);
       }
     }
-    if (!this.#softLimitRaised && this.#onSoftLimit !== undefined) {
-      const seq = this.esn ? Number(c.x.esp_sa_seq(this.ctx)) : readBE32(c.io, at + 4);
-      if (seq >= this.#softLimit) {
-        this.#softLimitRaised = true;
-        this.#onSoftLimit(this);
+    if (!x.softLimitRaised && x.onSoftLimit !== undefined) {
+      const seq = this.#kind.esn ? Number(c.x.esp_sa_seq(this.ctx)) : readBE32(c.io, at + 4);
+      if (seq >= this.#kind.softLimit) {
+        x.softLimitRaised = true;
+        x.onSoftLimit(this);
       }
     }
   }
 
+  /** @internal Counts an inbound packet refused (or a dummy dropped), by reason. */
+  _dropped(reason: keyof Dropped): void {
+    const x = (this.#x ??= newExtras());
+    (x.dropped ??= noDrops())[reason]++;
+  }
+
   /** @internal */
   _isCbc(): boolean {
-    return this.#cbc;
+    return this.#kind.cbc;
   }
 }
+
+/**
+ * @internal EspSa's constructor for the SA database's entries (src/secagree/sadb.ts), which are EspSa
+ * objects themselves, so that an SA of a set is one object. Users make SAs with EspSa.outbound / inbound.
+ */
+export const EspSaBase = EspSa as unknown as abstract new (o: EspSaOptions, outbound: boolean, shared: EspKeyContext) => EspSa;
 
 function checkKeys(
   alg: AlgorithmInfo<IntegrityAlgorithm>, ealg: AlgorithmInfo<EncryptionAlgorithm>,
@@ -446,15 +554,19 @@ function checkKeys(
 ): void {
   check.bytes('encKey', encKey);
   check.bytes('authKey', authKey);
-  const encLengths = ealg.name === 'aes-cbc' || ealg.name === 'aes-gcm' ? [16, 24, 32] : [ealg.keyLength];
-  if (!encLengths.includes(encKey.length)) throw new Ipsec3gppError(ErrorCode.KEY_LENGTH, `encKey for ${ealg.name} must be ${encLengths.join(' or ')} bytes, got ${encKey.length}`);
-  const authLengths = alg.name === 'aes-gmac' ? [16, 24, 32] : [alg.keyLength];
-  if (!authLengths.includes(authKey.length)) throw new Ipsec3gppError(ErrorCode.KEY_LENGTH, `authKey for ${alg.name} must be ${authLengths.join(' or ')} bytes, got ${authKey.length}`);
+  keyLength('encKey', encKey, ealg, ealg.name === 'aes-cbc' || ealg.name === 'aes-gcm');
+  keyLength('authKey', authKey, alg, alg.name === 'aes-gmac');
   const needSalt = ealg.saltLength + alg.saltLength;
   if (needSalt > 0) {
     if (salt === undefined) throw new Ipsec3gppError(ErrorCode.KEY_LENGTH, `${ealg.name === 'aes-gcm' ? 'aes-gcm' : 'aes-gmac'} needs a 4-byte salt`);
     check.length('salt', salt, ErrorCode.KEY_LENGTH, 4);
   }
+}
+
+/** Checks a key's length: 16, 24 or 32 bytes for AES (`aes`), the algorithm's key length otherwise. */
+function keyLength(what: string, key: Uint8Array, a: AlgorithmInfo<string>, aes: boolean): void {
+  const lengths = aes ? [16, 24, 32] : [a.keyLength];
+  if (!lengths.includes(key.length)) throw new Ipsec3gppError(ErrorCode.KEY_LENGTH, `${what} for ${a.name} must be ${lengths.join(' or ')} bytes, got ${key.length}`);
 }
 
 /** Copies `len` bytes of the I/O window from `at` into the caller's `out`; returns the filled part. */
@@ -598,16 +710,15 @@ export function openBatch(items: readonly OpenItem[]): Array<EspPacket | null | 
       const res = c.i32[r + 4]!;
       const sa = items[j]!.sa;
       if (res === -ST_ESP_DUMMY) {
-        sa.stats.dropped.dummy++;
+        sa._dropped('dummy');
         out[j] = null;
       } else if (res < 0) {
         const counter = STATUS[-res]?.[2];
-        if (counter !== undefined) sa.stats.dropped[counter]++;
+        if (counter !== undefined) sa._dropped(counter);
         out[j] = statusError(-res);
       } else {
         const at = off + 8 + sa.ivLength;
-        sa.stats.packets++;
-        sa.stats.bytes += c.u32[r + 2]!;
+        sa._sent(c, c.u32[r + 2]!, off);
         out[j] = { payload: chunk.subarray(at, at + res), nextHeader: c.u32[r + 3]!, seq: c.u32[r + 6]! + c.u32[r + 7]! * 0x100000000 };
       }
       k++;

@@ -246,4 +246,76 @@ test('binary addresses are parsed once per set; a set with an unparsable address
   assert.is(pc.bySpi(spis[0]!), undefined);
 });
 
+test('selector lookups against a scan of every set: shared UE addresses (NAT) and ports, old and new sets, the P-CSCF address as a UE address, deletions', () => {
+  const rng = new Rng(seed());
+  const db = new SaDatabase({ role: 'pcscf', autoExpire: false });
+  const ueAddrs = ['10.0.0.2', '10.0.0.3', '192.0.2.7', PCSCF, '2001:db8::1', '2001:db8::2'];
+  const pcAddrs = [PCSCF, '2001:db8::100'];
+  const uePorts = [5060, 5062, 5064, 5100, 40000];
+  const pcPorts = [5100, 5101, 5064];
+  const pick = <T>(a: readonly T[]): T => a[rng.int(a.length)]!;
+  const rank = (set: SaSet): number => (set.state === 'established' ? 3 : set.state === 'temporary' ? 2 : 1);
+  let ueSpi = 300;
+  const ck = randomBytes(16), ik = randomBytes(16);
+  const create = (): void => {
+    const key = `k${rng.int(40)}`;
+    if (db.sets(key).length >= 3) return;
+    const spis = [ueSpi++, ueSpi++];
+    const pcscf = { spiC: db.spis.allocate(spis), spiS: 0, portC: pick(pcPorts), portS: pick(pcPorts) };
+    pcscf.spiS = db.spis.allocate([...spis, pcscf.spiC]);
+    const set = db.create({
+      key, ueAddress: pick(ueAddrs), pcscfAddress: pick(pcAddrs), alg: 'hmac-sha-1-96', ealg: 'null', ck, ik,
+      ue: { spiC: spis[0]!, spiS: spis[1]!, portC: pick(uePorts), portS: pick(uePorts) }, pcscf,
+    });
+    if (rng.int(2) === 0) db.establish(set, 600_000); // an established set of the key before it becomes old
+  };
+  const check = (): number => {
+    const all = [...db.all()].sort((a, b) => a.id - b.id).flatMap((set) => set.sas);
+    const tuples = all.map((e) => [e.srcAddress, e.srcPort, e.dstAddress, e.dstPort] as const);
+    for (let i = 0; i < 50; i++) tuples.push([pick([...ueAddrs, ...pcAddrs]), pick([...uePorts, ...pcPorts]), pick([...ueAddrs, ...pcAddrs]), pick([...uePorts, ...pcPorts])]);
+    let hits = 0;
+    for (const [sa, sp, da, dp] of tuples) {
+      const want = all.filter((e) => e.srcAddress === sa && e.srcPort === sp && e.dstAddress === da && e.dstPort === dp);
+      const got = db.allBySelector(sa, sp, da, dp);
+      const names = (l: readonly { set: SaSet; name: string }[]): string[] => l.map((e) => `${e.set.id}/${e.name}`).sort();
+      assert.equal(names(got), names(want), `allBySelector(${sa}, ${sp}, ${da}, ${dp}) (TEST_SEED=${rng.seed})`);
+      let best: (typeof want)[number] | undefined;
+      for (const e of want) if (best === undefined || rank(e.set) > rank(best.set) || (rank(e.set) === rank(best.set) && e.set.id > best.set.id)) best = e;
+      assert.is(db.bySelector(sa, sp, da, dp), best, `bySelector(${sa}, ${sp}, ${da}, ${dp}) (TEST_SEED=${rng.seed})`);
+      if (best !== undefined) hits++;
+    }
+    return hits;
+  };
+  for (let i = 0; i < 150; i++) create();
+  assert.ok(db.size > 60 && check() >= 4 * db.size);
+  for (const set of [...db.all()]) if (rng.int(2) === 0) db.delete(set);
+  check();
+  for (let i = 0; i < 100; i++) create();
+  check();
+  db.clear();
+  assert.is(check(), 0);
+});
+
+test('SPIs above 2^31 (kept as signed 32-bit keys): lookups and the allocator take the exact SPI only', () => {
+  const db = new SaDatabase({ role: 'pcscf', autoExpire: false, spiRange: { min: 0xfffffff0, max: 0xffffffff } });
+  const { init } = both();
+  const spiC = db.spis.allocate(), spiS = db.spis.allocate();
+  const set = db.create({ ...init, pcscf: { ...init.pcscf, spiC, spiS } });
+  for (const spi of [spiC, spiS]) {
+    assert.ok(spi > 2 ** 31);
+    assert.is(db.bySpi(spi)!.set, set);
+    assert.is(db.bySpi(spi)!.spi, spi);
+    for (const alias of [spi | 0, spi - 2 ** 32, spi + 2 ** 32, spi + 0.5]) {
+      assert.is(db.bySpi(alias), undefined, `bySpi(${alias})`);
+      assert.is(db.spis.has(alias), false, `has(${alias})`);
+      db.spis.release(alias);
+      assert.is(db.spis.has(spi), true, `release(${alias}) released ${spi}`);
+    }
+    throwsCode(() => db.spis.reserve(spi), 'SPI_EXHAUSTED');
+  }
+  db.delete(set);
+  assert.is(db.spis.size, 0);
+  assert.is(db.bySpi(spiC), undefined);
+});
+
 test.run();

@@ -36,41 +36,49 @@ const HELD = Symbol('held');
  * ```
  */
 export abstract class WasmKey {
-  #held: Held;
+  // The context's address (0 once destroyed), size and allocator as fields of the object itself, not a
+  // record of their own: an SA database holds four SAs per registration (README "Memory per registration").
+  #ptr: number;
+  readonly #size: number;
+  readonly #heap: Heap;
 
   /**
    * @param size - bytes of the context
    * @param heap - the allocator of the module holding the context: the core's, or the AKA module's for Milenage
+   * @param tracked - whether the finaliser of this module frees the context of a dropped object (default);
+   *   false when the subclass has a safety net of its own (the contexts of an SA set share one, src/secagree/sadb.ts)
    */
-  protected constructor(size: number, heap: { alloc(size: number): number; free(ptr: number, size: number): void } = coreHeap) {
-    this.#held = { ptr: heap.alloc(size), size, heap };
-    registry.register(this, this.#held, this);
+  protected constructor(size: number, heap: { alloc(size: number): number; free(ptr: number, size: number): void } = coreHeap, tracked = true) {
+    this.#ptr = heap.alloc(size);
+    this.#size = size;
+    this.#heap = heap;
+    if (tracked) registry.register(this, { ptr: this.#ptr, size, heap }, this);
   }
 
   /** The context address; throws DESTROYED after `destroy()`. */
   protected get ctx(): number {
-    const p = this.#held.ptr;
+    const p = this.#ptr;
     if (p === 0) throw new Ipsec3gppError(ErrorCode.DESTROYED, `${this.constructor.name} was destroyed`);
     return p;
   }
 
   /** @internal */
   [HELD](): { ptr: number; size: number } {
-    return { ptr: this.#held.ptr, size: this.#held.size };
+    return { ptr: this.#ptr, size: this.#size };
   }
 
   /** Whether `destroy()` has been called. */
   get destroyed(): boolean {
-    return this.#held.ptr === 0;
+    return this.#ptr === 0;
   }
 
   /** Zeroes the key schedule in WASM memory and releases it. Idempotent. */
   destroy(): void {
-    const { ptr, size, heap } = this.#held;
+    const ptr = this.#ptr;
     if (ptr === 0) return;
     registry.unregister(this);
-    heap.free(ptr, size);
-    this.#held = { ptr: 0, size, heap };
+    this.#ptr = 0;
+    this.#heap.free(ptr, this.#size);
   }
 
   /** Never reveals key material. */

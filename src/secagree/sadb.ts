@@ -12,10 +12,16 @@
 // established (after the 200 OK; lifetime = max(previous set's, registration expiry + 30 s)) -> old
 // (when a newer set is established; deleted once the peer has used the new set and the old set's pending
 // transactions are done, or at expiry). Creation is all or nothing; deletion zeroes the keys in WASM.
-// Expiry runs from a binary heap of deadlines (lazy deletion), so nothing happens per packet.
+// Expiry runs from a binary heap of sets ordered by deadline, so nothing happens per packet.
+//
+// Memory (README "Memory per registration"): an SA of a set is one object, an EspSa that is also the set's
+// SaEntry (SetSa below: its selectors are read from the set, not copied); the four share one key context
+// and one finaliser cell; the indexes hold SPIs as small integers and one selector entry per UE port.
 
 import { type EncryptionAlgorithm, type IntegrityAlgorithm } from '../algorithms.js';
-import { EspKeyContext, EspSa } from '../esp.js';
+import { EspKeyContext, EspSaBase, type EspSa, type EspSaOptions } from '../esp.js';
+import { contextOf } from '../internal/context.js';
+import { coreHeap } from '../internal/wasm.js';
 import { parseAddress } from '../ip.js';
 import { expandKeys, type EspKeys } from '../keys.js';
 import { ErrorCode, Ipsec3gppError } from '../errors.js';
@@ -145,16 +151,22 @@ export class SaSet {
   pending = 0;
   /** Delete as soon as `pending` reaches 0 (old sets, de-registration). */
   deleteWhenIdle = false;
-  /** @internal bumps when the deadline changes (heap entries with an older generation are stale) */
-  generation = 0;
-  /** @internal the set's current entry in its database's expiry heap (cleared when it goes stale) */
-  heapItem: HeapItem | undefined = undefined;
+  /** @internal the set's place in its database's expiry heap (-1: none) */
+  heapIndex = -1;
   /** The expanded keys, only with SaDatabaseOptions.keepKeysForExport (never in toJSON). */
   exportKeys: EspKeys | undefined;
+  /** @internal the UE's address in binary (the selectors' srcIp / dstIp) */
+  readonly ueIp: Uint8Array;
+  /** @internal the P-CSCF's address in binary */
+  readonly pcscfIp: Uint8Array;
+  /** @internal [address, size] of the key context and of SA1..SA4 in WASM, for `setCells` (0: freed) */
+  cells: number[] | undefined = undefined;
 
   /** @internal */
-  constructor(id: number, role: Role, init: SaSetInit, now: number, lifetimeMs: number, sas: (set: SaSet) => SaEntry[]) {
+  constructor(id: number, role: Role, init: SaSetInit, now: number, lifetimeMs: number, ueIp: Uint8Array, pcscfIp: Uint8Array, sas: (set: SaSet) => SaEntry[]) {
     this.id = id;
+    this.ueIp = ueIp;
+    this.pcscfIp = pcscfIp;
     this.key = init.key;
     this.role = role;
     this.ueAddress = init.ueAddress;
@@ -186,6 +198,101 @@ export class SaSet {
       ueAddress: this.ueAddress, pcscfAddress: this.pcscfAddress, ue: this.ue, pcscf: this.pcscf, expiresAt: this.expiresAt,
       sas: this.sas.map((s) => ({ name: s.name, direction: s.direction, spi: s.spi, src: `${s.srcAddress}:${s.srcPort}`, dst: `${s.dstAddress}:${s.dstPort}` })),
     };
+  }
+}
+
+const SA_NAMES: readonly SaName[] = ['SA1', 'SA2', 'SA3', 'SA4'];
+
+/**
+ * The safety net of a set's WASM contexts: one finaliser cell per set (its key context and four SAs are not
+ * tracked one by one), whose record lists [address, size] of each; a context deleted by hand is zeroed in
+ * the record, so it is never freed twice. A set is unreachable only with the last of its SAs (each SA
+ * references its set), so the cell runs when nothing of the set can be used any more.
+ */
+const setCells = new FinalizationRegistry<number[]>((rec) => {
+  for (let i = 0; i < rec.length; i += 2) if (rec[i] !== 0) coreHeap.free(rec[i]!, rec[i + 1]!);
+});
+
+/** Whether the UE sends on SA number `i` + 1 (SA1, SA4). A function, not a private method: see SetSa. */
+const fromUe = (i: number): boolean => i === 0 || i === 3;
+
+/**
+ * An SA of a set: the EspSa that seals or opens its packets and, the same object, its {@link SaEntry}
+ * (`entry.esp === entry`). Name, selectors and addresses are read from the set (TS 33.203 7.1: SA1 UE
+ * port_uc -> P-CSCF port_ps, SA2 P-CSCF port_pc -> UE port_us, SA3 P-CSCF port_ps -> UE port_uc, SA4 UE
+ * port_us -> P-CSCF port_pc), so an SA costs its EspSa fields plus two. No private methods: V8 would add
+ * a brand slot to every instance.
+ */
+class SetSa extends EspSaBase implements SaEntry {
+  readonly set: SaSet;
+  /** 0..3 for SA1..SA4. */
+  readonly #i: number;
+
+  constructor(set: SaSet, i: number, o: EspSaOptions, outbound: boolean, keys: EspKeyContext) {
+    super(o, outbound, keys);
+    this.set = set;
+    this.#i = i;
+  }
+
+  get name(): SaName {
+    return SA_NAMES[this.#i]!;
+  }
+
+  get esp(): EspSa {
+    return this;
+  }
+
+  get srcAddress(): string {
+    return fromUe(this.#i) ? this.set.ueAddress : this.set.pcscfAddress;
+  }
+
+  get dstAddress(): string {
+    return fromUe(this.#i) ? this.set.pcscfAddress : this.set.ueAddress;
+  }
+
+  get srcPort(): number {
+    const s = this.set;
+    switch (this.#i) {
+      case 0: return s.ue.portC;
+      case 1: return s.pcscf.portC;
+      case 2: return s.pcscf.portS;
+      default: return s.ue.portS;
+    }
+  }
+
+  get dstPort(): number {
+    const s = this.set;
+    switch (this.#i) {
+      case 0: return s.pcscf.portS;
+      case 1: return s.ue.portS;
+      case 2: return s.ue.portC;
+      default: return s.pcscf.portC;
+    }
+  }
+
+  get srcIp(): Uint8Array {
+    return fromUe(this.#i) ? this.set.ueIp : this.set.pcscfIp;
+  }
+
+  get dstIp(): Uint8Array {
+    return fromUe(this.#i) ? this.set.pcscfIp : this.set.ueIp;
+  }
+
+  /** Deletes the SA (keys and state zeroed) and takes it off its set's finaliser record. */
+  override destroy(): void {
+    if (this.destroyed) return;
+    const ptr = this._ctx;
+    super.destroy();
+    const rec = this.set.cells;
+    if (rec === undefined) return;
+    for (let i = 2; i < rec.length; i += 2) if (rec[i] === ptr) rec[i] = 0;
+    // The key context goes with the last SA using it (the creator's reference went at creation).
+    if (rec[2] === 0 && rec[4] === 0 && rec[6] === 0 && rec[8] === 0) rec[0] = 0;
+  }
+
+  /** The entry and its ESP SA (never keys). */
+  override toJSON(): { type: string; destroyed: boolean } & Record<string, unknown> {
+    return { ...super.toJSON(), type: 'SaEntry', name: this.name, src: `${this.srcAddress}:${this.srcPort}`, dst: `${this.dstAddress}:${this.dstPort}` };
   }
 }
 
@@ -254,41 +361,71 @@ export interface SaSetRestore extends SaSetInit {
 type Listener = (set: SaSet, event: SaEvent) => void;
 
 /**
- * Selector index: one map from the four selectors (as one string) to the entry, or to a short list when
- * several live sets share them (SA2/SA4 across a re-registration). One string per SA and lookup, no map per
- * address: a P-CSCF with 10^5 UEs has 4 * 10^5 entries here, and nested maps cost more than the entries.
- * Lookups run per request from the core, not per packet (inbound packets are found by SPI).
+ * Selector index: the sets by (UE address, UE port), one map entry per UE port of a set under a 32-bit hash
+ * of the two (a small integer key: no string per SA, no map per address), each holding the set, or a
+ * short list of sets when several share it (old and new sets of a registration share port_us; hash
+ * collisions). A lookup takes the sets under the query's source and under its destination (the UE is one
+ * of the two) and keeps their SAs whose four selectors match exactly. Lookups run per request from the
+ * core, not per packet (inbound packets are found by SPI).
  */
 class SelectorIndex {
-  readonly #m = new Map<string, SaEntry | SaEntry[]>();
+  readonly #m = new Map<number, SaSet | SaSet[]>();
 
-  static #key(srcAddress: string, srcPort: number, dstAddress: string, dstPort: number): string {
-    // join() builds one flat string; a template literal would keep a tree of concatenations per key.
-    return [srcPort, dstPort, srcAddress, dstAddress].join(' ');
+  static #hash(address: string, port: number): number {
+    let h = Math.imul(port ^ 0x5bd1e995, 0x9e3779b1);
+    for (let i = 0; i < address.length; i++) h = Math.imul(h ^ address.charCodeAt(i), 0x01000193);
+    return h ^ (h >>> 15);
   }
 
-  get(srcAddress: string, srcPort: number, dstAddress: string, dstPort: number): readonly SaEntry[] | undefined {
-    const v = this.#m.get(SelectorIndex.#key(srcAddress, srcPort, dstAddress, dstPort));
-    return v === undefined || Array.isArray(v) ? v : [v];
+  static #keys(set: SaSet): number[] {
+    const a = SelectorIndex.#hash(set.ueAddress, set.ue.portC);
+    const b = SelectorIndex.#hash(set.ueAddress, set.ue.portS);
+    return a === b ? [a] : [a, b];
   }
 
-  add(e: SaEntry): void {
-    const k = SelectorIndex.#key(e.srcAddress, e.srcPort, e.dstAddress, e.dstPort);
-    const v = this.#m.get(k);
-    if (v === undefined) this.#m.set(k, e);
-    else if (Array.isArray(v)) v.push(e);
-    else this.#m.set(k, [v, e]);
+  get(srcAddress: string, srcPort: number, dstAddress: string, dstPort: number): SaEntry[] | undefined {
+    let out: SaEntry[] | undefined;
+    const k1 = SelectorIndex.#hash(srcAddress, srcPort);
+    const k2 = SelectorIndex.#hash(dstAddress, dstPort);
+    const v1 = this.#m.get(k1);
+    const v2 = k2 === k1 ? undefined : this.#m.get(k2);
+    const scan = (set: SaSet): void => {
+      for (const e of set.sas) {
+        if (e.srcPort === srcPort && e.dstPort === dstPort && e.srcAddress === srcAddress && e.dstAddress === dstAddress) (out ??= []).push(e);
+      }
+    };
+    if (v1 !== undefined) {
+      if (Array.isArray(v1)) for (const set of v1) scan(set);
+      else scan(v1);
+    }
+    if (v2 !== undefined) {
+      const seen = (set: SaSet): boolean => v1 !== undefined && (v1 === set || (Array.isArray(v1) && v1.includes(set)));
+      if (Array.isArray(v2)) {
+        for (const set of v2) if (!seen(set)) scan(set);
+      } else if (!seen(v2)) scan(v2);
+    }
+    return out;
   }
 
-  remove(e: SaEntry): void {
-    const k = SelectorIndex.#key(e.srcAddress, e.srcPort, e.dstAddress, e.dstPort);
-    const v = this.#m.get(k);
-    if (v === e) this.#m.delete(k);
-    else if (Array.isArray(v)) {
-      const i = v.indexOf(e);
-      if (i >= 0) v.splice(i, 1);
-      if (v.length === 1) this.#m.set(k, v[0]!);
-      else if (v.length === 0) this.#m.delete(k);
+  add(set: SaSet): void {
+    for (const k of SelectorIndex.#keys(set)) {
+      const v = this.#m.get(k);
+      if (v === undefined) this.#m.set(k, set);
+      else if (Array.isArray(v)) v.push(set);
+      else this.#m.set(k, [v, set]);
+    }
+  }
+
+  remove(set: SaSet): void {
+    for (const k of SelectorIndex.#keys(set)) {
+      const v = this.#m.get(k);
+      if (v === set) this.#m.delete(k);
+      else if (Array.isArray(v)) {
+        const i = v.indexOf(set);
+        if (i >= 0) v.splice(i, 1);
+        if (v.length === 1) this.#m.set(k, v[0]!);
+        else if (v.length === 0) this.#m.delete(k);
+      }
     }
   }
 }
@@ -318,15 +455,18 @@ export class SaDatabase {
   readonly #maxSets: number;
   readonly #replayWindow: number | undefined;
   readonly #softLimit: number | undefined;
-  readonly #onSoftLimit: ((set: SaSet, sa: SaEntry) => void) | undefined;
   readonly #keepKeys: boolean;
   readonly #onKeys: ((set: SaSet, ck: Uint8Array, ik: Uint8Array) => void) | undefined;
-  readonly #bySpi = new Map<number, SaEntry>();
-  // Old and new sets of a registration share SA2/SA4 selectors (port_us stays): a short list per selector.
+  /** Inbound SAs by SPI, as a signed 32-bit key (`spi | 0`: a small integer, where 2^31.. would be boxed). */
+  readonly #bySpi = new Map<number, SetSa>();
   readonly #bySelector = new SelectorIndex();
   readonly #byKey = new Map<string, SaSet[]>();
   readonly #listeners = new Set<Listener>();
-  #heap: Array<{ at: number; set: SaSet; gen: number }> = [];
+  /** The expiry heap: sets, and their deadlines at the same index (each set knows its index). */
+  #heapSets: SaSet[] = [];
+  #heapAt: number[] = [];
+  /** The soft-limit callback of every outbound SA: one closure per database (it holds no set or key). */
+  readonly #softCallback: ((sa: EspSa) => void) | undefined;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #timerAt = Infinity;
   #nextId = 1;
@@ -344,7 +484,8 @@ export class SaDatabase {
     this.#maxSets = o.maxSets ?? 1_000_000;
     this.#replayWindow = o.replayWindow;
     this.#softLimit = o.softLimit;
-    this.#onSoftLimit = o.onSoftLimit;
+    const onSoft = o.onSoftLimit;
+    this.#softCallback = onSoft === undefined ? undefined : (sa) => onSoft((sa as SetSa).set, sa as SetSa);
     this.#keepKeys = o.keepKeysForExport === true;
     this.#onKeys = o.onKeys;
   }
@@ -415,7 +556,7 @@ export class SaDatabase {
     const peer = this.role === 'ue' ? init.pcscf : init.ue;
     for (const spi of [mine.spiC, mine.spiS]) {
       if (!this.spis.has(spi)) throw new Ipsec3gppError(ErrorCode.SADB, `inbound SPI ${spi} was not allocated from this database's range`);
-      if (this.#bySpi.has(spi)) throw new Ipsec3gppError(ErrorCode.SADB, `inbound SPI ${spi} is already in use by another SA`);
+      if (this.#bySpi.has(spi | 0)) throw new Ipsec3gppError(ErrorCode.SADB, `inbound SPI ${spi} is already in use by another SA`);
     }
     const all = [init.ue.spiC, init.ue.spiS, init.pcscf.spiC, init.pcscf.spiS];
     if (new Set(all).size !== 4) throw new Ipsec3gppError(ErrorCode.SADB, 'the four SPIs of a set must be distinct (UE and P-CSCF SPIs included)');
@@ -423,26 +564,28 @@ export class SaDatabase {
       // The peer chose it (RFC 4303 2.1): any non-zero value; only our own allocations start at 256.
       if (!Number.isInteger(spi) || spi < 1 || spi > 0xffffffff) throw new Ipsec3gppError(ErrorCode.SADB, `peer SPI ${spi} is outside 1..4294967295`);
     }
-    const sets = this.#byKey.get(init.key) ?? [];
-    if (sets.length >= this.#maxSetsPerKey) throw new Ipsec3gppError(ErrorCode.SADB, `registration already holds ${sets.length} SA sets (limit ${this.#maxSetsPerKey})`);
+    const sets = this.#byKey.get(init.key);
+    if ((sets?.length ?? 0) >= this.#maxSetsPerKey) throw new Ipsec3gppError(ErrorCode.SADB, `registration already holds ${sets?.length ?? 0} SA sets (limit ${this.#maxSetsPerKey})`);
     if (this.#count >= this.#maxSets) throw new Ipsec3gppError(ErrorCode.SADB, `SA database full (${this.#maxSets} sets)`);
 
+    // Addresses parsed first: a bad one leaves nothing allocated.
+    const ueIp = this.role === 'ue' ? this.#localIp(init.ueAddress) : parseAddress(init.ueAddress);
+    const pcscfIp = this.role === 'pcscf' ? this.#localIp(init.pcscfAddress) : parseAddress(init.pcscfAddress);
     const created: EspSa[] = [];
     let set: SaSet;
     try {
-      set = new SaSet(id, this.role, init, now, lifetimeMs, (s) => this.#buildSas(s, init, created));
+      set = new SaSet(id, this.role, init, now, lifetimeMs, ueIp, pcscfIp, (s) => this.#buildSas(s, init, created));
     } catch (e) {
       for (const sa of created) sa.delete();
       throw e;
     }
-    for (const e of set.sas) {
-      if (e.direction === 'inbound') this.#bySpi.set(e.spi, e);
-      this.#bySelector.add(e);
-    }
+    for (const e of set.sas as readonly SetSa[]) if (e.direction === 'inbound') this.#bySpi.set(e.spi | 0, e);
+    this.#bySelector.add(set);
     if (this.#keepKeys) set.exportKeys = expandKeys({ alg: init.alg, ealg: init.ealg, ck: init.ck, ik: init.ik });
     if (!restored) this.#nextId = id + 1;
-    sets.push(set);
-    this.#byKey.set(init.key, sets);
+    // A new list holds just the set (a list grown by push from empty would have room for 16).
+    if (sets === undefined) this.#byKey.set(init.key, [set]);
+    else sets.push(set);
     this.#count++;
     this.#schedule(set);
     if (restored) return set;
@@ -464,30 +607,30 @@ export class SaDatabase {
   }
 
   #buildSas(set: SaSet, init: SaSetInit, created: EspSa[]): SaEntry[] {
-    const { ue, pcscf, ueAddress: u, pcscfAddress: p } = init;
-    const ip = new Map(this.role === 'pcscf' ? [[u, parseAddress(u)], [p, this.#localIp(p)]] : [[p, parseAddress(p)], [u, this.#localIp(u)]]);
-    const defs: Array<[SaName, number, string, number, string, number, Role]> = [
-      // name, SPI, src address, src port, dst address, dst port, receiving role
-      ['SA1', pcscf.spiS, u, ue.portC, p, pcscf.portS, 'pcscf'],
-      ['SA2', ue.spiS, p, pcscf.portC, u, ue.portS, 'ue'],
-      ['SA3', ue.spiC, p, pcscf.portS, u, ue.portC, 'ue'],
-      ['SA4', pcscf.spiC, u, ue.portS, p, pcscf.portC, 'pcscf'],
-    ];
+    const { ue, pcscf } = init;
+    // SA1..SA4: SPI (chosen by the receiver) and the receiving role.
+    const spis = [pcscf.spiS, ue.spiS, ue.spiC, pcscf.spiC];
+    const receivers: Role[] = ['pcscf', 'ue', 'ue', 'pcscf'];
+    const replayWindow = init.replayWindow ?? this.#replayWindow ?? 64;
     // One key context for the four SAs (Annex I: the same keys), expanded once; freed with the last SA.
-    const keys = EspKeyContext.create({ alg: init.alg, ealg: init.ealg, ck: init.ck, ik: init.ik });
+    const keys = EspKeyContext.create({ alg: init.alg, ealg: init.ealg, ck: init.ck, ik: init.ik }, false);
     try {
-      return defs.map(([name, spi, srcAddress, srcPort, dstAddress, dstPort, receiver]) => {
-        const inbound = receiver === this.role;
-        const opts = { spi, alg: init.alg, ealg: init.ealg, replayWindow: init.replayWindow ?? this.#replayWindow ?? 64 };
-        const entry = { name, direction: inbound ? 'inbound' : 'outbound', spi, srcAddress, srcPort, dstAddress, dstPort, srcIp: ip.get(srcAddress)!, dstIp: ip.get(dstAddress)!, set } as Omit<SaEntry, 'esp'> as SaEntry;
-        const onSoft = this.#onSoftLimit;
-        const esp = inbound
-          ? EspSa.withKeys(opts, false, keys)
-          : EspSa.withKeys({ ...opts, ...(this.#softLimit !== undefined ? { softLimit: this.#softLimit } : {}), ...(onSoft ? { onSoftLimit: softLimitCallback(onSoft, set, entry) } : {}) }, true, keys);
-        created.push(esp);
-        (entry as { esp: EspSa }).esp = esp;
-        return entry;
-      });
+      const make = (i: number): SetSa => {
+        const inbound = receivers[i] === this.role;
+        const o: EspSaOptions = { spi: spis[i]!, alg: init.alg, ealg: init.ealg, replayWindow };
+        if (!inbound) {
+          if (this.#softLimit !== undefined) o.softLimit = this.#softLimit;
+          if (this.#softCallback !== undefined) o.onSoftLimit = this.#softCallback;
+        }
+        const sa = new SetSa(set, i, o, !inbound, keys);
+        created.push(sa);
+        return sa;
+      };
+      const sas = [make(0), make(1), make(2), make(3)]; // a literal: an array of exactly four
+      const [k, a, b, c, d] = [keys, ...sas].map(contextOf) as [Ctx, Ctx, Ctx, Ctx, Ctx];
+      setCells.register(set, set.cells = [k.ptr, k.size, a.ptr, a.size, b.ptr, b.size, c.ptr, c.size, d.ptr, d.size]);
+      return sas;
+
     } finally {
       keys.release(); // the SAs hold it now (or, when one failed, those made are deleted by create())
     }
@@ -564,12 +707,12 @@ export class SaDatabase {
     if (set.state === 'deleted') return;
     for (const e of set.sas) {
       if (e.direction === 'inbound') {
-        if (this.#bySpi.get(e.spi) === e) this.#bySpi.delete(e.spi);
+        if (this.#bySpi.get(e.spi | 0) === e) this.#bySpi.delete(e.spi | 0);
         this.spis.release(e.spi);
       }
-      this.#bySelector.remove(e);
       e.esp.delete();
     }
+    this.#bySelector.remove(set);
     const sets = this.#byKey.get(set.key);
     if (sets) {
       const i = sets.indexOf(set);
@@ -577,18 +720,16 @@ export class SaDatabase {
       if (sets.length === 0) this.#byKey.delete(set.key);
     }
     set.state = 'deleted';
-    set.generation++;
-    // Its deadline stays in the heap until popped or compacted away, but no longer holds the set: a deleted
-    // registration is not kept reachable until its old expiry.
-    unlink(set);
+    // Out of the heap at once: a deleted registration is not kept reachable until its old expiry.
+    this.#unschedule(set);
     this.#count--;
-    this.#compact();
     this.#emit(set, event);
   }
 
   /** The inbound SA with this SPI. */
   bySpi(spi: number): SaEntry | undefined {
-    return this.#bySpi.get(spi);
+    const e = this.#bySpi.get(spi | 0);
+    return e !== undefined && e.spi === spi ? e : undefined;
   }
 
   /**
@@ -621,13 +762,14 @@ export class SaDatabase {
   /** Expires every set whose deadline has passed; returns how many. Called by the timer, or by you. */
   tick(now = this.#clock()): number {
     let n = 0;
-    const h = this.#heap;
-    while (h.length > 0 && h[0]!.at <= now) {
-      const top = popHeap(h);
-      if (top.set !== undefined && top.gen === top.set.generation && top.set.state !== 'deleted') {
-        this.delete(top.set, 'expired');
-        n++;
+    while (this.#heapSets.length > 0 && this.#heapAt[0]! <= now) {
+      const set = this.#heapSets[0]!;
+      if (set.state === 'deleted') {
+        this.#unschedule(set);
+        continue;
       }
+      this.delete(set, 'expired');
+      n++;
     }
     this.#arm();
     return n;
@@ -636,7 +778,9 @@ export class SaDatabase {
   /** Deletes every set (keys zeroed) and stops the timer. */
   clear(): void {
     for (const set of [...this.all()]) this.delete(set);
-    this.#heap = [];
+    for (const set of this.#heapSets) set.heapIndex = -1;
+    this.#heapSets = [];
+    this.#heapAt = [];
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timer = undefined;
     this.#timerAt = Infinity;
@@ -646,31 +790,68 @@ export class SaDatabase {
     if (set.state === 'deleted') throw new Ipsec3gppError(ErrorCode.SECAGREE_STATE, `set ${set.id} was deleted`);
   }
 
+  /** Puts `set` in the expiry heap at its `expiresAt`, or moves it there. */
   #schedule(set: SaSet): void {
-    set.generation++;
-    unlink(set);
-    const item: HeapItem = { at: set.expiresAt, set, gen: set.generation };
-    set.heapItem = item;
-    pushHeap(this.#heap, item);
-    this.#compact();
+    const at = set.expiresAt;
+    let i = set.heapIndex;
+    if (i < 0) {
+      i = this.#heapSets.length;
+      this.#heapSets.push(set);
+      this.#heapAt.push(at);
+      set.heapIndex = i;
+    } else {
+      this.#heapAt[i] = at;
+    }
+    this.#sift(i);
     this.#arm();
   }
 
-  /**
-   * Deadlines are deleted lazily; once stale entries (deleted or rescheduled sets) outnumber the live
-   * ones, the heap is rebuilt from the live entries, so deleted sets are not kept reachable until their
-   * old deadline (amortised O(1) per operation).
-   */
-  #compact(): void {
-    if (this.#heap.length <= 2 * this.#count + 64) return;
-    const live = this.#heap.filter((e) => e.set !== undefined && e.gen === e.set.generation && e.set.state !== 'deleted');
-    this.#heap = [];
-    for (const e of live) pushHeap(this.#heap, e);
+  /** Takes `set` out of the expiry heap (if it is there). */
+  #unschedule(set: SaSet): void {
+    const i = set.heapIndex;
+    if (i < 0) return;
+    set.heapIndex = -1;
+    const sets = this.#heapSets, at = this.#heapAt;
+    const lastSet = sets.pop()!, lastAt = at.pop()!;
+    if (i < sets.length) {
+      sets[i] = lastSet;
+      at[i] = lastAt;
+      lastSet.heapIndex = i;
+      this.#sift(i);
+    }
+  }
+
+  /** Restores the heap order around index `i` (up, then down). */
+  #sift(i: number): void {
+    const sets = this.#heapSets, at = this.#heapAt;
+    const set = sets[i]!, t = at[i]!;
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (at[p]! <= t) break;
+      sets[i] = sets[p]!;
+      at[i] = at[p]!;
+      sets[i]!.heapIndex = i;
+      i = p;
+    }
+    for (;;) {
+      const l = 2 * i + 1;
+      if (l >= sets.length) break;
+      const r = l + 1;
+      const c = r < sets.length && at[r]! < at[l]! ? r : l;
+      if (at[c]! >= t) break;
+      sets[i] = sets[c]!;
+      at[i] = at[c]!;
+      sets[i]!.heapIndex = i;
+      i = c;
+    }
+    sets[i] = set;
+    at[i] = t;
+    set.heapIndex = i;
   }
 
   #arm(): void {
     if (!this.#autoExpire) return;
-    const next = this.#heap[0]?.at ?? Infinity;
+    const next = this.#heapAt[0] ?? Infinity;
     if (next >= this.#timerAt) return;
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timerAt = next;
@@ -685,53 +866,6 @@ export class SaDatabase {
   }
 }
 
-/**
- * The soft-limit callback of an outbound SA, made outside #buildSas so that its closure holds the set and
- * the entry only: a closure made in there would keep #buildSas's scope, and with it the CK and IK of the
- * set's init, reachable for as long as the SA.
- */
-function softLimitCallback(fn: (set: SaSet, sa: SaEntry) => void, set: SaSet, entry: SaEntry): () => void {
-  return () => fn(set, entry);
-}
+type Ctx = { ptr: number; size: number };
 
 const rank = (set: SaSet): number => (set.state === 'established' ? 3 : set.state === 'temporary' ? 2 : 1);
-
-/** A deadline; `set` is cleared once the entry is stale (the set rescheduled or deleted). */
-type HeapItem = { at: number; set: SaSet | undefined; gen: number };
-
-/** Makes the set's current heap entry stale, so that the heap no longer references the set. */
-function unlink(set: SaSet): void {
-  if (set.heapItem !== undefined) set.heapItem.set = undefined;
-  set.heapItem = undefined;
-}
-
-function pushHeap(h: HeapItem[], item: HeapItem): void {
-  h.push(item);
-  let i = h.length - 1;
-  while (i > 0) {
-    const p = (i - 1) >> 1;
-    if (h[p]!.at <= item.at) break;
-    h[i] = h[p]!;
-    i = p;
-  }
-  h[i] = item;
-}
-
-function popHeap(h: HeapItem[]): HeapItem {
-  const top = h[0]!;
-  const last = h.pop()!;
-  if (h.length > 0) {
-    let i = 0;
-    for (;;) {
-      const l = 2 * i + 1;
-      if (l >= h.length) break;
-      const r = l + 1;
-      const c = r < h.length && h[r]!.at < h[l]!.at ? r : l;
-      if (h[c]!.at >= last.at) break;
-      h[i] = h[c]!;
-      i = c;
-    }
-    h[i] = last;
-  }
-  return top;
-}

@@ -42,6 +42,7 @@ export const cryptoRandomU32: RandomU32 = () => globalThis.crypto.getRandomValue
 export class SpiAllocator {
   /** The range SPIs are allocated from. */
   readonly range: SpiRange;
+  /** SPIs in use as signed 32-bit values (`spi | 0`: small integers, where 2^31.. would be boxed). */
   readonly #used = new Set<number>();
   readonly #random: RandomU32;
   #cursor: number;
@@ -64,7 +65,7 @@ export class SpiAllocator {
 
   /** Whether `spi` is allocated. */
   has(spi: number): boolean {
-    return this.#used.has(spi);
+    return this.#inRange(spi) && this.#used.has(spi | 0);
   }
 
   /** Allocates a fresh SPI, avoiding `exclude` (e.g. the peer's SPIs of the same set). */
@@ -73,31 +74,35 @@ export class SpiAllocator {
     const excluded = (s: number): boolean => (exclude === undefined ? false : Array.isArray(exclude) ? exclude.includes(s) : (exclude as ReadonlySet<number>).has(s));
     for (let i = 0; i < 32; i++) {
       const s = this.range.min + (this.#random() % span);
-      if (!this.#used.has(s) && !excluded(s)) return this.#take(s);
+      if (!this.#used.has(s | 0) && !excluded(s)) return this.#take(s);
     }
     for (let i = 0; i < span; i++) {
       const s = this.#cursor;
       this.#cursor = s === this.range.max ? this.range.min : s + 1;
-      if (!this.#used.has(s) && !excluded(s)) return this.#take(s);
+      if (!this.#used.has(s | 0) && !excluded(s)) return this.#take(s);
     }
     throw new Ipsec3gppError(ErrorCode.SPI_EXHAUSTED, `no free SPI in ${this.range.min}..${this.range.max}`);
   }
 
   /** Marks an SPI chosen elsewhere as in use (throws SPI_EXHAUSTED if taken or out of range). */
   reserve(spi: number): void {
-    if (!Number.isInteger(spi) || spi < this.range.min || spi > this.range.max || this.#used.has(spi)) {
+    if (!this.#inRange(spi) || this.#used.has(spi | 0)) {
       throw new Ipsec3gppError(ErrorCode.SPI_EXHAUSTED, `SPI ${spi} is taken or outside ${this.range.min}..${this.range.max}`);
     }
-    this.#used.add(spi);
+    this.#used.add(spi | 0);
   }
 
   /** Returns `spi` to the pool (nothing happens if it was not allocated). */
   release(spi: number): void {
-    this.#used.delete(spi);
+    if (this.#inRange(spi)) this.#used.delete(spi | 0);
+  }
+
+  #inRange(spi: number): boolean {
+    return Number.isInteger(spi) && spi >= this.range.min && spi <= this.range.max;
   }
 
   #take(s: number): number {
-    this.#used.add(s);
+    this.#used.add(s | 0);
     return s;
   }
 }
