@@ -98,7 +98,7 @@ async function server(): Promise<void> {
   process.on('message', (m: Msg) => {
     if (m.t === 'cpu') {
       const c = process.cpuUsage();
-      io.send({ t: 'cpu', us: c.user + c.system, registrations: p.core.registrations.size, sets: p.pcscf.db.size, heap: process.memoryUsage().heapUsed });
+      io.send({ t: 'cpu', us: c.user + c.system, sys: c.system, registrations: p.core.registrations.size, sets: p.pcscf.db.size, heap: process.memoryUsage().heapUsed });
     } else if (m.t === 'exit') {
       p.close();
       // process.exit would skip nothing --cpu-prof needs: the profile is written at exit.
@@ -237,24 +237,30 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 interface Figure { name: string; perSecond: Summary; perCpuSecond: Summary; cpuShare: Summary; note: string }
 
 /** Samples a counter over `rounds` windows: rate per wall second and per CPU second of the P-CSCF process. */
-async function sample(rounds: number, seconds: number, count: () => Promise<number>, cpu: () => Promise<Msg>): Promise<{ wall: number[]; perCpu: number[]; share: number[] }> {
+async function sample(rounds: number, seconds: number, count: () => Promise<number>, cpu: () => Promise<Msg>): Promise<{ wall: number[]; perCpu: number[]; share: number[]; sysShare: number }> {
   const wall: number[] = [];
   const perCpu: number[] = [];
   const share: number[] = [];
+  let sys = 0;
+  let all = 0;
   for (let r = 0; r < rounds; r++) {
     const c0 = await count();
-    const u0 = (await cpu()).us as number;
+    const m0 = await cpu();
+    const u0 = m0.us as number;
     const t0 = performance.now();
     await sleep(seconds * 1000);
     const c1 = await count();
-    const u1 = (await cpu()).us as number;
+    const m1 = await cpu();
+    const u1 = m1.us as number;
+    sys += (m1.sys as number) - (m0.sys as number);
+    all += u1 - u0;
     const dt = (performance.now() - t0) / 1000;
     const dc = (u1 - u0) / 1e6;
     wall.push((c1 - c0) / dt);
     perCpu.push(dc > 0 ? (c1 - c0) / dc : NaN);
     share.push((dc / dt) * 100);
   }
-  return { wall, perCpu, share };
+  return { wall, perCpu, share, sysShare: all > 0 ? (100 * sys) / all : NaN };
 }
 
 const fmt = (s: Summary, digits = 0): string => `${s.median.toFixed(digits)} ±${s.marginPercent.toFixed(0)}% (min-max ${s.min.toFixed(digits)}-${s.max.toFixed(digits)}, n = ${s.samples})`;
@@ -272,7 +278,7 @@ async function txBench(o: { ues: number; window: number; rounds: number; seconds
     const r = await sample(o.rounds, o.seconds, count, s.cpu);
     l.io.send({ t: 'txStop' });
     const d = await l.io.next('txDone');
-    return { name: 'protected transactions/s (MESSAGE UE -> P-CSCF -> core -> P-CSCF -> UE, 200 back: 2 per MESSAGE)', perSecond: summarize(r.wall), perCpuSecond: summarize(r.perCpu), cpuShare: summarize(r.share), note: `${o.ues} UEs x ${o.window} outstanding; ${d.done} answered, ${d.failed} failed` };
+    return { name: 'protected transactions/s (MESSAGE UE -> P-CSCF -> core -> P-CSCF -> UE, 200 back: 2 per MESSAGE)', perSecond: summarize(r.wall), perCpuSecond: summarize(r.perCpu), cpuShare: summarize(r.share), note: `${o.ues} UEs x ${o.window} outstanding; ${d.done} answered, ${d.failed} failed; ${r.sysShare.toFixed(0)} % of the P-CSCF's CPU time in the kernel` };
   } finally {
     l.io.send({ t: 'exit' });
     await stopServer(s);
@@ -290,7 +296,7 @@ async function regBench(o: { registrations: number; concurrency: number; rounds:
     const count = async (): Promise<number> => { l.io.send({ t: 'count' }); return (await l.io.next('count')).done as number; };
     const r = await sample(o.rounds, o.seconds, count, s.cpu);
     const d = await l.io.next('regDone');
-    return { name: 'registrations/s (IMS AKA, SA set, each then de-registered)', perSecond: summarize(r.wall), perCpuSecond: summarize(r.perCpu), cpuShare: summarize(r.share), note: `${o.concurrency} at once; ${d.registered} registered, ${d.failed} failed` };
+    return { name: 'registrations/s (IMS AKA, SA set, each then de-registered)', perSecond: summarize(r.wall), perCpuSecond: summarize(r.perCpu), cpuShare: summarize(r.share), note: `${o.concurrency} at once; ${d.registered} registered, ${d.failed} failed; ${r.sysShare.toFixed(0)} % of the P-CSCF's CPU time in the kernel` };
   } finally {
     l.io.send({ t: 'exit' });
     await stopServer(s);

@@ -163,6 +163,55 @@ test('transactions: Timer F fails the transaction; provisional responses are pas
   await assert.not.throws(() => layer.close());
 });
 
+test('transactions: Timer K and Timer J end lingering transactions, not before their time; Timer E intervals double to T2', async () => {
+  const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+  // Client: Timer E at T1, 2*T1, 4*T1, then T2 (17.1.2.2); after the final response, retransmissions of it are
+  // absorbed for T4 (Timer K), then the transaction is gone and the same response is a stray.
+  const times: number[] = [];
+  const client = new TransactionLayer<null>(() => times.push(performance.now()), { t1: 20, t2: 80, t4: 150 });
+  const req = request('z9hG4bK-k');
+  const p = client.request(req, null);
+  await sleep(400);
+  const gaps = times.slice(1).map((t, i) => t - times[i]!);
+  assert.ok(gaps.length >= 4, `retransmissions: ${gaps.length}`);
+  for (const [i, want] of [20, 40, 80, 80].entries()) assert.ok(gaps[i]! >= want - 1, `gap ${i}: ${gaps[i]} ms, at least ${want}`);
+  assert.is(client.receive(reply(req, 200, 'OK'), null).kind, 'response');
+  assert.is((await p).status, 200);
+  const sent = times.length;
+  await sleep(100);
+  assert.is(times.length, sent, 'no retransmission after the final response');
+  assert.is(client.receive(reply(req, 200, 'OK'), null).kind, 'absorbed', 'within Timer K');
+  await sleep(120);
+  assert.is(client.receive(reply(req, 200, 'OK'), null).kind, 'stray', 'after Timer K');
+  client.close();
+  // Server: after the final response a retransmitted request gets it again for 64*T1 (Timer J), then it is new.
+  const answers: SipMessage[] = [];
+  const server = new TransactionLayer<null>((m) => answers.push(m), { t1: 5 });
+  const first = server.receive(request('z9hG4bK-j'), null);
+  assert.is(first.kind, 'request');
+  if (first.kind === 'request') first.respond(reply(first.request, 200, 'OK'));
+  await sleep(200);
+  assert.is(server.receive(request('z9hG4bK-j'), null).kind, 'absorbed', 'within Timer J (320 ms)');
+  assert.is(answers.length, 2, 'the last response sent again');
+  await sleep(250);
+  assert.is(server.receive(request('z9hG4bK-j'), null).kind, 'request', 'after Timer J');
+  server.close();
+});
+
+test('transactions: a pending client transaction keeps the process alive until Timer F; a finished one does not', async () => {
+  const { spawnSync } = await import('node:child_process');
+  const src = new URL('../src/sip/transaction.ts', import.meta.url).href;
+  const msg = new URL('../src/sip/message.ts', import.meta.url).href;
+  const script = `import { TransactionLayer } from '${src}'; import { SipHeaders } from '${msg}';
+    const h = new SipHeaders([['Via', 'SIP/2.0/UDP 192.0.2.10;branch=z9hG4bK-x'], ['From', '<sip:a@x>;tag=1'], ['To', '<sip:a@x>'], ['Call-ID', 'c'], ['CSeq', '1 OPTIONS']]);
+    const t0 = Date.now();
+    const layer = new TransactionLayer(() => {}, { t1: 10, t4: 60000 });
+    layer.request({ type: 'request', method: 'OPTIONS', uri: 'sip:x', headers: h, body: new Uint8Array(0) }, null).catch((e) => console.log(e.code, Date.now() - t0 >= 600 ? 'late' : 'early'));`;
+  const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 30000 });
+  assert.is(r.stdout.trim(), 'SIP_TRANSACTION late', `stdout ${r.stdout} stderr ${r.stderr.slice(0, 300)}`);
+  assert.ok(r.status === 0, 'and then exits although Timer K (60 s) is pending');
+});
+
 test('quoted strings: escapes do not end them (headerParam, addressUri), quoted values are unescaped', () => {
   // RFC 4475 3.1.1.1: `"J Rosenberg \\\""` is one quoted-string; the tag after it is the header's.
   assert.is(headerParam('"J Rosenberg \\\\\\"" <sip:j@x> ;tag = 98asjd8', 'tag'), '98asjd8');
