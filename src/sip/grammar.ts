@@ -338,43 +338,40 @@ export function unquote(q: string): string {
  * Quoted values come back without their quotes and with quoted-pairs (`\\"`) resolved (RFC 3261 25.1).
  */
 export function headerParam(value: string, name: string): string | undefined {
+  // One pass over the value: each top-level ";" ends a parameter (the text from after one ";" to the next,
+  // as written); only a parameter whose name matches is sliced. Quotes and <...> as the grammar nests them.
+  const wanted = name.toLowerCase();
   let depth = 0;
   let quoted = false;
-  const params: string[] = [];
-  let cur = '';
-  let inParams = false;
+  let start = -1;
   for (let i = 0; i < value.length; i++) {
-    const ch = value[i]!;
+    const c = value.charCodeAt(i);
     if (quoted) {
-      if (ch === '\\') {
-        if (inParams) cur += value.slice(i, i + 2);
-        i++;
-        continue;
+      if (c === 92) i++; // backslash: a quoted-pair
+      else if (c === 34) quoted = false;
+      continue;
+    }
+    if (c === 34) quoted = true;
+    else if (c === 60) depth++;
+    else if (c === 62) depth--;
+    else if (c === 59 && depth === 0) {
+      if (start >= 0) {
+        const v = paramIf(value, start, i, wanted);
+        if (v !== undefined) return v;
       }
-      if (ch === '"') quoted = false;
-      if (inParams) cur += ch;
-      continue;
+      start = i + 1;
     }
-    if (ch === '"') { quoted = true; if (inParams) cur += ch; continue; }
-    if (ch === '<') depth++;
-    if (ch === '>') depth--;
-    if (ch === ';' && depth === 0) {
-      if (inParams) params.push(cur);
-      inParams = true;
-      cur = '';
-      continue;
-    }
-    if (inParams) cur += ch;
   }
-  if (inParams) params.push(cur);
-  const wanted = name.toLowerCase();
-  for (const p of params) {
-    const eq = p.indexOf('=');
-    const n = (eq < 0 ? p : p.slice(0, eq)).trim().toLowerCase();
-    if (n !== wanted) continue;
-    if (eq < 0) return '';
-    const v = p.slice(eq + 1).trim();
-    return v.length >= 2 && v.startsWith('"') && v.endsWith('"') ? unquote(v) : v;
-  }
-  return undefined;
+  return start >= 0 ? paramIf(value, start, value.length, wanted) : undefined;
+}
+
+/** The value of the parameter written in value[from, to) if its name is `wanted` (lower case), else undefined. */
+function paramIf(value: string, from: number, to: number, wanted: string): string | undefined {
+  let eq = value.indexOf('=', from);
+  if (eq >= to) eq = -1;
+  const n = value.slice(from, eq < 0 ? to : eq).trim().toLowerCase();
+  if (n !== wanted) return undefined;
+  if (eq < 0) return '';
+  const v = value.slice(eq + 1, to).trim();
+  return v.length >= 2 && v.startsWith('"') && v.endsWith('"') ? unquote(v) : v;
 }

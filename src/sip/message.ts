@@ -131,10 +131,15 @@ export class SipHeaders {
     return undefined;
   }
 
-  /** @internal `head` followed by every `Name: value` CRLF line (Content-Length left out). */
-  writeHead(head: string): string {
-    for (const h of this.#list) if (h.key !== 'content-length') head += `${h.name}: ${h.value}\r\n`;
-    return head;
+  /** @internal Writes every `Name: value` CRLF line (Content-Length left out) into the serialiser's buffer. */
+  writeHead(): void {
+    for (const h of this.#list) {
+      if (h.key === 'content-length') continue;
+      put(h.name);
+      putColonSpace();
+      put(h.value);
+      putCrlf();
+    }
   }
 
   /** Every header line's value for `name`, in order (not split). */
@@ -456,21 +461,84 @@ export function parseSipMessage(data: Uint8Array): SipMessage {
 
 /** Serialises, writing Content-Length from the body. */
 export function serializeSipMessage(msg: SipMessage): Uint8Array {
-  let head = msg.type === 'request' ? `${msg.method} ${msg.uri} SIP/2.0\r\n` : `SIP/2.0 ${msg.status} ${msg.reason}\r\n`;
-  head = msg.headers.writeHead(head);
-  head += `Content-Length: ${msg.body.length}\r\n\r\n`;
-  // One allocation: the head encoded into a scratch buffer (UTF-8 takes at most 3 bytes per UTF-16 unit),
-  // then copied with the body into the result.
-  if (scratch.length < head.length * 3) scratch = new Uint8Array(head.length * 3);
-  const n = enc.encodeInto(head, scratch).written;
-  const out = new Uint8Array(n + msg.body.length);
-  out.set(scratch.subarray(0, n), 0);
-  out.set(msg.body, n);
+  // The head is written straight into a scratch buffer as UTF-8 (ASCII byte by byte, the rest of a string
+  // from its first non-ASCII character by TextEncoder), then copied with the body into the result: one
+  // allocation, and no head string built and flattened first.
+  at = 0;
+  if (msg.type === 'request') {
+    put(msg.method);
+    putByte(32);
+    put(msg.uri);
+    put(' SIP/2.0\r\n');
+  } else {
+    put('SIP/2.0 ');
+    putNumber(msg.status);
+    putByte(32);
+    put(msg.reason);
+    putCrlf();
+  }
+  msg.headers.writeHead();
+  put('Content-Length: ');
+  putNumber(msg.body.length);
+  put('\r\n\r\n');
+  const out = new Uint8Array(at + msg.body.length);
+  out.set(at === scratch.length ? scratch : scratch.subarray(0, at), 0);
+  out.set(msg.body, at);
   return out;
 }
 
-/** Serialisation scratch (grows to the largest head seen; a SIP head is at most 64 KiB). */
+/** Serialisation scratch (grows to the largest head seen; a SIP head is at most 64 KiB) and the write position. */
 let scratch = new Uint8Array(4096);
+let at = 0;
+
+/** Room for `n` more bytes in the scratch buffer. */
+function room(n: number): void {
+  if (at + n <= scratch.length) return;
+  const grown = new Uint8Array(Math.max(2 * scratch.length, at + n));
+  grown.set(scratch.subarray(0, at));
+  scratch = grown;
+}
+
+/** Appends `s` as UTF-8 (what TextEncoder gives for it, lone surrogates as U+FFFD). */
+function put(s: string): void {
+  room(s.length);
+  const b = scratch;
+  let p = at;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0x80) {
+      // UTF-8 takes at most 3 bytes per UTF-16 unit.
+      at = p;
+      room(3 * (s.length - i));
+      at += enc.encodeInto(i === 0 ? s : s.slice(i), scratch.subarray(at)).written;
+      return;
+    }
+    b[p++] = c;
+  }
+  at = p;
+}
+
+function putByte(c: number): void {
+  room(1);
+  scratch[at++] = c;
+}
+
+function putColonSpace(): void {
+  room(2);
+  scratch[at++] = 58;
+  scratch[at++] = 32;
+}
+
+function putCrlf(): void {
+  room(2);
+  scratch[at++] = 13;
+  scratch[at++] = 10;
+}
+
+/** A non-negative integer in decimal. */
+function putNumber(n: number): void {
+  put(String(n));
+}
 
 // ---- small helpers over header values ----
 
