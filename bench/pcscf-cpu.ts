@@ -4,10 +4,10 @@
 // processes in its figure, so two builds compare more steadily on a shared machine). Each MESSAGE:
 // UE -> P-CSCF (SA1) -> core -> P-CSCF -> UE (SA2), the 200 back the same way: ESP seal and open, SIP parse
 // and serialise, transactions, at each element. Prints the median and minimum of 5 rounds of 2000 MESSAGEs
-// (8 outstanding). With --reg: UEs register (IMS AKA, SA set, reg-event subscriptions) and de-register,
+// (8 outstanding; --rounds N for another count). With --reg: UEs register (IMS AKA, SA set, reg-event subscriptions) and de-register,
 // 16 at a time, 5 rounds of 160; the UE side (its Milenage, ESP, SIP) is in the figure too.
 //
-//   node scripts/build.mjs --quiet && node --import tsx bench/pcscf-cpu.ts [--dist DIR] [--reg]   (DIR: a build's dist/)
+//   node scripts/build.mjs --quiet && node --import tsx bench/pcscf-cpu.ts [--dist DIR] [--reg] [--rounds N]   (DIR: a build's dist/)
 
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -15,6 +15,8 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 const i = process.argv.indexOf('--dist');
 const dist = pathToFileURL(`${i > 0 ? process.argv[i + 1]! : join(dirname(fileURLToPath(import.meta.url)), '..', 'dist')}/`);
 const reg = process.argv.includes('--reg');
+const ri = process.argv.indexOf('--rounds');
+const rounds = ri > 0 ? Number(process.argv[ri + 1]) : 5;
 const idx = await import(new URL('index.js', dist).href) as typeof import('../src/index.js');
 const ims = await import(new URL('ims/index.js', dist).href) as typeof import('../src/ims/index.js');
 idx.initSync();
@@ -43,13 +45,13 @@ const registrations = async (k: number): Promise<void> => {
 const [batch, per, unit, count] = reg ? [registrations, 10, 'registration (with de-registration)', 160] : [messages, 250, 'MESSAGE', 2000];
 await batch(reg ? 5 : 200); // warm-up
 const us: number[] = [];
-for (let r = 0; r < 5; r++) {
+for (let r = 0; r < rounds; r++) {
   const c0 = process.cpuUsage();
   await batch(per);
   const c = process.cpuUsage(c0);
   us.push((c.user + c.system) / count);
 }
 us.sort((a, b) => a - b);
-console.log(`${dist.pathname}: ${us[2]!.toFixed(0)} us CPU per ${unit} (median of 5 rounds of ${count}; min ${us[0]!.toFixed(0)}, max ${us[4]!.toFixed(0)}), every role in one thread`);
+console.log(`${dist.pathname}: ${us[rounds >> 1]!.toFixed(0)} us CPU per ${unit} (median of ${rounds} rounds of ${count}; min ${us[0]!.toFixed(0)}, max ${us[rounds - 1]!.toFixed(0)}), every role in one thread`);
 n.close();
 process.exit(0);

@@ -50,16 +50,19 @@ const LIST_HEADERS = new Set([
  */
 export const SIP_LIMITS = { messageBytes: 65535, headers: 200, lineLength: 8192 } as const;
 
-/** Name as written -> [canonical key, name as written out]; bounded, so hostile names cannot grow it. */
-const NAMES = new Map<string, readonly [string, string]>();
+/**
+ * Name as written -> [canonical key, name as written out, its bit in SINGLE (0 if it may repeat)]; bounded,
+ * so hostile names cannot grow it.
+ */
+const NAMES = new Map<string, readonly [string, string, number]>();
 const NAMES_MAX = 1024;
 
-function names(asWritten: string): readonly [string, string] {
+function names(asWritten: string): readonly [string, string, number] {
   let n = NAMES.get(asWritten);
   if (n === undefined) {
     const lower = asWritten.toLowerCase();
     const key = COMPACT[lower] ?? lower;
-    n = [key, CANONICAL[key] ?? (asWritten.length === 1 ? key : asWritten)];
+    n = [key, CANONICAL[key] ?? (asWritten.length === 1 ? key : asWritten), SINGLE.get(key) ?? 0];
     if (NAMES.size < NAMES_MAX) NAMES.set(asWritten, n);
   }
   return n;
@@ -131,15 +134,10 @@ export class SipHeaders {
     return undefined;
   }
 
-  /** @internal Writes every `Name: value` CRLF line (Content-Length left out) into the serialiser's buffer. */
-  writeHead(): void {
-    for (const h of this.#list) {
-      if (h.key === 'content-length') continue;
-      put(h.name);
-      putColonSpace();
-      put(h.value);
-      putCrlf();
-    }
+  /** @internal `head` followed by every `Name: value` CRLF line (Content-Length left out). */
+  writeHead(head: string): string {
+    for (const h of this.#list) if (h.key !== 'content-length') head += `${h.name}: ${h.value}\r\n`;
+    return head;
   }
 
   /** Every header line's value for `name`, in order (not split). */
@@ -336,10 +334,46 @@ function refuse(message: string, request: SipRequest | undefined, line?: number)
 
 /** Index of the first CRLF CRLF, or -1. */
 function headerEnd(data: Uint8Array): number {
-  for (let i = data.indexOf(13); i >= 0 && i + 3 < data.length; i = data.indexOf(13, i + 1)) {
-    if (data[i + 1] === 10 && data[i + 2] === 13 && data[i + 3] === 10) return i;
+  // Every CRLF CRLF starting at i, i+1, i+2 or i+3 has a CR or LF at i+3: without one there, skip all four.
+  const n = data.length;
+  for (let i = 0; i + 3 < n;) {
+    const c = data[i + 3]!;
+    if (c !== 10 && c !== 13) {
+      i += 4;
+      continue;
+    }
+    if (c === 10 && data[i] === 13 && data[i + 1] === 10 && data[i + 2] === 13) return i;
+    i++;
   }
   return -1;
+}
+
+/** Whether `s` holds a CR not followed by LF or an LF not preceded by CR (one that split('\r\n') leaves in a line). */
+function hasBareCrLf(s: string): boolean {
+  for (let i = s.indexOf('\r'); i >= 0; i = s.indexOf('\r', i + 2)) if (s.charCodeAt(i + 1) !== 10) return true;
+  for (let i = s.indexOf('\n'); i >= 0; i = s.indexOf('\n', i + 1)) if (s.charCodeAt(i - 1) !== 13) return true;
+  return false;
+}
+
+/** Whether s[a, z) holds a CR or an LF. */
+function lineHasCrLf(s: string, a: number, z: number): boolean {
+  for (let i = a; i < z; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 13 || c === 10) return true;
+  }
+  return false;
+}
+
+/** What String.prototype.trim strips: WhiteSpace and LineTerminator (ECMA-262 12.2, 12.3). */
+function isTrimmed(c: number): boolean {
+  return c === 32 || (c >= 9 && c <= 13) || (c >= 0xa0 && (c === 0xa0 || c === 0x1680 || (c >= 0x2000 && c <= 0x200a) || c === 0x2028 || c === 0x2029 || c === 0x202f || c === 0x205f || c === 0x3000 || c === 0xfeff));
+}
+
+/** s.slice(a, z).trim(), without the intermediate string. */
+function trimmed(s: string, a: number, z: number): string {
+  while (a < z && isTrimmed(s.charCodeAt(a))) a++;
+  while (z > a && isTrimmed(s.charCodeAt(z - 1))) z--;
+  return s.slice(a, z);
 }
 
 /**
@@ -355,10 +389,14 @@ export function parseSipMessage(data: Uint8Array): SipMessage {
   if (data.length > SIP_LIMITS.messageBytes) fail(`message larger than ${SIP_LIMITS.messageBytes} bytes`);
   const end = headerEnd(data);
   // Without the empty line the message is refused; its header lines are still read so that the refusal can be answered.
-  const head = dec.decode(end < 0 ? data : data.subarray(0, end));
-  const raw = head.split('\r\n');
-  if (end < 0 && raw.length > 1 && raw[raw.length - 1] === '') raw.pop();
-  const start = raw[0]!;
+  const decoded = dec.decode(end < 0 ? data : data.subarray(0, end));
+  // The lines are the pieces between CRLFs (as split('\r\n') gives them), read by position without an
+  // array of line strings; a trailing CRLF of a head without the empty line ends its last line.
+  const head = end < 0 && decoded.length >= 2 && decoded.endsWith('\r\n') ? decoded.slice(0, -2) : decoded;
+  // One scan for a CR or LF that is not part of a CRLF: without one (nearly always), no line holds one.
+  const bare = hasBareCrLf(head);
+  let e = head.indexOf('\r\n');
+  const start = e < 0 ? head : head.slice(0, e);
   const list: HeaderEntry[] = [];
   const headers = SipHeaders.fromEntries(list);
   let request: SipRequest | undefined;
@@ -370,16 +408,19 @@ export function parseSipMessage(data: Uint8Array): SipMessage {
     if (!m) fail(`bad status line ${JSON.stringify(start.slice(0, 80))}`, 1);
     msg = { type: 'response', status: Number(m[1]), reason: m[2]!, headers, body: EMPTY };
   } else {
-    const sp = start.indexOf(' ');
-    const method = sp < 0 ? start : start.slice(0, sp);
+    // method SP Request-URI SP SIP-Version, as start.split(' ') cuts it.
+    const sp1 = start.indexOf(' ');
+    const sp2 = sp1 < 0 ? -1 : start.indexOf(' ', sp1 + 1);
+    const sp3 = sp2 < 0 ? -1 : start.indexOf(' ', sp2 + 1);
+    const method = sp1 < 0 ? start : start.slice(0, sp1);
     if (!isToken(method)) fail(`bad request line ${JSON.stringify(start.slice(0, 80))}`, 1);
-    const parts = start.split(' ');
-    request = msg = { type: 'request', method, uri: parts[1] ?? '', headers, body: EMPTY };
-    const version = parts[2] ?? '';
-    if (parts.length !== 3) fault = [`bad request line ${JSON.stringify(start.slice(0, 80))}`, 1, 400];
+    const uri = sp1 < 0 ? '' : start.slice(sp1 + 1, sp2 < 0 ? start.length : sp2);
+    request = msg = { type: 'request', method, uri, headers, body: EMPTY };
+    const version = sp2 < 0 ? '' : start.slice(sp2 + 1, sp3 < 0 ? start.length : sp3);
+    if (sp2 < 0 || sp3 >= 0) fault = [`bad request line ${JSON.stringify(start.slice(0, 80))}`, 1, 400];
     else if (version !== 'SIP/2.0') fault = /^SIP\/\d{1,3}\.\d{1,3}$/.test(version) ? [`SIP version ${version} is not supported`, 1, 505] : [`bad request line ${JSON.stringify(start.slice(0, 80))}`, 1, 400];
     else {
-      const f = requestUriFault(parts[1]!);
+      const f = requestUriFault(uri);
       if (f !== undefined) fault = [f, 1, 400];
     }
   }
@@ -388,49 +429,57 @@ export function parseSipMessage(data: Uint8Array): SipMessage {
   let semantic: [string, number] | undefined;
   let seen = 0;
   let repeated = 0;
-  for (let i = 1; i < raw.length;) {
-    const text = raw[i]!;
-    const no = ++i;
-    if (text.length > SIP_LIMITS.lineLength) fail(`line longer than ${SIP_LIMITS.lineLength} characters`, no);
-    if (text.indexOf('\r') >= 0 || text.indexOf('\n') >= 0) {
-      fault ??= ['bare CR or LF', no, 400];
+  // [a, e): the current line; `no` its number (the start line is 1).
+  let no = 1;
+  while (e >= 0) {
+    const a = e + 2;
+    e = head.indexOf('\r\n', a);
+    const z = e < 0 ? head.length : e;
+    const ln = ++no;
+    if (z - a > SIP_LIMITS.lineLength) fail(`line longer than ${SIP_LIMITS.lineLength} characters`, ln);
+    if (bare && lineHasCrLf(head, a, z)) {
+      fault ??= ['bare CR or LF', ln, 400];
       continue;
     }
-    const c0 = text.charCodeAt(0);
+    const c0 = head.charCodeAt(a);
     if (c0 === 32 || c0 === 9) {
-      fault ??= ['continuation line without a header', no, 400];
+      fault ??= ['continuation line without a header', ln, 400];
       continue;
     }
-    const colon = text.indexOf(':');
-    let value = text.slice(colon + 1).trim();
-    for (; i < raw.length; i++) {
-      const more = raw[i]!;
-      const c = more.charCodeAt(0);
+    let colon = head.indexOf(':', a);
+    if (colon >= z) colon = -1;
+    let value = trimmed(head, colon < 0 ? a : colon + 1, z);
+    // Continuation lines (starting with SP or HTAB) join the value with one space.
+    while (e >= 0) {
+      const c = head.charCodeAt(e + 2);
       if (c !== 32 && c !== 9) break;
-      if (more.length > SIP_LIMITS.lineLength) fail(`line longer than ${SIP_LIMITS.lineLength} characters`, i + 1);
-      if (more.indexOf('\r') >= 0 || more.indexOf('\n') >= 0) fault ??= ['bare CR or LF', i + 1, 400];
-      const t = more.trim();
+      const a2 = e + 2;
+      e = head.indexOf('\r\n', a2);
+      const z2 = e < 0 ? head.length : e;
+      no++;
+      if (z2 - a2 > SIP_LIMITS.lineLength) fail(`line longer than ${SIP_LIMITS.lineLength} characters`, no);
+      if (bare && lineHasCrLf(head, a2, z2)) fault ??= ['bare CR or LF', no, 400];
+      const t = trimmed(head, a2, z2);
       value = value === '' ? t : `${value} ${t}`;
     }
-    const name = colon <= 0 ? '' : text.slice(0, colon).trim();
-    if (colon <= 0) {
-      fault ??= [`header line without a name and colon: ${JSON.stringify(text.slice(0, 80))}`, no, 400];
+    if (colon <= a) {
+      fault ??= [`header line without a name and colon: ${JSON.stringify(head.slice(a, z).slice(0, 80))}`, ln, 400];
       continue;
     }
+    const name = trimmed(head, a, colon);
     if (!isToken(name)) {
-      fault ??= [`bad header name ${JSON.stringify(name.slice(0, 40))}`, no, 400];
+      fault ??= [`bad header name ${JSON.stringify(name.slice(0, 40))}`, ln, 400];
       continue;
     }
-    const [key, written] = names(name);
+    const [key, written, bit] = names(name);
     if (list.push({ key, name: written, value }) > SIP_LIMITS.headers) fail(`more than ${SIP_LIMITS.headers} header lines`);
     if (semantic !== undefined) continue;
     const why = headerFault(key, value);
-    if (why !== undefined) semantic = [`bad ${written} header: ${why}`, no];
-    const bit = SINGLE.get(key);
-    if (bit !== undefined) {
+    if (why !== undefined) semantic = [`bad ${written} header: ${why}`, ln];
+    if (bit !== 0) {
       if (seen & bit) {
         repeated |= bit;
-        semantic ??= [`${written} repeated`, no];
+        semantic ??= [`${written} repeated`, ln];
       }
       seen |= bit;
     }
@@ -461,84 +510,21 @@ export function parseSipMessage(data: Uint8Array): SipMessage {
 
 /** Serialises, writing Content-Length from the body. */
 export function serializeSipMessage(msg: SipMessage): Uint8Array {
-  // The head is written straight into a scratch buffer as UTF-8 (ASCII byte by byte, the rest of a string
-  // from its first non-ASCII character by TextEncoder), then copied with the body into the result: one
-  // allocation, and no head string built and flattened first.
-  at = 0;
-  if (msg.type === 'request') {
-    put(msg.method);
-    putByte(32);
-    put(msg.uri);
-    put(' SIP/2.0\r\n');
-  } else {
-    put('SIP/2.0 ');
-    putNumber(msg.status);
-    putByte(32);
-    put(msg.reason);
-    putCrlf();
-  }
-  msg.headers.writeHead();
-  put('Content-Length: ');
-  putNumber(msg.body.length);
-  put('\r\n\r\n');
-  const out = new Uint8Array(at + msg.body.length);
-  out.set(at === scratch.length ? scratch : scratch.subarray(0, at), 0);
-  out.set(msg.body, at);
+  let head = msg.type === 'request' ? `${msg.method} ${msg.uri} SIP/2.0\r\n` : `SIP/2.0 ${msg.status} ${msg.reason}\r\n`;
+  head = msg.headers.writeHead(head);
+  head += `Content-Length: ${msg.body.length}\r\n\r\n`;
+  // One allocation: the head encoded into a scratch buffer (UTF-8 takes at most 3 bytes per UTF-16 unit),
+  // then copied with the body into the result.
+  if (scratch.length < head.length * 3) scratch = new Uint8Array(head.length * 3);
+  const n = enc.encodeInto(head, scratch).written;
+  const out = new Uint8Array(n + msg.body.length);
+  out.set(scratch.subarray(0, n), 0);
+  out.set(msg.body, n);
   return out;
 }
 
-/** Serialisation scratch (grows to the largest head seen; a SIP head is at most 64 KiB) and the write position. */
+/** Serialisation scratch (grows to the largest head seen; a SIP head is at most 64 KiB). */
 let scratch = new Uint8Array(4096);
-let at = 0;
-
-/** Room for `n` more bytes in the scratch buffer. */
-function room(n: number): void {
-  if (at + n <= scratch.length) return;
-  const grown = new Uint8Array(Math.max(2 * scratch.length, at + n));
-  grown.set(scratch.subarray(0, at));
-  scratch = grown;
-}
-
-/** Appends `s` as UTF-8 (what TextEncoder gives for it, lone surrogates as U+FFFD). */
-function put(s: string): void {
-  room(s.length);
-  const b = scratch;
-  let p = at;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c >= 0x80) {
-      // UTF-8 takes at most 3 bytes per UTF-16 unit.
-      at = p;
-      room(3 * (s.length - i));
-      at += enc.encodeInto(i === 0 ? s : s.slice(i), scratch.subarray(at)).written;
-      return;
-    }
-    b[p++] = c;
-  }
-  at = p;
-}
-
-function putByte(c: number): void {
-  room(1);
-  scratch[at++] = c;
-}
-
-function putColonSpace(): void {
-  room(2);
-  scratch[at++] = 58;
-  scratch[at++] = 32;
-}
-
-function putCrlf(): void {
-  room(2);
-  scratch[at++] = 13;
-  scratch[at++] = 10;
-}
-
-/** A non-negative integer in decimal. */
-function putNumber(n: number): void {
-  put(String(n));
-}
 
 // ---- small helpers over header values ----
 
