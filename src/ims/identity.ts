@@ -17,8 +17,23 @@
 
 import { addressUri, splitList } from '../sip/message.js';
 
+/** identityKey's recent answers (a pure function of its argument; the same From and P-Associated-URI come back). */
+const KEYS = new Map<string, string>();
+const KEYS_MAX = 4096;
+
 /** The form of a SIP/SIPS/tel URI used to compare identities (parameters and headers dropped). */
 export function identityKey(uri: string): string {
+  let k = KEYS.get(uri);
+  if (k === undefined) {
+    k = computeKey(uri);
+    // Bounded: hostile URIs cannot grow it; when full it starts again.
+    if (KEYS.size >= KEYS_MAX) KEYS.clear();
+    KEYS.set(uri, k);
+  }
+  return k;
+}
+
+function computeKey(uri: string): string {
   const u = uri.trim();
   const colon = u.indexOf(':');
   if (colon < 0) return u.toLowerCase();

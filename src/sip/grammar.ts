@@ -369,9 +369,29 @@ export function headerParam(value: string, name: string): string | undefined {
 function paramIf(value: string, from: number, to: number, wanted: string): string | undefined {
   let eq = value.indexOf('=', from);
   if (eq >= to) eq = -1;
-  const n = value.slice(from, eq < 0 ? to : eq).trim().toLowerCase();
-  if (n !== wanted) return undefined;
+  if (!nameIs(value, from, eq < 0 ? to : eq, wanted)) return undefined;
   if (eq < 0) return '';
   const v = value.slice(eq + 1, to).trim();
   return v.length >= 2 && v.startsWith('"') && v.endsWith('"') ? unquote(v) : v;
+}
+
+/** What String.prototype.trim strips: WhiteSpace and LineTerminator (ECMA-262 12.2, 12.3). */
+export function isTrimmed(c: number): boolean {
+  return c === 32 || (c >= 9 && c <= 13) || (c >= 0xa0 && (c === 0xa0 || c === 0x1680 || (c >= 0x2000 && c <= 0x200a) || c === 0x2028 || c === 0x2029 || c === 0x202f || c === 0x205f || c === 0x3000 || c === 0xfeff));
+}
+
+/** `value.slice(a, z).trim().toLowerCase() === wanted`, without the strings when the name is ASCII. */
+function nameIs(value: string, a: number, z: number, wanted: string): boolean {
+  while (a < z && isTrimmed(value.charCodeAt(a))) a++;
+  while (z > a && isTrimmed(value.charCodeAt(z - 1))) z--;
+  let ascii = true;
+  for (let i = a; i < z; i++) if (value.charCodeAt(i) >= 0x80) ascii = false;
+  if (!ascii) return value.slice(a, z).toLowerCase() === wanted;
+  if (z - a !== wanted.length) return false;
+  for (let i = a; i < z; i++) {
+    let c = value.charCodeAt(i);
+    if (c >= 65 && c <= 90) c += 32;
+    if (c !== wanted.charCodeAt(i - a)) return false;
+  }
+  return true;
 }

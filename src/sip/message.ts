@@ -12,7 +12,7 @@
 // never split (their commas are inside one value).
 
 import { ErrorCode, Ipsec3gppError } from '../errors.js';
-import { addressFault, headerFault, headerParam, isToken, requestUriFault, scanQuoted, skipWs, unquote } from './grammar.js';
+import { addressFault, headerFault, headerParam, isToken, isTrimmed, requestUriFault, scanQuoted, skipWs, unquote } from './grammar.js';
 
 export { headerParam, parseSipUri, type SipUri } from './grammar.js';
 
@@ -362,11 +362,6 @@ function lineHasCrLf(s: string, a: number, z: number): boolean {
     if (c === 13 || c === 10) return true;
   }
   return false;
-}
-
-/** What String.prototype.trim strips: WhiteSpace and LineTerminator (ECMA-262 12.2, 12.3). */
-function isTrimmed(c: number): boolean {
-  return c === 32 || (c >= 9 && c <= 13) || (c >= 0xa0 && (c === 0xa0 || c === 0x1680 || (c >= 0x2000 && c <= 0x200a) || c === 0x2028 || c === 0x2029 || c === 0x202f || c === 0x205f || c === 0x3000 || c === 0xfeff));
 }
 
 /** s.slice(a, z).trim(), without the intermediate string. */
