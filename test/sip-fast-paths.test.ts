@@ -5,9 +5,9 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { headerParam } from '../src/sip/grammar.js';
+import { headerParam, parseSipUri } from '../src/sip/grammar.js';
 import { parseSipMessage, serializeSipMessage, SipHeaders, type SipMessage } from '../src/sip/message.js';
-import { referenceHeaderParam, referenceParse, referenceSerialize } from './sip-reference.js';
+import { referenceHeaderParam, referenceParse, referenceParseSipUri, referenceSerialize } from './sip-reference.js';
 
 const DIR = new URL('./vectors/sip-torture/', import.meta.url);
 /** Every file of the torture suites, as bytes. */
@@ -123,6 +123,28 @@ test('parseSipMessage accepts, refuses and reports what the split-into-lines ref
     if ((mine as { code?: string }).code !== undefined) refused++;
   }
   assert.ok(refused > 1000 && refused < n - 1000, `${refused} refused of ${n}`);
+});
+
+test('parseSipUri returns and refuses what the reference does, on the URIs of the torture messages and mutations', () => {
+  const uris: string[] = [];
+  for (const v of values) for (const m of v.matchAll(/(?:sips?|SIP|tel):[^\s<>,]*/g)) uris.push(m[0]);
+  uris.push('sipx', 'SIPS', 'sip', 'sips:', 'Sip:a@[::1]:5060;lr?x=y', 's:a', 'sIpS:@x', 'sip:a@b:65536', 'sip:a@b:0x');
+  assert.ok(uris.length > 100, `${uris.length} URIs`);
+  const outcome = (f: (u: string) => unknown, u: string): unknown => {
+    try {
+      return { ok: f(u) };
+    } catch (e) {
+      return { code: (e as { code?: string }).code, message: (e as Error).message };
+    }
+  };
+  let ok = 0;
+  for (let round = 0; round < 20000; round++) {
+    const u = round < uris.length ? uris[round]! : mutate(uris[rand(uris.length)]!);
+    const mine = outcome(parseSipUri, u);
+    assert.equal(mine, outcome(referenceParseSipUri, u), JSON.stringify(u));
+    if ('ok' in (mine as object)) ok++;
+  }
+  assert.ok(ok > 2000 && ok < 18000, `${ok} accepted`);
 });
 
 test.run();

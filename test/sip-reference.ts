@@ -3,7 +3,7 @@
 // input.
 
 import { ErrorCode, Ipsec3gppError } from '../src/errors.js';
-import { headerFault, isToken, requestUriFault, unquote } from '../src/sip/grammar.js';
+import { headerFault, isToken, requestUriFault, scanHost, scanPort, unquote, type SipUri } from '../src/sip/grammar.js';
 import { canonicalName, SIP_LIMITS, SIP_METHODS, SipHeaders, SipParseError, type SipMessage, type SipRefusalStatus, type SipRequest } from '../src/sip/message.js';
 
 /** headerParam before issue 17: the parameters collected character by character into strings. */
@@ -196,3 +196,37 @@ export function referenceParse(data: Uint8Array): SipMessage {
   return msg;
 }
 
+
+/** parseSipUri before issue 17 (sipUri took every URI apart, also where only its check was wanted). */
+export function referenceParseSipUri(uri: string): SipUri {
+  const bad = (why: string): never => { throw new Ipsec3gppError(ErrorCode.SIP_PARSE, `bad SIP URI ${JSON.stringify(uri.slice(0, 80))}: ${why}`); };
+  const wrap = <T>(f: () => T): T => {
+    try {
+      return f();
+    } catch (e) {
+      if (e instanceof Ipsec3gppError) throw e;
+      return bad((e as { why: string }).why);
+    }
+  };
+  const colon = uri.indexOf(':');
+  const scheme = uri.slice(0, colon).toLowerCase();
+  if (scheme !== 'sip' && scheme !== 'sips') bad('not a sip or sips URI');
+  const at = uri.lastIndexOf('@');
+  if (at === colon + 1) bad('empty user part before "@"');
+  const h = at > colon ? at + 1 : colon + 1;
+  let i = wrap(() => scanHost(uri, h, 'URI'));
+  const host = uri.slice(h, i);
+  let port: number | undefined;
+  if (uri.charCodeAt(i) === 58) {
+    const p = i + 1;
+    i = wrap(() => scanPort(uri, p));
+    port = Number(uri.slice(p, i));
+  }
+  const c = uri.charCodeAt(i);
+  if (i < uri.length && c !== 59 && c !== 63) bad(`unexpected ${JSON.stringify(uri[i])} after the host of a SIP URI`);
+  const q = uri.indexOf('?', i);
+  return {
+    scheme: scheme as 'sip' | 'sips', user: at > colon ? uri.slice(colon + 1, at) : undefined, host, port,
+    params: uri.slice(i, q < 0 ? uri.length : q), headers: q < 0 ? undefined : uri.slice(q + 1),
+  };
+}

@@ -104,7 +104,7 @@ function scanParams(s: string, i: number, list: boolean): number {
 function checkUri(uri: string): void {
   if (!SCHEME.test(uri)) bad(`URI without a scheme ${JSON.stringify(uri.slice(0, 40))}`);
   const c0 = uri.charCodeAt(0) | 32;
-  if (c0 === 115 && /^sips?:/i.test(uri)) sipUri(uri);
+  if (c0 === 115 && /^sips?:/i.test(uri)) checkSipUri(uri);
 }
 
 /**
@@ -201,7 +201,7 @@ function checkVia(s: string): void {
 }
 
 /** host = hostname / IPv4address / IPv6reference ("[" hex and colons "]"; RFC 5118 4.10's extra colon tolerated). */
-function scanHost(s: string, i: number, what: string): number {
+export function scanHost(s: string, i: number, what: string): number {
   if (s.charCodeAt(i) === 91) {
     const j = s.indexOf(']', i);
     if (j < 0) bad(`unterminated IPv6 reference in the ${what}`);
@@ -224,7 +224,8 @@ function scanHost(s: string, i: number, what: string): number {
   return i;
 }
 
-function scanPort(s: string, i: number): number {
+/** A port (1-5 digits, at most 65535) from `i`; where it ends. */
+export function scanPort(s: string, i: number): number {
   const i0 = i;
   while (i < s.length && s.charCodeAt(i) >= 48 && s.charCodeAt(i) <= 57) i++;
   if (i === i0 || i - i0 > 5 || Number(s.slice(i0, i)) > 65535) bad('bad port (an IPv6 address must be enclosed in [...], RFC 5118 4.2)');
@@ -253,7 +254,7 @@ export function requestUriFault(uri: string): string | undefined {
   }
   if (!/^sips?:/i.test(uri)) return undefined;
   try {
-    if (sipUri(uri).headers !== undefined) return 'headers ("?...") are not allowed in a Request-URI (RFC 3261 19.1.1)';
+    if (uri.indexOf('?', checkSipUri(uri)) >= 0) return 'headers ("?...") are not allowed in a Request-URI (RFC 3261 19.1.1)';
   } catch (e) {
     if (e instanceof Bad) return `bad Request-URI: ${e.why}`;
     throw e;
@@ -275,27 +276,38 @@ export interface SipUri {
   headers: string | undefined;
 }
 
-function sipUri(uri: string): SipUri {
+/**
+ * Checks a sip: or sips: URI (throws Bad) and returns where its host (and port) ends: what sipUri checks,
+ * without building the parts (the parser checks every URI of every message; few are taken apart).
+ */
+function checkSipUri(uri: string): number {
   const colon = uri.indexOf(':');
-  const scheme = uri.slice(0, colon).toLowerCase();
-  if (scheme !== 'sip' && scheme !== 'sips') bad('not a sip or sips URI');
+  // The scheme: "sip" or "sips" in any case (without a colon, what the lower-cased slice(0, -1) says).
+  const sc = colon < 0
+    ? /^sips?$/.test(uri.slice(0, colon).toLowerCase())
+    : (colon === 3 || colon === 4) && (uri.charCodeAt(0) | 32) === 115 && (uri.charCodeAt(1) | 32) === 105 && (uri.charCodeAt(2) | 32) === 112 && (colon === 3 || (uri.charCodeAt(3) | 32) === 115);
+  if (!sc) bad('not a sip or sips URI');
   // The user part may hold "?", ";" and ":" (user-unreserved), never an unescaped "@": the host starts after the last "@".
   const at = uri.lastIndexOf('@');
   if (at === colon + 1) bad('empty user part before "@"');
   const h = at > colon ? at + 1 : colon + 1;
   let i = scanHost(uri, h, 'URI');
-  const host = uri.slice(h, i);
-  let port: number | undefined;
-  if (uri.charCodeAt(i) === 58) {
-    const p = i + 1;
-    i = scanPort(uri, p);
-    port = Number(uri.slice(p, i));
-  }
+  if (uri.charCodeAt(i) === 58) i = scanPort(uri, i + 1);
   const c = uri.charCodeAt(i);
   if (i < uri.length && c !== 59 && c !== 63) bad(`unexpected ${JSON.stringify(uri[i])} after the host of a SIP URI`);
+  return i;
+}
+
+function sipUri(uri: string): SipUri {
+  const i = checkSipUri(uri);
+  const colon = uri.indexOf(':');
+  const at = uri.lastIndexOf('@');
+  const h = at > colon ? at + 1 : colon + 1;
+  const hostEnd = scanHost(uri, h, 'URI');
+  const port = hostEnd < i ? Number(uri.slice(hostEnd + 1, i)) : undefined;
   const q = uri.indexOf('?', i);
   return {
-    scheme: scheme as 'sip' | 'sips', user: at > colon ? uri.slice(colon + 1, at) : undefined, host, port,
+    scheme: uri.slice(0, colon).toLowerCase() as 'sip' | 'sips', user: at > colon ? uri.slice(colon + 1, at) : undefined, host: uri.slice(h, hostEnd), port,
     params: uri.slice(i, q < 0 ? uri.length : q), headers: q < 0 ? undefined : uri.slice(q + 1),
   };
 }

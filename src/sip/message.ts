@@ -105,6 +105,29 @@ function splitInto(value: string, into: string[], limit = Infinity): string[] {
   return into;
 }
 
+/** The first non-empty element of a list value (what splitList(value)[0] is), without the rest. */
+function firstElement(value: string): string | undefined {
+  let depth = 0;
+  let quoted = false;
+  let start = 0;
+  for (let i = 0; i < value.length; i++) {
+    const ch = value.charCodeAt(i);
+    if (quoted) {
+      if (ch === 92) i++; // backslash
+      else if (ch === 34) quoted = false;
+    } else if (ch === 34) quoted = true;
+    else if (ch === 60) depth++; // <
+    else if (ch === 62) depth = Math.max(0, depth - 1); // >
+    else if (ch === 44 && depth === 0) {
+      const v = value.slice(start, i).trim();
+      if (v !== '') return v;
+      start = i + 1;
+    }
+  }
+  const v = start === 0 ? value.trim() : value.slice(start).trim();
+  return v === '' ? undefined : v;
+}
+
 /** One header line: canonical key, name as written out, value. */
 interface HeaderEntry {
   key: string;
@@ -167,7 +190,7 @@ export class SipHeaders {
     for (const h of this.#list) {
       if (h.key !== k) continue;
       if (!list) return h.value;
-      const v = splitInto(h.value, [], 1)[0];
+      const v = firstElement(h.value);
       if (v !== undefined) return v;
     }
     return undefined;
@@ -495,10 +518,17 @@ export function parseSipMessage(data: Uint8Array): SipMessage {
   // The headers every request and response needs (RFC 3261 8.1.1, 8.2.6).
   for (const h of REQUIRED) if (!headers.get(h)) refuse(`missing ${CANONICAL[h] ?? h} header`, request);
   if (semantic) refuse(semantic[0], request, semantic[1]);
-  const cseq = /^(\d{1,10})\s+([^\s]+)$/.exec(headers.get('cseq')!);
-  if (!cseq || Number(cseq[1]) > 2 ** 31 - 1) refuse(`bad CSeq ${JSON.stringify(headers.get('cseq'))}`, request);
-  if (request && cseq[2] !== request.method) {
-    throw new SipParseError(`CSeq method ${cseq[2]} does not match ${request.method}`, undefined, SIP_METHODS.has(request.method) ? 400 : 501, request);
+  // CSeq = 1*10DIGIT LWS method, the number at most 2^31 - 1 (RFC 3261 20.16, 8.1.1.5); white space as \s.
+  const cs = headers.get('cseq')!;
+  let d = 0;
+  while (d < cs.length && d <= 10 && cs.charCodeAt(d) >= 48 && cs.charCodeAt(d) <= 57) d++;
+  let w = d;
+  while (w < cs.length && isTrimmed(cs.charCodeAt(w))) w++;
+  let k = w;
+  while (k < cs.length && !isTrimmed(cs.charCodeAt(k))) k++;
+  if (d === 0 || d > 10 || w === d || k === w || k !== cs.length || Number(cs.slice(0, d)) > 2 ** 31 - 1) refuse(`bad CSeq ${JSON.stringify(cs)}`, request);
+  if (request && cs.slice(w) !== request.method) {
+    throw new SipParseError(`CSeq method ${cs.slice(w)} does not match ${request.method}`, undefined, SIP_METHODS.has(request.method) ? 400 : 501, request);
   }
   return msg;
 }
@@ -559,9 +589,20 @@ export function parseNameAddr(value: string): { displayName: string | undefined;
   return { displayName: name === '' ? undefined : name, uri };
 }
 
+const VIA = /^SIP\s*\/\s*2\.0\s*\/\s*([A-Za-z0-9.!%*_+`'~-]+)\s+(\[[^\]]+\]|[^\s;:,]+)(?:\s*:\s*(\d+))?/;
+
+/**
+ * @internal The branch parameter of a Via value, as `parseVia(value).branch` (throwing SIP_PARSE where
+ * parseVia does), without taking the rest apart: the transaction layer's key of every response.
+ */
+export function viaBranch(value: string): string | undefined {
+  if (!VIA.test(value)) throw new Ipsec3gppError(ErrorCode.SIP_PARSE, `bad Via ${JSON.stringify(value.slice(0, 80))}`);
+  return headerParam(value, 'branch');
+}
+
 /** Via sent-by and parameters: `SIP/2.0/UDP host:port;branch=...` (host may be an IPv6 reference, `[::1]`). */
 export function parseVia(value: string): { transport: string; host: string; port: number | undefined; branch: string | undefined } {
-  const m = /^SIP\s*\/\s*2\.0\s*\/\s*([A-Za-z0-9.!%*_+`'~-]+)\s+(\[[^\]]+\]|[^\s;:,]+)(?:\s*:\s*(\d+))?/.exec(value);
+  const m = VIA.exec(value);
   if (!m) throw new Ipsec3gppError(ErrorCode.SIP_PARSE, `bad Via ${JSON.stringify(value.slice(0, 80))}`);
   return { transport: m[1]!.toUpperCase(), host: m[2]!, port: m[3] === undefined ? undefined : Number(m[3]), branch: headerParam(value, 'branch') };
 }

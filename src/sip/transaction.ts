@@ -29,7 +29,7 @@
 // which path) it sends, as an opaque `route`.
 
 import { ErrorCode, Ipsec3gppError } from '../errors.js';
-import { SipHeaders, headerParam, parseCSeq, parseVia, type SipMessage, type SipRequest, type SipResponse } from './message.js';
+import { SipHeaders, headerParam, parseCSeq, parseVia, viaBranch, type SipMessage, type SipRequest, type SipResponse } from './message.js';
 
 /**
  * The SIP timer base values of RFC 3261 17.1.1.1 / table 4, in milliseconds; the transaction timers
@@ -203,7 +203,7 @@ function topVia(m: SipMessage): string {
 }
 
 function branchOf(m: SipMessage): string {
-  const b = parseVia(topVia(m)).branch;
+  const b = viaBranch(topVia(m));
   if (b === undefined || !b.startsWith(MAGIC_COOKIE)) throw new Ipsec3gppError(ErrorCode.SIP_PARSE, 'top Via has no RFC 3261 branch (z9hG4bK...)');
   return b;
 }
