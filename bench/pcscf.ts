@@ -276,9 +276,10 @@ async function txBench(o: { ues: number; window: number; rounds: number; seconds
     await sleep(1000); // warm-up
     const count = async (): Promise<number> => { l.io.send({ t: 'count' }); return (await l.io.next('count')).done as number; };
     const r = await sample(o.rounds, o.seconds, count, s.cpu);
+    const heap = ((await s.cpu()).heap as number) / 2 ** 20;
     l.io.send({ t: 'txStop' });
     const d = await l.io.next('txDone');
-    return { name: 'protected transactions/s (MESSAGE UE -> P-CSCF -> core -> P-CSCF -> UE, 200 back: 2 per MESSAGE)', perSecond: summarize(r.wall), perCpuSecond: summarize(r.perCpu), cpuShare: summarize(r.share), note: `${o.ues} UEs x ${o.window} outstanding; ${d.done} answered, ${d.failed} failed; ${r.sysShare.toFixed(0)} % of the P-CSCF's CPU time in the kernel` };
+    return { name: 'protected transactions/s (MESSAGE UE -> P-CSCF -> core -> P-CSCF -> UE, 200 back: 2 per MESSAGE)', perSecond: summarize(r.wall), perCpuSecond: summarize(r.perCpu), cpuShare: summarize(r.share), note: `${o.ues} UEs x ${o.window} outstanding; ${d.done} answered, ${d.failed} failed; ${r.sysShare.toFixed(0)} % of the P-CSCF's CPU time in the kernel; P-CSCF JS heap ${heap.toFixed(0)} MiB at the end` };
   } finally {
     l.io.send({ t: 'exit' });
     await stopServer(s);

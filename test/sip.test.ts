@@ -181,6 +181,8 @@ test('transactions: Timer K and Timer J end lingering transactions, not before t
   await sleep(100);
   assert.is(times.length, sent, 'no retransmission after the final response');
   assert.is(client.receive(reply(req, 200, 'OK'), null).kind, 'absorbed', 'within Timer K');
+  const reuse = await client.request(request('z9hG4bK-k'), null).then(() => 'resolved', (e: { code?: string }) => e.code);
+  assert.is(reuse, 'SIP_TRANSACTION', 'the branch is still taken within Timer K');
   await sleep(120);
   assert.is(client.receive(reply(req, 200, 'OK'), null).kind, 'stray', 'after Timer K');
   client.close();
@@ -210,6 +212,28 @@ test('transactions: a pending client transaction keeps the process alive until T
   const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 30000 });
   assert.is(r.stdout.trim(), 'SIP_TRANSACTION late', `stdout ${r.stdout} stderr ${r.stderr.slice(0, 300)}`);
   assert.ok(r.status === 0, 'and then exits although Timer K (60 s) is pending');
+});
+
+test('transactions: a completed non-INVITE client transaction keeps neither its request nor its response for Timer K', async () => {
+  const { spawnSync } = await import('node:child_process');
+  const src = new URL('../src/sip/transaction.ts', import.meta.url).href;
+  const msg = new URL('../src/sip/message.ts', import.meta.url).href;
+  const script = `import { TransactionLayer } from '${src}'; import { SipHeaders } from '${msg}';
+    const layer = new TransactionLayer(() => {}, { t1: 10, t4: 60000 });
+    const mk = () => new SipHeaders([['Via', 'SIP/2.0/UDP 192.0.2.10;branch=z9hG4bK-w'], ['From', '<sip:a@x>;tag=1'], ['To', '<sip:a@x>'], ['Call-ID', 'c'], ['CSeq', '1 OPTIONS']]);
+    let req = { type: 'request', method: 'OPTIONS', uri: 'sip:x', headers: mk(), body: new Uint8Array(0) };
+    const weak = new WeakRef(req);
+    const p = layer.request(req, { route: 'r' });
+    req = undefined;
+    console.log(layer.receive({ type: 'response', status: 200, reason: 'OK', headers: mk(), body: new Uint8Array(0) }, null).kind);
+    await p;
+    await new Promise((r) => setTimeout(r, 20));
+    globalThis.gc();
+    console.log(weak.deref() === undefined ? 'released' : 'kept');
+    console.log(layer.receive({ type: 'response', status: 200, reason: 'OK', headers: mk(), body: new Uint8Array(0) }, null).kind);
+    layer.close();`;
+  const r = spawnSync(process.execPath, ['--expose-gc', '--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 30000 });
+  assert.equal(r.stdout.trim().split('\n'), ['response', 'released', 'absorbed'], r.stderr.slice(0, 300));
 });
 
 test('quoted strings: escapes do not end them (headerParam, addressUri), quoted values are unescaped', () => {

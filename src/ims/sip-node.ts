@@ -47,6 +47,8 @@ export const newTag = (): string => hexRandom(4);
 export const newCallId = (host: string): string => `${hexRandom(8)}@${host}`;
 
 const enc = new TextEncoder();
+/** The body of a message without one (shared: a zero-length array cannot be written to). */
+const NO_BODY = new Uint8Array(0);
 
 /** A response to `req` (Via, From, To, Call-ID and CSeq copied; a To tag added to final responses). */
 export function makeResponse(req: SipRequest, status: number, reason: string, extra: Array<[string, string]> = [], body?: { type: string; data: Uint8Array }): SipResponse {
@@ -60,7 +62,7 @@ export function makeResponse(req: SipRequest, status: number, reason: string, ex
   h.add('CSeq', req.headers.get('cseq')!);
   for (const [n, v] of extra) h.add(n, v);
   if (body) h.add('Content-Type', body.type);
-  return { type: 'response', status, reason, headers: h, body: body?.data ?? new Uint8Array(0) };
+  return { type: 'response', status, reason, headers: h, body: body?.data ?? NO_BODY };
 }
 
 export interface RequestInit {
@@ -84,7 +86,7 @@ export function makeRequest(r: RequestInit): SipRequest {
   h.add('Call-ID', r.callId);
   h.add('CSeq', `${r.cseq} ${r.method}`);
   for (const [n, v] of r.headers ?? []) h.add(n, v);
-  let body: Uint8Array = new Uint8Array(0);
+  let body: Uint8Array = NO_BODY;
   if (r.body) {
     h.add('Content-Type', r.body.type);
     body = typeof r.body.data === 'string' ? enc.encode(r.body.data) : r.body.data;

@@ -511,9 +511,10 @@ export function parseSipMessage(data: Uint8Array): SipMessage {
     if (!/^\d{1,6}$/.test(cl)) refuse(`bad Content-Length ${JSON.stringify(cl)}`, request);
     const n = Number(cl);
     if (bodyStart + n > data.length) refuse(`Content-Length ${n} exceeds the ${data.length - bodyStart} bytes received`, request);
-    msg.body = data.slice(bodyStart, bodyStart + n);
+    // No body (most responses): one shared empty array, not a new ArrayBuffer per message.
+    msg.body = n === 0 ? EMPTY : data.slice(bodyStart, bodyStart + n);
   } else {
-    msg.body = data.slice(bodyStart);
+    msg.body = bodyStart >= data.length ? EMPTY : data.slice(bodyStart);
   }
   // The headers every request and response needs (RFC 3261 8.1.1, 8.2.6).
   for (const h of REQUIRED) if (!headers.get(h)) refuse(`missing ${CANONICAL[h] ?? h} header`, request);

@@ -274,6 +274,11 @@ export class TransactionLayer<R> {
   readonly #send: SendFn<R>;
   readonly #t: TimerValues;
   readonly #clients = new Map<string, ClientTx<R>>();
+  /**
+   * Non-INVITE client transactions in Completed (Timer K): key -> id, all that absorbing a retransmitted
+   * final response needs, so that the request, its route and what awaited it are not kept for T4.
+   */
+  readonly #completed = new Map<string, number>();
   readonly #servers = new Map<string, ServerTx<R>>();
   readonly #deadlines = new Deadlines((kind, k, id) => this.#due(kind, k, id));
   /** Client transactions in Trying/Calling (see #hold). */
@@ -305,7 +310,7 @@ export class TransactionLayer<R> {
       return Promise.reject(new Ipsec3gppError(ErrorCode.SIP_TRANSACTION, 'an ACK is not a client transaction (RFC 3261 17.1.1.3)'));
     }
     const k = key(branchOf(request), request.method);
-    if (this.#clients.has(k)) return Promise.reject(new Ipsec3gppError(ErrorCode.SIP_TRANSACTION, 'a transaction with this branch is running'));
+    if (this.#clients.has(k) || this.#completed.has(k)) return Promise.reject(new Ipsec3gppError(ErrorCode.SIP_TRANSACTION, 'a transaction with this branch is running'));
     return new Promise<SipResponse>((resolve, reject) => {
       const tx: ClientTx<R> = { id: this.#nextId++, request, route, resolve, reject, interval: this.#t.t1, done: false, onProvisional: opts.onProvisional, onRetransmission: opts.onRetransmission, retransmissions: 0 };
       this.#clients.set(k, tx);
@@ -334,6 +339,7 @@ export class TransactionLayer<R> {
         this.#stopServer(server);
         this.#servers.delete(k);
       } else if (this.#clients.get(k)?.id === id) this.#clients.delete(k);
+      else if (this.#completed.get(k) === id) this.#completed.delete(k);
       return;
     }
     const tx = this.#clients.get(k);
@@ -359,6 +365,10 @@ export class TransactionLayer<R> {
     tx.done = true;
     if (tx.timerC) clearTimeout(tx.timerC);
     // Timer K (D, and the Accepted state's 64*T1 for INVITE): keep the key to absorb retransmitted finals.
+    if (tx.request.method !== 'INVITE' && this.#clients.get(k) === tx) {
+      this.#clients.delete(k);
+      this.#completed.set(k, tx.id);
+    }
     this.#expire(k, tx.id, linger ?? this.#t.t4);
   }
 
@@ -381,7 +391,7 @@ export class TransactionLayer<R> {
     }
     const k = key(branch, parseCSeq(msg.headers.get('cseq')!).method);
     const tx = this.#clients.get(k);
-    if (tx === undefined) return { kind: 'stray', message: msg };
+    if (tx === undefined) return this.#completed.has(k) ? { kind: 'absorbed' } : { kind: 'stray', message: msg };
     const invite = tx.request.method === 'INVITE';
     if (tx.done) {
       if (invite && tx.accepted && msg.status >= 200 && msg.status < 300) tx.onRetransmission?.(msg);
@@ -515,6 +525,7 @@ export class TransactionLayer<R> {
       }
     }
     this.#clients.clear();
+    this.#completed.clear();
     // A pending Timer J still holds its transaction: drop the response it kept (the core's 401 carries CK and IK).
     for (const tx of this.#servers.values()) {
       this.#stopServer(tx);
