@@ -236,6 +236,32 @@ test('transactions: a completed non-INVITE client transaction keeps neither its 
   assert.equal(r.stdout.trim().split('\n'), ['response', 'released', 'absorbed'], r.stderr.slice(0, 300));
 });
 
+test('transactions: a lingering server transaction (Timer J) keeps neither the request text nor its own copy of it', async () => {
+  // 200 requests of ~50 KB each (six long header lines), answered with makeResponse and kept by their server
+  // transactions for 64*T1: what stays must be the keys and the responses, not the 10 MB of request text
+  // (a key or a response value that is a slice of the text would keep all of it).
+  const { spawnSync } = await import('node:child_process');
+  const tx = new URL('../src/sip/transaction.ts', import.meta.url).href;
+  const msg = new URL('../src/sip/message.ts', import.meta.url).href;
+  const node = new URL('../src/ims/sip-node.ts', import.meta.url).href;
+  const script = `import { TransactionLayer } from '${tx}'; import { parseSipMessage } from '${msg}'; import { makeResponse } from '${node}';
+    const layer = new TransactionLayer(() => {}, { t1: 60000 });
+    const enc = new TextEncoder();
+    globalThis.gc(); const h0 = process.memoryUsage().heapUsed;
+    for (let i = 0; i < 200; i++) {
+      const text = 'OPTIONS sip:x@example.org SIP/2.0\\r\\nVia: SIP/2.0/UDP 192.0.2.10:5060;branch=z9hG4bK-' + i + 'abcdefabcdef\\r\\nFrom: <sip:a@example.org>;tag=1\\r\\nTo: <sip:x@example.org>\\r\\nCall-ID: c' + i + '@example.org\\r\\nCSeq: 1 OPTIONS\\r\\n' + ('X-Pad: ' + 'p'.repeat(8000) + '\\r\\n').repeat(6) + '\\r\\n';
+      const inc = layer.receive(parseSipMessage(enc.encode(text)), null);
+      inc.respond(makeResponse(inc.request, 200, 'OK'));
+    }
+    globalThis.gc(); globalThis.gc();
+    console.log(String(Math.round((process.memoryUsage().heapUsed - h0) / 1024)));
+    layer.close();`;
+  const r = spawnSync(process.execPath, ['--expose-gc', '--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 60000 });
+  assert.ok(/^-?\d+$/.test(r.stdout.trim()), `no figure: ${r.status} ${r.signal} ${JSON.stringify(r.stdout.slice(0, 200))} ${r.stderr.slice(0, 600)}`);
+  const kib = Number(r.stdout.trim());
+  assert.ok(kib < 3000, `${kib} KiB kept for 200 answered requests of 50 KB (the text would be ~10 000)`);
+});
+
 test('quoted strings: escapes do not end them (headerParam, addressUri), quoted values are unescaped', () => {
   // RFC 4475 3.1.1.1: `"J Rosenberg \\\""` is one quoted-string; the tag after it is the header's.
   assert.is(headerParam('"J Rosenberg \\\\\\"" <sip:j@x> ;tag = 98asjd8', 'tag'), '98asjd8');

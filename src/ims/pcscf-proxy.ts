@@ -29,7 +29,7 @@ import {
 } from '../secagree/pcscf.js';
 import { SaDatabase, type SaEntry, type SaSet } from '../secagree/sadb.js';
 import { authParam, parseAuthHeader } from '../sip/auth-header.js';
-import { addressUri, headerParam, parseVia, splitList, type SipRequest, type SipResponse } from '../sip/message.js';
+import { addressUri, detached, headerParam, parseVia, splitList, type SipRequest, type SipResponse } from '../sip/message.js';
 import { hostPort, normalizeAddress } from '../ip.js';
 import { ErrorCode, Ipsec3gppError } from '../errors.js';
 import { DEFAULT_TIMERS, type TimerValues } from '../sip/transaction.js';
@@ -500,7 +500,7 @@ export class PcscfProxy {
    * challenge, TS 24.229 5.2.2.4); false when the offer is refused, after answering the UE.
    */
   #storeOffer(req: SipRequest, key: string, ueAddress: string, pani: string | undefined, respond: (r: SipResponse) => void, inner?: string): RegistrationAttempt | undefined {
-    const d = this.sec.initialRegister({ key, ueAddress, securityClient: req.headers.getAll('security-client'), accessNetworkInfo: pani, nat: inner !== undefined });
+    const d = this.sec.initialRegister({ key, ueAddress, securityClient: req.headers.getAll('security-client').map(detached), accessNetworkInfo: pani, nat: inner !== undefined });
     if (d.accept) {
       if (inner !== undefined) this.#natInner.set(d.attempt, inner);
       return d.attempt;

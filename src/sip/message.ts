@@ -63,10 +63,19 @@ function names(asWritten: string): readonly [string, string, number] {
     const lower = asWritten.toLowerCase();
     const key = COMPACT[lower] ?? lower;
     n = [key, CANONICAL[key] ?? (asWritten.length === 1 ? key : asWritten), SINGLE.get(key) ?? 0];
-    if (NAMES.size < NAMES_MAX) NAMES.set(asWritten, n);
+    // A copy as the key: the name is a slice of a message's text, which the table must not keep.
+    if (NAMES.size < NAMES_MAX) NAMES.set(detached(asWritten), n);
   }
   return n;
 }
+
+/**
+ * @internal A copy of `s` that does not keep the string it was sliced from: a parsed message's header
+ * values are slices of its whole text, so a value kept for long (a response a server transaction keeps
+ * for 64*T1, a cache entry) would keep the whole message's text alive. A concatenation flattened by
+ * slice() is a new string; `s.slice()` alone would share the parent.
+ */
+export const detached = (s: string): string => `${s} `.slice(0, -1);
 
 /** The canonical (lower-case, full-form) key of a header name: `v` and `VIA` are both `via`. */
 export function canonicalName(name: string): string {

@@ -194,7 +194,12 @@ class Deadlines {
 
 const MAGIC_COOKIE = 'z9hG4bK';
 const txMethod = (method: string): string => (method === 'ACK' ? 'INVITE' : method);
-const key = (branch: string, method: string): string => `${branch}|${txMethod(method)}`;
+/**
+ * Transaction keys are built by join, which copies into one new string: a template literal would keep
+ * its parts, and the branch is a slice of the received message's text, so a key that lingers in the
+ * tables for 64*T1 would keep the whole message's text alive.
+ */
+const key = (branch: string, method: string): string => [branch, txMethod(method)].join('|');
 
 function topVia(m: SipMessage): string {
   const via = m.headers.first('via');
@@ -219,7 +224,7 @@ function serverKey(req: SipRequest, as: string = req.method): string {
   const v = parseVia(via);
   const sentBy = `${v.host.toLowerCase()}:${v.port ?? ''}`;
   if (v.branch !== undefined && v.branch.length > MAGIC_COOKIE.length && v.branch.startsWith(MAGIC_COOKIE)) {
-    return `3261|${v.branch}|${sentBy}|${txMethod(as)}`;
+    return ['3261', v.branch, sentBy, txMethod(as)].join('|');
   }
   const cseq = parseCSeq(req.headers.get('cseq')!);
   const toTag = as === 'ACK' ? '' : headerParam(req.headers.get('to')!, 'tag') ?? '';
