@@ -107,6 +107,9 @@ function unref(t: ReturnType<typeof setTimeout>): void {
 /** What a deadline does when it falls due (see {@link Deadlines}). */
 const enum Due { Expire, TimerE, TimerF }
 
+/** One duration's deadlines, in order: parallel arrays from `head` on, and the timer armed for the first. */
+interface DeadlineQueue { keys: string[]; ids: number[]; due: Due[]; at: number[]; head: number; timer: ReturnType<typeof setTimeout> | undefined }
+
 /**
  * The transaction timers that only look something up when they fall due (Timers E and F of a client
  * transaction, and the lingering of a finished one: Timers J, K, I, L): one FIFO queue per duration, each
@@ -116,15 +119,13 @@ const enum Due { Expire, TimerE, TimerF }
  * core's 401 carries CK and IK) is not kept alive by a pending timer. An entry never fires before its
  * deadline (performance.now()); a timer that fires early is armed again for the rest.
  */
-interface DeadlineQueue { keys: string[]; ids: number[]; due: Due[]; at: number[]; head: number; timer: ReturnType<typeof setTimeout> | undefined }
-
 class Deadlines {
   readonly #queues = new Map<number, DeadlineQueue>();
-  readonly #fire: (kind: Due, key: string, id: number, ms: number) => void;
+  readonly #fire: (kind: Due, key: string, id: number) => void;
   /** Whether the armed timers keep the process alive. */
   #ref = false;
 
-  constructor(fire: (kind: Due, key: string, id: number, ms: number) => void) {
+  constructor(fire: (kind: Due, key: string, id: number) => void) {
     this.#fire = fire;
   }
 
@@ -168,7 +169,7 @@ class Deadlines {
       const id = q.ids[i]!;
       const kind = q.due[i]!;
       q.keys[i] = '';
-      this.#fire(kind, key, id, ms);
+      this.#fire(kind, key, id);
     }
     if (q.head === q.at.length) {
       q.keys.length = q.ids.length = q.due.length = q.at.length = 0;
