@@ -24,7 +24,8 @@
 // load generator, not the P-CSCF, is the limit).
 //
 //   node scripts/build.mjs --quiet && node --import tsx bench/pcscf.ts [--ues 200] [--window 4] [--rounds 8]
-//     [--seconds 2] [--registrations 2000] [--concurrency 64] [--only tx,reg,sipp,kamailio] [--cpu-prof DIR]
+//     [--seconds 2] [--registrations 4000] [--concurrency 64] [--only tx,reg,sipp,kamailio] [--cpu-prof DIR]
+//     [--dist DIR] [--node-flags "V8 flags for the P-CSCF process"]
 //   npm run bench:pcscf
 //   (--cpu-prof DIR: the P-CSCF process writes a V8 CPU profile there, node --cpu-prof)
 
