@@ -24,7 +24,8 @@
 // load generator, not the P-CSCF, is the limit).
 //
 //   node scripts/build.mjs --quiet && node --import tsx bench/pcscf.ts [--ues 200] [--window 4] [--rounds 8]
-//     [--seconds 2] [--registrations 2000] [--concurrency 64] [--only tx,reg,sipp,kamailio] [--cpu-prof DIR]
+//     [--seconds 2] [--registrations 4000] [--concurrency 64] [--only tx,reg,sipp,kamailio] [--cpu-prof DIR]
+//     [--dist DIR] [--node-flags "V8 flags for the P-CSCF process"]
 //   npm run bench:pcscf
 //   (--cpu-prof DIR: the P-CSCF process writes a V8 CPU profile there, node --cpu-prof)
 
@@ -98,7 +99,7 @@ async function server(): Promise<void> {
   process.on('message', (m: Msg) => {
     if (m.t === 'cpu') {
       const c = process.cpuUsage();
-      io.send({ t: 'cpu', us: c.user + c.system, registrations: p.core.registrations.size, sets: p.pcscf.db.size, heap: process.memoryUsage().heapUsed });
+      io.send({ t: 'cpu', us: c.user + c.system, sys: c.system, registrations: p.core.registrations.size, sets: p.pcscf.db.size, heap: process.memoryUsage().heapUsed });
     } else if (m.t === 'exit') {
       p.close();
       // process.exit would skip nothing --cpu-prof needs: the profile is written at exit.
@@ -210,7 +211,9 @@ const pin = (p: ChildProcess, cpu: number): void => {
 };
 
 async function startServer(o: { users: number; sipp?: boolean; prof?: string | undefined; dist?: string | undefined }): Promise<{ p: ChildProcess; io: ReturnType<typeof ipc>; port: number; encapPort: number; cpu: () => Promise<Msg> }> {
-  const execArgv = [...tsx, ...(o.prof ? ['--cpu-prof', '--cpu-prof-dir', o.prof] : [])];
+  // --node-flags "...": extra V8/Node flags for the P-CSCF process only (e.g. a larger young generation).
+  const extra = arg('node-flags', '').split(' ').filter(Boolean);
+  const execArgv = [...tsx, ...extra, ...(o.prof ? ['--cpu-prof', '--cpu-prof-dir', o.prof] : [])];
   const p = fork(fileURLToPath(import.meta.url), ['--role', 'server', '--users', String(o.users), ...(o.sipp ? ['--sipp'] : []), ...(o.dist ? ['--dist', o.dist] : [])], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   pin(p, 0);
   const io = ipc(p);
@@ -237,24 +240,30 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 interface Figure { name: string; perSecond: Summary; perCpuSecond: Summary; cpuShare: Summary; note: string }
 
 /** Samples a counter over `rounds` windows: rate per wall second and per CPU second of the P-CSCF process. */
-async function sample(rounds: number, seconds: number, count: () => Promise<number>, cpu: () => Promise<Msg>): Promise<{ wall: number[]; perCpu: number[]; share: number[] }> {
+async function sample(rounds: number, seconds: number, count: () => Promise<number>, cpu: () => Promise<Msg>): Promise<{ wall: number[]; perCpu: number[]; share: number[]; sysShare: number }> {
   const wall: number[] = [];
   const perCpu: number[] = [];
   const share: number[] = [];
+  let sys = 0;
+  let all = 0;
   for (let r = 0; r < rounds; r++) {
     const c0 = await count();
-    const u0 = (await cpu()).us as number;
+    const m0 = await cpu();
+    const u0 = m0.us as number;
     const t0 = performance.now();
     await sleep(seconds * 1000);
     const c1 = await count();
-    const u1 = (await cpu()).us as number;
+    const m1 = await cpu();
+    const u1 = m1.us as number;
+    sys += (m1.sys as number) - (m0.sys as number);
+    all += u1 - u0;
     const dt = (performance.now() - t0) / 1000;
     const dc = (u1 - u0) / 1e6;
     wall.push((c1 - c0) / dt);
     perCpu.push(dc > 0 ? (c1 - c0) / dc : NaN);
     share.push((dc / dt) * 100);
   }
-  return { wall, perCpu, share };
+  return { wall, perCpu, share, sysShare: all > 0 ? (100 * sys) / all : NaN };
 }
 
 const fmt = (s: Summary, digits = 0): string => `${s.median.toFixed(digits)} ±${s.marginPercent.toFixed(0)}% (min-max ${s.min.toFixed(digits)}-${s.max.toFixed(digits)}, n = ${s.samples})`;
@@ -270,9 +279,10 @@ async function txBench(o: { ues: number; window: number; rounds: number; seconds
     await sleep(1000); // warm-up
     const count = async (): Promise<number> => { l.io.send({ t: 'count' }); return (await l.io.next('count')).done as number; };
     const r = await sample(o.rounds, o.seconds, count, s.cpu);
+    const heap = ((await s.cpu()).heap as number) / 2 ** 20;
     l.io.send({ t: 'txStop' });
     const d = await l.io.next('txDone');
-    return { name: 'protected transactions/s (MESSAGE UE -> P-CSCF -> core -> P-CSCF -> UE, 200 back: 2 per MESSAGE)', perSecond: summarize(r.wall), perCpuSecond: summarize(r.perCpu), cpuShare: summarize(r.share), note: `${o.ues} UEs x ${o.window} outstanding; ${d.done} answered, ${d.failed} failed` };
+    return { name: 'protected transactions/s (MESSAGE UE -> P-CSCF -> core -> P-CSCF -> UE, 200 back: 2 per MESSAGE)', perSecond: summarize(r.wall), perCpuSecond: summarize(r.perCpu), cpuShare: summarize(r.share), note: `${o.ues} UEs x ${o.window} outstanding; ${d.done} answered, ${d.failed} failed; ${r.sysShare.toFixed(0)} % of the P-CSCF's CPU time in the kernel; P-CSCF JS heap ${heap.toFixed(0)} MiB at the end` };
   } finally {
     l.io.send({ t: 'exit' });
     await stopServer(s);
@@ -290,7 +300,7 @@ async function regBench(o: { registrations: number; concurrency: number; rounds:
     const count = async (): Promise<number> => { l.io.send({ t: 'count' }); return (await l.io.next('count')).done as number; };
     const r = await sample(o.rounds, o.seconds, count, s.cpu);
     const d = await l.io.next('regDone');
-    return { name: 'registrations/s (IMS AKA, SA set, each then de-registered)', perSecond: summarize(r.wall), perCpuSecond: summarize(r.perCpu), cpuShare: summarize(r.share), note: `${o.concurrency} at once; ${d.registered} registered, ${d.failed} failed` };
+    return { name: 'registrations/s (IMS AKA, SA set, each then de-registered)', perSecond: summarize(r.wall), perCpuSecond: summarize(r.perCpu), cpuShare: summarize(r.share), note: `${o.concurrency} at once; ${d.registered} registered, ${d.failed} failed; ${r.sysShare.toFixed(0)} % of the P-CSCF's CPU time in the kernel` };
   } finally {
     l.io.send({ t: 'exit' });
     await stopServer(s);

@@ -163,6 +163,105 @@ test('transactions: Timer F fails the transaction; provisional responses are pas
   await assert.not.throws(() => layer.close());
 });
 
+test('transactions: Timer K and Timer J end lingering transactions, not before their time; Timer E intervals double to T2', async () => {
+  const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+  // Client: Timer E at T1, 2*T1, 4*T1, then T2 (17.1.2.2); after the final response, retransmissions of it are
+  // absorbed for T4 (Timer K), then the transaction is gone and the same response is a stray.
+  const times: number[] = [];
+  const client = new TransactionLayer<null>(() => times.push(performance.now()), { t1: 20, t2: 80, t4: 150 });
+  const req = request('z9hG4bK-k');
+  const p = client.request(req, null);
+  await sleep(400);
+  const gaps = times.slice(1).map((t, i) => t - times[i]!);
+  assert.ok(gaps.length >= 4, `retransmissions: ${gaps.length}`);
+  for (const [i, want] of [20, 40, 80, 80].entries()) assert.ok(gaps[i]! >= want - 1, `gap ${i}: ${gaps[i]} ms, at least ${want}`);
+  assert.is(client.receive(reply(req, 200, 'OK'), null).kind, 'response');
+  assert.is((await p).status, 200);
+  const sent = times.length;
+  await sleep(100);
+  assert.is(times.length, sent, 'no retransmission after the final response');
+  assert.is(client.receive(reply(req, 200, 'OK'), null).kind, 'absorbed', 'within Timer K');
+  const reuse = await client.request(request('z9hG4bK-k'), null).then(() => 'resolved', (e: { code?: string }) => e.code);
+  assert.is(reuse, 'SIP_TRANSACTION', 'the branch is still taken within Timer K');
+  await sleep(120);
+  assert.is(client.receive(reply(req, 200, 'OK'), null).kind, 'stray', 'after Timer K');
+  client.close();
+  // Server: after the final response a retransmitted request gets it again for 64*T1 (Timer J), then it is new.
+  const answers: SipMessage[] = [];
+  const server = new TransactionLayer<null>((m) => answers.push(m), { t1: 5 });
+  const first = server.receive(request('z9hG4bK-j'), null);
+  assert.is(first.kind, 'request');
+  if (first.kind === 'request') first.respond(reply(first.request, 200, 'OK'));
+  await sleep(200);
+  assert.is(server.receive(request('z9hG4bK-j'), null).kind, 'absorbed', 'within Timer J (320 ms)');
+  assert.is(answers.length, 2, 'the last response sent again');
+  await sleep(250);
+  assert.is(server.receive(request('z9hG4bK-j'), null).kind, 'request', 'after Timer J');
+  server.close();
+});
+
+test('transactions: a pending client transaction keeps the process alive until Timer F; a finished one does not', async () => {
+  const { spawnSync } = await import('node:child_process');
+  const src = new URL('../src/sip/transaction.ts', import.meta.url).href;
+  const msg = new URL('../src/sip/message.ts', import.meta.url).href;
+  const script = `import { TransactionLayer } from '${src}'; import { SipHeaders } from '${msg}';
+    const h = new SipHeaders([['Via', 'SIP/2.0/UDP 192.0.2.10;branch=z9hG4bK-x'], ['From', '<sip:a@x>;tag=1'], ['To', '<sip:a@x>'], ['Call-ID', 'c'], ['CSeq', '1 OPTIONS']]);
+    const t0 = Date.now();
+    const layer = new TransactionLayer(() => {}, { t1: 10, t4: 60000 });
+    layer.request({ type: 'request', method: 'OPTIONS', uri: 'sip:x', headers: h, body: new Uint8Array(0) }, null).catch((e) => console.log(e.code, Date.now() - t0 >= 600 ? 'late' : 'early'));`;
+  const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 30000 });
+  assert.is(r.stdout.trim(), 'SIP_TRANSACTION late', `stdout ${r.stdout} stderr ${r.stderr.slice(0, 300)}`);
+  assert.ok(r.status === 0, 'and then exits although Timer K (60 s) is pending');
+});
+
+test('transactions: a completed non-INVITE client transaction keeps neither its request nor its response for Timer K', async () => {
+  const { spawnSync } = await import('node:child_process');
+  const src = new URL('../src/sip/transaction.ts', import.meta.url).href;
+  const msg = new URL('../src/sip/message.ts', import.meta.url).href;
+  const script = `import { TransactionLayer } from '${src}'; import { SipHeaders } from '${msg}';
+    const layer = new TransactionLayer(() => {}, { t1: 10, t4: 60000 });
+    const mk = () => new SipHeaders([['Via', 'SIP/2.0/UDP 192.0.2.10;branch=z9hG4bK-w'], ['From', '<sip:a@x>;tag=1'], ['To', '<sip:a@x>'], ['Call-ID', 'c'], ['CSeq', '1 OPTIONS']]);
+    let req = { type: 'request', method: 'OPTIONS', uri: 'sip:x', headers: mk(), body: new Uint8Array(0) };
+    const weak = new WeakRef(req);
+    const p = layer.request(req, { route: 'r' });
+    req = undefined;
+    console.log(layer.receive({ type: 'response', status: 200, reason: 'OK', headers: mk(), body: new Uint8Array(0) }, null).kind);
+    await p;
+    await new Promise((r) => setTimeout(r, 20));
+    globalThis.gc();
+    console.log(weak.deref() === undefined ? 'released' : 'kept');
+    console.log(layer.receive({ type: 'response', status: 200, reason: 'OK', headers: mk(), body: new Uint8Array(0) }, null).kind);
+    layer.close();`;
+  const r = spawnSync(process.execPath, ['--expose-gc', '--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 30000 });
+  assert.equal(r.stdout.trim().split('\n'), ['response', 'released', 'absorbed'], r.stderr.slice(0, 300));
+});
+
+test('transactions: a lingering server transaction (Timer J) keeps neither the request text nor its own copy of it', async () => {
+  // 200 requests of ~50 KB each (six long header lines), answered with makeResponse and kept by their server
+  // transactions for 64*T1: what stays must be the keys and the responses, not the 10 MB of request text
+  // (a key or a response value that is a slice of the text would keep all of it).
+  const { spawnSync } = await import('node:child_process');
+  const tx = new URL('../src/sip/transaction.ts', import.meta.url).href;
+  const msg = new URL('../src/sip/message.ts', import.meta.url).href;
+  const node = new URL('../src/ims/sip-node.ts', import.meta.url).href;
+  const script = `import { TransactionLayer } from '${tx}'; import { parseSipMessage } from '${msg}'; import { makeResponse } from '${node}';
+    const layer = new TransactionLayer(() => {}, { t1: 60000 });
+    const enc = new TextEncoder();
+    globalThis.gc(); const h0 = process.memoryUsage().heapUsed;
+    for (let i = 0; i < 200; i++) {
+      const text = 'OPTIONS sip:x@example.org SIP/2.0\\r\\nVia: SIP/2.0/UDP 192.0.2.10:5060;branch=z9hG4bK-' + i + 'abcdefabcdef\\r\\nFrom: <sip:a@example.org>;tag=1\\r\\nTo: <sip:x@example.org>\\r\\nCall-ID: c' + i + '@example.org\\r\\nCSeq: 1 OPTIONS\\r\\n' + ('X-Pad: ' + 'p'.repeat(8000) + '\\r\\n').repeat(6) + '\\r\\n';
+      const inc = layer.receive(parseSipMessage(enc.encode(text)), null);
+      inc.respond(makeResponse(inc.request, 200, 'OK'));
+    }
+    globalThis.gc(); globalThis.gc();
+    console.log(String(Math.round((process.memoryUsage().heapUsed - h0) / 1024)));
+    layer.close();`;
+  const r = spawnSync(process.execPath, ['--expose-gc', '--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 60000 });
+  assert.ok(/^-?\d+$/.test(r.stdout.trim()), `no figure: ${r.status} ${r.signal} ${JSON.stringify(r.stdout.slice(0, 200))} ${r.stderr.slice(0, 600)}`);
+  const kib = Number(r.stdout.trim());
+  assert.ok(kib < 3000, `${kib} KiB kept for 200 answered requests of 50 KB (the text would be ~10 000)`);
+});
+
 test('quoted strings: escapes do not end them (headerParam, addressUri), quoted values are unescaped', () => {
   // RFC 4475 3.1.1.1: `"J Rosenberg \\\""` is one quoted-string; the tag after it is the header's.
   assert.is(headerParam('"J Rosenberg \\\\\\"" <sip:j@x> ;tag = 98asjd8', 'tag'), '98asjd8');

@@ -15,10 +15,26 @@
 // URIs are compared as RFC 3261 19.1.4 asks for the parts that matter here: scheme and host without
 // regard to case, the user part exactly; URI parameters and headers are not part of an identity.
 
-import { addressUri, splitList } from '../sip/message.js';
+import { addressUri, detached, splitList } from '../sip/message.js';
+
+/** identityKey's recent answers (a pure function of its argument; the same From and P-Associated-URI come back). */
+const KEYS = new Map<string, string>();
+const KEYS_MAX = 4096;
 
 /** The form of a SIP/SIPS/tel URI used to compare identities (parameters and headers dropped). */
 export function identityKey(uri: string): string {
+  let k = KEYS.get(uri);
+  if (k === undefined) {
+    k = detached(computeKey(uri));
+    // Bounded: hostile URIs cannot grow it; when full it starts again. Copies, so that no entry keeps
+    // the text of the message the URI came from.
+    if (KEYS.size >= KEYS_MAX) KEYS.clear();
+    KEYS.set(detached(uri), k);
+  }
+  return k;
+}
+
+function computeKey(uri: string): string {
   const u = uri.trim();
   const colon = u.indexOf(':');
   if (colon < 0) return u.toLowerCase();

@@ -29,7 +29,7 @@ import {
 } from '../secagree/pcscf.js';
 import { SaDatabase, type SaEntry, type SaSet } from '../secagree/sadb.js';
 import { authParam, parseAuthHeader } from '../sip/auth-header.js';
-import { addressUri, headerParam, parseVia, splitList, type SipRequest, type SipResponse } from '../sip/message.js';
+import { addressUri, detached, headerParam, parseVia, splitList, type SipRequest, type SipResponse } from '../sip/message.js';
 import { hostPort, normalizeAddress } from '../ip.js';
 import { ErrorCode, Ipsec3gppError } from '../errors.js';
 import { DEFAULT_TIMERS, type TimerValues } from '../sip/transaction.js';
@@ -285,6 +285,11 @@ export class PcscfProxy {
   readonly #impiLimiter: RateLimiter | undefined;
   /** The public user identities registered for each IMPI (identity.ts). */
   readonly #identities = new Map<string, RegisteredIdentities>();
+  /**
+   * identityKey of a public user identity -> the registrations (keys of #identities) it is registered in:
+   * a reg-event NOTIFY names AORs, and looking each up here costs the same with 10 or 10^5 registrations.
+   */
+  readonly #byIdentity = new Map<string, Set<string>>();
   /** This P-CSCF's own address and ports (its four sockets), as hopKey()s: what #isMine compares with. */
   readonly #own: Set<string>;
   /** The Service-Route of each registration (RFC 3608), enforced on the UE's requests. */
@@ -355,7 +360,7 @@ export class PcscfProxy {
     this.db.on((set, event) => {
       if ((event === 'deleted' || event === 'expired') && !this.db.sets(set.key).some((s) => s.state === 'established' || s.state === 'old')) {
         this.#pani.delete(set.key);
-        this.#identities.delete(set.key);
+        this.#dropIdentities(set.key);
         this.#serviceRoutes.delete(set.key);
         this.#regSubscribed.delete(set.key);
         for (const [c, k] of this.#natContacts) if (k === set.key) this.#natContacts.delete(c);
@@ -495,7 +500,7 @@ export class PcscfProxy {
    * challenge, TS 24.229 5.2.2.4); false when the offer is refused, after answering the UE.
    */
   #storeOffer(req: SipRequest, key: string, ueAddress: string, pani: string | undefined, respond: (r: SipResponse) => void, inner?: string): RegistrationAttempt | undefined {
-    const d = this.sec.initialRegister({ key, ueAddress, securityClient: req.headers.getAll('security-client'), accessNetworkInfo: pani, nat: inner !== undefined });
+    const d = this.sec.initialRegister({ key, ueAddress, securityClient: req.headers.getAll('security-client').map(detached), accessNetworkInfo: pani, nat: inner !== undefined });
     if (d.accept) {
       if (inner !== undefined) this.#natInner.set(d.attempt, inner);
       return d.attempt;
@@ -753,7 +758,7 @@ export class PcscfProxy {
    * finds them and gets the 200 again.
    */
   #closeRegistration(key: string, by: 'ue' | 'network' = 'ue'): void {
-    this.#identities.delete(key);
+    this.#dropIdentities(key);
     this.#serviceRoutes.delete(key);
     this.#pani.delete(key);
     this.#saveRegistration(key);
@@ -792,6 +797,39 @@ export class PcscfProxy {
     const ids = this.#identities.get(key);
     if (ids) ids.add(uris);
     else this.#identities.set(key, new RegisteredIdentities(key, uris));
+    this.#index(key, uris);
+  }
+
+  /** Notes that the registration `key` has the identities `uris` (see #byIdentity). */
+  #index(key: string, uris: readonly string[]): void {
+    for (const u of uris) {
+      const k = identityKey(u);
+      let regs = this.#byIdentity.get(k);
+      if (regs === undefined) this.#byIdentity.set(k, (regs = new Set()));
+      regs.add(key);
+    }
+  }
+
+  /** Forgets the identities of the registration `key`. */
+  #dropIdentities(key: string): void {
+    const ids = this.#identities.get(key);
+    if (ids === undefined) return;
+    this.#identities.delete(key);
+    for (const u of ids.all) {
+      const k = identityKey(u);
+      const regs = this.#byIdentity.get(k);
+      if (regs === undefined) continue;
+      regs.delete(key);
+      if (regs.size === 0) this.#byIdentity.delete(k);
+    }
+  }
+
+  /** The registrations that have the identity `aor` (an identityKey), in the order they were registered. */
+  #registrationsOf(aor: string): string[] {
+    const regs = this.#byIdentity.get(aor);
+    if (regs === undefined) return [];
+    const keys = [...regs].filter((k) => this.#identities.get(k)?.hasKey(aor) === true);
+    return keys.length <= 1 ? keys : [...this.#identities.keys()].filter((k) => regs.has(k));
   }
 
   /** This P-CSCF's own URI toward the core (reg-event subscriber, TS 24.229 5.2.3). */
@@ -840,15 +878,14 @@ export class PcscfProxy {
     for (const { reg, key: aor } of regs) {
       const ended = reg.state === 'terminated' || (reg.contacts.length > 0 && reg.contacts.every((c) => c.state === 'terminated'));
       if (!ended || aor === undefined) continue;
-      for (const [key, ids] of [...this.#identities]) {
-        if (!ids.hasKey(aor)) continue;
+      for (const key of this.#registrationsOf(aor)) {
         this.#regSubscribed.delete(key);
         this.#closeRegistration(key, 'network');
         this.events.deregistered?.({ key });
       }
     }
     if ((req.headers.get('subscription-state') ?? '').toLowerCase().startsWith('terminated')) {
-      for (const { key: aor } of regs) if (aor !== undefined) for (const [key, ids] of this.#identities) if (ids.hasKey(aor)) this.#regSubscribed.delete(key);
+      for (const { key: aor } of regs) if (aor !== undefined) for (const key of this.#registrationsOf(aor)) this.#regSubscribed.delete(key);
     }
   }
 
@@ -1013,6 +1050,7 @@ export class PcscfProxy {
         continue;
       }
       this.#identities.set(key, new RegisteredIdentities(key, r.identities));
+      this.#index(key, r.identities);
       this.#serviceRoutes.set(key, r.serviceRoute);
       this.#pani.set(key, r.pani ?? undefined);
       this.sec.restoreEstablished(key, established);

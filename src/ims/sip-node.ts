@@ -4,7 +4,7 @@
 
 import { type DatagramSocket } from '../net/datagram.js';
 import { type SaDatabase, type SaEntry } from '../secagree/sadb.js';
-import { SIP_METHODS, SipHeaders, SipParseError, parseSipMessage, serializeSipMessage, type SipMessage, type SipRequest, type SipResponse } from '../sip/message.js';
+import { SIP_METHODS, SipHeaders, SipParseError, detached, parseSipMessage, serializeSipMessage, type SipMessage, type SipRequest, type SipResponse } from '../sip/message.js';
 import { TransactionLayer, type ClientTxOptions, type Incoming, type TimerValues } from '../sip/transaction.js';
 import { type ProtectedPort } from './protected-port.js';
 import { type StreamConnection } from '../net/stream.js';
@@ -47,20 +47,24 @@ export const newTag = (): string => hexRandom(4);
 export const newCallId = (host: string): string => `${hexRandom(8)}@${host}`;
 
 const enc = new TextEncoder();
+/** The body of a message without one (shared: a zero-length array cannot be written to). */
+const NO_BODY = new Uint8Array(0);
+
 
 /** A response to `req` (Via, From, To, Call-ID and CSeq copied; a To tag added to final responses). */
 export function makeResponse(req: SipRequest, status: number, reason: string, extra: Array<[string, string]> = [], body?: { type: string; data: Uint8Array }): SipResponse {
   const h = new SipHeaders();
-  for (const v of req.headers.getAll('via')) h.add('Via', v);
-  h.add('From', req.headers.get('from')!);
+  for (const v of req.headers.getAll('via')) h.add('Via', detached(v));
+  h.add('From', detached(req.headers.get('from')!));
   let to = req.headers.get('to')!;
   if (status >= 200 && !/;\s*tag=/i.test(to)) to = `${to};tag=${newTag()}`;
-  h.add('To', to);
-  h.add('Call-ID', req.headers.get('call-id')!);
-  h.add('CSeq', req.headers.get('cseq')!);
-  for (const [n, v] of extra) h.add(n, v);
+  h.add('To', detached(to));
+  h.add('Call-ID', detached(req.headers.get('call-id')!));
+  h.add('CSeq', detached(req.headers.get('cseq')!));
+  // Extra values are often the request's own (a registrar's Contact and Path): detached as well.
+  for (const [n, v] of extra) h.add(n, detached(v));
   if (body) h.add('Content-Type', body.type);
-  return { type: 'response', status, reason, headers: h, body: body?.data ?? new Uint8Array(0) };
+  return { type: 'response', status, reason, headers: h, body: body?.data ?? NO_BODY };
 }
 
 export interface RequestInit {
@@ -84,7 +88,7 @@ export function makeRequest(r: RequestInit): SipRequest {
   h.add('Call-ID', r.callId);
   h.add('CSeq', `${r.cseq} ${r.method}`);
   for (const [n, v] of r.headers ?? []) h.add(n, v);
-  let body: Uint8Array = new Uint8Array(0);
+  let body: Uint8Array = NO_BODY;
   if (r.body) {
     h.add('Content-Type', r.body.type);
     body = typeof r.body.data === 'string' ? enc.encode(r.body.data) : r.body.data;

@@ -104,7 +104,7 @@ function scanParams(s: string, i: number, list: boolean): number {
 function checkUri(uri: string): void {
   if (!SCHEME.test(uri)) bad(`URI without a scheme ${JSON.stringify(uri.slice(0, 40))}`);
   const c0 = uri.charCodeAt(0) | 32;
-  if (c0 === 115 && /^sips?:/i.test(uri)) sipUri(uri);
+  if (c0 === 115 && /^sips?:/i.test(uri)) checkSipUri(uri);
 }
 
 /**
@@ -201,7 +201,7 @@ function checkVia(s: string): void {
 }
 
 /** host = hostname / IPv4address / IPv6reference ("[" hex and colons "]"; RFC 5118 4.10's extra colon tolerated). */
-function scanHost(s: string, i: number, what: string): number {
+export function scanHost(s: string, i: number, what: string): number {
   if (s.charCodeAt(i) === 91) {
     const j = s.indexOf(']', i);
     if (j < 0) bad(`unterminated IPv6 reference in the ${what}`);
@@ -224,7 +224,8 @@ function scanHost(s: string, i: number, what: string): number {
   return i;
 }
 
-function scanPort(s: string, i: number): number {
+/** A port (1-5 digits, at most 65535) from `i`; where it ends. */
+export function scanPort(s: string, i: number): number {
   const i0 = i;
   while (i < s.length && s.charCodeAt(i) >= 48 && s.charCodeAt(i) <= 57) i++;
   if (i === i0 || i - i0 > 5 || Number(s.slice(i0, i)) > 65535) bad('bad port (an IPv6 address must be enclosed in [...], RFC 5118 4.2)');
@@ -253,7 +254,7 @@ export function requestUriFault(uri: string): string | undefined {
   }
   if (!/^sips?:/i.test(uri)) return undefined;
   try {
-    if (sipUri(uri).headers !== undefined) return 'headers ("?...") are not allowed in a Request-URI (RFC 3261 19.1.1)';
+    if (uri.indexOf('?', checkSipUri(uri)) >= 0) return 'headers ("?...") are not allowed in a Request-URI (RFC 3261 19.1.1)';
   } catch (e) {
     if (e instanceof Bad) return `bad Request-URI: ${e.why}`;
     throw e;
@@ -275,27 +276,38 @@ export interface SipUri {
   headers: string | undefined;
 }
 
-function sipUri(uri: string): SipUri {
+/**
+ * Checks a sip: or sips: URI (throws Bad) and returns where its host (and port) ends: what sipUri checks,
+ * without building the parts (the parser checks every URI of every message; few are taken apart).
+ */
+function checkSipUri(uri: string): number {
   const colon = uri.indexOf(':');
-  const scheme = uri.slice(0, colon).toLowerCase();
-  if (scheme !== 'sip' && scheme !== 'sips') bad('not a sip or sips URI');
+  // The scheme: "sip" or "sips" in any case (without a colon, what the lower-cased slice(0, -1) says).
+  const sc = colon < 0
+    ? /^sips?$/.test(uri.slice(0, colon).toLowerCase())
+    : (colon === 3 || colon === 4) && (uri.charCodeAt(0) | 32) === 115 && (uri.charCodeAt(1) | 32) === 105 && (uri.charCodeAt(2) | 32) === 112 && (colon === 3 || (uri.charCodeAt(3) | 32) === 115);
+  if (!sc) bad('not a sip or sips URI');
   // The user part may hold "?", ";" and ":" (user-unreserved), never an unescaped "@": the host starts after the last "@".
   const at = uri.lastIndexOf('@');
   if (at === colon + 1) bad('empty user part before "@"');
   const h = at > colon ? at + 1 : colon + 1;
   let i = scanHost(uri, h, 'URI');
-  const host = uri.slice(h, i);
-  let port: number | undefined;
-  if (uri.charCodeAt(i) === 58) {
-    const p = i + 1;
-    i = scanPort(uri, p);
-    port = Number(uri.slice(p, i));
-  }
+  if (uri.charCodeAt(i) === 58) i = scanPort(uri, i + 1);
   const c = uri.charCodeAt(i);
   if (i < uri.length && c !== 59 && c !== 63) bad(`unexpected ${JSON.stringify(uri[i])} after the host of a SIP URI`);
+  return i;
+}
+
+function sipUri(uri: string): SipUri {
+  const i = checkSipUri(uri);
+  const colon = uri.indexOf(':');
+  const at = uri.lastIndexOf('@');
+  const h = at > colon ? at + 1 : colon + 1;
+  const hostEnd = scanHost(uri, h, 'URI');
+  const port = hostEnd < i ? Number(uri.slice(hostEnd + 1, i)) : undefined;
   const q = uri.indexOf('?', i);
   return {
-    scheme: scheme as 'sip' | 'sips', user: at > colon ? uri.slice(colon + 1, at) : undefined, host, port,
+    scheme: uri.slice(0, colon).toLowerCase() as 'sip' | 'sips', user: at > colon ? uri.slice(colon + 1, at) : undefined, host: uri.slice(h, hostEnd), port,
     params: uri.slice(i, q < 0 ? uri.length : q), headers: q < 0 ? undefined : uri.slice(q + 1),
   };
 }
@@ -338,43 +350,60 @@ export function unquote(q: string): string {
  * Quoted values come back without their quotes and with quoted-pairs (`\\"`) resolved (RFC 3261 25.1).
  */
 export function headerParam(value: string, name: string): string | undefined {
+  // One pass over the value: each top-level ";" ends a parameter (the text from after one ";" to the next,
+  // as written); only a parameter whose name matches is sliced. Quotes and <...> as the grammar nests them.
+  const wanted = name.toLowerCase();
   let depth = 0;
   let quoted = false;
-  const params: string[] = [];
-  let cur = '';
-  let inParams = false;
+  let start = -1;
   for (let i = 0; i < value.length; i++) {
-    const ch = value[i]!;
+    const c = value.charCodeAt(i);
     if (quoted) {
-      if (ch === '\\') {
-        if (inParams) cur += value.slice(i, i + 2);
-        i++;
-        continue;
+      if (c === 92) i++; // backslash: a quoted-pair
+      else if (c === 34) quoted = false;
+      continue;
+    }
+    if (c === 34) quoted = true;
+    else if (c === 60) depth++;
+    else if (c === 62) depth--;
+    else if (c === 59 && depth === 0) {
+      if (start >= 0) {
+        const v = paramIf(value, start, i, wanted);
+        if (v !== undefined) return v;
       }
-      if (ch === '"') quoted = false;
-      if (inParams) cur += ch;
-      continue;
+      start = i + 1;
     }
-    if (ch === '"') { quoted = true; if (inParams) cur += ch; continue; }
-    if (ch === '<') depth++;
-    if (ch === '>') depth--;
-    if (ch === ';' && depth === 0) {
-      if (inParams) params.push(cur);
-      inParams = true;
-      cur = '';
-      continue;
-    }
-    if (inParams) cur += ch;
   }
-  if (inParams) params.push(cur);
-  const wanted = name.toLowerCase();
-  for (const p of params) {
-    const eq = p.indexOf('=');
-    const n = (eq < 0 ? p : p.slice(0, eq)).trim().toLowerCase();
-    if (n !== wanted) continue;
-    if (eq < 0) return '';
-    const v = p.slice(eq + 1).trim();
-    return v.length >= 2 && v.startsWith('"') && v.endsWith('"') ? unquote(v) : v;
+  return start >= 0 ? paramIf(value, start, value.length, wanted) : undefined;
+}
+
+/** The value of the parameter written in value[from, to) if its name is `wanted` (lower case), else undefined. */
+function paramIf(value: string, from: number, to: number, wanted: string): string | undefined {
+  let eq = value.indexOf('=', from);
+  if (eq >= to) eq = -1;
+  if (!nameIs(value, from, eq < 0 ? to : eq, wanted)) return undefined;
+  if (eq < 0) return '';
+  const v = value.slice(eq + 1, to).trim();
+  return v.length >= 2 && v.startsWith('"') && v.endsWith('"') ? unquote(v) : v;
+}
+
+/** What String.prototype.trim strips: WhiteSpace and LineTerminator (ECMA-262 12.2, 12.3). */
+export function isTrimmed(c: number): boolean {
+  return c === 32 || (c >= 9 && c <= 13) || (c >= 0xa0 && (c === 0xa0 || c === 0x1680 || (c >= 0x2000 && c <= 0x200a) || c === 0x2028 || c === 0x2029 || c === 0x202f || c === 0x205f || c === 0x3000 || c === 0xfeff));
+}
+
+/** `value.slice(a, z).trim().toLowerCase() === wanted`, without the strings when the name is ASCII. */
+function nameIs(value: string, a: number, z: number, wanted: string): boolean {
+  while (a < z && isTrimmed(value.charCodeAt(a))) a++;
+  while (z > a && isTrimmed(value.charCodeAt(z - 1))) z--;
+  let ascii = true;
+  for (let i = a; i < z; i++) if (value.charCodeAt(i) >= 0x80) ascii = false;
+  if (!ascii) return value.slice(a, z).toLowerCase() === wanted;
+  if (z - a !== wanted.length) return false;
+  for (let i = a; i < z; i++) {
+    let c = value.charCodeAt(i);
+    if (c >= 65 && c <= 90) c += 32;
+    if (c !== wanted.charCodeAt(i - a)) return false;
   }
-  return undefined;
+  return true;
 }

@@ -12,7 +12,7 @@
 // never split (their commas are inside one value).
 
 import { ErrorCode, Ipsec3gppError } from '../errors.js';
-import { addressFault, headerFault, headerParam, isToken, requestUriFault, scanQuoted, skipWs, unquote } from './grammar.js';
+import { addressFault, headerFault, headerParam, isToken, isTrimmed, requestUriFault, scanQuoted, skipWs, unquote } from './grammar.js';
 
 export { headerParam, parseSipUri, type SipUri } from './grammar.js';
 
@@ -50,20 +50,32 @@ const LIST_HEADERS = new Set([
  */
 export const SIP_LIMITS = { messageBytes: 65535, headers: 200, lineLength: 8192 } as const;
 
-/** Name as written -> [canonical key, name as written out]; bounded, so hostile names cannot grow it. */
-const NAMES = new Map<string, readonly [string, string]>();
+/**
+ * Name as written -> [canonical key, name as written out, its bit in SINGLE (0 if it may repeat)]; bounded,
+ * so hostile names cannot grow it.
+ */
+const NAMES = new Map<string, readonly [string, string, number]>();
 const NAMES_MAX = 1024;
 
-function names(asWritten: string): readonly [string, string] {
+function names(asWritten: string): readonly [string, string, number] {
   let n = NAMES.get(asWritten);
   if (n === undefined) {
     const lower = asWritten.toLowerCase();
     const key = COMPACT[lower] ?? lower;
-    n = [key, CANONICAL[key] ?? (asWritten.length === 1 ? key : asWritten)];
-    if (NAMES.size < NAMES_MAX) NAMES.set(asWritten, n);
+    n = [key, CANONICAL[key] ?? (asWritten.length === 1 ? key : asWritten), SINGLE.get(key) ?? 0];
+    // A copy as the key: the name is a slice of a message's text, which the table must not keep.
+    if (NAMES.size < NAMES_MAX) NAMES.set(detached(asWritten), n);
   }
   return n;
 }
+
+/**
+ * @internal A copy of `s` that does not keep the string it was sliced from: a parsed message's header
+ * values are slices of its whole text, so a value kept for long (a response a server transaction keeps
+ * for 64*T1, a cache entry) would keep the whole message's text alive. A concatenation flattened by
+ * slice() is a new string; `s.slice()` alone would share the parent.
+ */
+export const detached = (s: string): string => `${s} `.slice(0, -1);
 
 /** The canonical (lower-case, full-form) key of a header name: `v` and `VIA` are both `via`. */
 export function canonicalName(name: string): string {
@@ -100,6 +112,29 @@ function splitInto(value: string, into: string[], limit = Infinity): string[] {
   const v = start === 0 ? value.trim() : value.slice(start).trim();
   if (v !== '') into.push(v);
   return into;
+}
+
+/** The first non-empty element of a list value (what splitList(value)[0] is), without the rest. */
+function firstElement(value: string): string | undefined {
+  let depth = 0;
+  let quoted = false;
+  let start = 0;
+  for (let i = 0; i < value.length; i++) {
+    const ch = value.charCodeAt(i);
+    if (quoted) {
+      if (ch === 92) i++; // backslash
+      else if (ch === 34) quoted = false;
+    } else if (ch === 34) quoted = true;
+    else if (ch === 60) depth++; // <
+    else if (ch === 62) depth = Math.max(0, depth - 1); // >
+    else if (ch === 44 && depth === 0) {
+      const v = value.slice(start, i).trim();
+      if (v !== '') return v;
+      start = i + 1;
+    }
+  }
+  const v = start === 0 ? value.trim() : value.slice(start).trim();
+  return v === '' ? undefined : v;
 }
 
 /** One header line: canonical key, name as written out, value. */
@@ -164,7 +199,7 @@ export class SipHeaders {
     for (const h of this.#list) {
       if (h.key !== k) continue;
       if (!list) return h.value;
-      const v = splitInto(h.value, [], 1)[0];
+      const v = firstElement(h.value);
       if (v !== undefined) return v;
     }
     return undefined;
@@ -331,10 +366,41 @@ function refuse(message: string, request: SipRequest | undefined, line?: number)
 
 /** Index of the first CRLF CRLF, or -1. */
 function headerEnd(data: Uint8Array): number {
-  for (let i = data.indexOf(13); i >= 0 && i + 3 < data.length; i = data.indexOf(13, i + 1)) {
-    if (data[i + 1] === 10 && data[i + 2] === 13 && data[i + 3] === 10) return i;
+  // Every CRLF CRLF starting at i, i+1, i+2 or i+3 has a CR or LF at i+3: without one there, skip all four.
+  const n = data.length;
+  for (let i = 0; i + 3 < n;) {
+    const c = data[i + 3]!;
+    if (c !== 10 && c !== 13) {
+      i += 4;
+      continue;
+    }
+    if (c === 10 && data[i] === 13 && data[i + 1] === 10 && data[i + 2] === 13) return i;
+    i++;
   }
   return -1;
+}
+
+/** Whether `s` holds a CR not followed by LF or an LF not preceded by CR (one that split('\r\n') leaves in a line). */
+function hasBareCrLf(s: string): boolean {
+  for (let i = s.indexOf('\r'); i >= 0; i = s.indexOf('\r', i + 2)) if (s.charCodeAt(i + 1) !== 10) return true;
+  for (let i = s.indexOf('\n'); i >= 0; i = s.indexOf('\n', i + 1)) if (s.charCodeAt(i - 1) !== 13) return true;
+  return false;
+}
+
+/** Whether s[a, z) holds a CR or an LF. */
+function lineHasCrLf(s: string, a: number, z: number): boolean {
+  for (let i = a; i < z; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 13 || c === 10) return true;
+  }
+  return false;
+}
+
+/** s.slice(a, z).trim(), without the intermediate string. */
+function trimmed(s: string, a: number, z: number): string {
+  while (a < z && isTrimmed(s.charCodeAt(a))) a++;
+  while (z > a && isTrimmed(s.charCodeAt(z - 1))) z--;
+  return s.slice(a, z);
 }
 
 /**
@@ -350,10 +416,14 @@ export function parseSipMessage(data: Uint8Array): SipMessage {
   if (data.length > SIP_LIMITS.messageBytes) fail(`message larger than ${SIP_LIMITS.messageBytes} bytes`);
   const end = headerEnd(data);
   // Without the empty line the message is refused; its header lines are still read so that the refusal can be answered.
-  const head = dec.decode(end < 0 ? data : data.subarray(0, end));
-  const raw = head.split('\r\n');
-  if (end < 0 && raw.length > 1 && raw[raw.length - 1] === '') raw.pop();
-  const start = raw[0]!;
+  const decoded = dec.decode(end < 0 ? data : data.subarray(0, end));
+  // The lines are the pieces between CRLFs (as split('\r\n') gives them), read by position without an
+  // array of line strings; a trailing CRLF of a head without the empty line ends its last line.
+  const head = end < 0 && decoded.length >= 2 && decoded.endsWith('\r\n') ? decoded.slice(0, -2) : decoded;
+  // One scan for a CR or LF that is not part of a CRLF: without one (nearly always), no line holds one.
+  const bare = hasBareCrLf(head);
+  let e = head.indexOf('\r\n');
+  const start = e < 0 ? head : head.slice(0, e);
   const list: HeaderEntry[] = [];
   const headers = SipHeaders.fromEntries(list);
   let request: SipRequest | undefined;
@@ -365,16 +435,19 @@ export function parseSipMessage(data: Uint8Array): SipMessage {
     if (!m) fail(`bad status line ${JSON.stringify(start.slice(0, 80))}`, 1);
     msg = { type: 'response', status: Number(m[1]), reason: m[2]!, headers, body: EMPTY };
   } else {
-    const sp = start.indexOf(' ');
-    const method = sp < 0 ? start : start.slice(0, sp);
+    // method SP Request-URI SP SIP-Version, as start.split(' ') cuts it.
+    const sp1 = start.indexOf(' ');
+    const sp2 = sp1 < 0 ? -1 : start.indexOf(' ', sp1 + 1);
+    const sp3 = sp2 < 0 ? -1 : start.indexOf(' ', sp2 + 1);
+    const method = sp1 < 0 ? start : start.slice(0, sp1);
     if (!isToken(method)) fail(`bad request line ${JSON.stringify(start.slice(0, 80))}`, 1);
-    const parts = start.split(' ');
-    request = msg = { type: 'request', method, uri: parts[1] ?? '', headers, body: EMPTY };
-    const version = parts[2] ?? '';
-    if (parts.length !== 3) fault = [`bad request line ${JSON.stringify(start.slice(0, 80))}`, 1, 400];
+    const uri = sp1 < 0 ? '' : start.slice(sp1 + 1, sp2 < 0 ? start.length : sp2);
+    request = msg = { type: 'request', method, uri, headers, body: EMPTY };
+    const version = sp2 < 0 ? '' : start.slice(sp2 + 1, sp3 < 0 ? start.length : sp3);
+    if (sp2 < 0 || sp3 >= 0) fault = [`bad request line ${JSON.stringify(start.slice(0, 80))}`, 1, 400];
     else if (version !== 'SIP/2.0') fault = /^SIP\/\d{1,3}\.\d{1,3}$/.test(version) ? [`SIP version ${version} is not supported`, 1, 505] : [`bad request line ${JSON.stringify(start.slice(0, 80))}`, 1, 400];
     else {
-      const f = requestUriFault(parts[1]!);
+      const f = requestUriFault(uri);
       if (f !== undefined) fault = [f, 1, 400];
     }
   }
@@ -383,49 +456,57 @@ export function parseSipMessage(data: Uint8Array): SipMessage {
   let semantic: [string, number] | undefined;
   let seen = 0;
   let repeated = 0;
-  for (let i = 1; i < raw.length;) {
-    const text = raw[i]!;
-    const no = ++i;
-    if (text.length > SIP_LIMITS.lineLength) fail(`line longer than ${SIP_LIMITS.lineLength} characters`, no);
-    if (text.indexOf('\r') >= 0 || text.indexOf('\n') >= 0) {
-      fault ??= ['bare CR or LF', no, 400];
+  // [a, e): the current line; `no` its number (the start line is 1).
+  let no = 1;
+  while (e >= 0) {
+    const a = e + 2;
+    e = head.indexOf('\r\n', a);
+    const z = e < 0 ? head.length : e;
+    const ln = ++no;
+    if (z - a > SIP_LIMITS.lineLength) fail(`line longer than ${SIP_LIMITS.lineLength} characters`, ln);
+    if (bare && lineHasCrLf(head, a, z)) {
+      fault ??= ['bare CR or LF', ln, 400];
       continue;
     }
-    const c0 = text.charCodeAt(0);
+    const c0 = head.charCodeAt(a);
     if (c0 === 32 || c0 === 9) {
-      fault ??= ['continuation line without a header', no, 400];
+      fault ??= ['continuation line without a header', ln, 400];
       continue;
     }
-    const colon = text.indexOf(':');
-    let value = text.slice(colon + 1).trim();
-    for (; i < raw.length; i++) {
-      const more = raw[i]!;
-      const c = more.charCodeAt(0);
+    let colon = head.indexOf(':', a);
+    if (colon >= z) colon = -1;
+    let value = trimmed(head, colon < 0 ? a : colon + 1, z);
+    // Continuation lines (starting with SP or HTAB) join the value with one space.
+    while (e >= 0) {
+      const c = head.charCodeAt(e + 2);
       if (c !== 32 && c !== 9) break;
-      if (more.length > SIP_LIMITS.lineLength) fail(`line longer than ${SIP_LIMITS.lineLength} characters`, i + 1);
-      if (more.indexOf('\r') >= 0 || more.indexOf('\n') >= 0) fault ??= ['bare CR or LF', i + 1, 400];
-      const t = more.trim();
+      const a2 = e + 2;
+      e = head.indexOf('\r\n', a2);
+      const z2 = e < 0 ? head.length : e;
+      no++;
+      if (z2 - a2 > SIP_LIMITS.lineLength) fail(`line longer than ${SIP_LIMITS.lineLength} characters`, no);
+      if (bare && lineHasCrLf(head, a2, z2)) fault ??= ['bare CR or LF', no, 400];
+      const t = trimmed(head, a2, z2);
       value = value === '' ? t : `${value} ${t}`;
     }
-    const name = colon <= 0 ? '' : text.slice(0, colon).trim();
-    if (colon <= 0) {
-      fault ??= [`header line without a name and colon: ${JSON.stringify(text.slice(0, 80))}`, no, 400];
+    if (colon <= a) {
+      fault ??= [`header line without a name and colon: ${JSON.stringify(head.slice(a, z).slice(0, 80))}`, ln, 400];
       continue;
     }
+    const name = trimmed(head, a, colon);
     if (!isToken(name)) {
-      fault ??= [`bad header name ${JSON.stringify(name.slice(0, 40))}`, no, 400];
+      fault ??= [`bad header name ${JSON.stringify(name.slice(0, 40))}`, ln, 400];
       continue;
     }
-    const [key, written] = names(name);
+    const [key, written, bit] = names(name);
     if (list.push({ key, name: written, value }) > SIP_LIMITS.headers) fail(`more than ${SIP_LIMITS.headers} header lines`);
     if (semantic !== undefined) continue;
     const why = headerFault(key, value);
-    if (why !== undefined) semantic = [`bad ${written} header: ${why}`, no];
-    const bit = SINGLE.get(key);
-    if (bit !== undefined) {
+    if (why !== undefined) semantic = [`bad ${written} header: ${why}`, ln];
+    if (bit !== 0) {
       if (seen & bit) {
         repeated |= bit;
-        semantic ??= [`${written} repeated`, no];
+        semantic ??= [`${written} repeated`, ln];
       }
       seen |= bit;
     }
@@ -439,17 +520,25 @@ export function parseSipMessage(data: Uint8Array): SipMessage {
     if (!/^\d{1,6}$/.test(cl)) refuse(`bad Content-Length ${JSON.stringify(cl)}`, request);
     const n = Number(cl);
     if (bodyStart + n > data.length) refuse(`Content-Length ${n} exceeds the ${data.length - bodyStart} bytes received`, request);
-    msg.body = data.slice(bodyStart, bodyStart + n);
+    // No body (most responses): one shared empty array, not a new ArrayBuffer per message.
+    msg.body = n === 0 ? EMPTY : data.slice(bodyStart, bodyStart + n);
   } else {
-    msg.body = data.slice(bodyStart);
+    msg.body = bodyStart >= data.length ? EMPTY : data.slice(bodyStart);
   }
   // The headers every request and response needs (RFC 3261 8.1.1, 8.2.6).
   for (const h of REQUIRED) if (!headers.get(h)) refuse(`missing ${CANONICAL[h] ?? h} header`, request);
   if (semantic) refuse(semantic[0], request, semantic[1]);
-  const cseq = /^(\d{1,10})\s+([^\s]+)$/.exec(headers.get('cseq')!);
-  if (!cseq || Number(cseq[1]) > 2 ** 31 - 1) refuse(`bad CSeq ${JSON.stringify(headers.get('cseq'))}`, request);
-  if (request && cseq[2] !== request.method) {
-    throw new SipParseError(`CSeq method ${cseq[2]} does not match ${request.method}`, undefined, SIP_METHODS.has(request.method) ? 400 : 501, request);
+  // CSeq = 1*10DIGIT LWS method, the number at most 2^31 - 1 (RFC 3261 20.16, 8.1.1.5); white space as \s.
+  const cs = headers.get('cseq')!;
+  let d = 0;
+  while (d < cs.length && d <= 10 && cs.charCodeAt(d) >= 48 && cs.charCodeAt(d) <= 57) d++;
+  let w = d;
+  while (w < cs.length && isTrimmed(cs.charCodeAt(w))) w++;
+  let k = w;
+  while (k < cs.length && !isTrimmed(cs.charCodeAt(k))) k++;
+  if (d === 0 || d > 10 || w === d || k === w || k !== cs.length || Number(cs.slice(0, d)) > 2 ** 31 - 1) refuse(`bad CSeq ${JSON.stringify(cs)}`, request);
+  if (request && cs.slice(w) !== request.method) {
+    throw new SipParseError(`CSeq method ${cs.slice(w)} does not match ${request.method}`, undefined, SIP_METHODS.has(request.method) ? 400 : 501, request);
   }
   return msg;
 }
@@ -510,9 +599,20 @@ export function parseNameAddr(value: string): { displayName: string | undefined;
   return { displayName: name === '' ? undefined : name, uri };
 }
 
+const VIA = /^SIP\s*\/\s*2\.0\s*\/\s*([A-Za-z0-9.!%*_+`'~-]+)\s+(\[[^\]]+\]|[^\s;:,]+)(?:\s*:\s*(\d+))?/;
+
+/**
+ * @internal The branch parameter of a Via value, as `parseVia(value).branch` (throwing SIP_PARSE where
+ * parseVia does), without taking the rest apart: the transaction layer's key of every response.
+ */
+export function viaBranch(value: string): string | undefined {
+  if (!VIA.test(value)) throw new Ipsec3gppError(ErrorCode.SIP_PARSE, `bad Via ${JSON.stringify(value.slice(0, 80))}`);
+  return headerParam(value, 'branch');
+}
+
 /** Via sent-by and parameters: `SIP/2.0/UDP host:port;branch=...` (host may be an IPv6 reference, `[::1]`). */
 export function parseVia(value: string): { transport: string; host: string; port: number | undefined; branch: string | undefined } {
-  const m = /^SIP\s*\/\s*2\.0\s*\/\s*([A-Za-z0-9.!%*_+`'~-]+)\s+(\[[^\]]+\]|[^\s;:,]+)(?:\s*:\s*(\d+))?/.exec(value);
+  const m = VIA.exec(value);
   if (!m) throw new Ipsec3gppError(ErrorCode.SIP_PARSE, `bad Via ${JSON.stringify(value.slice(0, 80))}`);
   return { transport: m[1]!.toUpperCase(), host: m[2]!, port: m[3] === undefined ? undefined : Number(m[3]), branch: headerParam(value, 'branch') };
 }

@@ -29,7 +29,7 @@
 // which path) it sends, as an opaque `route`.
 
 import { ErrorCode, Ipsec3gppError } from '../errors.js';
-import { SipHeaders, headerParam, parseCSeq, parseVia, type SipMessage, type SipRequest, type SipResponse } from './message.js';
+import { SipHeaders, headerParam, parseCSeq, parseVia, viaBranch, type SipMessage, type SipRequest, type SipResponse } from './message.js';
 
 /**
  * The SIP timer base values of RFC 3261 17.1.1.1 / table 4, in milliseconds; the transaction timers
@@ -64,8 +64,9 @@ interface ClientTx<R> {
   route: R;
   resolve: (r: SipResponse) => void;
   reject: (e: Error) => void;
-  timerE?: ReturnType<typeof setTimeout> | undefined;
-  timerF?: ReturnType<typeof setTimeout>;
+  /** INVITE Proceeding: Timer A stopped, Timer B replaced by the 180 s bound (`timerC`). */
+  proceeding?: boolean;
+  timerC?: ReturnType<typeof setTimeout>;
   interval: number;
   done: boolean;
   onProvisional?: ((r: SipResponse) => void) | undefined;
@@ -103,9 +104,103 @@ function unref(t: ReturnType<typeof setTimeout>): void {
   (t as unknown as { unref?: () => void }).unref?.();
 }
 
+/** What a deadline does when it falls due (see {@link Deadlines}). */
+const enum Due { Expire, TimerE, TimerF }
+
+/** One duration's deadlines, in order: parallel arrays from `head` on, and the timer armed for the first. */
+interface DeadlineQueue { keys: string[]; ids: number[]; due: Due[]; at: number[]; head: number; timer: ReturnType<typeof setTimeout> | undefined }
+
+/**
+ * The transaction timers that only look something up when they fall due (Timers E and F of a client
+ * transaction, and the lingering of a finished one: Timers J, K, I, L): one FIFO queue per duration, each
+ * with one armed setTimeout for its head, instead of a Timeout object and a closure per transaction. A
+ * queue of one duration is in deadline order, so each turn pops what is due. An entry holds the key and
+ * the transaction's id, never the transaction, so a finished transaction (and the response it kept, the
+ * core's 401 carries CK and IK) is not kept alive by a pending timer. An entry never fires before its
+ * deadline (performance.now()); a timer that fires early is armed again for the rest.
+ */
+class Deadlines {
+  readonly #queues = new Map<number, DeadlineQueue>();
+  readonly #fire: (kind: Due, key: string, id: number) => void;
+  /** Whether the armed timers keep the process alive. */
+  #ref = false;
+
+  constructor(fire: (kind: Due, key: string, id: number) => void) {
+    this.#fire = fire;
+  }
+
+  add(ms: number, kind: Due, key: string, id: number): void {
+    let q = this.#queues.get(ms);
+    if (q === undefined) {
+      q = { keys: [], ids: [], due: [], at: [], head: 0, timer: undefined };
+      this.#queues.set(ms, q);
+    }
+    q.keys.push(key);
+    q.ids.push(id);
+    q.due.push(kind);
+    q.at.push(performance.now() + ms);
+    if (q.timer === undefined) this.#arm(ms, q, ms);
+  }
+
+  #arm(ms: number, q: DeadlineQueue, wait: number): void {
+    q.timer = setTimeout(() => this.#run(ms), Math.max(1, Math.ceil(wait)));
+    if (!this.#ref) unref(q.timer);
+  }
+
+  /** Makes the armed timers keep the process alive (Node), or not. */
+  ref(on: boolean): void {
+    if (on === this.#ref) return;
+    this.#ref = on;
+    for (const q of this.#queues.values()) {
+      if (q.timer === undefined) continue;
+      if (on) (q.timer as unknown as { ref?: () => void }).ref?.();
+      else unref(q.timer);
+    }
+  }
+
+  #run(ms: number): void {
+    const q = this.#queues.get(ms);
+    if (q === undefined) return;
+    q.timer = undefined;
+    const now = performance.now();
+    while (q.head < q.at.length && q.at[q.head]! <= now) {
+      const i = q.head++;
+      const key = q.keys[i]!;
+      const id = q.ids[i]!;
+      const kind = q.due[i]!;
+      q.keys[i] = '';
+      this.#fire(kind, key, id);
+    }
+    if (q.head === q.at.length) {
+      q.keys.length = q.ids.length = q.due.length = q.at.length = 0;
+      q.head = 0;
+      return;
+    }
+    if (q.head > 1024 && q.head * 2 > q.at.length) {
+      q.keys.splice(0, q.head);
+      q.ids.splice(0, q.head);
+      q.due.splice(0, q.head);
+      q.at.splice(0, q.head);
+      q.head = 0;
+    }
+    if (q.timer === undefined) this.#arm(ms, q, q.at[q.head]! - now);
+  }
+
+  /** Drops every pending deadline (shutdown). */
+  clear(): void {
+    for (const q of this.#queues.values()) if (q.timer !== undefined) clearTimeout(q.timer);
+    this.#queues.clear();
+  }
+}
+
 const MAGIC_COOKIE = 'z9hG4bK';
 const txMethod = (method: string): string => (method === 'ACK' ? 'INVITE' : method);
-const key = (branch: string, method: string): string => `${branch}|${txMethod(method)}`;
+/**
+ * Transaction keys are built by join, which copies into one new string: a template literal would keep
+ * its parts, and the branch is a slice of the received message's text, so a key that lingers in the
+ * tables for 64*T1 would keep the whole message's text alive.
+ */
+const key = (branch: string, method: string): string => [branch, txMethod(method)].join('|');
 
 function topVia(m: SipMessage): string {
   const via = m.headers.first('via');
@@ -114,7 +209,7 @@ function topVia(m: SipMessage): string {
 }
 
 function branchOf(m: SipMessage): string {
-  const b = parseVia(topVia(m)).branch;
+  const b = viaBranch(topVia(m));
   if (b === undefined || !b.startsWith(MAGIC_COOKIE)) throw new Ipsec3gppError(ErrorCode.SIP_PARSE, 'top Via has no RFC 3261 branch (z9hG4bK...)');
   return b;
 }
@@ -130,7 +225,7 @@ function serverKey(req: SipRequest, as: string = req.method): string {
   const v = parseVia(via);
   const sentBy = `${v.host.toLowerCase()}:${v.port ?? ''}`;
   if (v.branch !== undefined && v.branch.length > MAGIC_COOKIE.length && v.branch.startsWith(MAGIC_COOKIE)) {
-    return `3261|${v.branch}|${sentBy}|${txMethod(as)}`;
+    return ['3261', v.branch, sentBy, txMethod(as)].join('|');
   }
   const cseq = parseCSeq(req.headers.get('cseq')!);
   const toTag = as === 'ACK' ? '' : headerParam(req.headers.get('to')!, 'tag') ?? '';
@@ -185,7 +280,15 @@ export class TransactionLayer<R> {
   readonly #send: SendFn<R>;
   readonly #t: TimerValues;
   readonly #clients = new Map<string, ClientTx<R>>();
+  /**
+   * Non-INVITE client transactions in Completed (Timer K): key -> id, all that absorbing a retransmitted
+   * final response needs, so that the request, its route and what awaited it are not kept for T4.
+   */
+  readonly #completed = new Map<string, number>();
   readonly #servers = new Map<string, ServerTx<R>>();
+  readonly #deadlines = new Deadlines((kind, k, id) => this.#due(kind, k, id));
+  /** Client transactions in Trying/Calling (see #hold). */
+  #open = 0;
   /** Retransmissions sent by client transactions (for statistics). */
   retransmissions = 0;
   #nextId = 1;
@@ -212,51 +315,76 @@ export class TransactionLayer<R> {
     if (request.method === 'ACK') {
       return Promise.reject(new Ipsec3gppError(ErrorCode.SIP_TRANSACTION, 'an ACK is not a client transaction (RFC 3261 17.1.1.3)'));
     }
-    const invite = request.method === 'INVITE';
     const k = key(branchOf(request), request.method);
-    if (this.#clients.has(k)) return Promise.reject(new Ipsec3gppError(ErrorCode.SIP_TRANSACTION, 'a transaction with this branch is running'));
+    if (this.#clients.has(k) || this.#completed.has(k)) return Promise.reject(new Ipsec3gppError(ErrorCode.SIP_TRANSACTION, 'a transaction with this branch is running'));
     return new Promise<SipResponse>((resolve, reject) => {
       const tx: ClientTx<R> = { id: this.#nextId++, request, route, resolve, reject, interval: this.#t.t1, done: false, onProvisional: opts.onProvisional, onRetransmission: opts.onRetransmission, retransmissions: 0 };
       this.#clients.set(k, tx);
+      this.#hold(1);
       this.#send(request, route);
-      const retransmit = (): void => {
-        if (tx.done) return;
-        tx.retransmissions++;
-        this.retransmissions++;
-        this.#send(tx.request, tx.route);
-        // Timer A doubles without a cap (17.1.1.2); Timer E stops at T2 (17.1.2.2).
-        tx.interval = invite ? 2 * tx.interval : Math.min(2 * tx.interval, this.#t.t2);
-        tx.timerE = setTimeout(retransmit, tx.interval);
-      };
-      if (!this.#reliable(route)) tx.timerE = setTimeout(retransmit, tx.interval);
-      tx.timerF = setTimeout(() => {
-        if (tx.done) return;
-        this.#finish(k, tx);
-        reject(new Ipsec3gppError(ErrorCode.SIP_TRANSACTION, `${request.method} timed out after ${64 * this.#t.t1} ms without a final response (Timer ${invite ? 'B' : 'F'})`));
-      }, 64 * this.#t.t1);
+      if (!this.#reliable(route)) this.#deadlines.add(tx.interval, Due.TimerE, k, tx.id);
+      this.#deadlines.add(64 * this.#t.t1, Due.TimerF, k, tx.id);
     });
   }
 
+  /**
+   * Counts the client transactions waiting for a final response with Timer E or F running: while there is
+   * one, the timers keep the process alive (as a Timeout per transaction did); lingering ones never do.
+   */
+  #hold(d: 1 | -1): void {
+    this.#open += d;
+    this.#deadlines.ref(this.#open > 0);
+  }
+
+  /** A deadline fell due (see Deadlines): Timer E or F of client transaction `id`, or the end of a lingering one. */
+  #due(kind: Due, k: string, id: number): void {
+    if (kind === Due.Expire) {
+      // Server keys start "3261|" or "2543|", client keys with the branch (z9hG4bK...); ids are unique.
+      const server = this.#servers.get(k);
+      if (server?.id === id) {
+        this.#stopServer(server);
+        this.#servers.delete(k);
+      } else if (this.#clients.get(k)?.id === id) this.#clients.delete(k);
+      else if (this.#completed.get(k) === id) this.#completed.delete(k);
+      return;
+    }
+    const tx = this.#clients.get(k);
+    if (tx?.id !== id || tx.done) return;
+    const invite = tx.request.method === 'INVITE';
+    if (kind === Due.TimerE) {
+      if (tx.proceeding) return;
+      tx.retransmissions++;
+      this.retransmissions++;
+      this.#send(tx.request, tx.route);
+      // Timer A doubles without a cap (17.1.1.2); Timer E stops at T2 (17.1.2.2).
+      tx.interval = invite ? 2 * tx.interval : Math.min(2 * tx.interval, this.#t.t2);
+      this.#deadlines.add(tx.interval, Due.TimerE, k, id);
+      return;
+    }
+    if (tx.proceeding) return; // Timer B gave way to the 180 s bound
+    this.#finish(k, tx);
+    tx.reject(new Ipsec3gppError(ErrorCode.SIP_TRANSACTION, `${tx.request.method} timed out after ${64 * this.#t.t1} ms without a final response (Timer ${invite ? 'B' : 'F'})`));
+  }
+
   #finish(k: string, tx: ClientTx<R>, linger?: number): void {
+    if (!tx.done && !tx.proceeding) this.#hold(-1);
     tx.done = true;
-    if (tx.timerE) clearTimeout(tx.timerE);
-    if (tx.timerF) clearTimeout(tx.timerF);
+    if (tx.timerC) clearTimeout(tx.timerC);
     // Timer K (D, and the Accepted state's 64*T1 for INVITE): keep the key to absorb retransmitted finals.
-    this.#expire(this.#clients, k, tx.id, linger ?? this.#t.t4);
+    if (tx.request.method !== 'INVITE' && this.#clients.get(k) === tx) {
+      this.#clients.delete(k);
+      this.#completed.set(k, tx.id);
+    }
+    this.#expire(k, tx.id, linger ?? this.#t.t4);
   }
 
   /**
-   * Removes `k` from `map` after `ms` if it still holds transaction `id`. The timer holds the key and a
+   * Removes transaction `id` under `k` after `ms` if it is still there. The deadline holds the key and a
    * number, never the transaction: a pending timer must not keep a response (the core's 401 carries CK
    * and IK) or what awaits it alive after close().
    */
-  #expire(map: Map<string, { id: number }>, k: string, id: number, ms: number): void {
-    unref(setTimeout(() => {
-      const cur = map.get(k);
-      if (cur?.id !== id) return;
-      if ('invite' in cur) this.#stopServer(cur as ServerTx<R>);
-      map.delete(k);
-    }, ms));
+  #expire(k: string, id: number, ms: number): void {
+    this.#deadlines.add(ms, Due.Expire, k, id);
   }
 
   /** A response for a client transaction. */
@@ -269,7 +397,7 @@ export class TransactionLayer<R> {
     }
     const k = key(branch, parseCSeq(msg.headers.get('cseq')!).method);
     const tx = this.#clients.get(k);
-    if (tx === undefined) return { kind: 'stray', message: msg };
+    if (tx === undefined) return this.#completed.has(k) ? { kind: 'absorbed' } : { kind: 'stray', message: msg };
     const invite = tx.request.method === 'INVITE';
     if (tx.done) {
       if (invite && tx.accepted && msg.status >= 200 && msg.status < 300) tx.onRetransmission?.(msg);
@@ -279,15 +407,15 @@ export class TransactionLayer<R> {
     if (msg.status < 200) {
       if (invite) {
         // Proceeding: no more retransmissions; a ringing INVITE waits up to 3 minutes (Timer C's bound).
-        if (tx.timerE) clearTimeout(tx.timerE);
-        tx.timerE = undefined;
-        if (tx.timerF) clearTimeout(tx.timerF);
-        tx.timerF = setTimeout(() => {
+        if (!tx.proceeding) this.#hold(-1);
+        tx.proceeding = true;
+        if (tx.timerC) clearTimeout(tx.timerC);
+        tx.timerC = setTimeout(() => {
           if (tx.done) return;
           this.#finish(k, tx);
           tx.reject(new Ipsec3gppError(ErrorCode.SIP_TRANSACTION, 'INVITE got no final response within 180 s of its provisional response'));
         }, 180_000);
-        unref(tx.timerF);
+        unref(tx.timerC);
       }
       tx.onProvisional?.(msg);
       return { kind: 'absorbed' };
@@ -318,7 +446,7 @@ export class TransactionLayer<R> {
         if (existing.final && !existing.confirmed) {
           existing.confirmed = true;
           this.#stopServer(existing);
-          this.#expire(this.#servers, k, existing.id, this.#t.t4);
+          this.#expire(k, existing.id, this.#t.t4);
         }
         return { kind: 'absorbed' };
       }
@@ -353,7 +481,7 @@ export class TransactionLayer<R> {
           tx.final = true;
           if (invite && r.status < 300) tx.accepted = true;
           // Timer J (non-INVITE) and Timer L (INVITE 2xx); after a 300-699, Timer H or I ends it.
-          if (!invite || r.status < 300) this.#expire(this.#servers, k, tx.id, 64 * this.#t.t1);
+          if (!invite || r.status < 300) this.#expire(k, tx.id, 64 * this.#t.t1);
           if (invite && r.status >= 300) {
             let interval = this.#t.t1;
             const again = (): void => {
@@ -403,6 +531,7 @@ export class TransactionLayer<R> {
       }
     }
     this.#clients.clear();
+    this.#completed.clear();
     // A pending Timer J still holds its transaction: drop the response it kept (the core's 401 carries CK and IK).
     for (const tx of this.#servers.values()) {
       this.#stopServer(tx);
@@ -410,5 +539,6 @@ export class TransactionLayer<R> {
       delete tx.last;
     }
     this.#servers.clear();
+    this.#deadlines.clear();
   }
 }
