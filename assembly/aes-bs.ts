@@ -162,6 +162,38 @@ export function aesBsEcb(ctx: usize, src: usize, dst: usize, len: usize, decrypt
 }
 
 /**
+ * While all 8 lanes are busy: the passes before the first lane ends, without the per-lane bookkeeping
+ * of the general pass (which runs the pass in which a lane ends and refills it). The chaining values stay
+ * in ST (each block's ciphertext is the next block's chaining value) and go back to CHAIN and the lane
+ * records at the end. Lane lengths are public: so is the number of passes.
+ */
+function fullLanes(rounds: u32): void {
+  let run: u32 = 0xffffffff;
+  for (let k: usize = 0; k < 8; k++) run = min<u32>(run, load<u32>(LANE + (k << 3), 4));
+  if (run < 2) return;
+  const passes = run - 1;
+  copy16(ST, CHAIN, 128);
+  for (let s: u32 = 0; s < passes; s++) {
+    const off = <usize>s << 4;
+    for (let k: usize = 0; k < 8; k++) {
+      const at = ST + (k << 4);
+      v128.store(at, v128.xor(v128.load(at), v128.load(<usize>load<u32>(LANE + (k << 3)) + off)));
+    }
+    bsTranspose(ST);
+    aesBsEncryptPlanes(ST, BS_RK, rounds);
+    bsTranspose(ST);
+    for (let k: usize = 0; k < 8; k++) v128.store(<usize>load<u32>(LANE + (k << 3)) + off, v128.load(ST + (k << 4)));
+  }
+  lanePasses += passes;
+  copy16(CHAIN, ST, 128);
+  for (let k: usize = 0; k < 8; k++) {
+    const l = LANE + (k << 3);
+    store<u32>(l, load<u32>(l) + (passes << 4));
+    store<u32>(l, load<u32>(l, 4) - passes, 4);
+  }
+}
+
+/**
  * CBC encryption in place of `count` jobs (records of AES_JOB_SIZE bytes at `jobs`), all under the AES
  * context `ctx`, 8 jobs at a time, one per lane.
  */
@@ -179,6 +211,7 @@ export function aesBsCbcEncryptLanes(ctx: usize, jobs: usize, count: u32): void 
     }
   }
   while (active > 0) {
+    if (active == 8) fullLanes(rounds);
     lanePasses++;
     for (let k: usize = 0; k < 8; k++) {
       const left = load<u32>(LANE + (k << 3), 4);

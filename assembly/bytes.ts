@@ -33,6 +33,20 @@
 }
 
 /**
+ * Copies `len` bytes (a small count, regions not overlapping) with v128, u64, u32 and u8 moves: for the
+ * short variable-length copies of the per-packet paths (IVs, ICVs, a message's last partial block). A
+ * memory.copy of a length that is not a constant stays a call out of the compiled code in V8 (Binaryen
+ * turns some constant lengths, up to 16 bytes, into loads and stores).
+ */
+@inline export function copySmall(dst: usize, src: usize, len: usize): void {
+  let i: usize = 0;
+  for (; i + 16 <= len; i += 16) v128.store(dst + i, v128.load(src + i));
+  if (i + 8 <= len) { store<u64>(dst + i, load<u64>(src + i)); i += 8; }
+  if (i + 4 <= len) { store<u32>(dst + i, load<u32>(src + i)); i += 4; }
+  for (; i < len; i++) store<u8>(dst + i, load<u8>(src + i));
+}
+
+/**
  * Constant-time equality of two byte strings of length `len`: every byte is read, the time depends only
  * on `len`. Returns 1 when equal, 0 otherwise. Used for every ICV, MAC and tag check in the core.
  */

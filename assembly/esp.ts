@@ -53,7 +53,7 @@ import {
   ST_OK, ST_BAD_ALGORITHM, ST_BAD_LENGTH, ST_WEAK_KEY, ST_ESP_MALFORMED, ST_ESP_SPI, ST_ESP_INTEGRITY,
   ST_ESP_PADDING, ST_ESP_DUMMY, ST_SEQ_EXHAUSTED, ST_ESP_DIRECTION,
 } from "../src/constants";
-import { loadBE32, storeBE32, storeBE64, ct_equal, zero16 } from "./bytes";
+import { loadBE32, storeBE32, storeBE64, ct_equal, zero16, copySmall } from "./bytes";
 import {
   aesExpand, desKeySchedule, aesCbcEncrypt, aesCbcDecrypt, des3CbcEncrypt, des3CbcDecrypt, aesBsCbcDecrypt,
   aesBsCbcEncryptLanes, bsWipe, aesLanePasses, gcmInit, gcmSeal, gcmComputeTag, gcmOpenBegin, gcmCtrAfterBegin, gcmWipe, gcmTag,
@@ -277,8 +277,8 @@ function seal(sa: usize, buf: usize, payloadLen: u32, nextHeader: u32, iv: usize
   storeBE32(buf, load<u32>(sa + SA_SPI));
   storeBE32(buf + 4, <u32>seq);
   if (kind == K_AES_CBC || kind == K_DES3_CBC) {
-    memory.copy(buf + 8, iv, ivLen);
-    memory.copy(IV_SCRATCH, iv, ivLen);
+    copySmall(buf + 8, iv, ivLen);
+    copySmall(IV_SCRATCH, iv, ivLen);
     if (kind == K_AES_CBC && aesJob != 0) {
       store<u32>(aesJob, <u32>ct);
       store<u32>(aesJob, <u32>ctLen, 4);
@@ -311,7 +311,7 @@ function seal(sa: usize, buf: usize, payloadLen: u32, nextHeader: u32, iv: usize
       setJob(job, sa, buf, authLen, seq, esn);
     } else {
       icvHmac(sa, buf, authLen, seq, esn);
-      memory.copy(buf + authLen, MAC, icvLen);
+      copySmall(buf + authLen, MAC, icvLen);
     }
   }
   return <i32>(authLen + icvLen);
@@ -587,7 +587,7 @@ function encryptAesJobs(n: u32): void {
 
 /** Zeroes the first `n` job records (the full MACs are key-derived values). */
 function wipeJobs(n: u32): void {
-  memory.fill(JOBS, 0, <usize>n * JOB_SIZE);
+  zero16(JOBS, <usize>n * JOB_SIZE);
 }
 
 export function esp_seal_batch(desc: usize, n: u32, base: usize, ivPool: usize): u32 {
@@ -625,7 +625,7 @@ export function esp_seal_batch(desc: usize, n: u32, base: usize, ivPool: usize):
     const job = JOBS + i * JOB_SIZE;
     if (load<u32>(job + JOB_CTX) == 0) continue;
     const sa = <usize>load<u32>(desc + i * BATCH_RECORD_SIZE); // job i belongs to record i
-    memory.copy(<usize>load<u32>(job + JOB_MSG) + <usize>load<u32>(job + JOB_LEN), job + JOB_MAC, <usize>load<u32>(sa + SA_ICV));
+    copySmall(<usize>load<u32>(job + JOB_MSG) + <usize>load<u32>(job + JOB_LEN), job + JOB_MAC, <usize>load<u32>(sa + SA_ICV));
   }
   wipeJobs(n);
   wipeScratch();

@@ -22,7 +22,7 @@
 // keystream block a block of E_K output; both are zeroed before each function returns, and the tag
 // buffer once its tag has been copied or compared, so nothing derived from a key outlives the call.
 
-import { loadBE32, loadBE64, storeBE32, storeBE64, ct_equal, zero16 } from "./bytes";
+import { loadBE64, storeBE32, storeBE64, ct_equal, zero16, copySmall } from "./bytes";
 import { aesExpand } from "./aes";
 import { aesBsCtr, aesBsCtrPrefix, aesBsEncryptBlock, bsWipe } from "./aes-bs";
 
@@ -149,8 +149,8 @@ function ghash(ctx: usize, p: usize, len: usize): void {
   ghashBlocks(ctx, p, len >> 4);
   const rest = len & 15;
   if (rest != 0) {
-    memory.fill(KS, 0, 16);
-    memory.copy(KS, p + (len & ~15), rest);
+    v128.store(KS, i64x2.splat(0));
+    copySmall(KS, p + (len & ~15), rest);
     ghashBlocks(ctx, KS, 1);
   }
 }
@@ -249,7 +249,7 @@ export function gcmWipeTag(): void {
 export function gcmSeal(ctx: usize, nonce: usize, aad: usize, aadLen: usize, src: usize, dst: usize, len: usize, tag: usize, tagLen: usize): void {
   gcmCtrAndMask(ctx, nonce, src, dst, len);
   gcmComputeTag(ctx, nonce, aad, aadLen, dst, len);
-  memory.copy(tag, TAG, tagLen);
+  copySmall(tag, TAG, tagLen);
   gcmWipeTag();
 }
 

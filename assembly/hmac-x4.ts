@@ -19,7 +19,7 @@
 //   +24 u64 free for the caller       +32 full MAC out (20 bytes for SHA-1, 16 for MD5)
 
 import { HASH_SHA1 } from "../src/constants";
-import { storeBE32, storeBE64, zero16 } from "./bytes";
+import { storeBE32, storeBE64, zero16, copySmall } from "./bytes";
 import { sha1x4Compress, md5x4Compress, sha1Compress, md5Compress } from "./link";
 import { hmacBegin, hmacEnd } from "./hmac";
 import { hashUpdate } from "./hash";
@@ -82,12 +82,15 @@ function digestOut(alg: u32, k: usize, out: usize): void {
   }
 }
 
-/** Appends the Merkle-Damgard padding at `blk` + `fill` for a message of `bytes` bytes; returns the blocks used. */
+/**
+ * Appends the Merkle-Damgard padding at `blk` + `fill` for a message of `bytes` bytes; returns the blocks
+ * used. The bytes after `fill` must be zero already (the callers zero the whole buffer first: v128 stores
+ * instead of a memory.fill runtime call per packet).
+ */
 function pad(alg: u32, blk: usize, fill: usize, bytes: u64): usize {
   store<u8>(blk + fill, 0x80);
   const blocks: usize = fill + 9 <= 64 ? 1 : 2;
   const end = blk + (blocks << 6);
-  memory.fill(blk + fill + 1, 0, (blocks << 6) - fill - 9);
   if (alg == HASH_SHA1) storeBE64(end - 8, bytes << 3);
   else store<u64>(end - 8, bytes << 3);
   return blocks;
@@ -102,7 +105,8 @@ function laneStart(alg: u32, k: usize, job: usize): void {
   const full = len >> 6;
   const rem = len & 63;
   const tail = TAIL + (k << 7);
-  memory.copy(tail, msg + (full << 6), rem);
+  zero16(tail, 128);
+  copySmall(tail, msg + (full << 6), rem);
   let fill = rem;
   let total = <u64>len;
   if ((load<u32>(job + JOB_FLAGS) & JOB_APPEND_SEQHI) != 0) {
@@ -126,6 +130,7 @@ function laneToOuter(alg: u32, k: usize, fromScalar: bool): void {
   const l = lane(k);
   const job = <usize>load<u32>(l + L_JOB);
   const blk = OUTER + (k << 6);
+  zero16(blk, 64);
   digestOut(alg, fromScalar ? 4 : k, blk);
   const dlen: usize = alg == HASH_SHA1 ? 20 : 16;
   pad(alg, blk, dlen, <u64>(64 + dlen));
