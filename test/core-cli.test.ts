@@ -154,16 +154,18 @@ test('the core refuses a P-CSCF it does not trust: its UE gets 403, and a REGIST
 
 test('usage errors of core and pcscf --core: one line, exit 2, nothing started', async () => {
   const cases: Array<[string[], RegExp]> = [
-    [['pcscf', '--listen', '127.0.0.1:0', '--core', 'nowhere'], /^error: option '--core <host:port>' argument 'nowhere' is invalid\. expected HOST:PORT\n$/],
-    [['pcscf', '--listen', '127.0.0.1:0', '--core', '127.0.0.1:0'], /^error: option '--core <host:port>' argument '127\.0\.0\.1:0' is invalid\. expected HOST:PORT with a port 1\.\.65535\n$/],
+    [['pcscf', '--listen', '127.0.0.1:0', '--core', 'nowhere'], /^error: option '--core <address:port>' argument 'nowhere' is invalid\. expected HOST:PORT\n$/],
+    [['pcscf', '--listen', '127.0.0.1:0', '--core', '127.0.0.1:0'], /^error: option '--core <address:port>' argument '127\.0\.0\.1:0' is invalid\. expected ADDRESS:PORT with a port 1\.\.65535\n$/],
+    [['pcscf', '--listen', '127.0.0.1:0', '--core', 'localhost:5090'], /^error: option '--core <address:port>' argument 'localhost:5090' is invalid\. expected an IP address and port \(ADDRESS:PORT, \[IPv6\]:PORT\)\n$/],
     [['pcscf', '--listen', '127.0.0.1:0', '--core', '127.0.0.1:5090', '--impi', IMPI, ...KEYS], /^error: with --core the subscribers and the realm are the core's: drop --impi, --k, --op\n$/],
     [['pcscf', '--listen', '127.0.0.1:0', '--core', '127.0.0.1:5090', '--realm', REALM], /^error: with --core the subscribers and the realm are the core's: drop --realm\n$/],
     [['pcscf', '--listen', '127.0.0.1:0', '--core', '127.0.0.1:5090', '--store', 'sqlite:/tmp/never.db'], /^error: --store needs the core in this process .*not with --core\n$/],
     [['pcscf', '--listen', '127.0.0.1:0', '--core-side-port', '5091', '--impi', IMPI, ...KEYS], /^error: --core-side-port goes with --core/],
     [['pcscf', '--listen', '127.0.0.1:0', '--core', '127.0.0.1:5090', '--core-side-port', '70000'], /^error: option '--core-side-port <n>' argument '70000' is invalid/],
-    [['core', '--impi', IMPI, ...KEYS], /^error: give --trust-proxy HOST:PORT/],
-    [['core', '--trust-proxy', '127.0.0.1', '--impi', IMPI, ...KEYS], /^error: option '--trust-proxy <host:port>' argument '127\.0\.0\.1' is invalid\. expected HOST:PORT\n$/],
-    [['core', '--trust-proxy', '127.0.0.1:5091', '--trust-proxy', '127.0.0.1:5091', '--impi', IMPI, ...KEYS], /^error: option '--trust-proxy <host:port>' argument '127\.0\.0\.1:5091' is invalid\. 127\.0\.0\.1:5091 is given twice\n$/],
+    [['core', '--impi', IMPI, ...KEYS], /^error: give --trust-proxy ADDRESS:PORT \(the P-CSCF's --core-side-port\)/],
+    [['core', '--trust-proxy', '127.0.0.1', '--impi', IMPI, ...KEYS], /^error: option '--trust-proxy <address:port>' argument '127\.0\.0\.1' is invalid\. expected HOST:PORT\n$/],
+    [['core', '--trust-proxy', 'pcscf.example.org:5091', '--impi', IMPI, ...KEYS], /^error: option '--trust-proxy <address:port>' argument 'pcscf\.example\.org:5091' is invalid\. expected an IP address and port/],
+    [['core', '--trust-proxy', '127.0.0.1:5091', '--trust-proxy', '127.0.0.1:5091', '--impi', IMPI, ...KEYS], /^error: option '--trust-proxy <address:port>' argument '127\.0\.0\.1:5091' is invalid\. 127\.0\.0\.1:5091 is given twice\n$/],
     [['core', '--trust-proxy', '127.0.0.1:5091'], /^error: give --impi and --k \(or --subscribers FILE\)\n$/],
     [['core', '--trust-proxy', '127.0.0.1:5091', '--impi', IMPI, '--k', KEYS[1]!], /^error: give exactly one of --op and --opc\n$/],
     [['core', '--trust-proxy', '127.0.0.1:5091', '--host', 'a b', '--impi', IMPI, ...KEYS], /^error: option '--host <host>' argument 'a b' is invalid\. expected a host name or address\n$/],

@@ -6,6 +6,7 @@
 // CLI parsing uses commander (zero dependencies, maintained, generates --help): see README "Dependencies".
 
 import { accessSync, constants, existsSync, readFileSync, statSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { dirname, resolve } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { parseHex } from '../hex.js';
@@ -104,10 +105,14 @@ const listen = (v: string): HostPort => {
   return { host: m[1]!.replace(/^\[|\]$/g, ''), port: Number(m[2]) };
 };
 
-/** HOST:PORT of a peer to send to or trust: port 0 names no one. */
+/**
+ * ADDRESS:PORT of a peer to send to or trust: an IP address (the core compares it with the source of each
+ * request, never a resolved name), and a port 1..65535 (0 names no one).
+ */
 const peer = (v: string): HostPort => {
   const a = listen(v);
-  if (a.port === 0) throw new InvalidArgumentError('expected HOST:PORT with a port 1..65535');
+  if (isIP(a.host) === 0) throw new InvalidArgumentError('expected an IP address and port (ADDRESS:PORT, [IPv6]:PORT)');
+  if (a.port === 0) throw new InvalidArgumentError('expected ADDRESS:PORT with a port 1..65535');
   return a;
 };
 
@@ -272,7 +277,7 @@ export function buildProgram(handlers: CliHandlers, o: ProgramOptions = {}): Com
     .command('pcscf')
     .description('a standalone P-CSCF with its core (S-CSCF, HSS with one subscriber, presence server) for real UEs and SIP tools; with --core, in front of an `ipsec-3gpp core` elsewhere')
     .requiredOption('--listen <host:port>', 'address and port for the unprotected REGISTER', listen))
-    .option('--core <host:port>', 'use the IMS core (S-CSCF) at HOST:PORT (an `ipsec-3gpp core` trusting --core-side-port) instead of starting one; the subscribers are then the core\'s', peer)
+    .option('--core <address:port>', 'use the IMS core (S-CSCF) at ADDRESS:PORT (an `ipsec-3gpp core` trusting --core-side-port) instead of starting one; the subscribers are then the core\'s', peer)
     .option('--core-side-port <n>', 'with --core: the port the P-CSCF sends to the core from, which the core must trust (0: any free port, printed)', port)
     .option('--port-c <n>', 'protected client port port_pc (0: any free port)', port, 0)
     .option('--port-s <n>', 'protected server port port_ps (0: any free port)', port, 0)
@@ -308,11 +313,11 @@ export function buildProgram(handlers: CliHandlers, o: ProgramOptions = {}): Com
     .description('the IMS core on its own (S-CSCF registrar with IMS AKA, HSS, presence and reg-event server) behind one or more `ipsec-3gpp pcscf --core` processes')
     .option('--host <host>', 'address to listen on', hostName, '127.0.0.1')
     .option('--port <n>', 'SIP port (0: any free port, printed)', port, 0))
-    .option('--trust-proxy <host:port>', 'a P-CSCF\'s core-side address (its --core-side-port) to take REGISTERs and asserted identities from; repeat for more (at least one)', peers)
+    .option('--trust-proxy <address:port>', 'a P-CSCF\'s core-side address (its --core-side-port) to take REGISTERs and asserted identities from; repeat for more (at least one)', peers)
     .option('--quiet', 'do not print every message')
     .option('--json', 'print events (registered, deregistered, authFailed) and the final statistics as JSON lines')
     .action(function (this: Command, opts: CoreArgs) {
-      if (opts.trustProxy === undefined) this.error('error: give --trust-proxy HOST:PORT (the P-CSCF\'s --core-side-port): the core refuses REGISTERs from anyone else', { exitCode: 2, code: 'ipsec3gpp.trustProxy' });
+      if (opts.trustProxy === undefined) this.error('error: give --trust-proxy ADDRESS:PORT (the P-CSCF\'s --core-side-port): the core refuses REGISTERs from anyone else', { exitCode: 2, code: 'ipsec3gpp.trustProxy' });
       checkSubscribers(this, opts);
       return handlers.core(opts);
     });
