@@ -2,6 +2,10 @@
 // builds them (src/cli/pcscf.ts startPcscf: PcscfProxy + ImsCore in one process, one thread), with the
 // load in other processes, so that the load generator never shares the P-CSCF's thread. On a machine
 // with 2 cores the P-CSCF process is pinned to CPU 0 and the load to CPU 1 (taskset, when present).
+// With --core-process the core runs as `ipsec-3gpp core` does (src/cli/core.ts startCore) in a process of
+// its own, pinned to CPU 1 with the load, and the P-CSCF process is `pcscf --core`: the P-CSCF alone, as
+// in an IMS where the S-CSCF is another node. The P-CSCF's CPU is then its own work only (the S-CSCF/HSS
+// work, about two thirds of the messages of a registration, is in the core's CPU, reported next to it).
 //
 //   protected transactions/s  UEs (UeClient: IMS AKA registration, ESP SAs, UDP-enc-tun) send MESSAGE over
 //                             SA1 to the next UE: P-CSCF (ESP open, identity asserted, to the core), core
@@ -25,7 +29,7 @@
 //
 //   node scripts/build.mjs --quiet && node --import tsx bench/pcscf.ts [--ues 200] [--window 4] [--rounds 8]
 //     [--seconds 2] [--registrations 4000] [--concurrency 64] [--only tx,reg,sipp,kamailio] [--cpu-prof DIR]
-//     [--dist DIR] [--node-flags "V8 flags for the P-CSCF process"]
+//     [--dist DIR] [--node-flags "V8 flags for the P-CSCF process"] [--core-process]
 //   npm run bench:pcscf
 //   (--cpu-prof DIR: the P-CSCF process writes a V8 CPU profile there, node --cpu-prof)
 
@@ -70,39 +74,76 @@ function ipc(p: NodeJS.Process | ChildProcess): { send: (m: Msg) => void; next: 
 // The P-CSCF process: startPcscf, as the `pcscf` command runs it.
 async function server(): Promise<void> {
   // The built package (dist/, or --dist DIR: another build, e.g. of an older commit), as `ipsec-3gpp pcscf` runs.
-  const dist = pathToFileURL(`${arg('dist', join(ROOT, 'dist'))}/`);
+  const dist = distUrl();
   const { startPcscf } = await import(new URL('cli/pcscf.js', dist).href) as typeof import('../src/cli/pcscf.js');
+  const sipp = process.argv.includes('--sipp');
+  // --core-port N: the core is another process (role 'core'), as `pcscf --core 127.0.0.1:N` runs.
+  const corePort = Number(arg('core-port', '0'));
+  const common = { host: '127.0.0.1', port: 0, clientPort: 0, serverPort: 0, encapPort: 0, realm: REALM, mode: 'ipsec', noIpsec: sipp, registerRate: false, registerRatePerImpi: false, quiet: true, log: () => {} } as const;
+  const p = corePort > 0
+    ? await startPcscf({ ...common, subscribers: [], core: { address: '127.0.0.1', port: corePort }, coreSidePort: 0 })
+    : await startPcscf({ ...common, subscribers: await benchSubscribers(dist, sipp) });
+  if (sipp && p.core) await avoidZeroResOn(p.core);
+  const io = ipc(process);
+  io.send({ t: 'ready', port: p.pcscf.port, encapPort: p.pcscf.encapPort ?? 0, coreSidePort: p.pcscf.coreSocket.port });
+  process.on('message', (m: Msg) => {
+    if (m.t === 'cpu') {
+      const c = process.cpuUsage();
+      io.send({ t: 'cpu', us: c.user + c.system, sys: c.system, sets: p.pcscf.db.size, heap: process.memoryUsage().heapUsed });
+    } else if (m.t === 'exit') {
+      p.close();
+      // process.exit would skip nothing --cpu-prof needs: the profile is written at exit.
+      setTimeout(() => process.exit(0), 50);
+    }
+  });
+  process.on('disconnect', () => process.exit(0));
+}
+
+/** The built package the P-CSCF and core processes run (dist/, or --dist DIR). */
+const distUrl = (): URL => pathToFileURL(`${arg('dist', join(ROOT, 'dist'))}/`);
+
+/** The HSS's subscribers: `--users` of them, u<i> with the demo's keys (SIPp: ue<i> with SIPp's). */
+async function benchSubscribers(dist: URL, sipp: boolean): Promise<Array<{ impi: string; k: Uint8Array; op: Uint8Array }>> {
   const { demoKeys } = await import(new URL('ims/scenario.js', dist).href) as typeof import('../src/ims/scenario.js');
   const { parseHex } = await import(new URL('hex.js', dist).href) as typeof import('../src/hex.js');
   const { SIPP_K, SIPP_OP } = await import('../test/sipp-run.js');
   const users = Number(arg('users', '1000'));
-  const sipp = process.argv.includes('--sipp');
   const keys = sipp ? { k: parseHex(SIPP_K, 16)!, op: parseHex(SIPP_OP, 16)! } : demoKeys();
-  const subscribers = Array.from({ length: users }, (_, i) => ({ impi: `${sipp ? `ue${String(i).padStart(5, '0')}` : `u${i}`}@${REALM}`, k: keys.k.slice(), op: keys.op.slice() }));
-  const p = await startPcscf({
-    host: '127.0.0.1', port: 0, clientPort: 0, serverPort: 0, encapPort: 0, realm: REALM, mode: 'ipsec',
-    subscribers, noIpsec: sipp, registerRate: false, registerRatePerImpi: false, quiet: true, log: () => {},
-  });
-  if (sipp) {
-    // SIPp 3.6.1 hashes a RES with a zero byte wrongly (test/sipp-run.ts avoidZeroRes, here on dist's core).
-    const challenge = p.core.scscf.challenge.bind(p.core.scscf);
-    p.core.scscf.challenge = (impi, o) => {
-      for (;;) {
-        const c = challenge(impi, o);
-        if (!c.av.xres.includes(0)) return c;
-        p.core.scscf.forget(c.nonce);
-      }
-    };
-  }
+  return Array.from({ length: users }, (_, i) => ({ impi: `${sipp ? `ue${String(i).padStart(5, '0')}` : `u${i}`}@${REALM}`, k: keys.k.slice(), op: keys.op.slice() }));
+}
+
+/** SIPp 3.6.1 hashes a RES with a zero byte wrongly (test/sipp-run.ts avoidZeroRes, here on dist's core). */
+async function avoidZeroResOn(core: import('../src/ims/core.js').ImsCore): Promise<void> {
+  const challenge = core.scscf.challenge.bind(core.scscf);
+  core.scscf.challenge = (impi, o) => {
+    for (;;) {
+      const c = challenge(impi, o);
+      if (!c.av.xres.includes(0)) return c;
+      core.scscf.forget(c.nonce);
+    }
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// The core process (--core-process): startCore, as the `core` command runs it; it trusts the P-CSCF's
+// core-side port once the P-CSCF process has told it (message 'trust').
+async function coreRole(): Promise<void> {
+  const dist = distUrl();
+  const { startCore } = await import(new URL('cli/core.js', dist).href) as typeof import('../src/cli/core.js');
+  const sipp = process.argv.includes('--sipp');
+  const c = await startCore({ host: '127.0.0.1', port: 0, realm: REALM, subscribers: await benchSubscribers(dist, sipp), trustProxies: [], quiet: true, log: () => {} });
+  if (sipp) await avoidZeroResOn(c.core);
   const io = ipc(process);
-  io.send({ t: 'ready', port: p.pcscf.port, encapPort: p.pcscf.encapPort ?? 0 });
+  io.send({ t: 'ready', port: c.core.port });
   process.on('message', (m: Msg) => {
-    if (m.t === 'cpu') {
-      const c = process.cpuUsage();
-      io.send({ t: 'cpu', us: c.user + c.system, sys: c.system, registrations: p.core.registrations.size, sets: p.pcscf.db.size, heap: process.memoryUsage().heapUsed });
+    if (m.t === 'trust') {
+      c.core.trustProxy('127.0.0.1', m.port as number);
+      io.send({ t: 'trusted' });
+    } else if (m.t === 'cpu') {
+      const u = process.cpuUsage();
+      io.send({ t: 'cpu', us: u.user + u.system, sys: u.system, registrations: c.core.registrations.size });
     } else if (m.t === 'exit') {
-      p.close();
-      // process.exit would skip nothing --cpu-prof needs: the profile is written at exit.
+      c.close();
       setTimeout(() => process.exit(0), 50);
     }
   });
@@ -210,21 +251,51 @@ const pin = (p: ChildProcess, cpu: number): void => {
   if (cpus().length >= 2 && p.pid !== undefined && spawnSync('taskset', ['-V']).status === 0) spawnSync('taskset', ['-pc', String(cpu), String(p.pid)]);
 };
 
-async function startServer(o: { users: number; sipp?: boolean; prof?: string | undefined; dist?: string | undefined }): Promise<{ p: ChildProcess; io: ReturnType<typeof ipc>; port: number; encapPort: number; cpu: () => Promise<Msg> }> {
+interface Server {
+  p: ChildProcess;
+  io: ReturnType<typeof ipc>;
+  port: number;
+  encapPort: number;
+  /** The P-CSCF process's CPU (and, without --core-process, its core's). */
+  cpu: () => Promise<Msg>;
+  /** With --core-process: the core process. */
+  core?: { p: ChildProcess; io: ReturnType<typeof ipc>; cpu: () => Promise<Msg> } | undefined;
+}
+
+const coreProcess = process.argv.includes('--core-process');
+
+async function startServer(o: { users: number; sipp?: boolean; prof?: string | undefined; dist?: string | undefined }): Promise<Server> {
+  const common = ['--users', String(o.users), ...(o.sipp ? ['--sipp'] : []), ...(o.dist ? ['--dist', o.dist] : [])];
+  let core: Server['core'];
+  let corePort = 0;
+  if (coreProcess) {
+    // The core with the load on CPU 1: the P-CSCF keeps CPU 0 to itself.
+    const c = fork(fileURLToPath(import.meta.url), ['--role', 'core', ...common], { execArgv: tsx, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    pin(c, 1);
+    const cio = ipc(c);
+    corePort = (await cio.next('ready')).port as number;
+    core = { p: c, io: cio, cpu: async () => { cio.send({ t: 'cpu' }); return cio.next('cpu'); } };
+  }
   // --node-flags "...": extra V8/Node flags for the P-CSCF process only (e.g. a larger young generation).
   const extra = arg('node-flags', '').split(' ').filter(Boolean);
   const execArgv = [...tsx, ...extra, ...(o.prof ? ['--cpu-prof', '--cpu-prof-dir', o.prof] : [])];
-  const p = fork(fileURLToPath(import.meta.url), ['--role', 'server', '--users', String(o.users), ...(o.sipp ? ['--sipp'] : []), ...(o.dist ? ['--dist', o.dist] : [])], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const p = fork(fileURLToPath(import.meta.url), ['--role', 'server', ...common, ...(corePort > 0 ? ['--core-port', String(corePort)] : [])], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   pin(p, 0);
   const io = ipc(p);
   const r = await io.next('ready');
-  return { p, io, port: r.port as number, encapPort: r.encapPort as number, cpu: async () => { io.send({ t: 'cpu' }); return io.next('cpu'); } };
+  if (core) {
+    core.io.send({ t: 'trust', port: r.coreSidePort as number });
+    await core.io.next('trusted');
+  }
+  return { p, io, port: r.port as number, encapPort: r.encapPort as number, cpu: async () => { io.send({ t: 'cpu' }); return io.next('cpu'); }, core };
 }
 
-async function stopServer(s: { p: ChildProcess; io: ReturnType<typeof ipc> }): Promise<void> {
-  const exited = new Promise((r) => s.p.once('exit', r));
-  s.io.send({ t: 'exit' });
-  await exited;
+async function stopServer(s: Server): Promise<void> {
+  for (const x of [s, ...(s.core ? [s.core] : [])]) {
+    const exited = new Promise((r) => x.p.once('exit', r));
+    x.io.send({ t: 'exit' });
+    await exited;
+  }
 }
 
 async function startLoad(): Promise<{ p: ChildProcess; io: ReturnType<typeof ipc> }> {
@@ -237,23 +308,33 @@ async function startLoad(): Promise<{ p: ChildProcess; io: ReturnType<typeof ipc
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-interface Figure { name: string; perSecond: Summary; perCpuSecond: Summary; cpuShare: Summary; note: string }
+/** With --core-process: the core process's share of a CPU, the rate per core CPU-second and per CPU-second of both. */
+interface CoreFigure { cpuShare: Summary; perCpuSecond: Summary; perBothCpuSecond: Summary }
+interface Figure { name: string; perSecond: Summary; perCpuSecond: Summary; cpuShare: Summary; note: string; core?: CoreFigure | undefined }
 
-/** Samples a counter over `rounds` windows: rate per wall second and per CPU second of the P-CSCF process. */
-async function sample(rounds: number, seconds: number, count: () => Promise<number>, cpu: () => Promise<Msg>): Promise<{ wall: number[]; perCpu: number[]; share: number[]; sysShare: number }> {
+interface Samples { wall: number[]; perCpu: number[]; share: number[]; sysShare: number; core?: { share: number[]; perCpu: number[]; perBoth: number[] } | undefined }
+
+/**
+ * Samples a counter over `rounds` windows: rate per wall second and per CPU second of the P-CSCF process
+ * (and, with `coreCpu`, of the core process, and of the two together).
+ */
+async function sample(rounds: number, seconds: number, count: () => Promise<number>, cpu: () => Promise<Msg>, coreCpu?: () => Promise<Msg>): Promise<Samples> {
   const wall: number[] = [];
   const perCpu: number[] = [];
   const share: number[] = [];
+  const core = coreCpu ? { share: [] as number[], perCpu: [] as number[], perBoth: [] as number[] } : undefined;
   let sys = 0;
   let all = 0;
   for (let r = 0; r < rounds; r++) {
     const c0 = await count();
     const m0 = await cpu();
+    const k0 = coreCpu ? (await coreCpu()).us as number : 0;
     const u0 = m0.us as number;
     const t0 = performance.now();
     await sleep(seconds * 1000);
     const c1 = await count();
     const m1 = await cpu();
+    const k1 = coreCpu ? (await coreCpu()).us as number : 0;
     const u1 = m1.us as number;
     sys += (m1.sys as number) - (m0.sys as number);
     all += u1 - u0;
@@ -262,9 +343,17 @@ async function sample(rounds: number, seconds: number, count: () => Promise<numb
     wall.push((c1 - c0) / dt);
     perCpu.push(dc > 0 ? (c1 - c0) / dc : NaN);
     share.push((dc / dt) * 100);
+    if (core) {
+      const dk = (k1 - k0) / 1e6;
+      core.share.push((dk / dt) * 100);
+      core.perCpu.push(dk > 0 ? (c1 - c0) / dk : NaN);
+      core.perBoth.push(dc + dk > 0 ? (c1 - c0) / (dc + dk) : NaN);
+    }
   }
-  return { wall, perCpu, share, sysShare: all > 0 ? (100 * sys) / all : NaN };
+  return { wall, perCpu, share, sysShare: all > 0 ? (100 * sys) / all : NaN, core };
 }
+
+const coreFigure = (r: Samples): CoreFigure | undefined => (r.core ? { cpuShare: summarize(r.core.share), perCpuSecond: summarize(r.core.perCpu), perBothCpuSecond: summarize(r.core.perBoth) } : undefined);
 
 const fmt = (s: Summary, digits = 0): string => `${s.median.toFixed(digits)} ±${s.marginPercent.toFixed(0)}% (min-max ${s.min.toFixed(digits)}-${s.max.toFixed(digits)}, n = ${s.samples})`;
 
@@ -278,11 +367,11 @@ async function txBench(o: { ues: number; window: number; rounds: number; seconds
     await l.io.next('txStarted');
     await sleep(1000); // warm-up
     const count = async (): Promise<number> => { l.io.send({ t: 'count' }); return (await l.io.next('count')).done as number; };
-    const r = await sample(o.rounds, o.seconds, count, s.cpu);
+    const r = await sample(o.rounds, o.seconds, count, s.cpu, s.core?.cpu);
     const heap = ((await s.cpu()).heap as number) / 2 ** 20;
     l.io.send({ t: 'txStop' });
     const d = await l.io.next('txDone');
-    return { name: 'protected transactions/s (MESSAGE UE -> P-CSCF -> core -> P-CSCF -> UE, 200 back: 2 per MESSAGE)', perSecond: summarize(r.wall), perCpuSecond: summarize(r.perCpu), cpuShare: summarize(r.share), note: `${o.ues} UEs x ${o.window} outstanding; ${d.done} answered, ${d.failed} failed; ${r.sysShare.toFixed(0)} % of the P-CSCF's CPU time in the kernel; P-CSCF JS heap ${heap.toFixed(0)} MiB at the end` };
+    return { name: 'protected transactions/s (MESSAGE UE -> P-CSCF -> core -> P-CSCF -> UE, 200 back: 2 per MESSAGE)', perSecond: summarize(r.wall), perCpuSecond: summarize(r.perCpu), cpuShare: summarize(r.share), core: coreFigure(r), note: `${o.ues} UEs x ${o.window} outstanding; ${d.done} answered, ${d.failed} failed; ${r.sysShare.toFixed(0)} % of the P-CSCF's CPU time in the kernel; P-CSCF JS heap ${heap.toFixed(0)} MiB at the end` };
   } finally {
     l.io.send({ t: 'exit' });
     await stopServer(s);
@@ -298,9 +387,9 @@ async function regBench(o: { registrations: number; concurrency: number; rounds:
     await l.io.next('regStarted');
     await sleep(500);
     const count = async (): Promise<number> => { l.io.send({ t: 'count' }); return (await l.io.next('count')).done as number; };
-    const r = await sample(o.rounds, o.seconds, count, s.cpu);
+    const r = await sample(o.rounds, o.seconds, count, s.cpu, s.core?.cpu);
     const d = await l.io.next('regDone');
-    return { name: 'registrations/s (IMS AKA, SA set, each then de-registered)', perSecond: summarize(r.wall), perCpuSecond: summarize(r.perCpu), cpuShare: summarize(r.share), note: `${o.concurrency} at once; ${d.registered} registered, ${d.failed} failed; ${r.sysShare.toFixed(0)} % of the P-CSCF's CPU time in the kernel` };
+    return { name: 'registrations/s (IMS AKA, SA set, each then de-registered)', perSecond: summarize(r.wall), perCpuSecond: summarize(r.perCpu), cpuShare: summarize(r.share), core: coreFigure(r), note: `${o.concurrency} at once; ${d.registered} registered, ${d.failed} failed; ${r.sysShare.toFixed(0)} % of the P-CSCF's CPU time in the kernel` };
   } finally {
     l.io.send({ t: 'exit' });
     await stopServer(s);
@@ -354,12 +443,15 @@ async function sippBench(o: { rounds: number; seconds: number; concurrency: numb
   const dir = mkdtempSync(join(tmpdir(), 'bench-pcscf-'));
   try {
     const u0 = (await s.cpu()).us as number;
+    const k0 = s.core ? (await s.core.cpu()).us as number : 0;
     const t0 = performance.now();
     const r = await sippRun({ scenario: join(ROOT, 'examples', 'sipp', 'register-aka.xml'), port: s.port, users, seconds: o.rounds * o.seconds + 1, concurrency: o.concurrency, extra: ['-fd', String(o.seconds)], dir });
     const cpuS = ((await s.cpu()).us as number - u0) / 1e6;
+    const coreS = s.core ? ((await s.core.cpu()).us as number - k0) / 1e6 : 0;
     const wallS = (performance.now() - t0) / 1000;
     const rate = summarize(r.rates);
-    return { name: 'SIPp register-aka.xml, P-CSCF --no-ipsec (calls/s: 4 REGISTERs, 2 AKA runs each)', perSecond: rate, perCpuSecond: summarize([r.ok / cpuS]), cpuShare: summarize([(cpuS / wallS) * 100]), note: `${r.ok} calls, ${r.failed} failed, sipp exit ${r.code}, ${o.concurrency} calls at once` };
+    const core = s.core ? { cpuShare: summarize([(coreS / wallS) * 100]), perCpuSecond: summarize([r.ok / coreS]), perBothCpuSecond: summarize([r.ok / (cpuS + coreS)]) } : undefined;
+    return { name: 'SIPp register-aka.xml, P-CSCF --no-ipsec (calls/s: 4 REGISTERs, 2 AKA runs each)', perSecond: rate, perCpuSecond: summarize([r.ok / cpuS]), cpuShare: summarize([(cpuS / wallS) * 100]), core, note: `${r.ok} calls, ${r.failed} failed, sipp exit ${r.code}, ${o.concurrency} calls at once` };
   } finally {
     rmSync(dir, { recursive: true, force: true });
     await stopServer(s);
@@ -406,12 +498,14 @@ async function main(): Promise<void> {
   const seconds = Number(arg('seconds', '2'));
   const prof = process.argv.includes('--cpu-prof') ? arg('cpu-prof', join(ROOT, 'bench', 'results', 'profiles')) : undefined;
   const la0 = loadavg();
-  console.log(`P-CSCF benchmark: ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}), node ${process.version}; P-CSCF process on CPU 0, load on CPU 1; load average ${la0.map((x) => x.toFixed(2)).join(', ')}`);
+  console.log(`P-CSCF benchmark: ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}), node ${process.version}; P-CSCF process on CPU 0, load${coreProcess ? ' and the core process (--core-process: `pcscf --core`, the S-CSCF/HSS work not in the P-CSCF\'s CPU)' : ''} on CPU 1; load average ${la0.map((x) => x.toFixed(2)).join(', ')}`);
   const figures: Array<Figure | string> = [];
   const show = (f: Figure | string): void => {
     figures.push(f);
     if (typeof f === 'string') { console.log(`  ${f}`); return; }
-    console.log(`${f.name}\n  wall clock:          ${fmt(f.perSecond)}\n  per P-CSCF CPU-second: ${fmt(f.perCpuSecond)}\n  P-CSCF CPU use:      ${fmt(f.cpuShare)} %\n  ${f.note}`);
+    console.log(`${f.name}\n  wall clock:          ${fmt(f.perSecond)}\n  per P-CSCF CPU-second: ${fmt(f.perCpuSecond)}\n  P-CSCF CPU use:      ${fmt(f.cpuShare)} %`);
+    if (f.core) console.log(`  core process (S-CSCF, HSS): CPU use ${fmt(f.core.cpuShare)} %\n  per core CPU-second:   ${fmt(f.core.perCpuSecond)}\n  per CPU-second of P-CSCF + core: ${fmt(f.core.perBothCpuSecond)}`);
+    console.log(`  ${f.note}`);
   };
   const dist = process.argv.includes('--dist') ? arg('dist', '') : undefined;
   if (only.has('tx')) show(await txBench({ ues: Number(arg('ues', '200')), window: Number(arg('window', '4')), rounds, seconds, prof, dist }));
@@ -424,5 +518,6 @@ async function main(): Promise<void> {
 }
 
 if (role === 'server') await server();
+else if (role === 'core') await coreRole();
 else if (role === 'load') await load();
 else await main();

@@ -100,7 +100,7 @@ test('bench --peers node: only that peer; tables without --json', () => {
 
 test('bench options are checked before anything runs', () => {
   let seen: BenchArgs | undefined;
-  const prog = (): ReturnType<typeof buildProgram> => buildProgram({ selfcheck() {}, demo() {}, pcscf() {}, ue() {}, bench(a) { seen = a; } }, { exitOverride: true, output: { writeOut() {}, writeErr() {} } });
+  const prog = (): ReturnType<typeof buildProgram> => buildProgram({ selfcheck() {}, demo() {}, pcscf() {}, core() {}, ue() {}, bench(a) { seen = a; } }, { exitOverride: true, output: { writeOut() {}, writeErr() {} } });
   prog().parse(['bench', '--sizes', '64,1400', '--combos', 'aes-gcm+null,aes-cbc+hmac-sha-1-96', '--peers', 'node,noble', '--ops', 'open', '--json'], { from: 'user' });
   assert.equal(seen!.sizes, [64, 1400]);
   assert.equal(seen!.combos, [{ alg: 'null', ealg: 'aes-gcm' }, { alg: 'hmac-sha-1-96', ealg: 'aes-cbc' }]);

@@ -28,7 +28,7 @@ test('--version prints the package version; an unknown command is named, exit 2'
   assert.is(v.out.trim(), JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).version);
   const u = run('frobnicate');
   assert.is(u.status, 2);
-  assert.match(u.err, /^error: unknown command 'frobnicate' \(commands: demo, pcscf, ue, bench, selfcheck/);
+  assert.match(u.err, /^error: unknown command 'frobnicate' \(commands: demo, pcscf, core, ue, bench, selfcheck/);
   assert.match(run('--help').out, /Exit codes: 0 the run went as expected, 1 it failed/);
 });
 

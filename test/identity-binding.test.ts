@@ -157,16 +157,23 @@ test('the core honours P-Asserted-Identity only from a trusted P-CSCF, and a REG
     assert.is(answers[0]?.status, 403);
     assert.is(w.n.core.presence.get(identityKey(w.uri('alice'))), undefined);
     // alice's IMPI with bob's IMPU (To): the S-CSCF refuses before any challenge.
-    const hijack = makeRequest({
+    const hijack = (): ReturnType<typeof makeRequest> => makeRequest({
       method: 'REGISTER', uri: `sip:${w.n.realm}`, from: `<${w.uri('bob')}>;tag=1`, to: `<${w.uri('bob')}>`, callId: 'hijack@x', cseq: 1,
       via: `SIP/2.0/UDP ${w.n.address}:${sock.port};branch=${newBranch()}`,
       headers: [['Authorization', initialAuthorization({ username: w.impi('alice'), realm: w.n.realm, uri: `sip:${w.n.realm}` })], ['Contact', '<sip:x@192.0.2.9:5060>']],
     });
     const nonces = w.n.core.scscf.outstanding();
-    sock.send(serializeSipMessage(hijack), w.n.core.port, w.n.address);
+    // From this untrusted socket no REGISTER gets as far as the IMPU check (its 401 would carry CK and IK).
+    sock.send(serializeSipMessage(hijack()), w.n.core.port, w.n.address);
     await new Promise((r) => setTimeout(r, 50));
     assert.is(answers[1]?.status, 403);
-    assert.match(answers[1]?.headers.get('warning') ?? '', /does not belong/);
+    assert.match(answers[1]?.headers.get('warning') ?? '', /only through a P-CSCF of the trust domain/);
+    // Trusted as a P-CSCF, the same REGISTER (a new transaction) reaches the IMPU check.
+    w.n.core.trustProxy(w.n.address, sock.port);
+    sock.send(serializeSipMessage(hijack()), w.n.core.port, w.n.address);
+    await new Promise((r) => setTimeout(r, 50));
+    assert.is(answers[2]?.status, 403);
+    assert.match(answers[2]?.headers.get('warning') ?? '', /does not belong/);
     assert.is(w.n.core.scscf.outstanding(), nonces, 'no challenge issued');
   } finally {
     w.n.close();

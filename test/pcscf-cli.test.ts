@@ -111,7 +111,7 @@ test('--no-ipsec still checks the headers: a tampered Security-Verify aborts the
 test('--register-rate / --register-rate-per-impi: parsed as RATE[/BURST] or off, and applied', async () => {
   const { buildProgram } = await import('../src/cli/program.js');
   const seen: Array<Record<string, unknown>> = [];
-  const prog = (): ReturnType<typeof buildProgram> => buildProgram({ selfcheck() {}, bench() {}, demo() {}, pcscf(a) { seen.push(a as unknown as Record<string, unknown>); }, ue() {} }, { exitOverride: true, output: { writeOut() {}, writeErr() {} } });
+  const prog = (): ReturnType<typeof buildProgram> => buildProgram({ selfcheck() {}, bench() {}, demo() {}, pcscf(a) { seen.push(a as unknown as Record<string, unknown>); }, core() {}, ue() {} }, { exitOverride: true, output: { writeOut() {}, writeErr() {} } });
   const base = ['node', 'x', 'pcscf', '--listen', '127.0.0.1:0', '--encap-port', '0', '--impi', IMPI, '--k', '465b5ce8b199b49faa5f0a2ee238a6bc', '--op', 'cdc202d5123e20f62b6d676ac72cb318'];
   await prog().parseAsync([...base, '--register-rate', '100/400', '--register-rate-per-impi', 'off']);
   assert.equal(seen.pop()!['registerRate'], { perSecond: 100, burst: 400 });

@@ -1,15 +1,15 @@
 #!/usr/bin/env node
 // The `ipsec-3gpp` command line: `demo` (the main job, what `npm start` runs), `pcscf` (a standalone
-// P-CSCF with its core, for real UEs and SIP tools), `selfcheck` and `bench` (ESP throughput on this
-// machine). The grammar and option checks are in program.ts; this file runs the commands.
+// P-CSCF with its core, for real UEs and SIP tools, or in front of an external one), `core` (the IMS core
+// alone), `ue`, `selfcheck` and `bench` (ESP throughput on this machine). The grammar and option checks are in program.ts; this file runs the commands.
 
-import { readFileSync, statSync } from 'node:fs';
 import { type SubscriberInit } from '../aka/hss.js';
-import { ErrorCode, Ipsec3gppError } from '../errors.js';
+import { Ipsec3gppError } from '../errors.js';
 import { bench } from './bench.js';
+import { startCore } from './core.js';
 import { demo } from './demo.js';
-import { SUBSCRIBERS_LIMITS, parseSubscribers } from './subscribers.js';
-import { COMMANDS, buildProgram } from './program.js';
+import { subscribersFromArgs } from './subscribers.js';
+import { COMMANDS, buildProgram, type SubscriberArgs } from './program.js';
 import { startPcscf } from './pcscf.js';
 import { selfcheck } from './selfcheck.js';
 import { runUe } from './ue.js';
@@ -28,6 +28,35 @@ const guarded = <A>(fn: (a: A) => void | Promise<void>) => async (a: A): Promise
     setTimeout(() => process.exit(1), 500).unref();
   }
 };
+
+/** The subscribers of --subscribers FILE or --impi/--k/...; a file that cannot be used is a usage error (exit 2). */
+function subscribers(opts: SubscriberArgs): SubscriberInit[] | undefined {
+  try {
+    return subscribersFromArgs(opts);
+  } catch (e) {
+    console.error(`error: ${e instanceof Ipsec3gppError ? e.message : String(e)}`);
+    process.exitCode = 2;
+    return undefined;
+  }
+}
+
+/**
+ * Runs a long-lived role: SIGINT/SIGTERM print its final statistics (JSON with --json) and stop it. The
+ * handlers go first, so a signal that arrives while the sockets are being bound still exits cleanly.
+ */
+async function serve<R extends { statistics(): Record<string, unknown>; close(): void | Promise<void> }>(json: boolean, start: () => Promise<R>): Promise<void> {
+  let running: R | undefined;
+  const stop = (): void => {
+    // The final statistics, then the state goes (keys wiped with their SAs).
+    if (running) console.log(json ? JSON.stringify({ event: 'statistics', ...running.statistics() }) : `statistics: ${JSON.stringify(running.statistics())}`);
+    void Promise.resolve(running?.close()).finally(() => process.exit(0));
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+  running = await start();
+}
+
+const logger = (json: boolean) => (l: string): void => console.log(json ? JSON.stringify({ event: 'log', line: l }) : l);
 
 // A word that is neither an option nor a command would otherwise reach the default command (demo) as a
 // stray argument.
@@ -61,38 +90,29 @@ const program = buildProgram({
     process.exitCode = problems === 0 ? 0 : 1;
   }),
   pcscf: guarded(async (opts) => {
-    let subscribers: SubscriberInit[];
-    if (opts.subscribers !== undefined) {
-      try {
-        // The bound is checked before the file is read (parseSubscribers checks it again).
-        if (statSync(opts.subscribers).size > SUBSCRIBERS_LIMITS.fileBytes) throw new Ipsec3gppError(ErrorCode.INVALID_ARGUMENT, `subscribers file: larger than ${SUBSCRIBERS_LIMITS.fileBytes} bytes`);
-        subscribers = parseSubscribers(readFileSync(opts.subscribers, 'utf8'));
-      } catch (e) {
-        console.error(e instanceof Ipsec3gppError ? `error: ${e.message}` : `error: cannot read ${opts.subscribers}: ${(e as NodeJS.ErrnoException).code ?? 'unknown error'}`);
-        process.exitCode = 2;
-        return;
-      }
-    } else {
-      subscribers = [{ impi: opts.impi!, k: opts.k!, amf: opts.amf ?? Uint8Array.of(0x80, 0), ...(opts.op ? { op: opts.op } : { opc: opts.opc! }) }];
-    }
-    // Handlers first: a SIGTERM that arrives while the sockets are being bound still exits cleanly.
-    let p: Awaited<ReturnType<typeof startPcscf>> | undefined;
+    const subs = opts.core !== undefined ? [] : subscribers(opts);
+    if (subs === undefined) return;
     const json = opts.json === true;
-    const stop = (): void => {
-      // The final statistics, then the state goes (keys wiped with their SAs).
-      if (p) console.log(json ? JSON.stringify({ event: 'statistics', ...p.statistics() }) : `statistics: ${JSON.stringify(p.statistics())}`);
-      void Promise.resolve(p?.close()).finally(() => process.exit(0));
-    };
-    process.on('SIGINT', stop);
-    process.on('SIGTERM', stop);
-    p = await startPcscf({
+    await serve(json, () => startPcscf({
       host: opts.listen.host, port: opts.listen.port, clientPort: opts.portC, serverPort: opts.portS,
-      subscribers, realm: opts.realm, mode: opts.mode, noIpsec: !opts.ipsec, quiet: opts.quiet === true,
+      subscribers: subs, realm: opts.realm, mode: opts.mode, noIpsec: !opts.ipsec, quiet: opts.quiet === true,
+      ...(opts.core !== undefined ? { core: { address: opts.core.host, port: opts.core.port }, coreSidePort: opts.coreSidePort ?? 0 } : {}),
       registerRate: opts.registerRate, registerRatePerImpi: opts.registerRatePerImpi, wire: opts.wire, encapPort: opts.encapPort, tun: opts.tun === true,
       store: opts.store, kekFile: opts.kekFile, standby: opts.standby === true,
-      log: (l) => console.log(json ? JSON.stringify({ event: 'log', line: l }) : l),
+      log: logger(json),
       ...(json ? { onEvent: (e: Record<string, unknown>) => console.log(JSON.stringify(e)) } : {}),
-    });
+    }));
+  }),
+  core: guarded(async (opts) => {
+    const subs = subscribers(opts);
+    if (subs === undefined) return;
+    const json = opts.json === true;
+    await serve(json, () => startCore({
+      host: opts.host, port: opts.port, subscribers: subs, realm: opts.realm, quiet: opts.quiet === true,
+      trustProxies: (opts.trustProxy ?? []).map((t) => ({ address: t.host, port: t.port })),
+      log: logger(json),
+      ...(json ? { onEvent: (e: Record<string, unknown>) => console.log(JSON.stringify(e)) } : {}),
+    }));
   }),
   async ue(opts) {
     const stop = new AbortController();

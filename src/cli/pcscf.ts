@@ -9,9 +9,15 @@
 // key of --kek-file or IPSEC3GPP_KEK; the ports chosen on the first start are kept in the store and used
 // again. With --standby the process waits until the listening address is free (the active instance on the
 // same store gone), then binds it and takes over the stored state.
+// With `core` (the CLI's --core HOST:PORT) no core is started here: the P-CSCF forwards to an `ipsec-3gpp
+// core` elsewhere (src/cli/core.ts), sending from the port `coreSidePort` (--core-side-port), which that core
+// must trust. A store's restore needs the core next to it (a registration only one of the two remembers is
+// dropped), so the two do not go together.
 
 import { Hss, type SubscriberInit } from '../aka/hss.js';
 import { ImsCore } from '../ims/core.js';
+import { messageTracer } from './core.js';
+import { ErrorCode, Ipsec3gppError } from '../errors.js';
 import { PcscfProxy } from '../ims/pcscf-proxy.js';
 import { type RateLimit } from '../ims/rate-limit.js';
 import { type TraceEvent } from '../ims/sip-node.js';
@@ -20,6 +26,7 @@ import { NodeUdpNetwork } from '../net/node-udp.js';
 import { NodeTcpNetwork } from '../net/node-tcp.js';
 import { type ConfidentialityMode } from '../secagree/pcscf.js';
 import { chooseWires, type WireChoice } from './wires.js';
+import { hostPort } from '../ip.js';
 import { nonZeroDrops } from '../wire/counters.js';
 import { createSocket } from 'node:dgram';
 import { loadKek, openStore } from '../store/open.js';
@@ -32,9 +39,13 @@ export interface PcscfCliOptions {
   port: number;
   clientPort: number;
   serverPort: number;
-  /** The HSS's subscribers (one from --impi/--k/--op, or a --subscribers file). */
+  /** The HSS's subscribers (one from --impi/--k/--op, or a --subscribers file); none with `core`. */
   subscribers: SubscriberInit[];
   realm: string;
+  /** An external core (`ipsec-3gpp core`) to forward to instead of starting one here; not with `store`. */
+  core?: { address: string; port: number } | undefined;
+  /** With `core`: the port of the socket toward it (the one it trusts); default 0, any free port. */
+  coreSidePort?: number | undefined;
   mode: ConfidentialityMode;
   noIpsec: boolean;
   /** Which modes to carry (cli/wires.ts); default auto. */
@@ -77,9 +88,10 @@ async function waitForAddress(host: string, port: number, log: (l: string) => vo
   }
 }
 
-export interface RunningPcscf {
+/** A running P-CSCF; `core` is its in-process core, undefined with an external one. */
+export interface RunningPcscf<C extends ImsCore | undefined = ImsCore> {
   pcscf: PcscfProxy;
-  core: ImsCore;
+  core: C;
   /** Registrations, SA sets, attempts, refusals, the wire's counters, SIP retransmissions and connections. */
   statistics(): Record<string, unknown>;
   /** Stops; with a store, after what is pending is written (the stored state stays). */
@@ -88,8 +100,13 @@ export interface RunningPcscf {
   writer?: StoreWriter | undefined;
 }
 
-/** Starts the P-CSCF and its core; resolves once both listen. */
-export async function startPcscf(o: PcscfCliOptions): Promise<RunningPcscf> {
+/** Starts the P-CSCF and its core (or, with `core`, the P-CSCF alone); resolves once they listen. */
+export async function startPcscf(o: PcscfCliOptions & { core?: undefined }): Promise<RunningPcscf>;
+export async function startPcscf(o: PcscfCliOptions & { core: { address: string; port: number } }): Promise<RunningPcscf<undefined>>;
+export async function startPcscf(o: PcscfCliOptions): Promise<RunningPcscf<ImsCore | undefined>>;
+export async function startPcscf(o: PcscfCliOptions): Promise<RunningPcscf<ImsCore | undefined>> {
+  if (o.core !== undefined && o.store !== undefined && o.store !== 'memory') throw new Ipsec3gppError(ErrorCode.INVALID_ARGUMENT, 'a store needs the core in this process: not with an external core');
+  if (o.core !== undefined) return startProxyAlone(o, o.core);
   initSync();
   let store: StateStore | undefined;
   let writer: StoreWriter | undefined;
@@ -114,11 +131,7 @@ export async function startPcscf(o: PcscfCliOptions): Promise<RunningPcscf> {
   const net = new NodeUdpNetwork();
   const hss = new Hss();
   for (const sub of o.subscribers) hss.addSubscriber(sub);
-  const tracer = o.quiet ? undefined : (e: TraceEvent): void => {
-    const m = e.message;
-    const what = m.type === 'request' ? `${m.method} ${m.uri}` : `${m.status} ${m.reason}`;
-    o.log(`${new Date(e.time).toISOString().slice(11, 23)}  ${e.from.padEnd(7)} -> ${e.to.padEnd(21)} ${what}${e.sa ? `  [ESP ${e.sa.name} ${e.sa.ealg}+${e.sa.alg}]` : ''}`);
-  };
+  const tracer: ((e: TraceEvent) => void) | undefined = o.quiet ? undefined : messageTracer(o.log);
   const wires = chooseWires(o.wire ?? 'auto', { encapPort: o.encapPort === 0 && ports?.encapPort !== undefined ? ports.encapPort : o.encapPort ?? 4500, tun: o.tun === true, nativeUdp: true });
   const core = await ImsCore.start({ net, address: o.host, port: ports?.corePort ?? 0, realm: o.realm, hss, ...(tracer ? { tracer } : {}), ...(writer ? { store: { writer } } : {}) });
   const coreImpis = new Set([...core.registrations.values()].map((r) => r.impi));
@@ -158,10 +171,7 @@ export async function startPcscf(o: PcscfCliOptions): Promise<RunningPcscf> {
     for (const f of refused) o.log(`store: refused ${f.key}: ${f.code} ${f.reason}`);
     ev?.({ event: 'restored', registrations: r.registrations, keys: r.keys, sets: r.sets, coreRegistrations: core.registrations.size, refused });
   }
-  const counts = { registered: 0, refused: 0, aborted: 0, authFailed: 0 };
-  pcscf.events.aborted = (e) => { counts.aborted++; ev ? ev({ event: 'aborted', impi: e.key, reason: e.reason }) : o.log(`registration of ${e.key} aborted: ${e.reason}`); };
-  pcscf.events.refused = (e) => { counts.refused++; ev ? ev({ event: 'refused', impi: e.key, status: e.status, warning: e.warning }) : o.log(`registration of ${e.key} refused: ${e.status} (${e.warning})`); };
-  pcscf.events.registered = (e) => { counts.registered++; ev ? ev({ event: 'registered', impi: e.key, alg: e.set.alg, ealg: e.set.ealg, mode: e.set.mode }) : o.log(`${e.key} registered over ${e.set.ealg === 'null' ? 'integrity-only' : e.set.ealg} + ${e.set.alg} SAs (mod=${e.set.mode})`); };
+  const counts = { ...watchProxy(pcscf, o), authFailed: 0 };
   core.events.authFailed = (e) => { counts.authFailed++; ev ? ev({ event: 'authFailed', impi: e.impi, reason: e.reason }) : o.log(`authentication of ${e.impi} failed: ${e.reason}`); };
   o.log(`P-CSCF listening on ${o.host}:${pcscf.port} (protected ports: port-c ${pcscf.portC.port}, port-s ${pcscf.portS.port}${pcscf.encapPort !== undefined ? `; UDP encapsulation on ${pcscf.encapPort}` : ''}); core on ${o.host}:${core.port}`);
   o.log(wires.note);
@@ -170,9 +180,7 @@ export async function startPcscf(o: PcscfCliOptions): Promise<RunningPcscf> {
   return {
     pcscf, core,
     statistics: () => ({
-      ...counts, ...(writer ? { store: { kind: store!.kind, batches: writer.batches, records: writer.records, errors: writer.errors } } : {}), registrations: core.registrations.size, saSets: pcscf.db.size, attempts: pcscf.sec.attemptCount, rateLimited: pcscf.rateLimited,
-      wire: { sent: pcscf.wire.counters.sent, received: pcscf.wire.counters.received, dropped: nonZeroDrops(pcscf.wire.counters) },
-      sip: { retransmissions: pcscf.node.tx.retransmissions, malformed: pcscf.node.malformed, refused: pcscf.node.refused, tcpConnections: pcscf.node.streams?.connections ?? 0 },
+      ...counts, ...(writer ? { store: { kind: store!.kind, batches: writer.batches, records: writer.records, errors: writer.errors } } : {}), registrations: core.registrations.size, ...proxyStatistics(pcscf),
     }),
     writer,
     async close(): Promise<void> {
@@ -184,6 +192,51 @@ export async function startPcscf(o: PcscfCliOptions): Promise<RunningPcscf> {
         writer.close();
         await store!.close();
       }
+    },
+  };
+}
+
+/** Counts (and logs, or passes on as events) what happens to registrations at the P-CSCF. */
+function watchProxy(pcscf: PcscfProxy, o: PcscfCliOptions): { registered: number; refused: number; aborted: number } {
+  const counts = { registered: 0, refused: 0, aborted: 0 };
+  const ev = o.onEvent;
+  pcscf.events.aborted = (e) => { counts.aborted++; ev ? ev({ event: 'aborted', impi: e.key, reason: e.reason }) : o.log(`registration of ${e.key} aborted: ${e.reason}`); };
+  pcscf.events.refused = (e) => { counts.refused++; ev ? ev({ event: 'refused', impi: e.key, status: e.status, warning: e.warning }) : o.log(`registration of ${e.key} refused: ${e.status} (${e.warning})`); };
+  pcscf.events.registered = (e) => { counts.registered++; ev ? ev({ event: 'registered', impi: e.key, alg: e.set.alg, ealg: e.set.ealg, mode: e.set.mode }) : o.log(`${e.key} registered over ${e.set.ealg === 'null' ? 'integrity-only' : e.set.ealg} + ${e.set.alg} SAs (mod=${e.set.mode})`); };
+  return counts;
+}
+
+/** The P-CSCF's own figures: SA sets, attempts, refusals, the wire's counters, SIP retransmissions and connections. */
+function proxyStatistics(pcscf: PcscfProxy): Record<string, unknown> {
+  return {
+    saSets: pcscf.db.size, attempts: pcscf.sec.attemptCount, rateLimited: pcscf.rateLimited,
+    wire: { sent: pcscf.wire.counters.sent, received: pcscf.wire.counters.received, dropped: nonZeroDrops(pcscf.wire.counters) },
+    sip: { retransmissions: pcscf.node.tx.retransmissions, malformed: pcscf.node.malformed, refused: pcscf.node.refused, tcpConnections: pcscf.node.streams?.connections ?? 0 },
+  };
+}
+
+/** The P-CSCF in front of an external core (`ipsec-3gpp core`): nothing of the core runs here. */
+async function startProxyAlone(o: PcscfCliOptions, core: { address: string; port: number }): Promise<RunningPcscf<undefined>> {
+  initSync();
+  const tracer: ((e: TraceEvent) => void) | undefined = o.quiet ? undefined : messageTracer(o.log);
+  const wires = chooseWires(o.wire ?? 'auto', { encapPort: o.encapPort ?? 4500, tun: o.tun === true, nativeUdp: true });
+  const pcscf = await PcscfProxy.start({
+    net: new NodeUdpNetwork(), address: o.host, port: o.port, protectedPorts: { client: o.clientPort, server: o.serverPort }, coreSidePort: o.coreSidePort ?? 0,
+    core, policy: { defaultMode: o.mode }, noIpsec: o.noIpsec, wire: wires.wires, tcp: { net: new NodeTcpNetwork() },
+    ...(o.registerRate !== undefined ? { unprotectedRegisterRate: o.registerRate } : {}),
+    ...(o.registerRatePerImpi !== undefined ? { unprotectedRegisterRatePerImpi: o.registerRatePerImpi } : {}),
+    ...(tracer ? { tracer } : {}),
+  });
+  const counts = watchProxy(pcscf, o);
+  o.log(`P-CSCF listening on ${hostPort(o.host, pcscf.port)} (protected ports: port-c ${pcscf.portC.port}, port-s ${pcscf.portS.port}${pcscf.encapPort !== undefined ? `; UDP encapsulation on ${pcscf.encapPort}` : ''}); core at ${hostPort(core.address, core.port)}, sent to from ${hostPort(pcscf.coreSocket.address, pcscf.coreSocket.port)} (the core must trust it: --trust-proxy)`);
+  o.log(wires.note);
+  o.log(`external core: its realm and subscribers; confidentiality mode "${o.mode}"${o.noIpsec ? ', --no-ipsec: protected-phase REGISTER accepted in clear' : ''}`);
+  return {
+    pcscf, core: undefined, writer: undefined,
+    statistics: () => ({ ...counts, ...proxyStatistics(pcscf) }),
+    close(): Promise<void> {
+      pcscf.close();
+      return Promise.resolve();
     },
   };
 }

@@ -6,6 +6,7 @@
 // CLI parsing uses commander (zero dependencies, maintained, generates --help): see README "Dependencies".
 
 import { accessSync, constants, existsSync, readFileSync, statSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { dirname, resolve } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { parseHex } from '../hex.js';
@@ -22,7 +23,13 @@ export const DEMO_DEFAULTS = { mode: 'ipsec' as ConfidentialityMode, release: 6 
 
 export interface SelfcheckArgs { cases: number; benchMs: number }
 export interface DemoArgs { mode: ConfidentialityMode; release: UeRelease; watcherRelease: UeRelease; alg?: IntegrityAlgorithm; ealg?: EncryptionAlgorithm; access: string; notifies: number; pcap?: string; port: number; matrix: boolean; ipv6?: boolean; wire?: WireChoice; netns?: boolean; json?: boolean }
-export interface PcscfArgs { listen: { host: string; port: number }; subscribers?: string; impi?: string; k?: Uint8Array; op?: Uint8Array; opc?: Uint8Array; amf?: Uint8Array; realm: string; portC: number; portS: number; mode: ConfidentialityMode; ipsec: boolean; quiet?: boolean; registerRate?: RateArg; registerRatePerImpi?: RateArg; wire: WireChoice; encapPort: number; tun?: boolean; json?: boolean; store?: string; kekFile?: string; standby?: boolean }
+/** The HSS's subscribers and the home realm, as `pcscf` and `core` take them (subscriberOptions). */
+export interface SubscriberArgs { subscribers?: string; impi?: string; k?: Uint8Array; op?: Uint8Array; opc?: Uint8Array; amf?: Uint8Array; realm: string }
+/** A host and port from the command line (HOST:PORT, [IPv6]:PORT). */
+export interface HostPort { host: string; port: number }
+export interface PcscfArgs extends SubscriberArgs { listen: HostPort; core?: HostPort; coreSidePort?: number; portC: number; portS: number; mode: ConfidentialityMode; ipsec: boolean; quiet?: boolean; registerRate?: RateArg; registerRatePerImpi?: RateArg; wire: WireChoice; encapPort: number; tun?: boolean; json?: boolean; store?: string; kekFile?: string; standby?: boolean }
+/** Options of `core` (src/cli/core.ts): the IMS core on its own, trusting the P-CSCFs named. */
+export interface CoreArgs extends SubscriberArgs { host: string; port: number; trustProxy?: HostPort[]; quiet?: boolean; json?: boolean }
 /** Options of `bench` (src/cli/bench.ts). */
 export interface BenchArgs { sizes: number[]; combos?: Combination[]; ops: Direction[]; peers?: PeerId[]; rounds: number; sampleMs: number; warmupMs: number; batch: number; clock: Clock; json: boolean; packets: boolean }
 /** Defaults of `bench`: 48 cases (8 pairs x 3 sizes x seal/open) in well under a minute on a small machine. */
@@ -37,6 +44,7 @@ export interface CliHandlers {
   bench(a: BenchArgs): void | Promise<void>;
   demo(a: DemoArgs): void | Promise<void>;
   pcscf(a: PcscfArgs): void | Promise<void>;
+  core(a: CoreArgs): void | Promise<void>;
   ue(a: UeArgs): void | Promise<void>;
 }
 
@@ -91,10 +99,34 @@ const hexKey = (name: string, bytes: number) => (v: string): Uint8Array => {
   return b;
 };
 
-const listen = (v: string): { host: string; port: number } => {
+const listen = (v: string): HostPort => {
   const m = /^(\[[0-9a-fA-F:.]+\]|[^:\s[\]]+):(\d{1,5})$/.exec(v);
   if (!m || Number(m[2]) > 65535) throw new InvalidArgumentError('expected HOST:PORT');
   return { host: m[1]!.replace(/^\[|\]$/g, ''), port: Number(m[2]) };
+};
+
+/**
+ * ADDRESS:PORT of a peer to send to or trust: an IP address (the core compares it with the source of each
+ * request, never a resolved name), and a port 1..65535 (0 names no one).
+ */
+const peer = (v: string): HostPort => {
+  const a = listen(v);
+  if (isIP(a.host) === 0) throw new InvalidArgumentError('expected an IP address and port (ADDRESS:PORT, [IPv6]:PORT)');
+  if (a.port === 0) throw new InvalidArgumentError('expected ADDRESS:PORT with a port 1..65535');
+  return a;
+};
+
+/** A repeatable HOST:PORT option: each occurrence adds one (without repeats). */
+const peers = (v: string, previous: HostPort[] | undefined): HostPort[] => {
+  const a = peer(v);
+  if (previous === undefined) return [a];
+  if (previous.some((p) => p.host === a.host && p.port === a.port)) throw new InvalidArgumentError(`${v} is given twice`);
+  return [...previous, a];
+};
+
+const hostName = (v: string): string => {
+  if (v.length > 255 || /[\x00-\x1f\x7f]/.test(v) || !/^(\[[0-9a-fA-F:.]+\]|[^:\s[\]]+|[0-9a-fA-F.]*:[0-9a-fA-F:.]*)$/.test(v)) throw new InvalidArgumentError('expected a host name or address');
+  return v.replace(/^\[|\]$/g, '');
 };
 
 /** A comma-separated list, each item checked by `item`, without repeats. */
@@ -142,7 +174,35 @@ function unwritable(file: string): string | undefined {
 }
 
 /** The commands, for the unknown-command message. */
-export const COMMANDS = ['demo', 'pcscf', 'ue', 'bench', 'selfcheck'] as const;
+export const COMMANDS = ['demo', 'pcscf', 'core', 'ue', 'bench', 'selfcheck'] as const;
+
+const SUBSCRIBER_FLAGS = ['impi', 'k', 'op', 'opc', 'amf', 'subscribers'] as const;
+
+/** The HSS's subscribers and the realm: one definition for `pcscf` (its own core) and `core`. */
+function subscriberOptions(cmd: Command): Command {
+  return cmd
+    .option('--impi <impi>', 'the subscriber\'s private identity (Digest username)', text('impi', 255))
+    .option('--k <hex>', 'subscriber key K (16 bytes of hex)', hexKey('K', 16))
+    .option('--subscribers <file>', 'JSON array of subscribers [{"impi","k","op"|"opc","amf"?}] instead of --impi/--k/--op', text('subscribers file', 4096))
+    .option('--op <hex>', 'operator variant OP (16 bytes of hex)', hexKey('OP', 16))
+    .option('--opc <hex>', 'OPc instead of OP (16 bytes of hex)', hexKey('OPc', 16))
+    .option('--amf <hex>', 'authentication management field, 2 bytes of hex (default: 8000)', hexKey('AMF', 2))
+    .option('--realm <realm>', 'home network realm', text('realm', 255), 'ims.mnc001.mcc001.3gppnetwork.org');
+}
+
+/** Usage errors of the subscriber options: --subscribers or --impi/--k with exactly one of --op/--opc. */
+function checkSubscribers(cmd: Command, opts: SubscriberArgs): void {
+  if (opts.subscribers !== undefined) {
+    if (opts.impi !== undefined || opts.k !== undefined || opts.op !== undefined || opts.opc !== undefined || opts.amf !== undefined) {
+      cmd.error('error: --subscribers replaces --impi, --k, --op, --opc and --amf', { exitCode: 2, code: 'ipsec3gpp.subscribersOrKeys' });
+    }
+  } else {
+    if (opts.impi === undefined || opts.k === undefined) cmd.error('error: give --impi and --k (or --subscribers FILE)', { exitCode: 2, code: 'ipsec3gpp.subscriber' });
+    if ((opts.op === undefined) === (opts.opc === undefined)) {
+      cmd.error('error: give exactly one of --op and --opc', { exitCode: 2, code: 'ipsec3gpp.opOrOpc' });
+    }
+  }
+}
 
 /** Exit codes, as --help shows them. */
 export const EXIT_CODES = 'Exit codes: 0 the run went as expected, 1 it failed (or found a problem), 2 usage error.';
@@ -154,7 +214,10 @@ export function buildProgram(handlers: CliHandlers, o: ProgramOptions = {}): Com
     .addHelpText('after', `\n${EXIT_CODES}`)
     .description('3GPP IMS access security (TS 33.203) between a UE and its P-CSCF: ESP, key expansion and the crypto core in WebAssembly');
   // Subcommands inherit these settings when they are created, so set them first.
+  // Every error commander finds in the arguments is a usage error: exit 2 as --help says (commander's own
+  // default is 1), 0 after --help and --version.
   if (o.exitOverride) program.exitOverride();
+  else program.exitOverride((e) => process.exit(e.exitCode === 0 ? 0 : 2));
   if (o.output) program.configureOutput(o.output);
 
   program
@@ -210,17 +273,12 @@ export function buildProgram(handlers: CliHandlers, o: ProgramOptions = {}): Com
       return handlers.demo(opts);
     });
 
-  program
+  subscriberOptions(program
     .command('pcscf')
-    .description('a standalone P-CSCF with its core (S-CSCF, HSS with one subscriber, presence server) for real UEs and SIP tools')
-    .requiredOption('--listen <host:port>', 'address and port for the unprotected REGISTER', listen)
-    .option('--impi <impi>', 'the subscriber\'s private identity (Digest username)', text('impi', 255))
-    .option('--k <hex>', 'subscriber key K (16 bytes of hex)', hexKey('K', 16))
-    .option('--subscribers <file>', 'JSON array of subscribers [{"impi","k","op"|"opc","amf"?}] instead of --impi/--k/--op', text('subscribers file', 4096))
-    .option('--op <hex>', 'operator variant OP (16 bytes of hex)', hexKey('OP', 16))
-    .option('--opc <hex>', 'OPc instead of OP (16 bytes of hex)', hexKey('OPc', 16))
-    .option('--amf <hex>', 'authentication management field, 2 bytes of hex (default: 8000)', hexKey('AMF', 2))
-    .option('--realm <realm>', 'home network realm', text('realm', 255), 'ims.mnc001.mcc001.3gppnetwork.org')
+    .description('a standalone P-CSCF with its core (S-CSCF, HSS with one subscriber, presence server) for real UEs and SIP tools; with --core, in front of an `ipsec-3gpp core` elsewhere')
+    .requiredOption('--listen <host:port>', 'address and port for the unprotected REGISTER', listen))
+    .option('--core <address:port>', 'use the IMS core (S-CSCF) at ADDRESS:PORT (an `ipsec-3gpp core` trusting --core-side-port) instead of starting one; the subscribers are then the core\'s', peer)
+    .option('--core-side-port <n>', 'with --core: the port the P-CSCF sends to the core from, which the core must trust (0: any free port, printed)', port)
     .option('--port-c <n>', 'protected client port port_pc (0: any free port)', port, 0)
     .option('--port-s <n>', 'protected server port port_ps (0: any free port)', port, 0)
     .addOption(new Option('--mode <mode>', 'confidentiality mode').choices(['ipsec', 'access-network', 'refuse']).default('ipsec'))
@@ -232,21 +290,36 @@ export function buildProgram(handlers: CliHandlers, o: ProgramOptions = {}): Com
     .option('--register-rate-per-impi <rate>', 'unprotected REGISTERs per IMPI: RATE[/BURST] per second, or off (default 2/10)', rate)
     .option('--quiet', 'do not print every message')
     .option('--json', 'print events (registered, refused, aborted) and the final statistics as JSON lines')
-    .option('--store <store>', 'keep SA sets and registrations across restarts: sqlite:FILE or redis://HOST:PORT (default: memory)', text('store', 4096))
+    .option('--store <store>', 'keep SA sets and registrations across restarts: sqlite:FILE or redis://HOST:PORT (default: memory; not with --core)', text('store', 4096))
     .option('--kek-file <file>', 'the key-encryption key of the store (32 bytes, or 64 hex digits); default: the IPSEC3GPP_KEK environment variable', text('kek file', 4096))
     .option('--standby', 'with a shared --store: wait until the listening address is free (the active instance gone), then take over its state')
     .action(function (this: Command, opts: PcscfArgs) {
-      if (opts.subscribers !== undefined) {
-        if (opts.impi !== undefined || opts.k !== undefined || opts.op !== undefined || opts.opc !== undefined || opts.amf !== undefined) {
-          this.error('error: --subscribers replaces --impi, --k, --op, --opc and --amf', { exitCode: 2, code: 'ipsec3gpp.subscribersOrKeys' });
-        }
+      if (opts.core !== undefined) {
+        // The subscribers and the realm are the core's; a restored registration is kept only if the core in
+        // this process has it too (startPcscf), which a core elsewhere cannot answer.
+        const given = [...SUBSCRIBER_FLAGS, 'realm'].filter((f) => this.getOptionValueSource(f) === 'cli');
+        if (given.length > 0) this.error(`error: with --core the subscribers and the realm are the core's: drop ${given.map((f) => `--${f}`).join(', ')}`, { exitCode: 2, code: 'ipsec3gpp.coreSubscribers' });
+        if (opts.store !== undefined && opts.store !== 'memory') this.error('error: --store needs the core in this process (restored registrations are checked against it): not with --core', { exitCode: 2, code: 'ipsec3gpp.coreStore' });
+        if (opts.standby) this.error('error: --standby goes with --store, which needs the core in this process: not with --core', { exitCode: 2, code: 'ipsec3gpp.coreStore' });
       } else {
-        if (opts.impi === undefined || opts.k === undefined) this.error('error: give --impi and --k (or --subscribers FILE)', { exitCode: 2, code: 'ipsec3gpp.subscriber' });
-        if ((opts.op === undefined) === (opts.opc === undefined)) {
-          this.error('error: give exactly one of --op and --opc', { exitCode: 2, code: 'ipsec3gpp.opOrOpc' });
-        }
+        if (opts.coreSidePort !== undefined) this.error('error: --core-side-port goes with --core (the port an external core trusts)', { exitCode: 2, code: 'ipsec3gpp.coreSidePort' });
+        checkSubscribers(this, opts);
       }
       return handlers.pcscf(opts);
+    });
+
+  subscriberOptions(program
+    .command('core')
+    .description('the IMS core on its own (S-CSCF registrar with IMS AKA, HSS, presence and reg-event server) behind one or more `ipsec-3gpp pcscf --core` processes')
+    .option('--host <host>', 'address to listen on', hostName, '127.0.0.1')
+    .option('--port <n>', 'SIP port (0: any free port, printed)', port, 0))
+    .option('--trust-proxy <address:port>', 'a P-CSCF\'s core-side address (its --core-side-port) to take REGISTERs and asserted identities from; repeat for more (at least one)', peers)
+    .option('--quiet', 'do not print every message')
+    .option('--json', 'print events (registered, deregistered, authFailed) and the final statistics as JSON lines')
+    .action(function (this: Command, opts: CoreArgs) {
+      if (opts.trustProxy === undefined) this.error('error: give --trust-proxy ADDRESS:PORT (the P-CSCF\'s --core-side-port): the core refuses REGISTERs from anyone else', { exitCode: 2, code: 'ipsec3gpp.trustProxy' });
+      checkSubscribers(this, opts);
+      return handlers.core(opts);
     });
 
   program

@@ -4,6 +4,7 @@
 // field is checked, and anything wrong is an Ipsec3gppError INVALID_ARGUMENT naming the entry and field,
 // never echoing a key.
 
+import { readFileSync, statSync } from 'node:fs';
 import { type SubscriberInit } from '../aka/hss.js';
 import { ErrorCode, Ipsec3gppError } from '../errors.js';
 import { parseHex } from '../hex.js';
@@ -44,4 +45,22 @@ export function parseSubscribers(text: string): SubscriberInit[] {
     else s.opc = hex(o['opc'], 16, `${at}.opc`);
     return s;
   });
+}
+
+/**
+ * The subscribers the command line names: the --subscribers FILE (its size checked before it is read), or the
+ * one of --impi/--k/--op|--opc/--amf (program.ts has checked that exactly one of the two is given). A file
+ * that cannot be read or is wrong is an Ipsec3gppError INVALID_ARGUMENT.
+ */
+export function subscribersFromArgs(a: { subscribers?: string | undefined; impi?: string | undefined; k?: Uint8Array | undefined; op?: Uint8Array | undefined; opc?: Uint8Array | undefined; amf?: Uint8Array | undefined }): SubscriberInit[] {
+  if (a.subscribers === undefined) return [{ impi: a.impi!, k: a.k!, amf: a.amf ?? Uint8Array.of(0x80, 0), ...(a.op ? { op: a.op } : { opc: a.opc! }) }];
+  let text: string;
+  try {
+    if (statSync(a.subscribers).size > SUBSCRIBERS_LIMITS.fileBytes) return bad('file', `larger than ${SUBSCRIBERS_LIMITS.fileBytes} bytes`);
+    text = readFileSync(a.subscribers, 'utf8');
+  } catch (e) {
+    if (e instanceof Ipsec3gppError) throw e;
+    throw new Ipsec3gppError(ErrorCode.INVALID_ARGUMENT, `cannot read ${a.subscribers}: ${(e as NodeJS.ErrnoException).code ?? 'unknown error'}`);
+  }
+  return parseSubscribers(text);
 }

@@ -10,7 +10,8 @@
 // private identity's implicit registration set at the HSS, and the whole set is registered together and
 // listed in P-Associated-URI. PUBLISH and SUBSCRIBE are authorised by P-Asserted-Identity, honoured only
 // from a P-CSCF of the trust domain (trustProxy): a presentity publishes only its own presence, and a
-// watcher is whom the P-CSCF asserted, never what From says.
+// watcher is whom the P-CSCF asserted, never what From says. REGISTER too comes only from a trusted P-CSCF
+// (the 401 hands it CK and IK, TS 33.203 7.1).
 
 import { AkaDigestServer } from '../aka/digest-aka.js';
 import { type Hss } from '../aka/hss.js';
@@ -53,7 +54,7 @@ export interface CoreOptions {
   realm: string;
   /** The subscribers: the HSS that makes the authentication vectors and knows each IMPI's IMPUs. */
   hss: Hss;
-  /** P-CSCFs whose P-Asserted-Identity is trusted (more can be added with trustProxy()). */
+  /** P-CSCFs whose REGISTERs and P-Asserted-Identity are trusted (more can be added with trustProxy()). */
   trustedProxies?: Array<{ address: string; port: number }>;
   /** Receives every SIP message the core sends, AKA secrets redacted. */
   tracer?: Tracer;
@@ -352,7 +353,8 @@ export class ImsCore {
 
   /**
    * Trusts the P-CSCF sending from `address`:`port`: its P-Asserted-Identity is taken as the requester's
-   * identity (TS 24.229 4.4 trust domain). Requests from elsewhere have no asserted identity.
+   * identity (TS 24.229 4.4 trust domain). Requests from elsewhere have no asserted identity, and a REGISTER
+   * from elsewhere is refused (403): its 401 would carry CK and IK.
    */
   trustProxy(address: string, port: number): void {
     this.#trusted.add(hopKey(normalizeAddress(address), port));
@@ -458,6 +460,9 @@ export class ImsCore {
   }
 
   #register(req: SipRequest, route: Route, respond: (r: ReturnType<typeof makeResponse>) => void): void {
+    // Registrations come through a P-CSCF of the trust domain only: the 401 carries CK and IK for the P-CSCF
+    // (TS 33.203 7.1, over Zb/NDS), so a REGISTER from anywhere else is refused before anything is drawn.
+    if (!this.#fromTrusted(route)) return respond(makeResponse(req, 403, 'Forbidden', [['Warning', '399 core "REGISTER reaches the S-CSCF only through a P-CSCF of the trust domain"']]));
     const authorization = req.headers.get('authorization');
     if (authorization === undefined) return respond(makeResponse(req, 400, 'Bad Request', [['Warning', '399 core "REGISTER without Authorization"']]));
     const auth = parseAuthHeader(authorization);

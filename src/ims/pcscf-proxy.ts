@@ -256,6 +256,7 @@ function answerSa(inb: SaEntry): SaEntry {
  * const net = new MemoryNetwork();
  * const core = await ImsCore.start({ net, address: '10.0.0.9', realm: 'ims.example', hss });
  * const pcscf = await PcscfProxy.start({ net, address: '10.0.0.1', core: { address: '10.0.0.9', port: core.port } });
+ * core.trustProxy(pcscf.coreSocket.address, pcscf.coreSocket.port);
  * pcscf.events.registered = ({ key, set }) => console.log(key, 'registered', set.alg, set.ealg);
  * ```
  */

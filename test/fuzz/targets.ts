@@ -345,7 +345,7 @@ export const targets: Target[] = [
     },
   },
   {
-    name: 'command-line options (ipsec-3gpp demo / pcscf / selfcheck)',
+    name: 'command-line options (ipsec-3gpp demo / pcscf / core / selfcheck)',
     codes: [],
     async setup() {
       const argvs = [
@@ -354,6 +354,8 @@ export const targets: Target[] = [
         ['selfcheck', '--cases', '10', '--bench-ms', '0'],
         ['pcscf', '--listen', '[::1]:5060', '--impi', 'a@b', '--k', '0x00112233445566778899aabbccddeeff', '--opc', '00112233445566778899aabbccddeeff'],
         ['pcscf', '--listen', '127.0.0.1:5060', '--subscribers', '/tmp/subscribers.json', '--mode', 'access-network'],
+        ['pcscf', '--listen', '127.0.0.1:5060', '--core', '127.0.0.1:5090', '--core-side-port', '5091', '--quiet'],
+        ['core', '--host', '127.0.0.1', '--port', '5090', '--trust-proxy', '127.0.0.1:5091', '--trust-proxy', '[::1]:5091', '--impi', IMPI, '--k', '465b5ce8b199b49faa5f0a2ee238a6bc', '--op', 'cdc202d5123e20f62b6d676ac72cb318'],
       ];
       const seeds = argvs.map((a) => enc.encode(a.join('\0')));
       const valid = (a: any): void => { // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -365,10 +367,13 @@ export const targets: Target[] = [
         if (a.mode !== undefined && !['ipsec', 'access-network', 'refuse'].includes(a.mode)) bad('mode');
         for (const k of ['release', 'watcherRelease']) if (a[k] !== undefined && ![5, 6, 'later'].includes(a[k])) bad(k);
         for (const k of ['notifies', 'cases', 'benchMs']) if (a[k] !== undefined && !Number.isSafeInteger(a[k])) bad(k);
-        if (a.listen && a.subscribers !== undefined && [a.impi, a.k, a.op, a.opc, a.amf].some((x) => x !== undefined)) bad('mix of --subscribers and keys');
-        if (a.listen && a.subscribers === undefined && (a.impi === undefined || a.k === undefined || (a.op === undefined) === (a.opc === undefined))) bad('subscriber');
+        if ((a.listen || a.trustProxy) && a.subscribers !== undefined && [a.impi, a.k, a.op, a.opc, a.amf].some((x) => x !== undefined)) bad('mix of --subscribers and keys');
+        if (a.core !== undefined && !(a.core.port > 0 && a.core.port <= 65535)) bad('core');
+        if (a.trustProxy !== undefined && !(a.trustProxy.length > 0 && a.trustProxy.every((t: { port: number }) => t.port > 0 && t.port <= 65535))) bad('trust-proxy');
+        if (a.core !== undefined && ([a.impi, a.k, a.op, a.opc, a.amf, a.subscribers].some((x) => x !== undefined) || (a.store !== undefined && a.store !== 'memory'))) bad('mix of --core and the core\'s options');
+        if ((a.listen || a.trustProxy) && a.core === undefined && a.subscribers === undefined && (a.impi === undefined || a.k === undefined || (a.op === undefined) === (a.opc === undefined))) bad('subscriber');
       };
-      const handlers: CliHandlers = { selfcheck: valid, bench: valid, demo: valid, pcscf: valid, ue: valid };
+      const handlers: CliHandlers = { selfcheck: valid, bench: valid, demo: valid, pcscf: valid, core: valid, ue: valid };
       const quiet = { writeOut: () => {}, writeErr: () => {} };
       return {
         async check(m) {
