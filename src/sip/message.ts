@@ -88,14 +88,13 @@ export function splitList(value: string): string[] {
 }
 
 /**
- * splitList appending to `into` (empty elements left out), scanning no further than the element that
- * makes `into` `limit` long.
+ * Where the list element that starts at `start` ends: the next comma outside quotes and <...>, or the end
+ * of the value. The one scanner of list values (splitInto, firstElement).
  */
-function splitInto(value: string, into: string[], limit = Infinity): string[] {
+function elementEnd(value: string, start: number): number {
   let depth = 0;
   let quoted = false;
-  let start = 0;
-  for (let i = 0; i < value.length; i++) {
+  for (let i = start; i < value.length; i++) {
     const ch = value.charCodeAt(i);
     if (quoted) {
       if (ch === 92) i++; // backslash
@@ -103,38 +102,31 @@ function splitInto(value: string, into: string[], limit = Infinity): string[] {
     } else if (ch === 34) quoted = true;
     else if (ch === 60) depth++; // <
     else if (ch === 62) depth = Math.max(0, depth - 1); // >
-    else if (ch === 44 && depth === 0) {
-      const v = value.slice(start, i).trim();
-      if (v !== '' && into.push(v) >= limit) return into;
-      start = i + 1;
-    }
+    else if (ch === 44 && depth === 0) return i;
   }
-  const v = start === 0 ? value.trim() : value.slice(start).trim();
-  if (v !== '') into.push(v);
+  return value.length;
+}
+
+/** splitList appending to `into` (empty elements left out). */
+function splitInto(value: string, into: string[]): string[] {
+  for (let start = 0; start <= value.length;) {
+    const end = elementEnd(value, start);
+    const v = value.slice(start, end).trim();
+    if (v !== '') into.push(v);
+    start = end + 1;
+  }
   return into;
 }
 
 /** The first non-empty element of a list value (what splitList(value)[0] is), without the rest. */
 function firstElement(value: string): string | undefined {
-  let depth = 0;
-  let quoted = false;
-  let start = 0;
-  for (let i = 0; i < value.length; i++) {
-    const ch = value.charCodeAt(i);
-    if (quoted) {
-      if (ch === 92) i++; // backslash
-      else if (ch === 34) quoted = false;
-    } else if (ch === 34) quoted = true;
-    else if (ch === 60) depth++; // <
-    else if (ch === 62) depth = Math.max(0, depth - 1); // >
-    else if (ch === 44 && depth === 0) {
-      const v = value.slice(start, i).trim();
-      if (v !== '') return v;
-      start = i + 1;
-    }
+  for (let start = 0; start <= value.length;) {
+    const end = elementEnd(value, start);
+    const v = value.slice(start, end).trim();
+    if (v !== '') return v;
+    start = end + 1;
   }
-  const v = start === 0 ? value.trim() : value.slice(start).trim();
-  return v === '' ? undefined : v;
+  return undefined;
 }
 
 /** One header line: canonical key, name as written out, value. */
