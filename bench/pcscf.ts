@@ -40,6 +40,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { summarize, type Summary } from '../src/bench/stats.js';
 import type { UeClient } from '../src/ims/ue-client.js';
+import { avoidZeroRes } from '../test/sipp-run.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = join(HERE, '..');
@@ -83,7 +84,7 @@ async function server(): Promise<void> {
   const p = corePort > 0
     ? await startPcscf({ ...common, subscribers: [], core: { address: '127.0.0.1', port: corePort }, coreSidePort: 0 })
     : await startPcscf({ ...common, subscribers: await benchSubscribers(dist, sipp) });
-  if (sipp && p.core) await avoidZeroResOn(p.core);
+  if (sipp && p.core) avoidZeroRes(p.core); // SIPp 3.6.1 hashes a RES with a zero byte wrongly (test/sipp-run.ts)
   const io = ipc(process);
   io.send({ t: 'ready', port: p.pcscf.port, encapPort: p.pcscf.encapPort ?? 0, coreSidePort: p.pcscf.coreSocket.port });
   process.on('message', (m: Msg) => {
@@ -112,18 +113,6 @@ async function benchSubscribers(dist: URL, sipp: boolean): Promise<Array<{ impi:
   return Array.from({ length: users }, (_, i) => ({ impi: `${sipp ? `ue${String(i).padStart(5, '0')}` : `u${i}`}@${REALM}`, k: keys.k.slice(), op: keys.op.slice() }));
 }
 
-/** SIPp 3.6.1 hashes a RES with a zero byte wrongly (test/sipp-run.ts avoidZeroRes, here on dist's core). */
-async function avoidZeroResOn(core: import('../src/ims/core.js').ImsCore): Promise<void> {
-  const challenge = core.scscf.challenge.bind(core.scscf);
-  core.scscf.challenge = (impi, o) => {
-    for (;;) {
-      const c = challenge(impi, o);
-      if (!c.av.xres.includes(0)) return c;
-      core.scscf.forget(c.nonce);
-    }
-  };
-}
-
 // ---------------------------------------------------------------------------------------------------------
 // The core process (--core-process): startCore, as the `core` command runs it; it trusts the P-CSCF's
 // core-side port once the P-CSCF process has told it (message 'trust').
@@ -132,7 +121,7 @@ async function coreRole(): Promise<void> {
   const { startCore } = await import(new URL('cli/core.js', dist).href) as typeof import('../src/cli/core.js');
   const sipp = process.argv.includes('--sipp');
   const c = await startCore({ host: '127.0.0.1', port: 0, realm: REALM, subscribers: await benchSubscribers(dist, sipp), trustProxies: [], quiet: true, log: () => {} });
-  if (sipp) await avoidZeroResOn(c.core);
+  if (sipp) avoidZeroRes(c.core);
   const io = ipc(process);
   io.send({ t: 'ready', port: c.core.port });
   process.on('message', (m: Msg) => {
