@@ -141,10 +141,10 @@ function buildTables(): void {
   buildPermTable(IPT, IP_TABLE);
   buildPermTable(FPT, FP_TABLE);
 }
-// In the split build's ESP module (--use MODULAR=1, assembly/link.ts) this file is only imported for its
-// types and constants: the DES module that runs its code builds the tables in its own memory.
-// @ts-ignore: MODULAR is defined by --use MODULAR=1
-if (!isDefined(MODULAR)) buildTables();
+// Built on the first key schedule (every DES computation starts with one), not at start: a module that
+// imports this file without using DES (the split build's ESP and AES modules reach it through cbc.ts and
+// link.ts) has neither the code nor the work, and the DES module builds them in its own memory.
+let tablesBuilt = false;
 
 // Results of the two permutations (two words each), kept in globals since AS has no tuples.
 let permHi: u32 = 0;
@@ -179,6 +179,10 @@ let permLo: u32 = 0;
 
 /** Computes the 16 packed subkeys of the 8-byte DES key at `key` into `ks` (128 bytes). */
 export function desKeySchedule(ks: usize, key: usize): void {
+  if (!tablesBuilt) {
+    buildTables();
+    tablesBuilt = true;
+  }
   const khi = loadBE32(key);
   const klo = loadBE32(key + 4);
   // C and D as 28-bit values (bit 27 = first bit).

@@ -56,7 +56,7 @@ import {
 import { loadBE32, storeBE32, storeBE64, ct_equal, zero16, copySmall } from "./bytes";
 import {
   aesExpand, desKeySchedule, aesCbcEncrypt, aesCbcDecrypt, des3CbcEncrypt, des3CbcDecrypt, aesBsCbcDecrypt,
-  aesBsCbcEncryptLanes, bsWipe, aesLanePasses, gcmInit, gcmSeal, gcmComputeTag, gcmOpenBegin, gcmCtrAfterBegin, gcmWipe, gcmTag,
+  aesBsCbcEncryptLanes, bsWipe, lanesWipe, aesLanePasses, gcmInit, gcmSeal, gcmComputeTag, gcmOpenBegin, gcmCtrAfterBegin, gcmWipe, gcmTag,
 } from "./link";
 import { AES_JOB_SIZE } from "./aes-bs";
 import { hmacInit, hmacBegin, hmacEnd, hmacCompute } from "./hmac";
@@ -381,7 +381,10 @@ function open(sa: usize, buf: usize, len: u32, res: usize, pre: usize): i32 {
   // 4. Decryption, then the trailer.
   if (kind == K_AES_CBC) {
     memory.copy(IV_SCRATCH, buf + 8, 16);
-    if ((paths & PATH_AES_BS_DECRYPT) != 0) aesBsCbcDecrypt(cipherOf(sa), IV_SCRATCH, ct, ct, ctLen); // constant time
+    // Constant time; the T-table decryption only for the scalar comparison path of the single module
+    // (esp_simd_paths): the split build has no T-table decryption.
+    // @ts-ignore: MODULAR is defined by --use MODULAR=1
+    if (isDefined(MODULAR) || (paths & PATH_AES_BS_DECRYPT) != 0) aesBsCbcDecrypt(cipherOf(sa), IV_SCRATCH, ct, ct, ctLen);
     else aesCbcDecrypt(cipherOf(sa), IV_SCRATCH, ct, ct, ctLen);
   } else if (kind == K_DES3_CBC) {
     memory.copy(IV_SCRATCH, buf + 8, 8);
@@ -629,6 +632,7 @@ export function esp_seal_batch(desc: usize, n: u32, base: usize, ivPool: usize):
   }
   wipeJobs(n);
   wipeScratch();
+  lanesWipe();
   return ok;
 }
 
@@ -689,7 +693,8 @@ export function esp_open_batch(desc: usize, n: u32, base: usize, res: usize): u3
 
 /**
  * Chooses the SIMD paths (a mask: 1 multi-buffer HMAC in the batch calls, 2 the 8-lane bitsliced AES-CBC
- * encryption in esp_seal_batch, 4 the bitsliced AES-CBC decryption; default 7). 0 gives the scalar
+ * encryption in esp_seal_batch, 4 the bitsliced AES-CBC decryption, always taken in the split build;
+ * default 7). 0 gives the scalar
  * T-table / one-ICV-at-a-time code: for the before/after benchmark (bench/simd.ts) and the equivalence
  * tests. Results are the same whatever the mask.
  */

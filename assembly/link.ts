@@ -66,22 +66,22 @@ import { md5x4Compress as md5x4CompressD } from "./md5x4";
   if (isDefined(MODULAR)) md5x4CompressX(st, p0, p1, p2, p3); else md5x4CompressD(st, p0, p1, p2, p3);
 }
 
-// ---- AES-CBC (modules/aes.ts) ----
+// ---- AES-CBC (modules/aes.ts; the 8-lane encryption and the T-table decryption: modules/aes8.ts) ----
 
 // @ts-ignore: decorator
 @external("aes", "aes_expand") declare function aesExpandX(ctx: usize, key: usize, keyLen: u32, withDecrypt: bool): bool;
 // @ts-ignore: decorator
 @external("aes", "aes_cbc_encrypt_tt") declare function aesCbcEncryptX(ctx: usize, iv: usize, src: usize, dst: usize, len: usize): void;
 // @ts-ignore: decorator
-@external("aes", "aes_cbc_decrypt_tt") declare function aesCbcDecryptX(ctx: usize, iv: usize, src: usize, dst: usize, len: usize): void;
-// @ts-ignore: decorator
 @external("aes", "aes_cbc_decrypt_bs") declare function aesBsCbcDecryptX(ctx: usize, iv: usize, src: usize, dst: usize, len: usize): void;
 // @ts-ignore: decorator
-@external("aes", "aes_cbc_encrypt_lanes") declare function aesBsCbcEncryptLanesX(ctx: usize, jobs: usize, count: u32): void;
+@external("aes8", "aes_cbc_encrypt_lanes") declare function aesBsCbcEncryptLanesX(ctx: usize, jobs: usize, count: u32): void;
 // @ts-ignore: decorator
 @external("aes", "aes_wipe") declare function bsWipeX(): void;
 // @ts-ignore: decorator
-@external("aes", "aes_lane_passes") declare function aesLanePassesX(): u32;
+@external("aes8", "aes_lane_passes") declare function aesLanePassesX(): u32;
+// @ts-ignore: decorator
+@external("aes8", "aes8_wipe") declare function lanesWipeX(): void;
 
 // @ts-ignore: decorator
 @inline export function aesExpand(ctx: usize, key: usize, keyLen: u32, withDecrypt: bool): bool {
@@ -95,8 +95,9 @@ import { md5x4Compress as md5x4CompressD } from "./md5x4";
 }
 // @ts-ignore: decorator
 @inline export function aesCbcDecrypt(ctx: usize, iv: usize, src: usize, dst: usize, len: usize): void {
+  // The split build has no T-table decryption (esp.ts takes the bitsliced one there): never reached.
   // @ts-ignore: see sha1Compress
-  if (isDefined(MODULAR)) aesCbcDecryptX(ctx, iv, src, dst, len); else aesCbcDecryptD(ctx, iv, src, dst, len);
+  if (isDefined(MODULAR)) unreachable(); else aesCbcDecryptD(ctx, iv, src, dst, len);
 }
 // @ts-ignore: decorator
 @inline export function aesBsCbcDecrypt(ctx: usize, iv: usize, src: usize, dst: usize, len: usize): void {
@@ -113,6 +114,15 @@ import { md5x4Compress as md5x4CompressD } from "./md5x4";
 @inline export function bsWipe(): void {
   // @ts-ignore: see sha1Compress
   if (isDefined(MODULAR)) bsWipeX(); else bsWipeD();
+}
+/**
+ * Zeroes the scratch of the 8-lane CBC encryption (esp_seal_batch): the aes8 module's own in the split
+ * build; in the single module the lanes share the scratch bsWipe zeroes, so nothing more.
+ */
+// @ts-ignore: decorator
+@inline export function lanesWipe(): void {
+  // @ts-ignore: see sha1Compress
+  if (isDefined(MODULAR)) lanesWipeX();
 }
 /** 8-lane CBC encryption passes run so far (simd_counters). */
 // @ts-ignore: decorator

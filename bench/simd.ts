@@ -151,9 +151,9 @@ function oursSeal(mask: number): (payloads: Uint8Array[]) => Uint8Array[] {
   const tx = EspSa.outbound({ spi: SPI, alg: 'hmac-sha-1-96', ealg: 'aes-cbc', ...keys });
   const x = wasm().x;
   return (payloads) => {
-    x.esp_simd_paths(mask);
+    x.esp_simd_paths!(mask);
     const r = sealBatch(payloads.map((payload) => ({ sa: tx, payload })));
-    x.esp_simd_paths(7);
+    x.esp_simd_paths!(7);
     return r as Uint8Array[];
   };
 }
@@ -163,9 +163,9 @@ function oursOpen(mask: number): (packets: Uint8Array[]) => Opened[] {
   const rx = EspSa.inbound({ spi: SPI, alg: 'hmac-sha-1-96', ealg: 'aes-cbc', ...keys, replayWindow: 1024 });
   const x = wasm().x;
   return (packets) => {
-    x.esp_simd_paths(mask);
+    x.esp_simd_paths!(mask);
     const r = openBatch(packets.map((packet) => ({ sa: rx, packet })));
-    x.esp_simd_paths(7);
+    x.esp_simd_paths!(7);
     return r as Opened[];
   };
 }

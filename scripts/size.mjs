@@ -105,7 +105,7 @@ export async function measure(name) {
     const fetches = APPS[name].fetches;
     const follows = (chunk) => {
       const source = outputs[chunk].entryPoint ?? '';
-      const split = /dist\/wasm\/split\/(\w+)\.generated\.js$/.exec(source);
+      const split = /dist\/wasm\/split\/([\w-]+)\.generated\.js$/.exec(source);
       if (split) return fetches !== undefined && fetches.includes(split[1]);
       if (source.endsWith('dist/internal/wasm-split.js')) return fetches !== undefined;
       if (source.endsWith('dist/wasm/core.generated.js')) return fetches === undefined && name !== 'esp-asset';

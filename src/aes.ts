@@ -37,11 +37,13 @@ export class Aes extends WasmKey {
 
   /** Encrypts whole 16-byte blocks independently. */
   encryptBlocks(data: Uint8Array, out?: Uint8Array): Uint8Array {
+    requireModule('aes8', 'AES blocks');
     return ecb((c, ctx, src, dst, n) => c.x.aes_encrypt_blocks(ctx, src, dst, n), this.ctx, AES_BLOCK, data, out);
   }
 
   /** Decrypts whole 16-byte blocks independently. */
   decryptBlocks(data: Uint8Array, out?: Uint8Array): Uint8Array {
+    requireModule('aes8', 'AES blocks');
     return ecb((c, ctx, src, dst, n) => c.x.aes_decrypt_blocks(ctx, src, dst, n), this.ctx, AES_BLOCK, data, out);
   }
 }

@@ -599,6 +599,55 @@ export interface OpenItem {
   packet: Uint8Array;
 }
 
+/** Why sealBatch refuses an item before any WASM call (as a value), or undefined. */
+function sealRefusal({ sa, payload, nextHeader }: SealItem): Ipsec3gppError | undefined {
+  try {
+    check.bytes('payload', payload);
+    checkByte('nextHeader', nextHeader ?? 17);
+    if (sa.direction !== 'outbound') return statusError(ST_ESP_DIRECTION);
+    if (payload.length > sa.maxPayload) return new Ipsec3gppError(ErrorCode.ESP_TOO_LARGE, `payload of ${payload.length} bytes exceeds ${sa.maxPayload}`);
+  } catch (e) {
+    return e as Ipsec3gppError;
+  }
+  return undefined;
+}
+
+/** Why openBatch refuses an item before any WASM call (as a value), or undefined. */
+function openRefusal({ sa, packet }: OpenItem): Ipsec3gppError | undefined {
+  try {
+    check.bytes('packet', packet);
+    if (sa.direction !== 'inbound') return statusError(ST_ESP_DIRECTION);
+    if (packet.length > ESP_MAX_PACKET) return statusError(ST_ESP_MALFORMED);
+  } catch (e) {
+    return e as Ipsec3gppError;
+  }
+  return undefined;
+}
+
+/**
+ * The batch calls with the split build's per-packet ESP module (`init({ algorithms })` without `batch`,
+ * which has no batch code): the same refusals, then one seal or open per packet, whose errors become
+ * values; a destroyed SA throws, as the one-call path does.
+ */
+function eachPacket<I extends { sa: EspSa }, R>(items: readonly I[], out: Array<R | Ipsec3gppError>, refusal: (item: I) => Ipsec3gppError | undefined, run: (item: I) => R): Array<R | Ipsec3gppError> {
+  for (let i = 0; i < items.length; i++) {
+    const item = items[i]!;
+    const refused = refusal(item);
+    if (refused !== undefined) {
+      out[i] = refused;
+      continue;
+    }
+    void item.sa._ctx; // DESTROYED, thrown
+    try {
+      out[i] = run(item);
+    } catch (e) {
+      if (!(e instanceof Ipsec3gppError)) throw e;
+      out[i] = e;
+    }
+  }
+  return out;
+}
+
 /**
  * Protects many packets with as few WASM calls as the I/O window allows (packets of one SA keep their
  * order). Returns, per item, the packet or the error that item met (errors are values here, not thrown).
@@ -611,7 +660,8 @@ export interface OpenItem {
 export function sealBatch(items: readonly SealItem[]): Array<Uint8Array | Ipsec3gppError> {
   const c = wasm();
   const out: Array<Uint8Array | Ipsec3gppError> = new Array(items.length);
-  const desc = c.x.batch_ptr();
+  if (c.x.esp_seal_batch === undefined) return eachPacket(items, out, sealRefusal, (it) => it.sa.seal(it.payload, it.nextHeader ?? 17));
+  const desc = c.x.batch_ptr!();
   let i = 0;
   while (i < items.length) {
     let n = 0;
@@ -621,13 +671,9 @@ export function sealBatch(items: readonly SealItem[]): Array<Uint8Array | Ipsec3
     for (; i < items.length && n < BATCH_MAX; i++) {
       const { sa, payload } = items[i]!;
       const nh = items[i]!.nextHeader ?? 17;
-      try {
-        check.bytes('payload', payload);
-        checkByte('nextHeader', nh);
-        if (sa.direction !== 'outbound') throw statusError(ST_ESP_DIRECTION);
-        if (payload.length > sa.maxPayload) throw new Ipsec3gppError(ErrorCode.ESP_TOO_LARGE, `payload of ${payload.length} bytes exceeds ${sa.maxPayload}`);
-      } catch (e) {
-        out[i] = e as Ipsec3gppError;
+      const refused = sealRefusal(items[i]!);
+      if (refused !== undefined) {
+        out[i] = refused;
         continue;
       }
       const len = sa.packetLength(payload.length);
@@ -674,7 +720,8 @@ export function sealBatch(items: readonly SealItem[]): Array<Uint8Array | Ipsec3
 export function openBatch(items: readonly OpenItem[]): Array<EspPacket | null | Ipsec3gppError> {
   const c = wasm();
   const out: Array<EspPacket | null | Ipsec3gppError> = new Array(items.length);
-  const desc = c.x.batch_ptr();
+  if (c.x.esp_open_batch === undefined) return eachPacket(items, out, openRefusal, (it) => it.sa.open(it.packet));
+  const desc = c.x.batch_ptr!();
   let i = 0;
   while (i < items.length) {
     let n = 0;
@@ -682,12 +729,9 @@ export function openBatch(items: readonly OpenItem[]): Array<EspPacket | null | 
     const first = i;
     for (; i < items.length && n < BATCH_MAX; i++) {
       const { sa, packet } = items[i]!;
-      try {
-        check.bytes('packet', packet);
-        if (sa.direction !== 'inbound') throw statusError(ST_ESP_DIRECTION);
-        if (packet.length > ESP_MAX_PACKET) throw statusError(ST_ESP_MALFORMED);
-      } catch (e) {
-        out[i] = e as Ipsec3gppError;
+      const refused = openRefusal(items[i]!);
+      if (refused !== undefined) {
+        out[i] = refused;
         continue;
       }
       if (used + packet.length > IO_BUFFER_SIZE) break;

@@ -46,7 +46,7 @@ function makeSet(rng: Rng, alg: IntegrityAlgorithm, ealg: EncryptionAlgorithm, e
 /** The WASM core's path counters: [4-lane HMAC steps, 8-lane AES-CBC passes] so far. */
 function counters(): [number, number] {
   const c = wasm();
-  c.x.simd_counters(c.paramPtr + 512);
+  c.x.simd_counters!(c.paramPtr + 512);
   return [c.u32[(c.paramPtr + 512) >>> 2]!, c.u32[((c.paramPtr + 512) >>> 2) + 1]!];
 }
 
@@ -297,12 +297,12 @@ test('the scalar path: single packets, batches of one, and the batch path with m
     for (const p of [singleOpen.tx.seal(payloads[0]!)]) openBatch([{ sa: singleOpen.rx, packet: p }]);
     drop([singleOpen]);
     assert.equal(counters(), before, 'single packets and batches of one take the scalar paths');
-    x.esp_simd_paths(0);
+    x.esp_simd_paths!(0);
     let off: Array<Uint8Array | Error>;
     try {
       off = sealBatch(payloads.map((payload) => ({ sa: s.tx, payload })));
     } finally {
-      x.esp_simd_paths(7);
+      x.esp_simd_paths!(7);
     }
     const all = [...single, ...ones, ...(off as Uint8Array[])];
     all.forEach((p, i) => assert.is(refOpen(s.ref, p, 0).payload.toString('hex'), hex(payloads[i % n]!), `packet ${i}`));
@@ -312,12 +312,12 @@ test('the scalar path: single packets, batches of one, and the batch path with m
       if (rng.int(2) === 0) q[q.length - 1 - rng.int(12)]! ^= 1;
       return q;
     });
-    x.esp_simd_paths(0);
+    x.esp_simd_paths!(0);
     let viaOff: string[];
     try {
       viaOff = openBatch(tampered.map((packet) => ({ sa: s.rx, packet: packet.slice() }))).map(show);
     } finally {
-      x.esp_simd_paths(7);
+      x.esp_simd_paths!(7);
     }
     assert.equal(viaOff, sequential(tampered.map((packet) => ({ sa: s.rx2, packet: packet.slice() }))));
     drop([s]);

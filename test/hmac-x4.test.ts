@@ -51,10 +51,10 @@ function runX4(jobs: readonly Job[]): string[] {
     at += j.msg.length + 13; // odd offsets: blocks are read unaligned
   });
   assert.ok(at <= JOBS_AT, 'messages fit before the job records');
-  c.x.simd_counters(c.paramPtr + 512);
+  c.x.simd_counters!(c.paramPtr + 512);
   const steps = c.u32[(c.paramPtr + 512) >>> 2]!;
-  c.x.hmac_x4(hash === 'sha1' ? HASH_SHA1 : HASH_MD5, c.ioPtr + LIST_AT, jobs.length);
-  c.x.simd_counters(c.paramPtr + 512);
+  c.x.hmac_x4!(hash === 'sha1' ? HASH_SHA1 : HASH_MD5, c.ioPtr + LIST_AT, jobs.length);
+  c.x.simd_counters!(c.paramPtr + 512);
   // Two jobs or more take the 4-lane path; one takes the scalar HMAC.
   assert.is(c.u32[(c.paramPtr + 512) >>> 2]! > steps, jobs.length >= 2, 'the 4-lane path ran');
   const len = hash === 'sha1' ? 20 : 16;

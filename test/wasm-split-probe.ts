@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import * as lib from '../src/index.js';
 import { rawMemory } from '../src/internal/wasm.js';
 import { suites } from './vector-suites.js';
+import { batchRefusals } from './wasm-split-refusals.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const arg = JSON.parse(process.argv[2]!) as { algorithms: string[]; batch?: boolean; source: string; job: string; suites?: string[]; sa?: { alg: string; ealg: string } };
@@ -61,14 +62,16 @@ if (out['loaded'] !== 'ok') {
     const sealed = s.payloads.map((p) => hex(tx.seal(unhex(p), 17)));
     const sealedBatch = lib.sealBatch(s.payloads.map((p) => ({ sa: tx, payload: unhex(p), nextHeader: 17 })))
       .map((p) => (p instanceof lib.Ipsec3gppError ? `error:${p.code}` : hex(p)));
-    results.push({ opened, openedBatch, sealed, sealedBatch });
+    results.push({ opened, openedBatch, sealed, sealedBatch, refusals: batchRefusals(lib, o) });
     for (const sa of [rx, rxBatch, tx]) sa.destroy();
   }
   out['results'] = results;
   // Which batch path ran: the 4-lane HMAC steps (the md5x4/sha1x4 modules) and the 8-lane AES passes.
+  // The per-packet ESP module (batch: false) has neither the batch calls nor their counters.
   const core = (await import('../src/internal/wasm.js')).wasm();
-  core.x.simd_counters(core.paramPtr);
-  out['simd'] = [core.u32[core.paramPtr >>> 2], core.u32[(core.paramPtr >>> 2) + 1]];
+  out['batchCalls'] = typeof core.x.esp_seal_batch === 'function';
+  core.x.simd_counters?.(core.paramPtr);
+  out['simd'] = core.x.simd_counters ? [core.u32[core.paramPtr >>> 2], core.u32[(core.paramPtr >>> 2) + 1]] : [0, 0];
 } else if (arg.job === 'refuse') {
   const ck = crypto.getRandomValues(new Uint8Array(16));
   const ik = crypto.getRandomValues(new Uint8Array(16));
@@ -86,6 +89,11 @@ if (out['loaded'] !== 'ok') {
   attempt('des-key', () => new lib.Des3(crypto.getRandomValues(new Uint8Array(24))));
   attempt('gcm-key', () => new lib.AesGcm(new Uint8Array(16)));
   attempt('kdf', () => lib.kdf(new Uint8Array(32), 0x59, new Uint8Array(1)));
+  // AES-CBC is loaded, the block API (the aes8 module, batch: true) is not.
+  attempt('aes-blocks', () => {
+    const aes = new lib.Aes(new Uint8Array(16));
+    try { aes.encryptBlocks(new Uint8Array(16)); } finally { aes.destroy(); }
+  });
   attempt('unknown', () => void 0);
   const after = lib.memoryStats();
   out['codes'] = codes;

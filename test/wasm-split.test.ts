@@ -2,8 +2,10 @@
 // loads the ESP module and only the algorithm modules those algorithms need, sharing one memory.
 // - Correctness: the official vector suites (test/vector-suites.ts) pass on the split build with every
 //   module loaded; every alg/ealg pair of TS 33.203, loaded alone, opens what the single module sealed and
-//   seals what it opens (random payloads of 0-1400 bytes, per packet and in batches, with and without the
-//   4-lane modules: the batch path taken is checked through the SIMD counters).
+//   seals what it opens (random payloads of 0-1400 bytes, per packet and in batches, with the per-packet
+//   ESP module, whose batch calls go packet by packet in the binding, and with the esp-batch module and the
+//   4-lane modules: the batch path taken is checked through the SIMD counters); and the batch calls refuse
+//   the same items with the same codes and statistics as the single module's (test/wasm-split-refusals.ts).
 // - What is not loaded is refused with ALGORITHM_NOT_LOADED and nothing allocated or changed.
 // - Wrong sources (the single module given as the ESP module, two modules swapped, one missing, a single
 //   source where named modules are due) are typed errors that initialise nothing; a later init() works.
@@ -20,6 +22,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as lib from '../src/index.js';
 import { SPLIT_LAYOUT } from '../src/wasm/split.generated.js';
+import { batchRefusals } from './wasm-split-refusals.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 lib.initSync();
@@ -41,13 +44,14 @@ const PAIRS: Array<[lib.IntegrityAlgorithm, lib.EncryptionAlgorithm]> = [
   ['aes-gmac', 'null'], ['null', 'aes-gcm'],
 ];
 
-test('the official vector suites pass on the split build with every module loaded', () => {
+test('the official vector suites pass on the split build with every module loaded, per packet and with the batch modules', () => {
   const names = ['aes-cbc', 'aes-gcm', 'des-ede3-cbc', 'hmac', 'key-expansion', 'esp-packets', 'anti-replay', 'digest-aka', 'milenage'];
-  for (const source of ['embedded', 'assets']) {
-    const r = probe({ algorithms: ALL, batch: true, source, job: 'vectors', suites: names });
-    assert.is(r['loaded'], 'ok', source);
-    assert.equal(Object.keys(r['counts']), names, source);
-    for (const n of names) assert.ok(r['counts'][n] > 0, `${source}: ${n} checked ${r['counts'][n]} vectors`);
+  for (const [source, batch] of [['embedded', false], ['assets', false], ['embedded', true], ['assets', true]] as const) {
+    const at = `${source}${batch ? ', batch' : ''}`;
+    const r = probe({ algorithms: ALL, batch, source, job: 'vectors', suites: names });
+    assert.is(r['loaded'], 'ok', at);
+    assert.equal(Object.keys(r['counts']), names, at);
+    for (const n of names) assert.ok(r['counts'][n] > 0, `${at}: ${n} checked ${r['counts'][n]} vectors`);
     assert.is(r['counts']['esp-packets'], 6);
   }
 });
@@ -68,7 +72,11 @@ test('each alg/ealg pair, loaded alone, interoperates with the single module (pe
         JSON.stringify({ sas: [{ alg, ealg, ck: hex(ck), ik: hex(ik), packets, payloads }] }));
       const at = `${alg}/${ealg}${batch ? ' batch' : ''}`;
       assert.is(r['loaded'], 'ok', at);
+      // batch: false loads the per-packet ESP module, whose batch calls seal and open packet by packet.
+      assert.is(r['batchCalls'], batch, `${at}: the ESP module loaded`);
       const res = r['results'][0];
+      // The same refusals, item by item, and the same statistics as the single module's one-call batches.
+      assert.equal(res.refusals, batchRefusals(lib, o), `${at}: batch refusals`);
       assert.equal(res.opened, payloads, `${at}: opened`);
       assert.equal(res.openedBatch, payloads, `${at}: openBatch`);
       // What the split build sealed, the single module opens, in order (sequence numbers 1..24, then 25..48).
@@ -96,9 +104,9 @@ test('sealBatch gives packets that open under every SIMD path mask (the split bu
       const tx = lib.EspSa.outbound({ spi: 0x10, alg, ealg: 'aes-cbc', ck, ik });
       const rx = lib.EspSa.inbound({ spi: 0x10, alg, ealg: 'aes-cbc', ck, ik, replayWindow: 256 });
       const plain = Array.from({ length: 20 }, () => randomBytes(Math.floor(Math.random() * 1401)));
-      x.esp_simd_paths(mask);
+      x.esp_simd_paths!(mask);
       let sealed: Array<Uint8Array | lib.Ipsec3gppError>;
-      try { sealed = lib.sealBatch(plain.map((payload) => ({ sa: tx, payload }))); } finally { x.esp_simd_paths(7); }
+      try { sealed = lib.sealBatch(plain.map((payload) => ({ sa: tx, payload }))); } finally { x.esp_simd_paths!(7); }
       const opened = sealed.map((p) => hex(rx.open(p as Uint8Array)!.payload));
       assert.equal(opened, plain.map(hex), `${alg} mask ${mask}`);
       tx.destroy(); rx.destroy();
@@ -112,7 +120,7 @@ test('an algorithm that was not loaded is refused (ALGORITHM_NOT_LOADED) and not
   const { unknown, ...codes } = r['codes'];
   assert.is(unknown, 'ok');
   for (const [k, v] of Object.entries(codes)) assert.is(v, 'ALGORITHM_NOT_LOADED', k);
-  assert.is(Object.keys(codes).length, 9);
+  assert.is(Object.keys(codes).length, 10);
   assert.ok(r['unchanged'], 'contexts and memory as before the refusals');
   assert.is(r['roundTrip'], '010203');
   assert.is(r['sha1'], hex(lib.digest('sha1', new TextEncoder().encode('abc'))));
@@ -136,19 +144,23 @@ test('no trace of CK or IK in the shared memory once the SAs are destroyed (the 
 
 test('wasmModules() names the modules per algorithm; the layout does not overlap; modules import only the memory', () => {
   assert.equal(lib.wasmModules(['aes-cbc', 'hmac-sha-1-96']), ['esp', 'aes', 'sha1']);
+  assert.equal(lib.wasmModules(['aes-cbc', 'hmac-sha-1-96'], { batch: true }), ['esp-batch', 'aes', 'aes8', 'sha1', 'sha1x4']);
   assert.equal(lib.wasmModules(['aes-gcm', 'null']), ['esp', 'gcm', 'sha256']);
-  assert.equal(lib.wasmModules(['hmac-md5-96', 'des-ede3-cbc'], { batch: true }), ['esp', 'des', 'md5', 'md5x4']);
+  assert.equal(lib.wasmModules(['hmac-md5-96', 'des-ede3-cbc'], { batch: true }), ['esp-batch', 'des', 'md5', 'md5x4']);
   assert.equal(lib.wasmModules([]), ['esp']);
   assert.throws(() => lib.wasmModules(['rot13' as 'null']), (e: lib.Ipsec3gppError) => e.code === 'UNKNOWN_ALGORITHM');
-  const spans = Object.entries(SPLIT_LAYOUT).map(([name, [base, end]]) => ({ name, base, end }));
-  assert.ok(spans.length === 9 && spans.at(-1)!.name === 'esp');
+  const all = Object.entries(SPLIT_LAYOUT).map(([name, [base, end]]) => ({ name, base, end }));
+  // The algorithm modules one after the other, then the two ESP modules at one base (one of them is loaded).
+  const spans = all.slice(0, -1);
+  assert.ok(all.length === 11 && spans.at(-1)!.name === 'esp' && all.at(-1)!.name === 'esp-batch');
+  assert.is(all.at(-1)!.base, spans.at(-1)!.base);
   for (let i = 1; i < spans.length; i++) assert.ok(spans[i]!.base >= spans[i - 1]!.end && spans[i]!.end >= spans[i]!.base, spans[i]!.name);
   assert.ok(spans[0]!.base >= 1024, 'nothing at low addresses');
-  for (const { name } of spans) {
+  for (const { name } of all) {
     const imports = WebAssembly.Module.imports(new WebAssembly.Module(readFileSync(join(root, 'dist', 'wasm', `${name}.wasm`))));
     const memory = imports.filter((i) => i.kind === 'memory');
     assert.equal(memory.map((i) => `${i.module}.${i.name}`), ['env.memory'], name);
-    if (name !== 'esp') assert.is(imports.length, 1, `${name} imports only the memory`);
+    if (name !== 'esp' && name !== 'esp-batch') assert.is(imports.length, 1, `${name} imports only the memory`);
     else assert.ok(imports.every((i) => i.kind === 'memory' || SPLIT_LAYOUT[i.module] !== undefined), 'the ESP module imports only from algorithm modules');
   }
 });

@@ -1,15 +1,15 @@
-// The AES module of the split build (assembly/link.ts): AES (FIPS 197) with the T-table single-stream CBC
-// encryption and the bitsliced constant-time code (CBC decryption, ECB, the 8-lane CBC encryption of the
-// batch calls), CBC as ESP uses it (RFC 3602). Its exports are the AES primitives of the single module
-// (aes_init, aes_*_blocks, aes_cbc_*) and the functions the ESP module imports (aes_expand, ...).
+// The AES module of the split build (assembly/link.ts): AES (FIPS 197) as ESP's per-packet calls use it in
+// CBC (RFC 3602): the key expansion, the T-table single-stream CBC encryption and the bitsliced
+// constant-time CBC decryption; and the CBC primitives of the binding (aes_init, aes_cbc_*, AesCbc).
+// The block API (Aes: ECB) and the 8-lane CBC encryption of the batch calls are the `aes8` module's
+// (modules/aes8.ts), so that an application sealing packet by packet does not load them.
 // No allocation: its tables and scratch are its own static data, placed by the build at its memory base.
 
 import { aesExpand } from "../aes";
-import { aesCbcEncrypt, aesCbcDecrypt } from "../cbc";
-import { aesBsCbcDecrypt, aesBsCbcEncryptLanes, bsWipe, lanePasses } from "../aes-bs";
+import { aesCbcEncrypt } from "../cbc";
+import { aesBsCbcDecrypt, bsWipe } from "../aes-bs";
 
 export { aes_init } from "../aes";
-export { aes_encrypt_blocks, aes_decrypt_blocks, aes_bs_ecb, aes_bs_cbc_decrypt, aes_bs_cbc_encrypt_lanes } from "../aes-bs";
 export { aes_cbc_encrypt, aes_cbc_decrypt } from "../cbc";
 
 export function aes_expand(ctx: usize, key: usize, keyLen: u32, withDecrypt: bool): bool {
@@ -18,20 +18,12 @@ export function aes_expand(ctx: usize, key: usize, keyLen: u32, withDecrypt: boo
 export function aes_cbc_encrypt_tt(ctx: usize, iv: usize, src: usize, dst: usize, len: usize): void {
   aesCbcEncrypt(ctx, iv, src, dst, len);
 }
-export function aes_cbc_decrypt_tt(ctx: usize, iv: usize, src: usize, dst: usize, len: usize): void {
-  aesCbcDecrypt(ctx, iv, src, dst, len);
-}
 export function aes_cbc_decrypt_bs(ctx: usize, iv: usize, src: usize, dst: usize, len: usize): void {
   aesBsCbcDecrypt(ctx, iv, src, dst, len);
 }
-export function aes_cbc_encrypt_lanes(ctx: usize, jobs: usize, count: u32): void {
-  aesBsCbcEncryptLanes(ctx, jobs, count);
-}
+/** This module's bitsliced scratch (round-key planes, blocks), zeroed. */
 export function aes_wipe(): void {
   bsWipe();
-}
-export function aes_lane_passes(): u32 {
-  return lanePasses;
 }
 export function static_end(): usize {
   return __heap_base;

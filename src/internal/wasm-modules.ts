@@ -2,19 +2,23 @@
 // (TS 33.203 Annex H names). Annex I key expansion runs in the ESP module, and for aes-gcm / aes-gmac its
 // salt KDF (TS 33.220 Annex B) needs SHA-256:
 //   hmac-md5-96 -> md5 (+ md5x4 for the batch calls)     des-ede3-cbc -> des
-//   hmac-sha-1-96 -> sha1 (+ sha1x4 for the batch calls)  aes-cbc -> aes
+//   hmac-sha-1-96 -> sha1 (+ sha1x4 for the batch calls)  aes-cbc -> aes (+ aes8 for the batch calls)
 //   aes-gmac -> gcm, sha256                               aes-gcm -> gcm, sha256
 //   null -> nothing
+// The ESP module is `esp` (per packet), or with the batch calls `esp-batch`.
 
 import type { EncryptionAlgorithm, IntegrityAlgorithm } from '../algorithms.js';
 import { ErrorCode, Ipsec3gppError } from '../errors.js';
 
-/** The modules of the split build: the ESP module (`esp`, always loaded) and the algorithm modules. */
-export type WasmModuleName = 'esp' | 'aes' | 'gcm' | 'des' | 'md5' | 'sha1' | 'sha256' | 'md5x4' | 'sha1x4';
+/**
+ * The modules of the split build: an ESP module (always one: `esp` per packet, or `esp-batch` with the
+ * batch calls) and the algorithm modules (`aes8`: the AES block API and the batch calls' 8-lane AES).
+ */
+export type WasmModuleName = 'esp' | 'esp-batch' | 'aes' | 'aes8' | 'gcm' | 'des' | 'md5' | 'sha1' | 'sha256' | 'md5x4' | 'sha1x4';
 
 /** The algorithm modules in the order of the shared memory layout (scripts/build.mjs). */
 /** @internal */
-export const ALGORITHM_MODULES: readonly Exclude<WasmModuleName, 'esp'>[] = ['aes', 'gcm', 'des', 'md5', 'sha1', 'sha256', 'md5x4', 'sha1x4'];
+export const ALGORITHM_MODULES: readonly Exclude<WasmModuleName, 'esp' | 'esp-batch'>[] = ['aes', 'aes8', 'gcm', 'des', 'md5', 'sha1', 'sha256', 'md5x4', 'sha1x4'];
 
 const NEEDS: Readonly<Record<IntegrityAlgorithm | EncryptionAlgorithm, readonly WasmModuleName[]>> = {
   'hmac-md5-96': ['md5'],
@@ -25,16 +29,18 @@ const NEEDS: Readonly<Record<IntegrityAlgorithm | EncryptionAlgorithm, readonly 
   'aes-gcm': ['gcm', 'sha256'],
   null: [],
 };
-const BATCH: Partial<Record<WasmModuleName, WasmModuleName>> = { md5: 'md5x4', sha1: 'sha1x4' };
+const BATCH: Partial<Record<WasmModuleName, WasmModuleName>> = { md5: 'md5x4', sha1: 'sha1x4', aes: 'aes8' };
 
 /**
  * The modules of the split build that `init({ algorithms, batch })` loads for these algorithms, in
- * loading order: `esp` first. Give an app's bundler these `ipsec-3gpp/wasm/<name>.wasm` assets.
+ * loading order: the ESP module first (`esp`, or `esp-batch` with `batch: true`). Give an app's bundler
+ * these `ipsec-3gpp/wasm/<name>.wasm` assets.
  *
  * @example
  * ```ts
  * import { wasmModules } from 'ipsec-3gpp';
  * wasmModules(['aes-cbc', 'hmac-sha-1-96']); // ['esp', 'aes', 'sha1']
+ * wasmModules(['aes-cbc', 'hmac-sha-1-96'], { batch: true }); // ['esp-batch', 'aes', 'aes8', 'sha1', 'sha1x4']
  * ```
  */
 export function wasmModules(algorithms: ReadonlyArray<IntegrityAlgorithm | EncryptionAlgorithm>, options?: { batch?: boolean | undefined }): WasmModuleName[] {
@@ -51,6 +57,6 @@ export function wasmModules(algorithms: ReadonlyArray<IntegrityAlgorithm | Encry
       if (options?.batch && x4) want.add(x4);
     }
   }
-  return ['esp', ...ALGORITHM_MODULES.filter((m) => want.has(m))];
+  return [options?.batch ? 'esp-batch' : 'esp', ...ALGORITHM_MODULES.filter((m) => want.has(m))];
 }
 

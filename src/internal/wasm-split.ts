@@ -13,7 +13,9 @@ import { compileSource, isResponse, setup, type InitOptions, type WasmSource } f
 /** The embedded modules, one chunk each (literal imports, so that bundlers split them). */
 const EMBEDDED: Readonly<Record<WasmModuleName, () => Promise<{ WASM_BASE64: string }>>> = {
   esp: () => import('../wasm/split/esp.generated.js'),
+  'esp-batch': () => import('../wasm/split/esp-batch.generated.js'),
   aes: () => import('../wasm/split/aes.generated.js'),
+  aes8: () => import('../wasm/split/aes8.generated.js'),
   gcm: () => import('../wasm/split/gcm.generated.js'),
   des: () => import('../wasm/split/des.generated.js'),
   md5: () => import('../wasm/split/md5.generated.js'),
@@ -63,8 +65,9 @@ export function instantiateSplit(modules: ReadonlyMap<WasmModuleName, WebAssembl
     check(name, inst);
     instances.set(name, inst);
   }
-  const esp = modules.get('esp');
-  if (esp === undefined) refuse('esp');
+  const espName: WasmModuleName = modules.has('esp-batch') ? 'esp-batch' : 'esp';
+  const esp = modules.get(espName);
+  if (esp === undefined || (espName === 'esp-batch' && modules.has('esp'))) refuse('esp');
   const imports: Record<string, Record<string, WebAssembly.ImportValue>> = { env };
   for (const i of WebAssembly.Module.imports(esp)) {
     if (i.kind !== 'function') continue;
@@ -74,18 +77,22 @@ export function instantiateSplit(modules: ReadonlyMap<WasmModuleName, WebAssembl
       : i.name.endsWith('_wipe') ? () => {} : i.name === 'aes_lane_passes' ? () => 0 : notLoaded(i.module, i.name);
   }
   let espInst: WebAssembly.Instance;
-  try { espInst = new WebAssembly.Instance(esp, imports); } catch { refuse('esp'); }
-  check('esp', espInst);
+  try { espInst = new WebAssembly.Instance(esp, imports); } catch { refuse(espName); }
+  check(espName, espInst);
   // The binding's export table: every function of the modules loaded, and for those not loaded their
   // primitives (aes_init, des_ecb, ...) as functions that refuse (the binding checks first: requireModule).
   const exports: Record<string, unknown> = {};
   for (const [name, layout] of Object.entries(SPLIT_LAYOUT)) {
-    const inst = name === 'esp' ? espInst : instances.get(name as WasmModuleName);
+    if (name === 'esp' || name === 'esp-batch') {
+      if (name === espName) Object.assign(exports, espInst.exports);
+      continue;
+    }
+    const inst = instances.get(name as WasmModuleName);
     if (inst) Object.assign(exports, inst.exports);
     else for (const e of layout[2]) exports[e] = notLoaded(name, e);
   }
   exports['memory'] = memory;
-  return { exports: exports as SplitInstance['exports'], loaded: new Set(['esp', ...instances.keys()]) };
+  return { exports: exports as SplitInstance['exports'], loaded: new Set([espName, ...instances.keys()]) };
 }
 
 /** init({ algorithms }): compiles the modules those algorithms need (embedded, or given) and adopts them. @internal */

@@ -48,11 +48,13 @@ export interface CoreExports {
   hmac_compute(ctx: number, p: number, len: number, out: number): number;
   hmac_begin(ctx: number, st: number): void;
   hmac_end(ctx: number, st: number, out: number): void;
-  hmac_x4(alg: number, list: number, count: number): void;
+  // hmac_x4, batch_ptr, esp_*_batch, esp_simd_paths, simd_counters: absent from the split build's per-packet
+  // ESP module (`esp`; `esp-batch` has them).
+  hmac_x4?(alg: number, list: number, count: number): void;
   kdf_sha256(key: number, keyLen: number, s: number, sLen: number, out: number): void;
   expand_keys(alg: number, ealg: number, ck: number, ik: number, out: number, parity: number): number;
   iv_pool_ptr(): number;
-  batch_ptr(): number;
+  batch_ptr?(): number;
   replay_size(w: number): number;
   replay_init(rw: number, w: number, flags: number): void;
   replay_infer(rw: number, seql: number): bigint;
@@ -68,10 +70,10 @@ export interface CoreExports {
   esp_sa_seq(sa: number): bigint;
   esp_sa_set_seq(sa: number, seq: bigint): void;
   esp_sa_set_replay_top(sa: number, top: bigint): void;
-  esp_seal_batch(desc: number, n: number, base: number, ivPool: number): number;
-  esp_open_batch(desc: number, n: number, base: number, res: number): number;
-  esp_simd_paths(mask: number): void;
-  simd_counters(out: number): void;
+  esp_seal_batch?(desc: number, n: number, base: number, ivPool: number): number;
+  esp_open_batch?(desc: number, n: number, base: number, res: number): number;
+  esp_simd_paths?(mask: number): void;
+  simd_counters?(out: number): void;
 }
 
 /** The live binding: exports plus views. Fields are replaced, never mutated, when memory grows. */
@@ -140,7 +142,8 @@ let needs: ((name: IntegrityAlgorithm | EncryptionAlgorithm) => readonly WasmMod
  */
 export function requireModule(name: WasmModuleName, what: string): void {
   if (loaded !== undefined && !loaded.has(name)) {
-    throw new Ipsec3gppError(ErrorCode.ALGORITHM_NOT_LOADED, `ipsec-3gpp: ${what} needs the '${name}' WASM module: list it in init({ algorithms })`);
+    const how = name === 'aes8' ? "init({ algorithms: ['aes-cbc', ...], batch: true }) loads it" : 'list it in init({ algorithms })';
+    throw new Ipsec3gppError(ErrorCode.ALGORITHM_NOT_LOADED, `ipsec-3gpp: ${what} needs the '${name}' WASM module: ${how}`);
   }
 }
 
@@ -163,7 +166,7 @@ export function setup(instance: { readonly exports: object }, split?: { loaded: 
   loaded = split?.loaded;
   needs = split?.needs;
   // Without a hash's 4-lane module, the batch calls take the one-ICV-at-a-time path (same results).
-  if (loaded && !loaded.has('sha1x4') && !loaded.has('md5x4')) x.esp_simd_paths(7 & ~1);
+  if (loaded && !loaded.has('sha1x4') && !loaded.has('md5x4')) x.esp_simd_paths?.(7 & ~1);
   core = {
     x,
     mem,

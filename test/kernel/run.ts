@@ -20,7 +20,10 @@
 // Then the real P-CSCF, when the guest has it (test/kernel/kamailio.ts): Kamailio 5.6's ims_ipsec_pcscf
 // programming the guest's XFRM itself, the project's ImsCore behind it and the project's UE in front of it.
 // Output: one line per case, then `kernel interop: N passed, N failed`; exit 0 only if all passed.
-//   options: --quick (one window per combination and mode), --only SUBSTR (e.g. kamailio), --accel tcg|kvm, --verbose
+//   options: --quick (one window per combination and mode), --only SUBSTR (e.g. kamailio), --accel tcg|kvm, --verbose,
+//   --split (the project's end runs the split WASM build, `init({ algorithms })` with every algorithm: the
+//   per-packet ESP module, whose batch calls go packet by packet in the binding; with --batch, the esp-batch
+//   module and the 4-lane/8-lane modules), in place of the single module
 //   env: IPSEC3GPP_KERNEL_CACHE (guest build), KERNEL_TEST_TIMEOUT_S (whole run, default 1500)
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -28,7 +31,7 @@ import { randomBytes, randomInt } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type EncryptionAlgorithm, type IntegrityAlgorithm } from '../../src/index.js';
+import { init, memoryStats, type EncryptionAlgorithm, type IntegrityAlgorithm } from '../../src/index.js';
 import { Agent, type Received, type SetParams } from '../wire/agent.js';
 import { annexISelfCheck } from '../wire/annex-i.js';
 import { COMBOS } from '../wire/pair.js';
@@ -98,6 +101,12 @@ async function inside(): Promise<void> {
     fail(`the tests' Annex I does not match key-expansion.json: ${(e as Error).message}`);
   }
   for (const f of ['vmlinuz', 'initrd.gz']) if (!existsSync(join(CACHE, f))) fail(`${join(CACHE, f)} missing`);
+  if (argv.includes('--split')) {
+    // Before anything else initialises the library (initSync() after this is a no-op).
+    const batch = argv.includes('--batch');
+    await init({ algorithms: ['hmac-md5-96', 'hmac-sha-1-96', 'aes-gmac', 'null', 'des-ede3-cbc', 'aes-cbc', 'aes-gcm'], batch });
+    console.log(`the project's end runs the split WASM build (${batch ? 'esp-batch' : 'per-packet esp'} module): ${memoryStats().memoryBytes} bytes of shared memory`);
+  }
   const accel = opt('--accel') ?? 'tcg';
   const qemuArgs = [
     ...(accel === 'kvm' ? ['-enable-kvm', '-cpu', 'host'] : ['-accel', 'tcg', '-cpu', 'max']),
