@@ -3,7 +3,7 @@
 // and move data through the I/O window. Table-based AES: see SECURITY.md on cache timing.
 
 import { AES_BLOCK, AES_CTX_SIZE, GCM_CTX_SIZE, GCM_NONCE, IO_BUFFER_SIZE } from './constants.js';
-import { ErrorCode, Ipsec3gppError } from './errors.js';
+import { Ipsec3gppError } from './errors.js';
 import * as check from './internal/check.js';
 import { WasmKey, withKeyInParam } from './internal/context.js';
 import { cbc, ecb } from './internal/modes.js';
@@ -27,7 +27,7 @@ export class Aes extends WasmKey {
   readonly keyLength: number;
 
   constructor(key: Uint8Array) {
-    check.length('AES key', key, ErrorCode.KEY_LENGTH, ...AES_KEY_LENGTHS);
+    check.length('AES key', key, 'KEY_LENGTH', ...AES_KEY_LENGTHS);
     requireModule('aes', 'AES');
     super(AES_CTX_SIZE);
     const ctx = this.ctx;
@@ -84,10 +84,10 @@ abstract class GcmBase extends WasmKey {
   readonly tagLength: 8 | 12 | 16;
 
   protected constructor(key: Uint8Array, options: GcmOptions | undefined) {
-    check.length('AES key', key, ErrorCode.KEY_LENGTH, ...AES_KEY_LENGTHS);
+    check.length('AES key', key, 'KEY_LENGTH', ...AES_KEY_LENGTHS);
     const tagLength = options?.tagLength ?? 16;
     if (tagLength !== 8 && tagLength !== 12 && tagLength !== 16) {
-      throw new Ipsec3gppError(ErrorCode.TAG_LENGTH, `tagLength must be 8, 12 or 16, got ${String(tagLength)}`);
+      throw new Ipsec3gppError('TAG_LENGTH', `tagLength must be 8, 12 or 16, got ${String(tagLength)}`);
     }
     requireModule('gcm', 'AES-GCM');
     super(GCM_CTX_SIZE);
@@ -99,9 +99,9 @@ abstract class GcmBase extends WasmKey {
 
   /** Copies nonce, AAD and data into WASM; returns the offset of the data in the I/O window. */
   protected stage(nonce: Uint8Array, aad: Uint8Array, data: Uint8Array): number {
-    check.length('nonce', nonce, ErrorCode.IV_LENGTH, GCM_NONCE);
+    check.length('nonce', nonce, 'IV_LENGTH', GCM_NONCE);
     if (aad.length + data.length > IO_BUFFER_SIZE) {
-      throw new Ipsec3gppError(ErrorCode.INPUT_TOO_LARGE, `AAD + data must be at most ${IO_BUFFER_SIZE} bytes in one call`);
+      throw new Ipsec3gppError('INPUT_TOO_LARGE', `AAD + data must be at most ${IO_BUFFER_SIZE} bytes in one call`);
     }
     const c = wasm();
     c.param.set(nonce, 0);
@@ -148,7 +148,7 @@ export class AesGcm extends GcmBase {
     check.bytes('sealed', sealed);
     check.bytes('aad', aad);
     if (sealed.length < this.tagLength) {
-      throw new Ipsec3gppError(ErrorCode.TAG_LENGTH, `sealed input of ${sealed.length} bytes is shorter than the ${this.tagLength}-byte tag`);
+      throw new Ipsec3gppError('TAG_LENGTH', `sealed input of ${sealed.length} bytes is shorter than the ${this.tagLength}-byte tag`);
     }
     const len = sealed.length - this.tagLength;
     const o = check.output(out, len);
@@ -157,7 +157,7 @@ export class AesGcm extends GcmBase {
     const c = wasm();
     c.param.set(sealed.subarray(len), TAG_AT);
     const ok = c.x.gcm_open(this.ctx, c.paramPtr, c.ioPtr, aad.length, c.ioPtr + at, c.ioPtr + at, len, c.paramPtr + TAG_AT, this.tagLength);
-    if (!ok) throw new Ipsec3gppError(ErrorCode.TAG_MISMATCH, 'AES-GCM tag does not verify');
+    if (!ok) throw new Ipsec3gppError('TAG_MISMATCH', 'AES-GCM tag does not verify');
     o.set(c.io.subarray(at, at + len), 0);
     return o;
   }
@@ -192,7 +192,7 @@ export class AesGmac extends GcmBase {
   /** Checks `tag` over `data` in constant time. */
   verify(nonce: Uint8Array, data: Uint8Array, tag: Uint8Array): boolean {
     check.bytes('data', data);
-    check.length('tag', tag, ErrorCode.TAG_LENGTH, this.tagLength);
+    check.length('tag', tag, 'TAG_LENGTH', this.tagLength);
     this.stage(nonce, data, EMPTY);
     const c = wasm();
     c.param.set(tag, TAG_AT);

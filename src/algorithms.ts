@@ -8,7 +8,7 @@ import {
   ALG_AES_GMAC, ALG_HMAC_MD5_96, ALG_HMAC_SHA1_96, ALG_NULL,
   EALG_AES_CBC, EALG_AES_GCM, EALG_DES_EDE3_CBC, EALG_NULL,
 } from './constants.js';
-import { ErrorCode, Ipsec3gppError } from './errors.js';
+import { Ipsec3gppError } from './errors.js';
 
 /** Integrity algorithm identifiers (`alg=`). */
 export type IntegrityAlgorithm = 'hmac-md5-96' | 'hmac-sha-1-96' | 'aes-gmac' | 'null';
@@ -72,14 +72,14 @@ function has<K extends string>(table: Readonly<Record<K, unknown>>, name: string
 /** Looks up an `alg` identifier (case-insensitive, as header parameter values are compared). */
 export function integrityAlgorithm(name: string): AlgorithmInfo<IntegrityAlgorithm> {
   const n = String(name).toLowerCase();
-  if (!has(INTEGRITY_ALGORITHMS, n)) throw new Ipsec3gppError(ErrorCode.UNKNOWN_ALGORITHM, `unknown integrity algorithm alg=${JSON.stringify(String(name))}`);
+  if (!has(INTEGRITY_ALGORITHMS, n)) throw new Ipsec3gppError('UNKNOWN_ALGORITHM', `unknown integrity algorithm alg=${JSON.stringify(String(name))}`);
   return INTEGRITY_ALGORITHMS[n];
 }
 
 /** Looks up an `ealg` identifier (case-insensitive). */
 export function encryptionAlgorithm(name: string): AlgorithmInfo<EncryptionAlgorithm> {
   const n = String(name).toLowerCase();
-  if (!has(ENCRYPTION_ALGORITHMS, n)) throw new Ipsec3gppError(ErrorCode.UNKNOWN_ALGORITHM, `unknown encryption algorithm ealg=${JSON.stringify(String(name))}`);
+  if (!has(ENCRYPTION_ALGORITHMS, n)) throw new Ipsec3gppError('UNKNOWN_ALGORITHM', `unknown encryption algorithm ealg=${JSON.stringify(String(name))}`);
   return ENCRYPTION_ALGORITHMS[n];
 }
 

@@ -5,7 +5,7 @@
 
 import { DES3_CTX_SIZE, DES_BLOCK, DES_CTX_SIZE } from './constants.js';
 import { equalBytes } from './ct.js';
-import { ErrorCode, Ipsec3gppError } from './errors.js';
+import { Ipsec3gppError } from './errors.js';
 import * as check from './internal/check.js';
 import { WasmKey, withKeyInParam } from './internal/context.js';
 import { cbc, ecb } from './internal/modes.js';
@@ -26,9 +26,9 @@ function sameDesKey(k: Uint8Array, a: number, b: number): boolean {
  * (K1 == K3 is allowed: it is the keying option TS 33.203 Annex I uses.)
  */
 export function checkDes3Key(key: Uint8Array): void {
-  check.length('DES-EDE3 key', key, ErrorCode.KEY_LENGTH, 24);
+  check.length('DES-EDE3 key', key, 'KEY_LENGTH', 24);
   if (sameDesKey(key, 0, 8) || sameDesKey(key, 8, 16)) {
-    throw new Ipsec3gppError(ErrorCode.WEAK_KEY, 'DES-EDE3 key has K1 == K2 or K2 == K3 (RFC 2451 2.4)');
+    throw new Ipsec3gppError('WEAK_KEY', 'DES-EDE3 key has K1 == K2 or K2 == K3 (RFC 2451 2.4)');
   }
 }
 
@@ -54,7 +54,7 @@ export class Des extends DesBlocks {
   protected readonly ecbExport = 'des_ecb';
 
   constructor(key: Uint8Array) {
-    check.length('DES key', key, ErrorCode.KEY_LENGTH, 8);
+    check.length('DES key', key, 'KEY_LENGTH', 8);
     requireModule('des', 'DES');
     super(DES_CTX_SIZE);
     const ctx = this.ctx;

@@ -84,27 +84,27 @@ const RES_AT = 256; // open results in the parameter window: u32 next header, u6
 const ESN_LIMIT = Number.MAX_SAFE_INTEGER;
 
 const STATUS: Record<number, [ErrorCode, string, (keyof EspStats['dropped'])?]> = {
-  [ST_ESP_MALFORMED]: [ErrorCode.ESP_MALFORMED, 'ESP packet length or alignment is invalid', 'malformed'],
-  [ST_ESP_SPI]: [ErrorCode.ESP_SPI, 'ESP packet SPI does not match the SA', 'spi'],
-  [ST_REPLAY_DUPLICATE]: [ErrorCode.ESP_REPLAY_DUPLICATE, 'ESP sequence number already received', 'replay'],
-  [ST_REPLAY_TOO_OLD]: [ErrorCode.ESP_REPLAY_TOO_OLD, 'ESP sequence number left of the replay window (or 0)', 'replay'],
-  [ST_ESP_INTEGRITY]: [ErrorCode.ESP_INTEGRITY, 'ESP ICV does not verify', 'integrity'],
-  [ST_ESP_PADDING]: [ErrorCode.ESP_PADDING, 'ESP padding or pad length is invalid', 'padding'],
-  [ST_SEQ_EXHAUSTED]: [ErrorCode.ESP_SEQ_EXHAUSTED, 'ESP sequence number would cycle: replace the SA (re-register)'],
-  [ST_ESP_DIRECTION]: [ErrorCode.ESP_DIRECTION, 'operation not valid for this SA direction'],
+  [ST_ESP_MALFORMED]: ['ESP_MALFORMED', 'ESP packet length or alignment is invalid', 'malformed'],
+  [ST_ESP_SPI]: ['ESP_SPI', 'ESP packet SPI does not match the SA', 'spi'],
+  [ST_REPLAY_DUPLICATE]: ['ESP_REPLAY_DUPLICATE', 'ESP sequence number already received', 'replay'],
+  [ST_REPLAY_TOO_OLD]: ['ESP_REPLAY_TOO_OLD', 'ESP sequence number left of the replay window (or 0)', 'replay'],
+  [ST_ESP_INTEGRITY]: ['ESP_INTEGRITY', 'ESP ICV does not verify', 'integrity'],
+  [ST_ESP_PADDING]: ['ESP_PADDING', 'ESP padding or pad length is invalid', 'padding'],
+  [ST_SEQ_EXHAUSTED]: ['ESP_SEQ_EXHAUSTED', 'ESP sequence number would cycle: replace the SA (re-register)'],
+  [ST_ESP_DIRECTION]: ['ESP_DIRECTION', 'operation not valid for this SA direction'],
 };
 
 function badCombination(alg: { name: string }, ealg: { name: string }): Ipsec3gppError {
-  return new Ipsec3gppError(ErrorCode.INVALID_COMBINATION, `alg=${alg.name} cannot be combined with ealg=${ealg.name}`);
+  return new Ipsec3gppError('INVALID_COMBINATION', `alg=${alg.name} cannot be combined with ealg=${ealg.name}`);
 }
 
 function statusError(st: number): Ipsec3gppError {
   const e = STATUS[st];
-  return new Ipsec3gppError(e?.[0] ?? ErrorCode.ESP_MALFORMED, e?.[1] ?? `ESP status ${st}`);
+  return new Ipsec3gppError(e?.[0] ?? 'ESP_MALFORMED', e?.[1] ?? `ESP status ${st}`);
 }
 
 function checkByte(name: string, v: number): number {
-  if (!Number.isInteger(v) || v < 0 || v > 255) throw new Ipsec3gppError(ErrorCode.ESP_PARAMETER, `${name} must be 0..255`);
+  if (!Number.isInteger(v) || v < 0 || v > 255) throw new Ipsec3gppError('ESP_PARAMETER', `${name} must be 0..255`);
   return v;
 }
 
@@ -217,10 +217,10 @@ export class EspKeyContext extends WasmKey {
       const st = c.x.esp_keys_init(this.ctx, alg.id, ealg.id, c.paramPtr + encAt, keys.encKey.length, c.paramPtr + authAt, keys.authKey.length, c.paramPtr + saltAt);
       if (st !== ST_OK) {
         this.destroy();
-        if (st === ST_WEAK_KEY) throw new Ipsec3gppError(ErrorCode.WEAK_KEY, 'DES-EDE3 key has K1 == K2 or K2 == K3 (RFC 2451 2.4)');
+        if (st === ST_WEAK_KEY) throw new Ipsec3gppError('WEAK_KEY', 'DES-EDE3 key has K1 == K2 or K2 == K3 (RFC 2451 2.4)');
         if (st === ST_BAD_ALGORITHM) throw badCombination(alg, ealg);
-        if (st === ST_BAD_LENGTH) throw new Ipsec3gppError(ErrorCode.KEY_LENGTH, 'key length does not fit the algorithm');
-        throw new Ipsec3gppError(ErrorCode.ESP_PARAMETER, `SA initialisation failed (status ${st})`);
+        if (st === ST_BAD_LENGTH) throw new Ipsec3gppError('KEY_LENGTH', 'key length does not fit the algorithm');
+        throw new Ipsec3gppError('ESP_PARAMETER', `SA initialisation failed (status ${st})`);
       }
     } finally {
       p.fill(0, 0, 160);
@@ -284,7 +284,7 @@ export class EspSa extends WasmKey {
   // EspSaBase (below) and have a finaliser of their own.
   private constructor(o: EspSaOptions, outbound: boolean, shared: EspKeyContext | undefined) {
     if (!Number.isInteger(o.spi) || o.spi < 1 || o.spi > 0xffffffff) {
-      throw new Ipsec3gppError(ErrorCode.ESP_PARAMETER, 'SPI must be an integer 1..4294967295 (RFC 4303 2.1: 0 is reserved)');
+      throw new Ipsec3gppError('ESP_PARAMETER', 'SPI must be an integer 1..4294967295 (RFC 4303 2.1: 0 is reserved)');
     }
     const alg = integrityAlgorithm(o.alg);
     const ealg = encryptionAlgorithm(o.ealg ?? 'null');
@@ -292,7 +292,7 @@ export class EspSa extends WasmKey {
     const esn = o.esn === true;
     const window = outbound ? 0 : checkWindowSize(o.replayWindow ?? REPLAY_WINDOW_DEFAULT);
     if (shared !== undefined && (shared.alg !== alg.name || shared.ealg !== ealg.name || shared.destroyed)) {
-      throw new Ipsec3gppError(ErrorCode.ESP_PARAMETER, 'the shared key context is for other algorithms, or destroyed');
+      throw new Ipsec3gppError('ESP_PARAMETER', 'the shared key context is for other algorithms, or destroyed');
     }
     const c = wasm();
     const kind = kindOf(alg, ealg, esn, window, o.softLimit, c);
@@ -400,7 +400,7 @@ export class EspSa extends WasmKey {
     check.bytes('payload', payload);
     checkByte('nextHeader', nextHeader);
     const k = this.#kind;
-    if (payload.length > k.maxPayload) throw new Ipsec3gppError(ErrorCode.ESP_TOO_LARGE, `payload of ${payload.length} bytes exceeds ${k.maxPayload}`);
+    if (payload.length > k.maxPayload) throw new Ipsec3gppError('ESP_TOO_LARGE', `payload of ${payload.length} bytes exceeds ${k.maxPayload}`);
     const len = this.packetLength(payload.length);
     if (out !== undefined) check.output(out, len); // before anything changes
     const c = wasm();
@@ -459,7 +459,7 @@ export class EspSa extends WasmKey {
    */
   setOutboundSeq(seq: number): void {
     if (this.#kind.replayWindow) throw statusError(ST_ESP_DIRECTION);
-    if (!Number.isSafeInteger(seq) || seq < 0) throw new Ipsec3gppError(ErrorCode.INVALID_ARGUMENT, 'sequence number must be a non-negative safe integer');
+    if (!Number.isSafeInteger(seq) || seq < 0) throw new Ipsec3gppError('INVALID_ARGUMENT', 'sequence number must be a non-negative safe integer');
     wasm().x.esp_sa_set_seq(this.ctx, BigInt(seq));
   }
 
@@ -470,7 +470,7 @@ export class EspSa extends WasmKey {
    */
   restartReplayWindow(top: number): void {
     if (!this.#kind.replayWindow) throw statusError(ST_ESP_DIRECTION);
-    if (!Number.isSafeInteger(top) || top < 0 || (!this.#kind.esn && top > 0xffffffff)) throw new Ipsec3gppError(ErrorCode.INVALID_ARGUMENT, 'top must be a sequence number');
+    if (!Number.isSafeInteger(top) || top < 0 || (!this.#kind.esn && top > 0xffffffff)) throw new Ipsec3gppError('INVALID_ARGUMENT', 'top must be a sequence number');
     wasm().x.esp_sa_set_replay_top(this.ctx, BigInt(top));
   }
 
@@ -558,15 +558,15 @@ function checkKeys(
   keyLength('authKey', authKey, alg, alg.name === 'aes-gmac');
   const needSalt = ealg.saltLength + alg.saltLength;
   if (needSalt > 0) {
-    if (salt === undefined) throw new Ipsec3gppError(ErrorCode.KEY_LENGTH, `${ealg.name === 'aes-gcm' ? 'aes-gcm' : 'aes-gmac'} needs a 4-byte salt`);
-    check.length('salt', salt, ErrorCode.KEY_LENGTH, 4);
+    if (salt === undefined) throw new Ipsec3gppError('KEY_LENGTH', `${ealg.name === 'aes-gcm' ? 'aes-gcm' : 'aes-gmac'} needs a 4-byte salt`);
+    check.length('salt', salt, 'KEY_LENGTH', 4);
   }
 }
 
 /** Checks a key's length: 16, 24 or 32 bytes for AES (`aes`), the algorithm's key length otherwise. */
 function keyLength(what: string, key: Uint8Array, a: AlgorithmInfo<string>, aes: boolean): void {
   const lengths = aes ? [16, 24, 32] : [a.keyLength];
-  if (!lengths.includes(key.length)) throw new Ipsec3gppError(ErrorCode.KEY_LENGTH, `${what} for ${a.name} must be ${lengths.join(' or ')} bytes, got ${key.length}`);
+  if (!lengths.includes(key.length)) throw new Ipsec3gppError('KEY_LENGTH', `${what} for ${a.name} must be ${lengths.join(' or ')} bytes, got ${key.length}`);
 }
 
 /** Copies `len` bytes of the I/O window from `at` into the caller's `out`; returns the filled part. */
@@ -605,7 +605,7 @@ function sealRefusal({ sa, payload, nextHeader }: SealItem): Ipsec3gppError | un
     check.bytes('payload', payload);
     checkByte('nextHeader', nextHeader ?? 17);
     if (sa.direction !== 'outbound') return statusError(ST_ESP_DIRECTION);
-    if (payload.length > sa.maxPayload) return new Ipsec3gppError(ErrorCode.ESP_TOO_LARGE, `payload of ${payload.length} bytes exceeds ${sa.maxPayload}`);
+    if (payload.length > sa.maxPayload) return new Ipsec3gppError('ESP_TOO_LARGE', `payload of ${payload.length} bytes exceeds ${sa.maxPayload}`);
   } catch (e) {
     return e as Ipsec3gppError;
   }

@@ -3,7 +3,7 @@
 // HMAC-MD5-96 (RFC 2403) / HMAC-SHA-1-96 (RFC 2404) ICV truncation ESP uses.
 
 import { HMAC_CTX_SIZE, IO_BUFFER_SIZE } from './constants.js';
-import { ErrorCode, Ipsec3gppError } from './errors.js';
+import { Ipsec3gppError } from './errors.js';
 import { HASHES, type HashName, sharedStreamState, streamUpdate } from './hash.js';
 import * as check from './internal/check.js';
 import { WasmKey } from './internal/context.js';
@@ -29,7 +29,7 @@ export class Hmac extends WasmKey {
 
   constructor(hash: HashName, key: Uint8Array) {
     const h = HASHES[hash];
-    if (h === undefined) throw new Ipsec3gppError(ErrorCode.UNKNOWN_ALGORITHM, `unknown hash ${JSON.stringify(String(hash))}`);
+    if (h === undefined) throw new Ipsec3gppError('UNKNOWN_ALGORITHM', `unknown hash ${JSON.stringify(String(hash))}`);
     check.bytes('HMAC key', key);
     requireModule(hash, `HMAC-${hash}`);
     super(HMAC_CTX_SIZE);
@@ -83,7 +83,7 @@ export class Hmac extends WasmKey {
   verify(data: Uint8Array, tag: Uint8Array): boolean {
     check.bytes('tag', tag);
     if (tag.length < 12 || tag.length > this.length) {
-      throw new Ipsec3gppError(ErrorCode.TAG_LENGTH, `HMAC tag must be 12..${this.length} bytes, got ${tag.length}`);
+      throw new Ipsec3gppError('TAG_LENGTH', `HMAC tag must be 12..${this.length} bytes, got ${tag.length}`);
     }
     this.#compute(data);
     const c = wasm();

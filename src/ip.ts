@@ -5,26 +5,26 @@
 //
 // Fragments are refused on input (RFC 4303 3.4.1: ESP is applied to whole datagrams; reassemble first).
 
-import { ErrorCode, Ipsec3gppError } from './errors.js';
+import { Ipsec3gppError } from './errors.js';
 import * as check from './internal/check.js';
 
 /** IP protocol numbers used here. */
 export const IpProtocol = { TCP: 6, UDP: 17, ESP: 50, IPV4: 4, IPV6: 41 } as const;
 
 function malformed(message: string): Ipsec3gppError {
-  return new Ipsec3gppError(ErrorCode.FRAME_MALFORMED, message);
+  return new Ipsec3gppError('FRAME_MALFORMED', message);
 }
 
 // ---- Addresses ----
 
 /** Parses a dotted IPv4 or a textual IPv6 address (RFC 4291 2.2, incl. "::" and embedded IPv4). */
 export function parseAddress(text: string): Uint8Array {
-  if (typeof text !== 'string') throw new Ipsec3gppError(ErrorCode.INVALID_ARGUMENT, 'address must be a string');
+  if (typeof text !== 'string') throw new Ipsec3gppError('INVALID_ARGUMENT', 'address must be a string');
   const v4 = parseIpv4(text);
   if (v4) return v4;
   const v6 = parseIpv6(text);
   if (v6) return v6;
-  throw new Ipsec3gppError(ErrorCode.INVALID_ARGUMENT, `not an IPv4 or IPv6 address: ${JSON.stringify(text.slice(0, 60))}`);
+  throw new Ipsec3gppError('INVALID_ARGUMENT', `not an IPv4 or IPv6 address: ${JSON.stringify(text.slice(0, 60))}`);
 }
 
 function parseIpv4(text: string): Uint8Array | undefined {
@@ -78,7 +78,7 @@ function parseIpv6(text: string): Uint8Array | undefined {
 /** Formats 4 or 16 address bytes (IPv6 in the RFC 5952 canonical form). */
 export function formatAddress(bytes: Uint8Array): string {
   if (bytes.length === 4) return Array.from(bytes).join('.');
-  if (bytes.length !== 16) throw new Ipsec3gppError(ErrorCode.INVALID_ARGUMENT, 'address must be 4 or 16 bytes');
+  if (bytes.length !== 16) throw new Ipsec3gppError('INVALID_ARGUMENT', 'address must be 4 or 16 bytes');
   const g: number[] = [];
   for (let i = 0; i < 16; i += 2) g.push((bytes[i]! << 8) | bytes[i + 1]!);
   // Longest run of two or more zero groups becomes "::" (the first one on a tie).
@@ -171,7 +171,7 @@ export interface UdpDatagram {
 }
 
 function checkPort(name: string, p: number): void {
-  if (!Number.isInteger(p) || p < 0 || p > 65535) throw new Ipsec3gppError(ErrorCode.INVALID_ARGUMENT, `${name} must be 0..65535`);
+  if (!Number.isInteger(p) || p < 0 || p > 65535) throw new Ipsec3gppError('INVALID_ARGUMENT', `${name} must be 0..65535`);
 }
 
 /**
@@ -251,7 +251,7 @@ export function buildIp(o: { src: Uint8Array; dst: Uint8Array; protocol: number;
   check.bytes('payload', o.payload);
   const ttl = o.ttl ?? 64;
   if (o.src.length !== o.dst.length || (o.src.length !== 4 && o.src.length !== 16)) {
-    throw new Ipsec3gppError(ErrorCode.INVALID_ARGUMENT, 'src and dst must both be IPv4 (4 bytes) or IPv6 (16 bytes)');
+    throw new Ipsec3gppError('INVALID_ARGUMENT', 'src and dst must both be IPv4 (4 bytes) or IPv6 (16 bytes)');
   }
   if (o.src.length === 4) {
     const total = 20 + o.payload.length;

@@ -3,7 +3,7 @@
 // (TS 33.203 Annex I uses it for the AES-GCM / AES-GMAC salts: see expandKeys.)
 
 import { SHA256_LEN } from './constants.js';
-import { ErrorCode, Ipsec3gppError } from './errors.js';
+import { Ipsec3gppError } from './errors.js';
 import * as check from './internal/check.js';
 import { requireModule, wasm } from './internal/wasm.js';
 
@@ -24,17 +24,17 @@ const OUT_AT = 960; // 32-byte output near the end of the parameter window
  */
 export function kdf(key: Uint8Array, fc: number, ...params: Uint8Array[]): Uint8Array {
   check.bytes('key', key);
-  if (key.length > KEY_MAX) throw new Ipsec3gppError(ErrorCode.KEY_LENGTH, `KDF key must be at most ${KEY_MAX} bytes, got ${key.length}`);
-  if (!Number.isInteger(fc) || fc < 0 || fc > 255) throw new Ipsec3gppError(ErrorCode.INVALID_ARGUMENT, 'FC must be an integer 0..255');
+  if (key.length > KEY_MAX) throw new Ipsec3gppError('KEY_LENGTH', `KDF key must be at most ${KEY_MAX} bytes, got ${key.length}`);
+  if (!Number.isInteger(fc) || fc < 0 || fc > 255) throw new Ipsec3gppError('INVALID_ARGUMENT', 'FC must be an integer 0..255');
   let sLen = 1;
   for (const [i, p] of params.entries()) {
     check.bytes(`P${i}`, p);
-    if (p.length > 0xffff) throw new Ipsec3gppError(ErrorCode.INPUT_TOO_LARGE, `P${i} must be at most 65535 bytes`);
+    if (p.length > 0xffff) throw new Ipsec3gppError('INPUT_TOO_LARGE', `P${i} must be at most 65535 bytes`);
     sLen += p.length + 2;
   }
   requireModule('sha256', 'the KDF');
   const c = wasm();
-  if (sLen > c.io.length) throw new Ipsec3gppError(ErrorCode.INPUT_TOO_LARGE, 'KDF input S too large');
+  if (sLen > c.io.length) throw new Ipsec3gppError('INPUT_TOO_LARGE', 'KDF input S too large');
   let at = 0;
   c.io[at++] = fc;
   for (const p of params) {

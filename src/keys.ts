@@ -6,7 +6,7 @@ import {
   encryptionAlgorithm, integrityAlgorithm, isValidCombination,
   type EncryptionAlgorithm, type IntegrityAlgorithm,
 } from './algorithms.js';
-import { ErrorCode, Ipsec3gppError } from './errors.js';
+import { Ipsec3gppError } from './errors.js';
 import * as check from './internal/check.js';
 import { requireModule, wasm } from './internal/wasm.js';
 
@@ -56,19 +56,19 @@ export function expandKeys(input: ExpandKeysInput): EspKeys {
   const alg = integrityAlgorithm(input.alg);
   const ealg = encryptionAlgorithm(input.ealg ?? 'null');
   if (!isValidCombination(alg.name, ealg.name)) {
-    throw new Ipsec3gppError(ErrorCode.INVALID_COMBINATION, `alg=${alg.name} cannot be combined with ealg=${ealg.name}`);
+    throw new Ipsec3gppError('INVALID_COMBINATION', `alg=${alg.name} cannot be combined with ealg=${ealg.name}`);
   }
-  check.length('ck', input.ck, ErrorCode.KEY_LENGTH, CK_LEN);
-  check.length('ik', input.ik, ErrorCode.KEY_LENGTH, IK_LEN);
+  check.length('ck', input.ck, 'KEY_LENGTH', CK_LEN);
+  check.length('ik', input.ik, 'KEY_LENGTH', IK_LEN);
   if (alg.saltLength > 0 || ealg.saltLength > 0) requireModule('sha256', 'the salt KDF of Annex I');
   const c = wasm();
   c.param.set(input.ck, CK_AT);
   c.param.set(input.ik, IK_AT);
   try {
     const st = c.x.expand_keys(alg.id, ealg.id, c.paramPtr + CK_AT, c.paramPtr + IK_AT, c.paramPtr + OUT_AT, input.desParity ? 1 : 0);
-    if (st === ST_WEAK_KEY) throw new Ipsec3gppError(ErrorCode.WEAK_KEY, 'CK1 == CK2: the des-ede3-cbc key would degenerate to single DES (RFC 2451 2.4)');
-    if (st === ST_BAD_ALGORITHM) throw new Ipsec3gppError(ErrorCode.INVALID_COMBINATION, `alg=${alg.name} cannot be combined with ealg=${ealg.name}`);
-    if (st !== ST_OK) throw new Ipsec3gppError(ErrorCode.INVALID_ARGUMENT, `key expansion failed (status ${st})`);
+    if (st === ST_WEAK_KEY) throw new Ipsec3gppError('WEAK_KEY', 'CK1 == CK2: the des-ede3-cbc key would degenerate to single DES (RFC 2451 2.4)');
+    if (st === ST_BAD_ALGORITHM) throw new Ipsec3gppError('INVALID_COMBINATION', `alg=${alg.name} cannot be combined with ealg=${ealg.name}`);
+    if (st !== ST_OK) throw new Ipsec3gppError('INVALID_ARGUMENT', `key expansion failed (status ${st})`);
     const p = c.param;
     const word = (at: number): number => p[at]! | (p[at + 1]! << 8) | (p[at + 2]! << 16) | (p[at + 3]! << 24);
     const encLen = word(OUT_AT);

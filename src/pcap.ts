@@ -2,7 +2,7 @@
 // a whole IPv4 or IPv6 packet. Written and read in memory (no file system: browser-safe); the CLI writes
 // the bytes to disk.
 
-import { ErrorCode, Ipsec3gppError } from './errors.js';
+import { Ipsec3gppError } from './errors.js';
 
 export const LINKTYPE_RAW = 101;
 
@@ -39,20 +39,20 @@ export function writePcap(records: readonly PcapRecord[]): Uint8Array {
 
 /** Parses a pcap file written with LINKTYPE_RAW (either byte order). Throws FRAME_MALFORMED. */
 export function readPcap(data: Uint8Array): PcapRecord[] {
-  if (data.length < 24) throw new Ipsec3gppError(ErrorCode.FRAME_MALFORMED, 'pcap file shorter than its header');
+  if (data.length < 24) throw new Ipsec3gppError('FRAME_MALFORMED', 'pcap file shorter than its header');
   const v = new DataView(data.buffer, data.byteOffset, data.length);
   const magic = v.getUint32(0, true);
   const le = magic === 0xa1b2c3d4;
-  if (!le && magic !== 0xd4c3b2a1) throw new Ipsec3gppError(ErrorCode.FRAME_MALFORMED, 'not a pcap file (magic)');
-  if (v.getUint32(20, le) !== LINKTYPE_RAW) throw new Ipsec3gppError(ErrorCode.FRAME_MALFORMED, 'pcap link type is not RAW (101)');
+  if (!le && magic !== 0xd4c3b2a1) throw new Ipsec3gppError('FRAME_MALFORMED', 'not a pcap file (magic)');
+  if (v.getUint32(20, le) !== LINKTYPE_RAW) throw new Ipsec3gppError('FRAME_MALFORMED', 'pcap link type is not RAW (101)');
   const out: PcapRecord[] = [];
   let at = 24;
   while (at < data.length) {
-    if (at + 16 > data.length) throw new Ipsec3gppError(ErrorCode.FRAME_MALFORMED, 'truncated pcap record header');
+    if (at + 16 > data.length) throw new Ipsec3gppError('FRAME_MALFORMED', 'truncated pcap record header');
     const sec = v.getUint32(at, le);
     const usec = v.getUint32(at + 4, le);
     const incl = v.getUint32(at + 8, le);
-    if (at + 16 + incl > data.length) throw new Ipsec3gppError(ErrorCode.FRAME_MALFORMED, 'truncated pcap record');
+    if (at + 16 + incl > data.length) throw new Ipsec3gppError('FRAME_MALFORMED', 'truncated pcap record');
     out.push({ time: sec * 1000 + usec / 1000, packet: data.slice(at + 16, at + 16 + incl) });
     at += 16 + incl;
   }

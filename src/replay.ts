@@ -6,7 +6,7 @@
 // after the ICV verified. The batch form does both for numbers whose packets already verified.
 
 import { REPLAY_WINDOW_DEFAULT, REPLAY_WINDOW_MAX, REPLAY_WINDOW_MIN, SA_ESN, ST_OK, ST_REPLAY_DUPLICATE } from './constants.js';
-import { ErrorCode, Ipsec3gppError } from './errors.js';
+import { Ipsec3gppError } from './errors.js';
 import * as check from './internal/check.js';
 import { WasmKey } from './internal/context.js';
 import { wasm } from './internal/wasm.js';
@@ -31,13 +31,13 @@ export interface ReplayWindowOptions {
 /** Validates a window size (shared with EspSa). */
 export function checkWindowSize(size: number): number {
   if (!Number.isInteger(size) || size < REPLAY_WINDOW_MIN || size > REPLAY_WINDOW_MAX) {
-    throw new Ipsec3gppError(ErrorCode.REPLAY_WINDOW_SIZE, `replay window must be an integer ${REPLAY_WINDOW_MIN}..${REPLAY_WINDOW_MAX}, got ${String(size)}`);
+    throw new Ipsec3gppError('REPLAY_WINDOW_SIZE', `replay window must be an integer ${REPLAY_WINDOW_MIN}..${REPLAY_WINDOW_MAX}, got ${String(size)}`);
   }
   return size;
 }
 
 function checkSeq(seq: number): bigint {
-  if (!Number.isSafeInteger(seq) || seq < 0) throw new Ipsec3gppError(ErrorCode.INVALID_ARGUMENT, 'sequence number must be a non-negative safe integer');
+  if (!Number.isSafeInteger(seq) || seq < 0) throw new Ipsec3gppError('INVALID_ARGUMENT', 'sequence number must be a non-negative safe integer');
   return BigInt(seq);
 }
 
@@ -66,7 +66,7 @@ export class ReplayWindow extends WasmKey {
 
   /** The full sequence number for the low 32 bits seen on the wire (RFC 4303 A2.2); 0 if none can be valid. */
   infer(wireSeq: number): number {
-    if (!Number.isInteger(wireSeq) || wireSeq < 0 || wireSeq > 0xffffffff) throw new Ipsec3gppError(ErrorCode.INVALID_ARGUMENT, 'wire sequence number must be a 32-bit unsigned integer');
+    if (!Number.isInteger(wireSeq) || wireSeq < 0 || wireSeq > 0xffffffff) throw new Ipsec3gppError('INVALID_ARGUMENT', 'wire sequence number must be a 32-bit unsigned integer');
     return Number(wasm().x.replay_infer(this.ctx, wireSeq >>> 0));
   }
 
@@ -81,7 +81,7 @@ export class ReplayWindow extends WasmKey {
     const s = checkSeq(seq);
     const c = wasm();
     if (c.x.replay_check(this.ctx, s) !== ST_OK) {
-      throw new Ipsec3gppError(ErrorCode.INVALID_ARGUMENT, 'commit of a sequence number the window does not accept');
+      throw new Ipsec3gppError('INVALID_ARGUMENT', 'commit of a sequence number the window does not accept');
     }
     c.x.replay_commit(this.ctx, s);
   }
@@ -91,7 +91,7 @@ export class ReplayWindow extends WasmKey {
    * Writes a {@link ReplayStatus} per number to `results` (when given) and returns how many were accepted.
    */
   acceptBatch(wireSeqs: Uint32Array, results?: Uint8Array): number {
-    if (!(wireSeqs instanceof Uint32Array)) throw new Ipsec3gppError(ErrorCode.INVALID_ARGUMENT, 'wireSeqs must be a Uint32Array');
+    if (!(wireSeqs instanceof Uint32Array)) throw new Ipsec3gppError('INVALID_ARGUMENT', 'wireSeqs must be a Uint32Array');
     if (results !== undefined) check.output(results, wireSeqs.length);
     const c = wasm();
     const ctx = this.ctx;

@@ -10,7 +10,7 @@
 // UDP between the protected ports; the outer UDP header uses the encapsulation ports (4500 at the
 // P-CSCF). innerPacket()/parseInnerPacket() build and check that inner IPv4/IPv6 + UDP packet.
 
-import { ErrorCode, Ipsec3gppError } from './errors.js';
+import { Ipsec3gppError } from './errors.js';
 import * as check from './internal/check.js';
 import { IpProtocol, buildIp, buildUdp, parseIp, parseUdp } from './ip.js';
 
@@ -31,7 +31,7 @@ export function classifyUdpPayload(payload: Uint8Array): UdpPayloadKind {
   check.bytes('payload', payload);
   if (payload.length === 1 && payload[0] === 0xff) return 'nat-keepalive';
   if (payload.length >= 4 && payload[0] === 0 && payload[1] === 0 && payload[2] === 0 && payload[3] === 0) return 'non-esp';
-  if (payload.length < 8) throw new Ipsec3gppError(ErrorCode.FRAME_MALFORMED, `UDP payload of ${payload.length} bytes is neither ESP, a NAT-keepalive nor a Non-ESP Marker`);
+  if (payload.length < 8) throw new Ipsec3gppError('FRAME_MALFORMED', `UDP payload of ${payload.length} bytes is neither ESP, a NAT-keepalive nor a Non-ESP Marker`);
   return 'esp';
 }
 
@@ -48,7 +48,7 @@ export function espSpi(packet: Uint8Array): number {
 export function encapsulateEsp(esp: Uint8Array, o: { srcPort?: number; dstPort?: number; src?: Uint8Array; dst?: Uint8Array } = {}): Uint8Array {
   check.bytes('esp', esp);
   if (esp.length < 8 || (esp[0] === 0 && esp[1] === 0 && esp[2] === 0 && esp[3] === 0)) {
-    throw new Ipsec3gppError(ErrorCode.FRAME_MALFORMED, 'not an ESP packet (shorter than 8 bytes, or SPI 0)');
+    throw new Ipsec3gppError('FRAME_MALFORMED', 'not an ESP packet (shorter than 8 bytes, or SPI 0)');
   }
   const u: Parameters<typeof buildUdp>[0] = { srcPort: o.srcPort ?? NAT_T_PORT, dstPort: o.dstPort ?? NAT_T_PORT, payload: esp };
   if (o.src && o.dst) { u.src = o.src; u.dst = o.dst; }
@@ -102,9 +102,9 @@ export function innerNextHeader(src: Uint8Array): number {
 export function parseInnerPacket(packet: Uint8Array, nextHeader: number): InnerPacket {
   const ip = parseIp(packet);
   if ((nextHeader === IpProtocol.IPV4 && ip.version !== 4) || (nextHeader === IpProtocol.IPV6 && ip.version !== 6) || (nextHeader !== IpProtocol.IPV4 && nextHeader !== IpProtocol.IPV6)) {
-    throw new Ipsec3gppError(ErrorCode.FRAME_MALFORMED, `inner IPv${ip.version} packet does not match ESP next header ${nextHeader}`);
+    throw new Ipsec3gppError('FRAME_MALFORMED', `inner IPv${ip.version} packet does not match ESP next header ${nextHeader}`);
   }
-  if (ip.protocol !== IpProtocol.UDP) throw new Ipsec3gppError(ErrorCode.FRAME_MALFORMED, `inner packet carries protocol ${ip.protocol}, not UDP`);
+  if (ip.protocol !== IpProtocol.UDP) throw new Ipsec3gppError('FRAME_MALFORMED', `inner packet carries protocol ${ip.protocol}, not UDP`);
   const u = parseUdp(ip.payload, ip.src, ip.dst);
   return { src: ip.src, dst: ip.dst, srcPort: u.srcPort, dstPort: u.dstPort, payload: u.payload };
 }

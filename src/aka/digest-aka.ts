@@ -14,7 +14,7 @@
 
 import { parseHex, toHex } from '../hex.js';
 import { equalBytes } from '../ct.js';
-import { ErrorCode, Ipsec3gppError } from '../errors.js';
+import { Ipsec3gppError } from '../errors.js';
 import { md5 } from '../hash.js';
 import { authParam, formatAuthHeader, parseAuthHeader, type AuthHeader, type AuthParam } from '../sip/auth-header.js';
 import { type AuthVector, type Hss } from './hss.js';
@@ -56,7 +56,7 @@ export function toBase64(b: Uint8Array): string {
 /** Strict base64 (RFC 4648 4: the standard alphabet, padding required). Throws AKA_NONCE. */
 export function fromBase64(s: string, what = 'value'): Uint8Array {
   if (typeof s !== 'string' || s.length % 4 !== 0 || !/^[A-Za-z0-9+/]*={0,2}$/.test(s)) {
-    throw new Ipsec3gppError(ErrorCode.AKA_NONCE, `${what} is not valid base64`);
+    throw new Ipsec3gppError('AKA_NONCE', `${what} is not valid base64`);
   }
   const bin = atob(s);
   const out = new Uint8Array(bin.length);
@@ -66,14 +66,14 @@ export function fromBase64(s: string, what = 'value'): Uint8Array {
 
 /** The AKA nonce for RAND and AUTN (and optional server data). */
 export function akaNonce(rand: Uint8Array, autn: Uint8Array, serverData?: Uint8Array): string {
-  if (rand.length !== 16 || autn.length !== 16) throw new Ipsec3gppError(ErrorCode.INVALID_ARGUMENT, 'RAND and AUTN are 16 bytes each');
+  if (rand.length !== 16 || autn.length !== 16) throw new Ipsec3gppError('INVALID_ARGUMENT', 'RAND and AUTN are 16 bytes each');
   return toBase64(concat(rand, autn, serverData ?? new Uint8Array(0)));
 }
 
 /** RAND, AUTN and server data from a nonce. Throws AKA_NONCE for bad base64 or fewer than 32 bytes. */
 export function parseAkaNonce(nonce: string): { rand: Uint8Array; autn: Uint8Array; serverData: Uint8Array } {
   const b = fromBase64(nonce, 'nonce');
-  if (b.length < 32) throw new Ipsec3gppError(ErrorCode.AKA_NONCE, `nonce decodes to ${b.length} bytes, fewer than RAND || AUTN (32)`);
+  if (b.length < 32) throw new Ipsec3gppError('AKA_NONCE', `nonce decodes to ${b.length} bytes, fewer than RAND || AUTN (32)`);
   return { rand: b.slice(0, 16), autn: b.slice(16, 32), serverData: b.slice(32) };
 }
 
@@ -116,7 +116,7 @@ export function digestResponse(d: DigestInput): string {
     ? toHex(md5(concat(d.method, ':', d.uri, ':', toHex(md5(d.body ?? new Uint8Array(0))))))
     : toHex(md5(concat(d.method, ':', d.uri)));
   if (d.qop === undefined) return toHex(md5(concat(ha1, ':', d.nonce, ':', ha2)));
-  if (d.nc === undefined || d.cnonce === undefined) throw new Ipsec3gppError(ErrorCode.AUTH_PARAM, 'qop requires nc and cnonce');
+  if (d.nc === undefined || d.cnonce === undefined) throw new Ipsec3gppError('AUTH_PARAM', 'qop requires nc and cnonce');
   return toHex(md5(concat(ha1, ':', d.nonce, ':', d.nc, ':', d.cnonce, ':', d.qop, ':', ha2)));
 }
 
@@ -146,13 +146,13 @@ export interface AkaChallenge {
 
 function required(h: AuthHeader, name: string): string {
   const v = authParam(h, name);
-  if (v === undefined) throw new Ipsec3gppError(ErrorCode.AUTH_PARAM, `missing Digest parameter "${name}"`);
+  if (v === undefined) throw new Ipsec3gppError('AUTH_PARAM', `missing Digest parameter "${name}"`);
   return v;
 }
 
 function hexKey(v: string, name: string): Uint8Array {
   const b = parseHex(v, 16);
-  if (b === undefined) throw new Ipsec3gppError(ErrorCode.AUTH_PARAM, `${name} must be 32 hex digits`);
+  if (b === undefined) throw new Ipsec3gppError('AUTH_PARAM', `${name} must be 32 hex digits`);
   return b;
 }
 
@@ -162,9 +162,9 @@ function hexKey(v: string, name: string): Uint8Array {
  */
 export function parseAkaChallenge(wwwAuthenticate: string): AkaChallenge {
   const h = parseAuthHeader(wwwAuthenticate);
-  if (h.scheme.toLowerCase() !== 'digest') throw new Ipsec3gppError(ErrorCode.AUTH_PARAM, `scheme ${h.scheme} is not Digest`);
+  if (h.scheme.toLowerCase() !== 'digest') throw new Ipsec3gppError('AUTH_PARAM', `scheme ${h.scheme} is not Digest`);
   const algorithm = required(h, 'algorithm');
-  if (algorithm.toLowerCase() !== AKAV1_MD5.toLowerCase()) throw new Ipsec3gppError(ErrorCode.AUTH_PARAM, `algorithm ${algorithm} is not ${AKAV1_MD5}`);
+  if (algorithm.toLowerCase() !== AKAV1_MD5.toLowerCase()) throw new Ipsec3gppError('AUTH_PARAM', `algorithm ${algorithm} is not ${AKAV1_MD5}`);
   const realm = required(h, 'realm');
   const nonce = required(h, 'nonce');
   const { rand, autn } = parseAkaNonce(nonce);
@@ -173,7 +173,7 @@ export function parseAkaChallenge(wwwAuthenticate: string): AkaChallenge {
   if (qopRaw !== undefined) {
     for (const q of qopRaw.split(',').map((x) => x.trim().toLowerCase())) {
       if (q === 'auth' || q === 'auth-int') qop.push(q);
-      else if (q !== '') throw new Ipsec3gppError(ErrorCode.AUTH_PARAM, `unknown qop "${q}"`);
+      else if (q !== '') throw new Ipsec3gppError('AUTH_PARAM', `unknown qop "${q}"`);
     }
   }
   const c: AkaChallenge = { realm, nonce, rand, autn, qop, stale: (authParam(h, 'stale') ?? '').toLowerCase() === 'true' };
@@ -230,7 +230,7 @@ export function akaAuthorization(i: AkaCredentialsInput): string {
   if (i.outcome !== 'mac-failure') {
     const password = 'res' in i.outcome ? i.outcome.res : new Uint8Array(0);
     if ('auts' in i.outcome) {
-      if (i.outcome.auts.length !== 14) throw new Ipsec3gppError(ErrorCode.INVALID_ARGUMENT, 'AUTS is 14 bytes');
+      if (i.outcome.auts.length !== 14) throw new Ipsec3gppError('INVALID_ARGUMENT', 'AUTS is 14 bytes');
       auts = toBase64(i.outcome.auts);
     }
     response = digestResponse({ username: i.username, realm: c.realm, password, nonce: c.nonce, method: i.method, uri: i.uri, qop, nc, cnonce, body: i.body });
@@ -336,7 +336,7 @@ export class AkaDigestServer {
     this.#clock = o.clock ?? Date.now;
     this.#max = o.maxNonces ?? 100_000;
     this.#maxPerImpi = o.maxNoncesPerImpi ?? 8;
-    if (!Number.isInteger(this.#maxPerImpi) || this.#maxPerImpi < 1) throw new Ipsec3gppError(ErrorCode.INVALID_ARGUMENT, 'maxNoncesPerImpi must be an integer >= 1');
+    if (!Number.isInteger(this.#maxPerImpi) || this.#maxPerImpi < 1) throw new Ipsec3gppError('INVALID_ARGUMENT', 'maxNoncesPerImpi must be an integer >= 1');
   }
 
   /** Outstanding nonces (for all IMPIs, or for one). */
@@ -394,27 +394,27 @@ export class AkaDigestServer {
    */
   verify(i: { authorization: string; method: string; body?: Uint8Array }): AkaVerdict {
     const h = parseAuthHeader(i.authorization);
-    if (h.scheme.toLowerCase() !== 'digest') throw new Ipsec3gppError(ErrorCode.AUTH_PARAM, `scheme ${h.scheme} is not Digest`);
+    if (h.scheme.toLowerCase() !== 'digest') throw new Ipsec3gppError('AUTH_PARAM', `scheme ${h.scheme} is not Digest`);
     const username = required(h, 'username');
     const realm = required(h, 'realm');
     const nonce = required(h, 'nonce');
     const uri = required(h, 'uri');
     const response = required(h, 'response');
     const algorithm = authParam(h, 'algorithm');
-    if (algorithm !== undefined && algorithm.toLowerCase() !== AKAV1_MD5.toLowerCase()) throw new Ipsec3gppError(ErrorCode.AUTH_PARAM, `algorithm ${algorithm} is not ${AKAV1_MD5}`);
+    if (algorithm !== undefined && algorithm.toLowerCase() !== AKAV1_MD5.toLowerCase()) throw new Ipsec3gppError('AUTH_PARAM', `algorithm ${algorithm} is not ${AKAV1_MD5}`);
     const qopRaw = authParam(h, 'qop');
     let qop: Qop | undefined;
     let nc: string | undefined;
     let cnonce: string | undefined;
     if (qopRaw !== undefined) {
       const q = qopRaw.toLowerCase();
-      if (q !== 'auth' && q !== 'auth-int') throw new Ipsec3gppError(ErrorCode.AUTH_PARAM, `unknown qop "${qopRaw}"`);
+      if (q !== 'auth' && q !== 'auth-int') throw new Ipsec3gppError('AUTH_PARAM', `unknown qop "${qopRaw}"`);
       qop = q;
       nc = required(h, 'nc');
       cnonce = required(h, 'cnonce');
-      if (!/^[0-9a-fA-F]{8}$/.test(nc)) throw new Ipsec3gppError(ErrorCode.AUTH_PARAM, 'nc must be 8 hex digits');
+      if (!/^[0-9a-fA-F]{8}$/.test(nc)) throw new Ipsec3gppError('AUTH_PARAM', 'nc must be 8 hex digits');
     }
-    if (response !== '' && !/^[0-9a-fA-F]{32}$/.test(response)) throw new Ipsec3gppError(ErrorCode.AUTH_PARAM, 'response must be 32 hex digits or empty');
+    if (response !== '' && !/^[0-9a-fA-F]{32}$/.test(response)) throw new Ipsec3gppError('AUTH_PARAM', 'response must be 32 hex digits or empty');
     const autsRaw = authParam(h, 'auts');
 
     const st = this.#nonces.get(nonce);
@@ -426,7 +426,7 @@ export class AkaDigestServer {
     if (username !== st.impi) return { result: 'fail', reason: 'wrong-user', impi: st.impi };
     if (autsRaw !== undefined) {
       const auts = fromBase64(autsRaw, 'auts');
-      if (auts.length !== 14) throw new Ipsec3gppError(ErrorCode.AUTH_PARAM, 'auts must decode to 14 bytes');
+      if (auts.length !== 14) throw new Ipsec3gppError('AUTH_PARAM', 'auts must decode to 14 bytes');
       const sqnMs = this.#hss.resync(st.impi, st.av.rand, auts);
       this.#drop(nonce);
       return { result: 'resynchronised', impi: st.impi, sqnMs };

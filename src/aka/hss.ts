@@ -5,7 +5,7 @@
 // and continue after SQN_MS.
 
 import { equalBytes } from '../ct.js';
-import { ErrorCode, Ipsec3gppError } from '../errors.js';
+import { Ipsec3gppError } from '../errors.js';
 import * as check from '../internal/check.js';
 import { Milenage, type MilenageKeys } from './milenage.js';
 import { SqnGenerator, sqnFromBytes, sqnToBytes, type SqnOptions } from './sqn.js';
@@ -71,13 +71,13 @@ export class Hss {
    * Throws INVALID_ARGUMENT for an empty IMPI, bad IMPUs, or an AMF, K, OP or OPc of the wrong length.
    */
   addSubscriber(s: SubscriberInit): void {
-    if (typeof s.impi !== 'string' || s.impi === '') throw new Ipsec3gppError(ErrorCode.INVALID_ARGUMENT, 'impi must be a non-empty string');
+    if (typeof s.impi !== 'string' || s.impi === '') throw new Ipsec3gppError('INVALID_ARGUMENT', 'impi must be a non-empty string');
     const impus = s.impus ?? [`sip:${s.impi}`];
     if (!Array.isArray(impus) || impus.length === 0 || impus.length > 100 || impus.some((u) => typeof u !== 'string' || !/^(sips?|tel):[^\s<>]+$/i.test(u))) {
-      throw new Ipsec3gppError(ErrorCode.INVALID_ARGUMENT, 'impus must be a list of 1..100 sip:, sips: or tel: URIs');
+      throw new Ipsec3gppError('INVALID_ARGUMENT', 'impus must be a list of 1..100 sip:, sips: or tel: URIs');
     }
     const amf = s.amf ?? Uint8Array.of(0x80, 0);
-    check.length('AMF', amf, ErrorCode.INVALID_ARGUMENT, 2);
+    check.length('AMF', amf, 'INVALID_ARGUMENT', 2);
     const keys: MilenageKeys = { k: s.k };
     if (s.op) keys.op = s.op;
     if (s.opc) keys.opc = s.opc;
@@ -109,7 +109,7 @@ export class Hss {
 
   #sub(impi: string): Subscriber {
     const s = this.#subs.get(impi);
-    if (s === undefined) throw new Ipsec3gppError(ErrorCode.AKA_STATE, 'unknown subscriber');
+    if (s === undefined) throw new Ipsec3gppError('AKA_STATE', 'unknown subscriber');
     return s;
   }
 
@@ -117,7 +117,7 @@ export class Hss {
   vector(impi: string, rand?: Uint8Array): AuthVector {
     const s = this.#sub(impi);
     const r = rand ?? globalThis.crypto.getRandomValues(new Uint8Array(16));
-    check.length('RAND', r, ErrorCode.INVALID_ARGUMENT, 16);
+    check.length('RAND', r, 'INVALID_ARGUMENT', 16);
     const sqn = s.sqn.next();
     const sqnBytes = sqnToBytes(sqn);
     const o = s.m.run({ rand: r, sqn: sqnBytes, amf: s.amf });
@@ -134,12 +134,12 @@ export class Hss {
    */
   resync(impi: string, rand: Uint8Array, auts: Uint8Array): number {
     const s = this.#sub(impi);
-    check.length('RAND', rand, ErrorCode.INVALID_ARGUMENT, 16);
-    check.length('AUTS', auts, ErrorCode.INVALID_ARGUMENT, 14);
+    check.length('RAND', rand, 'INVALID_ARGUMENT', 16);
+    check.length('AUTS', auts, 'INVALID_ARGUMENT', 14);
     const { akStar } = s.m.run({ rand, sqn: new Uint8Array(6), amf: new Uint8Array(2) });
     const sqnMs = auts.slice(0, 6).map((b, i) => b ^ akStar[i]!);
     const { macS } = s.m.run({ rand, sqn: sqnMs, amf: new Uint8Array(2) });
-    if (!equalBytes(macS, auts.subarray(6, 14))) throw new Ipsec3gppError(ErrorCode.AKA_RESYNC, 'AUTS: MAC-S does not verify');
+    if (!equalBytes(macS, auts.subarray(6, 14))) throw new Ipsec3gppError('AKA_RESYNC', 'AUTS: MAC-S does not verify');
     const value = sqnFromBytes(sqnMs);
     s.sqn.resync(value);
     return value;

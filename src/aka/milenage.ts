@@ -5,7 +5,7 @@
 // run's inputs and outputs are zeroed there before it returns; `destroy()` zeroes K's schedule and OPc.
 
 import { MILENAGE_CTX_SIZE, MILENAGE_OUT_SIZE } from '../constants.js';
-import { ErrorCode, Ipsec3gppError } from '../errors.js';
+import { Ipsec3gppError } from '../errors.js';
 import * as check from '../internal/check.js';
 import { WasmKey } from '../internal/context.js';
 import { akaHeap, akaWasm } from '../internal/wasm-aka.js';
@@ -60,10 +60,10 @@ const OUT_AT = 64;
  */
 export class Milenage extends WasmKey {
   constructor(keys: MilenageKeys) {
-    check.length('K', keys.k, ErrorCode.KEY_LENGTH, 16);
-    if ((keys.op === undefined) === (keys.opc === undefined)) throw new Ipsec3gppError(ErrorCode.INVALID_ARGUMENT, 'give exactly one of OP and OPc');
+    check.length('K', keys.k, 'KEY_LENGTH', 16);
+    if ((keys.op === undefined) === (keys.opc === undefined)) throw new Ipsec3gppError('INVALID_ARGUMENT', 'give exactly one of OP and OPc');
     const op = (keys.op ?? keys.opc)!;
-    check.length(keys.op ? 'OP' : 'OPc', op, ErrorCode.KEY_LENGTH, 16);
+    check.length(keys.op ? 'OP' : 'OPc', op, 'KEY_LENGTH', 16);
     super(MILENAGE_CTX_SIZE, akaHeap);
     const c = akaWasm();
     c.param.set(keys.k, K_AT);
@@ -86,9 +86,9 @@ export class Milenage extends WasmKey {
 
   /** f1..f5* for RAND (16 bytes), SQN (6) and AMF (2), in one WASM call. */
   run(i: { rand: Uint8Array; sqn: Uint8Array; amf: Uint8Array }): MilenageOutput {
-    check.length('RAND', i.rand, ErrorCode.INVALID_ARGUMENT, 16);
-    check.length('SQN', i.sqn, ErrorCode.INVALID_ARGUMENT, 6);
-    check.length('AMF', i.amf, ErrorCode.INVALID_ARGUMENT, 2);
+    check.length('RAND', i.rand, 'INVALID_ARGUMENT', 16);
+    check.length('SQN', i.sqn, 'INVALID_ARGUMENT', 6);
+    check.length('AMF', i.amf, 'INVALID_ARGUMENT', 2);
     const c = akaWasm();
     const p = c.param;
     p.set(i.rand, RAND_AT);

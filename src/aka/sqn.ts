@@ -11,7 +11,7 @@
 //
 // 48-bit values are plain numbers (exact below 2^53).
 
-import { ErrorCode, Ipsec3gppError } from '../errors.js';
+import { Ipsec3gppError } from '../errors.js';
 
 /** The largest AKA sequence number, 2^48 - 1 (SQN is 48 bits, TS 33.102 6.3.2). */
 export const SQN_MAX = 2 ** 48 - 1;
@@ -26,7 +26,7 @@ export const SQN_MAX = 2 ** 48 - 1;
  * ```
  */
 export function sqnToBytes(sqn: number): Uint8Array {
-  if (!Number.isInteger(sqn) || sqn < 0 || sqn > SQN_MAX) throw new Ipsec3gppError(ErrorCode.INVALID_ARGUMENT, 'SQN must be an integer 0..2^48-1');
+  if (!Number.isInteger(sqn) || sqn < 0 || sqn > SQN_MAX) throw new Ipsec3gppError('INVALID_ARGUMENT', 'SQN must be an integer 0..2^48-1');
   const b = new Uint8Array(6);
   let v = sqn;
   for (let i = 5; i >= 0; i--) {
@@ -40,7 +40,7 @@ export function sqnToBytes(sqn: number): Uint8Array {
  * The number of a 6-byte big-endian SQN (the inverse of {@link sqnToBytes}). Throws INVALID_ARGUMENT unless `b` is 6 bytes.
  */
 export function sqnFromBytes(b: Uint8Array): number {
-  if (b.length !== 6) throw new Ipsec3gppError(ErrorCode.INVALID_ARGUMENT, 'SQN is 6 bytes');
+  if (b.length !== 6) throw new Ipsec3gppError('INVALID_ARGUMENT', 'SQN is 6 bytes');
   let v = 0;
   for (let i = 0; i < 6; i++) v = v * 256 + b[i]!;
   return v;
@@ -61,7 +61,7 @@ export interface SqnOptions {
 
 function indBitsOf(o: SqnOptions): number {
   const n = o.indBits ?? 5;
-  if (!Number.isInteger(n) || n < 0 || n > 10) throw new Ipsec3gppError(ErrorCode.INVALID_ARGUMENT, 'indBits must be 0..10');
+  if (!Number.isInteger(n) || n < 0 || n > 10) throw new Ipsec3gppError('INVALID_ARGUMENT', 'indBits must be 0..10');
   return n;
 }
 
@@ -82,7 +82,7 @@ export class SqnGenerator {
     const ind = this.#ind;
     this.#ind = (this.#ind + 1) % 2 ** this.indBits;
     const sqn = this.#seqHe * 2 ** this.indBits + ind;
-    if (sqn > SQN_MAX) throw new Ipsec3gppError(ErrorCode.AKA_STATE, 'SQN space exhausted');
+    if (sqn > SQN_MAX) throw new Ipsec3gppError('AKA_STATE', 'SQN space exhausted');
     return sqn;
   }
 

@@ -7,7 +7,6 @@
 // MAC-A is compared in constant time.
 
 import { equalBytes } from '../ct.js';
-import { ErrorCode } from '../errors.js';
 import * as check from '../internal/check.js';
 import { Milenage, type MilenageKeys } from './milenage.js';
 import { SqnVerifier, sqnFromBytes, sqnToBytes, type SqnOptions } from './sqn.js';
@@ -49,8 +48,8 @@ export class Usim {
 
   /** Runs AKA on RAND (16 bytes) and AUTN (16 bytes). */
   authenticate(rand: Uint8Array, autn: Uint8Array): AkaResult {
-    check.length('RAND', rand, ErrorCode.INVALID_ARGUMENT, 16);
-    check.length('AUTN', autn, ErrorCode.INVALID_ARGUMENT, 16);
+    check.length('RAND', rand, 'INVALID_ARGUMENT', 16);
+    check.length('AUTN', autn, 'INVALID_ARGUMENT', 16);
     const amf = autn.subarray(6, 8);
     // AK depends on RAND only: a first run yields it, whatever SQN it is given.
     const first = this.#m.run({ rand, sqn: new Uint8Array(6), amf });

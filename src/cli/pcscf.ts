@@ -17,7 +17,7 @@
 import { Hss, type SubscriberInit } from '../aka/hss.js';
 import { ImsCore } from '../ims/core.js';
 import { messageTracer } from './core.js';
-import { ErrorCode, Ipsec3gppError } from '../errors.js';
+import { Ipsec3gppError } from '../errors.js';
 import { PcscfProxy } from '../ims/pcscf-proxy.js';
 import { type RateLimit } from '../ims/rate-limit.js';
 import { type TraceEvent } from '../ims/sip-node.js';
@@ -105,7 +105,7 @@ export async function startPcscf(o: PcscfCliOptions & { core?: undefined }): Pro
 export async function startPcscf(o: PcscfCliOptions & { core: { address: string; port: number } }): Promise<RunningPcscf<undefined>>;
 export async function startPcscf(o: PcscfCliOptions): Promise<RunningPcscf<ImsCore | undefined>>;
 export async function startPcscf(o: PcscfCliOptions): Promise<RunningPcscf<ImsCore | undefined>> {
-  if (o.core !== undefined && o.store !== undefined && o.store !== 'memory') throw new Ipsec3gppError(ErrorCode.INVALID_ARGUMENT, 'a store needs the core in this process: not with an external core');
+  if (o.core !== undefined && o.store !== undefined && o.store !== 'memory') throw new Ipsec3gppError('INVALID_ARGUMENT', 'a store needs the core in this process: not with an external core');
   if (o.core !== undefined) return startProxyAlone(o, o.core);
   initSync();
   let store: StateStore | undefined;

@@ -6,7 +6,7 @@
 
 import { readFileSync, statSync } from 'node:fs';
 import { type SubscriberInit } from '../aka/hss.js';
-import { ErrorCode, Ipsec3gppError } from '../errors.js';
+import { Ipsec3gppError } from '../errors.js';
 import { parseHex } from '../hex.js';
 
 /**
@@ -15,7 +15,7 @@ import { parseHex } from '../hex.js';
  */
 export const SUBSCRIBERS_LIMITS = { fileBytes: 32 << 20, subscribers: 100_000 } as const;
 
-const bad = (where: string, what: string): never => { throw new Ipsec3gppError(ErrorCode.INVALID_ARGUMENT, `subscribers file: ${where}: ${what}`); };
+const bad = (where: string, what: string): never => { throw new Ipsec3gppError('INVALID_ARGUMENT', `subscribers file: ${where}: ${what}`); };
 
 function hex(v: unknown, bytes: number, where: string): Uint8Array {
   return parseHex(v, bytes, true) ?? bad(where, `must be ${bytes} bytes of hex`);
@@ -60,7 +60,7 @@ export function subscribersFromArgs(a: { subscribers?: string | undefined; impi?
     text = readFileSync(a.subscribers, 'utf8');
   } catch (e) {
     if (e instanceof Ipsec3gppError) throw e;
-    throw new Ipsec3gppError(ErrorCode.INVALID_ARGUMENT, `cannot read ${a.subscribers}: ${(e as NodeJS.ErrnoException).code ?? 'unknown error'}`);
+    throw new Ipsec3gppError('INVALID_ARGUMENT', `cannot read ${a.subscribers}: ${(e as NodeJS.ErrnoException).code ?? 'unknown error'}`);
   }
   return parseSubscribers(text);
 }

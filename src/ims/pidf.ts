@@ -21,7 +21,7 @@
 // <place-is> (noise and light levels of the place, not where it is) is kept. Free text (<note>) and
 // extensions in namespaces not listed above are kept as published: no filter can tell a location in them.
 
-import { ErrorCode, Ipsec3gppError } from '../errors.js';
+import { Ipsec3gppError } from '../errors.js';
 import { XMLNS_NAMESPACE, parseXml, serializeXml, type XmlDocument, type XmlElement, type XmlNode } from './xml.js';
 
 /** What buildPidf writes: one tuple with a basic status, an optional note and an optional location. */
@@ -91,7 +91,7 @@ function isLocationElement(e: XmlElement): boolean {
  */
 export function parsePidf(doc: string | Uint8Array): XmlDocument {
   const d = parseXml(doc);
-  const invalid = (m: string): never => { throw new Ipsec3gppError(ErrorCode.PIDF_INVALID, m); };
+  const invalid = (m: string): never => { throw new Ipsec3gppError('PIDF_INVALID', m); };
   if (d.root.uri !== PIDF_NAMESPACE || d.root.local !== 'presence') invalid(`root element is {${d.root.uri}}${d.root.local}, not {${PIDF_NAMESPACE}}presence`);
   if (!d.root.attributes.some((a) => a.name === 'entity')) invalid('presence without an entity attribute');
   const check = (e: XmlElement): void => {

@@ -12,7 +12,7 @@
 // With no rules set, DEFAULT_PRESENCE_RULES apply: full to watchers with confidentiality, no location to
 // the others. When rules are set and none matches, the result is polite-block (deny by default).
 
-import { ErrorCode, Ipsec3gppError } from '../errors.js';
+import { Ipsec3gppError } from '../errors.js';
 import { buildPidf, stripLocation } from './pidf.js';
 import { hasConfidentiality, type Confidentiality } from './confidentiality.js';
 
@@ -63,11 +63,11 @@ export function applyAction(action: PresenceAction, doc: string, entity: string)
 
 /** Checks rules given by an application (throws Ipsec3gppError INVALID_ARGUMENT on a malformed rule). */
 export function checkRules(rules: readonly PresenceRule[]): PresenceRule[] {
-  if (!Array.isArray(rules) || rules.length > 1000) throw new Ipsec3gppError(ErrorCode.INVALID_ARGUMENT, 'presence rules: an array of at most 1000 rules');
+  if (!Array.isArray(rules) || rules.length > 1000) throw new Ipsec3gppError('INVALID_ARGUMENT', 'presence rules: an array of at most 1000 rules');
   return rules.map((r, i) => {
-    if (!['full', 'no-location', 'polite-block'].includes(r?.action)) throw new Ipsec3gppError(ErrorCode.INVALID_ARGUMENT, `presence rule ${i}: action must be full, no-location or polite-block`);
-    if (r.watcher !== undefined && typeof r.watcher !== 'string') throw new Ipsec3gppError(ErrorCode.INVALID_ARGUMENT, `presence rule ${i}: watcher must be a URI`);
-    if (r.confidentiality !== undefined && typeof r.confidentiality !== 'boolean') throw new Ipsec3gppError(ErrorCode.INVALID_ARGUMENT, `presence rule ${i}: confidentiality must be true or false`);
+    if (!['full', 'no-location', 'polite-block'].includes(r?.action)) throw new Ipsec3gppError('INVALID_ARGUMENT', `presence rule ${i}: action must be full, no-location or polite-block`);
+    if (r.watcher !== undefined && typeof r.watcher !== 'string') throw new Ipsec3gppError('INVALID_ARGUMENT', `presence rule ${i}: watcher must be a URI`);
+    if (r.confidentiality !== undefined && typeof r.confidentiality !== 'boolean') throw new Ipsec3gppError('INVALID_ARGUMENT', `presence rule ${i}: confidentiality must be true or false`);
     const out: PresenceRule = { action: r.action };
     if (r.watcher !== undefined) out.watcher = r.watcher;
     if (r.confidentiality !== undefined) out.confidentiality = r.confidentiality;

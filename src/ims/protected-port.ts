@@ -11,7 +11,7 @@
 //
 // A packet accepted on a set tells the SA database that the peer used it (old-set retirement, TS 33.203 7.4).
 
-import { ErrorCode, Ipsec3gppError } from '../errors.js';
+import { Ipsec3gppError } from '../errors.js';
 import { type DatagramSocket } from '../net/datagram.js';
 import { type SaDatabase, type SaEntry } from '../secagree/sadb.js';
 import { type Endpoint, type WirePort, type WireProcessor } from '../wire/processor.js';
@@ -78,7 +78,7 @@ export class ProtectedPort {
    */
   send(sa: SaEntry, sip: Uint8Array): void {
     if (sa.direction !== 'outbound' || sa.srcPort !== this.socket.port) {
-      throw new Ipsec3gppError(ErrorCode.ESP_DIRECTION, `${sa.name} does not leave from port ${this.socket.port}`);
+      throw new Ipsec3gppError('ESP_DIRECTION', `${sa.name} does not leave from port ${this.socket.port}`);
     }
     this.#port.send(sa, sip);
     this.stats.sent++;

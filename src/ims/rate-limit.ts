@@ -3,7 +3,7 @@
 // authentication vector at the HSS and a Security-Client parse, so a flood from one source is cut off
 // before it reaches the core). The table of sources is bounded: past `maxSources` the oldest entries go.
 
-import { ErrorCode, Ipsec3gppError } from '../errors.js';
+import { Ipsec3gppError } from '../errors.js';
 
 /**
  * A token-bucket limit: `burst` requests at once, then `perSecond` on average, per source; at most
@@ -35,7 +35,7 @@ export class RateLimiter {
   readonly #buckets = new Map<string, { tokens: number; at: number }>();
 
   constructor(o: RateLimit, clock: () => number = Date.now) {
-    if (!(o.perSecond > 0) || !(o.burst >= 1)) throw new Ipsec3gppError(ErrorCode.INVALID_ARGUMENT, 'rate limit: perSecond > 0 and burst >= 1');
+    if (!(o.perSecond > 0) || !(o.burst >= 1)) throw new Ipsec3gppError('INVALID_ARGUMENT', 'rate limit: perSecond > 0 and burst >= 1');
     this.#o = { maxSources: 65536, ...o };
     this.#clock = clock;
   }

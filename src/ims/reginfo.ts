@@ -5,7 +5,7 @@
 // through the bounded XML reader (xml.ts): no DOCTYPE, size and depth limits; unknown elements and
 // attributes are ignored, as RFC 3680 5.3 asks.
 
-import { ErrorCode, Ipsec3gppError } from '../errors.js';
+import { Ipsec3gppError } from '../errors.js';
 import { parseXml, type XmlElement } from './xml.js';
 
 /** The media type of registration-state documents (RFC 3680 5.4), the body of reg-event NOTIFYs. */
@@ -60,7 +60,7 @@ export function buildReginfo(r: RegInfo): string {
   return `<?xml version="1.0" encoding="UTF-8"?>\n<reginfo xmlns="${REGINFO_NAMESPACE}" version="${r.version}" state="${r.state}">\n${regs}</reginfo>\n`;
 }
 
-const bad = (why: string): Ipsec3gppError => new Ipsec3gppError(ErrorCode.REGINFO_INVALID, `reginfo: ${why}`);
+const bad = (why: string): Ipsec3gppError => new Ipsec3gppError('REGINFO_INVALID', `reginfo: ${why}`);
 const attr = (e: XmlElement, name: string): string | undefined => e.attributes.find((a) => a.uri === '' && a.local === name)?.value;
 const kids = (e: XmlElement, local: string): XmlElement[] => e.children.filter((c): c is XmlElement => c.type === 'element' && c.uri === REGINFO_NAMESPACE && c.local === local);
 const text = (e: XmlElement): string => e.children.map((c) => (c.type === 'text' || c.type === 'cdata' ? c.text : '')).join('').trim();

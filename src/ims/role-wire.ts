@@ -16,7 +16,7 @@
 // wire/processor.ts) unless configured; the UE's is any free port (port_Uenc), which the P-CSCF learns from
 // the first protected packet and follows when a NAT moves it. Browser-safe.
 
-import { ErrorCode, Ipsec3gppError } from '../errors.js';
+import { Ipsec3gppError } from '../errors.js';
 import { type DatagramNetwork, type DatagramSocket } from '../net/datagram.js';
 import { type StreamNetwork } from '../net/stream.js';
 import { NAT_T_PORT } from '../udp-encap.js';
@@ -81,7 +81,7 @@ export interface UdpEncapWireOptions {
  */
 export function udpEncapWire(o: UdpEncapWireOptions = {}): RoleWire {
   if (o.port !== undefined && (!Number.isInteger(o.port) || o.port < 0 || o.port > 65535)) {
-    throw new Ipsec3gppError(ErrorCode.INVALID_ARGUMENT, 'encapsulation port must be 0..65535');
+    throw new Ipsec3gppError('INVALID_ARGUMENT', 'encapsulation port must be 0..65535');
   }
   return {
     mode: 'UDP-enc-tun',

@@ -17,7 +17,7 @@
 import { akaAuthorization, initialAuthorization, parseAkaChallenge, type AkaChallenge } from '../aka/digest-aka.js';
 import { type MilenageKeys } from '../aka/milenage.js';
 import { Usim } from '../aka/usim.js';
-import { ErrorCode, Ipsec3gppError } from '../errors.js';
+import { Ipsec3gppError } from '../errors.js';
 import { type DatagramNetwork, type DatagramSocket } from '../net/datagram.js';
 import { SaDatabase, type SaSet } from '../secagree/sadb.js';
 import { UeSecAgree, type Combination, type UeRelease } from '../secagree/ue.js';
@@ -566,7 +566,7 @@ export class UeClient {
    */
   async #subscribeDialog(event: 'presence' | 'reg', target: string, expires: number, headers: Array<[string, string]>, existing?: UeSubscription): Promise<SipResponse> {
     const set = this.current;
-    if (!set) throw new Ipsec3gppError(ErrorCode.NOT_REGISTERED, 'SUBSCRIBE: not registered');
+    if (!set) throw new Ipsec3gppError('NOT_REGISTERED', 'SUBSCRIBE: not registered');
     const d = existing;
     const req = makeRequest({
       method: 'SUBSCRIBE', uri: d?.remoteTarget ?? target,
@@ -649,7 +649,7 @@ export class UeClient {
   /** The established set; throws NOT_REGISTERED when there is none. */
   #registeredSet(what: string): SaSet {
     const set = this.current;
-    if (set === undefined) throw new Ipsec3gppError(ErrorCode.NOT_REGISTERED, `${what}: not registered`);
+    if (set === undefined) throw new Ipsec3gppError('NOT_REGISTERED', `${what}: not registered`);
     return set;
   }
 
@@ -983,7 +983,7 @@ export class UeClient {
 
   #protectedRequest(method: string, uri: string, to: string, headers: Array<[string, string]>, body?: { type: string; data: string }): Promise<SipResponse> {
     const set = this.current;
-    if (!set) return Promise.reject(new Ipsec3gppError(ErrorCode.NOT_REGISTERED, `${method}: not registered`));
+    if (!set) return Promise.reject(new Ipsec3gppError('NOT_REGISTERED', `${method}: not registered`));
     const req = makeRequest({
       method, uri, from: `<${this.#o.impu}>;tag=${newTag()}`, to: `<${to}>`,
       callId: newCallId(this.#o.address), cseq: 1,
@@ -1011,7 +1011,7 @@ export class UeClient {
 
   /** SUBSCRIBE to a presentity's presence (RFC 3856). */
   subscribe(presentity: string, expires = 600): Promise<SipResponse> {
-    if (this.current === undefined) return Promise.reject(new Ipsec3gppError(ErrorCode.NOT_REGISTERED, 'SUBSCRIBE: not registered'));
+    if (this.current === undefined) return Promise.reject(new Ipsec3gppError('NOT_REGISTERED', 'SUBSCRIBE: not registered'));
     // A dialog the UE refreshes before it expires (and renews after a re-registration): RFC 6665 4.1.2.1.
     return this.#subscribeDialog('presence', presentity, expires, [['Accept', PIDF_CONTENT_TYPE]]);
   }
@@ -1055,7 +1055,7 @@ export class UeClient {
   /** A request over SA1 of the current set, counted as a transaction on it. */
   #overSa1(req: SipRequest): Promise<SipResponse> {
     const set = this.current;
-    if (!set) return Promise.reject(new Ipsec3gppError(ErrorCode.NOT_REGISTERED, `${req.method}: not registered`));
+    if (!set) return Promise.reject(new Ipsec3gppError('NOT_REGISTERED', `${req.method}: not registered`));
     this.db.beginTransaction(set);
     return this.node.request(req, this.#sa1(set)).finally(() => this.db.endTransaction(set));
   }
@@ -1158,7 +1158,7 @@ export class UeClient {
   readonly #callOps: CallOps = {
     bye: (call) => {
       const d = call.dialog;
-      if (call.state !== 'confirmed' || d === undefined) return Promise.reject(new Ipsec3gppError(ErrorCode.SIP_TRANSACTION, `BYE: the call is ${call.state}, not confirmed`));
+      if (call.state !== 'confirmed' || d === undefined) return Promise.reject(new Ipsec3gppError('SIP_TRANSACTION', `BYE: the call is ${call.state}, not confirmed`));
       const e = this.#calls.get(dialogKey(call.callId, d.localTag));
       const bye = inDialogRequest(d, 'BYE', { via: this.#via(), headers: this.#secHeaders() });
       call.terminate({ by: 'local', reason: 'BYE' });
@@ -1168,11 +1168,11 @@ export class UeClient {
     cancel: async (call) => {
       const e = this.#calls.get(dialogKey(call.callId, headerParam(call.invite.headers.get('from')!, 'tag')!));
       if (call.direction !== 'outgoing' || e === undefined || (call.state !== 'calling' && call.state !== 'early')) {
-        throw new Ipsec3gppError(ErrorCode.SIP_TRANSACTION, `CANCEL: the call is ${call.state}`);
+        throw new Ipsec3gppError('SIP_TRANSACTION', `CANCEL: the call is ${call.state}`);
       }
       // 9.1: not before a provisional response.
       await e.gotProvisional;
-      if (call.state !== 'calling' && call.state !== 'early') throw new Ipsec3gppError(ErrorCode.SIP_TRANSACTION, `CANCEL: the call is ${call.state}`);
+      if (call.state !== 'calling' && call.state !== 'early') throw new Ipsec3gppError('SIP_TRANSACTION', `CANCEL: the call is ${call.state}`);
       e.cancelled = true;
       return this.#overSa1(buildCancel(call.invite));
     },

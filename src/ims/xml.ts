@@ -12,7 +12,7 @@
 // instructions. Serialisation escapes what the XML data model would otherwise lose (`&`, `<`, `>`, and CR
 // in text; also `"`, TAB, LF and CR in attribute values), so parsing `serializeXml(t)` gives `t` again.
 
-import { ErrorCode, Ipsec3gppError } from '../errors.js';
+import { Ipsec3gppError } from '../errors.js';
 import { SaxesParser } from '../vendor/saxes.js';
 
 /** Bounds on a document (the SIP message limit is 65535 bytes: no PIDF body can be larger anyway). */
@@ -69,7 +69,7 @@ export interface XmlDocument {
 export const XMLNS_NAMESPACE = 'http://www.w3.org/2000/xmlns/';
 
 const fail = (message: string): never => {
-  throw new Ipsec3gppError(ErrorCode.XML_MALFORMED, message);
+  throw new Ipsec3gppError('XML_MALFORMED', message);
 };
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });

@@ -4,7 +4,7 @@ import { ErrorCode, Ipsec3gppError } from '../errors.js';
 
 export function bytes(name: string, v: unknown): Uint8Array {
   if (!(v instanceof Uint8Array)) {
-    throw new Ipsec3gppError(ErrorCode.INVALID_ARGUMENT, `${name} must be a Uint8Array`);
+    throw new Ipsec3gppError('INVALID_ARGUMENT', `${name} must be a Uint8Array`);
   }
   return v;
 }
@@ -22,13 +22,13 @@ export function output(out: Uint8Array | undefined, len: number): Uint8Array {
   if (out === undefined) return new Uint8Array(len);
   bytes('out', out);
   if (out.length < len) {
-    throw new Ipsec3gppError(ErrorCode.OUTPUT_TOO_SMALL, `out must hold ${len} bytes, has ${out.length}`);
+    throw new Ipsec3gppError('OUTPUT_TOO_SMALL', `out must hold ${len} bytes, has ${out.length}`);
   }
   return out;
 }
 
 export function aligned(name: string, data: Uint8Array, block: number): void {
   if (data.length % block !== 0) {
-    throw new Ipsec3gppError(ErrorCode.NOT_BLOCK_ALIGNED, `${name} length ${data.length} is not a multiple of ${block}`);
+    throw new Ipsec3gppError('NOT_BLOCK_ALIGNED', `${name} length ${data.length} is not a multiple of ${block}`);
   }
 }

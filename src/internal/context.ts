@@ -4,7 +4,7 @@
 // context at once; if an object is dropped without `destroy()`, the FinalizationRegistry frees (and so
 // zeroes) it when the garbage collector runs, which may be late or never: call `destroy()`.
 
-import { ErrorCode, Ipsec3gppError } from '../errors.js';
+import { Ipsec3gppError } from '../errors.js';
 import { coreHeap, wasm, type Core, type Heap } from './wasm.js';
 
 interface Held {
@@ -58,7 +58,7 @@ export abstract class WasmKey {
   /** The context address; throws DESTROYED after `destroy()`. */
   protected get ctx(): number {
     const p = this.#ptr;
-    if (p === 0) throw new Ipsec3gppError(ErrorCode.DESTROYED, `${this.constructor.name} was destroyed`);
+    if (p === 0) throw new Ipsec3gppError('DESTROYED', `${this.constructor.name} was destroyed`);
     return p;
   }
 

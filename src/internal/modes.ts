@@ -3,7 +3,6 @@
 // chunks (the core writes the last ciphertext block back to it).
 
 import { IO_BUFFER_SIZE } from '../constants.js';
-import { ErrorCode } from '../errors.js';
 import * as check from './check.js';
 import { wasm, type Core } from './wasm.js';
 
@@ -15,7 +14,7 @@ export type EcbCall = (c: Core, ctx: number, src: number, dst: number, len: numb
 
 /** Validates and runs a CBC direction; returns the output (`out` when given). */
 export function cbc(fn: CbcExport, ctx: number, block: number, iv: Uint8Array, data: Uint8Array, out: Uint8Array | undefined): Uint8Array {
-  check.length('IV', iv, ErrorCode.IV_LENGTH, block);
+  check.length('IV', iv, 'IV_LENGTH', block);
   check.bytes('data', data);
   check.aligned('data', data, block);
   const o = check.output(out, data.length);

@@ -4,7 +4,7 @@
 // thread for modules of this size: `init()` is not needed for Milenage, and does not load this module.
 
 import { PARAM_BUFFER_SIZE } from '../constants.js';
-import { ErrorCode, Ipsec3gppError } from '../errors.js';
+import { Ipsec3gppError } from '../errors.js';
 import { WASM_BASE64 } from '../wasm/aka.generated.js';
 import { decodeBase64 } from './base64.js';
 import { registerModule, type Heap } from './wasm.js';
@@ -54,7 +54,7 @@ export const akaHeap: Heap = {
       ptr = 0;
     }
     if (a.param.buffer !== a.x.memory.buffer) a.param = new Uint8Array(a.x.memory.buffer, a.paramPtr, PARAM_BUFFER_SIZE);
-    if (ptr === 0) throw new Ipsec3gppError(ErrorCode.OUT_OF_MEMORY, `cannot allocate a ${size}-byte context in WASM memory`);
+    if (ptr === 0) throw new Ipsec3gppError('OUT_OF_MEMORY', `cannot allocate a ${size}-byte context in WASM memory`);
     return ptr;
   },
   free(ptr: number, size: number): void {

@@ -8,7 +8,7 @@
 // The ESP module is `esp` (per packet), or with the batch calls `esp-batch`.
 
 import type { EncryptionAlgorithm, IntegrityAlgorithm } from '../algorithms.js';
-import { ErrorCode, Ipsec3gppError } from '../errors.js';
+import { Ipsec3gppError } from '../errors.js';
 
 /**
  * The modules of the split build: an ESP module (always one: `esp` per packet, or `esp-batch` with the
@@ -44,12 +44,12 @@ const BATCH: Partial<Record<WasmModuleName, WasmModuleName>> = { md5: 'md5x4', s
  * ```
  */
 export function wasmModules(algorithms: ReadonlyArray<IntegrityAlgorithm | EncryptionAlgorithm>, options?: { batch?: boolean | undefined }): WasmModuleName[] {
-  if (!Array.isArray(algorithms)) throw new Ipsec3gppError(ErrorCode.INVALID_ARGUMENT, 'ipsec-3gpp: algorithms must be an array of alg/ealg names');
+  if (!Array.isArray(algorithms)) throw new Ipsec3gppError('INVALID_ARGUMENT', 'ipsec-3gpp: algorithms must be an array of alg/ealg names');
   const want = new Set<WasmModuleName>();
   for (const a of algorithms) {
     const name = String(a).toLowerCase() as IntegrityAlgorithm | EncryptionAlgorithm;
     if (!Object.prototype.hasOwnProperty.call(NEEDS, name)) {
-      throw new Ipsec3gppError(ErrorCode.UNKNOWN_ALGORITHM, `ipsec-3gpp: init({ algorithms }): unknown algorithm ${JSON.stringify(String(a))}`);
+      throw new Ipsec3gppError('UNKNOWN_ALGORITHM', `ipsec-3gpp: init({ algorithms }): unknown algorithm ${JSON.stringify(String(a))}`);
     }
     for (const m of NEEDS[name]) {
       want.add(m);

@@ -4,7 +4,7 @@
 // its own, imported dynamically, so a bundler that splits code fetches only those) or as the
 // `ipsec-3gpp/wasm/<name>.wasm` assets. Which module each algorithm needs: wasm-modules.ts.
 
-import { ErrorCode, Ipsec3gppError } from '../errors.js';
+import { Ipsec3gppError } from '../errors.js';
 import { ALGORITHM_MODULES, wasmModules, type WasmModuleName } from './wasm-modules.js';
 import { SPLIT_LAYOUT, SPLIT_PAGES } from '../wasm/split.generated.js';
 import { decodeBase64 } from './base64.js';
@@ -33,12 +33,12 @@ export interface SplitInstance {
 }
 
 function refuse(name: string): never {
-  throw new Ipsec3gppError(ErrorCode.WASM_LOAD, `ipsec-3gpp: the WASM module given for '${name}' is not wasm/${name}.wasm of this build of the library`);
+  throw new Ipsec3gppError('WASM_LOAD', `ipsec-3gpp: the WASM module given for '${name}' is not wasm/${name}.wasm of this build of the library`);
 }
 
 function notLoaded(module: string, fn: string): () => never {
   return () => {
-    throw new Ipsec3gppError(ErrorCode.ALGORITHM_NOT_LOADED, `ipsec-3gpp: ${fn} needs the '${module}' WASM module, which init({ algorithms }) did not load`);
+    throw new Ipsec3gppError('ALGORITHM_NOT_LOADED', `ipsec-3gpp: ${fn} needs the '${module}' WASM module, which init({ algorithms }) did not load`);
   };
 }
 
@@ -101,12 +101,12 @@ export async function loadSplit(options: InitOptions): Promise<void> {
   const given = options.wasm as Readonly<Partial<Record<WasmModuleName, WasmSource>>> | undefined;
   if (given !== undefined && (typeof given !== 'object' || given instanceof WebAssembly.Module || given instanceof URL
     || isResponse(given) || ArrayBuffer.isView(given) || given instanceof ArrayBuffer || typeof (given as PromiseLike<unknown>).then === 'function')) {
-    throw new Ipsec3gppError(ErrorCode.INVALID_ARGUMENT, 'ipsec-3gpp: with init({ algorithms }), wasm names the split modules: { esp, aes, ... } (wasmModules() lists them)');
+    throw new Ipsec3gppError('INVALID_ARGUMENT', 'ipsec-3gpp: with init({ algorithms }), wasm names the split modules: { esp, aes, ... } (wasmModules() lists them)');
   }
   const compiled = await Promise.all(names.map(async (name) => {
     if (given === undefined) return WebAssembly.compile(decodeBase64((await EMBEDDED[name]()).WASM_BASE64));
     const src = given[name];
-    if (src === undefined) throw new Ipsec3gppError(ErrorCode.INVALID_ARGUMENT, `ipsec-3gpp: init({ wasm }) has no '${name}' module (the asset ipsec-3gpp/wasm/${name}.wasm)`);
+    if (src === undefined) throw new Ipsec3gppError('INVALID_ARGUMENT', `ipsec-3gpp: init({ wasm }) has no '${name}' module (the asset ipsec-3gpp/wasm/${name}.wasm)`);
     return compileSource(src);
   }));
   const split = instantiateSplit(new Map(names.map((n, i) => [n, compiled[i]!])));

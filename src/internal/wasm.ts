@@ -7,7 +7,7 @@
 // input into `io`, makes one export call, and copies the result out (or into the caller's buffer).
 
 import { IO_BUFFER_SIZE, PARAM_BUFFER_SIZE } from '../constants.js';
-import { ErrorCode, Ipsec3gppError } from '../errors.js';
+import { Ipsec3gppError } from '../errors.js';
 import { decodeBase64 } from './base64.js';
 import type { EncryptionAlgorithm, IntegrityAlgorithm } from '../algorithms.js';
 import type { WasmModuleName } from './wasm-modules.js';
@@ -143,7 +143,7 @@ let needs: ((name: IntegrityAlgorithm | EncryptionAlgorithm) => readonly WasmMod
 export function requireModule(name: WasmModuleName, what: string): void {
   if (loaded !== undefined && !loaded.has(name)) {
     const how = name === 'aes8' ? "init({ algorithms: ['aes-cbc', ...], batch: true }) loads it" : 'list it in init({ algorithms })';
-    throw new Ipsec3gppError(ErrorCode.ALGORITHM_NOT_LOADED, `ipsec-3gpp: ${what} needs the '${name}' WASM module: ${how}`);
+    throw new Ipsec3gppError('ALGORITHM_NOT_LOADED', `ipsec-3gpp: ${what} needs the '${name}' WASM module: ${how}`);
   }
 }
 
@@ -158,7 +158,7 @@ export function setup(instance: { readonly exports: object }, split?: { loaded: 
   if (core) return;
   const x = instance.exports as unknown as CoreExports;
   if (!(x.memory instanceof WebAssembly.Memory) || REQUIRED.some((name) => typeof x[name] !== 'function')) {
-    throw new Ipsec3gppError(ErrorCode.WASM_LOAD, 'ipsec-3gpp: the WASM module given to init() is not core.wasm of this library');
+    throw new Ipsec3gppError('WASM_LOAD', 'ipsec-3gpp: the WASM module given to init() is not core.wasm of this library');
   }
   const ioPtr = x.io_ptr();
   const paramPtr = x.param_ptr();
@@ -186,7 +186,7 @@ export function isResponse(v: unknown): v is Response {
 
 /** Compiles a Response: streaming where the browser can (it needs the application/wasm type), else via its bytes. */
 async function compileResponse(res: Response): Promise<WebAssembly.Module> {
-  if (!res.ok) throw new Ipsec3gppError(ErrorCode.WASM_LOAD, `ipsec-3gpp: fetching the WASM core failed: HTTP ${res.status} ${res.url}`);
+  if (!res.ok) throw new Ipsec3gppError('WASM_LOAD', `ipsec-3gpp: fetching the WASM core failed: HTTP ${res.status} ${res.url}`);
   const type = res.headers.get('content-type')?.split(';')[0]?.trim().toLowerCase();
   if (typeof WebAssembly.compileStreaming === 'function' && type === 'application/wasm') return WebAssembly.compileStreaming(res);
   return WebAssembly.compile(await res.arrayBuffer());
@@ -200,10 +200,10 @@ export async function compileSource(source: WasmSource): Promise<WebAssembly.Mod
   if (isResponse(source)) return compileResponse(source);
   if (source !== null && typeof (source as PromiseLike<Response>).then === 'function') {
     const res = await source;
-    if (!isResponse(res)) throw new Ipsec3gppError(ErrorCode.INVALID_ARGUMENT, 'ipsec-3gpp: init({ wasm }): the promise did not give a Response');
+    if (!isResponse(res)) throw new Ipsec3gppError('INVALID_ARGUMENT', 'ipsec-3gpp: init({ wasm }): the promise did not give a Response');
     return compileResponse(res);
   }
-  throw new Ipsec3gppError(ErrorCode.INVALID_ARGUMENT, 'ipsec-3gpp: init({ wasm }) takes a URL, a Response, bytes or a WebAssembly.Module');
+  throw new Ipsec3gppError('INVALID_ARGUMENT', 'ipsec-3gpp: init({ wasm }) takes a URL, a Response, bytes or a WebAssembly.Module');
 }
 
 async function load(options: InitOptions | undefined): Promise<void> {
@@ -217,7 +217,7 @@ async function load(options: InitOptions | undefined): Promise<void> {
     setup(instance);
   } catch (e) {
     if (e instanceof Ipsec3gppError) throw e;
-    throw new Ipsec3gppError(ErrorCode.WASM_LOAD, `ipsec-3gpp: loading the WASM core failed: ${(e as Error)?.message ?? String(e)}`);
+    throw new Ipsec3gppError('WASM_LOAD', `ipsec-3gpp: loading the WASM core failed: ${(e as Error)?.message ?? String(e)}`);
   }
 }
 
@@ -258,7 +258,7 @@ export function isReady(): boolean {
 /** The binding; throws NOT_INITIALIZED before `init()`/`initSync()`. */
 export function wasm(): Core {
   if (core === undefined) {
-    throw new Ipsec3gppError(ErrorCode.NOT_INITIALIZED, 'ipsec-3gpp: call `await init()` (or `initSync()`) first');
+    throw new Ipsec3gppError('NOT_INITIALIZED', 'ipsec-3gpp: call `await init()` (or `initSync()`) first');
   }
   return core;
 }
@@ -282,10 +282,10 @@ export function allocContext(size: number): number {
   try {
     ptr = c.x.ctx_alloc(size);
   } catch {
-    throw new Ipsec3gppError(ErrorCode.OUT_OF_MEMORY, `cannot allocate a ${size}-byte context in WASM memory`);
+    throw new Ipsec3gppError('OUT_OF_MEMORY', `cannot allocate a ${size}-byte context in WASM memory`);
   }
   refreshViews(c);
-  if (ptr === 0) throw new Ipsec3gppError(ErrorCode.OUT_OF_MEMORY, `cannot allocate a ${size}-byte context in WASM memory`);
+  if (ptr === 0) throw new Ipsec3gppError('OUT_OF_MEMORY', `cannot allocate a ${size}-byte context in WASM memory`);
   return ptr;
 }
 

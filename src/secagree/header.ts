@@ -15,7 +15,7 @@
 // Syntax errors throw SECAGREE_PARSE naming the header value (line) and the character position. The
 // rules specific to ipsec-3gpp (TS 33.203 Annex H) are in ipsec3gpp.ts.
 
-import { ErrorCode, Ipsec3gppError } from '../errors.js';
+import { Ipsec3gppError } from '../errors.js';
 
 /** One mechanism parameter, as written. */
 export interface SecParam {
@@ -53,7 +53,7 @@ for (const ch of '[]:') CLASS[ch.charCodeAt(0)] = HOST_EXTRA;
 const SP = 32, HTAB = 9, CR = 13, LF = 10, DQUOTE = 34, BACKSLASH = 92, SEMI = 59, COMMA = 44, EQUAL = 61;
 
 function fail(message: string, line: number, position: number): never {
-  throw new Ipsec3gppError(ErrorCode.SECAGREE_PARSE, `${message} at position ${position}${line > 0 ? ` of header line ${line + 1}` : ''}`, position);
+  throw new Ipsec3gppError('SECAGREE_PARSE', `${message} at position ${position}${line > 0 ? ` of header line ${line + 1}` : ''}`, position);
 }
 
 /** The character at `i` for a message (as JSON), or the end of the header. */
@@ -120,7 +120,7 @@ function trimEnd(s: string, start: number, end: number): number {
 }
 
 function parseLine(value: string, line: number, into: SecMechanism[]): void {
-  if (typeof value !== 'string') throw new Ipsec3gppError(ErrorCode.INVALID_ARGUMENT, 'header value must be a string');
+  if (typeof value !== 'string') throw new Ipsec3gppError('INVALID_ARGUMENT', 'header value must be a string');
   if (value.length > SECAGREE_LIMITS.headerLength) fail(`header longer than ${SECAGREE_LIMITS.headerLength} characters`, line, SECAGREE_LIMITS.headerLength);
   let i = sws(value, 0);
   if (i >= value.length) fail('empty header value (at least one sec-mechanism is required)', line, 0);

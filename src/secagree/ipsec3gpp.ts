@@ -19,7 +19,7 @@ import {
   ENCRYPTION_ALGORITHMS, INTEGRITY_ALGORITHMS, isValidCombination,
   type EncryptionAlgorithm, type IntegrityAlgorithm,
 } from '../algorithms.js';
-import { ErrorCode, Ipsec3gppError } from '../errors.js';
+import { Ipsec3gppError } from '../errors.js';
 import { isQvalue, param, type SecMechanism } from './header.js';
 
 /** The RFC 3329 mechanism name of TS 33.203 Annex H (`Security-Client: ipsec-3gpp; alg=...`). */
@@ -74,7 +74,7 @@ function isIpsec3gpp(m: SecMechanism): boolean {
 
 /** Checks one mechanism against Annex H (it must be an ipsec-3gpp one). Never throws on content. */
 export function checkIpsec3gpp(m: SecMechanism): Ipsec3gppCheck {
-  if (!isIpsec3gpp(m)) throw new Ipsec3gppError(ErrorCode.INVALID_ARGUMENT, `not an ipsec-3gpp mechanism: ${m.mechanism}`);
+  if (!isIpsec3gpp(m)) throw new Ipsec3gppError('INVALID_ARGUMENT', `not an ipsec-3gpp mechanism: ${m.mechanism}`);
   const issues: SecAgreeIssue[] = [];
   const out: Partial<Ipsec3gppParams> & { mechanism: SecMechanism } = { mechanism: m };
   const issue = (p: SecAgreeIssue['param'], problem: SecAgreeIssue['problem'], message: string, position = m.position): void => {
@@ -152,7 +152,7 @@ export function ipsec3gppEntries(mechanisms: readonly SecMechanism[]): Ipsec3gpp
 /** A valid and supported entry's parameters, or a SECAGREE_INVALID error naming the first issue. */
 export function requireIpsec3gpp(c: Ipsec3gppCheck): Ipsec3gppParams {
   const first = c.issues[0];
-  if (first !== undefined) throw new Ipsec3gppError(ErrorCode.SECAGREE_INVALID, `${first.message} (position ${first.position})`, first.position);
+  if (first !== undefined) throw new Ipsec3gppError('SECAGREE_INVALID', `${first.message} (position ${first.position})`, first.position);
   return c.params as Ipsec3gppParams;
 }
 
@@ -163,6 +163,6 @@ export function formatIpsec3gpp(e: { alg: string; ealg: string; spiC: number; sp
 }
 
 function formatQ(q: number): string {
-  if (!(q >= 0 && q <= 1)) throw new Ipsec3gppError(ErrorCode.INVALID_ARGUMENT, 'q must be 0..1');
+  if (!(q >= 0 && q <= 1)) throw new Ipsec3gppError('INVALID_ARGUMENT', 'q must be 0..1');
   return q === 1 ? '1' : q === 0 ? '0' : String(Math.round(q * 1000) / 1000);
 }

@@ -30,7 +30,7 @@ import {
   ENCRYPTION_ALGORITHMS, INTEGRITY_ALGORITHMS, isValidCombination,
   type AlgorithmStatus,
 } from '../algorithms.js';
-import { ErrorCode, Ipsec3gppError } from '../errors.js';
+import { Ipsec3gppError } from '../errors.js';
 import { formatAuthHeader, parseAuthHeader, removeAuthParams, setAuthParam } from '../sip/auth-header.js';
 import { parseSecurityHeader, sameMechanisms, type SecMechanism } from './header.js';
 import { formatIpsec3gpp, ipsec3gppEntries, type Ipsec3gppParams } from './ipsec3gpp.js';
@@ -186,19 +186,19 @@ export class PcscfSecAgree {
    * an integer >= 1, INVALID_COMBINATION for a policy pair that TS 33.203 does not allow together.
    */
   constructor(o: PcscfSecAgreeOptions) {
-    if (o.db.role !== 'pcscf') throw new Ipsec3gppError(ErrorCode.INVALID_ARGUMENT, 'the P-CSCF needs an SA database with role "pcscf"');
+    if (o.db.role !== 'pcscf') throw new Ipsec3gppError('INVALID_ARGUMENT', 'the P-CSCF needs an SA database with role "pcscf"');
     this.#o = o;
     const exclude = new Set(o.policy?.exclude ?? []);
     const list = o.policy?.combinations ?? defaultPolicyCombinations();
     for (const c of list) {
       if (!(c.alg in INTEGRITY_ALGORITHMS) || !(c.ealg in ENCRYPTION_ALGORITHMS) || !isValidCombination(c.alg, c.ealg)) {
-        throw new Ipsec3gppError(ErrorCode.INVALID_COMBINATION, `policy lists alg=${c.alg} with ealg=${c.ealg}`);
+        throw new Ipsec3gppError('INVALID_COMBINATION', `policy lists alg=${c.alg} with ealg=${c.ealg}`);
       }
     }
     this.#allowed = list.filter((c) => !exclude.has(INTEGRITY_ALGORITHMS[c.alg].status) && !exclude.has(ENCRYPTION_ALGORITHMS[c.ealg].status));
     this.#modes = new Map(Object.entries(o.policy?.accessNetworks ?? {}).map(([k, v]) => [k.toLowerCase(), v]));
     this.#maxAttempts = o.maxAttemptsPerKey ?? DEFAULT_MAX_ATTEMPTS_PER_KEY;
-    if (!Number.isInteger(this.#maxAttempts) || this.#maxAttempts < 1) throw new Ipsec3gppError(ErrorCode.INVALID_ARGUMENT, 'maxAttemptsPerKey must be an integer >= 1');
+    if (!Number.isInteger(this.#maxAttempts) || this.#maxAttempts < 1) throw new Ipsec3gppError('INVALID_ARGUMENT', 'maxAttemptsPerKey must be an integer >= 1');
     // An attempt whose temporary set goes (expiry after reg-await-auth, deletion) is over; a registration
     // whose established set goes is forgotten (nothing is kept per registration after its end).
     o.db.on((set, event) => {
@@ -328,7 +328,7 @@ export class PcscfSecAgree {
    */
   challenge(attempt: string | RegistrationAttempt, k: { ck: Uint8Array; ik: Uint8Array; nonce?: string | undefined }): { securityServer: string; set: SaSet; chosen: Combination } {
     const a = this.#resolve(attempt, false);
-    if (a === undefined) throw new Ipsec3gppError(ErrorCode.SECAGREE_STATE, 'no stored Security-Client for this registration (initialRegister first)');
+    if (a === undefined) throw new Ipsec3gppError('SECAGREE_STATE', 'no stored Security-Client for this registration (initialRegister first)');
     const p = a.p;
     const key = a.key;
     if (p.sent) {
@@ -379,12 +379,12 @@ export class PcscfSecAgree {
    */
   protectedRegister(attempt: string | RegistrationAttempt, i: { securityVerify: readonly string[] | undefined; securityClient: readonly string[] | undefined; arrivedOn: SaSet | 'clear' }): Combination {
     const a = this.attemptFor(attempt, i.arrivedOn, i.securityVerify);
-    if (a === undefined) throw new Ipsec3gppError(ErrorCode.SECAGREE_STATE, 'no challenge outstanding for this registration');
+    if (a === undefined) throw new Ipsec3gppError('SECAGREE_STATE', 'no challenge outstanding for this registration');
     const p = a.p;
-    if (p.sent === undefined) throw new Ipsec3gppError(ErrorCode.SECAGREE_STATE, 'no challenge outstanding for this registration');
+    if (p.sent === undefined) throw new Ipsec3gppError('SECAGREE_STATE', 'no challenge outstanding for this registration');
     const abort = (why: string): never => {
       this.#end(a);
-      throw new Ipsec3gppError(ErrorCode.SECAGREE_MISMATCH, `registration aborted: ${why}`);
+      throw new Ipsec3gppError('SECAGREE_MISMATCH', `registration aborted: ${why}`);
     };
     // 'clear' is the --no-ipsec mode for tools that cannot do ESP: every header check still applies.
     if (i.arrivedOn === 'clear' ? !this.#o.allowClear : i.arrivedOn !== p.sent.set) abort('the protected REGISTER did not arrive on the SA set negotiated for it');
@@ -430,7 +430,7 @@ export class PcscfSecAgree {
   registered(attempt: string | RegistrationAttempt, expiresSec: number): SaSet {
     const a = this.#resolve(attempt, true);
     const p = a?.p;
-    if (a === undefined || p?.sent === undefined) throw new Ipsec3gppError(ErrorCode.SECAGREE_STATE, 'no temporary SA set for this registration');
+    if (a === undefined || p?.sent === undefined) throw new Ipsec3gppError('SECAGREE_STATE', 'no temporary SA set for this registration');
     const set = p.sent.set;
     this.#o.db.establish(set, expiresSec * 1000);
     this.#established.set(a.key, set);
@@ -482,7 +482,7 @@ export class PcscfSecAgree {
    * is its established set again (a re-registration makes a new agreement: the old one's headers are not kept).
    */
   restoreEstablished(key: string, set: SaSet): void {
-    if (set.state !== 'established' || set.key !== key) throw new Ipsec3gppError(ErrorCode.SECAGREE_STATE, 'only an established set of this registration can be restored');
+    if (set.state !== 'established' || set.key !== key) throw new Ipsec3gppError('SECAGREE_STATE', 'only an established set of this registration can be restored');
     this.#established.set(key, set);
   }
 

@@ -24,7 +24,7 @@ import { contextOf } from '../internal/context.js';
 import { coreHeap } from '../internal/wasm.js';
 import { parseAddress } from '../ip.js';
 import { expandKeys, type EspKeys } from '../keys.js';
-import { ErrorCode, Ipsec3gppError } from '../errors.js';
+import { Ipsec3gppError } from '../errors.js';
 import { SpiAllocator, type RandomU32, type SpiRange } from './spi.js';
 
 /** Which side an {@link SaDatabase} is: the UE or the P-CSCF (it decides which SAs are inbound, TS 33.203 7.1). */
@@ -474,7 +474,7 @@ export class SaDatabase {
 
   /** Throws INVALID_ARGUMENT for a role other than 'ue' or 'pcscf' or a bad SPI range. */
   constructor(o: SaDatabaseOptions) {
-    if (o.role !== 'ue' && o.role !== 'pcscf') throw new Ipsec3gppError(ErrorCode.INVALID_ARGUMENT, 'role must be "ue" or "pcscf"');
+    if (o.role !== 'ue' && o.role !== 'pcscf') throw new Ipsec3gppError('INVALID_ARGUMENT', 'role must be "ue" or "pcscf"');
     this.role = o.role;
     this.spis = new SpiAllocator(o.spiRange, o.random);
     this.regAwaitAuthMs = o.regAwaitAuthMs ?? 240_000;
@@ -521,9 +521,9 @@ export class SaDatabase {
    * otherwise. Emits no event: nothing changed that a store does not know.
    */
   restore(r: SaSetRestore): SaSet {
-    if (!Number.isInteger(r.id) || r.id < 1) throw new Ipsec3gppError(ErrorCode.SADB, `bad set id ${r.id}`);
-    if (r.state !== 'temporary' && r.state !== 'established' && r.state !== 'old') throw new Ipsec3gppError(ErrorCode.SADB, `a ${String(r.state)} set is not restored`);
-    if (!(r.expiresAt > this.#clock())) throw new Ipsec3gppError(ErrorCode.SADB, `set ${r.id} expired before the restart`);
+    if (!Number.isInteger(r.id) || r.id < 1) throw new Ipsec3gppError('SADB', `bad set id ${r.id}`);
+    if (r.state !== 'temporary' && r.state !== 'established' && r.state !== 'old') throw new Ipsec3gppError('SADB', `a ${String(r.state)} set is not restored`);
+    if (!(r.expiresAt > this.#clock())) throw new Ipsec3gppError('SADB', `set ${r.id} expired before the restart`);
     const mine = this.role === 'ue' ? r.ue : r.pcscf;
     const reserved: number[] = [];
     try {
@@ -533,7 +533,7 @@ export class SaDatabase {
       }
     } catch (e) {
       for (const spi of reserved) this.spis.release(spi);
-      throw new Ipsec3gppError(ErrorCode.SADB, (e as Error).message);
+      throw new Ipsec3gppError('SADB', (e as Error).message);
     }
     let set: SaSet;
     try {
@@ -555,18 +555,18 @@ export class SaDatabase {
     const mine = this.role === 'ue' ? init.ue : init.pcscf;
     const peer = this.role === 'ue' ? init.pcscf : init.ue;
     for (const spi of [mine.spiC, mine.spiS]) {
-      if (!this.spis.has(spi)) throw new Ipsec3gppError(ErrorCode.SADB, `inbound SPI ${spi} was not allocated from this database's range`);
-      if (this.#bySpi.has(spi | 0)) throw new Ipsec3gppError(ErrorCode.SADB, `inbound SPI ${spi} is already in use by another SA`);
+      if (!this.spis.has(spi)) throw new Ipsec3gppError('SADB', `inbound SPI ${spi} was not allocated from this database's range`);
+      if (this.#bySpi.has(spi | 0)) throw new Ipsec3gppError('SADB', `inbound SPI ${spi} is already in use by another SA`);
     }
     const all = [init.ue.spiC, init.ue.spiS, init.pcscf.spiC, init.pcscf.spiS];
-    if (new Set(all).size !== 4) throw new Ipsec3gppError(ErrorCode.SADB, 'the four SPIs of a set must be distinct (UE and P-CSCF SPIs included)');
+    if (new Set(all).size !== 4) throw new Ipsec3gppError('SADB', 'the four SPIs of a set must be distinct (UE and P-CSCF SPIs included)');
     for (const spi of [peer.spiC, peer.spiS]) {
       // The peer chose it (RFC 4303 2.1): any non-zero value; only our own allocations start at 256.
-      if (!Number.isInteger(spi) || spi < 1 || spi > 0xffffffff) throw new Ipsec3gppError(ErrorCode.SADB, `peer SPI ${spi} is outside 1..4294967295`);
+      if (!Number.isInteger(spi) || spi < 1 || spi > 0xffffffff) throw new Ipsec3gppError('SADB', `peer SPI ${spi} is outside 1..4294967295`);
     }
     const sets = this.#byKey.get(init.key);
-    if ((sets?.length ?? 0) >= this.#maxSetsPerKey) throw new Ipsec3gppError(ErrorCode.SADB, `registration already holds ${sets?.length ?? 0} SA sets (limit ${this.#maxSetsPerKey})`);
-    if (this.#count >= this.#maxSets) throw new Ipsec3gppError(ErrorCode.SADB, `SA database full (${this.#maxSets} sets)`);
+    if ((sets?.length ?? 0) >= this.#maxSetsPerKey) throw new Ipsec3gppError('SADB', `registration already holds ${sets?.length ?? 0} SA sets (limit ${this.#maxSetsPerKey})`);
+    if (this.#count >= this.#maxSets) throw new Ipsec3gppError('SADB', `SA database full (${this.#maxSets} sets)`);
 
     // Addresses parsed first: a bad one leaves nothing allocated.
     const ueIp = this.role === 'ue' ? this.#localIp(init.ueAddress) : parseAddress(init.ueAddress);
@@ -642,7 +642,7 @@ export class SaDatabase {
    */
   establish(set: SaSet, registrationExpiresMs: number): void {
     this.#live(set);
-    if (set.state !== 'temporary') throw new Ipsec3gppError(ErrorCode.SECAGREE_STATE, `set ${set.id} is ${set.state}, not temporary`);
+    if (set.state !== 'temporary') throw new Ipsec3gppError('SECAGREE_STATE', `set ${set.id} is ${set.state}, not temporary`);
     const now = this.#clock();
     let expires = now + registrationExpiresMs + 30_000;
     for (const other of this.#byKey.get(set.key) ?? []) {
@@ -787,7 +787,7 @@ export class SaDatabase {
   }
 
   #live(set: SaSet): void {
-    if (set.state === 'deleted') throw new Ipsec3gppError(ErrorCode.SECAGREE_STATE, `set ${set.id} was deleted`);
+    if (set.state === 'deleted') throw new Ipsec3gppError('SECAGREE_STATE', `set ${set.id} was deleted`);
   }
 
   /** Puts `set` in the expiry heap at its `expiresAt`, or moves it there. */

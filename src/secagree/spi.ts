@@ -4,7 +4,7 @@
 // UE's of the same set. Allocation is random within a configurable range (OpenSIPS uses 65536..262144)
 // with a linear fallback when the range is nearly full; release returns an SPI to the pool.
 
-import { ErrorCode, Ipsec3gppError } from '../errors.js';
+import { Ipsec3gppError } from '../errors.js';
 
 /** An inclusive range of SPIs to allocate from (RFC 4303 2.1: 0 is reserved, 1..255 are IANA's). */
 export interface SpiRange {
@@ -51,7 +51,7 @@ export class SpiAllocator {
     const min = range.min ?? DEFAULT_SPI_RANGE.min;
     const max = range.max ?? DEFAULT_SPI_RANGE.max;
     if (!Number.isInteger(min) || !Number.isInteger(max) || min < 256 || max > 0xffffffff || min > max) {
-      throw new Ipsec3gppError(ErrorCode.INVALID_ARGUMENT, 'SPI range must satisfy 256 <= min <= max <= 4294967295');
+      throw new Ipsec3gppError('INVALID_ARGUMENT', 'SPI range must satisfy 256 <= min <= max <= 4294967295');
     }
     this.range = { min, max };
     this.#random = random;
@@ -81,13 +81,13 @@ export class SpiAllocator {
       this.#cursor = s === this.range.max ? this.range.min : s + 1;
       if (!this.#used.has(s | 0) && !excluded(s)) return this.#take(s);
     }
-    throw new Ipsec3gppError(ErrorCode.SPI_EXHAUSTED, `no free SPI in ${this.range.min}..${this.range.max}`);
+    throw new Ipsec3gppError('SPI_EXHAUSTED', `no free SPI in ${this.range.min}..${this.range.max}`);
   }
 
   /** Marks an SPI chosen elsewhere as in use (throws SPI_EXHAUSTED if taken or out of range). */
   reserve(spi: number): void {
     if (!this.#inRange(spi) || this.#used.has(spi | 0)) {
-      throw new Ipsec3gppError(ErrorCode.SPI_EXHAUSTED, `SPI ${spi} is taken or outside ${this.range.min}..${this.range.max}`);
+      throw new Ipsec3gppError('SPI_EXHAUSTED', `SPI ${spi} is taken or outside ${this.range.min}..${this.range.max}`);
     }
     this.#used.add(spi | 0);
   }

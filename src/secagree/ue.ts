@@ -16,7 +16,7 @@ import {
   INTEGRITY_ALGORITHMS, ENCRYPTION_ALGORITHMS, allCombinations, isValidCombination,
   type EncryptionAlgorithm, type IntegrityAlgorithm,
 } from '../algorithms.js';
-import { ErrorCode, Ipsec3gppError } from '../errors.js';
+import { Ipsec3gppError } from '../errors.js';
 import { parseSecurityHeader } from './header.js';
 import { formatIpsec3gpp, ipsec3gppEntries, type Ipsec3gppParams } from './ipsec3gpp.js';
 import { type SaDatabase, type SaSet } from './sadb.js';
@@ -122,15 +122,15 @@ export class UeSecAgree {
    * INVALID_COMBINATION for an alg/ealg pair that TS 33.203 does not allow together.
    */
   constructor(o: UeSecAgreeOptions) {
-    if (o.db.role !== 'ue') throw new Ipsec3gppError(ErrorCode.INVALID_ARGUMENT, 'the UE needs an SA database with role "ue"');
+    if (o.db.role !== 'ue') throw new Ipsec3gppError('INVALID_ARGUMENT', 'the UE needs an SA database with role "ue"');
     this.#o = o;
     const combos = o.algorithms ?? releaseCombinations(o.release ?? 'later');
     for (const c of combos) {
       if (!(c.alg in INTEGRITY_ALGORITHMS) || !(c.ealg in ENCRYPTION_ALGORITHMS) || !isValidCombination(c.alg, c.ealg)) {
-        throw new Ipsec3gppError(ErrorCode.INVALID_COMBINATION, `cannot offer alg=${c.alg} with ealg=${c.ealg}`);
+        throw new Ipsec3gppError('INVALID_COMBINATION', `cannot offer alg=${c.alg} with ealg=${c.ealg}`);
       }
     }
-    if (combos.length === 0) throw new Ipsec3gppError(ErrorCode.INVALID_ARGUMENT, 'the UE must offer at least one combination');
+    if (combos.length === 0) throw new Ipsec3gppError('INVALID_ARGUMENT', 'the UE must offer at least one combination');
     this.combinations = combos;
   }
 
@@ -182,23 +182,23 @@ export class UeSecAgree {
    */
   challenge(i: { securityServer: readonly string[] | undefined; ck: Uint8Array; ik: Uint8Array; pcscfAddress: string }): UeChallengeResult {
     const offer = this.#offer;
-    if (offer === undefined) throw new Ipsec3gppError(ErrorCode.SECAGREE_STATE, 'no Security-Client was offered');
+    if (offer === undefined) throw new Ipsec3gppError('SECAGREE_STATE', 'no Security-Client was offered');
     try {
       if (i.securityServer === undefined || i.securityServer.length === 0) {
-        throw new Ipsec3gppError(ErrorCode.SECAGREE_MISSING, 'the 401 carries no Security-Server: abandoning the registration');
+        throw new Ipsec3gppError('SECAGREE_MISSING', 'the 401 carries no Security-Server: abandoning the registration');
       }
       const entries = ipsec3gppEntries(parseSecurityHeader(i.securityServer));
-      if (entries.length === 0) throw new Ipsec3gppError(ErrorCode.SECAGREE_MISSING, 'Security-Server has no ipsec-3gpp entry: abandoning the registration');
+      if (entries.length === 0) throw new Ipsec3gppError('SECAGREE_MISSING', 'Security-Server has no ipsec-3gpp entry: abandoning the registration');
       const broken = entries.find((e) => !e.valid);
       if (broken) {
         const first = broken.issues[0]!;
-        throw new Ipsec3gppError(ErrorCode.SECAGREE_MISSING, `incomplete Security-Server (${first.message}): abandoning the registration`, first.position);
+        throw new Ipsec3gppError('SECAGREE_MISSING', `incomplete Security-Server (${first.message}): abandoning the registration`, first.position);
       }
       const modes = this.#o.modes ?? ['trans'];
       const usable = entries
         .map((e, order) => ({ p: e.params as Ipsec3gppParams, order, supported: e.supported }))
         .filter(({ p, supported }) => supported && modes.includes(p.mod as 'trans') && this.combinations.some((c) => c.alg === p.alg && c.ealg === p.ealg));
-      if (usable.length === 0) throw new Ipsec3gppError(ErrorCode.SECAGREE_NO_ACCEPTABLE, 'no Security-Server entry uses an algorithm this UE offered');
+      if (usable.length === 0) throw new Ipsec3gppError('SECAGREE_NO_ACCEPTABLE', 'no Security-Server entry uses an algorithm this UE offered');
       usable.sort((a, b) => (b.p.q ?? 0) - (a.p.q ?? 0) || a.order - b.order);
       const chosen = usable[0]!.p;
       const set = this.#o.db.create({
@@ -222,7 +222,7 @@ export class UeSecAgree {
   /** The 200 OK to the protected REGISTER: the temporary set becomes the established one. */
   registered(expiresSec: number): SaSet {
     const t = this.#temporary;
-    if (t === undefined) throw new Ipsec3gppError(ErrorCode.SECAGREE_STATE, 'no temporary SA set to establish');
+    if (t === undefined) throw new Ipsec3gppError('SECAGREE_STATE', 'no temporary SA set to establish');
     this.#o.db.establish(t.set, expiresSec * 1000);
     this.#established = t;
     this.#temporary = undefined;
@@ -232,7 +232,7 @@ export class UeSecAgree {
   /** A re-REGISTER answered 200 OK without a challenge: keep the current set (and extend it), drop the new offer. */
   registeredWithoutChallenge(expiresSec: number): SaSet {
     const e = this.#established;
-    if (e === undefined) throw new Ipsec3gppError(ErrorCode.SECAGREE_STATE, 'no established SA set to keep');
+    if (e === undefined) throw new Ipsec3gppError('SECAGREE_STATE', 'no established SA set to keep');
     this.#releaseOffer();
     this.#o.db.refresh(e.set, expiresSec * 1000);
     return e.set;
@@ -248,14 +248,14 @@ export class UeSecAgree {
   /** Security-Verify for requests over the established set: the Security-Server of the last successful authentication. */
   securityVerify(): string[] {
     const e = this.current === undefined ? undefined : this.#established;
-    if (e === undefined) throw new Ipsec3gppError(ErrorCode.SECAGREE_STATE, 'not registered');
+    if (e === undefined) throw new Ipsec3gppError('SECAGREE_STATE', 'not registered');
     return [...e.securityVerify];
   }
 
   /** The Security-Client of the last successful authentication (repeated in later protected requests). */
   securityClient(): string {
     const e = this.current === undefined ? undefined : this.#established;
-    if (e === undefined) throw new Ipsec3gppError(ErrorCode.SECAGREE_STATE, 'not registered');
+    if (e === undefined) throw new Ipsec3gppError('SECAGREE_STATE', 'not registered');
     return e.offer.securityClient;
   }
 

@@ -2,7 +2,7 @@
 // operator's key-encryption key from a file or an environment variable (never from the store). Node only.
 
 import { readFileSync } from 'node:fs';
-import { ErrorCode, Ipsec3gppError } from '../errors.js';
+import { Ipsec3gppError } from '../errors.js';
 import { MemoryStore, type StateStore } from './store.js';
 import { SqliteStore } from './sqlite.js';
 import { RedisStore } from './redis.js';
@@ -16,11 +16,11 @@ export async function openStore(spec: string, o: { onError?: (e: unknown) => voi
   if (spec === 'memory') return new MemoryStore();
   if (spec.startsWith('sqlite:')) {
     const path = spec.slice('sqlite:'.length);
-    if (path === '') throw new Ipsec3gppError(ErrorCode.STORE_UNAVAILABLE, 'sqlite: needs a file name (sqlite:/var/lib/pcscf.db)');
+    if (path === '') throw new Ipsec3gppError('STORE_UNAVAILABLE', 'sqlite: needs a file name (sqlite:/var/lib/pcscf.db)');
     return SqliteStore.open(path);
   }
   if (/^rediss?:\/\//.test(spec)) return RedisStore.open(spec, { onError: o.onError });
-  throw new Ipsec3gppError(ErrorCode.STORE_UNAVAILABLE, `unknown store "${spec}": memory, sqlite:FILE or redis://HOST:PORT`);
+  throw new Ipsec3gppError('STORE_UNAVAILABLE', `unknown store "${spec}": memory, sqlite:FILE or redis://HOST:PORT`);
 }
 
 /**
@@ -35,7 +35,7 @@ export function loadKek(o: { file?: string | undefined; env?: string | undefined
     try {
       raw = readFileSync(o.file);
     } catch (e) {
-      throw new Ipsec3gppError(ErrorCode.STORE_KEK, `cannot read the key-encryption key file: ${(e as Error).message}`);
+      throw new Ipsec3gppError('STORE_KEK', `cannot read the key-encryption key file: ${(e as Error).message}`);
     }
     if (raw.length === 32) {
       const k = new Uint8Array(raw);
@@ -46,12 +46,12 @@ export function loadKek(o: { file?: string | undefined; env?: string | undefined
     raw.fill(0);
   } else if (o.env !== undefined) {
     text = (o.environment ?? process.env)[o.env];
-    if (text === undefined) throw new Ipsec3gppError(ErrorCode.STORE_KEK, `the environment variable ${o.env} with the key-encryption key is not set`);
+    if (text === undefined) throw new Ipsec3gppError('STORE_KEK', `the environment variable ${o.env} with the key-encryption key is not set`);
   } else {
-    throw new Ipsec3gppError(ErrorCode.STORE_KEK, 'a persistent store needs a key-encryption key (--kek-file FILE or the IPSEC3GPP_KEK environment variable)');
+    throw new Ipsec3gppError('STORE_KEK', 'a persistent store needs a key-encryption key (--kek-file FILE or the IPSEC3GPP_KEK environment variable)');
   }
   const hex = text.replace(/\s+/g, '');
-  if (!/^[0-9a-fA-F]{64}$/.test(hex)) throw new Ipsec3gppError(ErrorCode.STORE_KEK, 'the key-encryption key must be 32 bytes: 64 hex digits (or a 32-byte file)');
+  if (!/^[0-9a-fA-F]{64}$/.test(hex)) throw new Ipsec3gppError('STORE_KEK', 'the key-encryption key must be 32 bytes: 64 hex digits (or a 32-byte file)');
   const k = new Uint8Array(32);
   for (let i = 0; i < 32; i++) k[i] = parseInt(hex.slice(2 * i, 2 * i + 2), 16);
   return k;

@@ -5,7 +5,7 @@
 // How durable a write is past a crash of Redis itself is Redis's configuration (appendonly); a crash of a
 // P-CSCF loses nothing acknowledged. Node only.
 
-import { ErrorCode, Ipsec3gppError } from '../errors.js';
+import { Ipsec3gppError } from '../errors.js';
 import { checkOps, type StateStore, type StoreOp } from './store.js';
 
 interface Multi {
@@ -73,7 +73,7 @@ export class RedisStore implements StateStore {
       const mod = await import('@redis/client' as string) as { createClient: (o: unknown) => Client };
       createClient = mod.createClient;
     } catch (e) {
-      throw new Ipsec3gppError(ErrorCode.STORE_UNAVAILABLE, `the Redis store needs the optional package @redis/client (npm install @redis/client): ${(e as Error).message}`);
+      throw new Ipsec3gppError('STORE_UNAVAILABLE', `the Redis store needs the optional package @redis/client (npm install @redis/client): ${(e as Error).message}`);
     }
     // Reconnect (with a growing pause) once connected; a first connection that fails is an error at once.
     let connected = false;
@@ -84,7 +84,7 @@ export class RedisStore implements StateStore {
       connected = true;
     } catch (e) {
       c.destroy?.();
-      throw new Ipsec3gppError(ErrorCode.STORE_UNAVAILABLE, `cannot reach Redis at ${url}: ${(e as Error).message}`);
+      throw new Ipsec3gppError('STORE_UNAVAILABLE', `cannot reach Redis at ${url}: ${(e as Error).message}`);
     }
     return new RedisStore(url, o.hash ?? 'ipsec-3gpp:state', c);
   }
@@ -135,6 +135,6 @@ export class RedisStore implements StateStore {
   }
 
   #open(): void {
-    if (this.#closed) throw new Ipsec3gppError(ErrorCode.STORE_UNAVAILABLE, 'store closed');
+    if (this.#closed) throw new Ipsec3gppError('STORE_UNAVAILABLE', 'store closed');
   }
 }

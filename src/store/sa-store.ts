@@ -17,7 +17,7 @@
 // edge is there and every number at or below it is refused. What arrived in the last flush interval
 // before a crash could be replayed once: the bound is the interval (SECURITY.md).
 
-import { ErrorCode, Ipsec3gppError } from '../errors.js';
+import { Ipsec3gppError } from '../errors.js';
 import { type EncryptionAlgorithm, type IntegrityAlgorithm } from '../algorithms.js';
 import { type SaDatabase, type SaEntry, type SaEvent, type SaName, type SaSet, type SecEndpoint } from '../secagree/sadb.js';
 import { type StoreWriter } from './writer.js';
@@ -91,7 +91,7 @@ export class SaStore {
     this.prefix = prefix;
     this.#block = o.seqBlock ?? 0x10000;
     this.#flushMs = o.inboundFlushMs ?? 200;
-    if (!Number.isInteger(this.#block) || this.#block < 2 || this.#block > 0x40000000) throw new Ipsec3gppError(ErrorCode.INVALID_ARGUMENT, 'seqBlock must be an integer 2..2^30');
+    if (!Number.isInteger(this.#block) || this.#block < 2 || this.#block > 0x40000000) throw new Ipsec3gppError('INVALID_ARGUMENT', 'seqBlock must be an integer 2..2^30');
   }
 
   /** The database hook (SaDatabaseOptions.onKeys): CK and IK copied for the set's keys record, sealed on write. */
@@ -247,14 +247,14 @@ export class SaStore {
    */
   async restore(accept: (set: { key: string; state: string; id: number }) => boolean = () => true): Promise<SaRestoreReport> {
     const db = this.#db;
-    if (db === undefined) throw new Ipsec3gppError(ErrorCode.SECAGREE_STATE, 'attach the SA database before restoring');
+    if (db === undefined) throw new Ipsec3gppError('SECAGREE_STATE', 'attach the SA database before restoring');
     const rows = await this.writer.store.list(`${this.prefix}sa/`);
     const byId = new Map<number, Partial<Record<'keys' | 'state' | 'seq', [string, Uint8Array]>>>();
     const refused: SaRestoreReport['refused'] = [];
     for (const [k, v] of rows) {
       const m = /^sa\/(\d+)\/(keys|state|seq)$/.exec(k.slice(this.prefix.length));
       if (!m) {
-        refused.push({ key: k, code: ErrorCode.STORE_RECORD, reason: 'not a record name of this store' });
+        refused.push({ key: k, code: 'STORE_RECORD', reason: 'not a record name of this store' });
         continue;
       }
       const id = Number(m[1]);
@@ -266,15 +266,15 @@ export class SaStore {
     for (const [id, parts] of byId) {
       let keys: Uint8Array | undefined;
       try {
-        if (!parts.keys || !parts.state || !parts.seq) throw new Ipsec3gppError(ErrorCode.STORE_RECORD, `set ${id} is incomplete in the store (a torn write)`);
+        if (!parts.keys || !parts.state || !parts.seq) throw new Ipsec3gppError('STORE_RECORD', `set ${id} is incomplete in the store (a torn write)`);
         const sealer = this.writer.sealer;
         const plain = await sealer.open(parts.keys[0], parts.keys[1]);
         const [rec, k] = unpackKeys(plain, parts.keys[0]);
         keys = k;
         const st = await sealer.openJson<StateRecord>(parts.state[0], parts.state[1]);
         const seq = await sealer.openJson<SeqRecord>(parts.seq[0], parts.seq[1]);
-        if (rec.id !== id) throw new Ipsec3gppError(ErrorCode.STORE_RECORD, `set record ${id} names set ${rec.id}`);
-        if (!accept({ key: rec.key, state: st.state, id })) throw new Ipsec3gppError(ErrorCode.SADB, `set ${id} (${st.state}) is not kept across a restart`);
+        if (rec.id !== id) throw new Ipsec3gppError('STORE_RECORD', `set record ${id} names set ${rec.id}`);
+        if (!accept({ key: rec.key, state: st.state, id })) throw new Ipsec3gppError('SADB', `set ${id} (${st.state}) is not kept across a restart`);
         const set = db.restore({
           id, key: rec.key, ueAddress: rec.ueAddress, pcscfAddress: rec.pcscfAddress, ue: rec.ue, pcscf: rec.pcscf, alg: rec.alg, ealg: rec.ealg, mode: rec.mode,
           ck: keys.subarray(0, 16), ik: keys.subarray(16, 32), replayWindow: rec.replayWindow,
@@ -292,7 +292,7 @@ export class SaStore {
         sets.push({ set, extra: st.extra });
       } catch (e) {
         const err = e as Ipsec3gppError;
-        refused.push({ key: `${this.prefix}sa/${id}`, code: err.code ?? ErrorCode.STORE_RECORD, reason: err.message });
+        refused.push({ key: `${this.prefix}sa/${id}`, code: err.code ?? 'STORE_RECORD', reason: err.message });
         for (const part of ['keys', 'state', 'seq'] as const) this.writer.del(this.#id(id, part));
       } finally {
         keys?.fill(0);
@@ -333,7 +333,7 @@ function unpackKeys(plain: Uint8Array, id: string): [KeysRecord, Uint8Array] {
     const rec = JSON.parse(fromUtf8.decode(plain.subarray(4, 4 + n))) as KeysRecord;
     return [rec, plain.slice(4 + n)];
   } catch {
-    throw new Ipsec3gppError(ErrorCode.STORE_RECORD, `store record ${id} is not a set's keys record`);
+    throw new Ipsec3gppError('STORE_RECORD', `store record ${id} is not a set's keys record`);
   } finally {
     plain.fill(0);
   }

@@ -11,7 +11,7 @@
 // AES-GCM, in Node and browsers alike; the KEK is imported as a non-extractable key and the caller's bytes
 // are not kept.
 
-import { ErrorCode, Ipsec3gppError } from '../errors.js';
+import { Ipsec3gppError } from '../errors.js';
 
 const VERSION = 1;
 const IV_LENGTH = 12;
@@ -43,7 +43,7 @@ export class RecordSealer {
 
   /** Imports `kek` (32 bytes) as a non-extractable AES-GCM key; throws STORE_KEK for another length. */
   static async create(kek: Uint8Array): Promise<RecordSealer> {
-    if (!(kek instanceof Uint8Array) || kek.length !== 32) throw new Ipsec3gppError(ErrorCode.STORE_KEK, 'the key-encryption key must be 32 bytes (AES-256)');
+    if (!(kek instanceof Uint8Array) || kek.length !== 32) throw new Ipsec3gppError('STORE_KEK', 'the key-encryption key must be 32 bytes (AES-256)');
     const key = await globalThis.crypto.subtle.importKey('raw', kek.slice(), { name: 'AES-GCM' }, false, ['encrypt', 'decrypt']);
     return new RecordSealer(key);
   }
@@ -62,14 +62,14 @@ export class RecordSealer {
   /** The plaintext of a record read under `id`; throws STORE_RECORD when it is short, of another version, or does not verify. */
   async open(id: string, blob: Uint8Array): Promise<Uint8Array> {
     if (blob.length < 1 + IV_LENGTH + TAG_LENGTH || blob[0] !== VERSION) {
-      throw new Ipsec3gppError(ErrorCode.STORE_RECORD, `store record ${id} is truncated or of an unknown version`);
+      throw new Ipsec3gppError('STORE_RECORD', `store record ${id} is truncated or of an unknown version`);
     }
     try {
       return new Uint8Array(await globalThis.crypto.subtle.decrypt(
         { name: 'AES-GCM', iv: blob.slice(1, 1 + IV_LENGTH), additionalData: aad(id), tagLength: TAG_LENGTH * 8 }, this.#key, blob.slice(1 + IV_LENGTH),
       ));
     } catch {
-      throw new Ipsec3gppError(ErrorCode.STORE_RECORD, `store record ${id} does not verify: torn, tampered with, or sealed under another key`);
+      throw new Ipsec3gppError('STORE_RECORD', `store record ${id} does not verify: torn, tampered with, or sealed under another key`);
     }
   }
 
@@ -84,7 +84,7 @@ export class RecordSealer {
     try {
       return JSON.parse(fromUtf8.decode(plain)) as T;
     } catch {
-      throw new Ipsec3gppError(ErrorCode.STORE_RECORD, `store record ${id} is not a JSON document`);
+      throw new Ipsec3gppError('STORE_RECORD', `store record ${id} is not a JSON document`);
     } finally {
       plain.fill(0);
     }
@@ -105,9 +105,9 @@ export class RecordSealer {
     try {
       text = fromUtf8.decode(await this.open(id, blob));
     } catch {
-      throw new Ipsec3gppError(ErrorCode.STORE_KEK, `the key-encryption key is not the one this store (${prefix || 'root'}) was written with`);
+      throw new Ipsec3gppError('STORE_KEK', `the key-encryption key is not the one this store (${prefix || 'root'}) was written with`);
     }
-    if (text !== CHECK_TEXT) throw new Ipsec3gppError(ErrorCode.STORE_KEK, 'the store\'s key check record is not ours');
+    if (text !== CHECK_TEXT) throw new Ipsec3gppError('STORE_KEK', 'the store\'s key check record is not ours');
   }
 
   /** Never reveals the key. */

@@ -5,7 +5,7 @@
 // process being killed (what the kill -9 test checks); `sync: 'full'` also survives power loss, at one
 // fsync per commit. Node only.
 
-import { ErrorCode, Ipsec3gppError } from '../errors.js';
+import { Ipsec3gppError } from '../errors.js';
 import { checkOps, type StateStore, type StoreOp } from './store.js';
 
 /** The part of better-sqlite3's API used here (the package is optional: no types are imported). */
@@ -67,7 +67,7 @@ export class SqliteStore implements StateStore {
       const mod = await import('better-sqlite3' as string) as { default: new (path: string) => Db };
       Database = mod.default;
     } catch (e) {
-      throw new Ipsec3gppError(ErrorCode.STORE_UNAVAILABLE, `the SQLite store needs the optional package better-sqlite3 (npm install better-sqlite3): ${(e as Error).message}`);
+      throw new Ipsec3gppError('STORE_UNAVAILABLE', `the SQLite store needs the optional package better-sqlite3 (npm install better-sqlite3): ${(e as Error).message}`);
     }
     let db: Db;
     try {
@@ -76,7 +76,7 @@ export class SqliteStore implements StateStore {
       db.pragma(`synchronous = ${o.sync === 'full' ? 'FULL' : 'NORMAL'}`);
       db.pragma('busy_timeout = 5000');
     } catch (e) {
-      throw new Ipsec3gppError(ErrorCode.STORE_UNAVAILABLE, `cannot open the SQLite store ${path}: ${(e as Error).message}`);
+      throw new Ipsec3gppError('STORE_UNAVAILABLE', `cannot open the SQLite store ${path}: ${(e as Error).message}`);
     }
     return new SqliteStore(path, db);
   }
@@ -109,6 +109,6 @@ export class SqliteStore implements StateStore {
   }
 
   #open(): void {
-    if (this.#closed) throw new Ipsec3gppError(ErrorCode.STORE_UNAVAILABLE, 'store closed');
+    if (this.#closed) throw new Ipsec3gppError('STORE_UNAVAILABLE', 'store closed');
   }
 }

@@ -9,7 +9,7 @@
 // record and its companions (an SA set and its sequence marks, a registration and its set) are never seen
 // half-written after a crash.
 
-import { ErrorCode, Ipsec3gppError } from '../errors.js';
+import { Ipsec3gppError } from '../errors.js';
 
 /** One operation of an atomic {@link StateStore.write}: put a value under a key, or delete a key. */
 export type StoreOp = { readonly put: string; readonly value: Uint8Array } | { readonly del: string };
@@ -38,11 +38,11 @@ export interface StateStore {
  * INVALID_ARGUMENT (the batch is refused whole). For the implementations of {@link StateStore}.
  */
 export function checkOps(ops: readonly StoreOp[]): void {
-  if (!Array.isArray(ops)) throw new Ipsec3gppError(ErrorCode.INVALID_ARGUMENT, 'a batch is an array of operations');
+  if (!Array.isArray(ops)) throw new Ipsec3gppError('INVALID_ARGUMENT', 'a batch is an array of operations');
   for (const op of ops) {
     const key = op !== null && typeof op === 'object' ? ('put' in op ? op.put : (op as { del?: unknown }).del) : undefined;
-    if (typeof key !== 'string' || key === '') throw new Ipsec3gppError(ErrorCode.INVALID_ARGUMENT, 'a store key is a non-empty string');
-    if ('put' in op && !(op.value instanceof Uint8Array)) throw new Ipsec3gppError(ErrorCode.INVALID_ARGUMENT, `the value of ${key} is not a Uint8Array`);
+    if (typeof key !== 'string' || key === '') throw new Ipsec3gppError('INVALID_ARGUMENT', 'a store key is a non-empty string');
+    if ('put' in op && !(op.value instanceof Uint8Array)) throw new Ipsec3gppError('INVALID_ARGUMENT', `the value of ${key} is not a Uint8Array`);
   }
 }
 
@@ -100,6 +100,6 @@ export class MemoryStore implements StateStore {
   }
 
   #open(): void {
-    if (this.#closed) throw new Ipsec3gppError(ErrorCode.STORE_UNAVAILABLE, 'store closed');
+    if (this.#closed) throw new Ipsec3gppError('STORE_UNAVAILABLE', 'store closed');
   }
 }

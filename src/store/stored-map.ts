@@ -3,7 +3,7 @@
 // value sealed as JSON (Maps inside as entry lists); values changed in place are written after touch().
 // load() reads the entries back after a restart. Without a writer it is a plain Map.
 
-import { ErrorCode, type Ipsec3gppError } from '../errors.js';
+import { type Ipsec3gppError } from '../errors.js';
 import { type StoreWriter } from './writer.js';
 
 const replacer = (_k: string, v: unknown): unknown => (v instanceof Map ? { $map: [...v] } : v);
@@ -97,7 +97,7 @@ export class StoredMap<V> extends Map<string, V> {
         super.set(key, v);
         this.observer?.(key, v);
       } catch (e) {
-        refused.push({ key: id, code: (e as Ipsec3gppError).code ?? ErrorCode.STORE_RECORD, reason: (e as Error).message });
+        refused.push({ key: id, code: (e as Ipsec3gppError).code ?? 'STORE_RECORD', reason: (e as Error).message });
         w.del(id);
       }
     }

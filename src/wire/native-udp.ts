@@ -3,7 +3,7 @@
 // per batch) and sent with one synchronous sendto, for the UDP-enc-tun link at packet rates where Node's
 // dgram (one event and one Buffer per datagram) is the bottleneck. Unprivileged. Node only.
 
-import { ErrorCode, Ipsec3gppError } from '../errors.js';
+import { Ipsec3gppError } from '../errors.js';
 import { formatAddress, parseAddress } from '../ip.js';
 import { type Datagram, type DatagramSocket } from '../net/datagram.js';
 import { loadNative, osError, type NativeWire } from './native.js';
@@ -69,10 +69,10 @@ export class NativeUdpSocket implements DatagramSocket {
 
   /** Binds a UDP socket (port 0: any free one). Throws WIRE_UNAVAILABLE without the addon, WIRE_SETUP when the OS refuses. */
   static bind(address: string, port: number, o: NativeUdpOptions = {}): NativeUdpSocket {
-    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Ipsec3gppError(ErrorCode.INVALID_ARGUMENT, 'port must be 0..65535');
+    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Ipsec3gppError('INVALID_ARGUMENT', 'port must be 0..65535');
     const a = parseAddress(address);
     const batch = o.batch ?? 32;
-    if (!Number.isInteger(batch) || batch < 1 || batch > 1024) throw new Ipsec3gppError(ErrorCode.INVALID_ARGUMENT, 'batch must be 1..1024');
+    if (!Number.isInteger(batch) || batch < 1 || batch > 1024) throw new Ipsec3gppError('INVALID_ARGUMENT', 'batch must be 1..1024');
     const n = loadNative();
     const family = a.length === 4 ? 4 : 6;
     const fd = n.udpOpen(family, a, port);
@@ -104,7 +104,7 @@ export class NativeUdpSocket implements DatagramSocket {
     let dst = this.#dst.get(address);
     if (dst === undefined) {
       dst = parseAddress(address.startsWith('::ffff:') && this.#family === 4 ? address.slice(7) : address);
-      if (dst.length !== (this.#family === 4 ? 4 : 16)) throw new Ipsec3gppError(ErrorCode.INVALID_ARGUMENT, `${address} is not an IPv${this.#family} address`);
+      if (dst.length !== (this.#family === 4 ? 4 : 16)) throw new Ipsec3gppError('INVALID_ARGUMENT', `${address} is not an IPv${this.#family} address`);
       if (this.#dst.size > 4096) this.#dst.clear();
       this.#dst.set(address, dst);
     }

@@ -8,7 +8,7 @@ import { createRequire } from 'node:module';
 import { constants } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ErrorCode, Ipsec3gppError } from '../errors.js';
+import { Ipsec3gppError } from '../errors.js';
 
 /** The addon's functions (see native/wire.c); negative numbers are -errno. Not exported by any entry point, but kept in the .d.ts (tun-streams.d.ts refers to it). */
 export interface NativeWire {
@@ -57,18 +57,18 @@ export function loadNative(): NativeWire {
 
 function tryLoad(): NativeWire | Ipsec3gppError {
   if (process.platform !== 'linux') {
-    return new Ipsec3gppError(ErrorCode.WIRE_UNAVAILABLE, `the raw ESP wire (IP protocol 50, TUN) exists on Linux only, not on ${process.platform}; use UDP-enc-tun (UdpEncapLink) instead`);
+    return new Ipsec3gppError('WIRE_UNAVAILABLE', `the raw ESP wire (IP protocol 50, TUN) exists on Linux only, not on ${process.platform}; use UDP-enc-tun (UdpEncapLink) instead`);
   }
   const path = addonPath();
   if (!existsSync(path)) {
-    return new Ipsec3gppError(ErrorCode.WIRE_UNAVAILABLE, `the native wire addon is not built (${path} is missing): run \`npm run build:native\` (needs a C compiler and Node headers; npm install tries it and skips it when it cannot)`);
+    return new Ipsec3gppError('WIRE_UNAVAILABLE', `the native wire addon is not built (${path} is missing): run \`npm run build:native\` (needs a C compiler and Node headers; npm install tries it and skips it when it cannot)`);
   }
   try {
     const m = createRequire(import.meta.url)(path) as NativeWire;
-    if (m.abi !== 2) return new Ipsec3gppError(ErrorCode.WIRE_UNAVAILABLE, `the native wire addon at ${path} has ABI ${String(m.abi)}, expected 2: rebuild it with \`npm run build:native\``);
+    if (m.abi !== 2) return new Ipsec3gppError('WIRE_UNAVAILABLE', `the native wire addon at ${path} has ABI ${String(m.abi)}, expected 2: rebuild it with \`npm run build:native\``);
     return m;
   } catch (e) {
-    return new Ipsec3gppError(ErrorCode.WIRE_UNAVAILABLE, `the native wire addon at ${path} does not load (${(e as Error).message.split('\n')[0]}): rebuild it with \`npm run build:native\``);
+    return new Ipsec3gppError('WIRE_UNAVAILABLE', `the native wire addon at ${path} does not load (${(e as Error).message.split('\n')[0]}): rebuild it with \`npm run build:native\``);
   }
 }
 
@@ -92,7 +92,7 @@ export function requireCapabilities(raw: boolean, admin: boolean, what: string):
   const c = netCapabilities();
   const missing = [raw && !c.netRaw ? 'CAP_NET_RAW' : '', admin && !c.netAdmin ? 'CAP_NET_ADMIN' : ''].filter(Boolean);
   if (missing.length > 0) {
-    throw new Ipsec3gppError(ErrorCode.WIRE_PERMISSION, `${what} needs ${missing.join(' and ')}: run as root, or grant them (e.g. \`setcap cap_net_raw,cap_net_admin+ep "$(command -v node)"\`)`);
+    throw new Ipsec3gppError('WIRE_PERMISSION', `${what} needs ${missing.join(' and ')}: run as root, or grant them (e.g. \`setcap cap_net_raw,cap_net_admin+ep "$(command -v node)"\`)`);
   }
 }
 
@@ -106,10 +106,10 @@ export function errnoName(errno: number): string {
 /** A typed error for a failed OS call: EPERM/EACCES are WIRE_PERMISSION, anything else WIRE_SETUP. */
 export function osError(rc: number, what: string): Ipsec3gppError {
   const name = errnoName(rc);
-  const code = name === 'EPERM' || name === 'EACCES' ? ErrorCode.WIRE_PERMISSION : ErrorCode.WIRE_SETUP;
+  const code = name === 'EPERM' || name === 'EACCES' ? 'WIRE_PERMISSION' : 'WIRE_SETUP';
   const hint = name === 'EADDRNOTAVAIL' ? ' (the address is not configured on this host)'
     : name === 'EBUSY' ? ' (the name is in use)'
       : name === 'ENOENT' ? ' (no /dev/net/tun: load the tun module)'
-        : code === ErrorCode.WIRE_PERMISSION ? ' (needs CAP_NET_RAW / CAP_NET_ADMIN)' : '';
+        : code === 'WIRE_PERMISSION' ? ' (needs CAP_NET_RAW / CAP_NET_ADMIN)' : '';
   return new Ipsec3gppError(code, `${what} failed: ${name}${hint}`);
 }

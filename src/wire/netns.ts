@@ -4,7 +4,7 @@
 // while the story stays one program. NetnsUdpNetwork and NetnsTcpNetwork are the datagram and stream
 // networks of one namespace; transportModeWire({ netns }) opens its raw ESP sockets there. Node only.
 
-import { ErrorCode, Ipsec3gppError } from '../errors.js';
+import { Ipsec3gppError } from '../errors.js';
 import { parseAddress } from '../ip.js';
 import { type DatagramNetwork, type DatagramSocket, type WireRecord } from '../net/datagram.js';
 import { loadNative, osError } from './native.js';
@@ -14,7 +14,7 @@ import { AdoptedStreamNetwork } from './tun-streams.js';
 /** The path of a namespace given by name (iproute2's /var/run/netns/NAME) or as a path. */
 export function netnsPath(ns: string): string {
   if (ns.startsWith('/')) return ns;
-  if (!/^[A-Za-z0-9_.-]{1,64}$/.test(ns)) throw new Ipsec3gppError(ErrorCode.INVALID_ARGUMENT, `bad network namespace name ${JSON.stringify(ns)}`);
+  if (!/^[A-Za-z0-9_.-]{1,64}$/.test(ns)) throw new Ipsec3gppError('INVALID_ARGUMENT', `bad network namespace name ${JSON.stringify(ns)}`);
   return `/var/run/netns/${ns}`;
 }
 

@@ -29,7 +29,7 @@
 //
 // Browser-safe: no Node built-in; the Node links are in transport-wire.ts, the UDP link in udp-encap-link.ts.
 
-import { ErrorCode, Ipsec3gppError } from '../errors.js';
+import { Ipsec3gppError } from '../errors.js';
 import { formatAddress, parseAddress } from '../ip.js';
 import { type WireRecord } from '../net/datagram.js';
 import { type SaDatabase, type SaEntry, type SaSet } from '../secagree/sadb.js';
@@ -151,7 +151,7 @@ export class WireProcessor {
   constructor(o: WireProcessorOptions) {
     this.policy = new WirePolicy(o.db);
     const p = o.peerEncapPort ?? NAT_T_PORT;
-    if (!Number.isInteger(p) || p < 1 || p > 65535) throw new Ipsec3gppError(ErrorCode.INVALID_ARGUMENT, 'peerEncapPort must be 1..65535');
+    if (!Number.isInteger(p) || p < 1 || p > 65535) throw new Ipsec3gppError('INVALID_ARGUMENT', 'peerEncapPort must be 1..65535');
     this.#peerEncapPort = p;
     this.#onHandlerError = o.onHandlerError ?? ((e) => queueMicrotask(() => { throw e; }));
   }
@@ -213,7 +213,7 @@ export class WireProcessor {
     if (inner.pcscf !== undefined) st.innerPcscf = parseAddress(inner.pcscf);
     const fam = set.sas[0]!.srcIp.length;
     if ((st.innerUe && st.innerUe.length !== fam) || (st.innerPcscf && st.innerPcscf.length !== fam)) {
-      throw new Ipsec3gppError(ErrorCode.INVALID_ARGUMENT, 'inner addresses must be of the SA set\'s address family');
+      throw new Ipsec3gppError('INVALID_ARGUMENT', 'inner addresses must be of the SA set\'s address family');
     }
   }
 
@@ -226,14 +226,14 @@ export class WireProcessor {
 
   /** UDP-enc-tun: sets the peer's encapsulation port (e.g. from configuration); learning may change it. */
   setEncapPeer(set: SaSet, port: number): void {
-    if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Ipsec3gppError(ErrorCode.INVALID_ARGUMENT, 'port must be 1..65535');
+    if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Ipsec3gppError('INVALID_ARGUMENT', 'port must be 1..65535');
     this.#st(set).peerPort = port;
   }
 
   /** Serves the protected port `port` in-process. Throws INVALID_ARGUMENT when it is already bound. */
   bindPort(port: number): WirePort {
-    if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Ipsec3gppError(ErrorCode.INVALID_ARGUMENT, 'port must be 1..65535');
-    if (this.#ports.has(port)) throw new Ipsec3gppError(ErrorCode.INVALID_ARGUMENT, `protected port ${port} is already bound on this wire`);
+    if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Ipsec3gppError('INVALID_ARGUMENT', 'port must be 1..65535');
+    if (this.#ports.has(port)) throw new Ipsec3gppError('INVALID_ARGUMENT', `protected port ${port} is already bound on this wire`);
     let handler: ((payload: Uint8Array, sa: SaEntry, from: Endpoint) => void) | undefined;
     const dispatch = (payload: Uint8Array, sa: SaEntry, from: Endpoint): void => handler?.(payload, sa, from);
     this.#ports.set(port, dispatch);
@@ -264,20 +264,20 @@ export class WireProcessor {
   // ---------------------------------------------------------------- outbound
 
   #sendFromPort(port: number, sa: SaEntry, payload: Uint8Array): void {
-    if (!(payload instanceof Uint8Array)) throw new Ipsec3gppError(ErrorCode.INVALID_ARGUMENT, 'payload must be a Uint8Array');
+    if (!(payload instanceof Uint8Array)) throw new Ipsec3gppError('INVALID_ARGUMENT', 'payload must be a Uint8Array');
     if (sa.direction !== 'outbound' || sa.srcPort !== port) {
-      throw new Ipsec3gppError(ErrorCode.ESP_DIRECTION, `${sa.name} does not leave from port ${port}`);
+      throw new Ipsec3gppError('ESP_DIRECTION', `${sa.name} does not leave from port ${port}`);
     }
-    if (sa.set.state === 'deleted') throw new Ipsec3gppError(ErrorCode.SECAGREE_STATE, `${sa.name} belongs to a deleted SA set`);
+    if (sa.set.state === 'deleted') throw new Ipsec3gppError('SECAGREE_STATE', `${sa.name} belongs to a deleted SA set`);
     if (sa.set.mode === 'trans') {
       const raw = this.#raw;
-      if (raw === undefined) throw new Ipsec3gppError(ErrorCode.WIRE_UNAVAILABLE, 'transport mode needs a raw ESP link (openTransportWire from ipsec-3gpp/node)');
+      if (raw === undefined) throw new Ipsec3gppError('WIRE_UNAVAILABLE', 'transport mode needs a raw ESP link (openTransportWire from ipsec-3gpp/node)');
       const udp = buildUdpInto(this.#scratch, 0, sa.srcIp, sa.dstIp, sa.srcPort, sa.dstPort, payload);
       const esp = sa.esp.seal(udp, 17, raw.synchronous ? this.#scratch.subarray(udp.length) : undefined);
       this.#emitRaw(raw, esp, sa);
     } else {
       const encap = sa.dstIp.length === 4 ? this.#encap4 : this.#encap6;
-      if (encap === undefined) throw new Ipsec3gppError(ErrorCode.WIRE_UNAVAILABLE, `UDP-enc-tun needs a UDP encapsulation link (UdpEncapLink) for IPv${sa.dstIp.length === 4 ? 4 : 6}`);
+      if (encap === undefined) throw new Ipsec3gppError('WIRE_UNAVAILABLE', `UDP-enc-tun needs a UDP encapsulation link (UdpEncapLink) for IPv${sa.dstIp.length === 4 ? 4 : 6}`);
       const st = this.#state.get(sa.set);
       const src = (fromUe(sa) ? st?.innerUe : st?.innerPcscf) ?? sa.srcIp;
       const dst = (fromUe(sa) ? st?.innerPcscf : st?.innerUe) ?? sa.dstIp;
@@ -504,7 +504,7 @@ function fold(acc: number): number {
 /** Writes UDP header + payload at `at` of `buf` with the RFC 768 checksum; returns the datagram view. */
 function buildUdpInto(buf: Uint8Array, at: number, src: Uint8Array, dst: Uint8Array, sport: number, dport: number, payload: Uint8Array): Uint8Array {
   const len = 8 + payload.length;
-  if (len > 65535 || at + len > buf.length) throw new Ipsec3gppError(ErrorCode.ESP_TOO_LARGE, `UDP datagram of ${len} bytes is too large`);
+  if (len > 65535 || at + len > buf.length) throw new Ipsec3gppError('ESP_TOO_LARGE', `UDP datagram of ${len} bytes is too large`);
   buf[at] = sport >> 8; buf[at + 1] = sport & 0xff;
   buf[at + 2] = dport >> 8; buf[at + 3] = dport & 0xff;
   buf[at + 4] = len >> 8; buf[at + 5] = len & 0xff;
@@ -540,7 +540,7 @@ function writeIpHeader(buf: Uint8Array, at: number, src: Uint8Array, dst: Uint8A
 /** The inner packet of UDP-enc-tun (IP + UDP, checksums) at `at` of `buf`. */
 function buildInnerInto(buf: Uint8Array, at: number, src: Uint8Array, dst: Uint8Array, sport: number, dport: number, payload: Uint8Array): Uint8Array {
   const hdr = src.length === 4 ? 20 : 40;
-  if (payload.length + 8 + hdr > 65535) throw new Ipsec3gppError(ErrorCode.ESP_TOO_LARGE, `inner packet of ${payload.length + 8 + hdr} bytes is too large`);
+  if (payload.length + 8 + hdr > 65535) throw new Ipsec3gppError('ESP_TOO_LARGE', `inner packet of ${payload.length + 8 + hdr} bytes is too large`);
   const udp = buildUdpInto(buf, at + hdr, src, dst, sport, dport, payload);
   writeIpHeader(buf, at, src, dst, 17, udp.length, 64);
   return buf.subarray(at, at + hdr + udp.length);

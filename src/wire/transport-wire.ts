@@ -18,7 +18,7 @@
 // Node only; needs the native addon (native/), which npm install builds when it can.
 
 import { writeFileSync } from 'node:fs';
-import { ErrorCode, Ipsec3gppError } from '../errors.js';
+import { Ipsec3gppError } from '../errors.js';
 import { formatAddress, parseAddress } from '../ip.js';
 import { type SaSet } from '../secagree/sadb.js';
 import { errnoName, loadNative, osError, requireCapabilities, type NativeWire } from './native.js';
@@ -124,14 +124,14 @@ export class TransportWire {
    */
   static open(o: TransportWireOptions): TransportWire {
     if (o.netns !== undefined) {
-      if (o.tun !== undefined) throw new Ipsec3gppError(ErrorCode.INVALID_ARGUMENT, 'netns and tun together are not supported');
+      if (o.tun !== undefined) throw new Ipsec3gppError('INVALID_ARGUMENT', 'netns and tun together are not supported');
       const { netns, ...rest } = o;
       return inNetns(netns, () => TransportWire.open(rest));
     }
-    if (!Array.isArray(o.addresses) || o.addresses.length === 0) throw new Ipsec3gppError(ErrorCode.INVALID_ARGUMENT, 'addresses: at least one local address');
+    if (!Array.isArray(o.addresses) || o.addresses.length === 0) throw new Ipsec3gppError('INVALID_ARGUMENT', 'addresses: at least one local address');
     const addrs = o.addresses.map((a) => parseAddress(a));
     const batch = o.batch ?? 32;
-    if (!Number.isInteger(batch) || batch < 1 || batch > 1024) throw new Ipsec3gppError(ErrorCode.INVALID_ARGUMENT, 'batch must be 1..1024');
+    if (!Number.isInteger(batch) || batch < 1 || batch > 1024) throw new Ipsec3gppError('INVALID_ARGUMENT', 'batch must be 1..1024');
     const n = loadNative();
     requireCapabilities(true, o.tun !== undefined, o.tun !== undefined ? 'the transport-mode wire with a TUN device' : 'the transport-mode wire (raw sockets for IP protocol 50)');
     let wire: TransportWire | undefined;
@@ -201,7 +201,7 @@ export class TransportWire {
     const priority = t.priority ?? 3203;
     const mtu = t.mtu ?? 65535;
     if (!Number.isInteger(table) || table < 1 || table > 0xfffffffe || table === 253 || table === 254 || table === 255) {
-      throw new Ipsec3gppError(ErrorCode.INVALID_ARGUMENT, 'table must be a routing table number other than default/main/local');
+      throw new Ipsec3gppError('INVALID_ARGUMENT', 'table must be a routing table number other than default/main/local');
     }
     // No IPv6 link-local address, router solicitations or DAD on the TUN: only routed packets go through it.
     sysctl(`net/ipv6/conf/${name}/addr_gen_mode`, '1');
@@ -298,7 +298,7 @@ function sysctl(key: string, value: string): void {
   try {
     writeFileSync(`/proc/sys/${key}`, value);
   } catch (e) {
-    throw new Ipsec3gppError(ErrorCode.WIRE_SETUP, `sysctl ${key.replaceAll('/', '.')}=${value} failed: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+    throw new Ipsec3gppError('WIRE_SETUP', `sysctl ${key.replaceAll('/', '.')}=${value} failed: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
   }
 }
 

@@ -7,7 +7,7 @@
 // interface to the same port. Node only (ipsec-3gpp/node).
 
 import { Server, Socket } from 'node:net';
-import { ErrorCode, Ipsec3gppError } from '../errors.js';
+import { Ipsec3gppError } from '../errors.js';
 import { parseAddress } from '../ip.js';
 import { wrapSocket } from '../net/node-tcp.js';
 import { type StreamConnection, type StreamListener, type StreamNetwork } from '../net/stream.js';
@@ -31,14 +31,14 @@ export class AdoptedStreamNetwork implements StreamNetwork {
     const fd = this.#open(address, port, true);
     const server = new Server((s) => onConnection(wrapSocket(s)));
     await new Promise<void>((ok, fail) => {
-      server.once('error', (e) => { this.#closeFd(fd); fail(new Ipsec3gppError(ErrorCode.WIRE_SETUP, `TCP listen on ${address}:${port}: ${e.message}`)); });
+      server.once('error', (e) => { this.#closeFd(fd); fail(new Ipsec3gppError('WIRE_SETUP', `TCP listen on ${address}:${port}: ${e.message}`)); });
       server.listen({ fd }, () => ok());
     });
     return { address, port, close: () => server.close() };
   }
 
   connect(o: { address: string; port: number; localAddress?: string; localPort?: number; timeoutMs?: number }): Promise<StreamConnection> {
-    if (o.localAddress === undefined) return Promise.reject(new Ipsec3gppError(ErrorCode.INVALID_ARGUMENT, 'this connection needs its local address (and port)'));
+    if (o.localAddress === undefined) return Promise.reject(new Ipsec3gppError('INVALID_ARGUMENT', 'this connection needs its local address (and port)'));
     let fd: number;
     try {
       fd = this.#open(o.localAddress, o.localPort ?? 0, false);
@@ -47,9 +47,9 @@ export class AdoptedStreamNetwork implements StreamNetwork {
     }
     return new Promise((ok, fail) => {
       const s = new Socket({ fd, readable: true, writable: true, manualStart: true } as ConstructorParameters<typeof Socket>[0]);
-      const t = setTimeout(() => { s.destroy(); fail(new Ipsec3gppError(ErrorCode.SIP_TRANSACTION, `TCP connect to ${o.address}:${o.port} timed out`)); }, o.timeoutMs ?? 5000);
+      const t = setTimeout(() => { s.destroy(); fail(new Ipsec3gppError('SIP_TRANSACTION', `TCP connect to ${o.address}:${o.port} timed out`)); }, o.timeoutMs ?? 5000);
       s.once('connect', () => { clearTimeout(t); ok(wrapSocket(s)); });
-      s.once('error', (e) => { clearTimeout(t); fail(new Ipsec3gppError(ErrorCode.SIP_TRANSACTION, `TCP connect to ${o.address}:${o.port}: ${(e as NodeJS.ErrnoException).code ?? e.message}`)); });
+      s.once('error', (e) => { clearTimeout(t); fail(new Ipsec3gppError('SIP_TRANSACTION', `TCP connect to ${o.address}:${o.port}: ${(e as NodeJS.ErrnoException).code ?? e.message}`)); });
       s.connect({ host: o.address, port: o.port });
     });
   }

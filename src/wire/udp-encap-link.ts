@@ -5,7 +5,7 @@
 // P-CSCF). Works over any DatagramSocket: real UDP in Node (NodeUdpNetwork), the in-memory network, and the
 // WebSocket relay in browsers, unprivileged everywhere. Browser-safe.
 
-import { ErrorCode, Ipsec3gppError } from '../errors.js';
+import { Ipsec3gppError } from '../errors.js';
 import { type DatagramSocket } from '../net/datagram.js';
 import { NAT_KEEPALIVE } from '../udp-encap.js';
 import { type WireProcessor } from './processor.js';
@@ -42,7 +42,7 @@ export class UdpEncapLink {
   /** Attaches `socket` (bound to the local encapsulation port) to `processor`. */
   constructor(processor: WireProcessor, socket: DatagramSocket, o: UdpEncapLinkOptions = {}) {
     const ka = o.keepAliveMs ?? (processor.db.role === 'ue' ? 20_000 : 0);
-    if (!Number.isFinite(ka) || ka < 0) throw new Ipsec3gppError(ErrorCode.INVALID_ARGUMENT, 'keepAliveMs must be >= 0');
+    if (!Number.isFinite(ka) || ka < 0) throw new Ipsec3gppError('INVALID_ARGUMENT', 'keepAliveMs must be >= 0');
     this.processor = processor;
     this.socket = socket;
     this.#keepAliveMs = ka;
