@@ -358,6 +358,89 @@ const INV = invBest.circ;
 check('S-box', FWD, (x) => SBOX[x] ^ 0x63);
 check('inverse S-box', INV, (y) => INV_SBOX[y ^ 0x63]);
 
+// ---- Boyar and Peralta's S-box circuits ----
+// Two published circuits for the forward S-box, written here from the papers' equations (their names:
+// inputs U0..U7 with U0 the most significant bit, outputs S0..S7 likewise; "+" XOR, "x" AND), evaluated
+// on all 256 inputs against the S-box before either is used. In both, the XNORs of the papers (S1, S2,
+// S6, S7) are the affine constant 0x63, which the round keys carry, so they are XORs here.
+// - BP_SBOX_115: J. Boyar, R. Peralta, "A new combinational logic minimization technique with
+//   applications to cryptology" (SEA 2010, eprint 2009/191): 32 AND + 83 XOR/XNOR, depth 28.
+// - BP_SBOX_DEPTH16: J. Boyar, R. Peralta, "A depth-16 circuit for the AES S-box" (IFIP SEC 2012,
+//   eprint 2011/332): 34 AND + 94 XOR/XNOR, depth 16.
+const BP_SBOX_115 = `
+Y14 = U3 + U5 | Y13 = U0 + U6 | Y9 = U0 + U3 | Y8 = U0 + U5 | T0 = U1 + U2 | Y1 = T0 + U7
+Y4 = Y1 + U3 | Y12 = Y13 + Y14 | Y2 = Y1 + U0 | Y5 = Y1 + U6 | Y3 = Y5 + Y8 | T1 = U4 + Y12
+Y15 = T1 + U5 | Y20 = T1 + U1 | Y6 = Y15 + U7 | Y10 = Y15 + T0 | Y11 = Y20 + Y9 | Y7 = U7 + Y11
+Y17 = Y10 + Y11 | Y19 = Y10 + Y8 | Y16 = T0 + Y11 | Y21 = Y13 + Y16 | Y18 = U0 + Y16
+T2 = Y12 x Y15 | T3 = Y3 x Y6 | T4 = T3 + T2 | T5 = Y4 x U7 | T6 = T5 + T2 | T7 = Y13 x Y16
+T8 = Y5 x Y1 | T9 = T8 + T7 | T10 = Y2 x Y7 | T11 = T10 + T7 | T12 = Y9 x Y11 | T13 = Y14 x Y17
+T14 = T13 + T12 | T15 = Y8 x Y10 | T16 = T15 + T12 | T17 = T4 + T14 | T18 = T6 + T16 | T19 = T9 + T14
+T20 = T11 + T16 | T21 = T17 + Y20 | T22 = T18 + Y19 | T23 = T19 + Y21 | T24 = T20 + Y18
+T25 = T21 + T22 | T26 = T21 x T23 | T27 = T24 + T26 | T28 = T25 x T27 | T29 = T28 + T22
+T30 = T23 + T24 | T31 = T22 + T26 | T32 = T31 x T30 | T33 = T32 + T24 | T34 = T23 + T33
+T35 = T27 + T33 | T36 = T24 x T35 | T37 = T36 + T34 | T38 = T27 + T36 | T39 = T29 x T38
+T40 = T25 + T39 | T41 = T40 + T37 | T42 = T29 + T33 | T43 = T29 + T40 | T44 = T33 + T37
+T45 = T42 + T41 | Z0 = T44 x Y15 | Z1 = T37 x Y6 | Z2 = T33 x U7 | Z3 = T43 x Y16 | Z4 = T40 x Y1
+Z5 = T29 x Y7 | Z6 = T42 x Y11 | Z7 = T45 x Y17 | Z8 = T41 x Y10 | Z9 = T44 x Y12 | Z10 = T37 x Y3
+Z11 = T33 x Y4 | Z12 = T43 x Y13 | Z13 = T40 x Y5 | Z14 = T29 x Y2 | Z15 = T42 x Y9 | Z16 = T45 x Y14
+Z17 = T41 x Y8
+T46 = Z15 + Z16 | T47 = Z10 + Z11 | T48 = Z5 + Z13 | T49 = Z9 + Z10 | T50 = Z2 + Z12 | T51 = Z2 + Z5
+T52 = Z7 + Z8 | T53 = Z0 + Z3 | T54 = Z6 + Z7 | T55 = Z16 + Z17 | T56 = Z12 + T48 | T57 = T50 + T53
+T58 = Z4 + T46 | T59 = Z3 + T54 | T60 = T46 + T57 | T61 = Z14 + T57 | T62 = T52 + T58 | T63 = T49 + T58
+T64 = Z4 + T59 | T65 = T61 + T62 | T66 = Z1 + T63 | S0 = T59 + T63 | S6 = T56 + T62 | S7 = T48 + T60
+T67 = T64 + T65 | S3 = T53 + T66 | S4 = T51 + T66 | S5 = T47 + T65 | S1 = T64 + S3 | S2 = T55 + T67
+`;
+const BP_SBOX_DEPTH16 = `
+T1 = U0 + U3 | T2 = U0 + U5 | T3 = U0 + U6 | T4 = U3 + U5 | T5 = U4 + U6 | T6 = T1 + T5
+T7 = U1 + U2 | T8 = U7 + T6 | T9 = U7 + T7 | T10 = T6 + T7 | T11 = U1 + U5 | T12 = U2 + U5
+T13 = T3 + T4 | T14 = T6 + T11 | T15 = T5 + T11 | T16 = T5 + T12 | T17 = T9 + T16 | T18 = U3 + U7
+T19 = T7 + T18 | T20 = T1 + T19 | T21 = U6 + U7 | T22 = T7 + T21 | T23 = T2 + T22 | T24 = T2 + T10
+T25 = T20 + T17 | T26 = T3 + T16 | T27 = T1 + T12
+M1 = T13 x T6 | M2 = T23 x T8 | M3 = T14 + M1 | M4 = T19 x U7 | M5 = M4 + M1 | M6 = T3 x T16
+M7 = T22 x T9 | M8 = T26 + M6 | M9 = T20 x T17 | M10 = M9 + M6 | M11 = T1 x T15 | M12 = T4 x T27
+M13 = M12 + M11 | M14 = T2 x T10 | M15 = M14 + M11 | M16 = M3 + M2 | M17 = M5 + T24 | M18 = M8 + M7
+M19 = M10 + M15 | M20 = M16 + M13 | M21 = M17 + M15 | M22 = M18 + M13 | M23 = M19 + T25
+M24 = M22 + M23 | M25 = M22 x M20 | M26 = M21 + M25 | M27 = M20 + M21 | M28 = M23 + M25
+M29 = M28 x M27 | M30 = M26 x M24 | M31 = M20 x M23 | M32 = M27 x M31 | M33 = M27 + M25
+M34 = M21 x M22 | M35 = M24 x M34 | M36 = M24 + M25 | M37 = M21 + M29 | M38 = M32 + M33
+M39 = M23 + M30 | M40 = M35 + M36 | M41 = M38 + M40 | M42 = M37 + M39 | M43 = M37 + M38
+M44 = M39 + M40 | M45 = M42 + M41 | M46 = M44 x T6 | M47 = M40 x T8 | M48 = M39 x U7
+M49 = M43 x T16 | M50 = M38 x T9 | M51 = M37 x T17 | M52 = M42 x T15 | M53 = M45 x T27
+M54 = M41 x T10 | M55 = M44 x T13 | M56 = M40 x T23 | M57 = M39 x T19 | M58 = M43 x T3
+M59 = M38 x T22 | M60 = M37 x T20 | M61 = M42 x T1 | M62 = M45 x T4 | M63 = M41 x T2
+L0 = M61 + M62 | L1 = M50 + M56 | L2 = M46 + M48 | L3 = M47 + M55 | L4 = M54 + M58 | L5 = M49 + M61
+L6 = M62 + L5 | L7 = M46 + L3 | L8 = M51 + M59 | L9 = M52 + M53 | L10 = M53 + L4 | L11 = M60 + L2
+L12 = M48 + M51 | L13 = M50 + L0 | L14 = M52 + M61 | L15 = M55 + L1 | L16 = M56 + L0 | L17 = M57 + L1
+L18 = M58 + L8 | L19 = M63 + L4 | L20 = L0 + L1 | L21 = L1 + L7 | L22 = L3 + L12 | L23 = L18 + L2
+L24 = L15 + L9 | L25 = L6 + L10 | L26 = L7 + L9 | L27 = L8 + L10 | L28 = L11 + L14 | L29 = L11 + L17
+S0 = L6 + L24 | S1 = L16 + L26 | S2 = L19 + L28 | S3 = L6 + L21 | S4 = L20 + L22 | S5 = L25 + L29
+S6 = L13 + L27 | S7 = L6 + L23
+`;
+/** One of the circuits above as a Circuit (inputs s0..s7 = bit planes, s7 = U0); outs[i] = bit i of S(x) ^ 0x63. */
+function bpCircuit(text) {
+  const c = new Circuit();
+  const sig = new Map();
+  for (let i = 0; i < 8; i++) sig.set(`U${i}`, c.input(`s${7 - i}`, table((x) => x, 7 - i)));
+  for (const eq of text.split(/[|\n]/).map((e) => e.trim()).filter(Boolean)) {
+    const m = /^(\w+) = (\w+) ([+x]) (\w+)$/.exec(eq);
+    if (!m || sig.has(m[1]) || !sig.has(m[2]) || !sig.has(m[4])) throw new Error(`BP_SBOX: bad line ${eq}`);
+    sig.set(m[1], c.gate(m[3] === '+' ? 'xor' : 'and', sig.get(m[2]), sig.get(m[4])));
+  }
+  return { c, outs: Array.from({ length: 8 }, (_, i) => sig.get(`S${7 - i}`)) };
+}
+const BP115 = bpCircuit(BP_SBOX_115);
+check("Boyar and Peralta's 115-gate S-box", BP115, (x) => SBOX[x] ^ 0x63);
+const BP16 = bpCircuit(BP_SBOX_DEPTH16);
+check("Boyar and Peralta's depth-16 S-box", BP16, (x) => SBOX[x] ^ 0x63);
+// The forward circuit of the cipher: the smallest of the three (AES_BS_SBOX=tower|bp16|bp115 to compare).
+const ENC_CHOICES = { tower: FWD, bp16: BP16, bp115: BP115 };
+const ENC_NAME = process.env.AES_BS_SBOX ?? Object.keys(ENC_CHOICES).reduce((a, b) => {
+  const g = (k) => ENC_CHOICES[k].c.gates.and + ENC_CHOICES[k].c.gates.xor;
+  return g(b) < g(a) ? b : a;
+});
+const ENC = ENC_CHOICES[ENC_NAME];
+if (!ENC) throw new Error(`AES_BS_SBOX: ${ENC_NAME}?`);
+
 // Byte permutations of a plane (byte j = state byte j = 4 * column + row).
 const perm = (f) => Array.from({ length: 16 }, (_, j) => f(j >> 2, j & 3));
 const SR = perm((c, r) => 4 * ((c + r) % 4) + r);
@@ -390,14 +473,14 @@ function encryptFn() {
   const L = [];
   L.push('/**');
   L.push(' * Encrypts the 8 blocks held as bit planes at `st` (8 x v128) with the bitsliced round keys at `rk`');
-  L.push(` * (rounds + 1 keys of 8 planes; keys 1..rounds with 0x63 added to every byte). S-box: ${FWD.c.gates.and} AND + ${FWD.c.gates.xor} XOR.`);
+  L.push(` * (rounds + 1 keys of 8 planes; keys 1..rounds with 0x63 added to every byte). S-box: ${ENC.c.gates.and} AND + ${ENC.c.gates.xor} XOR${ENC === FWD ? '' : " (Boyar and Peralta's circuit)"}.`);
   L.push(' */');
   L.push('export function aesBsEncryptPlanes(st: usize, rk: usize, rounds: u32): void {');
   const head = L.splice(0);
   for (const i of P8) L.push(`  let v${i} = v128.xor(v128.load(st, ${16 * i}), v128.load(rk, ${16 * i}));`);
   L.push('  for (let r: u32 = 1; r < rounds; r++) {');
   L.push('    rk += 128;');
-  const sb = inline(FWD, P8.map((i) => `v${i}`), 'e');
+  const sb = inline(ENC, P8.map((i) => `v${i}`), 'e');
   L.push(...sb.lines.map((l) => '  ' + l));
   // ShiftRows, MixColumns, AddRoundKey.
   const o = sb.outs;
@@ -410,7 +493,7 @@ function encryptFn() {
   for (const i of P8) L.push(`    v${i} = ${xor(x2[i], `b${i}`, shuf(`t${i}`, ROT2), `v128.load(rk, ${16 * i})`)};`);
   L.push('  }');
   L.push('  rk += 128;');
-  const fin = inline(FWD, P8.map((i) => `v${i}`), 'f');
+  const fin = inline(ENC, P8.map((i) => `v${i}`), 'f');
   L.push(...fin.lines);
   for (const i of P8) L.push(`  v128.store(st, v128.xor(${shuf(fin.outs[i], SR)}, v128.load(rk, ${16 * i})), ${16 * i});`);
   L.push('}');
