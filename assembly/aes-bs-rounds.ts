@@ -16,9 +16,7 @@
  * (rounds + 1 keys of 8 planes; keys 1..rounds with 0x63 added to every byte). S-box: 32 AND + 83 XOR (Boyar and Peralta's circuit).
  */
 export function aesBsEncryptPlanes(st: usize, rk: usize, rounds: u32): void {
-  const sh0 = i8x16(0, 5, 10, 15, 4, 9, 14, 3, 8, 13, 2, 7, 12, 1, 6, 11);
-  const sh1 = i8x16(5, 10, 15, 0, 9, 14, 3, 4, 13, 2, 7, 8, 1, 6, 11, 12);
-  const sh2 = i8x16(2, 3, 0, 1, 6, 7, 4, 5, 10, 11, 8, 9, 14, 15, 12, 13);
+  const sh0 = i8x16(0, 1, 2, 3, 5, 6, 7, 4, 10, 11, 8, 9, 15, 12, 13, 14);
   let v0 = v128.xor(v128.load(st, 0), v128.load(rk, 0));
   let v1 = v128.xor(v128.load(st, 16), v128.load(rk, 16));
   let v2 = v128.xor(v128.load(st, 32), v128.load(rk, 32));
@@ -145,37 +143,37 @@ export function aesBsEncryptPlanes(st: usize, rk: usize, rounds: u32): void {
     const e113 = v128.xor(e103, e110);
     const e114 = v128.xor(e94, e109);
     const a0 = i8x16.swizzle(e108, sh0);
-    const b0 = i8x16.swizzle(e108, sh1);
+    const b0 = i32x4.shuffle(a0, a0, 1, 2, 3, 0);
     const t0 = v128.xor(a0, b0);
     const a1 = i8x16.swizzle(e107, sh0);
-    const b1 = i8x16.swizzle(e107, sh1);
+    const b1 = i32x4.shuffle(a1, a1, 1, 2, 3, 0);
     const t1 = v128.xor(a1, b1);
     const a2 = i8x16.swizzle(e112, sh0);
-    const b2 = i8x16.swizzle(e112, sh1);
+    const b2 = i32x4.shuffle(a2, a2, 1, 2, 3, 0);
     const t2 = v128.xor(a2, b2);
     const a3 = i8x16.swizzle(e111, sh0);
-    const b3 = i8x16.swizzle(e111, sh1);
+    const b3 = i32x4.shuffle(a3, a3, 1, 2, 3, 0);
     const t3 = v128.xor(a3, b3);
     const a4 = i8x16.swizzle(e110, sh0);
-    const b4 = i8x16.swizzle(e110, sh1);
+    const b4 = i32x4.shuffle(a4, a4, 1, 2, 3, 0);
     const t4 = v128.xor(a4, b4);
     const a5 = i8x16.swizzle(e114, sh0);
-    const b5 = i8x16.swizzle(e114, sh1);
+    const b5 = i32x4.shuffle(a5, a5, 1, 2, 3, 0);
     const t5 = v128.xor(a5, b5);
     const a6 = i8x16.swizzle(e113, sh0);
-    const b6 = i8x16.swizzle(e113, sh1);
+    const b6 = i32x4.shuffle(a6, a6, 1, 2, 3, 0);
     const t6 = v128.xor(a6, b6);
     const a7 = i8x16.swizzle(e106, sh0);
-    const b7 = i8x16.swizzle(e106, sh1);
+    const b7 = i32x4.shuffle(a7, a7, 1, 2, 3, 0);
     const t7 = v128.xor(a7, b7);
-    v0 = v128.xor(v128.xor(v128.xor(t7, b0), i8x16.swizzle(t0, sh2)), v128.load(rk, 0));
-    v1 = v128.xor(v128.xor(v128.xor(v128.xor(t0, t7), b1), i8x16.swizzle(t1, sh2)), v128.load(rk, 16));
-    v2 = v128.xor(v128.xor(v128.xor(t1, b2), i8x16.swizzle(t2, sh2)), v128.load(rk, 32));
-    v3 = v128.xor(v128.xor(v128.xor(v128.xor(t2, t7), b3), i8x16.swizzle(t3, sh2)), v128.load(rk, 48));
-    v4 = v128.xor(v128.xor(v128.xor(v128.xor(t3, t7), b4), i8x16.swizzle(t4, sh2)), v128.load(rk, 64));
-    v5 = v128.xor(v128.xor(v128.xor(t4, b5), i8x16.swizzle(t5, sh2)), v128.load(rk, 80));
-    v6 = v128.xor(v128.xor(v128.xor(t5, b6), i8x16.swizzle(t6, sh2)), v128.load(rk, 96));
-    v7 = v128.xor(v128.xor(v128.xor(t6, b7), i8x16.swizzle(t7, sh2)), v128.load(rk, 112));
+    v0 = v128.xor(v128.xor(v128.xor(t7, b0), i32x4.shuffle(t0, t0, 2, 3, 0, 1)), v128.load(rk, 0));
+    v1 = v128.xor(v128.xor(v128.xor(v128.xor(t0, t7), b1), i32x4.shuffle(t1, t1, 2, 3, 0, 1)), v128.load(rk, 16));
+    v2 = v128.xor(v128.xor(v128.xor(t1, b2), i32x4.shuffle(t2, t2, 2, 3, 0, 1)), v128.load(rk, 32));
+    v3 = v128.xor(v128.xor(v128.xor(v128.xor(t2, t7), b3), i32x4.shuffle(t3, t3, 2, 3, 0, 1)), v128.load(rk, 48));
+    v4 = v128.xor(v128.xor(v128.xor(v128.xor(t3, t7), b4), i32x4.shuffle(t4, t4, 2, 3, 0, 1)), v128.load(rk, 64));
+    v5 = v128.xor(v128.xor(v128.xor(t4, b5), i32x4.shuffle(t5, t5, 2, 3, 0, 1)), v128.load(rk, 80));
+    v6 = v128.xor(v128.xor(v128.xor(t5, b6), i32x4.shuffle(t6, t6, 2, 3, 0, 1)), v128.load(rk, 96));
+    v7 = v128.xor(v128.xor(v128.xor(t6, b7), i32x4.shuffle(t7, t7, 2, 3, 0, 1)), v128.load(rk, 112));
   }
   rk += 128;
   const f0 = v128.xor(v4, v2);
@@ -308,9 +306,7 @@ export function aesBsEncryptPlanes(st: usize, rk: usize, rounds: u32): void {
  * cipher of FIPS 197 5.3, InvMixColumns as MixColumns after (5, 0, 4, 0)). Inverse S-box: 36 AND + 101 XOR.
  */
 export function aesBsDecryptPlanes(st: usize, rk: usize, rounds: u32): void {
-  const sh0 = i8x16(0, 13, 10, 7, 4, 1, 14, 11, 8, 5, 2, 15, 12, 9, 6, 3);
-  const sh1 = i8x16(2, 3, 0, 1, 6, 7, 4, 5, 10, 11, 8, 9, 14, 15, 12, 13);
-  const sh2 = i8x16(1, 2, 3, 0, 5, 6, 7, 4, 9, 10, 11, 8, 13, 14, 15, 12);
+  const sh0 = i8x16(0, 1, 2, 3, 7, 4, 5, 6, 10, 11, 8, 9, 13, 14, 15, 12);
   rk += <usize>rounds << 7;
   let v0 = v128.xor(v128.load(st, 0), v128.load(rk, 0));
   let v1 = v128.xor(v128.load(st, 16), v128.load(rk, 16));
@@ -475,14 +471,14 @@ export function aesBsDecryptPlanes(st: usize, rk: usize, rounds: u32): void {
     const k5 = v128.xor(d128, v128.load(rk, 80));
     const k6 = v128.xor(d122, v128.load(rk, 96));
     const k7 = v128.xor(d123, v128.load(rk, 112));
-    const u0 = v128.xor(k0, i8x16.swizzle(k0, sh1));
-    const u1 = v128.xor(k1, i8x16.swizzle(k1, sh1));
-    const u2 = v128.xor(k2, i8x16.swizzle(k2, sh1));
-    const u3 = v128.xor(k3, i8x16.swizzle(k3, sh1));
-    const u4 = v128.xor(k4, i8x16.swizzle(k4, sh1));
-    const u5 = v128.xor(k5, i8x16.swizzle(k5, sh1));
-    const u6 = v128.xor(k6, i8x16.swizzle(k6, sh1));
-    const u7 = v128.xor(k7, i8x16.swizzle(k7, sh1));
+    const u0 = v128.xor(k0, i32x4.shuffle(k0, k0, 2, 3, 0, 1));
+    const u1 = v128.xor(k1, i32x4.shuffle(k1, k1, 2, 3, 0, 1));
+    const u2 = v128.xor(k2, i32x4.shuffle(k2, k2, 2, 3, 0, 1));
+    const u3 = v128.xor(k3, i32x4.shuffle(k3, k3, 2, 3, 0, 1));
+    const u4 = v128.xor(k4, i32x4.shuffle(k4, k4, 2, 3, 0, 1));
+    const u5 = v128.xor(k5, i32x4.shuffle(k5, k5, 2, 3, 0, 1));
+    const u6 = v128.xor(k6, i32x4.shuffle(k6, k6, 2, 3, 0, 1));
+    const u7 = v128.xor(k7, i32x4.shuffle(k7, k7, 2, 3, 0, 1));
     const u76 = v128.xor(u7, u6);
     const m0 = v128.xor(k0, u6);
     const m1 = v128.xor(k1, u76);
@@ -492,30 +488,30 @@ export function aesBsDecryptPlanes(st: usize, rk: usize, rounds: u32): void {
     const m5 = v128.xor(k5, v128.xor(u3, u7));
     const m6 = v128.xor(k6, u4);
     const m7 = v128.xor(k7, u5);
-    const b0 = i8x16.swizzle(m0, sh2);
+    const b0 = i32x4.shuffle(m0, m0, 1, 2, 3, 0);
     const t0 = v128.xor(m0, b0);
-    const b1 = i8x16.swizzle(m1, sh2);
+    const b1 = i32x4.shuffle(m1, m1, 1, 2, 3, 0);
     const t1 = v128.xor(m1, b1);
-    const b2 = i8x16.swizzle(m2, sh2);
+    const b2 = i32x4.shuffle(m2, m2, 1, 2, 3, 0);
     const t2 = v128.xor(m2, b2);
-    const b3 = i8x16.swizzle(m3, sh2);
+    const b3 = i32x4.shuffle(m3, m3, 1, 2, 3, 0);
     const t3 = v128.xor(m3, b3);
-    const b4 = i8x16.swizzle(m4, sh2);
+    const b4 = i32x4.shuffle(m4, m4, 1, 2, 3, 0);
     const t4 = v128.xor(m4, b4);
-    const b5 = i8x16.swizzle(m5, sh2);
+    const b5 = i32x4.shuffle(m5, m5, 1, 2, 3, 0);
     const t5 = v128.xor(m5, b5);
-    const b6 = i8x16.swizzle(m6, sh2);
+    const b6 = i32x4.shuffle(m6, m6, 1, 2, 3, 0);
     const t6 = v128.xor(m6, b6);
-    const b7 = i8x16.swizzle(m7, sh2);
+    const b7 = i32x4.shuffle(m7, m7, 1, 2, 3, 0);
     const t7 = v128.xor(m7, b7);
-    v0 = v128.xor(v128.xor(t7, b0), i8x16.swizzle(t0, sh1));
-    v1 = v128.xor(v128.xor(v128.xor(t0, t7), b1), i8x16.swizzle(t1, sh1));
-    v2 = v128.xor(v128.xor(t1, b2), i8x16.swizzle(t2, sh1));
-    v3 = v128.xor(v128.xor(v128.xor(t2, t7), b3), i8x16.swizzle(t3, sh1));
-    v4 = v128.xor(v128.xor(v128.xor(t3, t7), b4), i8x16.swizzle(t4, sh1));
-    v5 = v128.xor(v128.xor(t4, b5), i8x16.swizzle(t5, sh1));
-    v6 = v128.xor(v128.xor(t5, b6), i8x16.swizzle(t6, sh1));
-    v7 = v128.xor(v128.xor(t6, b7), i8x16.swizzle(t7, sh1));
+    v0 = v128.xor(v128.xor(t7, b0), i32x4.shuffle(t0, t0, 2, 3, 0, 1));
+    v1 = v128.xor(v128.xor(v128.xor(t0, t7), b1), i32x4.shuffle(t1, t1, 2, 3, 0, 1));
+    v2 = v128.xor(v128.xor(t1, b2), i32x4.shuffle(t2, t2, 2, 3, 0, 1));
+    v3 = v128.xor(v128.xor(v128.xor(t2, t7), b3), i32x4.shuffle(t3, t3, 2, 3, 0, 1));
+    v4 = v128.xor(v128.xor(v128.xor(t3, t7), b4), i32x4.shuffle(t4, t4, 2, 3, 0, 1));
+    v5 = v128.xor(v128.xor(t4, b5), i32x4.shuffle(t5, t5, 2, 3, 0, 1));
+    v6 = v128.xor(v128.xor(t5, b6), i32x4.shuffle(t6, t6, 2, 3, 0, 1));
+    v7 = v128.xor(v128.xor(t6, b7), i32x4.shuffle(t7, t7, 2, 3, 0, 1));
   }
   rk -= 128;
   const z0 = i8x16.swizzle(v0, sh0);
@@ -675,17 +671,19 @@ export function aesBsDecryptPlanes(st: usize, rk: usize, rounds: u32): void {
 
 /**
  * Converts 8 blocks (block k at st + 16 k) to bit planes (plane i at st + 16 i: bit k of its byte j is bit i
- * of byte j of block k) and back: an 8x8 bit transpose per byte position, 3 layers of SWAPMOVE.
+ * of state byte (j >> 2, j & 3) (row, column) of block k, byte 4 * (j & 3) + (j >> 2) of the block) and back: an 8x8 bit transpose per byte position, 3 layers of SWAPMOVE,
+ * and a 4 x 4 byte transpose of each block (one pshufb).
  */
 export function bsTranspose(st: usize): void {
-  let r0 = v128.load(st, 0);
-  let r1 = v128.load(st, 16);
-  let r2 = v128.load(st, 32);
-  let r3 = v128.load(st, 48);
-  let r4 = v128.load(st, 64);
-  let r5 = v128.load(st, 80);
-  let r6 = v128.load(st, 96);
-  let r7 = v128.load(st, 112);
+  const sh0 = i8x16(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
+  let r0 = i8x16.swizzle(v128.load(st, 0), sh0);
+  let r1 = i8x16.swizzle(v128.load(st, 16), sh0);
+  let r2 = i8x16.swizzle(v128.load(st, 32), sh0);
+  let r3 = i8x16.swizzle(v128.load(st, 48), sh0);
+  let r4 = i8x16.swizzle(v128.load(st, 64), sh0);
+  let r5 = i8x16.swizzle(v128.load(st, 80), sh0);
+  let r6 = i8x16.swizzle(v128.load(st, 96), sh0);
+  let r7 = i8x16.swizzle(v128.load(st, 112), sh0);
   let t: v128;
   t = v128.and(v128.xor(i16x8.shr_u(r0, 1), r1), i8x16.splat(0x55));
   r1 = v128.xor(r1, t); r0 = v128.xor(r0, i16x8.shl(t, 1));

@@ -441,12 +441,22 @@ const ENC_NAME = process.env.AES_BS_SBOX ?? Object.keys(ENC_CHOICES).reduce((a, 
 const ENC = ENC_CHOICES[ENC_NAME];
 if (!ENC) throw new Error(`AES_BS_SBOX: ${ENC_NAME}?`);
 
-// Byte permutations of a plane (byte j = state byte j = 4 * column + row).
-const perm = (f) => Array.from({ length: 16 }, (_, j) => f(j >> 2, j & 3));
-const SR = perm((c, r) => 4 * ((c + r) % 4) + r);
-const ISR = perm((c, r) => 4 * ((c - r + 4) % 4) + r);
-const ROT1 = perm((c, r) => 4 * c + ((r + 1) % 4));
-const ROT2 = perm((c, r) => 4 * c + ((r + 2) % 4));
+// Byte permutations of a plane. Row-major planes (AES_BS_LAYOUT=row, the default): byte 4 * row +
+// column holds state byte (row, column), so that a row rotation of MixColumns moves whole 32-bit lanes
+// (i32x4.shuffle: one pshufd with an immediate, no index vector to build or keep in a register) and
+// ShiftRows is the only byte shuffle (one index vector); bsTranspose converts between the block's byte
+// order (FIPS 197: 4 * column + row) and this one. AES_BS_LAYOUT=col keeps the block's order in the
+// planes (every shuffle a pshufb, three index vectors).
+const ROW = (process.env.AES_BS_LAYOUT ?? 'row') === 'row';
+const at = (c, r) => (ROW ? 4 * r + c : 4 * c + r);
+/** The permutation whose byte at (c, r) comes from the byte at f(c, r) = [c', r']. */
+const perm = (f) => { const p = new Array(16); for (let c = 0; c < 4; c++) for (let r = 0; r < 4; r++) p[at(c, r)] = at(...f(c, r)); return p; };
+const SR = perm((c, r) => [(c + r) % 4, r]);
+const ISR = perm((c, r) => [(c - r + 4) % 4, r]);
+const ROT1 = perm((c, r) => [c, (r + 1) % 4]);
+const ROT2 = perm((c, r) => [c, (r + 2) % 4]);
+/** Between the block's byte order and the planes' (the 4 x 4 byte transpose for row-major; an involution). */
+const TOROW = Array.from({ length: 16 }, (_, j) => 4 * (j & 3) + (j >> 2));
 const compose = (outer, inner) => outer.map((j) => inner[j]); // (outer o inner)[j] = inner[outer[j]]
 // Byte permutations as i8x16.swizzle with a constant index vector, named once per function (masks()):
 // V8 keeps the vector in a register and emits one pshufb per use, where i8x16.shuffle's immediate
@@ -454,6 +464,9 @@ const compose = (outer, inner) => outer.map((j) => inner[j]); // (outer o inner)
 // (Indices are all < 16, so swizzle = shuffle of a vector with itself.)
 let MASKS = [];
 const shuf = (x, pm) => {
+  // A permutation of whole 32-bit lanes: i32x4.shuffle (V8: pshufd with an immediate).
+  const lanes = [0, 1, 2, 3].map((q) => pm[4 * q] >> 2);
+  if (pm.every((v, j) => v === 4 * lanes[j >> 2] + (j & 3))) return `i32x4.shuffle(${x}, ${x}, ${lanes.join(', ')})`;
   const k = pm.join(', ');
   if (!MASKS.includes(k)) MASKS.push(k);
   return `i8x16.swizzle(${x}, sh${MASKS.indexOf(k)})`;
@@ -486,7 +499,7 @@ function encryptFn() {
   const o = sb.outs;
   for (const i of P8) {
     L.push(`    const a${i} = ${shuf(o[i], SR)};`);
-    L.push(`    const b${i} = ${shuf(o[i], compose(ROT1, SR))};`);
+    L.push(`    const b${i} = ${ROW ? shuf(`a${i}`, ROT1) : shuf(o[i], compose(ROT1, SR))};`);
     L.push(`    const t${i} = v128.xor(a${i}, b${i});`);
   }
   const x2 = xt(P8.map((i) => `t${i}`));
@@ -540,15 +553,20 @@ function decryptFn() {
   return fn(head, L);
 }
 
-/** The 8x8 bit-matrix transpose of every byte position across the 8 v128 at `st` (its own inverse). */
+/**
+ * The 8x8 bit-matrix transpose of every byte position across the 8 v128 at `st`, with (row-major) the
+ * 4 x 4 byte transpose of each v128: both are involutions and they commute, so this is its own inverse.
+ */
 function transposeFn() {
   const L = [];
   L.push('/**');
   L.push(' * Converts 8 blocks (block k at st + 16 k) to bit planes (plane i at st + 16 i: bit k of its byte j is bit i');
-  L.push(' * of byte j of block k) and back: an 8x8 bit transpose per byte position, 3 layers of SWAPMOVE.');
+  L.push(` * of ${ROW ? 'state byte (j >> 2, j & 3) (row, column) of block k, byte 4 * (j & 3) + (j >> 2) of the block' : 'byte j of block k'}) and back: an 8x8 bit transpose per byte position, 3 layers of SWAPMOVE${ROW ? ',' : '.'}`);
+  if (ROW) L.push(' * and a 4 x 4 byte transpose of each block (one pshufb).');
   L.push(' */');
   L.push('export function bsTranspose(st: usize): void {');
-  for (const i of P8) L.push(`  let r${i} = v128.load(st, ${16 * i});`);
+  const head = L.splice(0);
+  for (const i of P8) L.push(`  let r${i} = ${ROW ? shuf(`v128.load(st, ${16 * i})`, TOROW) : `v128.load(st, ${16 * i})`};`);
   L.push('  let t: v128;');
   for (const [n, m] of [[1, '0x55'], [2, '0x33'], [4, '0x0f']]) {
     for (const lo of P8.filter((k) => (k & n) === 0)) {
@@ -559,7 +577,7 @@ function transposeFn() {
   }
   for (const i of P8) L.push(`  v128.store(st, r${i}, ${16 * i});`);
   L.push('}');
-  return L.join('\n');
+  return fn(head, L);
 }
 
 const out = [
