@@ -8,8 +8,9 @@
 //   the list; idle lanes encrypt a zero block whose result is dropped.
 //
 // Round keys: the SA's expanded encryption key (aes.ts layout, bytes in state order), each round key
-// in the planes' byte order (row-major, as bsTranspose puts the blocks) replicated to the 8 blocks as bit planes, with 0x63 added for rounds 1..Nr (the S-box circuits leave out
-// the affine constant). Converted once per key within an exported call, kept in BS_RK, zeroed by bsWipe().
+// in the planes' byte order (row-major, as bsTranspose puts the blocks) replicated to the 8 blocks as
+// bit planes, with 0x63 added for rounds 1..Nr (the S-box circuits leave out the affine constant).
+// Converted once per key within an exported call, kept in BS_RK, zeroed by bsWipe().
 
 import { AES_RK } from "./aes";
 import { aesBsEncryptPlanes, aesBsDecryptPlanes, bsTranspose } from "./aes-bs-rounds";
