@@ -434,6 +434,64 @@ const BP115 = bpCircuit(BP_SBOX_115);
 check("Boyar and Peralta's 115-gate S-box", BP115, (x) => SBOX[x] ^ 0x63);
 const BP16 = bpCircuit(BP_SBOX_DEPTH16);
 check("Boyar and Peralta's depth-16 S-box", BP16, (x) => SBOX[x] ^ 0x63);
+
+/**
+ * The inverse S-box from a forward circuit's nonlinear middle: S(x) + 0x63 = A(x^-1) = Bottom(Middle(Top(x)))
+ * with A the affine map's linear part, so the inverse circuit's function y -> (A^-1 y)^-1 (the round keys
+ * carry 0x63 here too) is A^-1 Bottom(Middle(Top(A^-1 y))): the same middle (its ANDs and the XORs between
+ * them) between two new linear layers, Top after A^-1 on the inputs and A^-1 after Bottom on the outputs,
+ * each built by the linear-layer heuristics. Top: the signals linear in the inputs; Bottom: XORs of the
+ * last ANDs (those that feed no AND).
+ */
+function middleInverse(text) {
+  const eqs = text.split(/[|\n]/).map((e) => e.trim()).filter(Boolean).map((e) => {
+    const [, out, a, op, b] = /^(\w+) = (\w+) ([+x]) (\w+)$/.exec(e);
+    return { out, a, op, b };
+  });
+  const mask = new Map(); // input-linear signals: their mask over the input bits (bit k = plane k)
+  for (let i = 0; i < 8; i++) mask.set(`U${i}`, 1 << (7 - i));
+  for (const e of eqs) if (e.op === '+' && mask.has(e.a) && mask.has(e.b)) mask.set(e.out, mask.get(e.a) ^ mask.get(e.b));
+  const feedsAnd = new Set();
+  for (const e of [...eqs].reverse()) {
+    if (e.op === 'x' || feedsAnd.has(e.out)) { feedsAnd.add(e.a); feedsAnd.add(e.b); }
+  }
+  const last = new Set(eqs.filter((e) => e.op === 'x' && !feedsAnd.has(e.out)).map((e) => e.out));
+  const zset = new Map([...last].map((z) => [z, new Set([z])]));
+  for (const e of eqs) if (e.op === '+' && zset.has(e.a) && zset.has(e.b)) zset.set(e.out, lx(zset.get(e.a), zset.get(e.b)));
+  const c = new Circuit();
+  const ys = Array.from({ length: 8 }, (_, i) => c.input(`s${i}`, table((y) => y, i)));
+  // Top: each input-linear signal the middle uses, as a form over y: parity(m & A^-1 y).
+  const middle = eqs.filter((e) => !mask.has(e.out) && !(zset.has(e.out) && !last.has(e.out)));
+  const used = [...new Set(middle.flatMap((e) => [e.a, e.b]).filter((x) => mask.has(x)))];
+  const form = (m) => new Set([0, 1, 2, 3, 4, 5, 6, 7].filter((j) => {
+    let v = m & AFF_INV[1 << j], p = 0;
+    for (; v; v &= v - 1) p ^= 1;
+    return p;
+  }).map((j) => ys[j]));
+  const top = c.linear(used.map((x) => form(mask.get(x))));
+  const sig = new Map(used.map((x, i) => [x, top[i]]));
+  for (const e of middle) sig.set(e.out, c.gate(e.op === '+' ? 'xor' : 'and', sig.get(e.a), sig.get(e.b)));
+  // Bottom: output bit i = bit i of A^-1 applied to the forward outputs (S0 = bit 7), over the last ANDs.
+  const sBit = (k) => zset.get(`S${7 - k}`);
+  const outs = c.linear(Array.from({ length: 8 }, (_, i) => lx(...[0, 1, 2, 3, 4, 5, 6, 7]
+    .filter((k) => (AFF_INV[1 << k] >> i) & 1).map((k) => new Set([...sBit(k)].map((z) => sig.get(z)))))));
+  return { c, outs };
+}
+FINAL = true;
+const BP115_INV = middleInverse(BP_SBOX_115);
+const BP16_INV = middleInverse(BP_SBOX_DEPTH16);
+FINAL = false;
+check("inverse S-box on Boyar and Peralta's 115-gate middle", BP115_INV, (y) => INV_SBOX[y ^ 0x63]);
+check("inverse S-box on Boyar and Peralta's depth-16 middle", BP16_INV, (y) => INV_SBOX[y ^ 0x63]);
+const DEC_CHOICES = { tower: INV, bp16: BP16_INV, bp115: BP115_INV };
+const DEC_NAME = process.env.AES_BS_INV_SBOX ?? Object.keys(DEC_CHOICES).reduce((a, b) => {
+  const g = (k) => DEC_CHOICES[k].c.gates.and + DEC_CHOICES[k].c.gates.xor;
+  return g(b) < g(a) ? b : a;
+});
+const DEC = DEC_CHOICES[DEC_NAME];
+if (!DEC) throw new Error(`AES_BS_INV_SBOX: ${DEC_NAME}?`);
+console.log(`inverse S-box candidates: tower ${INV.c.gates.and} + ${INV.c.gates.xor}, on the 115-gate middle ${BP115_INV.c.gates.and} + ${BP115_INV.c.gates.xor}, on the depth-16 middle ${BP16_INV.c.gates.and} + ${BP16_INV.c.gates.xor}`);
+
 // The forward circuit of the cipher: the smallest of the three (AES_BS_SBOX=tower|bp16|bp115 to compare).
 const ENC_CHOICES = { tower: FWD, bp16: BP16, bp115: BP115 };
 const ENC_NAME = process.env.AES_BS_SBOX ?? Object.keys(ENC_CHOICES).reduce((a, b) => {
@@ -520,7 +578,7 @@ function decryptFn() {
   const L = [];
   L.push('/**');
   L.push(' * Decrypts the 8 blocks held as bit planes at `st` with the same bitsliced round keys (the inverse');
-  L.push(` * cipher of FIPS 197 5.3, InvMixColumns as MixColumns after (5, 0, 4, 0)). Inverse S-box: ${INV.c.gates.and} AND + ${INV.c.gates.xor} XOR.`);
+  L.push(` * cipher of FIPS 197 5.3, InvMixColumns as MixColumns after (5, 0, 4, 0)). Inverse S-box: ${DEC.c.gates.and} AND + ${DEC.c.gates.xor} XOR${DEC === INV ? '' : " (Boyar and Peralta's middle)"}.`);
   L.push(' */');
   L.push('export function aesBsDecryptPlanes(st: usize, rk: usize, rounds: u32): void {');
   const head = L.splice(0);
@@ -530,7 +588,7 @@ function decryptFn() {
   L.push('    rk -= 128;');
   // Name the shifted inputs first, so that each shuffle is done once.
   for (const i of P8) L.push(`    const z${i} = ${shuf(`v${i}`, ISR)};`);
-  const sb2 = inline(INV, P8.map((i) => `z${i}`), 'd');
+  const sb2 = inline(DEC, P8.map((i) => `z${i}`), 'd');
   L.push(...sb2.lines.map((l) => '  ' + l));
   const o = sb2.outs;
   // AddRoundKey, then InvMixColumns = MixColumns(a + 4 (a + rot2 a)).
@@ -549,7 +607,7 @@ function decryptFn() {
   L.push('  }');
   L.push('  rk -= 128;');
   for (const i of P8) L.push(`  const z${i} = ${shuf(`v${i}`, ISR)};`);
-  const fin = inline(INV, P8.map((i) => `z${i}`), 'l');
+  const fin = inline(DEC, P8.map((i) => `z${i}`), 'l');
   L.push(...fin.lines);
   for (const i of P8) L.push(`  v128.store(st, v128.xor(${fin.outs[i]}, v128.load(rk, ${16 * i})), ${16 * i});`);
   L.push('}');
@@ -585,14 +643,22 @@ function transposeFn() {
 
 const out = [
   '// Bitsliced AES rounds (FIPS 197) on 8 blocks at once, WebAssembly SIMD: eight v128 bit planes, plane i',
-  `// holding bit i of the 16 state bytes of the 8 blocks (bit k of a byte = block k; byte 4 * ${ROW ? 'row + column' : 'column + row'} of a`,
-  `// plane = state byte (row, column)). The S-box is ${ENC === FWD ? 'a tower-field circuit' : "Boyar and Peralta's circuit"} (${ENC.c.gates.and} AND + ${ENC.c.gates.xor} XOR), its inverse`,
-  '// a boolean circuit of GF(2^8) inversion in the tower GF(((2^2)^2)^2) (w^2 = w + 1, z^2 = z + N,',
-  `// y^2 = y + L: N = ${invBest.N}, L = ${invBest.L}, beta = ${invBest.beta}), Karatsuba products over GF(4), linear layers shared by Paar's or`,
-  "// Boyar-Peralta's heuristic (the tower and isomorphism with fewest gates); the affine constant 0x63 is",
-  '// folded into round keys 1..Nr. ShiftRows is a byte permutation (i8x16.swizzle with a constant index',
-  `// vector: one pshufb), the row rotations of MixColumns ${ROW ? 'whole-lane shuffles (i32x4.shuffle: one pshufd)' : 'byte permutations likewise'}: see the`,
-  '// generator. Constant time: no table, no secret-dependent branch or address (swizzle reads registers).',
+  '// holding bit i of the 16 state bytes of the 8 blocks (bit k of a byte = block k; byte 4 * row + column',
+  '// of a plane = state byte (row, column)). The S-box and its inverse are boolean circuits:',
+  `// - S-box: ${ENC === FWD ? 'a tower-field circuit (see the inverse)' : "Boyar and Peralta's 115-gate circuit"}, ${ENC.c.gates.and} AND + ${ENC.c.gates.xor} XOR;`,
+  ...(DEC === INV ? [
+    `// - inverse: GF(2^8) inversion in the tower GF(((2^2)^2)^2) (w^2 = w + 1, z^2 = z + N, y^2 = y + L: N = ${invBest.N},`,
+    `//   L = ${invBest.L}, beta = ${invBest.beta}), Karatsuba products over GF(4), linear layers shared by Paar's or Boyar-Peralta's`,
+    `//   heuristic (the tower and isomorphism with fewest gates), ${DEC.c.gates.and} AND + ${DEC.c.gates.xor} XOR;`,
+  ] : [
+    `// - inverse: the nonlinear middle of ${DEC_NAME === 'bp115' ? 'that circuit' : "their depth-16 circuit"} between two new linear layers (the inverse affine`,
+    `//   map composed with the top and the bottom one, XORs shared by Paar's or Boyar-Peralta's heuristic),`,
+    `//   ${DEC.c.gates.and} AND + ${DEC.c.gates.xor} XOR;`,
+  ]),
+  '// the affine constant 0x63 is folded into round keys 1..Nr. ShiftRows is a byte permutation',
+  '// (i8x16.swizzle with a constant index vector: one pshufb), the row rotations of MixColumns whole-lane',
+  '// shuffles (i32x4.shuffle: one pshufd): see the generator. Constant time: no table, no secret-dependent',
+  '// branch or address (swizzle reads registers).',
   '//',
   '// GENERATED by scripts/gen-aes-bs.mjs, which checks every S-box circuit on all 256 inputs before writing:',
   '// edit the generator, not this file. Checked against the T-table AES and node:crypto by test/aes-bs.test.ts.',
@@ -605,4 +671,4 @@ const out = [
   '',
 ].join('\n');
 writeFileSync(join(root, 'assembly', 'aes-bs-rounds.ts'), out);
-console.log(`encryption S-box: ${ENC_NAME}, ${ENC.c.gates.and} AND + ${ENC.c.gates.xor} XOR (Boyar-Peralta 115: ${BP115.c.gates.and} + ${BP115.c.gates.xor}, depth 16: ${BP16.c.gates.and} + ${BP16.c.gates.xor}; tower: ${FWD.c.gates.and} + ${FWD.c.gates.xor}, N ${fwdBest.N} L ${fwdBest.L} beta ${fwdBest.beta}); inverse ${INV.c.gates.and} AND + ${INV.c.gates.xor} XOR (N ${invBest.N} L ${invBest.L} beta ${invBest.beta})`);
+console.log(`encryption S-box: ${ENC_NAME}, ${ENC.c.gates.and} AND + ${ENC.c.gates.xor} XOR (Boyar-Peralta 115: ${BP115.c.gates.and} + ${BP115.c.gates.xor}, depth 16: ${BP16.c.gates.and} + ${BP16.c.gates.xor}; tower: ${FWD.c.gates.and} + ${FWD.c.gates.xor}, N ${fwdBest.N} L ${fwdBest.L} beta ${fwdBest.beta}); inverse S-box: ${DEC_NAME}, ${DEC.c.gates.and} AND + ${DEC.c.gates.xor} XOR`);
