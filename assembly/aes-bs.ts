@@ -8,8 +8,9 @@
 //   the list; idle lanes encrypt a zero block whose result is dropped.
 //
 // Round keys: the SA's expanded encryption key (aes.ts layout, bytes in state order), each round key
-// replicated to the 8 blocks as bit planes, with 0x63 added for rounds 1..Nr (the S-box circuits leave out
-// the affine constant). Converted once per key within an exported call, kept in BS_RK, zeroed by bsWipe().
+// in the planes' byte order (row-major, as bsTranspose puts the blocks) replicated to the 8 blocks as
+// bit planes, with 0x63 added for rounds 1..Nr (the S-box circuits leave out the affine constant).
+// Converted once per key within an exported call, kept in BS_RK, zeroed by bsWipe().
 
 import { AES_RK } from "./aes";
 import { aesBsEncryptPlanes, aesBsDecryptPlanes, bsTranspose } from "./aes-bs-rounds";
@@ -32,7 +33,8 @@ function bsKeys(ctx: usize): void {
   if (keysOf == ctx) return;
   const rounds = load<u32>(ctx);
   for (let r: u32 = 0; r <= rounds; r++) {
-    let k = v128.load(ctx + AES_RK + (<usize>r << 4));
+    // In the planes' byte order (row-major: 4 * row + column; bsTranspose does the same to the blocks).
+    let k = i8x16.swizzle(v128.load(ctx + AES_RK + (<usize>r << 4)), i8x16(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15));
     if (r != 0) k = v128.xor(k, i8x16.splat(0x63));
     for (let i: u32 = 0; i < 8; i++) {
       const bit = i8x16.splat(<i8>(<u32>1 << i));

@@ -47,6 +47,71 @@ test('bitsliced rounds equal node:crypto AES-ECB, both directions, 128/192/256-b
   });
 });
 
+// The S-box from its definition (FIPS 197 5.1.1: the inverse in GF(2^8), then the affine map), and the
+// round keys (5.2), to aim the bitsliced S-box circuits at each of their 256 inputs.
+const gmul = (a: number, b: number): number => {
+  let r = 0;
+  for (; b; b >>= 1, a = ((a << 1) ^ (a & 0x80 ? 0x11b : 0)) & 0xff) if (b & 1) r ^= a;
+  return r;
+};
+const SBOX = Array.from({ length: 256 }, (_, x) => {
+  let inv = 0;
+  for (let y = 1; y < 256 && x !== 0; y++) if (gmul(x, y) === 1) inv = y;
+  let s = 0x63;
+  for (let i = 0; i < 5; i++) s ^= ((inv << i) | (inv >> (8 - i))) & 0xff;
+  return s;
+});
+const INV_SBOX = new Array<number>(256);
+SBOX.forEach((s, x) => { INV_SBOX[s] = x; });
+/** Round keys 0 and Nr of `key` (16 bytes each). */
+function firstLastRoundKeys(key: Uint8Array): [Uint8Array, Uint8Array] {
+  const nk = key.length / 4, nr = nk + 6;
+  const w = Array.from(key);
+  for (let i = nk, rcon = 1; i < 4 * (nr + 1); i++) {
+    let t = w.slice(4 * (i - 1), 4 * i);
+    if (i % nk === 0) {
+      t = [SBOX[t[1]!]! ^ rcon, SBOX[t[2]!]!, SBOX[t[3]!]!, SBOX[t[0]!]!];
+      rcon = gmul(rcon, 2);
+    } else if (nk > 6 && i % nk === 4) t = t.map((b) => SBOX[b]!);
+    for (let j = 0; j < 4; j++) w.push(w[4 * (i - nk) + j]! ^ t[j]!);
+  }
+  return [Uint8Array.from(w.slice(0, 16)), Uint8Array.from(w.slice(16 * nr, 16 * nr + 16))];
+}
+/** 256 blocks, block x = the byte f(x) in all 16 positions XOR `k`. */
+const allBytes = (f: (x: number) => number, k: Uint8Array): Uint8Array => {
+  const out = new Uint8Array(4096);
+  for (let x = 0; x < 256; x++) for (let j = 0; j < 16; j++) out[16 * x + j] = f(x) ^ k[j]!;
+  return out;
+};
+
+test('every S-box input in every byte position, in the first and the last round, both directions (128/192/256-bit keys)', () => {
+  assert.is(hex(Uint8Array.from(SBOX.slice(0, 4))), '637c777b'); // FIPS 197 Figure 7
+  cases('aes-bs sbox inputs', 6, (rng, i) => {
+    const key = rng.bytes([16, 24, 32][i % 3]!);
+    const [k0, kn] = firstLastRoundKeys(key);
+    const ecb = (data: Uint8Array, decrypt: boolean): string => withKey(key, (ctx) => {
+      const c = wasm();
+      c.io.set(data, 0);
+      c.x.aes_bs_ecb(ctx, c.ioPtr, c.ioPtr + 4096, data.length, decrypt ? 1 : 0);
+      return hex(c.io.subarray(4096, 4096 + data.length));
+    });
+    const enc = (d: Uint8Array): Buffer => createCipheriv(ecbName(key), key, null).setAutoPadding(false).update(d);
+    const dec = (d: Uint8Array): Buffer => createDecipheriv(ecbName(key), key, null).setAutoPadding(false).update(d);
+    // Encryption: round 1's SubBytes sees x everywhere (plaintext x XOR K0); the last round's sees x
+    // everywhere when the ciphertext is S(x) XOR K_Nr (ShiftRows moves equal bytes).
+    const p1 = allBytes((x) => x, k0);
+    assert.is(ecb(p1, false), enc(p1).toString('hex'), `first round, ${key.length}-byte key`);
+    const cn = allBytes((x) => SBOX[x]!, kn);
+    assert.is(ecb(dec(cn), false), hex(cn), `last round, ${key.length}-byte key`);
+    // Decryption: the first InvSubBytes sees x everywhere (ciphertext x XOR K_Nr), the last sees x when
+    // the plaintext is S^-1(x) XOR K0.
+    const c1 = allBytes((x) => x, kn);
+    assert.is(ecb(c1, true), dec(c1).toString('hex'), `first inverse round, ${key.length}-byte key`);
+    const pn = allBytes((x) => INV_SBOX[x]!, k0);
+    assert.is(ecb(enc(pn), true), hex(pn), `last inverse round, ${key.length}-byte key`);
+  });
+});
+
 test('aes-cbc.json: SP 800-38A and RFC 3602 vectors decrypt with the bitsliced CBC and encrypt through the lanes', () => {
   const { vectors } = loadVectors<{ id: string; source: string; key: string; iv: string; plaintext?: string; plaintext_to_encrypt?: string; ciphertext: string }>('aes-cbc');
   assert.is(vectors.length, 11);
