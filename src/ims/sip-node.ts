@@ -140,17 +140,39 @@ export class SipNode {
     if (o.tcp) this.streams = new SipStreams(o.tcp, (bytes, route) => this.receive(bytes, route));
     this.#tracer = o.tracer;
     this.#names = o.names ?? ((a, p) => `${a}:${p}`);
-    this.tx = new TransactionLayer<Route>((m, r) => this.#send(m, r), o.timers ?? {}, (r) => r.stream !== undefined);
+    this.tx = new TransactionLayer<Route>((m, r) => this.#send(m, r), o.timers ?? {}, (r) => r.stream !== undefined, (b, r) => this.#resend(b, r));
   }
 
   onRequest(handler: (i: Extract<Incoming<Route>, { kind: 'request' }>) => void): void {
     this.#handler = handler;
   }
 
-  #send(m: SipMessage, route: Route): void {
-    if (this.#closed) return;
+  /**
+   * Serialises and sends `m`; returns the bytes sent when there is no tracer (the transaction layer then
+   * keeps those for a retransmitted request, see #resend), else undefined (a retransmission is traced as
+   * a message again).
+   */
+  #send(m: SipMessage, route: Route): Uint8Array | undefined {
+    if (this.#closed) return undefined;
     const bytes = serializeSipMessage(m);
     const time = Date.now();
+    if (!this.#sendBytes(bytes, route)) return undefined;
+    if (this.#tracer === undefined) return bytes;
+    // A copy without ck/ik/auts: a trace outlives the message, and the core's 401 carries CK and IK.
+    const ev: TraceEvent = { time, from: this.name, to: describe(route, this.#names), message: redactMessage(m), bytes: bytes.length };
+    if (route.kind === 'protected') ev.sa = { name: route.sa.name, spi: route.sa.spi, alg: route.sa.set.alg, ealg: route.sa.set.ealg };
+    if (route.stream) ev.transport = 'TCP';
+    this.#tracer(ev);
+    return undefined;
+  }
+
+  /** Sends bytes #send returned again (a server transaction's response to a retransmitted request). */
+  #resend(bytes: Uint8Array, route: Route): void {
+    if (!this.#closed) this.#sendBytes(bytes, route);
+  }
+
+  /** Puts `bytes` on `route`; false (counted in sendFailures) when that failed. */
+  #sendBytes(bytes: Uint8Array, route: Route): boolean {
     try {
       if (route.kind === 'plain' && route.stream) {
         if (!route.stream.write(bytes)) throw new Error('connection closed');
@@ -161,14 +183,9 @@ export class SipNode {
     } catch {
       // UDP is best effort: an SA deleted in the meantime means the message is lost, as on a real link.
       this.sendFailures++;
-      return;
+      return false;
     }
-    if (this.#tracer === undefined) return;
-    // A copy without ck/ik/auts: a trace outlives the message, and the core's 401 carries CK and IK.
-    const ev: TraceEvent = { time, from: this.name, to: describe(route, this.#names), message: redactMessage(m), bytes: bytes.length };
-    if (route.kind === 'protected') ev.sa = { name: route.sa.name, spi: route.sa.spi, alg: route.sa.set.alg, ealg: route.sa.set.ealg };
-    if (route.stream) ev.transport = 'TCP';
-    this.#tracer(ev);
+    return true;
   }
 
   /**

@@ -47,8 +47,15 @@ export interface TimerValues {
 /** RFC 3261's recommended timer values: T1 = 500 ms, T2 = 4 s, T4 = 5 s. */
 export const DEFAULT_TIMERS: TimerValues = { t1: 500, t2: 4000, t4: 5000 };
 
-/** Sends a message along an opaque route (a socket and destination, maybe an SA). */
-export type SendFn<R> = (msg: SipMessage, route: R) => void;
+/**
+ * Sends a message along an opaque route (a socket and destination, maybe an SA). It may return the bytes
+ * it sent: with a {@link ResendFn}, a server transaction then keeps those bytes (not the message) to answer
+ * retransmissions with for 64*T1.
+ */
+export type SendFn<R> = (msg: SipMessage, route: R) => Uint8Array | void | unknown;
+
+/** Sends bytes a {@link SendFn} returned again along `route` (a retransmitted response, RFC 3261 17.2.2). */
+export type ResendFn<R> = (bytes: Uint8Array, route: R) => void;
 
 /** What a client transaction reports besides its final response. */
 export interface ClientTxOptions {
@@ -81,7 +88,12 @@ interface ClientTx<R> {
 interface ServerTx<R> {
   id: number;
   route: R;
-  last?: SipResponse;
+  /**
+   * The last response sent: the message, or (non-INVITE final responses, when the layer has a resend) the
+   * bytes it was sent as, which is all a retransmitted request needs (RFC 3261 17.2.2) and keeps one
+   * buffer alive for Timer J instead of the response's headers and the text they are slices of.
+   */
+  last?: SipResponse | Uint8Array;
   final: boolean;
   invite: boolean;
   /** INVITE: the final response was a 2xx (more 2xx may follow, nothing else). */
@@ -294,15 +306,26 @@ export class TransactionLayer<R> {
   #nextId = 1;
 
   readonly #reliable: (route: R) => boolean;
+  readonly #resend: ResendFn<R> | undefined;
 
   /**
    * `reliable` tells which routes are a reliable transport (TCP, RFC 3261 17.1.1.2, 17.1.2.2, 17.2.1): on
    * them nothing is retransmitted (no Timer A/E/G); Timers B/F and H still bound the transaction.
+   * `resend` sends bytes that `send` returned again: given one, a non-INVITE server transaction keeps the
+   * bytes of its final response for Timer J, not the response.
    */
-  constructor(send: SendFn<R>, timers: Partial<TimerValues> = {}, reliable: (route: R) => boolean = () => false) {
+  constructor(send: SendFn<R>, timers: Partial<TimerValues> = {}, reliable: (route: R) => boolean = () => false, resend?: ResendFn<R>) {
     this.#send = send;
     this.#t = { ...DEFAULT_TIMERS, ...timers };
     this.#reliable = reliable;
+    this.#resend = resend;
+  }
+
+  /** Sends a server transaction's last response again (a retransmitted request, 17.2.1 / 17.2.2). */
+  #sendLast(tx: ServerTx<R>): void {
+    const last = tx.last!;
+    if (last instanceof Uint8Array) this.#resend!(last, tx.route);
+    else this.#send(last, tx.route);
   }
 
   /**
@@ -454,7 +477,7 @@ export class TransactionLayer<R> {
       return { kind: 'request', request: msg, route, respond: () => { throw new Ipsec3gppError(ErrorCode.SIP_TRANSACTION, 'an ACK is never answered'); } };
     }
     if (existing) {
-      if (existing.last && !existing.accepted) this.#send(existing.last, existing.route);
+      if (existing.last && !existing.accepted) this.#sendLast(existing);
       return { kind: 'absorbed' };
     }
     const invite = msg.method === 'INVITE';
@@ -499,7 +522,8 @@ export class TransactionLayer<R> {
             unref(tx.timerH);
           }
         }
-        this.#send(r, tx.route);
+        const sent = this.#send(r, tx.route);
+        if (!invite && r.status >= 200 && sent instanceof Uint8Array && this.#resend !== undefined) tx.last = sent;
       },
       ...(invite ? { onAckTimeout: (f: () => void) => { ackTimeout = f; } } : {}),
     };
