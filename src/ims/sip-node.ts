@@ -211,7 +211,8 @@ export class SipNode {
   receive(bytes: Uint8Array, route: Route): void {
     let msg: SipMessage;
     try {
-      msg = parseSipMessage(bytes);
+      // Received bytes are this node's (every network and wire hands over a copy of its own): adopted.
+      msg = parseSipMessage(bytes, true);
     } catch (e) {
       this.malformed++;
       if (e instanceof SipParseError && e.request !== undefined) this.#refuseMalformed(e, e.request, route);
