@@ -665,8 +665,14 @@ export function serializeSipMessage(msg: SipMessage): Uint8Array {
     const out = new Uint8Array(spliced + msg.body.length);
     out.set(scratch.subarray(0, spliced), 0);
     out.set(msg.body, spliced);
+    spliceEnabled.check?.(out, writeAnew(start, msg));
     return out;
   }
+  return writeAnew(start, msg);
+}
+
+/** The string path: every line written anew as `Name: value`, then encoded. */
+function writeAnew(start: string, msg: SipMessage): Uint8Array {
   let head = msg.headers.writeHead(start);
   head += `Content-Length: ${msg.body.length}\r\n\r\n`;
   // One allocation: the head encoded into a scratch buffer (UTF-8 takes at most 3 bytes per UTF-16 unit),
@@ -684,9 +690,10 @@ let scratch = new Uint8Array(4096);
 
 /**
  * @internal Whether parsed messages are written out by copying their unchanged lines (the default); off,
- * every line is written anew, as before (test/forward-edit.test.ts compares the two).
+ * every line is written anew, as before. `check`, when set (tests), sees both forms of every message
+ * written by copying (test/forward-edit.test.ts holds the one to the other).
  */
-export const spliceEnabled = { on: true };
+export const spliceEnabled: { on: boolean; check?: ((spliced: Uint8Array, anew: Uint8Array) => void) | undefined } = { on: true };
 
 /** Writes `s` as UTF-8 at `at` (room checked by the caller); returns the end. ASCII byte by byte. */
 function putString(s: string, out: Uint8Array, at: number): number {
