@@ -248,7 +248,11 @@ export class SipHeaders {
 
   /** The first value of `name`. */
   get(name: string): string | undefined {
-    const k = canonicalName(name);
+    return this.getKey(canonicalName(name));
+  }
+
+  /** @internal get() of a name already in canonical form (the parser's own lookups). */
+  getKey(k: string): string | undefined {
     for (const h of this.#list) if (h.key === k) return h.value;
     return undefined;
   }
@@ -624,7 +628,7 @@ export function parseSipMessage(data: Uint8Array, adopt = false): SipMessage {
   if (adopt && aligned) headers.adoptSource(data);
   // Content-Length (required over TCP; over UDP the body ends with the datagram when it is absent).
   const bodyStart = end + 4;
-  const cl = headers.get('content-length');
+  const cl = headers.getKey('content-length');
   if (cl !== undefined) {
     if (repeated & CONTENT_LENGTH_BIT) refuse('Content-Length repeated', request);
     if (!/^\d{1,6}$/.test(cl)) refuse(`bad Content-Length ${JSON.stringify(cl)}`, request);
@@ -636,10 +640,10 @@ export function parseSipMessage(data: Uint8Array, adopt = false): SipMessage {
     msg.body = bodyStart >= data.length ? EMPTY : adopt ? data.subarray(bodyStart) : data.slice(bodyStart);
   }
   // The headers every request and response needs (RFC 3261 8.1.1, 8.2.6).
-  for (const h of REQUIRED) if (!headers.get(h)) refuse(`missing ${CANONICAL[h] ?? h} header`, request);
+  for (const h of REQUIRED) if (!headers.getKey(h)) refuse(`missing ${CANONICAL[h] ?? h} header`, request);
   if (semantic) refuse(semantic[0], request, semantic[1]);
   // CSeq = 1*10DIGIT LWS method, the number at most 2^31 - 1 (RFC 3261 20.16, 8.1.1.5); white space as \s.
-  const cs = headers.get('cseq')!;
+  const cs = headers.getKey('cseq')!;
   let d = 0;
   while (d < cs.length && d <= 10 && cs.charCodeAt(d) >= 48 && cs.charCodeAt(d) <= 57) d++;
   let w = d;

@@ -1,0 +1,17 @@
+const dist = process.argv[2]!;
+const idx = await import(`${dist}/index.js`);
+const ims = await import(`${dist}/ims/index.js`);
+idx.initSync();
+const n = await ims.startNetwork({ net: new ims.MemoryNetwork(), record: 0 });
+const a = await n.ue({ user: 'alice', release: 6, accessNetwork: 'lte' });
+const b = await n.ue({ user: 'bob', release: 6, accessNetwork: 'lte' });
+await a.register(); await b.register();
+const run = async (k: number) => { for (let j = 0; j < k; j++) await Promise.all(Array.from({ length: 8 }, () => a.message(`sip:bob@${n.realm}`, 'x'))); };
+await run(50);
+(globalThis as any).gc(); (globalThis as any).gc();
+const h0 = process.memoryUsage().heapUsed; const e0 = process.memoryUsage().arrayBuffers;
+await run(250);
+(globalThis as any).gc(); (globalThis as any).gc();
+const m = process.memoryUsage();
+console.log(`${dist}: ${((m.heapUsed - h0) / 2000 / 1024).toFixed(2)} KB JS heap, ${((m.arrayBuffers - e0) / 2000 / 1024).toFixed(2)} KB array buffers per MESSAGE kept (2000 MESSAGEs, 64*T1 not over)`);
+n.close(); process.exit(0);
