@@ -49,13 +49,13 @@ export const DEFAULT_TIMERS: TimerValues = { t1: 500, t2: 4000, t4: 5000 };
 
 /**
  * Sends a message along an opaque route (a socket and destination, maybe an SA). It may return the bytes
- * it sent: with a {@link ResendFn}, a server transaction then keeps those bytes (not the message) to answer
- * retransmissions with for 64*T1.
+ * it sent: given a `resend` too ({@link TransactionLayer}'s constructor), a server transaction then keeps
+ * those bytes (not the message) to answer retransmissions with for 64*T1.
  */
 export type SendFn<R> = (msg: SipMessage, route: R) => Uint8Array | void | unknown;
 
-/** Sends bytes a {@link SendFn} returned again along `route` (a retransmitted response, RFC 3261 17.2.2). */
-export type ResendFn<R> = (bytes: Uint8Array, route: R) => void;
+/** Sends bytes a SendFn returned again along `route` (a retransmitted response, RFC 3261 17.2.2). */
+type ResendFn<R> = (bytes: Uint8Array, route: R) => void;
 
 /** What a client transaction reports besides its final response. */
 export interface ClientTxOptions {
@@ -314,7 +314,7 @@ export class TransactionLayer<R> {
    * `resend` sends bytes that `send` returned again: given one, a non-INVITE server transaction keeps the
    * bytes of its final response for Timer J, not the response.
    */
-  constructor(send: SendFn<R>, timers: Partial<TimerValues> = {}, reliable: (route: R) => boolean = () => false, resend?: ResendFn<R>) {
+  constructor(send: SendFn<R>, timers: Partial<TimerValues> = {}, reliable: (route: R) => boolean = () => false, resend?: (bytes: Uint8Array, route: R) => void) {
     this.#send = send;
     this.#t = { ...DEFAULT_TIMERS, ...timers };
     this.#reliable = reliable;
