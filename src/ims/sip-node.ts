@@ -266,12 +266,15 @@ export class SipNode {
         : makeResponse(req, 501, 'Not Implemented', [['Warning', warning(this.name, `method ${req.method} is not implemented`)]]);
     }
     if (req.method === 'CANCEL') return undefined;
-    const unsupported = new Set<string>();
-    for (const [name, known] of [['require', sup.require], ['proxy-require', sup.proxyRequire]] as const) {
-      if (known === undefined || (name === 'require' && sup.proxied.has(req.method))) continue;
-      for (const tag of req.headers.values(name)) if (!known.has(tag.toLowerCase())) unsupported.add(tag);
-    }
-    if (unsupported.size === 0) return undefined;
+    // Created only for a request that names an unknown option tag (nearly never).
+    let unsupported: Set<string> | undefined;
+    const check = (name: 'require' | 'proxy-require', known: Set<string> | undefined): void => {
+      if (known === undefined || (name === 'require' && sup.proxied.has(req.method)) || !req.headers.has(name)) return;
+      for (const tag of req.headers.values(name)) if (!known.has(tag.toLowerCase())) (unsupported ??= new Set()).add(tag);
+    };
+    check('require', sup.require);
+    check('proxy-require', sup.proxyRequire);
+    if (unsupported === undefined) return undefined;
     return makeResponse(req, 420, 'Bad Extension', [['Unsupported', [...unsupported].join(', ')]]);
   }
 
