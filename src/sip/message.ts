@@ -483,6 +483,20 @@ function hasBareCrLf(s: string): boolean {
   return false;
 }
 
+/** Whether `s` matches /^SIP\/2\.0 ([1-6]\d\d) (.*)$/ (`.`: any character but LF, CR, U+2028, U+2029). */
+function isStatusLine(s: string): boolean {
+  if (s.length < 12 || !s.startsWith('SIP/2.0 ') || s.charCodeAt(11) !== 32) return false;
+  const a = s.charCodeAt(8);
+  const b = s.charCodeAt(9);
+  const c = s.charCodeAt(10);
+  if (a < 49 || a > 54 || b < 48 || b > 57 || c < 48 || c > 57) return false;
+  for (let i = 12; i < s.length; i++) {
+    const d = s.charCodeAt(i);
+    if (d === 10 || d === 13 || d === 0x2028 || d === 0x2029) return false;
+  }
+  return true;
+}
+
 /** Whether s[a, z) holds a CR or an LF. */
 function lineHasCrLf(s: string, a: number, z: number): boolean {
   for (let i = a; i < z; i++) {
@@ -535,9 +549,9 @@ export function parseSipMessage(data: Uint8Array, adopt = false): SipMessage {
   /** The first fault: [message, line, status]. */
   let fault: [string, number | undefined, SipRefusalStatus] | undefined;
   if (start.startsWith('SIP/')) {
-    const m = /^SIP\/2\.0 ([1-6]\d\d) (.*)$/.exec(start);
-    if (!m) fail(`bad status line ${JSON.stringify(start.slice(0, 80))}`, 1);
-    msg = { type: 'response', status: Number(m[1]), reason: m[2]!, headers, body: EMPTY };
+    // SIP/2.0 SP [1-6] DIGIT DIGIT SP reason, the reason without a line terminator (what /^...(.*)$/ took).
+    if (!isStatusLine(start)) fail(`bad status line ${JSON.stringify(start.slice(0, 80))}`, 1);
+    msg = { type: 'response', status: (start.charCodeAt(8) - 48) * 100 + (start.charCodeAt(9) - 48) * 10 + start.charCodeAt(10) - 48, reason: start.slice(12), headers, body: EMPTY };
   } else {
     // method SP Request-URI SP SIP-Version, as start.split(' ') cuts it.
     const sp1 = start.indexOf(' ');

@@ -214,6 +214,21 @@ const txMethod = (method: string): string => (method === 'ACK' ? 'INVITE' : meth
  */
 const key = (branch: string, method: string): string => [branch, txMethod(method)].join('|');
 
+/**
+ * parseCSeq(value).method: for `1*DIGIT 1*(SP / HTAB) 1*(printable ASCII)` (every CSeq this stack sends)
+ * read by position, anything else by parseCSeq (its regular expression, its errors).
+ */
+function cseqMethod(v: string): string {
+  const n = v.length;
+  let i = 0;
+  while (i < n && v.charCodeAt(i) >= 48 && v.charCodeAt(i) <= 57) i++;
+  let j = i;
+  while (j < n && (v.charCodeAt(j) === 32 || v.charCodeAt(j) === 9)) j++;
+  let k = j;
+  while (k < n && v.charCodeAt(k) > 32 && v.charCodeAt(k) < 127) k++;
+  return i > 0 && j > i && k > j && k === n ? v.slice(j) : parseCSeq(v).method;
+}
+
 function topVia(m: SipMessage): string {
   const via = m.headers.first('via');
   if (via === undefined) throw new Ipsec3gppError(ErrorCode.SIP_PARSE, 'message without Via');
@@ -418,7 +433,7 @@ export class TransactionLayer<R> {
     } catch {
       return { kind: 'stray', message: msg };
     }
-    const k = key(branch, parseCSeq(msg.headers.get('cseq')!).method);
+    const k = key(branch, cseqMethod(msg.headers.get('cseq')!));
     const tx = this.#clients.get(k);
     if (tx === undefined) return this.#completed.has(k) ? { kind: 'absorbed' } : { kind: 'stray', message: msg };
     const invite = tx.request.method === 'INVITE';
