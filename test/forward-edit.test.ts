@@ -241,7 +241,7 @@ test('the serialiser: copying the unchanged lines gives the message writing them
   // and compact forms kept as received) that parse the same.
   assert.ok(copied > 3000, `${copied} of ${n} written by copying`);
   assert.ok(differs > 100, `${differs} of ${n} messages written differently (and parsed the same)`);
-  if (process.env['P_DEBUG']) console.log({ copied, differs, n });
+  if (process.env['P_DEBUG']) console.log({ copied, differs, n, shapes: shapes.length, sipp: sipp.length, torture: torture.length });
 });
 
 /** The P-CSCF's outputs for one injected message, as far as they do not depend on random branches and tags. */
