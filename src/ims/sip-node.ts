@@ -206,7 +206,9 @@ export class SipNode {
    * Feeds received bytes that came along `route` (the route answers go back on). A request the parser
    * refuses is answered statelessly (400, 505 or 501 with a Warning naming the fault, RFC 3261 8.2, 21.4)
    * when its Via, From, To, Call-ID and CSeq could be read; otherwise, and for any malformed response, the
-   * datagram is dropped (RFC 3261 18.1.2, 18.3) and counted in `malformed`.
+   * datagram is dropped (RFC 3261 18.1.2, 18.3) and counted in `malformed`. The node keeps `bytes` (the
+   * parsed message's body is a view of them, and a forward copies its unchanged lines from them): the
+   * caller hands them over and does not change them afterwards.
    */
   receive(bytes: Uint8Array, route: Route): void {
     let msg: SipMessage;
