@@ -6,7 +6,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { headerParam, parseSipUri } from '../src/sip/grammar.js';
-import { parseSipMessage, serializeSipMessage, SipHeaders, type SipMessage } from '../src/sip/message.js';
+import { parseSipMessage, serializeSipMessage, SipHeaders, spliceEnabled, type SipMessage } from '../src/sip/message.js';
 import { referenceHeaderParam, referenceParse, referenceParseSipUri, referenceSerialize } from './sip-reference.js';
 
 const DIR = new URL('./vectors/sip-torture/', import.meta.url);
@@ -72,7 +72,16 @@ function mutateBytes(m: Uint8Array): Uint8Array {
   return new Uint8Array(out);
 }
 
-test('serializeSipMessage writes the bytes the string-then-encode reference does', () => {
+test('serializeSipMessage writes the bytes the string-then-encode reference does (with the copying of received lines off; test/forward-edit.test.ts holds that one to this)', () => {
+  spliceEnabled.on = false;
+  try {
+    serializeLikeReference();
+  } finally {
+    spliceEnabled.on = true;
+  }
+});
+
+function serializeLikeReference(): void {
   const texts = ['é', '\u{1F600}', '\uD800', 'a\uDC00b', 'x'.repeat(5000), '日本語 text', '', ' ;tag=1'];
   let n = 0;
   for (let round = 0; round < 4000; round++) {
@@ -94,7 +103,7 @@ test('serializeSipMessage writes the bytes the string-then-encode reference does
   assert.ok(n > 500, `${n} messages serialised`);
   const built: SipMessage = { type: 'request', method: 'MESSAGE', uri: 'sip:b@x', headers: new SipHeaders([['Via', 'SIP/2.0/UDP h;branch=z9hG4bK1'], ['l', '99'], ['Content-Length', '7']]), body: new Uint8Array([1, 2, 3]) };
   assert.equal(serializeSipMessage(built), referenceSerialize(built));
-});
+}
 
 /** The parse result as plain data, or the refusal's code, message, line, status and request as framed. */
 function parsed(parse: (b: Uint8Array) => SipMessage, b: Uint8Array): unknown {

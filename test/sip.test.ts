@@ -262,6 +262,32 @@ test('transactions: a lingering server transaction (Timer J) keeps neither the r
   assert.ok(kib < 3000, `${kib} KiB kept for 200 answered requests of 50 KB (the text would be ~10 000)`);
 });
 
+test('transactions: with a resend, a lingering non-INVITE server transaction keeps the bytes of its final response (not the response) and sends them again for a retransmission', async () => {
+  // RFC 3261 17.2.2: a retransmitted request in Completed gets the last response again; the bytes sent are
+  // all that needs, so the response (its headers and the text they are slices of) need not live for 64*T1.
+  const { spawnSync } = await import('node:child_process');
+  const tx = new URL('../src/sip/transaction.ts', import.meta.url).href;
+  const msg = new URL('../src/sip/message.ts', import.meta.url).href;
+  const node = new URL('../src/ims/sip-node.ts', import.meta.url).href;
+  const script = `import { TransactionLayer } from '${tx}'; import { parseSipMessage, serializeSipMessage } from '${msg}'; import { makeResponse } from '${node}';
+    const sent = []; const resent = [];
+    const layer = new TransactionLayer((m) => { const b = serializeSipMessage(m); sent.push(b); return b; }, { t1: 60000 }, () => false, (b) => resent.push(b));
+    const text = 'OPTIONS sip:x@example.org SIP/2.0\\r\\nVia: SIP/2.0/UDP 192.0.2.10:5060;branch=z9hG4bK-r1\\r\\nFrom: <sip:a@example.org>;tag=1\\r\\nTo: <sip:x@example.org>\\r\\nCall-ID: c@example.org\\r\\nCSeq: 1 OPTIONS\\r\\n\\r\\n';
+    const bytes = new TextEncoder().encode(text);
+    const inc = layer.receive(parseSipMessage(bytes), null);
+    let res = makeResponse(inc.request, 200, 'OK');
+    const weak = new WeakRef(res);
+    inc.respond(res);
+    res = undefined;
+    await new Promise((r) => setTimeout(r, 10));
+    globalThis.gc();
+    console.log(weak.deref() === undefined ? 'released' : 'kept');
+    console.log([layer.receive(parseSipMessage(bytes), null).kind, sent.length, resent.length, resent[0] === sent[0]].join(" "));
+    layer.close();`;
+  const r = spawnSync(process.execPath, ['--expose-gc', '--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 30000 });
+  assert.equal(r.stdout.trim().split('\n'), ['released', 'absorbed 1 1 true'], r.stderr.slice(0, 600));
+});
+
 test('quoted strings: escapes do not end them (headerParam, addressUri), quoted values are unescaped', () => {
   // RFC 4475 3.1.1.1: `"J Rosenberg \\\""` is one quoted-string; the tag after it is the header's.
   assert.is(headerParam('"J Rosenberg \\\\\\"" <sip:j@x> ;tag = 98asjd8', 'tag'), '98asjd8');

@@ -64,7 +64,8 @@ export class PendingInvites {
    * the final response (through `edit`, which may change it or return undefined to send nothing), and
    * for an INVITE the 2xx retransmissions. An ACK is forwarded statelessly and nothing is answered.
    * `original` is the request as received (its transaction is what a CANCEL names). Resolves with the
-   * final response as received, or undefined when none came (408 sent upstream) or none was expected.
+   * final response as received (its top Via, this proxy's, taken off; what `edit` saw), or undefined
+   * when none came (408 sent upstream) or none was expected.
    */
   async forward(node: SipNode, original: SipRequest, fwd: SipRequest, route: Route, sentBy: string, respond: (r: SipResponse) => void, edit?: (res: SipResponse) => SipResponse | undefined): Promise<SipResponse | undefined> {
     const ack = original.method === 'ACK';
@@ -90,10 +91,11 @@ export class PendingInvites {
       node.send(fwd, route);
       return undefined;
     }
+    // A response received for our forward is ours alone (a fresh parse): its top Via, ours, is taken off
+    // in place rather than in a copy.
     const down = (res: SipResponse): SipResponse => {
-      const d: SipResponse = { ...res, headers: res.headers.clone() };
-      d.headers.shift('via');
-      return d;
+      res.headers.shift('via');
+      return res;
     };
     const invite = original.method === 'INVITE';
     let key: string | undefined;

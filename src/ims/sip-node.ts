@@ -140,17 +140,39 @@ export class SipNode {
     if (o.tcp) this.streams = new SipStreams(o.tcp, (bytes, route) => this.receive(bytes, route));
     this.#tracer = o.tracer;
     this.#names = o.names ?? ((a, p) => `${a}:${p}`);
-    this.tx = new TransactionLayer<Route>((m, r) => this.#send(m, r), o.timers ?? {}, (r) => r.stream !== undefined);
+    this.tx = new TransactionLayer<Route>((m, r) => this.#send(m, r), o.timers ?? {}, (r) => r.stream !== undefined, (b, r) => this.#resend(b, r));
   }
 
   onRequest(handler: (i: Extract<Incoming<Route>, { kind: 'request' }>) => void): void {
     this.#handler = handler;
   }
 
-  #send(m: SipMessage, route: Route): void {
-    if (this.#closed) return;
+  /**
+   * Serialises and sends `m`; returns the bytes sent when there is no tracer (the transaction layer then
+   * keeps those for a retransmitted request, see #resend), else undefined (a retransmission is traced as
+   * a message again).
+   */
+  #send(m: SipMessage, route: Route): Uint8Array | undefined {
+    if (this.#closed) return undefined;
     const bytes = serializeSipMessage(m);
     const time = Date.now();
+    if (!this.#sendBytes(bytes, route)) return undefined;
+    if (this.#tracer === undefined) return bytes;
+    // A copy without ck/ik/auts: a trace outlives the message, and the core's 401 carries CK and IK.
+    const ev: TraceEvent = { time, from: this.name, to: describe(route, this.#names), message: redactMessage(m), bytes: bytes.length };
+    if (route.kind === 'protected') ev.sa = { name: route.sa.name, spi: route.sa.spi, alg: route.sa.set.alg, ealg: route.sa.set.ealg };
+    if (route.stream) ev.transport = 'TCP';
+    this.#tracer(ev);
+    return undefined;
+  }
+
+  /** Sends bytes #send returned again (a server transaction's response to a retransmitted request). */
+  #resend(bytes: Uint8Array, route: Route): void {
+    if (!this.#closed) this.#sendBytes(bytes, route);
+  }
+
+  /** Puts `bytes` on `route`; false (counted in sendFailures) when that failed. */
+  #sendBytes(bytes: Uint8Array, route: Route): boolean {
     try {
       if (route.kind === 'plain' && route.stream) {
         if (!route.stream.write(bytes)) throw new Error('connection closed');
@@ -161,14 +183,9 @@ export class SipNode {
     } catch {
       // UDP is best effort: an SA deleted in the meantime means the message is lost, as on a real link.
       this.sendFailures++;
-      return;
+      return false;
     }
-    if (this.#tracer === undefined) return;
-    // A copy without ck/ik/auts: a trace outlives the message, and the core's 401 carries CK and IK.
-    const ev: TraceEvent = { time, from: this.name, to: describe(route, this.#names), message: redactMessage(m), bytes: bytes.length };
-    if (route.kind === 'protected') ev.sa = { name: route.sa.name, spi: route.sa.spi, alg: route.sa.set.alg, ealg: route.sa.set.ealg };
-    if (route.stream) ev.transport = 'TCP';
-    this.#tracer(ev);
+    return true;
   }
 
   /**
@@ -189,12 +206,15 @@ export class SipNode {
    * Feeds received bytes that came along `route` (the route answers go back on). A request the parser
    * refuses is answered statelessly (400, 505 or 501 with a Warning naming the fault, RFC 3261 8.2, 21.4)
    * when its Via, From, To, Call-ID and CSeq could be read; otherwise, and for any malformed response, the
-   * datagram is dropped (RFC 3261 18.1.2, 18.3) and counted in `malformed`.
+   * datagram is dropped (RFC 3261 18.1.2, 18.3) and counted in `malformed`. The node keeps `bytes` (the
+   * parsed message's body is a view of them, and a forward copies its unchanged lines from them): the
+   * caller hands them over and does not change them afterwards.
    */
   receive(bytes: Uint8Array, route: Route): void {
     let msg: SipMessage;
     try {
-      msg = parseSipMessage(bytes);
+      // Received bytes are this node's (every network and wire hands over a copy of its own): adopted.
+      msg = parseSipMessage(bytes, true);
     } catch (e) {
       this.malformed++;
       if (e instanceof SipParseError && e.request !== undefined) this.#refuseMalformed(e, e.request, route);
@@ -248,12 +268,15 @@ export class SipNode {
         : makeResponse(req, 501, 'Not Implemented', [['Warning', warning(this.name, `method ${req.method} is not implemented`)]]);
     }
     if (req.method === 'CANCEL') return undefined;
-    const unsupported = new Set<string>();
-    for (const [name, known] of [['require', sup.require], ['proxy-require', sup.proxyRequire]] as const) {
-      if (known === undefined || (name === 'require' && sup.proxied.has(req.method))) continue;
-      for (const tag of req.headers.values(name)) if (!known.has(tag.toLowerCase())) unsupported.add(tag);
-    }
-    if (unsupported.size === 0) return undefined;
+    // Created only for a request that names an unknown option tag (nearly never).
+    let unsupported: Set<string> | undefined;
+    const check = (name: 'require' | 'proxy-require', known: Set<string> | undefined): void => {
+      if (known === undefined || (name === 'require' && sup.proxied.has(req.method)) || !req.headers.has(name)) return;
+      for (const tag of req.headers.values(name)) if (!known.has(tag.toLowerCase())) (unsupported ??= new Set()).add(tag);
+    };
+    check('require', sup.require);
+    check('proxy-require', sup.proxyRequire);
+    if (unsupported === undefined) return undefined;
     return makeResponse(req, 420, 'Bad Extension', [['Unsupported', [...unsupported].join(', ')]]);
   }
 

@@ -353,6 +353,16 @@ export function headerParam(value: string, name: string): string | undefined {
   // One pass over the value: each top-level ";" ends a parameter (the text from after one ";" to the next,
   // as written); only a parameter whose name matches is sliced. Quotes and <...> as the grammar nests them.
   const wanted = name.toLowerCase();
+  // Without quotes or angle brackets (a Via, most parameters) every ";" is top level: jump between them.
+  if (value.indexOf('"') < 0 && value.indexOf('<') < 0 && value.indexOf('>') < 0) {
+    for (let i = value.indexOf(';'); i >= 0;) {
+      const next = value.indexOf(';', i + 1);
+      const v = paramIf(value, i + 1, next < 0 ? value.length : next, wanted);
+      if (v !== undefined) return v;
+      i = next;
+    }
+    return undefined;
+  }
   let depth = 0;
   let quoted = false;
   let start = -1;

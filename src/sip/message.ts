@@ -70,6 +70,32 @@ function names(asWritten: string): readonly [string, string, number] {
 }
 
 /**
+ * Names as written (tokens, e.g. `Via`, `v`, `P-Gm-Confidentiality`) by their first character (ASCII), with
+ * what names() gives for them: the parser compares the line's start with these instead of slicing the
+ * name out and looking it up. At most NAMES_PER_CHAR per character, first seen first kept (hostile names
+ * can only take places, never grow it).
+ */
+const BY_FIRST: Array<Array<readonly [string, readonly [string, string, number]]> | undefined> = [];
+const NAMES_PER_CHAR = 6;
+
+/** names() of the header name s[a, colon) when it is one of BY_FIRST's exactly (nothing between it and the colon). */
+function knownName(s: string, a: number, colon: number): readonly [string, string, number] | undefined {
+  const bucket = BY_FIRST[s.charCodeAt(a)];
+  if (bucket === undefined) return undefined;
+  const len = colon - a;
+  for (const [w, n] of bucket) if (w.length === len && s.startsWith(w, a)) return n;
+  return undefined;
+}
+
+/** Notes a token name as written (parseSipMessage), for knownName. */
+function learnName(name: string, n: readonly [string, string, number]): void {
+  const c = name.charCodeAt(0);
+  if (c >= 128) return;
+  const bucket = (BY_FIRST[c] ??= []);
+  if (bucket.length < NAMES_PER_CHAR && !bucket.some(([w]) => w === name)) bucket.push([detached(name), n]);
+}
+
+/**
  * @internal A copy of `s` that does not keep the string it was sliced from: a parsed message's header
  * values are slices of its whole text, so a value kept for long (a response a server transaction keeps
  * for 64*T1, a cache entry) would keep the whole message's text alive. A concatenation flattened by
@@ -129,16 +155,27 @@ function firstElement(value: string): string | undefined {
   return undefined;
 }
 
-/** One header line: canonical key, name as written out, value. */
+/**
+ * One header line: canonical key, name as written out, value; and, for a line as parsed (one line, not
+ * folded, in a head whose text is as long as its bytes), where it is in the received bytes: [a, z) without its CRLF, else a = -1.
+ */
 interface HeaderEntry {
   key: string;
   name: string;
   value: string;
+  a: number;
+  z: number;
 }
 
 /** An ordered, case-insensitive header list. */
 export class SipHeaders {
   #list: HeaderEntry[] = [];
+  /**
+   * The received head (start line and header lines with their CRLFs, a copy) that the entries' [a, z)
+   * point into, when the parser kept it (parseSipMessage with adopt): a line nobody changed is written out by copying
+   * its bytes.
+   */
+  #src: Uint8Array | undefined;
 
   constructor(init?: Iterable<[string, string]>) {
     if (init) for (const [n, v] of init) this.add(n, v);
@@ -151,9 +188,71 @@ export class SipHeaders {
     return h;
   }
 
+  /** @internal Sets the received head the parsed entries' offsets point into (parseSipMessage). */
+  adoptSource(src: Uint8Array): void {
+    this.#src = src;
+  }
+
+  /**
+   * @internal The head as {@link serializeSipMessage} writes it (`start`, every line but Content-Length,
+   * `Content-Length: n`, the empty line), as UTF-8 in `scratch()` (returns its length), copying the bytes
+   * of every line still as received (runs of adjacent ones at once) and writing the others as
+   * `Name: value`. The same lines, in the same order with the same names and values, as the string path:
+   * a line as received parses to the entry it was parsed into. Undefined when there is no received head.
+   */
+  spliceHead(start: string, contentLength: number): number | undefined {
+    const src = this.#src;
+    if (src === undefined || !spliceEnabled.on) return undefined;
+    const list = this.#list;
+    // An upper bound of the size (UTF-8 takes at most 3 bytes per UTF-16 unit), for the scratch buffer.
+    let bound = 3 * start.length + 32;
+    for (const h of list) bound += h.a >= 0 ? h.z - h.a + 2 : 3 * (h.name.length + h.value.length) + 4;
+    if (scratch.length < bound) scratch = new Uint8Array(bound);
+    const out = scratch;
+    let n = putString(start, out, 0);
+    // A run of received lines [ra, rz) not yet copied.
+    let ra = -1;
+    let rz = -1;
+    for (const h of list) {
+      if (h.key === 'content-length') continue;
+      if (h.a >= 0) {
+        if (h.a === rz) rz = h.z + 2;
+        else {
+          if (ra >= 0) {
+            out.set(src.subarray(ra, rz), n);
+            n += rz - ra;
+          }
+          ra = h.a;
+          rz = h.z + 2;
+        }
+        continue;
+      }
+      if (ra >= 0) {
+        out.set(src.subarray(ra, rz), n);
+        n += rz - ra;
+        ra = rz = -1;
+      }
+      n = putString(h.name, out, n);
+      out[n++] = 58; // ':'
+      out[n++] = 32;
+      n = putString(h.value, out, n);
+      out[n++] = 13;
+      out[n++] = 10;
+    }
+    if (ra >= 0) {
+      out.set(src.subarray(ra, rz), n);
+      n += rz - ra;
+    }
+    return putString(`Content-Length: ${contentLength}\r\n\r\n`, out, n);
+  }
+
   /** The first value of `name`. */
   get(name: string): string | undefined {
-    const k = canonicalName(name);
+    return this.getKey(canonicalName(name));
+  }
+
+  /** @internal get() of a name already in canonical form (the parser's own lookups). */
+  getKey(k: string): string | undefined {
     for (const h of this.#list) if (h.key === k) return h.value;
     return undefined;
   }
@@ -203,14 +302,14 @@ export class SipHeaders {
 
   add(name: string, value: string): this {
     const [key, written] = names(name);
-    this.#list.push({ key, name: written, value });
+    this.#list.push({ key, name: written, value, a: -1, z: -1 });
     return this;
   }
 
   /** Inserts before the first line of the same header (e.g. a proxy's Via), or at the top. */
   prepend(name: string, value: string): this {
     const [key, written] = names(name);
-    const entry = { key, name: written, value };
+    const entry = { key, name: written, value, a: -1, z: -1 };
     const i = this.#list.findIndex((h) => h.key === key);
     if (i < 0) this.#list.unshift(entry);
     else this.#list.splice(i, 0, entry);
@@ -222,7 +321,7 @@ export class SipHeaders {
     const [key, written] = names(name);
     const i = this.#list.findIndex((h) => h.key === key);
     this.remove(name);
-    const entry = { key, name: written, value };
+    const entry = { key, name: written, value, a: -1, z: -1 };
     if (i < 0) this.#list.push(entry);
     else this.#list.splice(Math.min(i, this.#list.length), 0, entry);
     return this;
@@ -246,7 +345,11 @@ export class SipHeaders {
     const parts = LIST_HEADERS.has(key) ? splitList(h.value) : [h.value];
     const first = parts.shift();
     if (parts.length === 0) this.#list.splice(i, 1);
-    else h.value = parts.join(', ');
+    else {
+      // The line's other values stay: written out anew, no longer as received.
+      h.value = parts.join(', ');
+      h.a = h.z = -1;
+    }
     return first;
   }
 
@@ -256,7 +359,8 @@ export class SipHeaders {
 
   clone(): SipHeaders {
     const c = new SipHeaders();
-    c.#list = this.#list.map((h) => ({ key: h.key, name: h.name, value: h.value }));
+    c.#list = this.#list.map((h) => ({ key: h.key, name: h.name, value: h.value, a: h.a, z: h.z }));
+    c.#src = this.#src;
     return c;
   }
 }
@@ -379,6 +483,20 @@ function hasBareCrLf(s: string): boolean {
   return false;
 }
 
+/** Whether `s` matches /^SIP\/2\.0 ([1-6]\d\d) (.*)$/ (`.`: any character but LF, CR, U+2028, U+2029). */
+function isStatusLine(s: string): boolean {
+  if (s.length < 12 || !s.startsWith('SIP/2.0 ') || s.charCodeAt(11) !== 32) return false;
+  const a = s.charCodeAt(8);
+  const b = s.charCodeAt(9);
+  const c = s.charCodeAt(10);
+  if (a < 49 || a > 54 || b < 48 || b > 57 || c < 48 || c > 57) return false;
+  for (let i = 12; i < s.length; i++) {
+    const d = s.charCodeAt(i);
+    if (d === 10 || d === 13 || d === 0x2028 || d === 0x2029) return false;
+  }
+  return true;
+}
+
 /** Whether s[a, z) holds a CR or an LF. */
 function lineHasCrLf(s: string, a: number, z: number): boolean {
   for (let i = a; i < z; i++) {
@@ -402,8 +520,12 @@ function trimmed(s: string, a: number, z: number): string {
  * From, To or Contact that does not follow its grammar (unbalanced quotes, empty parameters, unbracketed
  * IPv6 hosts), a multipart Content-Type without a boundary. Over UDP a body runs to the end of the datagram
  * when Content-Length is absent; bytes after Content-Length are ignored (RFC 3261 18.3).
+ *
+ * @param adopt - internal (SipNode): `data` is the caller's to give away and is never changed afterwards;
+ *   the message then keeps it (its body is a view of it, and serialising an edited copy copies the lines
+ *   nobody changed from it) instead of copying.
  */
-export function parseSipMessage(data: Uint8Array): SipMessage {
+export function parseSipMessage(data: Uint8Array, adopt = false): SipMessage {
   if (!(data instanceof Uint8Array)) throw new Ipsec3gppError(ErrorCode.INVALID_ARGUMENT, 'data must be a Uint8Array');
   if (data.length > SIP_LIMITS.messageBytes) fail(`message larger than ${SIP_LIMITS.messageBytes} bytes`);
   const end = headerEnd(data);
@@ -414,6 +536,10 @@ export function parseSipMessage(data: Uint8Array): SipMessage {
   const head = end < 0 && decoded.length >= 2 && decoded.endsWith('\r\n') ? decoded.slice(0, -2) : decoded;
   // One scan for a CR or LF that is not part of a CRLF: without one (nearly always), no line holds one.
   const bare = hasBareCrLf(head);
+  // As many UTF-16 units as bytes: every byte decoded to one unit (ASCII, or a lone invalid byte as one
+  // U+FFFD; any valid multi-byte sequence gives fewer units than bytes, invalid runs one U+FFFD per run),
+  // so positions in the text are positions in the bytes, and a line's bytes decode to its text again.
+  const aligned = end >= 0 && decoded.length === end;
   let e = head.indexOf('\r\n');
   const start = e < 0 ? head : head.slice(0, e);
   const list: HeaderEntry[] = [];
@@ -423,9 +549,9 @@ export function parseSipMessage(data: Uint8Array): SipMessage {
   /** The first fault: [message, line, status]. */
   let fault: [string, number | undefined, SipRefusalStatus] | undefined;
   if (start.startsWith('SIP/')) {
-    const m = /^SIP\/2\.0 ([1-6]\d\d) (.*)$/.exec(start);
-    if (!m) fail(`bad status line ${JSON.stringify(start.slice(0, 80))}`, 1);
-    msg = { type: 'response', status: Number(m[1]), reason: m[2]!, headers, body: EMPTY };
+    // SIP/2.0 SP [1-6] DIGIT DIGIT SP reason, the reason without a line terminator (what /^...(.*)$/ took).
+    if (!isStatusLine(start)) fail(`bad status line ${JSON.stringify(start.slice(0, 80))}`, 1);
+    msg = { type: 'response', status: (start.charCodeAt(8) - 48) * 100 + (start.charCodeAt(9) - 48) * 10 + start.charCodeAt(10) - 48, reason: start.slice(12), headers, body: EMPTY };
   } else {
     // method SP Request-URI SP SIP-Version, as start.split(' ') cuts it.
     const sp1 = start.indexOf(' ');
@@ -485,13 +611,21 @@ export function parseSipMessage(data: Uint8Array): SipMessage {
       fault ??= [`header line without a name and colon: ${JSON.stringify(head.slice(a, z).slice(0, 80))}`, ln, 400];
       continue;
     }
-    const name = trimmed(head, a, colon);
-    if (!isToken(name)) {
-      fault ??= [`bad header name ${JSON.stringify(name.slice(0, 40))}`, ln, 400];
-      continue;
+    // A name written as one seen before, right before its colon: no slice, no token scan, no table lookup.
+    let n = knownName(head, a, colon);
+    if (n === undefined) {
+      const name = trimmed(head, a, colon);
+      if (!isToken(name)) {
+        fault ??= [`bad header name ${JSON.stringify(name.slice(0, 40))}`, ln, 400];
+        continue;
+      }
+      n = names(name);
+      learnName(name, n);
     }
-    const [key, written, bit] = names(name);
-    if (list.push({ key, name: written, value }) > SIP_LIMITS.headers) fail(`more than ${SIP_LIMITS.headers} header lines`);
+    const [key, written, bit] = n;
+    // Where the line is in the bytes, when it is one line of an aligned head (text position = byte offset).
+    const folded = no !== ln;
+    if (list.push({ key, name: written, value, a: aligned && !folded ? a : -1, z }) > SIP_LIMITS.headers) fail(`more than ${SIP_LIMITS.headers} header lines`);
     if (semantic !== undefined) continue;
     const why = headerFault(key, value);
     if (why !== undefined) semantic = [`bad ${written} header: ${why}`, ln];
@@ -504,24 +638,26 @@ export function parseSipMessage(data: Uint8Array): SipMessage {
     }
   }
   if (fault) throw new SipParseError(fault[0], fault[1], fault[2], request);
+  // The received bytes, which the entries' offsets point into (when given away: see `adopt`).
+  if (adopt && aligned) headers.adoptSource(data);
   // Content-Length (required over TCP; over UDP the body ends with the datagram when it is absent).
   const bodyStart = end + 4;
-  const cl = headers.get('content-length');
+  const cl = headers.getKey('content-length');
   if (cl !== undefined) {
     if (repeated & CONTENT_LENGTH_BIT) refuse('Content-Length repeated', request);
     if (!/^\d{1,6}$/.test(cl)) refuse(`bad Content-Length ${JSON.stringify(cl)}`, request);
     const n = Number(cl);
     if (bodyStart + n > data.length) refuse(`Content-Length ${n} exceeds the ${data.length - bodyStart} bytes received`, request);
     // No body (most responses): one shared empty array, not a new ArrayBuffer per message.
-    msg.body = n === 0 ? EMPTY : data.slice(bodyStart, bodyStart + n);
+    msg.body = n === 0 ? EMPTY : adopt ? data.subarray(bodyStart, bodyStart + n) : data.slice(bodyStart, bodyStart + n);
   } else {
-    msg.body = bodyStart >= data.length ? EMPTY : data.slice(bodyStart);
+    msg.body = bodyStart >= data.length ? EMPTY : adopt ? data.subarray(bodyStart) : data.slice(bodyStart);
   }
   // The headers every request and response needs (RFC 3261 8.1.1, 8.2.6).
-  for (const h of REQUIRED) if (!headers.get(h)) refuse(`missing ${CANONICAL[h] ?? h} header`, request);
+  for (const h of REQUIRED) if (!headers.getKey(h)) refuse(`missing ${CANONICAL[h] ?? h} header`, request);
   if (semantic) refuse(semantic[0], request, semantic[1]);
   // CSeq = 1*10DIGIT LWS method, the number at most 2^31 - 1 (RFC 3261 20.16, 8.1.1.5); white space as \s.
-  const cs = headers.get('cseq')!;
+  const cs = headers.getKey('cseq')!;
   let d = 0;
   while (d < cs.length && d <= 10 && cs.charCodeAt(d) >= 48 && cs.charCodeAt(d) <= 57) d++;
   let w = d;
@@ -535,10 +671,27 @@ export function parseSipMessage(data: Uint8Array): SipMessage {
   return msg;
 }
 
-/** Serialises, writing Content-Length from the body. */
+/**
+ * Serialises, writing Content-Length from the body. A parsed message (or a copy of one, edited: a proxy's
+ * forward) is written by copying the bytes of the lines nobody changed (SipHeaders.spliceHead), the same
+ * message as writing every line anew.
+ */
 export function serializeSipMessage(msg: SipMessage): Uint8Array {
-  let head = msg.type === 'request' ? `${msg.method} ${msg.uri} SIP/2.0\r\n` : `SIP/2.0 ${msg.status} ${msg.reason}\r\n`;
-  head = msg.headers.writeHead(head);
+  const start = msg.type === 'request' ? `${msg.method} ${msg.uri} SIP/2.0\r\n` : `SIP/2.0 ${msg.status} ${msg.reason}\r\n`;
+  const spliced = msg.headers.spliceHead(start, msg.body.length);
+  if (spliced !== undefined) {
+    const out = new Uint8Array(spliced + msg.body.length);
+    out.set(scratch.subarray(0, spliced), 0);
+    out.set(msg.body, spliced);
+    spliceEnabled.check?.(out, writeAnew(start, msg));
+    return out;
+  }
+  return writeAnew(start, msg);
+}
+
+/** The string path: every line written anew as `Name: value`, then encoded. */
+function writeAnew(start: string, msg: SipMessage): Uint8Array {
+  let head = msg.headers.writeHead(start);
   head += `Content-Length: ${msg.body.length}\r\n\r\n`;
   // One allocation: the head encoded into a scratch buffer (UTF-8 takes at most 3 bytes per UTF-16 unit),
   // then copied with the body into the result.
@@ -552,6 +705,24 @@ export function serializeSipMessage(msg: SipMessage): Uint8Array {
 
 /** Serialisation scratch (grows to the largest head seen; a SIP head is at most 64 KiB). */
 let scratch = new Uint8Array(4096);
+
+/**
+ * @internal Whether parsed messages are written out by copying their unchanged lines (the default); off,
+ * every line is written anew, as before. `check`, when set (tests), sees both forms of every message
+ * written by copying (test/forward-edit.test.ts holds the one to the other).
+ */
+export const spliceEnabled: { on: boolean; check?: ((spliced: Uint8Array, anew: Uint8Array) => void) | undefined } = { on: true };
+
+/** Writes `s` as UTF-8 at `at` (room checked by the caller); returns the end. ASCII byte by byte. */
+function putString(s: string, out: Uint8Array, at: number): number {
+  const n = s.length;
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0x80) return at + i + enc.encodeInto(s.slice(i), out.subarray(at + i)).written;
+    out[at + i] = c;
+  }
+  return at + n;
+}
 
 // ---- small helpers over header values ----
 

@@ -47,8 +47,15 @@ export interface TimerValues {
 /** RFC 3261's recommended timer values: T1 = 500 ms, T2 = 4 s, T4 = 5 s. */
 export const DEFAULT_TIMERS: TimerValues = { t1: 500, t2: 4000, t4: 5000 };
 
-/** Sends a message along an opaque route (a socket and destination, maybe an SA). */
-export type SendFn<R> = (msg: SipMessage, route: R) => void;
+/**
+ * Sends a message along an opaque route (a socket and destination, maybe an SA). It may return the bytes
+ * it sent: given a `resend` too ({@link TransactionLayer}'s constructor), a server transaction then keeps
+ * those bytes (not the message) to answer retransmissions with for 64*T1.
+ */
+export type SendFn<R> = (msg: SipMessage, route: R) => Uint8Array | void | unknown;
+
+/** Sends bytes a SendFn returned again along `route` (a retransmitted response, RFC 3261 17.2.2). */
+type ResendFn<R> = (bytes: Uint8Array, route: R) => void;
 
 /** What a client transaction reports besides its final response. */
 export interface ClientTxOptions {
@@ -81,7 +88,12 @@ interface ClientTx<R> {
 interface ServerTx<R> {
   id: number;
   route: R;
-  last?: SipResponse;
+  /**
+   * The last response sent: the message, or (non-INVITE final responses, when the layer has a resend) the
+   * bytes it was sent as, which is all a retransmitted request needs (RFC 3261 17.2.2) and keeps one
+   * buffer alive for Timer J instead of the response's headers and the text they are slices of.
+   */
+  last?: SipResponse | Uint8Array;
   final: boolean;
   invite: boolean;
   /** INVITE: the final response was a 2xx (more 2xx may follow, nothing else). */
@@ -202,6 +214,21 @@ const txMethod = (method: string): string => (method === 'ACK' ? 'INVITE' : meth
  */
 const key = (branch: string, method: string): string => [branch, txMethod(method)].join('|');
 
+/**
+ * parseCSeq(value).method: for `1*DIGIT 1*(SP / HTAB) 1*(printable ASCII)` (every CSeq this stack sends)
+ * read by position, anything else by parseCSeq (its regular expression, its errors).
+ */
+function cseqMethod(v: string): string {
+  const n = v.length;
+  let i = 0;
+  while (i < n && v.charCodeAt(i) >= 48 && v.charCodeAt(i) <= 57) i++;
+  let j = i;
+  while (j < n && (v.charCodeAt(j) === 32 || v.charCodeAt(j) === 9)) j++;
+  let k = j;
+  while (k < n && v.charCodeAt(k) > 32 && v.charCodeAt(k) < 127) k++;
+  return i > 0 && j > i && k > j && k === n ? v.slice(j) : parseCSeq(v).method;
+}
+
 function topVia(m: SipMessage): string {
   const via = m.headers.first('via');
   if (via === undefined) throw new Ipsec3gppError(ErrorCode.SIP_PARSE, 'message without Via');
@@ -294,15 +321,26 @@ export class TransactionLayer<R> {
   #nextId = 1;
 
   readonly #reliable: (route: R) => boolean;
+  readonly #resend: ResendFn<R> | undefined;
 
   /**
    * `reliable` tells which routes are a reliable transport (TCP, RFC 3261 17.1.1.2, 17.1.2.2, 17.2.1): on
    * them nothing is retransmitted (no Timer A/E/G); Timers B/F and H still bound the transaction.
+   * `resend` sends bytes that `send` returned again: given one, a non-INVITE server transaction keeps the
+   * bytes of its final response for Timer J, not the response.
    */
-  constructor(send: SendFn<R>, timers: Partial<TimerValues> = {}, reliable: (route: R) => boolean = () => false) {
+  constructor(send: SendFn<R>, timers: Partial<TimerValues> = {}, reliable: (route: R) => boolean = () => false, resend?: (bytes: Uint8Array, route: R) => void) {
     this.#send = send;
     this.#t = { ...DEFAULT_TIMERS, ...timers };
     this.#reliable = reliable;
+    this.#resend = resend;
+  }
+
+  /** Sends a server transaction's last response again (a retransmitted request, 17.2.1 / 17.2.2). */
+  #sendLast(tx: ServerTx<R>): void {
+    const last = tx.last!;
+    if (last instanceof Uint8Array) this.#resend!(last, tx.route);
+    else this.#send(last, tx.route);
   }
 
   /**
@@ -395,7 +433,7 @@ export class TransactionLayer<R> {
     } catch {
       return { kind: 'stray', message: msg };
     }
-    const k = key(branch, parseCSeq(msg.headers.get('cseq')!).method);
+    const k = key(branch, cseqMethod(msg.headers.get('cseq')!));
     const tx = this.#clients.get(k);
     if (tx === undefined) return this.#completed.has(k) ? { kind: 'absorbed' } : { kind: 'stray', message: msg };
     const invite = tx.request.method === 'INVITE';
@@ -454,7 +492,7 @@ export class TransactionLayer<R> {
       return { kind: 'request', request: msg, route, respond: () => { throw new Ipsec3gppError(ErrorCode.SIP_TRANSACTION, 'an ACK is never answered'); } };
     }
     if (existing) {
-      if (existing.last && !existing.accepted) this.#send(existing.last, existing.route);
+      if (existing.last && !existing.accepted) this.#sendLast(existing);
       return { kind: 'absorbed' };
     }
     const invite = msg.method === 'INVITE';
@@ -499,7 +537,8 @@ export class TransactionLayer<R> {
             unref(tx.timerH);
           }
         }
-        this.#send(r, tx.route);
+        const sent = this.#send(r, tx.route);
+        if (!invite && r.status >= 200 && sent instanceof Uint8Array && this.#resend !== undefined) tx.last = sent;
       },
       ...(invite ? { onAckTimeout: (f: () => void) => { ackTimeout = f; } } : {}),
     };
