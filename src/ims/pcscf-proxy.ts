@@ -31,7 +31,7 @@ import { SaDatabase, type SaEntry, type SaSet } from '../secagree/sadb.js';
 import { authParam, parseAuthHeader } from '../sip/auth-header.js';
 import { addressUri, detached, headerParam, parseVia, splitList, type SipRequest, type SipResponse } from '../sip/message.js';
 import { hostPort, normalizeAddress } from '../ip.js';
-import { ErrorCode, Ipsec3gppError } from '../errors.js';
+import { Ipsec3gppError } from '../errors.js';
 import { DEFAULT_TIMERS, type TimerValues } from '../sip/transaction.js';
 import { RegisteredIdentities, addressList, identityKey } from './identity.js';
 import { hopKey, uriHop } from './hop.js';
@@ -1034,10 +1034,10 @@ export class PcscfProxy {
     for (const [id, blob] of await p.writer.store.list(`${p.prefix}reg/`)) {
       try {
         const r = await sealer.openJson<{ key: string; identities: string[]; serviceRoute: string[]; pani: string | null }>(id, blob);
-        if (id !== `${p.prefix}reg/${encodeURIComponent(r.key)}` || !Array.isArray(r.identities) || !Array.isArray(r.serviceRoute)) throw new Ipsec3gppError(ErrorCode.STORE_RECORD, `record ${id} is not a registration`);
+        if (id !== `${p.prefix}reg/${encodeURIComponent(r.key)}` || !Array.isArray(r.identities) || !Array.isArray(r.serviceRoute)) throw new Ipsec3gppError('STORE_RECORD', `record ${id} is not a registration`);
         regs.set(r.key, r);
       } catch (e) {
-        refused.push({ key: id, code: (e as Ipsec3gppError).code ?? ErrorCode.STORE_RECORD, reason: (e as Error).message });
+        refused.push({ key: id, code: (e as Ipsec3gppError).code ?? 'STORE_RECORD', reason: (e as Error).message });
         p.writer.del(id);
       }
     }
@@ -1045,7 +1045,7 @@ export class PcscfProxy {
     for (const [key, r] of regs) {
       const established = this.db.sets(key).find((s) => s.state === 'established');
       if (established === undefined || !(this.#o.store?.keepRegistration?.(key) ?? true)) {
-        refused.push({ key: `${p.prefix}reg/${encodeURIComponent(key)}`, code: ErrorCode.SADB, reason: established === undefined ? 'registration without its established SA set' : 'registration the core no longer has' });
+        refused.push({ key: `${p.prefix}reg/${encodeURIComponent(key)}`, code: 'SADB', reason: established === undefined ? 'registration without its established SA set' : 'registration the core no longer has' });
         regs.delete(key);
         p.writer.del(`${p.prefix}reg/${encodeURIComponent(key)}`);
         continue;
@@ -1059,7 +1059,7 @@ export class PcscfProxy {
     }
     for (const { set, extra } of sa.sets) {
       if (!regs.has(set.key)) {
-        refused.push({ key: `${p.prefix}sa/${set.id}`, code: ErrorCode.SADB, reason: 'SA set without its registration' });
+        refused.push({ key: `${p.prefix}sa/${set.id}`, code: 'SADB', reason: 'SA set without its registration' });
         this.db.delete(set);
         continue;
       }

@@ -1,7 +1,7 @@
 // An in-memory datagram network: sockets on made-up addresses deliver to each other asynchronously, with
 // optional loss (a predicate over each datagram) for retransmission tests. Works in browsers.
 
-import { ErrorCode, Ipsec3gppError } from '../errors.js';
+import { Ipsec3gppError } from '../errors.js';
 import { type Datagram, type DatagramNetwork, type DatagramSocket, type WireRecord } from './datagram.js';
 
 /**
@@ -34,7 +34,7 @@ export class MemoryNetwork implements DatagramNetwork {
     if (p === 0) while (this.#sockets.has(`${address}|${this.#nextPort}`)) this.#nextPort++;
     if (p === 0) p = this.#nextPort++;
     const key = `${address}|${p}`;
-    if (this.#sockets.has(key)) throw new Ipsec3gppError(ErrorCode.INVALID_ARGUMENT, `UDP port ${p} on ${address} is in use: choose another`);
+    if (this.#sockets.has(key)) throw new Ipsec3gppError('INVALID_ARGUMENT', `UDP port ${p} on ${address} is in use: choose another`);
     let handler: (d: Datagram) => void = () => {};
     this.#sockets.set(key, (d) => handler(d));
     return {

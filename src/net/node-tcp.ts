@@ -2,7 +2,7 @@
 // StreamNetwork of net/stream.ts. Addresses as text, IPv4 and IPv6 (IPv4-mapped IPv6 peers reported as IPv4).
 
 import { createServer, connect as netConnect, type Socket } from 'node:net';
-import { ErrorCode, Ipsec3gppError } from '../errors.js';
+import { Ipsec3gppError } from '../errors.js';
 import { type StreamConnection, type StreamListener, type StreamNetwork } from './stream.js';
 
 const unmap = (a: string | undefined): string => (a ?? '').replace(/^::ffff:(\d+\.\d+\.\d+\.\d+)$/, '$1');
@@ -37,7 +37,7 @@ export class NodeTcpNetwork implements StreamNetwork {
   async listen(address: string, port: number, onConnection: (c: StreamConnection) => void): Promise<StreamListener> {
     const server = createServer((s) => onConnection(wrapSocket(s)));
     await new Promise<void>((ok, fail) => {
-      server.once('error', (e) => fail(new Ipsec3gppError(ErrorCode.INVALID_ARGUMENT, `cannot listen on TCP ${address}:${port}: ${(e as NodeJS.ErrnoException).code ?? e.message}`)));
+      server.once('error', (e) => fail(new Ipsec3gppError('INVALID_ARGUMENT', `cannot listen on TCP ${address}:${port}: ${(e as NodeJS.ErrnoException).code ?? e.message}`)));
       server.listen({ host: address, port, exclusive: true }, () => ok());
     });
     const a = server.address();
@@ -47,9 +47,9 @@ export class NodeTcpNetwork implements StreamNetwork {
   connect(o: { address: string; port: number; localAddress?: string; localPort?: number; timeoutMs?: number }): Promise<StreamConnection> {
     return new Promise((ok, fail) => {
       const s = netConnect({ host: o.address, port: o.port, ...(o.localAddress ? { localAddress: o.localAddress } : {}), ...(o.localPort ? { localPort: o.localPort } : {}) });
-      const t = setTimeout(() => { s.destroy(); fail(new Ipsec3gppError(ErrorCode.SIP_TRANSACTION, `TCP connect to ${o.address}:${o.port} timed out`)); }, o.timeoutMs ?? 5000);
+      const t = setTimeout(() => { s.destroy(); fail(new Ipsec3gppError('SIP_TRANSACTION', `TCP connect to ${o.address}:${o.port} timed out`)); }, o.timeoutMs ?? 5000);
       s.once('connect', () => { clearTimeout(t); ok(wrapSocket(s)); });
-      s.once('error', (e) => { clearTimeout(t); fail(new Ipsec3gppError(ErrorCode.SIP_TRANSACTION, `TCP connect to ${o.address}:${o.port}: ${(e as NodeJS.ErrnoException).code ?? e.message}`)); });
+      s.once('error', (e) => { clearTimeout(t); fail(new Ipsec3gppError('SIP_TRANSACTION', `TCP connect to ${o.address}:${o.port}: ${(e as NodeJS.ErrnoException).code ?? e.message}`)); });
     });
   }
 }

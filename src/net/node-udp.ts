@@ -1,6 +1,6 @@
 // Real UDP sockets (node:dgram) for the IMS roles: Node only, never imported by the library entry point.
 
-import { ErrorCode, Ipsec3gppError } from '../errors.js';
+import { Ipsec3gppError } from '../errors.js';
 import { createSocket } from 'node:dgram';
 import { type Datagram, type DatagramNetwork, type DatagramSocket, type WireRecord } from './datagram.js';
 
@@ -53,7 +53,7 @@ export class NodeUdpNetwork implements DatagramNetwork {
         const hint = e.code === 'EADDRINUSE' ? `UDP port ${port} on ${address} is in use: choose another`
           : e.code === 'EADDRNOTAVAIL' ? `${address} is not an address of this host`
             : e.code === 'EACCES' ? `UDP port ${port} needs privileges` : `cannot bind UDP ${address}:${port}: ${e.code ?? e.message}`;
-        reject(new Ipsec3gppError(ErrorCode.INVALID_ARGUMENT, hint));
+        reject(new Ipsec3gppError('INVALID_ARGUMENT', hint));
       });
       sock.bind(port, address, () => {
         sock.off('error', reject);

@@ -16,7 +16,7 @@
 // frame, however malformed, throws out of `receive`: every refusal is counted by reason and answered with an
 // error frame.
 
-import { ErrorCode, Ipsec3gppError } from '../errors.js';
+import { Ipsec3gppError } from '../errors.js';
 import { formatAddress, parseAddress } from '../ip.js';
 import { type Datagram, type DatagramNetwork, type DatagramSocket, type WireRecord } from './datagram.js';
 
@@ -41,8 +41,8 @@ export interface WebSocketLike {
 
 function frame(sock: number, port: number, address: string, data: Uint8Array): Uint8Array<ArrayBuffer> {
   const a = parseAddress(address);
-  if (a.length !== 4) throw new Ipsec3gppError(ErrorCode.RELAY, 'the relay carries IPv4 only');
-  if (data.length > RELAY_MAX_DATAGRAM) throw new Ipsec3gppError(ErrorCode.RELAY, `datagram longer than ${RELAY_MAX_DATAGRAM} bytes`);
+  if (a.length !== 4) throw new Ipsec3gppError('RELAY', 'the relay carries IPv4 only');
+  if (data.length > RELAY_MAX_DATAGRAM) throw new Ipsec3gppError('RELAY', `datagram longer than ${RELAY_MAX_DATAGRAM} bytes`);
   const f = new Uint8Array(RELAY_HEADER + data.length);
   f[0] = sock;
   f[1] = port >>> 8;
@@ -60,7 +60,7 @@ function controlMessage(text: string): Record<string, unknown> | undefined {
 }
 
 function unframe(f: Uint8Array): { sock: number; port: number; address: string; data: Uint8Array } {
-  if (f.length < RELAY_HEADER) throw new Ipsec3gppError(ErrorCode.RELAY, 'relay frame shorter than its header');
+  if (f.length < RELAY_HEADER) throw new Ipsec3gppError('RELAY', 'relay frame shorter than its header');
   return { sock: f[0]!, port: (f[1]! << 8) | f[2]!, address: formatAddress(f.subarray(3, 7)), data: f.subarray(RELAY_HEADER) };
 }
 
@@ -86,7 +86,7 @@ export class WebSocketNetwork implements DatagramNetwork {
     ws.binaryType = 'arraybuffer';
     ws.addEventListener('message', (ev) => this.#onMessage(ev.data));
     ws.addEventListener('close', () => {
-      for (const p of this.#pending.values()) p.reject(new Ipsec3gppError(ErrorCode.RELAY, 'relay connection closed'));
+      for (const p of this.#pending.values()) p.reject(new Ipsec3gppError('RELAY', 'relay connection closed'));
       this.#pending.clear();
     });
   }
@@ -122,7 +122,7 @@ export class WebSocketNetwork implements DatagramNetwork {
         const p = this.#pending.get(Number(msg['id']));
         if (!p) { this.malformed++; return; }
         this.#pending.delete(Number(msg['id']));
-        if (msg['t'] === 'error') p.reject(new Ipsec3gppError(ErrorCode.RELAY, `relay: ${String(msg['message'])}`));
+        if (msg['t'] === 'error') p.reject(new Ipsec3gppError('RELAY', `relay: ${String(msg['message'])}`));
         else p.resolve(this.#socket(Number(msg['sock']), String(msg['address']), Number(msg['port'])));
         return;
       }
@@ -243,7 +243,7 @@ export class RelaySession {
     this.#conn = conn;
     this.#address = address;
     for (const p of policy.peers ?? []) {
-      if (!Number.isInteger(p.port) || p.port < 1 || p.port > 65535) throw new Ipsec3gppError(ErrorCode.INVALID_ARGUMENT, `relay peer port must be 1...65535, not ${p.port}`);
+      if (!Number.isInteger(p.port) || p.port < 1 || p.port > 65535) throw new Ipsec3gppError('INVALID_ARGUMENT', `relay peer port must be 1...65535, not ${p.port}`);
       const a = parseAddress(p.address);
       if (a.length === 4) this.#peers.add(`${formatAddress(a)}:${p.port}`); // the relay carries IPv4 only
     }
@@ -275,7 +275,7 @@ export class RelaySession {
 
   #drop(reason: RelayDropReason, message: string, about: { id?: number; sock?: number } = {}): void {
     this.drops[reason]++;
-    this.#tell({ t: 'error', ...about, code: ErrorCode.RELAY, reason, message });
+    this.#tell({ t: 'error', ...about, code: 'RELAY', reason, message });
   }
 
   /** Sends a control message; a host whose send throws loses it (the connection is going away). */

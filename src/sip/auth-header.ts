@@ -9,7 +9,7 @@
 // Parameter order and the quoting of each value are kept, so a header can be edited (ik/ck removed,
 // integrity-protected set) without disturbing the rest.
 
-import { ErrorCode, Ipsec3gppError } from '../errors.js';
+import { Ipsec3gppError } from '../errors.js';
 
 /** One `name=value` parameter of a Digest challenge or credentials (RFC 2617 1.2 auth-param; RFC 3261 25.1). */
 export interface AuthParam {
@@ -38,12 +38,12 @@ export const AUTH_HEADER_LIMIT = 8192;
 const TOKEN = /[A-Za-z0-9\-.!%*_+`'~]/;
 
 function fail(message: string, position: number): never {
-  throw new Ipsec3gppError(ErrorCode.AUTH_PARSE, `${message} at position ${position}`, position);
+  throw new Ipsec3gppError('AUTH_PARSE', `${message} at position ${position}`, position);
 }
 
 /** Parses one WWW-Authenticate / Proxy-Authenticate / Authorization value. */
 export function parseAuthHeader(value: string): AuthHeader {
-  if (typeof value !== 'string') throw new Ipsec3gppError(ErrorCode.INVALID_ARGUMENT, 'header value must be a string');
+  if (typeof value !== 'string') throw new Ipsec3gppError('INVALID_ARGUMENT', 'header value must be a string');
   if (value.length > AUTH_HEADER_LIMIT) fail(`header longer than ${AUTH_HEADER_LIMIT} characters`, AUTH_HEADER_LIMIT);
   let i = 0;
   const s = value;

@@ -6,7 +6,7 @@
 // value's length. Quoted strings are read with their quoted-pairs (`\"` does not end one). Internal to the
 // SIP layer; parseSipUri and headerParam are public through message.ts.
 
-import { ErrorCode, Ipsec3gppError } from '../errors.js';
+import { Ipsec3gppError } from '../errors.js';
 
 // Character classes (RFC 3261 25.1), as lookup tables: the validators below run on every message.
 const table = (chars: string, base?: Uint8Array): Uint8Array => {
@@ -317,7 +317,7 @@ export function parseSipUri(uri: string): SipUri {
   try {
     return sipUri(uri);
   } catch (e) {
-    if (e instanceof Bad) throw new Ipsec3gppError(ErrorCode.SIP_PARSE, `bad SIP URI ${JSON.stringify(uri.slice(0, 80))}: ${e.why}`);
+    if (e instanceof Bad) throw new Ipsec3gppError('SIP_PARSE', `bad SIP URI ${JSON.stringify(uri.slice(0, 80))}: ${e.why}`);
     throw e;
   }
 }

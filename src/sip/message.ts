@@ -11,7 +11,7 @@
 // can be split with `values()`, which respects quotes and angle brackets; Authorization-like headers are
 // never split (their commas are inside one value).
 
-import { ErrorCode, Ipsec3gppError } from '../errors.js';
+import { Ipsec3gppError } from '../errors.js';
 import { addressFault, headerFault, headerParam, isToken, isTrimmed, requestUriFault, scanQuoted, skipWs, unquote } from './grammar.js';
 
 export { headerParam, parseSipUri, type SipUri } from './grammar.js';
@@ -429,7 +429,7 @@ export class SipParseError extends Ipsec3gppError {
   readonly request: SipRequest | undefined;
 
   constructor(message: string, line: number | undefined, status: SipRefusalStatus, request: SipRequest | undefined) {
-    super(ErrorCode.SIP_PARSE, line === undefined ? message : `${message} (line ${line})`, line);
+    super('SIP_PARSE', line === undefined ? message : `${message} (line ${line})`, line);
     this.status = status;
     this.reason = REASONS[status];
     this.request = request;
@@ -526,7 +526,7 @@ function trimmed(s: string, a: number, z: number): string {
  *   nobody changed from it) instead of copying.
  */
 export function parseSipMessage(data: Uint8Array, adopt = false): SipMessage {
-  if (!(data instanceof Uint8Array)) throw new Ipsec3gppError(ErrorCode.INVALID_ARGUMENT, 'data must be a Uint8Array');
+  if (!(data instanceof Uint8Array)) throw new Ipsec3gppError('INVALID_ARGUMENT', 'data must be a Uint8Array');
   if (data.length > SIP_LIMITS.messageBytes) fail(`message larger than ${SIP_LIMITS.messageBytes} bytes`);
   const end = headerEnd(data);
   // Without the empty line the message is refused; its header lines are still read so that the refusal can be answered.
@@ -731,7 +731,7 @@ function afterDisplayName(value: string): number {
   const i = skipWs(value, 0);
   if (value.charCodeAt(i) !== 34) return 0;
   const j = scanQuoted(value, i);
-  if (j < 0) throw new Ipsec3gppError(ErrorCode.SIP_PARSE, 'unterminated quoted string in a display name');
+  if (j < 0) throw new Ipsec3gppError('SIP_PARSE', 'unterminated quoted string in a display name');
   return j;
 }
 
@@ -740,7 +740,7 @@ export function addressUri(value: string): string {
   const lt = value.indexOf('<', afterDisplayName(value));
   if (lt >= 0) {
     const gt = value.indexOf('>', lt);
-    if (gt < 0) throw new Ipsec3gppError(ErrorCode.SIP_PARSE, 'unterminated <...> in an address');
+    if (gt < 0) throw new Ipsec3gppError('SIP_PARSE', 'unterminated <...> in an address');
     return value.slice(lt + 1, gt).trim();
   }
   return value.split(';')[0]!.trim();
@@ -753,7 +753,7 @@ export function addressUri(value: string): string {
  */
 export function parseNameAddr(value: string): { displayName: string | undefined; uri: string } {
   const why = addressFault(value);
-  if (why !== undefined) throw new Ipsec3gppError(ErrorCode.SIP_PARSE, `bad address ${JSON.stringify(value.slice(0, 80))}: ${why}`);
+  if (why !== undefined) throw new Ipsec3gppError('SIP_PARSE', `bad address ${JSON.stringify(value.slice(0, 80))}: ${why}`);
   const i = skipWs(value, 0);
   const uri = addressUri(value);
   if (value.charCodeAt(i) === 34) return { displayName: unquote(value.slice(i, scanQuoted(value, i))), uri };
@@ -769,20 +769,20 @@ const VIA = /^SIP\s*\/\s*2\.0\s*\/\s*([A-Za-z0-9.!%*_+`'~-]+)\s+(\[[^\]]+\]|[^\s
  * parseVia does), without taking the rest apart: the transaction layer's key of every response.
  */
 export function viaBranch(value: string): string | undefined {
-  if (!VIA.test(value)) throw new Ipsec3gppError(ErrorCode.SIP_PARSE, `bad Via ${JSON.stringify(value.slice(0, 80))}`);
+  if (!VIA.test(value)) throw new Ipsec3gppError('SIP_PARSE', `bad Via ${JSON.stringify(value.slice(0, 80))}`);
   return headerParam(value, 'branch');
 }
 
 /** Via sent-by and parameters: `SIP/2.0/UDP host:port;branch=...` (host may be an IPv6 reference, `[::1]`). */
 export function parseVia(value: string): { transport: string; host: string; port: number | undefined; branch: string | undefined } {
   const m = VIA.exec(value);
-  if (!m) throw new Ipsec3gppError(ErrorCode.SIP_PARSE, `bad Via ${JSON.stringify(value.slice(0, 80))}`);
+  if (!m) throw new Ipsec3gppError('SIP_PARSE', `bad Via ${JSON.stringify(value.slice(0, 80))}`);
   return { transport: m[1]!.toUpperCase(), host: m[2]!, port: m[3] === undefined ? undefined : Number(m[3]), branch: headerParam(value, 'branch') };
 }
 
 /** The numeric part and method of CSeq. */
 export function parseCSeq(value: string): { seq: number; method: string } {
   const m = /^(\d+)\s+(\S+)$/.exec(value.trim());
-  if (!m) throw new Ipsec3gppError(ErrorCode.SIP_PARSE, `bad CSeq ${JSON.stringify(value)}`);
+  if (!m) throw new Ipsec3gppError('SIP_PARSE', `bad CSeq ${JSON.stringify(value)}`);
   return { seq: Number(m[1]), method: m[2]! };
 }

@@ -5,7 +5,7 @@
 // the framer refuses everything after it (the stream cannot be resynchronised: the caller closes the
 // connection). Browser-safe.
 
-import { ErrorCode, Ipsec3gppError } from '../errors.js';
+import { Ipsec3gppError } from '../errors.js';
 
 /** Bounds of a {@link SipStreamFramer}. */
 export interface SipStreamLimits {
@@ -90,7 +90,7 @@ export class SipStreamFramer {
   }
 
   #fail(why: string): never {
-    this.#failed = new Ipsec3gppError(ErrorCode.SIP_STREAM, `SIP stream: ${why}`);
+    this.#failed = new Ipsec3gppError('SIP_STREAM', `SIP stream: ${why}`);
     this.#buf = new Uint8Array(0);
     throw this.#failed;
   }

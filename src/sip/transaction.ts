@@ -28,7 +28,7 @@
 // and find the INVITE it cancels. The transport is abstract: each transaction remembers where (and over
 // which path) it sends, as an opaque `route`.
 
-import { ErrorCode, Ipsec3gppError } from '../errors.js';
+import { Ipsec3gppError } from '../errors.js';
 import { SipHeaders, headerParam, parseCSeq, parseVia, viaBranch, type SipMessage, type SipRequest, type SipResponse } from './message.js';
 
 /**
@@ -231,13 +231,13 @@ function cseqMethod(v: string): string {
 
 function topVia(m: SipMessage): string {
   const via = m.headers.first('via');
-  if (via === undefined) throw new Ipsec3gppError(ErrorCode.SIP_PARSE, 'message without Via');
+  if (via === undefined) throw new Ipsec3gppError('SIP_PARSE', 'message without Via');
   return via;
 }
 
 function branchOf(m: SipMessage): string {
   const b = viaBranch(topVia(m));
-  if (b === undefined || !b.startsWith(MAGIC_COOKIE)) throw new Ipsec3gppError(ErrorCode.SIP_PARSE, 'top Via has no RFC 3261 branch (z9hG4bK...)');
+  if (b === undefined || !b.startsWith(MAGIC_COOKIE)) throw new Ipsec3gppError('SIP_PARSE', 'top Via has no RFC 3261 branch (z9hG4bK...)');
   return b;
 }
 
@@ -351,10 +351,10 @@ export class TransactionLayer<R> {
   request(request: SipRequest, route: R, o?: ((r: SipResponse) => void) | ClientTxOptions): Promise<SipResponse> {
     const opts: ClientTxOptions = typeof o === 'function' ? { onProvisional: o } : o ?? {};
     if (request.method === 'ACK') {
-      return Promise.reject(new Ipsec3gppError(ErrorCode.SIP_TRANSACTION, 'an ACK is not a client transaction (RFC 3261 17.1.1.3)'));
+      return Promise.reject(new Ipsec3gppError('SIP_TRANSACTION', 'an ACK is not a client transaction (RFC 3261 17.1.1.3)'));
     }
     const k = key(branchOf(request), request.method);
-    if (this.#clients.has(k) || this.#completed.has(k)) return Promise.reject(new Ipsec3gppError(ErrorCode.SIP_TRANSACTION, 'a transaction with this branch is running'));
+    if (this.#clients.has(k) || this.#completed.has(k)) return Promise.reject(new Ipsec3gppError('SIP_TRANSACTION', 'a transaction with this branch is running'));
     return new Promise<SipResponse>((resolve, reject) => {
       const tx: ClientTx<R> = { id: this.#nextId++, request, route, resolve, reject, interval: this.#t.t1, done: false, onProvisional: opts.onProvisional, onRetransmission: opts.onRetransmission, retransmissions: 0 };
       this.#clients.set(k, tx);
@@ -401,7 +401,7 @@ export class TransactionLayer<R> {
     }
     if (tx.proceeding) return; // Timer B gave way to the 180 s bound
     this.#finish(k, tx);
-    tx.reject(new Ipsec3gppError(ErrorCode.SIP_TRANSACTION, `${tx.request.method} timed out after ${64 * this.#t.t1} ms without a final response (Timer ${invite ? 'B' : 'F'})`));
+    tx.reject(new Ipsec3gppError('SIP_TRANSACTION', `${tx.request.method} timed out after ${64 * this.#t.t1} ms without a final response (Timer ${invite ? 'B' : 'F'})`));
   }
 
   #finish(k: string, tx: ClientTx<R>, linger?: number): void {
@@ -451,7 +451,7 @@ export class TransactionLayer<R> {
         tx.timerC = setTimeout(() => {
           if (tx.done) return;
           this.#finish(k, tx);
-          tx.reject(new Ipsec3gppError(ErrorCode.SIP_TRANSACTION, 'INVITE got no final response within 180 s of its provisional response'));
+          tx.reject(new Ipsec3gppError('SIP_TRANSACTION', 'INVITE got no final response within 180 s of its provisional response'));
         }, 180_000);
         unref(tx.timerC);
       }
@@ -489,7 +489,7 @@ export class TransactionLayer<R> {
         return { kind: 'absorbed' };
       }
       // The ACK to a 2xx is a transaction of its own at the TU (13.2.2.4, RFC 6026): nothing to answer.
-      return { kind: 'request', request: msg, route, respond: () => { throw new Ipsec3gppError(ErrorCode.SIP_TRANSACTION, 'an ACK is never answered'); } };
+      return { kind: 'request', request: msg, route, respond: () => { throw new Ipsec3gppError('SIP_TRANSACTION', 'an ACK is never answered'); } };
     }
     if (existing) {
       if (existing.last && !existing.accepted) this.#sendLast(existing);
@@ -513,7 +513,7 @@ export class TransactionLayer<R> {
           this.#send(r, tx.route); // a retransmission of the 2xx by the TU (13.3.1.4), or forwarded by a proxy
           return;
         }
-        if (tx.final) throw new Ipsec3gppError(ErrorCode.SIP_TRANSACTION, 'a final response was already sent');
+        if (tx.final) throw new Ipsec3gppError('SIP_TRANSACTION', 'a final response was already sent');
         tx.last = r;
         if (r.status >= 200) {
           tx.final = true;
@@ -566,7 +566,7 @@ export class TransactionLayer<R> {
     for (const [k, tx] of this.#clients) {
       if (!tx.done) {
         this.#finish(k, tx);
-        tx.reject(new Ipsec3gppError(ErrorCode.SIP_TRANSACTION, 'transaction layer closed'));
+        tx.reject(new Ipsec3gppError('SIP_TRANSACTION', 'transaction layer closed'));
       }
     }
     this.#clients.clear();
