@@ -6,6 +6,7 @@
 // attributes are ignored, as RFC 3680 5.3 asks.
 
 import { Ipsec3gppError } from '../errors.js';
+import { readCanonicalReginfo } from './reginfo-canonical.js';
 import { parseXml, type XmlElement } from './xml.js';
 
 /** The media type of registration-state documents (RFC 3680 5.4), the body of reg-event NOTIFYs. */
@@ -67,6 +68,15 @@ const text = (e: XmlElement): string => e.children.map((c) => (c.type === 'text'
 
 /** Reads a reginfo document. Throws XML_MALFORMED for bad XML and REGINFO_INVALID for a document that is not reginfo. */
 export function parseReginfo(doc: string | Uint8Array): RegInfo {
+  // buildReginfo's own layout is read without the XML tree (reginfo-canonical.ts); the answer is the same.
+  return readCanonicalReginfo(doc) ?? parseReginfoXml(doc);
+}
+
+/**
+ * parseReginfo through the general XML reader, for any document (the fast path's reference in tests).
+ * @internal
+ */
+export function parseReginfoXml(doc: string | Uint8Array): RegInfo {
   const root = parseXml(doc).root;
   if (root.uri !== REGINFO_NAMESPACE || root.local !== 'reginfo') throw bad('the root element is not reginfo');
   const version = Number(attr(root, 'version'));
