@@ -26,15 +26,31 @@ export const AKAV1_MD5 = 'AKAv1-MD5';
 
 const enc = new TextEncoder();
 
+/** The parts, strings as UTF-8, one after another. (ASCII strings are copied code for code: their UTF-8.) */
 function concat(...parts: Array<Uint8Array | string>): Uint8Array {
-  const bufs = parts.map((p) => (typeof p === 'string' ? enc.encode(p) : p));
-  const out = new Uint8Array(bufs.reduce((n, b) => n + b.length, 0));
+  let n = 0;
+  for (let k = 0; k < parts.length; k++) {
+    const p = parts[k]!;
+    if (typeof p !== 'string') n += p.length;
+    else if (isAscii(p)) n += p.length;
+    else parts[k] = enc.encode(p), n += (parts[k] as Uint8Array).length;
+  }
+  const out = new Uint8Array(n);
   let at = 0;
-  for (const b of bufs) {
-    out.set(b, at);
-    at += b.length;
+  for (const p of parts) {
+    if (typeof p === 'string') {
+      for (let i = 0; i < p.length; i++) out[at++] = p.charCodeAt(i);
+    } else {
+      out.set(p, at);
+      at += p.length;
+    }
   }
   return out;
+}
+
+function isAscii(s: string): boolean {
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) >= 0x80) return false;
+  return true;
 }
 
 // ---- nonce ----
