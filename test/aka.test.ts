@@ -216,6 +216,10 @@ test('S-CSCF: challenge -> USIM -> Authorization -> verified; CK/IK match; ik/ck
   }
   const authorization = akaAuthorization({ username: IMPI, uri: URI, method: 'REGISTER', challenge: c, outcome: { res: r.res } });
   assert.is(s.verify({ authorization, method: 'REGISTER' }).result, 'ok');
+  // The default cnonce: 8 random bytes as 16 lower-case hex digits, fresh each time.
+  const cnonce = authParam(parseAuthHeader(authorization), 'cnonce')!;
+  assert.match(cnonce, /^[0-9a-f]{16}$/);
+  assert.is.not(authParam(parseAuthHeader(akaAuthorization({ username: IMPI, uri: URI, method: 'REGISTER', challenge: c, outcome: { res: r.res } })), 'cnonce'), cnonce);
   // The same nc again is a reuse; a higher nc is accepted (a later REGISTER on the same nonce).
   const again = s.verify({ authorization, method: 'REGISTER' });
   assert.equal(again, { result: 'fail', reason: 'nonce-reused', impi: IMPI });

@@ -16,6 +16,7 @@ import { parseHex, toHex } from '../hex.js';
 import { equalBytes } from '../ct.js';
 import { Ipsec3gppError } from '../errors.js';
 import { md5 } from '../hash.js';
+import { randomHex } from '../sip/random-id.js';
 import { authParam, formatAuthHeader, parseAuthHeader, type AuthHeader, type AuthParam } from '../sip/auth-header.js';
 import { type AuthVector, type Hss } from './hss.js';
 
@@ -234,7 +235,7 @@ export function akaAuthorization(i: AkaCredentialsInput): string {
   const want = i.qop ?? 'auth';
   const qop: Qop | undefined = c.qop.length === 0 ? undefined : c.qop.includes(want) ? want : c.qop[0];
   const nc = qop ? (i.nc ?? 1).toString(16).padStart(8, '0') : undefined;
-  const cnonce = qop ? (i.cnonce ?? toHex(globalThis.crypto.getRandomValues(new Uint8Array(8)))) : undefined;
+  const cnonce = qop ? (i.cnonce ?? randomHex(8)) : undefined; // 8 CSPRNG bytes as hex (through the SIP identifiers' pool)
   const params: AuthParam[] = [
     { name: 'username', value: i.username, quoted: true },
     { name: 'realm', value: c.realm, quoted: true },
