@@ -3,7 +3,8 @@
 // UE and the P-CSCF. Only the parts IMS uses are modelled: per address-of-record a registration with its
 // state, and per contact its state, the event that led to it and the remaining expiry. Reading goes
 // through the bounded XML reader (xml.ts): no DOCTYPE, size and depth limits; unknown elements and
-// attributes are ignored, as RFC 3680 5.3 asks.
+// attributes are ignored, as RFC 3680 5.3 asks. Documents in buildReginfo's own layout (what this S-CSCF
+// sends) are read by a fast path of the same result (reginfo-canonical.ts); anything else goes through xml.ts.
 
 import { Ipsec3gppError } from '../errors.js';
 import { readCanonicalReginfo } from './reginfo-canonical.js';
