@@ -1,10 +1,12 @@
 // Hexadecimal text for bytes: Digest responses and ik/ck parameters (RFC 3310, RFC 2617 lower-case hex),
 // key files and options of the CLI, capture key exports. Browser-safe (no Buffer).
 
+const HEX2 = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, '0'));
+
 /** Lower-case hex of `bytes`. */
 export function toHex(bytes: Uint8Array): string {
   let s = '';
-  for (let i = 0; i < bytes.length; i++) s += bytes[i]!.toString(16).padStart(2, '0');
+  for (let i = 0; i < bytes.length; i++) s += HEX2[bytes[i]!]!;
   return s;
 }
 

@@ -2,6 +2,7 @@
 // nonce, the AUTS resynchronisation vectors, Digest AKAv1-MD5 (RFC 3310) on digest-aka.json, random HSS
 // <-> USIM round trips, SQN scenarios (TS 33.102 Annex C), the S-CSCF's verdicts, and strict parsing.
 
+import { createHash, randomBytes } from 'node:crypto';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
@@ -9,6 +10,7 @@ import {
   parseAkaChallenge, parseAkaNonce, parseAuthHeader, authParam, sqnFromBytes, sqnToBytes, initialAuthorization,
 } from '../src/index.js';
 import { cases, hex, loadVectors, throwsCode, unhex } from './helpers.js';
+import { toHex } from '../src/hex.js';
 
 initSync();
 
@@ -214,6 +216,10 @@ test('S-CSCF: challenge -> USIM -> Authorization -> verified; CK/IK match; ik/ck
   }
   const authorization = akaAuthorization({ username: IMPI, uri: URI, method: 'REGISTER', challenge: c, outcome: { res: r.res } });
   assert.is(s.verify({ authorization, method: 'REGISTER' }).result, 'ok');
+  // The default cnonce: 8 random bytes as 16 lower-case hex digits, fresh each time.
+  const cnonce = authParam(parseAuthHeader(authorization), 'cnonce')!;
+  assert.match(cnonce, /^[0-9a-f]{16}$/);
+  assert.is.not(authParam(parseAuthHeader(akaAuthorization({ username: IMPI, uri: URI, method: 'REGISTER', challenge: c, outcome: { res: r.res } })), 'cnonce'), cnonce);
   // The same nc again is a reuse; a higher nc is accepted (a later REGISTER on the same nonce).
   const again = s.verify({ authorization, method: 'REGISTER' });
   assert.equal(again, { result: 'fail', reason: 'nonce-reused', impi: IMPI });
@@ -285,6 +291,32 @@ test('strict parsing: bad base64, short nonce, missing or wrong parameters are t
   assert.is(authParam(init, 'nonce'), '');
   assert.is(authParam(init, 'response'), '');
   assert.equal(s.verify({ authorization: initialAuthorization({ username: IMPI, realm: REALM, uri: URI }), method: 'REGISTER' }), { result: 'stale' });
+});
+
+test('digestResponse and toHex against node:crypto MD5 / Buffer hex on random inputs (ASCII, non-ASCII, lone surrogates, every qop)', () => {
+  // RFC 2617 3.2.2 with the RFC 3310 password, computed by an outside MD5 over Buffer's UTF-8 (which, like
+  // TextEncoder, writes U+FFFD for a lone surrogate).
+  const md5hex = (...parts: Array<string | Uint8Array>): string => {
+    const h = createHash('md5');
+    for (const p of parts) h.update(typeof p === 'string' ? Buffer.from(p, 'utf8') : p);
+    return h.digest('hex');
+  };
+  const pieces = ['a', 'Z', '0', ':', '@', ' ', '"', '\u00e9', '\u20ac', '\u{1F600}', '\ud800', '\udfff', '\u007f', '\u0080', 'sip:', 'ims.example.org'];
+  let seed = 0x6d2b79f5;
+  const rand = (n: number): number => { seed = (Math.imul(seed, 1103515245) + 12345) >>> 0; return (seed >>> 8) % n; };
+  const str = (): string => Array.from({ length: rand(24) }, () => pieces[rand(pieces.length)]!).join('');
+  for (let round = 0; round < 3000; round++) {
+    const password = randomBytes(rand(17));
+    const d = { username: str(), realm: str(), password, nonce: str(), method: str(), uri: str(), nc: str(), cnonce: str(), body: randomBytes(rand(40)) };
+    const ha1 = md5hex(d.username, ':', d.realm, ':', password);
+    const qop = (['auth', 'auth-int', undefined] as const)[rand(3)];
+    const ha2 = qop === 'auth-int' ? md5hex(d.method, ':', d.uri, ':', md5hex(d.body)) : md5hex(d.method, ':', d.uri);
+    const want = qop === undefined ? md5hex(ha1, ':', d.nonce, ':', ha2) : md5hex(ha1, ':', d.nonce, ':', d.nc, ':', d.cnonce, ':', qop, ':', ha2);
+    assert.is(digestResponse({ ...d, qop }), want, JSON.stringify(d));
+    const b = randomBytes(rand(64));
+    assert.is(toHex(b), b.toString('hex'));
+  }
+  assert.is(toHex(Uint8Array.from({ length: 256 }, (_, i) => i)), Buffer.from(Uint8Array.from({ length: 256 }, (_, i) => i)).toString('hex'));
 });
 
 test.run();

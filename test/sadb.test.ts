@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { cryptoRandomU32 } from '../src/secagree/spi.js';
 import { SaDatabase, SpiAllocator, initSync, memoryStats, type SaEvent, type SaSet, type SaSetInit } from '../src/index.js';
 import { contextOf } from '../src/internal/context.js';
 import { rawMemory } from '../src/internal/wasm.js';
@@ -316,6 +317,21 @@ test('SPIs above 2^31 (kept as signed 32-bit keys): lookups and the allocator ta
   db.delete(set);
   assert.is(db.spis.size, 0);
   assert.is(db.bySpi(spiC), undefined);
+});
+
+test('cryptoRandomU32 (pooled CSPRNG): 32-bit integers, each drawn once (no repeats over several pool refills), every bit balanced', () => {
+  const n = 20000;
+  const seen = new Set<number>();
+  const ones = new Array<number>(32).fill(0);
+  for (let i = 0; i < n; i++) {
+    const v = cryptoRandomU32();
+    assert.ok(Number.isInteger(v) && v >= 0 && v <= 0xffffffff);
+    seen.add(v);
+    for (let b = 0; b < 32; b++) if ((v >>> b) & 1) ones[b]!++;
+  }
+  // 20 000 draws from 2^32: the expected number of coincidences is 0.05; a value handed out twice shows.
+  assert.ok(seen.size >= n - 2, `${n - seen.size} repeats`);
+  for (const c of ones) assert.ok(c > n * 0.46 && c < n * 0.54, `a bit set ${c} times of ${n}`);
 });
 
 test.run();

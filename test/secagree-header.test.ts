@@ -9,6 +9,7 @@ import {
 } from '../src/index.js';
 import { cases, loadVectors } from './helpers.js';
 import { parseSecurityHeader as referenceParse } from './secagree-header-reference.js';
+import { ipsec3gppEntries as referenceEntries } from './secagree-ipsec3gpp-reference.js';
 
 interface Expected {
   mechanism: string;
@@ -193,6 +194,37 @@ test('the table-driven parser accepts, rejects and reports exactly what the refe
   assert.is(n, 6000);
   // Both branches exercised: many mutations are errors, many are not.
   assert.ok(errors > 500 && errors < n - 500, `${errors} errors of ${n}`);
+});
+
+test('the ipsec-3gpp check (precompiled digit patterns) finds exactly the values, issues and verdicts of the reference (pre-change) check', () => {
+  const seeds = [
+    ...vectors.map((v) => v.value),
+    formatIpsec3gpp({ alg: 'hmac-sha-1-96', ealg: 'aes-cbc', spiC: 4294967295, spiS: 65536, portC: 65535, portS: 1, q: 0.5 }),
+    'ipsec-3gpp; alg=hmac-md5-96; spi-c=0000000001; spi-s=12345678901; port-c=00080; port-s=123456; q=1.000',
+    'ipsec-3gpp;alg=AES-GMAC;ealg=NULL;mod=udp-ENC-tun;prot=ESP;spi-c="1";spi-s=2;port-c=3;port-s',
+  ];
+  const alphabet = ['0', '1', '9', '"', ';', '=', ' ', 'a', '-', '.', '4294967296', '65536', 'spi-c=', 'port-s=', 'q=', 'alg=', 'ealg=null', 'mod=trans', ''];
+  let seed = 0x1b873593;
+  const rand = (n: number): number => { seed = (Math.imul(seed, 1103515245) + 12345) >>> 0; return (seed >>> 8) % n; };
+  let checked = 0;
+  let valid = 0;
+  let invalid = 0;
+  for (let round = 0; round < 6000; round++) {
+    let v = seeds[rand(seeds.length)]!;
+    for (let k = rand(4); k > 0; k--) {
+      const at = rand(v.length + 1);
+      const ins = alphabet[rand(alphabet.length)]!;
+      const op = rand(3);
+      v = op === 0 ? v.slice(0, at) + ins + v.slice(at) : op === 1 ? v.slice(0, at) + v.slice(at + 1) : v.slice(0, at) + ins + v.slice(at + 1);
+    }
+    let mechanisms;
+    try { mechanisms = parseSecurityHeader(v); } catch { continue; }
+    const mine = ipsec3gppEntries(mechanisms);
+    assert.equal(mine, referenceEntries(mechanisms), v);
+    checked++;
+    for (const c of mine) if (c.valid) valid++; else invalid++;
+  }
+  assert.ok(checked > 3000 && valid > 1000 && invalid > 1000, `${checked} checked, ${valid} valid and ${invalid} invalid entries`);
 });
 
 test.run();

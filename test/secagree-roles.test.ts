@@ -9,7 +9,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
   PcscfSecAgree, SaDatabase, UeSecAgree, allCombinations, initSync, parseAuthHeader, parseSecurityHeader,
-  releaseCombinations, withIntegrityProtected, withoutIkCk, withoutSecAgreeTag, authParam,
+  releaseCombinations, sameMechanisms, withIntegrityProtected, withoutIkCk, withoutSecAgreeTag, authParam,
   type Combination, type ConfidentialityMode, type PcscfPolicy, type UeRelease,
 } from '../src/index.js';
 import { throwsCode } from './helpers.js';
@@ -269,6 +269,63 @@ test('toward the S-CSCF: integrity-protected set (a UE cannot claim it), ik/ck r
   assert.is(withoutSecAgreeTag('path, sec-agree'), 'path');
   assert.is(withoutSecAgreeTag('sec-agree'), '');
   assert.is(withoutSecAgreeTag('Sec-Agree,path,gruu'), 'path, gruu');
+});
+
+test('protected REGISTER: verbatim, re-split and mutated Security-Verify / Security-Client lines get the decision of a parse-and-compare of both', () => {
+  // The reference is the check before issue 17's shortcut (verbatim lines skip the parse): parse both headers
+  // (a malformed one aborts), then compare each with what was sent / first received.
+  const alphabet = ['"', ';', ',', '=', ' ', '\t', '\r\n ', 'x', '0', '1', 'Q', '.', ''];
+  let seed = 0x2545f491;
+  const rand = (n: number): number => { seed = (Math.imul(seed, 1103515245) + 12345) >>> 0; return (seed >>> 8) % n; };
+  const mutate = (lines: string[]): string[] => {
+    const k = rand(4);
+    if (k === 0) return lines; // verbatim, as UEs send them
+    const joined = lines.join(', ');
+    if (k === 1) { const cut = joined.indexOf(', '); return cut > 0 ? [joined.slice(0, cut), joined.slice(cut + 2)] : [joined]; }
+    let v = joined;
+    for (let m = rand(2); m >= 0; m--) {
+      const at = rand(v.length + 1);
+      const ins = alphabet[rand(alphabet.length)]!;
+      const op = rand(3);
+      v = op === 0 ? v.slice(0, at) + ins + v.slice(at) : op === 1 ? v.slice(0, at) + v.slice(at + 1) : v.slice(0, at) + ins + v.slice(at + 1);
+    }
+    return [v];
+  };
+  const counts = new Map<string, number>();
+  for (let round = 0; round < 1200; round++) {
+    const w = world();
+    const ck = randomBytes(16);
+    const ik = randomBytes(16);
+    const offer = w.ue.offer();
+    assert.ok(w.pc.initialRegister({ key: KEY, ueAddress: UE_ADDR, securityClient: [offer.securityClient] }).accept);
+    const { securityServer, set } = w.pc.challenge(KEY, { ck, ik });
+    const verify = mutate([securityServer]);
+    const client = mutate([offer.securityClient]);
+    let expected: string;
+    try {
+      const v = parseSecurityHeader(verify);
+      const c = parseSecurityHeader(client);
+      expected = !sameMechanisms(v, parseSecurityHeader(securityServer)) ? 'registration aborted: Security-Verify differs from the Security-Server sent (possible bidding-down attack)'
+        : !sameMechanisms(c, parseSecurityHeader(offer.securityClient)) ? 'registration aborted: Security-Client differs from the one in the first REGISTER (possible bidding-down attack)'
+        : 'ok';
+    } catch (e) {
+      expected = `registration aborted: malformed security header (${(e as Error).message})`;
+    }
+    let got: string;
+    try {
+      w.pc.protectedRegister(KEY, { securityVerify: verify, securityClient: client, arrivedOn: set });
+      got = 'ok';
+    } catch (e) {
+      assert.is((e as { code?: string }).code, 'SECAGREE_MISMATCH');
+      got = (e as Error).message;
+    }
+    assert.is(got, expected, JSON.stringify({ verify, client }));
+    const kind = got.replace(/ \(.*$/, '').slice(0, 40);
+    counts.set(kind, (counts.get(kind) ?? 0) + 1);
+  }
+  // Every outcome occurs: accepted (verbatim or not), malformed, Security-Verify and Security-Client differing.
+  assert.is(counts.size, 4, JSON.stringify([...counts]));
+  for (const [k, n] of counts) assert.ok(n > 50, `${k}: ${n}`);
 });
 
 test.run();

@@ -16,6 +16,7 @@ import { parseHex, toHex } from '../hex.js';
 import { equalBytes } from '../ct.js';
 import { Ipsec3gppError } from '../errors.js';
 import { md5 } from '../hash.js';
+import { randomHex } from '../sip/random-id.js';
 import { authParam, formatAuthHeader, parseAuthHeader, type AuthHeader, type AuthParam } from '../sip/auth-header.js';
 import { type AuthVector, type Hss } from './hss.js';
 
@@ -26,15 +27,31 @@ export const AKAV1_MD5 = 'AKAv1-MD5';
 
 const enc = new TextEncoder();
 
+/** The parts, strings as UTF-8, one after another. (ASCII strings are copied code for code: their UTF-8.) */
 function concat(...parts: Array<Uint8Array | string>): Uint8Array {
-  const bufs = parts.map((p) => (typeof p === 'string' ? enc.encode(p) : p));
-  const out = new Uint8Array(bufs.reduce((n, b) => n + b.length, 0));
+  let n = 0;
+  for (let k = 0; k < parts.length; k++) {
+    const p = parts[k]!;
+    if (typeof p !== 'string') n += p.length;
+    else if (isAscii(p)) n += p.length;
+    else parts[k] = enc.encode(p), n += (parts[k] as Uint8Array).length;
+  }
+  const out = new Uint8Array(n);
   let at = 0;
-  for (const b of bufs) {
-    out.set(b, at);
-    at += b.length;
+  for (const p of parts) {
+    if (typeof p === 'string') {
+      for (let i = 0; i < p.length; i++) out[at++] = p.charCodeAt(i);
+    } else {
+      out.set(p, at);
+      at += p.length;
+    }
   }
   return out;
+}
+
+function isAscii(s: string): boolean {
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) >= 0x80) return false;
+  return true;
 }
 
 // ---- nonce ----
@@ -218,7 +235,7 @@ export function akaAuthorization(i: AkaCredentialsInput): string {
   const want = i.qop ?? 'auth';
   const qop: Qop | undefined = c.qop.length === 0 ? undefined : c.qop.includes(want) ? want : c.qop[0];
   const nc = qop ? (i.nc ?? 1).toString(16).padStart(8, '0') : undefined;
-  const cnonce = qop ? (i.cnonce ?? toHex(globalThis.crypto.getRandomValues(new Uint8Array(8)))) : undefined;
+  const cnonce = qop ? (i.cnonce ?? randomHex(8)) : undefined; // 8 CSPRNG bytes as hex (through the SIP identifiers' pool)
   const params: AuthParam[] = [
     { name: 'username', value: i.username, quoted: true },
     { name: 'realm', value: c.realm, quoted: true },

@@ -3,9 +3,11 @@
 // UE and the P-CSCF. Only the parts IMS uses are modelled: per address-of-record a registration with its
 // state, and per contact its state, the event that led to it and the remaining expiry. Reading goes
 // through the bounded XML reader (xml.ts): no DOCTYPE, size and depth limits; unknown elements and
-// attributes are ignored, as RFC 3680 5.3 asks.
+// attributes are ignored, as RFC 3680 5.3 asks. Documents in buildReginfo's own layout (what this S-CSCF
+// sends) are read by a fast path of the same result (reginfo-canonical.ts); anything else goes through xml.ts.
 
 import { Ipsec3gppError } from '../errors.js';
+import { readCanonicalReginfo } from './reginfo-canonical.js';
 import { parseXml, type XmlElement } from './xml.js';
 
 /** The media type of registration-state documents (RFC 3680 5.4), the body of reg-event NOTIFYs. */
@@ -67,6 +69,15 @@ const text = (e: XmlElement): string => e.children.map((c) => (c.type === 'text'
 
 /** Reads a reginfo document. Throws XML_MALFORMED for bad XML and REGINFO_INVALID for a document that is not reginfo. */
 export function parseReginfo(doc: string | Uint8Array): RegInfo {
+  // buildReginfo's own layout is read without the XML tree (reginfo-canonical.ts); the answer is the same.
+  return readCanonicalReginfo(doc) ?? parseReginfoXml(doc);
+}
+
+/**
+ * parseReginfo through the general XML reader, for any document (the fast path's reference in tests).
+ * @internal
+ */
+export function parseReginfoXml(doc: string | Uint8Array): RegInfo {
   const root = parseXml(doc).root;
   if (root.uri !== REGINFO_NAMESPACE || root.local !== 'reginfo') throw bad('the root element is not reginfo');
   const version = Number(attr(root, 'version'));

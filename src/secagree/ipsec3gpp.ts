@@ -68,6 +68,9 @@ export interface Ipsec3gppCheck {
   supported: boolean;
 }
 
+const SPI_DIGITS = /^\d{1,10}$/;
+const PORT_DIGITS = /^\d{1,5}$/;
+
 function isIpsec3gpp(m: SecMechanism): boolean {
   return m.mechanism.toLowerCase() === IPSEC_3GPP;
 }
@@ -107,7 +110,7 @@ export function checkIpsec3gpp(m: SecMechanism): Ipsec3gppCheck {
       issue(name, 'missing', `${name} missing`);
       return undefined;
     }
-    if (p.value === null || p.quoted || !new RegExp(`^\\d{1,${digits}}$`).test(p.value)) {
+    if (p.value === null || p.quoted || !(digits === 10 ? SPI_DIGITS : PORT_DIGITS).test(p.value)) {
       issue(name, 'invalid', name.startsWith('spi') ? `${name} not a 32-bit unsigned decimal` : `${name} not a port number`, p.position);
       return undefined;
     }

@@ -124,7 +124,20 @@ interface Pending {
   offer: Ipsec3gppParams[];
   acceptable: Combination[];
   mod: 'trans' | 'UDP-enc-tun';
-  sent?: { securityServer: string; parsed: SecMechanism[]; set: SaSet } | undefined;
+  /** `parsed` is the Security-Server parsed, on first use (only Security-Verify lines that differ from it need it). */
+  sent?: { securityServer: string; parsed?: SecMechanism[]; set: SaSet } | undefined;
+}
+
+/** The Security-Server sent, parsed (once). */
+function sentParsed(sent: NonNullable<Pending['sent']>): SecMechanism[] {
+  return (sent.parsed ??= parseSecurityHeader(sent.securityServer));
+}
+
+/** Whether header lines are, line for line, the same strings (so they parse to the same mechanisms). */
+function sameLines(a: readonly string[] | undefined, b: readonly string[]): boolean {
+  if (a === undefined || a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /** The access-type of a P-Access-Network-Info value (its first token), lower-cased. */
@@ -366,7 +379,7 @@ export class PcscfSecAgree {
     const securityServer = p.acceptable
       .map((c, i) => formatIpsec3gpp({ alg: c.alg, ealg: c.ealg, spiC, spiS, portC: this.#o.portC, portS: this.#o.portS, q: Math.max(0.1, Math.round((0.9 - 0.1 * i) * 10) / 10), mod: p.mod }))
       .join(', ');
-    p.sent = { securityServer, parsed: parseSecurityHeader(securityServer), set };
+    p.sent = { securityServer, set };
     p.nonce = k.nonce;
     return { securityServer, set, chosen };
   }
@@ -388,16 +401,21 @@ export class PcscfSecAgree {
     };
     // 'clear' is the --no-ipsec mode for tools that cannot do ESP: every header check still applies.
     if (i.arrivedOn === 'clear' ? !this.#o.allowClear : i.arrivedOn !== p.sent.set) abort('the protected REGISTER did not arrive on the SA set negotiated for it');
-    let verify: SecMechanism[];
-    let client: SecMechanism[];
+    // A UE that repeats the lines verbatim (as UEs do) needs no parse: the same strings parse to the same
+    // mechanisms, which sameMechanisms finds the same. Any other lines are parsed and compared.
+    const sent = p.sent;
+    const verbatimVerify = sameLines(i.securityVerify, [sent.securityServer]);
+    const verbatimClient = sameLines(i.securityClient, p.securityClientRaw);
+    let verify: SecMechanism[] | undefined;
+    let client: SecMechanism[] | undefined;
     try {
-      verify = parseSecurityHeader(i.securityVerify ?? []);
-      client = parseSecurityHeader(i.securityClient ?? []);
+      if (!verbatimVerify) verify = parseSecurityHeader(i.securityVerify ?? []);
+      if (!verbatimClient) client = parseSecurityHeader(i.securityClient ?? []);
     } catch (e) {
       return abort(`malformed security header (${(e as Error).message})`);
     }
-    if (!sameMechanisms(verify, p.sent.parsed)) abort('Security-Verify differs from the Security-Server sent (possible bidding-down attack)');
-    if (!sameMechanisms(client, p.securityClient)) abort('Security-Client differs from the one in the first REGISTER (possible bidding-down attack)');
+    if (verify !== undefined && !sameMechanisms(verify, sentParsed(sent))) abort('Security-Verify differs from the Security-Server sent (possible bidding-down attack)');
+    if (client !== undefined && !sameMechanisms(client, p.securityClient)) abort('Security-Client differs from the one in the first REGISTER (possible bidding-down attack)');
     return { alg: p.sent.set.alg, ealg: p.sent.set.ealg };
   }
 
@@ -417,7 +435,7 @@ export class PcscfSecAgree {
       } catch {
         verify = undefined;
       }
-      const match = verify && list.find((a) => a.p.sent && sameMechanisms(verify!, a.p.sent.parsed));
+      const match = verify && list.find((a) => a.p.sent && sameMechanisms(verify!, sentParsed(a.p.sent)));
       if (match) return match;
     }
     return this.#resolve(k, true);

@@ -23,7 +23,19 @@ export const DEFAULT_SPI_RANGE: SpiRange = { min: 0x10000, max: 0xffffffff };
 /** A source of random 32-bit integers (crypto-quality by default; tests may inject a seeded one). */
 export type RandomU32 = () => number;
 
-export const cryptoRandomU32: RandomU32 = () => globalThis.crypto.getRandomValues(new Uint32Array(1))[0]!;
+// From the CSPRNG through a pool: one getRandomValues per 256 values (an SPI pair per registration made
+// it one call each), every value handed out once. SPIs are public (they travel in Security-Client/-Server).
+const U32_POOL = new Uint32Array(256);
+let u32Used = U32_POOL.length;
+
+/** Random 32-bit integers from crypto.getRandomValues (the default of {@link SpiAllocator}). */
+export const cryptoRandomU32: RandomU32 = () => {
+  if (u32Used === U32_POOL.length) {
+    globalThis.crypto.getRandomValues(U32_POOL);
+    u32Used = 0;
+  }
+  return U32_POOL[u32Used++]!;
+};
 
 /**
  * Allocates the SPIs of the SAs one side receives on (RFC 4303 2.1; TS 33.203 7.1: unique among all of the

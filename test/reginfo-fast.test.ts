@@ -1,0 +1,101 @@
+// The reginfo fast path (src/ims/reginfo-canonical.ts) against the general reader (parseXml and the tree walk,
+// parseReginfoXml): on generated documents (plain values, values the builder escapes, every state and event,
+// bad ones too, documents at the element bound) and on thousands of random mutations of them, as text and as
+// bytes, parseReginfo gives exactly the general reader's result, or its error (code and message).
+
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import fc from 'fast-check';
+import { buildReginfo, type RegInfo } from '../src/ims/reginfo.js';
+import { parseReginfo, parseReginfoXml } from '../src/ims/reginfo.js';
+import { readCanonicalReginfo } from '../src/ims/reginfo-canonical.js';
+import { XML_LIMITS } from '../src/ims/xml.js';
+import { apply, applyText, mutation } from './fuzz/mutate.js';
+
+function outcome(f: (d: string | Uint8Array) => RegInfo, d: string | Uint8Array): unknown {
+  try {
+    return { ok: f(d) };
+  } catch (e) {
+    const x = e as { code?: string; message: string };
+    return { code: x.code, message: x.message };
+  }
+}
+
+const value = fc.oneof(
+  fc.constantFrom('sip:alice@ims.example.org', 'sip:u1@[2001:db8::1]:5064;transport=udp', 'tel:+15551234', '', ' sip:a@b ', 'x y'),
+  fc.string({ maxLength: 12 }),
+  fc.stringMatching(/^[ -~]{0,16}$/),
+);
+const reginfo: fc.Arbitrary<RegInfo> = fc.record({
+  version: fc.oneof(fc.nat({ max: 10 }), fc.constant(Number.MAX_SAFE_INTEGER), fc.constant(2 ** 60)),
+  state: fc.constantFrom('full', 'partial', 'fullx') as fc.Arbitrary<RegInfo['state']>,
+  registrations: fc.array(fc.record({
+    aor: value,
+    id: value,
+    state: fc.constantFrom('init', 'active', 'terminated', 'Active') as fc.Arbitrary<'active'>,
+    contacts: fc.array(fc.record({
+      id: value,
+      uri: value,
+      state: fc.constantFrom('active', 'terminated', 'activ') as fc.Arbitrary<'active'>,
+      event: fc.constantFrom('registered', 'created', 'refreshed', 'shortened', 'expired', 'deactivated', 'probation', 'unregistered', 'rejected', 'bogus') as fc.Arbitrary<'created'>,
+      expires: fc.option(fc.oneof(fc.nat({ max: 7200 }), fc.constant(9999999999), fc.constant(99999999999)), { nil: undefined }),
+    }), { maxLength: 3 }),
+  }), { maxLength: 3 }),
+});
+
+test('reginfo fast path: generated documents read as the general reader reads them, and canonical ones take the fast path', () => {
+  let fast = 0;
+  fc.assert(fc.property(reginfo, (r) => {
+    const doc = buildReginfo(r);
+    const general = outcome(parseReginfoXml, doc);
+    assert.equal(outcome(parseReginfo, doc), general, doc);
+    assert.equal(outcome(parseReginfo, new TextEncoder().encode(doc)), general, doc);
+    const f = readCanonicalReginfo(doc);
+    if (f !== undefined) {
+      fast++;
+      assert.equal({ ok: f }, general, doc);
+    }
+  }), { numRuns: 3000, seed: 17 });
+  assert.ok(fast > 300, `${fast} of 3000 took the fast path`);
+  // What the S-CSCF sends always takes it.
+  const real = buildReginfo({ version: 4, state: 'full', registrations: [{ aor: 'sip:u1@ims.example.org', id: 'a1b2', state: 'active', contacts: [{ id: 'c3d4', uri: 'sip:u1@192.0.2.7:5064', state: 'active', event: 'registered', expires: 600 }] }] });
+  assert.ok(readCanonicalReginfo(real) !== undefined);
+  assert.ok(readCanonicalReginfo(new TextEncoder().encode(real)) !== undefined);
+});
+
+test('reginfo fast path: near the byte bound and over it, both readers agree', () => {
+  // (In buildReginfo's layout a contact takes over 80 bytes, so the byte bound comes before the element bound.)
+  for (const n of [600, 1023]) {
+    const contacts = Array.from({ length: n }, (_, k) => ({ id: `c${k}`, uri: 'sip:a@b', state: 'active' as const, event: 'created' as const, expires: 1 }));
+    const doc = buildReginfo({ version: 1, state: 'full', registrations: [{ aor: 'sip:a@b', id: 'r', state: 'active', contacts }] });
+    const general = outcome(parseReginfoXml, doc);
+    assert.equal(outcome(parseReginfo, doc), general);
+    assert.is((general as { code?: string }).code, n === 600 ? undefined : 'XML_MALFORMED');
+  }
+  // Over the byte bound: the fast path declines, the general reader refuses.
+  const long = buildReginfo({ version: 1, state: 'full', registrations: [{ aor: 'x'.repeat(XML_LIMITS.bytes), id: 'r', state: 'active', contacts: [] }] });
+  assert.is(readCanonicalReginfo(long), undefined);
+  assert.equal(outcome(parseReginfo, long), outcome(parseReginfoXml, long));
+  assert.is((outcome(parseReginfo, long) as { code?: string }).code, 'XML_MALFORMED');
+});
+
+test('reginfo fast path: random mutations (text and bytes) give the general reader\'s result or refusal', () => {
+  // Seeds the general reader accepts (mutations of them are refused often enough anyway).
+  const seeds = fc.sample(reginfo, { numRuns: 200, seed: 3 }).map(buildReginfo).filter((d) => (outcome(parseReginfoXml, d) as { ok?: unknown }).ok !== undefined).slice(0, 40);
+  seeds.push(buildReginfo({ version: 2, state: 'full', registrations: [{ aor: 'sip:bob@ims.example.org', id: 'r9', state: 'terminated', contacts: [{ id: 'c1', uri: 'sip:bob@[2001:db8::5]:5064', state: 'terminated', event: 'unregistered', expires: 0 }] }] }));
+  let n = 0;
+  let fast = 0;
+  let refused = 0;
+  fc.assert(fc.property(mutation, fc.boolean(), (m, bytes) => {
+    const doc: string | Uint8Array = bytes ? apply(m, seeds.map((s) => new TextEncoder().encode(s))) : applyText(m, seeds);
+    const general = outcome(parseReginfoXml, doc);
+    assert.equal(outcome(parseReginfo, doc), general);
+    n++;
+    if (readCanonicalReginfo(doc) !== undefined) fast++;
+    if ((general as { code?: string }).code !== undefined) refused++;
+  }), { numRuns: 8000, seed: 1703 });
+  assert.is(n, 8000);
+  assert.ok(seeds.length > 20 && fast > 500 && refused > 1000, `fast path ${fast}, refused ${refused} of ${n}`);
+});
+
+test.run();
