@@ -4,7 +4,8 @@
 // and a replayed packet now and then. Two receivers with the same keys and history take it: one with
 // openBatch, one with open() per packet in order. The batch must give the same verdict for every packet,
 // and leave the receiver's SA context (replay window, counters) byte for byte equal to the sequential
-// one; a forged packet must never be accepted; WASM memory must not grow.
+// one; a forged packet (bytes no sealBatch call of this batch gave) must never be accepted; WASM memory
+// must not grow.
 
 import { EspSa, Ipsec3gppError, memoryStats, openBatch, sealBatch, type EspPacket } from '../../src/index.js';
 import { contextOf } from '../../src/internal/context.js';
@@ -69,8 +70,11 @@ export const espBatchTarget: Target = {
         // Bytes 44..47 hold the address of each SA's own key context (assembly/esp.ts): different by construction.
         if (ma.some((x, k) => x !== mb[k] && (k < 44 || k >= 48))) throw new Error('the SA contexts (replay windows) differ after the batch');
         const fi = batch.indexOf(forged);
-        const same = forged.length === fresh[at]!.length && forged.every((x, k) => x === fresh[at]![k]);
-        if (!same && viaBatch[fi]!.startsWith('accepted')) throw new Error('a forged packet was accepted');
+        // Not a forgery if the mutation gave back an authentic packet of this batch: the one it replaced, or
+        // a copy of another (a splice from the corpus can copy one whole), which is then accepted at the
+        // first of its two places, the other refused as a replay (FUZZ_SEED=861722193 found that).
+        const authentic = fresh.some((p) => p.length === forged.length && p.every((x, k) => x === forged[k]));
+        if (!authentic && viaBatch[fi]!.startsWith('accepted')) throw new Error('a forged packet was accepted');
         s.old.push(fresh[0]!);
         if (s.old.length > 50) s.old.shift();
         const v = viaBatch[fi]!;
