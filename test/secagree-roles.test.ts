@@ -278,8 +278,10 @@ test('protected REGISTER: verbatim, re-split and mutated Security-Verify / Secur
   let seed = 0x2545f491;
   const rand = (n: number): number => { seed = (Math.imul(seed, 1103515245) + 12345) >>> 0; return (seed >>> 8) % n; };
   const mutate = (lines: string[]): string[] => {
-    const k = rand(4);
+    const k = rand(5);
     if (k === 0) return lines; // verbatim, as UEs send them
+    // The lines of a multi-line header one fewer, or in another order (the same mechanisms, other lines).
+    if (k === 4 && lines.length > 1) return rand(2) ? lines.slice(0, -1) : [...lines.slice(1), lines[0]!];
     const joined = lines.join(', ');
     if (k === 1) { const cut = joined.indexOf(', '); return cut > 0 ? [joined.slice(0, cut), joined.slice(cut + 2)] : [joined]; }
     let v = joined;
@@ -297,16 +299,19 @@ test('protected REGISTER: verbatim, re-split and mutated Security-Verify / Secur
     const ck = randomBytes(16);
     const ik = randomBytes(16);
     const offer = w.ue.offer();
-    assert.ok(w.pc.initialRegister({ key: KEY, ueAddress: UE_ADDR, securityClient: [offer.securityClient] }).accept);
+    // The first Security-Client in one line (as the project's UE sends it) or in two header lines, the
+    // second naming another mechanism (RFC 3329 2.2), so that "line for line" is tested on more than one.
+    const first = rand(2) ? [offer.securityClient] : [offer.securityClient, 'tls;q=0.2'];
+    assert.ok(w.pc.initialRegister({ key: KEY, ueAddress: UE_ADDR, securityClient: first }).accept);
     const { securityServer, set } = w.pc.challenge(KEY, { ck, ik });
     const verify = mutate([securityServer]);
-    const client = mutate([offer.securityClient]);
+    const client = mutate(first);
     let expected: string;
     try {
       const v = parseSecurityHeader(verify);
       const c = parseSecurityHeader(client);
       expected = !sameMechanisms(v, parseSecurityHeader(securityServer)) ? 'registration aborted: Security-Verify differs from the Security-Server sent (possible bidding-down attack)'
-        : !sameMechanisms(c, parseSecurityHeader(offer.securityClient)) ? 'registration aborted: Security-Client differs from the one in the first REGISTER (possible bidding-down attack)'
+        : !sameMechanisms(c, parseSecurityHeader(first)) ? 'registration aborted: Security-Client differs from the one in the first REGISTER (possible bidding-down attack)'
         : 'ok';
     } catch (e) {
       expected = `registration aborted: malformed security header (${(e as Error).message})`;
