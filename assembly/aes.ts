@@ -73,10 +73,10 @@ function buildTables(): void {
     }
   }
 }
-// In the split build's ESP module (--use MODULAR=1, assembly/link.ts) this file is only imported for its
-// types and constants: the AES module that runs its code builds the tables in its own memory.
-// @ts-ignore: MODULAR is defined by --use MODULAR=1
-if (!isDefined(MODULAR)) buildTables();
+// Built on the first key expansion (every use of the tables starts with one), not at start, as the DES
+// tables are: a module that imports this file without expanding keys (the split build's ESP module, the
+// aes8 module, whose contexts the aes module expands) has neither the code nor the work.
+let tablesBuilt = false;
 
 @inline function sbox(x: u32): u32 {
   return <u32>load<u8>(<usize>x, SBOX);
@@ -111,6 +111,10 @@ if (!isDefined(MODULAR)) buildTables();
  */
 export function aesExpand(ctx: usize, key: usize, keyLen: u32, withDecrypt: bool): bool {
   if (keyLen != 16 && keyLen != 24 && keyLen != 32) return false;
+  if (!tablesBuilt) {
+    buildTables();
+    tablesBuilt = true;
+  }
   const nk = keyLen >> 2;
   const rounds = nk + 6;
   const total = (rounds + 1) << 2;
