@@ -1,5 +1,6 @@
 // The WASM as assets of a bundled app, built by real bundlers and run in Chromium (issue 18 item 5, README
-// "In the browser"): Vite 8 (`?url` imports) and esbuild (the file loader, code splitting), each with the
+// "In the browser"): Vite 8 (`?url` imports), esbuild (the file loader, code splitting) and webpack 5
+// (`asset/resource`, its default script output), each with the
 // single module (`ipsec-3gpp/core.wasm`, `init({ wasm })`) and with the split build's three modules for
 // AES-CBC + HMAC-SHA-1-96 (`ipsec-3gpp/wasm/<name>.wasm`, `init({ algorithms, wasm })`). The app seals and
 // opens an ESP packet and refuses an algorithm it did not load; the test checks what the page fetched: the
@@ -17,6 +18,7 @@ import { chromium, type Browser } from 'playwright-core';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { build as vite } from 'vite';
+import webpack from 'webpack';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const CANDIDATES = [process.env['CHROMIUM_PATH'], '/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'].filter(Boolean) as string[];
@@ -103,6 +105,25 @@ async function run(dir: string): Promise<{ result: { text: string; refused: stri
 }
 
 const HTML = '<!doctype html><meta charset="utf-8"><script type="module" src="./app.js"></script>\n';
+
+/**
+ * webpack 5 (its Node API, production mode) as the README tells users to configure it: `.wasm` files as
+ * `asset/resource` (the import is the asset's URL), the default script output (not an ES module; the
+ * top-level await is webpack's own async module), chunk ids named after their modules so that the
+ * embedded copies, if fetched, can be recognised by name.
+ */
+async function webpackBuild(dir: string, out: string): Promise<void> {
+  const compiler = webpack({
+    mode: 'production', context: dir, entry: './app.js', devtool: false, target: 'web',
+    output: { path: out, filename: 'app.js', chunkFilename: '[name]-[contenthash].js', assetModuleFilename: '[name]-[contenthash][ext]', publicPath: 'auto' },
+    optimization: { chunkIds: 'named' },
+    module: { rules: [{ test: /\.wasm$/, type: 'asset/resource' }] },
+    performance: { hints: false },
+  });
+  const stats = await new Promise<webpack.Stats>((resolve, reject) => compiler.run((err, s) => (err || !s ? reject(err ?? new Error('no stats')) : resolve(s))));
+  await new Promise<void>((r) => compiler.close(() => r()));
+  if (stats.hasErrors() || stats.hasWarnings()) throw new Error(stats.toString({ all: false, errors: true, warnings: true }));
+}
 const embedded = (f: string): boolean => /\.generated/.test(f);
 
 for (const [app, source] of Object.entries(APPS)) {
@@ -136,7 +157,36 @@ for (const [app, source] of Object.entries(APPS)) {
     assert.equal(r.fetched.filter(embedded), [], 'an embedded copy was fetched');
     assert.is(r.streamed, wasm.length);
   });
+
+  test(`webpack 5: ${app} module as assets (asset/resource) runs in Chromium, fetching the assets and no embedded copy`, async () => {
+    const dir = project(`webpack-${app}`, { 'app.js': source('', (v) => v) });
+    const out = join(dir, 'out');
+    await webpackBuild(dir, out);
+    writeFileSync(join(out, 'index.html'), HTML.replace(' type="module"', ''));
+    const r = await run(out);
+    assert.equal(r.errors, []);
+    assert.equal(r.result, { text: 'REGISTER sip:ims.example SIP/2.0', refused: app === 'split' ? 'ALGORITHM_NOT_LOADED' : 'loaded' });
+    const wasmFetched = r.fetched.filter((f) => f.endsWith('.wasm')).map((f) => f.replace(/-\w+\.wasm$/, '')).sort();
+    assert.equal(wasmFetched, [...wasm].sort(), `fetched: ${r.fetched.join(' ')}`);
+    assert.equal(r.fetched.filter(embedded), [], 'an embedded copy was fetched');
+    assert.is(r.streamed, wasm.length);
+  });
 }
+
+test('webpack 5: the embedded split build fetches the chunks of its three modules and of no other (the control of the checks above)', async () => {
+  const source = `import { init, EspSa } from 'ipsec-3gpp';\nawait init({ algorithms: ['aes-cbc', 'hmac-sha-1-96'] });\n${APP_BODY}`;
+  const dir = project('webpack-embedded', { 'app.js': source });
+  const out = join(dir, 'out');
+  await webpackBuild(dir, out);
+  writeFileSync(join(out, 'index.html'), HTML.replace(' type="module"', ''));
+  const r = await run(out);
+  assert.equal(r.errors, []);
+  assert.equal(r.result, { text: 'REGISTER sip:ims.example SIP/2.0', refused: 'ALGORITHM_NOT_LOADED' });
+  const chunks = r.fetched.filter((f) => /generated/.test(f)).map((f) => /([a-z0-9]+)_generated_js/.exec(f)?.[1] ?? f).sort();
+  assert.equal(chunks, ['aes', 'esp', 'sha1'], `fetched: ${r.fetched.join(' ')}`);
+  assert.equal(r.fetched.filter((f) => f.endsWith('.wasm')), []);
+  assert.is(r.streamed, 0, 'from bytes');
+});
 
 test('Vite 8: the embedded split build fetches the chunks of its three modules and of no other (the control of the checks above)', async () => {
   const source = `import { init, EspSa } from 'ipsec-3gpp';\nawait init({ algorithms: ['aes-cbc', 'hmac-sha-1-96'] });\n${APP_BODY}`;
