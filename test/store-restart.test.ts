@@ -108,6 +108,32 @@ for (const [name, spec] of stores) {
   });
 }
 
+test('sqlite: after a graceful stop (close(), as on SIGTERM) and restart, the registration is served as after a crash', async () => {
+  // close() deletes the SA sets from memory; that must not delete the registrations' records (it did:
+  // a planned restart then made every UE register again; found by the kernel test's restart case).
+  const spec = `sqlite:${join(tmp.dir, 'graceful.db')}`;
+  const port = await freePort();
+  const a = await pcscf(spec, port);
+  const { ue: alice, seqs } = await ue('alice', a);
+  let b: Awaited<ReturnType<typeof pcscf>> | undefined;
+  try {
+    assert.is((await alice.register()).status, 200);
+    assert.is((await alice.publish(pidf('alice', 'before'))).status, 200);
+    const before = captured(seqs);
+    await a.close();
+    b = await pcscf(spec, port);
+    assert.ok(b.logs.some((l) => /restored 1 registrations over 1 SA sets, 1 core registrations/.test(l)), b.logs.join('\n'));
+    let registers = 0;
+    b.core.events.registered = () => { registers++; };
+    assert.is((await alice.publish(pidf('alice', 'after'))).status, 200, 'answered over the existing SAs');
+    assert.is(registers, 0, 'no re-registration');
+    noRepeats(seqs, before);
+  } finally {
+    await alice.close?.();
+    if (b) await b.close();
+  }
+});
+
 test('sqlite: a registration only the core or only the P-CSCF remembers (a crash between their writes) is dropped whole on restore', async () => {
   const file = join(tmp.dir, 'half.db');
   const port = await freePort();

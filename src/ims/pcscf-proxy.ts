@@ -318,6 +318,8 @@ export class PcscfProxy {
   readonly #natContacts = new Map<string, string>();
   /** The store of the SA sets and registrations, with `store` (src/store/). */
   readonly #persist: SaStore | undefined;
+  /** Set by close(): the SA sets leave memory only; nothing they trigger is written to the store. */
+  #closed = false;
   /** What start() restored from the store (undefined without one). */
   restored: PcscfRestored | undefined;
 
@@ -1012,7 +1014,7 @@ export class PcscfProxy {
   /** The store's record of a registration (identities, Service-Route, access network): written, or deleted once it has ended. */
   #saveRegistration(key: string): void {
     const p = this.#persist;
-    if (p === undefined) return;
+    if (p === undefined || this.#closed) return;
     const id = `${p.prefix}reg/${encodeURIComponent(key)}`;
     const ids = this.#identities.get(key);
     if (ids === undefined) p.writer.del(id);
@@ -1083,7 +1085,9 @@ export class PcscfProxy {
     this.#graceTimers.clear();
     this.#closing.clear();
     this.node.close();
-    // The stored state stays for the next start (or another instance): the sets go from memory only.
+    // The stored state stays for the next start (or another instance): the sets go from memory only, and
+    // their deletion below must not delete the registrations' records (#saveRegistration) either.
+    this.#closed = true;
     this.#persist?.detach();
     this.db.clear();
     for (const s of [this.unprotected, this.coreSocket]) s.close();
