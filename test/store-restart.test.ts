@@ -108,28 +108,36 @@ for (const [name, spec] of stores) {
   });
 }
 
-test('sqlite: after a graceful stop (close(), as on SIGTERM) and restart, the registration is served as after a crash', async () => {
+test('sqlite: after a graceful stop (close(), as on SIGTERM) and restart, the registrations are served as after a crash, and a request reaches a UE before it sends', async () => {
   // close() deletes the SA sets from memory; that must not delete the registrations' records (it did:
   // a planned restart then made every UE register again; found by the kernel test's restart case).
   const spec = `sqlite:${join(tmp.dir, 'graceful.db')}`;
   const port = await freePort();
   const a = await pcscf(spec, port);
   const { ue: alice, seqs } = await ue('alice', a);
+  const { ue: bob } = await ue('bob', a);
   let b: Awaited<ReturnType<typeof pcscf>> | undefined;
   try {
     assert.is((await alice.register()).status, 200);
+    assert.is((await bob.register()).status, 200);
     assert.is((await alice.publish(pidf('alice', 'before'))).status, 200);
     const before = captured(seqs);
     await a.close();
     b = await pcscf(spec, port);
-    assert.ok(b.logs.some((l) => /restored 1 registrations over 1 SA sets, 1 core registrations/.test(l)), b.logs.join('\n'));
+    assert.ok(b.logs.some((l) => /restored 2 registrations over 2 SA sets, 2 core registrations/.test(l)), b.logs.join('\n'));
     let registers = 0;
     b.core.events.registered = () => { registers++; };
+    // Before alice sends anything: bob's MESSAGE reaches her at the encapsulation port the P-CSCF had
+    // learned before the restart (kept with her set; without it the P-CSCF sent to 4500).
+    const got = new Promise<string>((resolve) => { alice.onMessage = (m) => resolve(m.body); });
+    assert.is((await bob.message(`sip:alice@${REALM}`, 'first after the restart')).status, 200);
+    assert.is(await got, 'first after the restart');
     assert.is((await alice.publish(pidf('alice', 'after'))).status, 200, 'answered over the existing SAs');
     assert.is(registers, 0, 'no re-registration');
     noRepeats(seqs, before);
   } finally {
     await alice.close?.();
+    await bob.close?.();
     if (b) await b.close();
   }
 });

@@ -315,6 +315,8 @@ export class PcscfProxy {
    * registration whose UE has a contact there (address and port_us as the UE sees them).
    */
   readonly #natInner = new WeakMap<RegistrationAttempt | SaSet, string>();
+  /** With a store: the UE's encapsulation port last written with each UDP-enc-tun set. */
+  readonly #encapSaved = new WeakMap<SaSet, number>();
   readonly #natContacts = new Map<string, string>();
   /** The store of the SA sets and registrations, with `store` (src/store/). */
   readonly #persist: SaStore | undefined;
@@ -351,7 +353,10 @@ export class PcscfProxy {
     core.onMessage((d) => this.node.receive(d.data, { kind: 'plain', socket: core, address: d.address, port: d.port }));
     for (const p of [this.portC, this.portS]) {
       p.onSip((sip, sa) => {
-        this.#persist?.inbound(sa.set);
+        if (this.#persist) {
+          this.#persist.inbound(sa.set);
+          if (sa.set.mode === 'UDP-enc-tun') this.#saveEncapPeer(sa.set);
+        }
         this.node.receive(sip, { kind: 'protected', port: p, sa: answerSa(sa) });
       });
     }
@@ -993,6 +998,19 @@ export class PcscfProxy {
     this.#persist?.setExtra(set, { natInner: inner });
   }
 
+  /**
+   * UDP-enc-tun with a store: the UE's encapsulation port as the wire learned it from authentic packets
+   * (port_Uenc as the UE's NAT maps it, RFC 3948) goes with the set's record, so that after a restart a
+   * request toward the UE reaches it before the UE sends again (without it the restored P-CSCF sent to
+   * port 4500 until then).
+   */
+  #saveEncapPeer(set: SaSet): void {
+    const port = this.wire.encapPeer(set).port;
+    if (this.#encapSaved.get(set) === port) return;
+    this.#encapSaved.set(set, port);
+    this.#persist!.setExtra(set, { encapPort: port });
+  }
+
   /** The SA2 toward a UE behind a NAT whose contact is `address:port`, in its newest usable set. */
   #natTarget(address: string, port: number): SaEntry | undefined {
     const key = this.#natContacts.get(hopKey(address, port));
@@ -1072,6 +1090,13 @@ export class PcscfProxy {
           this.#natInner.set(set, inner);
           this.#natContacts.set(hopKey(inner, set.ue.portS), set.key);
         } catch { /* as in #natSet */ }
+      }
+      const encapPort = extra?.['encapPort'];
+      if (typeof encapPort === 'number' && set.mode === 'UDP-enc-tun') {
+        try {
+          this.wire.setEncapPeer(set, encapPort);
+          this.#encapSaved.set(set, encapPort);
+        } catch { /* not a port: the default (4500) until the UE's next packet */ }
       }
     }
     await p.writer.flush();

@@ -120,9 +120,9 @@ export class SaStore {
     for (const e of this.#marks.keys()) if (!e.esp.destroyed) e.esp._watchSeq(Infinity, undefined);
   }
 
-  /** Attaches owner data to a set's state record (kept until the set goes), and writes it. */
+  /** Attaches owner data to a set's state record (merged into what it had; kept until the set goes), and writes it. */
   setExtra(set: SaSet, extra: Record<string, unknown>): void {
-    this.#extra.set(set, extra);
+    this.#extra.set(set, { ...this.#extra.get(set), ...extra });
     if (set.state !== 'deleted' && this.#off) this.writer.put(this.#id(set, 'state'), this.#state(set));
   }
 

@@ -20,6 +20,16 @@
 // eight) x trans / UDP-enc-tun x IPv4 / IPv6 = 32 cases. The guest kernel's replay window is not a full
 // product: it rotates 32 / 64 / 4096 with (combination + mode + family) mod 3, so each window is used with
 // each mode and family pair (with 2 or 3 combinations each) and each combination sees all three windows.
+// Restart cases (issue 19's store against a peer we did not write): the P-CSCF keeps its state in a store
+// (MemoryStore, records sealed under a KEK); after the exchanges above it is closed and a new PcscfProxy
+// starts on the same store and ports, while the guest kernel's four states and bob's UeClient go on as they
+// were. The guest kernel is then the judge of the restored sequence numbers and windows: (1) its SA1 state
+// re-created at replay-oseq 0 sends sequence number 1 again (SM7's, from before the restart): the restored
+// inbound window must refuse it (esp-replay +1, nothing forwarded); (2) SA1 re-created to go on at 2 (the
+// next number the kernel would have sent): a MESSAGE from the guest UE to bob must get through and bob's
+// 200 come back over SA3; (3) bob's MESSAGE to the guest UE goes over SA2 after the restart: the guest
+// kernel accepts it only if its sequence number is above every one sent before (no XfrmInStateSeqError;
+// its highest received number on SA2 moves up), and the guest's 200 over SA4 gets to bob.
 
 import { randomBytes, randomInt } from 'node:crypto';
 import { Hss } from '../../src/aka/hss.js';
@@ -37,10 +47,13 @@ import { NodeUdpNetwork, transportModeWire } from '../../src/node.js';
 import { parseSecurityHeader } from '../../src/secagree/header.js';
 import { formatIpsec3gpp, ipsec3gppEntries, requireIpsec3gpp } from '../../src/secagree/ipsec3gpp.js';
 import { parseSipMessage, serializeSipMessage, type SipMessage, type SipRequest, type SipResponse } from '../../src/sip/message.js';
+import { RecordSealer } from '../../src/store/sealed.js';
+import { MemoryStore } from '../../src/store/store.js';
+import { StoreWriter } from '../../src/store/writer.js';
 import { type SetParams } from '../wire/agent.js';
 import { COMBOS } from '../wire/pair.js';
 import { type Datagram, type GuestControl } from './guest-control.js';
-import { kernelSetUp, sasOf } from './xfrm.js';
+import { RETRY, kernelSetUp, sasOf, stateAdd, stateDelete } from './xfrm.js';
 
 const HOST = { 4: '192.0.2.1', 6: '2001:db8::1' } as const;
 const GUEST = { 4: '192.0.2.2', 6: '2001:db8::2' } as const;
@@ -60,6 +73,8 @@ interface PcscfCase {
   window: number;
   /** CONTROL: the guest kernel's states get another IK than the USIM computed. */
   wrongIk?: boolean;
+  /** The P-CSCF restarts from its store after the exchanges (see the file's opening comment). */
+  restart?: boolean;
 }
 
 function pcscfCases(only: string | undefined): PcscfCase[] {
@@ -73,6 +88,9 @@ function pcscfCases(only: string | undefined): PcscfCase[] {
     });
   });
   out.push({ label: 'IMS CONTROL kernel UE keyed with another IK: SM7 dropped as esp-integrity, no 200, nothing established', family: 4, alg: 'hmac-sha-1-96', ealg: 'aes-cbc', mode: 'trans', window: 64, wrongIk: true });
+  // The restart: AES-GCM (a repeated sequence number would repeat a nonce) and AES-CBC, both modes and families.
+  out.push({ label: 'IMS project P-CSCF restarted from its store <- kernel UE: hmac-sha-1-96+aes-cbc trans v4 w=64', family: 4, alg: 'hmac-sha-1-96', ealg: 'aes-cbc', mode: 'trans', window: 64, restart: true });
+  out.push({ label: 'IMS project P-CSCF restarted from its store <- kernel UE: null+aes-gcm UDP-enc-tun v6 w=4096', family: 6, alg: 'null', ealg: 'aes-gcm', mode: 'UDP-enc-tun', window: 4096, restart: true });
   return out.filter((c) => !only || c.label.includes(only));
 }
 
@@ -83,13 +101,13 @@ const sip = (d: Datagram): SipMessage => parseSipMessage(Buffer.from(d.payload, 
  * The guest kernel's states by SPI (`ip -s xfrm state`): packets ("lifetime current: B(bytes), P(packets)")
  * and replay window ("replay-window N", or for windows past 32 the ESN context's "replay_window N").
  */
-export async function kernelStates(guest: GuestControl): Promise<Map<number, { packets: number; window: number }>> {
+export async function kernelStates(guest: GuestControl): Promise<Map<number, { packets: number; window: number; seq: number }>> {
   const [, lines] = await guest.sh('/sbin/ip -s xfrm state');
-  const out = new Map<number, { packets: number; window: number }>();
-  let cur: { packets: number; window: number; esn?: number } | undefined;
+  const out = new Map<number, { packets: number; window: number; seq: number }>();
+  let cur: { packets: number; window: number; seq: number } | undefined;
   for (const l of lines) {
     const s = /spi (0x[0-9a-f]+)/.exec(l);
-    if (s) out.set(Number(s[1]), cur = { packets: -1, window: -1 });
+    if (s) out.set(Number(s[1]), cur = { packets: -1, window: -1, seq: -1 });
     if (cur === undefined) continue;
     const p = /(\d+)\(bytes\),\s*(\d+)\(packets\)/.exec(l);
     if (p && cur.packets < 0) cur.packets = Number(p[2]);
@@ -97,6 +115,9 @@ export async function kernelStates(guest: GuestControl): Promise<Map<number, { p
     if (w && cur.window < 0) cur.window = Number(w[1]);
     const e = /replay_window (\d+)/.exec(l);
     if (e) cur.window = Number(e[1]);
+    // The anti-replay context's highest received number ("seq 0x..", not "oseq" or "seq-hi").
+    const q = /\bseq 0x([0-9a-f]+), oseq/.exec(l);
+    if (q && cur.seq < 0) cur.seq = parseInt(q[1]!, 16);
   }
   return out;
 }
@@ -131,6 +152,7 @@ export async function pcscfRoleCases(guest: GuestControl, only: string | undefin
 
 async function runPcscfCase(c: PcscfCase, guest: GuestControl): Promise<[string[], string]> {
   const problems: string[] = [];
+  const info: string[] = [];
   const host = HOST[c.family];
   const ueIp = GUEST[c.family];
   const net = new NodeUdpNetwork();
@@ -145,9 +167,11 @@ async function runPcscfCase(c: PcscfCase, guest: GuestControl): Promise<[string[
   let bob: UeClient | undefined;
   const usim = new Usim(demoKeys());
   try {
-    pcscf = await PcscfProxy.start({ net, address: host, core: { address: host, port: core.port }, wire: [transportModeWire({ addresses: [host] }), udpEncapWire({ port: 4500 })] });
+    const writer = c.restart ? new StoreWriter(new MemoryStore(), await RecordSealer.create(randomBytes(32))) : undefined;
+    const pcscfOptions = { net, address: host, core: { address: host, port: core.port }, wire: () => [transportModeWire({ addresses: [host] }), udpEncapWire({ port: 4500 })], ...(writer ? { store: { writer } } : {}) };
+    pcscf = await PcscfProxy.start({ ...pcscfOptions, wire: pcscfOptions.wire() });
     core.trustProxy(host, pcscf.coreSocket.port);
-    const P = pcscf;
+    let P = pcscf;
 
     // The guest UE's kernel sockets: unprotected port, port_uc, port_us (and the encapsulation socket).
     const base = randomInt(20000, 60000);
@@ -236,6 +260,12 @@ async function runPcscfCase(c: PcscfCase, guest: GuestControl): Promise<[string[
       }
     }
 
+    if (c.restart && set !== undefined && bob !== undefined && problems.length === 0) {
+      const [restartProblems, restartInfo] = await restartPcscf();
+      problems.push(...restartProblems);
+      info.push(restartInfo);
+    }
+
     // The guest kernel carried it all: packets on each of its four states.
     const states = await kernelStates(guest);
     const per = sasOf(p).map((sa) => `${sa.name} ${states.get(sa.spi)?.packets ?? '-'}`);
@@ -243,7 +273,76 @@ async function runPcscfCase(c: PcscfCase, guest: GuestControl): Promise<[string[
     for (const sa of sasOf(p)) if (states.get(sa.spi)?.window !== c.window) problems.push(`kernel state ${sa.name}: replay window ${states.get(sa.spi)?.window}, expected ${c.window}`);
     const bad = BAD_DROPS.filter((r) => P.wire.counters.dropped[r] !== 0).map((r) => `${r} ${P.wire.counters.dropped[r]}`);
     if (bad.length) problems.push(`P-CSCF wire drops: ${bad.join(', ')}`);
-    return [problems, `kernel packets ${per.join(', ')}; P-CSCF wire sent ${P.wire.counters.sent} received ${P.wire.counters.received}`];
+    return [problems, `kernel packets ${per.join(', ')}; P-CSCF wire sent ${P.wire.counters.sent} received ${P.wire.counters.received}${info.length ? `; ${info.join('; ')}` : ''}`];
+
+    /** The restart and the exchanges after it (see the file's opening comment). */
+    async function restartPcscf(): Promise<[string[], string]> {
+      const out: string[] = [];
+      const srv = server!;
+      const sa1 = sasOf(p).find((s) => s.name === 'SA1')!;
+      const sa2 = sasOf(p).find((s) => s.name === 'SA2')!;
+      const before = await kernelStates(guest);
+      const st0 = await guest.stat();
+      // The inbound replay tops are written within 200 ms of a packet; then the P-CSCF goes.
+      await new Promise((r) => setTimeout(r, 400));
+      await writer!.flush();
+      const ports = { port: P.port, coreSidePort: P.coreSocket.port, protectedPorts: { client: P.portC.port, server: P.portS.port } };
+      P.close();
+      pcscf = P = await PcscfProxy.start({ ...pcscfOptions, wire: pcscfOptions.wire(), ...ports });
+      const restored = P.restored;
+      if (restored?.registrations !== 2) out.push(`restored ${JSON.stringify(restored && { sets: restored.sets, registrations: restored.registrations })}, expected 2 registrations`);
+      const drops0 = { ...P.wire.counters.dropped };
+
+      const kernelSa1From = async (next: number): Promise<void> => {
+        const [rc, o] = await guest.sh(`${RETRY}; ${stateDelete(sa1)} && ${stateAdd(p, sa1, ` replay-oseq 0x${(next - 1).toString(16)}`)} && echo ok`);
+        if (rc !== 0) out.push(`replay-oseq ${next}: ${o.join(' | ')}`);
+      };
+      const messageFromGuest = (text: string, cseq: number): SipRequest => makeRequest({
+        method: 'MESSAGE', uri: `sip:bob@${REALM}`, from: `<${impu}>;tag=${randomBytes(4).toString('hex')}`, to: `<sip:bob@${REALM}>`,
+        callId: `${randomBytes(8).toString('hex')}@${user}`, cseq,
+        via: `SIP/2.0/UDP ${hostPort(ueIp, ue.portC)};rport;branch=z9hG4bK${randomBytes(8).toString('hex')}`,
+        headers: [['Route', `<sip:${hostPort(host, srv.portS)};lr>`]], body: { type: 'text/plain', data: text },
+      });
+      const bobHad = bob!.messages.length;
+
+      // (1) SM7's sequence number again, after the restart: refused by the restored window.
+      await kernelSa1From(1);
+      const replayText = `replayed ${randomBytes(6).toString('hex')}`;
+      await guest.ok(`send ${ue.portC} ${host} ${srv.portS} ${hex(messageFromGuest(replayText, 1))}`);
+      const gotReplay = await guest.recv(1, 1500);
+      const dReplay = (P.wire.counters.dropped['esp-replay'] ?? 0) - (drops0['esp-replay'] ?? 0);
+      if (dReplay !== 1) out.push(`the restored P-CSCF's esp-replay drops +${dReplay} for sequence number 1 sent again (expected +1)`);
+      if (gotReplay.length !== 0 || bob!.messages.some((m) => m.body === replayText)) out.push('the replayed MESSAGE was answered or delivered');
+
+      // (2) the guest UE goes on at sequence number 2: its MESSAGE reaches bob, bob's 200 comes back over SA3.
+      await kernelSa1From(2);
+      const text2 = `after the restart ${randomBytes(6).toString('hex')}`;
+      await guest.ok(`send ${ue.portC} ${host} ${srv.portS} ${hex(messageFromGuest(text2, 2))}`);
+      const got = await guest.recv(1, 8000);
+      const r = got[0] ? sip(got[0]) : undefined;
+      if (r?.type !== 'response' || r.status !== 200) out.push(`the guest UE's MESSAGE after the restart: expected 200 at port_uc, got ${got.map((g) => Buffer.from(g.payload, 'hex').toString().split('\r\n')[0]).join(',') || 'nothing'}`);
+      else if (got[0]!.dport !== ue.portC || got[0]!.sport !== srv.portS) out.push(`its 200 came ${got[0]!.sport}->${got[0]!.dport}, expected ${srv.portS}->${ue.portC} (SA3)`);
+      if (!bob!.messages.slice(bobHad).some((m) => m.body === text2)) out.push('bob did not get the guest UE\'s MESSAGE after the restart');
+
+      // (3) bob's MESSAGE after the restart: over SA2, above every sequence number the kernel saw before.
+      const text3 = `to the kernel UE after the restart ${randomBytes(6).toString('hex')}`;
+      const answered = bob!.message(impu, text3);
+      const gotMsg = await guest.recv(1, 8000);
+      const msg = gotMsg[0] ? sip(gotMsg[0]) : undefined;
+      if (msg?.type !== 'request' || msg.method !== 'MESSAGE' || new TextDecoder().decode(msg.body) !== text3) out.push(`expected bob's MESSAGE at port_us after the restart, got ${gotMsg.map((g) => Buffer.from(g.payload, 'hex').toString().split('\r\n')[0]).join(',') || 'nothing'}`);
+      else await guest.ok(`send ${ue.portS} ${host} ${srv.portC} ${hex(makeResponse(msg, 200, 'OK'))}`);
+      const ra = await answered.catch((e: Error) => ({ status: 0, reason: e.message }));
+      if (ra.status !== 200) out.push(`bob's MESSAGE after the restart: ${ra.status} ${ra.reason}`);
+      const after = await kernelStates(guest);
+      const d: Record<string, number> = {};
+      for (const [k, v] of Object.entries(await guest.stat())) if (v !== (st0[k] ?? 0)) d[k] = v - (st0[k] ?? 0);
+      if (Object.keys(d).length) out.push(`guest xfrm_stat changed across the restart: ${JSON.stringify(d)}`);
+      const s2a = before.get(sa2.spi)?.seq ?? -1, s2b = after.get(sa2.spi)?.seq ?? -1;
+      if (!(s2b > s2a && s2a >= 1)) out.push(`guest SA2's highest received sequence number ${s2a} before the restart, ${s2b} after (expected it to move up)`);
+      const bad = BAD_DROPS.filter((k) => (P.wire.counters.dropped[k] ?? 0) !== (drops0[k] ?? 0));
+      if (bad.length) out.push(`restored P-CSCF drops: ${bad.join(', ')}`);
+      return [out, `restart: restored ${restored?.sets} sets, ${restored?.registrations} registrations; seq 1 again refused (esp-replay +${dReplay}); guest SA2 highest ${s2a} -> ${s2b}`];
+    }
   } finally {
     bob?.close();
     pcscf?.close();
