@@ -42,7 +42,8 @@ const locationElement = (ns: string | null, local: string): boolean => {
 
 // ---- Reference reading with xmldom ----
 
-interface DomNode { nodeType: number; namespaceURI: string | null; localName: string | null; nodeName: string; nodeValue: string | null; childNodes: ArrayLike<DomNode>; attributes?: ArrayLike<DomNode & { value: string }> }
+/** An xmldom node, as far as the filters read it. */
+export interface DomNode { nodeType: number; namespaceURI: string | null; localName: string | null; nodeName: string; nodeValue: string | null; childNodes: ArrayLike<DomNode>; attributes?: ArrayLike<DomNode & { value: string }> }
 
 /** Parses with xmldom, every warning and error fatal; undefined when it refuses. */
 export function domParse(text: string): DomNode | undefined {
