@@ -113,6 +113,37 @@ test('the network\'s reg-event "terminated" overtaking the 200 to the UE\'s own 
   }
 });
 
+test('the P-CSCF ends a registration once when the core\'s reg-event "terminated" overtakes the 200 of the UE\'s de-REGISTER (one deregistered event, as when the 200 comes first)', async () => {
+  for (const overtake of [false, true]) {
+    const net = new NodeUdpNetwork();
+    const n = await startNetwork({ net, timers: FAST });
+    try {
+      const ue = await n.ue({ user: 'alice', release: 6, accessNetwork: 'lte' });
+      assert.is((await ue.register()).status, 200);
+      for (let i = 0; i < 40 && n.core.reg.size < 2; i++) await new Promise((r) => setTimeout(r, 25));
+      const ended: string[] = [];
+      n.pcscf.events.deregistered = (e) => ended.push(e.key);
+      let deregistering = false;
+      let lost = 0;
+      net.drop = (w) => {
+        const t = new TextDecoder('latin1').decode(w.data.subarray(0, 400));
+        if (overtake && deregistering && lost === 0 && w.srcPort === n.core.port && t.startsWith('SIP/2.0 200') && /CSeq: \d+ REGISTER/i.test(t)) { lost++; return true; }
+        return false;
+      };
+      deregistering = true;
+      assert.is((await ue.deregister()).status, 200);
+      await new Promise((r) => setTimeout(r, 100));
+      assert.is(lost, overtake ? 1 : 0);
+      assert.is(ended.length, 1, `${overtake ? 'NOTIFY first' : '200 first'}: ${ended.length} deregistered events`);
+      // And the UE registers again over new sets, which the earlier ending does not touch.
+      assert.is((await ue.register()).status, 200);
+      assert.is((await ue.message(`sip:alice@${n.realm}`, 'x')).status, 200);
+    } finally {
+      n.close();
+    }
+  }
+});
+
 test('after de-registration: not registered, and every operation fails at once with NOT_REGISTERED', async () => {
   const n = await startNetwork({ net: new NodeUdpNetwork(), timers: FAST });
   try {

@@ -6,8 +6,9 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { headerParam, parseSipUri } from '../src/sip/grammar.js';
-import { parseSipMessage, serializeSipMessage, SipHeaders, spliceEnabled, type SipMessage } from '../src/sip/message.js';
-import { referenceHeaderParam, referenceParse, referenceParseSipUri, referenceSerialize } from './sip-reference.js';
+import { parseSipMessage, serializeSipMessage, SipHeaders, spliceEnabled, viaBranch, viaHostEnd, type SipMessage, type SipRequest } from '../src/sip/message.js';
+import { inviteKey } from '../src/sip/transaction.js';
+import { referenceHeaderParam, referenceParse, referenceParseSipUri, referenceSerialize, referenceServerKey, referenceViaBranch } from './sip-reference.js';
 
 const DIR = new URL('./vectors/sip-torture/', import.meta.url);
 /** Every file of the torture suites, as bytes. */
@@ -71,6 +72,41 @@ function mutateBytes(m: Uint8Array): Uint8Array {
   const out = Buffer.from(k >= 2 ? mutate(joined) : joined, 'latin1');
   return new Uint8Array(out);
 }
+
+test('server transaction keys and Via branches (Vias read by position) are what the regular expression gave, on generated Vias, torture Vias and mutations', () => {
+  const outcome = (f: () => unknown): string => {
+    try {
+      return `= ${String(f())}`;
+    } catch (e) {
+      return `! ${(e as { code?: string }).code} ${(e as Error).message}`;
+    }
+  };
+  const pick = <T>(a: readonly T[]): T => a[rand(a.length)]!;
+  const protos = ['SIP/2.0/UDP', 'SIP/2.0/TCP', 'SIP/2.0/tls-sctp', 'SIP / 2.0 / UDP', 'sip/2.0/UDP', 'SIP/2.0/', 'SIP/2.0/UD\u00e9P', 'SIP/2.0/U<DP', 'SIP/2.1/UDP'];
+  const seps = [' ', ' ', ' ', '  ', '\t', '', ' \u00a0'];
+  const hosts = ['pcscf.IMS.example.org', '10.0.0.1', '[2001:db8::1]', '[2001:db8::1', 'h[x]', 'ex\u00e9.com', '', 'a<b', 'h\x7f', 'Host'];
+  const ports = ['', '', ':5060', ':05060', ': 5060', ' :5060', ':', ':99999999999999999999', ':12ab', ':;', ':,'];
+  const params = [';branch=z9hG4bK776asdhds', ';BRANCH = z9hG4bKx', ';branch=abc', ';rport;branch=z9hG4bK1', '', ';branch', ',SIP/2.0/UDP other;branch=z9hG4bK2', ';branch="z9hG4bKq"', ' ;branch=z9hG4bK3'];
+  const vias: string[] = [];
+  for (let i = 0; i < 6000; i++) vias.push(pick(protos) + pick(seps) + pick(hosts) + pick(ports) + pick(params));
+  // The common form (what every element here and SIPp write), with its variations of case, port and parameters.
+  for (let i = 0; i < 4000; i++) vias.push(pick(protos.slice(0, 3)) + ' ' + pick(['pcscf.IMS.example.org', '10.0.0.1', 'Host', 'h[x]']) + pick(['', ':5060', ':05060', ':65535']) + pick(params));
+  for (const v of values) if (/^\s*SIP/i.test(v)) vias.push(v.trim());
+  for (let i = 0; i < 6000; i++) vias.push(mutate(pick(vias)));
+  let fast = 0;
+  for (const via of vias) {
+    const h = new SipHeaders([['Via', via], ['From', '<sip:a@x>;tag=1'], ['To', '<sip:b@x>'], ['Call-ID', 'c1'], ['CSeq', '7 INVITE']]);
+    const req: SipRequest = { type: 'request', method: 'INVITE', uri: 'sip:b@x', headers: h, body: new Uint8Array(0) };
+    assert.is(outcome(() => inviteKey(req)), outcome(() => referenceServerKey(req, 'INVITE')), JSON.stringify(via));
+    const top = h.first('via');
+    if (top !== undefined) {
+      assert.is(outcome(() => viaBranch(top)), outcome(() => referenceViaBranch(top)), JSON.stringify(top));
+      if (viaHostEnd(top) >= 0) fast++;
+    }
+  }
+  // Most are of the form read by position (the fast path is exercised, not only the fallback).
+  assert.ok(fast > 4000, `${fast} of ${vias.length} in the common form`);
+});
 
 test('serializeSipMessage writes the bytes the string-then-encode reference does (with the copying of received lines off; test/forward-edit.test.ts holds that one to this)', () => {
   spliceEnabled.on = false;

@@ -3,7 +3,7 @@
 // input.
 
 import { ErrorCode, Ipsec3gppError } from '../src/errors.js';
-import { headerFault, isToken, requestUriFault, scanHost, scanPort, unquote, type SipUri } from '../src/sip/grammar.js';
+import { headerFault, headerParam, isToken, requestUriFault, scanHost, scanPort, unquote, type SipUri } from '../src/sip/grammar.js';
 import { canonicalName, SIP_LIMITS, SIP_METHODS, SipHeaders, SipParseError, type SipMessage, type SipRefusalStatus, type SipRequest } from '../src/sip/message.js';
 
 /** headerParam before issue 17: the parameters collected character by character into strings. */
@@ -229,4 +229,29 @@ export function referenceParseSipUri(uri: string): SipUri {
     scheme: scheme as 'sip' | 'sips', user: at > colon ? uri.slice(colon + 1, at) : undefined, host, port,
     params: uri.slice(i, q < 0 ? uri.length : q), headers: q < 0 ? undefined : uri.slice(q + 1),
   };
+}
+
+const REF_VIA = /^SIP\s*\/\s*2\.0\s*\/\s*([A-Za-z0-9.!%*_+`'~-]+)\s+(\[[^\]]+\]|[^\s;:,]+)(?:\s*:\s*(\d+))?/;
+
+/** The server transaction key (src/sip/transaction.ts serverKey) as it was: every Via through the regular expression (parseVia). */
+export function referenceServerKey(req: SipRequest, as: string = req.method): string {
+  const txm = (m: string): string => (m === 'ACK' ? 'INVITE' : m);
+  const via = req.headers.first('via');
+  if (via === undefined) throw new Ipsec3gppError('SIP_PARSE', 'message without Via');
+  const m = REF_VIA.exec(via);
+  if (!m) throw new Ipsec3gppError('SIP_PARSE', `bad Via ${JSON.stringify(via.slice(0, 80))}`);
+  const v = { host: m[2]!, port: m[3] === undefined ? undefined : Number(m[3]), branch: headerParam(via, 'branch') };
+  const sentBy = `${v.host.toLowerCase()}:${v.port ?? ''}`;
+  if (v.branch !== undefined && v.branch.length > 7 && v.branch.startsWith('z9hG4bK')) return ['3261', v.branch, sentBy, txm(as)].join('|');
+  const cseq = /^(\d+)\s+(\S+)$/.exec(req.headers.get('cseq')!.trim());
+  if (!cseq) throw new Ipsec3gppError('SIP_PARSE', 'bad CSeq');
+  const toTag = as === 'ACK' ? '' : headerParam(req.headers.get('to')!, 'tag') ?? '';
+  const fromTag = headerParam(req.headers.get('from')!, 'tag') ?? '';
+  return ['2543', req.uri, toTag, fromTag, req.headers.get('call-id')!, Number(cseq[1]), txm(as), via.replace(/\s+/g, '')].join('|');
+}
+
+/** viaBranch (src/sip/message.ts) as it was: the regular expression, then the branch parameter. */
+export function referenceViaBranch(value: string): string | undefined {
+  if (!REF_VIA.test(value)) throw new Ipsec3gppError('SIP_PARSE', `bad Via ${JSON.stringify(value.slice(0, 80))}`);
+  return headerParam(value, 'branch');
 }

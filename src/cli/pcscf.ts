@@ -128,7 +128,7 @@ export async function startPcscf(o: PcscfCliOptions): Promise<RunningPcscf<ImsCo
     writer = new StoreWriter(store, sealer);
     writer.onError = (e) => o.log(`store: write failed, retrying: ${(e as Error).message}`);
   }
-  const net = new NodeUdpNetwork();
+  const net = new NodeUdpNetwork({ nativeUdp: true });
   const hss = new Hss();
   for (const sub of o.subscribers) hss.addSubscriber(sub);
   const tracer: ((e: TraceEvent) => void) | undefined = o.quiet ? undefined : messageTracer(o.log);
@@ -221,7 +221,7 @@ async function startProxyAlone(o: PcscfCliOptions, core: { address: string; port
   const tracer: ((e: TraceEvent) => void) | undefined = o.quiet ? undefined : messageTracer(o.log);
   const wires = chooseWires(o.wire ?? 'auto', { encapPort: o.encapPort ?? 4500, tun: o.tun === true, nativeUdp: true });
   const pcscf = await PcscfProxy.start({
-    net: new NodeUdpNetwork(), address: o.host, port: o.port, protectedPorts: { client: o.clientPort, server: o.serverPort }, coreSidePort: o.coreSidePort ?? 0,
+    net: new NodeUdpNetwork({ nativeUdp: true }), address: o.host, port: o.port, protectedPorts: { client: o.clientPort, server: o.serverPort }, coreSidePort: o.coreSidePort ?? 0,
     core, policy: { defaultMode: o.mode }, noIpsec: o.noIpsec, wire: wires.wires, tcp: { net: new NodeTcpNetwork() },
     ...(o.registerRate !== undefined ? { unprotectedRegisterRate: o.registerRate } : {}),
     ...(o.registerRatePerImpi !== undefined ? { unprotectedRegisterRatePerImpi: o.registerRatePerImpi } : {}),

@@ -664,8 +664,7 @@ export class PcscfProxy {
       const final = await this.#forward(req, fwd, this.#toCore(), respond, (res) => {
         if (res.status >= 200 && res.status < 300 && requested === 0) {
           // A challenged de-registration, authenticated over its new temporary set (TS 24.229 5.2.2.6).
-          this.#closeRegistration(key);
-          this.events.deregistered?.({ key });
+          if (this.#closeRegistration(key)) this.events.deregistered?.({ key });
           return res;
         }
         if (res.status >= 200 && res.status < 300) {
@@ -716,8 +715,7 @@ export class PcscfProxy {
           if (res.status >= 200 && res.status < 300 && expires === 0) {
             // De-registration (TS 24.229 5.2.2.5): the registration ends; its sets stay for the UE's
             // retransmissions of the de-REGISTER (which the transaction layer answers) and then go.
-            this.#closeRegistration(key);
-            this.events.deregistered?.({ key });
+            if (this.#closeRegistration(key)) this.events.deregistered?.({ key });
           }
           return this.#registerAnswer(attempt, res, expires);
         });
@@ -763,14 +761,21 @@ export class PcscfProxy {
    * The registration of `key` ended (de-registration answered 200): no identity is asserted for it any more,
    * no request is accepted over its sets, and the sets (with any attempt under way) go once the UE can no
    * longer retransmit the de-REGISTER (RFC 3261 Timer J, 64*T1), so a retransmission after a lost 200 still
-   * finds them and gets the 200 again.
+   * finds them and gets the 200 again. False when it had ended already: the core's reg-event NOTIFY
+   * (terminated) can overtake the 200 of the UE's own de-REGISTER (UDP keeps no order between the two);
+   * the UE's ending then only marks its sets as ended by the UE (nothing more goes to it over them), and
+   * no second grace period or `deregistered` event follows.
    */
-  #closeRegistration(key: string, by: 'ue' | 'network' = 'ue'): void {
+  #closeRegistration(key: string, by: 'ue' | 'network' = 'ue'): boolean {
+    const sets = [...this.db.sets(key)];
+    if (sets.length > 0 && sets.every((s) => this.#closing.has(s))) {
+      if (by === 'ue') for (const s of sets) this.#closing.set(s, 'ue');
+      return false;
+    }
     this.#dropIdentities(key);
     this.#serviceRoutes.delete(key);
     this.#pani.delete(key);
     this.#saveRegistration(key);
-    const sets = [...this.db.sets(key)];
     const attempts = [...this.sec.attempts(key)];
     for (const s of sets) if (!this.#closing.has(s)) this.#closing.set(s, by);
     const t = setTimeout(() => {
@@ -783,6 +788,7 @@ export class PcscfProxy {
     }, 64 * (this.#o.timers?.t1 ?? DEFAULT_TIMERS.t1));
     (t as { unref?: () => void }).unref?.();
     this.#graceTimers.add(t);
+    return true;
   }
 
   #rateLimited(req: SipRequest, respond: (r: SipResponse) => void, retryAfter: number, why: string): void {

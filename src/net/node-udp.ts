@@ -1,7 +1,12 @@
 // Real UDP sockets (node:dgram) for the IMS roles: Node only, never imported by the library entry point.
+// With `nativeUdp`, sockets are the native addon's where it loads (src/wire/native-udp.ts: up to 32
+// datagrams read per wake-up with one JavaScript call, a synchronous sendto per datagram instead of
+// node:dgram's event, rinfo object and send request per datagram); node:dgram otherwise.
 
+import { isIPv4, isIPv6 } from 'node:net';
 import { Ipsec3gppError } from '../errors.js';
 import { createSocket } from 'node:dgram';
+import { NativeUdpSocket } from '../wire/native-udp.js';
 import { type Datagram, type DatagramNetwork, type DatagramSocket, type WireRecord } from './datagram.js';
 
 /** Options of a {@link NodeUdpNetwork}. */
@@ -12,6 +17,15 @@ export interface NodeUdpOptions {
    * during a pause of its event loop; the default (often 208 KiB, ~100 SIP requests) is small for that.
    */
   receiveBufferBytes?: number;
+  /**
+   * Bind with the native addon's UDP socket where it loads (Linux, addon built; no privilege needed) and
+   * the address is IPv4 or a specific IPv6 one (not `::`, which node:dgram binds dual-stack): datagrams
+   * are read in batches, one wake-up and one JavaScript call per batch, and sent with one synchronous
+   * sendto (a datagram the kernel refuses is dropped, as UDP may). SO_RCVBUF is then 4 MiB (or what the
+   * kernel caps it at); with `receiveBufferBytes` given, node:dgram is used. Taps and `drop` see every
+   * datagram as before. Default false: node:dgram.
+   */
+  nativeUdp?: boolean;
 }
 
 /**
@@ -44,6 +58,10 @@ export class NodeUdpNetwork implements DatagramNetwork {
 
   bind(address: string, port: number): Promise<DatagramSocket> {
     const rcv = this.#o.receiveBufferBytes;
+    if (this.#o.nativeUdp === true && rcv === undefined && (isIPv4(address) || (isIPv6(address) && address !== '::'))) {
+      const s = this.#bindNative(address, port);
+      if (s !== undefined) return Promise.resolve(s);
+    }
     const sock = createSocket({ type: address.includes(':') ? 'udp6' : 'udp4', ...(rcv !== undefined ? { recvBufferSize: rcv } : {}) });
     const taps = this.#taps;
     const self = this;
@@ -81,5 +99,41 @@ export class NodeUdpNetwork implements DatagramNetwork {
         resolve(s);
       });
     });
+  }
+
+  /** A native socket as a DatagramSocket with the taps, or undefined when the addon or the OS refuses (node:dgram then binds, and names any error). */
+  #bindNative(address: string, port: number): DatagramSocket | undefined {
+    let sock: NativeUdpSocket;
+    try {
+      sock = NativeUdpSocket.bind(address, port);
+    } catch {
+      return undefined;
+    }
+    const taps = this.#taps;
+    const self = this;
+    const bound = sock.port;
+    return {
+      address,
+      port: bound,
+      send(data: Uint8Array, dstPort: number, dstAddress: string): void {
+        if (taps.size > 0 || self.drop !== undefined) {
+          const r: WireRecord = { time: Date.now(), srcAddress: address, srcPort: bound, dstAddress, dstPort, data: data.slice() };
+          for (const t of taps) t(r);
+          if (self.drop?.(r)) return;
+        }
+        // UDP is best effort: an address this socket cannot reach (another family) is dropped, as a refused send.
+        try {
+          sock.send(data, dstPort, dstAddress);
+        } catch {
+          sock.sendErrors++;
+        }
+      },
+      onMessage(handler: (d: Datagram) => void): void {
+        sock.onMessage(handler);
+      },
+      close(): void {
+        sock.close();
+      },
+    };
   }
 }

@@ -764,12 +764,49 @@ export function parseNameAddr(value: string): { displayName: string | undefined;
 
 const VIA = /^SIP\s*\/\s*2\.0\s*\/\s*([A-Za-z0-9.!%*_+`'~-]+)\s+(\[[^\]]+\]|[^\s;:,]+)(?:\s*:\s*(\d+))?/;
 
+/** RFC 3261 token characters (what VIA's transport class takes), by code. */
+const VIA_TOKEN = ((): Uint8Array => {
+  const t = new Uint8Array(128);
+  for (const c of "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789.!%*_+`'~-") t[c.charCodeAt(0)] = 1;
+  return t;
+})();
+
+/**
+ * @internal Where the host of a Via written the common way ends: `SIP/2.0/` token, one SP, a host of
+ * printable ASCII other than `[ ; : ,` (not an IPv6 reference) followed by `:`, `;`, `,` or the end.
+ * Such a value matches VIA with `m[2]` = value.slice(hostStart, end), hostStart the index after the SP
+ * (viaHostStart). -1 for anything else (then VIA decides, as before).
+ */
+export function viaHostEnd(value: string): number {
+  if (!value.startsWith('SIP/2.0/')) return -1;
+  const n = value.length;
+  let i = 8;
+  while (i < n) {
+    const c = value.charCodeAt(i);
+    if (c >= 128 || VIA_TOKEN[c] === 0) break;
+    i++;
+  }
+  if (i === 8 || value.charCodeAt(i) !== 32) return -1;
+  const h = ++i;
+  for (; i < n; i++) {
+    const c = value.charCodeAt(i);
+    if (c === 59 || c === 58 || c === 44) break;
+    if (c <= 32 || c >= 127 || (c === 91 && i === h)) return -1;
+  }
+  return i === h ? -1 : i;
+}
+
+/** @internal Where the host of a Via that viaHostEnd accepted starts (after `SIP/2.0/` token SP). */
+export function viaHostStart(value: string): number {
+  return value.indexOf(' ', 8) + 1;
+}
+
 /**
  * @internal The branch parameter of a Via value, as `parseVia(value).branch` (throwing SIP_PARSE where
  * parseVia does), without taking the rest apart: the transaction layer's key of every response.
  */
 export function viaBranch(value: string): string | undefined {
-  if (!VIA.test(value)) throw new Ipsec3gppError('SIP_PARSE', `bad Via ${JSON.stringify(value.slice(0, 80))}`);
+  if (viaHostEnd(value) < 0 && !VIA.test(value)) throw new Ipsec3gppError('SIP_PARSE', `bad Via ${JSON.stringify(value.slice(0, 80))}`);
   return headerParam(value, 'branch');
 }
 

@@ -29,7 +29,7 @@
 // which path) it sends, as an opaque `route`.
 
 import { Ipsec3gppError } from '../errors.js';
-import { SipHeaders, headerParam, parseCSeq, parseVia, viaBranch, type SipMessage, type SipRequest, type SipResponse } from './message.js';
+import { SipHeaders, headerParam, parseCSeq, parseVia, viaBranch, viaHostEnd, viaHostStart, type SipMessage, type SipRequest, type SipResponse } from './message.js';
 
 /**
  * The SIP timer base values of RFC 3261 17.1.1.1 / table 4, in milliseconds; the transaction timers
@@ -242,6 +242,24 @@ function branchOf(m: SipMessage): string {
 }
 
 /**
+ * What serverKey takes of parseVia(via) (host, port, branch; throws where it throws): a Via written the
+ * common way (viaHostEnd) read by position, without the regular expression's match; anything else by parseVia.
+ */
+function viaParts(via: string): { host: string; port: number | undefined; branch: string | undefined } {
+  const e = viaHostEnd(via);
+  if (e < 0) return parseVia(via);
+  let port: number | undefined;
+  if (via.charCodeAt(e) === 58) {
+    let d = e + 1;
+    while (d < via.length && via.charCodeAt(d) >= 48 && via.charCodeAt(d) <= 57) d++;
+    // ":" not followed by a digit (white space before the port, or none): the regular expression decides.
+    if (d === e + 1) return parseVia(via);
+    port = Number(via.slice(e + 1, d));
+  }
+  return { host: via.slice(viaHostStart(via), e), port, branch: headerParam(via, 'branch') };
+}
+
+/**
  * The server transaction a request belongs to (RFC 3261 17.2.3). With an RFC 3261 branch: branch, sent-by
  * (host and port as written, host case-insensitive) and method (ACK as INVITE). Without one: Request-URI,
  * To tag, From tag, Call-ID, CSeq (number and method; ACK as INVITE, and its To tag is the one the server
@@ -249,7 +267,7 @@ function branchOf(m: SipMessage): string {
  */
 function serverKey(req: SipRequest, as: string = req.method): string {
   const via = topVia(req);
-  const v = parseVia(via);
+  const v = viaParts(via);
   const sentBy = `${v.host.toLowerCase()}:${v.port ?? ''}`;
   if (v.branch !== undefined && v.branch.length > MAGIC_COOKIE.length && v.branch.startsWith(MAGIC_COOKIE)) {
     return ['3261', v.branch, sentBy, txMethod(as)].join('|');
@@ -504,7 +522,7 @@ export class TransactionLayer<R> {
       // the same turn (then it MAY be left out).
       this.#trying(k, tx.id, trying(msg));
     }
-    return {
+    const inc: Extract<Incoming<R>, { kind: 'request' }> = {
       kind: 'request',
       request: msg,
       route,
@@ -540,8 +558,9 @@ export class TransactionLayer<R> {
         const sent = this.#send(r, tx.route);
         if (!invite && r.status >= 200 && sent instanceof Uint8Array && this.#resend !== undefined) tx.last = sent;
       },
-      ...(invite ? { onAckTimeout: (f: () => void) => { ackTimeout = f; } } : {}),
     };
+    if (invite) inc.onAckTimeout = (f: () => void) => { ackTimeout = f; };
+    return inc;
   }
 
   /** Sends `r` (a 100) for server transaction `id` unless it has answered by the next turn. */

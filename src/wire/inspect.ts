@@ -105,9 +105,21 @@ export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
 
 /** One's-complement sum (RFC 1071), folded to 16 bits, of data[start..end) plus `acc`. */
 function checksum(d: Uint8Array, start: number, end: number, acc: number): number {
+  // The words' high and low bytes summed apart, eight bytes a step (hi * 256 + lo is the same sum, under
+  // 2^32 for any datagram, as the fold below needs).
+  let hi = 0;
+  let lo = 0;
   let i = start;
-  for (; i + 1 < end; i += 2) acc += (d[i]! << 8) | d[i + 1]!;
-  if (i < end) acc += d[i]! << 8;
+  for (; i + 7 < end; i += 8) {
+    hi += d[i]! + d[i + 2]! + d[i + 4]! + d[i + 6]!;
+    lo += d[i + 1]! + d[i + 3]! + d[i + 5]! + d[i + 7]!;
+  }
+  for (; i + 1 < end; i += 2) {
+    hi += d[i]!;
+    lo += d[i + 1]!;
+  }
+  if (i < end) hi += d[i]!;
+  acc += hi * 256 + lo;
   while (acc > 0xffff) acc = (acc & 0xffff) + (acc >>> 16);
   return acc;
 }
