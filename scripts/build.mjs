@@ -83,7 +83,9 @@ for (const { name, entry } of MODULES) {
 // previous one's (--memoryBase), the ESP module's after them all, its key-context heap last; the layout is
 // recorded in src/wasm/split.generated.ts, which the loader checks each module against (static_end), so
 // that modules of two different builds are refused. Release target only.
-const SPLIT = ['aes', 'aes8', 'gcm', 'des', 'md5', 'sha1', 'sha256', 'md5x4', 'sha1x4'];
+// `sha1-small` is the compact flavour's SHA-1 (rounds rolled, assembly/sha1-small.ts), linked in place of
+// `sha1` with `init({ algorithms, compact: true })`.
+const SPLIT = ['aes', 'aes8', 'gcm', 'des', 'md5', 'sha1', 'sha256', 'md5x4', 'sha1x4', 'sha1-small'];
 // The two ESP modules, at the same base after the algorithm modules (one of the two is loaded): per packet,
 // and with the batch calls (modules/esp-batch.ts).
 const ESP = ['esp', 'esp-batch'];

@@ -7,6 +7,7 @@
 //   esp-split  `init({ algorithms })` + EspSa from the split build (aes-cbc + hmac-sha-1-96: the per-packet
 //              esp, aes and sha1 modules), embedded: the chunks of those three counted, the others listed;
 //   esp-split-asset  the same with the three `ipsec-3gpp/wasm/<name>.wasm` assets;
+//   esp-compact-asset  the same with `compact: true`: the `sha1-small` asset in place of `sha1`;
 //   full       everything the `ipsec-3gpp` entry exports;
 //   ims        everything `ipsec-3gpp/ims` exports.
 // Counted: the chunks the app loads (the entry and what it imports statically) and, for `esp`, the chunk
@@ -58,6 +59,17 @@ import aes from 'ipsec-3gpp/wasm/aes.wasm';
 import sha1 from 'ipsec-3gpp/wasm/sha1.wasm';
 const url = (f) => new URL(f, import.meta.url);
 await init({ algorithms: ['aes-cbc', 'hmac-sha-1-96'], wasm: { esp: url(esp), aes: url(aes), sha1: url(sha1) } });
+${ESP_APP}`,
+    fetches: [],
+  },
+  'esp-compact-asset': {
+    what: 'the same, compact: true (sha1-small)',
+    source: `import { init, EspSa } from 'ipsec-3gpp';
+import esp from 'ipsec-3gpp/wasm/esp.wasm';
+import aes from 'ipsec-3gpp/wasm/aes.wasm';
+import sha1 from 'ipsec-3gpp/wasm/sha1-small.wasm';
+const url = (f) => new URL(f, import.meta.url);
+await init({ algorithms: ['aes-cbc', 'hmac-sha-1-96'], compact: true, wasm: { esp: url(esp), aes: url(aes), 'sha1-small': url(sha1) } });
 ${ESP_APP}`,
     fetches: [],
   },

@@ -1,29 +1,31 @@
 // Child process of test/wasm-split.test.ts: one fresh library instance loaded from the split build with
-// `init({ algorithms, batch, wasm })` (argv[2]: JSON { algorithms, batch, source: 'embedded' | 'assets' |
+// `init({ algorithms, batch, compact, wasm })` (argv[2]: JSON { algorithms, batch, compact, source: 'embedded' | 'assets' |
 // a case of a wrong source, job }), then runs one job and prints one JSON line: `loaded` (ok or the error
 // code), and the job's results. Jobs: `vectors` (the shared official vector suites, test/vector-suites.ts,
 // those whose algorithms are loaded), `esp` (opens the ESP packets given on stdin, sealed by the parent with
 // the single module, and seals payloads for the parent to open, per packet and in batches), `refuse` (an
 // algorithm not loaded: the error, and the contexts and memory before and after), `wipe` (the key bytes are
-// in memory while an SA set lives and nowhere after it is destroyed).
+// in memory while an SA set lives and nowhere after it is destroyed), `sha1` (SHA-1 digests and HMAC-SHA-1
+// MACs of the messages and keys given on stdin, for the parent to compare with node:crypto).
 
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as lib from '../src/index.js';
 import { rawMemory } from '../src/internal/wasm.js';
+import { SPLIT_LAYOUT } from '../src/wasm/split.generated.js';
 import { suites } from './vector-suites.js';
 import { batchRefusals } from './wasm-split-refusals.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const arg = JSON.parse(process.argv[2]!) as { algorithms: string[]; batch?: boolean; source: string; job: string; suites?: string[]; sa?: { alg: string; ealg: string } };
+const arg = JSON.parse(process.argv[2]!) as { algorithms: string[]; batch?: boolean; compact?: boolean; source: string; job: string; suites?: string[]; sa?: { alg: string; ealg: string } };
 const asset = (name: string): Uint8Array => new Uint8Array(readFileSync(join(root, 'dist', 'wasm', `${name}.wasm`)));
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 const unhex = (h: string): Uint8Array => new Uint8Array(Buffer.from(h, 'hex'));
 const out: Record<string, unknown> = {};
 
 const algorithms = arg.algorithms as Parameters<typeof lib.wasmModules>[0];
-const modules = (): lib.WasmModuleName[] => lib.wasmModules(algorithms, { batch: arg.batch });
+const modules = (): lib.WasmModuleName[] => lib.wasmModules(algorithms, { batch: arg.batch, compact: arg.compact });
 const sources: Record<string, () => lib.InitOptions['wasm']> = {
   embedded: () => undefined,
   assets: () => Object.fromEntries(modules().map((n) => [n, asset(n)])),
@@ -33,8 +35,9 @@ const sources: Record<string, () => lib.InitOptions['wasm']> = {
   'single-source': () => asset('esp'),
 };
 try {
-  await lib.init({ algorithms, batch: arg.batch, wasm: sources[arg.source]!() });
+  await lib.init({ algorithms, batch: arg.batch, compact: arg.compact, wasm: sources[arg.source]!() });
   out['loaded'] = 'ok';
+  if (arg.compact) out['modules'] = modules();
 } catch (e) {
   out['loaded'] = (e as { code?: string }).code ?? String(e);
 }
@@ -72,6 +75,16 @@ if (out['loaded'] !== 'ok') {
   out['batchCalls'] = typeof core.x.esp_seal_batch === 'function';
   core.x.simd_counters?.(core.paramPtr);
   out['simd'] = core.x.simd_counters ? [core.u32[core.paramPtr >>> 2], core.u32[(core.paramPtr >>> 2) + 1]] : [0, 0];
+} else if (arg.job === 'sha1') {
+  const input = JSON.parse(readFileSync(0, 'utf8')) as { messages: string[]; keys: string[] };
+  out['digests'] = input.messages.map((m) => hex(lib.digest('sha1', unhex(m))));
+  out['macs'] = input.messages.map((m, i) => {
+    const mac = new lib.Hmac('sha1', unhex(input.keys[i]!));
+    try { return hex(mac.mac(unhex(m))); } finally { mac.destroy(); }
+  });
+  // sha1-small's message schedule (its static data) may hold key-derived words: zeroed after every block.
+  const [start, end] = SPLIT_LAYOUT['sha1-small']!;
+  out['scratch'] = { bytes: end - start, zero: rawMemory().subarray(start, end).every((b) => b === 0) };
 } else if (arg.job === 'refuse') {
   const ck = crypto.getRandomValues(new Uint8Array(16));
   const ik = crypto.getRandomValues(new Uint8Array(16));

@@ -5,7 +5,7 @@
 // `ipsec-3gpp/wasm/<name>.wasm` assets. Which module each algorithm needs: wasm-modules.ts.
 
 import { Ipsec3gppError } from '../errors.js';
-import { ALGORITHM_MODULES, wasmModules, type WasmModuleName } from './wasm-modules.js';
+import { ALGORITHM_MODULES, STANDS_IN, wasmModules, type WasmModuleName } from './wasm-modules.js';
 import { SPLIT_LAYOUT, SPLIT_PAGES } from '../wasm/split.generated.js';
 import { decodeBase64 } from './base64.js';
 import { compileSource, isResponse, setup, type InitOptions, type WasmSource } from './wasm.js';
@@ -23,6 +23,7 @@ const EMBEDDED: Readonly<Record<WasmModuleName, () => Promise<{ WASM_BASE64: str
   sha256: () => import('../wasm/split/sha256.generated.js'),
   md5x4: () => import('../wasm/split/md5x4.generated.js'),
   sha1x4: () => import('../wasm/split/sha1x4.generated.js'),
+  'sha1-small': () => import('../wasm/split/sha1-small.generated.js'),
 };
 
 
@@ -64,6 +65,12 @@ export function instantiateSplit(modules: ReadonlyMap<WasmModuleName, WebAssembl
     try { inst = new WebAssembly.Instance(m, { env }); } catch { refuse(name); }
     check(name, inst);
     instances.set(name, inst);
+    // A compact module is linked, and counted as loaded, as the module it stands in for (sha1-small: sha1).
+    const standsIn = STANDS_IN[name];
+    if (standsIn !== undefined) {
+      if (instances.has(standsIn)) refuse(name);
+      instances.set(standsIn, inst);
+    }
   }
   const espName: WasmModuleName = modules.has('esp-batch') ? 'esp-batch' : 'esp';
   const esp = modules.get(espName);
