@@ -111,7 +111,7 @@ export async function measure(name) {
     const entry = files.find((f) => outputs[f].entryPoint?.endsWith('app.js'));
     // What the app loads: the entry, its static imports (transitively), and for `esp` its dynamic imports.
     const loaded = new Set();
-    // Dynamic imports followed, as init() takes them: the split loader and the chunks of the split modules
+    // Dynamic imports followed, as init() takes them: the chunks of the split modules
     // the app's algorithms need (APPS[name].fetches) for the split apps; the embedded single module for the
     // others, except `esp-asset` (its module is the asset); any other dynamic chunk for all but `esp-asset`.
     const fetches = APPS[name].fetches;
@@ -119,7 +119,6 @@ export async function measure(name) {
       const source = outputs[chunk].entryPoint ?? '';
       const split = /dist\/wasm\/split\/([\w-]+)\.generated\.js$/.exec(source);
       if (split) return fetches !== undefined && fetches.includes(split[1]);
-      if (source.endsWith('dist/internal/wasm-split.js')) return fetches !== undefined;
       if (source.endsWith('dist/wasm/core.generated.js')) return fetches === undefined && name !== 'esp-asset';
       return name !== 'esp-asset';
     };

@@ -1,6 +1,6 @@
 // The split WASM build's loader (README "In the browser", assembly/link.ts): an ESP module and one module
 // per algorithm, sharing one memory, so that an application loads the algorithms it uses and no others.
-// `init({ algorithms })` imports this file dynamically and loads them: embedded (each module a chunk of
+// `init({ algorithms })` (wasm.ts, which imports this file statically) loads them: embedded (each module a chunk of
 // its own, imported dynamically, so a bundler that splits code fetches only those) or as the
 // `ipsec-3gpp/wasm/<name>.wasm` assets. Which module each algorithm needs: wasm-modules.ts.
 
