@@ -116,6 +116,22 @@ if (out['loaded'] !== 'ok') {
   const rx = lib.EspSa.inbound({ spi: 0x1000, alg: 'hmac-sha-1-96', ealg: 'aes-cbc', ck, ik });
   out['roundTrip'] = hex(rx.open(tx.seal(new Uint8Array([1, 2, 3]), 17))!.payload);
   out['sha1'] = hex(lib.digest('sha1', new Uint8Array([0x61, 0x62, 0x63])));
+  // The ESP module's own answer to GCM/GMAC and SHA-256, called below the binding (which refuses first):
+  // esp_keys_init / esp_sa_init / expand_keys for null+aes-gcm and aes-gmac+null, hash_init and hmac_init for SHA-256.
+  const core = (await import('../src/internal/wasm.js')).wasm();
+  const ctx = core.x.ctx_alloc(1024);
+  const p = core.paramPtr;
+  // A call that reaches a module not loaded throws (the loader's stub): reported as its code.
+  const call = (fn: () => number): number | string => { try { return Number(fn()); } catch (e) { return (e as { code?: string }).code ?? String(e); } };
+  out['wasm'] = {
+    keys: [[0, 3], [3, 0]].map(([a, e]) => call(() => core.x.esp_keys_init(ctx, a!, e!, p, 16, p + 32, 16, p + 64))),
+    sa: [[0, 3], [3, 0]].map(([a, e]) => call(() => core.x.esp_sa_init(ctx + 640, ctx, 0x1000, 1, a!, e!, 0))),
+    expand: [[0, 3], [3, 0]].map(([a, e]) => call(() => core.x.expand_keys(a!, e!, p, p + 16, p + 128, 0))),
+    hash: call(() => core.x.hash_init(ctx, 3)),
+    hmac: call(() => core.x.hmac_init(ctx, 3, p, 16)),
+  };
+  core.x.wipe(ctx, 1024);
+  core.x.ctx_free(ctx, 1024);
 } else if (arg.job === 'wipe') {
   const ck = crypto.getRandomValues(new Uint8Array(16));
   const ik = crypto.getRandomValues(new Uint8Array(16));

@@ -5,7 +5,7 @@
 // `ipsec-3gpp/wasm/<name>.wasm` assets. Which module each algorithm needs: wasm-modules.ts.
 
 import { Ipsec3gppError } from '../errors.js';
-import { ALGORITHM_MODULES, STANDS_IN, wasmModules, type WasmModuleName } from './wasm-modules.js';
+import { ALGORITHM_MODULES, ESP_MODULES, STANDS_IN, wasmModules, type WasmModuleName } from './wasm-modules.js';
 import { SPLIT_LAYOUT, SPLIT_PAGES } from '../wasm/split.generated.js';
 import { decodeBase64 } from './base64.js';
 import { compileSource, isResponse, setup, type InitOptions, type WasmSource } from './wasm.js';
@@ -14,6 +14,7 @@ import { compileSource, isResponse, setup, type InitOptions, type WasmSource } f
 const EMBEDDED: Readonly<Record<WasmModuleName, () => Promise<{ WASM_BASE64: string }>>> = {
   esp: () => import('../wasm/split/esp.generated.js'),
   'esp-batch': () => import('../wasm/split/esp-batch.generated.js'),
+  'esp-cbc': () => import('../wasm/split/esp-cbc.generated.js'),
   aes: () => import('../wasm/split/aes.generated.js'),
   aes8: () => import('../wasm/split/aes8.generated.js'),
   gcm: () => import('../wasm/split/gcm.generated.js'),
@@ -72,9 +73,10 @@ export function instantiateSplit(modules: ReadonlyMap<WasmModuleName, WebAssembl
       instances.set(standsIn, inst);
     }
   }
-  const espName: WasmModuleName = modules.has('esp-batch') ? 'esp-batch' : 'esp';
-  const esp = modules.get(espName);
-  if (esp === undefined || (espName === 'esp-batch' && modules.has('esp'))) refuse('esp');
+  const given = ESP_MODULES.filter((n) => modules.has(n));
+  if (given.length !== 1) refuse('esp');
+  const espName = given[0]!;
+  const esp = modules.get(espName)!;
   const imports: Record<string, Record<string, WebAssembly.ImportValue>> = { env };
   for (const i of WebAssembly.Module.imports(esp)) {
     if (i.kind !== 'function') continue;
@@ -90,7 +92,7 @@ export function instantiateSplit(modules: ReadonlyMap<WasmModuleName, WebAssembl
   // primitives (aes_init, des_ecb, ...) as functions that refuse (the binding checks first: requireModule).
   const exports: Record<string, unknown> = {};
   for (const [name, layout] of Object.entries(SPLIT_LAYOUT)) {
-    if (name === 'esp' || name === 'esp-batch') {
+    if (ESP_MODULES.includes(name as WasmModuleName)) {
       if (name === espName) Object.assign(exports, espInst.exports);
       continue;
     }

@@ -134,8 +134,8 @@ export interface InitOptions {
   batch?: boolean | undefined;
   /**
    * With `algorithms`: the compact flavour, for apps that count bytes more than cycles: hmac-sha-1-96 loads
-   * `sha1-small` (SHA-1 with its 80 rounds in one loop, 0.6 kB instead of 4.6 kB) in place of `sha1`. Same
-   * results, HMAC-SHA-1 slower (README "In the browser" gives the measured cost); the other modules are the
+   * `sha1-small` (SHA-1 with its rounds rolled, 1.1 kB instead of 4.6 kB) in place of `sha1`. Same
+   * results, SHA-1 about half as fast (README "In the browser" gives the measured cost); the other modules are the
    * same.
    */
   compact?: boolean | undefined;
