@@ -134,9 +134,11 @@ export interface InitOptions {
   batch?: boolean | undefined;
   /**
    * With `algorithms`: the compact flavour, for apps that count bytes more than cycles: hmac-sha-1-96 loads
-   * `sha1-small` (SHA-1 with its rounds rolled, 1.1 kB instead of 4.6 kB) in place of `sha1`. Same
-   * results, SHA-1 about half as fast (README "In the browser" gives the measured cost); the other modules are the
-   * same.
+   * `sha1-small` (SHA-1 with its rounds rolled, 1.1 kB instead of 4.6 kB) in place of `sha1`, and without
+   * aes-gcm and aes-gmac the ESP module is `esp-cbc` (no GCM/GMAC code, no salt KDF, no SHA-256; 7.0 kB
+   * instead of 10.2 kB) in place of `esp` ({@link wasmModules} names them). Same results; SHA-1 about half
+   * as fast, a 600-byte AES-CBC + HMAC-SHA-1-96 seal and open 1.28x the instructions (README "In the
+   * browser" gives the measured cost). AES is the same module.
    */
   compact?: boolean | undefined;
 }
