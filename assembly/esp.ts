@@ -57,6 +57,7 @@ import { loadBE32, storeBE32, storeBE64, ct_equal, zero16, copySmall } from "./b
 import {
   aesExpand, desKeySchedule, aesCbcEncrypt, aesCbcDecrypt, des3CbcEncrypt, des3CbcDecrypt, aesBsCbcDecrypt,
   aesBsCbcEncryptLanes, bsWipe, lanesWipe, aesLanePasses, gcmInit, gcmSeal, gcmComputeTag, gcmOpenBegin, gcmCtrAfterBegin, gcmWipe, gcmTag,
+  GCM_BUILT,
 } from "./link";
 import { AES_JOB_SIZE } from "./aes-bs";
 import { hmacInit, hmacBegin, hmacEnd, hmacCompute } from "./hmac";
@@ -117,7 +118,7 @@ function wipeScratch(): void {
   zero16(MAC, 32);
   zero16(HSTATE, 112);
   zero16(IV_SCRATCH, 16);
-  gcmWipe();
+  if (GCM_BUILT) gcmWipe();
   bsWipe();
 }
 
@@ -154,11 +155,11 @@ export function esp_keys_init(keys: usize, alg: u32, ealg: u32, encKey: usize, e
     desKeySchedule(cipher, encKey);
     desKeySchedule(cipher + 128, encKey + 8);
     desKeySchedule(cipher + 256, encKey + 16);
-  } else if (ealg == EALG_AES_GCM) {
+  } else if (GCM_BUILT && ealg == EALG_AES_GCM) {
     if (encLen != 16 && encLen != 24 && encLen != 32) return ST_BAD_LENGTH;
     gcmInit(cipher, encKey, encLen);
     memory.copy(keys + KEYS_SALT, salt, 4);
-  } else if (alg == ALG_AES_GMAC) {
+  } else if (GCM_BUILT && alg == ALG_AES_GMAC) {
     if (authLen != 16 && authLen != 24 && authLen != 32) return ST_BAD_LENGTH;
     gcmInit(cipher, authKey, authLen);
     memory.copy(keys + KEYS_SALT, salt, 4);
@@ -184,10 +185,10 @@ export function esp_sa_init(sa: usize, keys: usize, spi: u32, flags: u32, alg: u
     ivLen = 16; align = 16; kind = K_AES_CBC;
   } else if (ealg == EALG_DES_EDE3_CBC) {
     ivLen = 8; align = 8; kind = K_DES3_CBC;
-  } else if (ealg == EALG_AES_GCM) {
+  } else if (GCM_BUILT && ealg == EALG_AES_GCM) {
     memory.copy(sa + SA_SALT, keys + KEYS_SALT, 4);
     ivLen = 8; icv = 16; kind = K_GCM;
-  } else if (alg == ALG_AES_GMAC) {
+  } else if (GCM_BUILT && alg == ALG_AES_GMAC) {
     memory.copy(sa + SA_SALT, keys + KEYS_SALT, 4);
     ivLen = 8; icv = 16; kind = K_GMAC;
   }
@@ -286,7 +287,7 @@ function seal(sa: usize, buf: usize, payloadLen: u32, nextHeader: u32, iv: usize
       store<u32>(aesJob, <u32>(cipherOf(sa)), 12);
     } else if (kind == K_AES_CBC) aesCbcEncrypt(cipherOf(sa), IV_SCRATCH, ct, ct, ctLen);
     else des3CbcEncrypt(cipherOf(sa), IV_SCRATCH, ct, ct, ctLen);
-  } else if (kind == K_GCM || kind == K_GMAC) {
+  } else if (GCM_BUILT && (kind == K_GCM || kind == K_GMAC)) {
     if (esn) {
       storeBE64(buf + 8, seq);
     } else {
@@ -295,10 +296,10 @@ function seal(sa: usize, buf: usize, payloadLen: u32, nextHeader: u32, iv: usize
     }
   }
   const authLen: usize = 8 + ivLen + ctLen;
-  if (kind == K_GCM) {
+  if (GCM_BUILT && kind == K_GCM) {
     const aadLen = gcmParams(sa, buf, seq, esn);
     gcmSeal(cipherOf(sa), NONCE, AAD, aadLen, ct, ct, ctLen, ct + ctLen, 16);
-  } else if (kind == K_GMAC) {
+  } else if (GCM_BUILT && kind == K_GMAC) {
     gcmParams(sa, buf, seq, esn);
     if (esn) {
       const aadLen = gmacEsnAad(buf, authLen, seq);
@@ -361,12 +362,12 @@ function open(sa: usize, buf: usize, len: u32, res: usize, pre: usize): i32 {
   // 3. Integrity, constant time.
   const ct = buf + 8 + ivLen;
   const icv = buf + authLen;
-  if (kind == K_GCM) {
+  if (GCM_BUILT && kind == K_GCM) {
     const aadLen = gcmParams(sa, buf, seq, esn);
     gcmOpenBegin(cipherOf(sa), NONCE); // E_K(J0) with the first keystream blocks, one pass
     gcmComputeTag(cipherOf(sa), NONCE, AAD, aadLen, ct, ctLen);
     if (!ct_equal(gcmTag(), icv, 16)) return -ST_ESP_INTEGRITY;
-  } else if (kind == K_GMAC) {
+  } else if (GCM_BUILT && kind == K_GMAC) {
     gcmParams(sa, buf, seq, esn);
     if (esn) gcmComputeTag(cipherOf(sa), NONCE, GMAC_AAD, gmacEsnAad(buf, authLen, seq), 0, 0);
     else gcmComputeTag(cipherOf(sa), NONCE, buf, authLen, 0, 0);
@@ -389,7 +390,7 @@ function open(sa: usize, buf: usize, len: u32, res: usize, pre: usize): i32 {
   } else if (kind == K_DES3_CBC) {
     memory.copy(IV_SCRATCH, buf + 8, 8);
     des3CbcDecrypt(cipherOf(sa), IV_SCRATCH, ct, ct, ctLen);
-  } else if (kind == K_GCM) {
+  } else if (GCM_BUILT && kind == K_GCM) {
     gcmCtrAfterBegin(cipherOf(sa), NONCE, ct, ct, ctLen);
   }
   const padLen = <usize>load<u8>(ct + ctLen - 2);

@@ -13,7 +13,7 @@ import { storeBE32, storeBE64 } from "./bytes";
 import { MD5_IV0, MD5_IV1, MD5_IV2, MD5_IV3 } from "./md5";
 import { SHA1_IV0, SHA1_IV1, SHA1_IV2, SHA1_IV3, SHA1_IV4 } from "./sha1";
 import { SHA256_IV } from "./sha256";
-import { md5Compress, sha1Compress, sha256Compress } from "./link";
+import { md5Compress, sha1Compress, sha256Compress, SHA256_BUILT } from "./link";
 
 const H_LEN: usize = 32;
 const H_BUF: usize = 40;
@@ -21,7 +21,7 @@ const H_FILL: usize = 104;
 const H_ALG: usize = 108;
 
 @inline export function digestLength(alg: u32): u32 {
-  return alg == HASH_MD5 ? MD5_LEN : alg == HASH_SHA1 ? SHA1_LEN : alg == HASH_SHA256 ? SHA256_LEN : 0;
+  return alg == HASH_MD5 ? MD5_LEN : alg == HASH_SHA1 ? SHA1_LEN : SHA256_BUILT && alg == HASH_SHA256 ? SHA256_LEN : 0;
 }
 
 @inline export function chainingWords(alg: u32): u32 {
@@ -30,7 +30,7 @@ const H_ALG: usize = 108;
 
 @inline export function compress(alg: u32, h: usize, p: usize): void {
   if (alg == HASH_SHA1) sha1Compress(h, p);
-  else if (alg == HASH_SHA256) sha256Compress(h, p);
+  else if (SHA256_BUILT && alg == HASH_SHA256) sha256Compress(h, p);
   else md5Compress(h, p);
 }
 
@@ -41,7 +41,7 @@ export function hashInit(st: usize, alg: u32): bool {
   } else if (alg == HASH_SHA1) {
     store<u32>(st, SHA1_IV0); store<u32>(st, SHA1_IV1, 4); store<u32>(st, SHA1_IV2, 8);
     store<u32>(st, SHA1_IV3, 12); store<u32>(st, SHA1_IV4, 16);
-  } else if (alg == HASH_SHA256) {
+  } else if (SHA256_BUILT && alg == HASH_SHA256) {
     memory.copy(st, SHA256_IV, 32);
   } else {
     return false;

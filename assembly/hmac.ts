@@ -12,6 +12,7 @@
 import { HASH_MD5, HASH_SHA256 } from "../src/constants";
 import { hashInit, hashResume, hashUpdate, hashFinal, compress, digestLength } from "./hash";
 import { zero16 } from "./bytes";
+import { SHA256_BUILT } from "./link";
 
 const INNER: usize = 16;
 const OUTER: usize = 48;
@@ -22,7 +23,7 @@ const STATE: usize = memory.data(112, 16);
 
 /** Precomputes the states for `key` (any length) into `ctx`. Returns false for an unknown algorithm. */
 export function hmacInit(ctx: usize, alg: u32, key: usize, keyLen: usize): bool {
-  if (alg < <u32>HASH_MD5 || alg > <u32>HASH_SHA256) return false;
+  if (alg < <u32>HASH_MD5 || alg > <u32>HASH_SHA256 || (!SHA256_BUILT && alg == HASH_SHA256)) return false;
   store<u32>(ctx, alg);
   memory.fill(PAD, 0, 64);
   if (keyLen > 64) {

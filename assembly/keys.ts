@@ -25,6 +25,7 @@ import {
   ST_OK, ST_BAD_ALGORITHM, ST_WEAK_KEY,
 } from "../src/constants";
 import { kdfSha256 } from "./kdf";
+import { GCM_BUILT } from "./link";
 
 export const OUT_ENC: usize = 16;
 export const OUT_AUTH: usize = 48;
@@ -39,6 +40,7 @@ const KDF_OUT: usize = memory.data(32, 16);
 
 /** Whether `alg`/`ealg` is a combination TS 33.203 allows (null integrity only with AES-GCM, GMAC only without encryption). */
 export function validCombination(alg: u32, ealg: u32): bool {
+  if (!GCM_BUILT && (alg == ALG_AES_GMAC || ealg == EALG_AES_GCM)) return false; // the esp-cbc module
   if (alg == ALG_HMAC_MD5_96 || alg == ALG_HMAC_SHA1_96) return ealg == EALG_NULL || ealg == EALG_DES_EDE3_CBC || ealg == EALG_AES_CBC;
   if (alg == ALG_AES_GMAC) return ealg == EALG_NULL;
   if (alg == ALG_NULL) return ealg == EALG_AES_GCM;
@@ -83,7 +85,7 @@ export function expandKeys(alg: u32, ealg: u32, ck: usize, ik: usize, out: usize
   } else if (ealg == EALG_AES_GCM) {
     memory.copy(out + OUT_ENC, ck, 16);
     encLen = 16;
-    salt(ck, ik, S_GCM, 15, out + OUT_SALT);
+    if (GCM_BUILT) salt(ck, ik, S_GCM, 15, out + OUT_SALT);
     saltLen = 4;
   }
   if (alg == ALG_HMAC_MD5_96) {
@@ -95,7 +97,7 @@ export function expandKeys(alg: u32, ealg: u32, ck: usize, ik: usize, out: usize
   } else if (alg == ALG_AES_GMAC) {
     memory.copy(out + OUT_AUTH, ik, 16);
     authLen = 16;
-    salt(ck, ik, S_GMAC, 16, out + OUT_SALT);
+    if (GCM_BUILT) salt(ck, ik, S_GMAC, 16, out + OUT_SALT);
     saltLen = 4;
   }
   store<u32>(out, encLen);

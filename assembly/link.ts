@@ -158,6 +158,19 @@ import { md5x4Compress as md5x4CompressD } from "./md5x4";
 
 // ---- AES-GCM and GMAC (modules/gcm.ts) ----
 
+/**
+ * False in the compact flavour's ESP module without AES-GCM/GMAC (modules/esp-cbc.ts, `--use NO_GCM=1`):
+ * its SA, key and packet code has no GCM/GMAC paths and no Annex I salt KDF, and refuses those algorithms
+ * (validCombination, keys.ts). True everywhere else.
+ */
+// @ts-ignore: NO_GCM is defined by --use NO_GCM=1
+export const GCM_BUILT: bool = !isDefined(NO_GCM);
+/**
+ * SHA-256 in the hashing and HMAC code: false with GCM_BUILT (the split build loads the sha256 module only
+ * for the GCM/GMAC salt KDF, so the esp-cbc module never has it; hash and HMAC refuse it there).
+ */
+export const SHA256_BUILT: bool = GCM_BUILT;
+
 // @ts-ignore: decorator
 @external("gcm", "gcm_init_raw") declare function gcmInitX(ctx: usize, key: usize, keyLen: u32): bool;
 // @ts-ignore: decorator

@@ -7,13 +7,15 @@
 //   esp-split  `init({ algorithms })` + EspSa from the split build (aes-cbc + hmac-sha-1-96: the per-packet
 //              esp, aes and sha1 modules), embedded: the chunks of those three counted, the others listed;
 //   esp-split-asset  the same with the three `ipsec-3gpp/wasm/<name>.wasm` assets;
+//   esp-compact-asset  the same with `compact: true`: the `esp-cbc` and `sha1-small` assets in place of
+//              `esp` and `sha1`;
 //   full       everything the `ipsec-3gpp` entry exports;
 //   ims        everything `ipsec-3gpp/ims` exports.
 // Counted: the chunks the app loads (the entry and what it imports statically) and, for `esp`, the chunk
 // `init()` imports dynamically (the embedded module), plus assets; a chunk never fetched (the embedded copy
 // when `wasm` is given) is listed, not counted. gzip: each file at level 9, summed.
 // Flags: --json (machine-readable), --check (exit 1 when an app is over its budget: BUDGETS below),
-// --target (exit 1 when an init + EspSa app is over issue 18's target, TARGET below).
+// --target (exit 1 unless one init + EspSa app is within issue 18's target, TARGET below; prints the nearest).
 // Run `node scripts/build.mjs` first (npm test does).
 
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -61,6 +63,17 @@ await init({ algorithms: ['aes-cbc', 'hmac-sha-1-96'], wasm: { esp: url(esp), ae
 ${ESP_APP}`,
     fetches: [],
   },
+  'esp-compact-asset': {
+    what: 'the same, compact: true (esp-cbc, sha1-small)',
+    source: `import { init, EspSa } from 'ipsec-3gpp';
+import esp from 'ipsec-3gpp/wasm/esp-cbc.wasm';
+import aes from 'ipsec-3gpp/wasm/aes.wasm';
+import sha1 from 'ipsec-3gpp/wasm/sha1-small.wasm';
+const url = (f) => new URL(f, import.meta.url);
+await init({ algorithms: ['aes-cbc', 'hmac-sha-1-96'], compact: true, wasm: { 'esp-cbc': url(esp), aes: url(aes), 'sha1-small': url(sha1) } });
+${ESP_APP}`,
+    fetches: [],
+  },
   full: { what: "all of 'ipsec-3gpp'", source: "export * from 'ipsec-3gpp';" },
   ims: { what: "all of 'ipsec-3gpp/ims' + init()", source: "export * from 'ipsec-3gpp/ims';\nexport { init } from 'ipsec-3gpp';" },
 };
@@ -68,14 +81,15 @@ ${ESP_APP}`,
 /**
  * Budgets checked by --check (bytes; min = minified JS + assets, gzip = their gzip sizes): today's sizes
  * plus about 10 %, a guard against regressions. Issue 18's target for an `init + EspSa` app is TARGET
- * (30 kB min / 12 kB gzip), which the present WASM core alone exceeds (README "In the browser" says where
- * its bytes are); --target checks it, and fails today.
+ * (30 kB min / 12 kB gzip): --target checks that one of the init + EspSa apps meets it; none does today
+ * (README "In the browser" says how far the nearest, esp-compact-asset, is, and where its bytes are).
  */
 export const BUDGETS = {
-  esp: { min: 113_500, gzip: 39_500 },
-  'esp-asset': { min: 89_500, gzip: 29_000 },
-  'esp-split': { min: 56_500, gzip: 24_000 },
-  'esp-split-asset': { min: 48_000, gzip: 20_000 },
+  esp: { min: 116_500, gzip: 39_500 },
+  'esp-asset': { min: 92_500, gzip: 29_500 },
+  'esp-split': { min: 53_500, gzip: 20_500 },
+  'esp-split-asset': { min: 45_500, gzip: 17_000 },
+  'esp-compact-asset': { min: 41_500, gzip: 16_000 },
   full: { min: 220_500, gzip: 78_000 },
   ims: { min: 386_000, gzip: 130_500 },
 };
@@ -99,7 +113,7 @@ export async function measure(name) {
     const entry = files.find((f) => outputs[f].entryPoint?.endsWith('app.js'));
     // What the app loads: the entry, its static imports (transitively), and for `esp` its dynamic imports.
     const loaded = new Set();
-    // Dynamic imports followed, as init() takes them: the split loader and the chunks of the split modules
+    // Dynamic imports followed, as init() takes them: the chunks of the split modules
     // the app's algorithms need (APPS[name].fetches) for the split apps; the embedded single module for the
     // others, except `esp-asset` (its module is the asset); any other dynamic chunk for all but `esp-asset`.
     const fetches = APPS[name].fetches;
@@ -107,7 +121,6 @@ export async function measure(name) {
       const source = outputs[chunk].entryPoint ?? '';
       const split = /dist\/wasm\/split\/([\w-]+)\.generated\.js$/.exec(source);
       if (split) return fetches !== undefined && fetches.includes(split[1]);
-      if (source.endsWith('dist/internal/wasm-split.js')) return fetches !== undefined;
       if (source.endsWith('dist/wasm/core.generated.js')) return fetches === undefined && name !== 'esp-asset';
       return name !== 'esp-asset';
     };
@@ -168,6 +181,11 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
     bad++;
   };
   if (args.has('--check')) for (const r of results) if (BUDGETS[r.name]) over(r, BUDGETS[r.name], 'its budget');
-  if (args.has('--target')) for (const r of results) if (r.name.startsWith('esp')) over(r, TARGET, "issue 18's target");
+  if (args.has('--target')) {
+    const apps = results.filter((r) => r.name.startsWith('esp'));
+    const nearest = apps.reduce((a, b) => (Math.max(b.min / TARGET.min, b.gzip / TARGET.gzip) < Math.max(a.min / TARGET.min, a.gzip / TARGET.gzip) ? b : a));
+    if (nearest.min <= TARGET.min && nearest.gzip <= TARGET.gzip) console.log(`target met by ${nearest.name}: ${kB(nearest.min)} min / ${kB(nearest.gzip)} gzip`);
+    else over(nearest, TARGET, `issue 18's target (the nearest init + EspSa app; over by ${kB(Math.max(0, nearest.min - TARGET.min))} min, ${kB(Math.max(0, nearest.gzip - TARGET.gzip))} gzip)`);
+  }
   process.exit(bad ? 1 : 0);
 }

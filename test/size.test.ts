@@ -2,7 +2,8 @@
 // with the core.wasm asset), the whole `ipsec-3gpp` entry and `ipsec-3gpp/ims` with esbuild; each stays
 // within its budget (`--check`), the ESP-only app ships no AKA, IMS, SIP or sec-agree code and no Milenage,
 // and the asset app does not fetch the embedded copy; the split apps load the esp, aes and sha1 modules
-// only. The WASM modules: Milenage is in aka.wasm only.
+// only (the compact one esp-cbc and sha1-small in their place), and are one JavaScript file. The WASM modules:
+// Milenage is in aka.wasm only.
 
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -20,7 +21,7 @@ interface Size { name: string; min: number; gzip: number; files: SizeFile[]; not
 const sizes: Record<string, Size> = {};
 
 test.before(async () => {
-  for (const name of ['esp', 'esp-asset', 'esp-split', 'esp-split-asset', 'full', 'ims']) sizes[name] = await measure(name) as Size;
+  for (const name of ['esp', 'esp-asset', 'esp-split', 'esp-split-asset', 'esp-compact-asset', 'full', 'ims']) sizes[name] = await measure(name) as Size;
 });
 
 const shipped = (s: Size): string[] => s.inputs.filter(([, bytes]) => bytes > 0).map(([input]) => input);
@@ -35,7 +36,7 @@ test('every measured app is within its budget', () => {
 });
 
 test('the ESP-only app ships no AKA, IMS, SIP or sec-agree code and no Milenage module; the full entry does (control)', () => {
-  for (const name of ['esp', 'esp-asset', 'esp-split', 'esp-split-asset']) {
+  for (const name of ['esp', 'esp-asset', 'esp-split', 'esp-split-asset', 'esp-compact-asset']) {
     const inputs = shipped(sizes[name]!);
     assert.ok(inputs.includes('dist/esp.js') && inputs.includes('dist/internal/wasm.js'), `${name}: ${inputs.join(' ')}`);
     assert.equal(inputs.filter((f) => /^dist\/(aka|ims|sip|secagree|net|wire)\/|aka\.generated|wasm-aka/.test(f)), [], name);
@@ -65,6 +66,12 @@ test('the split apps load the esp, aes and sha1 modules and no other, and are sm
   assert.ok(sizes['esp-split']!.notLoaded.length >= 6, 'the other modules are chunks of their own, not fetched');
   assert.ok(asset.min < sizes['esp-asset']!.min && asset.gzip < sizes['esp-asset']!.gzip);
   assert.ok(sizes['esp-split']!.min < sizes['esp']!.min && sizes['esp-split']!.gzip < sizes['esp']!.gzip);
+  // The compact flavour: esp-cbc and sha1-small in place of esp and sha1, aes the same, smaller.
+  const compact = sizes['esp-compact-asset']!;
+  assert.equal(compact.files.filter((f) => f.file.endsWith('.wasm')).map((f) => f.min).sort(), wasmFiles(['esp-cbc', 'aes', 'sha1-small']));
+  assert.ok(compact.min < asset.min && compact.gzip < asset.gzip);
+  // One JavaScript file: the split loader is in the app, not a chunk of its own with a shared one beside it.
+  assert.equal(asset.files.filter((f) => f.file.endsWith('.js')).length, 1, asset.files.map((f) => f.file).join(' '));
 });
 
 test('Milenage is in aka.wasm, not in core.wasm', () => {
@@ -79,7 +86,7 @@ test('Milenage is in aka.wasm, not in core.wasm', () => {
 test('scripts/size.mjs --check exits 0 and prints the table', () => {
   const r = spawnSync(process.execPath, [join(root, 'scripts', 'size.mjs'), '--check'], { cwd: root, encoding: 'utf8' });
   assert.is(r.status, 0, r.stderr);
-  for (const name of ['esp ', 'esp-asset ', 'esp-split ', 'esp-split-asset ', 'full ', 'ims ']) assert.ok(r.stdout.includes(`\n${name}`), name);
+  for (const name of ['esp ', 'esp-asset ', 'esp-split ', 'esp-split-asset ', 'esp-compact-asset ', 'full ', 'ims ']) assert.ok(r.stdout.includes(`\n${name}`), name);
 });
 
 test.run();

@@ -1,29 +1,31 @@
 // Child process of test/wasm-split.test.ts: one fresh library instance loaded from the split build with
-// `init({ algorithms, batch, wasm })` (argv[2]: JSON { algorithms, batch, source: 'embedded' | 'assets' |
+// `init({ algorithms, batch, compact, wasm })` (argv[2]: JSON { algorithms, batch, compact, source: 'embedded' | 'assets' |
 // a case of a wrong source, job }), then runs one job and prints one JSON line: `loaded` (ok or the error
 // code), and the job's results. Jobs: `vectors` (the shared official vector suites, test/vector-suites.ts,
 // those whose algorithms are loaded), `esp` (opens the ESP packets given on stdin, sealed by the parent with
 // the single module, and seals payloads for the parent to open, per packet and in batches), `refuse` (an
 // algorithm not loaded: the error, and the contexts and memory before and after), `wipe` (the key bytes are
-// in memory while an SA set lives and nowhere after it is destroyed).
+// in memory while an SA set lives and nowhere after it is destroyed), `sha1` (SHA-1 digests and HMAC-SHA-1
+// MACs of the messages and keys given on stdin, for the parent to compare with node:crypto).
 
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as lib from '../src/index.js';
 import { rawMemory } from '../src/internal/wasm.js';
+import { SPLIT_LAYOUT } from '../src/wasm/split.generated.js';
 import { suites } from './vector-suites.js';
 import { batchRefusals } from './wasm-split-refusals.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const arg = JSON.parse(process.argv[2]!) as { algorithms: string[]; batch?: boolean; source: string; job: string; suites?: string[]; sa?: { alg: string; ealg: string } };
+const arg = JSON.parse(process.argv[2]!) as { algorithms: string[]; batch?: boolean; compact?: boolean; source: string; job: string; suites?: string[]; sa?: { alg: string; ealg: string } };
 const asset = (name: string): Uint8Array => new Uint8Array(readFileSync(join(root, 'dist', 'wasm', `${name}.wasm`)));
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 const unhex = (h: string): Uint8Array => new Uint8Array(Buffer.from(h, 'hex'));
 const out: Record<string, unknown> = {};
 
 const algorithms = arg.algorithms as Parameters<typeof lib.wasmModules>[0];
-const modules = (): lib.WasmModuleName[] => lib.wasmModules(algorithms, { batch: arg.batch });
+const modules = (): lib.WasmModuleName[] => lib.wasmModules(algorithms, { batch: arg.batch, compact: arg.compact });
 const sources: Record<string, () => lib.InitOptions['wasm']> = {
   embedded: () => undefined,
   assets: () => Object.fromEntries(modules().map((n) => [n, asset(n)])),
@@ -33,8 +35,9 @@ const sources: Record<string, () => lib.InitOptions['wasm']> = {
   'single-source': () => asset('esp'),
 };
 try {
-  await lib.init({ algorithms, batch: arg.batch, wasm: sources[arg.source]!() });
+  await lib.init({ algorithms, batch: arg.batch, compact: arg.compact, wasm: sources[arg.source]!() });
   out['loaded'] = 'ok';
+  if (arg.compact) out['modules'] = modules();
 } catch (e) {
   out['loaded'] = (e as { code?: string }).code ?? String(e);
 }
@@ -72,6 +75,16 @@ if (out['loaded'] !== 'ok') {
   out['batchCalls'] = typeof core.x.esp_seal_batch === 'function';
   core.x.simd_counters?.(core.paramPtr);
   out['simd'] = core.x.simd_counters ? [core.u32[core.paramPtr >>> 2], core.u32[(core.paramPtr >>> 2) + 1]] : [0, 0];
+} else if (arg.job === 'sha1') {
+  const input = JSON.parse(readFileSync(0, 'utf8')) as { messages: string[]; keys: string[] };
+  out['digests'] = input.messages.map((m) => hex(lib.digest('sha1', unhex(m))));
+  out['macs'] = input.messages.map((m, i) => {
+    const mac = new lib.Hmac('sha1', unhex(input.keys[i]!));
+    try { return hex(mac.mac(unhex(m))); } finally { mac.destroy(); }
+  });
+  // sha1-small's message schedule (its static data) may hold key-derived words: zeroed after every block.
+  const [start, end] = SPLIT_LAYOUT['sha1-small']!;
+  out['scratch'] = { bytes: end - start, zero: rawMemory().subarray(start, end).every((b) => b === 0) };
 } else if (arg.job === 'refuse') {
   const ck = crypto.getRandomValues(new Uint8Array(16));
   const ik = crypto.getRandomValues(new Uint8Array(16));
@@ -103,6 +116,22 @@ if (out['loaded'] !== 'ok') {
   const rx = lib.EspSa.inbound({ spi: 0x1000, alg: 'hmac-sha-1-96', ealg: 'aes-cbc', ck, ik });
   out['roundTrip'] = hex(rx.open(tx.seal(new Uint8Array([1, 2, 3]), 17))!.payload);
   out['sha1'] = hex(lib.digest('sha1', new Uint8Array([0x61, 0x62, 0x63])));
+  // The ESP module's own answer to GCM/GMAC and SHA-256, called below the binding (which refuses first):
+  // esp_keys_init / esp_sa_init / expand_keys for null+aes-gcm and aes-gmac+null, hash_init and hmac_init for SHA-256.
+  const core = (await import('../src/internal/wasm.js')).wasm();
+  const ctx = core.x.ctx_alloc(1024);
+  const p = core.paramPtr;
+  // A call that reaches a module not loaded throws (the loader's stub): reported as its code.
+  const call = (fn: () => number): number | string => { try { return Number(fn()); } catch (e) { return (e as { code?: string }).code ?? String(e); } };
+  out['wasm'] = {
+    keys: [[0, 3], [3, 0]].map(([a, e]) => call(() => core.x.esp_keys_init(ctx, a!, e!, p, 16, p + 32, 16, p + 64))),
+    sa: [[0, 3], [3, 0]].map(([a, e]) => call(() => core.x.esp_sa_init(ctx + 640, ctx, 0x1000, 1, a!, e!, 0))),
+    expand: [[0, 3], [3, 0]].map(([a, e]) => call(() => core.x.expand_keys(a!, e!, p, p + 16, p + 128, 0))),
+    hash: call(() => core.x.hash_init(ctx, 3)),
+    hmac: call(() => core.x.hmac_init(ctx, 3, p, 16)),
+  };
+  core.x.wipe(ctx, 1024);
+  core.x.ctx_free(ctx, 1024);
 } else if (arg.job === 'wipe') {
   const ck = crypto.getRandomValues(new Uint8Array(16));
   const ik = crypto.getRandomValues(new Uint8Array(16));

@@ -10,11 +10,16 @@
 // - Wrong sources (the single module given as the ESP module, two modules swapped, one missing, a single
 //   source where named modules are due) are typed errors that initialise nothing; a later init() works.
 // - Keys: nothing of CK/IK is left in the shared memory once the SAs are destroyed.
+// - The compact flavour (`compact: true`: sha1-small, SHA-1 with rolled rounds, in place of sha1; esp-cbc,
+//   the per-packet ESP module without AES-GCM/GMAC, in place of esp when those are not loaded): the vector
+//   suites, SHA-1 and HMAC-SHA-1 against node:crypto at every message length 0..300 (each block boundary
+//   and both padding cases) with random keys of 1..100 bytes (hashed above 64), the HMAC pairs against the
+//   single module, the refusals, and esp-cbc's own refusal of GCM/GMAC and SHA-256 inside WASM.
 // - Layout: the modules' static data do not overlap, and each module imports only the shared memory.
 // Each case runs in a fresh process (test/wasm-split-probe.ts): the library holds one WASM instance.
 
 import { spawnSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -56,9 +61,35 @@ test('the official vector suites pass on the split build with every module loade
   }
 });
 
+test('the compact flavour (sha1-small): the vector suites, SHA-1 and HMAC-SHA-1 as node:crypto at every length 0..300', () => {
+  const names = ['aes-cbc', 'hmac', 'key-expansion', 'esp-packets', 'anti-replay'];
+  for (const [source, batch] of [['embedded', false], ['assets', false], ['assets', true]] as const) {
+    const at = `compact, ${source}${batch ? ', batch' : ''}`;
+    const r = probe({ algorithms: ALL, batch, compact: true, source, job: 'vectors', suites: names });
+    assert.is(r['loaded'], 'ok', at);
+    assert.equal(r['modules'], [batch ? 'esp-batch' : 'esp', 'aes', ...(batch ? ['aes8'] : []), 'gcm', 'des', 'md5', 'sha256', ...(batch ? ['md5x4', 'sha1x4'] : []), 'sha1-small'], at);
+    for (const n of names) assert.ok(r['counts'][n] > 0, `${at}: ${n} checked ${r['counts'][n]} vectors`);
+  }
+  // Without GCM/GMAC: the esp-cbc module (the suites that need no GCM; key expansion and packets: the pairs below).
+  const cbc = ['aes-cbc', 'hmac', 'anti-replay', 'des-ede3-cbc', 'digest-aka'];
+  for (const source of ['embedded', 'assets']) {
+    const r = probe({ algorithms: ['hmac-md5-96', 'hmac-sha-1-96', 'null', 'des-ede3-cbc', 'aes-cbc'], compact: true, source, job: 'vectors', suites: cbc });
+    assert.equal(r['modules'], ['esp-cbc', 'aes', 'des', 'md5', 'sha1-small'], source);
+    for (const n of cbc) assert.ok(r['counts'][n] > 0, `esp-cbc, ${source}: ${n} checked ${r['counts'][n]} vectors`);
+  }
+  const messages = Array.from({ length: 301 }, (_, n) => randomBytes(n));
+  const keys = messages.map(() => randomBytes(1 + Math.floor(Math.random() * 100)));
+  const r = probe({ algorithms: ['hmac-sha-1-96'], compact: true, source: 'assets', job: 'sha1' },
+    JSON.stringify({ messages: messages.map(hex), keys: keys.map(hex) }));
+  assert.equal(r['modules'], ['esp-cbc', 'sha1-small']);
+  assert.equal(r['digests'], messages.map((m) => createHash('sha1').update(m).digest('hex')));
+  assert.equal(r['macs'], messages.map((m, i) => createHmac('sha1', keys[i]!).update(m).digest('hex')));
+  assert.equal(r['scratch'], { bytes: 64, zero: true }, 'the message schedule is zeroed after use');
+});
+
 test('each alg/ealg pair, loaded alone, interoperates with the single module (per packet and in batches)', () => {
   for (const [alg, ealg] of PAIRS) {
-    for (const batch of [false, true]) {
+    for (const [batch, compact] of [[false, false], [true, false], ...(alg.startsWith('hmac-') ? [[false, true]] : [])] as Array<[boolean, boolean]>) {
       const ck = randomBytes(16), ik = randomBytes(16);
       if (ealg === 'des-ede3-cbc') ck[0]! ^= ck[8]! ^ ck[0]! ^ 0x80; // CK1 != CK2 (RFC 2451 2.4)
       const o = { alg, ealg, ck, ik };
@@ -68,9 +99,9 @@ test('each alg/ealg pair, loaded alone, interoperates with the single module (pe
       const plain = Array.from({ length: 24 }, (_, i) => randomBytes(i === 0 ? 0 : Math.floor(Math.random() * 1401)));
       const packets = plain.map((p) => hex(tx.seal(p, 17)));
       const payloads = plain.map((p) => hex(p));
-      const r = probe({ algorithms: [alg, ealg], batch, source: batch ? 'assets' : 'embedded', job: 'esp' },
+      const r = probe({ algorithms: [alg, ealg], batch, compact, source: batch ? 'assets' : 'embedded', job: 'esp' },
         JSON.stringify({ sas: [{ alg, ealg, ck: hex(ck), ik: hex(ik), packets, payloads }] }));
-      const at = `${alg}/${ealg}${batch ? ' batch' : ''}`;
+      const at = `${alg}/${ealg}${batch ? ' batch' : ''}${compact ? ' compact' : ''}`;
       assert.is(r['loaded'], 'ok', at);
       // batch: false loads the per-packet ESP module, whose batch calls seal and open packet by packet.
       assert.is(r['batchCalls'], batch, `${at}: the ESP module loaded`);
@@ -115,15 +146,22 @@ test('sealBatch gives packets that open under every SIMD path mask (the split bu
 });
 
 test('an algorithm that was not loaded is refused (ALGORITHM_NOT_LOADED) and nothing changes; what was loaded works', () => {
-  const r = probe({ algorithms: ['aes-cbc', 'hmac-sha-1-96'], source: 'embedded', job: 'refuse' });
-  assert.is(r['loaded'], 'ok');
-  const { unknown, ...codes } = r['codes'];
-  assert.is(unknown, 'ok');
-  for (const [k, v] of Object.entries(codes)) assert.is(v, 'ALGORITHM_NOT_LOADED', k);
-  assert.is(Object.keys(codes).length, 10);
-  assert.ok(r['unchanged'], 'contexts and memory as before the refusals');
-  assert.is(r['roundTrip'], '010203');
-  assert.is(r['sha1'], hex(lib.digest('sha1', new TextEncoder().encode('abc'))));
+  for (const compact of [false, true]) {
+    const r = probe({ algorithms: ['aes-cbc', 'hmac-sha-1-96'], compact, source: 'embedded', job: 'refuse' });
+    assert.is(r['loaded'], 'ok');
+    const { unknown, ...codes } = r['codes'];
+    assert.is(unknown, 'ok');
+    for (const [k, v] of Object.entries(codes)) assert.is(v, 'ALGORITHM_NOT_LOADED', k);
+    assert.is(Object.keys(codes).length, 10);
+    assert.ok(r['unchanged'], 'contexts and memory as before the refusals');
+    assert.is(r['roundTrip'], '010203');
+    assert.is(r['sha1'], hex(lib.digest('sha1', new TextEncoder().encode('abc'))));
+    // esp-cbc refuses GCM/GMAC and SHA-256 itself too, below the binding's checks (status 3: bad algorithm;
+    // hash/HMAC init: 0, refused); the full esp module goes on into the GCM/SHA-256 code and meets the
+    // modules not loaded (control).
+    const N = 'ALGORITHM_NOT_LOADED';
+    assert.equal(r['wasm'], compact ? { keys: [3, 3], sa: [3, 3], expand: [3, 3], hash: 0, hmac: 0 } : { keys: [N, N], sa: [0, 0], expand: [N, N], hash: 1, hmac: N }, `compact ${compact}`);
+  }
 });
 
 test('wrong sources are typed errors that initialise nothing, and a later init() works', () => {
@@ -148,19 +186,22 @@ test('wasmModules() names the modules per algorithm; the layout does not overlap
   assert.equal(lib.wasmModules(['aes-gcm', 'null']), ['esp', 'gcm', 'sha256']);
   assert.equal(lib.wasmModules(['hmac-md5-96', 'des-ede3-cbc'], { batch: true }), ['esp-batch', 'des', 'md5', 'md5x4']);
   assert.equal(lib.wasmModules([]), ['esp']);
+  assert.equal(lib.wasmModules(['aes-cbc', 'hmac-sha-1-96'], { compact: true }), ['esp-cbc', 'aes', 'sha1-small']);
+  assert.equal(lib.wasmModules(['aes-gcm', 'null'], { compact: true }), ['esp', 'gcm', 'sha256']);
+  assert.equal(lib.wasmModules(['hmac-sha-1-96'], { batch: true, compact: true }), ['esp-batch', 'sha1x4', 'sha1-small']);
   assert.throws(() => lib.wasmModules(['rot13' as 'null']), (e: lib.Ipsec3gppError) => e.code === 'UNKNOWN_ALGORITHM');
   const all = Object.entries(SPLIT_LAYOUT).map(([name, [base, end]]) => ({ name, base, end }));
-  // The algorithm modules one after the other, then the two ESP modules at one base (one of them is loaded).
-  const spans = all.slice(0, -1);
-  assert.ok(all.length === 11 && spans.at(-1)!.name === 'esp' && all.at(-1)!.name === 'esp-batch');
-  assert.is(all.at(-1)!.base, spans.at(-1)!.base);
+  // The algorithm modules one after the other, then the three ESP modules at one base (one of them is loaded).
+  const spans = all.slice(0, -2);
+  assert.equal(all.slice(-3).map((m) => m.name), ['esp', 'esp-batch', 'esp-cbc']);
+  assert.ok(all.length === 13 && all.slice(-3).every((m) => m.base === spans.at(-1)!.base));
   for (let i = 1; i < spans.length; i++) assert.ok(spans[i]!.base >= spans[i - 1]!.end && spans[i]!.end >= spans[i]!.base, spans[i]!.name);
   assert.ok(spans[0]!.base >= 1024, 'nothing at low addresses');
   for (const { name } of all) {
     const imports = WebAssembly.Module.imports(new WebAssembly.Module(readFileSync(join(root, 'dist', 'wasm', `${name}.wasm`))));
     const memory = imports.filter((i) => i.kind === 'memory');
     assert.equal(memory.map((i) => `${i.module}.${i.name}`), ['env.memory'], name);
-    if (name !== 'esp' && name !== 'esp-batch') assert.is(imports.length, 1, `${name} imports only the memory`);
+    if (!name.startsWith('esp')) assert.is(imports.length, 1, `${name} imports only the memory`);
     else assert.ok(imports.every((i) => i.kind === 'memory' || SPLIT_LAYOUT[i.module] !== undefined), 'the ESP module imports only from algorithm modules');
   }
 });

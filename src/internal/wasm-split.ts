@@ -1,11 +1,11 @@
 // The split WASM build's loader (README "In the browser", assembly/link.ts): an ESP module and one module
 // per algorithm, sharing one memory, so that an application loads the algorithms it uses and no others.
-// `init({ algorithms })` imports this file dynamically and loads them: embedded (each module a chunk of
+// `init({ algorithms })` (wasm.ts, which imports this file statically) loads them: embedded (each module a chunk of
 // its own, imported dynamically, so a bundler that splits code fetches only those) or as the
 // `ipsec-3gpp/wasm/<name>.wasm` assets. Which module each algorithm needs: wasm-modules.ts.
 
 import { Ipsec3gppError } from '../errors.js';
-import { ALGORITHM_MODULES, wasmModules, type WasmModuleName } from './wasm-modules.js';
+import { ALGORITHM_MODULES, ESP_MODULES, STANDS_IN, wasmModules, type WasmModuleName } from './wasm-modules.js';
 import { SPLIT_LAYOUT, SPLIT_PAGES } from '../wasm/split.generated.js';
 import { decodeBase64 } from './base64.js';
 import { compileSource, isResponse, setup, type InitOptions, type WasmSource } from './wasm.js';
@@ -14,6 +14,7 @@ import { compileSource, isResponse, setup, type InitOptions, type WasmSource } f
 const EMBEDDED: Readonly<Record<WasmModuleName, () => Promise<{ WASM_BASE64: string }>>> = {
   esp: () => import('../wasm/split/esp.generated.js'),
   'esp-batch': () => import('../wasm/split/esp-batch.generated.js'),
+  'esp-cbc': () => import('../wasm/split/esp-cbc.generated.js'),
   aes: () => import('../wasm/split/aes.generated.js'),
   aes8: () => import('../wasm/split/aes8.generated.js'),
   gcm: () => import('../wasm/split/gcm.generated.js'),
@@ -23,6 +24,7 @@ const EMBEDDED: Readonly<Record<WasmModuleName, () => Promise<{ WASM_BASE64: str
   sha256: () => import('../wasm/split/sha256.generated.js'),
   md5x4: () => import('../wasm/split/md5x4.generated.js'),
   sha1x4: () => import('../wasm/split/sha1x4.generated.js'),
+  'sha1-small': () => import('../wasm/split/sha1-small.generated.js'),
 };
 
 
@@ -64,10 +66,17 @@ export function instantiateSplit(modules: ReadonlyMap<WasmModuleName, WebAssembl
     try { inst = new WebAssembly.Instance(m, { env }); } catch { refuse(name); }
     check(name, inst);
     instances.set(name, inst);
+    // A compact module is linked, and counted as loaded, as the module it stands in for (sha1-small: sha1).
+    const standsIn = STANDS_IN[name];
+    if (standsIn !== undefined) {
+      if (instances.has(standsIn)) refuse(name);
+      instances.set(standsIn, inst);
+    }
   }
-  const espName: WasmModuleName = modules.has('esp-batch') ? 'esp-batch' : 'esp';
-  const esp = modules.get(espName);
-  if (esp === undefined || (espName === 'esp-batch' && modules.has('esp'))) refuse('esp');
+  const given = ESP_MODULES.filter((n) => modules.has(n));
+  if (given.length !== 1) refuse('esp');
+  const espName = given[0]!;
+  const esp = modules.get(espName)!;
   const imports: Record<string, Record<string, WebAssembly.ImportValue>> = { env };
   for (const i of WebAssembly.Module.imports(esp)) {
     if (i.kind !== 'function') continue;
@@ -83,7 +92,7 @@ export function instantiateSplit(modules: ReadonlyMap<WasmModuleName, WebAssembl
   // primitives (aes_init, des_ecb, ...) as functions that refuse (the binding checks first: requireModule).
   const exports: Record<string, unknown> = {};
   for (const [name, layout] of Object.entries(SPLIT_LAYOUT)) {
-    if (name === 'esp' || name === 'esp-batch') {
+    if (ESP_MODULES.includes(name as WasmModuleName)) {
       if (name === espName) Object.assign(exports, espInst.exports);
       continue;
     }
