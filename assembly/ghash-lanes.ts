@@ -30,6 +30,13 @@ const NIB: usize = memory.data(512, 16); // the 32 nibble vectors of the state: 
 const TD: usize = memory.data(256, 16); // a transposed group of 16 blocks
 /** 16 blocks: a group being assembled, and ghLanesEnd's output. */
 export const GB: usize = memory.data(256, 16);
+// 0x0f and 0xf0 in every byte; the bytes 0 and 1 of r x^128 for the nibble r (ghLanesBegin)
+const MASKS: usize = memory.data<u8>([
+  0x0f, 0x0f, 0x0f, 0x0f, 0x0f, 0x0f, 0x0f, 0x0f, 0x0f, 0x0f, 0x0f, 0x0f, 0x0f, 0x0f, 0x0f, 0x0f,
+  0xf0, 0xf0, 0xf0, 0xf0, 0xf0, 0xf0, 0xf0, 0xf0, 0xf0, 0xf0, 0xf0, 0xf0, 0xf0, 0xf0, 0xf0, 0xf0,
+  0, 28, 56, 36, 112, 108, 72, 84, 225, 253, 217, 197, 145, 141, 169, 181,
+  0, 32, 64, 96, 128, 160, 192, 224, 0, 32, 64, 96, 128, 160, 192, 224,
+], 16);
 let fill: usize = 0; // blocks in GB
 let started = false; // a group was added (the next one multiplies first)
 
@@ -213,7 +220,8 @@ export function ghLanesBegin(k: usize, blocks: usize): void {
   // the high nibble for even c). Multiplying by x is a right shift of the wire-order number, x^128 being
   // x^7 + x^2 + x + 1 (0xe1 in the first byte), applied without a branch.
   let hi = bswap<u64>(load<u64>(k)), lo = bswap<u64>(load<u64>(k, 8));
-  for (let c: usize = 0; c < 32; c++) {
+  {
+    const c: usize = 0;
     // TD rows: the four basis elements (bit b of the nibble at TD + 16 b), then the 16 entries at GB.
     for (let t: usize = 0; t < 4; t++) {
       // (hi, lo) to wire order with one constant swizzle: WebAssembly has no byte swap instruction.
@@ -235,6 +243,35 @@ export function ghLanesBegin(k: usize, blocks: usize): void {
     tableBytes(w0, out); tableBytes(w1, out + 64); tableBytes(w2, out + 128); tableBytes(w3, out + 192);
   }
   hi = 0; lo = 0;
+  // Nibble c + 1's basis is nibble c's times x^4, so each table is the previous one with every entry
+  // times x^4: in the transposed form, byte j = (byte j >> 4) | (byte j - 1 << 4) in all 16 entries at
+  // once, and the nibble that leaves byte 15 (x^128..x^131) folded into bytes 0 and 1 by two constant
+  // 16-entry tables (r x^128 = r (x^7 + x^2 + x + 1)), indexed in registers as in mulHalf.
+  const m0f = v128.load(MASKS), mf0 = v128.load(MASKS, 16);
+  const r0 = v128.load(MASKS, 32), r1 = v128.load(MASKS, 48);
+  for (let c: usize = 1; c < 32; c++) {
+    const src = TBL + (((c - 1) ^ 1) << 8), dst = TBL + ((c ^ 1) << 8);
+    let v = v128.load(src), prev = v;
+    v128.store(dst, v128.and(i16x8.shr_u(v, 4), m0f));
+    v = v128.load(src, 16); v128.store(dst, v128.or(v128.and(i16x8.shr_u(v, 4), m0f), v128.and(i16x8.shl(prev, 4), mf0)), 16); prev = v;
+    v = v128.load(src, 32); v128.store(dst, v128.or(v128.and(i16x8.shr_u(v, 4), m0f), v128.and(i16x8.shl(prev, 4), mf0)), 32); prev = v;
+    v = v128.load(src, 48); v128.store(dst, v128.or(v128.and(i16x8.shr_u(v, 4), m0f), v128.and(i16x8.shl(prev, 4), mf0)), 48); prev = v;
+    v = v128.load(src, 64); v128.store(dst, v128.or(v128.and(i16x8.shr_u(v, 4), m0f), v128.and(i16x8.shl(prev, 4), mf0)), 64); prev = v;
+    v = v128.load(src, 80); v128.store(dst, v128.or(v128.and(i16x8.shr_u(v, 4), m0f), v128.and(i16x8.shl(prev, 4), mf0)), 80); prev = v;
+    v = v128.load(src, 96); v128.store(dst, v128.or(v128.and(i16x8.shr_u(v, 4), m0f), v128.and(i16x8.shl(prev, 4), mf0)), 96); prev = v;
+    v = v128.load(src, 112); v128.store(dst, v128.or(v128.and(i16x8.shr_u(v, 4), m0f), v128.and(i16x8.shl(prev, 4), mf0)), 112); prev = v;
+    v = v128.load(src, 128); v128.store(dst, v128.or(v128.and(i16x8.shr_u(v, 4), m0f), v128.and(i16x8.shl(prev, 4), mf0)), 128); prev = v;
+    v = v128.load(src, 144); v128.store(dst, v128.or(v128.and(i16x8.shr_u(v, 4), m0f), v128.and(i16x8.shl(prev, 4), mf0)), 144); prev = v;
+    v = v128.load(src, 160); v128.store(dst, v128.or(v128.and(i16x8.shr_u(v, 4), m0f), v128.and(i16x8.shl(prev, 4), mf0)), 160); prev = v;
+    v = v128.load(src, 176); v128.store(dst, v128.or(v128.and(i16x8.shr_u(v, 4), m0f), v128.and(i16x8.shl(prev, 4), mf0)), 176); prev = v;
+    v = v128.load(src, 192); v128.store(dst, v128.or(v128.and(i16x8.shr_u(v, 4), m0f), v128.and(i16x8.shl(prev, 4), mf0)), 192); prev = v;
+    v = v128.load(src, 208); v128.store(dst, v128.or(v128.and(i16x8.shr_u(v, 4), m0f), v128.and(i16x8.shl(prev, 4), mf0)), 208); prev = v;
+    v = v128.load(src, 224); v128.store(dst, v128.or(v128.and(i16x8.shr_u(v, 4), m0f), v128.and(i16x8.shl(prev, 4), mf0)), 224); prev = v;
+    v = v128.load(src, 240); v128.store(dst, v128.or(v128.and(i16x8.shr_u(v, 4), m0f), v128.and(i16x8.shl(prev, 4), mf0)), 240); prev = v;
+    const r = v128.and(prev, m0f);
+    v128.store(dst, v128.xor(v128.load(dst), i8x16.swizzle(r0, r)));
+    v128.store(dst, v128.xor(v128.load(dst, 16), i8x16.swizzle(r1, r)), 16);
+  }
   zero16(ST, 256);
   zero16(GB, 256);
   fill = (16 - (blocks & 15)) & 15;
