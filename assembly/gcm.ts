@@ -31,7 +31,7 @@ const GH: usize = 496; // H
 const GH2: usize = 256; // H^2, then H^3 at +304 and H^4 at +352 (in AES_DK, unused by GCM)
 const GH16: usize = 400; // H^16 as a block (wire order), for the lanes (ghash-lanes.ts)
 /** GHASH inputs of at least this many blocks (AAD, C, lengths) go through the 16 lanes. */
-const LANES_MIN: usize = 32;
+const LANES_MIN: usize = 44;
 
 const CB: usize = memory.data(16, 16); // counter block
 const KS: usize = memory.data(16, 16); // keystream block

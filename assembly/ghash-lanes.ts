@@ -1,5 +1,5 @@
 // GHASH (NIST SP 800-38D 6.4) in 16 lanes with 4-bit tables looked up by i8x16.swizzle (pshufb): a
-// constant-time design for long inputs, used by gcm.ts above LANES_MIN blocks.
+// constant-time design for long inputs, used by gcm.ts from LANES_MIN (44) blocks on.
 //
 // Multiplication by a fixed K in GF(2^128) is GF(2)-linear, so for a block X cut into its 32 nibbles n_i,
 // X K = XOR_i T_i[n_i] with T_i[n] = K times the block whose only nonzero nibble is n at position i. The
