@@ -6,13 +6,14 @@
 // and tag length, GMAC over long data, and ESP SAs (aes-gcm and aes-gmac) against the node:crypto ESP
 // of test/esp-reference.ts, forged tags refused with nothing written.
 
-import { createCipheriv } from 'node:crypto';
+import { createCipheriv, randomBytes } from 'node:crypto';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { AesGcm, AesGmac, EspSa, initSync } from '../src/index.js';
 import { expandKeys } from '../src/keys.js';
 import { refOpen, refSeal, type RefSa } from './esp-reference.js';
-import { Rng, hex, seed, throwsCode } from './helpers.js';
+import { allMemory as rawMemory } from '../src/internal/wasm.js';
+import { Rng, contains, hex, seed, throwsCode } from './helpers.js';
 
 initSync();
 
@@ -136,6 +137,45 @@ test('ESP aes-gcm and aes-gmac SAs: payloads 0..2100 against the node:crypto ESP
       rx2.destroy();
     }
   }
+});
+
+// GF(2^128) in the wire's byte order (SP 800-38D 6.3), as a big-endian BigInt: times x is a right shift.
+const R = 0xe1n << 120n;
+const timesX = (v: bigint): bigint => ((v & 1n) !== 0n ? (v >> 1n) ^ R : v >> 1n);
+function gfMul(a: bigint, b: bigint): bigint {
+  let z = 0n;
+  for (let i = 127n; i >= 0n; i--) {
+    if (((a >> i) & 1n) !== 0n) z ^= b;
+    b = timesX(b);
+  }
+  return z;
+}
+const toBytes = (v: bigint): Uint8Array => Uint8Array.from({ length: 16 }, (_, i) => Number((v >> BigInt(8 * (15 - i))) & 0xffn));
+const fromBytes = (b: Uint8Array): bigint => b.reduce((v, x) => (v << 8n) | BigInt(x), 0n);
+
+test('wipe: after a seal and an open through the lanes no table of H^16 is left in WASM memory; H^16 goes with the SA', () => {
+  const ck = randomBytes(16), ik = randomBytes(16);
+  const { encKey } = expandKeys({ alg: 'null', ealg: 'aes-gcm', ck, ik });
+  const e = createCipheriv('aes-128-ecb', encKey, null).setAutoPadding(false);
+  const h = fromBytes(Buffer.concat([e.update(Buffer.alloc(16)), e.final()]));
+  let k = h;
+  for (let i = 1; i < 16; i++) k = gfMul(k, h);
+  // The first nibble's table (the high nibble of byte 0: bits 3..0 are K x^0..x^3) as the lanes store
+  // it, transposed: vector j holds byte j of the 16 entries; and the entry for nibble 15 as a row.
+  const basis = [0, 1, 2, 3].map((t) => { let v = k; for (let i = 0; i < t; i++) v = timesX(v); return v; });
+  const entry = (n: number): bigint => [0, 1, 2, 3].reduce((v, b) => ((n >> b) & 1 ? v ^ basis[3 - b]! : v), 0n);
+  const entries = Array.from({ length: 16 }, (_, n) => toBytes(entry(n)));
+  const needles = [0, 5, 15].map((j) => Uint8Array.from(entries, (row) => row[j]!));
+  const tx = EspSa.outbound({ spi: 0x2002, alg: 'null', ealg: 'aes-gcm', ck, ik });
+  const rx = EspSa.inbound({ spi: 0x2002, alg: 'null', ealg: 'aes-gcm', ck, ik });
+  assert.ok(contains(rawMemory(), toBytes(k)), 'control: H^16 is in the SA context while it lives');
+  const packet = tx.seal(randomBytes(1400));
+  assert.ok(rx.open(packet));
+  for (const [i, n] of needles.entries()) assert.not.ok(contains(rawMemory(), n), `table vector ${i} left after seal and open`);
+  assert.not.ok(contains(rawMemory(), entries[15]!), 'table row left after seal and open');
+  tx.delete();
+  rx.delete();
+  assert.not.ok(contains(rawMemory(), toBytes(k)), 'H^16 left after the SA was deleted');
 });
 
 test.run();
