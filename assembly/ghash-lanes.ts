@@ -216,13 +216,13 @@ function group(p: usize): void {
  * `blocks` blocks, to which z = -blocks mod 16 leading zero blocks are added.
  */
 export function ghLanesBegin(k: usize, blocks: usize): void {
-  // The basis K x^e for e = 0..127, four at a time: x^(4c + t) is bit 3 - t of nibble c ^ 1 (byte c >> 1,
-  // the high nibble for even c). Multiplying by x is a right shift of the wire-order number, x^128 being
-  // x^7 + x^2 + x + 1 (0xe1 in the first byte), applied without a branch.
+  // Coefficient x^(4c + t) is bit 3 - t of nibble i = c ^ 1 (byte c >> 1, its high nibble for even c).
+  // The first table (c = 0) from the basis K x^0..x^3; multiplying by x is a right shift of the
+  // wire-order number, x^128 being x^7 + x^2 + x + 1 (0xe1 in the first byte), applied without a branch.
   let hi = bswap<u64>(load<u64>(k)), lo = bswap<u64>(load<u64>(k, 8));
   {
     const c: usize = 0;
-    // TD rows: the four basis elements (bit b of the nibble at TD + 16 b), then the 16 entries at GB.
+    // TD rows: the four basis elements (bit b of the nibble at TD + 16 b).
     for (let t: usize = 0; t < 4; t++) {
       // (hi, lo) to wire order with one constant swizzle: WebAssembly has no byte swap instruction.
       const w = i64x2.replace_lane(i64x2.splat(hi), 1, lo);
