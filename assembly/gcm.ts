@@ -25,9 +25,13 @@
 import { loadBE64, storeBE32, storeBE64, ct_equal, zero16, copySmall } from "./bytes";
 import { aesExpand } from "./aes";
 import { aesBsCtr, aesBsCtrPrefix, aesBsEncryptBlock, bsWipe } from "./aes-bs";
+import { GB, ghLanesBegin, ghLanesEnd, ghLanesFeed } from "./ghash-lanes";
 
 const GH: usize = 496; // H
 const GH2: usize = 256; // H^2, then H^3 at +304 and H^4 at +352 (in AES_DK, unused by GCM)
+const GH16: usize = 400; // H^16 as a block (wire order), for the lanes (ghash-lanes.ts)
+/** GHASH inputs of at least this many blocks (AAD, C, lengths) go through the 16 lanes. */
+const LANES_MIN: usize = 44;
 
 const CB: usize = memory.data(16, 16); // counter block
 const KS: usize = memory.data(16, 16); // keystream block
@@ -172,7 +176,18 @@ export function gcmInit(ctx: usize, key: usize, keyLen: u32): bool {
     ghashBlocks(ctx, KS, 1);
     storePow(hPow(ctx, k), y0, y1);
   }
+  // H^16 = H^4 H^4 H^4 H^4: y = y H^4 three times, as the four blocks y, 0, 0, 0 hashed from 0.
+  zero16(KS7, 64);
+  for (let k = 0; k < 3; k++) {
+    store<u64>(KS7, bswap<u64>(y1));
+    store<u64>(KS7, bswap<u64>(y0), 8);
+    y0 = 0; y1 = 0;
+    ghashBlocks(ctx, KS7, 4);
+  }
+  storeBE64(ctx + GH16, y1);
+  storeBE64(ctx + GH16 + 8, y0);
   y0 = 0; y1 = 0;
+  zero16(KS7, 64);
   memory.fill(KS, 0, 16);
   return true;
 }
@@ -218,11 +233,22 @@ export function gcmWipeOpen(): void {
 export function gcmComputeTag(ctx: usize, nonce: usize, aad: usize, aadLen: usize, ct: usize, len: usize): void {
   y0 = 0;
   y1 = 0;
-  ghash(ctx, aad, aadLen);
-  ghash(ctx, ct, len);
   storeBE64(LENS, <u64>aadLen << 3);
   storeBE64(LENS + 8, <u64>len << 3);
-  ghash(ctx, LENS, 16);
+  const blocks = ((aadLen + 15) >> 4) + ((len + 15) >> 4) + 1;
+  if (blocks >= LANES_MIN) {
+    ghLanesBegin(ctx + GH16, blocks);
+    ghLanesFeed(aad, aadLen);
+    ghLanesFeed(ct, len);
+    ghLanesFeed(LENS, 16);
+    ghLanesEnd();
+    ghashBlocks(ctx, GB, 16); // sum_m S_m H^(16 - m)
+    zero16(GB, 256);
+  } else {
+    ghash(ctx, aad, aadLen);
+    ghash(ctx, ct, len);
+    ghash(ctx, LENS, 16);
+  }
   if (haveMask) {
     memory.copy(TAG, EKJ0, 16);
   } else {
