@@ -129,26 +129,43 @@ export function hostPort(address: string, port: number): string {
 
 // ---- Checksums ----
 
-/** One's-complement sum of 16-bit words (RFC 1071), not yet complemented. */
-function sum16(data: Uint8Array, start: number, end: number, acc: number): number {
+/**
+ * Sum of the big-endian 16-bit words of data[start..end) (RFC 1071; an odd last byte is the high byte of
+ * a word) plus `acc`, not yet folded or complemented. The one implementation for the package (the wire's
+ * inspection and UDP writing use it too). The words' high and low bytes are summed apart, eight bytes a
+ * step: hi * 256 + lo is the same sum, under 2^32 for any datagram (at most 32 768 words of at most
+ * 0xffff), which {@link foldSum} needs.
+ * @internal
+ */
+export function sum16(d: Uint8Array, start: number, end: number, acc: number): number {
+  let hi = 0;
+  let lo = 0;
   let i = start;
-  for (; i + 1 < end; i += 2) acc += (data[i]! << 8) | data[i + 1]!;
-  if (i < end) acc += data[i]! << 8;
-  return acc;
+  for (; i + 7 < end; i += 8) {
+    hi += d[i]! + d[i + 2]! + d[i + 4]! + d[i + 6]!;
+    lo += d[i + 1]! + d[i + 3]! + d[i + 5]! + d[i + 7]!;
+  }
+  for (; i + 1 < end; i += 2) {
+    hi += d[i]!;
+    lo += d[i + 1]!;
+  }
+  if (i < end) hi += d[i]!;
+  return acc + hi * 256 + lo;
 }
 
-function fold(acc: number): number {
+/** A {@link sum16} folded to 16 bits (end-around carries), not complemented. @internal */
+export function foldSum(acc: number): number {
   while (acc > 0xffff) acc = (acc & 0xffff) + Math.floor(acc / 0x10000);
   return acc;
 }
 
 /** The Internet checksum of `data` (RFC 1071). */
 export function internetChecksum(data: Uint8Array): number {
-  return ~fold(sum16(data, 0, data.length, 0)) & 0xffff;
+  return ~foldSum(sum16(data, 0, data.length, 0)) & 0xffff;
 }
 
-/** The pseudo-header sum for an upper-layer checksum (RFC 768; RFC 8200 8.1). */
-function pseudoSum(src: Uint8Array, dst: Uint8Array, protocol: number, length: number): number {
+/** The pseudo-header sum for an upper-layer checksum (RFC 768; RFC 8200 8.1). @internal */
+export function pseudoSum(src: Uint8Array, dst: Uint8Array, protocol: number, length: number): number {
   let acc = sum16(src, 0, src.length, 0);
   acc = sum16(dst, 0, dst.length, acc);
   return acc + protocol + (length >>> 16) + (length & 0xffff);
@@ -190,7 +207,7 @@ export function buildUdp(o: { srcPort: number; dstPort: number; payload: Uint8Ar
   d[4] = len >> 8; d[5] = len & 0xff;
   d.set(o.payload, 8);
   if (o.src && o.dst) {
-    let c = ~fold(sum16(d, 0, len, pseudoSum(o.src, o.dst, IpProtocol.UDP, len))) & 0xffff;
+    let c = ~foldSum(sum16(d, 0, len, pseudoSum(o.src, o.dst, IpProtocol.UDP, len))) & 0xffff;
     if (c === 0) c = 0xffff; // RFC 768: a computed zero is sent as all ones
     d[6] = c >> 8; d[7] = c & 0xff;
   }
@@ -210,7 +227,7 @@ export function parseUdp(datagram: Uint8Array, src?: Uint8Array, dst?: Uint8Arra
   if (src && dst) {
     if (checksum === 0) {
       if (src.length === 16) throw malformed('UDP over IPv6 without a checksum (RFC 8200 8.1)');
-    } else if (fold(sum16(datagram, 0, len, pseudoSum(src, dst, IpProtocol.UDP, len))) !== 0xffff) {
+    } else if (foldSum(sum16(datagram, 0, len, pseudoSum(src, dst, IpProtocol.UDP, len))) !== 0xffff) {
       throw malformed('UDP checksum does not verify');
     }
   }

@@ -1,9 +1,9 @@
-// The wire's RFC 768 / RFC 1071 checksums (src/wire/processor.ts sum16, writing the inner UDP of
-// UDP-enc-tun; src/wire/inspect.ts checksum, verifying a received one), summed eight bytes a step, held to
-// code they do not share: src/ip.ts (buildUdp / parseUdp, the library's own framing, unchanged) and a
-// bytewise one's-complement sum here, over random lengths (odd ones included), every start offset mod 8,
-// IPv4 and IPv6 pseudo-headers, and 0xff-filled datagrams up to the largest (the sum's bound). A changed
-// byte is refused.
+// The RFC 768 / RFC 1071 checksums (src/ip.ts sum16, the package's one implementation, summed eight bytes a
+// step) where the wire uses them (src/wire/processor.ts writing the inner UDP of UDP-enc-tun,
+// src/wire/inspect.ts verifying a received one), held to a bytewise one's-complement sum written here, over
+// random lengths (odd ones included), every start offset mod 8, IPv4 and IPv6 pseudo-headers, and
+// 0xff-filled datagrams up to the largest (the sum's bound). A changed byte is refused. (Dropping one of
+// the eight bytes of a step in sum16 fails both tests.)
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';

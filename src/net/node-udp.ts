@@ -81,12 +81,7 @@ export class NodeUdpNetwork implements DatagramNetwork {
           address,
           port: bound,
           send(data: Uint8Array, dstPort: number, dstAddress: string): void {
-            // The record (a copy of the datagram) only when someone observes or filters the traffic.
-            if (taps.size > 0 || self.drop !== undefined) {
-              const r: WireRecord = { time: Date.now(), srcAddress: address, srcPort: bound, dstAddress, dstPort, data: data.slice() };
-              for (const t of taps) t(r);
-              if (self.drop?.(r)) return;
-            }
+            if ((taps.size > 0 || self.drop !== undefined) && self.#observe(address, bound, dstAddress, dstPort, data)) return;
             sock.send(data, dstPort, dstAddress);
           },
           onMessage(handler: (d: Datagram) => void): void {
@@ -99,6 +94,16 @@ export class NodeUdpNetwork implements DatagramNetwork {
         resolve(s);
       });
     });
+  }
+
+  /**
+   * A datagram about to be sent, shown to the taps and the drop filter (the record, a copy of the
+   * datagram, made only when someone observes or filters the traffic); true when it is dropped.
+   */
+  #observe(srcAddress: string, srcPort: number, dstAddress: string, dstPort: number, data: Uint8Array): boolean {
+    const r: WireRecord = { time: Date.now(), srcAddress, srcPort, dstAddress, dstPort, data: data.slice() };
+    for (const t of this.#taps) t(r);
+    return this.drop?.(r) === true;
   }
 
   /** A native socket as a DatagramSocket with the taps, or undefined when the addon or the OS refuses (node:dgram then binds, and names any error). */
@@ -116,11 +121,7 @@ export class NodeUdpNetwork implements DatagramNetwork {
       address,
       port: bound,
       send(data: Uint8Array, dstPort: number, dstAddress: string): void {
-        if (taps.size > 0 || self.drop !== undefined) {
-          const r: WireRecord = { time: Date.now(), srcAddress: address, srcPort: bound, dstAddress, dstPort, data: data.slice() };
-          for (const t of taps) t(r);
-          if (self.drop?.(r)) return;
-        }
+        if ((taps.size > 0 || self.drop !== undefined) && self.#observe(address, bound, dstAddress, dstPort, data)) return;
         // UDP is best effort: an address this socket cannot reach (another family) is dropped, as a refused send.
         try {
           sock.send(data, dstPort, dstAddress);

@@ -7,6 +7,8 @@
 // hop-by-hop, routing and destination-options headers are walked; a fragment header is a fragment.
 // Browser-safe.
 
+import { foldSum, pseudoSum, sum16 } from '../ip.js';
+
 /** A parsed IP header: views into the inspected buffer. */
 export interface IpView {
   version: 4 | 6;
@@ -44,7 +46,7 @@ export function inspectIp(p: Uint8Array): IpView | 'malformed' | 'fragment' {
     const ihl = (p[0]! & 0x0f) * 4;
     const total = (p[2]! << 8) | p[3]!;
     if (ihl < 20 || total < ihl || total > p.length) return 'malformed';
-    if (checksum(p, 0, ihl, 0) !== 0xffff) return 'malformed';
+    if (foldSum(sum16(p, 0, ihl, 0)) !== 0xffff) return 'malformed';
     if ((p[6]! & 0x20) !== 0 || (((p[6]! & 0x1f) << 8) | p[7]!) !== 0) return 'fragment';
     return { version: 4, src: p.subarray(12, 16), dst: p.subarray(16, 20), protocol: p[9]!, ttl: p[8]!, payload: p.subarray(ihl, total), extensionHeaders: false };
   }
@@ -81,7 +83,7 @@ export function inspectUdp(seg: Uint8Array, src: Uint8Array, dst: Uint8Array, ve
     const ck = (seg[6]! << 8) | seg[7]!;
     if (ck === 0) {
       if (src.length === 16) return 'malformed';
-    } else if (checksum(seg, 0, len, pseudo(src, dst, 17, len)) !== 0xffff) {
+    } else if (foldSum(sum16(seg, 0, len, pseudoSum(src, dst, 17, len))) !== 0xffff) {
       return 'malformed';
     }
   }
@@ -103,30 +105,3 @@ export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   return true;
 }
 
-/** One's-complement sum (RFC 1071), folded to 16 bits, of data[start..end) plus `acc`. */
-function checksum(d: Uint8Array, start: number, end: number, acc: number): number {
-  // The words' high and low bytes summed apart, eight bytes a step (hi * 256 + lo is the same sum, under
-  // 2^32 for any datagram, as the fold below needs).
-  let hi = 0;
-  let lo = 0;
-  let i = start;
-  for (; i + 7 < end; i += 8) {
-    hi += d[i]! + d[i + 2]! + d[i + 4]! + d[i + 6]!;
-    lo += d[i + 1]! + d[i + 3]! + d[i + 5]! + d[i + 7]!;
-  }
-  for (; i + 1 < end; i += 2) {
-    hi += d[i]!;
-    lo += d[i + 1]!;
-  }
-  if (i < end) hi += d[i]!;
-  acc += hi * 256 + lo;
-  while (acc > 0xffff) acc = (acc & 0xffff) + (acc >>> 16);
-  return acc;
-}
-
-function pseudo(src: Uint8Array, dst: Uint8Array, protocol: number, length: number): number {
-  let acc = 0;
-  for (let i = 0; i + 1 < src.length; i += 2) acc += (src[i]! << 8) | src[i + 1]!;
-  for (let i = 0; i + 1 < dst.length; i += 2) acc += (dst[i]! << 8) | dst[i + 1]!;
-  return acc + protocol + (length >>> 16) + (length & 0xffff);
-}

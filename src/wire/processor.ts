@@ -30,7 +30,7 @@
 // Browser-safe: no Node built-in; the Node links are in transport-wire.ts, the UDP link in udp-encap-link.ts.
 
 import { Ipsec3gppError } from '../errors.js';
-import { formatAddress, parseAddress } from '../ip.js';
+import { foldSum, formatAddress, parseAddress, pseudoSum, sum16 } from '../ip.js';
 import { type WireRecord } from '../net/datagram.js';
 import { type SaDatabase, type SaEntry, type SaSet } from '../secagree/sadb.js';
 import { NAT_T_PORT } from '../udp-encap.js';
@@ -489,28 +489,6 @@ function sameAddress(text: string, sa: SaEntry): boolean {
   }
 }
 
-function sum16(d: Uint8Array, start: number, end: number, acc: number): number {
-  // The 16-bit words' high and low bytes summed apart, eight bytes a step: the same sum (hi * 256 + lo),
-  // under 2^32 for any datagram (at most 32 768 words of at most 0xffff), which fold() needs.
-  let hi = 0;
-  let lo = 0;
-  let i = start;
-  for (; i + 7 < end; i += 8) {
-    hi += d[i]! + d[i + 2]! + d[i + 4]! + d[i + 6]!;
-    lo += d[i + 1]! + d[i + 3]! + d[i + 5]! + d[i + 7]!;
-  }
-  for (; i + 1 < end; i += 2) {
-    hi += d[i]!;
-    lo += d[i + 1]!;
-  }
-  if (i < end) hi += d[i]!;
-  return acc + hi * 256 + lo;
-}
-
-function fold(acc: number): number {
-  while (acc > 0xffff) acc = (acc & 0xffff) + (acc >>> 16);
-  return acc;
-}
 
 /** Writes UDP header + payload at `at` of `buf` with the RFC 768 checksum; returns the datagram view. */
 function buildUdpInto(buf: Uint8Array, at: number, src: Uint8Array, dst: Uint8Array, sport: number, dport: number, payload: Uint8Array): Uint8Array {
@@ -521,9 +499,7 @@ function buildUdpInto(buf: Uint8Array, at: number, src: Uint8Array, dst: Uint8Ar
   buf[at + 4] = len >> 8; buf[at + 5] = len & 0xff;
   buf[at + 6] = 0; buf[at + 7] = 0;
   buf.set(payload, at + 8);
-  let acc = sum16(src, 0, src.length, 0);
-  acc = sum16(dst, 0, dst.length, acc) + 17 + len;
-  let c = ~fold(sum16(buf, at, at + len, acc)) & 0xffff;
+  let c = ~foldSum(sum16(buf, at, at + len, pseudoSum(src, dst, 17, len))) & 0xffff;
   if (c === 0) c = 0xffff;
   buf[at + 6] = c >> 8; buf[at + 7] = c & 0xff;
   return buf.subarray(at, at + len);
@@ -537,7 +513,7 @@ function writeIpHeader(buf: Uint8Array, at: number, src: Uint8Array, dst: Uint8A
     buf[at] = 0x45; buf[at + 2] = total >> 8; buf[at + 3] = total & 0xff;
     buf[at + 6] = 0x40; buf[at + 8] = ttl; buf[at + 9] = protocol;
     buf.set(src, at + 12); buf.set(dst, at + 16);
-    const c = ~fold(sum16(buf, at, at + 20, 0)) & 0xffff;
+    const c = ~foldSum(sum16(buf, at, at + 20, 0)) & 0xffff;
     buf[at + 10] = c >> 8; buf[at + 11] = c & 0xff;
   } else {
     buf.fill(0, at, at + 8);
