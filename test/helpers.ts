@@ -110,3 +110,19 @@ export function contains(haystack: Uint8Array, needle: Uint8Array): boolean {
   }
   return false;
 }
+
+/**
+ * A UDP datagram's one's-complement sum over its IPv4/IPv6 pseudo-header (RFC 768, RFC 1071), a word at a
+ * time from a byte list, folded each step: an independent reference for the library's checksums (0xffff
+ * over a datagram whose checksum is right).
+ */
+export function independentUdpSum(src: Uint8Array, dst: Uint8Array, dgram: Uint8Array): number {
+  const bytes = [...src, ...dst, 0, 17, dgram.length >> 8, dgram.length & 0xff, ...dgram];
+  if (bytes.length % 2) bytes.push(0);
+  let s = 0;
+  for (let i = 0; i < bytes.length; i += 2) {
+    s += bytes[i]! * 256 + bytes[i + 1]!;
+    s = (s & 0xffff) + (s >>> 16);
+  }
+  return s;
+}

@@ -1,6 +1,6 @@
 // The RFC 768 / RFC 1071 checksums (src/ip.ts sum16, the package's one implementation, summed eight bytes a
 // step) where the wire uses them (src/wire/processor.ts writing the inner UDP of UDP-enc-tun,
-// src/wire/inspect.ts verifying a received one), held to a bytewise one's-complement sum written here, over
+// src/wire/inspect.ts verifying a received one), held to a bytewise one's-complement sum (test/helpers.ts), over
 // random lengths (odd ones included), every start offset mod 8, IPv4 and IPv6 pseudo-headers, and
 // 0xff-filled datagrams up to the largest (the sum's bound). A changed byte is refused. (Dropping one of
 // the eight bytes of a step in sum16 fails both tests.)
@@ -10,19 +10,7 @@ import * as assert from 'uvu/assert';
 import { buildUdp, parseIp, parseUdp } from '../src/ip.js';
 import { inspectUdp } from '../src/wire/inspect.js';
 import { buildInnerInto } from '../src/wire/processor.js';
-import { cases } from './helpers.js';
-
-/** One's-complement sum, a word at a time, folded each step; 0xffff over a datagram with a right checksum. */
-function independentSum(src: Uint8Array, dst: Uint8Array, dgram: Uint8Array): number {
-  const bytes = [...src, ...dst, 0, 17, dgram.length >> 8, dgram.length & 0xff, ...dgram];
-  if (bytes.length % 2) bytes.push(0);
-  let s = 0;
-  for (let i = 0; i < bytes.length; i += 2) {
-    s += bytes[i]! * 256 + bytes[i + 1]!;
-    s = (s & 0xffff) + (s >>> 16);
-  }
-  return s;
-}
+import { cases, independentUdpSum } from './helpers.js';
 
 const SIZES = (rng: { int: (n: number) => number }): number => (rng.int(8) === 0 ? 65507 - 40 - rng.int(64) : rng.int(3000));
 
@@ -40,7 +28,7 @@ test('inner UDP written by the processor: checksum right by src/ip.ts and by a b
     assert.is(ip.protocol, 17);
     const u = parseUdp(ip.payload, src, dst);
     assert.equal(u.payload, payload);
-    assert.is(independentSum(src, dst, ip.payload), 0xffff);
+    assert.is(independentUdpSum(src, dst, ip.payload), 0xffff);
   });
 });
 
@@ -52,7 +40,7 @@ test('inspectUdp verify: accepts what src/ip.ts writes, refuses one changed byte
     const n = SIZES(rng);
     const payload = rng.int(3) === 0 ? new Uint8Array(n).fill(0xff) : rng.bytes(n);
     const d = buildUdp({ srcPort: 1 + rng.int(65535), dstPort: 1 + rng.int(65535), payload, src, dst });
-    assert.is(independentSum(src, dst, d), 0xffff);
+    assert.is(independentUdpSum(src, dst, d), 0xffff);
     // At an offset in a larger buffer, as the processor hands it a view of a decrypted packet.
     const at = rng.int(16);
     const buf = new Uint8Array(at + d.length);
