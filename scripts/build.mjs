@@ -84,8 +84,8 @@ for (const { name, entry } of MODULES) {
 // recorded in src/wasm/split.generated.ts, which the loader checks each module against (static_end), so
 // that modules of two different builds are refused. Release target only.
 // `sha1-small` is the compact flavour's SHA-1 (rounds rolled, assembly/sha1-small.ts), linked in place of
-// `sha1` with `init({ algorithms, compact: true })`.
-const SPLIT = ['aes', 'aes8', 'gcm', 'des', 'md5', 'sha1', 'sha256', 'md5x4', 'sha1x4', 'sha1-small'];
+// `sha1` with `init({ algorithms, compact: true })`; `aes-small` its AES (assembly/aes-small.ts, constant time), in place of `aes`.
+const SPLIT = ['aes', 'aes8', 'gcm', 'des', 'md5', 'sha1', 'sha256', 'md5x4', 'sha1x4', 'sha1-small', 'aes-small'];
 // The ESP modules, at the same base after the algorithm modules (one of them is loaded): per packet, with
 // the batch calls (modules/esp-batch.ts), and the compact flavour's per-packet module without AES-GCM/GMAC
 // (modules/esp-cbc.ts, --use NO_GCM=1), optimised for size too (--shrinkLevel 1: 1.2 kB smaller, 1.4 % more

@@ -7,8 +7,8 @@
 //   esp-split  `init({ algorithms })` + EspSa from the split build (aes-cbc + hmac-sha-1-96: the per-packet
 //              esp, aes and sha1 modules), embedded: the chunks of those three counted, the others listed;
 //   esp-split-asset  the same with the three `ipsec-3gpp/wasm/<name>.wasm` assets;
-//   esp-compact-asset  the same with `compact: true`: the `esp-cbc` and `sha1-small` assets in place of
-//              `esp` and `sha1`;
+//   esp-compact-asset  the same with `compact: true`: the `esp-cbc`, `aes-small` and `sha1-small` assets in
+//              place of `esp`, `aes` and `sha1`;
 //   full       everything the `ipsec-3gpp` entry exports;
 //   ims        everything `ipsec-3gpp/ims` exports.
 // Counted: the chunks the app loads (the entry and what it imports statically) and, for `esp`, the chunk
@@ -64,13 +64,13 @@ ${ESP_APP}`,
     fetches: [],
   },
   'esp-compact-asset': {
-    what: 'the same, compact: true (esp-cbc, sha1-small)',
+    what: 'the same, compact: true (esp-cbc, aes-small, sha1-small)',
     source: `import { init, EspSa } from 'ipsec-3gpp';
 import esp from 'ipsec-3gpp/wasm/esp-cbc.wasm';
-import aes from 'ipsec-3gpp/wasm/aes.wasm';
+import aes from 'ipsec-3gpp/wasm/aes-small.wasm';
 import sha1 from 'ipsec-3gpp/wasm/sha1-small.wasm';
 const url = (f) => new URL(f, import.meta.url);
-await init({ algorithms: ['aes-cbc', 'hmac-sha-1-96'], compact: true, wasm: { 'esp-cbc': url(esp), aes: url(aes), 'sha1-small': url(sha1) } });
+await init({ algorithms: ['aes-cbc', 'hmac-sha-1-96'], compact: true, wasm: { 'esp-cbc': url(esp), 'aes-small': url(aes), 'sha1-small': url(sha1) } });
 ${ESP_APP}`,
     fetches: [],
   },

@@ -10,7 +10,8 @@
 // - Wrong sources (the single module given as the ESP module, two modules swapped, one missing, a single
 //   source where named modules are due) are typed errors that initialise nothing; a later init() works.
 // - Keys: nothing of CK/IK is left in the shared memory once the SAs are destroyed.
-// - The compact flavour (`compact: true`: sha1-small, SHA-1 with rolled rounds, in place of sha1; esp-cbc,
+// - The compact flavour (`compact: true`: sha1-small, SHA-1 with rolled rounds, in place of sha1; aes-small, the
+//   constant-time AES one block at a time, in place of aes: CBC against node:crypto, contexts as aes's; esp-cbc,
 //   the per-packet ESP module without AES-GCM/GMAC, in place of esp when those are not loaded): the vector
 //   suites, SHA-1 and HMAC-SHA-1 against node:crypto at every message length 0..300 (each block boundary
 //   and both padding cases) with random keys of 1..100 bytes (hashed above 64), the HMAC pairs against the
@@ -19,7 +20,7 @@
 // Each case runs in a fresh process (test/wasm-split-probe.ts): the library holds one WASM instance.
 
 import { spawnSync } from 'node:child_process';
-import { createHash, createHmac, randomBytes } from 'node:crypto';
+import { createCipheriv, createHash, createHmac, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -67,14 +68,14 @@ test('the compact flavour (sha1-small): the vector suites, SHA-1 and HMAC-SHA-1 
     const at = `compact, ${source}${batch ? ', batch' : ''}`;
     const r = probe({ algorithms: ALL, batch, compact: true, source, job: 'vectors', suites: names });
     assert.is(r['loaded'], 'ok', at);
-    assert.equal(r['modules'], [batch ? 'esp-batch' : 'esp', 'aes', ...(batch ? ['aes8'] : []), 'gcm', 'des', 'md5', 'sha256', ...(batch ? ['md5x4', 'sha1x4'] : []), 'sha1-small'], at);
+    assert.equal(r['modules'], [batch ? 'esp-batch' : 'esp', ...(batch ? ['aes8'] : []), 'gcm', 'des', 'md5', 'sha256', ...(batch ? ['md5x4', 'sha1x4'] : []), 'sha1-small', 'aes-small'], at);
     for (const n of names) assert.ok(r['counts'][n] > 0, `${at}: ${n} checked ${r['counts'][n]} vectors`);
   }
   // Without GCM/GMAC: the esp-cbc module (the suites that need no GCM; key expansion and packets: the pairs below).
   const cbc = ['aes-cbc', 'hmac', 'anti-replay', 'des-ede3-cbc', 'digest-aka'];
   for (const source of ['embedded', 'assets']) {
     const r = probe({ algorithms: ['hmac-md5-96', 'hmac-sha-1-96', 'null', 'des-ede3-cbc', 'aes-cbc'], compact: true, source, job: 'vectors', suites: cbc });
-    assert.equal(r['modules'], ['esp-cbc', 'aes', 'des', 'md5', 'sha1-small'], source);
+    assert.equal(r['modules'], ['esp-cbc', 'des', 'md5', 'sha1-small', 'aes-small'], source);
     for (const n of cbc) assert.ok(r['counts'][n] > 0, `esp-cbc, ${source}: ${n} checked ${r['counts'][n]} vectors`);
   }
   const messages = Array.from({ length: 301 }, (_, n) => randomBytes(n));
@@ -85,6 +86,37 @@ test('the compact flavour (sha1-small): the vector suites, SHA-1 and HMAC-SHA-1 
   assert.equal(r['digests'], messages.map((m) => createHash('sha1').update(m).digest('hex')));
   assert.equal(r['macs'], messages.map((m, i) => createHmac('sha1', keys[i]!).update(m).digest('hex')));
   assert.equal(r['scratch'], { bytes: 64, zero: true }, 'the message schedule is zeroed after use');
+});
+
+test('the compact AES (aes-small): CBC as node:crypto for every key length, in place and not, and contexts byte for byte as the aes module expands them', () => {
+  // Each module on a memory of its own (both only import it): the context layout is shared with aes8.
+  const instance = (name: string): { x: Record<string, (...a: number[]) => number>; m: Uint8Array } => {
+    const memory = new WebAssembly.Memory({ initial: 4 });
+    const i = new WebAssembly.Instance(new WebAssembly.Module(readFileSync(join(root, 'dist', 'wasm', `${name}.wasm`))), { env: { memory } });
+    return { x: i.exports as Record<string, (...a: number[]) => number>, m: new Uint8Array(memory.buffer) };
+  };
+  const small = instance('aes-small'), full = instance('aes');
+  const CTX = 200_000, KEY = 201_000, IV = 201_100, SRC = 202_000, DST = 210_000;
+  for (let n = 0; n < 240; n++) {
+    const keyLen = [16, 24, 32][n % 3]!, len = 16 * (n % 40), inPlace = n % 2 === 0;
+    const key = randomBytes(keyLen), iv = randomBytes(16), plain = randomBytes(len);
+    for (const o of [small, full]) { o.m.fill(0xa5, CTX, CTX + 512); o.m.set(key, KEY); assert.ok(o.x['aes_init']!(CTX, KEY, keyLen)); }
+    assert.equal(hex(small.m.subarray(CTX, CTX + 512)), hex(full.m.subarray(CTX, CTX + 512)), `context, ${keyLen}-byte key`);
+    const cipher = createCipheriv(`aes-${keyLen * 8}-cbc`, key, iv).setAutoPadding(false).update(plain);
+    const run = (fn: string, input: Uint8Array): [string, string] => {
+      const dst = inPlace ? SRC : DST;
+      small.m.set(iv, IV); small.m.set(input, SRC); small.x[fn]!(CTX, IV, SRC, dst, len);
+      return [hex(small.m.subarray(dst, dst + len)), hex(small.m.subarray(IV, IV + 16))];
+    };
+    const chain = len ? hex(cipher.subarray(len - 16)) : hex(iv);
+    for (const fn of ['aes_cbc_encrypt', 'aes_cbc_encrypt_tt']) assert.equal(run(fn, plain), [hex(cipher), chain], `${fn}, ${keyLen}-byte key, ${len} bytes`);
+    for (const fn of ['aes_cbc_decrypt', 'aes_cbc_decrypt_bs']) assert.equal(run(fn, cipher), [hex(plain), chain], `${fn}, ${keyLen}-byte key, ${len} bytes`);
+  }
+  assert.is(small.x['aes_init']!(CTX, KEY, 20), 0, 'a 20-byte key is refused');
+  // FIPS 197 Appendix C.1 (AES-128), as a known answer.
+  small.m.set(unhex('000102030405060708090a0b0c0d0e0f'), KEY); small.x['aes_init']!(CTX, KEY, 16);
+  small.m.fill(0, IV, IV + 16); small.m.set(unhex('00112233445566778899aabbccddeeff'), SRC); small.x['aes_cbc_encrypt']!(CTX, IV, SRC, SRC, 16);
+  assert.is(hex(small.m.subarray(SRC, SRC + 16)), '69c4e0d86a7b0430d8cdb78070b4c55a');
 });
 
 test('each alg/ealg pair, loaded alone, interoperates with the single module (per packet and in batches)', () => {
@@ -186,7 +218,8 @@ test('wasmModules() names the modules per algorithm; the layout does not overlap
   assert.equal(lib.wasmModules(['aes-gcm', 'null']), ['esp', 'gcm', 'sha256']);
   assert.equal(lib.wasmModules(['hmac-md5-96', 'des-ede3-cbc'], { batch: true }), ['esp-batch', 'des', 'md5', 'md5x4']);
   assert.equal(lib.wasmModules([]), ['esp']);
-  assert.equal(lib.wasmModules(['aes-cbc', 'hmac-sha-1-96'], { compact: true }), ['esp-cbc', 'aes', 'sha1-small']);
+  assert.equal(lib.wasmModules(['aes-cbc', 'hmac-sha-1-96'], { compact: true }), ['esp-cbc', 'sha1-small', 'aes-small']);
+  assert.equal(lib.wasmModules(['aes-cbc'], { compact: true, batch: true }), ['esp-batch', 'aes8', 'aes-small']);
   assert.equal(lib.wasmModules(['aes-gcm', 'null'], { compact: true }), ['esp', 'gcm', 'sha256']);
   assert.equal(lib.wasmModules(['hmac-sha-1-96'], { batch: true, compact: true }), ['esp-batch', 'sha1x4', 'sha1-small']);
   assert.throws(() => lib.wasmModules(['rot13' as 'null']), (e: lib.Ipsec3gppError) => e.code === 'UNKNOWN_ALGORITHM');
@@ -194,7 +227,7 @@ test('wasmModules() names the modules per algorithm; the layout does not overlap
   // The algorithm modules one after the other, then the three ESP modules at one base (one of them is loaded).
   const spans = all.slice(0, -2);
   assert.equal(all.slice(-3).map((m) => m.name), ['esp', 'esp-batch', 'esp-cbc']);
-  assert.ok(all.length === 13 && all.slice(-3).every((m) => m.base === spans.at(-1)!.base));
+  assert.ok(all.length === 14 && all.slice(-3).every((m) => m.base === spans.at(-1)!.base));
   for (let i = 1; i < spans.length; i++) assert.ok(spans[i]!.base >= spans[i - 1]!.end && spans[i]!.end >= spans[i]!.base, spans[i]!.name);
   assert.ok(spans[0]!.base >= 1024, 'nothing at low addresses');
   for (const { name } of all) {

@@ -25,6 +25,7 @@ const EMBEDDED: Readonly<Record<WasmModuleName, () => Promise<{ WASM_BASE64: str
   md5x4: () => import('../wasm/split/md5x4.generated.js'),
   sha1x4: () => import('../wasm/split/sha1x4.generated.js'),
   'sha1-small': () => import('../wasm/split/sha1-small.generated.js'),
+  'aes-small': () => import('../wasm/split/aes-small.generated.js'),
 };
 
 
@@ -66,7 +67,7 @@ export function instantiateSplit(modules: ReadonlyMap<WasmModuleName, WebAssembl
     try { inst = new WebAssembly.Instance(m, { env }); } catch { refuse(name); }
     check(name, inst);
     instances.set(name, inst);
-    // A compact module is linked, and counted as loaded, as the module it stands in for (sha1-small: sha1).
+    // A compact module is linked, and counted as loaded, as the module it stands in for (sha1-small: sha1, aes-small: aes).
     const standsIn = STANDS_IN[name];
     if (standsIn !== undefined) {
       if (instances.has(standsIn)) refuse(name);
@@ -98,7 +99,8 @@ export function instantiateSplit(modules: ReadonlyMap<WasmModuleName, WebAssembl
     }
     const inst = instances.get(name as WasmModuleName);
     if (inst) Object.assign(exports, inst.exports);
-    else for (const e of layout[2]) exports[e] = notLoaded(name, e);
+    // (`??=`: a compact module's primitives are those of the module it stands in for, which may be loaded.)
+    else for (const e of layout[2]) exports[e] ??= notLoaded(name, e);
   }
   exports['memory'] = memory;
   return { exports: exports as SplitInstance['exports'], loaded: new Set([espName, ...instances.keys()]) };
