@@ -115,13 +115,16 @@ export async function measure(name) {
     const loaded = new Set();
     // Dynamic imports followed, as init() takes them: the chunks of the split modules
     // the app's algorithms need (APPS[name].fetches) for the split apps; the embedded single module for the
-    // others, except `esp-asset` (its module is the asset); any other dynamic chunk for all but `esp-asset`.
+    // others, except `esp-asset` (its module is the asset); the embedded modules' loader for the apps
+    // without assets; any other dynamic chunk for all but `esp-asset`.
     const fetches = APPS[name].fetches;
     const follows = (chunk) => {
       const source = outputs[chunk].entryPoint ?? '';
       const split = /dist\/wasm\/split\/([\w-]+)\.generated\.js$/.exec(source);
       if (split) return fetches !== undefined && fetches.includes(split[1]);
       if (source.endsWith('dist/wasm/core.generated.js')) return fetches === undefined && name !== 'esp-asset';
+      // The embedded modules' loader: init() imports it only when no `wasm` is given (not the *-asset apps).
+      if (source.endsWith('dist/internal/wasm-embedded.js')) return !name.endsWith('-asset');
       return name !== 'esp-asset';
     };
     const walk = (f) => {

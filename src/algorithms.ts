@@ -47,40 +47,93 @@ export interface AlgorithmInfo<N extends string> {
 }
 
 /**
+ * What the binding needs of an algorithm (ESP framing and the WASM core's number): {@link AlgorithmInfo}
+ * without its notes. The registry's one table of names, numbers and sizes; the public tables below add the
+ * notes to it (a browser app that uses only EspSa does not ship those). @internal
+ */
+export type AlgorithmSizes<N extends string> = Pick<AlgorithmInfo<N>, 'name' | 'id' | 'keyLength' | 'saltLength' | 'ivLength' | 'blockSize' | 'icvLength'>;
+
+// [id, keyLength, saltLength, ivLength, blockSize, icvLength] per name.
+type SizeRow = readonly [number, number, number, number, number, number];
+const INTEGRITY_SIZES: Readonly<Record<IntegrityAlgorithm, SizeRow>> = {
+  'hmac-md5-96': [ALG_HMAC_MD5_96, 16, 0, 0, 1, 12],
+  'hmac-sha-1-96': [ALG_HMAC_SHA1_96, 20, 0, 0, 1, 12],
+  'aes-gmac': [ALG_AES_GMAC, 16, 4, 8, 1, 16],
+  null: [ALG_NULL, 0, 0, 0, 1, 0],
+};
+const ENCRYPTION_SIZES: Readonly<Record<EncryptionAlgorithm, SizeRow>> = {
+  'des-ede3-cbc': [EALG_DES_EDE3_CBC, 24, 0, 8, 8, 0],
+  'aes-cbc': [EALG_AES_CBC, 16, 0, 16, 16, 0],
+  'aes-gcm': [EALG_AES_GCM, 16, 4, 8, 1, 16],
+  null: [EALG_NULL, 0, 0, 0, 1, 0],
+};
+
+/** The entries of a table of size rows, with their notes (`notes` undefined: sizes only). */
+function entries<N extends string>(rows: Readonly<Record<N, SizeRow>>, notes?: Readonly<Record<N, readonly [string, string, AlgorithmStatus]>>): Record<N, AlgorithmInfo<N>> {
+  const out = {} as Record<N, AlgorithmInfo<N>>;
+  for (const name of Object.keys(rows) as N[]) {
+    const [id, keyLength, saltLength, ivLength, blockSize, icvLength] = rows[name];
+    const [rfc, introduced, status] = notes?.[name] ?? [];
+    out[name] = notes === undefined
+      ? { name, id, keyLength, saltLength, ivLength, blockSize, icvLength } as AlgorithmInfo<N>
+      : { name, id, rfc: rfc!, introduced: introduced!, status: status!, keyLength, saltLength, ivLength, blockSize, icvLength, combined: name.startsWith('aes-g') };
+  }
+  return out;
+}
+
+const LATER = 'later release (by V17)';
+
+/**
  * The integrity algorithms (`alg=` of Security-Client/-Server, TS 33.203 6.3), by identifier. `aes-gmac` and
  * `null` are the later releases' choices (`null` only with `ealg=aes-gcm`, which then also gives integrity).
  */
-export const INTEGRITY_ALGORITHMS: Readonly<Record<IntegrityAlgorithm, AlgorithmInfo<IntegrityAlgorithm>>> = {
-  'hmac-md5-96': { name: 'hmac-md5-96', id: ALG_HMAC_MD5_96, rfc: 'RFC 2403', introduced: 'Rel-5', status: 'deprecated', keyLength: 16, saltLength: 0, ivLength: 0, blockSize: 1, icvLength: 12, combined: false },
-  'hmac-sha-1-96': { name: 'hmac-sha-1-96', id: ALG_HMAC_SHA1_96, rfc: 'RFC 2404', introduced: 'Rel-5', status: 'not-recommended', keyLength: 20, saltLength: 0, ivLength: 0, blockSize: 1, icvLength: 12, combined: false },
-  'aes-gmac': { name: 'aes-gmac', id: ALG_AES_GMAC, rfc: 'RFC 4543', introduced: 'later release (by V17)', status: 'current', keyLength: 16, saltLength: 4, ivLength: 8, blockSize: 1, icvLength: 16, combined: true },
-  null: { name: 'null', id: ALG_NULL, rfc: 'RFC 4106', introduced: 'later release (by V17)', status: 'current', keyLength: 0, saltLength: 0, ivLength: 0, blockSize: 1, icvLength: 0, combined: false },
-};
+export const INTEGRITY_ALGORITHMS: Readonly<Record<IntegrityAlgorithm, AlgorithmInfo<IntegrityAlgorithm>>> = /* @__PURE__ */ entries(INTEGRITY_SIZES, {
+  'hmac-md5-96': ['RFC 2403', 'Rel-5', 'deprecated'],
+  'hmac-sha-1-96': ['RFC 2404', 'Rel-5', 'not-recommended'],
+  'aes-gmac': ['RFC 4543', LATER, 'current'],
+  null: ['RFC 4106', LATER, 'current'],
+});
 
 /** The encryption algorithms (`ealg=`, TS 33.203 6.3), by identifier. `null` is no encryption (RFC 2410). */
-export const ENCRYPTION_ALGORITHMS: Readonly<Record<EncryptionAlgorithm, AlgorithmInfo<EncryptionAlgorithm>>> = {
-  'des-ede3-cbc': { name: 'des-ede3-cbc', id: EALG_DES_EDE3_CBC, rfc: 'RFC 2451', introduced: 'Rel-6', status: 'deprecated', keyLength: 24, saltLength: 0, ivLength: 8, blockSize: 8, icvLength: 0, combined: false },
-  'aes-cbc': { name: 'aes-cbc', id: EALG_AES_CBC, rfc: 'RFC 3602', introduced: 'Rel-6', status: 'not-recommended', keyLength: 16, saltLength: 0, ivLength: 16, blockSize: 16, icvLength: 0, combined: false },
-  'aes-gcm': { name: 'aes-gcm', id: EALG_AES_GCM, rfc: 'RFC 4106', introduced: 'later release (by V17)', status: 'current', keyLength: 16, saltLength: 4, ivLength: 8, blockSize: 1, icvLength: 16, combined: true },
-  null: { name: 'null', id: EALG_NULL, rfc: 'RFC 2410', introduced: 'Rel-5', status: 'current', keyLength: 0, saltLength: 0, ivLength: 0, blockSize: 1, icvLength: 0, combined: false },
-};
+export const ENCRYPTION_ALGORITHMS: Readonly<Record<EncryptionAlgorithm, AlgorithmInfo<EncryptionAlgorithm>>> = /* @__PURE__ */ entries(ENCRYPTION_SIZES, {
+  'des-ede3-cbc': ['RFC 2451', 'Rel-6', 'deprecated'],
+  'aes-cbc': ['RFC 3602', 'Rel-6', 'not-recommended'],
+  'aes-gcm': ['RFC 4106', LATER, 'current'],
+  null: ['RFC 2410', 'Rel-5', 'current'],
+});
+
+// The sizes alone, made on first use (the binding's lookups below).
+let integrityCache: Readonly<Record<IntegrityAlgorithm, AlgorithmSizes<IntegrityAlgorithm>>> | undefined;
+let encryptionCache: Readonly<Record<EncryptionAlgorithm, AlgorithmSizes<EncryptionAlgorithm>>> | undefined;
 
 function has<K extends string>(table: Readonly<Record<K, unknown>>, name: string): name is K {
   return Object.prototype.hasOwnProperty.call(table, name);
 }
 
+function find<K extends string>(table: Readonly<Record<K, unknown>>, name: string, what: string): K {
+  const n = String(name).toLowerCase();
+  if (!has(table, n)) throw new Ipsec3gppError('UNKNOWN_ALGORITHM', `unknown ${what}=${JSON.stringify(String(name))}`);
+  return n;
+}
+
+/** {@link integrityAlgorithm} without the notes, for the binding (EspSa, expandKeys). @internal */
+export function integritySizes(name: string): AlgorithmSizes<IntegrityAlgorithm> {
+  return (integrityCache ??= entries(INTEGRITY_SIZES))[find(INTEGRITY_SIZES, name, 'integrity algorithm alg')];
+}
+
+/** {@link encryptionAlgorithm} without the notes, for the binding. @internal */
+export function encryptionSizes(name: string): AlgorithmSizes<EncryptionAlgorithm> {
+  return (encryptionCache ??= entries(ENCRYPTION_SIZES))[find(ENCRYPTION_SIZES, name, 'encryption algorithm ealg')];
+}
+
 /** Looks up an `alg` identifier (case-insensitive, as header parameter values are compared). */
 export function integrityAlgorithm(name: string): AlgorithmInfo<IntegrityAlgorithm> {
-  const n = String(name).toLowerCase();
-  if (!has(INTEGRITY_ALGORITHMS, n)) throw new Ipsec3gppError('UNKNOWN_ALGORITHM', `unknown integrity algorithm alg=${JSON.stringify(String(name))}`);
-  return INTEGRITY_ALGORITHMS[n];
+  return INTEGRITY_ALGORITHMS[find(INTEGRITY_SIZES, name, 'integrity algorithm alg')];
 }
 
 /** Looks up an `ealg` identifier (case-insensitive). */
 export function encryptionAlgorithm(name: string): AlgorithmInfo<EncryptionAlgorithm> {
-  const n = String(name).toLowerCase();
-  if (!has(ENCRYPTION_ALGORITHMS, n)) throw new Ipsec3gppError('UNKNOWN_ALGORITHM', `unknown encryption algorithm ealg=${JSON.stringify(String(name))}`);
-  return ENCRYPTION_ALGORITHMS[n];
+  return ENCRYPTION_ALGORITHMS[find(ENCRYPTION_SIZES, name, 'encryption algorithm ealg')];
 }
 
 /**

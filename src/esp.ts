@@ -9,8 +9,8 @@ import {
   BATCH_MAX, BATCH_RECORD_SIZE, IV_POOL_SIZE, ESP_KEYS_SIZE,
 } from './constants.js';
 import {
-  encryptionAlgorithm, integrityAlgorithm, isValidCombination,
-  type AlgorithmInfo, type EncryptionAlgorithm, type IntegrityAlgorithm,
+  encryptionSizes, integritySizes, isValidCombination,
+  type AlgorithmInfo, type AlgorithmSizes, type EncryptionAlgorithm, type IntegrityAlgorithm,
 } from './algorithms.js';
 import { ErrorCode, Ipsec3gppError } from './errors.js';
 import * as check from './internal/check.js';
@@ -134,7 +134,7 @@ interface SaKind {
 
 const kinds = new Map<string, SaKind>();
 
-function kindOf(alg: AlgorithmInfo<IntegrityAlgorithm>, ealg: AlgorithmInfo<EncryptionAlgorithm>, esn: boolean, window: number, softLimit: number | undefined, c: Core): SaKind {
+function kindOf(alg: AlgorithmSizes<IntegrityAlgorithm>, ealg: AlgorithmSizes<EncryptionAlgorithm>, esn: boolean, window: number, softLimit: number | undefined, c: Core): SaKind {
   const id = [alg.name, ealg.name, esn, window, softLimit].join();
   let k = kinds.get(id);
   if (k === undefined) {
@@ -189,8 +189,8 @@ export class EspKeyContext extends WasmKey {
    * false: WasmKey's finaliser does not free it (the SA database's set does, src/secagree/sadb.ts).
    */
   static create(o: { alg: IntegrityAlgorithm; ealg: EncryptionAlgorithm } & Pick<EspSaOptions, 'ck' | 'ik' | 'encKey' | 'authKey' | 'salt'>, tracked = true): EspKeyContext {
-    const alg = integrityAlgorithm(o.alg);
-    const ealg = encryptionAlgorithm(o.ealg);
+    const alg = integritySizes(o.alg);
+    const ealg = encryptionSizes(o.ealg);
     if (!isValidCombination(alg.name, ealg.name)) throw badCombination(alg, ealg);
     requireAlgorithms(alg.name, ealg.name);
     // CK and IK (either given: both needed), else expanded keys (missing ones are empty: KEY_LENGTH).
@@ -201,7 +201,7 @@ export class EspKeyContext extends WasmKey {
     return new EspKeyContext(alg, ealg, keys, tracked);
   }
 
-  private constructor(alg: AlgorithmInfo<IntegrityAlgorithm>, ealg: AlgorithmInfo<EncryptionAlgorithm>, keys: { encKey: Uint8Array; authKey: Uint8Array; salt?: Uint8Array | undefined }, tracked: boolean) {
+  private constructor(alg: AlgorithmSizes<IntegrityAlgorithm>, ealg: AlgorithmSizes<EncryptionAlgorithm>, keys: { encKey: Uint8Array; authKey: Uint8Array; salt?: Uint8Array | undefined }, tracked: boolean) {
     const c = wasm();
     super(ESP_KEYS_SIZE, coreHeap, tracked);
     this.alg = alg.name;
@@ -286,8 +286,8 @@ export class EspSa extends WasmKey {
     if (!Number.isInteger(o.spi) || o.spi < 1 || o.spi > 0xffffffff) {
       throw new Ipsec3gppError('ESP_PARAMETER', 'SPI must be an integer 1..4294967295 (RFC 4303 2.1: 0 is reserved)');
     }
-    const alg = integrityAlgorithm(o.alg);
-    const ealg = encryptionAlgorithm(o.ealg ?? 'null');
+    const alg = integritySizes(o.alg);
+    const ealg = encryptionSizes(o.ealg ?? 'null');
     if (!isValidCombination(alg.name, ealg.name)) throw badCombination(alg, ealg);
     const esn = o.esn === true;
     const window = outbound ? 0 : checkWindowSize(o.replayWindow ?? REPLAY_WINDOW_DEFAULT);
@@ -549,7 +549,7 @@ export class EspSa extends WasmKey {
 export const EspSaBase = EspSa as unknown as abstract new (o: EspSaOptions, outbound: boolean, shared: EspKeyContext) => EspSa;
 
 function checkKeys(
-  alg: AlgorithmInfo<IntegrityAlgorithm>, ealg: AlgorithmInfo<EncryptionAlgorithm>,
+  alg: AlgorithmSizes<IntegrityAlgorithm>, ealg: AlgorithmSizes<EncryptionAlgorithm>,
   encKey: Uint8Array, authKey: Uint8Array, salt: Uint8Array | undefined,
 ): void {
   check.bytes('encKey', encKey);
@@ -564,7 +564,7 @@ function checkKeys(
 }
 
 /** Checks a key's length: 16, 24 or 32 bytes for AES (`aes`), the algorithm's key length otherwise. */
-function keyLength(what: string, key: Uint8Array, a: AlgorithmInfo<string>, aes: boolean): void {
+function keyLength(what: string, key: Uint8Array, a: AlgorithmSizes<string>, aes: boolean): void {
   const lengths = aes ? [16, 24, 32] : [a.keyLength];
   if (!lengths.includes(key.length)) throw new Ipsec3gppError('KEY_LENGTH', `${what} for ${a.name} must be ${lengths.join(' or ')} bytes, got ${key.length}`);
 }

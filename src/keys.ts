@@ -3,7 +3,7 @@
 
 import { CK_LEN, IK_LEN, ST_BAD_ALGORITHM, ST_OK, ST_WEAK_KEY } from './constants.js';
 import {
-  encryptionAlgorithm, integrityAlgorithm, isValidCombination,
+  encryptionSizes, integritySizes, isValidCombination,
   type EncryptionAlgorithm, type IntegrityAlgorithm,
 } from './algorithms.js';
 import { Ipsec3gppError } from './errors.js';
@@ -53,8 +53,8 @@ const OUT_AT = 64;
  * ```
  */
 export function expandKeys(input: ExpandKeysInput): EspKeys {
-  const alg = integrityAlgorithm(input.alg);
-  const ealg = encryptionAlgorithm(input.ealg ?? 'null');
+  const alg = integritySizes(input.alg);
+  const ealg = encryptionSizes(input.ealg ?? 'null');
   if (!isValidCombination(alg.name, ealg.name)) {
     throw new Ipsec3gppError('INVALID_COMBINATION', `alg=${alg.name} cannot be combined with ealg=${ealg.name}`);
   }

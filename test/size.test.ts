@@ -2,7 +2,7 @@
 // with the core.wasm asset), the whole `ipsec-3gpp` entry and `ipsec-3gpp/ims` with esbuild; each stays
 // within its budget (`--check`), the ESP-only app ships no AKA, IMS, SIP or sec-agree code and no Milenage,
 // and the asset app does not fetch the embedded copy; the split apps load the esp, aes and sha1 modules
-// only (the compact one esp-cbc and sha1-small in their place), and are one JavaScript file. The WASM modules:
+// only (the compact one esp-cbc, aes-small and sha1-small in their place), and are one JavaScript file. The WASM modules:
 // Milenage is in aka.wasm only.
 
 import { spawnSync } from 'node:child_process';
@@ -66,9 +66,9 @@ test('the split apps load the esp, aes and sha1 modules and no other, and are sm
   assert.ok(sizes['esp-split']!.notLoaded.length >= 6, 'the other modules are chunks of their own, not fetched');
   assert.ok(asset.min < sizes['esp-asset']!.min && asset.gzip < sizes['esp-asset']!.gzip);
   assert.ok(sizes['esp-split']!.min < sizes['esp']!.min && sizes['esp-split']!.gzip < sizes['esp']!.gzip);
-  // The compact flavour: esp-cbc and sha1-small in place of esp and sha1, aes the same, smaller.
+  // The compact flavour: esp-cbc, aes-small and sha1-small in place of esp, aes and sha1, smaller.
   const compact = sizes['esp-compact-asset']!;
-  assert.equal(compact.files.filter((f) => f.file.endsWith('.wasm')).map((f) => f.min).sort(), wasmFiles(['esp-cbc', 'aes', 'sha1-small']));
+  assert.equal(compact.files.filter((f) => f.file.endsWith('.wasm')).map((f) => f.min).sort(), wasmFiles(['esp-cbc', 'aes-small', 'sha1-small']));
   assert.ok(compact.min < asset.min && compact.gzip < asset.gzip);
   // One JavaScript file: the split loader is in the app, not a chunk of its own with a shared one beside it.
   assert.equal(asset.files.filter((f) => f.file.endsWith('.js')).length, 1, asset.files.map((f) => f.file).join(' '));

@@ -1,33 +1,13 @@
 // The split WASM build's loader (README "In the browser", assembly/link.ts): an ESP module and one module
 // per algorithm, sharing one memory, so that an application loads the algorithms it uses and no others.
 // `init({ algorithms })` (wasm.ts, which imports this file statically) loads them: embedded (each module a chunk of
-// its own, imported dynamically, so a bundler that splits code fetches only those) or as the
+// its own, imported dynamically through wasm-embedded.ts, so a bundler that splits code fetches only those) or as the
 // `ipsec-3gpp/wasm/<name>.wasm` assets. Which module each algorithm needs: wasm-modules.ts.
 
 import { Ipsec3gppError } from '../errors.js';
 import { ALGORITHM_MODULES, ESP_MODULES, STANDS_IN, wasmModules, type WasmModuleName } from './wasm-modules.js';
 import { SPLIT_LAYOUT, SPLIT_PAGES } from '../wasm/split.generated.js';
-import { decodeBase64 } from './base64.js';
 import { compileSource, isResponse, setup, type InitOptions, type WasmSource } from './wasm.js';
-
-/** The embedded modules, one chunk each (literal imports, so that bundlers split them). */
-const EMBEDDED: Readonly<Record<WasmModuleName, () => Promise<{ WASM_BASE64: string }>>> = {
-  esp: () => import('../wasm/split/esp.generated.js'),
-  'esp-batch': () => import('../wasm/split/esp-batch.generated.js'),
-  'esp-cbc': () => import('../wasm/split/esp-cbc.generated.js'),
-  aes: () => import('../wasm/split/aes.generated.js'),
-  aes8: () => import('../wasm/split/aes8.generated.js'),
-  gcm: () => import('../wasm/split/gcm.generated.js'),
-  des: () => import('../wasm/split/des.generated.js'),
-  md5: () => import('../wasm/split/md5.generated.js'),
-  sha1: () => import('../wasm/split/sha1.generated.js'),
-  sha256: () => import('../wasm/split/sha256.generated.js'),
-  md5x4: () => import('../wasm/split/md5x4.generated.js'),
-  sha1x4: () => import('../wasm/split/sha1x4.generated.js'),
-  'sha1-small': () => import('../wasm/split/sha1-small.generated.js'),
-  'aes-small': () => import('../wasm/split/aes-small.generated.js'),
-};
-
 
 /** What the split build gives the binding: the merged exports and what was loaded. @internal */
 export interface SplitInstance {
@@ -114,8 +94,9 @@ export async function loadSplit(options: InitOptions): Promise<void> {
     || isResponse(given) || ArrayBuffer.isView(given) || given instanceof ArrayBuffer || typeof (given as PromiseLike<unknown>).then === 'function')) {
     throw new Ipsec3gppError('INVALID_ARGUMENT', 'ipsec-3gpp: with init({ algorithms }), wasm names the split modules: { esp, aes, ... } (wasmModules() lists them)');
   }
+  const embedded = given === undefined ? (await import('./wasm-embedded.js')).compileEmbedded : undefined;
   const compiled = await Promise.all(names.map(async (name) => {
-    if (given === undefined) return WebAssembly.compile(decodeBase64((await EMBEDDED[name]()).WASM_BASE64));
+    if (given === undefined) return embedded!(name);
     const src = given[name];
     if (src === undefined) throw new Ipsec3gppError('INVALID_ARGUMENT', `ipsec-3gpp: init({ wasm }) has no '${name}' module (the asset ipsec-3gpp/wasm/${name}.wasm)`);
     return compileSource(src);

@@ -8,7 +8,6 @@
 
 import { IO_BUFFER_SIZE, PARAM_BUFFER_SIZE } from '../constants.js';
 import { Ipsec3gppError } from '../errors.js';
-import { decodeBase64 } from './base64.js';
 import type { EncryptionAlgorithm, IntegrityAlgorithm } from '../algorithms.js';
 import type { WasmModuleName } from './wasm-modules.js';
 // Imported statically (not dynamically, as the embedded modules are): a browser app of the split build then
@@ -116,7 +115,8 @@ export interface InitOptions {
    * esbuild's file loader, webpack's `asset/resource`). With `algorithms`: the split modules, by name
    * (`{ esp, aes, sha1 }` for the `ipsec-3gpp/wasm/<name>.wasm` assets; {@link wasmModules} says which).
    * Without it, `init()` loads the embedded modules (base64, a third larger than the assets), which it
-   * imports dynamically, so that a bundler that splits code leaves them out of the app when `wasm` is given.
+   * imports dynamically (with their loader, wasm-embedded.ts), so that a bundler that splits code leaves
+   * them out of the app when `wasm` is given.
    */
   wasm?: WasmSource | Readonly<Partial<Record<WasmModuleName, WasmSource>>> | undefined;
   /**
@@ -225,9 +225,7 @@ async function load(options: InitOptions | undefined): Promise<void> {
   const source = options?.wasm as WasmSource | undefined;
   try {
     if (options?.algorithms !== undefined) return await loadSplit(options);
-    const module = source === undefined
-      ? await WebAssembly.compile(decodeBase64((await import('../wasm/core.generated.js')).WASM_BASE64))
-      : await compileSource(source);
+    const module = source === undefined ? await (await import('./wasm-embedded.js')).compileEmbedded() : await compileSource(source);
     const instance = await WebAssembly.instantiate(module, {});
     setup(instance);
   } catch (e) {
