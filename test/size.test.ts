@@ -83,9 +83,10 @@ test('Milenage is in aka.wasm, not in core.wasm', () => {
   assert.not.ok(exports('aka').includes('esp_seal'));
 });
 
-test('scripts/size.mjs --check exits 0 and prints the table', () => {
-  const r = spawnSync(process.execPath, [join(root, 'scripts', 'size.mjs'), '--check'], { cwd: root, encoding: 'utf8' });
+test('scripts/size.mjs --check --target exits 0 (issue 18\'s target met, by the compact app) and prints the table', () => {
+  const r = spawnSync(process.execPath, [join(root, 'scripts', 'size.mjs'), '--check', '--target'], { cwd: root, encoding: 'utf8' });
   assert.is(r.status, 0, r.stderr);
+  assert.match(r.stdout, /target met by esp-compact-asset/);
   for (const name of ['esp ', 'esp-asset ', 'esp-split ', 'esp-split-asset ', 'esp-compact-asset ', 'full ', 'ims ']) assert.ok(r.stdout.includes(`\n${name}`), name);
 });
 
