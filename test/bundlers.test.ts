@@ -124,7 +124,8 @@ async function webpackBuild(dir: string, out: string): Promise<void> {
   await new Promise<void>((r) => compiler.close(() => r()));
   if (stats.hasErrors() || stats.hasWarnings()) throw new Error(stats.toString({ all: false, errors: true, warnings: true }));
 }
-const embedded = (f: string): boolean => /\.generated/.test(f);
+// An embedded module's chunk, or their loader's (src/internal/wasm-embedded.ts), which init() imports only without `wasm`.
+const embedded = (f: string): boolean => /\.generated|wasm-embedded/.test(f);
 
 /**
  * What an app given its assets must show: no page error, the packet opened, the algorithm it did not load
@@ -183,6 +184,7 @@ test('webpack 5: the embedded split build fetches the chunks of its three module
   assert.equal(r.result, { text: 'REGISTER sip:ims.example SIP/2.0', refused: 'ALGORITHM_NOT_LOADED' });
   const chunks = r.fetched.filter((f) => /generated/.test(f)).map((f) => /([a-z0-9]+)_generated_js/.exec(f)?.[1] ?? f).sort();
   assert.equal(chunks, ['aes', 'esp', 'sha1'], `fetched: ${r.fetched.join(' ')}`);
+  assert.ok(r.fetched.some((f) => /wasm-embedded/.test(f)), `the embedded modules' loader: ${r.fetched.join(' ')}`);
   assert.equal(r.fetched.filter((f) => f.endsWith('.wasm')), []);
   assert.is(r.streamed, 0, 'from bytes');
 });
@@ -195,6 +197,7 @@ test('Vite 8: the embedded split build fetches the chunks of its three modules a
   assert.equal(r.errors, []);
   assert.equal(r.result, { text: 'REGISTER sip:ims.example SIP/2.0', refused: 'ALGORITHM_NOT_LOADED' });
   assert.equal(r.fetched.filter((f) => /generated/.test(f)).map((f) => f.replace(/\.generated-.*$/, '')).sort(), ['aes', 'esp', 'sha1']);
+  assert.ok(r.fetched.some((f) => /wasm-embedded/.test(f)), `the embedded modules' loader: ${r.fetched.join(' ')}`);
   assert.equal(r.fetched.filter((f) => f.endsWith('.wasm')), []);
   assert.is(r.streamed, 0, 'from bytes');
 });
