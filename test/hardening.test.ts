@@ -124,7 +124,9 @@ test('rate limiter: a burst, then the sustained rate; sources are independent; t
 
 test('the P-CSCF answers 503 with Retry-After past the limit of unprotected REGISTERs from one address, and only there', async () => {
   const net = new MemoryNetwork();
-  const n = await startNetwork({ net, address: '10.0.0.1' });
+  // A burst of 50 and a refill too slow to add a token during the test (0.01/s), so that exactly 10 of the 60
+  // are refused however long the machine takes to send them (at the default 10/s a loaded machine refilled some).
+  const n = await startNetwork({ net, address: '10.0.0.1', pcscfLimits: { unprotectedRegisterRate: { perSecond: 0.01, burst: 50 } } });
   try {
     const sock = await net.bind('10.0.0.66', 5060);
     const other = await net.bind('10.0.0.67', 5060);
