@@ -1,5 +1,5 @@
 // NativeUdpSocket's batched I/O (src/wire/native-udp.ts, native/wire.c sendMany and the batch reader)
-// against node:dgram peers, the independent reference: every datagram queued in one event-loop turn arrives
+// against node:dgram peers, the independent reference: every datagram queued in one task arrives
 // once, whole, in order per destination, at the destination it was queued for (sendmmsg's per-datagram
 // addresses), the caller's buffer reusable as soon as send() returns; a datagram the kernel refuses is
 // counted and the rest still go; datagrams that node:dgram sends in a burst are read whole with their
@@ -54,7 +54,7 @@ function datagram(i: number, len: number): Uint8Array {
 
 const LENGTHS = [0, 1, 4, 600, 1400, 9000, 65507];
 
-test('a turn of sends to two node:dgram peers: all arrive, whole, in order, each where it was sent; the buffer is reusable at once', async () => {
+test('a task's sends to two node:dgram peers: all arrive, whole, in order, each where it was sent; the buffer is reusable at once', async () => {
   if (!nativeHere) return;
   const a = await dgramPeer();
   const b = await dgramPeer();

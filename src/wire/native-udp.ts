@@ -1,8 +1,10 @@
 // A UDP socket through the native addon (Linux), as a DatagramSocket: the same interface as node:dgram's
 // sockets in NodeUdpNetwork, but read in batches (up to `batch` datagrams per wake-up, one JavaScript call per
 // batch) and sent in batches: send() copies the datagram into the socket's queue and
-// every socket's queue goes out with one sendmmsg each once per event-loop turn (setImmediate), or when
-// `sendBatch` datagrams are queued. For the UDP-enc-tun link and the P-CSCF's SIP ports at packet rates where
+// every socket's queue goes out with one sendmmsg each once the running task and its microtasks are done
+// (queueMicrotask: what one batch read led to is sent together), or when `sendBatch` datagrams are queued.
+// Not later (setImmediate, one loop phase later, made replies in one process lose the race with T1 in the
+// tests). For the UDP-enc-tun link and the P-CSCF's SIP ports at packet rates where
 // Node's dgram (one event and one Buffer per datagram) is the bottleneck. Unprivileged. Node only.
 
 import { Ipsec3gppError } from '../errors.js';
@@ -24,7 +26,7 @@ export interface NativeUdpOptions {
   zeroCopy?: boolean;
   /**
    * Datagrams queued before they are sent with one sendmmsg (1..64, default 32); the queue is sent at the
-   * latest once per event-loop turn, and on close. 1: each datagram sent by send() itself (sendto).
+   * latest when the running task's microtasks are done, and on close. 1: each datagram sent by send() itself (sendto).
    */
   sendBatch?: number;
 }
@@ -34,7 +36,7 @@ const SEND_MANY_MAX = 64;
 /** Bytes of a socket's send queue: room for any datagram (at most 65 535) with others queued. */
 const QUEUE_BYTES = 1 << 18;
 
-/** Sockets with datagrams queued, all sent in the check phase of this event-loop turn. */
+/** Sockets with datagrams queued, all sent in one microtask after the running task. */
 const pending: NativeUdpSocket[] = [];
 let flushScheduled = false;
 
@@ -170,14 +172,14 @@ export class NativeUdpSocket implements DatagramSocket {
       pending.push(this);
       if (!flushScheduled) {
         flushScheduled = true;
-        setImmediate(flushPending);
+        queueMicrotask(flushPending);
       }
     }
   }
 
   /**
    * Sends the queued datagrams now (one sendmmsg per up to 64; a datagram the kernel refuses is counted in
-   * `sendErrors` and the rest still go). send() queues, and the queue is sent once per event-loop turn by
+   * `sendErrors` and the rest still go). send() queues, and the queue is sent after the running task by
    * itself: call this only to send before that.
    */
   flush(): void {
