@@ -54,7 +54,7 @@ function datagram(i: number, len: number): Uint8Array {
 
 const LENGTHS = [0, 1, 4, 600, 1400, 9000, 65507];
 
-test('a task's sends to two node:dgram peers: all arrive, whole, in order, each where it was sent; the buffer is reusable at once', async () => {
+test('the sends of one task to two node:dgram peers: all arrive, whole, in order, each where it was sent; the buffer is reusable at once', async () => {
   if (!nativeHere) return;
   const a = await dgramPeer();
   const b = await dgramPeer();
