@@ -11,6 +11,7 @@
  *   writeFd / sendTo           one packet into the TUN device / one ESP packet to an address
  *   udpOpen / sendToPort       a UDP socket read the same way (UDP-enc-tun at packet rates Node's dgram does
  *                              not reach), each datagram after a 20-octet prefix: family, port, address
+ *   sendMany                   a queue of UDP datagrams in one sendmmsg
  *   rule / route               rtnetlink policy-routing rules (from ADDR sport P lookup T) and routes
  *                              (default dev TUN table T), so that only the protected ports reach the TUN
  *   bindToDevice / tcpOpen     SO_BINDTODEVICE on a socket; a TCP socket bound to a local address and port
@@ -375,6 +376,74 @@ static napi_value send_to_port(napi_env env, napi_callback_info info) {
     n = sendto(fd, data, len, 0, (struct sockaddr *)&a, sizeof a);
   }
   return num(env, n < 0 ? -errno : (double)n);
+}
+
+/* An Int32Array argument: pointer and element count. */
+static int arg_i32s(napi_env env, napi_value v, int32_t **data, size_t *len) {
+  bool is;
+  if (napi_is_typedarray(env, v, &is) != napi_ok || !is) return -1;
+  napi_typedarray_type t;
+  void *d;
+  napi_value ab;
+  size_t off;
+  if (napi_get_typedarray_info(env, v, &t, len, &d, &ab, &off) != napi_ok || t != napi_int32_array) return -1;
+  *data = d;
+  return 0;
+}
+
+#define SEND_MANY_MAX 64
+
+/* sendMany(fd, family, data, meta Int32Array, addrs, from, count) -> datagrams sent | -errno (UDP, sendmmsg):
+ * datagrams from..count-1 of a queue, datagram i being data[meta[3i], meta[3i] + meta[3i+1]) to port meta[3i+2]
+ * at the address addrs[16i, 16i + 4 or 16). At most SEND_MANY_MAX per call; -errno when the first is refused
+ * (the caller counts it and goes on after it), else how many went (the kernel stops at the first refusal). */
+static napi_value send_many(napi_env env, napi_callback_info info) {
+  ARGS(7);
+  int fd, family, from, count;
+  uint8_t *data, *addrs;
+  size_t dlen, alen, mlen;
+  int32_t *meta;
+  if (arg_int(env, argv[0], &fd)) BAD_ARG("fd");
+  if (arg_int(env, argv[1], &family) || (family != 4 && family != 6)) BAD_ARG("family");
+  if (arg_bytes(env, argv[2], &data, &dlen)) BAD_ARG("data");
+  if (arg_i32s(env, argv[3], &meta, &mlen)) BAD_ARG("meta");
+  if (arg_bytes(env, argv[4], &addrs, &alen)) BAD_ARG("addrs");
+  if (arg_int(env, argv[5], &from) || from < 0) BAD_ARG("from");
+  if (arg_int(env, argv[6], &count) || count < from || (size_t)count * 3 > mlen || (size_t)count * 16 > alen) BAD_ARG("count");
+  if (count - from > SEND_MANY_MAX) count = from + SEND_MANY_MAX;
+  int k = count - from;
+  if (k == 0) return num(env, 0);
+  struct mmsghdr mm[SEND_MANY_MAX];
+  struct iovec iov[SEND_MANY_MAX];
+  union { struct sockaddr_in a4; struct sockaddr_in6 a6; } sa[SEND_MANY_MAX];
+  memset(mm, 0, sizeof(struct mmsghdr) * (size_t)k);
+  memset(sa, 0, sizeof sa[0] * (size_t)k);
+  for (int j = 0; j < k; j++) {
+    int i = from + j;
+    int32_t off = meta[3 * i], len = meta[3 * i + 1], port = meta[3 * i + 2];
+    if (off < 0 || len < 0 || (size_t)off + (size_t)len > dlen) BAD_ARG("meta: a datagram outside data");
+    if (port < 1 || port > 65535) BAD_ARG("meta: port");
+    iov[j].iov_base = data + off;
+    iov[j].iov_len = (size_t)len;
+    mm[j].msg_hdr.msg_iov = &iov[j];
+    mm[j].msg_hdr.msg_iovlen = 1;
+    if (family == 4) {
+      sa[j].a4.sin_family = AF_INET;
+      sa[j].a4.sin_port = htons((uint16_t)port);
+      memcpy(&sa[j].a4.sin_addr, addrs + 16 * i, 4);
+      mm[j].msg_hdr.msg_namelen = sizeof sa[j].a4;
+    } else {
+      sa[j].a6.sin6_family = AF_INET6;
+      sa[j].a6.sin6_port = htons((uint16_t)port);
+      memcpy(&sa[j].a6.sin6_addr, addrs + 16 * i, 16);
+      mm[j].msg_hdr.msg_namelen = sizeof sa[j].a6;
+    }
+    mm[j].msg_hdr.msg_name = &sa[j];
+  }
+  int n;
+  do n = sendmmsg(fd, mm, (unsigned)k, 0);
+  while (n < 0 && errno == EINTR);
+  return num(env, n < 0 ? -errno : n);
 }
 
 /* writeFd(fd, packet) -> bytes written | -errno */
@@ -802,6 +871,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"udpOpen", NULL, udp_open, NULL, NULL, NULL, napi_default, NULL},
       {"localPort", NULL, local_port, NULL, NULL, NULL, napi_default, NULL},
       {"sendToPort", NULL, send_to_port, NULL, NULL, NULL, napi_default, NULL},
+      {"sendMany", NULL, send_many, NULL, NULL, NULL, napi_default, NULL},
       {"closeFd", NULL, close_fd, NULL, NULL, NULL, napi_default, NULL},
       {"readerStart", NULL, reader_start, NULL, NULL, NULL, napi_default, NULL},
       {"readerStop", NULL, reader_stop, NULL, NULL, NULL, napi_default, NULL},

@@ -21,6 +21,8 @@ export interface NativeWire {
   udpOpen(family: 4 | 6, local: Uint8Array, port: number): number;
   localPort(fd: number): number;
   sendToPort(fd: number, family: 4 | 6, dst: Uint8Array, port: number, payload: Uint8Array): number;
+  /** Datagrams from..count-1 of a send queue in one sendmmsg (native/wire.c send_many); absent in older builds. */
+  sendMany(fd: number, family: 4 | 6, data: Uint8Array, meta: Int32Array, addrs: Uint8Array, from: number, count: number): number;
   closeFd(fd: number): number;
   readerStart(fd: number, kind: 0 | 1 | 2, ring: Uint8Array, slot: number, lengths: Int32Array, cb: (n: number) => void): object | number;
   readerStop(handle: object): number;
