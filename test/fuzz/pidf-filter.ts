@@ -298,7 +298,9 @@ class Generator {
       else items.push(`${this.prefixFor(a.ns, false, decls, used, scope)}:${a.local}="${v}"`);
     }
     // Decoys: declarations of location namespaces that nothing uses, on kept elements.
-    if (r.chance(0.1)) { const p = `d${r.int(10)}`; if (!decls.has(p)) decls.set(p, r.pick([NS.gp, NS.gml, NS.ca])); }
+    // Not a prefix this element's name or attributes already resolve from the scope: redeclaring it would
+    // change their namespace (two attributes could then share an expanded name: not well-formed).
+    if (r.chance(0.1)) { const p = `d${r.int(10)}`; if (!decls.has(p) && !used.has(p)) decls.set(p, r.pick([NS.gp, NS.gml, NS.ca])); }
     const q = r.chance(0.8) ? '"' : "'";
     for (const [p, ns] of decls) items.splice(r.int(items.length + 1), 0, `${p ? `xmlns:${p}` : 'xmlns'}=${q}${ns}${q}`);
     const name = ep ? `${ep}:${e.local}` : e.local;
