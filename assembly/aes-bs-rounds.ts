@@ -304,30 +304,67 @@ export function aesBsEncryptPlanes(st: usize, rk: usize, rounds: u32): void {
 }
 
 /**
- * Decrypts the 8 blocks held as bit planes at `st` with the same bitsliced round keys (the inverse
- * cipher of FIPS 197 5.3, InvMixColumns as MixColumns after (5, 0, 4, 0)). Inverse S-box: 32 AND + 86 XOR (Boyar and Peralta's middle).
+ * CBC decryption of the 8 blocks at `src` to `dst` (may be the same) with the bitsliced round keys at `rk`,
+ * chained from the block at `iv` (not within them), which is then set to the last ciphertext block: bsTranspose,
+ * the inverse cipher (FIPS 197 5.3, InvMixColumns as MixColumns after (5, 0, 4, 0)) and bsTranspose again, and
+ * the XOR with the previous ciphertext, in one function. Inverse S-box: 32 AND + 86 XOR (Boyar and Peralta's middle).
  */
-export function aesBsDecryptPlanes(st: usize, rk: usize, rounds: u32): void {
-  const sh0 = i8x16(0, 1, 2, 3, 7, 4, 5, 6, 10, 11, 8, 9, 13, 14, 15, 12);
+export function aesBsCbcDecrypt8(src: usize, dst: usize, rk: usize, rounds: u32, iv: usize): void {
+  const sh0 = i8x16(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
+  const sh1 = i8x16(0, 1, 2, 3, 7, 4, 5, 6, 10, 11, 8, 9, 13, 14, 15, 12);
+  const last = v128.load(src, 112);
+  let q0 = i8x16.swizzle(v128.load(src, 0), sh0);
+  let q1 = i8x16.swizzle(v128.load(src, 16), sh0);
+  let q2 = i8x16.swizzle(v128.load(src, 32), sh0);
+  let q3 = i8x16.swizzle(v128.load(src, 48), sh0);
+  let q4 = i8x16.swizzle(v128.load(src, 64), sh0);
+  let q5 = i8x16.swizzle(v128.load(src, 80), sh0);
+  let q6 = i8x16.swizzle(v128.load(src, 96), sh0);
+  let q7 = i8x16.swizzle(v128.load(src, 112), sh0);
+  let qt: v128;
+  qt = v128.and(v128.xor(i16x8.shr_u(q0, 1), q1), i8x16.splat(0x55));
+  q1 = v128.xor(q1, qt); q0 = v128.xor(q0, i16x8.shl(qt, 1));
+  qt = v128.and(v128.xor(i16x8.shr_u(q2, 1), q3), i8x16.splat(0x55));
+  q3 = v128.xor(q3, qt); q2 = v128.xor(q2, i16x8.shl(qt, 1));
+  qt = v128.and(v128.xor(i16x8.shr_u(q4, 1), q5), i8x16.splat(0x55));
+  q5 = v128.xor(q5, qt); q4 = v128.xor(q4, i16x8.shl(qt, 1));
+  qt = v128.and(v128.xor(i16x8.shr_u(q6, 1), q7), i8x16.splat(0x55));
+  q7 = v128.xor(q7, qt); q6 = v128.xor(q6, i16x8.shl(qt, 1));
+  qt = v128.and(v128.xor(i16x8.shr_u(q0, 2), q2), i8x16.splat(0x33));
+  q2 = v128.xor(q2, qt); q0 = v128.xor(q0, i16x8.shl(qt, 2));
+  qt = v128.and(v128.xor(i16x8.shr_u(q1, 2), q3), i8x16.splat(0x33));
+  q3 = v128.xor(q3, qt); q1 = v128.xor(q1, i16x8.shl(qt, 2));
+  qt = v128.and(v128.xor(i16x8.shr_u(q4, 2), q6), i8x16.splat(0x33));
+  q6 = v128.xor(q6, qt); q4 = v128.xor(q4, i16x8.shl(qt, 2));
+  qt = v128.and(v128.xor(i16x8.shr_u(q5, 2), q7), i8x16.splat(0x33));
+  q7 = v128.xor(q7, qt); q5 = v128.xor(q5, i16x8.shl(qt, 2));
+  qt = v128.and(v128.xor(i16x8.shr_u(q0, 4), q4), i8x16.splat(0x0f));
+  q4 = v128.xor(q4, qt); q0 = v128.xor(q0, i16x8.shl(qt, 4));
+  qt = v128.and(v128.xor(i16x8.shr_u(q1, 4), q5), i8x16.splat(0x0f));
+  q5 = v128.xor(q5, qt); q1 = v128.xor(q1, i16x8.shl(qt, 4));
+  qt = v128.and(v128.xor(i16x8.shr_u(q2, 4), q6), i8x16.splat(0x0f));
+  q6 = v128.xor(q6, qt); q2 = v128.xor(q2, i16x8.shl(qt, 4));
+  qt = v128.and(v128.xor(i16x8.shr_u(q3, 4), q7), i8x16.splat(0x0f));
+  q7 = v128.xor(q7, qt); q3 = v128.xor(q3, i16x8.shl(qt, 4));
   rk += <usize>rounds << 7;
-  let v0 = v128.xor(v128.load(st, 0), v128.load(rk, 0));
-  let v1 = v128.xor(v128.load(st, 16), v128.load(rk, 16));
-  let v2 = v128.xor(v128.load(st, 32), v128.load(rk, 32));
-  let v3 = v128.xor(v128.load(st, 48), v128.load(rk, 48));
-  let v4 = v128.xor(v128.load(st, 64), v128.load(rk, 64));
-  let v5 = v128.xor(v128.load(st, 80), v128.load(rk, 80));
-  let v6 = v128.xor(v128.load(st, 96), v128.load(rk, 96));
-  let v7 = v128.xor(v128.load(st, 112), v128.load(rk, 112));
+  let v0 = v128.xor(q0, v128.load(rk, 0));
+  let v1 = v128.xor(q1, v128.load(rk, 16));
+  let v2 = v128.xor(q2, v128.load(rk, 32));
+  let v3 = v128.xor(q3, v128.load(rk, 48));
+  let v4 = v128.xor(q4, v128.load(rk, 64));
+  let v5 = v128.xor(q5, v128.load(rk, 80));
+  let v6 = v128.xor(q6, v128.load(rk, 96));
+  let v7 = v128.xor(q7, v128.load(rk, 112));
   for (let r: u32 = 1; r < rounds; r++) {
     rk -= 128;
-    const z0 = i8x16.swizzle(v0, sh0);
-    const z1 = i8x16.swizzle(v1, sh0);
-    const z2 = i8x16.swizzle(v2, sh0);
-    const z3 = i8x16.swizzle(v3, sh0);
-    const z4 = i8x16.swizzle(v4, sh0);
-    const z5 = i8x16.swizzle(v5, sh0);
-    const z6 = i8x16.swizzle(v6, sh0);
-    const z7 = i8x16.swizzle(v7, sh0);
+    const z0 = i8x16.swizzle(v0, sh1);
+    const z1 = i8x16.swizzle(v1, sh1);
+    const z2 = i8x16.swizzle(v2, sh1);
+    const z3 = i8x16.swizzle(v3, sh1);
+    const z4 = i8x16.swizzle(v4, sh1);
+    const z5 = i8x16.swizzle(v5, sh1);
+    const z6 = i8x16.swizzle(v6, sh1);
+    const z7 = i8x16.swizzle(v7, sh1);
     const d0 = v128.xor(z4, z6);
     const d1 = v128.xor(z0, z1);
     const d2 = v128.xor(z3, z4);
@@ -497,14 +534,14 @@ export function aesBsDecryptPlanes(st: usize, rk: usize, rounds: u32): void {
     v7 = v128.xor(v128.xor(t6, b7), i32x4.shuffle(t7, t7, 2, 3, 0, 1));
   }
   rk -= 128;
-  const z0 = i8x16.swizzle(v0, sh0);
-  const z1 = i8x16.swizzle(v1, sh0);
-  const z2 = i8x16.swizzle(v2, sh0);
-  const z3 = i8x16.swizzle(v3, sh0);
-  const z4 = i8x16.swizzle(v4, sh0);
-  const z5 = i8x16.swizzle(v5, sh0);
-  const z6 = i8x16.swizzle(v6, sh0);
-  const z7 = i8x16.swizzle(v7, sh0);
+  const z0 = i8x16.swizzle(v0, sh1);
+  const z1 = i8x16.swizzle(v1, sh1);
+  const z2 = i8x16.swizzle(v2, sh1);
+  const z3 = i8x16.swizzle(v3, sh1);
+  const z4 = i8x16.swizzle(v4, sh1);
+  const z5 = i8x16.swizzle(v5, sh1);
+  const z6 = i8x16.swizzle(v6, sh1);
+  const z7 = i8x16.swizzle(v7, sh1);
   const l0 = v128.xor(z4, z6);
   const l1 = v128.xor(z0, z1);
   const l2 = v128.xor(z3, z4);
@@ -623,14 +660,48 @@ export function aesBsDecryptPlanes(st: usize, rk: usize, rounds: u32): void {
   const l115 = v128.xor(l95, l97);
   const l116 = v128.xor(l98, l114);
   const l117 = v128.xor(l115, l116);
-  v128.store(st, v128.xor(l108, v128.load(rk, 0)), 0);
-  v128.store(st, v128.xor(l106, v128.load(rk, 16)), 16);
-  v128.store(st, v128.xor(l103, v128.load(rk, 32)), 32);
-  v128.store(st, v128.xor(l117, v128.load(rk, 48)), 48);
-  v128.store(st, v128.xor(l102, v128.load(rk, 64)), 64);
-  v128.store(st, v128.xor(l110, v128.load(rk, 80)), 80);
-  v128.store(st, v128.xor(l113, v128.load(rk, 96)), 96);
-  v128.store(st, v128.xor(l104, v128.load(rk, 112)), 112);
+  let p0 = i8x16.swizzle(v128.xor(l108, v128.load(rk, 0)), sh0);
+  let p1 = i8x16.swizzle(v128.xor(l106, v128.load(rk, 16)), sh0);
+  let p2 = i8x16.swizzle(v128.xor(l103, v128.load(rk, 32)), sh0);
+  let p3 = i8x16.swizzle(v128.xor(l117, v128.load(rk, 48)), sh0);
+  let p4 = i8x16.swizzle(v128.xor(l102, v128.load(rk, 64)), sh0);
+  let p5 = i8x16.swizzle(v128.xor(l110, v128.load(rk, 80)), sh0);
+  let p6 = i8x16.swizzle(v128.xor(l113, v128.load(rk, 96)), sh0);
+  let p7 = i8x16.swizzle(v128.xor(l104, v128.load(rk, 112)), sh0);
+  let pt: v128;
+  pt = v128.and(v128.xor(i16x8.shr_u(p0, 1), p1), i8x16.splat(0x55));
+  p1 = v128.xor(p1, pt); p0 = v128.xor(p0, i16x8.shl(pt, 1));
+  pt = v128.and(v128.xor(i16x8.shr_u(p2, 1), p3), i8x16.splat(0x55));
+  p3 = v128.xor(p3, pt); p2 = v128.xor(p2, i16x8.shl(pt, 1));
+  pt = v128.and(v128.xor(i16x8.shr_u(p4, 1), p5), i8x16.splat(0x55));
+  p5 = v128.xor(p5, pt); p4 = v128.xor(p4, i16x8.shl(pt, 1));
+  pt = v128.and(v128.xor(i16x8.shr_u(p6, 1), p7), i8x16.splat(0x55));
+  p7 = v128.xor(p7, pt); p6 = v128.xor(p6, i16x8.shl(pt, 1));
+  pt = v128.and(v128.xor(i16x8.shr_u(p0, 2), p2), i8x16.splat(0x33));
+  p2 = v128.xor(p2, pt); p0 = v128.xor(p0, i16x8.shl(pt, 2));
+  pt = v128.and(v128.xor(i16x8.shr_u(p1, 2), p3), i8x16.splat(0x33));
+  p3 = v128.xor(p3, pt); p1 = v128.xor(p1, i16x8.shl(pt, 2));
+  pt = v128.and(v128.xor(i16x8.shr_u(p4, 2), p6), i8x16.splat(0x33));
+  p6 = v128.xor(p6, pt); p4 = v128.xor(p4, i16x8.shl(pt, 2));
+  pt = v128.and(v128.xor(i16x8.shr_u(p5, 2), p7), i8x16.splat(0x33));
+  p7 = v128.xor(p7, pt); p5 = v128.xor(p5, i16x8.shl(pt, 2));
+  pt = v128.and(v128.xor(i16x8.shr_u(p0, 4), p4), i8x16.splat(0x0f));
+  p4 = v128.xor(p4, pt); p0 = v128.xor(p0, i16x8.shl(pt, 4));
+  pt = v128.and(v128.xor(i16x8.shr_u(p1, 4), p5), i8x16.splat(0x0f));
+  p5 = v128.xor(p5, pt); p1 = v128.xor(p1, i16x8.shl(pt, 4));
+  pt = v128.and(v128.xor(i16x8.shr_u(p2, 4), p6), i8x16.splat(0x0f));
+  p6 = v128.xor(p6, pt); p2 = v128.xor(p2, i16x8.shl(pt, 4));
+  pt = v128.and(v128.xor(i16x8.shr_u(p3, 4), p7), i8x16.splat(0x0f));
+  p7 = v128.xor(p7, pt); p3 = v128.xor(p3, i16x8.shl(pt, 4));
+  v128.store(dst, v128.xor(p7, v128.load(src, 96)), 112);
+  v128.store(dst, v128.xor(p6, v128.load(src, 80)), 96);
+  v128.store(dst, v128.xor(p5, v128.load(src, 64)), 80);
+  v128.store(dst, v128.xor(p4, v128.load(src, 48)), 64);
+  v128.store(dst, v128.xor(p3, v128.load(src, 32)), 48);
+  v128.store(dst, v128.xor(p2, v128.load(src, 16)), 32);
+  v128.store(dst, v128.xor(p1, v128.load(src, 0)), 16);
+  v128.store(dst, v128.xor(p0, v128.load(iv)));
+  v128.store(iv, last);
 }
 
 /**

@@ -13,11 +13,13 @@
 // Converted once per key within an exported call, kept in BS_RK, zeroed by bsWipe().
 
 import { AES_RK } from "./aes";
-import { aesBsEncryptPlanes, aesBsDecryptPlanes, bsTranspose } from "./aes-bs-rounds";
+import { aesBsEncryptPlanes, aesBsCbcDecrypt8, bsTranspose } from "./aes-bs-rounds";
 import { zero16, copy16 } from "./bytes";
 
 const BS_RK: usize = memory.data(15 * 128, 16); // up to 15 round keys x 8 planes
 const ST: usize = memory.data(128, 16); // 8 blocks, or their 8 planes
+const ST2: usize = memory.data(128, 16); // aesBsEcb's decrypted blocks
+const ZIV: usize = memory.data(16, 16); // aesBsEcb's chaining value (zero, then a ciphertext block)
 const CHAIN: usize = memory.data(8 * 16, 16); // per lane: CBC chaining value
 const LANE: usize = memory.data(8 * 8, 16); // per lane: u32 address of the next block, u32 blocks left
 let keysOf: usize = 0; // the AES context whose round keys are in BS_RK (0: none)
@@ -54,29 +56,23 @@ export function bsWipe(): void {
   keysOf = 0;
 }
 
-/** CBC decryption of `len` bytes (a multiple of 16) from `src` to `dst` (may be the same); `iv` updated. */
+/** CBC decryption of `len` bytes (a multiple of 16) from `src` to `dst` (may be the same); `iv` (not within them) updated. */
 export function aesBsCbcDecrypt(ctx: usize, iv: usize, src: usize, dst: usize, len: usize): void {
   if (len == 0) return;
   bsKeys(ctx);
   const rounds = load<u32>(ctx);
-  let chain = v128.load(iv);
-  for (let off: usize = 0; off < len; off += 128) {
-    const n = min<usize>(128, len - off);
-    if (n == 128) copy16(ST, src + off, 128);
-    else { memory.copy(ST, src + off, n); memory.fill(ST + n, 0, 128 - n); }
-    const next = v128.load(src + off + n - 16);
-    bsTranspose(ST);
-    aesBsDecryptPlanes(ST, BS_RK, rounds);
-    bsTranspose(ST);
-    // Block k XOR ciphertext block k - 1, from the last block down (in place, k - 1 is still intact).
-    for (let k = (n >> 4) - 1; k >= 1; k--) {
-      const at = off + (k << 4);
-      v128.store(dst + at, v128.xor(v128.load(ST + (k << 4)), v128.load(src + at - 16)));
-    }
-    v128.store(dst + off, v128.xor(v128.load(ST), chain));
-    chain = next;
-  }
-  v128.store(iv, chain);
+  // Whole passes in registers (aesBsCbcDecrypt8 chains through `iv`); a last partial pass through ST,
+  // zero-padded, its n bytes copied out, `iv` then set to its last ciphertext block (read first: in place,
+  // src is overwritten). One pass function only, so the module has no other decryption code.
+  let off: usize = 0;
+  for (; off + 128 <= len; off += 128) aesBsCbcDecrypt8(src + off, dst + off, BS_RK, rounds, iv);
+  if (off == len) return;
+  const n = len - off;
+  const next = v128.load(src + len - 16);
+  memory.copy(ST, src + off, n); memory.fill(ST + n, 0, 128 - n);
+  aesBsCbcDecrypt8(ST, ST, BS_RK, rounds, iv);
+  memory.copy(dst + off, ST, n);
+  v128.store(iv, next);
 }
 
 /**
@@ -144,13 +140,28 @@ export function aesBsEncryptBlock(ctx: usize, src: usize, dst: usize): void {
 export function aesBsEcb(ctx: usize, src: usize, dst: usize, len: usize, decrypt: bool): void {
   bsKeys(ctx);
   const rounds = load<u32>(ctx);
+  if (decrypt) {
+    // Through the CBC pass (the only decryption code): ST to ST + 128 chained from zero, then each
+    // block's chaining XOR (the ciphertext block before it, kept in ST) undone.
+    const out = ST2;
+    for (let off: usize = 0; off < len; off += 128) {
+      const n = min<usize>(128, len - off);
+      memory.copy(ST, src + off, n); memory.fill(ST + n, 0, 128 - n);
+      zero16(ZIV, 16);
+      aesBsCbcDecrypt8(ST, out, BS_RK, rounds, ZIV);
+      for (let k: usize = 16; k < 128; k += 16) v128.store(out + k, v128.xor(v128.load(out + k), v128.load(ST + k - 16)));
+      memory.copy(dst + off, out, n);
+    }
+    zero16(ST2, 128);
+    zero16(ZIV, 16);
+    return;
+  }
   for (let off: usize = 0; off < len; off += 128) {
     const n = min<usize>(128, len - off);
     if (n == 128) copy16(ST, src + off, 128);
     else { memory.copy(ST, src + off, n); memory.fill(ST + n, 0, 128 - n); }
     bsTranspose(ST);
-    if (decrypt) aesBsDecryptPlanes(ST, BS_RK, rounds);
-    else aesBsEncryptPlanes(ST, BS_RK, rounds);
+    aesBsEncryptPlanes(ST, BS_RK, rounds);
     bsTranspose(ST);
     if (n == 128) copy16(dst + off, ST, 128);
     else memory.copy(dst + off, ST, n);

@@ -574,16 +574,13 @@ function encryptFn() {
   return fn(head, L);
 }
 
-function decryptFn() {
+let FINAL_OUTS = [];
+/**
+ * The inverse cipher of FIPS 197 5.3 on v0..v7 (keys from rk down), InvMixColumns as MixColumns after
+ * (5, 0, 4, 0): the loop and the last round's inverse S-box, whose outputs are FINAL_OUTS (rk then at key 0).
+ */
+function decryptRounds() {
   const L = [];
-  L.push('/**');
-  L.push(' * Decrypts the 8 blocks held as bit planes at `st` with the same bitsliced round keys (the inverse');
-  L.push(` * cipher of FIPS 197 5.3, InvMixColumns as MixColumns after (5, 0, 4, 0)). Inverse S-box: ${DEC.c.gates.and} AND + ${DEC.c.gates.xor} XOR${DEC === INV ? '' : " (Boyar and Peralta's middle)"}.`);
-  L.push(' */');
-  L.push('export function aesBsDecryptPlanes(st: usize, rk: usize, rounds: u32): void {');
-  const head = L.splice(0);
-  L.push('  rk += <usize>rounds << 7;');
-  for (const i of P8) L.push(`  let v${i} = v128.xor(v128.load(st, ${16 * i}), v128.load(rk, ${16 * i}));`);
   L.push('  for (let r: u32 = 1; r < rounds; r++) {');
   L.push('    rk -= 128;');
   // Name the shifted inputs first, so that each shuffle is done once.
@@ -609,15 +606,58 @@ function decryptFn() {
   for (const i of P8) L.push(`  const z${i} = ${shuf(`v${i}`, ISR)};`);
   const fin = inline(DEC, P8.map((i) => `z${i}`), 'l');
   L.push(...fin.lines);
-  for (const i of P8) L.push(`  v128.store(st, v128.xor(${fin.outs[i]}, v128.load(rk, ${16 * i})), ${16 * i});`);
-  L.push('}');
-  return fn(head, L);
+  FINAL_OUTS = fin.outs;
+  return L;
 }
 
 /**
  * The 8x8 bit-matrix transpose of every byte position across the 8 v128 at `st`, with (row-major) the
  * 4 x 4 byte transpose of each v128: both are involutions and they commute, so this is its own inverse.
  */
+/** Lines of the in-register transpose (as bsTranspose): `let ${p}i` from the expressions ins[i]. */
+function transposeLines(ins, p, indent) {
+  const L = [];
+  for (const i of P8) L.push(`${indent}let ${p}${i} = ${ROW ? shuf(ins[i], TOROW) : ins[i]};`);
+  L.push(`${indent}let ${p}t: v128;`);
+  for (const [n, m] of [[1, '0x55'], [2, '0x33'], [4, '0x0f']]) {
+    for (const lo of P8.filter((k) => (k & n) === 0)) {
+      const hi = lo + n;
+      L.push(`${indent}${p}t = v128.and(v128.xor(i16x8.shr_u(${p}${lo}, ${n}), ${p}${hi}), i8x16.splat(${m}));`);
+      L.push(`${indent}${p}${hi} = v128.xor(${p}${hi}, ${p}t); ${p}${lo} = v128.xor(${p}${lo}, i16x8.shl(${p}t, ${n}));`);
+    }
+  }
+  return L;
+}
+
+/**
+ * One full CBC decryption pass in registers: the 8 ciphertext blocks at `src` transposed, decrypted and
+ * transposed back, each XORed with the ciphertext block before it (the first with the block at `iv`),
+ * the plaintext to `dst` (may be `src`), and the last ciphertext block to `iv`: no round trip of the
+ * blocks and planes through memory between the transposes and the rounds.
+ */
+function cbcDecryptFn() {
+  const L = [];
+  L.push('/**');
+  L.push(' * CBC decryption of the 8 blocks at `src` to `dst` (may be the same) with the bitsliced round keys at `rk`,');
+  L.push(' * chained from the block at `iv` (not within them), which is then set to the last ciphertext block: bsTranspose,');
+  L.push(' * the inverse cipher (FIPS 197 5.3, InvMixColumns as MixColumns after (5, 0, 4, 0)) and bsTranspose again, and');
+  L.push(` * the XOR with the previous ciphertext, in one function. Inverse S-box: ${DEC.c.gates.and} AND + ${DEC.c.gates.xor} XOR${DEC === INV ? '' : " (Boyar and Peralta's middle)"}.`);
+  L.push(' */');
+  L.push('export function aesBsCbcDecrypt8(src: usize, dst: usize, rk: usize, rounds: u32, iv: usize): void {');
+  const head = L.splice(0);
+  L.push('  const last = v128.load(src, 112);');
+  L.push(...transposeLines(P8.map((i) => `v128.load(src, ${16 * i})`), 'q', '  '));
+  L.push('  rk += <usize>rounds << 7;');
+  for (const i of P8) L.push(`  let v${i} = v128.xor(q${i}, v128.load(rk, ${16 * i}));`);
+  L.push(...decryptRounds());
+  L.push(...transposeLines(P8.map((i) => `v128.xor(${FINAL_OUTS[i]}, v128.load(rk, ${16 * i}))`), 'p', '  '));
+  for (let k = 7; k >= 1; k--) L.push(`  v128.store(dst, v128.xor(p${k}, v128.load(src, ${16 * (k - 1)})), ${16 * k});`);
+  L.push('  v128.store(dst, v128.xor(p0, v128.load(iv)));');
+  L.push('  v128.store(iv, last);');
+  L.push('}');
+  return fn(head, L);
+}
+
 function transposeFn() {
   const L = [];
   L.push('/**');
@@ -665,7 +705,7 @@ const out = [
   '',
   encryptFn(),
   '',
-  decryptFn(),
+  cbcDecryptFn(),
   '',
   transposeFn(),
   '',

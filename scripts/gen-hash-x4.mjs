@@ -80,7 +80,10 @@ function sha1() {
     }
     const [A, B, C, D, E] = v;
     const s = Math.floor(t / 20);
-    out(`  ${E} = ${add(E, rotl(A, 5), F[s](B, C, D), k4(K[s]), w)}; ${B} = ${rotl(B, 30)};`);
+    // Summed so that the newest values come last: W + K + E are ready early, F waits on B (the previous
+    // round's A), rotl(A, 5) on A: two additions after them where left to right was four (V8 keeps the
+    // order), a shorter dependency chain per round for the same instructions.
+    out(`  ${E} = ${add(w, k4(K[s]), E, F[s](B, C, D), rotl(A, 5))}; ${B} = ${rotl(B, 30)};`);
     v = [E, A, B, C, D];
   }
   const [A, B, C, D, E] = v;
@@ -118,7 +121,7 @@ function md5() {
   for (let i = 0; i < 64; i++) {
     const r = i >> 4;
     const [A, B, C, D] = v;
-    const t = add(A, F[r](B, C, D), k4(T[i]), `w${X[r](i)}`);
+    const t = add(k4(T[i]), `w${X[r](i)}`, A, F[r](B, C, D)); // F (on B, the newest) last, as in sha1x4
     out(`  ${A} = ${t}; ${A} = ${add(B, rotl(A, S[r][i & 3]))};`);
     v = [D, A, B, C];
   }
