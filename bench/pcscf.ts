@@ -29,9 +29,11 @@
 //
 //   node scripts/build.mjs --quiet && node --import tsx bench/pcscf.ts [--ues 200] [--window 4] [--rounds 8]
 //     [--seconds 2] [--registrations 4000] [--concurrency 64] [--only tx,reg,sipp,kamailio] [--cpu-prof DIR]
-//     [--dist DIR] [--node-flags "V8 flags for the P-CSCF process"] [--core-process]
+//     [--dist DIR] [--node-flags "V8 flags for the P-CSCF process"] [--core-process] [--reg-warmup SECONDS]
 //   npm run bench:pcscf
-//   (--cpu-prof DIR: the P-CSCF process writes a V8 CPU profile there, node --cpu-prof)
+//   (--cpu-prof DIR: the P-CSCF process writes a V8 CPU profile there, node --cpu-prof; --reg-warmup: seconds of
+//   registrations before the first window, default 0.5: the windows then include V8's optimising compiler
+//   at work on the P-CSCF's code, a large share of its CPU in the first thousands of registrations)
 
 import { type ChildProcess, fork, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -202,14 +204,15 @@ async function load(): Promise<void> {
       // then de-registers; the count of completed registrations is read per window.
       const total = m.registrations as number;
       const conc = m.concurrency as number;
-      let next = 0;
+      // `first`: the first user's index (bench/pcscf-instructions.ts runs a warm-up, then other users).
+      let next = (m.first as number | undefined) ?? 0;
       let registered = 0;
       let failed = 0;
       (globalThis as { __done?: () => number }).__done = () => registered;
       const worker = async (): Promise<void> => {
         for (;;) {
           const i = next++;
-          if (i >= total) return;
+          if (i >= total + ((m.first as number | undefined) ?? 0)) return;
           const ue = await make(i);
           try {
             const r = await ue.register();
@@ -367,14 +370,14 @@ async function txBench(o: { ues: number; window: number; rounds: number; seconds
   }
 }
 
-async function regBench(o: { registrations: number; concurrency: number; rounds: number; seconds: number; prof?: string | undefined; dist?: string | undefined }): Promise<Figure> {
+async function regBench(o: { registrations: number; concurrency: number; rounds: number; seconds: number; warmup: number; prof?: string | undefined; dist?: string | undefined }): Promise<Figure> {
   const s = await startServer({ users: o.registrations, prof: o.prof, dist: o.dist });
   const l = await startLoad();
   try {
     l.io.send({ t: 'init', port: s.port, encapPort: s.encapPort });
     l.io.send({ t: 'reg', registrations: o.registrations, concurrency: o.concurrency });
     await l.io.next('regStarted');
-    await sleep(500);
+    await sleep(o.warmup * 1000);
     const count = async (): Promise<number> => { l.io.send({ t: 'count' }); return (await l.io.next('count')).done as number; };
     const r = await sample(o.rounds, o.seconds, count, s.cpu, s.core?.cpu);
     const d = await l.io.next('regDone');
@@ -498,7 +501,7 @@ async function main(): Promise<void> {
   };
   const dist = process.argv.includes('--dist') ? arg('dist', '') : undefined;
   if (only.has('tx')) show(await txBench({ ues: Number(arg('ues', '200')), window: Number(arg('window', '4')), rounds, seconds, prof, dist }));
-  if (only.has('reg')) show(await regBench({ registrations: Number(arg('registrations', '4000')), concurrency: Number(arg('concurrency', '64')), rounds, seconds, prof, dist }));
+  if (only.has('reg')) show(await regBench({ registrations: Number(arg('registrations', '4000')), concurrency: Number(arg('concurrency', '64')), rounds, seconds, warmup: Number(arg('reg-warmup', '0.5')), prof, dist }));
   if (only.has('sipp')) show(await sippBench({ rounds, seconds, concurrency: Number(arg('sipp-concurrency', '200')), prof, dist }));
   if (only.has('kamailio')) show(await kamailioBench({ rounds, seconds, concurrency: Number(arg('sipp-concurrency', '200')) }));
   const la1 = loadavg();

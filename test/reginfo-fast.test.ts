@@ -103,6 +103,31 @@ test('reginfo fast path: generated documents read as the general reader reads th
   assert.ok(readCanonicalReginfo(new TextEncoder().encode(real)) !== undefined);
 });
 
+test('reginfo fast path: bytes are read as text only when every one is ASCII', () => {
+  // The reference: a byte loop (every byte < 0x80). Around a canonical document's value, each single byte
+  // 0x00-0xff and some sequences (valid UTF-8 of 2, 3 and 4 bytes, U+FFFD itself, a BOM, a lone
+  // continuation byte, a truncated sequence): the fast path reads the bytes exactly when the loop says
+  // ASCII and the text is canonical, and otherwise leaves them to the general reader, whose answer
+  // parseReginfo then gives.
+  const doc = buildReginfo({ version: 1, state: 'full', registrations: [{ aor: 'sip:u1@ims.example.org', id: 'r1', state: 'active', contacts: [{ id: 'c1', uri: 'sip:u1@192.0.2.7:5064', state: 'active', event: 'registered', expires: 600 }] }] });
+  const bytes = new TextEncoder().encode(doc);
+  const at = doc.indexOf('u1@') + 1;
+  const inserts: number[][] = [...Array.from({ length: 256 }, (_, b) => [b]), [0xc3, 0xa9], [0xe2, 0x82, 0xac], [0xf0, 0x9f, 0x98, 0x80], [0xef, 0xbf, 0xbd], [0xef, 0xbb, 0xbf], [0x80, 0x41], [0xe2, 0x82]];
+  let read = 0;
+  for (const ins of inserts) {
+    for (const where of [0, at, bytes.length]) {
+      const b = new Uint8Array([...bytes.subarray(0, where), ...ins, ...bytes.subarray(where)]);
+      const isAscii = b.every((x) => x < 0x80);
+      const f = readCanonicalReginfo(b);
+      if (!isAscii) assert.is(f, undefined, `${ins} at ${where}`);
+      else assert.equal(f, readCanonicalReginfo(String.fromCharCode(...b)), `${ins} at ${where}`);
+      if (f !== undefined) read++;
+      assert.equal(outcome(parseReginfo, b), outcome(parseReginfoXml, b));
+    }
+  }
+  assert.ok(read > 50, `${read} read by the fast path`);
+});
+
 test('reginfo fast path: near the byte bound and over it, both readers agree', () => {
   // (In buildReginfo's layout a contact takes over 80 bytes, so the byte bound comes before the element bound.)
   for (const n of [600, 1023]) {

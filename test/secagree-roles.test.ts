@@ -9,7 +9,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
   PcscfSecAgree, SaDatabase, UeSecAgree, allCombinations, initSync, parseAuthHeader, parseSecurityHeader,
-  releaseCombinations, sameMechanisms, withIntegrityProtected, withoutIkCk, withoutSecAgreeTag, authParam,
+  releaseCombinations, sameMechanisms, withIntegrityProtected, withoutIkCk, withoutSecAgreeTag, authParam, parseAkaChallenge,
   type Combination, type ConfidentialityMode, type PcscfPolicy, type UeRelease,
 } from '../src/index.js';
 import { throwsCode } from './helpers.js';
@@ -269,6 +269,31 @@ test('toward the S-CSCF: integrity-protected set (a UE cannot claim it), ik/ck r
   assert.is(withoutSecAgreeTag('path, sec-agree'), 'path');
   assert.is(withoutSecAgreeTag('sec-agree'), '');
   assert.is(withoutSecAgreeTag('Sec-Agree,path,gruu'), 'path, gruu');
+});
+
+test('one parse per REGISTER: the edits and the AKA challenge read from a parsed header give what they give from its text, and leave it as it was', () => {
+  // The P-CSCF parses Authorization / WWW-Authenticate once and passes the parsed value to each step: each
+  // must give what the same step gives from the text, and must not change the parsed value the next reads.
+  const auths = [
+    'Digest username="alice@ims.example.org",realm="ims.example.org",uri="sip:ims.example.org",nonce="",response="",integrity-protected="yes"',
+    'Digest username="u1@ims.example.org", realm="ims.example.org", nonce="I1U8vpY3qJ0hiuZNrke/NVXzKLQ1d7m5Sp/6w1Tfr7M=", uri="sip:ims.example.org", response="6629fae49393a05397450978507c4ef1", algorithm=AKAv1-MD5, qop=auth, nc=00000001, cnonce="a\\b\\"c"',
+    'Digest username="bob@ims.example.org",realm="ims.example.org",nonce="x",uri="sip:ims.example.org",response="",auts="AAECAwQFBgcICQoLDA0="',
+  ];
+  for (const a of auths) {
+    const h = parseAuthHeader(a);
+    const before = JSON.stringify(h);
+    for (const v of ['yes', 'no', 'tls-pending'] as const) assert.is(withIntegrityProtected(h, v), withIntegrityProtected(a, v));
+    assert.is(JSON.stringify(h), before, 'the parsed Authorization is unchanged for the next step');
+  }
+  const www = 'Digest realm="ims.example.org",nonce="I1U8vpY3qJ0hiuZNrke/NVXzKLQ1d7m5Sp/6w1Tfr7M=",algorithm=AKAv1-MD5,qop="auth",ik="f769bcd751044604127672711c6d3441",ck="b40ba9a3c58b2a05bbf0d987b21bf8cb"';
+  const h = parseAuthHeader(www);
+  const before = JSON.stringify(h);
+  assert.equal(parseAkaChallenge(h), parseAkaChallenge(www));
+  assert.is(withoutIkCk(h), withoutIkCk(www));
+  assert.not.match(withoutIkCk(h), /ik=|ck=|f769bcd7|b40ba9a3/);
+  assert.equal(parseAkaChallenge(h).ik, Uint8Array.from(Buffer.from('f769bcd751044604127672711c6d3441', 'hex')), 'ik still read after ik/ck were removed from the relayed copy');
+  assert.is(JSON.stringify(h), before);
+  throwsCode(() => parseAkaChallenge(parseAuthHeader('Basic realm="x"')), 'AUTH_PARAM');
 });
 
 test('protected REGISTER: verbatim, re-split and mutated Security-Verify / Security-Client lines get the decision of a parse-and-compare of both', () => {

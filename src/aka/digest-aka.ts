@@ -174,11 +174,12 @@ function hexKey(v: string, name: string): Uint8Array {
 }
 
 /**
- * Parses a WWW-Authenticate value of an IMS AKA challenge. Throws AUTH_PARSE (syntax), AUTH_PARAM
- * (scheme, algorithm, qop, a missing realm or nonce, bad ik/ck) or AKA_NONCE.
+ * Parses a WWW-Authenticate value of an IMS AKA challenge (the value, or the value already parsed by
+ * parseAuthHeader). Throws AUTH_PARSE (syntax), AUTH_PARAM (scheme, algorithm, qop, a missing realm or
+ * nonce, bad ik/ck) or AKA_NONCE.
  */
-export function parseAkaChallenge(wwwAuthenticate: string): AkaChallenge {
-  const h = parseAuthHeader(wwwAuthenticate);
+export function parseAkaChallenge(wwwAuthenticate: string | AuthHeader): AkaChallenge {
+  const h = typeof wwwAuthenticate === 'string' ? parseAuthHeader(wwwAuthenticate) : wwwAuthenticate;
   if (h.scheme.toLowerCase() !== 'digest') throw new Ipsec3gppError('AUTH_PARAM', `scheme ${h.scheme} is not Digest`);
   const algorithm = required(h, 'algorithm');
   if (algorithm.toLowerCase() !== AKAV1_MD5.toLowerCase()) throw new Ipsec3gppError('AUTH_PARAM', `algorithm ${algorithm} is not ${AKAV1_MD5}`);

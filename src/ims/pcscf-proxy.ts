@@ -28,7 +28,7 @@ import {
   type PcscfPolicy, type RegistrationAttempt,
 } from '../secagree/pcscf.js';
 import { SaDatabase, type SaEntry, type SaSet } from '../secagree/sadb.js';
-import { authParam, parseAuthHeader } from '../sip/auth-header.js';
+import { authParam, parseAuthHeader, type AuthHeader } from '../sip/auth-header.js';
 import { addressUri, detached, headerParam, parseVia, splitList, type SipRequest, type SipResponse } from '../sip/message.js';
 import { hostPort, normalizeAddress } from '../ip.js';
 import { Ipsec3gppError } from '../errors.js';
@@ -614,8 +614,11 @@ export class PcscfProxy {
       return;
     }
     let key: string;
+    // Parsed once: the IMPI, the integrity-protected edit and the closed-run check below all read it.
+    let auth: AuthHeader;
     try {
-      key = authParam(parseAuthHeader(authorization), 'username') ?? addressUri(req.headers.get('to')!);
+      auth = parseAuthHeader(authorization);
+      key = authParam(auth, 'username') ?? addressUri(req.headers.get('to')!);
     } catch {
       respond(makeResponse(req, 400, 'Bad Request', [['Warning', '399 pcscf "malformed Authorization"']]));
       return;
@@ -658,7 +661,7 @@ export class PcscfProxy {
       const fwd = this.#withPath(this.#towardCore(req, set, pani));
       // integrity-protected="yes" only for what arrived over the SAs (TS 24.229 5.2.2.1); with --no-ipsec a
       // REGISTER in clear is not integrity protected, whatever its headers say.
-      fwd.headers.set('Authorization', withIntegrityProtected(authorization, set ? 'yes' : 'no'));
+      fwd.headers.set('Authorization', withIntegrityProtected(auth, set ? 'yes' : 'no'));
       this.#pani.set(key, pani);
       const requested = registerExpires(req);
       const final = await this.#forward(req, fwd, this.#toCore(), respond, (res) => {
@@ -686,7 +689,7 @@ export class PcscfProxy {
       });
       // A failed authentication (403): the temporary set goes once the answer has left over it.
       if (final === undefined || final.status >= 300) this.sec.failed(attempt ?? key);
-      if (final !== undefined) this.#runClosed(key, authorization, final);
+      if (final !== undefined) this.#runClosed(key, auth, final);
       return;
     }
 
@@ -701,7 +704,7 @@ export class PcscfProxy {
         if (attempt === undefined) return;
       }
       const fwd = this.#withPath(this.#towardCore(req, set, pani));
-      fwd.headers.set('Authorization', withIntegrityProtected(authorization, 'yes'));
+      fwd.headers.set('Authorization', withIntegrityProtected(auth, 'yes'));
       if (expires !== 0) this.#pani.set(key, pani);
       this.db.beginTransaction(set);
       let final: SipResponse | undefined;
@@ -723,7 +726,7 @@ export class PcscfProxy {
       } finally {
         this.db.endTransaction(set);
       }
-      if (final !== undefined) this.#runClosed(key, authorization, final);
+      if (final !== undefined) this.#runClosed(key, auth, final);
       return;
     }
 
@@ -736,11 +739,11 @@ export class PcscfProxy {
     const attempt = this.#storeOffer(req, key, route.address, pani, respond, behindNat(req, route.address, route.stream ? undefined : route.port));
     if (attempt === undefined) return;
     const fwd = this.#withPath(this.#towardCore(req, undefined, undefined));
-    fwd.headers.set('Authorization', withIntegrityProtected(authorization, 'no'));
+    fwd.headers.set('Authorization', withIntegrityProtected(auth, 'no'));
     const final = await this.#forward(req, fwd, this.#toCore(), respond, (res) => this.#registerAnswer(attempt, res, undefined));
     // No challenge came (timeout, an error, a 200): the attempt is over.
     if (final === undefined || !attempt.challenged) this.sec.failed(attempt);
-    if (final !== undefined) this.#runClosed(key, authorization, final);
+    if (final !== undefined) this.#runClosed(key, auth, final);
   }
 
   /**
@@ -748,13 +751,10 @@ export class PcscfProxy {
    * earlier challenge, answered by the S-CSCF: that AKA run is closed, so the attempt it belonged to is over
    * (its temporary set goes now, not at reg-await-auth expiry). Nothing else ends another attempt.
    */
-  #runClosed(key: string, authorization: string, final: SipResponse): void {
+  #runClosed(key: string, a: AuthHeader, final: SipResponse): void {
     if (final.status < 300) return;
-    try {
-      const a = parseAuthHeader(authorization);
-      if (authParam(a, 'response') !== '' && authParam(a, 'auts') === undefined) return;
-      this.sec.challengeClosed(key, authParam(a, 'nonce') ?? '');
-    } catch { /* parsed before it was forwarded */ }
+    if (authParam(a, 'response') !== '' && authParam(a, 'auts') === undefined) return;
+    this.sec.challengeClosed(key, authParam(a, 'nonce') ?? '');
   }
 
   /**
@@ -914,15 +914,17 @@ export class PcscfProxy {
       const www = res.headers.get('www-authenticate');
       if (www === undefined) return res;
       let c: ReturnType<typeof parseAkaChallenge>;
+      let h: AuthHeader;
       try {
-        c = parseAkaChallenge(www);
+        h = parseAuthHeader(www); // once: read here, and relayed without ik/ck below
+        c = parseAkaChallenge(h);
       } catch {
         // Not an AKA challenge this P-CSCF can read: the UE gets it without any ik/ck the core put there.
         res.headers.remove('www-authenticate');
         return res;
       }
       // CK and IK never go further than this P-CSCF (TS 33.203 7.1), whatever happens to the challenge.
-      res.headers.set('WWW-Authenticate', withoutIkCk(www));
+      res.headers.set('WWW-Authenticate', withoutIkCk(h));
       if (attempt === undefined || c.ck === undefined || c.ik === undefined) return res;
       let step: ReturnType<PcscfSecAgree['challenge']>;
       try {
@@ -939,7 +941,6 @@ export class PcscfProxy {
       }
       this.#natSet(attempt, step.set);
       this.events.challenged?.({ key: attempt.key, alg: step.chosen.alg, ealg: step.chosen.ealg, mode: this.sec.pendingMode(attempt) ?? 'ipsec' });
-      res.headers.set('WWW-Authenticate', withoutIkCk(www));
       res.headers.add('Security-Server', step.securityServer);
       return res;
     }

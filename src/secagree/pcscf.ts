@@ -31,7 +31,7 @@ import {
   type AlgorithmStatus,
 } from '../algorithms.js';
 import { Ipsec3gppError } from '../errors.js';
-import { formatAuthHeader, parseAuthHeader, removeAuthParams, setAuthParam } from '../sip/auth-header.js';
+import { formatAuthHeader, parseAuthHeader, removeAuthParams, setAuthParam, type AuthHeader } from '../sip/auth-header.js';
 import { parseSecurityHeader, sameMechanisms, type SecMechanism } from './header.js';
 import { formatIpsec3gpp, ipsec3gppEntries, type Ipsec3gppParams } from './ipsec3gpp.js';
 import { type SaDatabase, type SaSet } from './sadb.js';
@@ -521,14 +521,19 @@ export class PcscfSecAgree {
 /**
  * Authorization with integrity-protected set by the P-CSCF (TS 24.229 7.2A.2): "no" for an unprotected
  * REGISTER, "yes" for one that arrived over the IMS AKA SAs. Any value the UE put there is replaced.
+ * `authorization` is the header value, or that value already parsed ({@link parseAuthHeader}: one parse
+ * per REGISTER serves every step).
  */
-export function withIntegrityProtected(authorization: string, value: 'yes' | 'no' | 'tls-pending' | 'tls-yes' | 'ip-assoc-pending' | 'ip-assoc-yes'): string {
-  return formatAuthHeader(setAuthParam(parseAuthHeader(authorization), 'integrity-protected', value, true));
+export function withIntegrityProtected(authorization: string | AuthHeader, value: 'yes' | 'no' | 'tls-pending' | 'tls-yes' | 'ip-assoc-pending' | 'ip-assoc-yes'): string {
+  return formatAuthHeader(setAuthParam(typeof authorization === 'string' ? parseAuthHeader(authorization) : authorization, 'integrity-protected', value, true));
 }
 
-/** The 401's WWW-Authenticate without ik/ck, as relayed to the UE (TS 24.229 5.2.2). */
-export function withoutIkCk(wwwAuthenticate: string): string {
-  return formatAuthHeader(removeAuthParams(parseAuthHeader(wwwAuthenticate), 'ik', 'ck'));
+/**
+ * The 401's WWW-Authenticate without ik/ck, as relayed to the UE (TS 24.229 5.2.2); `wwwAuthenticate` is
+ * the header value or that value already parsed.
+ */
+export function withoutIkCk(wwwAuthenticate: string | AuthHeader): string {
+  return formatAuthHeader(removeAuthParams(typeof wwwAuthenticate === 'string' ? parseAuthHeader(wwwAuthenticate) : wwwAuthenticate, 'ik', 'ck'));
 }
 
 /** A Require / Proxy-Require / Supported value without the sec-agree option tag ('' when nothing is left). */

@@ -35,77 +35,130 @@ export interface AuthHeader {
 /** Header size limit against hostile input. */
 export const AUTH_HEADER_LIMIT = 8192;
 
-const TOKEN = /[A-Za-z0-9\-.!%*_+`'~]/;
+// One pass over char codes: a table for token characters (RFC 3261 25.1: alphanum / "-" / "." / "!" / "%" /
+// "*" / "_" / "+" / "`" / "'" / "~"), values taken with slice, so no regex or string is built per character.
+const TOKEN = new Uint8Array(128);
+for (const c of "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-.!%*_+`'~") TOKEN[c.charCodeAt(0)] = 1;
+
+const SP = 0x20, HTAB = 0x09, CR = 0x0d, LF = 0x0a, DQUOTE = 0x22, BACKSLASH = 0x5c, EQUAL = 0x3d, COMMA = 0x2c;
 
 function fail(message: string, position: number): never {
   throw new Ipsec3gppError('AUTH_PARSE', `${message} at position ${position}`, position);
+}
+
+/** LWS: SP / HTAB, or CR / LF followed by SP / HTAB / LF (line folding). Returns the first index past it. */
+function skipWs(s: string, i: number): number {
+  const n = s.length;
+  while (i < n) {
+    const c = s.charCodeAt(i);
+    if (c !== SP && c !== HTAB) {
+      if (c !== CR && c !== LF) break;
+      const d = s.charCodeAt(i + 1); // NaN past the end
+      if (d !== SP && d !== HTAB && d !== LF) break;
+    }
+    i++;
+  }
+  return i;
+}
+
+/** The end of the token starting at `i`; refuses an empty one (`what` names it, built only on failure). */
+function tokenEnd(s: string, i: number, what: (() => string) | string): number {
+  const n = s.length;
+  let j = i;
+  while (j < n) {
+    const c = s.charCodeAt(j);
+    if (c >= 128 || TOKEN[c] === 0) break;
+    j++;
+  }
+  if (j === i) fail(`expected ${typeof what === 'string' ? what : what()}, found ${i < n ? JSON.stringify(s[i]) : 'end of header'}`, i);
+  return j;
 }
 
 /** Parses one WWW-Authenticate / Proxy-Authenticate / Authorization value. */
 export function parseAuthHeader(value: string): AuthHeader {
   if (typeof value !== 'string') throw new Ipsec3gppError('INVALID_ARGUMENT', 'header value must be a string');
   if (value.length > AUTH_HEADER_LIMIT) fail(`header longer than ${AUTH_HEADER_LIMIT} characters`, AUTH_HEADER_LIMIT);
-  let i = 0;
   const s = value;
-  const ws = (): void => {
-    while (i < s.length && (s[i] === ' ' || s[i] === '\t' || ((s[i] === '\r' || s[i] === '\n') && (s[i + 1] === ' ' || s[i + 1] === '\t' || s[i + 1] === '\n')))) i++;
-  };
-  const token = (what: string): string => {
-    const start = i;
-    while (i < s.length && TOKEN.test(s[i]!)) i++;
-    if (i === start) fail(`expected ${what}, found ${i < s.length ? JSON.stringify(s[i]) : 'end of header'}`, i);
-    return s.slice(start, i);
-  };
-  ws();
-  const scheme = token('an authentication scheme');
+  const n = s.length;
+  let i = skipWs(s, 0);
+  let end = tokenEnd(s, i, 'an authentication scheme');
+  const scheme = s.slice(i, end);
   const params: AuthParam[] = [];
-  const afterScheme = i;
-  ws();
-  if (i === afterScheme && i < s.length) fail('expected white space after the scheme', i);
-  if (i >= s.length) return { scheme, params };
+  i = skipWs(s, end);
+  if (i === end && i < n) fail('expected white space after the scheme', i);
+  if (i >= n) return { scheme, params };
   for (;;) {
-    ws();
+    i = skipWs(s, i);
     const at = i;
-    const name = token('a parameter name').toLowerCase();
-    if (params.some((p) => p.name === name)) fail(`parameter "${name}" repeated`, at);
-    ws();
-    if (s[i] !== '=') fail(`expected "=" after "${name}"`, i);
-    i++;
-    ws();
-    let v = '';
+    end = tokenEnd(s, i, 'a parameter name');
+    const name = s.slice(i, end).toLowerCase();
+    for (let k = 0; k < params.length; k++) if (params[k]!.name === name) fail(`parameter "${name}" repeated`, at);
+    i = skipWs(s, end);
+    if (s.charCodeAt(i) !== EQUAL) fail(`expected "=" after "${name}"`, i);
+    i = skipWs(s, i + 1);
+    let v: string;
     let quoted = false;
-    if (s[i] === '"') {
+    if (s.charCodeAt(i) === DQUOTE) {
       quoted = true;
       const open = i++;
+      let from = i; // start of the run not yet copied into v
+      v = '';
       for (;;) {
-        if (i >= s.length) fail('unterminated quoted-string', open);
-        const c = s[i]!;
-        if (c === '"') { i++; break; }
-        if (c === '\\') {
-          if (i + 1 >= s.length) fail('bad quoted-pair', i);
-          v += s[i + 1];
+        if (i >= n) fail('unterminated quoted-string', open);
+        const c = s.charCodeAt(i);
+        if (c === DQUOTE) break;
+        if (c === BACKSLASH) {
+          // quoted-pair: the next character is taken as it is (it starts the next run).
+          if (i + 1 >= n) fail('bad quoted-pair', i);
+          v += s.slice(from, i);
+          from = i + 1;
           i += 2;
           continue;
         }
-        if (c === '\r' || c === '\n') fail('line break inside a quoted-string', i);
-        v += c;
+        if (c === CR || c === LF) fail('line break inside a quoted-string', i);
         i++;
       }
+      v = v === '' ? s.slice(from, i) : v + s.slice(from, i);
+      i++;
     } else {
-      v = token(`a value for "${name}"`);
+      end = tokenEnd(s, i, () => `a value for "${name}"`);
+      v = s.slice(i, end);
+      i = end;
     }
     params.push({ name, value: v, quoted });
-    ws();
-    if (i >= s.length) return { scheme, params };
-    if (s[i] !== ',') fail(`expected "," after "${name}"`, i);
+    i = skipWs(s, i);
+    if (i >= n) return { scheme, params };
+    if (s.charCodeAt(i) !== COMMA) fail(`expected "," after "${name}"`, i);
     i++;
   }
 }
 
+/** A quoted-string's content: `"` and `\` escaped as quoted-pairs (the value itself when there are none). */
+function escapeQuoted(v: string): string {
+  if (typeof v !== 'string') return (v as string).replace(/["\\]/g, (c) => `\\${c}`); // the same TypeError as before
+  let out = '';
+  let from = 0;
+  for (let j = 0; j < v.length; j++) {
+    const c = v.charCodeAt(j);
+    if (c === DQUOTE || c === BACKSLASH) {
+      out += `${v.slice(from, j)}\\`;
+      from = j;
+    }
+  }
+  return out === '' ? v : out + v.slice(from);
+}
+
 /** Serialises, keeping each parameter's quoting. */
 export function formatAuthHeader(h: AuthHeader): string {
-  if (h.params.length === 0) return h.scheme;
-  return `${h.scheme} ${h.params.map((p) => (p.quoted ? `${p.name}="${p.value.replace(/["\\]/g, (c) => `\\${c}`)}"` : `${p.name}=${p.value}`)).join(',')}`;
+  const ps = h.params;
+  if (ps.length === 0) return h.scheme;
+  let out = `${h.scheme} `;
+  for (let k = 0; k < ps.length; k++) {
+    const p = ps[k]!;
+    if (k > 0) out += ',';
+    out += p.quoted ? `${p.name}="${escapeQuoted(p.value)}"` : `${p.name}=${p.value}`;
+  }
+  return out;
 }
 
 /** A parameter's value, or undefined. */
