@@ -34,8 +34,9 @@ async function dgramPeer(): Promise<{ sock: Socket; port: number; got: Array<{ d
   return { sock, port: sock.address().port, got };
 }
 
+// Batched sends are opt-in (sendBatch defaults to 1): these sockets batch unless a test says otherwise.
 function native(o?: Parameters<typeof NativeUdpSocket.bind>[2]): NativeUdpSocket {
-  const s = NativeUdpSocket.bind('127.0.0.1', 0, o);
+  const s = NativeUdpSocket.bind('127.0.0.1', 0, { sendBatch: 32, ...o });
   closers.push(() => s.close());
   return s;
 }
