@@ -11,11 +11,12 @@
 //   node scripts/build.mjs --quiet && node --import tsx bench/pcscf-instructions.ts [--registrations 300]
 //     [--warmup 300] [--concurrency 8] [--dist DIR] [--base DIR] [--repeat 1] [--keep FILE] [--perf-map]
 
-import { type ChildProcess, fork, spawnSync } from 'node:child_process';
+import { fork, spawnSync } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ipc } from './ipc.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const BENCH = join(HERE, 'pcscf.ts');
@@ -23,25 +24,6 @@ const BENCH = join(HERE, 'pcscf.ts');
 function arg(name: string, dflt: string): string {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 && process.argv[i + 1] !== undefined ? process.argv[i + 1]! : dflt;
-}
-
-type Msg = Record<string, unknown> & { t: string };
-function ipc(p: ChildProcess): { send: (m: Msg) => void; next: (t: string) => Promise<Msg> } {
-  const inbox: Msg[] = [];
-  const waiters: Array<{ t: string; r: (m: Msg) => void }> = [];
-  p.on('message', (m: Msg) => {
-    const i = waiters.findIndex((w) => w.t === m.t);
-    if (i >= 0) waiters.splice(i, 1)[0]!.r(m);
-    else inbox.push(m);
-  });
-  return {
-    send: (m) => { p.send(m); },
-    next: (t) => {
-      const i = inbox.findIndex((m) => m.t === t);
-      if (i >= 0) return Promise.resolve(inbox.splice(i, 1)[0]!);
-      return new Promise((r) => waiters.push({ t, r }));
-    },
-  };
 }
 
 const tsx = ['--import', 'tsx'];

@@ -43,6 +43,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { summarize, type Summary } from '../src/bench/stats.js';
 import type { UeClient } from '../src/ims/ue-client.js';
 import { avoidZeroRes } from '../test/sipp-run.js';
+import { ipc, type Msg } from './ipc.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = join(HERE, '..');
@@ -53,25 +54,6 @@ function arg(name: string, dflt: string): string {
   return i >= 0 && process.argv[i + 1] !== undefined ? process.argv[i + 1]! : dflt;
 }
 const role = arg('role', 'main');
-
-type Msg = Record<string, unknown> & { t: string };
-function ipc(p: NodeJS.Process | ChildProcess): { send: (m: Msg) => void; next: (t: string) => Promise<Msg> } {
-  const inbox: Msg[] = [];
-  const waiters: Array<{ t: string; r: (m: Msg) => void }> = [];
-  p.on('message', (m: Msg) => {
-    const i = waiters.findIndex((w) => w.t === m.t);
-    if (i >= 0) waiters.splice(i, 1)[0]!.r(m);
-    else inbox.push(m);
-  });
-  return {
-    send: (m) => { (p as ChildProcess).send?.(m); },
-    next: (t) => {
-      const i = inbox.findIndex((m) => m.t === t);
-      if (i >= 0) return Promise.resolve(inbox.splice(i, 1)[0]!);
-      return new Promise((r) => waiters.push({ t, r }));
-    },
-  };
-}
 
 // ---------------------------------------------------------------------------------------------------------
 // The P-CSCF process: startPcscf, as the `pcscf` command runs it.

@@ -126,3 +126,18 @@ export function independentUdpSum(src: Uint8Array, dst: Uint8Array, dgram: Uint8
   }
   return s;
 }
+
+let nativeUdp: boolean | undefined;
+/** Whether the addon's UDP socket can be had here (Linux, addon built); probed once. */
+export async function nativeUdpHere(): Promise<boolean> {
+  if (nativeUdp === undefined) {
+    const { NativeUdpSocket } = await import('../src/wire/native-udp.js');
+    try {
+      NativeUdpSocket.bind('127.0.0.1', 0).close();
+      nativeUdp = true;
+    } catch {
+      nativeUdp = false;
+    }
+  }
+  return nativeUdp;
+}

@@ -9,15 +9,9 @@ import { createSocket, type Socket } from 'node:dgram';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { NativeUdpSocket } from '../src/wire/native-udp.js';
+import { nativeUdpHere } from './helpers.js';
 
-const nativeHere = ((): boolean => {
-  try {
-    NativeUdpSocket.bind('127.0.0.1', 0).close();
-    return true;
-  } catch {
-    return false;
-  }
-})();
+const nativeHere = await nativeUdpHere();
 
 const closers: Array<() => void> = [];
 test.after.each(() => {

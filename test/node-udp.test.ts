@@ -8,8 +8,8 @@ import { readFileSync } from 'node:fs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { NodeUdpNetwork } from '../src/node.js';
-import { NativeUdpSocket } from '../src/wire/native-udp.js';
 import type { DatagramSocket, WireRecord } from '../src/net/datagram.js';
+import { nativeUdpHere } from './helpers.js';
 
 /** Sockets a test bound, closed after it whether it passed or not (an open socket keeps the run alive). */
 const open: DatagramSocket[] = [];
@@ -28,15 +28,7 @@ async function refusal(p: Promise<unknown>): Promise<Error & { code?: string }> 
   throw new Error('expected a refusal');
 }
 
-/** Whether the addon's UDP socket can be had here (Linux, addon built). */
-const nativeHere = ((): boolean => {
-  try {
-    NativeUdpSocket.bind('127.0.0.1', 0).close();
-    return true;
-  } catch {
-    return false;
-  }
-})();
+const nativeHere = await nativeUdpHere();
 
 const BURST = 1000;
 const SIZE = 1000;
