@@ -71,17 +71,20 @@ static int arg_int(napi_env env, napi_value v, int *out) {
   return 0;
 }
 
-/* A Uint8Array argument: pointer and length. */
-static int arg_bytes(napi_env env, napi_value v, uint8_t **data, size_t *len) {
+/* A typed-array argument of the given type: pointer and element count. */
+static int arg_typed(napi_env env, napi_value v, napi_typedarray_type want, void **data, size_t *len) {
   bool is;
   if (napi_is_typedarray(env, v, &is) != napi_ok || !is) return -1;
   napi_typedarray_type t;
-  void *d;
   napi_value ab;
   size_t off;
-  if (napi_get_typedarray_info(env, v, &t, len, &d, &ab, &off) != napi_ok || t != napi_uint8_array) return -1;
-  *data = d;
+  if (napi_get_typedarray_info(env, v, &t, len, data, &ab, &off) != napi_ok || t != want) return -1;
   return 0;
+}
+
+/* A Uint8Array argument: pointer and length. */
+static int arg_bytes(napi_env env, napi_value v, uint8_t **data, size_t *len) {
+  return arg_typed(env, v, napi_uint8_array, (void **)data, len);
 }
 
 #define ARGS(n)                                                       \
@@ -380,15 +383,7 @@ static napi_value send_to_port(napi_env env, napi_callback_info info) {
 
 /* An Int32Array argument: pointer and element count. */
 static int arg_i32s(napi_env env, napi_value v, int32_t **data, size_t *len) {
-  bool is;
-  if (napi_is_typedarray(env, v, &is) != napi_ok || !is) return -1;
-  napi_typedarray_type t;
-  void *d;
-  napi_value ab;
-  size_t off;
-  if (napi_get_typedarray_info(env, v, &t, len, &d, &ab, &off) != napi_ok || t != napi_int32_array) return -1;
-  *data = d;
-  return 0;
+  return arg_typed(env, v, napi_int32_array, (void **)data, len);
 }
 
 #define SEND_MANY_MAX 64
