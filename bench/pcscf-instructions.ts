@@ -7,9 +7,13 @@
 // starts counting, `--registrations` cycles run (`--concurrency` at once), and the P-CSCF process's
 // instructions (every thread: JS, the JIT, GC, libuv; not the kernel) are divided by the cycles.
 // `--dist DIR` runs another build's dist/; `--repeat N` runs N times, alternating with `--base DIR` if given.
+// With `--tx`: per protected transaction instead (bench/pcscf.ts --only tx's load: `--ues` UEs registered,
+// `--window` MESSAGEs each outstanding, two protected transactions per answered MESSAGE); callgrind counts
+// from the `--warmup`th transaction to `--warmup` + `--transactions`, read from the load's counter.
 //
 //   node scripts/build.mjs --quiet && node --import tsx bench/pcscf-instructions.ts [--registrations 300]
 //     [--warmup 300] [--concurrency 8] [--dist DIR] [--base DIR] [--repeat 1] [--keep FILE] [--perf-map]
+//     [--tx [--transactions 4000] [--ues 8] [--window 2]]
 
 import { fork, spawnSync } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
@@ -30,7 +34,7 @@ const tsx = ['--import', 'tsx'];
 
 /** Instructions per cycle of the P-CSCF process running `dist` (undefined: this tree's dist/). */
 async function measure(dist: string | undefined, warmup: number, count: number, concurrency: number, keep: string | undefined): Promise<{ all: number; main: number }> {
-  const users = warmup + count;
+  const users = tx ? ues : warmup + count;
   const common = ['--users', String(users), ...(dist ? ['--dist', dist] : [])];
   const core = fork(BENCH, ['--role', 'core', ...common], { execArgv: tsx, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const cio = ipc(core);
@@ -62,11 +66,36 @@ async function measure(dist: string | undefined, warmup: number, count: number, 
     const r = spawnSync('callgrind_control', [...a, String(server.pid)], { encoding: 'utf8' });
     if (r.status !== 0) throw new Error(`callgrind_control ${a.join(' ')}: ${r.stderr}${r.stdout}`);
   };
+  // --tx: the MESSAGE loop's counter (transactions answered), polled.
+  const answered = async (): Promise<number> => { lio.send({ t: 'count' }); return (await lio.next('count')).done as number; };
+  const reach = async (n: number): Promise<number> => {
+    for (;;) {
+      const c = await answered();
+      if (c >= n) return c;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  };
+  let counted = count;
   try {
-    await run(0, warmup);
-    ctl('-i', 'on');
-    await run(warmup, count);
-    ctl('-d');
+    if (tx) {
+      lio.send({ t: 'tx', ues, window });
+      await lio.next('txStarted');
+      await reach(warmup);
+      const c0 = await answered();
+      ctl('-i', 'on');
+      await reach(c0 + count);
+      ctl('-d');
+      // The transactions answered between the two calls (each callgrind_control call takes a while).
+      counted = (await answered()) - c0;
+      lio.send({ t: 'txStop' });
+      const d = await lio.next('txDone');
+      if (d.failed !== 0) throw new Error(`${d.failed} MESSAGEs failed`);
+    } else {
+      await run(0, warmup);
+      ctl('-i', 'on');
+      await run(warmup, count);
+      ctl('-d');
+    }
   } finally {
     lio.send({ t: 'exit' });
     sio.send({ t: 'exit' });
@@ -88,11 +117,14 @@ async function measure(dist: string | undefined, warmup: number, count: number, 
     if (!keep) rmSync(f, { force: true });
   }
   if (!keep) rmSync(out, { force: true });
-  return { all: ir / count, main: main / count };
+  return { all: ir / counted, main: main / counted };
 }
 
-const warmup = Number(arg('warmup', '300'));
-const count = Number(arg('registrations', '300'));
+const tx = process.argv.includes('--tx');
+const ues = Number(arg('ues', '8'));
+const window = Number(arg('window', '2'));
+const warmup = Number(arg('warmup', tx ? '4000' : '300'));
+const count = Number(arg(tx ? 'transactions' : 'registrations', tx ? '4000' : '300'));
 const concurrency = Number(arg('concurrency', '8'));
 const repeat = Number(arg('repeat', '1'));
 const dist = process.argv.includes('--dist') ? arg('dist', '') : undefined;
@@ -103,7 +135,8 @@ const perfMap = process.argv.includes('--perf-map');
 for (let r = 0; r < repeat; r++) {
   for (const d of base !== undefined ? [base, dist] : [dist]) {
     const ir = await measure(d, warmup, count, concurrency, keep);
-    console.log(`${d ?? 'dist'}: ${(ir.all / 1e6).toFixed(3)} M instructions per registration cycle in the P-CSCF process, ${(ir.main / 1e6).toFixed(3)} M in its main thread (${count} cycles after ${warmup} warm-up, ${concurrency} at once)`);
+    if (tx) console.log(`${d ?? 'dist'}: ${(ir.all / 1e3).toFixed(1)} k instructions per protected transaction in the P-CSCF process, ${(ir.main / 1e3).toFixed(1)} k in its main thread (about ${count} after ${warmup} warm-up, ${ues} UEs x ${window})`);
+    else console.log(`${d ?? 'dist'}: ${(ir.all / 1e6).toFixed(3)} M instructions per registration cycle in the P-CSCF process, ${(ir.main / 1e6).toFixed(3)} M in its main thread (${count} cycles after ${warmup} warm-up, ${concurrency} at once)`);
   }
 }
 process.exit(0);
