@@ -5,7 +5,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { headerParam, parseSipUri } from '../src/sip/grammar.js';
+import { headerFault, headerFaultUncached, headerMemoSizes, headerParam, parseSipUri } from '../src/sip/grammar.js';
 import { parseSipMessage, serializeSipMessage, SipHeaders, spliceEnabled, viaBranch, viaHostEnd, type SipMessage, type SipRequest } from '../src/sip/message.js';
 import { inviteKey } from '../src/sip/transaction.js';
 import { referenceHeaderParam, referenceParse, referenceParseSipUri, referenceSerialize, referenceServerKey, referenceViaBranch } from './sip-reference.js';
@@ -190,6 +190,31 @@ test('parseSipUri returns and refuses what the reference does, on the URIs of th
     if ('ok' in (mine as object)) ok++;
   }
   assert.ok(ok > 2000 && ok < 18000, `${ok} accepted`);
+});
+
+test('the memo of valid header values gives the verdict of the checks themselves, first sighting and again, and stays bounded', () => {
+  const keys = ['via', 'from', 'to', 'contact', 'content-type', 'route', 'cseq'];
+  let valid = 0;
+  let refused = 0;
+  for (let round = 0; round < 12000; round++) {
+    const v = round < values.length ? values[round]!.trim() : mutate(values[rand(values.length)]!.trim());
+    // Each value as every header (a value valid for one must not pass as another), a random order.
+    const from = rand(keys.length);
+    for (let j = 0; j < keys.length; j++) {
+      const k = keys[(from + j) % keys.length]!;
+      const want = headerFaultUncached(k, v);
+      // First sighting, then again (a value that passed is now a memo lookup).
+      assert.is(headerFault(k, v), want, `${k}: ${JSON.stringify(v)}`);
+      assert.is(headerFault(k, v), want, `${k} again: ${JSON.stringify(v)}`);
+      if (want === undefined) valid++;
+      else refused++;
+    }
+  }
+  assert.ok(valid > 3000 && refused > 3000, `${valid} valid, ${refused} refused`);
+  // Bounded whatever comes: 5000 distinct valid Vias leave at most two generations of 1024.
+  for (let i = 0; i < 5000; i++) assert.is(headerFault('via', `SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bK${i}`), undefined);
+  const [via] = headerMemoSizes();
+  assert.ok(via! > 1024 && via! <= 2048, `Via memo holds ${via}`);
 });
 
 test.run();

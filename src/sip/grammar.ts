@@ -322,16 +322,94 @@ export function parseSipUri(uri: string): SipUri {
   }
 }
 
+/** The most values of one kind a {@link ValidMemo} generation holds, and the longest value it keeps. */
+const MEMO_ENTRIES = 1024;
+const MEMO_LENGTH = 512;
+
+/**
+ * Values of one header kind that passed its check (the checks are pure functions of the value): a proxy
+ * sees each Via, From and To again in the response, and in the request and response of the hop beyond it,
+ * so the second sighting is a lookup instead of a scan. Two generations of at most MEMO_ENTRIES each (a hit
+ * in the old one moves the value to the new one; a full new one becomes the old one), so the memo is
+ * bounded whatever a peer sends; a refused value is never kept. Entries are copies, not slices of the
+ * received text: a slice would keep the whole message's text alive, and the core's 401 carries CK and IK.
+ * (`[v].join('')` and `[v, ''].join('')` return `v` itself in V8; slicing `' ' + v` flattens the pair
+ * into a new string first.)
+ */
+class ValidMemo {
+  #cur = new Set<string>();
+  #old = new Set<string>();
+
+  has(v: string): boolean {
+    if (this.#cur.has(v)) return true;
+    if (!this.#old.has(v)) return false;
+    this.add(v);
+    return true;
+  }
+
+  get size(): number {
+    return this.#cur.size + this.#old.size;
+  }
+
+  add(v: string): void {
+    if (v.length > MEMO_LENGTH) return;
+    if (this.#cur.size >= MEMO_ENTRIES) {
+      this.#old = this.#cur;
+      this.#cur = new Set();
+    }
+    this.#cur.add((' ' + v).slice(1));
+  }
+}
+
+const validVia = new ValidMemo();
+const validAddress = new ValidMemo();
+const validContact = new ValidMemo();
+
 /** The grammar fault of a Via, From, To, Contact or Content-Type value, or undefined (other headers are not checked). */
 export function headerFault(key: string, value: string): string | undefined {
+  const memo = key === 'via' ? validVia : key === 'from' || key === 'to' ? validAddress : key === 'contact' ? validContact : undefined;
+  if (memo === undefined) return key === 'content-type' ? contentTypeFault(value) : undefined;
+  if (memo.has(value)) return undefined;
+  try {
+    switch (key) {
+      case 'via': checkVia(value); break;
+      case 'contact': checkContact(value); break;
+      default: checkAddress(value); break;
+    }
+  } catch (e) {
+    if (e instanceof Bad) return e.why;
+    throw e;
+  }
+  memo.add(value);
+  return undefined;
+}
+
+/** @internal headerFault without the memo (test/sip-fast-paths.test.ts compares the two). */
+export function headerFaultUncached(key: string, value: string): string | undefined {
+  if (key === 'content-type') return contentTypeFault(value);
   try {
     switch (key) {
       case 'via': checkVia(value); break;
       case 'from': case 'to': checkAddress(value); break;
       case 'contact': checkContact(value); break;
-      case 'content-type': checkContentType(value); break;
       default: break;
     }
+  } catch (e) {
+    if (e instanceof Bad) return e.why;
+    throw e;
+  }
+  return undefined;
+}
+
+/** @internal How many values the memos hold (Via, From/To, Contact), both generations: bounded by 2 * MEMO_ENTRIES each. */
+export function headerMemoSizes(): number[] {
+  return [validVia.size, validAddress.size, validContact.size];
+}
+
+/** The grammar fault of a Content-Type value (a multipart boundary), or undefined. */
+function contentTypeFault(value: string): string | undefined {
+  try {
+    checkContentType(value);
   } catch (e) {
     if (e instanceof Bad) return e.why;
     throw e;
