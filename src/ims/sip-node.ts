@@ -4,13 +4,14 @@
 
 import { type DatagramSocket } from '../net/datagram.js';
 import { type SaDatabase, type SaEntry } from '../secagree/sadb.js';
-import { SIP_METHODS, SipHeaders, SipParseError, detached, parseSipMessage, serializeSipMessage, type SipMessage, type SipRequest, type SipResponse } from '../sip/message.js';
+import { SIP_METHODS, SipHeaders, SipParseError, detached, parseSipMessage, serializeSipMessage, serializeSipMessageWith, type SipMessage, type SipRequest, type SipResponse } from '../sip/message.js';
 import { TransactionLayer, type ClientTxOptions, type Incoming, type TimerValues } from '../sip/transaction.js';
 import { type ProtectedPort } from './protected-port.js';
 import { type StreamConnection } from '../net/stream.js';
 import { SipStreams, type SipTcpOptions } from './sip-streams.js';
 import { redactMessage } from './redact.js';
 import { randomHex } from '../sip/random-id.js';
+import { ByteSlab } from '../sip/byte-slab.js';
 
 /** Where a message goes (or came from). */
 export type Route =
@@ -128,6 +129,9 @@ export class SipNode {
   /** Messages that could not be sent (e.g. their SA was deleted meanwhile). */
   sendFailures = 0;
   #closed = false;
+  /** The bytes of the messages this element sends (and its server transactions keep for Timer J). */
+  readonly #slab = new ByteSlab();
+  readonly #take = (n: number): Uint8Array => this.#slab.take(n);
 
   /** SIP over TCP (RFC 3261 18), when the element was given a stream network. */
   readonly streams: SipStreams | undefined;
@@ -154,7 +158,7 @@ export class SipNode {
    */
   #send(m: SipMessage, route: Route): Uint8Array | undefined {
     if (this.#closed) return undefined;
-    const bytes = serializeSipMessage(m);
+    const bytes = serializeSipMessageWith(m, this.#take);
     const time = Date.now();
     if (!this.#sendBytes(bytes, route)) return undefined;
     if (this.#tracer === undefined) return bytes;
@@ -336,6 +340,7 @@ export class SipNode {
   close(): void {
     this.#closed = true;
     this.tx.close();
+    this.#slab.drop();
     this.streams?.close();
     this.protectedStreams?.close();
   }

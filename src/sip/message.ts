@@ -677,27 +677,35 @@ export function parseSipMessage(data: Uint8Array, adopt = false): SipMessage {
  * message as writing every line anew.
  */
 export function serializeSipMessage(msg: SipMessage): Uint8Array {
+  return serializeSipMessageWith(msg, undefined);
+}
+
+/**
+ * @internal serializeSipMessage with the result's bytes from `alloc` (SipNode: views of its {@link ByteSlab}),
+ * or a new Uint8Array each when undefined.
+ */
+export function serializeSipMessageWith(msg: SipMessage, alloc: ((n: number) => Uint8Array) | undefined): Uint8Array {
   const start = msg.type === 'request' ? `${msg.method} ${msg.uri} SIP/2.0\r\n` : `SIP/2.0 ${msg.status} ${msg.reason}\r\n`;
   const spliced = msg.headers.spliceHead(start, msg.body.length);
   if (spliced !== undefined) {
-    const out = new Uint8Array(spliced + msg.body.length);
+    const out = alloc !== undefined ? alloc(spliced + msg.body.length) : new Uint8Array(spliced + msg.body.length);
     out.set(scratch.subarray(0, spliced), 0);
     out.set(msg.body, spliced);
     spliceEnabled.check?.(out, writeAnew(start, msg));
     return out;
   }
-  return writeAnew(start, msg);
+  return writeAnew(start, msg, alloc);
 }
 
 /** The string path: every line written anew as `Name: value`, then encoded. */
-function writeAnew(start: string, msg: SipMessage): Uint8Array {
+function writeAnew(start: string, msg: SipMessage, alloc?: ((n: number) => Uint8Array) | undefined): Uint8Array {
   let head = msg.headers.writeHead(start);
   head += `Content-Length: ${msg.body.length}\r\n\r\n`;
   // One allocation: the head encoded into a scratch buffer (UTF-8 takes at most 3 bytes per UTF-16 unit),
   // then copied with the body into the result.
   if (scratch.length < head.length * 3) scratch = new Uint8Array(head.length * 3);
   const n = enc.encodeInto(head, scratch).written;
-  const out = new Uint8Array(n + msg.body.length);
+  const out = alloc !== undefined ? alloc(n + msg.body.length) : new Uint8Array(n + msg.body.length);
   out.set(scratch.subarray(0, n), 0);
   out.set(msg.body, n);
   return out;
