@@ -23,7 +23,7 @@
 //   options: --quick (one window per combination and mode), --only SUBSTR (e.g. kamailio), --accel tcg|kvm, --verbose,
 //   --split (the project's end runs the split WASM build, `init({ algorithms })` with every algorithm: the
 //   per-packet ESP module, whose batch calls go packet by packet in the binding; with --batch, the esp-batch
-//   module and the 4-lane/8-lane modules; with --compact, the compact flavour's sha1-small in place of sha1),
+//   module and the 4-lane/8-lane modules; with --compact, the compact flavour's sha1-small and aes-small in place of sha1 and aes),
 //   in place of the single module
 //   env: IPSEC3GPP_KERNEL_CACHE (guest build), KERNEL_TEST_TIMEOUT_S (whole run, default 1500)
 
@@ -107,7 +107,7 @@ async function inside(): Promise<void> {
     const batch = argv.includes('--batch');
     const compact = argv.includes('--compact');
     await init({ algorithms: ['hmac-md5-96', 'hmac-sha-1-96', 'aes-gmac', 'null', 'des-ede3-cbc', 'aes-cbc', 'aes-gcm'], batch, compact });
-    console.log(`the project's end runs the split WASM build (${batch ? 'esp-batch' : 'per-packet esp'} module${compact ? ', compact: sha1-small' : ''}): ${memoryStats().memoryBytes} bytes of shared memory`);
+    console.log(`the project's end runs the split WASM build (${batch ? 'esp-batch' : 'per-packet esp'} module${compact ? ', compact: sha1-small, aes-small' : ''}): ${memoryStats().memoryBytes} bytes of shared memory`);
   }
   const accel = opt('--accel') ?? 'tcg';
   const qemuArgs = [
