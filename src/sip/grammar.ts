@@ -162,8 +162,13 @@ function checkAddress(s: string): void {
 
 /** The grammar fault of one `(name-addr / addr-spec) *(SEMI param)`, or undefined. */
 export function addressFault(s: string): string | undefined {
+  return faultOf(checkAddress, s);
+}
+
+/** What `check` throws for `s` as text (a {@link Bad}), or undefined when it passes. */
+function faultOf(check: (s: string) => void, s: string): string | undefined {
   try {
-    checkAddress(s);
+    check(s);
   } catch (e) {
     if (e instanceof Bad) return e.why;
     throw e;
@@ -368,53 +373,25 @@ const validContact = new ValidMemo();
 /** The grammar fault of a Via, From, To, Contact or Content-Type value, or undefined (other headers are not checked). */
 export function headerFault(key: string, value: string): string | undefined {
   const memo = key === 'via' ? validVia : key === 'from' || key === 'to' ? validAddress : key === 'contact' ? validContact : undefined;
-  if (memo === undefined) return key === 'content-type' ? contentTypeFault(value) : undefined;
+  if (memo === undefined) return headerFaultUncached(key, value);
   if (memo.has(value)) return undefined;
-  try {
-    switch (key) {
-      case 'via': checkVia(value); break;
-      case 'contact': checkContact(value); break;
-      default: checkAddress(value); break;
-    }
-  } catch (e) {
-    if (e instanceof Bad) return e.why;
-    throw e;
-  }
-  memo.add(value);
-  return undefined;
+  const why = headerFaultUncached(key, value);
+  if (why === undefined) memo.add(value);
+  return why;
 }
+
+/** The check of each header whose value the parser checks. */
+const CHECKS = new Map<string, (s: string) => void>([['via', checkVia], ['from', checkAddress], ['to', checkAddress], ['contact', checkContact], ['content-type', checkContentType]]);
 
 /** @internal headerFault without the memo (test/sip-fast-paths.test.ts compares the two). */
 export function headerFaultUncached(key: string, value: string): string | undefined {
-  if (key === 'content-type') return contentTypeFault(value);
-  try {
-    switch (key) {
-      case 'via': checkVia(value); break;
-      case 'from': case 'to': checkAddress(value); break;
-      case 'contact': checkContact(value); break;
-      default: break;
-    }
-  } catch (e) {
-    if (e instanceof Bad) return e.why;
-    throw e;
-  }
-  return undefined;
+  const check = CHECKS.get(key);
+  return check === undefined ? undefined : faultOf(check, value);
 }
 
 /** @internal How many values the memos hold (Via, From/To, Contact), both generations: bounded by 2 * MEMO_ENTRIES each. */
 export function headerMemoSizes(): number[] {
   return [validVia.size, validAddress.size, validContact.size];
-}
-
-/** The grammar fault of a Content-Type value (a multipart boundary), or undefined. */
-function contentTypeFault(value: string): string | undefined {
-  try {
-    checkContentType(value);
-  } catch (e) {
-    if (e instanceof Bad) return e.why;
-    throw e;
-  }
-  return undefined;
 }
 
 /** A quoted-string's content with its quoted-pairs resolved (`"a \\"b\\""` -> `a "b"`). */
