@@ -6,7 +6,9 @@ import { randomBytes } from 'node:crypto';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ByteSlab } from '../src/sip/byte-slab.js';
-import { parseSipMessage, serializeSipMessage, serializeSipMessageWith } from '../src/sip/message.js';
+import { parseSipMessage, serializeSipMessage, serializeSipMessageWith, type SipRequest } from '../src/sip/message.js';
+import { SipNode, makeResponse } from '../src/ims/sip-node.js';
+import type { DatagramSocket } from '../src/net/datagram.js';
 
 test('views of a slab never overlap and keep what was written in them while later ones are cut and written', () => {
   const slab = new ByteSlab();
@@ -55,6 +57,29 @@ test('serialised into a slab: the bytes serializeSipMessage writes, parsed and e
     const mine = serializeSipMessageWith(m, (n) => slab.take(n));
     assert.ok(Buffer.from(mine).equals(Buffer.from(serializeSipMessage(m))), `message ${i}`);
   }
+});
+
+test('a SipNode sends from shared chunks, but a 401 or 407 (the core\'s carries CK and IK) from a buffer of its own', () => {
+  const sent: Uint8Array[] = [];
+  const socket = { send: (data: Uint8Array) => { sent.push(data); } } as unknown as DatagramSocket;
+  const node = new SipNode('slab');
+  const route = { kind: 'plain' as const, socket, address: '127.0.0.1', port: 5060 };
+  const req = parseSipMessage(new TextEncoder().encode('REGISTER sip:ims.example.org SIP/2.0\r\nVia: SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bK1\r\n'
+    + 'From: <sip:alice@ims.example.org>;tag=1\r\nTo: <sip:alice@ims.example.org>\r\nCall-ID: c1\r\nCSeq: 1 REGISTER\r\nContent-Length: 0\r\n\r\n')) as SipRequest;
+  const challenge = 'Digest realm="ims.example.org", nonce="AAAA", algorithm=AKAv1-MD5, ik="00112233445566778899aabbccddeeff", ck="ffeeddccbbaa99887766554433221100"';
+  for (const [status, reason] of [[200, 'OK'], [401, 'Unauthorized'], [200, 'OK'], [407, 'Proxy Authentication Required'], [200, 'OK']] as const) {
+    node.send(makeResponse(req, status, reason, status === 200 ? [] : [[status === 401 ? 'WWW-Authenticate' : 'Proxy-Authenticate', challenge]]), route);
+  }
+  node.close();
+  assert.is(sent.length, 5);
+  const [ok1, c401, ok2, c407, ok3] = sent as [Uint8Array, Uint8Array, Uint8Array, Uint8Array, Uint8Array];
+  assert.is(ok1.buffer, ok2.buffer, 'the 200s share a chunk');
+  assert.is(ok2.buffer, ok3.buffer);
+  for (const c of [c401, c407]) {
+    assert.is(c.byteOffset, 0);
+    assert.is(c.buffer.byteLength, c.length, 'a challenge is in a buffer of its own');
+  }
+  assert.ok(new TextDecoder().decode(c401).includes('ck="ffeeddcc'));
 });
 
 test.run();

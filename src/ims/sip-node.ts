@@ -158,7 +158,10 @@ export class SipNode {
    */
   #send(m: SipMessage, route: Route): Uint8Array | undefined {
     if (this.#closed) return undefined;
-    const bytes = serializeSipMessageWith(m, this.#take);
+    // A challenge gets a buffer of its own: on the Mw hop the core's 401 carries CK and IK, and in a shared
+    // chunk those bytes would live as long as the chunk's other messages (or, on an idle element, until
+    // the chunk fills), not just for the transaction's Timer J.
+    const bytes = serializeSipMessageWith(m, m.type === 'response' && (m.status === 401 || m.status === 407) ? undefined : this.#take);
     const time = Date.now();
     if (!this.#sendBytes(bytes, route)) return undefined;
     if (this.#tracer === undefined) return bytes;

@@ -6,7 +6,8 @@
 // again once cut: each view is its own message's for as long as anyone holds it, and the chunk lives until
 // its last view is dropped. Messages longer than a quarter chunk get an ArrayBuffer of their own.
 // Internal to the SIP layer (SipNode); views are not handed to users, who could transfer or detach the
-// chunk under the other messages.
+// chunk under the other messages. SipNode writes 401 and 407 responses (the core's carries CK and IK) into
+// buffers of their own, which go with their transaction.
 
 const CHUNK = 32 * 1024;
 const OWN = CHUNK / 4;
