@@ -30,9 +30,11 @@
 //   node scripts/build.mjs --quiet && node --import tsx bench/pcscf.ts [--ues 200] [--window 4] [--rounds 8]
 //     [--seconds 2] [--registrations N] [--concurrency 64] [--only tx,reg,sipp,kamailio] [--cpu-prof DIR]
 //     [--dist DIR] [--node-flags "V8 flags for the P-CSCF process"] [--core-process] [--reg-warmup 3000]
-//     [--tx-warmup 10000]
+//     [--tx-warmup 10000] [--alloc-prof FILE]
 //   npm run bench:pcscf
-//   (--cpu-prof DIR: the P-CSCF process writes a V8 CPU profile there, node --cpu-prof. --reg-warmup and
+//   (--cpu-prof DIR: the P-CSCF process writes a V8 CPU profile there, node --cpu-prof; --alloc-prof FILE: a
+//   sampling profile of what the P-CSCF allocates during the windows, collected objects included, for
+//   bench/profile-summary.ts. --reg-warmup and
 //   --tx-warmup: registrations and transactions completed before the first window. V8's optimising compiler
 //   works on the P-CSCF's code for the first thousands of registrations: counted by callgrind
 //   (bench/pcscf-instructions.ts), 7.05 M instructions per registration cycle after 300 of warm-up, 3.05 M
@@ -77,8 +79,23 @@ async function server(): Promise<void> {
   if (sipp && p.core) avoidZeroRes(p.core); // SIPp 3.6.1 hashes a RES with a zero byte wrongly (test/sipp-run.ts)
   const io = ipc(process);
   io.send({ t: 'ready', port: p.pcscf.port, encapPort: p.pcscf.encapPort ?? 0, coreSidePort: p.pcscf.coreSocket.port });
+  // --alloc-prof FILE: V8's sampling heap profiler over the windows, objects the GC collected included, so
+  // that the profile counts what was allocated (what each scavenge has to deal with), not what is live.
+  let alloc: import('node:inspector').Session | undefined;
   process.on('message', (m: Msg) => {
-    if (m.t === 'cpu') {
+    if (m.t === 'allocStart') {
+      void import('node:inspector').then(({ Session }) => {
+        alloc = new Session();
+        alloc.connect();
+        const params = { samplingInterval: 1024, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true };
+        alloc.post('HeapProfiler.startSampling', params as object, () => io.send({ t: 'allocStarted' }));
+      });
+    } else if (m.t === 'allocStop') {
+      alloc!.post('HeapProfiler.stopSampling', (err, r) => {
+        if (!err) writeFileSync(arg('alloc-prof', 'alloc.heapprofile'), JSON.stringify(r.profile));
+        io.send({ t: 'allocDone', error: err ? String(err) : '' });
+      });
+    } else if (m.t === 'cpu') {
       const c = process.cpuUsage();
       io.send({ t: 'cpu', us: c.user + c.system, sys: c.system, sets: p.pcscf.db.size, heap: process.memoryUsage().heapUsed });
     } else if (m.t === 'exit') {
@@ -264,7 +281,8 @@ async function startServer(o: { users: number; sipp?: boolean; prof?: string | u
   // --node-flags "...": extra V8/Node flags for the P-CSCF process only (e.g. a larger young generation).
   const extra = arg('node-flags', '').split(' ').filter(Boolean);
   const execArgv = [...tsx, ...extra, ...(o.prof ? ['--cpu-prof', '--cpu-prof-dir', o.prof] : [])];
-  const p = fork(fileURLToPath(import.meta.url), ['--role', 'server', ...common, ...(corePort > 0 ? ['--core-port', String(corePort)] : [])], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const allocProf = process.argv.includes('--alloc-prof') ? ['--alloc-prof', arg('alloc-prof', '')] : [];
+  const p = fork(fileURLToPath(import.meta.url), ['--role', 'server', ...common, ...allocProf, ...(corePort > 0 ? ['--core-port', String(corePort)] : [])], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   pin(p, 0);
   const io = ipc(p);
   const r = await io.next('ready');
@@ -342,6 +360,18 @@ const coreFigure = (r: Samples): CoreFigure | undefined => (r.core ? { cpuShare:
 
 const fmt = (s: Summary, digits = 0): string => `${s.median.toFixed(digits)} ±${s.marginPercent.toFixed(0)}% (min-max ${s.min.toFixed(digits)}-${s.max.toFixed(digits)}, n = ${s.samples})`;
 
+/** `f` (the windows) inside the P-CSCF's allocation profile, with --alloc-prof. */
+async function sampled<T>(s: Server, f: () => Promise<T>): Promise<T> {
+  if (!process.argv.includes('--alloc-prof')) return f();
+  s.io.send({ t: 'allocStart' });
+  await s.io.next('allocStarted');
+  const r = await f();
+  s.io.send({ t: 'allocStop' });
+  const d = await s.io.next('allocDone');
+  if (d.error) throw new Error(`allocation profile: ${d.error as string}`);
+  return r;
+}
+
 /** Waits until the load's counter reaches `n` (the warm-up: V8's optimising compiler done with the hot paths). */
 async function reach(count: () => Promise<number>, n: number): Promise<void> {
   while (await count() < n) await sleep(100);
@@ -357,7 +387,7 @@ async function txBench(o: { ues: number; window: number; warmup: number; rounds:
     await l.io.next('txStarted');
     const count = async (): Promise<number> => { l.io.send({ t: 'count' }); return (await l.io.next('count')).done as number; };
     await reach(count, o.warmup);
-    const r = await sample(o.rounds, o.seconds, count, s.cpu, s.core?.cpu);
+    const r = await sampled(s, () => sample(o.rounds, o.seconds, count, s.cpu, s.core?.cpu));
     const heap = ((await s.cpu()).heap as number) / 2 ** 20;
     l.io.send({ t: 'txStop' });
     const d = await l.io.next('txDone');
@@ -377,7 +407,7 @@ async function regBench(o: { registrations: number; concurrency: number; rounds:
     await l.io.next('regStarted');
     const count = async (): Promise<number> => { l.io.send({ t: 'count' }); return (await l.io.next('count')).done as number; };
     await reach(count, o.warmup);
-    const r = await sample(o.rounds, o.seconds, count, s.cpu, s.core?.cpu);
+    const r = await sampled(s, () => sample(o.rounds, o.seconds, count, s.cpu, s.core?.cpu));
     l.io.send({ t: 'regStop' });
     const d = await l.io.next('regDone');
     // A window in which the load ran out of subscribers would count idle time: refused, not averaged in.

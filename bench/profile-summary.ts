@@ -1,22 +1,58 @@
 // Summarises a V8 CPU profile (node --cpu-prof): self time per function and per source file, the top
 // entries, so that a profile of the P-CSCF process under load (bench/pcscf.ts --cpu-prof DIR) can be read
-// without DevTools.   node --import tsx bench/profile-summary.ts FILE.cpuprofile [--top 40]
+// without DevTools; or a sampling heap profile (bench/pcscf.ts --alloc-prof FILE): bytes allocated per
+// function and file.   node --import tsx bench/profile-summary.ts FILE.cpuprofile|FILE.heapprofile [--top 40]
 
 import { readFileSync } from 'node:fs';
 
 interface Node { id: number; callFrame: { functionName: string; url: string; lineNumber: number }; hitCount?: number; children?: number[] }
+/** A sampling heap profile (bench/pcscf.ts --alloc-prof): bytes allocated per call tree node. */
+interface HeapNode { callFrame: { functionName: string; url: string; lineNumber: number }; selfSize: number; children: HeapNode[] }
+interface HeapProfile { head: HeapNode; samples: Array<{ size: number }> }
+
+/** Bytes allocated by function (self, and at the top of the file the function's source file). */
+function heapSummary(h: HeapProfile): void {
+  const fn = new Map<string, number>();
+  const files = new Map<string, number>();
+  let total = 0;
+  const walk = (n: HeapNode): void => {
+    if (n.selfSize > 0) {
+      const f = short(n.callFrame.url);
+      const k = `${n.callFrame.functionName || '(anonymous)'}  ${f}:${n.callFrame.lineNumber + 1}`;
+      fn.set(k, (fn.get(k) ?? 0) + n.selfSize);
+      files.set(f, (files.get(f) ?? 0) + n.selfSize);
+      total += n.selfSize;
+    }
+    for (const c of n.children) walk(c);
+  };
+  walk(h.head);
+  const pct = (t: number): string => `${((100 * t) / total).toFixed(1).padStart(5)} %`;
+  console.log(`${(total / 2 ** 20).toFixed(1)} MiB allocated (sampled, ${h.samples.length} samples)`);
+  console.log('--- allocated by file');
+  for (const [k, t] of [...files].sort((a, b) => b[1] - a[1]).slice(0, 25)) console.log(`${pct(t)}  ${k}`);
+  console.log('--- allocated by function');
+  for (const [k, t] of [...fn].sort((a, b) => b[1] - a[1]).slice(0, top)) console.log(`${pct(t)}  ${k}`);
+}
+
 interface Profile { nodes: Node[]; samples: number[]; timeDeltas: number[]; startTime: number; endTime: number }
 
 const file = process.argv[2];
 if (!file) throw new Error('usage: profile-summary FILE.cpuprofile [--top N]');
 const ti = process.argv.indexOf('--top');
 const top = ti > 0 ? Number(process.argv[ti + 1]) : 40;
-const p = JSON.parse(readFileSync(file, 'utf8')) as Profile;
+const raw = JSON.parse(readFileSync(file, 'utf8')) as Profile | HeapProfile;
+if ('head' in raw) {
+  heapSummary(raw);
+  process.exit(0);
+}
+const p = raw;
 const byId = new Map(p.nodes.map((n) => [n.id, n]));
 const self = new Map<number, number>();
 for (let i = 0; i < p.samples.length; i++) self.set(p.samples[i]!, (self.get(p.samples[i]!) ?? 0) + (p.timeDeltas[i] ?? 0));
 const total = [...self.values()].reduce((a, b) => a + b, 0);
-const short = (url: string): string => url.replace(/^.*\/(src|node_modules|bench|test)\//, '$1/').replace(/^node:/, 'node:') || '(native)';
+function short(url: string): string {
+  return url.replace(/^.*\/(src|node_modules|bench|test)\//, '$1/').replace(/^node:/, 'node:') || '(native)';
+}
 const fn = new Map<string, number>();
 const files = new Map<string, number>();
 for (const [id, t] of self) {
