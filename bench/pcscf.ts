@@ -30,12 +30,13 @@
 //   node scripts/build.mjs --quiet && node --import tsx bench/pcscf.ts [--ues 200] [--window 4] [--rounds 8]
 //     [--seconds 2] [--registrations N] [--concurrency 64] [--only tx,reg,sipp,kamailio] [--cpu-prof DIR]
 //     [--dist DIR] [--node-flags "V8 flags for the P-CSCF process"] [--core-process] [--reg-warmup 3000]
-//     [--tx-warmup 10000] [--alloc-prof FILE]
+//     [--tx-warmup 10000] [--sipp-warmup 3000] [--alloc-prof FILE]
 //   npm run bench:pcscf
 //   (--cpu-prof DIR: the P-CSCF process writes a V8 CPU profile there, node --cpu-prof; --alloc-prof FILE: a
 //   sampling profile of what the P-CSCF allocates during the windows, collected objects included, for
 //   bench/profile-summary.ts. --reg-warmup and
-//   --tx-warmup: registrations and transactions completed before the first window. V8's optimising compiler
+//   --tx-warmup: registrations and transactions completed before the first window; --sipp-warmup: SIPp
+//   calls in a run of their own before the measured one. V8's optimising compiler
 //   works on the P-CSCF's code for the first thousands of registrations: counted by callgrind
 //   (bench/pcscf-instructions.ts), 7.05 M instructions per registration cycle after 300 of warm-up, 3.05 M
 //   after 2 000, 2.27 M after 6 000, most of the difference in the compiler's threads; a P-CSCF runs for
@@ -459,22 +460,25 @@ function sippRun(o: { scenario: string; port: number; users: string[]; seconds: 
   });
 }
 
-async function sippBench(o: { rounds: number; seconds: number; concurrency: number; prof?: string | undefined; dist?: string | undefined }): Promise<Figure | string> {
+async function sippBench(o: { rounds: number; seconds: number; concurrency: number; warmup: number; prof?: string | undefined; dist?: string | undefined }): Promise<Figure | string> {
   if (spawnSync('sipp', ['-v']).error) return 'SIPp (Debian sip-tester) not installed';
   const users = Array.from({ length: 20000 }, (_, i) => `ue${String(i).padStart(5, '0')}`);
   const s = await startServer({ users: users.length, sipp: true, prof: o.prof, dist: o.dist });
   const dir = mkdtempSync(join(tmpdir(), 'bench-pcscf-'));
   try {
+    // Warm-up (not counted): `warmup` calls with the last users, so that the measured run has a P-CSCF V8 has compiled.
+    const warm = o.warmup > 0 ? await sippRun({ scenario: join(ROOT, 'examples', 'sipp', 'register-aka.xml'), port: s.port, users: users.slice(users.length - o.warmup), seconds: 60, concurrency: o.concurrency, extra: ['-fd', String(o.seconds)], dir }) : undefined;
+    if (warm && warm.failed > 0) throw new Error(`SIPp warm-up: ${warm.failed} calls failed`);
     const u0 = (await s.cpu()).us as number;
     const k0 = s.core ? (await s.core.cpu()).us as number : 0;
     const t0 = performance.now();
-    const r = await sippRun({ scenario: join(ROOT, 'examples', 'sipp', 'register-aka.xml'), port: s.port, users, seconds: o.rounds * o.seconds + 1, concurrency: o.concurrency, extra: ['-fd', String(o.seconds)], dir });
+    const r = await sippRun({ scenario: join(ROOT, 'examples', 'sipp', 'register-aka.xml'), port: s.port, users: users.slice(0, users.length - o.warmup), seconds: o.rounds * o.seconds + 1, concurrency: o.concurrency, extra: ['-fd', String(o.seconds)], dir });
     const cpuS = ((await s.cpu()).us as number - u0) / 1e6;
     const coreS = s.core ? ((await s.core.cpu()).us as number - k0) / 1e6 : 0;
     const wallS = (performance.now() - t0) / 1000;
     const rate = summarize(r.rates);
     const core = s.core ? { cpuShare: summarize([(coreS / wallS) * 100]), perCpuSecond: summarize([r.ok / coreS]), perBothCpuSecond: summarize([r.ok / (cpuS + coreS)]) } : undefined;
-    return { name: 'SIPp register-aka.xml, P-CSCF --no-ipsec (calls/s: 4 REGISTERs, 2 AKA runs each)', perSecond: rate, perCpuSecond: summarize([r.ok / cpuS]), cpuShare: summarize([(cpuS / wallS) * 100]), core, note: `${r.ok} calls, ${r.failed} failed, sipp exit ${r.code}, ${o.concurrency} calls at once` };
+    return { name: 'SIPp register-aka.xml, P-CSCF --no-ipsec (calls/s: 4 REGISTERs, 2 AKA runs each)', perSecond: rate, perCpuSecond: summarize([r.ok / cpuS]), cpuShare: summarize([(cpuS / wallS) * 100]), core, note: `${r.ok} calls, ${r.failed} failed, sipp exit ${r.code}, ${o.concurrency} calls at once, after ${warm?.ok ?? 0} of warm-up` };
   } finally {
     rmSync(dir, { recursive: true, force: true });
     await stopServer(s);
@@ -534,7 +538,7 @@ async function main(): Promise<void> {
   if (only.has('tx')) show(await txBench({ ues: Number(arg('ues', '200')), window: Number(arg('window', '4')), warmup: Number(arg('tx-warmup', '10000')), rounds, seconds, prof, dist }));
   const regWarmup = Number(arg('reg-warmup', '3000'));
   if (only.has('reg')) show(await regBench({ registrations: Number(arg('registrations', String(regWarmup + 3000 * rounds * seconds))), concurrency: Number(arg('concurrency', '64')), rounds, seconds, warmup: regWarmup, prof, dist }));
-  if (only.has('sipp')) show(await sippBench({ rounds, seconds, concurrency: Number(arg('sipp-concurrency', '200')), prof, dist }));
+  if (only.has('sipp')) show(await sippBench({ rounds, seconds, concurrency: Number(arg('sipp-concurrency', '200')), warmup: Number(arg('sipp-warmup', '3000')), prof, dist }));
   if (only.has('kamailio')) show(await kamailioBench({ rounds, seconds, concurrency: Number(arg('sipp-concurrency', '200')) }));
   const la1 = loadavg();
   console.log(`load average at the end ${la1.map((x) => x.toFixed(2)).join(', ')}`);
