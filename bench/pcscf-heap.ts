@@ -6,9 +6,9 @@
 //
 //   node scripts/build.mjs --quiet && node --expose-gc --import tsx bench/pcscf-heap.ts [--dist DIR] [--alloc]
 
-import { Session } from 'node:inspector/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { allocations, startAllocSampling } from './alloc-profile.js';
 
 const i = process.argv.indexOf('--dist');
 const dist = pathToFileURL(`${i > 0 ? process.argv[i + 1]! : join(dirname(fileURLToPath(import.meta.url)), '..', 'dist')}/`);
@@ -31,23 +31,9 @@ const run = async (k: number): Promise<void> => {
 await run(50);
 const count = 2000;
 if (alloc) {
-  const s = new Session();
-  s.connect();
-  await s.post('HeapProfiler.startSampling', { samplingInterval: 256, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true } as never);
+  const stop = await startAllocSampling(256);
   await run(count / 8);
-  const { profile } = await s.post('HeapProfiler.stopSampling') as unknown as { profile: { head: AllocNode } };
-  interface AllocNode { callFrame: { functionName: string; url: string; lineNumber: number }; selfSize: number; children: AllocNode[] }
-  const name = (cf: AllocNode['callFrame']): string => `${cf.functionName || '(anonymous)'} ${cf.url.split('/').slice(-2).join('/')}:${cf.lineNumber + 1}`;
-  const by = new Map<string, number>();
-  let total = 0;
-  const walk = (node: AllocNode, parent?: AllocNode): void => {
-    // Built-ins (no URL) are named with their caller.
-    const k = node.callFrame.url === '' && parent ? `${name(node.callFrame)} <- ${name(parent.callFrame)}` : name(node.callFrame);
-    by.set(k, (by.get(k) ?? 0) + node.selfSize);
-    total += node.selfSize;
-    for (const c of node.children) walk(c, node);
-  };
-  walk(profile.head);
+  const { byFunction: by, total } = allocations(await stop());
   console.log(`${dist.pathname}: ${(total / count / 1024).toFixed(1)} KB allocated per MESSAGE (sampled), by function:`);
   for (const [k, v] of [...by].sort((x, y) => y[1] - x[1]).slice(0, 30)) console.log(`${(v / count).toFixed(0).padStart(7)} B  ${k}`);
 } else {

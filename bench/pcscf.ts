@@ -52,6 +52,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { summarize, type Summary } from '../src/bench/stats.js';
 import type { UeClient } from '../src/ims/ue-client.js';
 import { avoidZeroRes } from '../test/sipp-run.js';
+import { startAllocSampling } from './alloc-profile.js';
 import { ipc, type Msg } from './ipc.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -80,22 +81,22 @@ async function server(): Promise<void> {
   if (sipp && p.core) avoidZeroRes(p.core); // SIPp 3.6.1 hashes a RES with a zero byte wrongly (test/sipp-run.ts)
   const io = ipc(process);
   io.send({ t: 'ready', port: p.pcscf.port, encapPort: p.pcscf.encapPort ?? 0, coreSidePort: p.pcscf.coreSocket.port });
-  // --alloc-prof FILE: V8's sampling heap profiler over the windows, objects the GC collected included, so
-  // that the profile counts what was allocated (what each scavenge has to deal with), not what is live.
-  let alloc: import('node:inspector').Session | undefined;
+  // --alloc-prof FILE: what the P-CSCF allocates over the windows (bench/alloc-profile.ts), written to FILE.
+  let stopAlloc: (() => Promise<unknown>) | undefined;
   process.on('message', (m: Msg) => {
     if (m.t === 'allocStart') {
-      void import('node:inspector').then(({ Session }) => {
-        alloc = new Session();
-        alloc.connect();
-        const params = { samplingInterval: 1024, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true };
-        alloc.post('HeapProfiler.startSampling', params as object, () => io.send({ t: 'allocStarted' }));
+      void startAllocSampling(1024).then((stop) => {
+        stopAlloc = stop;
+        io.send({ t: 'allocStarted' });
       });
     } else if (m.t === 'allocStop') {
-      alloc!.post('HeapProfiler.stopSampling', (err, r) => {
-        if (!err) writeFileSync(arg('alloc-prof', 'alloc.heapprofile'), JSON.stringify(r.profile));
-        io.send({ t: 'allocDone', error: err ? String(err) : '' });
-      });
+      stopAlloc!().then(
+        (profile) => {
+          writeFileSync(arg('alloc-prof', 'alloc.heapprofile'), JSON.stringify(profile));
+          io.send({ t: 'allocDone', error: '' });
+        },
+        (err: unknown) => io.send({ t: 'allocDone', error: String(err) }),
+      );
     } else if (m.t === 'cpu') {
       const c = process.cpuUsage();
       io.send({ t: 'cpu', us: c.user + c.system, sys: c.system, sets: p.pcscf.db.size, heap: process.memoryUsage().heapUsed });
@@ -466,13 +467,14 @@ async function sippBench(o: { rounds: number; seconds: number; concurrency: numb
   const s = await startServer({ users: users.length, sipp: true, prof: o.prof, dist: o.dist });
   const dir = mkdtempSync(join(tmpdir(), 'bench-pcscf-'));
   try {
+    const run = (us: string[], seconds: number): ReturnType<typeof sippRun> => sippRun({ scenario: join(ROOT, 'examples', 'sipp', 'register-aka.xml'), port: s.port, users: us, seconds, concurrency: o.concurrency, extra: ['-fd', String(o.seconds)], dir });
     // Warm-up (not counted): `warmup` calls with the last users, so that the measured run has a P-CSCF V8 has compiled.
-    const warm = o.warmup > 0 ? await sippRun({ scenario: join(ROOT, 'examples', 'sipp', 'register-aka.xml'), port: s.port, users: users.slice(users.length - o.warmup), seconds: 60, concurrency: o.concurrency, extra: ['-fd', String(o.seconds)], dir }) : undefined;
+    const warm = o.warmup > 0 ? await run(users.slice(users.length - o.warmup), 60) : undefined;
     if (warm && warm.failed > 0) throw new Error(`SIPp warm-up: ${warm.failed} calls failed`);
     const u0 = (await s.cpu()).us as number;
     const k0 = s.core ? (await s.core.cpu()).us as number : 0;
     const t0 = performance.now();
-    const r = await sippRun({ scenario: join(ROOT, 'examples', 'sipp', 'register-aka.xml'), port: s.port, users: users.slice(0, users.length - o.warmup), seconds: o.rounds * o.seconds + 1, concurrency: o.concurrency, extra: ['-fd', String(o.seconds)], dir });
+    const r = await run(users.slice(0, users.length - o.warmup), o.rounds * o.seconds + 1);
     const cpuS = ((await s.cpu()).us as number - u0) / 1e6;
     const coreS = s.core ? ((await s.core.cpu()).us as number - k0) / 1e6 : 0;
     const wallS = (performance.now() - t0) / 1000;

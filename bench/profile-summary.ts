@@ -4,34 +4,18 @@
 // function and file.   node --import tsx bench/profile-summary.ts FILE.cpuprofile|FILE.heapprofile [--top 40]
 
 import { readFileSync } from 'node:fs';
+import { allocations, type AllocProfile } from './alloc-profile.js';
 
 interface Node { id: number; callFrame: { functionName: string; url: string; lineNumber: number }; hitCount?: number; children?: number[] }
-/** A sampling heap profile (bench/pcscf.ts --alloc-prof): bytes allocated per call tree node. */
-interface HeapNode { callFrame: { functionName: string; url: string; lineNumber: number }; selfSize: number; children: HeapNode[] }
-interface HeapProfile { head: HeapNode; samples: Array<{ size: number }> }
-
-/** Bytes allocated by function (self, and at the top of the file the function's source file). */
-function heapSummary(h: HeapProfile): void {
-  const fn = new Map<string, number>();
-  const files = new Map<string, number>();
-  let total = 0;
-  const walk = (n: HeapNode): void => {
-    if (n.selfSize > 0) {
-      const f = short(n.callFrame.url);
-      const k = `${n.callFrame.functionName || '(anonymous)'}  ${f}:${n.callFrame.lineNumber + 1}`;
-      fn.set(k, (fn.get(k) ?? 0) + n.selfSize);
-      files.set(f, (files.get(f) ?? 0) + n.selfSize);
-      total += n.selfSize;
-    }
-    for (const c of n.children) walk(c);
-  };
-  walk(h.head);
+/** Bytes allocated by source file and by function (bench/alloc-profile.ts), as shares. */
+function heapSummary(h: AllocProfile): void {
+  const { byFile, byFunction, total } = allocations(h);
   const pct = (t: number): string => `${((100 * t) / total).toFixed(1).padStart(5)} %`;
   console.log(`${(total / 2 ** 20).toFixed(1)} MiB allocated (sampled, ${h.samples.length} samples)`);
   console.log('--- allocated by file');
-  for (const [k, t] of [...files].sort((a, b) => b[1] - a[1]).slice(0, 25)) console.log(`${pct(t)}  ${k}`);
+  for (const [k, t] of [...byFile].sort((a, b) => b[1] - a[1]).slice(0, 25)) console.log(`${pct(t)}  ${short(k)}`);
   console.log('--- allocated by function');
-  for (const [k, t] of [...fn].sort((a, b) => b[1] - a[1]).slice(0, top)) console.log(`${pct(t)}  ${k}`);
+  for (const [k, t] of [...byFunction].sort((a, b) => b[1] - a[1]).slice(0, top)) console.log(`${pct(t)}  ${k}`);
 }
 
 interface Profile { nodes: Node[]; samples: number[]; timeDeltas: number[]; startTime: number; endTime: number }
@@ -40,7 +24,7 @@ const file = process.argv[2];
 if (!file) throw new Error('usage: profile-summary FILE.cpuprofile [--top N]');
 const ti = process.argv.indexOf('--top');
 const top = ti > 0 ? Number(process.argv[ti + 1]) : 40;
-const raw = JSON.parse(readFileSync(file, 'utf8')) as Profile | HeapProfile;
+const raw = JSON.parse(readFileSync(file, 'utf8')) as Profile | AllocProfile;
 if ('head' in raw) {
   heapSummary(raw);
   process.exit(0);
