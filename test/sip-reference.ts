@@ -3,7 +3,8 @@
 // input.
 
 import { ErrorCode, Ipsec3gppError } from '../src/errors.js';
-import { headerFault, headerParam, isToken, requestUriFault, scanHost, scanPort, unquote, type SipUri } from '../src/sip/grammar.js';
+import { headerParam, isToken, unquote, type SipUri } from '../src/sip/grammar.js';
+import { referenceHeaderFault as headerFault, referenceRequestUriFault as requestUriFault, referenceScanHost as scanHost, referenceScanPort as scanPort } from './sip-grammar-reference.js';
 import { canonicalName, SIP_LIMITS, SIP_METHODS, SipHeaders, SipParseError, type SipMessage, type SipRefusalStatus, type SipRequest } from '../src/sip/message.js';
 
 /** headerParam before issue 17: the parameters collected character by character into strings. */

@@ -3,8 +3,11 @@
 // sips host, no headers, 19.1.1), Via (sent-protocol, sent-by, parameters, 20.42), From/To/Contact
 // (name-addr / addr-spec with parameters, 20.10, 20.20, 20.39) and Content-Type (a multipart boundary).
 // Each check scans the value once over lookup tables (no backtracking), so its cost grows linearly with the
-// value's length. Quoted strings are read with their quoted-pairs (`\"` does not end one). Internal to the
-// SIP layer; parseSipUri and headerParam are public through message.ts.
+// value's length. The checks read bytes: the parser hands them the received bytes of a value (a head whose
+// text positions are its byte offsets), a string is encoded into a scratch buffer first. Every character
+// outside ASCII is one or more bytes >= 0x80 and every class and delimiter here is ASCII, so a value passes
+// or fails as its text would. Quoted strings are read with their quoted-pairs (`\"` does not end one).
+// Internal to the SIP layer; parseSipUri and headerParam are public through message.ts.
 
 import { Ipsec3gppError } from '../errors.js';
 
@@ -22,6 +25,8 @@ const T_PVALUE = table(':[]', T_TOKEN);
 /** hostname / IPv4address (underscore tolerated, as deployed DNS names carry it). */
 const T_HOST = table('-._', ALNUM);
 const T_HEX6 = table('0123456789abcdefABCDEF:.');
+/** The characters of a URI scheme after its first letter (RFC 3986 3.1). */
+const T_SCHEME = table('+.-', ALNUM);
 export const isToken = (s: string): boolean => {
   if (s.length === 0) return false;
   for (let i = 0; i < s.length; i++) {
@@ -30,7 +35,6 @@ export const isToken = (s: string): boolean => {
   }
   return true;
 };
-const SCHEME = /^[A-Za-z][A-Za-z0-9+.-]*:/;
 
 /** A syntax fault found by a validator; returned as text by the exported checks. */
 class Bad {
@@ -39,6 +43,26 @@ class Bad {
 const bad = (why: string): never => {
   throw new Bad(why);
 };
+
+// ignoreBOM: a U+FEFF in a value is a character of it, not a mark to drop.
+const dec = new TextDecoder('utf-8', { ignoreBOM: true });
+const enc = new TextEncoder();
+/** Where string values are encoded for the checks (grows to the longest; UTF-8 is at most 3 bytes per UTF-16 unit). */
+let scratch = new Uint8Array(1024);
+
+/** `s` encoded into `scratch`; its length in bytes (the string's length exactly when it is ASCII). */
+function encoded(s: string): number {
+  if (scratch.length < s.length * 3) scratch = new Uint8Array(s.length * 3);
+  return enc.encodeInto(s, scratch).written;
+}
+
+/** The first `k` characters of b[i, n) as text, for a fault's message (what `s.slice(i, i + k)` gives). */
+const text = (b: Uint8Array, i: number, n: number, k: number): string => dec.decode(b.subarray(i, n)).slice(0, k);
+
+/** The character at b[i] as text, for a fault's message (its first UTF-16 unit, as `s[i]` gives it). */
+const charAt = (b: Uint8Array, i: number, n: number): string => dec.decode(b.subarray(i, Math.min(n, i + 4)))[0] ?? '';
+
+// ---- On strings: what message.ts reads header values with ----
 
 export const skipWs = (s: string, i: number): number => {
   while (i < s.length) {
@@ -59,10 +83,31 @@ export function scanQuoted(s: string, i: number): number {
   return -1;
 }
 
-function scanToken(s: string, i: number, what: string): number {
+// ---- On bytes: each scan reads b[i, n) and returns where it stopped ----
+
+function lws(b: Uint8Array, i: number, n: number): number {
+  while (i < n) {
+    const c = b[i]!;
+    if (c !== 32 && c !== 9) break;
+    i++;
+  }
+  return i;
+}
+
+/** scanQuoted on bytes. */
+function quotedEnd(b: Uint8Array, i: number, n: number): number {
+  for (let j = i + 1; j < n; j++) {
+    const c = b[j]!;
+    if (c === 92) j++;
+    else if (c === 34) return j + 1;
+  }
+  return -1;
+}
+
+function tokenEnd(b: Uint8Array, i: number, n: number, what: string): number {
   const i0 = i;
-  while (i < s.length) {
-    const c = s.charCodeAt(i);
+  while (i < n) {
+    const c = b[i]!;
     if (c > 127 || T_TOKEN[c] === 0) break;
     i++;
   }
@@ -71,28 +116,28 @@ function scanToken(s: string, i: number, what: string): number {
 }
 
 /** `*( SEMI generic-param )` from `i`; stops at the end or, in a list, at a top-level comma. */
-function scanParams(s: string, i: number, list: boolean): number {
+function paramsEnd(b: Uint8Array, i: number, n: number, list: boolean): number {
   for (;;) {
-    i = skipWs(s, i);
-    if (i >= s.length) return i;
-    const c = s.charCodeAt(i);
+    i = lws(b, i, n);
+    if (i >= n) return i;
+    const c = b[i]!;
     if (c === 44 && list) return i;
-    if (c !== 59) bad(`unexpected ${JSON.stringify(s[i])} where a ;parameter or the end was expected`);
-    i = skipWs(s, i + 1);
-    if (i >= s.length || s.charCodeAt(i) === 59 || s.charCodeAt(i) === 44) bad('empty parameter (";;" or a trailing ";")');
-    i = scanToken(s, i, 'parameter name');
-    i = skipWs(s, i);
-    if (s.charCodeAt(i) !== 61) continue;
-    i = skipWs(s, i + 1);
-    if (s.charCodeAt(i) === 34) {
-      const j = scanQuoted(s, i);
+    if (c !== 59) bad(`unexpected ${JSON.stringify(charAt(b, i, n))} where a ;parameter or the end was expected`);
+    i = lws(b, i + 1, n);
+    if (i >= n || b[i] === 59 || b[i] === 44) bad('empty parameter (";;" or a trailing ";")');
+    i = tokenEnd(b, i, n, 'parameter name');
+    i = lws(b, i, n);
+    if (i >= n || b[i] !== 61) continue;
+    i = lws(b, i + 1, n);
+    if (i < n && b[i] === 34) {
+      const j = quotedEnd(b, i, n);
       if (j < 0) bad('unterminated quoted string in a parameter');
       i = j;
       continue;
     }
     const v0 = i;
-    while (i < s.length) {
-      const d = s.charCodeAt(i);
+    while (i < n) {
+      const d = b[i]!;
       if (d > 127 || T_PVALUE[d] === 0) break;
       i++;
     }
@@ -100,11 +145,29 @@ function scanParams(s: string, i: number, list: boolean): number {
   }
 }
 
-/** A URI in an address: a scheme, and for sip/sips a host as RFC 3261 25.1 (and RFC 5118) allow. */
-function checkUri(uri: string): void {
-  if (!SCHEME.test(uri)) bad(`URI without a scheme ${JSON.stringify(uri.slice(0, 40))}`);
-  const c0 = uri.charCodeAt(0) | 32;
-  if (c0 === 115 && /^sips?:/i.test(uri)) checkSipUri(uri);
+/** Whether b[i, n) starts with a URI scheme and its colon (`ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ) ":"`). */
+function hasScheme(b: Uint8Array, i: number, n: number): boolean {
+  if (i >= n) return false;
+  const c0 = b[i]! | 32;
+  if (c0 < 97 || c0 > 122) return false;
+  for (let j = i + 1; j < n; j++) {
+    const c = b[j]!;
+    if (c === 58) return true;
+    if (c > 127 || T_SCHEME[c] === 0) return false;
+  }
+  return false;
+}
+
+/** Whether b[i, n) starts with "sip:" or "sips:", in any case. */
+function isSipScheme(b: Uint8Array, i: number, n: number): boolean {
+  if (n - i < 4 || (b[i]! | 32) !== 115 || (b[i + 1]! | 32) !== 105 || (b[i + 2]! | 32) !== 112) return false;
+  return b[i + 3] === 58 || (n - i >= 5 && (b[i + 3]! | 32) === 115 && b[i + 4] === 58);
+}
+
+/** A URI in an address, b[i, n): a scheme, and for sip/sips a host as RFC 3261 25.1 (and RFC 5118) allow. */
+function checkUri(b: Uint8Array, i: number, n: number): void {
+  if (!hasScheme(b, i, n)) bad(`URI without a scheme ${JSON.stringify(text(b, i, n, 40))}`);
+  if (isSipScheme(b, i, n)) sipHostEnd(b, i, n);
 }
 
 /**
@@ -112,107 +175,91 @@ function checkUri(uri: string): void {
  * display name, no whitespace inside <...>, an addr-spec without "?" or "," (those need <...>), balanced
  * quotes, no empty parameters. Returns where it ends (the end, or a comma in a list).
  */
-function scanAddress(s: string, i: number, list: boolean): number {
-  i = skipWs(s, i);
-  if (i >= s.length || s.charCodeAt(i) === 44) bad('empty address');
-  if (s.charCodeAt(i) === 34) {
-    const j = scanQuoted(s, i);
+function addressEnd(b: Uint8Array, i: number, n: number, list: boolean): number {
+  i = lws(b, i, n);
+  if (i >= n || b[i] === 44) bad('empty address');
+  if (b[i] === 34) {
+    const j = quotedEnd(b, i, n);
     if (j < 0) bad('unterminated quoted string in a display name');
-    i = skipWs(s, j);
-    if (s.charCodeAt(i) !== 60) bad('quoted display name not followed by <URI>');
+    i = lws(b, j, n);
+    if (i >= n || b[i] !== 60) bad('quoted display name not followed by <URI>');
   } else {
     // *(token LWS) before "<", or the scheme of an addr-spec before ":".
     let j = i;
     let ws = false;
-    while (j < s.length) {
-      const c = s.charCodeAt(j);
+    while (j < n) {
+      const c = b[j]!;
       if (c === 32 || c === 9) ws = true;
       else if (c > 127 || T_TOKEN[c] === 0) break;
       j++;
     }
-    if (s.charCodeAt(j) === 58 && !ws && j > i) {
+    if (j < n && b[j] === 58 && !ws && j > i) {
       let k = j;
-      while (k < s.length) {
-        const c = s.charCodeAt(k);
+      while (k < n) {
+        const c = b[k]!;
         if (c === 32 || c === 9 || c === 59 || c === 44) break;
         if (c === 60 || c === 62 || c === 34 || c === 63) bad('an addr-spec with "?", "<", ">" or a quote must be enclosed in <...> (RFC 3261 20.10)');
         k++;
       }
-      checkUri(s.slice(i, k));
-      return scanParams(s, k, list);
+      checkUri(b, i, k);
+      return paramsEnd(b, k, n, list);
     }
-    if (s.charCodeAt(j) !== 60) bad(`malformed display name or address at ${JSON.stringify(s.slice(j, j + 20))} (quote a display name with non-token characters)`);
+    if (j >= n || b[j] !== 60) bad(`malformed display name or address at ${JSON.stringify(text(b, j, n, 20))} (quote a display name with non-token characters)`);
     i = j;
   }
-  // s[i] === "<"
+  // b[i] === "<"
   let k = i + 1;
-  for (; k < s.length; k++) {
-    const c = s.charCodeAt(k);
+  for (; k < n; k++) {
+    const c = b[k]!;
     if (c === 62) break;
     if (c === 32 || c === 9 || c === 60 || c === 34) bad('whitespace, a quote or "<" inside <...>');
   }
-  if (k >= s.length) bad('unterminated <...>');
-  checkUri(s.slice(i + 1, k));
-  return scanParams(s, k + 1, list);
+  if (k >= n) bad('unterminated <...>');
+  checkUri(b, i + 1, k);
+  return paramsEnd(b, k + 1, n, list);
 }
 
-function checkAddress(s: string): void {
-  if (scanAddress(s, 0, false) !== s.length) bad('more than one address');
-}
-
-/** The grammar fault of one `(name-addr / addr-spec) *(SEMI param)`, or undefined. */
-export function addressFault(s: string): string | undefined {
-  return faultOf(checkAddress, s);
-}
-
-/** What `check` throws for `s` as text (a {@link Bad}), or undefined when it passes. */
-function faultOf(check: (s: string) => void, s: string): string | undefined {
-  try {
-    check(s);
-  } catch (e) {
-    if (e instanceof Bad) return e.why;
-    throw e;
-  }
-  return undefined;
+function checkAddress(b: Uint8Array, i: number, n: number): void {
+  if (addressEnd(b, i, n, false) !== n) bad('more than one address');
 }
 
 /** Contact: "*" or a comma list of addresses, with no empty elements. */
-function checkContact(s: string): void {
-  if (s === '*') return;
-  let i = scanAddress(s, 0, true);
-  while (i < s.length) i = scanAddress(s, i + 1, true);
+function checkContact(b: Uint8Array, i: number, n: number): void {
+  if (n - i === 1 && b[i] === 42) return;
+  i = addressEnd(b, i, n, true);
+  while (i < n) i = addressEnd(b, i + 1, n, true);
 }
 
 /** Via: `sent-protocol LWS sent-by *( SEMI via-params )` per element (RFC 3261 20.42, 25.1; RFC 5118 4.5). */
-function checkVia(s: string): void {
-  let i = 0;
+function checkVia(b: Uint8Array, i: number, n: number): void {
   for (;;) {
-    i = skipWs(s, i);
-    if (i >= s.length || s.charCodeAt(i) === 44) bad('empty Via element');
-    i = skipWs(s, scanToken(s, i, 'Via protocol name'));
-    if (s.charCodeAt(i) !== 47) bad('"/" expected in the Via sent-protocol');
-    i = skipWs(s, scanToken(s, skipWs(s, i + 1), 'Via protocol version'));
-    if (s.charCodeAt(i) !== 47) bad('"/" expected in the Via sent-protocol');
-    i = scanToken(s, skipWs(s, i + 1), 'Via transport');
-    const h = skipWs(s, i);
+    i = lws(b, i, n);
+    if (i >= n || b[i] === 44) bad('empty Via element');
+    i = lws(b, tokenEnd(b, i, n, 'Via protocol name'), n);
+    if (i >= n || b[i] !== 47) bad('"/" expected in the Via sent-protocol');
+    i = lws(b, tokenEnd(b, lws(b, i + 1, n), n, 'Via protocol version'), n);
+    if (i >= n || b[i] !== 47) bad('"/" expected in the Via sent-protocol');
+    i = tokenEnd(b, lws(b, i + 1, n), n, 'Via transport');
+    const h = lws(b, i, n);
     if (h === i) bad('whitespace expected before the Via sent-by');
-    i = scanHost(s, h, 'Via sent-by');
-    const p = skipWs(s, i);
-    if (s.charCodeAt(p) === 58) i = scanPort(s, skipWs(s, p + 1));
-    i = scanParams(s, i, true);
-    if (i >= s.length) return;
+    i = hostEnd(b, h, n, 'Via sent-by');
+    const p = lws(b, i, n);
+    if (p < n && b[p] === 58) i = portEnd(b, lws(b, p + 1, n), n);
+    i = paramsEnd(b, i, n, true);
+    if (i >= n) return;
     i++;
   }
 }
 
 /** host = hostname / IPv4address / IPv6reference ("[" hex and colons "]"; RFC 5118 4.10's extra colon tolerated). */
-export function scanHost(s: string, i: number, what: string): number {
-  if (s.charCodeAt(i) === 91) {
-    const j = s.indexOf(']', i);
-    if (j < 0) bad(`unterminated IPv6 reference in the ${what}`);
+function hostEnd(b: Uint8Array, i: number, n: number, what: string): number {
+  if (i < n && b[i] === 91) {
+    let j = i + 1;
+    while (j < n && b[j] !== 93) j++;
+    if (j >= n) bad(`unterminated IPv6 reference in the ${what}`);
     let colon = false;
     for (let k = i + 1; k < j; k++) {
-      const c = s.charCodeAt(k);
+      const c = b[k]!;
       if (c > 127 || T_HEX6[c] === 0) bad(`bad IPv6 reference in the ${what}`);
       if (c === 58) colon = true;
     }
@@ -220,8 +267,8 @@ export function scanHost(s: string, i: number, what: string): number {
     return j + 1;
   }
   const i0 = i;
-  while (i < s.length) {
-    const c = s.charCodeAt(i);
+  while (i < n) {
+    const c = b[i]!;
     if (c > 127 || T_HOST[c] === 0) break;
     i++;
   }
@@ -230,41 +277,135 @@ export function scanHost(s: string, i: number, what: string): number {
 }
 
 /** A port (1-5 digits, at most 65535) from `i`; where it ends. */
-export function scanPort(s: string, i: number): number {
+function portEnd(b: Uint8Array, i: number, n: number): number {
   const i0 = i;
-  while (i < s.length && s.charCodeAt(i) >= 48 && s.charCodeAt(i) <= 57) i++;
-  if (i === i0 || i - i0 > 5 || Number(s.slice(i0, i)) > 65535) bad('bad port (an IPv6 address must be enclosed in [...], RFC 5118 4.2)');
+  let v = 0;
+  while (i < n && b[i]! >= 48 && b[i]! <= 57) v = v * 10 + b[i++]! - 48;
+  if (i === i0 || i - i0 > 5 || v > 65535) bad('bad port (an IPv6 address must be enclosed in [...], RFC 5118 4.2)');
   return i;
 }
 
+/** Whether b[i, i + word.length) is `word` (lower case ASCII letters) in any case. */
+function isWord(b: Uint8Array, i: number, n: number, word: string): boolean {
+  if (n - i !== word.length) return false;
+  for (let k = 0; k < word.length; k++) if ((b[i + k]! | 32) !== word.charCodeAt(k)) return false;
+  return true;
+}
+
 /** Content-Type: `type "/" subtype *(;param)`; a multipart body needs its boundary (RFC 2046 5.1.1). */
-function checkContentType(s: string): void {
-  const t = scanToken(s, skipWs(s, 0), 'media type');
-  let i = skipWs(s, t);
-  if (s.charCodeAt(i) !== 47) bad('"/" expected in Content-Type');
-  i = scanToken(s, skipWs(s, i + 1), 'media subtype');
-  if (scanParams(s, i, false) !== s.length) bad('malformed Content-Type');
-  if (s.slice(skipWs(s, 0), t).toLowerCase() === 'multipart') {
-    const b = headerParam(s, 'boundary');
-    if (!b || b.length > 70) bad('multipart body without a boundary parameter (RFC 2046 5.1.1)');
+function checkContentType(b: Uint8Array, a: number, n: number, value: string): void {
+  const s0 = lws(b, a, n);
+  const t = tokenEnd(b, s0, n, 'media type');
+  let i = lws(b, t, n);
+  if (i >= n || b[i] !== 47) bad('"/" expected in Content-Type');
+  i = tokenEnd(b, lws(b, i + 1, n), n, 'media subtype');
+  if (paramsEnd(b, i, n, false) !== n) bad('malformed Content-Type');
+  // A token is ASCII: letters compare by their case bit.
+  if (isWord(b, s0, t, 'multipart')) {
+    const bd = headerParam(value, 'boundary');
+    if (!bd || bd.length > 70) bad('multipart body without a boundary parameter (RFC 2046 5.1.1)');
   }
 }
 
-/** Why a Request-URI is malformed (RFC 3261 25.1, 19.1.1; RFC 4475 3.1.2.7, 3.1.2.11; RFC 5118 4.2), or undefined. */
-export function requestUriFault(uri: string): string | undefined {
-  if (!SCHEME.test(uri)) return `bad Request-URI ${JSON.stringify(uri.slice(0, 80))}`;
-  for (let i = 0; i < uri.length; i++) {
-    const c = uri.charCodeAt(i);
+/** Where the host found by the last {@link sipHostEnd} ends (before its port): for sipUri, which takes it apart. */
+let lastHostEnd = 0;
+
+/**
+ * Checks a sip: or sips: URI b[i0, n) (throws Bad) and returns where its host (and port) ends: what sipUri
+ * checks, without building the parts (the parser checks every URI of every message; few are taken apart).
+ */
+function sipHostEnd(b: Uint8Array, i0: number, n: number): number {
+  // Positions relative to i0, as in the URI's own text; -1 when absent.
+  let colon = -1;
+  for (let k = i0; k < n; k++) if (b[k] === 58) { colon = k - i0; break; }
+  let at = -1;
+  for (let k = n - 1; k >= i0; k--) if (b[k] === 64) { at = k - i0; break; }
+  // The scheme: "sip" or "sips" in any case (without a colon, what the text without its last UTF-16 unit
+  // says, as the lower-cased slice(0, -1) did: a last character of 4 bytes leaves half of it, never a match).
+  let last = n - 1;
+  while (last > i0 && (b[last]! & 0xc0) === 0x80) last--;
+  const sc = colon < 0
+    ? n - last < 4 && (isWord(b, i0, last, 'sip') || isWord(b, i0, last, 'sips'))
+    : (colon === 3 && isWord(b, i0, i0 + 3, 'sip')) || (colon === 4 && isWord(b, i0, i0 + 4, 'sips'));
+  if (!sc) bad('not a sip or sips URI');
+  // The user part may hold "?", ";" and ":" (user-unreserved), never an unescaped "@": the host starts after the last "@".
+  if (at === colon + 1) bad('empty user part before "@"');
+  const h = i0 + (at > colon ? at + 1 : colon + 1);
+  let i = hostEnd(b, h, n, 'URI');
+  lastHostEnd = i;
+  if (i < n && b[i] === 58) i = portEnd(b, i + 1, n);
+  if (i < n && b[i] !== 59 && b[i] !== 63) bad(`unexpected ${JSON.stringify(charAt(b, i, n))} after the host of a SIP URI`);
+  return i;
+}
+
+// ---- The checks, as the parser and the API call them ----
+
+/** Why the Request-URI b[i, n) is malformed (RFC 3261 25.1, 19.1.1; RFC 4475 3.1.2.7, 3.1.2.11; RFC 5118 4.2), or undefined. */
+export function requestUriFaultAt(b: Uint8Array, i: number, n: number): string | undefined {
+  if (!hasScheme(b, i, n)) return `bad Request-URI ${JSON.stringify(text(b, i, n, 80))}`;
+  for (let k = i; k < n; k++) {
+    const c = b[k]!;
     if (c <= 32 || c === 127 || c === 60 || c === 62 || c === 34) return 'control character, space, "<", ">" or a quote in the Request-URI';
   }
-  if (!/^sips?:/i.test(uri)) return undefined;
+  if (!isSipScheme(b, i, n)) return undefined;
   try {
-    if (uri.indexOf('?', checkSipUri(uri)) >= 0) return 'headers ("?...") are not allowed in a Request-URI (RFC 3261 19.1.1)';
+    const h = sipHostEnd(b, i, n);
+    for (let k = h; k < n; k++) if (b[k] === 63) return 'headers ("?...") are not allowed in a Request-URI (RFC 3261 19.1.1)';
   } catch (e) {
     if (e instanceof Bad) return `bad Request-URI: ${e.why}`;
     throw e;
   }
   return undefined;
+}
+
+/** {@link requestUriFaultAt} of a string. */
+export function requestUriFault(uri: string): string | undefined {
+  const n = encoded(uri); // first: it may put a larger scratch in place
+  return requestUriFaultAt(scratch, 0, n);
+}
+
+/** The header kinds whose values are checked. */
+const VIA = 1;
+const ADDRESS = 2;
+const CONTACT = 3;
+const CONTENT_TYPE = 4;
+const KINDS = new Map<string, number>([['via', VIA], ['from', ADDRESS], ['to', ADDRESS], ['contact', CONTACT], ['content-type', CONTENT_TYPE]]);
+
+/** The fault of a value of header kind `kind` in b[i, n) (its text: `value`), or undefined. */
+function faultOf(kind: number, value: string, b: Uint8Array, i: number, n: number): string | undefined {
+  try {
+    if (kind === VIA) checkVia(b, i, n);
+    else if (kind === ADDRESS) checkAddress(b, i, n);
+    else if (kind === CONTACT) checkContact(b, i, n);
+    else checkContentType(b, i, n, value);
+  } catch (e) {
+    if (e instanceof Bad) return e.why;
+    throw e;
+  }
+  return undefined;
+}
+
+/**
+ * The grammar fault of a Via, From, To, Contact or Content-Type value, or undefined (other headers are not
+ * checked): `value` as received, b[i, n) (the parser, on a head whose text positions are byte offsets).
+ */
+export function headerFaultAt(key: string, value: string, b: Uint8Array, i: number, n: number): string | undefined {
+  const kind = KINDS.get(key);
+  return kind === undefined ? undefined : faultOf(kind, value, b, i, n);
+}
+
+/** {@link headerFaultAt} of a string value. */
+export function headerFault(key: string, value: string): string | undefined {
+  const kind = KINDS.get(key);
+  if (kind === undefined) return undefined;
+  const n = encoded(value); // first: it may put a larger scratch in place
+  return faultOf(kind, value, scratch, 0, n);
+}
+
+/** The grammar fault of one `(name-addr / addr-spec) *(SEMI param)`, or undefined. */
+export function addressFault(s: string): string | undefined {
+  const n = encoded(s); // first: it may put a larger scratch in place
+  return faultOf(ADDRESS, s, scratch, 0, n);
 }
 
 /** A SIP or SIPS URI split into its parts (RFC 3261 19.1.1, 25.1), without unescaping. */
@@ -281,34 +422,18 @@ export interface SipUri {
   headers: string | undefined;
 }
 
-/**
- * Checks a sip: or sips: URI (throws Bad) and returns where its host (and port) ends: what sipUri checks,
- * without building the parts (the parser checks every URI of every message; few are taken apart).
- */
-function checkSipUri(uri: string): number {
-  const colon = uri.indexOf(':');
-  // The scheme: "sip" or "sips" in any case (without a colon, what the lower-cased slice(0, -1) says).
-  const sc = colon < 0
-    ? /^sips?$/.test(uri.slice(0, colon).toLowerCase())
-    : (colon === 3 || colon === 4) && (uri.charCodeAt(0) | 32) === 115 && (uri.charCodeAt(1) | 32) === 105 && (uri.charCodeAt(2) | 32) === 112 && (colon === 3 || (uri.charCodeAt(3) | 32) === 115);
-  if (!sc) bad('not a sip or sips URI');
-  // The user part may hold "?", ";" and ":" (user-unreserved), never an unescaped "@": the host starts after the last "@".
-  const at = uri.lastIndexOf('@');
-  if (at === colon + 1) bad('empty user part before "@"');
-  const h = at > colon ? at + 1 : colon + 1;
-  let i = scanHost(uri, h, 'URI');
-  if (uri.charCodeAt(i) === 58) i = scanPort(uri, i + 1);
-  const c = uri.charCodeAt(i);
-  if (i < uri.length && c !== 59 && c !== 63) bad(`unexpected ${JSON.stringify(uri[i])} after the host of a SIP URI`);
-  return i;
-}
-
 function sipUri(uri: string): SipUri {
-  const i = checkSipUri(uri);
+  const n = encoded(uri);
+  const b = scratch;
+  const end = sipHostEnd(b, 0, n);
+  // Byte offsets as positions in the text: the same when it is ASCII; else the length of the text before
+  // (each offset here is at an ASCII delimiter or the end, so the bytes before it decode whole).
+  const pos = (p: number): number => (n === uri.length ? p : dec.decode(b.subarray(0, p)).length);
+  const i = pos(end);
+  const hostEnd = pos(lastHostEnd);
   const colon = uri.indexOf(':');
   const at = uri.lastIndexOf('@');
   const h = at > colon ? at + 1 : colon + 1;
-  const hostEnd = scanHost(uri, h, 'URI');
   const port = hostEnd < i ? Number(uri.slice(hostEnd + 1, i)) : undefined;
   const q = uri.indexOf('?', i);
   return {
@@ -325,73 +450,6 @@ export function parseSipUri(uri: string): SipUri {
     if (e instanceof Bad) throw new Ipsec3gppError('SIP_PARSE', `bad SIP URI ${JSON.stringify(uri.slice(0, 80))}: ${e.why}`);
     throw e;
   }
-}
-
-/** The most values of one kind a {@link ValidMemo} generation holds, and the longest value it keeps. */
-const MEMO_ENTRIES = 1024;
-const MEMO_LENGTH = 512;
-
-/**
- * Values of one header kind that passed its check (the checks are pure functions of the value): a proxy
- * sees each Via, From and To again in the response, and in the request and response of the hop beyond it,
- * so the second sighting is a lookup instead of a scan. Two generations of at most MEMO_ENTRIES each (a hit
- * in the old one moves the value to the new one; a full new one becomes the old one), so the memo is
- * bounded whatever a peer sends; a refused value is never kept. Entries are copies, not slices of the
- * received text: a slice would keep the whole message's text alive, and the core's 401 carries CK and IK.
- * (`[v].join('')` and `[v, ''].join('')` return `v` itself in V8; slicing `' ' + v` flattens the pair
- * into a new string first.)
- */
-class ValidMemo {
-  #cur = new Set<string>();
-  #old = new Set<string>();
-
-  has(v: string): boolean {
-    if (this.#cur.has(v)) return true;
-    if (!this.#old.has(v)) return false;
-    this.add(v);
-    return true;
-  }
-
-  get size(): number {
-    return this.#cur.size + this.#old.size;
-  }
-
-  add(v: string): void {
-    if (v.length > MEMO_LENGTH) return;
-    if (this.#cur.size >= MEMO_ENTRIES) {
-      this.#old = this.#cur;
-      this.#cur = new Set();
-    }
-    this.#cur.add((' ' + v).slice(1));
-  }
-}
-
-const validVia = new ValidMemo();
-const validAddress = new ValidMemo();
-const validContact = new ValidMemo();
-
-/** The grammar fault of a Via, From, To, Contact or Content-Type value, or undefined (other headers are not checked). */
-export function headerFault(key: string, value: string): string | undefined {
-  const memo = key === 'via' ? validVia : key === 'from' || key === 'to' ? validAddress : key === 'contact' ? validContact : undefined;
-  if (memo === undefined) return headerFaultUncached(key, value);
-  if (memo.has(value)) return undefined;
-  const why = headerFaultUncached(key, value);
-  if (why === undefined) memo.add(value);
-  return why;
-}
-
-/** The check of each header whose value the parser checks. */
-const CHECKS = new Map<string, (s: string) => void>([['via', checkVia], ['from', checkAddress], ['to', checkAddress], ['contact', checkContact], ['content-type', checkContentType]]);
-
-/** @internal headerFault without the memo (test/sip-fast-paths.test.ts compares the two). */
-export function headerFaultUncached(key: string, value: string): string | undefined {
-  const check = CHECKS.get(key);
-  return check === undefined ? undefined : faultOf(check, value);
-}
-
-/** @internal How many values the memos hold (Via, From/To, Contact), both generations: bounded by 2 * MEMO_ENTRIES each. */
-export function headerMemoSizes(): number[] {
-  return [validVia.size, validAddress.size, validContact.size];
 }
 
 /** A quoted-string's content with its quoted-pairs resolved (`"a \\"b\\""` -> `a "b"`). */

@@ -12,7 +12,7 @@
 // never split (their commas are inside one value).
 
 import { Ipsec3gppError } from '../errors.js';
-import { addressFault, headerFault, headerParam, isToken, isTrimmed, requestUriFault, scanQuoted, skipWs, unquote } from './grammar.js';
+import { addressFault, headerFault, headerFaultAt, headerParam, isToken, isTrimmed, requestUriFault, requestUriFaultAt, scanQuoted, skipWs, unquote } from './grammar.js';
 
 export { headerParam, parseSipUri, type SipUri } from './grammar.js';
 
@@ -565,7 +565,7 @@ export function parseSipMessage(data: Uint8Array, adopt = false): SipMessage {
     if (sp2 < 0 || sp3 >= 0) fault = [`bad request line ${JSON.stringify(start.slice(0, 80))}`, 1, 400];
     else if (version !== 'SIP/2.0') fault = /^SIP\/\d{1,3}\.\d{1,3}$/.test(version) ? [`SIP version ${version} is not supported`, 1, 505] : [`bad request line ${JSON.stringify(start.slice(0, 80))}`, 1, 400];
     else {
-      const f = requestUriFault(uri);
+      const f = aligned ? requestUriFaultAt(data, sp1 + 1, sp2) : requestUriFault(uri);
       if (f !== undefined) fault = [f, 1, 400];
     }
   }
@@ -593,7 +593,12 @@ export function parseSipMessage(data: Uint8Array, adopt = false): SipMessage {
     }
     let colon = head.indexOf(':', a);
     if (colon >= z) colon = -1;
-    let value = trimmed(head, colon < 0 ? a : colon + 1, z);
+    // The value's bounds, trimmed (in the bytes too, for one line of an aligned head).
+    let va = colon < 0 ? a : colon + 1;
+    let vz = z;
+    while (va < vz && isTrimmed(head.charCodeAt(va))) va++;
+    while (vz > va && isTrimmed(head.charCodeAt(vz - 1))) vz--;
+    let value = head.slice(va, vz);
     // Continuation lines (starting with SP or HTAB) join the value with one space.
     while (e >= 0) {
       const c = head.charCodeAt(e + 2);
@@ -627,7 +632,8 @@ export function parseSipMessage(data: Uint8Array, adopt = false): SipMessage {
     const folded = no !== ln;
     if (list.push({ key, name: written, value, a: aligned && !folded ? a : -1, z }) > SIP_LIMITS.headers) fail(`more than ${SIP_LIMITS.headers} header lines`);
     if (semantic !== undefined) continue;
-    const why = headerFault(key, value);
+    // Checked on the received bytes where they are the value's text, else on the text.
+    const why = aligned && !folded ? headerFaultAt(key, value, data, va, vz) : headerFault(key, value);
     if (why !== undefined) semantic = [`bad ${written} header: ${why}`, ln];
     if (bit !== 0) {
       if (seen & bit) {
