@@ -5,7 +5,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { addressFault, headerFault, headerFaultAt, headerParam, parseSipUri, requestUriFault, requestUriFaultAt } from '../src/sip/grammar.js';
+import { addressFault, headerFault, headerFaultAt, headerParam, parseSipUri, requestUriFault, requestUriFaultAt, sipUriHop } from '../src/sip/grammar.js';
 import { referenceAddressFault, referenceHeaderFault, referenceRequestUriFault } from './sip-grammar-reference.js';
 import { parseSipMessage, serializeSipMessage, SipHeaders, spliceEnabled, viaBranch, viaHostEnd, type SipMessage, type SipRequest } from '../src/sip/message.js';
 import { inviteKey } from '../src/sip/transaction.js';
@@ -176,7 +176,8 @@ test('parseSipMessage accepts, refuses and reports what the split-into-lines ref
 test('parseSipUri returns and refuses what the reference does, on the URIs of the torture messages and mutations', () => {
   const uris: string[] = [];
   for (const v of values) for (const m of v.matchAll(/(?:sips?|SIP|tel):[^\s<>,]*/g)) uris.push(m[0]);
-  uris.push('sipx', 'SIPS', 'sip', 'sips:', 'Sip:a@[::1]:5060;lr?x=y', 's:a', 'sIpS:@x', 'sip:a@b:65536', 'sip:a@b:0x');
+  uris.push('sipx', 'SIPS', 'sip', 'sips:', 'Sip:a@[::1]:5060;lr?x=y', 's:a', 'sIpS:@x', 'sip:a@b:65536', 'sip:a@b:0x',
+    'sip:pcscf.example;lr', 'sip:10.0.0.1:5060;LR', 'sip:[2001:db8::1];lr=on?x=y', 'sip:a@b; lr;x', 'sip:h;lrx', 'sip:h;x=lr', 'sip:h?a=;lr', 'sip:h;lr?');
   assert.ok(uris.length > 100, `${uris.length} URIs`);
   const outcome = (f: (u: string) => unknown, u: string): unknown => {
     try {
@@ -186,6 +187,7 @@ test('parseSipUri returns and refuses what the reference does, on the URIs of th
     }
   };
   let ok = 0;
+  let lr = 0;
   for (let round = 0; round < 20000; round++) {
     const u = round < uris.length ? uris[round]! : mutate(uris[rand(uris.length)]!);
     const mine = outcome(parseSipUri, u);
@@ -194,8 +196,17 @@ test('parseSipUri returns and refuses what the reference does, on the URIs of th
     if (LONE_SURROGATE.test(u) && 'message' in (want as object)) assert.is((mine as { code?: string }).code, (want as { code?: string }).code, JSON.stringify(u));
     else assert.equal(mine, want, JSON.stringify(u));
     if ('ok' in (mine as object)) ok++;
+    // What routing takes of it (hop.ts) is what parseSipUri gives, without the other parts.
+    const hop = outcome(sipUriHop, u);
+    const fromParts = outcome((x) => {
+      const p = parseSipUri(x);
+      return { host: p.host, port: p.port, lr: /;\s*lr(?:[;=]|$)/i.test(p.params) };
+    }, u);
+    assert.equal(hop, fromParts, `hop of ${JSON.stringify(u)}`);
+    if ((hop as { ok?: { lr: boolean } }).ok?.lr === true) lr++;
   }
   assert.ok(ok > 2000 && ok < 18000, `${ok} accepted`);
+  assert.ok(lr > 100, `${lr} with lr`);
 });
 
 test('the byte checks of header values and Request-URIs accept and refuse what the string checks they replaced do, with the same fault text, and read nothing past the value', () => {

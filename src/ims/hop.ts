@@ -4,14 +4,15 @@
 // finding the SA set of a contact. One parser (sip/grammar.ts) and one address form (ip.ts normalizeAddress).
 
 import { normalizeAddress } from '../ip.js';
-import { addressUri, parseSipUri } from '../sip/message.js';
+import { addressUri } from '../sip/message.js';
+import { sipUriHop } from '../sip/grammar.js';
 
 /** The IP address (canonical) and port (default 5060) of a SIP URI, or of a name-addr's URI; undefined if it names none. */
 export function uriHop(uriOrNameAddr: string): { address: string; port: number; lr: boolean } | undefined {
   try {
     const text = uriOrNameAddr.trim();
-    const u = parseSipUri(text.startsWith('<') || text.includes('<') ? addressUri(text) : text);
-    return { address: normalizeAddress(u.host), port: u.port ?? 5060, lr: /;\s*lr(?:[;=]|$)/i.test(u.params) };
+    const u = sipUriHop(text.startsWith('<') || text.includes('<') ? addressUri(text) : text);
+    return { address: normalizeAddress(u.host), port: u.port ?? 5060, lr: u.lr };
   } catch {
     return undefined;
   }

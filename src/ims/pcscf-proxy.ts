@@ -375,7 +375,12 @@ export class PcscfProxy {
         this.#saveRegistration(set.key);
       }
     });
-    this.node.onRequest((i) => void this.#request(i.request, i.route, i.respond).catch(() => { /* a failed forward is answered inside */ }));
+    this.node.onRequest((i) => {
+      // A failed forward is answered inside; what throws or rejects past that is dropped.
+      try {
+        this.#request(i.request, i.route, i.respond)?.catch(() => undefined);
+      } catch { /* as above */ }
+    });
   }
 
   /**
@@ -439,13 +444,35 @@ export class PcscfProxy {
    * retransmissions; an ACK goes statelessly, proxy.ts).
    */
   #forward(original: SipRequest, fwd: SipRequest, route: Route, respond: (r: SipResponse) => void, edit?: (res: SipResponse) => SipResponse | undefined): Promise<SipResponse | undefined> {
-    const sock = route.kind === 'plain' ? route.socket : route.port.socket;
-    // Toward a UE the Via names the protected server port (port_ps, TS 34.229-1 A.1.1); the UE answers
-    // over SA4 to port_pc whatever it says (TS 33.203 7.1).
-    const viaPort = route.kind === 'protected' ? this.portS.port : sock.port;
     // `fwd` is already this P-CSCF's own copy (#towardCore, rewrite): edited in place, not copied again;
     // `original` (as received) is what answers made here (408, 483) and a CANCEL refer to.
-    return this.#invites.forward(this.node, original, fwd, route, hostPort(sock.address, viaPort), respond, edit);
+    return this.#invites.forward(this.node, original, fwd, route, this.#sentBy(route), respond, edit);
+  }
+
+  /**
+   * #forward of a request whose outcome nothing here waits for (a UE's request to the core, the core's to
+   * a UE): counted as a transaction of `set` while it runs (SaDatabase.beginTransaction), without a promise.
+   */
+  #relay(original: SipRequest, fwd: SipRequest, route: Route, respond: (r: SipResponse) => void, set: SaSet): void {
+    this.db.beginTransaction(set);
+    let ended = false;
+    const end = (): void => {
+      if (ended) return;
+      ended = true;
+      this.db.endTransaction(set);
+    };
+    try {
+      this.#invites.forwardWith(this.node, original, fwd, route, this.#sentBy(route), respond, undefined, end);
+    } catch (e) {
+      end();
+      throw e;
+    }
+  }
+
+  /** The sent-by of this P-CSCF's Via on `route`: toward a UE its protected server port (port_ps, TS 34.229-1 A.1.1; the UE answers over SA4 to port_pc whatever it says, TS 33.203 7.1), else the socket's. */
+  #sentBy(route: Route): string {
+    const sock = route.kind === 'plain' ? route.socket : route.port.socket;
+    return hostPort(sock.address, route.kind === 'protected' ? this.portS.port : sock.port);
   }
 
   /**
@@ -525,7 +552,8 @@ export class PcscfProxy {
     respond(makeResponse(req, 403, 'Forbidden', [['Warning', `399 pcscf "${why}"`]]));
   }
 
-  async #request(req: SipRequest, route: Route, answer: (r: SipResponse) => void): Promise<void> {
+  /** A request received (promise-free on the paths that need none: a relayed request's outcome is not awaited). */
+  #request(req: SipRequest, route: Route, answer: (r: SipResponse) => void): Promise<void> | void {
     // An ACK is never answered (RFC 3261 17.1.1.3): one that is refused is dropped.
     const respond = req.method === 'ACK' ? (): void => undefined : answer;
     // Checked before anything else, so that a malformed value changes no state (RFC 3261 20.22).
@@ -592,12 +620,7 @@ export class PcscfProxy {
       fwd.headers.prepend('Record-Route', `<sip:${hostPort(this.#o.address, this.portS.port)};lr>`);
       fwd.headers.prepend('Record-Route', `<sip:${hostPort(this.coreSocket.address, this.coreSocket.port)};lr>`);
     }
-    this.db.beginTransaction(route.sa.set);
-    try {
-      await this.#forward(req, fwd, this.#toCore(), respond);
-    } finally {
-      this.db.endTransaction(route.sa.set);
-    }
+    this.#relay(req, fwd, this.#toCore(), respond, route.sa.set);
   }
 
   async #register(req: SipRequest, route: Route, answer: (r: SipResponse) => void): Promise<void> {
@@ -952,7 +975,7 @@ export class PcscfProxy {
     return res;
   }
 
-  async #fromCore(req: SipRequest, respond: (r: SipResponse) => void): Promise<void> {
+  #fromCore(req: SipRequest, respond: (r: SipResponse) => void): Promise<void> | void {
     if (req.method === 'NOTIFY' && this.#isMine(`<${req.uri}>`)) return this.#ownNotify(req, respond);
     if (req.method === 'CANCEL') return this.#invites.cancel(this.node, req, respond);
     // The Request-URI is the UE's registered contact: its address and protected server port (port_us).
@@ -980,12 +1003,7 @@ export class PcscfProxy {
       fwd.headers.prepend('Record-Route', `<sip:${hostPort(this.coreSocket.address, this.coreSocket.port)};lr>`);
       fwd.headers.prepend('Record-Route', `<sip:${hostPort(this.#o.address, this.portS.port)};lr>`);
     }
-    this.db.beginTransaction(sa.set);
-    try {
-      await this.#forward(req, fwd, { kind: 'protected', port: this.portC, sa }, respond);
-    } finally {
-      this.db.endTransaction(sa.set);
-    }
+    this.#relay(req, fwd, { kind: 'protected', port: this.portC, sa }, respond, sa.set);
   }
 
   /**

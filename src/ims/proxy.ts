@@ -67,7 +67,16 @@ export class PendingInvites {
    * final response as received (its top Via, this proxy's, taken off; what `edit` saw), or undefined
    * when none came (408 sent upstream) or none was expected.
    */
-  async forward(node: SipNode, original: SipRequest, fwd: SipRequest, route: Route, sentBy: string, respond: (r: SipResponse) => void, edit?: (res: SipResponse) => SipResponse | undefined): Promise<SipResponse | undefined> {
+  forward(node: SipNode, original: SipRequest, fwd: SipRequest, route: Route, sentBy: string, respond: (r: SipResponse) => void, edit?: (res: SipResponse) => SipResponse | undefined): Promise<SipResponse | undefined> {
+    return new Promise((resolve, reject) => this.forwardWith(node, original, fwd, route, sentBy, respond, edit, (res, error) => (error === undefined ? resolve(res) : reject(error))));
+  }
+
+  /**
+   * @internal {@link forward} reporting to `done` (called once, maybe before this returns) instead of a promise: no
+   * promise or async frame per forwarded request. What `edit` throws goes to `done` as `error` (nothing
+   * is answered then); throws what inviteKey throws for an INVITE without a usable Via.
+   */
+  forwardWith(node: SipNode, original: SipRequest, fwd: SipRequest, route: Route, sentBy: string, respond: (r: SipResponse) => void, edit: ((res: SipResponse) => SipResponse | undefined) | undefined, done: (res: SipResponse | undefined, error?: unknown) => void): void {
     const ack = original.method === 'ACK';
     const answer = (r: SipResponse): void => {
       if (ack) return;
@@ -78,25 +87,22 @@ export class PendingInvites {
     const mfValue = fwd.headers.get('max-forwards')?.trim() ?? '70';
     if (!MAX_FORWARDS.test(mfValue) || Number(mfValue) > 255) {
       answer(makeResponse(original, 400, 'Bad Request', [['Warning', `399 ${node.name.replace(/[^A-Za-z0-9.-]+/g, '-')} "Max-Forwards must be an integer 0..255"`]]));
-      return undefined;
+      done(undefined);
+      return;
     }
     const mf = Number(mfValue);
     if (mf <= 0) {
       answer(makeResponse(original, 483, 'Too Many Hops'));
-      return undefined;
+      done(undefined);
+      return;
     }
     fwd.headers.set('Max-Forwards', String(mf - 1));
     fwd.headers.prepend('Via', `SIP/2.0/UDP ${sentBy};branch=${newBranch()}`);
     if (ack) {
       node.send(fwd, route);
-      return undefined;
+      done(undefined);
+      return;
     }
-    // A response received for our forward is ours alone (a fresh parse): its top Via, ours, is taken off
-    // in place rather than in a copy.
-    const down = (res: SipResponse): SipResponse => {
-      res.headers.shift('via');
-      return res;
-    };
     const invite = original.method === 'INVITE';
     let key: string | undefined;
     let p: Pending | undefined;
@@ -105,28 +111,41 @@ export class PendingInvites {
       p = { fwd, route, provisional: false, cancelWanted: false };
       this.#pending.set(key, p);
     }
-    let res: SipResponse;
-    try {
-      res = await node.request(fwd, route, invite
-        ? {
-          onProvisional: (r) => {
-            if (p && !p.provisional) {
-              p.provisional = true;
-              if (p.cancelWanted) this.#start(node, p);
-            }
-            if (r.status > 100) answer(down(r));
-          },
-          onRetransmission: (r) => answer(down(r)),
-        }
-        : undefined);
-    } catch {
-      answer(makeResponse(original, 408, 'Request Timeout'));
-      return undefined;
-    } finally {
+    // A response received for our forward is ours alone (a fresh parse): its top Via, ours, is taken off
+    // in place rather than in a copy.
+    node.requestWith(fwd, route, invite
+      ? {
+        onProvisional: (r) => {
+          if (p && !p.provisional) {
+            p.provisional = true;
+            if (p.cancelWanted) this.#start(node, p);
+          }
+          if (r.status > 100) answer(withoutTopVia(r));
+        },
+        onRetransmission: (r) => answer(withoutTopVia(r)),
+      }
+      : undefined, (e, res) => {
       if (key !== undefined && this.#pending.get(key) === p) this.#pending.delete(key);
-    }
-    const out = edit ? edit(down(res)) : down(res);
-    if (out) answer(out);
-    return res;
+      if (e !== undefined || res === undefined) {
+        answer(makeResponse(original, 408, 'Request Timeout'));
+        done(undefined);
+        return;
+      }
+      let out: SipResponse | undefined;
+      try {
+        out = edit ? edit(withoutTopVia(res)) : withoutTopVia(res);
+      } catch (error) {
+        done(undefined, error ?? new Error('edit failed'));
+        return;
+      }
+      if (out) answer(out);
+      done(res);
+    });
   }
+}
+
+/** A response to this proxy's forward with its top Via (this proxy's) taken off, in place (a fresh parse is ours alone). */
+function withoutTopVia(res: SipResponse): SipResponse {
+  res.headers.shift('via');
+  return res;
 }

@@ -5,7 +5,7 @@
 import { type DatagramSocket } from '../net/datagram.js';
 import { type SaDatabase, type SaEntry } from '../secagree/sadb.js';
 import { SIP_METHODS, SipHeaders, SipParseError, detached, parseSipMessage, serializeSipMessage, serializeSipMessageWith, type SipMessage, type SipRequest, type SipResponse } from '../sip/message.js';
-import { TransactionLayer, type ClientTxOptions, type Incoming, type TimerValues } from '../sip/transaction.js';
+import { TransactionLayer, type ClientTxOptions, type ClientTxSettle, type Incoming, type TimerValues } from '../sip/transaction.js';
 import { type ProtectedPort } from './protected-port.js';
 import { type StreamConnection } from '../net/stream.js';
 import { SipStreams, type SipTcpOptions } from './sip-streams.js';
@@ -287,9 +287,8 @@ export class SipNode {
     return makeResponse(req, 420, 'Bad Extension', [['Unsupported', [...unsupported].join(', ')]]);
   }
 
-  /** Starts a client transaction (INVITE included: `o` sees its provisional responses and 2xx retransmissions). */
   /**
-   * Starts a client transaction. A request over UDP that is larger than 1300 octets goes over TCP instead
+   * Starts a client transaction (INVITE included: `o` sees its provisional responses and 2xx retransmissions). A request over UDP that is larger than 1300 octets goes over TCP instead
    * when the element has TCP (RFC 3261 18.1.1: the path MTU is unknown), its top Via saying so; if the
    * connection cannot be made, over UDP after all (18.1.1 SHOULD).
    */
@@ -311,6 +310,24 @@ export class SipNode {
       } catch { /* UDP over the SAs after all */ }
     }
     return this.tx.request(req, r, o);
+  }
+
+  /**
+   * @internal {@link request} reporting to `settle` (transaction.ts ClientTxSettle; called once, maybe before
+   * this returns) instead of a promise: the proxies' forwarding. A request that may go over TCP instead
+   * (the element has TCP, or TCP inside the SAs) takes the promise path.
+   */
+  requestWith(req: SipRequest, route: Route, o: ClientTxOptions | undefined, settle: ClientTxSettle): void {
+    const maybeTcp = route.stream === undefined && (route.kind === 'plain' ? this.streams !== undefined : this.protectedStreams !== undefined);
+    if (maybeTcp) {
+      this.request(req, route, o).then((r) => settle(undefined, r), (e: Error) => settle(e, undefined)).catch(() => { /* settle's own error: dropped, as transaction.ts does */ });
+      return;
+    }
+    try {
+      this.tx.start(req, route, o, settle);
+    } catch (e) {
+      settle(e as Error, undefined);
+    }
   }
 
   /**

@@ -422,15 +422,19 @@ export interface SipUri {
   headers: string | undefined;
 }
 
+/**
+ * A byte offset of the URI last encoded into `scratch` (of `n` bytes, `uri` as text) as a position in its
+ * text: the same when it is ASCII; else the length of the text before it (each offset asked for is at an
+ * ASCII delimiter or the end, so the bytes before it decode whole).
+ */
+function textPos(uri: string, n: number, p: number): number {
+  return n === uri.length ? p : dec.decode(scratch.subarray(0, p)).length;
+}
+
 function sipUri(uri: string): SipUri {
   const n = encoded(uri);
-  const b = scratch;
-  const end = sipHostEnd(b, 0, n);
-  // Byte offsets as positions in the text: the same when it is ASCII; else the length of the text before
-  // (each offset here is at an ASCII delimiter or the end, so the bytes before it decode whole).
-  const pos = (p: number): number => (n === uri.length ? p : dec.decode(b.subarray(0, p)).length);
-  const i = pos(end);
-  const hostEnd = pos(lastHostEnd);
+  const i = textPos(uri, n, sipHostEnd(scratch, 0, n));
+  const hostEnd = textPos(uri, n, lastHostEnd);
   const colon = uri.indexOf(':');
   const at = uri.lastIndexOf('@');
   const h = at > colon ? at + 1 : colon + 1;
@@ -440,6 +444,31 @@ function sipUri(uri: string): SipUri {
     scheme: uri.slice(0, colon).toLowerCase() as 'sip' | 'sips', user: at > colon ? uri.slice(colon + 1, at) : undefined, host: uri.slice(h, hostEnd), port,
     params: uri.slice(i, q < 0 ? uri.length : q), headers: q < 0 ? undefined : uri.slice(q + 1),
   };
+}
+
+/** A `;lr` parameter (RFC 3261 19.1.1) from where it is tried: followed by ";", "=", the headers' "?" or the end. */
+const LR = /;\s*lr(?=[;=?]|$)/gi;
+
+/**
+ * @internal What routing takes of a sip: or sips: URI (hop.ts): host, port and whether its parameters
+ * hold `lr`, as {@link parseSipUri} gives them (`/;\s*lr(?:[;=]|$)/i` on its params), without the other
+ * parts. Throws SIP_PARSE where parseSipUri does.
+ */
+export function sipUriHop(uri: string): { host: string; port: number | undefined; lr: boolean } {
+  try {
+    const n = encoded(uri);
+    const i = textPos(uri, n, sipHostEnd(scratch, 0, n));
+    const hostEnd = textPos(uri, n, lastHostEnd);
+    const colon = uri.indexOf(':');
+    const at = uri.lastIndexOf('@');
+    const q = uri.indexOf('?', i);
+    LR.lastIndex = i;
+    const m = i < uri.length ? LR.exec(uri) : null;
+    return { host: uri.slice(at > colon ? at + 1 : colon + 1, hostEnd), port: hostEnd < i ? Number(uri.slice(hostEnd + 1, i)) : undefined, lr: m !== null && (q < 0 || m.index < q) };
+  } catch (e) {
+    if (e instanceof Bad) throw new Ipsec3gppError('SIP_PARSE', `bad SIP URI ${JSON.stringify(uri.slice(0, 80))}: ${e.why}`);
+    throw e;
+  }
 }
 
 /** Parses a sip: or sips: URI (RFC 3261 19.1.1; bracketed IPv6 hosts, RFC 5118). Throws SIP_PARSE. */

@@ -65,12 +65,17 @@ export interface ClientTxOptions {
   onRetransmission?: ((r: SipResponse) => void) | undefined;
 }
 
+/**
+ * @internal What a client transaction's end goes to: its final response, or the error that ended it
+ * (SIP_TRANSACTION: Timer F or B, the layer closed, a refused start).
+ */
+export type ClientTxSettle = (error: Error | undefined, response: SipResponse | undefined) => void;
+
 interface ClientTx<R> {
   id: number;
   request: SipRequest;
   route: R;
-  resolve: (r: SipResponse) => void;
-  reject: (e: Error) => void;
+  settle: ClientTxSettle;
   /** INVITE Proceeding: Timer A stopped, Timer B replaced by the 180 s bound (`timerC`). */
   proceeding?: boolean;
   timerC?: ReturnType<typeof setTimeout>;
@@ -309,6 +314,13 @@ export function buildCancel(invite: SipRequest): SipRequest {
   return sameTransaction(invite, 'CANCEL', invite.headers.get('to')!);
 }
 
+/** Calls a client transaction's settle; what it throws is dropped (as a promise handler's error would be), the layer goes on. */
+function settleSafely(settle: ClientTxSettle, error: Error | undefined, response: SipResponse | undefined): void {
+  try {
+    settle(error, response);
+  } catch { /* the transaction user's fault, not the layer's */ }
+}
+
 /** 100 Trying for an INVITE (RFC 3261 8.2.6.1: Timestamp copied; no To tag). */
 function trying(req: SipRequest): SipResponse {
   const h = new SipHeaders();
@@ -367,20 +379,37 @@ export class TransactionLayer<R> {
    * not a transaction (send it with the element's stateless send): it is refused here.
    */
   request(request: SipRequest, route: R, o?: ((r: SipResponse) => void) | ClientTxOptions): Promise<SipResponse> {
+    // A request without an RFC 3261 branch throws here, as it always did; the rest settles the promise.
+    const k = request.method === 'ACK' ? '' : key(branchOf(request), request.method);
+    return new Promise<SipResponse>((resolve, reject) => this.#start(k, request, route, o, (e, r) => (e === undefined ? resolve(r!) : reject(e))));
+  }
+
+  /**
+   * @internal {@link request} reporting to `settle` instead of a promise (a proxy forwarding thousands of
+   * requests a second: no promise, no async frame per transaction). `settle` is called once, possibly
+   * before this returns (a refused start), else from the response's or the timer's turn; what it throws is
+   * dropped, as a promise's handler's error would be. Throws SIP_PARSE for a request without an RFC 3261 branch.
+   */
+  start(request: SipRequest, route: R, o: ((r: SipResponse) => void) | ClientTxOptions | undefined, settle: ClientTxSettle): void {
+    this.#start(request.method === 'ACK' ? '' : key(branchOf(request), request.method), request, route, o, settle);
+  }
+
+  #start(k: string, request: SipRequest, route: R, o: ((r: SipResponse) => void) | ClientTxOptions | undefined, settle: ClientTxSettle): void {
     const opts: ClientTxOptions = typeof o === 'function' ? { onProvisional: o } : o ?? {};
     if (request.method === 'ACK') {
-      return Promise.reject(new Ipsec3gppError('SIP_TRANSACTION', 'an ACK is not a client transaction (RFC 3261 17.1.1.3)'));
+      settleSafely(settle, new Ipsec3gppError('SIP_TRANSACTION', 'an ACK is not a client transaction (RFC 3261 17.1.1.3)'), undefined);
+      return;
     }
-    const k = key(branchOf(request), request.method);
-    if (this.#clients.has(k) || this.#completed.has(k)) return Promise.reject(new Ipsec3gppError('SIP_TRANSACTION', 'a transaction with this branch is running'));
-    return new Promise<SipResponse>((resolve, reject) => {
-      const tx: ClientTx<R> = { id: this.#nextId++, request, route, resolve, reject, interval: this.#t.t1, done: false, onProvisional: opts.onProvisional, onRetransmission: opts.onRetransmission, retransmissions: 0 };
-      this.#clients.set(k, tx);
-      this.#hold(1);
-      this.#send(request, route);
-      if (!this.#reliable(route)) this.#deadlines.add(tx.interval, Due.TimerE, k, tx.id);
-      this.#deadlines.add(64 * this.#t.t1, Due.TimerF, k, tx.id);
-    });
+    if (this.#clients.has(k) || this.#completed.has(k)) {
+      settleSafely(settle, new Ipsec3gppError('SIP_TRANSACTION', 'a transaction with this branch is running'), undefined);
+      return;
+    }
+    const tx: ClientTx<R> = { id: this.#nextId++, request, route, settle, interval: this.#t.t1, done: false, onProvisional: opts.onProvisional, onRetransmission: opts.onRetransmission, retransmissions: 0 };
+    this.#clients.set(k, tx);
+    this.#hold(1);
+    this.#send(request, route);
+    if (!this.#reliable(route)) this.#deadlines.add(tx.interval, Due.TimerE, k, tx.id);
+    this.#deadlines.add(64 * this.#t.t1, Due.TimerF, k, tx.id);
   }
 
   /**
@@ -419,7 +448,7 @@ export class TransactionLayer<R> {
     }
     if (tx.proceeding) return; // Timer B gave way to the 180 s bound
     this.#finish(k, tx);
-    tx.reject(new Ipsec3gppError('SIP_TRANSACTION', `${tx.request.method} timed out after ${64 * this.#t.t1} ms without a final response (Timer ${invite ? 'B' : 'F'})`));
+    settleSafely(tx.settle, new Ipsec3gppError('SIP_TRANSACTION', `${tx.request.method} timed out after ${64 * this.#t.t1} ms without a final response (Timer ${invite ? 'B' : 'F'})`), undefined);
   }
 
   #finish(k: string, tx: ClientTx<R>, linger?: number): void {
@@ -469,7 +498,7 @@ export class TransactionLayer<R> {
         tx.timerC = setTimeout(() => {
           if (tx.done) return;
           this.#finish(k, tx);
-          tx.reject(new Ipsec3gppError('SIP_TRANSACTION', 'INVITE got no final response within 180 s of its provisional response'));
+          settleSafely(tx.settle, new Ipsec3gppError('SIP_TRANSACTION', 'INVITE got no final response within 180 s of its provisional response'), undefined);
         }, 180_000);
         unref(tx.timerC);
       }
@@ -482,7 +511,7 @@ export class TransactionLayer<R> {
     }
     if (invite && msg.status < 300) tx.accepted = true;
     this.#finish(k, tx, invite ? 64 * this.#t.t1 : this.#t.t4);
-    tx.resolve(msg);
+    settleSafely(tx.settle, undefined, msg);
     return { kind: 'response', response: msg };
   }
 
@@ -582,10 +611,12 @@ export class TransactionLayer<R> {
 
   /** Stops every timer (shutdown). */
   close(): void {
+    // Settled after the tables are cleared: what a settle starts meets a closed layer, not this loop.
+    const open: Array<ClientTx<R>> = [];
     for (const [k, tx] of this.#clients) {
       if (!tx.done) {
         this.#finish(k, tx);
-        tx.reject(new Ipsec3gppError('SIP_TRANSACTION', 'transaction layer closed'));
+        open.push(tx);
       }
     }
     this.#clients.clear();
@@ -598,5 +629,6 @@ export class TransactionLayer<R> {
     }
     this.#servers.clear();
     this.#deadlines.clear();
+    for (const tx of open) settleSafely(tx.settle, new Ipsec3gppError('SIP_TRANSACTION', 'transaction layer closed'), undefined);
   }
 }
