@@ -641,7 +641,9 @@ export class PcscfProxy {
     let auth: AuthHeader;
     try {
       auth = parseAuthHeader(authorization);
-      key = authParam(auth, 'username') ?? addressUri(req.headers.get('to')!);
+      // A copy: the key names the registration's sets, attempts and maps for as long as they live (32 s
+      // past a de-registration), and a slice would keep the whole REGISTER's text alive with it.
+      key = detached(authParam(auth, 'username') ?? addressUri(req.headers.get('to')!));
     } catch {
       respond(makeResponse(req, 400, 'Bad Request', [['Warning', '399 pcscf "malformed Authorization"']]));
       return;
