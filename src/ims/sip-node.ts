@@ -315,10 +315,11 @@ export class SipNode {
   /**
    * @internal {@link request} reporting to `settle` (transaction.ts ClientTxSettle; called once, maybe before
    * this returns) instead of a promise: the proxies' forwarding. A request that may go over TCP instead
-   * (the element has TCP, or TCP inside the SAs) takes the promise path.
+   * (its destination is one TCP upgrades to, or the element has TCP inside the SAs) takes the promise path.
    */
   requestWith(req: SipRequest, route: Route, o: ClientTxOptions | undefined, settle: ClientTxSettle): void {
-    const maybeTcp = route.stream === undefined && (route.kind === 'plain' ? this.streams !== undefined : this.protectedStreams !== undefined);
+    // What request() checks before it measures the message for TCP (RFC 3261 18.1.1).
+    const maybeTcp = route.stream === undefined && (route.kind === 'plain' ? this.streams?.upgrades(route.address, route.port) === true : this.protectedStreams !== undefined);
     if (maybeTcp) {
       this.request(req, route, o).then((r) => settle(undefined, r), (e: Error) => settle(e, undefined)).catch(() => { /* settle's own error: dropped, as transaction.ts does */ });
       return;
