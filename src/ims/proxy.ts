@@ -73,8 +73,8 @@ export class PendingInvites {
 
   /**
    * @internal {@link forward} reporting to `done` (called once, maybe before this returns) instead of a promise: no
-   * promise or async frame per forwarded request. What `edit` throws goes to `done` as `error` (nothing
-   * is answered then); throws what inviteKey throws for an INVITE without a usable Via.
+   * promise or async frame per forwarded request. What `edit` (or building the 408) throws goes to `done`
+   * as `error`; throws what inviteKey throws for an INVITE without a usable Via.
    */
   forwardWith(node: SipNode, original: SipRequest, fwd: SipRequest, route: Route, sentBy: string, respond: (r: SipResponse) => void, edit: ((res: SipResponse) => SipResponse | undefined) | undefined, done: (res: SipResponse | undefined, error?: unknown) => void): void {
     const ack = original.method === 'ACK';
@@ -126,16 +126,18 @@ export class PendingInvites {
       }
       : undefined, (e, res) => {
       if (key !== undefined && this.#pending.get(key) === p) this.#pending.delete(key);
-      if (e !== undefined || res === undefined) {
-        answer(makeResponse(original, 408, 'Request Timeout'));
-        done(undefined);
-        return;
-      }
+      // `done` is called once whatever throws here (the 408 built, `edit`), as a rejection would have
+      // reached forward()'s caller: a P-CSCF's relay ends its transaction count in it.
       let out: SipResponse | undefined;
       try {
-        out = edit ? edit(withoutTopVia(res)) : withoutTopVia(res);
+        if (e !== undefined || res === undefined) answer(makeResponse(original, 408, 'Request Timeout'));
+        else out = edit ? edit(withoutTopVia(res)) : withoutTopVia(res);
       } catch (error) {
-        done(undefined, error ?? new Error('edit failed'));
+        done(undefined, error ?? new Error('forwarding failed'));
+        return;
+      }
+      if (e !== undefined || res === undefined) {
+        done(undefined);
         return;
       }
       if (out) answer(out);

@@ -294,17 +294,17 @@ export class SipNode {
    */
   async request(req: SipRequest, route: Route, o?: ClientTxOptions): Promise<SipResponse> {
     let r = route;
-    if (r.kind === 'plain' && r.stream === undefined && this.streams?.upgrades(r.address, r.port) === true && serializeSipMessage(req).length > TCP_THRESHOLD) {
+    if (r.kind === 'plain' && this.#mayUseTcp(r) && serializeSipMessage(req).length > TCP_THRESHOLD) {
       try {
         r = await this.streams!.routeTo(r.socket, r.address, r.port);
         setTopViaTransport(req, 'TCP');
       } catch { /* UDP after all */ }
     }
-    if (r.kind === 'protected' && r.stream === undefined && this.protectedStreams !== undefined && serializeSipMessage(req).length > TCP_THRESHOLD) {
+    if (r.kind === 'protected' && this.#mayUseTcp(r) && serializeSipMessage(req).length > TCP_THRESHOLD) {
       const sa = r.sa;
       const port = r.port;
       try {
-        const c = await this.protectedStreams.connectTo(`${sa.srcPort}>${sa.dstAddress}|${sa.dstPort}`, { address: sa.dstAddress, port: sa.dstPort, localAddress: sa.srcAddress, localPort: sa.srcPort }, (conn) => (sa.set.state === 'deleted' ? undefined : { kind: 'protected', port, sa, stream: conn }));
+        const c = await this.protectedStreams!.connectTo(`${sa.srcPort}>${sa.dstAddress}|${sa.dstPort}`, { address: sa.dstAddress, port: sa.dstPort, localAddress: sa.srcAddress, localPort: sa.srcPort }, (conn) => (sa.set.state === 'deleted' ? undefined : { kind: 'protected', port, sa, stream: conn }));
         r = { kind: 'protected', port, sa, stream: c };
         setTopViaTransport(req, 'TCP');
       } catch { /* UDP over the SAs after all */ }
@@ -313,14 +313,20 @@ export class SipNode {
   }
 
   /**
+   * Whether request() may move a request on `route` to TCP, if it is large enough (RFC 3261 18.1.1): a UDP
+   * destination TCP upgrades to, or a protected route when the element has TCP inside the SAs.
+   */
+  #mayUseTcp(route: Route): boolean {
+    return route.stream === undefined && (route.kind === 'plain' ? this.streams?.upgrades(route.address, route.port) === true : this.protectedStreams !== undefined);
+  }
+
+  /**
    * @internal {@link request} reporting to `settle` (transaction.ts ClientTxSettle; called once, maybe before
    * this returns) instead of a promise: the proxies' forwarding. A request that may go over TCP instead
    * (its destination is one TCP upgrades to, or the element has TCP inside the SAs) takes the promise path.
    */
   requestWith(req: SipRequest, route: Route, o: ClientTxOptions | undefined, settle: ClientTxSettle): void {
-    // What request() checks before it measures the message for TCP (RFC 3261 18.1.1).
-    const maybeTcp = route.stream === undefined && (route.kind === 'plain' ? this.streams?.upgrades(route.address, route.port) === true : this.protectedStreams !== undefined);
-    if (maybeTcp) {
+    if (this.#mayUseTcp(route)) {
       this.request(req, route, o).then((r) => settle(undefined, r), (e: Error) => settle(e, undefined)).catch(() => { /* settle's own error: dropped, as transaction.ts does */ });
       return;
     }

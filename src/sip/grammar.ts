@@ -455,16 +455,25 @@ const LR = /;\s*lr(?=[;=?]|$)/gi;
  * parts. Throws SIP_PARSE where parseSipUri does.
  */
 export function sipUriHop(uri: string): { host: string; port: number | undefined; lr: boolean } {
+  return asSipParse(uri, sipHop);
+}
+
+function sipHop(uri: string): { host: string; port: number | undefined; lr: boolean } {
+  const n = encoded(uri);
+  const i = textPos(uri, n, sipHostEnd(scratch, 0, n));
+  const hostEnd = textPos(uri, n, lastHostEnd);
+  const colon = uri.indexOf(':');
+  const at = uri.lastIndexOf('@');
+  const q = uri.indexOf('?', i);
+  LR.lastIndex = i;
+  const m = i < uri.length ? LR.exec(uri) : null;
+  return { host: uri.slice(at > colon ? at + 1 : colon + 1, hostEnd), port: hostEnd < i ? Number(uri.slice(hostEnd + 1, i)) : undefined, lr: m !== null && (q < 0 || m.index < q) };
+}
+
+/** `read(uri)`, a fault it finds thrown as SIP_PARSE naming the URI. */
+function asSipParse<T>(uri: string, read: (uri: string) => T): T {
   try {
-    const n = encoded(uri);
-    const i = textPos(uri, n, sipHostEnd(scratch, 0, n));
-    const hostEnd = textPos(uri, n, lastHostEnd);
-    const colon = uri.indexOf(':');
-    const at = uri.lastIndexOf('@');
-    const q = uri.indexOf('?', i);
-    LR.lastIndex = i;
-    const m = i < uri.length ? LR.exec(uri) : null;
-    return { host: uri.slice(at > colon ? at + 1 : colon + 1, hostEnd), port: hostEnd < i ? Number(uri.slice(hostEnd + 1, i)) : undefined, lr: m !== null && (q < 0 || m.index < q) };
+    return read(uri);
   } catch (e) {
     if (e instanceof Bad) throw new Ipsec3gppError('SIP_PARSE', `bad SIP URI ${JSON.stringify(uri.slice(0, 80))}: ${e.why}`);
     throw e;
@@ -473,12 +482,7 @@ export function sipUriHop(uri: string): { host: string; port: number | undefined
 
 /** Parses a sip: or sips: URI (RFC 3261 19.1.1; bracketed IPv6 hosts, RFC 5118). Throws SIP_PARSE. */
 export function parseSipUri(uri: string): SipUri {
-  try {
-    return sipUri(uri);
-  } catch (e) {
-    if (e instanceof Bad) throw new Ipsec3gppError('SIP_PARSE', `bad SIP URI ${JSON.stringify(uri.slice(0, 80))}: ${e.why}`);
-    throw e;
-  }
+  return asSipParse(uri, sipUri);
 }
 
 /** A quoted-string's content with its quoted-pairs resolved (`"a \\"b\\""` -> `a "b"`). */

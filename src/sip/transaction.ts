@@ -314,6 +314,11 @@ export function buildCancel(invite: SipRequest): SipRequest {
   return sameTransaction(invite, 'CANCEL', invite.headers.get('to')!);
 }
 
+/** The key of the client transaction `request` starts ('' for an ACK, which starts none); throws SIP_PARSE without an RFC 3261 branch. */
+function clientKey(request: SipRequest): string {
+  return request.method === 'ACK' ? '' : key(branchOf(request), request.method);
+}
+
 /** Calls a client transaction's settle; what it throws is dropped (as a promise handler's error would be), the layer goes on. */
 function settleSafely(settle: ClientTxSettle, error: Error | undefined, response: SipResponse | undefined): void {
   try {
@@ -380,7 +385,7 @@ export class TransactionLayer<R> {
    */
   request(request: SipRequest, route: R, o?: ((r: SipResponse) => void) | ClientTxOptions): Promise<SipResponse> {
     // A request without an RFC 3261 branch throws here, as it always did; the rest settles the promise.
-    const k = request.method === 'ACK' ? '' : key(branchOf(request), request.method);
+    const k = clientKey(request);
     return new Promise<SipResponse>((resolve, reject) => this.#start(k, request, route, o, (e, r) => (e === undefined ? resolve(r!) : reject(e))));
   }
 
@@ -391,7 +396,7 @@ export class TransactionLayer<R> {
    * dropped, as a promise's handler's error would be. Throws SIP_PARSE for a request without an RFC 3261 branch.
    */
   start(request: SipRequest, route: R, o: ((r: SipResponse) => void) | ClientTxOptions | undefined, settle: ClientTxSettle): void {
-    this.#start(request.method === 'ACK' ? '' : key(branchOf(request), request.method), request, route, o, settle);
+    this.#start(clientKey(request), request, route, o, settle);
   }
 
   #start(k: string, request: SipRequest, route: R, o: ((r: SipResponse) => void) | ClientTxOptions | undefined, settle: ClientTxSettle): void {
