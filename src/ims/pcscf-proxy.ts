@@ -742,7 +742,9 @@ export class PcscfProxy {
           }
           if (res.status >= 200 && res.status < 300 && expires === 0) {
             // De-registration (TS 24.229 5.2.2.5): the registration ends; its sets stay for the UE's
-            // retransmissions of the de-REGISTER (which the transaction layer answers) and then go.
+            // retransmissions of the de-REGISTER (which the transaction layer answers) and then go. The
+            // offer this de-REGISTER stored for a challenge is over now (a 2xx is final), not with them.
+            if (attempt && !attempt.challenged) this.sec.failed(attempt);
             if (this.#closeRegistration(key)) this.events.deregistered?.({ key });
           }
           return this.#registerAnswer(attempt, res, expires);
@@ -801,11 +803,13 @@ export class PcscfProxy {
     this.#serviceRoutes.delete(key);
     this.#pani.delete(key);
     this.#saveRegistration(key);
-    const attempts = [...this.sec.attempts(key)];
+    // The attempts under way now (not any that starts during the grace time), by id: one that ends before
+    // the timer is not kept alive by it (with its Security-Client, parsed, for 64*T1).
+    const attempts = this.sec.attempts(key).map((a) => a.id);
     for (const s of sets) if (!this.#closing.has(s)) this.#closing.set(s, by);
     const t = setTimeout(() => {
       this.#graceTimers.delete(t);
-      for (const a of attempts) this.sec.failed(a);
+      if (attempts.length > 0) for (const a of [...this.sec.attempts(key)]) if (attempts.includes(a.id)) this.sec.failed(a);
       for (const s of sets) {
         this.#closing.delete(s);
         this.db.deleteWhenIdle(s);
