@@ -10,11 +10,16 @@ export interface AllocNode { callFrame: { functionName: string; url: string; lin
 /** A sampling heap profile (what HeapProfiler.stopSampling returns, as written to a .heapprofile file). */
 export interface AllocProfile { head: AllocNode; samples: Array<{ size: number }> }
 
-/** Starts sampling every `interval` bytes; the returned function stops and gives the profile. */
-export async function startAllocSampling(interval: number): Promise<() => Promise<AllocProfile>> {
+/**
+ * Starts sampling every `interval` bytes; the returned function stops and gives the profile. With
+ * `survivors`, objects a scavenge collected are left out (what survived the young generation, or was
+ * still young at a major GC or at the end: an upper bound of what each scavenge copies, by where it was
+ * allocated).
+ */
+export async function startAllocSampling(interval: number, survivors = false): Promise<() => Promise<AllocProfile>> {
   const s = new Session();
   s.connect();
-  await s.post('HeapProfiler.startSampling', { samplingInterval: interval, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true } as never);
+  await s.post('HeapProfiler.startSampling', { samplingInterval: interval, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: !survivors } as never);
   return async () => {
     const { profile } = await s.post('HeapProfiler.stopSampling') as unknown as { profile: AllocProfile };
     s.disconnect();

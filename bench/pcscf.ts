@@ -30,11 +30,11 @@
 //   node scripts/build.mjs --quiet && node --import tsx bench/pcscf.ts [--ues 200] [--window 4] [--rounds 8]
 //     [--seconds 2] [--registrations N] [--concurrency 64] [--only tx,reg,sipp,kamailio] [--cpu-prof DIR]
 //     [--dist DIR] [--node-flags "V8 flags for the P-CSCF process"] [--core-process] [--reg-warmup 3000]
-//     [--tx-warmup 10000] [--sipp-warmup 3000] [--alloc-prof FILE]
+//     [--tx-warmup 10000] [--sipp-warmup 3000] [--alloc-prof FILE [--alloc-survivors]]
 //   npm run bench:pcscf
 //   (--cpu-prof DIR: the P-CSCF process writes a V8 CPU profile there, node --cpu-prof; --alloc-prof FILE: a
 //   sampling profile of what the P-CSCF allocates during the windows, collected objects included, for
-//   bench/profile-summary.ts. --reg-warmup and
+//   bench/profile-summary.ts; with --alloc-survivors only what survived the young generation. --reg-warmup and
 //   --tx-warmup: registrations and transactions completed before the first window; --sipp-warmup: SIPp
 //   calls in a run of their own before the measured one. V8's optimising compiler
 //   works on the P-CSCF's code for the first thousands of registrations: counted by callgrind
@@ -85,7 +85,7 @@ async function server(): Promise<void> {
   let stopAlloc: (() => Promise<unknown>) | undefined;
   process.on('message', (m: Msg) => {
     if (m.t === 'allocStart') {
-      void startAllocSampling(1024).then((stop) => {
+      void startAllocSampling(1024, process.argv.includes('--alloc-survivors')).then((stop) => {
         stopAlloc = stop;
         io.send({ t: 'allocStarted' });
       });
@@ -283,7 +283,7 @@ async function startServer(o: { users: number; sipp?: boolean; prof?: string | u
   // --node-flags "...": extra V8/Node flags for the P-CSCF process only (e.g. a larger young generation).
   const extra = arg('node-flags', '').split(' ').filter(Boolean);
   const execArgv = [...tsx, ...extra, ...(o.prof ? ['--cpu-prof', '--cpu-prof-dir', o.prof] : [])];
-  const allocProf = process.argv.includes('--alloc-prof') ? ['--alloc-prof', arg('alloc-prof', '')] : [];
+  const allocProf = process.argv.includes('--alloc-prof') ? ['--alloc-prof', arg('alloc-prof', ''), ...(process.argv.includes('--alloc-survivors') ? ['--alloc-survivors'] : [])] : [];
   const p = fork(fileURLToPath(import.meta.url), ['--role', 'server', ...common, ...allocProf, ...(corePort > 0 ? ['--core-port', String(corePort)] : [])], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   pin(p, 0);
   const io = ipc(p);
