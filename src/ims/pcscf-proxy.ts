@@ -282,6 +282,8 @@ export class PcscfProxy {
   /** Unprotected REGISTERs refused by the per-source or per-IMPI rate limit. */
   rateLimited = 0;
   readonly #o: PcscfProxyOptions;
+  /** The route to (and from) the core: one object, never changed (routes are read, not written). */
+  readonly #coreRoute: Route;
   readonly #limiter: RateLimiter | undefined;
   readonly #impiLimiter: RateLimiter | undefined;
   /** The public user identities registered for each IMPI (identity.ts). */
@@ -350,7 +352,12 @@ export class PcscfProxy {
     // As a proxy it checks Proxy-Require only (RFC 3261 16.3 step 4): sec-agree is the one it implements.
     this.node.supported({ proxyRequire: ['sec-agree'] });
     un.onMessage((d) => this.node.receive(d.data, { kind: 'plain', socket: un, address: d.address, port: d.port }));
-    core.onMessage((d) => this.node.receive(d.data, { kind: 'plain', socket: core, address: d.address, port: d.port }));
+    // What comes from the configured core (nearly everything on this socket) shares one route object, as
+    // what goes to it does (#toCore): a route lives as long as the transaction that holds it, 64*T1 past its
+    // end, and one object per message was one more per lingering transaction.
+    const fromCore: Route = { kind: 'plain', socket: core, address: this.#o.core.address, port: this.#o.core.port };
+    this.#coreRoute = fromCore;
+    core.onMessage((d) => this.node.receive(d.data, d.port === fromCore.port && d.address === fromCore.address ? fromCore : { kind: 'plain', socket: core, address: d.address, port: d.port }));
     for (const p of [this.portC, this.portS]) {
       p.onSip((sip, sa) => {
         if (this.#persist) {
@@ -435,7 +442,7 @@ export class PcscfProxy {
   }
 
   #toCore(): Route {
-    return { kind: 'plain', socket: this.coreSocket, address: this.#o.core.address, port: this.#o.core.port };
+    return this.#coreRoute;
   }
 
   /**

@@ -98,15 +98,15 @@ interface ServerTx<R> {
    * bytes it was sent as, which is all a retransmitted request needs (RFC 3261 17.2.2) and keeps one
    * buffer alive for Timer J instead of the response's headers and the text they are slices of.
    */
-  last?: SipResponse | Uint8Array;
+  last: SipResponse | Uint8Array | undefined;
   final: boolean;
   invite: boolean;
   /** INVITE: the final response was a 2xx (more 2xx may follow, nothing else). */
-  accepted?: boolean;
+  accepted: boolean;
   /** INVITE: the ACK to the 300-699 arrived. */
-  confirmed?: boolean;
-  timerG?: ReturnType<typeof setTimeout> | undefined;
-  timerH?: ReturnType<typeof setTimeout> | undefined;
+  confirmed: boolean;
+  timerG: ReturnType<typeof setTimeout> | undefined;
+  timerH: ReturnType<typeof setTimeout> | undefined;
 }
 
 /** What happened to an incoming message. */
@@ -548,7 +548,9 @@ export class TransactionLayer<R> {
       return { kind: 'absorbed' };
     }
     const invite = msg.method === 'INVITE';
-    const tx: ServerTx<R> = { id: this.#nextId++, route, final: false, invite };
+    // Every field from the start: one object shape, its fields in the object (none added later, which would
+    // give each lingering transaction a property array besides, for 64*T1).
+    const tx: ServerTx<R> = { id: this.#nextId++, route, last: undefined, final: false, invite, accepted: false, confirmed: false, timerG: undefined, timerH: undefined };
     this.#servers.set(k, tx);
     let ackTimeout: (() => void) | undefined;
     if (invite) {
@@ -630,7 +632,7 @@ export class TransactionLayer<R> {
     for (const tx of this.#servers.values()) {
       this.#stopServer(tx);
       tx.confirmed = true;
-      delete tx.last;
+      tx.last = undefined;
     }
     this.#servers.clear();
     this.#deadlines.clear();
