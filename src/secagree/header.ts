@@ -16,6 +16,7 @@
 // rules specific to ipsec-3gpp (TS 33.203 Annex H) are in ipsec3gpp.ts.
 
 import { Ipsec3gppError } from '../errors.js';
+import { tokenAt, tokenTable } from '../sip/known-tokens.js';
 
 /** One mechanism parameter, as written. */
 export interface SecParam {
@@ -119,6 +120,11 @@ function trimEnd(s: string, start: number, end: number): number {
   return end;
 }
 
+/** The mechanism and parameter names of TS 33.203 Annex H, as written (lower case). */
+const NAMES = tokenTable('ipsec-3gpp alg ealg spi-c spi-s port-c port-s prot mod q'.split(' '));
+/** The alg, ealg, prot and mod values of TS 33.203 Annex H (every ipsec-3gpp entry carries four). */
+const VALUES = tokenTable('hmac-sha-1-96 hmac-md5-96 aes-gmac null aes-cbc aes-gcm des-ede3-cbc esp trans UDP-enc-tun'.split(' '));
+
 function parseLine(value: string, line: number, into: SecMechanism[]): void {
   if (typeof value !== 'string') throw new Ipsec3gppError('INVALID_ARGUMENT', 'header value must be a string');
   if (value.length > SECAGREE_LIMITS.headerLength) fail(`header longer than ${SECAGREE_LIMITS.headerLength} characters`, line, SECAGREE_LIMITS.headerLength);
@@ -128,14 +134,14 @@ function parseLine(value: string, line: number, into: SecMechanism[]): void {
     i = sws(value, i);
     const start = i;
     i = token(value, i, TOKEN, 'a mechanism name', line);
-    const mechanism = value.slice(start, i);
+    const mechanism = tokenAt(NAMES, value, start, i) ?? value.slice(start, i);
     const params: SecParam[] = [];
     i = sws(value, i);
     while (value.charCodeAt(i) === SEMI) {
       i = sws(value, i + 1);
       const position = i;
       i = token(value, i, TOKEN, 'a parameter name', line);
-      const name = value.slice(position, i).toLowerCase();
+      const name = tokenAt(NAMES, value, position, i) ?? value.slice(position, i).toLowerCase();
       for (const p of params) if (p.name === name) fail(`parameter "${name}" repeated`, line, position);
       i = sws(value, i);
       let v: string | null = null;
@@ -148,7 +154,7 @@ function parseLine(value: string, line: number, into: SecMechanism[]): void {
         } else {
           const from = i;
           i = token(value, i, TOKEN | HOST_EXTRA, `a value for "${name}"`, line);
-          v = value.slice(from, i);
+          v = tokenAt(VALUES, value, from, i) ?? value.slice(from, i);
         }
         i = sws(value, i);
       }

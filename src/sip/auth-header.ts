@@ -10,6 +10,7 @@
 // integrity-protected set) without disturbing the rest.
 
 import { Ipsec3gppError } from '../errors.js';
+import { tokenAt, tokenTable } from './known-tokens.js';
 
 /** One `name=value` parameter of a Digest challenge or credentials (RFC 2617 1.2 auth-param; RFC 3261 25.1). */
 export interface AuthParam {
@@ -74,6 +75,12 @@ function tokenEnd(s: string, i: number, what: (() => string) | string): number {
   return j;
 }
 
+/**
+ * The parameter names of RFC 2617 / RFC 3261 / RFC 3310 / TS 24.229 Digest: one written so (lower case, as
+ * UEs and S-CSCFs write them) is the constant, not a slice lower-cased (known-tokens.ts).
+ */
+const NAMES = tokenTable('username realm nonce uri response algorithm qop nc cnonce opaque integrity-protected ik ck auts'.split(' '));
+
 /** Parses one WWW-Authenticate / Proxy-Authenticate / Authorization value. */
 export function parseAuthHeader(value: string): AuthHeader {
   if (typeof value !== 'string') throw new Ipsec3gppError('INVALID_ARGUMENT', 'header value must be a string');
@@ -91,7 +98,7 @@ export function parseAuthHeader(value: string): AuthHeader {
     i = skipWs(s, i);
     const at = i;
     end = tokenEnd(s, i, 'a parameter name');
-    const name = s.slice(i, end).toLowerCase();
+    const name = tokenAt(NAMES, s, i, end) ?? s.slice(i, end).toLowerCase();
     for (let k = 0; k < params.length; k++) if (params[k]!.name === name) fail(`parameter "${name}" repeated`, at);
     i = skipWs(s, end);
     if (s.charCodeAt(i) !== EQUAL) fail(`expected "=" after "${name}"`, i);
