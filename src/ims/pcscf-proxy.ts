@@ -232,6 +232,11 @@ function setViaParam(via: string, name: string, value: string): string {
   return re.test(via) ? via.replace(re, `;${name}=${value}`) : `${via};${name}=${value}`;
 }
 
+/** The option-tag lists the sec-agree tag is removed from toward the core (TS 24.229 5.2.2.1, RFC 3329 2.4). */
+const OPTION_TAG_HEADERS = ['require', 'proxy-require', 'supported'] as const;
+/** Whether a line may hold the sec-agree tag (option tags compare case-insensitively, RFC 3261 19.2). */
+const SEC_AGREE = /sec-agree/i;
+
 /** Max-Forwards = 1*DIGIT (RFC 3261 25.1), 0..255 (20.22). */
 const MAX_FORWARDS = /^\d{1,3}$/;
 
@@ -500,10 +505,13 @@ export class PcscfProxy {
     const fwd = rewrite(req);
     for (const h of SECURITY_HEADERS) fwd.headers.remove(h);
     for (const h of IDENTITY_HEADERS) fwd.headers.remove(h);
-    for (const h of ['require', 'proxy-require', 'supported']) {
-      const v = withoutSecAgreeTag(fwd.headers.getAll(h).join(', '));
+    for (const h of OPTION_TAG_HEADERS) {
+      const lines = fwd.headers.getAll(h);
+      // Lines without the tag stay as they are (and are forwarded as received, not written anew).
+      if (!lines.some((l) => SEC_AGREE.test(l))) continue;
+      const v = withoutSecAgreeTag(lines.join(', '));
       if (v === '') fwd.headers.remove(h);
-      else if (fwd.headers.has(h)) fwd.headers.set(h, v);
+      else fwd.headers.set(h, v);
     }
     fwd.headers.set(CONFIDENTIALITY_HEADER, this.#confidentiality(set, pani));
     return fwd;

@@ -272,9 +272,21 @@ export class PcscfSecAgree {
 
   /** The allowed combinations for `mode`, in the order Security-Server lists them. */
   combinationsFor(mode: ConfidentialityMode): Combination[] {
-    if (mode === 'access-network') return this.#allowed.filter((c) => !encrypting(c));
-    if (mode === 'refuse') return this.#allowed.filter(encrypting);
-    return [...this.#allowed.filter(encrypting), ...this.#allowed.filter((c) => !encrypting(c))];
+    return [...this.#byMode(mode)];
+  }
+
+  /** combinationsFor's lists, made once per mode (the policy does not change): read, never handed out. */
+  readonly #lists = new Map<ConfidentialityMode, readonly Combination[]>();
+
+  #byMode(mode: ConfidentialityMode): readonly Combination[] {
+    let l = this.#lists.get(mode);
+    if (l === undefined) {
+      if (mode === 'access-network') l = this.#allowed.filter((c) => !encrypting(c));
+      else if (mode === 'refuse') l = this.#allowed.filter(encrypting);
+      else l = [...this.#allowed.filter(encrypting), ...this.#allowed.filter((c) => !encrypting(c))];
+      this.#lists.set(mode, l);
+    }
+    return l;
   }
 
   /**
@@ -315,8 +327,8 @@ export class PcscfSecAgree {
     if (mod === undefined) {
       return reject(403, 'Forbidden', `no IPsec mode in common: the UE offers mod=${[...new Set(offer.map((o) => o.mod))].join('/')}, this P-CSCF carries ${(this.#o.modes ?? ['trans']).join('/')}`);
     }
-    const offered = (c: Combination): boolean => offer.some((o) => o.alg === c.alg && o.ealg === c.ealg && o.mod === mod && o.prot === 'esp');
-    const acceptable = this.combinationsFor(mode).filter(offered);
+    const acceptable: Combination[] = [];
+    for (const c of this.#byMode(mode)) if (offer.some((o) => o.alg === c.alg && o.ealg === c.ealg && o.mod === mod && o.prot === 'esp')) acceptable.push(c);
     if (acceptable.length === 0) {
       if (mode === 'refuse') {
         return reject(403, 'Forbidden', 'confidentiality protection required on this access network: the UE offers no IPsec encryption algorithm (ealg)');
