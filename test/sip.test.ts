@@ -288,6 +288,38 @@ test('transactions: with a resend, a lingering non-INVITE server transaction kee
   assert.equal(r.stdout.trim().split('\n'), ['released', 'absorbed 1 1 true'], r.stderr.slice(0, 600));
 });
 
+test('transactions: with a resend, a non-INVITE client transaction keeps the bytes it sent (not the request) and retransmits them (Timer E); its final response settles it', async () => {
+  // RFC 3261 17.1.2.2: a retransmission is the same request; the bytes sent are all it needs, so a relayed
+  // request's parsed copy need not live until the response comes. Without a resend, or when send returns
+  // nothing (a tracer), the request is kept and sent again, as before.
+  const { spawnSync } = await import('node:child_process');
+  const tx = new URL('../src/sip/transaction.ts', import.meta.url).href;
+  const msg = new URL('../src/sip/message.ts', import.meta.url).href;
+  const node = new URL('../src/ims/sip-node.ts', import.meta.url).href;
+  const script = `import { TransactionLayer } from '${tx}'; import { parseSipMessage, serializeSipMessage } from '${msg}'; import { makeResponse } from '${node}';
+    const text = 'OPTIONS sip:x@example.org SIP/2.0\\r\\nVia: SIP/2.0/UDP 192.0.2.10:5060;branch=z9hG4bK-c1\\r\\nFrom: <sip:a@example.org>;tag=1\\r\\nTo: <sip:x@example.org>\\r\\nCall-ID: c@example.org\\r\\nCSeq: 1 OPTIONS\\r\\nMax-Forwards: 70\\r\\n\\r\\n';
+    for (const withResend of [true, false]) {
+      const sent = []; const resent = []; const out = [];
+      const layer = new TransactionLayer((m) => { const b = serializeSipMessage(m); sent.push(b); return b; }, { t1: 20, t2: 40 }, () => false, withResend ? (b) => resent.push(b) : undefined);
+      let req = parseSipMessage(new TextEncoder().encode(text));
+      const weak = new WeakRef(req);
+      const answer = makeResponse(req, 200, 'OK');
+      const done = layer.request(req, null);
+      req = undefined;
+      await new Promise((r) => setTimeout(r, 70)); // Timer E at 20 and 40 (+20) ms
+      globalThis.gc();
+      out.push(weak.deref() === undefined ? 'released' : 'kept');
+      const again = withResend ? resent : sent.slice(1);
+      out.push(again.length >= 2, again.every((b) => Buffer.from(b).equals(Buffer.from(sent[0]))));
+      layer.receive(answer, null);
+      out.push((await done).status);
+      console.log(out.join(' '));
+      layer.close();
+    }`;
+  const r = spawnSync(process.execPath, ['--expose-gc', '--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 30000 });
+  assert.equal(r.stdout.trim().split('\n'), ['released true true 200', 'kept true true 200'], r.stderr.slice(0, 600));
+});
+
 test('quoted strings: escapes do not end them (headerParam, addressUri), quoted values are unescaped', () => {
   // RFC 4475 3.1.1.1: `"J Rosenberg \\\""` is one quoted-string; the tag after it is the header's.
   assert.is(headerParam('"J Rosenberg \\\\\\"" <sip:j@x> ;tag = 98asjd8', 'tag'), '98asjd8');

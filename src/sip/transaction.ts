@@ -73,7 +73,14 @@ export type ClientTxSettle = (error: Error | undefined, response: SipResponse | 
 
 interface ClientTx<R> {
   id: number;
-  request: SipRequest;
+  method: string;
+  /**
+   * The request, for retransmissions and (INVITE) the ACK to a 300-699; undefined for a non-INVITE whose
+   * bytes were kept instead (`bytes`, when the layer has a resend): a relayed request's parsed copy then
+   * goes as soon as it is sent, not when its response comes.
+   */
+  request: SipRequest | undefined;
+  bytes: Uint8Array | undefined;
   route: R;
   settle: ClientTxSettle;
   /** INVITE Proceeding: Timer A stopped, Timer B replaced by the 180 s bound (`timerC`). */
@@ -386,7 +393,21 @@ export class TransactionLayer<R> {
   request(request: SipRequest, route: R, o?: ((r: SipResponse) => void) | ClientTxOptions): Promise<SipResponse> {
     // A request without an RFC 3261 branch throws here, as it always did; the rest settles the promise.
     const k = clientKey(request);
-    return new Promise<SipResponse>((resolve, reject) => this.#start(k, request, route, o, (e, r) => (e === undefined ? resolve(r!) : reject(e))));
+    let resolve!: (r: SipResponse) => void;
+    let reject!: (e: unknown) => void;
+    const done = new Promise<SipResponse>((a, b) => {
+      resolve = a;
+      reject = b;
+    });
+    // Started outside the executor, so that the settle closure does not hold the request (through the
+    // executor's scope) until the response: the transaction drops it once sent when it keeps the bytes.
+    // What #start throws rejects, as it did from inside the executor.
+    try {
+      this.#start(k, request, route, o, (e, r) => (e === undefined ? resolve(r!) : reject(e)));
+    } catch (e) {
+      reject(e);
+    }
+    return done;
   }
 
   /**
@@ -409,10 +430,14 @@ export class TransactionLayer<R> {
       settleSafely(settle, new Ipsec3gppError('SIP_TRANSACTION', 'a transaction with this branch is running'), undefined);
       return;
     }
-    const tx: ClientTx<R> = { id: this.#nextId++, request, route, settle, interval: this.#t.t1, done: false, onProvisional: opts.onProvisional, onRetransmission: opts.onRetransmission, retransmissions: 0 };
+    const tx: ClientTx<R> = { id: this.#nextId++, method: request.method, request, bytes: undefined, route, settle, interval: this.#t.t1, done: false, onProvisional: opts.onProvisional, onRetransmission: opts.onRetransmission, retransmissions: 0 };
     this.#clients.set(k, tx);
     this.#hold(1);
-    this.#send(request, route);
+    const sent = this.#send(request, route);
+    if (request.method !== 'INVITE' && sent instanceof Uint8Array && this.#resend !== undefined) {
+      tx.bytes = sent;
+      tx.request = undefined;
+    }
     if (!this.#reliable(route)) this.#deadlines.add(tx.interval, Due.TimerE, k, tx.id);
     this.#deadlines.add(64 * this.#t.t1, Due.TimerF, k, tx.id);
   }
@@ -440,12 +465,13 @@ export class TransactionLayer<R> {
     }
     const tx = this.#clients.get(k);
     if (tx?.id !== id || tx.done) return;
-    const invite = tx.request.method === 'INVITE';
+    const invite = tx.method === 'INVITE';
     if (kind === Due.TimerE) {
       if (tx.proceeding) return;
       tx.retransmissions++;
       this.retransmissions++;
-      this.#send(tx.request, tx.route);
+      if (tx.bytes !== undefined) this.#resend!(tx.bytes, tx.route);
+      else this.#send(tx.request!, tx.route);
       // Timer A doubles without a cap (17.1.1.2); Timer E stops at T2 (17.1.2.2).
       tx.interval = invite ? 2 * tx.interval : Math.min(2 * tx.interval, this.#t.t2);
       this.#deadlines.add(tx.interval, Due.TimerE, k, id);
@@ -453,7 +479,7 @@ export class TransactionLayer<R> {
     }
     if (tx.proceeding) return; // Timer B gave way to the 180 s bound
     this.#finish(k, tx);
-    settleSafely(tx.settle, new Ipsec3gppError('SIP_TRANSACTION', `${tx.request.method} timed out after ${64 * this.#t.t1} ms without a final response (Timer ${invite ? 'B' : 'F'})`), undefined);
+    settleSafely(tx.settle, new Ipsec3gppError('SIP_TRANSACTION', `${tx.method} timed out after ${64 * this.#t.t1} ms without a final response (Timer ${invite ? 'B' : 'F'})`), undefined);
   }
 
   #finish(k: string, tx: ClientTx<R>, linger?: number): void {
@@ -461,7 +487,7 @@ export class TransactionLayer<R> {
     tx.done = true;
     if (tx.timerC) clearTimeout(tx.timerC);
     // Timer K (D, and the Accepted state's 64*T1 for INVITE): keep the key to absorb retransmitted finals.
-    if (tx.request.method !== 'INVITE' && this.#clients.get(k) === tx) {
+    if (tx.method !== 'INVITE' && this.#clients.get(k) === tx) {
       this.#clients.delete(k);
       this.#completed.set(k, tx.id);
     }
@@ -488,7 +514,7 @@ export class TransactionLayer<R> {
     const k = key(branch, cseqMethod(msg.headers.get('cseq')!));
     const tx = this.#clients.get(k);
     if (tx === undefined) return this.#completed.has(k) ? { kind: 'absorbed' } : { kind: 'stray', message: msg };
-    const invite = tx.request.method === 'INVITE';
+    const invite = tx.method === 'INVITE';
     if (tx.done) {
       if (invite && tx.accepted && msg.status >= 200 && msg.status < 300) tx.onRetransmission?.(msg);
       else if (invite && tx.ack && msg.status >= 300) this.#send(tx.ack, tx.route);
@@ -511,7 +537,7 @@ export class TransactionLayer<R> {
       return { kind: 'absorbed' };
     }
     if (invite && msg.status >= 300) {
-      tx.ack = ackFor(tx.request, msg);
+      tx.ack = ackFor(tx.request!, msg);
       this.#send(tx.ack, tx.route);
     }
     if (invite && msg.status < 300) tx.accepted = true;
