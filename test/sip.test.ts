@@ -2,6 +2,7 @@
 // comma-joined values, folding, Content-Length, bodies), strict errors, and non-INVITE transactions with
 // UDP retransmission over a lossy in-memory link.
 
+import type { SpawnSyncReturns } from 'node:child_process';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as lib from '../src/index.js';
@@ -214,12 +215,20 @@ test('transactions: a pending client transaction keeps the process alive until T
   assert.ok(r.status === 0, 'and then exits although Timer K (60 s) is pending');
 });
 
-test('transactions: a completed non-INVITE client transaction keeps neither its request nor its response for Timer K', async () => {
+/**
+ * Runs `body` (a module's code, with TransactionLayer, SipHeaders, parseSipMessage, serializeSipMessage and
+ * makeResponse imported) in a child process with --expose-gc: the transaction tests that look at what a
+ * layer keeps alive need a heap of their own.
+ */
+async function inChildWithGc(body: string, timeout = 30000): Promise<SpawnSyncReturns<string>> {
   const { spawnSync } = await import('node:child_process');
-  const src = new URL('../src/sip/transaction.ts', import.meta.url).href;
-  const msg = new URL('../src/sip/message.ts', import.meta.url).href;
-  const script = `import { TransactionLayer } from '${src}'; import { SipHeaders } from '${msg}';
-    const layer = new TransactionLayer(() => {}, { t1: 10, t4: 60000 });
+  const url = (path: string): string => new URL(path, import.meta.url).href;
+  const script = `import { TransactionLayer } from '${url('../src/sip/transaction.ts')}'; import { SipHeaders, parseSipMessage, serializeSipMessage } from '${url('../src/sip/message.ts')}'; import { makeResponse } from '${url('../src/ims/sip-node.ts')}';\n${body}`;
+  return spawnSync(process.execPath, ['--expose-gc', '--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8', timeout });
+}
+
+test('transactions: a completed non-INVITE client transaction keeps neither its request nor its response for Timer K', async () => {
+  const r = await inChildWithGc(`    const layer = new TransactionLayer(() => {}, { t1: 10, t4: 60000 });
     const mk = () => new SipHeaders([['Via', 'SIP/2.0/UDP 192.0.2.10;branch=z9hG4bK-w'], ['From', '<sip:a@x>;tag=1'], ['To', '<sip:a@x>'], ['Call-ID', 'c'], ['CSeq', '1 OPTIONS']]);
     let req = { type: 'request', method: 'OPTIONS', uri: 'sip:x', headers: mk(), body: new Uint8Array(0) };
     const weak = new WeakRef(req);
@@ -231,8 +240,7 @@ test('transactions: a completed non-INVITE client transaction keeps neither its 
     globalThis.gc();
     console.log(weak.deref() === undefined ? 'released' : 'kept');
     console.log(layer.receive({ type: 'response', status: 200, reason: 'OK', headers: mk(), body: new Uint8Array(0) }, null).kind);
-    layer.close();`;
-  const r = spawnSync(process.execPath, ['--expose-gc', '--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 30000 });
+    layer.close();`);
   assert.equal(r.stdout.trim().split('\n'), ['response', 'released', 'absorbed'], r.stderr.slice(0, 300));
 });
 
@@ -240,12 +248,7 @@ test('transactions: a lingering server transaction (Timer J) keeps neither the r
   // 200 requests of ~50 KB each (six long header lines), answered with makeResponse and kept by their server
   // transactions for 64*T1: what stays must be the keys and the responses, not the 10 MB of request text
   // (a key or a response value that is a slice of the text would keep all of it).
-  const { spawnSync } = await import('node:child_process');
-  const tx = new URL('../src/sip/transaction.ts', import.meta.url).href;
-  const msg = new URL('../src/sip/message.ts', import.meta.url).href;
-  const node = new URL('../src/ims/sip-node.ts', import.meta.url).href;
-  const script = `import { TransactionLayer } from '${tx}'; import { parseSipMessage } from '${msg}'; import { makeResponse } from '${node}';
-    const layer = new TransactionLayer(() => {}, { t1: 60000 });
+  const r = await inChildWithGc(`    const layer = new TransactionLayer(() => {}, { t1: 60000 });
     const enc = new TextEncoder();
     globalThis.gc(); const h0 = process.memoryUsage().heapUsed;
     for (let i = 0; i < 200; i++) {
@@ -255,8 +258,7 @@ test('transactions: a lingering server transaction (Timer J) keeps neither the r
     }
     globalThis.gc(); globalThis.gc();
     console.log(String(Math.round((process.memoryUsage().heapUsed - h0) / 1024)));
-    layer.close();`;
-  const r = spawnSync(process.execPath, ['--expose-gc', '--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 60000 });
+    layer.close();`, 60000);
   assert.ok(/^-?\d+$/.test(r.stdout.trim()), `no figure: ${r.status} ${r.signal} ${JSON.stringify(r.stdout.slice(0, 200))} ${r.stderr.slice(0, 600)}`);
   const kib = Number(r.stdout.trim());
   assert.ok(kib < 3000, `${kib} KiB kept for 200 answered requests of 50 KB (the text would be ~10 000)`);
@@ -265,12 +267,7 @@ test('transactions: a lingering server transaction (Timer J) keeps neither the r
 test('transactions: with a resend, a lingering non-INVITE server transaction keeps the bytes of its final response (not the response) and sends them again for a retransmission', async () => {
   // RFC 3261 17.2.2: a retransmitted request in Completed gets the last response again; the bytes sent are
   // all that needs, so the response (its headers and the text they are slices of) need not live for 64*T1.
-  const { spawnSync } = await import('node:child_process');
-  const tx = new URL('../src/sip/transaction.ts', import.meta.url).href;
-  const msg = new URL('../src/sip/message.ts', import.meta.url).href;
-  const node = new URL('../src/ims/sip-node.ts', import.meta.url).href;
-  const script = `import { TransactionLayer } from '${tx}'; import { parseSipMessage, serializeSipMessage } from '${msg}'; import { makeResponse } from '${node}';
-    const sent = []; const resent = [];
+  const r = await inChildWithGc(`    const sent = []; const resent = [];
     const layer = new TransactionLayer((m) => { const b = serializeSipMessage(m); sent.push(b); return b; }, { t1: 60000 }, () => false, (b) => resent.push(b));
     const text = 'OPTIONS sip:x@example.org SIP/2.0\\r\\nVia: SIP/2.0/UDP 192.0.2.10:5060;branch=z9hG4bK-r1\\r\\nFrom: <sip:a@example.org>;tag=1\\r\\nTo: <sip:x@example.org>\\r\\nCall-ID: c@example.org\\r\\nCSeq: 1 OPTIONS\\r\\n\\r\\n';
     const bytes = new TextEncoder().encode(text);
@@ -283,8 +280,7 @@ test('transactions: with a resend, a lingering non-INVITE server transaction kee
     globalThis.gc();
     console.log(weak.deref() === undefined ? 'released' : 'kept');
     console.log([layer.receive(parseSipMessage(bytes), null).kind, sent.length, resent.length, resent[0] === sent[0]].join(" "));
-    layer.close();`;
-  const r = spawnSync(process.execPath, ['--expose-gc', '--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 30000 });
+    layer.close();`);
   assert.equal(r.stdout.trim().split('\n'), ['released', 'absorbed 1 1 true'], r.stderr.slice(0, 600));
 });
 
@@ -292,12 +288,7 @@ test('transactions: with a resend, a non-INVITE client transaction keeps the byt
   // RFC 3261 17.1.2.2: a retransmission is the same request; the bytes sent are all it needs, so a relayed
   // request's parsed copy need not live until the response comes. Without a resend, or when send returns
   // nothing (a tracer), the request is kept and sent again, as before.
-  const { spawnSync } = await import('node:child_process');
-  const tx = new URL('../src/sip/transaction.ts', import.meta.url).href;
-  const msg = new URL('../src/sip/message.ts', import.meta.url).href;
-  const node = new URL('../src/ims/sip-node.ts', import.meta.url).href;
-  const script = `import { TransactionLayer } from '${tx}'; import { parseSipMessage, serializeSipMessage } from '${msg}'; import { makeResponse } from '${node}';
-    const text = 'OPTIONS sip:x@example.org SIP/2.0\\r\\nVia: SIP/2.0/UDP 192.0.2.10:5060;branch=z9hG4bK-c1\\r\\nFrom: <sip:a@example.org>;tag=1\\r\\nTo: <sip:x@example.org>\\r\\nCall-ID: c@example.org\\r\\nCSeq: 1 OPTIONS\\r\\nMax-Forwards: 70\\r\\n\\r\\n';
+  const r = await inChildWithGc(`    const text = 'OPTIONS sip:x@example.org SIP/2.0\\r\\nVia: SIP/2.0/UDP 192.0.2.10:5060;branch=z9hG4bK-c1\\r\\nFrom: <sip:a@example.org>;tag=1\\r\\nTo: <sip:x@example.org>\\r\\nCall-ID: c@example.org\\r\\nCSeq: 1 OPTIONS\\r\\nMax-Forwards: 70\\r\\n\\r\\n';
     for (const withResend of [true, false]) {
       const sent = []; const resent = []; const out = [];
       const layer = new TransactionLayer((m) => { const b = serializeSipMessage(m); sent.push(b); return b; }, { t1: 20, t2: 40 }, () => false, withResend ? (b) => resent.push(b) : undefined);
@@ -315,8 +306,7 @@ test('transactions: with a resend, a non-INVITE client transaction keeps the byt
       out.push((await done).status);
       console.log(out.join(' '));
       layer.close();
-    }`;
-  const r = spawnSync(process.execPath, ['--expose-gc', '--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 30000 });
+    }`);
   assert.equal(r.stdout.trim().split('\n'), ['released true true 200', 'kept true true 200'], r.stderr.slice(0, 600));
 });
 

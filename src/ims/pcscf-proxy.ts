@@ -358,7 +358,7 @@ export class PcscfProxy {
     this.node.supported({ proxyRequire: ['sec-agree'] });
     un.onMessage((d) => this.node.receive(d.data, { kind: 'plain', socket: un, address: d.address, port: d.port }));
     // What comes from the configured core (nearly everything on this socket) shares one route object, as
-    // what goes to it does (#toCore): a route lives as long as the transaction that holds it, 64*T1 past its
+    // what goes to it does: a route lives as long as the transaction that holds it, 64*T1 past its
     // end, and one object per message was one more per lingering transaction.
     const fromCore: Route = { kind: 'plain', socket: core, address: this.#o.core.address, port: this.#o.core.port };
     this.#coreRoute = fromCore;
@@ -444,10 +444,6 @@ export class PcscfProxy {
   /** The unprotected SIP port (what a UE's first REGISTER goes to). */
   get port(): number {
     return this.unprotected.port;
-  }
-
-  #toCore(): Route {
-    return this.#coreRoute;
   }
 
   /**
@@ -635,7 +631,7 @@ export class PcscfProxy {
       fwd.headers.prepend('Record-Route', `<sip:${hostPort(this.#o.address, this.portS.port)};lr>`);
       fwd.headers.prepend('Record-Route', `<sip:${hostPort(this.coreSocket.address, this.coreSocket.port)};lr>`);
     }
-    this.#relay(req, fwd, this.#toCore(), respond, route.sa.set);
+    this.#relay(req, fwd, this.#coreRoute, respond, route.sa.set);
   }
 
   async #register(req: SipRequest, route: Route, answer: (r: SipResponse) => void): Promise<void> {
@@ -704,7 +700,7 @@ export class PcscfProxy {
       fwd.headers.set('Authorization', withIntegrityProtected(auth, set ? 'yes' : 'no'));
       this.#pani.set(key, pani);
       const requested = registerExpires(req);
-      const final = await this.#forward(req, fwd, this.#toCore(), respond, (res) => {
+      const final = await this.#forward(req, fwd, this.#coreRoute, respond, (res) => {
         if (res.status >= 200 && res.status < 300 && requested === 0) {
           // A challenged de-registration, authenticated over its new temporary set (TS 24.229 5.2.2.6).
           if (this.#closeRegistration(key)) this.events.deregistered?.({ key });
@@ -749,7 +745,7 @@ export class PcscfProxy {
       this.db.beginTransaction(set);
       let final: SipResponse | undefined;
       try {
-        final = await this.#forward(req, fwd, this.#toCore(), respond, (res) => {
+        final = await this.#forward(req, fwd, this.#coreRoute, respond, (res) => {
           if (res.status >= 200 && res.status < 300 && expires !== 0) {
             this.#bindIdentities(key, req, res);
             this.#serviceRoutes.set(key, res.headers.values('service-route'));
@@ -782,7 +778,7 @@ export class PcscfProxy {
     if (attempt === undefined) return;
     const fwd = this.#withPath(this.#towardCore(req, undefined, undefined));
     fwd.headers.set('Authorization', withIntegrityProtected(auth, 'no'));
-    const final = await this.#forward(req, fwd, this.#toCore(), respond, (res) => this.#registerAnswer(attempt, res, undefined));
+    const final = await this.#forward(req, fwd, this.#coreRoute, respond, (res) => this.#registerAnswer(attempt, res, undefined));
     // No challenge came (timeout, an error, a 200): the attempt is over.
     if (final === undefined || !attempt.challenged) this.sec.failed(attempt);
     if (final !== undefined) this.#runClosed(key, auth, final);
@@ -910,7 +906,7 @@ export class PcscfProxy {
       headers: [['Event', 'reg'], ['Expires', '600000'], ['Accept', REGINFO_CONTENT_TYPE], ['Contact', `<${self}>`], ['P-Asserted-Identity', `<${self}>`]],
     });
     try {
-      const res = await this.node.request(req, this.#toCore());
+      const res = await this.node.request(req, this.#coreRoute);
       if (res.status >= 300) this.#regSubscribed.delete(key);
     } catch {
       this.#regSubscribed.delete(key);
