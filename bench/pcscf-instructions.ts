@@ -24,6 +24,8 @@ import { ipc } from './ipc.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const BENCH = join(HERE, 'pcscf.ts');
+/** The P-CSCF and core processes: the built package under plain node, as users run it (bench/pcscf-roles.mjs). */
+const ROLES = join(HERE, 'pcscf-roles.mjs');
 
 function arg(name: string, dflt: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -36,14 +38,14 @@ const tsx = ['--import', 'tsx'];
 async function measure(dist: string | undefined, warmup: number, count: number, concurrency: number, keep: string | undefined): Promise<{ all: number; main: number }> {
   const users = tx ? ues : warmup + count;
   const common = ['--users', String(users), ...(dist ? ['--dist', dist] : [])];
-  const core = fork(BENCH, ['--role', 'core', ...common], { execArgv: tsx, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const core = fork(ROLES, ['--role', 'core', ...common], { execArgv: [], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const cio = ipc(core);
   const corePort = (await cio.next('ready')).port as number;
   const out = keep ?? join(tmpdir(), `pcscf-callgrind-${process.pid}.out`);
   // The P-CSCF under callgrind, counting nothing until told (callgrind_control -i on).
-  const server = fork(BENCH, ['--role', 'server', ...common, '--core-port', String(corePort)], {
+  const server = fork(ROLES, ['--role', 'server', ...common, '--core-port', String(corePort)], {
     execPath: 'valgrind',
-    execArgv: ['--tool=callgrind', '--instr-atstart=no', '--separate-threads=yes', '--smc-check=all-non-file', `--callgrind-out-file=${out}`, process.execPath, ...(perfMap ? ['--perf-basic-prof'] : []), ...tsx],
+    execArgv: ['--tool=callgrind', '--instr-atstart=no', '--separate-threads=yes', '--smc-check=all-non-file', `--callgrind-out-file=${out}`, process.execPath, ...(perfMap ? ['--perf-basic-prof'] : [])],
     stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
   });
   server.stderr!.resume();

@@ -48,11 +48,9 @@ import { type ChildProcess, fork, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { summarize, type Summary } from '../src/bench/stats.js';
 import type { UeClient } from '../src/ims/ue-client.js';
-import { avoidZeroRes } from '../test/sipp-run.js';
-import { startAllocSampling } from './alloc-profile.js';
 import { ipc, type Msg } from './ipc.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -64,89 +62,8 @@ function arg(name: string, dflt: string): string {
   return i >= 0 && process.argv[i + 1] !== undefined ? process.argv[i + 1]! : dflt;
 }
 const role = arg('role', 'main');
-
-// ---------------------------------------------------------------------------------------------------------
-// The P-CSCF process: startPcscf, as the `pcscf` command runs it.
-async function server(): Promise<void> {
-  // The built package (dist/, or --dist DIR: another build, e.g. of an older commit), as `ipsec-3gpp pcscf` runs.
-  const dist = distUrl();
-  const { startPcscf } = await import(new URL('cli/pcscf.js', dist).href) as typeof import('../src/cli/pcscf.js');
-  const sipp = process.argv.includes('--sipp');
-  // --core-port N: the core is another process (role 'core'), as `pcscf --core 127.0.0.1:N` runs.
-  const corePort = Number(arg('core-port', '0'));
-  const common = { host: '127.0.0.1', port: 0, clientPort: 0, serverPort: 0, encapPort: 0, realm: REALM, mode: 'ipsec', noIpsec: sipp, registerRate: false, registerRatePerImpi: false, quiet: true, log: () => {} } as const;
-  const p = corePort > 0
-    ? await startPcscf({ ...common, subscribers: [], core: { address: '127.0.0.1', port: corePort }, coreSidePort: 0 })
-    : await startPcscf({ ...common, subscribers: await benchSubscribers(dist, sipp) });
-  if (sipp && p.core) avoidZeroRes(p.core); // SIPp 3.6.1 hashes a RES with a zero byte wrongly (test/sipp-run.ts)
-  const io = ipc(process);
-  io.send({ t: 'ready', port: p.pcscf.port, encapPort: p.pcscf.encapPort ?? 0, coreSidePort: p.pcscf.coreSocket.port });
-  // --alloc-prof FILE: what the P-CSCF allocates over the windows (bench/alloc-profile.ts), written to FILE.
-  let stopAlloc: (() => Promise<unknown>) | undefined;
-  process.on('message', (m: Msg) => {
-    if (m.t === 'allocStart') {
-      void startAllocSampling(1024, process.argv.includes('--alloc-survivors')).then((stop) => {
-        stopAlloc = stop;
-        io.send({ t: 'allocStarted' });
-      });
-    } else if (m.t === 'allocStop') {
-      stopAlloc!().then(
-        (profile) => {
-          writeFileSync(arg('alloc-prof', 'alloc.heapprofile'), JSON.stringify(profile));
-          io.send({ t: 'allocDone', error: '' });
-        },
-        (err: unknown) => io.send({ t: 'allocDone', error: String(err) }),
-      );
-    } else if (m.t === 'cpu') {
-      const c = process.cpuUsage();
-      io.send({ t: 'cpu', us: c.user + c.system, sys: c.system, sets: p.pcscf.db.size, heap: process.memoryUsage().heapUsed });
-    } else if (m.t === 'exit') {
-      p.close();
-      // process.exit would skip nothing --cpu-prof needs: the profile is written at exit.
-      setTimeout(() => process.exit(0), 50);
-    }
-  });
-  process.on('disconnect', () => process.exit(0));
-}
-
-/** The built package the P-CSCF and core processes run (dist/, or --dist DIR). */
-const distUrl = (): URL => pathToFileURL(`${arg('dist', join(ROOT, 'dist'))}/`);
-
-/** The HSS's subscribers: `--users` of them, u<i> with the demo's keys (SIPp: ue<i> with SIPp's). */
-async function benchSubscribers(dist: URL, sipp: boolean): Promise<Array<{ impi: string; k: Uint8Array; op: Uint8Array }>> {
-  const { demoKeys } = await import(new URL('ims/scenario.js', dist).href) as typeof import('../src/ims/scenario.js');
-  const { parseHex } = await import(new URL('hex.js', dist).href) as typeof import('../src/hex.js');
-  const { SIPP_K, SIPP_OP } = await import('../test/sipp-run.js');
-  const users = Number(arg('users', '1000'));
-  const keys = sipp ? { k: parseHex(SIPP_K, 16)!, op: parseHex(SIPP_OP, 16)! } : demoKeys();
-  return Array.from({ length: users }, (_, i) => ({ impi: `${sipp ? `ue${String(i).padStart(5, '0')}` : `u${i}`}@${REALM}`, k: keys.k.slice(), op: keys.op.slice() }));
-}
-
-// ---------------------------------------------------------------------------------------------------------
-// The core process (--core-process): startCore, as the `core` command runs it; it trusts the P-CSCF's
-// core-side port once the P-CSCF process has told it (message 'trust').
-async function coreRole(): Promise<void> {
-  const dist = distUrl();
-  const { startCore } = await import(new URL('cli/core.js', dist).href) as typeof import('../src/cli/core.js');
-  const sipp = process.argv.includes('--sipp');
-  const c = await startCore({ host: '127.0.0.1', port: 0, realm: REALM, subscribers: await benchSubscribers(dist, sipp), trustProxies: [], quiet: true, log: () => {} });
-  if (sipp) avoidZeroRes(c.core);
-  const io = ipc(process);
-  io.send({ t: 'ready', port: c.core.port });
-  process.on('message', (m: Msg) => {
-    if (m.t === 'trust') {
-      c.core.trustProxy('127.0.0.1', m.port as number);
-      io.send({ t: 'trusted' });
-    } else if (m.t === 'cpu') {
-      const u = process.cpuUsage();
-      io.send({ t: 'cpu', us: u.user + u.system, sys: u.system, registrations: c.core.registrations.size });
-    } else if (m.t === 'exit') {
-      c.close();
-      setTimeout(() => process.exit(0), 50);
-    }
-  });
-  process.on('disconnect', () => process.exit(0));
-}
+/** The P-CSCF and core processes: plain JavaScript running the built package, not under tsx (bench/pcscf-roles.mjs). */
+const ROLES = join(HERE, 'pcscf-roles.mjs');
 
 // ---------------------------------------------------------------------------------------------------------
 // The load process: UEs with their own SAs.
@@ -274,7 +191,7 @@ async function startServer(o: { users: number; sipp?: boolean; prof?: string | u
   let corePort = 0;
   if (coreProcess) {
     // The core with the load on CPU 1: the P-CSCF keeps CPU 0 to itself.
-    const c = fork(fileURLToPath(import.meta.url), ['--role', 'core', ...common], { execArgv: tsx, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const c = fork(ROLES, ['--role', 'core', ...common], { execArgv: [], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     pin(c, 1);
     const cio = ipc(c);
     corePort = (await cio.next('ready')).port as number;
@@ -282,9 +199,9 @@ async function startServer(o: { users: number; sipp?: boolean; prof?: string | u
   }
   // --node-flags "...": extra V8/Node flags for the P-CSCF process only (e.g. a larger young generation).
   const extra = arg('node-flags', '').split(' ').filter(Boolean);
-  const execArgv = [...tsx, ...extra, ...(o.prof ? ['--cpu-prof', '--cpu-prof-dir', o.prof] : [])];
+  const execArgv = [...extra, ...(o.prof ? ['--cpu-prof', '--cpu-prof-dir', o.prof] : [])];
   const allocProf = process.argv.includes('--alloc-prof') ? ['--alloc-prof', arg('alloc-prof', ''), ...(process.argv.includes('--alloc-survivors') ? ['--alloc-survivors'] : [])] : [];
-  const p = fork(fileURLToPath(import.meta.url), ['--role', 'server', ...common, ...allocProf, ...(corePort > 0 ? ['--core-port', String(corePort)] : [])], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const p = fork(ROLES, ['--role', 'server', ...common, ...allocProf, ...(corePort > 0 ? ['--core-port', String(corePort)] : [])], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   pin(p, 0);
   const io = ipc(p);
   const r = await io.next('ready');
@@ -547,7 +464,5 @@ async function main(): Promise<void> {
   if (prof) console.log(`CPU profiles of the P-CSCF process in ${prof}`);
 }
 
-if (role === 'server') await server();
-else if (role === 'core') await coreRole();
-else if (role === 'load') await load();
+if (role === 'load') await load();
 else await main();
