@@ -35,7 +35,7 @@ function arg(name: string, dflt: string): string {
 const tsx = ['--import', 'tsx'];
 
 /** Instructions per cycle of the P-CSCF process running `dist` (undefined: this tree's dist/). */
-async function measure(dist: string | undefined, warmup: number, count: number, concurrency: number, keep: string | undefined): Promise<{ all: number; main: number }> {
+async function measure(dist: string | undefined, warmup: number, count: number, concurrency: number, keep: string | undefined): Promise<{ all: number; main: number; sockets: string }> {
   const users = tx ? ues : warmup + count;
   const common = ['--users', String(users), ...(dist ? ['--dist', dist] : [])];
   const core = fork(ROLES, ['--role', 'core', ...common], { execArgv: [], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
@@ -119,7 +119,7 @@ async function measure(dist: string | undefined, warmup: number, count: number, 
     if (!keep) rmSync(f, { force: true });
   }
   if (!keep) rmSync(out, { force: true });
-  return { all: ir / counted, main: main / counted };
+  return { all: ir / counted, main: main / counted, sockets: ready.sockets as string };
 }
 
 const tx = process.argv.includes('--tx');
@@ -137,8 +137,8 @@ const perfMap = process.argv.includes('--perf-map');
 for (let r = 0; r < repeat; r++) {
   for (const d of base !== undefined ? [base, dist] : [dist]) {
     const ir = await measure(d, warmup, count, concurrency, keep);
-    if (tx) console.log(`${d ?? 'dist'}: ${(ir.all / 1e3).toFixed(1)} k instructions per protected transaction in the P-CSCF process, ${(ir.main / 1e3).toFixed(1)} k in its main thread (about ${count} after ${warmup} warm-up, ${ues} UEs x ${window})`);
-    else console.log(`${d ?? 'dist'}: ${(ir.all / 1e6).toFixed(3)} M instructions per registration cycle in the P-CSCF process, ${(ir.main / 1e6).toFixed(3)} M in its main thread (${count} cycles after ${warmup} warm-up, ${concurrency} at once)`);
+    if (tx) console.log(`${d ?? 'dist'}: ${(ir.all / 1e3).toFixed(1)} k instructions per protected transaction in the P-CSCF process, ${(ir.main / 1e3).toFixed(1)} k in its main thread (about ${count} after ${warmup} warm-up, ${ues} UEs x ${window}; sockets: ${ir.sockets})`);
+    else console.log(`${d ?? 'dist'}: ${(ir.all / 1e6).toFixed(3)} M instructions per registration cycle in the P-CSCF process, ${(ir.main / 1e6).toFixed(3)} M in its main thread (${count} cycles after ${warmup} warm-up, ${concurrency} at once; sockets: ${ir.sockets})`);
   }
 }
 process.exit(0);

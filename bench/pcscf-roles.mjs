@@ -58,7 +58,16 @@ async function server() {
     : await startPcscf({ ...common, subscribers: await benchSubscribers() });
   await forSipp(p.core);
   const io = ipc(process);
-  io.send({ t: 'ready', port: p.pcscf.port, encapPort: p.pcscf.encapPort ?? 0, coreSidePort: p.pcscf.coreSocket.port });
+  // The SIP sockets: the native addon's, or node:dgram's where the addon does not load (a --dist DIR
+  // outside the package finds no native/build/: src/wire/native.ts), which costs the P-CSCF more per datagram.
+  const { loadNative } = await import(new URL('wire/native.js', dist).href);
+  let sockets = 'native addon';
+  try {
+    loadNative();
+  } catch {
+    sockets = 'node:dgram';
+  }
+  io.send({ t: 'ready', port: p.pcscf.port, encapPort: p.pcscf.encapPort ?? 0, coreSidePort: p.pcscf.coreSocket.port, sockets });
   // --alloc-prof FILE: what the P-CSCF allocates over the windows (bench/alloc-profile.ts), written to FILE.
   let stopAlloc;
   process.on('message', async (m) => {

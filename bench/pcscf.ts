@@ -177,6 +177,8 @@ interface Server {
   io: ReturnType<typeof ipc>;
   port: number;
   encapPort: number;
+  /** The P-CSCF's SIP sockets: 'native addon' or 'node:dgram' (bench/pcscf-roles.mjs). */
+  sockets: string;
   /** The P-CSCF process's CPU (and, without --core-process, its core's). */
   cpu: () => Promise<Msg>;
   /** With --core-process: the core process. */
@@ -209,7 +211,7 @@ async function startServer(o: { users: number; sipp?: boolean; prof?: string | u
     core.io.send({ t: 'trust', port: r.coreSidePort as number });
     await core.io.next('trusted');
   }
-  return { p, io, port: r.port as number, encapPort: r.encapPort as number, cpu: async () => { io.send({ t: 'cpu' }); return io.next('cpu'); }, core };
+  return { p, io, port: r.port as number, encapPort: r.encapPort as number, sockets: r.sockets as string, cpu: async () => { io.send({ t: 'cpu' }); return io.next('cpu'); }, core };
 }
 
 async function stopServer(s: Server): Promise<void> {
@@ -310,7 +312,7 @@ async function txBench(o: { ues: number; window: number; warmup: number; rounds:
     const heap = ((await s.cpu()).heap as number) / 2 ** 20;
     l.io.send({ t: 'txStop' });
     const d = await l.io.next('txDone');
-    return { name: 'protected transactions/s (MESSAGE UE -> P-CSCF -> core -> P-CSCF -> UE, 200 back: 2 per MESSAGE)', perSecond: summarize(r.wall), perCpuSecond: summarize(r.perCpu), cpuShare: summarize(r.share), core: coreFigure(r), note: `${o.ues} UEs x ${o.window} outstanding, ${o.warmup} transactions of warm-up before the first window; ${d.done} answered, ${d.failed} failed; ${r.sysShare.toFixed(0)} % of the P-CSCF's CPU time in the kernel; P-CSCF JS heap ${heap.toFixed(0)} MiB at the end` };
+    return { name: 'protected transactions/s (MESSAGE UE -> P-CSCF -> core -> P-CSCF -> UE, 200 back: 2 per MESSAGE)', perSecond: summarize(r.wall), perCpuSecond: summarize(r.perCpu), cpuShare: summarize(r.share), core: coreFigure(r), note: `${o.ues} UEs x ${o.window} outstanding, ${o.warmup} transactions of warm-up before the first window; ${d.done} answered, ${d.failed} failed; ${r.sysShare.toFixed(0)} % of the P-CSCF's CPU time in the kernel; P-CSCF JS heap ${heap.toFixed(0)} MiB at the end; P-CSCF sockets: ${s.sockets}` };
   } finally {
     l.io.send({ t: 'exit' });
     await stopServer(s);
@@ -331,7 +333,7 @@ async function regBench(o: { registrations: number; concurrency: number; rounds:
     const d = await l.io.next('regDone');
     // A window in which the load ran out of subscribers would count idle time: refused, not averaged in.
     if ((d.registered as number) + (d.failed as number) >= o.registrations) throw new Error(`the load ran out of subscribers (${o.registrations}) before the last window: raise --registrations`);
-    return { name: 'registrations/s (IMS AKA, SA set, each then de-registered)', perSecond: summarize(r.wall), perCpuSecond: summarize(r.perCpu), cpuShare: summarize(r.share), core: coreFigure(r), note: `${o.concurrency} at once, ${o.warmup} registrations of warm-up before the first window; ${d.registered} registered, ${d.failed} failed; ${r.sysShare.toFixed(0)} % of the P-CSCF's CPU time in the kernel` };
+    return { name: 'registrations/s (IMS AKA, SA set, each then de-registered)', perSecond: summarize(r.wall), perCpuSecond: summarize(r.perCpu), cpuShare: summarize(r.share), core: coreFigure(r), note: `${o.concurrency} at once, ${o.warmup} registrations of warm-up before the first window; ${d.registered} registered, ${d.failed} failed; ${r.sysShare.toFixed(0)} % of the P-CSCF's CPU time in the kernel; P-CSCF sockets: ${s.sockets}` };
   } finally {
     l.io.send({ t: 'exit' });
     await stopServer(s);
