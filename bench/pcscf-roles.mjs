@@ -85,7 +85,8 @@ async function server() {
       );
     } else if (m.t === 'cpu') {
       const c = process.cpuUsage();
-      io.send({ t: 'cpu', us: c.user + c.system, sys: c.system, sets: p.pcscf.db.size, heap: process.memoryUsage().heapUsed });
+      const m = process.memoryUsage();
+      io.send({ t: 'cpu', us: c.user + c.system, sys: c.system, sets: p.pcscf.db.size, heap: m.heapUsed, arrayBuffers: m.arrayBuffers });
     } else if (m.t === 'exit') {
       p.close();
       // process.exit would skip nothing --cpu-prof needs: the profile is written at exit.

@@ -309,10 +309,12 @@ async function txBench(o: { ues: number; window: number; warmup: number; rounds:
     const count = async (): Promise<number> => { l.io.send({ t: 'count' }); return (await l.io.next('count')).done as number; };
     await reach(count, o.warmup);
     const r = await sampled(s, () => sample(o.rounds, o.seconds, count, s.cpu, s.core?.cpu));
-    const heap = ((await s.cpu()).heap as number) / 2 ** 20;
+    const mem = await s.cpu();
+    const heap = (mem.heap as number) / 2 ** 20;
+    const buffers = (mem.arrayBuffers as number) / 2 ** 20;
     l.io.send({ t: 'txStop' });
     const d = await l.io.next('txDone');
-    return { name: 'protected transactions/s (MESSAGE UE -> P-CSCF -> core -> P-CSCF -> UE, 200 back: 2 per MESSAGE)', perSecond: summarize(r.wall), perCpuSecond: summarize(r.perCpu), cpuShare: summarize(r.share), core: coreFigure(r), note: `${o.ues} UEs x ${o.window} outstanding, ${o.warmup} transactions of warm-up before the first window; ${d.done} answered, ${d.failed} failed; ${r.sysShare.toFixed(0)} % of the P-CSCF's CPU time in the kernel; P-CSCF JS heap ${heap.toFixed(0)} MiB at the end; P-CSCF sockets: ${s.sockets}` };
+    return { name: 'protected transactions/s (MESSAGE UE -> P-CSCF -> core -> P-CSCF -> UE, 200 back: 2 per MESSAGE)', perSecond: summarize(r.wall), perCpuSecond: summarize(r.perCpu), cpuShare: summarize(r.share), core: coreFigure(r), note: `${o.ues} UEs x ${o.window} outstanding, ${o.warmup} transactions of warm-up before the first window; ${d.done} answered, ${d.failed} failed; ${r.sysShare.toFixed(0)} % of the P-CSCF's CPU time in the kernel; P-CSCF JS heap ${heap.toFixed(0)} MiB and ArrayBuffers ${buffers.toFixed(0)} MiB at the end; P-CSCF sockets: ${s.sockets}` };
   } finally {
     l.io.send({ t: 'exit' });
     await stopServer(s);
@@ -329,11 +331,12 @@ async function regBench(o: { registrations: number; concurrency: number; rounds:
     const count = async (): Promise<number> => { l.io.send({ t: 'count' }); return (await l.io.next('count')).done as number; };
     await reach(count, o.warmup);
     const r = await sampled(s, () => sample(o.rounds, o.seconds, count, s.cpu, s.core?.cpu));
+    const mem = await s.cpu();
     l.io.send({ t: 'regStop' });
     const d = await l.io.next('regDone');
     // A window in which the load ran out of subscribers would count idle time: refused, not averaged in.
     if ((d.registered as number) + (d.failed as number) >= o.registrations) throw new Error(`the load ran out of subscribers (${o.registrations}) before the last window: raise --registrations`);
-    return { name: 'registrations/s (IMS AKA, SA set, each then de-registered)', perSecond: summarize(r.wall), perCpuSecond: summarize(r.perCpu), cpuShare: summarize(r.share), core: coreFigure(r), note: `${o.concurrency} at once, ${o.warmup} registrations of warm-up before the first window; ${d.registered} registered, ${d.failed} failed; ${r.sysShare.toFixed(0)} % of the P-CSCF's CPU time in the kernel; P-CSCF sockets: ${s.sockets}` };
+    return { name: 'registrations/s (IMS AKA, SA set, each then de-registered)', perSecond: summarize(r.wall), perCpuSecond: summarize(r.perCpu), cpuShare: summarize(r.share), core: coreFigure(r), note: `${o.concurrency} at once, ${o.warmup} registrations of warm-up before the first window; ${d.registered} registered, ${d.failed} failed; ${r.sysShare.toFixed(0)} % of the P-CSCF's CPU time in the kernel; P-CSCF JS heap ${((mem.heap as number) / 2 ** 20).toFixed(0)} MiB and ArrayBuffers ${((mem.arrayBuffers as number) / 2 ** 20).toFixed(0)} MiB at the end; P-CSCF sockets: ${s.sockets}` };
   } finally {
     l.io.send({ t: 'exit' });
     await stopServer(s);

@@ -81,7 +81,7 @@ ${ESP_APP}`,
 /**
  * Budgets checked by --check (bytes; min = minified JS + assets, gzip = their gzip sizes): today's sizes
  * plus about 10 %, a guard against regressions (full: 1 kB more for the interned header tokens of
- * src/sip/known-tokens.ts, issue 17). Issue 18's target for an `init + EspSa` app is TARGET
+ * src/sip/known-tokens.ts, issue 17, and 1.5 kB for the Timer J response ring, src/sip/response-ring.ts). Issue 18's target for an `init + EspSa` app is TARGET
  * (30 kB min / 12 kB gzip): --target checks that one of the init + EspSa apps meets it; esp-compact-asset
  * does (README "In the browser": by how much, and where its bytes are).
  */
@@ -91,7 +91,7 @@ export const BUDGETS = {
   'esp-split': { min: 53_500, gzip: 20_500 },
   'esp-split-asset': { min: 45_500, gzip: 17_000 },
   'esp-compact-asset': { min: 31_500, gzip: 13_000 },
-  full: { min: 221_500, gzip: 78_000 },
+  full: { min: 223_000, gzip: 78_000 },
   ims: { min: 386_000, gzip: 130_500 },
 };
 export const TARGET = { min: 30_000, gzip: 12_000 };

@@ -129,7 +129,7 @@ export class SipNode {
   /** Messages that could not be sent (e.g. their SA was deleted meanwhile). */
   sendFailures = 0;
   #closed = false;
-  /** The bytes of the messages this element sends (and its server transactions keep for Timer J). */
+  /** The bytes of the messages this element sends (what its server transactions keep for Timer J is copied to the layer's ResponseRing). */
   readonly #slab = new ByteSlab();
   readonly #take = (n: number): Uint8Array => this.#slab.take(n);
 
@@ -160,7 +160,8 @@ export class SipNode {
     if (this.#closed) return undefined;
     // A challenge gets a buffer of its own: on the Mw hop the core's 401 carries CK and IK, and in a shared
     // chunk those bytes would live as long as the chunk's other messages (or, on an idle element, until
-    // the chunk fills), not just for the transaction's Timer J.
+    // the chunk fills). Its own buffer is garbage once sent; the copy its transaction keeps for Timer J
+    // (the layer's ResponseRing) is zeroed when the transaction ends.
     const bytes = serializeSipMessageWith(m, m.type === 'response' && (m.status === 401 || m.status === 407) ? undefined : this.#take);
     const time = Date.now();
     if (!this.#sendBytes(bytes, route)) return undefined;

@@ -1,8 +1,9 @@
 // Buffers for serialised SIP messages (an element's sends, RFC 3261 18.1.1 / 18.2.2 over UDP): views cut
 // one after another from 32 KiB chunks, instead of an ArrayBuffer per message. A proxy writes every message
-// it forwards and keeps the final responses of its server transactions for Timer J (64*T1, RFC 3261
-// 17.2.2), so a new ArrayBuffer each (a malloc'd backing store, its tracking by the garbage collector and
-// the free) is a fixed cost per message; a view of a chunk is one small object. A chunk is never written
+// it forwards, so a new ArrayBuffer each (a malloc'd backing store, its tracking by the garbage collector
+// and the free) is a fixed cost per message; a view of a chunk is one small object. What a server
+// transaction keeps for Timer J (64*T1, RFC 3261 17.2.2) is copied out into the transaction layer's
+// ResponseRing, so that no chunk lives 64*T1 for one response in it. A chunk is never written
 // again once cut: each view is its own message's for as long as anyone holds it, and the chunk lives until
 // its last view is dropped. Messages longer than a quarter chunk get an ArrayBuffer of their own.
 // Internal to the SIP layer (SipNode); views are not handed to users, who could transfer or detach the

@@ -30,6 +30,7 @@
 
 import { Ipsec3gppError } from '../errors.js';
 import { SipHeaders, headerParam, parseCSeq, parseVia, viaBranch, viaHostEnd, viaHostStart, type SipMessage, type SipRequest, type SipResponse } from './message.js';
+import { ResponseRing } from './response-ring.js';
 
 /**
  * The SIP timer base values of RFC 3261 17.1.1.1 / table 4, in milliseconds; the transaction timers
@@ -102,10 +103,14 @@ interface ServerTx<R> {
   route: R;
   /**
    * The last response sent: the message, or (non-INVITE final responses, when the layer has a resend) the
-   * bytes it was sent as, which is all a retransmitted request needs (RFC 3261 17.2.2) and keeps one
-   * buffer alive for Timer J instead of the response's headers and the text they are slices of.
+   * bytes it was sent as, which is all a retransmitted request needs (RFC 3261 17.2.2), kept for Timer J
+   * in the layer's ResponseRing (`kept`, its handle, and `keptLength`) or, when the ring cannot take them,
+   * here as they were sent.
    */
   last: SipResponse | Uint8Array | undefined;
+  /** The final response's bytes in the layer's ResponseRing: its handle, -1 when not there. */
+  kept: number;
+  keptLength: number;
   final: boolean;
   invite: boolean;
   /** INVITE: the final response was a 2xx (more 2xx may follow, nothing else). */
@@ -355,6 +360,8 @@ export class TransactionLayer<R> {
    */
   readonly #completed = new Map<string, number>();
   readonly #servers = new Map<string, ServerTx<R>>();
+  /** The bytes of the final responses non-INVITE server transactions keep for Timer J. */
+  readonly #ring = new ResponseRing();
   readonly #deadlines = new Deadlines((kind, k, id) => this.#due(kind, k, id));
   /** Client transactions in Trying/Calling (see #hold). */
   #open = 0;
@@ -380,6 +387,10 @@ export class TransactionLayer<R> {
 
   /** Sends a server transaction's last response again (a retransmitted request, 17.2.1 / 17.2.2). */
   #sendLast(tx: ServerTx<R>): void {
+    if (tx.kept >= 0) {
+      this.#resend!(this.#ring.view(tx.kept, tx.keptLength), tx.route);
+      return;
+    }
     const last = tx.last!;
     if (last instanceof Uint8Array) this.#resend!(last, tx.route);
     else this.#send(last, tx.route);
@@ -459,6 +470,7 @@ export class TransactionLayer<R> {
       if (server?.id === id) {
         this.#stopServer(server);
         this.#servers.delete(k);
+        if (server.kept >= 0) this.#ring.release(server.kept, server.keptLength);
       } else if (this.#clients.get(k)?.id === id) this.#clients.delete(k);
       else if (this.#completed.get(k) === id) this.#completed.delete(k);
       return;
@@ -570,13 +582,13 @@ export class TransactionLayer<R> {
       return { kind: 'request', request: msg, route, respond: () => { throw new Ipsec3gppError('SIP_TRANSACTION', 'an ACK is never answered'); } };
     }
     if (existing) {
-      if (existing.last && !existing.accepted) this.#sendLast(existing);
+      if ((existing.last !== undefined || existing.kept >= 0) && !existing.accepted) this.#sendLast(existing);
       return { kind: 'absorbed' };
     }
     const invite = msg.method === 'INVITE';
     // Every field from the start: one object shape, its fields in the object (none added later, which would
     // give each lingering transaction a property array besides, for 64*T1).
-    const tx: ServerTx<R> = { id: this.#nextId++, route, last: undefined, final: false, invite, accepted: false, confirmed: false, timerG: undefined, timerH: undefined };
+    const tx: ServerTx<R> = { id: this.#nextId++, route, last: undefined, kept: -1, keptLength: 0, final: false, invite, accepted: false, confirmed: false, timerG: undefined, timerH: undefined };
     this.#servers.set(k, tx);
     let ackTimeout: (() => void) | undefined;
     if (invite) {
@@ -618,7 +630,14 @@ export class TransactionLayer<R> {
           }
         }
         const sent = this.#send(r, tx.route);
-        if (!invite && r.status >= 200 && sent instanceof Uint8Array && this.#resend !== undefined) tx.last = sent;
+        if (!invite && r.status >= 200 && sent instanceof Uint8Array && this.#resend !== undefined) {
+          const h = this.#ring.put(sent);
+          if (h >= 0) {
+            tx.last = undefined;
+            tx.kept = h;
+            tx.keptLength = sent.length;
+          } else tx.last = sent;
+        }
       },
     };
     if (invite) inc.onAckTimeout = (f: () => void) => { ackTimeout = f; };
@@ -629,7 +648,7 @@ export class TransactionLayer<R> {
   #trying(k: string, id: number, r: SipResponse): void {
     unref(setTimeout(() => {
       const cur = this.#servers.get(k);
-      if (cur?.id !== id || cur.last !== undefined) return;
+      if (cur?.id !== id || cur.last !== undefined || cur.kept >= 0) return;
       cur.last = r;
       this.#send(r, cur.route);
     }, 0));
@@ -659,8 +678,10 @@ export class TransactionLayer<R> {
       this.#stopServer(tx);
       tx.confirmed = true;
       tx.last = undefined;
+      tx.kept = -1;
     }
     this.#servers.clear();
+    this.#ring.clear();
     this.#deadlines.clear();
     for (const tx of open) settleSafely(tx.settle, new Ipsec3gppError('SIP_TRANSACTION', 'transaction layer closed'), undefined);
   }
