@@ -194,6 +194,15 @@ function behindNat(req: SipRequest, address: string, port: number | undefined): 
 }
 
 /**
+ * The nonce of the AKA run a REGISTER's Authorization closes (a MAC failure: an empty response; a
+ * synchronisation failure: auts), a copy; undefined when it closes none (TS 33.203 6.1.2).
+ */
+function closesRun(a: AuthHeader): string | undefined {
+  if (authParam(a, 'response') !== '' && authParam(a, 'auts') === undefined) return undefined;
+  return detached(authParam(a, 'nonce') ?? '');
+}
+
+/**
  * Adds `received` (when the sent-by host is not the source address, RFC 3261 18.2.1) and fills an empty
  * `rport` (RFC 3581 4) in the request's top Via, in place.
  */
@@ -449,12 +458,16 @@ export class PcscfProxy {
   /**
    * Forwards `fwd` (a copy of the received `original`, edited) along `route` with our Via on top; answers
    * downstream with the final response (and, for an INVITE, its provisional responses and 2xx
-   * retransmissions; an ACK goes statelessly, proxy.ts).
+   * retransmissions; an ACK goes statelessly, proxy.ts); then `then` gets the final response as received
+   * (undefined: none came, a 408 went downstream), once the answer has left, with `error` set when
+   * `edit` threw (the caller then stops there, as a rejected forward did). Without a promise or an async
+   * frame per request, which kept the request, its forwarded copy and what was parsed from them alive
+   * until the core answered.
    */
-  #forward(original: SipRequest, fwd: SipRequest, route: Route, respond: (r: SipResponse) => void, edit?: (res: SipResponse) => SipResponse | undefined): Promise<SipResponse | undefined> {
+  #forward(original: SipRequest, fwd: SipRequest, route: Route, respond: (r: SipResponse) => void, edit: ((res: SipResponse) => SipResponse | undefined) | undefined, then: (final: SipResponse | undefined, error?: unknown) => void): void {
     // `fwd` is already this P-CSCF's own copy (#towardCore, rewrite): edited in place, not copied again;
     // `original` (as received) is what answers made here (408, 483) and a CANCEL refer to.
-    return this.#invites.forward(this.node, original, fwd, route, this.#sentBy(route), respond, edit);
+    this.#invites.forwardWith(this.node, original, fwd, route, this.#sentBy(route), respond, edit, then);
   }
 
   /**
@@ -634,7 +647,7 @@ export class PcscfProxy {
     this.#relay(req, fwd, this.#coreRoute, respond, route.sa.set);
   }
 
-  async #register(req: SipRequest, route: Route, answer: (r: SipResponse) => void): Promise<void> {
+  #register(req: SipRequest, route: Route, answer: (r: SipResponse) => void): void {
     // With a store, no answer to a REGISTER leaves before what it reports is durable (a 200 the UE has seen
     // is never lost to a crash, nor a 401's temporary set).
     const respond = this.#persist ? this.#durably(answer) : answer;
@@ -700,7 +713,8 @@ export class PcscfProxy {
       fwd.headers.set('Authorization', withIntegrityProtected(auth, set ? 'yes' : 'no'));
       this.#pani.set(key, pani);
       const requested = registerExpires(req);
-      const final = await this.#forward(req, fwd, this.#coreRoute, respond, (res) => {
+      const closes = closesRun(auth);
+      this.#forward(req, fwd, this.#coreRoute, respond, (res) => {
         if (res.status >= 200 && res.status < 300 && requested === 0) {
           // A challenged de-registration, authenticated over its new temporary set (TS 24.229 5.2.2.6).
           if (this.#closeRegistration(key)) this.events.deregistered?.({ key });
@@ -722,10 +736,12 @@ export class PcscfProxy {
           this.events.registered?.({ key, set: established });
         }
         return res;
+      }, (final, error) => {
+        if (error !== undefined) return;
+        // A failed authentication (403): the temporary set goes once the answer has left over it.
+        if (final === undefined || final.status >= 300) this.sec.failed(attempt ?? key);
+        if (final !== undefined) this.#runClosed(key, closes, final);
       });
-      // A failed authentication (403): the temporary set goes once the answer has left over it.
-      if (final === undefined || final.status >= 300) this.sec.failed(attempt ?? key);
-      if (final !== undefined) this.#runClosed(key, auth, final);
       return;
     }
 
@@ -742,10 +758,16 @@ export class PcscfProxy {
       const fwd = this.#withPath(this.#towardCore(req, set, pani));
       fwd.headers.set('Authorization', withIntegrityProtected(auth, 'yes'));
       if (expires !== 0) this.#pani.set(key, pani);
+      const closes = closesRun(auth);
       this.db.beginTransaction(set);
-      let final: SipResponse | undefined;
+      let ended = false;
+      const end = (): void => {
+        if (ended) return;
+        ended = true;
+        this.db.endTransaction(set);
+      };
       try {
-        final = await this.#forward(req, fwd, this.#coreRoute, respond, (res) => {
+        this.#forward(req, fwd, this.#coreRoute, respond, (res) => {
           if (res.status >= 200 && res.status < 300 && expires !== 0) {
             this.#bindIdentities(key, req, res);
             this.#serviceRoutes.set(key, res.headers.values('service-route'));
@@ -759,12 +781,17 @@ export class PcscfProxy {
             if (this.#closeRegistration(key)) this.events.deregistered?.({ key });
           }
           return this.#registerAnswer(attempt, res, expires);
+        }, (final, error) => {
+          // The set's transaction ends once the answer has left over it, whatever happened (as a finally did).
+          end();
+          if (error !== undefined) return;
+          if (attempt && (final === undefined || (final.status !== 401 && !attempt.challenged))) this.sec.failed(attempt);
+          if (final !== undefined) this.#runClosed(key, closes, final);
         });
-        if (attempt && (final === undefined || (final.status !== 401 && !attempt.challenged))) this.sec.failed(attempt);
-      } finally {
-        this.db.endTransaction(set);
+      } catch (e) {
+        end();
+        throw e;
       }
-      if (final !== undefined) this.#runClosed(key, auth, final);
       return;
     }
 
@@ -778,10 +805,13 @@ export class PcscfProxy {
     if (attempt === undefined) return;
     const fwd = this.#withPath(this.#towardCore(req, undefined, undefined));
     fwd.headers.set('Authorization', withIntegrityProtected(auth, 'no'));
-    const final = await this.#forward(req, fwd, this.#coreRoute, respond, (res) => this.#registerAnswer(attempt, res, undefined));
-    // No challenge came (timeout, an error, a 200): the attempt is over.
-    if (final === undefined || !attempt.challenged) this.sec.failed(attempt);
-    if (final !== undefined) this.#runClosed(key, auth, final);
+    const closes = closesRun(auth);
+    this.#forward(req, fwd, this.#coreRoute, respond, (res) => this.#registerAnswer(attempt, res, undefined), (final, error) => {
+      if (error !== undefined) return;
+      // No challenge came (timeout, an error, a 200): the attempt is over.
+      if (final === undefined || !attempt.challenged) this.sec.failed(attempt);
+      if (final !== undefined) this.#runClosed(key, closes, final);
+    });
   }
 
   /**
@@ -789,10 +819,10 @@ export class PcscfProxy {
    * earlier challenge, answered by the S-CSCF: that AKA run is closed, so the attempt it belonged to is over
    * (its temporary set goes now, not at reg-await-auth expiry). Nothing else ends another attempt.
    */
-  #runClosed(key: string, a: AuthHeader, final: SipResponse): void {
-    if (final.status < 300) return;
-    if (authParam(a, 'response') !== '' && authParam(a, 'auts') === undefined) return;
-    this.sec.challengeClosed(key, authParam(a, 'nonce') ?? '');
+  #runClosed(key: string, closes: string | undefined, final: SipResponse): void {
+    // `closes`: closesRun of the REGISTER's Authorization, read before it was forwarded.
+    if (final.status < 300 || closes === undefined) return;
+    this.sec.challengeClosed(key, closes);
   }
 
   /**
