@@ -732,7 +732,7 @@ export class PcscfProxy {
           for (const old of [...this.db.sets(key)]) if (this.#closing.has(old)) { this.#closing.delete(old); this.db.delete(old); }
           this.#bindIdentities(key, req, res);
           this.#saveRegistration(key);
-          queueMicrotask(() => void this.#subscribeReg(key)); // after the 200 has left for the UE
+          queueMicrotask(() => this.#subscribeReg(key)); // after the 200 has left for the UE
           this.events.registered?.({ key, set: established });
         }
         return res;
@@ -925,22 +925,27 @@ export class PcscfProxy {
    * SUBSCRIBE to the registration state of a registration's default identity on behalf of its UE
    * (TS 24.229 5.2.3), once per registration: network-initiated de-registration then reaches this P-CSCF too.
    */
-  async #subscribeReg(key: string): Promise<void> {
+  #subscribeReg(key: string): void {
     const impu = this.#identities.get(key)?.default;
     if (impu === undefined || this.#regSubscribed.has(key)) return;
     this.#regSubscribed.add(key);
     const self = this.#selfUri;
-    const req = makeRequest({
-      method: 'SUBSCRIBE', uri: impu, from: `<${self}>;tag=${newTag()}`, to: `<${impu}>`, callId: `reg-${newTag()}${newTag()}@${hostPort(this.coreSocket.address, this.coreSocket.port)}`, cseq: 1,
-      via: `SIP/2.0/UDP ${hostPort(this.coreSocket.address, this.coreSocket.port)};branch=${newBranch()}`,
-      headers: [['Event', 'reg'], ['Expires', '600000'], ['Accept', REGINFO_CONTENT_TYPE], ['Contact', `<${self}>`], ['P-Asserted-Identity', `<${self}>`]],
-    });
+    let req: SipRequest;
     try {
-      const res = await this.node.request(req, this.#coreRoute);
-      if (res.status >= 300) this.#regSubscribed.delete(key);
+      req = makeRequest({
+        method: 'SUBSCRIBE', uri: impu, from: `<${self}>;tag=${newTag()}`, to: `<${impu}>`, callId: `reg-${newTag()}${newTag()}@${hostPort(this.coreSocket.address, this.coreSocket.port)}`, cseq: 1,
+        via: `SIP/2.0/UDP ${hostPort(this.coreSocket.address, this.coreSocket.port)};branch=${newBranch()}`,
+        headers: [['Event', 'reg'], ['Expires', '600000'], ['Accept', REGINFO_CONTENT_TYPE], ['Contact', `<${self}>`], ['P-Asserted-Identity', `<${self}>`]],
+      });
     } catch {
+      // An identity makeRequest refuses: no subscription (this runs from a microtask, where a throw would be uncaught).
       this.#regSubscribed.delete(key);
+      return;
     }
+    // A callback, not an awaited promise: nothing but the key is kept while the core answers.
+    this.node.requestWith(req, this.#coreRoute, undefined, (e, res) => {
+      if (e !== undefined || res === undefined || res.status >= 300) this.#regSubscribed.delete(key);
+    });
   }
 
   /**
@@ -1172,7 +1177,7 @@ export class PcscfProxy {
       }
     }
     await p.writer.flush();
-    for (const key of regs.keys()) queueMicrotask(() => void this.#subscribeReg(key));
+    for (const key of regs.keys()) queueMicrotask(() => this.#subscribeReg(key));
     this.restored = { sets: this.db.size, registrations, keys: [...regs.keys()], refused };
   }
 
