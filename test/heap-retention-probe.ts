@@ -2,8 +2,9 @@
 // network's alone and small enough to snapshot): a registration of two UEs over the in-memory network,
 // a V8 heap snapshot, their de-registration, and another snapshot in the grace time (the P-CSCF keeps the
 // closing sets 64*T1). For each: what the `key` of every SaSet and RegistrationAttempt (and of a control
-// object whose key is sliced from a long string on purpose) is, as V8 types (a slice named with the
-// start of the string it was cut from). Output: one JSON line.
+// object whose key is sliced from a long string on purpose) is, and every URI the P-CSCF's
+// RegisteredIdentities keep, as V8 types (a slice named with the start of the string it was cut from).
+// Output: one JSON line.
 
 import { writeHeapSnapshot } from 'node:v8';
 import { readFileSync, rmSync } from 'node:fs';
@@ -19,8 +20,11 @@ interface Snapshot {
   strings: string[];
 }
 
-/** For every object named one of `classes`: the V8 type of what its `property` edge points at. */
-function propertyTypes(file: string, classes: Set<string>, property: string): Map<string, string[]> {
+/**
+ * For every object named one of `classes`: the V8 type of what its `property` edge points at (with
+ * `elements`, of each value in the array it points at).
+ */
+function propertyTypes(file: string, classes: Set<string>, property: string, elements = false): Map<string, string[]> {
   const s = JSON.parse(readFileSync(file, 'utf8')) as Snapshot;
   const { node_fields: nf, node_types: [types], edge_fields: ef, edge_types: [etypes] } = s.snapshot.meta;
   const N = nf.length;
@@ -48,16 +52,26 @@ function propertyTypes(file: string, classes: Set<string>, property: string): Ma
     }
     return type;
   };
+  /** The nodes `node`'s edges of type `type` (named `name`, when given) point at. */
+  const targets = (node: number, type: string, name?: string): number[] => {
+    const e0 = firstEdge.get(node)!;
+    const to: number[] = [];
+    for (let k = 0; k < s.nodes[node + eci]!; k++) {
+      const e = e0 + k * E;
+      if (etypes[s.edges[e + eti]!] === type && (name === undefined || s.strings[s.edges[e + eni]!] === name)) to.push(s.edges[e + eto]!);
+    }
+    return to;
+  };
   const out = new Map<string, string[]>();
-  for (let i = 0, e = 0; i < s.nodes.length; i += N) {
-    const count = s.nodes[i + eci]!;
+  for (let i = 0; i < s.nodes.length; i += N) {
     const name = s.strings[s.nodes[i + ni]!]!;
-    const wanted = types[s.nodes[i + ti]!] === 'object' && classes.has(name);
-    for (let k = 0; k < count; k++, e += E) {
-      if (!wanted || etypes[s.edges[e + eti]!] !== 'property' || s.strings[s.edges[e + eni]!] !== property) continue;
-      const to = s.edges[e + eto]!;
+    if (types[s.nodes[i + ti]!] !== 'object' || !classes.has(name)) continue;
+    for (const to of targets(i, 'property', property)) {
       const list = out.get(name) ?? [];
-      list.push(describe(to));
+      if (elements) {
+        // An array's values: its element edges.
+        for (const v of targets(to, 'element')) list.push(describe(v));
+      } else list.push(describe(to));
       out.set(name, list);
     }
   }
@@ -80,6 +94,8 @@ const control = new Control(text.slice(text.indexOf('carol'), text.indexOf('"', 
 const look = (when: string): Record<string, string[]> => {
   const file = writeHeapSnapshot(join(dir, `${when}.heapsnapshot`));
   const found = propertyTypes(file, new Set(['SaSet', 'RegistrationAttempt', 'Control']), 'key');
+  // The public user identities the P-CSCF learnt from each 200 (P-Associated-URI), kept for the registration.
+  for (const [cls, list] of propertyTypes(file, new Set(['RegisteredIdentities']), '#uris', true)) found.set(cls, list);
   rmSync(file);
   return Object.fromEntries(found);
 };

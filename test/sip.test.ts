@@ -455,4 +455,33 @@ test('SipHeaders.first is values()[0]: the first non-empty list element across l
   }
 });
 
+test('proxy: a request the next hop never answers gets a 408 upstream made from what it said (Via lines, From, To with a tag, Call-ID, CSeq), and the request is not kept while the hop is awaited', async () => {
+  // RFC 3261 16.8 (Timer F at the proxy's client transaction: 408 upstream), 8.2.6.2 (the response's Via,
+  // From, Call-ID, CSeq as in the request; To with a tag). The forward keeps only what the 408 needs.
+  const proxy = new URL('../src/ims/proxy.ts', import.meta.url).href;
+  const node = new URL('../src/ims/sip-node.ts', import.meta.url).href;
+  const r = await inChildWithGc(`    const { PendingInvites, rewrite } = await import('${proxy}');
+    const { SipNode } = await import('${node}');
+    const sip = new SipNode('P', { timers: { t1: 10 } });
+    let sent = 0;
+    const socket = { address: '127.0.0.1', port: 5060, send() { sent++; }, onMessage() {}, close() {} };
+    const route = { kind: 'plain', socket, address: '127.0.0.9', port: 5070 };
+    const text = 'MESSAGE sip:b@example.org SIP/2.0\\r\\nVia: SIP/2.0/UDP 192.0.2.10:5060;branch=z9hG4bK-t1;received=198.51.100.1\\r\\nVia: SIP/2.0/UDP 192.0.2.20;branch=z9hG4bK-t0\\r\\nMax-Forwards: 70\\r\\nFrom: <sip:a@example.org>;tag=f1\\r\\nTo: <sip:b@example.org>\\r\\nCall-ID: c408@example.org\\r\\nCSeq: 7 MESSAGE\\r\\nX-Pad: ' + 'p'.repeat(4000) + '\\r\\nContent-Length: 2\\r\\n\\r\\nhi';
+    let req = parseSipMessage(new TextEncoder().encode(text));
+    const want = { via: JSON.stringify(req.headers.getAll('via')), from: req.headers.get('from'), to: req.headers.get('to'), callId: req.headers.get('call-id'), cseq: req.headers.get('cseq') };
+    const weak = new WeakRef(req);
+    const answers = [];
+    let settled;
+    new PendingInvites().forwardWith(sip, req, rewrite(req), route, '127.0.0.1:5060', (a) => answers.push(a), undefined, (res, err) => { settled = [res, err]; });
+    req = undefined;
+    await new Promise((r) => setTimeout(r, 30));
+    globalThis.gc();
+    console.log(weak.deref() === undefined ? 'released' : 'kept');
+    await new Promise((r) => setTimeout(r, 900));
+    const a = answers[0];
+    console.log(JSON.stringify([answers.length, a?.status, a?.reason, JSON.stringify(a?.headers.getAll('via')) === want.via, a?.headers.get('from') === want.from, a?.headers.get('to').startsWith(want.to + ';tag='), a?.headers.get('call-id') === want.callId, a?.headers.get('cseq') === want.cseq, settled?.[0] === undefined, settled?.[1] === undefined, sent > 1]));
+    sip.close();`);
+  assert.equal(r.stdout.trim().split('\n'), ['released', '[1,408,"Request Timeout",true,true,true,true,true,true,true,true]'], r.stderr.slice(0, 800));
+});
+
 test.run();

@@ -76,7 +76,8 @@ export class RegisteredIdentities {
       const k = identityKey(u);
       if (this.#keys.has(k)) continue;
       this.#keys.add(k);
-      this.#uris.push(u);
+      // A copy: a URI read from a response is a slice of its text, which it would keep for the registration's life.
+      this.#uris.push(detached(u));
     }
   }
 

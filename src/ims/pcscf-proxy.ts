@@ -714,6 +714,7 @@ export class PcscfProxy {
       this.#pani.set(key, pani);
       const requested = registerExpires(req);
       const closes = closesRun(auth);
+      const to = req.headers.get('to');
       this.#forward(req, fwd, this.#coreRoute, respond, (res) => {
         if (res.status >= 200 && res.status < 300 && requested === 0) {
           // A challenged de-registration, authenticated over its new temporary set (TS 24.229 5.2.2.6).
@@ -730,7 +731,7 @@ export class PcscfProxy {
           // A new registration authenticated: the UE is done with the ended one's sets, and with anything
           // still in flight over them (e.g. a NOTIFY it will never answer).
           for (const old of [...this.db.sets(key)]) if (this.#closing.has(old)) { this.#closing.delete(old); this.db.delete(old); }
-          this.#bindIdentities(key, req, res);
+          this.#bindIdentities(key, to, res);
           this.#saveRegistration(key);
           queueMicrotask(() => this.#subscribeReg(key)); // after the 200 has left for the UE
           this.events.registered?.({ key, set: established });
@@ -759,6 +760,8 @@ export class PcscfProxy {
       fwd.headers.set('Authorization', withIntegrityProtected(auth, 'yes'));
       if (expires !== 0) this.#pani.set(key, pani);
       const closes = closesRun(auth);
+      // Read now: the closures below keep nothing of the REGISTER itself while the core answers.
+      const to = req.headers.get('to');
       this.db.beginTransaction(set);
       let ended = false;
       const end = (): void => {
@@ -769,7 +772,7 @@ export class PcscfProxy {
       try {
         this.#forward(req, fwd, this.#coreRoute, respond, (res) => {
           if (res.status >= 200 && res.status < 300 && expires !== 0) {
-            this.#bindIdentities(key, req, res);
+            this.#bindIdentities(key, to, res);
             this.#serviceRoutes.set(key, res.headers.values('service-route'));
             this.#saveRegistration(key);
           }
@@ -868,13 +871,14 @@ export class PcscfProxy {
 
   /**
    * The 200 to a REGISTER: the public user identities the S-CSCF associated with the registration
-   * (P-Associated-URI, TS 24.229 5.2.2.1; the To URI when it sent none) are bound to this IMPI.
+   * (P-Associated-URI, TS 24.229 5.2.2.1; the To URI, `to` being the REGISTER's To, when it sent none) are
+   * bound to this IMPI.
    */
-  #bindIdentities(key: string, req: SipRequest, res: SipResponse): void {
+  #bindIdentities(key: string, to: string | undefined, res: SipResponse): void {
     let uris: string[];
     try {
       uris = addressList(res.headers.getAll('p-associated-uri'));
-      if (uris.length === 0) uris = [addressUri(req.headers.get('to')!)];
+      if (uris.length === 0) uris = [addressUri(to!)];
     } catch {
       return;
     }

@@ -7,7 +7,7 @@
 
 import { type SipRequest, type SipResponse } from '../sip/message.js';
 import { buildCancel, inviteKey } from '../sip/transaction.js';
-import { makeResponse, newBranch, type Route, type SipNode } from './sip-node.js';
+import { answerBase, makeResponse, newBranch, type Route, type SipNode } from './sip-node.js';
 
 /** Max-Forwards = 1*DIGIT (RFC 3261 25.1), 0..255 (20.22). */
 const MAX_FORWARDS = /^\d{1,3}$/;
@@ -104,6 +104,8 @@ export class PendingInvites {
       return;
     }
     const invite = original.method === 'INVITE';
+    // What a 408 needs of the request, not the request: nothing below holds `original` while the next hop answers.
+    const base = answerBase(original);
     let key: string | undefined;
     let p: Pending | undefined;
     if (invite) {
@@ -130,7 +132,7 @@ export class PendingInvites {
       // reached forward()'s caller: a P-CSCF's relay ends its transaction count in it.
       let out: SipResponse | undefined;
       try {
-        if (e !== undefined || res === undefined) answer(makeResponse(original, 408, 'Request Timeout'));
+        if (e !== undefined || res === undefined) answer(makeResponse(base, 408, 'Request Timeout'));
         else out = edit ? edit(withoutTopVia(res)) : withoutTopVia(res);
       } catch (error) {
         done(undefined, error ?? new Error('forwarding failed'));

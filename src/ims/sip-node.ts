@@ -68,6 +68,22 @@ export function makeResponse(req: SipRequest, status: number, reason: string, ex
   return { type: 'response', status, reason, headers: h, body: body?.data ?? NO_BODY };
 }
 
+/**
+ * What {@link makeResponse} reads of a request (its Via lines, From, To, Call-ID, CSeq, method and URI), as a
+ * request of its own: a proxy keeps this for the 408 it may have to answer (RFC 3261 16.8) while the next hop
+ * answers, instead of the whole parsed request (its header list, body and datagram).
+ */
+export function answerBase(req: SipRequest): SipRequest {
+  const h = new SipHeaders();
+  for (const v of req.headers.getAll('via')) h.add('Via', v);
+  for (const n of ANSWERED_FROM) {
+    const v = req.headers.get(n);
+    if (v !== undefined) h.add(n, v);
+  }
+  return { type: 'request', method: req.method, uri: req.uri, headers: h, body: NO_BODY };
+}
+const ANSWERED_FROM = ['From', 'To', 'Call-ID', 'CSeq'] as const;
+
 export interface RequestInit {
   method: string;
   uri: string;
