@@ -7,6 +7,8 @@
 // names).
 
 import { spawn } from 'node:child_process';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { createConnection } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -189,10 +191,29 @@ test('binds: port 0 or >= 1024 only, on the relay\'s address; privileged and mal
   }
 });
 
+setFlagsFromString('--expose-gc');
+const gc = runInNewContext('gc') as () => void;
+
+/**
+ * The live WASM contexts once what earlier tests dropped is collected: a FinalizationRegistry frees a dropped
+ * object's context in a task after some GC, which would otherwise land in the middle of a count here.
+ */
+async function settledContexts(): Promise<number> {
+  let last = -1;
+  for (let i = 0; i < 20; i++) {
+    gc();
+    await new Promise((r) => setTimeout(r, 5));
+    const now = memoryStats().liveContexts;
+    if (now === last) return now;
+    last = now;
+  }
+  return last;
+}
+
 test('cleanup: when pages go, their UDP sockets, HSS subscribers (and WASM keys) and ladder names go with them', async () => {
   const d = await startWebDemo({ port: 0 });
   try {
-    const base = { udp: udpHandles(), names: d.network.names.size, contexts: memoryStats().liveContexts };
+    const base = { udp: udpHandles(), names: d.network.names.size, contexts: await settledContexts() };
     const pages = await Promise.all([open(d), open(d), open(d)]);
     for (const p of pages) for (let i = 0; i < 3; i++) assert.is((await p.bind(0))['t'], 'bound');
     const impis = pages.map((p) => String(p.hello['impi']));
